@@ -1,0 +1,107 @@
+//! Typed errors of the runtime library: each names the operation and the object.
+
+use std::path::PathBuf;
+
+/// Result alias for the runtime library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file operation failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A system call on a named object failed.
+    #[error("{op} {object}: {source}")]
+    Sys {
+        op: &'static str,
+        object: String,
+        #[source]
+        source: nix::errno::Errno,
+    },
+    /// `config.json` is invalid; `field` is the JSON path of the fault.
+    #[error("invalid config {path}: {field}: {message}")]
+    Config {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+    /// The caller asked for something that cannot be done.
+    #[error("{0}")]
+    Invalid(String),
+    /// No container of that id.
+    #[error("container {0} does not exist")]
+    NotFound(String),
+    /// A container of that id already exists.
+    #[error("container {0} already exists")]
+    Exists(String),
+    /// The container is in the wrong state for the operation.
+    #[error("container {id} is {status}: cannot {op}")]
+    WrongState {
+        id: String,
+        status: String,
+        op: &'static str,
+    },
+    /// The container's init or exec process reported a failure.
+    #[error("{0}")]
+    Child(String),
+    /// A hook failed.
+    #[error("{kind} hook {path}: {message}")]
+    Hook {
+        kind: &'static str,
+        path: PathBuf,
+        message: String,
+    },
+    /// An operation failed and so did the cleanup after it.
+    #[error("{error}; cleanup also failed: {cleanup}")]
+    WithCleanup { error: Box<Error>, cleanup: String },
+}
+
+impl Error {
+    /// Shorthand for an [`Error::Io`].
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Shorthand for an [`Error::Sys`].
+    pub fn sys(op: &'static str, object: impl std::fmt::Display, source: nix::errno::Errno) -> Self {
+        Error::Sys {
+            op,
+            object: object.to_string(),
+            source,
+        }
+    }
+}
+
+/// Attach context to `std::io::Result` values.
+pub trait IoContext<T> {
+    /// Map an io error into [`Error::Io`] naming `op` and `path`.
+    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|e| Error::io(op, path, e))
+    }
+}
+
+/// Attach context to `nix::Result` values.
+pub trait SysContext<T> {
+    /// Map an errno into [`Error::Sys`] naming `op` and `object`.
+    fn sys(self, op: &'static str, object: impl std::fmt::Display) -> Result<T>;
+}
+
+impl<T> SysContext<T> for nix::Result<T> {
+    fn sys(self, op: &'static str, object: impl std::fmt::Display) -> Result<T> {
+        self.map_err(|e| Error::sys(op, object, e))
+    }
+}

@@ -1,0 +1,239 @@
+//! The on-disk record of a container: `<root>/<id>/state.json`, written atomically.
+//!
+//! Version 1 of this format; fields are only ever added. The status is not stored: it is
+//! derived from the init process (alive, same start time), the exec fifo and the freezer.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cgroups::CgroupPaths;
+use crate::error::{Error, IoContext, Result};
+
+/// Name of the fifo that `start` writes to release the init process.
+pub const EXEC_FIFO: &str = "exec.fifo";
+const STATE_FILE: &str = "state.json";
+
+/// Container status, as the OCI runtime spec names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Being created.
+    Creating,
+    /// Created, waiting for `start`.
+    Created,
+    /// The user process runs.
+    Running,
+    /// Frozen.
+    Paused,
+    /// The init process has exited.
+    Stopped,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        })
+    }
+}
+
+/// What quai keeps about a container between invocations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// Format version of this record.
+    pub version: u32,
+    /// Container id.
+    pub id: String,
+    /// Host pid of the container's init process.
+    pub pid: i32,
+    /// Start time of the init process in clock ticks since boot (pid reuse guard).
+    pub start_time: u64,
+    /// Absolute bundle path.
+    pub bundle: PathBuf,
+    /// Absolute rootfs path.
+    pub rootfs: PathBuf,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// Owner (user name or uid) of the runtime process that created it.
+    pub owner: String,
+    /// Annotations from the config.
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    /// Cgroup directories of the container.
+    pub cgroups: CgroupPaths,
+    /// Whether the container has its own pid namespace (kill semantics differ).
+    pub own_pid_ns: bool,
+}
+
+/// The directory that holds a container's state.
+pub fn container_dir(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}
+
+/// Validate an id the way runc does: no path separators, no dot names.
+pub fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!("invalid container id {id:?}")))
+    }
+}
+
+impl State {
+    /// Load the state of container `id` under `root`.
+    pub fn load(root: &Path, id: &str) -> Result<State> {
+        check_id(id)?;
+        let path = container_dir(root, id).join(STATE_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(id.to_string()))
+            }
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Invalid(format!("corrupt state {}: {e}", path.display())))
+    }
+
+    /// Write atomically (temp file + rename).
+    pub fn save(&self, root: &Path) -> Result<()> {
+        let dir = container_dir(root, &self.id);
+        let tmp = dir.join(".state.json.tmp");
+        let path = dir.join(STATE_FILE);
+        let bytes = serde_json::to_vec(self)
+            .map_err(|e| Error::Invalid(format!("serialise state: {e}")))?;
+        let mut f = std::fs::File::create(&tmp).ctx("create", &tmp)?;
+        f.write_all(&bytes).ctx("write", &tmp)?;
+        std::fs::rename(&tmp, &path).ctx("rename", &path)?;
+        Ok(())
+    }
+
+    /// The state directory of this container.
+    pub fn dir(&self, root: &Path) -> PathBuf {
+        container_dir(root, &self.id)
+    }
+
+    /// Whether the init process still exists (and is the same process).
+    pub fn init_alive(&self) -> bool {
+        matches!(proc_stat(self.pid), Some((st, state)) if st == self.start_time && state != 'Z' && state != 'X')
+    }
+
+    /// Current status, derived from the live system.
+    pub fn status(&self, root: &Path) -> Status {
+        if !self.init_alive() {
+            return Status::Stopped;
+        }
+        if crate::cgroups::is_frozen(&self.cgroups) {
+            return Status::Paused;
+        }
+        if self.dir(root).join(EXEC_FIFO).exists() {
+            Status::Created
+        } else {
+            Status::Running
+        }
+    }
+
+    /// The OCI state JSON (runtime-spec `state` plus runc's extra fields).
+    pub fn oci_json(&self, status: Status) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "ociVersion": crate::OCI_VERSION,
+            "id": self.id,
+            "status": status.to_string(),
+            "bundle": self.bundle,
+            "rootfs": self.rootfs,
+            "created": self.created,
+            "owner": self.owner,
+            "annotations": self.annotations,
+        });
+        if status != Status::Stopped {
+            v["pid"] = serde_json::json!(self.pid);
+        } else {
+            v["pid"] = serde_json::json!(0);
+        }
+        v
+    }
+}
+
+/// Start time (field 22) and state letter (field 3) of a process, from `/proc/PID/stat`.
+pub fn proc_stat(pid: i32) -> Option<(u64, char)> {
+    if pid <= 0 {
+        return None;
+    }
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces: split after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    // After the state, start time is the 19th field (22 - 3).
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((start, state))
+}
+
+/// RFC 3339 UTC timestamp of now, with nanoseconds, without a date crate.
+pub fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_nanos()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(check_id("abc-1.2_x+y").is_ok());
+        for bad in ["", ".", "..", "a/b", "a b", "../x"] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn own_stat_is_readable() {
+        let pid = std::process::id() as i32;
+        let (start, state) = proc_stat(pid).expect("own stat");
+        assert!(start > 0);
+        assert!(state == 'R' || state == 'S');
+    }
+
+    #[test]
+    fn timestamp_shape() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 30, "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z'), "{t}");
+    }
+}
