@@ -6,7 +6,16 @@ use std::path::Path;
 
 fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let argv0 = args.first().map(|a| Path::new(a).file_name().unwrap_or_default().to_string_lossy().into_owned()).unwrap_or_default();
+    let argv0 = args
+        .first()
+        .map(|a| {
+            Path::new(a)
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .unwrap_or_default();
     let code = if argv0 == "quai-runtime" || argv0 == "runc" {
         runtime::cli::main(args)
     } else {

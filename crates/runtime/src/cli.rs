@@ -9,7 +9,11 @@ use crate::error::{Error, Result};
 
 /// quai's OCI runtime (runc-compatible command line).
 #[derive(Debug, Parser)]
-#[command(name = "quai-runtime", version, about = "quai's OCI runtime (runc-compatible)")]
+#[command(
+    name = "quai-runtime",
+    version,
+    about = "quai's OCI runtime (runc-compatible)"
+)]
 pub struct Cli {
     /// Directory for container state.
     #[arg(long, global = true, default_value = "/run/quai/runtime")]
@@ -231,11 +235,20 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
 
 fn write_log(path: &Path, format: &str, msg: &str) {
     let line = if format == "json" {
-        serde_json::json!({"level": "error", "msg": msg, "time": crate::state::now_rfc3339()}).to_string()
+        serde_json::json!({"level": "error", "msg": msg, "time": crate::state::now_rfc3339()})
+            .to_string()
     } else {
-        format!("time=\"{}\" level=error msg={:?}", crate::state::now_rfc3339(), msg)
+        format!(
+            "time=\"{}\" level=error msg={:?}",
+            crate::state::now_rfc3339(),
+            msg
+        )
     };
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = writeln!(f, "{line}");
     }
 }
@@ -251,7 +264,13 @@ fn dispatch(cli: &Cli) -> Result<i32> {
     match &cli.cmd {
         Cmd::Create(a) => {
             crate::selfexe::ensure_protected()?;
-            let o = create_opts(root, a, crate::create::Mode::Create, nix::sys::signal::SigSet::thread_get_mask().unwrap_or_else(|_| nix::sys::signal::SigSet::empty()));
+            let o = create_opts(
+                root,
+                a,
+                crate::create::Mode::Create,
+                nix::sys::signal::SigSet::thread_get_mask()
+                    .unwrap_or_else(|_| nix::sys::signal::SigSet::empty()),
+            );
             crate::create::create(&o)?;
             Ok(0)
         }
@@ -270,10 +289,16 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Cmd::Delete { id, force } => crate::ops::delete(root, id, *force).map(|_| 0),
         Cmd::Pause { id } => crate::ops::pause(root, id).map(|_| 0),
         Cmd::Resume { id } => crate::ops::resume(root, id).map(|_| 0),
-        Cmd::Ps { id, format, ps_args } => ps(root, id, format, ps_args),
+        Cmd::Ps {
+            id,
+            format,
+            ps_args,
+        } => ps(root, id, format, ps_args),
         Cmd::List { format, quiet } => list(root, format, *quiet),
         Cmd::Features => print_json(&crate::features::features()).map(|_| 0),
-        Cmd::Spec { bundle, rootless } => crate::features::write_default_spec(bundle, *rootless).map(|_| 0),
+        Cmd::Spec { bundle, rootless } => {
+            crate::features::write_default_spec(bundle, *rootless).map(|_| 0)
+        }
         Cmd::Exec(a) => {
             crate::selfexe::ensure_protected()?;
             exec(root, a)
@@ -281,7 +306,12 @@ fn dispatch(cli: &Cli) -> Result<i32> {
     }
 }
 
-fn create_opts<'a>(root: &'a Path, a: &'a CreateArgs, mode: crate::create::Mode, sigmask: nix::sys::signal::SigSet) -> crate::create::CreateOpts<'a> {
+fn create_opts<'a>(
+    root: &'a Path,
+    a: &'a CreateArgs,
+    mode: crate::create::Mode,
+    sigmask: nix::sys::signal::SigSet,
+) -> crate::create::CreateOpts<'a> {
     crate::create::CreateOpts {
         root,
         id: &a.id,
@@ -298,10 +328,16 @@ fn exec(root: &Path, a: &ExecArgs) -> Result<i32> {
     let process: oci_spec::runtime::Process = if let Some(p) = &a.process {
         let b = std::fs::read(p).map_err(|e| Error::io("read", p, e))?;
         let de = &mut serde_json::Deserializer::from_slice(&b);
-        serde_path_to_error::deserialize(de).map_err(|e| Error::Config { path: p.clone(), field: e.path().to_string(), message: e.inner().to_string() })?
+        serde_path_to_error::deserialize(de).map_err(|e| Error::Config {
+            path: p.clone(),
+            field: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?
     } else {
         if a.command.is_empty() {
-            return Err(Error::Invalid("exec: a command or --process is required".into()));
+            return Err(Error::Invalid(
+                "exec: a command or --process is required".into(),
+            ));
         }
         let spec = crate::exec::container_spec(root, &a.id)?;
         let mut p = spec.process().clone().unwrap_or_default();
@@ -314,17 +350,24 @@ fn exec(root: &Path, a: &ExecArgs) -> Result<i32> {
         }
         p.set_terminal(Some(a.tty));
         if let Some(u) = &a.user {
-            let (uid, gid) = u.split_once(':').map_or((u.as_str(), None), |(u, g)| (u, Some(g)));
-            let uid: u32 = uid.parse().map_err(|_| Error::Invalid(format!("invalid --user {u:?} (want uid[:gid])")))?;
+            let (uid, gid) = u
+                .split_once(':')
+                .map_or((u.as_str(), None), |(u, g)| (u, Some(g)));
+            let uid: u32 = uid
+                .parse()
+                .map_err(|_| Error::Invalid(format!("invalid --user {u:?} (want uid[:gid])")))?;
             let gid: u32 = match gid {
-                Some(g) => g.parse().map_err(|_| Error::Invalid(format!("invalid --user {u:?} (want uid[:gid])")))?,
+                Some(g) => g.parse().map_err(|_| {
+                    Error::Invalid(format!("invalid --user {u:?} (want uid[:gid])"))
+                })?,
                 None => 0,
             };
             p.user_mut().set_uid(uid);
             p.user_mut().set_gid(gid);
         }
         if !a.additional_gids.is_empty() {
-            p.user_mut().set_additional_gids(Some(a.additional_gids.clone()));
+            p.user_mut()
+                .set_additional_gids(Some(a.additional_gids.clone()));
         }
         if a.no_new_privs {
             p.set_no_new_privileges(Some(true));
@@ -332,8 +375,16 @@ fn exec(root: &Path, a: &ExecArgs) -> Result<i32> {
         if !a.cap.is_empty() {
             let mut caps = p.capabilities().clone().unwrap_or_default();
             for c in &a.cap {
-                let cap: oci_spec::runtime::Capability = serde_json::from_value(serde_json::json!(c)).map_err(|_| Error::Invalid(format!("unknown capability {c:?}")))?;
-                for set in [caps.bounding().clone(), caps.effective().clone(), caps.permitted().clone()].iter_mut() {
+                let cap: oci_spec::runtime::Capability =
+                    serde_json::from_value(serde_json::json!(c))
+                        .map_err(|_| Error::Invalid(format!("unknown capability {c:?}")))?;
+                for set in [
+                    caps.bounding().clone(),
+                    caps.effective().clone(),
+                    caps.permitted().clone(),
+                ]
+                .iter_mut()
+                {
                     let _ = set;
                 }
                 let add = |s: &Option<oci_spec::runtime::Capabilities>| {
@@ -350,7 +401,9 @@ fn exec(root: &Path, a: &ExecArgs) -> Result<i32> {
         p
     };
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-        return Err(Error::Invalid("exec: process.args must not be empty".into()));
+        return Err(Error::Invalid(
+            "exec: process.args must not be empty".into(),
+        ));
     }
     let sigmask = crate::wait::block_signals()?;
     crate::exec::exec(crate::exec::ExecOpts {
@@ -370,21 +423,37 @@ fn ps(root: &Path, id: &str, format: &str, args: &[String]) -> Result<i32> {
     match format {
         "json" => print_json(&serde_json::json!(pids)).map(|_| 0),
         "table" => {
-            let args: Vec<String> = if args.is_empty() { vec!["-ef".into()] } else { args.to_vec() };
-            let out = std::process::Command::new("ps").args(&args).output().map_err(|e| Error::io("run", "ps", e))?;
+            let args: Vec<String> = if args.is_empty() {
+                vec!["-ef".into()]
+            } else {
+                args.to_vec()
+            };
+            let out = std::process::Command::new("ps")
+                .args(&args)
+                .output()
+                .map_err(|e| Error::io("run", "ps", e))?;
             let text = String::from_utf8_lossy(&out.stdout);
             let mut lines = text.lines();
             let header = lines.next().unwrap_or_default();
-            let col = header.split_whitespace().position(|h| h == "PID").ok_or_else(|| Error::Invalid("ps output has no PID column".into()))?;
+            let col = header
+                .split_whitespace()
+                .position(|h| h == "PID")
+                .ok_or_else(|| Error::Invalid("ps output has no PID column".into()))?;
             println!("{header}");
             for l in lines {
-                if l.split_whitespace().nth(col).and_then(|p| p.parse::<i32>().ok()).is_some_and(|p| pids.contains(&p)) {
+                if l.split_whitespace()
+                    .nth(col)
+                    .and_then(|p| p.parse::<i32>().ok())
+                    .is_some_and(|p| pids.contains(&p))
+                {
                     println!("{l}");
                 }
             }
             Ok(0)
         }
-        other => Err(Error::Invalid(format!("invalid format {other:?} (table or json)"))),
+        other => Err(Error::Invalid(format!(
+            "invalid format {other:?} (table or json)"
+        ))),
     }
 }
 
@@ -402,13 +471,30 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32> {
             print_json(&serde_json::json!(v)).map(|_| 0)
         }
         "table" => {
-            println!("{:<20} {:<8} {:<10} {:<40} {:<32} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+            println!(
+                "{:<20} {:<8} {:<10} {:<40} {:<32} OWNER",
+                "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+            );
             for (st, s) in &all {
-                let pid = if *s == crate::state::Status::Stopped { 0 } else { st.pid };
-                println!("{:<20} {:<8} {:<10} {:<40} {:<32} {}", st.id, pid, s.to_string(), st.bundle.display(), st.created, st.owner);
+                let pid = if *s == crate::state::Status::Stopped {
+                    0
+                } else {
+                    st.pid
+                };
+                println!(
+                    "{:<20} {:<8} {:<10} {:<40} {:<32} {}",
+                    st.id,
+                    pid,
+                    s.to_string(),
+                    st.bundle.display(),
+                    st.created,
+                    st.owner
+                );
             }
             Ok(0)
         }
-        other => Err(Error::Invalid(format!("invalid format {other:?} (table or json)"))),
+        other => Err(Error::Invalid(format!(
+            "invalid format {other:?} (table or json)"
+        ))),
     }
 }

@@ -67,14 +67,19 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     state::check_id(o.id)?;
     let bundle = crate::spec::load_bundle(o.bundle)?;
     let spec = &bundle.spec;
-    let process = spec.process().as_ref().ok_or_else(|| Error::Invalid("config has no process: nothing to run".into()))?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::Invalid("config has no process: nothing to run".into()))?;
     crate::process::check_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => Some(crate::security::build_filter(s)?),
         None => None,
     };
     if process.terminal() == Some(true) && o.console_socket.is_none() && o.mode == Mode::Create {
-        return Err(Error::Invalid("process.terminal is true: --console-socket is required".into()));
+        return Err(Error::Invalid(
+            "process.terminal is true: --console-socket is required".into(),
+        ));
     }
     let joins = crate::namespaces::open_spec_paths(spec)?;
 
@@ -82,14 +87,29 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     let dir = state::container_dir(o.root, o.id);
     match std::fs::create_dir(&dir) {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(o.id.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Exists(o.id.to_string()))
+        }
         Err(e) => return Err(Error::io("create state dir", dir, e)),
     }
     let layout = cgroups::Layout::detect()?;
-    let own = cgroups::own_cgroups(&std::fs::read_to_string("/proc/self/cgroup").ctx("read", "/proc/self/cgroup")?);
-    let cg = cgroups::resolve(&layout, &own, spec.linux().as_ref().and_then(|l| l.cgroups_path().as_deref()), o.id);
+    let own = cgroups::own_cgroups(
+        &std::fs::read_to_string("/proc/self/cgroup").ctx("read", "/proc/self/cgroup")?,
+    );
+    let cg = cgroups::resolve(
+        &layout,
+        &own,
+        spec.linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_deref()),
+        o.id,
+    );
 
-    let mut guard = Cleanup { dir: dir.clone(), cgroups: None, pids: vec![] };
+    let mut guard = Cleanup {
+        dir: dir.clone(),
+        cgroups: None,
+        pids: vec![],
+    };
     let res = launch(o, &bundle, seccomp, joins, &cg, &mut guard);
     match res {
         Ok(c) => {
@@ -98,7 +118,10 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
         }
         Err(e) => match guard.run() {
             Ok(()) => Err(e),
-            Err(c) => Err(Error::WithCleanup { error: Box::new(e), cleanup: c }),
+            Err(c) => Err(Error::WithCleanup {
+                error: Box::new(e),
+                cleanup: c,
+            }),
         },
     }
 }
@@ -127,7 +150,10 @@ impl Cleanup {
         if let Some(cg) = self.cgroups.take() {
             if let Ok(pids) = cgroups::pids(&cg) {
                 for pid in pids {
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::SIGKILL,
+                    );
                 }
             }
             if let Err(e) = cgroups::destroy(&cg) {
@@ -166,9 +192,15 @@ fn launch(
     let gate = match o.mode {
         Mode::Create => {
             let fifo = dir.join(EXEC_FIFO);
-            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).sys("mkfifo", fifo.display())?;
+            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                .sys("mkfifo", fifo.display())?;
             // O_RDWR: opening does not block, and reads block until `start` writes.
-            let fd = nix::fcntl::open(&fifo, nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()).sys("open", fifo.display())?;
+            let fd = nix::fcntl::open(
+                &fifo,
+                nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .sys("open", fifo.display())?;
             StartGate::Fifo(fd)
         }
         Mode::Run => StartGate::Message,
@@ -178,7 +210,8 @@ fn launch(
         None => None,
     };
     // Keep a copy of the config for exec, and the bundle path for state.
-    std::fs::copy(bundle.dir.join("config.json"), dir.join("config.json")).ctx("copy config", dir.join("config.json"))?;
+    std::fs::copy(bundle.dir.join("config.json"), dir.join("config.json"))
+        .ctx("copy config", dir.join("config.json"))?;
 
     let (parent, child) = sync::pair()?;
     if o.mode == Mode::Run {
@@ -208,8 +241,17 @@ fn launch(
     drop(ctx);
     guard.pids.push(stage1.as_raw());
     guard.cgroups = Some(cg.clone());
-    let devices = spec.linux().as_ref().and_then(|l| l.devices().clone()).unwrap_or_default();
-    cgroups::setup(cg, stage1.as_raw(), spec.linux().as_ref().and_then(|l| l.resources().as_ref()), &devices)?;
+    let devices = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().clone())
+        .unwrap_or_default();
+    cgroups::setup(
+        cg,
+        stage1.as_raw(),
+        spec.linux().as_ref().and_then(|l| l.resources().as_ref()),
+        &devices,
+    )?;
     parent.send(&Msg::Go)?;
 
     let mut init_pid = None;
@@ -221,8 +263,16 @@ fn launch(
             }
             Some(Msg::InitPid(p)) => init_pid = Some(p),
             Some(Msg::Error(e)) => return Err(Error::Child(e)),
-            Some(m) => return Err(Error::Invalid(format!("unexpected message {m:?} from stage 1"))),
-            None => return Err(Error::Child("stage-1 child exited before forking init".into())),
+            Some(m) => {
+                return Err(Error::Invalid(format!(
+                    "unexpected message {m:?} from stage 1"
+                )))
+            }
+            None => {
+                return Err(Error::Child(
+                    "stage-1 child exited before forking init".into(),
+                ))
+            }
         }
     }
     let init_pid = init_pid.unwrap_or_default();
@@ -230,7 +280,8 @@ fn launch(
     guard.pids.retain(|p| *p != stage1.as_raw());
     guard.pids.push(init_pid);
 
-    let (start_time, _) = state::proc_stat(init_pid).ok_or_else(|| Error::Child("init exited during create".into()))?;
+    let (start_time, _) = state::proc_stat(init_pid)
+        .ok_or_else(|| Error::Child("init exited during create".into()))?;
     let st = State {
         version: 1,
         id: o.id.to_string(),
@@ -244,19 +295,28 @@ fn launch(
         cgroups: cg.clone(),
         own_pid_ns: crate::spec::new_namespace(spec, LinuxNamespaceType::Pid),
     };
-    let state_json = |status: state::Status| serde_json::to_vec(&st.oci_json(status)).unwrap_or_default();
+    let state_json =
+        |status: state::Status| serde_json::to_vec(&st.oci_json(status)).unwrap_or_default();
     match parent.recv()? {
         Some(Msg::RuntimeHooks) => {
             if let Some(h) = spec.hooks() {
                 let json = state_json(state::Status::Creating);
                 crate::hooks::run("prestart", h.prestart().as_deref().unwrap_or(&[]), &json)?;
-                crate::hooks::run("createRuntime", h.create_runtime().as_deref().unwrap_or(&[]), &json)?;
+                crate::hooks::run(
+                    "createRuntime",
+                    h.create_runtime().as_deref().unwrap_or(&[]),
+                    &json,
+                )?;
             }
             let json = String::from_utf8(state_json(state::Status::Creating)).unwrap_or_default();
             parent.send(&Msg::HooksDone(json))?;
         }
         Some(Msg::Error(e)) => return Err(Error::Child(e)),
-        Some(m) => return Err(Error::Invalid(format!("unexpected message {m:?} from init"))),
+        Some(m) => {
+            return Err(Error::Invalid(format!(
+                "unexpected message {m:?} from init"
+            )))
+        }
         None => return Err(Error::Child("init exited during create".into())),
     }
     parent.expect(&Msg::Ready, "create")?;
@@ -264,7 +324,11 @@ fn launch(
     if let Some(p) = o.pid_file {
         write_pid_file(p, init_pid)?;
     }
-    Ok(Created { state: st, spec: spec.clone(), chan: parent })
+    Ok(Created {
+        state: st,
+        spec: spec.clone(),
+        chan: parent,
+    })
 }
 
 /// Write a pid file atomically.
@@ -276,7 +340,11 @@ pub fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
 
 fn owner() -> String {
     let uid = nix::unistd::getuid();
-    nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name).unwrap_or_else(|| uid.to_string())
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string())
 }
 
 struct InitCtx<'a> {
@@ -302,12 +370,14 @@ fn stage1_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
     let spec = &ctx.bundle.spec;
     let r = (|| -> Result<nix::unistd::Pid> {
         // Die with the runtime if it dies before init is running.
-        nix::sys::prctl::set_pdeathsig(nix::sys::signal::SIGKILL).sys("prctl", "PR_SET_PDEATHSIG")?;
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::SIGKILL)
+            .sys("prctl", "PR_SET_PDEATHSIG")?;
         chan.expect(&Msg::Go, "stage 1")?;
         crate::namespaces::join(&ctx.joins)?;
         let flags = crate::namespaces::new_flags(spec);
         if flags.contains(nix::sched::CloneFlags::CLONE_NEWUSER) {
-            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER).sys("unshare", "user namespace")?;
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
+                .sys("unshare", "user namespace")?;
             chan.send(&Msg::UsernsReady)?;
             chan.expect(&Msg::MapsWritten, "stage 1")?;
             let root_u = nix::unistd::Uid::from_raw(0);
@@ -317,7 +387,9 @@ fn stage1_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
         }
         let rest = flags - nix::sched::CloneFlags::CLONE_NEWUSER;
         nix::sched::unshare(rest).sys("unshare", format!("namespaces {rest:?}"))?;
-        if rest.contains(nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)) {
+        if rest.contains(nix::sched::CloneFlags::from_bits_retain(
+            libc::CLONE_NEWTIME,
+        )) {
             write_time_offsets(spec)?;
         }
         // SAFETY: single-threaded (we are a fork of a single-threaded process).
@@ -337,10 +409,20 @@ fn stage1_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
 }
 
 fn write_time_offsets(spec: &Spec) -> Result<()> {
-    let Some(offsets) = spec.linux().as_ref().and_then(|l| l.time_offsets().as_ref()) else { return Ok(()) };
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(());
+    };
     let mut body = String::new();
     for (clock, off) in offsets {
-        body.push_str(&format!("{clock} {} {}\n", off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0)));
+        body.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
     }
     std::fs::write("/proc/self/timens_offsets", body).ctx("write", "/proc/self/timens_offsets")
 }
@@ -355,13 +437,23 @@ fn init_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
 
 fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process::Finalize<'a>> {
     let spec = &ctx.bundle.spec;
-    let process = spec.process().as_ref().ok_or_else(|| Error::Invalid("no process".into()))?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::Invalid("no process".into()))?;
     let has_mntns = crate::spec::namespace(spec, LinuxNamespaceType::Mount).is_some();
     let userns = crate::spec::namespace(spec, LinuxNamespaceType::User).is_some();
     let rootfs = &ctx.bundle.rootfs;
     if has_mntns {
         crate::rootfs::prepare_root(spec, rootfs)?;
-        let root_fd = nix::fcntl::open(rootfs, nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()).sys("open", rootfs.display())?;
+        let root_fd = nix::fcntl::open(
+            rootfs,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .sys("open", rootfs.display())?;
         let mctx = crate::rootfs::MountCtx {
             rootfs,
             bundle: &ctx.bundle.dir,
@@ -372,7 +464,11 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
         };
         crate::rootfs::mount_all(&mctx, spec)?;
         if !crate::rootfs::dev_is_bound(spec) {
-            let devices = spec.linux().as_ref().and_then(|l| l.devices().clone()).unwrap_or_default();
+            let devices = spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.devices().clone())
+                .unwrap_or_default();
             crate::rootfs::create_devices(&mctx, &devices)?;
         }
     }
@@ -383,7 +479,11 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
         _ => return Err(Error::Child("runtime went away".into())),
     };
     if let Some(h) = spec.hooks() {
-        crate::hooks::run("createContainer", h.create_container().as_deref().unwrap_or(&[]), state_json.as_bytes())?;
+        crate::hooks::run(
+            "createContainer",
+            h.create_container().as_deref().unwrap_or(&[]),
+            state_json.as_bytes(),
+        )?;
     }
     if has_mntns {
         crate::rootfs::pivot(rootfs)?;
@@ -391,7 +491,9 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
         crate::rootfs::chroot(rootfs)?;
     }
     if let Some(fd) = ctx.console {
-        let size = process.console_size().map(|b| (b.height() as u16, b.width() as u16));
+        let size = process
+            .console_size()
+            .map(|b| (b.height() as u16, b.width() as u16));
         crate::console::setup(fd, true, size)?;
         // SAFETY: closing our copy of the console socket fd, which we own.
         unsafe { libc::close(fd) };
@@ -423,17 +525,27 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
         if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
             crate::rootfs::readonly_root()?;
         }
-        if let Some(p) = spec.linux().as_ref().and_then(|l| l.rootfs_propagation().as_deref()) {
+        if let Some(p) = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.rootfs_propagation().as_deref())
+        {
             if !p.is_empty() {
                 let f = crate::rootfs::parse_propagation(p)?;
-                nix::mount::mount(None::<&str>, "/", None::<&str>, f, None::<&str>).sys("set propagation of", "/")?;
+                nix::mount::mount(None::<&str>, "/", None::<&str>, f, None::<&str>)
+                    .sys("set propagation of", "/")?;
             }
         }
     }
     let cwd = process.cwd();
     enter_cwd(cwd)?;
     let env = crate::process::environment(process);
-    let arg0 = process.args().as_ref().and_then(|a| a.first()).cloned().unwrap_or_default();
+    let arg0 = process
+        .args()
+        .as_ref()
+        .and_then(|a| a.first())
+        .cloned()
+        .unwrap_or_default();
     let exe = crate::process::find_executable(&arg0, &env, cwd)?;
     chan.send(&Msg::Ready)?;
     match &ctx.gate {
@@ -451,7 +563,11 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
     }
     if let Some(h) = spec.hooks() {
         let json = state_json.replace("\"creating\"", "\"created\"");
-        crate::hooks::run("startContainer", h.start_container().as_deref().unwrap_or(&[]), json.as_bytes())?;
+        crate::hooks::run(
+            "startContainer",
+            h.start_container().as_deref().unwrap_or(&[]),
+            json.as_bytes(),
+        )?;
     }
     Ok(crate::process::Finalize {
         process,
@@ -473,7 +589,10 @@ pub fn enter_cwd(cwd: &Path) -> Result<()> {
     }
     let now = nix::unistd::getcwd().sys("getcwd", cwd.display())?;
     if !now.is_absolute() || now.starts_with("(unreachable)") {
-        return Err(Error::Invalid(format!("cwd {} is outside the container", cwd.display())));
+        return Err(Error::Invalid(format!(
+            "cwd {} is outside the container",
+            cwd.display()
+        )));
     }
     Ok(())
 }

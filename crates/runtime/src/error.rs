@@ -73,7 +73,11 @@ impl Error {
     }
 
     /// Shorthand for an [`Error::Sys`].
-    pub fn sys(op: &'static str, object: impl std::fmt::Display, source: nix::errno::Errno) -> Self {
+    pub fn sys(
+        op: &'static str,
+        object: impl std::fmt::Display,
+        source: nix::errno::Errno,
+    ) -> Self {
         Error::Sys {
             op,
             object: object.to_string(),

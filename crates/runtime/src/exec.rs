@@ -44,7 +44,11 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
     let st = State::load(o.root, o.id)?;
     let status = st.status(o.root);
     if status != Status::Running && status != Status::Created {
-        return Err(Error::WrongState { id: st.id.clone(), status: status.to_string(), op: "exec" });
+        return Err(Error::WrongState {
+            id: st.id.clone(),
+            status: status.to_string(),
+            op: "exec",
+        });
     }
     let spec = container_spec(o.root, o.id)?;
     crate::process::check_rlimits(o.process.rlimits().as_deref().unwrap_or(&[]))?;
@@ -53,7 +57,9 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
         None => None,
     };
     if o.process.terminal() == Some(true) && o.console_socket.is_none() {
-        return Err(Error::Invalid("terminal requested: --console-socket is required".into()));
+        return Err(Error::Invalid(
+            "terminal requested: --console-socket is required".into(),
+        ));
     }
     let console = match o.console_socket {
         Some(p) => Some(crate::console::connect(p)?),
@@ -69,7 +75,11 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
             drop(parent);
             let e = match stage1(&child, &joins) {
                 Ok(ForkResult::Child) => {
-                    let e = match exec_child(&o, seccomp.take().flatten(), console.as_ref().map(|c| c.as_raw_fd())) {
+                    let e = match exec_child(
+                        &o,
+                        seccomp.take().flatten(),
+                        console.as_ref().map(|c| c.as_raw_fd()),
+                    ) {
                         Ok(f) => f.exec(),
                         Err(e) => e,
                     };
@@ -135,15 +145,33 @@ fn stage1(chan: &Channel, joins: &[crate::namespaces::Join]) -> Result<ForkResul
     unsafe { nix::unistd::fork() }.sys("fork", "exec process")
 }
 
-fn exec_child<'a>(o: &'a ExecOpts<'a>, seccomp: Option<libseccomp::ScmpFilterContext>, console: Option<i32>) -> Result<crate::process::Finalize<'a>> {
+fn exec_child<'a>(
+    o: &'a ExecOpts<'a>,
+    seccomp: Option<libseccomp::ScmpFilterContext>,
+    console: Option<i32>,
+) -> Result<crate::process::Finalize<'a>> {
     let p = &o.process;
     if let Some(fd) = console {
-        let size = p.console_size().map(|b| (b.height() as u16, b.width() as u16));
+        let size = p
+            .console_size()
+            .map(|b| (b.height() as u16, b.width() as u16));
         crate::console::setup(fd, false, size)?;
     }
     crate::create::enter_cwd(p.cwd())?;
     let env = crate::process::environment(p);
-    let arg0 = p.args().as_ref().and_then(|a| a.first()).cloned().unwrap_or_default();
+    let arg0 = p
+        .args()
+        .as_ref()
+        .and_then(|a| a.first())
+        .cloned()
+        .unwrap_or_default();
     let exe = crate::process::find_executable(&arg0, &env, p.cwd())?;
-    Ok(crate::process::Finalize { process: p, exe, env, seccomp, preserve_fds: o.preserve_fds, sigmask: o.sigmask })
+    Ok(crate::process::Finalize {
+        process: p,
+        exe,
+        env,
+        seccomp,
+        preserve_fds: o.preserve_fds,
+        sigmask: o.sigmask,
+    })
 }

@@ -12,14 +12,20 @@ pub const DEFAULT_SPEC: &str = include_str!("default_spec.json");
 pub fn write_default_spec(bundle: &Path, rootless: bool) -> Result<()> {
     let path = bundle.join("config.json");
     if path.exists() {
-        return Err(Error::Invalid(format!("{} exists: remove it first", path.display())));
+        return Err(Error::Invalid(format!(
+            "{} exists: remove it first",
+            path.display()
+        )));
     }
-    let mut v: serde_json::Value = serde_json::from_str(DEFAULT_SPEC).map_err(|e| Error::Invalid(format!("default spec: {e}")))?;
+    let mut v: serde_json::Value = serde_json::from_str(DEFAULT_SPEC)
+        .map_err(|e| Error::Invalid(format!("default spec: {e}")))?;
     if rootless {
         let uid = nix::unistd::getuid().as_raw();
         let gid = nix::unistd::getgid().as_raw();
-        v["linux"]["uidMappings"] = serde_json::json!([{ "containerID": 0, "hostID": uid, "size": 1 }]);
-        v["linux"]["gidMappings"] = serde_json::json!([{ "containerID": 0, "hostID": gid, "size": 1 }]);
+        v["linux"]["uidMappings"] =
+            serde_json::json!([{ "containerID": 0, "hostID": uid, "size": 1 }]);
+        v["linux"]["gidMappings"] =
+            serde_json::json!([{ "containerID": 0, "hostID": gid, "size": 1 }]);
         if let Some(ns) = v["linux"]["namespaces"].as_array_mut() {
             ns.retain(|n| n["type"] != "network");
             ns.push(serde_json::json!({ "type": "user" }));
@@ -33,10 +39,44 @@ pub fn write_default_spec(bundle: &Path, rootless: bool) -> Result<()> {
 /// The features document.
 pub fn features() -> serde_json::Value {
     let mount_options: Vec<&str> = vec![
-        "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime", "loud", "mand", "noatime", "nodev",
-        "nodiratime", "noexec", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "rbind",
-        "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw", "shared", "silent", "slave", "strictatime",
-        "suid", "sync", "unbindable",
+        "async",
+        "atime",
+        "bind",
+        "defaults",
+        "dev",
+        "diratime",
+        "dirsync",
+        "exec",
+        "lazytime",
+        "loud",
+        "mand",
+        "noatime",
+        "nodev",
+        "nodiratime",
+        "noexec",
+        "nolazytime",
+        "nomand",
+        "norelatime",
+        "nostrictatime",
+        "nosuid",
+        "nosymfollow",
+        "private",
+        "rbind",
+        "relatime",
+        "remount",
+        "ro",
+        "rprivate",
+        "rshared",
+        "rslave",
+        "runbindable",
+        "rw",
+        "shared",
+        "silent",
+        "slave",
+        "strictatime",
+        "suid",
+        "sync",
+        "unbindable",
     ];
     let caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     let mut caps = caps;

@@ -42,7 +42,10 @@ fn run_one(kind: &'static str, h: &Hook, state_json: &[u8]) -> Result<()> {
         // A hook may exit without reading its stdin: EPIPE is not an error.
         let _ = stdin.write_all(state_json);
     }
-    let timeout = h.timeout().filter(|t| *t > 0).map(|t| Duration::from_secs(t as u64));
+    let timeout = h
+        .timeout()
+        .filter(|t| *t > 0)
+        .map(|t| Duration::from_secs(t as u64));
     let started = Instant::now();
     let mut nap = Duration::from_micros(50);
     loop {
@@ -76,11 +79,19 @@ mod tests {
     fn passes_state_on_stdin_and_reports_failure() {
         let tmp = tempfile::tempdir().expect("tmp");
         let out = tmp.path().join("out");
-        let h = hook(&format!(r#"{{"path":"/bin/sh","args":["sh","-c","cat > {}"]}}"#, out.display()));
+        let h = hook(&format!(
+            r#"{{"path":"/bin/sh","args":["sh","-c","cat > {}"]}}"#,
+            out.display()
+        ));
         run("prestart", &[h], b"{\"id\":\"x\"}").expect("hook runs");
-        assert_eq!(std::fs::read_to_string(&out).expect("out"), "{\"id\":\"x\"}");
+        assert_eq!(
+            std::fs::read_to_string(&out).expect("out"),
+            "{\"id\":\"x\"}"
+        );
         let bad = hook(r#"{"path":"/bin/false"}"#);
-        let e = run("poststop", &[bad], b"{}").expect_err("fails").to_string();
+        let e = run("poststop", &[bad], b"{}")
+            .expect_err("fails")
+            .to_string();
         assert!(e.contains("poststop hook /bin/false"), "{e}");
     }
 
@@ -88,7 +99,9 @@ mod tests {
     fn timeout_kills() {
         let h = hook(r#"{"path":"/bin/sleep","args":["sleep","10"],"timeout":1}"#);
         let t = Instant::now();
-        let e = run("createRuntime", &[h], b"{}").expect_err("times out").to_string();
+        let e = run("createRuntime", &[h], b"{}")
+            .expect_err("times out")
+            .to_string();
         assert!(e.contains("timed out"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(5));
     }

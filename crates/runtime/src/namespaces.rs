@@ -63,7 +63,10 @@ pub fn open_spec_paths(spec: &Spec) -> Result<Vec<Join>> {
     for t in ORDER {
         if let Some(ns) = crate::spec::namespace(spec, t) {
             if let Some(p) = ns.path() {
-                v.push(Join { typ: t, fd: open_ns(p)? });
+                v.push(Join {
+                    typ: t,
+                    fd: open_ns(p)?,
+                });
             }
         }
     }
@@ -71,8 +74,12 @@ pub fn open_spec_paths(spec: &Spec) -> Result<Vec<Join>> {
 }
 
 fn open_ns(p: &Path) -> Result<OwnedFd> {
-    nix::fcntl::open(p, nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .sys("open namespace", p.display())
+    nix::fcntl::open(
+        p,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .sys("open namespace", p.display())
 }
 
 /// Open the namespaces of process `pid` that differ from ours (for `exec`).
@@ -86,7 +93,10 @@ pub fn open_of_pid(pid: i32) -> Result<Vec<Join>> {
         };
         use std::os::unix::fs::MetadataExt;
         if a.ino() != b.ino() || a.dev() != b.dev() {
-            v.push(Join { typ: t, fd: open_ns(Path::new(&theirs))? });
+            v.push(Join {
+                typ: t,
+                fd: open_ns(Path::new(&theirs))?,
+            });
         }
     }
     Ok(v)
@@ -95,7 +105,8 @@ pub fn open_of_pid(pid: i32) -> Result<Vec<Join>> {
 /// setns into each, in order.
 pub fn join(joins: &[Join]) -> Result<()> {
     for j in joins {
-        nix::sched::setns(j.fd.as_fd(), flag(j.typ)).map_err(|e| Error::sys("join namespace", proc_name(j.typ), e))?;
+        nix::sched::setns(j.fd.as_fd(), flag(j.typ))
+            .map_err(|e| Error::sys("join namespace", proc_name(j.typ), e))?;
     }
     Ok(())
 }
@@ -103,7 +114,13 @@ pub fn join(joins: &[Join]) -> Result<()> {
 /// Flags of the namespaces the spec asks to create (those without a path).
 pub fn new_flags(spec: &Spec) -> CloneFlags {
     let mut f = CloneFlags::empty();
-    for ns in spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
+    for ns in spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .into_iter()
+        .flatten()
+    {
         if ns.path().is_none() {
             f |= flag(ns.typ());
         }
@@ -113,11 +130,19 @@ pub fn new_flags(spec: &Spec) -> CloneFlags {
 
 /// Write `/proc/PID/{uid,gid}_map` for a child that created a user namespace.
 pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
-    let Some(linux) = spec.linux() else { return Ok(()) };
-    let fmt = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        m.iter().flatten().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect::<String>()
+    let Some(linux) = spec.linux() else {
+        return Ok(());
     };
-    for (file, body) in [("uid_map", fmt(linux.uid_mappings())), ("gid_map", fmt(linux.gid_mappings()))] {
+    let fmt = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        m.iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    for (file, body) in [
+        ("uid_map", fmt(linux.uid_mappings())),
+        ("gid_map", fmt(linux.gid_mappings())),
+    ] {
         if body.is_empty() {
             continue;
         }

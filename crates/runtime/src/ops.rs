@@ -17,7 +17,11 @@ fn load_config(root: &Path, st: &State) -> Option<oci_spec::runtime::Spec> {
 }
 
 fn wrong(st: &State, status: Status, op: &'static str) -> Error {
-    Error::WrongState { id: st.id.clone(), status: status.to_string(), op }
+    Error::WrongState {
+        id: st.id.clone(),
+        status: status.to_string(),
+        op,
+    }
 }
 
 /// `start`: release a created container's init, then run poststart hooks.
@@ -28,9 +32,15 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         return Err(wrong(&st, status, "start"));
     }
     let fifo = st.dir(root).join(EXEC_FIFO);
-    let fd = match nix::fcntl::open(&fifo, nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()) {
+    let fd = match nix::fcntl::open(
+        &fifo,
+        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    ) {
         Ok(fd) => fd,
-        Err(nix::errno::Errno::ENXIO) | Err(nix::errno::Errno::ENOENT) => return Err(wrong(&st, Status::Stopped, "start")),
+        Err(nix::errno::Errno::ENXIO) | Err(nix::errno::Errno::ENOENT) => {
+            return Err(wrong(&st, Status::Stopped, "start"))
+        }
         Err(e) => return Err(Error::sys("open", fifo.display(), e)),
     };
     // Remove the fifo first: a second `start` then sees "running" and fails.
@@ -59,7 +69,11 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
         return Signal::try_from(n).map_err(|_| bad());
     }
     let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
     name.parse::<Signal>().map_err(|_| bad())
 }
 
@@ -80,14 +94,24 @@ pub fn kill(root: &Path, id: &str, sig: Signal, all: bool) -> Result<()> {
         }
         return Ok(());
     }
-    nix::sys::signal::kill(Pid::from_raw(st.pid), sig).map_err(|e| Error::sys("kill", format!("container {id}"), e))
+    nix::sys::signal::kill(Pid::from_raw(st.pid), sig)
+        .map_err(|e| Error::sys("kill", format!("container {id}"), e))
 }
 
 /// Wait until `pid` (not necessarily our child) is gone, up to `limit`.
 fn wait_gone(st: &State, limit: Duration) -> bool {
-    if let Ok(fd) = rustix::process::pidfd_open(rustix::process::Pid::from_raw(st.pid).unwrap_or(rustix::process::Pid::INIT), rustix::process::PidfdFlags::empty()) {
-        let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
-        let ts = rustix::time::Timespec { tv_sec: limit.as_secs() as i64, tv_nsec: limit.subsec_nanos() as i64 };
+    if let Ok(fd) = rustix::process::pidfd_open(
+        rustix::process::Pid::from_raw(st.pid).unwrap_or(rustix::process::Pid::INIT),
+        rustix::process::PidfdFlags::empty(),
+    ) {
+        let mut fds = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
+        let ts = rustix::time::Timespec {
+            tv_sec: limit.as_secs() as i64,
+            tv_nsec: limit.subsec_nanos() as i64,
+        };
         let _ = rustix::event::poll(&mut fds, Some(&ts));
     }
     let start = std::time::Instant::now();
@@ -134,7 +158,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     }
     if let Some(h) = load_config(root, &st).and_then(|s| s.hooks().clone()) {
         let json = serde_json::to_vec(&st.oci_json(Status::Stopped)).unwrap_or_default();
-        if let Err(e) = crate::hooks::run("poststop", h.poststop().as_deref().unwrap_or(&[]), &json) {
+        if let Err(e) = crate::hooks::run("poststop", h.poststop().as_deref().unwrap_or(&[]), &json)
+        {
             // The spec: poststop failures are logged and deletion goes on.
             eprintln!("quai-runtime: warning: {e}");
         }
@@ -208,7 +233,9 @@ pub fn run(o: &crate::create::CreateOpts<'_>, detach: bool) -> Result<i32> {
         match created.chan.recv()? {
             None => Ok(()),
             Some(crate::sync::Msg::Error(e)) => Err(Error::Child(e)),
-            Some(m) => Err(Error::Invalid(format!("unexpected message {m:?} from init"))),
+            Some(m) => Err(Error::Invalid(format!(
+                "unexpected message {m:?} from init"
+            ))),
         }
     })();
     if let Err(e) = started {
@@ -217,7 +244,9 @@ pub fn run(o: &crate::create::CreateOpts<'_>, detach: bool) -> Result<i32> {
     }
     if let Some(h) = created.spec.hooks() {
         let json = serde_json::to_vec(&st.oci_json(Status::Running)).unwrap_or_default();
-        if let Err(e) = crate::hooks::run("poststart", h.poststart().as_deref().unwrap_or(&[]), &json) {
+        if let Err(e) =
+            crate::hooks::run("poststart", h.poststart().as_deref().unwrap_or(&[]), &json)
+        {
             let _ = delete(o.root, o.id, true);
             return Err(e);
         }

@@ -36,11 +36,17 @@ fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
 }
 
 fn rlimit_name(t: PosixRlimitType) -> String {
-    serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| format!("{t:?}"))
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{t:?}"))
 }
 
 fn getrlimit(r: libc::__rlimit_resource_t) -> libc::rlimit {
-    let mut cur = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes into the struct we own; the resource id comes from libc.
     unsafe { libc::getrlimit(r, &mut cur) };
     cur
@@ -49,10 +55,20 @@ fn getrlimit(r: libc::__rlimit_resource_t) -> libc::rlimit {
 /// Refuse, before anything is created, rlimits that raise a hard limit above the caller's
 /// (raising needs CAP_SYS_RESOURCE, which these machines do not grant).
 pub fn check_rlimits(limits: &[PosixRlimit]) -> Result<()> {
-    let have_sys_resource = caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE).unwrap_or(false);
+    let have_sys_resource = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_RESOURCE,
+    )
+    .unwrap_or(false);
     for l in limits {
         if l.soft() > l.hard() {
-            return Err(Error::Invalid(format!("rlimit {}: soft limit {} is above hard limit {}", rlimit_name(l.typ()), l.soft(), l.hard())));
+            return Err(Error::Invalid(format!(
+                "rlimit {}: soft limit {} is above hard limit {}",
+                rlimit_name(l.typ()),
+                l.soft(),
+                l.hard()
+            )));
         }
         let cur = getrlimit(resource(l.typ()));
         if !have_sys_resource && l.hard() > cur.rlim_max {
@@ -70,10 +86,17 @@ pub fn check_rlimits(limits: &[PosixRlimit]) -> Result<()> {
 /// Apply rlimits to the calling process.
 pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
     for l in limits {
-        let r = libc::rlimit { rlim_cur: l.soft(), rlim_max: l.hard() };
+        let r = libc::rlimit {
+            rlim_cur: l.soft(),
+            rlim_max: l.hard(),
+        };
         // SAFETY: setrlimit reads the struct we pass; the resource id comes from libc.
         if unsafe { libc::setrlimit(resource(l.typ()), &r) } != 0 {
-            return Err(Error::sys("setrlimit", rlimit_name(l.typ()), nix::errno::Errno::last()));
+            return Err(Error::sys(
+                "setrlimit",
+                rlimit_name(l.typ()),
+                nix::errno::Errno::last(),
+            ));
         }
     }
     Ok(())
@@ -107,27 +130,43 @@ fn home_of(uid: u32) -> String {
 /// Find the executable (call inside the container's root): names with a `/` are taken as
 /// they are, others are searched in the process's PATH.
 pub fn find_executable(arg0: &str, env: &[String], cwd: &Path) -> Result<PathBuf> {
-    let is_exec = |p: &Path| nix::unistd::access(p, nix::unistd::AccessFlags::X_OK).is_ok() && p.is_file();
+    let is_exec =
+        |p: &Path| nix::unistd::access(p, nix::unistd::AccessFlags::X_OK).is_ok() && p.is_file();
     if arg0.contains('/') {
-        let p = if Path::new(arg0).is_absolute() { PathBuf::from(arg0) } else { cwd.join(arg0) };
+        let p = if Path::new(arg0).is_absolute() {
+            PathBuf::from(arg0)
+        } else {
+            cwd.join(arg0)
+        };
         if !p.exists() {
-            return Err(Error::Child(format!("exec: {arg0:?}: no such file or directory")));
+            return Err(Error::Child(format!(
+                "exec: {arg0:?}: no such file or directory"
+            )));
         }
         if !is_exec(&p) {
             return Err(Error::Child(format!("exec: {arg0:?}: permission denied")));
         }
         return Ok(p);
     }
-    let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH);
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let cand = Path::new(dir).join(arg0);
-        let cand = if cand.is_relative() { cwd.join(cand) } else { cand };
+        let cand = if cand.is_relative() {
+            cwd.join(cand)
+        } else {
+            cand
+        };
         if is_exec(&cand) {
             return Ok(cand);
         }
     }
-    Err(Error::Child(format!("exec: {arg0:?}: executable file not found in $PATH")))
+    Err(Error::Child(format!(
+        "exec: {arg0:?}: executable file not found in $PATH"
+    )))
 }
 
 /// Everything after the namespaces and the root are in place, up to and including
@@ -152,7 +191,9 @@ impl Finalize<'_> {
     pub fn exec(self) -> Error {
         match self.prepare() {
             Ok((exe, argv, envp)) => {
-                let e = nix::unistd::execve(&exe, &argv, &envp).err().unwrap_or(nix::errno::Errno::EINVAL);
+                let e = nix::unistd::execve(&exe, &argv, &envp)
+                    .err()
+                    .unwrap_or(nix::errno::Errno::EINVAL);
                 Error::Child(format!("exec {}: {e}", self.exe.display()))
             }
             Err(e) => e,
@@ -161,16 +202,28 @@ impl Finalize<'_> {
 
     fn prepare(&self) -> Result<(CString, Vec<CString>, Vec<CString>)> {
         let p = self.process;
-        let cstr = |s: &[u8], what: &str| CString::new(s).map_err(|_| Error::Invalid(format!("{what} contains a NUL byte")));
+        let cstr = |s: &[u8], what: &str| {
+            CString::new(s).map_err(|_| Error::Invalid(format!("{what} contains a NUL byte")))
+        };
         let exe = cstr(self.exe.as_os_str().as_bytes(), "executable path")?;
-        let argv = p.args().iter().flatten().map(|a| cstr(a.as_bytes(), "argument")).collect::<Result<Vec<_>>>()?;
-        let envp = self.env.iter().map(|e| cstr(e.as_bytes(), "environment")).collect::<Result<Vec<_>>>()?;
+        let argv = p
+            .args()
+            .iter()
+            .flatten()
+            .map(|a| cstr(a.as_bytes(), "argument"))
+            .collect::<Result<Vec<_>>>()?;
+        let envp = self
+            .env
+            .iter()
+            .map(|e| cstr(e.as_bytes(), "environment"))
+            .collect::<Result<Vec<_>>>()?;
 
         if let Some(r) = p.rlimits() {
             set_rlimits(r)?;
         }
         if let Some(score) = p.oom_score_adj() {
-            std::fs::write("/proc/self/oom_score_adj", score.to_string()).map_err(|e| Error::io("write", "/proc/self/oom_score_adj", e))?;
+            std::fs::write("/proc/self/oom_score_adj", score.to_string())
+                .map_err(|e| Error::io("write", "/proc/self/oom_score_adj", e))?;
         }
         let nnp = p.no_new_privileges().unwrap_or(false);
         // Without no_new_privs a filter can only be loaded while we still hold
@@ -184,12 +237,23 @@ impl Finalize<'_> {
         // Keep permitted capabilities across the uid change; set the final sets after it.
         nix::sys::prctl::set_keepcaps(true).sys("prctl", "PR_SET_KEEPCAPS")?;
         let user = p.user();
-        let gids: Vec<Gid> = user.additional_gids().iter().flatten().map(|g| Gid::from_raw(*g)).collect();
+        let gids: Vec<Gid> = user
+            .additional_gids()
+            .iter()
+            .flatten()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
         match nix::unistd::setgroups(&gids) {
             Ok(()) => {}
             // In a user namespace with setgroups denied, only an empty list is allowed.
             Err(nix::errno::Errno::EPERM) if gids.is_empty() => {}
-            Err(e) => return Err(Error::sys("setgroups", format!("{:?}", user.additional_gids()), e)),
+            Err(e) => {
+                return Err(Error::sys(
+                    "setgroups",
+                    format!("{:?}", user.additional_gids()),
+                    e,
+                ))
+            }
         }
         let gid = Gid::from_raw(user.gid());
         let uid = Uid::from_raw(user.uid());
@@ -209,12 +273,17 @@ impl Finalize<'_> {
             }
         }
         close_fds_from(3 + self.preserve_fds);
-        self.sigmask.thread_set_mask().sys("restore", "signal mask")?;
+        self.sigmask
+            .thread_set_mask()
+            .sys("restore", "signal mask")?;
         // Default dispositions for signals the runtime may have ignored.
-        for s in [nix::sys::signal::SIGPIPE] {
-            // SAFETY: setting SIG_DFL installs no handler code; we exec right after.
-            let _ = unsafe { nix::sys::signal::signal(s, nix::sys::signal::SigHandler::SigDfl) };
-        }
+        // SAFETY: setting SIG_DFL installs no handler code; we exec right after.
+        let _ = unsafe {
+            nix::sys::signal::signal(
+                nix::sys::signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
+            )
+        };
         Ok((exe, argv, envp))
     }
 }
@@ -223,11 +292,20 @@ impl Finalize<'_> {
 /// (CVE-2024-21626 class).
 pub fn close_fds_from(first: i32) {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags on our own fd table.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     if r != 0 {
         // Older kernels: walk /proc/self/fd.
         if let Ok(rd) = std::fs::read_dir("/proc/self/fd") {
-            let fds: Vec<i32> = rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+            let fds: Vec<i32> = rd
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect();
             for fd in fds.into_iter().filter(|fd| *fd >= first) {
                 // SAFETY: F_SETFD with FD_CLOEXEC on an fd number; a stale number fails harmlessly.
                 unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
@@ -245,20 +323,38 @@ mod tests {
         let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
         let sh = find_executable("sh", &env, Path::new("/")).expect("sh found");
         assert!(sh.ends_with("sh"));
-        let e = find_executable("no-such-binary-xyz", &env, Path::new("/")).expect_err("missing").to_string();
+        let e = find_executable("no-such-binary-xyz", &env, Path::new("/"))
+            .expect_err("missing")
+            .to_string();
         assert!(e.contains("executable file not found"), "{e}");
-        let e = find_executable("/no/such", &env, Path::new("/")).expect_err("missing").to_string();
+        let e = find_executable("/no/such", &env, Path::new("/"))
+            .expect_err("missing")
+            .to_string();
         assert!(e.contains("no such file"), "{e}");
     }
 
     #[test]
     fn rlimit_above_hard_is_refused() {
         let cur = getrlimit(libc::RLIMIT_NOFILE);
-        if caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE).unwrap_or(false) || cur.rlim_max == libc::RLIM_INFINITY {
+        if caps::has_cap(
+            None,
+            caps::CapSet::Effective,
+            caps::Capability::CAP_SYS_RESOURCE,
+        )
+        .unwrap_or(false)
+            || cur.rlim_max == libc::RLIM_INFINITY
+        {
             return;
         }
-        let l: PosixRlimit = serde_json::from_str(&format!(r#"{{"type":"RLIMIT_NOFILE","hard":{},"soft":1024}}"#, cur.rlim_max + 1)).expect("rlimit");
+        let l: PosixRlimit = serde_json::from_str(&format!(
+            r#"{{"type":"RLIMIT_NOFILE","hard":{},"soft":1024}}"#,
+            cur.rlim_max + 1
+        ))
+        .expect("rlimit");
         let e = check_rlimits(&[l]).expect_err("refused").to_string();
-        assert!(e.contains("RLIMIT_NOFILE") && e.contains("caller's hard limit"), "{e}");
+        assert!(
+            e.contains("RLIMIT_NOFILE") && e.contains("caller's hard limit"),
+            "{e}"
+        );
     }
 }

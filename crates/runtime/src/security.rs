@@ -4,8 +4,12 @@ use std::collections::HashSet;
 use std::str::FromStr;
 
 use caps::{CapSet, Capability};
-use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-use oci_spec::runtime::{LinuxCapabilities, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
+use oci_spec::runtime::{
+    LinuxCapabilities, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator,
+};
 
 use crate::error::{Error, Result};
 
@@ -33,24 +37,29 @@ pub fn drop_bounding(c: Option<&LinuxCapabilities>) -> Result<()> {
 
 /// Set effective, permitted, inheritable and ambient sets (after the uid change).
 pub fn set_caps(c: Option<&LinuxCapabilities>) -> Result<()> {
-    let get = |f: fn(&LinuxCapabilities) -> &Option<oci_spec::runtime::Capabilities>| to_caps(c.and_then(|c| f(c).as_ref()));
+    let get = |f: fn(&LinuxCapabilities) -> &Option<oci_spec::runtime::Capabilities>| {
+        to_caps(c.and_then(|c| f(c).as_ref()))
+    };
     let effective = get(LinuxCapabilities::effective);
     let permitted = get(LinuxCapabilities::permitted);
     let inheritable = get(LinuxCapabilities::inheritable);
     let ambient = get(LinuxCapabilities::ambient);
     let set = |which: CapSet, v: &HashSet<Capability>| {
-        caps::set(None, which, v).map_err(|e| Error::Invalid(format!("set {which:?} capabilities: {e}")))
+        caps::set(None, which, v)
+            .map_err(|e| Error::Invalid(format!("set {which:?} capabilities: {e}")))
     };
     // Inheritable while we still hold CAP_SETPCAP; effective before permitted (effective
     // must stay a subset of permitted at every step); ambient last.
     set(CapSet::Inheritable, &inheritable)?;
     set(CapSet::Effective, &effective)?;
     set(CapSet::Permitted, &permitted)?;
-    caps::clear(None, CapSet::Ambient).map_err(|e| Error::Invalid(format!("clear ambient capabilities: {e}")))?;
+    caps::clear(None, CapSet::Ambient)
+        .map_err(|e| Error::Invalid(format!("clear ambient capabilities: {e}")))?;
     for cap in ambient {
         // An ambient capability must be permitted and inheritable; skip the rest like runc.
         if permitted.contains(&cap) && inheritable.contains(&cap) {
-            caps::raise(None, CapSet::Ambient, cap).map_err(|e| Error::Invalid(format!("raise ambient {cap}: {e}")))?;
+            caps::raise(None, CapSet::Ambient, cap)
+                .map_err(|e| Error::Invalid(format!("raise ambient {cap}: {e}")))?;
         }
     }
     Ok(())
@@ -58,12 +67,18 @@ pub fn set_caps(c: Option<&LinuxCapabilities>) -> Result<()> {
 
 fn action(a: LinuxSeccompAction, errno: Option<u32>) -> ScmpAction {
     match a {
-        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => ScmpAction::KillThread,
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            ScmpAction::KillThread
+        }
         LinuxSeccompAction::ScmpActKillProcess => ScmpAction::KillProcess,
         LinuxSeccompAction::ScmpActTrap => ScmpAction::Trap,
-        LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(errno.map_or(libc::EPERM, |e| e as i32)),
+        LinuxSeccompAction::ScmpActErrno => {
+            ScmpAction::Errno(errno.map_or(libc::EPERM, |e| e as i32))
+        }
         LinuxSeccompAction::ScmpActNotify => ScmpAction::Notify,
-        LinuxSeccompAction::ScmpActTrace => ScmpAction::Trace(errno.map_or(libc::EPERM as u16, |e| e as u16)),
+        LinuxSeccompAction::ScmpActTrace => {
+            ScmpAction::Trace(errno.map_or(libc::EPERM as u16, |e| e as u16))
+        }
         LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
         LinuxSeccompAction::ScmpActAllow => ScmpAction::Allow,
     }
@@ -83,15 +98,21 @@ fn op(o: LinuxSeccompOperator, mask: u64) -> ScmpCompareOp {
 
 /// Build the filter (without loading it), so errors surface before the process starts.
 pub fn build_filter(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
-    let err = |what: String| move |e: libseccomp::error::SeccompError| Error::Invalid(format!("seccomp: {what}: {e}"));
+    let err = |what: String| {
+        move |e: libseccomp::error::SeccompError| Error::Invalid(format!("seccomp: {what}: {e}"))
+    };
     let default = action(s.default_action(), s.default_errno_ret());
     let mut ctx = ScmpFilterContext::new(default).map_err(err("create filter".into()))?;
     // The kernel rejects TSYNC with notify; everything else goes through libseccomp attrs.
     ctx.set_ctl_nnp(false).map_err(err("clear nnp".into()))?;
     for a in s.architectures().iter().flatten() {
-        let name = serde_json::to_value(a).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let name = serde_json::to_value(a)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         let arch = ScmpArch::from_str(&name).map_err(err(format!("architecture {name}")))?;
-        ctx.add_arch(arch).map_err(err(format!("add architecture {name}")))?;
+        ctx.add_arch(arch)
+            .map_err(err(format!("add architecture {name}")))?;
     }
     for flag in s.flags().iter().flatten() {
         use oci_spec::runtime::LinuxSeccompFilterFlag as F;
@@ -100,7 +121,8 @@ pub fn build_filter(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
                 ctx.set_ctl_log(true).map_err(err("log flag".into()))?;
             }
             F::SeccompFilterFlagSpecAllow => {
-                ctx.set_ctl_ssb(true).map_err(err("spec_allow flag".into()))?;
+                ctx.set_ctl_ssb(true)
+                    .map_err(err("spec_allow flag".into()))?;
             }
             F::SeccompFilterFlagTsync | F::SeccompFilterFlagWaitKillableRecv => {}
         }
@@ -112,10 +134,13 @@ pub fn build_filter(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
         }
         for name in rule.names() {
             // Unknown names are skipped (the profile may list syscalls of newer kernels).
-            let Ok(sc) = ScmpSyscall::from_name(name) else { continue };
+            let Ok(sc) = ScmpSyscall::from_name(name) else {
+                continue;
+            };
             let args = rule.args().as_deref().unwrap_or(&[]);
             if args.is_empty() {
-                ctx.add_rule(act, sc).map_err(err(format!("rule for {name}")))?;
+                ctx.add_rule(act, sc)
+                    .map_err(err(format!("rule for {name}")))?;
                 continue;
             }
             let cmps: Vec<ScmpArgCompare> = args
@@ -123,7 +148,9 @@ pub fn build_filter(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
                 .map(|a| {
                     let o = op(a.op(), a.value());
                     match a.op() {
-                        LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpArgCompare::new(a.index() as u32, o, a.value_two().unwrap_or(0)),
+                        LinuxSeccompOperator::ScmpCmpMaskedEq => {
+                            ScmpArgCompare::new(a.index() as u32, o, a.value_two().unwrap_or(0))
+                        }
                         _ => ScmpArgCompare::new(a.index() as u32, o, a.value()),
                     }
                 })
@@ -134,10 +161,12 @@ pub fn build_filter(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
             indices.sort_unstable();
             indices.dedup();
             if indices.len() == args.len() {
-                ctx.add_rule_conditional(act, sc, &cmps).map_err(err(format!("rule for {name}")))?;
+                ctx.add_rule_conditional(act, sc, &cmps)
+                    .map_err(err(format!("rule for {name}")))?;
             } else {
                 for c in &cmps {
-                    ctx.add_rule_conditional(act, sc, std::slice::from_ref(c)).map_err(err(format!("rule for {name}")))?;
+                    ctx.add_rule_conditional(act, sc, std::slice::from_ref(c))
+                        .map_err(err(format!("rule for {name}")))?;
                 }
             }
         }
@@ -147,7 +176,8 @@ pub fn build_filter(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
 
 /// Load a built filter into the calling thread.
 pub fn load(ctx: &ScmpFilterContext) -> Result<()> {
-    ctx.load().map_err(|e| Error::Invalid(format!("load seccomp filter: {e}")))
+    ctx.load()
+        .map_err(|e| Error::Invalid(format!("load seccomp filter: {e}")))
 }
 
 #[cfg(test)]

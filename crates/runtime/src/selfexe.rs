@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 
 /// Whether our executable sits on a read-only mount already.
 pub fn is_protected() -> bool {
-    nix::sys::statvfs::statvfs("/proc/self/exe").is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+    nix::sys::statvfs::statvfs("/proc/self/exe")
+        .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
 }
 
 /// Re-exec from a read-only detached mount unless already protected. Returns only when
@@ -30,23 +31,50 @@ pub fn ensure_protected() -> Result<()> {
     let path = CString::new("/proc/self/exe").map_err(|_| Error::Invalid("path".into()))?;
     // SAFETY: open_tree with a valid C path; returns a new fd we then own.
     let fd = unsafe {
-        libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), (libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC) as libc::c_uint)
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            (libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC) as libc::c_uint,
+        )
     };
     if fd < 0 {
-        return Err(Error::sys("open_tree", "/proc/self/exe", nix::errno::Errno::last()));
+        return Err(Error::sys(
+            "open_tree",
+            "/proc/self/exe",
+            nix::errno::Errno::last(),
+        ));
     }
     // SAFETY: the syscall returned a fresh fd that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let attr = libc::mount_attr { attr_set: libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    let attr = libc::mount_attr {
+        attr_set: libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
     let empty = CString::new("").map_err(|_| Error::Invalid("path".into()))?;
     // SAFETY: mount_setattr on our detached mount fd, with a correctly sized attr struct.
     let r = unsafe {
-        libc::syscall(libc::SYS_mount_setattr, fd.as_raw_fd(), empty.as_ptr(), libc::AT_EMPTY_PATH as libc::c_uint, &attr as *const libc::mount_attr, std::mem::size_of::<libc::mount_attr>())
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_EMPTY_PATH as libc::c_uint,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
     };
     if r != 0 {
-        return Err(Error::sys("mount_setattr", "/proc/self/exe", nix::errno::Errno::last()));
+        return Err(Error::sys(
+            "mount_setattr",
+            "/proc/self/exe",
+            nix::errno::Errno::last(),
+        ));
     }
-    let args: Vec<CString> = std::env::args_os().filter_map(|a| CString::new(a.as_bytes()).ok()).collect();
+    let args: Vec<CString> = std::env::args_os()
+        .filter_map(|a| CString::new(a.as_bytes()).ok())
+        .collect();
     let env: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
             let mut b = k.as_bytes().to_vec();
@@ -55,6 +83,14 @@ pub fn ensure_protected() -> Result<()> {
             CString::new(b).ok()
         })
         .collect();
-    let e = nix::unistd::execveat(&fd, empty.as_c_str(), &args, &env, nix::fcntl::AtFlags::AT_EMPTY_PATH).err().unwrap_or(nix::errno::Errno::EINVAL);
+    let e = nix::unistd::execveat(
+        &fd,
+        empty.as_c_str(),
+        &args,
+        &env,
+        nix::fcntl::AtFlags::AT_EMPTY_PATH,
+    )
+    .err()
+    .unwrap_or(nix::errno::Errno::EINVAL);
     Err(Error::sys("re-exec", "protected runtime binary", e))
 }

@@ -33,7 +33,11 @@ pub fn parse_spec(path: &Path, bytes: &[u8]) -> Result<Spec> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
-        let field = if field == "." { "(root)".to_string() } else { field };
+        let field = if field == "." {
+            "(root)".to_string()
+        } else {
+            field
+        };
         config_error(path, field, e.inner().to_string())
     })
 }

@@ -5,7 +5,9 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
+};
 
 use crate::error::{Error, Result, SysContext};
 
@@ -76,8 +78,13 @@ pub struct Channel {
 
 /// A connected pair (parent end, child end), both close-on-exec.
 pub fn pair() -> Result<(Channel, Channel)> {
-    let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .sys("socketpair", "sync channel")?;
+    let (a, b) = socket::socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .sys("socketpair", "sync channel")?;
     Ok((Channel { fd: a }, Channel { fd: b }))
 }
 
@@ -85,7 +92,8 @@ impl Channel {
     /// Send one message.
     pub fn send(&self, m: &Msg) -> Result<()> {
         let b = m.encode();
-        socket::send(self.fd.as_raw_fd(), &b, MsgFlags::MSG_NOSIGNAL).sys("send", "sync channel")?;
+        socket::send(self.fd.as_raw_fd(), &b, MsgFlags::MSG_NOSIGNAL)
+            .sys("send", "sync channel")?;
         Ok(())
     }
 
@@ -112,7 +120,9 @@ impl Channel {
             Some(m) if &m == want => Ok(()),
             Some(Msg::Error(e)) => Err(Error::Child(e)),
             Some(m) => Err(Error::Invalid(format!("{what}: unexpected message {m:?}"))),
-            None => Err(Error::Child(format!("{what}: the container process exited"))),
+            None => Err(Error::Child(format!(
+                "{what}: the container process exited"
+            ))),
         }
     }
 
@@ -133,7 +143,8 @@ pub fn send_fd(sock: RawFd, fd: RawFd) -> Result<()> {
     let fds = [fd];
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let iov = [std::io::IoSlice::new(b"c")];
-    socket::sendmsg::<()>(sock, &iov, &cmsg, MsgFlags::empty(), None).sys("send fd", "console socket")?;
+    socket::sendmsg::<()>(sock, &iov, &cmsg, MsgFlags::empty(), None)
+        .sys("send fd", "console socket")?;
     Ok(())
 }
 
@@ -163,7 +174,12 @@ mod tests {
     #[test]
     fn round_trip() {
         let (a, b) = pair().expect("pair");
-        for m in [Msg::Go, Msg::InitPid(4242), Msg::Error("boom: x".into()), Msg::Ready] {
+        for m in [
+            Msg::Go,
+            Msg::InitPid(4242),
+            Msg::Error("boom: x".into()),
+            Msg::Ready,
+        ] {
             a.send(&m).expect("send");
             assert_eq!(b.recv().expect("recv"), Some(m));
         }

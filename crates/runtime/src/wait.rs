@@ -12,7 +12,19 @@ use crate::error::{Result, SysContext};
 pub fn forwarded() -> SigSet {
     let mut s = SigSet::empty();
     for sig in Signal::iterator() {
-        if !matches!(sig, Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGCHLD | Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGILL | Signal::SIGFPE | Signal::SIGTRAP | Signal::SIGABRT | Signal::SIGSYS) {
+        if !matches!(
+            sig,
+            Signal::SIGKILL
+                | Signal::SIGSTOP
+                | Signal::SIGCHLD
+                | Signal::SIGSEGV
+                | Signal::SIGBUS
+                | Signal::SIGILL
+                | Signal::SIGFPE
+                | Signal::SIGTRAP
+                | Signal::SIGABRT
+                | Signal::SIGSYS
+        ) {
             s.add(sig);
         }
     }
@@ -24,7 +36,12 @@ pub fn block_signals() -> Result<SigSet> {
     let mut set = forwarded();
     set.add(Signal::SIGCHLD);
     let mut old = SigSet::empty();
-    nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).sys("block", "signals")?;
+    nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_BLOCK,
+        Some(&set),
+        Some(&mut old),
+    )
+    .sys("block", "signals")?;
     Ok(old)
 }
 

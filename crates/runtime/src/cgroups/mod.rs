@@ -53,8 +53,8 @@ pub struct Layout {
 impl Layout {
     /// Read `/proc/self/mountinfo`.
     pub fn detect() -> Result<Layout> {
-        let mi = std::fs::read_to_string("/proc/self/mountinfo")
-            .ctx("read", "/proc/self/mountinfo")?;
+        let mi =
+            std::fs::read_to_string("/proc/self/mountinfo").ctx("read", "/proc/self/mountinfo")?;
         Ok(Self::parse(&mi))
     }
 
@@ -115,7 +115,10 @@ impl Layout {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
 }
 
 /// The process's own cgroup per hierarchy, from `/proc/self/cgroup` text.
@@ -134,14 +137,22 @@ pub fn own_cgroups(proc_cgroup: &str) -> Vec<(String, String)> {
 
 fn join_inner(base: &Path, inner: &str) -> PathBuf {
     let mut p = base.to_path_buf();
-    for c in inner.split('/').filter(|c| !c.is_empty() && *c != "." && *c != "..") {
+    for c in inner
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != "." && *c != "..")
+    {
         p.push(c);
     }
     p
 }
 
 /// Compute the container's cgroup directories (runc's cgroupfs rules).
-pub fn resolve(layout: &Layout, own: &[(String, String)], cgroups_path: Option<&Path>, id: &str) -> CgroupPaths {
+pub fn resolve(
+    layout: &Layout,
+    own: &[(String, String)],
+    cgroups_path: Option<&Path>,
+    id: &str,
+) -> CgroupPaths {
     let spec_path = cgroups_path
         .map(|p| p.to_string_lossy().into_owned())
         .filter(|p| !p.is_empty());
@@ -161,12 +172,18 @@ pub fn resolve(layout: &Layout, own: &[(String, String)], cgroups_path: Option<&
         };
         let own_path = own
             .iter()
-            .find(|(c, _)| c == ctrls || c.split(',').any(|x| ctrls.split(',').any(|y| x == y) && !x.is_empty()))
+            .find(|(c, _)| {
+                c == ctrls
+                    || c.split(',')
+                        .any(|x| ctrls.split(',').any(|y| x == y) && !x.is_empty())
+            })
             .map(|(_, p)| p.clone())
             .unwrap_or_else(|| "/".to_string());
         // Our own cgroup is given relative to the hierarchy root; the mount may show a
         // sub-tree (in a cgroup namespace), so strip the mount's root.
-        let own_rel = own_path.strip_prefix(root.trim_end_matches('/')).unwrap_or(&own_path);
+        let own_rel = own_path
+            .strip_prefix(root.trim_end_matches('/'))
+            .unwrap_or(&own_path);
         format!("{own_rel}/{relative}")
     };
     let mut paths = CgroupPaths::default();
@@ -184,7 +201,12 @@ pub fn resolve(layout: &Layout, own: &[(String, String)], cgroups_path: Option<&
 }
 
 /// Create the container's cgroups, put `pid` in them and apply `resources`.
-pub fn setup(paths: &CgroupPaths, pid: i32, resources: Option<&LinuxResources>, devices: &[oci_spec::runtime::LinuxDevice]) -> Result<()> {
+pub fn setup(
+    paths: &CgroupPaths,
+    pid: i32,
+    resources: Option<&LinuxResources>,
+    devices: &[oci_spec::runtime::LinuxDevice],
+) -> Result<()> {
     for (ctrls, dir) in &paths.v1 {
         v1::create(ctrls, dir)?;
     }
@@ -199,8 +221,18 @@ pub fn setup(paths: &CgroupPaths, pid: i32, resources: Option<&LinuxResources>, 
             v2::apply(dir, r, paths.pure_v2)?;
         }
     }
-    if let Some((_, dir)) = paths.v1.iter().find(|(c, _)| c.split(',').any(|x| x == "devices")) {
-        v1::apply_devices(dir, resources.and_then(|r| r.devices().as_deref()).unwrap_or(&[]), devices)?;
+    if let Some((_, dir)) = paths
+        .v1
+        .iter()
+        .find(|(c, _)| c.split(',').any(|x| x == "devices"))
+    {
+        v1::apply_devices(
+            dir,
+            resources
+                .and_then(|r| r.devices().as_deref())
+                .unwrap_or(&[]),
+            devices,
+        )?;
     }
     add_pid(paths, pid)
 }
@@ -242,7 +274,11 @@ fn primary_dir(paths: &CgroupPaths) -> Result<&Path> {
 
 /// Freeze (`true`) or thaw the container and wait until the kernel says it is done.
 pub fn set_frozen(paths: &CgroupPaths, frozen: bool) -> Result<()> {
-    if let Some((_, dir)) = paths.v1.iter().find(|(c, _)| c.split(',').any(|x| x == "freezer")) {
+    if let Some((_, dir)) = paths
+        .v1
+        .iter()
+        .find(|(c, _)| c.split(',').any(|x| x == "freezer"))
+    {
         let want = if frozen { "FROZEN" } else { "THAWED" };
         for i in 0..2000 {
             write(dir, "freezer.state", want)?;
@@ -252,7 +288,10 @@ pub fn set_frozen(paths: &CgroupPaths, frozen: bool) -> Result<()> {
             }
             std::thread::sleep(Duration::from_micros(100 + 10 * i));
         }
-        return Err(Error::Invalid(format!("{}: freezer did not reach {want}", dir.display())));
+        return Err(Error::Invalid(format!(
+            "{}: freezer did not reach {want}",
+            dir.display()
+        )));
     }
     if let Some(dir) = &paths.v2 {
         if paths.pure_v2 || dir.join("cgroup.freeze").exists() {
@@ -264,7 +303,10 @@ pub fn set_frozen(paths: &CgroupPaths, frozen: bool) -> Result<()> {
                 }
                 std::thread::sleep(Duration::from_micros(100 + 10 * i));
             }
-            return Err(Error::Invalid(format!("{}: cgroup did not reach {want}", dir.display())));
+            return Err(Error::Invalid(format!(
+                "{}: cgroup did not reach {want}",
+                dir.display()
+            )));
         }
     }
     Err(Error::Invalid("no freezer cgroup: cannot pause".into()))
@@ -272,7 +314,11 @@ pub fn set_frozen(paths: &CgroupPaths, frozen: bool) -> Result<()> {
 
 /// Whether the container's cgroup is frozen.
 pub fn is_frozen(paths: &CgroupPaths) -> bool {
-    if let Some((_, dir)) = paths.v1.iter().find(|(c, _)| c.split(',').any(|x| x == "freezer")) {
+    if let Some((_, dir)) = paths
+        .v1
+        .iter()
+        .find(|(c, _)| c.split(',').any(|x| x == "freezer"))
+    {
         return read(dir, "freezer.state").is_ok_and(|s| s.trim() == "FROZEN");
     }
     if let Some(dir) = &paths.v2 {
@@ -285,7 +331,11 @@ pub fn is_frozen(paths: &CgroupPaths) -> bool {
 /// Keeps going on errors and reports all of them.
 pub fn destroy(paths: &CgroupPaths) -> Result<()> {
     let mut errors = Vec::new();
-    let dirs = paths.v1.iter().map(|(_, d)| d.as_path()).chain(paths.v2.as_deref());
+    let dirs = paths
+        .v1
+        .iter()
+        .map(|(_, d)| d.as_path())
+        .chain(paths.v2.as_deref());
     for dir in dirs {
         let mut last = None;
         for i in 0..200 {
@@ -317,7 +367,8 @@ pub fn destroy(paths: &CgroupPaths) -> Result<()> {
 
 pub(crate) fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
     let p = dir.join(file);
-    std::fs::write(&p, value).map_err(|e| Error::Invalid(format!("write {value:?} to {}: {e}", p.display())))
+    std::fs::write(&p, value)
+        .map_err(|e| Error::Invalid(format!("write {value:?} to {}: {e}", p.display())))
 }
 
 pub(crate) fn read(dir: &Path, file: &str) -> Result<String> {
@@ -327,10 +378,18 @@ pub(crate) fn read(dir: &Path, file: &str) -> Result<String> {
 
 /// Statistics used by `ps`-like callers and tests: memory usage in bytes, if known.
 pub fn memory_usage(paths: &CgroupPaths) -> Option<u64> {
-    if let Some((_, d)) = paths.v1.iter().find(|(c, _)| c.split(',').any(|x| x == "memory")) {
+    if let Some((_, d)) = paths
+        .v1
+        .iter()
+        .find(|(c, _)| c.split(',').any(|x| x == "memory"))
+    {
         return read(d, "memory.usage_in_bytes").ok()?.trim().parse().ok();
     }
-    read(paths.v2.as_deref()?, "memory.current").ok()?.trim().parse().ok()
+    read(paths.v2.as_deref()?, "memory.current")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -352,7 +411,10 @@ mod tests {
         assert_eq!(l.v1.len(), 3);
         assert_eq!(l.v1[0].controllers, vec!["cpu", "cpuacct"]);
         assert_eq!(l.v1[2].controllers, vec!["name=systemd"]);
-        assert_eq!(l.v2.as_ref().map(|h| h.mountpoint.clone()), Some("/sys/fs/cgroup/unified".into()));
+        assert_eq!(
+            l.v2.as_ref().map(|h| h.mountpoint.clone()),
+            Some("/sys/fs/cgroup/unified".into())
+        );
         assert!(!l.is_pure_v2());
     }
 
@@ -363,10 +425,19 @@ mod tests {
         let abs = resolve(&l, &own, Some(Path::new("/quai/c1")), "c1");
         assert_eq!(abs.v1[1].1, PathBuf::from("/sys/fs/cgroup/memory/quai/c1"));
         let rel = resolve(&l, &own, Some(Path::new("a/b")), "c1");
-        assert_eq!(rel.v1[1].1, PathBuf::from("/sys/fs/cgroup/memory/user.slice/a/b"));
-        assert_eq!(rel.v2, Some(PathBuf::from("/sys/fs/cgroup/unified/user.slice/s/a/b")));
+        assert_eq!(
+            rel.v1[1].1,
+            PathBuf::from("/sys/fs/cgroup/memory/user.slice/a/b")
+        );
+        assert_eq!(
+            rel.v2,
+            Some(PathBuf::from("/sys/fs/cgroup/unified/user.slice/s/a/b"))
+        );
         let empty = resolve(&l, &own, None, "c1");
-        assert_eq!(empty.v1[0].1, PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/user.slice/c1"));
+        assert_eq!(
+            empty.v1[0].1,
+            PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/user.slice/c1")
+        );
         let escape = resolve(&l, &own, Some(Path::new("/../../etc")), "c1");
         assert_eq!(escape.v1[1].1, PathBuf::from("/sys/fs/cgroup/memory/etc"));
     }

@@ -20,7 +20,9 @@ pub fn create(ctrls: &str, dir: &Path) -> Result<()> {
     let mut p = dir;
     while !p.exists() {
         missing.push(p.to_path_buf());
-        p = p.parent().ok_or_else(|| Error::Invalid(format!("bad cgroup path {}", dir.display())))?;
+        p = p
+            .parent()
+            .ok_or_else(|| Error::Invalid(format!("bad cgroup path {}", dir.display())))?;
     }
     for d in missing.iter().rev() {
         std::fs::create_dir(d).ctx("create cgroup", d)?;
@@ -74,7 +76,10 @@ pub fn apply(ctrls: &str, dir: &Path, r: &LinuxResources) -> Result<()> {
                     // Docker: no swap given means swap = 2x limit is not ours to choose; runc
                     // leaves memsw alone unless it is lower than the new limit.
                     if has_memsw && l > 0 {
-                        let cur: i64 = read(dir, "memory.memsw.limit_in_bytes")?.trim().parse().unwrap_or(i64::MAX);
+                        let cur: i64 = read(dir, "memory.memsw.limit_in_bytes")?
+                            .trim()
+                            .parse()
+                            .unwrap_or(i64::MAX);
                         if cur < l {
                             write(dir, "memory.memsw.limit_in_bytes", &l.to_string())?;
                         }
@@ -85,7 +90,9 @@ pub fn apply(ctrls: &str, dir: &Path, r: &LinuxResources) -> Result<()> {
             }
             if let Some(sw) = m.swappiness() {
                 if sw > 100 {
-                    return Err(Error::Invalid(format!("invalid memory swappiness {sw} (0-100)")));
+                    return Err(Error::Invalid(format!(
+                        "invalid memory swappiness {sw} (0-100)"
+                    )));
                 }
                 opt_write(dir, "memory.swappiness", sw.to_string())?;
             }
@@ -130,14 +137,22 @@ pub fn apply(ctrls: &str, dir: &Path, r: &LinuxResources) -> Result<()> {
     }
     if has(ctrls, "pids") {
         if let Some(p) = r.pids() {
-            let v = if p.limit() > 0 { p.limit().to_string() } else { "max".into() };
+            let v = if p.limit() > 0 {
+                p.limit().to_string()
+            } else {
+                "max".into()
+            };
             write(dir, "pids.max", &v)?;
         }
     }
     if has(ctrls, "blkio") {
         if let Some(b) = r.block_io() {
             if let Some(w) = b.weight() {
-                let f = if dir.join("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
+                let f = if dir.join("blkio.weight").exists() {
+                    "blkio.weight"
+                } else {
+                    "blkio.bfq.weight"
+                };
                 write(dir, f, &w.to_string())?;
             }
             if let Some(w) = b.leaf_weight() {
@@ -145,29 +160,57 @@ pub fn apply(ctrls: &str, dir: &Path, r: &LinuxResources) -> Result<()> {
             }
             for d in b.weight_device().iter().flatten() {
                 if let Some(w) = d.weight() {
-                    let f = if dir.join("blkio.weight_device").exists() { "blkio.weight_device" } else { "blkio.bfq.weight_device" };
+                    let f = if dir.join("blkio.weight_device").exists() {
+                        "blkio.weight_device"
+                    } else {
+                        "blkio.bfq.weight_device"
+                    };
                     write(dir, f, &format!("{}:{} {w}", d.major(), d.minor()))?;
                 }
                 if let Some(w) = d.leaf_weight() {
-                    write(dir, "blkio.leaf_weight_device", &format!("{}:{} {w}", d.major(), d.minor()))?;
+                    write(
+                        dir,
+                        "blkio.leaf_weight_device",
+                        &format!("{}:{} {w}", d.major(), d.minor()),
+                    )?;
                 }
             }
             let throttles = [
-                ("blkio.throttle.read_bps_device", b.throttle_read_bps_device()),
-                ("blkio.throttle.write_bps_device", b.throttle_write_bps_device()),
-                ("blkio.throttle.read_iops_device", b.throttle_read_iops_device()),
-                ("blkio.throttle.write_iops_device", b.throttle_write_iops_device()),
+                (
+                    "blkio.throttle.read_bps_device",
+                    b.throttle_read_bps_device(),
+                ),
+                (
+                    "blkio.throttle.write_bps_device",
+                    b.throttle_write_bps_device(),
+                ),
+                (
+                    "blkio.throttle.read_iops_device",
+                    b.throttle_read_iops_device(),
+                ),
+                (
+                    "blkio.throttle.write_iops_device",
+                    b.throttle_write_iops_device(),
+                ),
             ];
             for (file, list) in throttles {
                 for d in list.iter().flatten() {
-                    write(dir, file, &format!("{}:{} {}", d.major(), d.minor(), d.rate()))?;
+                    write(
+                        dir,
+                        file,
+                        &format!("{}:{} {}", d.major(), d.minor(), d.rate()),
+                    )?;
                 }
             }
         }
     }
     if has(ctrls, "hugetlb") {
         for h in r.hugepage_limits().iter().flatten() {
-            write(dir, &format!("hugetlb.{}.limit_in_bytes", h.page_size()), &h.limit().to_string())?;
+            write(
+                dir,
+                &format!("hugetlb.{}.limit_in_bytes", h.page_size()),
+                &h.limit().to_string(),
+            )?;
         }
     }
     if let Some(n) = r.network() {
@@ -178,7 +221,11 @@ pub fn apply(ctrls: &str, dir: &Path, r: &LinuxResources) -> Result<()> {
         }
         if has(ctrls, "net_prio") {
             for p in n.priorities().iter().flatten() {
-                write(dir, "net_prio.ifpriomap", &format!("{} {}", p.name(), p.priority()))?;
+                write(
+                    dir,
+                    "net_prio.ifpriomap",
+                    &format!("{} {}", p.name(), p.priority()),
+                )?;
             }
         }
     }
@@ -212,7 +259,10 @@ fn type_char(t: Option<LinuxDeviceType>) -> char {
 
 /// The v1 rule line for one spec entry.
 pub fn rule_line(d: &LinuxDeviceCgroup) -> String {
-    let num = |n: Option<i64>| n.filter(|n| *n >= 0).map_or("*".to_string(), |n| n.to_string());
+    let num = |n: Option<i64>| {
+        n.filter(|n| *n >= 0)
+            .map_or("*".to_string(), |n| n.to_string())
+    };
     let t = type_char(d.typ());
     let access = d.access().clone().unwrap_or_else(|| "rwm".into());
     if t == 'a' && d.major().is_none() && d.minor().is_none() {
@@ -222,10 +272,18 @@ pub fn rule_line(d: &LinuxDeviceCgroup) -> String {
 }
 
 /// Deny everything, then the spec's rules in order, then runc's defaults and the spec's devices.
-pub fn apply_devices(dir: &Path, rules: &[LinuxDeviceCgroup], devices: &[LinuxDevice]) -> Result<()> {
+pub fn apply_devices(
+    dir: &Path,
+    rules: &[LinuxDeviceCgroup],
+    devices: &[LinuxDevice],
+) -> Result<()> {
     write(dir, "devices.deny", "a")?;
     for r in rules {
-        let file = if r.allow() { "devices.allow" } else { "devices.deny" };
+        let file = if r.allow() {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
         write(dir, file, &rule_line(r))?;
     }
     for r in DEFAULT_ALLOW {
@@ -237,7 +295,11 @@ pub fn apply_devices(dir: &Path, rules: &[LinuxDeviceCgroup], devices: &[LinuxDe
             LinuxDeviceType::P => continue,
             _ => 'c',
         };
-        write(dir, "devices.allow", &format!("{t} {}:{} rwm", d.major(), d.minor()))?;
+        write(
+            dir,
+            "devices.allow",
+            &format!("{t} {}:{} rwm", d.major(), d.minor()),
+        )?;
     }
     Ok(())
 }

