@@ -378,15 +378,6 @@ fn exec(root: &Path, a: &ExecArgs) -> Result<i32> {
                 let cap: oci_spec::runtime::Capability =
                     serde_json::from_value(serde_json::json!(c))
                         .map_err(|_| Error::Invalid(format!("unknown capability {c:?}")))?;
-                for set in [
-                    caps.bounding().clone(),
-                    caps.effective().clone(),
-                    caps.permitted().clone(),
-                ]
-                .iter_mut()
-                {
-                    let _ = set;
-                }
                 let add = |s: &Option<oci_spec::runtime::Capabilities>| {
                     let mut s = s.clone().unwrap_or_default();
                     s.insert(cap);
