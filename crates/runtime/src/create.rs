@@ -67,16 +67,28 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     state::check_id(o.id)?;
     let bundle = crate::spec::load_bundle(o.bundle)?;
     let spec = &bundle.spec;
-    let process = spec
+    // Without a process, `create` still builds the container (runtime-tools expects that)
+    // and `start` refuses; `run` has nothing to run.
+    if spec.process().is_none() && o.mode == Mode::Run {
+        return Err(Error::Invalid(
+            "config has no process: nothing to run".into(),
+        ));
+    }
+    let no_limits = Vec::new();
+    let rlimits = spec
         .process()
         .as_ref()
-        .ok_or_else(|| Error::Invalid("config has no process: nothing to run".into()))?;
-    crate::process::check_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+        .and_then(|p| p.rlimits().as_ref())
+        .unwrap_or(&no_limits);
+    crate::process::check_rlimits(rlimits)?;
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(s) => Some(crate::security::build_filter(s)?),
         None => None,
     };
-    if process.terminal() == Some(true) && o.console_socket.is_none() && o.mode == Mode::Create {
+    if spec.process().as_ref().and_then(|p| p.terminal()) == Some(true)
+        && o.console_socket.is_none()
+        && o.mode == Mode::Create
+    {
         return Err(Error::Invalid(
             "process.terminal is true: --console-socket is required".into(),
         ));
@@ -300,7 +312,7 @@ fn launch(
     match parent.recv()? {
         Some(Msg::RuntimeHooks) => {
             if let Some(h) = spec.hooks() {
-                let json = state_json(state::Status::Creating);
+                let json = state_json(state::Status::Created);
                 crate::hooks::run("prestart", h.prestart().as_deref().unwrap_or(&[]), &json)?;
                 crate::hooks::run(
                     "createRuntime",
@@ -308,7 +320,7 @@ fn launch(
                     &json,
                 )?;
             }
-            let json = String::from_utf8(state_json(state::Status::Creating)).unwrap_or_default();
+            let json = String::from_utf8(state_json(state::Status::Created)).unwrap_or_default();
             parent.send(&Msg::HooksDone(json))?;
         }
         Some(Msg::Error(e)) => return Err(Error::Child(e)),
@@ -437,10 +449,7 @@ fn init_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
 
 fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process::Finalize<'a>> {
     let spec = &ctx.bundle.spec;
-    let process = spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| Error::Invalid("no process".into()))?;
+    let process = spec.process().as_ref();
     let has_mntns = crate::spec::namespace(spec, LinuxNamespaceType::Mount).is_some();
     let userns = crate::spec::namespace(spec, LinuxNamespaceType::User).is_some();
     let rootfs = &ctx.bundle.rootfs;
@@ -492,7 +501,7 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
     }
     if let Some(fd) = ctx.console {
         let size = process
-            .console_size()
+            .and_then(|p| p.console_size())
             .map(|b| (b.height() as u16, b.width() as u16));
         crate::console::setup(fd, true, size)?;
         // SAFETY: closing our copy of the console socket fd, which we own.
@@ -537,6 +546,13 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
             }
         }
     }
+    let Some(process) = process else {
+        chan.send(&Msg::Ready)?;
+        wait_gate(ctx, chan)?;
+        return Err(Error::Invalid(
+            "the container has no process to start".into(),
+        ));
+    };
     let cwd = process.cwd();
     enter_cwd(cwd)?;
     let env = crate::process::environment(process);
@@ -548,25 +564,12 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
         .unwrap_or_default();
     let exe = crate::process::find_executable(&arg0, &env, cwd)?;
     chan.send(&Msg::Ready)?;
-    match &ctx.gate {
-        StartGate::Fifo(fd) => {
-            let mut b = [0u8; 1];
-            loop {
-                match nix::unistd::read(fd, &mut b) {
-                    Ok(_) => break,
-                    Err(nix::errno::Errno::EINTR) => continue,
-                    Err(e) => return Err(Error::sys("read", "exec fifo", e)),
-                }
-            }
-        }
-        StartGate::Message => chan.expect(&Msg::Start, "init")?,
-    }
+    wait_gate(ctx, chan)?;
     if let Some(h) = spec.hooks() {
-        let json = state_json.replace("\"creating\"", "\"created\"");
         crate::hooks::run(
             "startContainer",
             h.start_container().as_deref().unwrap_or(&[]),
-            json.as_bytes(),
+            state_json.as_bytes(),
         )?;
     }
     Ok(crate::process::Finalize {
@@ -595,4 +598,21 @@ pub fn enter_cwd(cwd: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Block until `start` (the fifo) or `run` (a Start message) releases the init.
+fn wait_gate(ctx: &InitCtx<'_>, chan: &Channel) -> Result<()> {
+    match &ctx.gate {
+        StartGate::Fifo(fd) => {
+            let mut b = [0u8; 1];
+            loop {
+                match nix::unistd::read(fd, &mut b) {
+                    Ok(_) => return Ok(()),
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => return Err(Error::sys("read", "exec fifo", e)),
+                }
+            }
+        }
+        StartGate::Message => chan.expect(&Msg::Start, "init"),
+    }
 }

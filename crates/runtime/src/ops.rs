@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, Result, SysContext};
 use crate::state::{State, Status, EXEC_FIFO};
 
 fn load_config(root: &Path, st: &State) -> Option<oci_spec::runtime::Spec> {
@@ -32,11 +32,18 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         return Err(wrong(&st, status, "start"));
     }
     let fifo = st.dir(root).join(EXEC_FIFO);
-    let fd = match nix::fcntl::open(
-        &fifo,
-        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    ) {
+    let spec = load_config(root, &st);
+    if spec.as_ref().is_some_and(|s| s.process().is_none()) {
+        return Err(Error::Invalid(format!(
+            "container {id} has no process to start (config.json has no \"process\")"
+        )));
+    }
+    let flags = nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC;
+    let mode = nix::sys::stat::Mode::empty();
+    // A read end of our own (not to read: to see the init close its end when it execs).
+    let rfd = nix::fcntl::open(&fifo, nix::fcntl::OFlag::O_RDONLY | flags, mode)
+        .sys("open", fifo.display())?;
+    let fd = match nix::fcntl::open(&fifo, nix::fcntl::OFlag::O_WRONLY | flags, mode) {
         Ok(fd) => fd,
         Err(nix::errno::Errno::ENXIO) | Err(nix::errno::Errno::ENOENT) => {
             return Err(wrong(&st, Status::Stopped, "start"))
@@ -47,12 +54,44 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     std::fs::remove_file(&fifo).ctx("remove", &fifo)?;
     nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write", fifo.display(), e))?;
     drop(fd);
+    wait_exec(&rfd, &st);
     if let Some(h) = load_config(root, &st).and_then(|s| s.hooks().clone()) {
         let json = serde_json::to_vec(&st.oci_json(Status::Running)).unwrap_or_default();
         // Poststart failures are reported but do not stop the container (spec).
         crate::hooks::run("poststart", h.poststart().as_deref().unwrap_or(&[]), &json)?;
     }
     Ok(())
+}
+
+/// Wait until the init has taken the start byte and closed its close-on-exec end of the
+/// fifo, that is until it has executed the user process (or died), so that signals sent
+/// right after `start` reach the user's program rather than the runtime's init code.
+fn wait_exec(rfd: &std::os::fd::OwnedFd, st: &State) {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let started = std::time::Instant::now();
+    let ts = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 5_000_000,
+    };
+    while started.elapsed() < Duration::from_secs(10) {
+        let mut fds = [PollFd::new(rfd, PollFlags::IN)];
+        match poll(&mut fds, Some(&ts)) {
+            Ok(_) => {
+                let r = fds[0].revents();
+                if r.contains(PollFlags::HUP) && !r.contains(PollFlags::IN) {
+                    return;
+                }
+                if r.contains(PollFlags::IN) {
+                    // The byte is still there: the init has not read it yet.
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+            }
+            Err(_) => return,
+        }
+        if !st.init_alive() {
+            return;
+        }
+    }
 }
 
 /// `state`: the OCI state JSON.
@@ -134,7 +173,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     };
     let status = st.status(root);
     match status {
-        Status::Stopped | Status::Created => {}
+        Status::Stopped => {}
         _ if force => {}
         _ => return Err(wrong(&st, status, "delete (not stopped; use --force)")),
     }

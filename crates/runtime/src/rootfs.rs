@@ -312,12 +312,14 @@ pub struct MountCtx<'a> {
 
 /// Prepare `/` and bind the rootfs onto itself (before the config's mounts).
 pub fn prepare_root(spec: &Spec, rootfs: &Path) -> Result<()> {
+    // Only a private request is applied now; shared or unbindable would make the rootfs
+    // bind below fail (EINVAL), so those are set on the new root after pivot_root.
     let prop = match spec
         .linux()
         .as_ref()
         .and_then(|l| l.rootfs_propagation().as_deref())
     {
-        Some(p) if !p.is_empty() => parse_propagation(p)?,
+        Some(p) if p.ends_with("private") => parse_propagation(p)?,
         _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
     };
     mount(None::<&str>, "/", None::<&str>, prop, None::<&str>).sys("set propagation of", "/")?;

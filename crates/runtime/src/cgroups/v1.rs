@@ -155,7 +155,11 @@ pub fn apply(ctrls: &str, dir: &Path, r: &LinuxResources) -> Result<()> {
                 };
                 write(dir, f, &w.to_string())?;
             }
-            if let Some(w) = b.leaf_weight() {
+            // Leaf weights went away with CFQ (Linux 5.0): skip them when the file is gone.
+            if let Some(w) = b
+                .leaf_weight()
+                .filter(|_| dir.join("blkio.leaf_weight").exists())
+            {
                 write(dir, "blkio.leaf_weight", &w.to_string())?;
             }
             for d in b.weight_device().iter().flatten() {
@@ -167,7 +171,10 @@ pub fn apply(ctrls: &str, dir: &Path, r: &LinuxResources) -> Result<()> {
                     };
                     write(dir, f, &format!("{}:{} {w}", d.major(), d.minor()))?;
                 }
-                if let Some(w) = d.leaf_weight() {
+                if let Some(w) = d
+                    .leaf_weight()
+                    .filter(|_| dir.join("blkio.leaf_weight_device").exists())
+                {
                     write(
                         dir,
                         "blkio.leaf_weight_device",

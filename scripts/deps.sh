@@ -1,0 +1,26 @@
+#!/bin/sh
+# System packages quai needs to build, run and test (Debian 12). Sourced by install.sh and
+# test.sh; safe to run again.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+PKGS="build-essential pkg-config libseccomp-dev busybox-static runc crun hyperfine jq procps util-linux iproute2 curl ca-certificates"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing"
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+        PATH="$HOME/.cargo/bin:$PATH"
+    else
+        echo "deps: no Rust toolchain: installing one with rustup"
+        curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+        PATH="$HOME/.cargo/bin:$PATH"
+    fi
+fi
+export PATH

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install everything quai needs on Debian 12 (as root), build it, install it to
+# /usr/local/bin (quai and the quai-runtime link), and run a first container.
+set -eu
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
+. scripts/deps.sh
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo build --release --locked
+bin=target/x86_64-unknown-linux-gnu/release/quai
+install -m 0755 "$bin" /usr/local/bin/quai
+ln -sf quai /usr/local/bin/quai-runtime
+echo "installed: $(quai --version) at /usr/local/bin/quai (+ quai-runtime)"
+
+# A first container: a busybox bundle run by quai's OCI runtime.
+demo=/var/lib/quai/demo
+rm -rf "$demo"
+mkdir -p "$demo"
+scripts/make-busybox-rootfs "$demo/rootfs"
+quai runtime spec --bundle "$demo"
+jq '.process.terminal=false | .process.args=["/bin/sh","-c","echo \"hello from a quai container: hostname=$(hostname) pid=$$ user=$(id -un)\"; ls /sys/class/net"]' \
+    "$demo/config.json" > "$demo/config.json.new" && mv "$demo/config.json.new" "$demo/config.json"
+echo "running: quai-runtime run --bundle $demo demo"
+quai-runtime run --bundle "$demo" "demo-$$"
