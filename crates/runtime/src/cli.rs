@@ -1,235 +1,323 @@
 //! The runc-compatible command line: `quai runtime <verb>` or `quai-runtime <verb>`.
+//!
+//! Parsed by hand (see [`crate::args`]), not with clap: building clap's command tree costs
+//! about 1 MB of RSS and half a millisecond on every invocation, and engines call the
+//! runtime several times per container (docs/adr/002).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
-
+use crate::args::{Flag, Parsed};
 use crate::error::{Error, Result};
 
-/// quai's OCI runtime (runc-compatible command line).
-#[derive(Debug, Parser)]
-#[command(
-    name = "quai-runtime",
-    version,
-    about = "quai's OCI runtime (runc-compatible)"
-)]
-pub struct Cli {
-    /// Directory for container state.
-    #[arg(long, global = true, default_value = "/run/quai/runtime")]
-    pub root: PathBuf,
-    /// Append errors to this file too (as engines like containerd expect).
-    #[arg(long, global = true)]
-    pub log: Option<PathBuf>,
-    /// Format of --log: text or json.
-    #[arg(long = "log-format", global = true, default_value = "text")]
-    pub log_format: String,
-    /// Verbose output on stderr.
-    #[arg(long, global = true)]
-    pub debug: bool,
-    /// Accepted for compatibility; quai has no systemd cgroup driver yet (ignored).
-    #[arg(long = "systemd-cgroup", global = true)]
-    pub systemd_cgroup: bool,
-    /// Accepted for compatibility (ignored).
-    #[arg(long, global = true, hide = true)]
-    pub criu: Option<String>,
-    /// Accepted for compatibility (ignored).
-    #[arg(long = "rootless", id = "global_rootless", hide = true)]
-    pub global_rootless: Option<String>,
-    /// The verb.
-    #[command(subcommand)]
-    pub cmd: Cmd,
-}
+const USAGE: &str = "\
+quai-runtime: quai's OCI runtime (runc-compatible command line)
 
-/// Options shared by create and run.
-#[derive(Debug, Args)]
-pub struct CreateArgs {
-    /// Container id.
-    pub id: String,
-    /// Bundle directory.
-    #[arg(short, long, default_value = ".")]
-    pub bundle: PathBuf,
-    /// Unix socket that receives the pty master when process.terminal is true.
-    #[arg(long = "console-socket")]
-    pub console_socket: Option<PathBuf>,
-    /// File to write the init pid to.
-    #[arg(long = "pid-file")]
-    pub pid_file: Option<PathBuf>,
-    /// Pass this many extra fds (3, 4, ...) to the container.
-    #[arg(long = "preserve-fds", default_value_t = 0)]
-    pub preserve_fds: i32,
-    /// Accepted for compatibility (quai always pivots).
-    #[arg(long = "no-pivot", hide = true)]
-    pub no_pivot: bool,
-    /// Accepted for compatibility.
-    #[arg(long = "no-new-keyring", hide = true)]
-    pub no_new_keyring: bool,
-}
+Usage: quai-runtime [global options] <command> [options] <container-id> ...
 
-/// The verbs.
-#[derive(Debug, Subcommand)]
-pub enum Cmd {
-    /// Create a container (its process waits for `start`).
-    Create(CreateArgs),
-    /// Start a created container.
-    Start {
-        /// Container id.
-        id: String,
-    },
-    /// Print the state of a container as JSON.
-    State {
-        /// Container id.
-        id: String,
-    },
-    /// Send a signal to a container's init (or all its processes).
-    Kill {
-        /// Container id.
-        id: String,
-        /// Signal name or number.
-        #[arg(default_value = "SIGTERM")]
-        signal: String,
-        /// Signal every process of the container.
-        #[arg(short, long)]
-        all: bool,
-    },
-    /// Delete a container.
-    Delete {
-        /// Container id.
-        id: String,
-        /// Kill it first if it runs.
-        #[arg(short, long)]
-        force: bool,
-    },
-    /// Create, start, wait for and delete a container; exit with its status.
-    Run {
-        #[command(flatten)]
-        create: CreateArgs,
-        /// Return once started.
-        #[arg(short, long)]
-        detach: bool,
-        /// Keep the state after exit (accepted; quai deletes unless detached).
-        #[arg(long, hide = true)]
-        keep: bool,
-    },
-    /// Run a process in a running container.
-    Exec(ExecArgs),
-    /// List the processes of a container.
-    Ps {
-        /// Container id.
-        id: String,
-        /// table or json.
-        #[arg(short, long, default_value = "table")]
-        format: String,
-        /// Arguments for ps(1).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        ps_args: Vec<String>,
-    },
-    /// Freeze every process of a container.
-    Pause {
-        /// Container id.
-        id: String,
-    },
-    /// Thaw a paused container.
-    Resume {
-        /// Container id.
-        id: String,
-    },
-    /// List containers.
-    List {
-        /// table or json.
-        #[arg(short, long, default_value = "table")]
-        format: String,
-        /// Ids only.
-        #[arg(short, long)]
-        quiet: bool,
-    },
-    /// Print what this runtime supports (JSON).
-    Features,
-    /// Write a default config.json.
-    Spec {
-        /// Bundle directory.
-        #[arg(short, long, default_value = ".")]
-        bundle: PathBuf,
-        /// A config for an unprivileged user (user namespace).
-        #[arg(long)]
-        rootless: bool,
-    },
-}
+Commands:
+  create   create a container (its process waits for `start`)
+             --bundle|-b DIR  --console-socket PATH  --pid-file PATH  --preserve-fds N
+  start    start a created container
+  state    print a container's state as JSON
+  kill     send a signal (name or number, default SIGTERM): kill [--all|-a] ID [SIGNAL]
+  delete   delete a container: delete [--force|-f] ID
+  run      create, start, wait and delete; exit with the container's status
+             the create options, and --detach|-d
+  exec     run a process in a container: exec [options] ID COMMAND [ARG...]
+             --process|-p FILE  --tty|-t  --detach|-d  --cwd DIR  --env|-e K=V
+             --user|-u UID[:GID]  --additional-gids|-g GID  --cap|-c CAP
+             --no-new-privs  --console-socket PATH  --pid-file PATH  --preserve-fds N
+  ps       list a container's processes: ps [--format|-f table|json] ID [PS-ARGS...]
+  pause    freeze a container           resume   thaw it
+  list     list containers: list [--format|-f table|json] [--quiet|-q]
+  features print what this runtime supports (JSON)
+  spec     write a default config.json: spec [--bundle|-b DIR] [--rootless]
+
+Global options:
+  --root DIR         state directory (default /run/quai/runtime)
+  --log FILE         also write errors to FILE   --log-format text|json
+  --debug            verbose errors              --systemd-cgroup (accepted, ignored)
+  -h, --help         this text                   -v, --version
+";
+
+const GLOBAL: &[Flag] = &[
+    Flag::value("root", None),
+    Flag::value("log", None),
+    Flag::value("log-format", None),
+    Flag::value("criu", None),
+    Flag::value("rootless", None),
+    Flag::switch("debug", None),
+    Flag::switch("systemd-cgroup", None),
+    Flag::switch("help", Some('h')),
+    Flag::switch("version", Some('v')),
+];
+
+const CREATE: &[Flag] = &[
+    Flag::value("bundle", Some('b')),
+    Flag::value("console-socket", None),
+    Flag::value("pid-file", None),
+    Flag::value("preserve-fds", None),
+    Flag::switch("no-pivot", None),
+    Flag::switch("no-new-keyring", None),
+    Flag::switch("detach", Some('d')),
+    Flag::switch("keep", None),
+];
+
+const EXEC: &[Flag] = &[
+    Flag::value("process", Some('p')),
+    Flag::value("console-socket", None),
+    Flag::value("cwd", None),
+    Flag::value("env", Some('e')),
+    Flag::switch("tty", Some('t')),
+    Flag::value("user", Some('u')),
+    Flag::value("additional-gids", Some('g')),
+    Flag::switch("no-new-privs", None),
+    Flag::value("cap", Some('c')),
+    Flag::value("preserve-fds", None),
+    Flag::switch("detach", Some('d')),
+    Flag::value("pid-file", None),
+    Flag::value("process-label", None),
+    Flag::value("apparmor", None),
+    Flag::value("cgroup", None),
+    Flag::switch("ignore-paused", None),
+];
 
 /// `exec` options.
-#[derive(Debug, Args)]
+#[derive(Debug, Default)]
 pub struct ExecArgs {
     /// Container id.
     pub id: String,
     /// Command and arguments (unless --process).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
     /// A process.json to run.
-    #[arg(short, long)]
     pub process: Option<PathBuf>,
     /// Unix socket that receives the pty master.
-    #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
     /// Working directory.
-    #[arg(long)]
     pub cwd: Option<PathBuf>,
     /// Extra environment (KEY=VALUE).
-    #[arg(short, long)]
     pub env: Vec<String>,
     /// Allocate a pty.
-    #[arg(short, long)]
     pub tty: bool,
     /// uid[:gid].
-    #[arg(short, long)]
     pub user: Option<String>,
     /// Additional gids.
-    #[arg(short = 'g', long = "additional-gids")]
     pub additional_gids: Vec<u32>,
     /// Set no_new_privs.
-    #[arg(long = "no-new-privs")]
     pub no_new_privs: bool,
     /// Add a capability.
-    #[arg(short, long)]
     pub cap: Vec<String>,
     /// Pass this many extra fds.
-    #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: i32,
     /// Return once started.
-    #[arg(short, long)]
     pub detach: bool,
     /// File to write the pid to.
-    #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
-    /// Accepted for compatibility (ignored).
-    #[arg(long = "process-label", hide = true)]
-    pub process_label: Option<String>,
-    /// Accepted for compatibility (ignored).
-    #[arg(long, hide = true)]
-    pub apparmor: Option<String>,
 }
 
 /// Entry point: parse `args` (argv including argv[0]) and run; returns the exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+    let args: Vec<String> = args
+        .into_iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut log: Option<(PathBuf, String)> = None;
+    let res = (|| -> Result<i32> {
+        let g = crate::args::parse(&args, GLOBAL, true, "global options")?;
+        let root = PathBuf::from(g.value("root").unwrap_or("/run/quai/runtime"));
+        if let Some(l) = g.value("log") {
+            log = Some((
+                PathBuf::from(l),
+                g.value("log-format").unwrap_or("text").to_string(),
+            ));
         }
-    };
-    if cli.systemd_cgroup {
-        eprintln!("quai-runtime: warning: --systemd-cgroup is not supported yet; using cgroupfs");
-    }
-    match dispatch(&cli) {
+        if g.has("help") {
+            print!("{USAGE}");
+            return Ok(0);
+        }
+        if g.has("version") {
+            println!(
+                "quai-runtime {}\nspec: {}",
+                env!("CARGO_PKG_VERSION"),
+                crate::OCI_VERSION
+            );
+            return Ok(0);
+        }
+        if g.has("systemd-cgroup") {
+            eprintln!(
+                "quai-runtime: warning: --systemd-cgroup is not supported yet; using cgroupfs"
+            );
+        }
+        let Some((verb, rest)) = g.positional.split_first() else {
+            return Err(Error::Invalid(
+                "no command given; see quai-runtime --help".into(),
+            ));
+        };
+        dispatch(&root, verb, rest)
+    })();
+    match res {
         Ok(code) => code,
         Err(e) => {
             let msg = e.to_string();
             eprintln!("quai-runtime: {msg}");
-            if let Some(log) = &cli.log {
-                write_log(log, &cli.log_format, &msg);
+            if let Some((path, format)) = &log {
+                write_log(path, format, &msg);
             }
             1
         }
+    }
+}
+
+fn one_id(p: &Parsed, verb: &str) -> Result<String> {
+    match p.positional.as_slice() {
+        [id] => Ok(id.clone()),
+        [] => Err(Error::Invalid(format!(
+            "{verb}: a container id is required"
+        ))),
+        _ => Err(Error::Invalid(format!(
+            "{verb}: too many arguments: {}",
+            p.positional.join(" ")
+        ))),
+    }
+}
+
+fn preserve_fds(p: &Parsed) -> Result<i32> {
+    match p.value("preserve-fds") {
+        None => Ok(0),
+        Some(v) => v
+            .parse()
+            .map_err(|_| Error::Invalid(format!("invalid --preserve-fds {v:?}"))),
+    }
+}
+
+fn dispatch(root: &Path, verb: &str, rest: &[String]) -> Result<i32> {
+    let parse =
+        |flags: &[Flag], stop_after: bool| crate::args::parse(rest, flags, stop_after, verb);
+    match verb {
+        "create" | "run" => {
+            let p = parse(CREATE, false)?;
+            let id = one_id(&p, verb)?;
+            crate::selfexe::ensure_protected()?;
+            let mode = if verb == "create" {
+                crate::create::Mode::Create
+            } else {
+                crate::create::Mode::Run
+            };
+            let sigmask = if verb == "run" {
+                crate::wait::block_signals()?
+            } else {
+                nix::sys::signal::SigSet::thread_get_mask()
+                    .unwrap_or_else(|_| nix::sys::signal::SigSet::empty())
+            };
+            let bundle = PathBuf::from(p.value("bundle").unwrap_or("."));
+            let console = p.value("console-socket").map(PathBuf::from);
+            let pid_file = p.value("pid-file").map(PathBuf::from);
+            let o = crate::create::CreateOpts {
+                root,
+                id: &id,
+                bundle: &bundle,
+                console_socket: console.as_deref(),
+                pid_file: pid_file.as_deref(),
+                preserve_fds: preserve_fds(&p)?,
+                mode,
+                sigmask,
+            };
+            if verb == "create" {
+                crate::create::create(&o).map(|_| 0)
+            } else {
+                crate::ops::run(&o, p.has("detach"))
+            }
+        }
+        "start" => crate::ops::start(root, &one_id(&parse(&[], false)?, verb)?).map(|_| 0),
+        "state" => print_json(&crate::ops::state_json(
+            root,
+            &one_id(&parse(&[], false)?, verb)?,
+        )?)
+        .map(|_| 0),
+        "kill" => {
+            let p = parse(&[Flag::switch("all", Some('a'))], false)?;
+            let (id, sig) = match p.positional.as_slice() {
+                [id] => (id, "SIGTERM"),
+                [id, sig] => (id, sig.as_str()),
+                _ => return Err(Error::Invalid("usage: kill [--all] ID [SIGNAL]".into())),
+            };
+            crate::ops::kill(root, id, crate::ops::parse_signal(sig)?, p.has("all")).map(|_| 0)
+        }
+        "delete" => {
+            let p = parse(&[Flag::switch("force", Some('f'))], false)?;
+            crate::ops::delete(root, &one_id(&p, verb)?, p.has("force")).map(|_| 0)
+        }
+        "pause" => crate::ops::pause(root, &one_id(&parse(&[], false)?, verb)?).map(|_| 0),
+        "resume" => crate::ops::resume(root, &one_id(&parse(&[], false)?, verb)?).map(|_| 0),
+        "ps" => {
+            let p = parse(&[Flag::value("format", Some('f'))], true)?;
+            let Some((id, ps_args)) = p.positional.split_first() else {
+                return Err(Error::Invalid("ps: a container id is required".into()));
+            };
+            ps(root, id, p.value("format").unwrap_or("table"), ps_args)
+        }
+        "list" => {
+            let p = parse(
+                &[
+                    Flag::value("format", Some('f')),
+                    Flag::switch("quiet", Some('q')),
+                ],
+                false,
+            )?;
+            list(root, p.value("format").unwrap_or("table"), p.has("quiet"))
+        }
+        "features" => print_json(&crate::features::features()).map(|_| 0),
+        "spec" => {
+            let p = parse(
+                &[
+                    Flag::value("bundle", Some('b')),
+                    Flag::switch("rootless", None),
+                ],
+                false,
+            )?;
+            crate::features::write_default_spec(
+                Path::new(p.value("bundle").unwrap_or(".")),
+                p.has("rootless"),
+            )
+            .map(|_| 0)
+        }
+        "exec" => {
+            let p = parse(EXEC, true)?;
+            let Some((id, command)) = p.positional.split_first() else {
+                return Err(Error::Invalid("exec: a container id is required".into()));
+            };
+            let gids = p
+                .values("additional-gids")
+                .iter()
+                .map(|g| {
+                    g.parse()
+                        .map_err(|_| Error::Invalid(format!("invalid --additional-gids {g:?}")))
+                })
+                .collect::<Result<Vec<u32>>>()?;
+            let a = ExecArgs {
+                id: id.clone(),
+                command: command.to_vec(),
+                process: p.value("process").map(PathBuf::from),
+                console_socket: p.value("console-socket").map(PathBuf::from),
+                cwd: p.value("cwd").map(PathBuf::from),
+                env: p.values("env").to_vec(),
+                tty: p.has("tty"),
+                user: p.value("user").map(str::to_string),
+                additional_gids: gids,
+                no_new_privs: p.has("no-new-privs"),
+                cap: p.values("cap").to_vec(),
+                preserve_fds: preserve_fds(&p)?,
+                detach: p.has("detach"),
+                pid_file: p.value("pid-file").map(PathBuf::from),
+            };
+            crate::selfexe::ensure_protected()?;
+            exec(root, &a)
+        }
+        other => Err(Error::Invalid(format!(
+            "unknown command {other:?}; see quai-runtime --help"
+        ))),
     }
 }
 
@@ -257,71 +345,6 @@ fn print_json(v: &serde_json::Value) -> Result<()> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Error::Invalid(e.to_string()))?;
     println!("{s}");
     Ok(())
-}
-
-fn dispatch(cli: &Cli) -> Result<i32> {
-    let root = cli.root.as_path();
-    match &cli.cmd {
-        Cmd::Create(a) => {
-            crate::selfexe::ensure_protected()?;
-            let o = create_opts(
-                root,
-                a,
-                crate::create::Mode::Create,
-                nix::sys::signal::SigSet::thread_get_mask()
-                    .unwrap_or_else(|_| nix::sys::signal::SigSet::empty()),
-            );
-            crate::create::create(&o)?;
-            Ok(0)
-        }
-        Cmd::Run { create, detach, .. } => {
-            crate::selfexe::ensure_protected()?;
-            let old = crate::wait::block_signals()?;
-            let o = create_opts(root, create, crate::create::Mode::Run, old);
-            crate::ops::run(&o, *detach)
-        }
-        Cmd::Start { id } => crate::ops::start(root, id).map(|_| 0),
-        Cmd::State { id } => print_json(&crate::ops::state_json(root, id)?).map(|_| 0),
-        Cmd::Kill { id, signal, all } => {
-            let sig = crate::ops::parse_signal(signal)?;
-            crate::ops::kill(root, id, sig, *all).map(|_| 0)
-        }
-        Cmd::Delete { id, force } => crate::ops::delete(root, id, *force).map(|_| 0),
-        Cmd::Pause { id } => crate::ops::pause(root, id).map(|_| 0),
-        Cmd::Resume { id } => crate::ops::resume(root, id).map(|_| 0),
-        Cmd::Ps {
-            id,
-            format,
-            ps_args,
-        } => ps(root, id, format, ps_args),
-        Cmd::List { format, quiet } => list(root, format, *quiet),
-        Cmd::Features => print_json(&crate::features::features()).map(|_| 0),
-        Cmd::Spec { bundle, rootless } => {
-            crate::features::write_default_spec(bundle, *rootless).map(|_| 0)
-        }
-        Cmd::Exec(a) => {
-            crate::selfexe::ensure_protected()?;
-            exec(root, a)
-        }
-    }
-}
-
-fn create_opts<'a>(
-    root: &'a Path,
-    a: &'a CreateArgs,
-    mode: crate::create::Mode,
-    sigmask: nix::sys::signal::SigSet,
-) -> crate::create::CreateOpts<'a> {
-    crate::create::CreateOpts {
-        root,
-        id: &a.id,
-        bundle: &a.bundle,
-        console_socket: a.console_socket.as_deref(),
-        pid_file: a.pid_file.as_deref(),
-        preserve_fds: a.preserve_fds,
-        mode,
-        sigmask,
-    }
 }
 
 fn exec(root: &Path, a: &ExecArgs) -> Result<i32> {

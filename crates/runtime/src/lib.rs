@@ -5,6 +5,7 @@
 //! Must never depend on the image store, the engine, networking or anything async: the
 //! runtime forks, and forking is only sound from a single-threaded process.
 
+pub mod args;
 pub mod cgroups;
 pub mod cli;
 pub mod console;
