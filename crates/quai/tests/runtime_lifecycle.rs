@@ -258,3 +258,19 @@ fn quai_runtime_link_name_dispatches() {
     assert_eq!(f["linux"]["seccomp"]["enabled"], true);
     assert!(f["hooks"].as_array().expect("hooks").len() == 6);
 }
+
+#[test]
+fn nested_cgroup_path_is_removed_with_the_container() {
+    if !root_or_skip("nested_cgroup") {
+        return;
+    }
+    let mut w = World::new(&["/bin/true"]);
+    let top = format!("quai-e2e-{}", std::process::id());
+    w.spec["linux"]["cgroupsPath"] = serde_json::json!(format!("/{top}/a/b"));
+    let out = w.run(&id("nested"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    for h in ["memory", "pids", "cpu"] {
+        let d = std::path::Path::new("/sys/fs/cgroup").join(h).join(&top);
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+}

@@ -252,18 +252,21 @@ fn launch(
     drop(child);
     drop(ctx);
     guard.pids.push(stage1.as_raw());
-    guard.cgroups = Some(cg.clone());
     let devices = spec
         .linux()
         .as_ref()
         .and_then(|l| l.devices().clone())
         .unwrap_or_default();
-    cgroups::setup(
-        cg,
+    let mut cg = cg.clone();
+    let setup = cgroups::setup(
+        &mut cg,
         stage1.as_raw(),
         spec.linux().as_ref().and_then(|l| l.resources().as_ref()),
         &devices,
-    )?;
+    );
+    // The guard learns the directories (and created parents) even when setup failed.
+    guard.cgroups = Some(cg.clone());
+    setup?;
     parent.send(&Msg::Go)?;
 
     let mut init_pid = None;

@@ -28,6 +28,10 @@ pub struct CgroupPaths {
     /// Whether v2 is the only hierarchy (pure v2 host).
     #[serde(default)]
     pub pure_v2: bool,
+    /// Parent directories quai created on the way to the leaves (deepest first); removed
+    /// again with the container when empty.
+    #[serde(default)]
+    pub created_parents: Vec<PathBuf>,
 }
 
 /// One mounted hierarchy.
@@ -202,11 +206,31 @@ pub fn resolve(
 
 /// Create the container's cgroups, put `pid` in them and apply `resources`.
 pub fn setup(
-    paths: &CgroupPaths,
+    paths: &mut CgroupPaths,
     pid: i32,
     resources: Option<&LinuxResources>,
     devices: &[oci_spec::runtime::LinuxDevice],
 ) -> Result<()> {
+    let dirs: Vec<PathBuf> = paths
+        .v1
+        .iter()
+        .map(|(_, d)| d.clone())
+        .chain(paths.v2.clone())
+        .collect();
+    for d in &dirs {
+        let mut p = d.parent();
+        while let Some(parent) = p {
+            if parent.exists() {
+                break;
+            }
+            paths.created_parents.push(parent.to_path_buf());
+            p = parent.parent();
+        }
+    }
+    // Deepest first, so removal can go in order.
+    paths
+        .created_parents
+        .sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     for (ctrls, dir) in &paths.v1 {
         v1::create(ctrls, dir)?;
     }
@@ -356,6 +380,18 @@ pub fn destroy(paths: &CgroupPaths) -> Result<()> {
         }
         if let Some(e) = last {
             errors.push(format!("remove {}: {e}", dir.display()));
+        }
+    }
+    for p in &paths.created_parents {
+        match std::fs::remove_dir(p) {
+            Ok(()) => {}
+            // Shared with another container, or already gone: not ours to force.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOENT) | Some(libc::ENOTEMPTY) | Some(libc::EBUSY)
+                ) => {}
+            Err(e) => errors.push(format!("remove {}: {e}", p.display())),
         }
     }
     if errors.is_empty() {
