@@ -258,16 +258,14 @@ fn launch(
         .and_then(|l| l.devices().clone())
         .unwrap_or_default();
     let mut cg = cg.clone();
-    let setup = cgroups::setup(
+    let setup = cgroups::prepare(
         &mut cg,
-        stage1.as_raw(),
         spec.linux().as_ref().and_then(|l| l.resources().as_ref()),
         &devices,
     );
     // The guard learns the directories (and created parents) even when setup failed.
     guard.cgroups = Some(cg.clone());
     setup?;
-    parent.send(&Msg::Go)?;
 
     let mut init_pid = None;
     while init_pid.is_none() {
@@ -291,6 +289,8 @@ fn launch(
         }
     }
     let init_pid = init_pid.unwrap_or_default();
+    cgroups::add_pid(&cg, init_pid)?;
+    parent.send(&Msg::Go)?;
     let _ = nix::sys::wait::waitpid(stage1, None);
     guard.pids.retain(|p| *p != stage1.as_raw());
     guard.pids.push(init_pid);
@@ -354,11 +354,16 @@ pub fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
 }
 
 fn owner() -> String {
-    let uid = nix::unistd::getuid();
-    nix::unistd::User::from_uid(uid)
+    // Read /etc/passwd directly: NSS does not work in a static binary (docs/adr/002).
+    let uid = nix::unistd::getuid().as_raw();
+    std::fs::read_to_string("/etc/passwd")
         .ok()
-        .flatten()
-        .map(|u| u.name)
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[0].to_string())
+            })
+        })
         .unwrap_or_else(|| uid.to_string())
 }
 
@@ -387,7 +392,6 @@ fn stage1_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
         // Die with the runtime if it dies before init is running.
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::SIGKILL)
             .sys("prctl", "PR_SET_PDEATHSIG")?;
-        chan.expect(&Msg::Go, "stage 1")?;
         crate::namespaces::join(&ctx.joins)?;
         let flags = crate::namespaces::new_flags(spec);
         if flags.contains(nix::sched::CloneFlags::CLONE_NEWUSER) {
@@ -400,7 +404,10 @@ fn stage1_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
             nix::unistd::setresgid(root_g, root_g, root_g).sys("setgid", 0)?;
             nix::unistd::setresuid(root_u, root_u, root_u).sys("setuid", 0)?;
         }
-        let rest = flags - nix::sched::CloneFlags::CLONE_NEWUSER;
+        // The cgroup namespace is made by init once the runtime has put it in its cgroups
+        // (which the runtime prepares meanwhile, in parallel with this).
+        let rest =
+            flags - nix::sched::CloneFlags::CLONE_NEWUSER - nix::sched::CloneFlags::CLONE_NEWCGROUP;
         nix::sched::unshare(rest).sys("unshare", format!("namespaces {rest:?}"))?;
         if rest.contains(nix::sched::CloneFlags::from_bits_retain(
             libc::CLONE_NEWTIME,
@@ -452,6 +459,11 @@ fn init_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
 
 fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process::Finalize<'a>> {
     let spec = &ctx.bundle.spec;
+    chan.expect(&Msg::Go, "init")?;
+    if crate::spec::new_namespace(spec, LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .sys("unshare", "cgroup namespace")?;
+    }
     let process = spec.process().as_ref();
     let has_mntns = crate::spec::namespace(spec, LinuxNamespaceType::Mount).is_some();
     let userns = crate::spec::namespace(spec, LinuxNamespaceType::User).is_some();

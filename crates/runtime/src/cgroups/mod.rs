@@ -204,10 +204,9 @@ pub fn resolve(
     paths
 }
 
-/// Create the container's cgroups, put `pid` in them and apply `resources`.
-pub fn setup(
+/// Create the container's cgroups and apply `resources` (no process is placed yet).
+pub fn prepare(
     paths: &mut CgroupPaths,
-    pid: i32,
     resources: Option<&LinuxResources>,
     devices: &[oci_spec::runtime::LinuxDevice],
 ) -> Result<()> {
@@ -258,7 +257,7 @@ pub fn setup(
             devices,
         )?;
     }
-    add_pid(paths, pid)
+    Ok(())
 }
 
 /// Put `pid` into every hierarchy.
