@@ -299,3 +299,82 @@ fn readonly_root_masked_and_readonly_paths() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "root-ro\n0\nsys-ro\n");
 }
+
+#[test]
+fn all_capabilities_on_a_host_that_withholds_some() {
+    if !root_or_skip("all_caps") {
+        return;
+    }
+    // Every capability the kernel knows, as `--privileged` asks; the host may lack some
+    // (these machines lack CAP_SYS_RESOURCE): the container runs with the rest.
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .expect("cap_last_cap")
+        .trim()
+        .parse()
+        .expect("number");
+    let names: Vec<String> = (0..=last).filter_map(cap_name).collect();
+    let mut w = World::new(&["/bin/sh", "-c", "grep CapEff /proc/self/status"]);
+    w.spec["process"]["capabilities"] =
+        json!({"bounding": names, "effective": names, "permitted": names});
+    let out = w.run(&id("allcaps"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let own = std::fs::read_to_string("/proc/self/status").expect("status");
+    let own_bnd = own
+        .lines()
+        .find(|l| l.starts_with("CapBnd:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("CapBnd")
+        .to_string();
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("CapEff:\t{own_bnd}"),
+        "container should get every capability the host has"
+    );
+}
+
+fn cap_name(n: u32) -> Option<String> {
+    const NAMES: [&str; 41] = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+    NAMES.get(n as usize).map(|s| format!("CAP_{s}"))
+}

@@ -36,14 +36,38 @@ pub fn drop_bounding(c: Option<&LinuxCapabilities>) -> Result<()> {
 }
 
 /// Set effective, permitted, inheritable and ambient sets (after the uid change).
+///
+/// A capability outside the bounding set (the runtime's own, narrowed to the config's) can
+/// never be granted: it is left out with a warning instead of failing the container, so
+/// "all capabilities" works on hosts that withhold some (these machines lack
+/// CAP_SYS_RESOURCE).
 pub fn set_caps(c: Option<&LinuxCapabilities>) -> Result<()> {
-    let get = |f: fn(&LinuxCapabilities) -> &Option<oci_spec::runtime::Capabilities>| {
-        to_caps(c.and_then(|c| f(c).as_ref()))
+    let bounding = caps::read(None, CapSet::Bounding)
+        .map_err(|e| Error::Invalid(format!("read bounding set: {e}")))?;
+    let mut missing: Vec<Capability> = Vec::new();
+    let mut get = |f: fn(&LinuxCapabilities) -> &Option<oci_spec::runtime::Capabilities>| {
+        let want = to_caps(c.and_then(|c| f(c).as_ref()));
+        for cap in want.difference(&bounding) {
+            if !missing.contains(cap) {
+                missing.push(*cap);
+            }
+        }
+        want.intersection(&bounding)
+            .copied()
+            .collect::<HashSet<Capability>>()
     };
     let effective = get(LinuxCapabilities::effective);
     let permitted = get(LinuxCapabilities::permitted);
     let inheritable = get(LinuxCapabilities::inheritable);
     let ambient = get(LinuxCapabilities::ambient);
+    if !missing.is_empty() {
+        missing.sort_by_key(|c| c.index());
+        let names: Vec<String> = missing.iter().map(|c| c.to_string()).collect();
+        eprintln!(
+            "quai-runtime: warning: not granted (outside the bounding set): {}",
+            names.join(", ")
+        );
+    }
     let set = |which: CapSet, v: &HashSet<Capability>| {
         caps::set(None, which, v)
             .map_err(|e| Error::Invalid(format!("set {which:?} capabilities: {e}")))

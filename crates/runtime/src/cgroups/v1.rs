@@ -99,6 +99,18 @@ pub fn apply(ctrls: &str, dir: &Path, r: &LinuxResources) -> Result<()> {
             if m.disable_oom_killer() == Some(true) {
                 write(dir, "memory.oom_control", "1")?;
             }
+            // Kernel memory limits: kmem.tcp still works; kmem itself is accepted and ignored
+            // by Linux >= 5.16 (and absent later), so it is written only where it exists.
+            for (file, v) in [
+                ("memory.kmem.limit_in_bytes", m.kernel()),
+                ("memory.kmem.tcp.limit_in_bytes", m.kernel_tcp()),
+            ] {
+                if let Some(v) = v {
+                    if dir.join(file).exists() {
+                        write(dir, file, &v.to_string())?;
+                    }
+                }
+            }
         }
     }
     if has(ctrls, "cpu") {
