@@ -274,3 +274,74 @@ fn nested_cgroup_path_is_removed_with_the_container() {
         assert!(!d.exists(), "{} left behind", d.display());
     }
 }
+
+/// Accept one connection on `sock` and receive the pty master sent over it.
+fn receive_master(
+    listener: std::os::unix::net::UnixListener,
+) -> std::thread::JoinHandle<std::fs::File> {
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let (conn, _) = listener.accept().expect("accept");
+        let fd = runtime::sync::recv_fd(conn.as_raw_fd()).expect("master fd");
+        std::fs::File::from(fd)
+    })
+}
+
+fn read_until(f: &mut std::fs::File, want: &str) -> String {
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    while !got.contains(want) {
+        match std::io::Read::read(f, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    got
+}
+
+#[test]
+fn console_socket_receives_a_working_pty_for_create_and_exec() {
+    if !root_or_skip("console_socket") {
+        return;
+    }
+    let mut w = World::new(&["/bin/sh", "-c", "tty; stty size; echo init-done; sleep 30"]);
+    w.spec["process"]["terminal"] = serde_json::json!(true);
+    w.spec["process"]["consoleSize"] = serde_json::json!({"height": 33, "width": 101});
+    let sock = w.path("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    let got = receive_master(listener);
+    w.save();
+    let id = id("tty");
+    let out = w.rt(&[
+        "create",
+        "--bundle",
+        w.bundle.to_str().expect("utf8"),
+        "--console-socket",
+        sock.to_str().expect("utf8"),
+        &id,
+    ]);
+    assert!(out.status.success(), "create: {}", stderr(&out));
+    let mut master = got.join().expect("thread");
+    assert!(w.rt(&["start", &id]).status.success());
+    let text = read_until(&mut master, "init-done");
+    assert!(text.contains("/dev/pts/0"), "{text:?}");
+    assert!(text.contains("33 101"), "{text:?}");
+
+    let sock2 = w.path("exec.sock");
+    let got = receive_master(std::os::unix::net::UnixListener::bind(&sock2).expect("bind"));
+    let out = w.rt(&[
+        "exec",
+        "-t",
+        "--console-socket",
+        sock2.to_str().expect("utf8"),
+        &id,
+        "/bin/sh",
+        "-c",
+        "tty; echo exec-done",
+    ]);
+    assert!(out.status.success(), "exec -t: {}", stderr(&out));
+    let mut master = got.join().expect("thread");
+    let text = read_until(&mut master, "exec-done");
+    assert!(text.contains("/dev/pts/"), "{text:?}");
+    assert!(w.rt(&["delete", "--force", &id]).status.success());
+}

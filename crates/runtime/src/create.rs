@@ -60,6 +60,8 @@ pub struct Created {
     pub spec: Spec,
     /// The sync channel (run mode: to send Start).
     pub chan: Channel,
+    /// The pty master when `run` allocated the terminal itself (no console socket).
+    pub pty: Option<OwnedFd>,
 }
 
 /// Create the container. On failure nothing is left: no state dir, no cgroup, no process.
@@ -217,9 +219,16 @@ fn launch(
         }
         Mode::Run => StartGate::Message,
     };
-    let console = match o.console_socket {
-        Some(p) => Some(crate::console::connect(p)?),
-        None => None,
+    let want_tty = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+    // Without a console socket, `run` receives the pty master itself and relays it.
+    let (console, pty_peer) = match o.console_socket {
+        Some(p) => (Some(crate::console::connect(p)?), None),
+        None if want_tty && o.mode == Mode::Run => {
+            let (ours, theirs) =
+                std::os::unix::net::UnixStream::pair().ctx("socketpair", "console")?;
+            (Some(theirs), Some(ours))
+        }
+        None => (None, None),
     };
     // Keep a copy of the config for exec, and the bundle path for state.
     std::fs::copy(bundle.dir.join("config.json"), dir.join("config.json"))
@@ -335,6 +344,10 @@ fn launch(
         None => return Err(Error::Child("init exited during create".into())),
     }
     parent.expect(&Msg::Ready, "create")?;
+    let pty = match &pty_peer {
+        Some(sock) => Some(sync::recv_fd(sock.as_raw_fd())?),
+        None => None,
+    };
     st.save(o.root)?;
     if let Some(p) = o.pid_file {
         write_pid_file(p, init_pid)?;
@@ -343,6 +356,7 @@ fn launch(
         state: st,
         spec: spec.clone(),
         chan: parent,
+        pty,
     })
 }
 

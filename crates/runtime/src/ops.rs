@@ -264,7 +264,22 @@ pub fn list(root: &Path) -> Result<Vec<(State, Status)>> {
 
 /// `run`: create, start, wait (forwarding signals), delete; returns the exit code.
 pub fn run(o: &crate::create::CreateOpts<'_>, detach: bool) -> Result<i32> {
-    let created = crate::create::create(o)?;
+    if detach && o.console_socket.is_none() {
+        let cfg = o.bundle.join("config.json");
+        let tty = std::fs::read(&cfg)
+            .ok()
+            .and_then(|b| crate::spec::parse_spec(&cfg, &b).ok())
+            .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()));
+        if tty == Some(true) {
+            return Err(Error::Invalid(
+                "process.terminal is true: --detach needs --console-socket".into(),
+            ));
+        }
+    }
+    let mut created = crate::create::create(o)?;
+    if let Some(m) = &created.pty {
+        crate::wait::copy_winsize(m);
+    }
     let st = &created.state;
     let started = (|| -> Result<()> {
         created.chan.send(&crate::sync::Msg::Start)?;
@@ -293,7 +308,10 @@ pub fn run(o: &crate::create::CreateOpts<'_>, detach: bool) -> Result<i32> {
     if detach {
         return Ok(0);
     }
-    let code = crate::wait::wait_forwarding(Pid::from_raw(st.pid))?;
+    let code = match created.pty.take() {
+        Some(master) => crate::wait::wait_with_pty(Pid::from_raw(st.pid), master)?,
+        None => crate::wait::wait_forwarding(Pid::from_raw(st.pid))?,
+    };
     delete(o.root, o.id, true)?;
     Ok(code)
 }
