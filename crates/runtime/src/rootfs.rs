@@ -243,6 +243,18 @@ fn open_or_create_depth(root: &OwnedFd, rel: &Path, dir: bool, depth: u32) -> Re
     Ok(parent)
 }
 
+/// [`open_or_create`] a directory and open it for `*at` calls (an O_PATH fd cannot create).
+pub fn open_dir_in_root(root: &OwnedFd, rel: &Path) -> Result<OwnedFd> {
+    let p = open_or_create(root, rel, true)?;
+    rustix::fs::openat(
+        &p,
+        ".",
+        OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys("open", rel.display(), errno(e)))
+}
+
 fn fd_path(fd: &OwnedFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
 }
@@ -579,20 +591,7 @@ fn mount_cgroup(ctx: &MountCtx<'_>, rel: &Path, opts: &MountOptions, typ: &str) 
         // Co-mounted controllers get symlinks (cpu -> cpu,cpuacct), as on the host.
         let name_s = name.to_string_lossy().into_owned();
         if name_s.contains(',') {
-            let parent = open_or_create(&ctx.root_fd, rel, true)?;
-            let pdir = rustix::fs::openat(
-                &parent,
-                ".",
-                OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
-                Mode::empty(),
-            )
-            .map_err(|e| {
-                Error::sys(
-                    "open",
-                    rel.display(),
-                    nix::errno::Errno::from_raw(e.raw_os_error()),
-                )
-            })?;
+            let pdir = open_dir_in_root(&ctx.root_fd, rel)?;
             for c in name_s.split(',') {
                 let _ = rustix::fs::symlinkat(name_s.as_str(), &pdir, c);
             }
@@ -674,20 +673,7 @@ pub fn create_devices(ctx: &MountCtx<'_>, devices: &[LinuxDevice]) -> Result<()>
                 d.gid().unwrap_or(0),
             )?;
         }
-        let dev = open_or_create(&ctx.root_fd, Path::new("dev"), true)?;
-        let devdir = rustix::fs::openat(
-            &dev,
-            ".",
-            OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
-            Mode::empty(),
-        )
-        .map_err(|e| {
-            Error::sys(
-                "open",
-                "/dev",
-                nix::errno::Errno::from_raw(e.raw_os_error()),
-            )
-        })?;
+        let devdir = open_dir_in_root(&ctx.root_fd, Path::new("dev"))?;
         for (link, to) in [
             ("fd", "/proc/self/fd"),
             ("stdin", "/proc/self/fd/0"),
@@ -730,20 +716,7 @@ fn make_device(
     let name = rel
         .file_name()
         .ok_or_else(|| Error::Invalid(format!("bad device path {}", rel.display())))?;
-    let parent = open_or_create(&ctx.root_fd, parent_rel, true)?;
-    let pdir = rustix::fs::openat(
-        &parent,
-        ".",
-        OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::RDONLY,
-        Mode::empty(),
-    )
-    .map_err(|e| {
-        Error::sys(
-            "open",
-            parent_rel.display(),
-            nix::errno::Errno::from_raw(e.raw_os_error()),
-        )
-    })?;
+    let pdir = open_dir_in_root(&ctx.root_fd, parent_rel)?;
     if ctx.userns {
         // mknod is not allowed in a user namespace: bind the host's node over an empty file.
         let host = Path::new("/").join(rel);
