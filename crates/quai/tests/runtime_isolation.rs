@@ -378,3 +378,70 @@ fn cap_name(n: u32) -> Option<String> {
     ];
     NAMES.get(n as usize).map(|s| format!("CAP_{s}"))
 }
+
+#[test]
+fn seccomp_notify_sends_the_fd_to_the_listener() {
+    if !root_or_skip("seccomp_notify") {
+        return;
+    }
+    let mut w = World::new(&["/bin/sh", "-c", "mkdir /tmp/n 2>&1; echo after"]);
+    let sock = w.path("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    w.spec["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": sock,
+        "listenerMetadata": "hello-agent",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    // The agent: take the message and the fd, check them, then close the fd (the kernel
+    // then fails the notified syscalls with ENOSYS).
+    let agent = std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let (conn, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 8192];
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut space = vec![0u8; 64];
+        let mut msg = libc::msghdr {
+            msg_name: std::ptr::null_mut(),
+            msg_namelen: 0,
+            msg_iov: iov.as_mut_ptr().cast(),
+            msg_iovlen: 1,
+            msg_control: space.as_mut_ptr().cast(),
+            msg_controllen: space.len(),
+            msg_flags: 0,
+        };
+        // SAFETY: recvmsg into buffers we own and describe correctly.
+        let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, 0) };
+        assert!(n > 0, "recvmsg");
+        // SAFETY: the control buffer holds one SCM_RIGHTS message if the runtime sent one;
+        // the fd in it is ours now and is closed right away (no agent answers).
+        let has_fd = unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            if c.is_null() {
+                false
+            } else {
+                let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<i32>());
+                libc::close(fd);
+                true
+            }
+        };
+        let text = String::from_utf8_lossy(&buf[..n as usize]).into_owned();
+        (text, has_fd)
+    });
+    let out = w.run(&id("notify"));
+    let (text, has_fd) = agent.join().expect("agent");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(has_fd, "no fd in the message");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v["fds"], json!(["seccompFd"]));
+    assert_eq!(v["metadata"], "hello-agent");
+    assert!(v["pid"].as_i64().unwrap_or(0) > 1, "{v}");
+    assert!(
+        v["state"]["id"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("qt-notify")),
+        "{v}"
+    );
+    assert!(stdout(&out).contains("after"));
+}

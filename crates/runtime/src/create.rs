@@ -230,6 +230,9 @@ fn launch(
         }
         None => (None, None),
     };
+    let listener = crate::security::connect_listener(
+        spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()),
+    )?;
     // Keep a copy of the config for exec, and the bundle path for state.
     std::fs::copy(bundle.dir.join("config.json"), dir.join("config.json"))
         .ctx("copy config", dir.join("config.json"))?;
@@ -245,6 +248,7 @@ fn launch(
         joins,
         gate,
         console: console.as_ref().map(|c| c.as_raw_fd()),
+        listener: listener.as_ref().map(|(s, m)| (s.as_raw_fd(), m.clone())),
         preserve_fds: o.preserve_fds,
         sigmask: o.sigmask,
         cgroups: cg,
@@ -382,6 +386,7 @@ fn owner() -> String {
 }
 
 struct InitCtx<'a> {
+    listener: Option<(i32, String)>,
     bundle: &'a Bundle,
     seccomp: std::cell::Cell<Option<libseccomp::ScmpFilterContext>>,
     joins: Vec<crate::namespaces::Join>,
@@ -608,6 +613,18 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
         seccomp: ctx.seccomp.take(),
         preserve_fds: ctx.preserve_fds,
         sigmask: ctx.sigmask,
+        notify: ctx
+            .listener
+            .as_ref()
+            .map(|(sock, metadata)| crate::security::Notify {
+                sock: *sock,
+                metadata: metadata.clone(),
+                pid: serde_json::from_str::<serde_json::Value>(&state_json)
+                    .ok()
+                    .and_then(|v| v["pid"].as_i64())
+                    .unwrap_or(0) as i32,
+                state: state_json.clone(),
+            }),
     })
 }
 

@@ -66,6 +66,19 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
         None => None,
     };
     let joins = crate::namespaces::open_of_pid(st.pid)?;
+    let listener = crate::security::connect_listener(
+        spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()),
+    )?;
+    // Stage 1 tells the exec'd process its host pid (for the seccomp agent's message).
+    let (pid_r, pid_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).sys("pipe", "exec")?;
+    let notify_base = listener
+        .as_ref()
+        .map(|(sock, metadata)| crate::security::Notify {
+            sock: sock.as_raw_fd(),
+            metadata: metadata.clone(),
+            state: st.oci_json(status).to_string(),
+            pid: 0,
+        });
     let (parent, child) = sync::pair()?;
     nix::sys::prctl::set_child_subreaper(true).sys("prctl", "PR_SET_CHILD_SUBREAPER")?;
     let mut seccomp = Some(seccomp);
@@ -75,10 +88,18 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
             drop(parent);
             let e = match stage1(&child, &joins) {
                 Ok(ForkResult::Child) => {
+                    let notify = notify_base.map(|mut n| {
+                        let mut b = [0u8; 4];
+                        if nix::unistd::read(&pid_r, &mut b) == Ok(4) {
+                            n.pid = i32::from_le_bytes(b);
+                        }
+                        n
+                    });
                     let e = match exec_child(
                         &o,
                         seccomp.take().flatten(),
                         console.as_ref().map(|c| c.as_raw_fd()),
+                        notify,
                     ) {
                         Ok(f) => f.exec(),
                         Err(e) => e,
@@ -88,6 +109,7 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
                     unsafe { libc::_exit(127) }
                 }
                 Ok(ForkResult::Parent { child: pid }) => {
+                    let _ = nix::unistd::write(&pid_w, &pid.as_raw().to_le_bytes());
                     let _ = child.send(&Msg::InitPid(pid.as_raw()));
                     // SAFETY: _exit in a forked child.
                     unsafe { libc::_exit(0) }
@@ -102,6 +124,7 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
     };
     drop(child);
     drop(console);
+    drop(listener);
     let res = (|| -> Result<Pid> {
         crate::cgroups::add_pid(&st.cgroups, stage1.as_raw())?;
         parent.send(&Msg::Go)?;
@@ -149,6 +172,7 @@ fn exec_child<'a>(
     o: &'a ExecOpts<'a>,
     seccomp: Option<libseccomp::ScmpFilterContext>,
     console: Option<i32>,
+    notify: Option<crate::security::Notify>,
 ) -> Result<crate::process::Finalize<'a>> {
     let p = &o.process;
     if let Some(fd) = console {
@@ -173,5 +197,6 @@ fn exec_child<'a>(
         seccomp,
         preserve_fds: o.preserve_fds,
         sigmask: o.sigmask,
+        notify,
     })
 }

@@ -184,6 +184,8 @@ pub struct Finalize<'a> {
     pub preserve_fds: i32,
     /// The signal mask to restore before exec.
     pub sigmask: nix::sys::signal::SigSet,
+    /// Where to send the seccomp notify fd (SCMP_ACT_NOTIFY profiles).
+    pub notify: Option<crate::security::Notify>,
 }
 
 impl Finalize<'_> {
@@ -231,6 +233,9 @@ impl Finalize<'_> {
         if !nnp {
             if let Some(f) = &self.seccomp {
                 crate::security::load(f)?;
+                if let Some(n) = &self.notify {
+                    crate::security::send_notify(f, n)?;
+                }
             }
         }
         crate::security::drop_bounding(p.capabilities().as_ref())?;
@@ -270,6 +275,9 @@ impl Finalize<'_> {
             nix::sys::prctl::set_no_new_privs().sys("prctl", "PR_SET_NO_NEW_PRIVS")?;
             if let Some(f) = &self.seccomp {
                 crate::security::load(f)?;
+                if let Some(n) = &self.notify {
+                    crate::security::send_notify(f, n)?;
+                }
             }
         }
         close_fds_from(3 + self.preserve_fds);

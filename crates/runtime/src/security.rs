@@ -204,6 +204,80 @@ pub fn load(ctx: &ScmpFilterContext) -> Result<()> {
         .map_err(|e| Error::Invalid(format!("load seccomp filter: {e}")))
 }
 
+/// Whether the profile hands syscalls to a supervisor (SCMP_ACT_NOTIFY anywhere).
+pub fn uses_notify(s: &LinuxSeccomp) -> bool {
+    s.default_action() == LinuxSeccompAction::ScmpActNotify
+        || s.syscalls()
+            .iter()
+            .flatten()
+            .any(|r| r.action() == LinuxSeccompAction::ScmpActNotify)
+}
+
+/// Connect to the profile's `listenerPath` when it uses SCMP_ACT_NOTIFY (in the runtime,
+/// before forking: the path is a host path).
+pub fn connect_listener(
+    s: Option<&LinuxSeccomp>,
+) -> Result<Option<(std::os::unix::net::UnixStream, String)>> {
+    let Some(s) = s.filter(|s| uses_notify(s)) else {
+        return Ok(None);
+    };
+    let path = s.listener_path().as_ref().ok_or_else(|| {
+        Error::Invalid("seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath".into())
+    })?;
+    let sock = std::os::unix::net::UnixStream::connect(path)
+        .map_err(|e| Error::io("connect to seccomp listener", path, e))?;
+    Ok(Some((
+        sock,
+        s.listener_metadata().clone().unwrap_or_default(),
+    )))
+}
+
+/// What the seccomp agent receives: the runtime-spec `ContainerProcessState`.
+pub struct Notify {
+    /// Connected listener socket (raw fd, inherited over fork).
+    pub sock: i32,
+    /// `listenerMetadata`.
+    pub metadata: String,
+    /// The container state JSON.
+    pub state: String,
+    /// Host pid of the process.
+    pub pid: i32,
+}
+
+/// Send the loaded filter's notify fd and the process state to the listener, then close it.
+pub fn send_notify(ctx: &ScmpFilterContext, n: &Notify) -> Result<()> {
+    let fd = ctx
+        .get_notify_fd()
+        .map_err(|e| Error::Invalid(format!("seccomp: notify fd: {e}")))?;
+    let state: serde_json::Value =
+        serde_json::from_str(&n.state).unwrap_or(serde_json::Value::Null);
+    let msg = serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "fds": ["seccompFd"],
+        "pid": n.pid,
+        "metadata": n.metadata,
+        "state": state,
+    })
+    .to_string();
+    let fds = [fd];
+    let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
+    let iov = [std::io::IoSlice::new(msg.as_bytes())];
+    nix::sys::socket::sendmsg::<()>(
+        n.sock,
+        &iov,
+        &cmsg,
+        nix::sys::socket::MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| Error::sys("send seccomp fd", "listener", e))?;
+    // SAFETY: both fds are ours; the agent has its own copy of the notify fd now.
+    unsafe {
+        libc::close(n.sock);
+        libc::close(fd);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
