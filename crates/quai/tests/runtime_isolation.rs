@@ -445,3 +445,41 @@ fn seccomp_notify_sends_the_fd_to_the_listener() {
     );
     assert!(stdout(&out).contains("after"));
 }
+
+#[test]
+fn time_namespace_offsets_and_domainname() {
+    if !root_or_skip("timens") {
+        return;
+    }
+    let mut w = World::new(&[
+        "/bin/sh",
+        "-c",
+        "cut -d. -f1 /proc/uptime; cat /proc/sys/kernel/domainname",
+    ]);
+    w.spec["domainname"] = json!("example.org");
+    w.spec["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("ns")
+        .push(json!({"type": "time"}));
+    w.spec["linux"]["timeOffsets"] =
+        json!({"boottime": {"secs": 864000}, "monotonic": {"secs": 864000}});
+    let out = w.run(&id("timens"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    let mut lines = s.lines();
+    let up: u64 = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("uptime");
+    let host: u64 = std::fs::read_to_string("/proc/uptime")
+        .expect("uptime")
+        .split('.')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .expect("host uptime");
+    assert!(
+        up >= host + 864000 - 5,
+        "uptime {up} not offset from {host}"
+    );
+    assert_eq!(lines.next(), Some("example.org"));
+}

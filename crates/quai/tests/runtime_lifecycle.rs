@@ -345,3 +345,79 @@ fn console_socket_receives_a_working_pty_for_create_and_exec() {
     assert!(text.contains("/dev/pts/"), "{text:?}");
     assert!(w.rt(&["delete", "--force", &id]).status.success());
 }
+
+#[test]
+fn exec_detached_writes_its_pid_and_errors_go_to_the_log() {
+    if !root_or_skip("exec_detach") {
+        return;
+    }
+    let mut w = World::new(&["/bin/sleep", "30"]);
+    let out_dir = w.path("out");
+    std::fs::create_dir_all(&out_dir).expect("mkdir");
+    w.bind(&out_dir, "/out");
+    let id = id("execd");
+    assert!(w.create_detached(&id).0);
+    assert!(w.rt(&["start", &id]).status.success());
+    let pid_file = w.path("exec.pid");
+    let out = w.rt(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().expect("utf8"),
+        &id,
+        "/bin/sh",
+        "-c",
+        "sleep 0.2; echo done > /out/x",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    assert!(pid > 1);
+    for _ in 0..100 {
+        if out_dir.join("x").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("x")).expect("x"),
+        "done\n"
+    );
+
+    // --log with --log-format json records the failure as a JSON line.
+    let log = w.path("rt.log");
+    let out = w.rt(&[
+        "--log",
+        log.to_str().expect("utf8"),
+        "--log-format",
+        "json",
+        "start",
+        &id,
+    ]);
+    assert!(!out.status.success());
+    let line: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&log)
+            .expect("log")
+            .lines()
+            .next()
+            .expect("line"),
+    )
+    .expect("json");
+    assert_eq!(line["level"], "error");
+    assert!(
+        line["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot start")),
+        "{line}"
+    );
+    // A wrong flag is one clear line.
+    let out = w.rt(&["create", "--bundel", "x", "y"]);
+    assert_eq!(
+        stderr(&out).trim(),
+        "quai-runtime: create: unknown flag --bundel"
+    );
+    assert!(w.rt(&["delete", "--force", &id]).status.success());
+}
