@@ -271,14 +271,30 @@ fn launch(
         .and_then(|l| l.devices().clone())
         .unwrap_or_default();
     let mut cg = cg.clone();
-    let setup = cgroups::prepare(
-        &mut cg,
+    cgroups::note_created_parents(&mut cg);
+    // A first record, so that a runtime killed from here on leaves something `delete
+    // --force` can clean (pid 0 reads as stopped; the cgroups are known).
+    let mut st = State {
+        version: 1,
+        id: o.id.to_string(),
+        pid: 0,
+        start_time: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: state::now_rfc3339(),
+        owner: owner(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroups: cg.clone(),
+        own_pid_ns: crate::spec::new_namespace(spec, LinuxNamespaceType::Pid),
+    };
+    st.save(o.root)?;
+    // The guard learns the directories (and created parents) before any exists.
+    guard.cgroups = Some(cg.clone());
+    cgroups::prepare(
+        &cg,
         spec.linux().as_ref().and_then(|l| l.resources().as_ref()),
         &devices,
-    );
-    // The guard learns the directories (and created parents) even when setup failed.
-    guard.cgroups = Some(cg.clone());
-    setup?;
+    )?;
 
     let mut init_pid = None;
     while init_pid.is_none() {
@@ -310,19 +326,9 @@ fn launch(
 
     let (start_time, _) = state::proc_stat(init_pid)
         .ok_or_else(|| Error::Child("init exited during create".into()))?;
-    let st = State {
-        version: 1,
-        id: o.id.to_string(),
-        pid: init_pid,
-        start_time,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: state::now_rfc3339(),
-        owner: owner(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroups: cg.clone(),
-        own_pid_ns: crate::spec::new_namespace(spec, LinuxNamespaceType::Pid),
-    };
+    st.pid = init_pid;
+    st.start_time = start_time;
+    let st = st;
     let state_json =
         |status: state::Status| serde_json::to_vec(&st.oci_json(status)).unwrap_or_default();
     match parent.recv()? {

@@ -168,7 +168,14 @@ fn wait_gone(st: &State, limit: Duration) -> bool {
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     let st = match State::load(root, id) {
         Ok(s) => s,
-        Err(Error::NotFound(_)) if force => return Ok(()),
+        Err(Error::NotFound(_)) if force => {
+            // A runtime killed before it wrote any record leaves only the directory.
+            let dir = crate::state::container_dir(root, id);
+            if dir.is_dir() {
+                std::fs::remove_dir_all(&dir).ctx("remove", &dir)?;
+            }
+            return Ok(());
+        }
         Err(e) => return Err(e),
     };
     let status = st.status(root);
@@ -181,11 +188,10 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     if status != Status::Stopped {
         let _ = nix::sys::signal::kill(Pid::from_raw(st.pid), Signal::SIGKILL);
     }
-    // Without its own pid namespace the container's other processes outlive init.
-    if !st.own_pid_ns || status != Status::Stopped {
-        for pid in crate::cgroups::pids(&st.cgroups).unwrap_or_default() {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
+    // Whatever is left in the cgroup goes too: the other processes of a container without
+    // its own pid namespace, or an init whose runtime was killed before recording it.
+    for pid in crate::cgroups::pids(&st.cgroups).unwrap_or_default() {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
     if status == Status::Paused {
         if let Err(e) = crate::cgroups::set_frozen(&st.cgroups, false) {

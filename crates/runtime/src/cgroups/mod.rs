@@ -204,12 +204,9 @@ pub fn resolve(
     paths
 }
 
-/// Create the container's cgroups and apply `resources` (no process is placed yet).
-pub fn prepare(
-    paths: &mut CgroupPaths,
-    resources: Option<&LinuxResources>,
-    devices: &[oci_spec::runtime::LinuxDevice],
-) -> Result<()> {
+/// Record which parent directories do not exist yet (and so will be quai's to remove).
+/// Call before [`prepare`], and record the paths before creating anything.
+pub fn note_created_parents(paths: &mut CgroupPaths) {
     let dirs: Vec<PathBuf> = paths
         .v1
         .iter()
@@ -219,7 +216,7 @@ pub fn prepare(
     for d in &dirs {
         let mut p = d.parent();
         while let Some(parent) = p {
-            if parent.exists() {
+            if parent.exists() || paths.created_parents.iter().any(|c| c == parent) {
                 break;
             }
             paths.created_parents.push(parent.to_path_buf());
@@ -230,6 +227,14 @@ pub fn prepare(
     paths
         .created_parents
         .sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+}
+
+/// Create the container's cgroups and apply `resources` (no process is placed yet).
+pub fn prepare(
+    paths: &CgroupPaths,
+    resources: Option<&LinuxResources>,
+    devices: &[oci_spec::runtime::LinuxDevice],
+) -> Result<()> {
     for (ctrls, dir) in &paths.v1 {
         v1::create(ctrls, dir)?;
     }
