@@ -32,7 +32,8 @@ fn killed_create_is_cleaned_by_delete_force() {
     }
     let mut w = World::new(&["/bin/sleep", "1000"]);
     // A slow createRuntime hook widens the window in the middle of create.
-    w.spec["hooks"] = serde_json::json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "0.02"]}]});
+    w.spec["hooks"] =
+        serde_json::json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "0.02"]}]});
     w.save();
     for i in 0..24u64 {
         let id = id(&format!("crash{i}"));
@@ -52,7 +53,11 @@ fn killed_create_is_cleaned_by_delete_force() {
         let _ = child.kill();
         let _ = child.wait();
         let out = w.rt(&["delete", "--force", &id]);
-        assert!(out.status.success(), "iteration {i}: delete --force: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "iteration {i}: delete --force: {}",
+            stderr(&out)
+        );
         assert!(!w.root.join(&id).exists(), "iteration {i}: state left");
         for h in ["pids", "memory", "freezer"] {
             let found = find_dir(&std::path::Path::new("/sys/fs/cgroup").join(h), &id, 5);

@@ -145,6 +145,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             );
             return Ok(0);
         }
+        crate::set_debug(g.has("debug"));
         if g.has("systemd-cgroup") {
             eprintln!(
                 "quai-runtime: warning: --systemd-cgroup is not supported yet; using cgroupfs"

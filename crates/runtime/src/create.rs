@@ -68,6 +68,12 @@ pub struct Created {
 pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     state::check_id(o.id)?;
     let bundle = crate::spec::load_bundle(o.bundle)?;
+    crate::debug!(
+        "{}: bundle {} loaded, rootfs {}",
+        o.id,
+        bundle.dir.display(),
+        bundle.rootfs.display()
+    );
     let spec = &bundle.spec;
     // Without a process, `create` still builds the container (runtime-tools expects that)
     // and `start` refuses; `run` has nothing to run.
@@ -264,6 +270,7 @@ fn launch(
     };
     drop(child);
     drop(ctx);
+    crate::debug!("{}: stage 1 is pid {stage1}", o.id);
     guard.pids.push(stage1.as_raw());
     let devices = spec
         .linux()
@@ -318,6 +325,7 @@ fn launch(
         }
     }
     let init_pid = init_pid.unwrap_or_default();
+    crate::debug!("{}: init is pid {init_pid}; cgroups {:?}", o.id, cg);
     cgroups::add_pid(&cg, init_pid)?;
     parent.send(&Msg::Go)?;
     let _ = nix::sys::wait::waitpid(stage1, None);
@@ -354,6 +362,7 @@ fn launch(
         None => return Err(Error::Child("init exited during create".into())),
     }
     parent.expect(&Msg::Ready, "create")?;
+    crate::debug!("{}: init ready (root set up, waiting for start)", o.id);
     let pty = match &pty_peer {
         Some(sock) => Some(sync::recv_fd(sock.as_raw_fd())?),
         None => None,

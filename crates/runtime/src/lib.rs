@@ -29,3 +29,28 @@ pub mod wait;
 pub const OCI_VERSION: &str = "1.1.0";
 
 pub use error::{Error, Result};
+
+static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turn `--debug` step logging on or off.
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `--debug` is on.
+pub fn debug_enabled() -> bool {
+    DEBUG.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Log one step to stderr when `--debug` is on, with the monotonic time in ms.
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        if $crate::debug_enabled() {
+            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: clock_gettime writes into the timespec we own.
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+            eprintln!("quai-runtime: debug {:.3} [{}] {}", ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6, std::process::id(), format!($($arg)*));
+        }
+    };
+}

@@ -314,10 +314,13 @@ pub fn run(o: &crate::create::CreateOpts<'_>, detach: bool) -> Result<i32> {
     if detach {
         return Ok(0);
     }
+    crate::debug!("{}: user process started", o.id);
     let code = match created.pty.take() {
         Some(master) => crate::wait::wait_with_pty(Pid::from_raw(st.pid), master)?,
         None => crate::wait::wait_forwarding(Pid::from_raw(st.pid))?,
     };
+    crate::debug!("{}: exited with {code}", o.id);
     delete(o.root, o.id, true)?;
+    crate::debug!("{}: deleted", o.id);
     Ok(code)
 }
