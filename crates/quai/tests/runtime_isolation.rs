@@ -483,3 +483,22 @@ fn time_namespace_offsets_and_domainname() {
     );
     assert_eq!(lines.next(), Some("example.org"));
 }
+
+#[test]
+fn scheduler_io_priority_and_personality_apply() {
+    if !root_or_skip("sched") {
+        return;
+    }
+    // Field 41 of /proc/self/stat is the policy. The I/O priority has no reader in busybox
+    // or /proc: here it is only checked that ioprio_set accepted it (a failure fails run).
+    let mut w = World::new(&["/bin/sh", "-c", "cut -d' ' -f41 /proc/self/stat; uname -m"]);
+    w.spec["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 5});
+    w.spec["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 6});
+    w.spec["linux"]["personality"] = json!({"domain": "LINUX32"});
+    let out = w.run(&id("sched"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    let mut lines = s.lines();
+    assert_eq!(lines.next(), Some("3"), "SCHED_BATCH is policy 3: {s}");
+    assert_eq!(lines.next(), Some("i686"), "LINUX32 personality: {s}");
+}

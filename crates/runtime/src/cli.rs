@@ -430,6 +430,10 @@ fn exec(root: &Path, a: &ExecArgs) -> Result<i32> {
         detach: a.detach,
         preserve_fds: a.preserve_fds,
         sigmask,
+        personality: crate::exec::container_spec(root, &a.id)?
+            .linux()
+            .as_ref()
+            .and_then(|l| l.personality().clone()),
     })
 }
 

@@ -628,6 +628,7 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
         seccomp: ctx.seccomp.take(),
         preserve_fds: ctx.preserve_fds,
         sigmask: ctx.sigmask,
+        personality: spec.linux().as_ref().and_then(|l| l.personality().clone()),
         notify: ctx
             .listener
             .as_ref()

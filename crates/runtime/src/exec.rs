@@ -29,6 +29,8 @@ pub struct ExecOpts<'a> {
     pub preserve_fds: i32,
     /// Signal mask to restore in the process.
     pub sigmask: SigSet,
+    /// The container's `linux.personality`.
+    pub personality: Option<oci_spec::runtime::LinuxPersonality>,
 }
 
 /// The container's stored config (its process is the base for `exec` defaults).
@@ -198,5 +200,6 @@ fn exec_child<'a>(
         preserve_fds: o.preserve_fds,
         sigmask: o.sigmask,
         notify,
+        personality: o.personality.clone(),
     })
 }

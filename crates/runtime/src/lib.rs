@@ -18,6 +18,7 @@ pub mod namespaces;
 pub mod ops;
 pub mod process;
 pub mod rootfs;
+pub mod sched;
 pub mod security;
 pub mod selfexe;
 pub mod spec;

@@ -186,6 +186,8 @@ pub struct Finalize<'a> {
     pub sigmask: nix::sys::signal::SigSet,
     /// Where to send the seccomp notify fd (SCMP_ACT_NOTIFY profiles).
     pub notify: Option<crate::security::Notify>,
+    /// `linux.personality`.
+    pub personality: Option<oci_spec::runtime::LinuxPersonality>,
 }
 
 impl Finalize<'_> {
@@ -226,6 +228,16 @@ impl Finalize<'_> {
         if let Some(score) = p.oom_score_adj() {
             std::fs::write("/proc/self/oom_score_adj", score.to_string())
                 .map_err(|e| Error::io("write", "/proc/self/oom_score_adj", e))?;
+        }
+        if let Some(per) = &self.personality {
+            crate::sched::set_personality(per)?;
+        }
+        if let Some(io) = p.io_priority() {
+            crate::sched::set_io_priority(io)?;
+        }
+        // While still privileged: real-time policies need CAP_SYS_NICE.
+        if let Some(s) = p.scheduler() {
+            crate::sched::set_scheduler(s)?;
         }
         let nnp = p.no_new_privileges().unwrap_or(false);
         // Without no_new_privs a filter can only be loaded while we still hold
