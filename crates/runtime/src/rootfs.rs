@@ -93,6 +93,7 @@ pub fn parse_options(opts: &[String]) -> MountOptions {
                 MsFlags::empty(),
             ),
             // Options for other runtimes' extensions that have no effect here.
+            // (idmap and ridmap are refused when the config is validated.)
             "tmpcopyup" | "idmap" | "ridmap" | "copy-symlink" | "defaults" => {
                 (MsFlags::empty(), MsFlags::empty())
             }

@@ -154,6 +154,20 @@ pub fn validate(config: &Path, spec: &Spec) -> Result<()> {
             }
         }
         for (i, m) in spec.mounts().iter().flatten().enumerate() {
+            let idmap = m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+                || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+                || m.options()
+                    .iter()
+                    .flatten()
+                    .any(|o| o == "idmap" || o == "ridmap");
+            if idmap {
+                // Refused rather than ignored: files would show other owners than asked.
+                return Err(config_error(
+                    config,
+                    format!("mounts[{i}]"),
+                    "idmapped mounts are not supported by quai yet",
+                ));
+            }
             if m.destination().as_os_str().is_empty() {
                 return Err(config_error(
                     config,
