@@ -101,6 +101,7 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
             "process.terminal is true: --console-socket is required".into(),
         ));
     }
+    warn_unsupported(spec);
     let joins = crate::namespaces::open_spec_paths(spec)?;
 
     std::fs::create_dir_all(o.root).ctx("create state root", o.root)?;
@@ -676,5 +677,38 @@ fn wait_gate(ctx: &InitCtx<'_>, chan: &Channel) -> Result<()> {
             }
         }
         StartGate::Message => chan.expect(&Msg::Start, "init"),
+    }
+}
+
+/// Fields quai accepts but does not apply yet: say so instead of ignoring them silently.
+fn warn_unsupported(spec: &Spec) {
+    let mut fields = Vec::new();
+    if let Some(l) = spec.linux() {
+        if l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            fields.push("linux.netDevices");
+        }
+        if l.intel_rdt().is_some() {
+            fields.push("linux.intelRdt");
+        }
+        if l.memory_policy().is_some() {
+            fields.push("linux.memoryPolicy");
+        }
+        if l.mount_label().as_ref().is_some_and(|m| !m.is_empty()) {
+            fields.push("linux.mountLabel");
+        }
+    }
+    if let Some(p) = spec.process() {
+        if p.apparmor_profile().as_ref().is_some_and(|a| !a.is_empty()) {
+            fields.push("process.apparmorProfile");
+        }
+        if p.selinux_label().as_ref().is_some_and(|a| !a.is_empty()) {
+            fields.push("process.selinuxLabel");
+        }
+    }
+    if !fields.is_empty() {
+        eprintln!(
+            "quai-runtime: warning: not applied (unsupported): {}",
+            fields.join(", ")
+        );
     }
 }
