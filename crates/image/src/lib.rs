@@ -1,0 +1,10 @@
+//! quai's image model: image references as Docker writes them and layer unpacking.
+//!
+//! Owns: reference parsing and normalisation, turning layer tars (gzip, zstd, plain) into
+//! directories with overlay whiteouts, without ever writing outside the layer directory.
+//! Must never depend on the runtime, the engine or networking; blobs come from `content`.
+
+pub mod layer;
+pub mod reference;
+
+pub use reference::{Reference, ReferenceError};
