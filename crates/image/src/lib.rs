@@ -4,7 +4,9 @@
 //! directories with overlay whiteouts, without ever writing outside the layer directory.
 //! Must never depend on the runtime, the engine or networking; blobs come from `content`.
 
+pub mod changes;
 pub mod layer;
 pub mod reference;
+pub mod store;
 
 pub use reference::{Reference, ReferenceError};

@@ -1,0 +1,699 @@
+//! The local image store: blobs in `content`, names and images in `state.db` (SQLite, WAL),
+//! unpacked layers under `layers/<chain id>/` shared by every image that has them.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use content::{Digest, Store as Content};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::reference::Reference;
+
+/// Media types quai writes.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI config.
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// Uncompressed layer.
+pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+
+/// Image store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Blob store.
+    #[error(transparent)]
+    Content(#[from] content::Error),
+    /// Database.
+    #[error("image database {path}: {source}")]
+    Db {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// No image by that name or id.
+    #[error("no such image: {0}")]
+    NotFound(String),
+    /// An id prefix that fits several images.
+    #[error("image id {0} is ambiguous")]
+    Ambiguous(String),
+    /// Refused, with the reason.
+    #[error("{0}")]
+    Conflict(String),
+    /// Bad reference.
+    #[error(transparent)]
+    Reference(#[from] crate::reference::ReferenceError),
+    /// Bad --change.
+    #[error(transparent)]
+    Change(#[from] crate::changes::ChangeError),
+    /// Layer unpacking.
+    #[error(transparent)]
+    Layer(#[from] crate::layer::Error),
+    /// A stored document that does not parse.
+    #[error("corrupt {what} {digest}: {message}")]
+    Corrupt {
+        what: &'static str,
+        digest: String,
+        message: String,
+    },
+    /// A file operation.
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One image as `images` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// Image id (config digest).
+    pub id: Digest,
+    /// Manifest digest.
+    pub manifest: Digest,
+    /// Names pointing at it.
+    pub tags: Vec<Reference>,
+    /// RFC 3339 creation time from the config.
+    pub created: String,
+    /// Sum of the layer sizes.
+    pub size: u64,
+}
+
+/// The store.
+pub struct ImageStore {
+    root: PathBuf,
+    content: Content,
+    db: Connection,
+    db_path: PathBuf,
+}
+
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Chain ids of a list of diff ids (OCI image spec, "Layer ChainID").
+pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
+    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
+    for d in diff_ids {
+        let next = match out.last() {
+            None => d.clone(),
+            Some(prev) => Digest::of(format!("{prev} {d}").as_bytes()),
+        };
+        out.push(next);
+    }
+    out
+}
+
+impl ImageStore {
+    /// Open (creating) the store under `root`.
+    pub fn open(root: &Path) -> Result<ImageStore> {
+        let content = Content::open(root)?;
+        let layers = root.join("layers");
+        std::fs::create_dir_all(&layers).map_err(|source| Error::Io {
+            op: "create",
+            path: layers.clone(),
+            source,
+        })?;
+        let db_path = root.join("state.db");
+        let dberr = |source| Error::Db {
+            path: db_path.clone(),
+            source,
+        };
+        let db = Connection::open(&db_path).map_err(dberr)?;
+        db.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(dberr)?;
+        db.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA foreign_keys=ON;
+             CREATE TABLE IF NOT EXISTS images (
+                 id TEXT PRIMARY KEY,          -- config digest
+                 manifest TEXT NOT NULL,       -- manifest digest
+                 created TEXT NOT NULL,
+                 size INTEGER NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS tags (
+                 name TEXT PRIMARY KEY,        -- normalised reference
+                 image TEXT NOT NULL REFERENCES images(id)
+             );",
+        )
+        .map_err(dberr)?;
+        Ok(ImageStore {
+            root: root.to_path_buf(),
+            content,
+            db,
+            db_path,
+        })
+    }
+
+    fn dberr(&self) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
+        move |source| Error::Db {
+            path: self.db_path.clone(),
+            source,
+        }
+    }
+
+    /// The blob store.
+    pub fn content(&self) -> &Content {
+        &self.content
+    }
+
+    /// Import a root filesystem tarball (plain, gzip or zstd) as a one-layer image.
+    pub fn import<R: Read>(
+        &mut self,
+        reader: R,
+        name: Option<&Reference>,
+        changes: &[String],
+        message: Option<&str>,
+    ) -> Result<Digest> {
+        let mut config_obj = serde_json::Map::new();
+        crate::changes::apply(&mut config_obj, changes)?;
+        let mut br = std::io::BufReader::with_capacity(256 * 1024, reader);
+        let head = std::io::BufRead::fill_buf(&mut br)
+            .map_err(|source| Error::Io {
+                op: "read",
+                path: "import".into(),
+                source,
+            })?
+            .to_vec();
+        let diff = match crate::layer::detect(&head) {
+            crate::layer::Compression::Gzip => {
+                self.content
+                    .ingest(flate2::bufread::MultiGzDecoder::new(br), None, None)?
+            }
+            crate::layer::Compression::Zstd => self.content.ingest(
+                zstd::stream::read::Decoder::with_buffer(br).map_err(|source| Error::Io {
+                    op: "read zstd",
+                    path: "import".into(),
+                    source,
+                })?,
+                None,
+                None,
+            )?,
+            crate::layer::Compression::None => self.content.ingest(br, None, None)?,
+        };
+        // Check it is a tar before calling it an image.
+        let mut f = self.content.open_blob(&diff)?;
+        let mut block = [0u8; 512];
+        let is_tar = f.read_exact(&mut block).is_ok() && &block[257..262] == b"ustar";
+        if !is_tar {
+            return Err(Error::Conflict(
+                "import: the input is not a tar archive (plain, gzip or zstd)".into(),
+            ));
+        }
+        let size = self.content.size(&diff)?;
+        let created = now_rfc3339();
+        let config = json!({
+            "created": created,
+            "architecture": "amd64",
+            "os": "linux",
+            "config": Value::Object(config_obj),
+            "rootfs": {"type": "layers", "diff_ids": [diff.to_string()]},
+            "history": [{"created": created, "created_by": "quai import", "comment": message.unwrap_or("")}],
+        });
+        let config_bytes =
+            serde_json::to_vec(&config).map_err(|e| Error::Conflict(e.to_string()))?;
+        let config_digest = self.content.write_bytes(&config_bytes, None)?;
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config_digest.to_string(), "size": config_bytes.len()},
+            "layers": [{"mediaType": OCI_LAYER_TAR, "digest": diff.to_string(), "size": size}],
+        });
+        let manifest_bytes =
+            serde_json::to_vec(&manifest).map_err(|e| Error::Conflict(e.to_string()))?;
+        let manifest_digest = self.content.write_bytes(&manifest_bytes, None)?;
+        self.record(&config_digest, &manifest_digest, &created, size, name)?;
+        Ok(config_digest)
+    }
+
+    /// Record an image (and optionally a name for it) in one transaction.
+    pub fn record(
+        &mut self,
+        id: &Digest,
+        manifest: &Digest,
+        created: &str,
+        size: u64,
+        name: Option<&Reference>,
+    ) -> Result<()> {
+        let path = self.db_path.clone();
+        let dberr = |source| Error::Db {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.db.transaction().map_err(dberr)?;
+        tx.execute(
+            "INSERT INTO images (id, manifest, created, size) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET manifest = excluded.manifest",
+            params![id.to_string(), manifest.to_string(), created, size as i64],
+        )
+        .map_err(dberr)?;
+        if let Some(n) = name {
+            tx.execute("INSERT INTO tags (name, image) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET image = excluded.image", params![n.to_string(), id.to_string()])
+                .map_err(dberr)?;
+        }
+        tx.commit().map_err(dberr)?;
+        Ok(())
+    }
+
+    /// Find an image by name (`busybox`, `host/repo:tag`) or by id (full or a prefix of at
+    /// least 4 hex digits, with or without `sha256:`).
+    pub fn resolve(&self, what: &str) -> Result<Digest> {
+        if let Ok(r) = what.parse::<Reference>() {
+            let found: Option<String> = self
+                .db
+                .query_row(
+                    "SELECT image FROM tags WHERE name = ?1",
+                    params![r.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(self.dberr())?;
+            if let Some(id) = found {
+                return id.parse::<Digest>().map_err(|e| Error::Corrupt {
+                    what: "image id",
+                    digest: id,
+                    message: e.to_string(),
+                });
+            }
+        }
+        let hex = what.strip_prefix("sha256:").unwrap_or(what);
+        if hex.len() >= 4 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let mut stmt = self
+                .db
+                .prepare("SELECT id FROM images WHERE id LIKE ?1")
+                .map_err(self.dberr())?;
+            let ids: Vec<String> = stmt
+                .query_map(
+                    params![format!("sha256:{}%", hex.to_ascii_lowercase())],
+                    |row| row.get(0),
+                )
+                .map_err(self.dberr())?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(self.dberr())?;
+            return match ids.as_slice() {
+                [one] => one.parse::<Digest>().map_err(|e| Error::Corrupt {
+                    what: "image id",
+                    digest: one.clone(),
+                    message: e.to_string(),
+                }),
+                [] => Err(Error::NotFound(what.to_string())),
+                _ => Err(Error::Ambiguous(what.to_string())),
+            };
+        }
+        Err(Error::NotFound(what.to_string()))
+    }
+
+    /// Give image `src` (name or id) the name `dst`.
+    pub fn tag(&mut self, src: &str, dst: &Reference) -> Result<()> {
+        let id = self.resolve(src)?;
+        self.db
+            .execute("INSERT INTO tags (name, image) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET image = excluded.image", params![dst.to_string(), id.to_string()])
+            .map_err(self.dberr())?;
+        Ok(())
+    }
+
+    /// Every image with its names, newest first.
+    pub fn list(&self) -> Result<Vec<ImageSummary>> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT id, manifest, created, size FROM images ORDER BY created DESC, id")
+            .map_err(self.dberr())?;
+        let rows: Vec<(String, String, String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(self.dberr())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.dberr())?;
+        let mut out = Vec::new();
+        for (id, manifest, created, size) in rows {
+            let parse = |s: &str| {
+                s.parse::<Digest>().map_err(|e| Error::Corrupt {
+                    what: "digest",
+                    digest: s.to_string(),
+                    message: e.to_string(),
+                })
+            };
+            out.push(ImageSummary {
+                tags: self.tags_of(&id)?,
+                id: parse(&id)?,
+                manifest: parse(&manifest)?,
+                created,
+                size: size as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    fn tags_of(&self, id: &str) -> Result<Vec<Reference>> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT name FROM tags WHERE image = ?1 ORDER BY name")
+            .map_err(self.dberr())?;
+        let names: Vec<String> = stmt
+            .query_map(params![id], |r| r.get(0))
+            .map_err(self.dberr())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.dberr())?;
+        Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
+    }
+
+    /// The image's config document.
+    pub fn config(&self, id: &Digest) -> Result<Value> {
+        let b = self.content.read(id)?;
+        serde_json::from_slice(&b).map_err(|e| Error::Corrupt {
+            what: "config",
+            digest: id.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Layer diff ids, bottom first.
+    pub fn diff_ids(&self, id: &Digest) -> Result<Vec<Digest>> {
+        let c = self.config(id)?;
+        c["rootfs"]["diff_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                let s = d.as_str().unwrap_or_default();
+                s.parse::<Digest>().map_err(|e| Error::Corrupt {
+                    what: "config",
+                    digest: id.to_string(),
+                    message: format!("diff id {s:?}: {e}"),
+                })
+            })
+            .collect()
+    }
+
+    /// Docker-shaped `image inspect` JSON.
+    pub fn inspect(&self, what: &str) -> Result<Value> {
+        let id = self.resolve(what)?;
+        let c = self.config(&id)?;
+        let summary = self
+            .list()?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| Error::NotFound(what.to_string()))?;
+        Ok(json!({
+            "Id": id.to_string(),
+            "RepoTags": summary.tags.iter().map(Reference::familiar).collect::<Vec<_>>(),
+            "RepoDigests": [],
+            "Created": c["created"],
+            "Author": c.get("author").cloned().unwrap_or(json!("")),
+            "Architecture": c["architecture"],
+            "Os": c["os"],
+            "Size": summary.size,
+            "Config": c.get("config").cloned().unwrap_or(json!({})),
+            "RootFS": {"Type": "layers", "Layers": c["rootfs"]["diff_ids"]},
+            "Metadata": {"LastTagTime": ""},
+        }))
+    }
+
+    /// Remove a name, or an image by id. An image goes when its last name goes; an image
+    /// with several names is only removed by id with `force`. Returns Docker's lines.
+    pub fn remove(&mut self, what: &str, force: bool) -> Result<Vec<String>> {
+        let id = self.resolve(what)?;
+        let mut lines = Vec::new();
+        let by_name = what.parse::<Reference>().ok().filter(|r| {
+            self.db
+                .query_row(
+                    "SELECT 1 FROM tags WHERE name = ?1",
+                    params![r.to_string()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .ok()
+                .flatten()
+                .is_some()
+        });
+        let tags = self.tags_of(&id.to_string())?;
+        match by_name {
+            Some(r) => {
+                self.db
+                    .execute("DELETE FROM tags WHERE name = ?1", params![r.to_string()])
+                    .map_err(self.dberr())?;
+                lines.push(format!("Untagged: {}", r.familiar()));
+                if tags.len() > 1 {
+                    return Ok(lines);
+                }
+            }
+            None => {
+                if tags.len() > 1 && !force {
+                    return Err(Error::Conflict(format!(
+                        "unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                        &id.hex()[..12]
+                    )));
+                }
+                for t in &tags {
+                    self.db
+                        .execute("DELETE FROM tags WHERE name = ?1", params![t.to_string()])
+                        .map_err(self.dberr())?;
+                    lines.push(format!("Untagged: {}", t.familiar()));
+                }
+            }
+        }
+        self.db
+            .execute("DELETE FROM images WHERE id = ?1", params![id.to_string()])
+            .map_err(self.dberr())?;
+        lines.push(format!("Deleted: {id}"));
+        Ok(lines)
+    }
+
+    /// Blobs and unpacked layers referenced by some image.
+    fn referenced(&self) -> Result<(HashSet<Digest>, HashSet<String>)> {
+        let mut blobs = HashSet::new();
+        let mut chains = HashSet::new();
+        for img in self.list()? {
+            blobs.insert(img.id.clone());
+            blobs.insert(img.manifest.clone());
+            let m: Value =
+                serde_json::from_slice(&self.content.read(&img.manifest)?).map_err(|e| {
+                    Error::Corrupt {
+                        what: "manifest",
+                        digest: img.manifest.to_string(),
+                        message: e.to_string(),
+                    }
+                })?;
+            for l in m["layers"].as_array().into_iter().flatten() {
+                if let Some(Ok(d)) = l["digest"].as_str().map(str::parse::<Digest>) {
+                    blobs.insert(d);
+                }
+            }
+            for c in chain_ids(&self.diff_ids(&img.id)?) {
+                chains.insert(c.hex().to_string());
+            }
+        }
+        Ok((blobs, chains))
+    }
+
+    /// Remove blobs and unpacked layers no image uses; returns bytes of blobs freed.
+    pub fn gc(&self) -> Result<u64> {
+        let (blobs, chains) = self.referenced()?;
+        let report = self.content.gc(&blobs)?;
+        let layers = self.root.join("layers");
+        for e in std::fs::read_dir(&layers)
+            .map_err(|source| Error::Io {
+                op: "read",
+                path: layers.clone(),
+                source,
+            })?
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !chains.contains(&name) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        Ok(report.bytes)
+    }
+
+    /// Unpack the image's layers (once per chain id, shared by all images) and return the
+    /// directories, bottom layer first.
+    pub fn layer_dirs(&self, id: &Digest) -> Result<Vec<PathBuf>> {
+        let m_digest: String = self
+            .db
+            .query_row(
+                "SELECT manifest FROM images WHERE id = ?1",
+                params![id.to_string()],
+                |r| r.get(0),
+            )
+            .map_err(self.dberr())?;
+        let m_digest: Digest =
+            m_digest
+                .parse()
+                .map_err(|e: content::DigestError| Error::Corrupt {
+                    what: "manifest",
+                    digest: id.to_string(),
+                    message: e.to_string(),
+                })?;
+        let m: Value =
+            serde_json::from_slice(&self.content.read(&m_digest)?).map_err(|e| Error::Corrupt {
+                what: "manifest",
+                digest: m_digest.to_string(),
+                message: e.to_string(),
+            })?;
+        let diff_ids = self.diff_ids(id)?;
+        let chains = chain_ids(&diff_ids);
+        let layers: Vec<&Value> = m["layers"].as_array().into_iter().flatten().collect();
+        if layers.len() != diff_ids.len() {
+            return Err(Error::Corrupt {
+                what: "manifest",
+                digest: m_digest.to_string(),
+                message: "layer count differs from the config's diff ids".into(),
+            });
+        }
+        let mut dirs = Vec::new();
+        for (layer, chain) in layers.iter().zip(&chains) {
+            let dir = self.root.join("layers").join(chain.hex());
+            if !dir.join(".done").exists() {
+                let blob: Digest = layer["digest"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|e: content::DigestError| Error::Corrupt {
+                        what: "manifest",
+                        digest: m_digest.to_string(),
+                        message: e.to_string(),
+                    })?;
+                let tmp = self.root.join("layers").join(format!(
+                    ".tmp-{}-{}",
+                    chain.hex(),
+                    std::process::id()
+                ));
+                let _ = std::fs::remove_dir_all(&tmp);
+                std::fs::create_dir(&tmp).map_err(|source| Error::Io {
+                    op: "create",
+                    path: tmp.clone(),
+                    source,
+                })?;
+                let data = tmp.join("fs");
+                std::fs::create_dir(&data).map_err(|source| Error::Io {
+                    op: "create",
+                    path: data.clone(),
+                    source,
+                })?;
+                let res = crate::layer::unpack(self.content.open_blob(&blob)?, &data);
+                if let Err(e) = res {
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    return Err(e.into());
+                }
+                std::fs::write(tmp.join(".done"), b"").map_err(|source| Error::Io {
+                    op: "write",
+                    path: tmp.clone(),
+                    source,
+                })?;
+                // Another process may have finished the same layer first: keep theirs.
+                if std::fs::rename(&tmp, &dir).is_err() {
+                    let _ = std::fs::remove_dir_all(&tmp);
+                }
+            }
+            dirs.push(dir.join("fs"));
+        }
+        Ok(dirs)
+    }
+}
+
+/// The digest of `bytes` written the way a hasher sees them (used by tests and callers that
+/// build documents).
+pub fn sha256_of(bytes: &[u8]) -> Digest {
+    let mut h = Sha256::new();
+    h.update(bytes);
+    Digest::from_hasher(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut h = tar::Header::new_ustar();
+            h.set_path(name).expect("path");
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append(&h, *data).expect("append");
+        }
+        b.into_inner().expect("tar")
+    }
+
+    #[test]
+    fn import_tag_list_inspect_remove_gc() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let mut s = ImageStore::open(tmp.path()).expect("open");
+        let name: Reference = "localbusybox".parse().expect("ref");
+        let t = tar_of(&[("etc/hostname", b"x\n")]);
+        let id = s
+            .import(&t[..], Some(&name), &["CMD [\"/bin/sh\"]".into()], None)
+            .expect("import");
+        assert_eq!(s.resolve("localbusybox").expect("by name"), id);
+        assert_eq!(s.resolve(&id.hex()[..12]).expect("by id"), id);
+        s.tag("localbusybox", &"example.com/a/b:1".parse().expect("ref"))
+            .expect("tag");
+        let l = s.list().expect("list");
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].tags.len(), 2);
+        let i = s.inspect("example.com/a/b:1").expect("inspect");
+        assert_eq!(i["Config"]["Cmd"], json!(["/bin/sh"]));
+        assert_eq!(
+            i["RepoTags"],
+            json!(["localbusybox:latest", "example.com/a/b:1"])
+        );
+        // By id with two names: refused without force.
+        assert!(s.remove(&id.hex()[..12], false).is_err());
+        assert_eq!(
+            s.remove("localbusybox", false).expect("untag"),
+            vec!["Untagged: localbusybox:latest"]
+        );
+        let lines = s.remove("example.com/a/b:1", false).expect("rmi");
+        assert_eq!(lines.last().expect("line"), &format!("Deleted: {id}"));
+        assert!(s.list().expect("list").is_empty());
+        assert!(s.gc().expect("gc") > 0);
+        assert!(s.content().list().expect("blobs").is_empty());
+    }
+
+    #[test]
+    fn not_a_tar_is_refused() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let mut s = ImageStore::open(tmp.path()).expect("open");
+        let e = s
+            .import(&b"hello, not a tar"[..], None, &[], None)
+            .expect_err("refused");
+        assert!(e.to_string().contains("not a tar"), "{e}");
+        assert!(s.list().expect("list").is_empty());
+    }
+
+    #[test]
+    fn chain_ids_follow_the_spec() {
+        let a = Digest::of(b"a");
+        let b = Digest::of(b"b");
+        let c = chain_ids(&[a.clone(), b.clone()]);
+        assert_eq!(c[0], a);
+        assert_eq!(c[1], Digest::of(format!("{a} {b}").as_bytes()));
+    }
+}
