@@ -133,9 +133,11 @@ pub fn apply(config: &mut Map<String, Value>, changes: &[String]) -> Result<(), 
                     map.insert(v, json!({}));
                 }
             }
-            other => return Err(fail(format!(
+            other => {
+                return Err(fail(format!(
                 "{other} is not one of CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, USER, LABEL, VOLUME"
-            ))),
+            )))
+            }
         }
     }
     Ok(())

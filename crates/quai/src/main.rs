@@ -25,18 +25,7 @@ fn main() {
                 rest.extend(args.into_iter().skip(2));
                 runtime::cli::main(rest)
             }
-            Some("--version") | Some("version") => {
-                println!("quai {}", env!("CARGO_PKG_VERSION"));
-                0
-            }
-            Some("-h") | Some("--help") | Some("help") | None => {
-                println!("quai {}: containers in one binary\n\nUsage: quai <command>\n\nCommands:\n  runtime   OCI runtime (runc-compatible): create, start, state, kill, delete, run, exec, ps, pause, resume, list, features, spec\n  version   Print the version\n\nThe runtime is also available as `quai-runtime` (a link to this binary).", env!("CARGO_PKG_VERSION"));
-                0
-            }
-            Some(other) => {
-                eprintln!("quai: unknown command {other:?}; see `quai --help`");
-                2
-            }
+            _ => cli::main(args),
         }
     };
     std::process::exit(code);

@@ -1,0 +1,414 @@
+//! Image commands: import, images, tag, rmi, history, image inspect/ls/rm/prune.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use image::store::ImageStore;
+use image::Reference;
+use serde_json::json;
+
+use crate::format::{ago, human_size, table};
+
+/// `import` options.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, USER, LABEL, VOLUME).
+    #[arg(short, long = "change")]
+    pub change: Vec<String>,
+    /// Commit message (recorded in the history).
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Tarball path, or `-` for standard input.
+    pub file: String,
+    /// Name for the image.
+    pub reference: Option<String>,
+}
+
+/// `images` options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show digests.
+    #[arg(long)]
+    pub digests: bool,
+    /// Filter: `reference=PATTERN`, `dangling=true|false`.
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// `json`, or `table` (default).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate ids.
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Repository to show (`busybox`, `busybox:1.36`).
+    pub repository: Option<String>,
+}
+
+/// `image ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImageCmd {
+    /// List images.
+    #[command(alias = "list")]
+    Ls(ListArgs),
+    /// Show images as JSON.
+    Inspect {
+        /// Images.
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Remove images.
+    Rm {
+        /// Remove an image with several names by id.
+        #[arg(short, long)]
+        force: bool,
+        /// Images.
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Import a tarball.
+    Import(ImportArgs),
+    /// Name an image.
+    Tag {
+        /// Source.
+        source: String,
+        /// New name.
+        target: String,
+    },
+    /// Show history.
+    History {
+        /// Image.
+        image: String,
+        /// Full ids.
+        #[arg(long = "no-trunc")]
+        no_trunc: bool,
+    },
+    /// Remove unused data (untagged images, unreferenced blobs and layers).
+    Prune {
+        /// Remove all images without a container (no engine yet: all untagged and tagged).
+        #[arg(short, long)]
+        all: bool,
+        /// Do not ask.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+fn open(root: &Path) -> anyhow::Result<ImageStore> {
+    ImageStore::open(root).with_context(|| format!("open image store in {}", root.display()))
+}
+
+fn short(d: &content::Digest, no_trunc: bool) -> String {
+    if no_trunc {
+        d.to_string()
+    } else {
+        d.hex()[..12].to_string()
+    }
+}
+
+/// `quai import`.
+pub fn import(root: &Path, a: ImportArgs) -> anyhow::Result<i32> {
+    let name = a
+        .reference
+        .as_deref()
+        .map(str::parse::<Reference>)
+        .transpose()?;
+    let mut s = open(root)?;
+    let id = if a.file == "-" {
+        s.import(
+            std::io::stdin().lock(),
+            name.as_ref(),
+            &a.change,
+            a.message.as_deref(),
+        )?
+    } else {
+        let f = std::fs::File::open(&a.file).with_context(|| format!("open {}", a.file))?;
+        s.import(f, name.as_ref(), &a.change, a.message.as_deref())?
+    };
+    println!("{id}");
+    Ok(0)
+}
+
+fn matches_filter(
+    img: &image::store::ImageSummary,
+    tag: Option<&Reference>,
+    filters: &[(String, String)],
+) -> bool {
+    // (reference= is applied per name, when the rows are made.)
+    for (k, v) in filters {
+        if k == "dangling" && (v == "true") != img.tags.is_empty() {
+            return false;
+        }
+    }
+    if let Some(t) = tag {
+        return img.tags.iter().any(|x| {
+            x.repository() == t.repository()
+                && (t.tag.as_deref() == Some("latest") || x.tag == t.tag)
+        });
+    }
+    true
+}
+
+/// `*` matches within a path segment, like Docker's reference filter.
+fn glob(pat: &str, s: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && go(p, &s[1..])),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    go(pat.as_bytes(), s.as_bytes())
+}
+
+/// `quai images`.
+pub fn list(root: &Path, a: ListArgs) -> anyhow::Result<i32> {
+    let s = open(root)?;
+    let filters: Vec<(String, String)> = a
+        .filter
+        .iter()
+        .map(|f| {
+            f.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("invalid filter {f:?} (want key=value)"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    for (k, _) in &filters {
+        if !matches!(k.as_str(), "dangling" | "reference") {
+            bail!("invalid filter {k:?} (supported: dangling, reference)");
+        }
+    }
+    let repo = a
+        .repository
+        .as_deref()
+        .map(str::parse::<Reference>)
+        .transpose()?;
+    let imgs: Vec<_> = s
+        .list()?
+        .into_iter()
+        .filter(|i| matches_filter(i, repo.as_ref(), &filters))
+        .collect();
+    if a.quiet {
+        let mut seen = Vec::new();
+        for i in &imgs {
+            let id = short(&i.id, a.no_trunc);
+            if !seen.contains(&id) {
+                println!("{id}");
+                seen.push(id);
+            }
+        }
+        return Ok(0);
+    }
+    // One row per name (and one for an image without any).
+    let mut rows = Vec::new();
+    for i in &imgs {
+        let names: Vec<(String, String)> = if i.tags.is_empty() {
+            vec![("<none>".into(), "<none>".into())]
+        } else {
+            i.tags
+                .iter()
+                .map(|t| {
+                    let f = t.familiar();
+                    let (repo, tag) = f
+                        .rsplit_once(':')
+                        .map(|(r, t)| (r.to_string(), t.to_string()))
+                        .unwrap_or((f.clone(), "<none>".into()));
+                    (repo, tag)
+                })
+                .collect()
+        };
+        for (repo, tag) in names {
+            // Docker's reference filter keeps only the names that match, not whole images.
+            let refs: Vec<&String> = filters
+                .iter()
+                .filter(|(k, _)| k == "reference")
+                .map(|(_, v)| v)
+                .collect();
+            if refs
+                .iter()
+                .all(|p| glob(p, &format!("{repo}:{tag}")) || glob(p, &repo))
+            {
+                rows.push((repo, tag, i));
+            }
+        }
+    }
+    if a.format.as_deref() == Some("json") {
+        for (repo, tag, i) in rows {
+            println!(
+                "{}",
+                json!({"ID": short(&i.id, a.no_trunc), "Repository": repo, "Tag": tag, "Digest": "<none>", "CreatedAt": i.created,
+                       "CreatedSince": ago(&i.created), "Size": human_size(i.size)})
+            );
+        }
+        return Ok(0);
+    }
+    if let Some(f) = a.format.as_deref().filter(|f| *f != "table") {
+        bail!("unsupported --format {f:?} (json or table)");
+    }
+    let mut header = vec!["REPOSITORY", "TAG"];
+    if a.digests {
+        header.push("DIGEST");
+    }
+    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+    let table_rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(repo, tag, i)| {
+            let mut r = vec![repo, tag];
+            if a.digests {
+                r.push("<none>".into());
+            }
+            r.extend([
+                short(&i.id, a.no_trunc),
+                ago(&i.created),
+                human_size(i.size),
+            ]);
+            r
+        })
+        .collect();
+    table(&header, &table_rows);
+    Ok(0)
+}
+
+/// `quai tag`.
+pub fn tag(root: &Path, source: &str, target: &str) -> anyhow::Result<i32> {
+    let dst: Reference = target.parse()?;
+    open(root)?.tag(source, &dst)?;
+    Ok(0)
+}
+
+/// `quai rmi`.
+pub fn rmi(root: &Path, images: &[String], force: bool) -> anyhow::Result<i32> {
+    let mut s = open(root)?;
+    let mut code = 0;
+    for i in images {
+        match s.remove(i, force) {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = 1;
+            }
+        }
+    }
+    if code == 0 {
+        s.gc()?;
+    }
+    Ok(code)
+}
+
+/// `quai history`.
+pub fn history(root: &Path, image: &str, no_trunc: bool) -> anyhow::Result<i32> {
+    let s = open(root)?;
+    let id = s.resolve(image)?;
+    let c = s.config(&id)?;
+    let sizes: Vec<u64> = {
+        let m = s
+            .list()?
+            .into_iter()
+            .find(|x| x.id == id)
+            .map(|x| x.size)
+            .unwrap_or(0);
+        vec![m]
+    };
+    let mut rows = Vec::new();
+    let hist: Vec<serde_json::Value> = c["history"].as_array().cloned().unwrap_or_default();
+    let mut layer = 0usize;
+    for (n, h) in hist.iter().enumerate().rev() {
+        let empty = h["empty_layer"].as_bool().unwrap_or(false);
+        let size = if empty {
+            0
+        } else {
+            sizes.get(layer).copied().unwrap_or(0)
+        };
+        if !empty {
+            layer += 1;
+        }
+        let created_by = h["created_by"].as_str().unwrap_or_default().to_string();
+        let created_by = if no_trunc || created_by.len() <= 45 {
+            created_by
+        } else {
+            format!("{}…", &created_by[..44])
+        };
+        rows.push(vec![
+            if n + 1 == hist.len() {
+                short(&id, no_trunc)
+            } else {
+                "<missing>".into()
+            },
+            ago(h["created"].as_str().unwrap_or_default()),
+            created_by,
+            human_size(size),
+            h["comment"].as_str().unwrap_or_default().to_string(),
+        ]);
+    }
+    table(
+        &["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+        &rows,
+    );
+    Ok(0)
+}
+
+/// `quai image ...`.
+pub fn image_cmd(root: &Path, cmd: ImageCmd) -> anyhow::Result<i32> {
+    match cmd {
+        ImageCmd::Ls(a) => list(root, a),
+        ImageCmd::Import(a) => import(root, a),
+        ImageCmd::Tag { source, target } => tag(root, &source, &target),
+        ImageCmd::Rm { force, images } => rmi(root, &images, force),
+        ImageCmd::History { image, no_trunc } => history(root, &image, no_trunc),
+        ImageCmd::Inspect { images } => {
+            let s = open(root)?;
+            let mut out = Vec::new();
+            let mut code = 0;
+            for i in &images {
+                match s.inspect(i) {
+                    Ok(v) => out.push(v),
+                    Err(e) => {
+                        eprintln!("Error: {e}");
+                        code = 1;
+                    }
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(code)
+        }
+        ImageCmd::Prune { all, force: _ } => {
+            let mut s = open(root)?;
+            let mut deleted = Vec::new();
+            for i in s.list()? {
+                if all || i.tags.is_empty() {
+                    deleted.extend(s.remove(&i.id.to_string(), true)?);
+                }
+            }
+            let freed = s.gc()?;
+            if !deleted.is_empty() {
+                println!("Deleted Images:");
+                deleted.iter().for_each(|l| {
+                    println!(
+                        "{}",
+                        l.replacen("Untagged", "untagged", 1)
+                            .replacen("Deleted", "deleted", 1)
+                    )
+                });
+                println!();
+            }
+            println!("Total reclaimed space: {}", human_size(freed));
+            Ok(0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn reference_globs() {
+        assert!(glob("busy*", "busybox"));
+        assert!(glob("*box:1.*", "busybox:1.36"));
+        assert!(!glob("*", "library/busybox"));
+        assert!(glob("*/*", "library/busybox"));
+    }
+}

@@ -1,0 +1,190 @@
+//! End-to-end: the image verbs through the binary, and an imported image's layers
+//! mounted with overlayfs and run by quai's runtime.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn q(root: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(quai())
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("quai")
+}
+
+fn busybox_tar(dir: &std::path::Path) -> std::path::PathBuf {
+    let rootfs = dir.join("rootfs");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs");
+    assert!(Command::new(script)
+        .arg(&rootfs)
+        .status()
+        .expect("rootfs")
+        .success());
+    let tar = dir.join("rootfs.tar");
+    assert!(Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-cf"])
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .expect("tar")
+        .success());
+    tar
+}
+
+#[test]
+fn import_list_tag_inspect_history_rmi() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("root");
+    let tar = busybox_tar(tmp.path());
+    let out = q(
+        &root,
+        &[
+            "import",
+            "-c",
+            "CMD [\"/bin/httpd\",\"-f\"]",
+            "-c",
+            "ENV A=1",
+            tar.to_str().expect("utf8"),
+            "localbusybox",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_string();
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+    let out = q(&root, &["images"]);
+    let s = stdout(&out);
+    assert!(s.starts_with("REPOSITORY"), "{s}");
+    assert!(s.contains("localbusybox") && s.contains(&id[7..19]), "{s}");
+    assert!(q(&root, &["tag", "localbusybox", "127.0.0.1:5000/bb:v1"])
+        .status
+        .success());
+    let out = q(
+        &root,
+        &[
+            "images",
+            "--format",
+            "json",
+            "--filter",
+            "reference=127.0.0.1:5000/*",
+        ],
+    );
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", stdout(&out));
+    assert_eq!(lines[0]["Tag"], "v1");
+    let out = q(&root, &["image", "inspect", "127.0.0.1:5000/bb:v1"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inspect json");
+    assert_eq!(v[0]["Id"], id.as_str());
+    assert_eq!(
+        v[0]["Config"]["Cmd"],
+        serde_json::json!(["/bin/httpd", "-f"])
+    );
+    assert_eq!(v[0]["Config"]["Env"], serde_json::json!(["A=1"]));
+    assert!(stdout(&q(&root, &["history", "localbusybox"])).contains("quai import"));
+    // By id with two names: refused without -f.
+    let out = q(&root, &["rmi", &id[7..19]]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("must be forced"), "{}", stderr(&out));
+    let out = q(&root, &["rmi", "-f", &id[7..19]]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("Deleted: {id}")));
+    assert_eq!(stdout(&q(&root, &["images", "-q"])), "");
+    // Nothing left in the blob store either.
+    assert_eq!(
+        std::fs::read_dir(root.join("blobs/sha256"))
+            .expect("blobs")
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn bad_image_input_is_one_clear_line() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("root");
+    let junk = tmp.path().join("junk");
+    std::fs::write(&junk, "not a tar").expect("write");
+    let out = q(&root, &["import", junk.to_str().expect("utf8"), "x"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out).trim(),
+        "Error: import: the input is not a tar archive (plain, gzip or zstd)"
+    );
+    let out = q(&root, &["tag", "nope", "x"]);
+    assert_eq!(stderr(&out).trim(), "Error: no such image: nope");
+    let out = q(
+        &root,
+        &["import", "-c", "RUN true", junk.to_str().expect("utf8")],
+    );
+    assert!(
+        stderr(&out).contains("invalid --change \"RUN true\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = q(&root, &["tag", "x", "Bad/Name"]);
+    assert!(
+        stderr(&out).contains("invalid reference \"Bad/Name\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn imported_layers_mount_as_an_overlay_and_run() {
+    if !root_or_skip("overlay_run") {
+        return;
+    }
+    let w = World::new(&[
+        "/bin/sh",
+        "-c",
+        "echo hi > /written; cat /var/www/index.html; ls /written",
+    ]);
+    let root = w.path("quai-root");
+    let tar = busybox_tar(&w.path("src"));
+    let out = q(
+        &root,
+        &["import", tar.to_str().expect("utf8"), "localbusybox"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let store = image::store::ImageStore::open(&root).expect("store");
+    let image_id = store.resolve("localbusybox").expect("resolve");
+    let lowers = store.layer_dirs(&image_id).expect("unpack");
+    assert_eq!(lowers.len(), 1);
+    assert!(lowers[0].join("bin/busybox").is_file());
+    // Replace the bundle's rootfs by an overlay of the image layer.
+    let rootfs = w.bundle.join("rootfs");
+    std::fs::remove_dir_all(&rootfs).expect("rm");
+    std::fs::create_dir_all(&rootfs).expect("mkdir");
+    let (upper, work) = (w.path("upper"), w.path("work"));
+    std::fs::create_dir_all(&upper).expect("mkdir");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowers[0].display(),
+        upper.display(),
+        work.display()
+    );
+    assert!(Command::new("mount")
+        .args(["-t", "overlay", "overlay", "-o", &opts])
+        .arg(&rootfs)
+        .status()
+        .expect("mount")
+        .success());
+    let out = w.run(&id("overlay"));
+    let _ = Command::new("umount").arg(&rootfs).status();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello from quai\n/written\n");
+    // The write went to the upper dir; the shared layer is untouched.
+    assert!(upper.join("written").exists());
+    assert!(!lowers[0].join("written").exists());
+}
