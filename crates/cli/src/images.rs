@@ -25,6 +25,31 @@ pub struct ImportArgs {
     pub reference: Option<String>,
 }
 
+/// `save` options.
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<String>,
+    /// `docker-archive` (default) or `oci-archive`.
+    #[arg(long, default_value = "docker-archive")]
+    pub format: String,
+    /// Images (names or ids).
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+/// `load` options.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Read from this file instead of standard input.
+    #[arg(short, long)]
+    pub input: Option<String>,
+    /// Print only the ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
 /// `images` options.
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -85,6 +110,10 @@ pub enum ImageCmd {
         #[arg(long = "no-trunc")]
         no_trunc: bool,
     },
+    /// Save images to a tar archive.
+    Save(SaveArgs),
+    /// Load images from a tar archive.
+    Load(LoadArgs),
     /// Remove unused data (untagged images, unreferenced blobs and layers).
     Prune {
         /// Remove all images without a container (no engine yet: all untagged and tagged).
@@ -358,6 +387,8 @@ pub fn image_cmd(root: &Path, cmd: ImageCmd) -> anyhow::Result<i32> {
         ImageCmd::Tag { source, target } => tag(root, &source, &target),
         ImageCmd::Rm { force, images } => rmi(root, &images, force),
         ImageCmd::History { image, no_trunc } => history(root, &image, no_trunc),
+        ImageCmd::Save(a) => save(root, a),
+        ImageCmd::Load(a) => load(root, a),
         ImageCmd::Inspect { images } => {
             let s = open(root)?;
             let mut out = Vec::new();
@@ -398,6 +429,63 @@ pub fn image_cmd(root: &Path, cmd: ImageCmd) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `quai save`.
+pub fn save(root: &Path, a: SaveArgs) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    let format = match a.format.as_str() {
+        "docker-archive" | "docker" => image::archive::Format::DockerArchive,
+        "oci-archive" | "oci" => image::archive::Format::OciArchive,
+        other => bail!("unsupported --format {other:?} (docker-archive or oci-archive)"),
+    };
+    let s = open(root)?;
+    match &a.output {
+        Some(path) => {
+            // Write next to the target and rename: a failed save leaves no half archive.
+            let tmp = format!("{path}.quai-tmp");
+            let f = std::fs::File::create(&tmp).with_context(|| format!("create {tmp}"))?;
+            let res = image::archive::save(&s, &a.images, format, std::io::BufWriter::new(f));
+            if let Err(e) = res {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.into());
+            }
+            std::fs::rename(&tmp, path).with_context(|| format!("write {path}"))?;
+        }
+        None => {
+            if std::io::stdout().is_terminal() {
+                bail!(
+                    "cowardly refusing to write an archive to a terminal: use -o FILE or redirect"
+                );
+            }
+            image::archive::save(&s, &a.images, format, std::io::stdout().lock())?;
+        }
+    }
+    Ok(0)
+}
+
+/// `quai load`.
+pub fn load(root: &Path, a: LoadArgs) -> anyhow::Result<i32> {
+    let mut s = open(root)?;
+    let loaded = match &a.input {
+        Some(p) => image::archive::load(
+            &mut s,
+            std::io::BufReader::new(std::fs::File::open(p).with_context(|| format!("open {p}"))?),
+        )?,
+        None => image::archive::load(&mut s, std::io::stdin().lock())?,
+    };
+    for (id, names) in loaded {
+        if a.quiet {
+            println!("{id}");
+        } else if names.is_empty() {
+            println!("Loaded image ID: {id}");
+        } else {
+            names
+                .iter()
+                .for_each(|n| println!("Loaded image: {}", n.familiar()));
+        }
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

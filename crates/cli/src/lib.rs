@@ -55,6 +55,10 @@ pub enum Cmd {
         #[arg(required = true)]
         images: Vec<String>,
     },
+    /// Save images to a tar archive (docker-archive, or oci-archive with --format).
+    Save(images::SaveArgs),
+    /// Load images from a tar archive (either format).
+    Load(images::LoadArgs),
     /// Show the history of an image.
     History {
         /// Image (name or id).
@@ -98,6 +102,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Tag { source, target } => images::tag(&cli.root, &source, &target),
         Cmd::Rmi { force, images } => images::rmi(&cli.root, &images, force),
         Cmd::History { image, no_trunc } => images::history(&cli.root, &image, no_trunc),
+        Cmd::Save(a) => images::save(&cli.root, a),
+        Cmd::Load(a) => images::load(&cli.root, a),
         Cmd::Image { cmd } => images::image_cmd(&cli.root, cmd),
         Cmd::Runtime => Ok(0),
     }

@@ -25,6 +25,19 @@ impl Digest {
         }
     }
 
+    /// The digest of everything `r` yields.
+    pub fn of_reader<R: std::io::Read>(r: &mut R) -> std::io::Result<Digest> {
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                return Ok(Digest::from_hasher(h));
+            }
+            h.update(&buf[..n]);
+        }
+    }
+
     /// From a finished hasher.
     pub fn from_hasher(h: Sha256) -> Digest {
         Digest {

@@ -71,6 +71,19 @@ pub fn detect(head: &[u8]) -> Compression {
     }
 }
 
+/// A reader of the uncompressed tar inside a (possibly compressed) layer stream.
+pub fn decompress<'a, R: Read + 'a>(reader: R) -> Result<Box<dyn Read + 'a>> {
+    let mut br = BufReader::with_capacity(256 * 1024, reader);
+    let head = br.fill_buf().map_err(Error::Archive)?.to_vec();
+    Ok(match detect(&head) {
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(br)),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::with_buffer(br).map_err(Error::Archive)?)
+        }
+        Compression::None => Box::new(br),
+    })
+}
+
 /// Unpack a (possibly compressed) layer stream into `dest` (which must exist).
 pub fn unpack<R: Read>(reader: R, dest: &Path) -> Result<Report> {
     let mut br = BufReader::with_capacity(256 * 1024, reader);

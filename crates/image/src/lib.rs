@@ -4,6 +4,7 @@
 //! directories with overlay whiteouts, without ever writing outside the layer directory.
 //! Must never depend on the runtime, the engine or networking; blobs come from `content`.
 
+pub mod archive;
 pub mod changes;
 pub mod layer;
 pub mod reference;

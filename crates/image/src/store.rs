@@ -177,6 +177,11 @@ impl ImageStore {
         }
     }
 
+    /// The store's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The blob store.
     pub fn content(&self) -> &Content {
         &self.content

@@ -188,3 +188,143 @@ fn imported_layers_mount_as_an_overlay_and_run() {
     assert!(upper.join("written").exists());
     assert!(!lowers[0].join("written").exists());
 }
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn save_and_load_interoperate_with_skopeo_and_umoci() {
+    if !have("skopeo") || !have("umoci") {
+        eprintln!(
+            "SKIP save/load interop: skopeo and umoci needed (apt-get install -y skopeo umoci)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("root");
+    let tar = busybox_tar(tmp.path());
+    assert!(q(
+        &root,
+        &[
+            "import",
+            "-c",
+            "CMD [\"/bin/sh\"]",
+            tar.to_str().expect("utf8"),
+            "localbusybox"
+        ]
+    )
+    .status
+    .success());
+    let p = |n: &str| tmp.path().join(n).to_string_lossy().into_owned();
+    // quai -> skopeo, both formats.
+    assert!(q(&root, &["save", "-o", &p("d.tar"), "localbusybox"])
+        .status
+        .success());
+    assert!(q(
+        &root,
+        &[
+            "save",
+            "--format",
+            "oci-archive",
+            "-o",
+            &p("o.tar"),
+            "localbusybox"
+        ]
+    )
+    .status
+    .success());
+    let ins = Command::new("skopeo")
+        .args(["inspect", &format!("docker-archive:{}", p("d.tar"))])
+        .output()
+        .expect("skopeo");
+    assert!(
+        ins.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ins.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ins.stdout).expect("json");
+    assert_eq!(v["Layers"].as_array().map(Vec::len), Some(1));
+    let ins = Command::new("skopeo")
+        .args([
+            "inspect",
+            "--config",
+            &format!("oci-archive:{}", p("o.tar")),
+        ])
+        .output()
+        .expect("skopeo");
+    assert!(
+        ins.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ins.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ins.stdout).expect("json");
+    assert_eq!(v["config"]["Cmd"], serde_json::json!(["/bin/sh"]));
+    // skopeo -> quai: a docker-archive and a (gzip-layered) oci-archive written by skopeo.
+    let cp = |src: String, dst: String| {
+        let o = Command::new("skopeo")
+            .args(["copy", "-q", &src, &dst])
+            .output()
+            .expect("skopeo");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    cp(
+        format!("docker-archive:{}", p("d.tar")),
+        format!("docker-archive:{}:skopeo/bb:v2", p("sk.tar")),
+    );
+    cp(
+        format!("docker-archive:{}", p("d.tar")),
+        format!("oci-archive:{}:other/bb:v3", p("sko.tar")),
+    );
+    let out = q(&root, &["load", "-i", &p("sk.tar")]);
+    assert_eq!(
+        stdout(&out),
+        "Loaded image: skopeo/bb:v2\n",
+        "{}",
+        stderr(&out)
+    );
+    let out = q(&root, &["load", "-i", &p("sko.tar")]);
+    assert_eq!(
+        stdout(&out),
+        "Loaded image: other/bb:v3\n",
+        "{}",
+        stderr(&out)
+    );
+    // The gzip layer skopeo wrote unpacks into a usable tree.
+    let store = image::store::ImageStore::open(&root).expect("store");
+    let id = store.resolve("other/bb:v3").expect("resolve");
+    let dirs = store.layer_dirs(&id).expect("unpack");
+    assert!(dirs[0].join("bin/busybox").is_file());
+    // umoci unpacks what quai saved as an OCI archive.
+    let layout = tmp.path().join("layout");
+    std::fs::create_dir(&layout).expect("mkdir");
+    assert!(Command::new("tar")
+        .arg("-xf")
+        .arg(p("o.tar"))
+        .arg("-C")
+        .arg(&layout)
+        .status()
+        .expect("tar")
+        .success());
+    let o = Command::new("umoci")
+        .arg("unpack")
+        .arg("--image")
+        .arg(format!("{}:latest", layout.display()))
+        .arg(tmp.path().join("bundle"))
+        .output()
+        .expect("umoci");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(tmp.path().join("bundle/rootfs/bin/busybox").is_file());
+    // A truncated archive is refused and leaves no image.
+    let full = std::fs::read(p("d.tar")).expect("read");
+    std::fs::write(p("cut.tar"), &full[..full.len() / 2]).expect("write");
+    let fresh = tmp.path().join("root2");
+    let out = q(&fresh, &["load", "-i", &p("cut.tar")]);
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(stdout(&q(&fresh, &["images", "-q"])), "");
+}

@@ -1,0 +1,401 @@
+//! `save` and `load`: image archives in Docker's format (`manifest.json` + config + layer
+//! tars, what `docker save` and `skopeo copy ... docker-archive:` write) and as an OCI
+//! image layout in a tar (`oci-archive`).
+//!
+//! Loading streams every blob straight into the content store with its digest checked;
+//! names inside the archive are never used as paths.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use content::Digest;
+use serde_json::{json, Value};
+
+use crate::reference::Reference;
+use crate::store::{Error, ImageStore, Result, OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST};
+
+/// Archive formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `docker save`'s format.
+    DockerArchive,
+    /// An OCI image layout in a tar.
+    OciArchive,
+}
+
+fn corrupt(what: &'static str, message: impl Into<String>) -> Error {
+    Error::Corrupt {
+        what,
+        digest: "archive".into(),
+        message: message.into(),
+    }
+}
+
+fn append(b: &mut tar::Builder<impl Write>, path: &str, size: u64, data: impl Read) -> Result<()> {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(path)
+        .map_err(|e| corrupt("archive path", e.to_string()))?;
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    b.append(&h, data).map_err(|source| Error::Io {
+        op: "write",
+        path: path.into(),
+        source,
+    })
+}
+
+fn doc(store: &ImageStore, d: &Digest, what: &'static str) -> Result<Value> {
+    serde_json::from_slice(&store.content().read(d)?).map_err(|e| Error::Corrupt {
+        what,
+        digest: d.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn digest_of(v: &Value, what: &'static str) -> Result<Digest> {
+    v["digest"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e: content::DigestError| corrupt(what, e.to_string()))
+}
+
+/// Write the images (names or ids) to `out`.
+pub fn save<W: Write>(store: &ImageStore, images: &[String], format: Format, out: W) -> Result<()> {
+    let mut b = tar::Builder::new(out);
+    let mut docker_manifest = Vec::new();
+    let mut index = Vec::new();
+    let mut written: std::collections::HashSet<Digest> = Default::default();
+    for what in images {
+        let id = store.resolve(what)?;
+        let summary = store
+            .list()?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| Error::NotFound(what.clone()))?;
+        // The names to record: the one asked for, or all of the image's.
+        let names: Vec<Reference> = match what.parse::<Reference>() {
+            Ok(r) if summary.tags.contains(&r) => vec![r],
+            _ => summary.tags.clone(),
+        };
+        let manifest = doc(store, &summary.manifest, "manifest")?;
+        let layers: Vec<Digest> = manifest["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| digest_of(l, "manifest"))
+            .collect::<Result<_>>()?;
+        match format {
+            Format::OciArchive => {
+                for d in std::iter::once(&summary.manifest)
+                    .chain(std::iter::once(&id))
+                    .chain(layers.iter())
+                {
+                    if written.insert(d.clone()) {
+                        append(
+                            &mut b,
+                            &format!("blobs/sha256/{}", d.hex()),
+                            store.content().size(d)?,
+                            store.content().open_blob(d)?,
+                        )?;
+                    }
+                }
+                let size = store.content().size(&summary.manifest)?;
+                if names.is_empty() {
+                    index.push(json!({"mediaType": OCI_MANIFEST, "digest": summary.manifest.to_string(), "size": size}));
+                }
+                for n in &names {
+                    index.push(json!({"mediaType": OCI_MANIFEST, "digest": summary.manifest.to_string(), "size": size,
+                        "annotations": {"io.containerd.image.name": n.to_string(), "org.opencontainers.image.ref.name": n.tag.clone().unwrap_or_default()}}));
+                }
+            }
+            Format::DockerArchive => {
+                let diff_ids = store.diff_ids(&id)?;
+                let mut layer_paths = Vec::new();
+                for (blob, diff) in layers.iter().zip(&diff_ids) {
+                    let path = format!("{}/layer.tar", diff.hex());
+                    if written.insert(diff.clone()) {
+                        if blob == diff {
+                            append(
+                                &mut b,
+                                &path,
+                                store.content().size(blob)?,
+                                store.content().open_blob(blob)?,
+                            )?;
+                        } else {
+                            // A compressed blob: the archive wants the uncompressed tar.
+                            let mut tmp = tempfile_in(store)?;
+                            let mut dec =
+                                crate::layer::decompress(store.content().open_blob(blob)?)
+                                    .map_err(crate::store::Error::Layer)?;
+                            let n = std::io::copy(&mut dec, &mut tmp.1).map_err(|source| {
+                                Error::Io {
+                                    op: "decompress",
+                                    path: tmp.0.clone(),
+                                    source,
+                                }
+                            })?;
+                            let f = std::fs::File::open(&tmp.0).map_err(|source| Error::Io {
+                                op: "open",
+                                path: tmp.0.clone(),
+                                source,
+                            })?;
+                            append(&mut b, &path, n, f)?;
+                            let _ = std::fs::remove_file(&tmp.0);
+                        }
+                    }
+                    layer_paths.push(path);
+                }
+                let cfg_path = format!("{}.json", id.hex());
+                if written.insert(id.clone()) {
+                    append(
+                        &mut b,
+                        &cfg_path,
+                        store.content().size(&id)?,
+                        store.content().open_blob(&id)?,
+                    )?;
+                }
+                docker_manifest.push(json!({"Config": cfg_path, "RepoTags": names.iter().map(Reference::familiar).collect::<Vec<_>>(), "Layers": layer_paths}));
+            }
+        }
+    }
+    let (name, body) = match format {
+        Format::DockerArchive => ("manifest.json", serde_json::to_vec(&docker_manifest)),
+        Format::OciArchive => {
+            let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
+            append(&mut b, "oci-layout", layout.len() as u64, &layout[..])?;
+            (
+                "index.json",
+                serde_json::to_vec(
+                    &json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": index}),
+                ),
+            )
+        }
+    };
+    let body = body.map_err(|e| corrupt("archive", e.to_string()))?;
+    append(&mut b, name, body.len() as u64, &body[..])?;
+    b.into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(|source| Error::Io {
+            op: "write",
+            path: "archive".into(),
+            source,
+        })
+}
+
+fn tempfile_in(store: &ImageStore) -> Result<(std::path::PathBuf, std::fs::File)> {
+    let p = store.root().join("ingest").join(format!(
+        "save-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let f = std::fs::File::create(&p).map_err(|source| Error::Io {
+        op: "create",
+        path: p.clone(),
+        source,
+    })?;
+    Ok((p, f))
+}
+
+/// What `load` brought in: (image id, names).
+pub type Loaded = Vec<(Digest, Vec<Reference>)>;
+
+/// Read an archive (either format, detected from its contents).
+pub fn load<R: Read>(store: &mut ImageStore, input: R) -> Result<Loaded> {
+    let mut by_path: HashMap<String, Digest> = HashMap::new();
+    let mut small: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut ar = tar::Archive::new(input);
+    for entry in ar
+        .entries()
+        .map_err(|e| corrupt("archive", e.to_string()))?
+    {
+        let mut entry = entry.map_err(|e| corrupt("archive", e.to_string()))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry
+            .path()
+            .map_err(|e| corrupt("archive", e.to_string()))?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string();
+        let size = entry.header().size().unwrap_or(0);
+        if matches!(
+            path.as_str(),
+            "manifest.json" | "index.json" | "oci-layout" | "repositories"
+        ) {
+            let mut v = Vec::new();
+            entry.read_to_end(&mut v).map_err(|e| {
+                corrupt(
+                    if path == "index.json" {
+                        "index"
+                    } else {
+                        "manifest"
+                    },
+                    e.to_string(),
+                )
+            })?;
+            small.insert(path, v);
+            continue;
+        }
+        // OCI blobs are named by their digest: checked while ingesting.
+        let expected = path
+            .strip_prefix("blobs/sha256/")
+            .and_then(|h| format!("sha256:{h}").parse::<Digest>().ok());
+        let d = store
+            .content()
+            .ingest(&mut entry, expected.as_ref(), Some(size))?;
+        by_path.insert(path, d);
+    }
+    if let Some(index) = small.get("index.json") {
+        return load_oci(store, index);
+    }
+    let manifest = small.get("manifest.json").ok_or_else(|| {
+        corrupt(
+            "archive",
+            "neither manifest.json (docker-archive) nor index.json (oci-archive) in it",
+        )
+    })?;
+    load_docker(store, manifest, &by_path)
+}
+
+fn load_docker(
+    store: &mut ImageStore,
+    manifest: &[u8],
+    by_path: &HashMap<String, Digest>,
+) -> Result<Loaded> {
+    let m: Value =
+        serde_json::from_slice(manifest).map_err(|e| corrupt("manifest.json", e.to_string()))?;
+    let mut out = Vec::new();
+    for img in m
+        .as_array()
+        .ok_or_else(|| corrupt("manifest.json", "not a list"))?
+    {
+        let find = |p: &str| {
+            by_path
+                .get(p.trim_start_matches("./"))
+                .cloned()
+                .ok_or_else(|| corrupt("manifest.json", format!("{p} is not in the archive")))
+        };
+        let config = find(img["Config"].as_str().unwrap_or_default())?;
+        let cfg = doc(store, &config, "config")?;
+        let diff_ids: Vec<String> = cfg["rootfs"]["diff_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.as_str().map(str::to_string))
+            .collect();
+        let mut layers = Vec::new();
+        let mut size = 0;
+        for (i, l) in img["Layers"].as_array().into_iter().flatten().enumerate() {
+            let d = find(l.as_str().unwrap_or_default())?;
+            // docker-archive layers are the uncompressed diffs: each must be its diff id
+            // (a compressed one is accepted when the config's diff id matches its content).
+            if diff_ids.get(i).map(String::as_str) != Some(d.to_string().as_str()) {
+                let mut dec = crate::layer::decompress(store.content().open_blob(&d)?)?;
+                let actual = content::Digest::of_reader(&mut dec).map_err(|source| Error::Io {
+                    op: "read layer",
+                    path: l.as_str().unwrap_or_default().into(),
+                    source,
+                })?;
+                if diff_ids.get(i).map(String::as_str) != Some(actual.to_string().as_str()) {
+                    return Err(corrupt(
+                        "archive",
+                        format!(
+                            "layer {} does not match the config's diff id {}",
+                            l,
+                            diff_ids.get(i).cloned().unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+            size += store.content().size(&d)?;
+            layers.push(json!({"mediaType": OCI_LAYER_TAR, "digest": d.to_string(), "size": store.content().size(&d)?}));
+        }
+        if layers.len() != diff_ids.len() {
+            return Err(corrupt(
+                "archive",
+                "layer count differs from the config's diff ids",
+            ));
+        }
+        let cfg_size = store.content().size(&config)?;
+        let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config.to_string(), "size": cfg_size}, "layers": layers});
+        let mbytes =
+            serde_json::to_vec(&manifest).map_err(|e| corrupt("manifest", e.to_string()))?;
+        let md = store.content().write_bytes(&mbytes, None)?;
+        let names: Vec<Reference> = img["RepoTags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str()?.parse().ok())
+            .collect();
+        let created = cfg["created"]
+            .as_str()
+            .unwrap_or("1970-01-01T00:00:00Z")
+            .to_string();
+        store.record(&config, &md, &created, size, None)?;
+        for n in &names {
+            store.tag(&config.to_string(), n)?;
+        }
+        out.push((config, names));
+    }
+    Ok(out)
+}
+
+fn load_oci(store: &mut ImageStore, index: &[u8]) -> Result<Loaded> {
+    let idx: Value =
+        serde_json::from_slice(index).map_err(|e| corrupt("index.json", e.to_string()))?;
+    let mut out = Vec::new();
+    for desc in idx["manifests"].as_array().into_iter().flatten() {
+        let mut md = digest_of(desc, "index.json")?;
+        let mut m = doc(store, &md, "manifest")?;
+        // A nested index (multi-platform): take linux/amd64.
+        if m.get("manifests").is_some() {
+            let pick = m["manifests"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|d| {
+                    d["platform"]["os"] == "linux" && d["platform"]["architecture"] == "amd64"
+                })
+                .ok_or_else(|| corrupt("index", "no linux/amd64 manifest"))?;
+            md = digest_of(pick, "index")?;
+            m = doc(store, &md, "manifest")?;
+        }
+        let config = digest_of(&m["config"], "manifest")?;
+        let mut size = 0;
+        for l in m["layers"].as_array().into_iter().flatten() {
+            let d = digest_of(l, "manifest")?;
+            size += store
+                .content()
+                .size(&d)
+                .map_err(|_| corrupt("archive", format!("layer {d} is not in the archive")))?;
+        }
+        let cfg = doc(store, &config, "config")?;
+        let created = cfg["created"]
+            .as_str()
+            .unwrap_or("1970-01-01T00:00:00Z")
+            .to_string();
+        store.record(&config, &md, &created, size, None)?;
+        let ann = &desc["annotations"];
+        let name = ann["io.containerd.image.name"].as_str().or_else(|| {
+            ann["org.opencontainers.image.ref.name"]
+                .as_str()
+                .filter(|n| n.contains('/') || n.contains(':'))
+        });
+        let mut names = Vec::new();
+        if let Some(n) = name.and_then(|n| n.parse::<Reference>().ok()) {
+            store.tag(&config.to_string(), &n)?;
+            names.push(n);
+        }
+        out.push((config, names));
+    }
+    Ok(out)
+}
