@@ -6,6 +6,7 @@
 
 mod format;
 mod images;
+mod registry_cmds;
 
 use std::path::PathBuf;
 
@@ -59,6 +60,17 @@ pub enum Cmd {
     Save(images::SaveArgs),
     /// Load images from a tar archive (either format).
     Load(images::LoadArgs),
+    /// Pull an image from a registry.
+    Pull(registry_cmds::PullArgs),
+    /// Push an image to a registry.
+    Push(registry_cmds::PushArgs),
+    /// Log in to a registry (credentials go to ~/.docker/config.json, like Docker).
+    Login(registry_cmds::LoginArgs),
+    /// Log out from a registry.
+    Logout {
+        /// Registry host.
+        server: String,
+    },
     /// Show the history of an image.
     History {
         /// Image (name or id).
@@ -103,6 +115,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Rmi { force, images } => images::rmi(&cli.root, &images, force),
         Cmd::History { image, no_trunc } => images::history(&cli.root, &image, no_trunc),
         Cmd::Save(a) => images::save(&cli.root, a),
+        Cmd::Pull(a) => registry_cmds::pull(&cli.root, a),
+        Cmd::Push(a) => registry_cmds::push(&cli.root, a),
+        Cmd::Login(a) => registry_cmds::login(a),
+        Cmd::Logout { server } => registry_cmds::logout(&server),
         Cmd::Load(a) => images::load(&cli.root, a),
         Cmd::Image { cmd } => images::image_cmd(&cli.root, cmd),
         Cmd::Runtime => Ok(0),

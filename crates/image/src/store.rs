@@ -396,6 +396,23 @@ impl ImageStore {
         })
     }
 
+    /// The manifest digest of an image.
+    pub fn manifest_of(&self, id: &Digest) -> Result<Digest> {
+        let m: String = self
+            .db
+            .query_row(
+                "SELECT manifest FROM images WHERE id = ?1",
+                params![id.to_string()],
+                |r| r.get(0),
+            )
+            .map_err(self.dberr())?;
+        m.parse().map_err(|e: content::DigestError| Error::Corrupt {
+            what: "manifest",
+            digest: id.to_string(),
+            message: e.to_string(),
+        })
+    }
+
     /// Layer diff ids, bottom first.
     pub fn diff_ids(&self, id: &Digest) -> Result<Vec<Digest>> {
         let c = self.config(id)?;

@@ -1,0 +1,167 @@
+//! pull, push, login, logout.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use image::store::ImageStore;
+use image::Reference;
+
+/// `pull` options.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Only print the image name.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Platform for multi-platform images (os/arch[/variant]).
+    #[arg(long, default_value = "linux/amd64")]
+    pub platform: String,
+    /// Verify TLS certificates (false also allows plain HTTP).
+    #[arg(long = "tls-verify", default_value_t = true, action = clap::ArgAction::Set)]
+    pub tls_verify: bool,
+    /// Image reference.
+    pub image: String,
+}
+
+/// `push` options.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Print only errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Verify TLS certificates (false also allows plain HTTP).
+    #[arg(long = "tls-verify", default_value_t = true, action = clap::ArgAction::Set)]
+    pub tls_verify: bool,
+    /// Image reference (the registry host is part of the name).
+    pub image: String,
+}
+
+/// `login` options.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// User name.
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Password (prefer --password-stdin).
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+    /// Verify TLS certificates.
+    #[arg(long = "tls-verify", default_value_t = true, action = clap::ArgAction::Set)]
+    pub tls_verify: bool,
+    /// Registry host.
+    pub server: String,
+}
+
+/// `quai pull`.
+pub fn pull(root: &Path, a: PullArgs) -> anyhow::Result<i32> {
+    let r: Reference = a.image.parse()?;
+    let platform: registry::pull::Platform = a.platform.parse()?;
+    let mut store = ImageStore::open(root)
+        .with_context(|| format!("open image store in {}", root.display()))?;
+    let client = registry::Client::new(a.tls_verify);
+    let quiet = a.quiet;
+    if !quiet {
+        println!(
+            "{}: Pulling from {}",
+            r.tag.as_deref().unwrap_or("latest"),
+            r.path.strip_prefix("library/").unwrap_or(&r.path)
+        );
+    }
+    let progress = move |line: &str| {
+        if !quiet {
+            println!("{line}");
+        }
+    };
+    let pulled = registry::pull::pull(&client, store.content(), &r, &platform, &progress)?;
+    store.record(
+        &pulled.config,
+        &pulled.manifest,
+        &pulled.created,
+        pulled.size,
+        Some(&r),
+    )?;
+    if quiet {
+        println!("{r}");
+    } else {
+        println!("Status: Downloaded newer image for {}", r.familiar());
+        println!("{r}");
+    }
+    Ok(0)
+}
+
+/// `quai push`.
+pub fn push(root: &Path, a: PushArgs) -> anyhow::Result<i32> {
+    let r: Reference = a.image.parse()?;
+    let store = ImageStore::open(root)
+        .with_context(|| format!("open image store in {}", root.display()))?;
+    let id = store.resolve(&a.image)?;
+    let manifest = store.manifest_of(&id)?;
+    let client = registry::Client::new(a.tls_verify);
+    let quiet = a.quiet;
+    if !quiet {
+        println!("The push refers to repository [{}]", r.repository());
+    }
+    registry::push::push(&client, store.content(), &r, &manifest, &|l| {
+        if !quiet {
+            println!("{l}");
+        }
+    })?;
+    Ok(0)
+}
+
+/// `quai login`.
+pub fn login(a: LoginArgs) -> anyhow::Result<i32> {
+    let user = match a.username {
+        Some(u) => u,
+        None => bail!("login: --username is required (interactive prompts are not supported yet)"),
+    };
+    let password = match (a.password, a.password_stdin) {
+        (Some(_), true) => bail!("login: --password and --password-stdin are mutually exclusive"),
+        (Some(p), false) => p,
+        (None, true) => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+        (None, false) => bail!("login: give --password-stdin (or --password)"),
+    };
+    // Check the credentials against the registry before storing them.
+    let client = registry::Client::new(a.tls_verify);
+    registry::auth::store(&a.server, &user, &password).context("store credentials")?;
+    if let Err(e) = client
+        .authorize(&a.server, "registry:catalog:*")
+        .and_then(|_| {
+            let base = client.base(&a.server)?;
+            client
+                .send(
+                    "GET",
+                    &a.server,
+                    &format!("{base}/v2/"),
+                    "registry:catalog:*",
+                    &[],
+                    None,
+                )?
+                .ok()
+                .map(|_| ())
+        })
+    {
+        let _ = registry::auth::remove(&a.server);
+        return Err(e).context(format!("login to {}", a.server));
+    }
+    println!("Login Succeeded");
+    Ok(0)
+}
+
+/// `quai logout`.
+pub fn logout(server: &str) -> anyhow::Result<i32> {
+    if registry::auth::remove(server)? {
+        println!("Removing login credentials for {server}");
+    } else {
+        println!("Not logged in to {server}");
+    }
+    Ok(0)
+}

@@ -1,0 +1,329 @@
+//! End-to-end against Debian's docker-registry 2.8 with skopeo as the other client, all
+//! inside a network namespace the test creates (and deletes, with the registry, on drop).
+
+mod common;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+struct Netns {
+    name: String,
+    registry: Option<Child>,
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let name = format!("quai-{tag}-{}", std::process::id());
+        assert!(Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .expect("ip")
+            .success());
+        let ns = Netns {
+            name,
+            registry: None,
+        };
+        assert!(ns.cmd("ip", &["link", "set", "lo", "up"]).status.success());
+        ns
+    }
+
+    fn command(&self, prog: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, prog])
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn cmd(&self, prog: &str, args: &[&str]) -> Output {
+        self.command(prog, args).output().expect("ip netns exec")
+    }
+
+    fn start_registry(
+        &mut self,
+        dir: &std::path::Path,
+        port: u16,
+        htpasswd: Option<&std::path::Path>,
+    ) {
+        let auth = htpasswd.map_or(String::new(), |h| {
+            format!(
+                "auth:\n  htpasswd:\n    realm: quai-test\n    path: {}\n",
+                h.display()
+            )
+        });
+        let cfg = dir.join("registry.yml");
+        std::fs::write(
+            &cfg,
+            format!("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}", dir.join("data").display()),
+        )
+        .expect("config");
+        let log = std::fs::File::create(dir.join("registry.log")).expect("log");
+        let child = self
+            .command("docker-registry", &["serve", cfg.to_str().expect("utf8")])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("registry");
+        self.registry = Some(child);
+        for _ in 0..100 {
+            let o = self.cmd(
+                "curl",
+                &[
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    &format!("http://127.0.0.1:{port}/v2/"),
+                ],
+            );
+            if matches!(stdout(&o).as_str(), "200" | "401") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "registry did not start: {}",
+            std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.registry.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn ready(test: &str) -> bool {
+    if !root_or_skip(test) {
+        return false;
+    }
+    for t in ["docker-registry", "skopeo", "curl", "htpasswd"] {
+        if !have(t) {
+            eprintln!("SKIP {test}: {t} missing (apt-get install -y docker-registry skopeo curl apache2-utils)");
+            return false;
+        }
+    }
+    true
+}
+
+fn busybox_tar(dir: &std::path::Path) -> std::path::PathBuf {
+    let rootfs = dir.join("rootfs");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs");
+    assert!(Command::new(script)
+        .arg(&rootfs)
+        .status()
+        .expect("rootfs")
+        .success());
+    let tar = dir.join("rootfs.tar");
+    assert!(Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-cf"])
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .expect("tar")
+        .success());
+    tar
+}
+
+#[test]
+fn push_and_pull_with_docker_registry_and_skopeo() {
+    if !ready("registry_interop") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut ns = Netns::new("reg");
+    let port = 5000 + (std::process::id() % 1000) as u16;
+    ns.start_registry(tmp.path(), port, None);
+    let reg = format!("127.0.0.1:{port}");
+    let root = tmp.path().join("root");
+    let quai = quai();
+    let q = |args: &[&str]| {
+        let mut a = vec!["--root", root.to_str().expect("utf8")];
+        a.extend_from_slice(args);
+        ns.cmd(quai.to_str().expect("utf8"), &a)
+    };
+    let tar = busybox_tar(tmp.path());
+    assert!(q(&[
+        "import",
+        "-c",
+        "CMD [\"/bin/sh\"]",
+        tar.to_str().expect("utf8"),
+        &format!("{reg}/quai/bb:v1")
+    ])
+    .status
+    .success());
+    // quai pushes; skopeo reads it back.
+    let out = q(&["push", &format!("{reg}/quai/bb:v1")]);
+    assert!(out.status.success(), "push: {}", stderr(&out));
+    assert!(stdout(&out).contains(": Pushed"), "{}", stdout(&out));
+    let again = q(&["push", &format!("{reg}/quai/bb:v1")]);
+    assert!(
+        stdout(&again).contains("Layer already exists"),
+        "{}",
+        stdout(&again)
+    );
+    let ins = ns.cmd(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--config",
+            &format!("docker://{reg}/quai/bb:v1"),
+        ],
+    );
+    assert!(ins.status.success(), "{}", stderr(&ins));
+    let v: serde_json::Value = serde_json::from_slice(&ins.stdout).expect("json");
+    assert_eq!(v["config"]["Cmd"], serde_json::json!(["/bin/sh"]));
+    // skopeo pushes in Docker schema 2 and in OCI format; quai pulls both.
+    let arch = tmp.path().join("d.tar");
+    assert!(q(&[
+        "save",
+        "-o",
+        arch.to_str().expect("utf8"),
+        &format!("{reg}/quai/bb:v1")
+    ])
+    .status
+    .success());
+    for (repo, extra) in [("sk/v2s2", None), ("sk/oci", Some("--format=oci"))] {
+        let dst = format!("docker://{reg}/{repo}:t");
+        let mut args = vec!["copy", "-q", "--dest-tls-verify=false"];
+        args.extend(extra);
+        let src = format!("docker-archive:{}", arch.display());
+        args.push(&src);
+        args.push(&dst);
+        let o = ns.cmd("skopeo", &args);
+        assert!(o.status.success(), "skopeo {repo}: {}", stderr(&o));
+        let fresh = tmp.path().join(format!("root-{}", repo.replace('/', "-")));
+        let out = ns.cmd(
+            quai.to_str().expect("utf8"),
+            &[
+                "--root",
+                fresh.to_str().expect("utf8"),
+                "pull",
+                &format!("{reg}/{repo}:t"),
+            ],
+        );
+        assert!(out.status.success(), "pull {repo}: {}", stderr(&out));
+        assert!(stdout(&out).contains("Pull complete"), "{}", stdout(&out));
+        let store = image::store::ImageStore::open(&fresh).expect("store");
+        let id = store.resolve(&format!("{reg}/{repo}:t")).expect("resolve");
+        let dirs = store.layer_dirs(&id).expect("unpack");
+        assert!(dirs[0].join("bin/busybox").is_file());
+        // A second pull downloads nothing.
+        let out = ns.cmd(
+            quai.to_str().expect("utf8"),
+            &[
+                "--root",
+                fresh.to_str().expect("utf8"),
+                "pull",
+                &format!("{reg}/{repo}:t"),
+            ],
+        );
+        assert!(stdout(&out).contains("Already exists"), "{}", stdout(&out));
+    }
+    // A missing tag is one clear line.
+    let out = q(&["pull", &format!("{reg}/quai/bb:nope")]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("manifest unknown"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn basic_auth_needs_login() {
+    if !ready("registry_auth") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let htpasswd = tmp.path().join("htpasswd");
+    let o = Command::new("htpasswd")
+        .args(["-Bbn", "alice", "s3cret"])
+        .output()
+        .expect("htpasswd");
+    std::fs::write(&htpasswd, &o.stdout).expect("write");
+    let mut ns = Netns::new("auth");
+    let port = 6000 + (std::process::id() % 1000) as u16;
+    ns.start_registry(tmp.path(), port, Some(&htpasswd));
+    let reg = format!("127.0.0.1:{port}");
+    let root = tmp.path().join("root");
+    let docker_config = tmp.path().join("docker");
+    let quai = quai();
+    let q = |args: &[&str], stdin: Option<&str>| {
+        let mut a = vec![
+            "DOCKER_CONFIG=".to_string() + docker_config.to_str().expect("utf8"),
+            quai.to_string_lossy().into_owned(),
+            "--root".into(),
+            root.to_string_lossy().into_owned(),
+        ];
+        a.extend(args.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let mut c = ns.command("env", &refs);
+        if let Some(input) = stdin {
+            c.stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let mut child = c.spawn().expect("spawn");
+            std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), input.as_bytes())
+                .expect("write");
+            child.wait_with_output().expect("wait")
+        } else {
+            c.output().expect("run")
+        }
+    };
+    let tar = busybox_tar(tmp.path());
+    assert!(q(
+        &[
+            "import",
+            tar.to_str().expect("utf8"),
+            &format!("{reg}/a/bb:1")
+        ],
+        None
+    )
+    .status
+    .success());
+    let out = q(&["push", &format!("{reg}/a/bb:1")], None);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unauthorized") && stderr(&out).contains("quai login"),
+        "{}",
+        stderr(&out)
+    );
+    let out = q(
+        &["login", "-u", "alice", "--password-stdin", &reg],
+        Some("wrong\n"),
+    );
+    assert!(!out.status.success(), "a wrong password was accepted");
+    let out = q(
+        &["login", "-u", "alice", "--password-stdin", &reg],
+        Some("s3cret\n"),
+    );
+    assert!(out.status.success(), "login: {}", stderr(&out));
+    assert!(stdout(&out).contains("Login Succeeded"));
+    let out = q(&["push", &format!("{reg}/a/bb:1")], None);
+    assert!(out.status.success(), "push after login: {}", stderr(&out));
+    let out = q(&["logout", &reg], None);
+    assert!(stdout(&out).contains("Removing login credentials"));
+}

@@ -1,0 +1,330 @@
+//! Pull: manifest (with platform choice), config, layers in parallel, each checked against
+//! its digest and size while it streams in; an interrupted layer resumes with a Range.
+
+use std::io::Write;
+
+use content::{Digest, Store};
+use image::Reference;
+use serde_json::Value;
+
+use crate::client::{api_host, Client, Error, Result};
+
+/// Manifest media types quai asks for.
+pub const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, \
+application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// What a pull brought in.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// Digest of the (platform) manifest.
+    pub manifest: Digest,
+    /// Image id (config digest).
+    pub config: Digest,
+    /// Sum of layer sizes.
+    pub size: u64,
+    /// RFC 3339 creation time from the config.
+    pub created: String,
+}
+
+/// A platform: `linux/amd64`, `linux/arm64/v8`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// OS.
+    pub os: String,
+    /// Architecture.
+    pub arch: String,
+    /// Variant, if any.
+    pub variant: Option<String>,
+}
+
+impl std::str::FromStr for Platform {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Platform> {
+        let p: Vec<&str> = s.split('/').collect();
+        match p.as_slice() {
+            [os, arch] => Ok(Platform {
+                os: os.to_string(),
+                arch: arch.to_string(),
+                variant: None,
+            }),
+            [os, arch, v] => Ok(Platform {
+                os: os.to_string(),
+                arch: arch.to_string(),
+                variant: Some(v.to_string()),
+            }),
+            _ => Err(Error::Invalid(format!(
+                "invalid platform {s:?} (want os/arch[/variant])"
+            ))),
+        }
+    }
+}
+
+impl Default for Platform {
+    fn default() -> Platform {
+        Platform {
+            os: "linux".into(),
+            arch: "amd64".into(),
+            variant: None,
+        }
+    }
+}
+
+/// Progress lines, Docker's words.
+pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
+fn manifest_url(base: &str, r: &Reference, what: &str) -> String {
+    format!("{base}/v2/{}/manifests/{what}", r.path)
+}
+
+/// Fetch a manifest document by tag or digest, verify it and store it as received.
+fn fetch_manifest(
+    c: &Client,
+    store: &Store,
+    r: &Reference,
+    what: &str,
+    expected: Option<&Digest>,
+) -> Result<(Digest, String, Value)> {
+    let host = api_host(&r.domain);
+    let base = c.base(host)?;
+    let scope = format!("repository:{}:pull", r.path);
+    let url = manifest_url(&base, r, what);
+    let resp = c.send(
+        "GET",
+        host,
+        &url,
+        &scope,
+        &[("Accept", ACCEPT.to_string())],
+        None,
+    )?;
+    if resp.status == 404 {
+        return Err(Error::Invalid(format!(
+            "{}: manifest unknown (no such image or tag)",
+            r.familiar()
+        )));
+    }
+    let resp = resp.ok()?;
+    let media = resp
+        .headers
+        .get("content-type")
+        .cloned()
+        .unwrap_or_default();
+    let header_digest = resp.headers.get("docker-content-digest").cloned();
+    let bytes = resp.bytes()?;
+    let actual = Digest::of(&bytes);
+    if let Some(e) = expected {
+        if *e != actual {
+            return Err(Error::Invalid(format!(
+                "{url}: manifest digest mismatch: expected {e}, got {actual}"
+            )));
+        }
+    }
+    if let Some(h) = header_digest {
+        if h != actual.to_string() {
+            return Err(Error::Invalid(format!(
+                "{url}: manifest digest mismatch: the registry says {h}, the bytes are {actual}"
+            )));
+        }
+    }
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Invalid(format!("{url}: malformed manifest: {e}")))?;
+    let media = if media.is_empty() || media == "application/json" {
+        v["mediaType"].as_str().unwrap_or_default().to_string()
+    } else {
+        media
+    };
+    if media.contains("distribution.manifest.v1") || v["schemaVersion"] == 1 {
+        return Err(Error::Invalid(format!("{}: Docker schema 1 manifests are not supported (push the image again with a current client)", r.familiar())));
+    }
+    store.write_bytes(&bytes, Some(&actual))?;
+    Ok((actual, media, v))
+}
+
+fn pick_platform(index: &Value, p: &Platform) -> Option<Digest> {
+    index["manifests"].as_array()?.iter().find_map(|m| {
+        let pl = &m["platform"];
+        let ok = pl["os"] == p.os.as_str()
+            && pl["architecture"] == p.arch.as_str()
+            && p.variant.as_deref().is_none_or(|v| pl["variant"] == v);
+        if ok {
+            m["digest"].as_str()?.parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// Download one blob into the store (resuming a partial one), checking digest and size.
+pub fn fetch_blob(
+    c: &Client,
+    store: &Store,
+    r: &Reference,
+    digest: &Digest,
+    size: Option<u64>,
+) -> Result<()> {
+    if store.has(digest) {
+        return Ok(());
+    }
+    let host = api_host(&r.domain);
+    let base = c.base(host)?;
+    let scope = format!("repository:{}:pull", r.path);
+    let url = format!("{base}/v2/{}/blobs/{digest}", r.path);
+    let mut w = store.writer(Some(digest))?;
+    if store.has(digest) {
+        w.abort();
+        return Ok(());
+    }
+    let mut headers = Vec::new();
+    if w.offset() > 0 {
+        headers.push(("Range", format!("bytes={}-", w.offset())));
+    }
+    let resp = c.send("GET", host, &url, &scope, &headers, None)?;
+    let resp = if resp.status == 206 {
+        resp
+    } else {
+        if w.offset() > 0 {
+            // The registry ignored the range: start again from the first byte.
+            w.abort();
+            w = store.writer(Some(digest))?;
+        }
+        resp.ok()?
+    };
+    copy_body(resp, w, digest, size, &url)
+}
+
+fn copy_body(
+    resp: crate::client::Response,
+    mut w: content::Writer,
+    digest: &Digest,
+    size: Option<u64>,
+    url: &str,
+) -> Result<()> {
+    let mut reader = resp.body.into_with_config().limit(u64::MAX).reader();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match std::io::Read::read(&mut reader, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            // The partial file stays for the next pull to resume.
+            Err(e) => {
+                return Err(Error::Transport {
+                    url: url.to_string(),
+                    message: format!("download interrupted after {} bytes: {e}", w.offset()),
+                })
+            }
+        };
+        w.write_all(&buf[..n]).map_err(|e| Error::Transport {
+            url: url.to_string(),
+            message: e.to_string(),
+        })?;
+        if let Some(s) = size {
+            if w.offset() > s {
+                w.abort();
+                return Err(Error::Invalid(format!(
+                    "{url}: blob larger than its descriptor's {s} bytes"
+                )));
+            }
+        }
+    }
+    w.commit(Some(digest), size)?;
+    Ok(())
+}
+
+/// Pull `r` into `store`. Layers go three at a time; those already present are skipped.
+pub fn pull(
+    c: &Client,
+    store: &Store,
+    r: &Reference,
+    platform: &Platform,
+    progress: Progress<'_>,
+) -> Result<Pulled> {
+    let what = r
+        .digest
+        .as_ref()
+        .map(|d| d.to_string())
+        .or_else(|| r.tag.clone())
+        .unwrap_or_else(|| "latest".into());
+    let (mut digest, mut media, mut m) = fetch_manifest(c, store, r, &what, r.digest.as_ref())?;
+    if media.contains("index") || media.contains("manifest.list") || m.get("manifests").is_some() {
+        let pick = pick_platform(&m, platform).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: no manifest for platform {}/{}",
+                r.familiar(),
+                platform.os,
+                platform.arch
+            ))
+        })?;
+        (digest, media, m) = fetch_manifest(c, store, r, &pick.to_string(), Some(&pick))?;
+    }
+    let _ = media;
+    let desc = |v: &Value| -> Result<(Digest, Option<u64>)> {
+        let d = v["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .parse::<Digest>()
+            .map_err(|e| Error::Invalid(format!("manifest {digest}: {e}")))?;
+        Ok((d, v["size"].as_u64()))
+    };
+    let (config, config_size) = desc(&m["config"])?;
+    fetch_blob(c, store, r, &config, config_size)?;
+    let layers: Vec<(Digest, Option<u64>)> = m["layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(desc)
+        .collect::<Result<_>>()?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..3.min(layers.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((d, size)) = layers.get(i) else {
+                    break;
+                };
+                let short = &d.hex()[..12];
+                if store.has(d) {
+                    progress(&format!("{short}: Already exists"));
+                    continue;
+                }
+                match fetch_blob(c, store, r, d, *size) {
+                    Ok(()) => progress(&format!("{short}: Pull complete")),
+                    Err(e) => {
+                        if let Ok(mut f) = failures.lock() {
+                            f.push(e);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failures.into_inner().ok().and_then(|mut f| {
+        if f.is_empty() {
+            None
+        } else {
+            Some(f.remove(0))
+        }
+    }) {
+        return Err(e);
+    }
+    let cfg: Value = serde_json::from_slice(&store.read(&config)?)
+        .map_err(|e| Error::Invalid(format!("config {config}: {e}")))?;
+    let n_diff = cfg["rootfs"]["diff_ids"].as_array().map_or(0, Vec::len);
+    if n_diff != layers.len() {
+        return Err(Error::Invalid(format!(
+            "manifest {digest}: {} layers but the config lists {n_diff} diff ids",
+            layers.len()
+        )));
+    }
+    let size = layers.iter().map(|(d, _)| store.size(d).unwrap_or(0)).sum();
+    let created = cfg["created"]
+        .as_str()
+        .unwrap_or("1970-01-01T00:00:00Z")
+        .to_string();
+    progress(&format!("Digest: {digest}"));
+    Ok(Pulled {
+        manifest: digest,
+        config,
+        size,
+        created,
+    })
+}
