@@ -327,3 +327,196 @@ fn basic_auth_needs_login() {
     let out = q(&["logout", &reg], None);
     assert!(stdout(&out).contains("Removing login credentials"));
 }
+
+/// A registry that misbehaves on purpose, served from a thread that joined the test's
+/// network namespace.
+fn hostile_registry(
+    ns: &str,
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ranges: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> std::thread::JoinHandle<()> {
+    let ns_path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(&ns_path).expect("netns");
+        // SAFETY: setns on this thread only, with a namespace fd we own.
+        let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "setns");
+        let layer: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let layer_d = image::store::sha256_of(&layer);
+        let config = serde_json::json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [layer_d.to_string()]}}).to_string();
+        let config_d = image::store::sha256_of(config.as_bytes());
+        let manifest = |size: usize| {
+            serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_d.to_string(), "size": config.len()},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_d.to_string(), "size": size}]})
+            .to_string()
+        };
+        let good = manifest(layer.len());
+        let lying = manifest(1000);
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        // Whole-blob requests: the first (from the lying manifest) gets everything, the
+        // second is cut short, later ones get everything.
+        let mut whole_requests = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let (mut s, _) = match listener.accept() {
+                Ok(c) => c,
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+            };
+            s.set_nonblocking(false).expect("blocking");
+            let mut r = BufReader::new(s.try_clone().expect("clone"));
+            let mut line = String::new();
+            if r.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let mut range = None;
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    range = v.trim().trim_end_matches('-').parse::<usize>().ok();
+                }
+            }
+            let send = |s: &mut std::net::TcpStream,
+                        status: &str,
+                        headers: &[(&str, String)],
+                        body: &[u8],
+                        len: usize| {
+                let mut head =
+                    format!("HTTP/1.1 {status}\r\nContent-Length: {len}\r\nConnection: close\r\n");
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(body);
+            };
+            let mt = (
+                "Content-Type",
+                "application/vnd.oci.image.manifest.v1+json".to_string(),
+            );
+            match path.as_str() {
+                "/v2/" => send(&mut s, "200 OK", &[], b"{}", 2),
+                "/v2/x/manifests/baddigest" => {
+                    let wrong = image::store::sha256_of(b"something else").to_string();
+                    send(
+                        &mut s,
+                        "200 OK",
+                        &[mt, ("Docker-Content-Digest", wrong)],
+                        good.as_bytes(),
+                        good.len(),
+                    )
+                }
+                "/v2/x/manifests/lying" => {
+                    send(&mut s, "200 OK", &[mt], lying.as_bytes(), lying.len())
+                }
+                "/v2/x/manifests/trunc" => {
+                    send(&mut s, "200 OK", &[mt], good.as_bytes(), good.len())
+                }
+                p if p == format!("/v2/x/blobs/{config_d}") => {
+                    send(&mut s, "200 OK", &[], config.as_bytes(), config.len())
+                }
+                p if p == format!("/v2/x/blobs/{layer_d}") => match range {
+                    Some(off) => {
+                        ranges.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let rest = &layer[off..];
+                        let cr = (
+                            "Content-Range",
+                            format!("bytes {off}-{}/{}", layer.len() - 1, layer.len()),
+                        );
+                        send(&mut s, "206 Partial Content", &[cr], rest, rest.len())
+                    }
+                    None => {
+                        whole_requests += 1;
+                        if whole_requests == 2 {
+                            // Announce the whole blob, send a third, hang up.
+                            send(&mut s, "200 OK", &[], &layer[..100_000], layer.len())
+                        } else {
+                            send(&mut s, "200 OK", &[], &layer, layer.len())
+                        }
+                    }
+                },
+                _ => send(
+                    &mut s,
+                    "404 Not Found",
+                    &[],
+                    br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}"#,
+                    61,
+                ),
+            }
+        }
+    })
+}
+
+#[test]
+fn hostile_registry_answers_are_refused_and_a_cut_download_resumes() {
+    if !ready("hostile_registry") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ns = Netns::new("hostile");
+    let port = 7000 + (std::process::id() % 1000) as u16;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ranges = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = hostile_registry(&ns.name, port, stop.clone(), ranges.clone());
+    std::thread::sleep(Duration::from_millis(200));
+    let root = tmp.path().join("root");
+    let quai = quai();
+    let q = |args: &[&str]| {
+        let mut a = vec!["--root", root.to_str().expect("utf8")];
+        a.extend_from_slice(args);
+        ns.cmd(quai.to_str().expect("utf8"), &a)
+    };
+    let reg = format!("127.0.0.1:{port}");
+    let out = q(&["pull", &format!("{reg}/x:baddigest")]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("manifest digest mismatch"),
+        "{}",
+        stderr(&out)
+    );
+    let out = q(&["pull", &format!("{reg}/x:lying")]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("larger than its descriptor"),
+        "{}",
+        stderr(&out)
+    );
+    // The connection drops a third into the layer: an error, no image, no visible blob...
+    let out = q(&["pull", &format!("{reg}/x:trunc")]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("interrupted") || stderr(&out).contains("size mismatch"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&q(&["images", "-q"])), "");
+    // ...and the next pull resumes from where it stopped (a Range request) and completes.
+    let out = q(&["pull", &format!("{reg}/x:trunc")]);
+    assert!(out.status.success(), "resume: {}", stderr(&out));
+    assert_eq!(
+        ranges.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "the second pull did not resume with a Range"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = server.join();
+    let store = image::store::ImageStore::open(&root).expect("store");
+    let id = store.resolve(&format!("{reg}/x:trunc")).expect("resolve");
+    for d in store.content().list().expect("blobs") {
+        store
+            .content()
+            .verify(&d)
+            .expect("every blob matches its digest");
+    }
+    let _ = id;
+}
