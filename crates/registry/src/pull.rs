@@ -199,7 +199,7 @@ fn copy_body(
     url: &str,
 ) -> Result<()> {
     let mut reader = resp.body.into_with_config().limit(u64::MAX).reader();
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; 1024 * 1024];
     loop {
         let n = match std::io::Read::read(&mut reader, &mut buf) {
             Ok(0) => break,
@@ -229,7 +229,7 @@ fn copy_body(
     Ok(())
 }
 
-/// Pull `r` into `store`. Layers go three at a time; those already present are skipped.
+/// Pull `r` into `store`. Layers go four at a time; those already present are skipped.
 pub fn pull(
     c: &Client,
     store: &Store,
@@ -275,7 +275,7 @@ pub fn pull(
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..3.min(layers.len().max(1)) {
+        for _ in 0..4.min(layers.len().max(1)) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some((d, size)) = layers.get(i) else {
