@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo build --release --locked
-bin=target/x86_64-unknown-linux-gnu/release/quai
-install -m 0755 "$bin" /usr/local/bin/quai
-ln -sf quai /usr/local/bin/quai-runtime
-echo "installed: $(quai --version) at /usr/local/bin/quai (+ quai-runtime)"
+out=target/x86_64-unknown-linux-gnu/release
+install -m 0755 "$out/quai" /usr/local/bin/quai
+# The OCI runtime alone, for engines (docs/adr/006); `quai runtime ...` is the same code.
+rm -f /usr/local/bin/quai-runtime
+install -m 0755 "$out/quai-runtime" /usr/local/bin/quai-runtime
+echo "installed: $(quai --version) at /usr/local/bin/quai, and /usr/local/bin/quai-runtime"
 
 # A first container: a busybox bundle run by quai's OCI runtime.
 demo=/var/lib/quai/demo

@@ -242,6 +242,25 @@ fn kill_accepts_names_and_numbers() {
 }
 
 #[test]
+fn the_runtime_only_binary_runs_containers() {
+    if !root_or_skip("runtime_binary") {
+        return;
+    }
+    let w = World::new(&["/bin/sh", "-c", "echo small"]);
+    w.save();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quai-runtime"))
+        .arg("--root")
+        .arg(&w.root)
+        .args(["run", "--bundle"])
+        .arg(&w.bundle)
+        .arg(id("small"))
+        .output()
+        .expect("quai-runtime");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "small\n");
+}
+
+#[test]
 fn quai_runtime_link_name_dispatches() {
     if !root_or_skip("argv0") {
         return;
