@@ -277,6 +277,17 @@ pub fn list(root: &Path, a: ListArgs) -> anyhow::Result<i32> {
     if let Some(f) = a.format.as_deref().filter(|f| *f != "table") {
         bail!("unsupported --format {f:?} (json or table)");
     }
+    let store_digests: Vec<(content::Digest, String)> = if a.digests {
+        let mut v = Vec::new();
+        for i in &imgs {
+            for d in s.repo_digests(&i.id)? {
+                v.push((i.id.clone(), d));
+            }
+        }
+        v
+    } else {
+        Vec::new()
+    };
     let mut header = vec!["REPOSITORY", "TAG"];
     if a.digests {
         header.push("DIGEST");
@@ -285,9 +296,19 @@ pub fn list(root: &Path, a: ListArgs) -> anyhow::Result<i32> {
     let table_rows: Vec<Vec<String>> = rows
         .into_iter()
         .map(|(repo, tag, i)| {
+            let digest = if a.digests {
+                let want = format!("{repo}@");
+                store_digests
+                    .iter()
+                    .find(|(id, d)| *id == i.id && d.starts_with(&want))
+                    .map(|(_, d)| d[want.len()..].to_string())
+                    .unwrap_or_else(|| "<none>".into())
+            } else {
+                String::new()
+            };
             let mut r = vec![repo, tag];
             if a.digests {
-                r.push("<none>".into());
+                r.push(digest);
             }
             r.extend([
                 short(&i.id, a.no_trunc),

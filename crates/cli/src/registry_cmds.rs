@@ -20,6 +20,9 @@ pub struct PullArgs {
     /// Verify TLS certificates (false also allows plain HTTP).
     #[arg(long = "tls-verify", default_value_t = true, action = clap::ArgAction::Set)]
     pub tls_verify: bool,
+    /// Pull every tag of the repository.
+    #[arg(short, long = "all-tags")]
+    pub all_tags: bool,
     /// Image reference.
     pub image: String,
 }
@@ -58,6 +61,30 @@ pub struct LoginArgs {
 
 /// `quai pull`.
 pub fn pull(root: &Path, a: PullArgs) -> anyhow::Result<i32> {
+    if a.all_tags {
+        let r: Reference = a.image.parse()?;
+        if r.digest.is_some()
+            || a.image
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains(':'))
+        {
+            bail!("pull --all-tags: give a repository without a tag or digest");
+        }
+        let client = registry::Client::new(a.tls_verify);
+        let tags = registry::pull::tags(&client, &r)?;
+        for t in tags {
+            let one = PullArgs {
+                quiet: a.quiet,
+                platform: a.platform.clone(),
+                tls_verify: a.tls_verify,
+                all_tags: false,
+                image: format!("{}:{t}", r.repository()),
+            };
+            pull(root, one)?;
+        }
+        return Ok(0);
+    }
     let r: Reference = a.image.parse()?;
     let platform: registry::pull::Platform = a.platform.parse()?;
     let mut store = ImageStore::open(root)

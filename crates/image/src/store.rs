@@ -159,6 +159,10 @@ impl ImageStore {
              CREATE TABLE IF NOT EXISTS tags (
                  name TEXT PRIMARY KEY,        -- normalised reference
                  image TEXT NOT NULL REFERENCES images(id)
+             );
+             CREATE TABLE IF NOT EXISTS digests (
+                 name TEXT PRIMARY KEY,        -- repository@manifest-digest (RepoDigests)
+                 image TEXT NOT NULL REFERENCES images(id)
              );",
         )
         .map_err(dberr)?;
@@ -285,10 +289,59 @@ impl ImageStore {
         Ok(())
     }
 
+    /// Remember that `repository` serves this image under `manifest` (Docker's RepoDigests).
+    pub fn record_repo_digest(&self, id: &Digest, r: &Reference, manifest: &Digest) -> Result<()> {
+        let name = format!("{}@{manifest}", r.repository());
+        self.db
+            .execute("INSERT INTO digests (name, image) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET image = excluded.image", params![name, id.to_string()])
+            .map_err(self.dberr())?;
+        Ok(())
+    }
+
+    /// `repository@sha256:...` names of an image, in Docker's short form.
+    pub fn repo_digests(&self, id: &Digest) -> Result<Vec<String>> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT name FROM digests WHERE image = ?1 ORDER BY name")
+            .map_err(self.dberr())?;
+        let names: Vec<String> = stmt
+            .query_map(params![id.to_string()], |r| r.get(0))
+            .map_err(self.dberr())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.dberr())?;
+        Ok(names
+            .into_iter()
+            .map(|n| {
+                n.strip_prefix("docker.io/library/")
+                    .or_else(|| n.strip_prefix("docker.io/"))
+                    .map(str::to_string)
+                    .unwrap_or(n)
+            })
+            .collect())
+    }
+
     /// Find an image by name (`busybox`, `host/repo:tag`) or by id (full or a prefix of at
     /// least 4 hex digits, with or without `sha256:`).
     pub fn resolve(&self, what: &str) -> Result<Digest> {
         if let Ok(r) = what.parse::<Reference>() {
+            if let Some(d) = &r.digest {
+                let found: Option<String> = self
+                    .db
+                    .query_row(
+                        "SELECT image FROM digests WHERE name = ?1",
+                        params![format!("{}@{d}", r.repository())],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(self.dberr())?;
+                if let Some(id) = found {
+                    return id.parse::<Digest>().map_err(|e| Error::Corrupt {
+                        what: "image id",
+                        digest: id,
+                        message: e.to_string(),
+                    });
+                }
+            }
             let found: Option<String> = self
                 .db
                 .query_row(
@@ -443,7 +496,7 @@ impl ImageStore {
         Ok(json!({
             "Id": id.to_string(),
             "RepoTags": summary.tags.iter().map(Reference::familiar).collect::<Vec<_>>(),
-            "RepoDigests": [],
+            "RepoDigests": self.repo_digests(&id)?,
             "Created": c["created"],
             "Author": c.get("author").cloned().unwrap_or(json!("")),
             "Architecture": c["architecture"],

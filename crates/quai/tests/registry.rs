@@ -242,6 +242,32 @@ fn push_and_pull_with_docker_registry_and_skopeo() {
         );
         assert!(stdout(&out).contains("Already exists"), "{}", stdout(&out));
     }
+    // --all-tags pulls every tag of a repository.
+    assert!(q(&[
+        "tag",
+        &format!("{reg}/quai/bb:v1"),
+        &format!("{reg}/quai/bb:v9")
+    ])
+    .status
+    .success());
+    assert!(q(&["push", &format!("{reg}/quai/bb:v9")]).status.success());
+    let all = tmp.path().join("root-all");
+    let out = ns.cmd(
+        quai.to_str().expect("utf8"),
+        &[
+            "--root",
+            all.to_str().expect("utf8"),
+            "pull",
+            "-q",
+            "--all-tags",
+            &format!("{reg}/quai/bb"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("{reg}/quai/bb:v1\n{reg}/quai/bb:v9\n")
+    );
     // A missing tag is one clear line.
     let out = q(&["pull", &format!("{reg}/quai/bb:nope")]);
     assert!(!out.status.success());

@@ -328,3 +328,43 @@ pub fn pull(
         created,
     })
 }
+
+/// Every tag of the repository (following `Link: <...>; rel="next"` pagination).
+pub fn tags(c: &Client, r: &Reference) -> Result<Vec<String>> {
+    let host = api_host(&r.domain);
+    let base = c.base(host)?;
+    let scope = format!("repository:{}:pull", r.path);
+    let mut url = format!("{base}/v2/{}/tags/list?n=1000", r.path);
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        let resp = c.send("GET", host, &url, &scope, &[], None)?.ok()?;
+        let next = resp.headers.get("link").and_then(|l| {
+            let l = l
+                .split(';')
+                .next()?
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>');
+            Some(if l.starts_with("http") {
+                l.to_string()
+            } else {
+                format!("{base}{l}")
+            })
+        });
+        let v: Value = serde_json::from_slice(&resp.bytes()?)
+            .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
+        out.extend(
+            v["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(str::to_string)),
+        );
+        match next {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    out.sort();
+    Ok(out)
+}
