@@ -66,6 +66,11 @@ pub enum Cmd {
     Push(registry_cmds::PushArgs),
     /// Log in to a registry (credentials go to ~/.docker/config.json, like Docker).
     Login(registry_cmds::LoginArgs),
+    /// quai's own registry: serve it, collect its garbage.
+    Registry {
+        #[command(subcommand)]
+        cmd: registry_cmds::RegistryCmd,
+    },
     /// Log out from a registry.
     Logout {
         /// Registry host.
@@ -119,6 +124,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Push(a) => registry_cmds::push(&cli.root, a),
         Cmd::Login(a) => registry_cmds::login(a),
         Cmd::Logout { server } => registry_cmds::logout(&server),
+        Cmd::Registry { cmd } => registry_cmds::registry(cmd),
         Cmd::Load(a) => images::load(&cli.root, a),
         Cmd::Image { cmd } => images::image_cmd(&cli.root, cmd),
         Cmd::Runtime => Ok(0),

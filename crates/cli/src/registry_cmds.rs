@@ -192,3 +192,69 @@ pub fn logout(server: &str) -> anyhow::Result<i32> {
     }
     Ok(0)
 }
+
+/// `quai registry ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum RegistryCmd {
+    /// Serve an OCI distribution registry.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:5000")]
+        addr: String,
+        /// Storage directory.
+        #[arg(long)]
+        root: std::path::PathBuf,
+        /// htpasswd file (bcrypt) for basic authentication.
+        #[arg(long)]
+        htpasswd: Option<std::path::PathBuf>,
+        /// TLS certificate (PEM).
+        #[arg(long = "tls-cert")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// TLS key (PEM).
+        #[arg(long = "tls-key")]
+        tls_key: Option<std::path::PathBuf>,
+    },
+    /// Remove blobs that no manifest references.
+    Gc {
+        /// Storage directory.
+        #[arg(long)]
+        root: std::path::PathBuf,
+    },
+}
+
+/// `quai registry serve|gc`.
+pub fn registry(cmd: RegistryCmd) -> anyhow::Result<i32> {
+    match cmd {
+        RegistryCmd::Serve {
+            addr,
+            root,
+            htpasswd,
+            tls_cert,
+            tls_key,
+        } => {
+            if tls_cert.is_some() || tls_key.is_some() {
+                bail!("registry serve: TLS is not implemented yet; serve on loopback or put a TLS proxy in front");
+            }
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("start the async runtime")?;
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .with_context(|| format!("listen on {addr}"))?;
+                eprintln!("quai registry: serving {} on http://{addr}", root.display());
+                registry::server::serve(registry::server::Config { root, htpasswd }, listener)
+                    .await
+                    .context("registry server")
+            })?;
+            Ok(0)
+        }
+        RegistryCmd::Gc { root } => {
+            let r =
+                registry::server::gc(&root).with_context(|| format!("gc {}", root.display()))?;
+            println!("{} blobs removed, {} bytes freed", r.removed.len(), r.bytes);
+            Ok(0)
+        }
+    }
+}

@@ -546,3 +546,257 @@ fn hostile_registry_answers_are_refused_and_a_cut_download_resumes() {
     }
     let _ = id;
 }
+
+impl Netns {
+    fn start_quai_registry(
+        &mut self,
+        dir: &std::path::Path,
+        port: u16,
+        htpasswd: Option<&std::path::Path>,
+    ) {
+        let addr = format!("127.0.0.1:{port}");
+        let root = dir.join("quai-registry");
+        let mut args = vec![
+            "registry",
+            "serve",
+            "--addr",
+            &addr,
+            "--root",
+            root.to_str().expect("utf8"),
+        ];
+        let h = htpasswd.map(|p| p.to_string_lossy().into_owned());
+        if let Some(h) = &h {
+            args.extend(["--htpasswd", h.as_str()]);
+        }
+        let log = std::fs::File::create(dir.join("quai-registry.log")).expect("log");
+        let child = self
+            .command(quai().to_str().expect("utf8"), &args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("serve");
+        self.registry = Some(child);
+        for _ in 0..100 {
+            let o = self.cmd(
+                "curl",
+                &[
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    &format!("http://{addr}/v2/"),
+                ],
+            );
+            if matches!(stdout(&o).as_str(), "200" | "401") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "quai registry did not start: {}",
+            std::fs::read_to_string(dir.join("quai-registry.log")).unwrap_or_default()
+        );
+    }
+}
+
+#[test]
+fn quai_registry_serves_skopeo_and_quai() {
+    if !ready("quai_registry") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut ns = Netns::new("qreg");
+    let port = 8000 + (std::process::id() % 1000) as u16;
+    ns.start_quai_registry(tmp.path(), port, None);
+    let reg = format!("127.0.0.1:{port}");
+    let root = tmp.path().join("root");
+    let quai = quai();
+    let q = |args: &[&str]| {
+        let mut a = vec!["--root", root.to_str().expect("utf8")];
+        a.extend_from_slice(args);
+        ns.cmd(quai.to_str().expect("utf8"), &a)
+    };
+    let tar = busybox_tar(tmp.path());
+    assert!(q(&[
+        "import",
+        tar.to_str().expect("utf8"),
+        &format!("{reg}/a/bb:v1")
+    ])
+    .status
+    .success());
+    let arch = tmp.path().join("d.tar");
+    assert!(q(&[
+        "save",
+        "-o",
+        arch.to_str().expect("utf8"),
+        &format!("{reg}/a/bb:v1")
+    ])
+    .status
+    .success());
+    // skopeo pushes (schema 2 and OCI) and pulls back.
+    for (repo, extra) in [("sk/v2s2", None), ("sk/oci", Some("--format=oci"))] {
+        let src = format!("docker-archive:{}", arch.display());
+        let dst = format!("docker://{reg}/{repo}:t");
+        let mut args = vec!["copy", "-q", "--dest-tls-verify=false"];
+        args.extend(extra);
+        args.push(&src);
+        args.push(&dst);
+        let o = ns.cmd("skopeo", &args);
+        assert!(o.status.success(), "skopeo push {repo}: {}", stderr(&o));
+        let out_dir = tmp.path().join(repo.replace('/', "-"));
+        let o = ns.cmd(
+            "skopeo",
+            &[
+                "copy",
+                "-q",
+                "--src-tls-verify=false",
+                &dst,
+                &format!("oci:{}:x", out_dir.display()),
+            ],
+        );
+        assert!(o.status.success(), "skopeo pull {repo}: {}", stderr(&o));
+        let o = ns.cmd(
+            quai.to_str().expect("utf8"),
+            &[
+                "--root",
+                tmp.path()
+                    .join(format!("r-{}", repo.replace('/', "-")))
+                    .to_str()
+                    .expect("utf8"),
+                "pull",
+                &format!("{reg}/{repo}:t"),
+            ],
+        );
+        assert!(o.status.success(), "quai pull {repo}: {}", stderr(&o));
+    }
+    // quai pushes; tags, catalog, pagination.
+    assert!(q(&["push", &format!("{reg}/a/bb:v1")]).status.success());
+    assert!(
+        q(&["tag", &format!("{reg}/a/bb:v1"), &format!("{reg}/a/bb:v2")])
+            .status
+            .success()
+    );
+    assert!(q(&["push", &format!("{reg}/a/bb:v2")]).status.success());
+    let o = ns.cmd(
+        "skopeo",
+        &[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{reg}/a/bb"),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("tags");
+    assert_eq!(v["Tags"], serde_json::json!(["v1", "v2"]));
+    let o = ns.cmd(
+        "curl",
+        &["-si", &format!("http://{reg}/v2/a/bb/tags/list?n=1")],
+    );
+    let text = stdout(&o);
+    assert!(
+        text.contains("rel=\"next\"") && text.contains("\"tags\":[\"v1\"]"),
+        "{text}"
+    );
+    let o = ns.cmd("curl", &["-s", &format!("http://{reg}/v2/_catalog")]);
+    assert_eq!(
+        stdout(&o),
+        r#"{"repositories":["a/bb","sk/oci","sk/v2s2"]}"#
+    );
+    // A manifest whose digest does not match its reference is refused with the spec's code.
+    let o = ns.cmd(
+        "curl",
+        &[
+            "-s",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.manifest.v1+json",
+            "--data",
+            "{}",
+            &format!("http://{reg}/v2/a/bb/manifests/sha256:{}", "0".repeat(64)),
+        ],
+    );
+    assert!(stdout(&o).contains("DIGEST_INVALID"), "{}", stdout(&o));
+    // Blobs a manifest names must exist.
+    let o = ns.cmd(
+        "curl",
+        &[
+            "-s",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.oci.image.manifest.v1+json",
+            "--data",
+            &format!(
+                r#"{{"schemaVersion":2,"config":{{"digest":"sha256:{}","size":1}},"layers":[]}}"#,
+                "1".repeat(64)
+            ),
+            &format!("http://{reg}/v2/a/bb/manifests/x"),
+        ],
+    );
+    assert!(
+        stdout(&o).contains("MANIFEST_BLOB_UNKNOWN"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn quai_registry_basic_auth() {
+    if !ready("quai_registry_auth") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let htpasswd = tmp.path().join("htpasswd");
+    let o = Command::new("htpasswd")
+        .args(["-Bbn", "bob", "pw"])
+        .output()
+        .expect("htpasswd");
+    std::fs::write(&htpasswd, &o.stdout).expect("write");
+    let mut ns = Netns::new("qauth");
+    let port = 9000 + (std::process::id() % 500) as u16;
+    ns.start_quai_registry(tmp.path(), port, Some(&htpasswd));
+    let reg = format!("127.0.0.1:{port}");
+    let tar = busybox_tar(tmp.path());
+    let arch = tmp.path().join("d.tar");
+    let root = tmp.path().join("root");
+    assert!(Command::new(quai())
+        .arg("--root")
+        .arg(&root)
+        .args(["import", tar.to_str().expect("utf8"), "x"])
+        .status()
+        .expect("import")
+        .success());
+    assert!(Command::new(quai())
+        .arg("--root")
+        .arg(&root)
+        .args(["save", "-o", arch.to_str().expect("utf8"), "x"])
+        .status()
+        .expect("save")
+        .success());
+    let src = format!("docker-archive:{}", arch.display());
+    let dst = format!("docker://{reg}/p/x:1");
+    let o = ns.cmd(
+        "skopeo",
+        &["copy", "-q", "--dest-tls-verify=false", &src, &dst],
+    );
+    assert!(!o.status.success(), "pushed without credentials");
+    let o = ns.cmd(
+        "skopeo",
+        &[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "bob:pw",
+            &src,
+            &dst,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = ns.cmd(
+        "skopeo",
+        &["inspect", "--tls-verify=false", "--creds", "bob:pw", &dst],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -10,5 +10,6 @@ pub mod auth;
 pub mod client;
 pub mod pull;
 pub mod push;
+pub mod server;
 
 pub use client::{Client, Error, Result};
