@@ -244,6 +244,36 @@ impl Store {
         })
     }
 
+    /// Take the file at `path` (on the store's filesystem) as the blob `expected`: hash it
+    /// unless `known` already says what it hashes to, check, sync, rename into place. The
+    /// file is consumed either way.
+    pub fn adopt(&self, path: &Path, expected: &Digest, known: Option<&Digest>) -> Result<Digest> {
+        let actual = match known {
+            Some(k) => k.clone(),
+            None => {
+                let mut f = File::open(path).map_err(io("open", path))?;
+                Digest::of_reader(&mut f).map_err(io("read", path))?
+            }
+        };
+        if actual != *expected {
+            let _ = std::fs::remove_file(path);
+            return Err(Error::DigestMismatch {
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        if self.has(expected) {
+            let _ = std::fs::remove_file(path);
+            return Ok(actual);
+        }
+        File::open(path)
+            .and_then(|f| f.sync_data())
+            .map_err(io("sync", path))?;
+        let dest = self.path(expected);
+        std::fs::rename(path, &dest).map_err(io("commit", &dest))?;
+        Ok(actual)
+    }
+
     /// Remove a blob (missing is fine).
     pub fn delete(&self, d: &Digest) -> Result<()> {
         match std::fs::remove_file(self.path(d)) {

@@ -31,6 +31,9 @@ struct Ctx {
     root: PathBuf,
     store: Store,
     users: Vec<(String, String)>,
+    /// Hash state of uploads in progress (id -> hasher, bytes hashed), so finishing an
+    /// upload needs no second read of what was received.
+    hashing: std::sync::Mutex<std::collections::HashMap<String, (sha2::Sha256, u64)>>,
 }
 
 type Shared = Arc<Ctx>;
@@ -118,6 +121,7 @@ pub async fn serve(cfg: Config, listener: tokio::net::TcpListener) -> std::io::R
         root: cfg.root,
         store,
         users,
+        hashing: Default::default(),
     });
     let app = axum::Router::new().fallback(route).with_state(ctx);
     axum::serve(listener, app)
@@ -228,6 +232,7 @@ async fn dispatch(ctx: &Shared, method: Method, path: &str, query: &str, req: Re
                 }
                 ("/blobs/uploads/", Method::GET) => upload_status(ctx, name, tail),
                 ("/blobs/uploads/", Method::DELETE) => {
+                    let _ = take_state(ctx, tail, u64::MAX);
                     let _ = std::fs::remove_file(ctx.root.join("uploads").join(tail));
                     StatusCode::NO_CONTENT.into_response()
                 }
@@ -297,7 +302,24 @@ async fn start_upload(ctx: &Shared, name: &str, query: &str, req: Request) -> Re
         let Some(d) = digest_of(&d) else {
             return err(StatusCode::BAD_REQUEST, "DIGEST_INVALID", "invalid digest");
         };
-        return match ingest_body(ctx, req.into_body(), None, &d).await {
+        let id = format!(
+            "m{:x}{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|t| t.as_nanos())
+                .unwrap_or(0)
+        );
+        let p = ctx.root.join("uploads").join(&id);
+        if std::fs::write(&p, b"").is_err() {
+            return err(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN",
+                "cannot create upload",
+            );
+        }
+        put_state(ctx, &id, (<sha2::Sha256 as sha2::Digest>::new(), 0));
+        return match commit_upload(ctx, &id, &p, req.into_body(), &d).await {
             Ok(()) => {
                 let _ = link_blob(ctx, name, &d);
                 (
@@ -363,8 +385,15 @@ fn upload_status(ctx: &Shared, name: &str, id: &str) -> Response {
         .into_response()
 }
 
-async fn append(path: &Path, body: Body) -> Result<u64, Response> {
-    let mut f = tokio::fs::OpenOptions::new()
+/// Append `body` to the upload file, hashing what is appended when the upload's hash
+/// state is known (`state`); returns the new length.
+async fn append(
+    path: &Path,
+    body: Body,
+    mut state: Option<&mut (sha2::Sha256, u64)>,
+) -> Result<u64, Response> {
+    use sha2::Digest as _;
+    let file = tokio::fs::OpenOptions::new()
         .append(true)
         .open(path)
         .await
@@ -375,7 +404,11 @@ async fn append(path: &Path, body: Body) -> Result<u64, Response> {
                 "upload unknown",
             )
         })?;
+    // Bodies arrive in small frames; each tokio file write is a trip to the blocking pool,
+    // so write in 1 MB batches.
+    let mut f = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
     let mut stream = body.into_data_stream();
+    let mut since_writeback = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| {
             err(
@@ -387,11 +420,43 @@ async fn append(path: &Path, body: Body) -> Result<u64, Response> {
         f.write_all(&chunk)
             .await
             .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "write failed"))?;
+        if let Some(st) = state.as_deref_mut() {
+            st.0.update(&chunk);
+            st.1 += chunk.len() as u64;
+        }
+        // Start write-back every 8 MB so the fsync at commit has little left to wait for.
+        since_writeback += chunk.len() as u64;
+        if since_writeback >= 8 * 1024 * 1024 {
+            since_writeback = 0;
+            if f.flush().await.is_ok() {
+                use std::os::fd::AsRawFd;
+                // SAFETY: sync_file_range on our own open fd; it only starts write-back.
+                unsafe {
+                    libc::sync_file_range(
+                        f.get_ref().as_raw_fd(),
+                        0,
+                        0,
+                        libc::SYNC_FILE_RANGE_WRITE,
+                    )
+                };
+            }
+        }
     }
     f.flush()
         .await
         .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "write failed"))?;
-    Ok(f.metadata().await.map(|m| m.len()).unwrap_or(0))
+    Ok(f.get_ref().metadata().await.map(|m| m.len()).unwrap_or(0))
+}
+
+fn take_state(ctx: &Ctx, id: &str, len: u64) -> Option<(sha2::Sha256, u64)> {
+    let st = ctx.hashing.lock().ok()?.remove(id)?;
+    (st.1 == len).then_some(st)
+}
+
+fn put_state(ctx: &Ctx, id: &str, st: (sha2::Sha256, u64)) {
+    if let Ok(mut m) = ctx.hashing.lock() {
+        m.insert(id.to_string(), st);
+    }
 }
 
 async fn patch_upload(ctx: &Shared, name: &str, id: &str, req: Request) -> Response {
@@ -424,7 +489,12 @@ async fn patch_upload(ctx: &Shared, name: &str, id: &str, req: Request) -> Respo
                 .into_response();
         }
     }
-    match append(&p, req.into_body()).await {
+    let mut st = take_state(ctx, id, have);
+    let res = append(&p, req.into_body(), st.as_mut()).await;
+    if let Some(st) = st {
+        put_state(ctx, id, st);
+    }
+    match res {
         Ok(len) => (
             StatusCode::ACCEPTED,
             [
@@ -438,49 +508,30 @@ async fn patch_upload(ctx: &Shared, name: &str, id: &str, req: Request) -> Respo
     }
 }
 
-/// Stream `body` (after the bytes already in `prefix`) into the store as `d`.
-async fn ingest_body(
+/// Append `body` to the upload file at `path` and take the file into the store as `d`
+/// (no second copy: the file is renamed into place once its digest checks out).
+async fn commit_upload(
     ctx: &Shared,
+    id: &str,
+    path: &Path,
     body: Body,
-    prefix: Option<&Path>,
     d: &Digest,
 ) -> Result<(), Response> {
-    let tmp = ctx
-        .root
-        .join("uploads")
-        .join(format!("in-{}-{}", d.hex(), std::process::id()));
-    if let Some(p) = prefix {
-        tokio::fs::copy(p, &tmp).await.map_err(|_| {
-            err(
-                StatusCode::NOT_FOUND,
-                "BLOB_UPLOAD_UNKNOWN",
-                "upload unknown",
-            )
-        })?;
-    } else {
-        tokio::fs::write(&tmp, b"")
-            .await
-            .map_err(|_| err(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "write failed"))?;
-    }
-    let res = append(&tmp, body).await;
-    if let Err(r) = res {
-        let _ = tokio::fs::remove_file(&tmp).await;
+    let have = tokio::fs::metadata(path)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let mut st = take_state(ctx, id, have);
+    if let Err(r) = append(path, body, st.as_mut()).await {
+        let _ = tokio::fs::remove_file(path).await;
         return Err(r);
     }
+    let known = st.map(|(h, _)| Digest::from_hasher(h));
     let store = ctx.store.clone();
-    let (d2, t2) = (d.clone(), tmp.clone());
-    let r = tokio::task::spawn_blocking(move || -> Result<(), content::Error> {
-        let f = std::fs::File::open(&t2).map_err(|source| content::Error::Io {
-            op: "open",
-            path: t2.clone(),
-            source,
-        })?;
-        store.ingest(f, Some(&d2), None).map(|_| ())
-    })
-    .await;
-    let _ = tokio::fs::remove_file(&tmp).await;
+    let (d2, p2) = (d.clone(), path.to_path_buf());
+    let r = tokio::task::spawn_blocking(move || store.adopt(&p2, &d2, known.as_ref())).await;
     match r {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(_)) => Ok(()),
         Ok(Err(content::Error::DigestMismatch { .. })) => Err(err(
             StatusCode::BAD_REQUEST,
             "DIGEST_INVALID",
@@ -509,7 +560,7 @@ async fn finish_upload(ctx: &Shared, name: &str, id: &str, query: &str, req: Req
             "digest missing or invalid",
         );
     };
-    let r = ingest_body(ctx, req.into_body(), Some(&p), &d).await;
+    let r = commit_upload(ctx, id, &p, req.into_body(), &d).await;
     let _ = std::fs::remove_file(&p);
     match r {
         Ok(()) => {
