@@ -132,7 +132,27 @@ pub fn push(root: &Path, a: PushArgs) -> anyhow::Result<i32> {
     if !quiet {
         println!("The push refers to repository [{}]", r.repository());
     }
-    registry::push::push(&client, store.content(), &r, &manifest, &|l| {
+    // Other repositories of the same registry that hold this image: blobs can be mounted.
+    let mut sources: Vec<String> = store
+        .list()?
+        .into_iter()
+        .filter(|i| i.id == id)
+        .flat_map(|i| i.tags)
+        .filter(|t| t.domain == r.domain && t.path != r.path)
+        .map(|t| t.path)
+        .collect();
+    for d in store.repo_digests(&id)? {
+        if let Some((repo, _)) = d.split_once('@') {
+            if let Ok(rr) = format!("{repo}:x").parse::<Reference>() {
+                if rr.domain == r.domain && rr.path != r.path {
+                    sources.push(rr.path);
+                }
+            }
+        }
+    }
+    sources.sort();
+    sources.dedup();
+    registry::push::push(&client, store.content(), &r, &manifest, &sources, &|l| {
         if !quiet {
             println!("{l}");
         }

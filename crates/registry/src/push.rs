@@ -36,8 +36,26 @@ fn with_query(url: &str, kv: &str) -> String {
     }
 }
 
-/// Upload one blob unless the registry has it. Returns whether it was uploaded.
-pub fn push_blob(c: &Client, store: &Store, r: &Reference, d: &Digest) -> Result<bool> {
+/// What happened to one blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobPush {
+    /// The repository had it.
+    Exists,
+    /// Mounted from another repository of the same registry.
+    Mounted(String),
+    /// Uploaded.
+    Uploaded,
+}
+
+/// Upload one blob unless the registry has it; first try to mount it from `sources`
+/// (repositories of the same registry that have it).
+pub fn push_blob(
+    c: &Client,
+    store: &Store,
+    r: &Reference,
+    d: &Digest,
+    sources: &[String],
+) -> Result<BlobPush> {
     let host = api_host(&r.domain);
     let base = c.base(host)?;
     let scope = format!("repository:{}:pull,push", r.path);
@@ -51,18 +69,43 @@ pub fn push_blob(c: &Client, store: &Store, r: &Reference, d: &Digest) -> Result
         None,
     )?;
     if head.status == 200 {
-        return Ok(false);
+        return Ok(BlobPush::Exists);
     }
-    let start = c
-        .send(
+    let mut start = None;
+    for from in sources.iter().filter(|s| **s != r.path) {
+        let url = format!("{base}/v2/{}/blobs/uploads/?mount={d}&from={from}", r.path);
+        let scope_from = format!("{scope} repository:{from}:pull");
+        let resp = c.send(
             "POST",
             host,
-            &format!("{base}/v2/{}/blobs/uploads/", r.path),
-            &scope,
+            &url,
+            &scope_from,
             &[("Content-Length", "0".into())],
             Some(&[]),
-        )?
-        .ok()?;
+        )?;
+        match resp.status {
+            201 => return Ok(BlobPush::Mounted(from.clone())),
+            // Not mountable: the registry started a normal upload instead.
+            202 => {
+                start = Some(resp);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let start = match start {
+        Some(s) => s,
+        None => c
+            .send(
+                "POST",
+                host,
+                &format!("{base}/v2/{}/blobs/uploads/", r.path),
+                &scope,
+                &[("Content-Length", "0".into())],
+                Some(&[]),
+            )?
+            .ok()?,
+    };
     let mut loc = location(&base, &start)?;
     let size = store.size(d)?;
     let mut f = store.open_blob(d)?;
@@ -106,15 +149,18 @@ pub fn push_blob(c: &Client, store: &Store, r: &Reference, d: &Digest) -> Result
         )?
         .ok()?;
     }
-    Ok(true)
+    Ok(BlobPush::Uploaded)
 }
 
-/// Push the image whose manifest is `manifest` as `r` (its tag). Returns the manifest digest.
+/// Push the image whose manifest is `manifest` as `r` (its tag), mounting blobs from
+/// `sources` (other repositories of the same registry known to hold the image) when it
+/// can. Returns the manifest digest.
 pub fn push(
     c: &Client,
     store: &Store,
     r: &Reference,
     manifest: &Digest,
+    sources: &[String],
     progress: &dyn Fn(&str),
 ) -> Result<Digest> {
     let bytes = store.read(manifest)?;
@@ -136,16 +182,12 @@ pub fn push(
         );
     }
     for d in &blobs {
-        let uploaded = push_blob(c, store, r, d)?;
-        progress(&format!(
-            "{}: {}",
-            &d.hex()[..12],
-            if uploaded {
-                "Pushed"
-            } else {
-                "Layer already exists"
-            }
-        ));
+        let what = match push_blob(c, store, r, d, sources)? {
+            BlobPush::Exists => "Layer already exists".to_string(),
+            BlobPush::Mounted(from) => format!("Mounted from {from}"),
+            BlobPush::Uploaded => "Pushed".to_string(),
+        };
+        progress(&format!("{}: {what}", &d.hex()[..12]));
     }
     let host = api_host(&r.domain);
     let base = c.base(host)?;
