@@ -352,6 +352,44 @@ fn basic_auth_needs_login() {
     assert!(out.status.success(), "push after login: {}", stderr(&out));
     let out = q(&["logout", &reg], None);
     assert!(stdout(&out).contains("Removing login credentials"));
+    // A credential helper named in credHelpers answers instead (Docker's protocol).
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let helper = bin.join("docker-credential-quaitest");
+    std::fs::write(&helper, "#!/bin/sh\nread host\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}' \"$host\"\n").expect("helper");
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    std::fs::create_dir_all(&docker_config).expect("mkdir");
+    std::fs::write(
+        docker_config.join("config.json"),
+        format!(r#"{{"credHelpers":{{"{reg}":"quaitest"}}}}"#),
+    )
+    .expect("config");
+    let path = format!(
+        "PATH={}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = ns
+        .command(
+            "env",
+            &[
+                &path,
+                &format!("DOCKER_CONFIG={}", docker_config.display()),
+                quai.to_str().expect("utf8"),
+                "--root",
+                root.to_str().expect("utf8"),
+                "push",
+                &format!("{reg}/a/bb:1"),
+            ],
+        )
+        .output()
+        .expect("push");
+    assert!(
+        out.status.success(),
+        "push with a credential helper: {}",
+        stderr(&out)
+    );
 }
 
 /// A registry that misbehaves on purpose, served from a thread that joined the test's

@@ -33,9 +33,47 @@ pub fn auth_key(host: &str) -> String {
     }
 }
 
-/// Stored credentials for `host`.
+/// Ask a credential helper (`docker-credential-NAME get`, the host on stdin, JSON out).
+fn from_helper(helper: &str, host: &str) -> Option<(String, String)> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(format!("docker-credential-{helper}"))
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    child
+        .stdin
+        .take()?
+        .write_all(auth_key(host).as_bytes())
+        .ok()?;
+    let out = child.wait_with_output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    Some((
+        v["Username"].as_str()?.to_string(),
+        v["Secret"].as_str()?.to_string(),
+    ))
+}
+
+/// Credentials for `host`: its credential helper (`credHelpers`), the default store
+/// (`credsStore`), or the `auths` entry, in that order, as Docker looks them up.
 pub fn credentials(host: &str) -> Option<(String, String)> {
     let c = read_config();
+    if let Some(h) = c["credHelpers"][auth_key(host)]
+        .as_str()
+        .or_else(|| c["credHelpers"][host].as_str())
+    {
+        return from_helper(h, host);
+    }
+    if let Some(h) = c["credsStore"].as_str() {
+        if let Some(found) = from_helper(h, host) {
+            return Some(found);
+        }
+    }
     let entry = &c["auths"][auth_key(host)];
     let raw = entry["auth"].as_str()?;
     let bytes = base64::engine::general_purpose::STANDARD.decode(raw).ok()?;
