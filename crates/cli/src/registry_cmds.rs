@@ -252,9 +252,11 @@ pub fn registry(cmd: RegistryCmd) -> anyhow::Result<i32> {
             tls_cert,
             tls_key,
         } => {
-            if tls_cert.is_some() || tls_key.is_some() {
-                bail!("registry serve: TLS is not implemented yet; serve on loopback or put a TLS proxy in front");
-            }
+            let tls = match (tls_cert, tls_key) {
+                (Some(c), Some(k)) => Some((c, k)),
+                (None, None) => None,
+                _ => bail!("registry serve: --tls-cert and --tls-key go together"),
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -263,10 +265,27 @@ pub fn registry(cmd: RegistryCmd) -> anyhow::Result<i32> {
                 let listener = tokio::net::TcpListener::bind(&addr)
                     .await
                     .with_context(|| format!("listen on {addr}"))?;
-                eprintln!("quai registry: serving {} on http://{addr}", root.display());
-                registry::server::serve(registry::server::Config { root, htpasswd }, listener)
-                    .await
-                    .context("registry server")
+                let cfg = registry::server::Config {
+                    root: root.clone(),
+                    htpasswd,
+                };
+                match tls {
+                    Some((c, k)) => {
+                        eprintln!(
+                            "quai registry: serving {} on https://{addr}",
+                            root.display()
+                        );
+                        registry::server::serve_tls(cfg, listener, &c, &k)
+                            .await
+                            .context("registry server")
+                    }
+                    None => {
+                        eprintln!("quai registry: serving {} on http://{addr}", root.display());
+                        registry::server::serve(cfg, listener)
+                            .await
+                            .context("registry server")
+                    }
+                }
             })?;
             Ok(0)
         }

@@ -592,6 +592,16 @@ impl Netns {
         port: u16,
         htpasswd: Option<&std::path::Path>,
     ) {
+        self.start_quai_registry_with(dir, port, htpasswd, None);
+    }
+
+    fn start_quai_registry_with(
+        &mut self,
+        dir: &std::path::Path,
+        port: u16,
+        htpasswd: Option<&std::path::Path>,
+        tls: Option<(&std::path::Path, &std::path::Path)>,
+    ) {
         let addr = format!("127.0.0.1:{port}");
         let root = dir.join("quai-registry");
         let mut args = vec![
@@ -606,6 +616,16 @@ impl Netns {
         if let Some(h) = &h {
             args.extend(["--htpasswd", h.as_str()]);
         }
+        let t = tls.map(|(c, k)| {
+            (
+                c.to_string_lossy().into_owned(),
+                k.to_string_lossy().into_owned(),
+            )
+        });
+        if let Some((c, k)) = &t {
+            args.extend(["--tls-cert", c.as_str(), "--tls-key", k.as_str()]);
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let log = std::fs::File::create(dir.join("quai-registry.log")).expect("log");
         let child = self
             .command(quai().to_str().expect("utf8"), &args)
@@ -618,12 +638,12 @@ impl Netns {
             let o = self.cmd(
                 "curl",
                 &[
-                    "-s",
+                    "-sk",
                     "-o",
                     "/dev/null",
                     "-w",
                     "%{http_code}",
-                    &format!("http://{addr}/v2/"),
+                    &format!("{scheme}://{addr}/v2/"),
                 ],
             );
             if matches!(stdout(&o).as_str(), "200" | "401") {
@@ -837,4 +857,80 @@ fn quai_registry_basic_auth() {
         &["inspect", "--tls-verify=false", "--creds", "bob:pw", &dst],
     );
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn quai_registry_over_tls() {
+    if !ready("quai_registry_tls") || !have("openssl") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut ns = Netns::new("qtls");
+    let port = 9600 + (std::process::id() % 300) as u16;
+    ns.start_quai_registry_with(tmp.path(), port, None, Some((&cert, &key)));
+    let reg = format!("127.0.0.1:{port}");
+    let root = tmp.path().join("root");
+    let tar = busybox_tar(tmp.path());
+    let q = |args: &[&str]| {
+        let mut a = vec!["--root", root.to_str().expect("utf8")];
+        a.extend_from_slice(args);
+        ns.cmd(quai().to_str().expect("utf8"), &a)
+    };
+    assert!(q(&[
+        "import",
+        tar.to_str().expect("utf8"),
+        &format!("{reg}/t/bb:1")
+    ])
+    .status
+    .success());
+    // A self-signed certificate is refused unless the user says otherwise.
+    let out = q(&["push", &format!("{reg}/t/bb:1")]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("certificate"), "{}", stderr(&out));
+    let out = q(&["push", "--tls-verify=false", &format!("{reg}/t/bb:1")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let o = ns.cmd(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{reg}/t/bb:1"),
+        ],
+    );
+    assert!(o.status.success(), "skopeo over TLS: {}", stderr(&o));
+    // Plain HTTP to the TLS port gets nothing useful: the server only speaks TLS.
+    let o = ns.cmd(
+        "curl",
+        &[
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://{reg}/v2/"),
+        ],
+    );
+    assert_ne!(stdout(&o), "200");
 }

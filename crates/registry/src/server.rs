@@ -101,8 +101,8 @@ impl Ctx {
     }
 }
 
-/// Serve on `addr` until interrupted.
-pub async fn serve(cfg: Config, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// Build the registry's router over its storage.
+fn app(cfg: Config) -> std::io::Result<axum::Router> {
     for d in ["repos", "uploads"] {
         std::fs::create_dir_all(cfg.root.join(d))?;
     }
@@ -123,12 +123,96 @@ pub async fn serve(cfg: Config, listener: tokio::net::TcpListener) -> std::io::R
         users,
         hashing: Default::default(),
     });
-    let app = axum::Router::new().fallback(route).with_state(ctx);
+    Ok(axum::Router::new().fallback(route).with_state(ctx))
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Serve plain HTTP until interrupted.
+pub async fn serve(cfg: Config, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = app(cfg)?;
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown())
         .await
+}
+
+/// Serve HTTPS with the PEM certificate chain `cert` and key `key` until interrupted.
+pub async fn serve_tls(
+    cfg: Config,
+    listener: tokio::net::TcpListener,
+    cert: &Path,
+    key: &Path,
+) -> std::io::Result<()> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, p: &Path, e: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what} {}: {e}", p.display()),
+        )
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad("certificate", cert, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad("certificate", cert, e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad("key", key, e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("TLS certificate and key: {e}"),
+            )
+        })?;
+    let app = app(cfg)?;
+    let listener = TlsListener {
+        tcp: listener,
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+/// TCP plus a TLS handshake; a failed handshake drops that connection only.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (stream, addr) = match self.tcp.accept().await {
+                Ok(c) => c,
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let hs = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                self.acceptor.accept(stream),
+            )
+            .await;
+            if let Ok(Ok(tls)) = hs {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
 }
 
 async fn route(State(ctx): State<Shared>, req: Request) -> Response {
