@@ -400,6 +400,18 @@ fn hostile_registry(
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     ranges: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) -> std::thread::JoinHandle<()> {
+    test_registry(ns, port, stop, ranges, false)
+}
+
+/// The same registry; with `bearer`, every /v2 request needs a token from its /token
+/// endpoint (and no whole blob is cut short).
+fn test_registry(
+    ns: &str,
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ranges: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    bearer: bool,
+) -> std::thread::JoinHandle<()> {
     let ns_path = format!("/var/run/netns/{ns}");
     std::thread::spawn(move || {
         use std::io::{BufRead, BufReader, Write};
@@ -441,6 +453,7 @@ fn hostile_registry(
             }
             let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
             let mut range = None;
+            let mut token_ok = false;
             loop {
                 let mut h = String::new();
                 if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
@@ -448,6 +461,11 @@ fn hostile_registry(
                 }
                 if let Some(v) = h.to_ascii_lowercase().strip_prefix("range: bytes=") {
                     range = v.trim().trim_end_matches('-').parse::<usize>().ok();
+                }
+                if h.trim_end() == "authorization: Bearer t0ken"
+                    || h.trim_end() == "Authorization: Bearer t0ken"
+                {
+                    token_ok = true;
                 }
             }
             let send = |s: &mut std::net::TcpStream,
@@ -468,6 +486,34 @@ fn hostile_registry(
                 "Content-Type",
                 "application/vnd.oci.image.manifest.v1+json".to_string(),
             );
+            if bearer && path.starts_with("/token") {
+                let ok =
+                    path.contains("scope=repository:x:pull") && path.contains("service=quai-test");
+                let body: &[u8] = if ok {
+                    br#"{"token":"t0ken"}"#
+                } else {
+                    br#"{"errors":[]}"#
+                };
+                send(
+                    &mut s,
+                    if ok { "200 OK" } else { "403 Forbidden" },
+                    &[],
+                    body,
+                    body.len(),
+                );
+                continue;
+            }
+            if bearer && !token_ok {
+                let challenge = format!("Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"quai-test\",scope=\"repository:x:pull\"");
+                send(
+                    &mut s,
+                    "401 Unauthorized",
+                    &[("WWW-Authenticate", challenge)],
+                    b"{}",
+                    2,
+                );
+                continue;
+            }
             match path.as_str() {
                 "/v2/" => send(&mut s, "200 OK", &[], b"{}", 2),
                 "/v2/x/manifests/baddigest" => {
@@ -501,7 +547,7 @@ fn hostile_registry(
                     }
                     None => {
                         whole_requests += 1;
-                        if whole_requests == 2 {
+                        if whole_requests == 2 && !bearer {
                             // Announce the whole blob, send a third, hang up.
                             send(&mut s, "200 OK", &[], &layer[..100_000], layer.len())
                         } else {
@@ -933,4 +979,41 @@ fn quai_registry_over_tls() {
         ],
     );
     assert_ne!(stdout(&o), "200");
+}
+
+#[test]
+fn bearer_token_auth() {
+    if !ready("bearer") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let ns = Netns::new("bearer");
+    let port = 9900 + (std::process::id() % 90) as u16;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = test_registry(
+        &ns.name,
+        port,
+        stop.clone(),
+        std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        true,
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let root = tmp.path().join("root");
+    let out = ns.cmd(
+        quai().to_str().expect("utf8"),
+        &[
+            "--root",
+            root.to_str().expect("utf8"),
+            "pull",
+            &format!("127.0.0.1:{port}/x:trunc"),
+        ],
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = server.join();
+    assert!(
+        out.status.success(),
+        "pull with a bearer token: {}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("Pull complete"), "{}", stdout(&out));
 }
