@@ -98,19 +98,67 @@ pub fn pull(root: &Path, a: PullArgs) -> anyhow::Result<i32> {
             r.path.strip_prefix("library/").unwrap_or(&r.path)
         );
     }
-    let progress = move |line: &str| {
-        if !quiet {
-            println!("{line}");
+    // Per-layer progress bars on a terminal; plain lines otherwise.
+    use std::io::IsTerminal;
+    let bars = (!quiet && std::io::stdout().is_terminal()).then(indicatif::MultiProgress::new);
+    let by_layer: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>> =
+        Default::default();
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix}: {msg:<16} [{bar:30}] {bytes}/{total_bytes}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let bar_for = |d: &content::Digest, total: Option<u64>| -> Option<indicatif::ProgressBar> {
+        let mb = bars.as_ref()?;
+        let mut m = by_layer.lock().ok()?;
+        let b = m.entry(d.hex()[..12].to_string()).or_insert_with(|| {
+            let b = mb.add(indicatif::ProgressBar::new(total.unwrap_or(0)));
+            b.set_style(style.clone());
+            b.set_prefix(d.hex()[..12].to_string());
+            b.set_message("Downloading");
+            b
+        });
+        Some(b.clone())
+    };
+    let on_bytes = |d: &content::Digest, done: u64, total: Option<u64>| {
+        if let Some(b) = bar_for(d, total) {
+            b.set_position(done);
         }
     };
-    let pulled = registry::pull::pull(&client, store.content(), &r, &platform, &progress)?;
+    let progress = |line: &str| {
+        if quiet {
+            return;
+        }
+        if let Some(mb) = &bars {
+            if let Some((short, what)) = line.split_once(": ") {
+                if let Some(b) = by_layer.lock().ok().and_then(|m| m.get(short).cloned()) {
+                    b.finish_with_message(what.to_string());
+                    return;
+                }
+            }
+            let _ = mb.println(line);
+            return;
+        }
+        println!("{line}");
+    };
+    let pulled = registry::pull::pull(
+        &client,
+        store.content(),
+        &r,
+        &platform,
+        &progress,
+        Some(&on_bytes),
+    )?;
+    // A pull by digest names nothing; a pull by tag names the tag.
+    let name = if r.digest.is_some() { None } else { Some(&r) };
     store.record(
         &pulled.config,
         &pulled.manifest,
         &pulled.created,
         pulled.size,
-        Some(&r),
+        name,
     )?;
+    store.record_repo_digest(&pulled.config, &r, &pulled.manifest)?;
     if quiet {
         println!("{r}");
     } else {

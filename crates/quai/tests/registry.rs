@@ -241,6 +241,27 @@ fn push_and_pull_with_docker_registry_and_skopeo() {
             ],
         );
         assert!(stdout(&out).contains("Already exists"), "{}", stdout(&out));
+        // RepoDigests, and a pull by that digest.
+        let qf = |args: &[&str]| {
+            let mut a = vec!["--root", fresh.to_str().expect("utf8")];
+            a.extend_from_slice(args);
+            ns.cmd(quai.to_str().expect("utf8"), &a)
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&qf(&["image", "inspect", &format!("{reg}/{repo}:t")]).stdout)
+                .expect("inspect");
+        let rd = v[0]["RepoDigests"][0]
+            .as_str()
+            .expect("repo digest")
+            .to_string();
+        assert!(rd.starts_with(&format!("{reg}/{repo}@sha256:")), "{rd}");
+        let out = qf(&["pull", &rd]);
+        assert!(out.status.success(), "pull by digest: {}", stderr(&out));
+        let digests = stdout(&qf(&["images", "--digests"]));
+        assert!(
+            digests.contains(&rd[rd.find('@').expect("@") + 1..]),
+            "{digests}"
+        );
     }
     // --all-tags pulls every tag of a repository.
     assert!(q(&[
@@ -782,6 +803,30 @@ fn quai_registry_serves_skopeo_and_quai() {
             .success()
     );
     assert!(q(&["push", &format!("{reg}/a/bb:v2")]).status.success());
+    // A new repository of the same registry: blobs are mounted, not uploaded again.
+    assert!(q(&[
+        "tag",
+        &format!("{reg}/a/bb:v1"),
+        &format!("{reg}/b/copy:v1")
+    ])
+    .status
+    .success());
+    let out = q(&["push", &format!("{reg}/b/copy:v1")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Mounted from a/bb"),
+        "{}",
+        stdout(&out)
+    );
+    let o = ns.cmd(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{reg}/b/copy:v1"),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
     let o = ns.cmd(
         "skopeo",
         &[
@@ -804,7 +849,7 @@ fn quai_registry_serves_skopeo_and_quai() {
     let o = ns.cmd("curl", &["-s", &format!("http://{reg}/v2/_catalog")]);
     assert_eq!(
         stdout(&o),
-        r#"{"repositories":["a/bb","sk/oci","sk/v2s2"]}"#
+        r#"{"repositories":["a/bb","b/copy","sk/oci","sk/v2s2"]}"#
     );
     // A manifest whose digest does not match its reference is refused with the spec's code.
     let o = ns.cmd(

@@ -72,6 +72,9 @@ impl Default for Platform {
 /// Progress lines, Docker's words.
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 
+/// Bytes of a blob received so far: (blob, bytes, total when known).
+pub type Bytes<'a> = &'a (dyn Fn(&Digest, u64, Option<u64>) + Sync);
+
 fn manifest_url(base: &str, r: &Reference, what: &str) -> String {
     format!("{base}/v2/{}/manifests/{what}", r.path)
 }
@@ -160,6 +163,7 @@ pub fn fetch_blob(
     r: &Reference,
     digest: &Digest,
     size: Option<u64>,
+    on_bytes: Option<Bytes<'_>>,
 ) -> Result<()> {
     if store.has(digest) {
         return Ok(());
@@ -188,7 +192,7 @@ pub fn fetch_blob(
         }
         resp.ok()?
     };
-    copy_body(resp, w, digest, size, &url)
+    copy_body(resp, w, digest, size, &url, on_bytes)
 }
 
 fn copy_body(
@@ -197,6 +201,7 @@ fn copy_body(
     digest: &Digest,
     size: Option<u64>,
     url: &str,
+    on_bytes: Option<Bytes<'_>>,
 ) -> Result<()> {
     let mut reader = resp.body.into_with_config().limit(u64::MAX).reader();
     let mut buf = vec![0u8; 1024 * 1024];
@@ -216,6 +221,9 @@ fn copy_body(
             url: url.to_string(),
             message: e.to_string(),
         })?;
+        if let Some(f) = on_bytes {
+            f(digest, w.offset(), size);
+        }
         if let Some(s) = size {
             if w.offset() > s {
                 w.abort();
@@ -236,6 +244,7 @@ pub fn pull(
     r: &Reference,
     platform: &Platform,
     progress: Progress<'_>,
+    on_bytes: Option<Bytes<'_>>,
 ) -> Result<Pulled> {
     let what = r
         .digest
@@ -265,7 +274,7 @@ pub fn pull(
         Ok((d, v["size"].as_u64()))
     };
     let (config, config_size) = desc(&m["config"])?;
-    fetch_blob(c, store, r, &config, config_size)?;
+    fetch_blob(c, store, r, &config, config_size, None)?;
     let layers: Vec<(Digest, Option<u64>)> = m["layers"]
         .as_array()
         .into_iter()
@@ -286,7 +295,7 @@ pub fn pull(
                     progress(&format!("{short}: Already exists"));
                     continue;
                 }
-                match fetch_blob(c, store, r, d, *size) {
+                match fetch_blob(c, store, r, d, *size, on_bytes) {
                     Ok(()) => progress(&format!("{short}: Pull complete")),
                     Err(e) => {
                         if let Ok(mut f) = failures.lock() {
