@@ -85,6 +85,23 @@ pub struct ImageSummary {
     pub size: u64,
 }
 
+/// What to mount for a container's root: `mount -t overlay overlay -o OPTIONS TARGET`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountSpec {
+    /// `overlay`.
+    pub fstype: String,
+    /// `overlay`.
+    pub source: String,
+    /// `lowerdir=...,upperdir=...,workdir=...`.
+    pub options: String,
+    /// Layer directories, bottom first.
+    pub lowers: Vec<PathBuf>,
+    /// Writable directory.
+    pub upper: PathBuf,
+    /// overlayfs work directory.
+    pub work: PathBuf,
+}
+
 /// The store.
 pub struct ImageStore {
     root: PathBuf,
@@ -604,6 +621,41 @@ impl ImageStore {
             }
         }
         Ok(report.bytes)
+    }
+
+    /// An overlay snapshot for a container: the image's layers as read-only lower dirs and
+    /// a fresh writable upper and work dir under `dir`. Returns what to mount (the engine
+    /// mounts it; this crate never does).
+    pub fn snapshot(&self, id: &Digest, dir: &Path) -> Result<MountSpec> {
+        let lowers = self.layer_dirs(id)?;
+        let (upper, work) = (dir.join("upper"), dir.join("work"));
+        for d in [&upper, &work] {
+            std::fs::create_dir_all(d).map_err(|source| Error::Io {
+                op: "create",
+                path: d.clone(),
+                source,
+            })?;
+        }
+        // overlayfs wants the top layer first.
+        let lower: Vec<String> = lowers
+            .iter()
+            .rev()
+            .map(|p| p.display().to_string())
+            .collect();
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.join(":"),
+            upper.display(),
+            work.display()
+        );
+        Ok(MountSpec {
+            fstype: "overlay".into(),
+            source: "overlay".into(),
+            options,
+            lowers,
+            upper,
+            work,
+        })
     }
 
     /// Unpack the image's layers (once per chain id, shared by all images) and return the

@@ -158,24 +158,17 @@ fn imported_layers_mount_as_an_overlay_and_run() {
     assert!(out.status.success(), "{}", stderr(&out));
     let store = image::store::ImageStore::open(&root).expect("store");
     let image_id = store.resolve("localbusybox").expect("resolve");
-    let lowers = store.layer_dirs(&image_id).expect("unpack");
-    assert_eq!(lowers.len(), 1);
-    assert!(lowers[0].join("bin/busybox").is_file());
-    // Replace the bundle's rootfs by an overlay of the image layer.
     let rootfs = w.bundle.join("rootfs");
     std::fs::remove_dir_all(&rootfs).expect("rm");
     std::fs::create_dir_all(&rootfs).expect("mkdir");
-    let (upper, work) = (w.path("upper"), w.path("work"));
-    std::fs::create_dir_all(&upper).expect("mkdir");
-    std::fs::create_dir_all(&work).expect("mkdir");
-    let opts = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lowers[0].display(),
-        upper.display(),
-        work.display()
-    );
+    let spec = store
+        .snapshot(&image_id, &w.path("snap"))
+        .expect("snapshot");
+    let (lowers, upper) = (spec.lowers.clone(), spec.upper.clone());
+    assert_eq!(lowers.len(), 1);
+    assert!(lowers[0].join("bin/busybox").is_file());
     assert!(Command::new("mount")
-        .args(["-t", "overlay", "overlay", "-o", &opts])
+        .args(["-t", &spec.fstype, &spec.source, "-o", &spec.options])
         .arg(&rootfs)
         .status()
         .expect("mount")

@@ -888,6 +888,91 @@ fn quai_registry_serves_skopeo_and_quai() {
         "{}",
         stdout(&o)
     );
+    // A blob above the chunk size goes up in PATCH chunks, and comes back intact.
+    let big = tmp.path().join("big");
+    std::fs::create_dir_all(&big).expect("mkdir");
+    let mut data = vec![0u8; 34 * 1024 * 1024];
+    let mut x: u32 = 12345;
+    for b in data.iter_mut() {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        *b = (x >> 24) as u8;
+    }
+    std::fs::write(big.join("blob"), &data).expect("write");
+    let big_tar = tmp.path().join("big.tar");
+    assert!(Command::new("tar")
+        .arg("-C")
+        .arg(&big)
+        .args(["-cf"])
+        .arg(&big_tar)
+        .arg(".")
+        .status()
+        .expect("tar")
+        .success());
+    assert!(q(&[
+        "import",
+        big_tar.to_str().expect("utf8"),
+        &format!("{reg}/big/img:1")
+    ])
+    .status
+    .success());
+    let out = q(&["push", &format!("{reg}/big/img:1")]);
+    assert!(out.status.success(), "chunked push: {}", stderr(&out));
+    let fresh = tmp.path().join("root-big");
+    let out = ns.cmd(
+        quai.to_str().expect("utf8"),
+        &[
+            "--root",
+            fresh.to_str().expect("utf8"),
+            "pull",
+            &format!("{reg}/big/img:1"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Garbage collection: once sk/oci's manifest is deleted, its blobs go, the rest stay.
+    let ins = ns.cmd(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{reg}/sk/oci:t"),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ins.stdout).expect("inspect");
+    let digest = v["Digest"].as_str().expect("digest").to_string();
+    let o = ns.cmd(
+        "curl",
+        &[
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+            &format!("http://{reg}/v2/sk/oci/manifests/{digest}"),
+        ],
+    );
+    assert_eq!(stdout(&o), "202");
+    let o = Command::new(&quai)
+        .args(["registry", "gc", "--root"])
+        .arg(tmp.path().join("quai-registry"))
+        .output()
+        .expect("gc");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let removed: u64 = stdout(&o)
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("count");
+    assert!(removed >= 1, "{}", stdout(&o));
+    let out = q(&["pull", &format!("{reg}/sk/oci:t")]);
+    assert!(!out.status.success());
+    let out = q(&["pull", &format!("{reg}/a/bb:v1")]);
+    assert!(
+        out.status.success(),
+        "a/bb must survive gc: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
