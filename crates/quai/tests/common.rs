@@ -207,3 +207,25 @@ pub fn stderr(o: &Output) -> String {
 pub fn id(name: &str) -> String {
     format!("qt-{name}-{}", std::process::id())
 }
+
+/// A busybox rootfs tarball made in `dir` (`dir/rootfs.tar`).
+pub fn busybox_tar(dir: &Path) -> PathBuf {
+    let rootfs = dir.join("rootfs");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs");
+    assert!(Command::new(script)
+        .arg(&rootfs)
+        .status()
+        .expect("rootfs")
+        .success());
+    let tar = dir.join("rootfs.tar");
+    assert!(Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-cf"])
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .expect("tar")
+        .success());
+    tar
+}

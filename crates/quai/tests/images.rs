@@ -17,28 +17,6 @@ fn q(root: &std::path::Path, args: &[&str]) -> std::process::Output {
         .expect("quai")
 }
 
-fn busybox_tar(dir: &std::path::Path) -> std::path::PathBuf {
-    let rootfs = dir.join("rootfs");
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs");
-    assert!(Command::new(script)
-        .arg(&rootfs)
-        .status()
-        .expect("rootfs")
-        .success());
-    let tar = dir.join("rootfs.tar");
-    assert!(Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .args(["-cf"])
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .expect("tar")
-        .success());
-    tar
-}
-
 #[test]
 fn import_list_tag_inspect_history_rmi() {
     let tmp = tempfile::tempdir().expect("tmp");

@@ -59,25 +59,29 @@ impl Netns {
             format!("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}", dir.join("data").display()),
         )
         .expect("config");
-        let log = std::fs::File::create(dir.join("registry.log")).expect("log");
+        let url = format!("http://127.0.0.1:{port}/v2/");
+        self.spawn_server(
+            "docker-registry",
+            &["serve", cfg.to_str().expect("utf8")],
+            &dir.join("registry.log"),
+            &url,
+        );
+    }
+
+    /// Start a registry process in the namespace and wait until `url` answers 200 or 401.
+    fn spawn_server(&mut self, prog: &str, args: &[&str], log_path: &std::path::Path, url: &str) {
+        let log = std::fs::File::create(log_path).expect("log");
         let child = self
-            .command("docker-registry", &["serve", cfg.to_str().expect("utf8")])
+            .command(prog, args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("registry");
+            .expect("server");
         self.registry = Some(child);
         for _ in 0..100 {
             let o = self.cmd(
                 "curl",
-                &[
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    &format!("http://127.0.0.1:{port}/v2/"),
-                ],
+                &["-sk", "-o", "/dev/null", "-w", "%{http_code}", url],
             );
             if matches!(stdout(&o).as_str(), "200" | "401") {
                 return;
@@ -85,8 +89,8 @@ impl Netns {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!(
-            "registry did not start: {}",
-            std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
+            "{prog} did not start: {}",
+            std::fs::read_to_string(log_path).unwrap_or_default()
         );
     }
 }
@@ -122,28 +126,6 @@ fn ready(test: &str) -> bool {
         }
     }
     true
-}
-
-fn busybox_tar(dir: &std::path::Path) -> std::path::PathBuf {
-    let rootfs = dir.join("rootfs");
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-busybox-rootfs");
-    assert!(Command::new(script)
-        .arg(&rootfs)
-        .status()
-        .expect("rootfs")
-        .success());
-    let tar = dir.join("rootfs.tar");
-    assert!(Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .args(["-cf"])
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .expect("tar")
-        .success());
-    tar
 }
 
 #[test]
@@ -693,34 +675,13 @@ impl Netns {
             args.extend(["--tls-cert", c.as_str(), "--tls-key", k.as_str()]);
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let log = std::fs::File::create(dir.join("quai-registry.log")).expect("log");
-        let child = self
-            .command(quai().to_str().expect("utf8"), &args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("serve");
-        self.registry = Some(child);
-        for _ in 0..100 {
-            let o = self.cmd(
-                "curl",
-                &[
-                    "-sk",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                    &format!("{scheme}://{addr}/v2/"),
-                ],
-            );
-            if matches!(stdout(&o).as_str(), "200" | "401") {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "quai registry did not start: {}",
-            std::fs::read_to_string(dir.join("quai-registry.log")).unwrap_or_default()
+        let url = format!("{scheme}://{addr}/v2/");
+        let quai = quai();
+        self.spawn_server(
+            quai.to_str().expect("utf8"),
+            &args,
+            &dir.join("quai-registry.log"),
+            &url,
         );
     }
 }
