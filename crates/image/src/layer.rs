@@ -10,7 +10,7 @@
 
 use std::ffi::{CString, OsStr};
 use std::io::{BufRead, BufReader, Read};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -253,6 +253,32 @@ fn set_xattr(fd: &OwnedFd, name: &str, value: &[u8]) -> std::io::Result<()> {
     }
 }
 
+/// Set access and modification time (best effort: a layer's times are not worth failing).
+fn set_mtime(fd: &OwnedFd, mtime: i64) {
+    let t = rustix::fs::Timespec {
+        tv_sec: mtime,
+        tv_nsec: 0,
+    };
+    let _ = rustix::fs::futimens(
+        fd,
+        &rustix::fs::Timestamps {
+            last_access: t,
+            last_modification: t,
+        },
+    );
+}
+
+fn set_xattrs(fd: &OwnedFd, xattrs: &[(String, Vec<u8>)], entry: &str) -> Result<()> {
+    for (k, v) in xattrs {
+        set_xattr(fd, k, v).map_err(|source| Error::Entry {
+            entry: entry.to_string(),
+            op: "set xattr",
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 fn unpack_tar<R: Read>(r: R, dest: &Path) -> Result<Report> {
     let root = rustix::fs::open(
         dest,
@@ -366,13 +392,7 @@ fn unpack_tar<R: Read>(r: R, dest: &Path) -> Result<Report> {
                 .map_err(entry_err(&shown, "open directory"))?;
                 owner(Some(&fd))?;
                 rustix::fs::fchmod(&fd, mode).map_err(entry_err(&shown, "chmod"))?;
-                for (k, v) in &xattrs {
-                    set_xattr(&fd, k, v).map_err(|source| Error::Entry {
-                        entry: shown.clone(),
-                        op: "set xattr",
-                        source,
-                    })?;
-                }
+                set_xattrs(&fd, &xattrs, &shown)?;
                 ctx.dir_times.push((rel.clone(), mtime));
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
@@ -398,24 +418,8 @@ fn unpack_tar<R: Read>(r: R, dest: &Path) -> Result<Report> {
                 owner(Some(&fd))?;
                 // chown clears setuid bits: chmod after it.
                 rustix::fs::fchmod(&fd, mode).map_err(entry_err(&shown, "chmod"))?;
-                for (k, v) in &xattrs {
-                    set_xattr(&fd, k, v).map_err(|source| Error::Entry {
-                        entry: shown.clone(),
-                        op: "set xattr",
-                        source,
-                    })?;
-                }
-                let ts = rustix::fs::Timestamps {
-                    last_access: rustix::fs::Timespec {
-                        tv_sec: mtime,
-                        tv_nsec: 0,
-                    },
-                    last_modification: rustix::fs::Timespec {
-                        tv_sec: mtime,
-                        tv_nsec: 0,
-                    },
-                };
-                let _ = rustix::fs::futimens(&fd, &ts);
+                set_xattrs(&fd, &xattrs, &shown)?;
+                set_mtime(&fd, mtime);
             }
             tar::EntryType::Symlink => {
                 let target = entry
@@ -476,20 +480,9 @@ fn unpack_tar<R: Read>(r: R, dest: &Path) -> Result<Report> {
     // Directory times last: creating entries inside them changed their mtime.
     for (rel, mtime) in std::mem::take(&mut ctx.dir_times) {
         if let Ok(fd) = ctx.dir(&rel, "") {
-            let ts = rustix::fs::Timestamps {
-                last_access: rustix::fs::Timespec {
-                    tv_sec: mtime,
-                    tv_nsec: 0,
-                },
-                last_modification: rustix::fs::Timespec {
-                    tv_sec: mtime,
-                    tv_nsec: 0,
-                },
-            };
-            let _ = rustix::fs::futimens(&fd, &ts);
+            set_mtime(&fd, mtime);
         }
     }
-    let _ = ctx.root.as_fd();
     Ok(report)
 }
 

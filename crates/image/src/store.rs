@@ -342,38 +342,12 @@ impl ImageStore {
     pub fn resolve(&self, what: &str) -> Result<Digest> {
         if let Ok(r) = what.parse::<Reference>() {
             if let Some(d) = &r.digest {
-                let found: Option<String> = self
-                    .db
-                    .query_row(
-                        "SELECT image FROM digests WHERE name = ?1",
-                        params![format!("{}@{d}", r.repository())],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(self.dberr())?;
-                if let Some(id) = found {
-                    return id.parse::<Digest>().map_err(|e| Error::Corrupt {
-                        what: "image id",
-                        digest: id,
-                        message: e.to_string(),
-                    });
+                if let Some(id) = self.image_named("digests", &format!("{}@{d}", r.repository()))? {
+                    return Ok(id);
                 }
             }
-            let found: Option<String> = self
-                .db
-                .query_row(
-                    "SELECT image FROM tags WHERE name = ?1",
-                    params![r.to_string()],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(self.dberr())?;
-            if let Some(id) = found {
-                return id.parse::<Digest>().map_err(|e| Error::Corrupt {
-                    what: "image id",
-                    digest: id,
-                    message: e.to_string(),
-                });
+            if let Some(id) = self.image_named("tags", &r.to_string())? {
+                return Ok(id);
             }
         }
         let hex = what.strip_prefix("sha256:").unwrap_or(what);
@@ -401,6 +375,28 @@ impl ImageStore {
             };
         }
         Err(Error::NotFound(what.to_string()))
+    }
+
+    /// The image a row of `tags` or `digests` names.
+    fn image_named(&self, table: &str, name: &str) -> Result<Option<Digest>> {
+        let found: Option<String> = self
+            .db
+            .query_row(
+                &format!("SELECT image FROM {table} WHERE name = ?1"),
+                params![name],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(self.dberr())?;
+        found
+            .map(|id| {
+                id.parse::<Digest>().map_err(|e| Error::Corrupt {
+                    what: "image id",
+                    digest: id.clone(),
+                    message: e.to_string(),
+                })
+            })
+            .transpose()
     }
 
     /// Give image `src` (name or id) the name `dst`.

@@ -349,6 +349,18 @@ async fn dispatch(ctx: &Shared, method: Method, path: &str, query: &str, req: Re
     err(StatusCode::NOT_FOUND, "NOT_FOUND", "not found")
 }
 
+/// 201 for a blob now in repository `name`.
+fn blob_created(name: &str, d: &Digest) -> Response {
+    (
+        StatusCode::CREATED,
+        [
+            ("Location", format!("/v2/{name}/blobs/{d}")),
+            ("Docker-Content-Digest", d.to_string()),
+        ],
+    )
+        .into_response()
+}
+
 fn digest_of(s: &str) -> Option<Digest> {
     s.parse().ok()
 }
@@ -371,14 +383,7 @@ async fn start_upload(ctx: &Shared, name: &str, query: &str, req: Request) -> Re
             && ctx.store.has(&m)
             && link_blob(ctx, name, &m).is_ok()
         {
-            return (
-                StatusCode::CREATED,
-                [
-                    ("Location", format!("/v2/{name}/blobs/{m}")),
-                    ("Docker-Content-Digest", m.to_string()),
-                ],
-            )
-                .into_response();
+            return blob_created(name, &m);
         }
     }
     // Monolithic upload: POST ...?digest= with the body.
@@ -406,14 +411,7 @@ async fn start_upload(ctx: &Shared, name: &str, query: &str, req: Request) -> Re
         return match commit_upload(ctx, &id, &p, req.into_body(), &d).await {
             Ok(()) => {
                 let _ = link_blob(ctx, name, &d);
-                (
-                    StatusCode::CREATED,
-                    [
-                        ("Location", format!("/v2/{name}/blobs/{d}")),
-                        ("Docker-Content-Digest", d.to_string()),
-                    ],
-                )
-                    .into_response()
+                blob_created(name, &d)
             }
             Err(r) => r,
         };
@@ -649,14 +647,7 @@ async fn finish_upload(ctx: &Shared, name: &str, id: &str, query: &str, req: Req
     match r {
         Ok(()) => {
             let _ = link_blob(ctx, name, &d);
-            (
-                StatusCode::CREATED,
-                [
-                    ("Location", format!("/v2/{name}/blobs/{d}")),
-                    ("Docker-Content-Digest", d.to_string()),
-                ],
-            )
-                .into_response()
+            blob_created(name, &d)
         }
         Err(r) => r,
     }

@@ -178,11 +178,24 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
+    let hooks = load_config(root, &st).and_then(|s| s.hooks().clone());
+    remove(root, &st, hooks.as_ref(), force)
+}
+
+/// The body of `delete` for a loaded state and its hooks (`run` passes what it has in
+/// memory instead of reading state.json and config.json again).
+fn remove(
+    root: &Path,
+    st: &State,
+    hooks: Option<&oci_spec::runtime::Hooks>,
+    force: bool,
+) -> Result<()> {
+    let id = st.id.as_str();
     let status = st.status(root);
     match status {
         Status::Stopped => {}
         _ if force => {}
-        _ => return Err(wrong(&st, status, "delete (not stopped; use --force)")),
+        _ => return Err(wrong(st, status, "delete (not stopped; use --force)")),
     }
     let mut errs: Vec<String> = Vec::new();
     if status != Status::Stopped {
@@ -198,10 +211,10 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
             errs.push(e.to_string());
         }
     }
-    if status != Status::Stopped && !wait_gone(&st, Duration::from_secs(10)) {
+    if status != Status::Stopped && !wait_gone(st, Duration::from_secs(10)) {
         errs.push(format!("init {} did not exit", st.pid));
     }
-    if let Some(h) = load_config(root, &st).and_then(|s| s.hooks().clone()) {
+    if let Some(h) = hooks {
         let json = serde_json::to_vec(&st.oci_json(Status::Stopped)).unwrap_or_default();
         if let Err(e) = crate::hooks::run("poststop", h.poststop().as_deref().unwrap_or(&[]), &json)
         {
@@ -299,7 +312,7 @@ pub fn run(o: &crate::create::CreateOpts<'_>, detach: bool) -> Result<i32> {
         }
     })();
     if let Err(e) = started {
-        let _ = delete(o.root, o.id, true);
+        let _ = remove(o.root, st, created.spec.hooks().as_ref(), true);
         return Err(e);
     }
     if let Some(h) = created.spec.hooks() {
@@ -307,7 +320,7 @@ pub fn run(o: &crate::create::CreateOpts<'_>, detach: bool) -> Result<i32> {
         if let Err(e) =
             crate::hooks::run("poststart", h.poststart().as_deref().unwrap_or(&[]), &json)
         {
-            let _ = delete(o.root, o.id, true);
+            let _ = remove(o.root, st, created.spec.hooks().as_ref(), true);
             return Err(e);
         }
     }
@@ -320,7 +333,7 @@ pub fn run(o: &crate::create::CreateOpts<'_>, detach: bool) -> Result<i32> {
         None => crate::wait::wait_forwarding(Pid::from_raw(st.pid))?,
     };
     crate::debug!("{}: exited with {code}", o.id);
-    delete(o.root, o.id, true)?;
+    remove(o.root, st, created.spec.hooks().as_ref(), true)?;
     crate::debug!("{}: deleted", o.id);
     Ok(code)
 }
