@@ -58,9 +58,13 @@ pub fn ago(rfc3339: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(t);
-    let d = (now - t).max(0);
-    let s = match d {
-        0 => "Less than a second".to_string(),
+    format!("{} ago", human_duration((now - t).max(0)))
+}
+
+/// Docker's human durations (`Less than a second`, `5 seconds`, `About an hour`).
+pub fn human_duration(d: i64) -> String {
+    match d {
+        i64::MIN..=0 => "Less than a second".to_string(),
         1 => "1 second".to_string(),
         2..=59 => format!("{d} seconds"),
         60..=119 => "About a minute".to_string(),
@@ -71,8 +75,7 @@ pub fn ago(rfc3339: &str) -> String {
         1_209_600..=5_183_999 => format!("{} weeks", d / 604_800),
         5_184_000..=63_071_999 => format!("{} months", d / 2_592_000),
         _ => format!("{} years", d / 31_536_000),
-    };
-    format!("{s} ago")
+    }
 }
 
 /// Print rows as a left-aligned table with three spaces between columns.

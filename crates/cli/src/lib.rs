@@ -4,9 +4,13 @@
 //! Owns argument parsing and formatting only; the work is in `image` (and later the
 //! engine). Must never fork containers itself: that is the runtime's and the engine's.
 
+mod container_io;
+mod containers;
 mod format;
 mod images;
 mod registry_cmds;
+mod system;
+mod template;
 
 use std::path::PathBuf;
 
@@ -28,6 +32,15 @@ pub struct Cli {
         default_value = "/var/lib/quai"
     )]
     pub root: PathBuf,
+    /// Run directory (monitor sockets, runtime state).
+    #[arg(
+        long = "run-dir",
+        global = true,
+        env = "QUAI_RUN_DIR",
+        default_value = "/run/quai",
+        hide = true
+    )]
+    pub run_dir: PathBuf,
     /// The command.
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -91,6 +104,176 @@ pub enum Cmd {
     },
     /// The OCI runtime (runc-compatible): see `quai runtime --help`.
     Runtime,
+    /// Create and run a container.
+    Run(containers::RunArgs),
+    /// Create a container.
+    Create(containers::CreateArgs),
+    /// Start stopped containers.
+    Start {
+        /// Attach STDOUT/STDERR and forward signals.
+        #[arg(short, long)]
+        attach: bool,
+        /// Attach STDIN.
+        #[arg(short, long)]
+        interactive: bool,
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Stop running containers.
+    Stop {
+        /// Seconds to wait before killing.
+        #[arg(
+            short = 't',
+            long = "time",
+            alias = "timeout",
+            allow_hyphen_values = true
+        )]
+        time: Option<i64>,
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Restart containers.
+    Restart {
+        /// Seconds to wait before killing.
+        #[arg(
+            short = 't',
+            long = "time",
+            alias = "timeout",
+            allow_hyphen_values = true
+        )]
+        time: Option<i64>,
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Kill running containers.
+    Kill {
+        /// Signal to send.
+        #[arg(short, long, default_value = "KILL")]
+        signal: String,
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Pause all processes within containers.
+    Pause {
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Unpause all processes within containers.
+    Unpause {
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Remove containers.
+    Rm {
+        /// Force the removal of a running container.
+        #[arg(short, long)]
+        force: bool,
+        /// Remove anonymous volumes associated with the container.
+        #[arg(short, long)]
+        volumes: bool,
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// List containers.
+    Ps(containers::PsArgs),
+    /// Fetch the logs of a container.
+    Logs(container_io::LogsArgs),
+    /// Execute a command in a running container.
+    Exec(containers::ExecArgs),
+    /// Attach to a running container's output (and input).
+    Attach {
+        /// Do not attach STDIN.
+        #[arg(long = "no-stdin")]
+        no_stdin: bool,
+        /// Container.
+        container: String,
+    },
+    /// Low-level information on containers, images or volumes.
+    Inspect {
+        /// Go template.
+        #[arg(short, long)]
+        format: Option<String>,
+        /// Only this kind (`container`, `image`, `volume`).
+        #[arg(long = "type")]
+        kind: Option<String>,
+        /// Names or ids.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Display the running processes of a container.
+    Top {
+        /// Container.
+        container: String,
+        /// ps options.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Display resource usage statistics.
+    Stats {
+        /// Disable streaming and only pull the first result.
+        #[arg(long = "no-stream")]
+        no_stream: bool,
+        /// Show all containers (default shows just running).
+        #[arg(short, long)]
+        all: bool,
+        /// Containers.
+        containers: Vec<String>,
+    },
+    /// Block until containers stop, then print their exit codes.
+    Wait {
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Copy files between a container and the local filesystem (`-` for a tar stream).
+    Cp {
+        /// `CONTAINER:SRC` or a local path or `-`.
+        src: String,
+        /// `CONTAINER:DEST` or a local path or `-`.
+        dst: String,
+    },
+    /// List port mappings.
+    Port {
+        /// Container.
+        container: String,
+        /// `PORT[/PROTO]`.
+        port: Option<String>,
+    },
+    /// Rename a container.
+    Rename {
+        /// Container.
+        container: String,
+        /// New name.
+        new_name: String,
+    },
+    /// Manage containers.
+    Container {
+        #[command(subcommand)]
+        cmd: containers::ContainerCmd,
+    },
+    /// Manage volumes.
+    Volume {
+        #[command(subcommand)]
+        cmd: system::VolumeCmd,
+    },
+    /// Get real time events.
+    Events(container_io::EventsArgs),
+    /// Manage quai.
+    System {
+        #[command(subcommand)]
+        cmd: system::SystemCmd,
+    },
+    /// Display system-wide information.
+    Info,
+    /// Show the version.
+    Version,
 }
 
 /// Run the docker-like CLI; returns the exit code.
@@ -104,6 +287,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     };
     match dispatch(cli) {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<containers::Status>().is_some() => {
+            let code = e.downcast_ref::<containers::Status>().map_or(125, |s| s.0);
+            eprintln!("quai: Error: {}", format!("{e:#}").replace('\n', " "));
+            code
+        }
         Err(e) => {
             // One line: the chain of causes joined, like Docker's "Error response ...".
             eprintln!("Error: {}", format!("{e:#}").replace('\n', " "));
@@ -128,5 +316,107 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Load(a) => images::load(&cli.root, a),
         Cmd::Image { cmd } => images::image_cmd(&cli.root, cmd),
         Cmd::Runtime => Ok(0),
+        Cmd::Version => Ok(system::version()),
+        cmd => {
+            let mut eng = engine::lifecycle::Engine::open(&cli.root, &cli.run_dir)?;
+            containers_dispatch(&mut eng, &cli.root, cmd)
+        }
+    }
+}
+
+fn containers_dispatch(
+    eng: &mut engine::lifecycle::Engine,
+    root: &std::path::Path,
+    cmd: Cmd,
+) -> anyhow::Result<i32> {
+    use containers::each;
+    match cmd {
+        Cmd::Run(a) => containers::run(eng, root, a),
+        Cmd::Create(a) => containers::create(eng, root, a),
+        Cmd::Start {
+            attach,
+            interactive,
+            containers,
+        } => containers::start(eng, attach, interactive, &containers),
+        Cmd::Stop { time, containers } => each(&containers, |c| eng.stop(c, time).map(|_| ())),
+        Cmd::Restart { time, containers } => each(&containers, |c| {
+            eng.stop(c, time)?;
+            eng.start(c, "").map(|_| ())
+        }),
+        Cmd::Kill { signal, containers } => each(&containers, |c| eng.kill(c, &signal).map(|_| ())),
+        Cmd::Pause { containers } => each(&containers, |c| eng.pause(c, true).map(|_| ())),
+        Cmd::Unpause { containers } => each(&containers, |c| eng.pause(c, false).map(|_| ())),
+        Cmd::Rm {
+            force,
+            volumes,
+            containers,
+        } => each(&containers, |c| eng.remove(c, force, volumes).map(|_| ())),
+        Cmd::Ps(a) => containers::ps(eng, a),
+        Cmd::Logs(a) => container_io::logs(eng, a),
+        Cmd::Exec(a) => containers::exec(eng, a),
+        Cmd::Attach {
+            no_stdin,
+            container,
+        } => containers::attach(eng, &container, no_stdin),
+        Cmd::Inspect {
+            format,
+            kind,
+            names,
+        } => containers::inspect(eng, root, &names, format.as_deref(), kind.as_deref()),
+        Cmd::Top { container, ps_args } => container_io::top(eng, &container, &ps_args),
+        Cmd::Stats {
+            no_stream,
+            all,
+            containers,
+        } => container_io::stats(eng, no_stream, all, &containers),
+        Cmd::Wait { containers } => {
+            let mut code = 0;
+            for c in &containers {
+                match eng.wait(c) {
+                    Ok(x) => println!("{x}"),
+                    Err(e) => {
+                        eprintln!("Error response from daemon: {e}");
+                        code = 1;
+                    }
+                }
+            }
+            Ok(code)
+        }
+        Cmd::Cp { src, dst } => container_io::cp(eng, &src, &dst),
+        Cmd::Port { container, port } => {
+            let r = eng.get(&container)?;
+            if let Some(p) = port {
+                anyhow::bail!("no public port '{p}' published for {}", r.id);
+            }
+            Ok(0)
+        }
+        Cmd::Rename {
+            container,
+            new_name,
+        } => eng
+            .rename(&container, &new_name)
+            .map(|_| 0)
+            .map_err(Into::into),
+        Cmd::Container { cmd } => match cmd {
+            containers::ContainerCmd::Prune { force, filter } => {
+                if !force {
+                    eprint!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
+                    let mut s = String::new();
+                    std::io::stdin().read_line(&mut s)?;
+                    if !s.trim().eq_ignore_ascii_case("y") {
+                        return Ok(0);
+                    }
+                }
+                let gone = containers::prune(eng, &filter)?;
+                println!("Deleted Containers:");
+                gone.iter().for_each(|c| println!("{c}"));
+                Ok(0)
+            }
+        },
+        Cmd::Volume { cmd } => system::volume(eng, cmd),
+        Cmd::Events(a) => container_io::events(eng, a),
+        Cmd::System { cmd } => system::system(eng, cmd),
+        Cmd::Info => system::system(eng, system::SystemCmd::Info),
+        _ => Ok(0),
     }
 }

@@ -27,6 +27,19 @@ pub struct PullArgs {
     pub image: String,
 }
 
+impl PullArgs {
+    /// The defaults for pulling one image (what `run` does for a missing image).
+    pub fn for_image(image: &str) -> PullArgs {
+        PullArgs {
+            quiet: false,
+            platform: "linux/amd64".into(),
+            tls_verify: true,
+            all_tags: false,
+            image: image.into(),
+        }
+    }
+}
+
 /// `push` options.
 #[derive(Debug, Args)]
 pub struct PushArgs {

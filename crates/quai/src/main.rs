@@ -1,5 +1,6 @@
 //! The `quai` binary: the composition root. Dispatches on argv[0] (`quai-runtime`, for
-//! engines and test suites that want an OCI runtime binary) and on the first argument.
+//! engines and test suites that want an OCI runtime binary; `quai-init` for `--init`) and
+//! on the first argument (`runtime`, the hidden `__monitor`, else the docker-like CLI).
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -18,8 +19,11 @@ fn main() {
         .unwrap_or_default();
     let code = if argv0 == "quai-runtime" || argv0 == "runc" {
         runtime::cli::main(args)
+    } else if argv0 == "quai-init" {
+        engine::init::main(&args)
     } else {
         match args.get(1).and_then(|a| a.to_str()) {
+            Some(engine::monitor::ARG) => engine::monitor::main(&args),
             Some("runtime") => {
                 let mut rest = vec![OsString::from("quai runtime")];
                 rest.extend(args.into_iter().skip(2));

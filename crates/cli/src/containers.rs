@@ -1,0 +1,898 @@
+//! Container verbs: run, create, start, stop, restart, kill, pause, unpause, rm, ps,
+//! inspect, exec, attach, wait, rename, port, container prune.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use engine::attach::Ended;
+use engine::lifecycle::{CreateRequest, Engine, HealthFlags};
+use engine::{ContainerConfig, Record};
+use serde_json::{json, Value};
+
+use crate::format;
+
+/// Options shared by `create` and `run`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Assign a name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Keep STDIN open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Set environment variables.
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file.
+    #[arg(long = "env-file")]
+    pub env_file: Vec<PathBuf>,
+    /// Bind mount or volume (`SRC:DST[:ro]`, `NAME:DST`, `DST`).
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
+    /// Mount (`type=bind|volume|tmpfs,source=...,target=...`).
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs (`DST[:size=64m,mode=1777]`).
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User (`name|uid[:group|gid]`).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Overwrite the image's ENTRYPOINT.
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Container hostname.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Set metadata (`key=value`).
+    #[arg(short, long = "label")]
+    pub label: Vec<String>,
+    /// Restart policy (`no`, `always`, `unless-stopped`, `on-failure[:N]`).
+    #[arg(long, default_value = "no")]
+    pub restart: String,
+    /// Memory limit (`256m`).
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Memory plus swap (`-1`: unlimited).
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs (`1.5`).
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// CPU shares (relative weight).
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// CPUs in which to allow execution (`0-1`).
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Tune the pids limit (`-1`: unlimited).
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Ulimit (`nofile=1024:2048`).
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// Mount the root filesystem read-only.
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Add Linux capabilities.
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities.
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Security options (`no-new-privileges`, `seccomp=FILE|unconfined`).
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Additional groups.
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes.
+    #[arg(long)]
+    pub init: bool,
+    /// Signal to stop the container.
+    #[arg(long = "stop-signal")]
+    pub stop_signal: Option<String>,
+    /// Seconds to wait before killing the container on stop.
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    pub stop_timeout: Option<i64>,
+    /// Command to run to check health.
+    #[arg(long = "health-cmd")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (`30s`).
+    #[arg(long = "health-interval")]
+    pub health_interval: Option<String>,
+    /// Maximum time to allow one check to run.
+    #[arg(long = "health-timeout")]
+    pub health_timeout: Option<String>,
+    /// Start period for the container to initialize.
+    #[arg(long = "health-start-period")]
+    pub health_start_period: Option<String>,
+    /// Consecutive failures needed to report unhealthy.
+    #[arg(long = "health-retries")]
+    pub health_retries: Option<u32>,
+    /// Disable any container-specified HEALTHCHECK.
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
+    /// Connect to a network (`none`, `host`).
+    #[arg(long, alias = "net", default_value = "none")]
+    pub network: String,
+    /// Publish a port (needs bridge networking).
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports (needs bridge networking).
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// The image.
+    pub image: String,
+    /// Command and arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run in the background and print the container id.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Create options.
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+fn duration_flag(name: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
+    v.as_ref()
+        .map(|s| {
+            engine::time::parse_duration(s).with_context(|| {
+                format!("invalid argument {s:?} for \"--{name}\" flag: time: invalid duration")
+            })
+        })
+        .transpose()
+}
+
+fn env_file(p: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("open {}", p.display()))?;
+    let mut out = Vec::new();
+    for l in text.lines() {
+        let l = l.trim_start();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        out.push(resolve_env(l));
+    }
+    Ok(out)
+}
+
+/// `-e KEY` takes KEY from our environment (dropped when unset), like Docker.
+fn resolve_env(e: &str) -> String {
+    if e.contains('=') {
+        e.to_string()
+    } else {
+        std::env::var(e)
+            .map(|v| format!("{e}={v}"))
+            .unwrap_or_default()
+    }
+}
+
+fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
+    if !a.publish.is_empty() || a.publish_all {
+        bail!("publishing ports (-p/-P) needs bridge networking, which quai does not have yet; use --network host");
+    }
+    let mut c = ContainerConfig::default();
+    for f in &a.env_file {
+        c.env.extend(env_file(f)?);
+    }
+    c.env.extend(
+        a.env
+            .iter()
+            .map(|e| resolve_env(e))
+            .filter(|e| !e.is_empty()),
+    );
+    for l in &a.label {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        c.labels.insert(k.to_string(), v.to_string());
+    }
+    c.tty = a.tty;
+    c.open_stdin = a.interactive;
+    c.restart = engine::config::RestartPolicy::parse(&a.restart).map_err(anyhow::Error::msg)?;
+    c.auto_remove = a.rm;
+    let bytes = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
+        v.as_ref()
+            .map(|s| {
+                if s == "-1" {
+                    return Ok(-1);
+                }
+                engine::lifecycle::parse_bytes(s).with_context(|| {
+                    format!("invalid argument {s:?} for \"--{flag}\" flag: invalid size")
+                })
+            })
+            .transpose()
+    };
+    c.resources.memory = bytes("memory", &a.memory)?;
+    c.resources.memory_swap = bytes("memory-swap", &a.memory_swap)?;
+    if let (Some(m), Some(s)) = (c.resources.memory, c.resources.memory_swap) {
+        if s != -1 && s < m {
+            bail!("Minimum memoryswap limit should be larger than memory limit, see usage");
+        }
+    }
+    if c.resources.memory_swap.is_some() && c.resources.memory.is_none() {
+        bail!("You should always set the Memory limit when using Memoryswap limit, see usage");
+    }
+    c.resources.nano_cpus = a.cpus.map(|x| (x * 1e9) as i64);
+    c.resources.cpu_shares = a.cpu_shares;
+    c.resources.cpuset_cpus = a.cpuset_cpus;
+    c.resources.pids_limit = a.pids_limit.filter(|p| *p > 0);
+    for u in &a.ulimit {
+        let (name, vals) = u
+            .split_once('=')
+            .with_context(|| format!("invalid ulimit argument: {u}"))?;
+        let (s, h) = vals.split_once(':').unwrap_or((vals, vals));
+        let parse = |x: &str| -> anyhow::Result<u64> {
+            if x == "-1" || x == "unlimited" {
+                return Ok(u64::MAX);
+            }
+            x.parse()
+                .with_context(|| format!("invalid ulimit argument: {u}"))
+        };
+        c.resources.ulimits.push(engine::config::Ulimit {
+            name: name.to_string(),
+            soft: parse(s)?,
+            hard: parse(h)?,
+        });
+    }
+    c.read_only = a.read_only;
+    c.privileged = a.privileged;
+    c.cap_add = a.cap_add;
+    c.cap_drop = a.cap_drop;
+    c.security_opt = a.security_opt;
+    c.group_add = a.group_add;
+    c.init = a.init;
+    c.stop_timeout = a.stop_timeout;
+    c.network_mode = a.network;
+    Ok(CreateRequest {
+        name: a.name,
+        image: a.image,
+        config: c,
+        entrypoint: a.entrypoint,
+        cmd: a.args,
+        workdir: a.workdir,
+        user: a.user,
+        hostname: a.hostname,
+        stop_signal: a.stop_signal,
+        volumes: a.volume,
+        mounts: a.mount,
+        tmpfs: a.tmpfs,
+        health: HealthFlags {
+            cmd: a.health_cmd,
+            interval: duration_flag("health-interval", &a.health_interval)?,
+            timeout: duration_flag("health-timeout", &a.health_timeout)?,
+            start_period: duration_flag("health-start-period", &a.health_start_period)?,
+            retries: a.health_retries,
+            disable: a.no_healthcheck,
+        },
+    })
+}
+
+/// A failure with Docker's exit status for it.
+#[derive(Debug)]
+pub struct Status(pub i32, pub String);
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+
+impl std::error::Error for Status {}
+
+fn engine_err(e: engine::Error) -> anyhow::Error {
+    anyhow::Error::new(Status(e.exit_status(), e.to_string()))
+}
+
+fn create_with_pull(eng: &mut Engine, root: &Path, req: CreateRequest) -> anyhow::Result<Record> {
+    match eng.create(req.clone()) {
+        Err(engine::Error::Image(image::store::Error::NotFound(_))) => {
+            eprintln!("Unable to find image '{}' locally", req.image);
+            crate::registry_cmds::pull(root, crate::registry_cmds::PullArgs::for_image(&req.image))
+                .map_err(|e| anyhow::Error::new(Status(125, format!("{e:#}"))))?;
+            eng.create(req).map_err(engine_err)
+        }
+        r => r.map_err(engine_err),
+    }
+}
+
+/// `create`.
+pub fn create(eng: &mut Engine, root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
+    let rec = create_with_pull(eng, root, request(a)?)?;
+    println!("{}", rec.id);
+    Ok(0)
+}
+
+/// `run`.
+pub fn run(eng: &mut Engine, root: &Path, a: RunArgs) -> anyhow::Result<i32> {
+    let interactive = a.create.interactive;
+    let tty = a.create.tty;
+    let rec = create_with_pull(eng, root, request(a.create)?)?;
+    if a.detach {
+        eng.start(&rec.id, "").map_err(engine_err)?;
+        println!("{}", rec.id);
+        return Ok(0);
+    }
+    let streams = if interactive { "ioe" } else { "oe" };
+    let (rec, stream) = eng.start(&rec.id, streams).map_err(engine_err)?;
+    attached(eng, &rec, stream, interactive, tty)
+}
+
+fn attached(
+    eng: &mut Engine,
+    rec: &Record,
+    stream: std::os::unix::net::UnixStream,
+    stdin: bool,
+    tty: bool,
+) -> anyhow::Result<i32> {
+    let rt = eng.paths.runtime_root();
+    let id = rec.id.clone();
+    let ended = engine::attach::client_loop(stream, stdin, tty, |sig| {
+        let _ = runtime::ops::kill(&rt, &id, sig, false);
+    })
+    .context("attach")?;
+    Ok(match ended {
+        Ended::Exited(code) => code,
+        Ended::Closed => eng.get(&rec.id).map(|r| r.state.exit_code).unwrap_or(255),
+    })
+}
+
+/// `start`.
+pub fn start(
+    eng: &mut Engine,
+    attach: bool,
+    interactive: bool,
+    containers: &[String],
+) -> anyhow::Result<i32> {
+    if attach || interactive {
+        if containers.len() != 1 {
+            bail!("you cannot start and attach multiple containers at once");
+        }
+        let rec = eng.get(&containers[0]).map_err(engine_err)?;
+        let streams = if interactive { "ioe" } else { "oe" };
+        let (rec, stream) = eng.start(&rec.id, streams).map_err(engine_err)?;
+        return attached(eng, &rec, stream, interactive, rec.config.tty);
+    }
+    each(containers, |c| {
+        let r = eng.get(c)?;
+        if r.state.status != "running" && r.state.status != "paused" {
+            eng.start(c, "")?;
+        }
+        Ok(())
+    })
+}
+
+/// Apply `f` to each name, printing it on success and one line per failure (Docker's
+/// multi-container verbs). Exit 1 if any failed.
+pub fn each(
+    names: &[String],
+    mut f: impl FnMut(&str) -> engine::Result<()>,
+) -> anyhow::Result<i32> {
+    let mut code = 0;
+    for n in names {
+        match f(n) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `Up 5 seconds (healthy)`, `Exited (0) 3 seconds ago`, `Created`, ...
+pub fn status_text(r: &Record) -> String {
+    let s = &r.state;
+    let since = |t: &str| {
+        format::parse_rfc3339(t)
+            .map(|t| {
+                let now = engine::time::now_nanos() / 1_000_000_000;
+                format::human_duration(now - t)
+            })
+            .unwrap_or_default()
+    };
+    let health = s
+        .health
+        .as_ref()
+        .map(|h| match h.status.as_str() {
+            "starting" => " (health: starting)".to_string(),
+            st => format!(" ({st})"),
+        })
+        .unwrap_or_default();
+    match s.status.as_str() {
+        "running" => format!("Up {}{health}", since(&s.started_at)),
+        "paused" => format!("Up {} (Paused)", since(&s.started_at)),
+        "restarting" => format!("Restarting ({}) {} ago", s.exit_code, since(&s.finished_at)),
+        "exited" => format!("Exited ({}) {} ago", s.exit_code, since(&s.finished_at)),
+        "created" => "Created".into(),
+        other => other.to_string(),
+    }
+}
+
+fn command_text(c: &ContainerConfig) -> String {
+    let all: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
+    all.join(" ")
+}
+
+/// The Docker-shaped `inspect` document of a container.
+pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
+    let c = &r.config;
+    let s = &r.state;
+    let args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
+    let dir = eng.paths.container(&r.id);
+    let mounts: Vec<Value> = c
+        .mounts
+        .iter()
+        .map(|m| {
+            let source = match m.kind.as_str() {
+                "volume" => eng.paths.volume_data(&m.source).display().to_string(),
+                "bind" => m.source.clone(),
+                _ => String::new(),
+            };
+            let mut v = json!({
+                "Type": m.kind, "Source": source, "Destination": m.target,
+                "Mode": if m.readonly { "ro" } else { "" }, "RW": !m.readonly, "Propagation": "",
+            });
+            if m.kind == "volume" {
+                v["Name"] = json!(m.source);
+                v["Driver"] = json!("local");
+            }
+            v
+        })
+        .collect();
+    let health = s.health.as_ref().map(|h| {
+        json!({"Status": h.status, "FailingStreak": h.failing_streak,
+            "Log": h.log.iter().map(|l| json!({"Start": l.start, "End": l.end, "ExitCode": l.exit_code, "Output": l.output})).collect::<Vec<_>>()})
+    });
+    let mut state = json!({
+        "Status": s.status, "Running": s.status == "running" || s.status == "paused",
+        "Paused": s.status == "paused", "Restarting": s.status == "restarting",
+        "OOMKilled": s.oom_killed, "Dead": s.status == "dead", "Pid": s.pid,
+        "ExitCode": s.exit_code, "Error": s.error,
+        "StartedAt": if s.started_at.is_empty() { "0001-01-01T00:00:00Z" } else { s.started_at.as_str() },
+        "FinishedAt": if s.finished_at.is_empty() { "0001-01-01T00:00:00Z" } else { s.finished_at.as_str() },
+    });
+    if let Some(h) = health {
+        state["Health"] = h;
+    }
+    let healthcheck = c.health.as_ref().map(|h| {
+        json!({"Test": h.test, "Interval": h.interval, "Timeout": h.timeout, "StartPeriod": h.start_period, "Retries": h.retries})
+    });
+    let ports: BTreeMap<String, Value> = c
+        .exposed_ports
+        .iter()
+        .map(|p| (p.clone(), json!({})))
+        .collect();
+    let volumes: BTreeMap<String, Value> = c
+        .mounts
+        .iter()
+        .filter(|m| m.anonymous)
+        .map(|m| (m.target.clone(), json!({})))
+        .collect();
+    json!({
+        "Id": r.id,
+        "Created": r.created,
+        "Path": args.first().cloned().unwrap_or_default(),
+        "Args": args.get(1..).unwrap_or_default(),
+        "State": state,
+        "Image": c.image_id,
+        "ResolvConfPath": dir.join("resolv.conf"),
+        "HostnamePath": dir.join("hostname"),
+        "HostsPath": dir.join("hosts"),
+        "LogPath": eng.paths.log(&r.id),
+        "Name": format!("/{}", r.name),
+        "RestartCount": s.restart_count,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "HostConfig": {
+            "Binds": c.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
+            "NetworkMode": c.network_mode,
+            "RestartPolicy": {"Name": c.restart.name, "MaximumRetryCount": c.restart.max_retries},
+            "AutoRemove": c.auto_remove,
+            "CapAdd": c.cap_add, "CapDrop": c.cap_drop,
+            "GroupAdd": c.group_add,
+            "Privileged": c.privileged,
+            "ReadonlyRootfs": c.read_only,
+            "SecurityOpt": c.security_opt,
+            "Init": c.init,
+            "Memory": c.resources.memory.unwrap_or(0),
+            "MemorySwap": c.resources.memory_swap.unwrap_or(0),
+            "NanoCpus": c.resources.nano_cpus.unwrap_or(0),
+            "CpuShares": c.resources.cpu_shares.unwrap_or(0),
+            "CpusetCpus": c.resources.cpuset_cpus.clone().unwrap_or_default(),
+            "PidsLimit": c.resources.pids_limit,
+            "Ulimits": c.resources.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
+            "Tmpfs": c.mounts.iter().filter(|m| m.kind == "tmpfs").map(|m| (m.target.clone(), json!(""))).collect::<BTreeMap<_, _>>(),
+        },
+        "Mounts": mounts,
+        "Config": {
+            "Hostname": c.hostname,
+            "User": c.user,
+            "AttachStdin": c.open_stdin,
+            "Tty": c.tty,
+            "OpenStdin": c.open_stdin,
+            "Env": c.env,
+            "Cmd": c.cmd,
+            "Image": c.image,
+            "Volumes": if volumes.is_empty() { Value::Null } else { json!(volumes) },
+            "WorkingDir": c.workdir,
+            "Entrypoint": if c.entrypoint.is_empty() { Value::Null } else { json!(c.entrypoint) },
+            "Labels": c.labels,
+            "StopSignal": c.stop_signal,
+            "StopTimeout": c.stop_timeout,
+            "Healthcheck": healthcheck,
+            "ExposedPorts": if ports.is_empty() { Value::Null } else { json!(ports) },
+        },
+        "NetworkSettings": {"Ports": {}, "Networks": {}},
+    })
+}
+
+/// `ps` options.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display container ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show n last created containers (includes all states).
+    #[arg(short = 'n', long = "last")]
+    pub last: Option<usize>,
+    /// Show the latest created container.
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Filter (`name=`, `label=`, `status=`, `ancestor=`, `id=`, `exited=`).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// `json`, `table`, or a Go template.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Don't truncate output.
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+}
+
+fn ps_row(r: &Record, no_trunc: bool) -> Value {
+    let cmd = command_text(&r.config);
+    let cmd = if no_trunc || cmd.chars().count() <= 20 {
+        format!("\"{cmd}\"")
+    } else {
+        format!("\"{}…\"", cmd.chars().take(19).collect::<String>())
+    };
+    let labels: Vec<String> = r
+        .config
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    json!({
+        "ID": if no_trunc { r.id.clone() } else { r.id[..12].to_string() },
+        "Image": r.config.image,
+        "Command": cmd,
+        "CreatedAt": r.created,
+        "RunningFor": format::ago(&r.created),
+        "Status": status_text(r),
+        "State": r.state.status,
+        "Ports": "",
+        "Names": r.name,
+        "Labels": labels.join(","),
+        "Mounts": r.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
+        "Networks": r.config.network_mode,
+        "Size": "",
+        "LocalVolumes": r.config.mounts.iter().filter(|m| m.kind == "volume").count().to_string(),
+    })
+}
+
+fn matches(r: &Record, filters: &[String]) -> anyhow::Result<bool> {
+    // Docker: the same key ORs, different keys AND.
+    let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for f in filters {
+        let (k, v) = f
+            .split_once('=')
+            .with_context(|| format!("bad format of filter (expected name=value): {f}"))?;
+        by_key.entry(k).or_default().push(v);
+    }
+    for (k, vals) in by_key {
+        let ok = vals.iter().any(|v| match k {
+            "name" => r.name.contains(v),
+            "id" => r.id.starts_with(v),
+            "status" => r.state.status == *v,
+            "ancestor" => {
+                r.config.image == *v
+                    || r.config
+                        .image_id
+                        .trim_start_matches("sha256:")
+                        .starts_with(v.trim_start_matches("sha256:"))
+                    || r.config.image.split(':').next() == Some(v)
+            }
+            "label" => match v.split_once('=') {
+                Some((lk, lv)) => r.config.labels.get(lk).is_some_and(|x| x == lv),
+                None => r.config.labels.contains_key(*v),
+            },
+            "exited" => r.state.status == "exited" && r.state.exit_code.to_string() == *v,
+            "health" => {
+                r.state
+                    .health
+                    .as_ref()
+                    .map(|h| h.status.as_str())
+                    .unwrap_or("none")
+                    == *v
+            }
+            _ => false,
+        });
+        if ![
+            "name", "id", "status", "ancestor", "label", "exited", "health",
+        ]
+        .contains(&k)
+        {
+            bail!("invalid filter '{k}'");
+        }
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `ps`.
+pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
+    let mut all = eng.list().map_err(engine_err)?;
+    let last = if a.latest { Some(1) } else { a.last };
+    if let Some(n) = last {
+        all.truncate(n);
+    } else if !a.all {
+        all.retain(|r| matches!(r.state.status.as_str(), "running" | "paused" | "restarting"));
+    }
+    let mut rows = Vec::new();
+    for r in &all {
+        if matches(r, &a.filter)? {
+            rows.push(ps_row(r, a.no_trunc));
+        }
+    }
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or_default());
+        }
+        return Ok(0);
+    }
+    match a.format.as_deref() {
+        Some("json") => {
+            for r in &rows {
+                println!("{r}");
+            }
+        }
+        Some(t) if t != "table" => {
+            let (header, t) = match t.strip_prefix("table") {
+                Some(rest) => (true, rest.trim_start()),
+                None => (false, t),
+            };
+            if header {
+                let h = t
+                    .replace("{{.", "{{")
+                    .replace("{{", "")
+                    .replace("}}", "")
+                    .to_uppercase();
+                println!("{}", h.replace("\\T", "\t"));
+            }
+            for r in &rows {
+                println!(
+                    "{}",
+                    crate::template::render(t, r).map_err(anyhow::Error::msg)?
+                );
+            }
+        }
+        _ => {
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    [
+                        "ID",
+                        "Image",
+                        "Command",
+                        "RunningFor",
+                        "Status",
+                        "Ports",
+                        "Names",
+                    ]
+                    .iter()
+                    .map(|k| r[k].as_str().unwrap_or_default().to_string())
+                    .collect()
+                })
+                .collect();
+            format::table(
+                &[
+                    "CONTAINER ID",
+                    "IMAGE",
+                    "COMMAND",
+                    "CREATED",
+                    "STATUS",
+                    "PORTS",
+                    "NAMES",
+                ],
+                &table,
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// `inspect` (containers first, then images and volumes, like Docker's generic inspect).
+pub fn inspect(
+    eng: &mut Engine,
+    root: &Path,
+    names: &[String],
+    format: Option<&str>,
+    kind: Option<&str>,
+) -> anyhow::Result<i32> {
+    let mut docs = Vec::new();
+    let mut code = 0;
+    for n in names {
+        let doc = match kind {
+            Some("container") | None => match eng.get(n) {
+                Ok(r) => Some(inspect_json(eng, &r)),
+                Err(_) if kind.is_none() => None,
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    code = 1;
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        let doc = match doc {
+            Some(d) => Some(d),
+            None if kind.is_none() || kind == Some("image") => image::store::ImageStore::open(root)
+                .ok()
+                .and_then(|s| s.inspect(n).ok()),
+            None => None,
+        };
+        let doc = match doc {
+            Some(d) => Some(d),
+            None if kind.is_none() || kind == Some("volume") => eng
+                .db
+                .volume(n)
+                .ok()
+                .flatten()
+                .map(|v| crate::system::volume_json(eng, &v)),
+            None => None,
+        };
+        match doc {
+            Some(d) => docs.push(d),
+            None => {
+                eprintln!("Error: No such object: {n}");
+                code = 1;
+            }
+        }
+    }
+    match format {
+        Some(f) => {
+            for d in &docs {
+                println!(
+                    "{}",
+                    crate::template::render(f, d).map_err(anyhow::Error::msg)?
+                );
+            }
+        }
+        None => println!("{}", serde_json::to_string_pretty(&docs)?),
+    }
+    Ok(code)
+}
+
+/// `exec` options.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep STDIN open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Run in the background.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Set environment variables.
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Working directory.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Extended privileges.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Container.
+    pub container: String,
+    /// Command and arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub cmd: Vec<String>,
+}
+
+/// `exec`.
+pub fn exec(eng: &mut Engine, a: ExecArgs) -> anyhow::Result<i32> {
+    eng.exec(
+        &a.container,
+        engine::exec::ExecRequest {
+            cmd: a.cmd,
+            interactive: a.interactive,
+            tty: a.tty,
+            detach: a.detach,
+            env: a
+                .env
+                .iter()
+                .map(|e| resolve_env(e))
+                .filter(|e| !e.is_empty())
+                .collect(),
+            workdir: a.workdir,
+            user: a.user,
+            privileged: a.privileged,
+        },
+    )
+    .map_err(engine_err)
+}
+
+/// `attach`.
+pub fn attach(eng: &mut Engine, container: &str, no_stdin: bool) -> anyhow::Result<i32> {
+    let r = eng.get(container).map_err(engine_err)?;
+    if r.state.status != "running" {
+        bail!("You cannot attach to a stopped container, start it first");
+    }
+    let mut s = engine::attach::connect(&eng.paths.socket(&r.id))
+        .context("connect to the container's monitor")?;
+    let stdin = r.config.open_stdin && !no_stdin;
+    engine::attach::send(
+        &mut s,
+        engine::attach::ATTACH,
+        if stdin { b"ioe" } else { b"oe" },
+    )?;
+    attached(eng, &r, s, stdin, r.config.tty)
+}
+
+/// Container management verbs (`quai container ...`).
+#[derive(Debug, Subcommand)]
+pub enum ContainerCmd {
+    /// Remove all stopped containers.
+    Prune {
+        /// Do not prompt.
+        #[arg(short, long)]
+        force: bool,
+        /// Filter (`label=`).
+        #[arg(long)]
+        filter: Vec<String>,
+    },
+}
+
+/// `container prune`: stopped containers (matching the filters) removed; their ids.
+pub fn prune(eng: &mut Engine, filters: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for r in eng.list().map_err(engine_err)? {
+        if matches!(r.state.status.as_str(), "exited" | "created" | "dead") && matches(&r, filters)?
+        {
+            eng.remove(&r.id, false, false).map_err(engine_err)?;
+            out.push(r.id);
+        }
+    }
+    Ok(out)
+}

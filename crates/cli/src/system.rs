@@ -1,0 +1,487 @@
+//! `volume ...`, `system df|prune|info|boot`, `info`, `version`.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use clap::Subcommand;
+use engine::db::Volume;
+use engine::lifecycle::Engine;
+use serde_json::{json, Value};
+
+use crate::format;
+
+/// `volume` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VolumeCmd {
+    /// Create a volume.
+    Create {
+        /// Volume driver (`local`).
+        #[arg(short, long, default_value = "local")]
+        driver: String,
+        /// Driver options (`type=tmpfs`, `device=tmpfs`, `o=size=64m`).
+        #[arg(short, long = "opt")]
+        opt: Vec<String>,
+        /// Labels.
+        #[arg(short, long = "label")]
+        label: Vec<String>,
+        /// Name (random when absent).
+        name: Option<String>,
+    },
+    /// List volumes.
+    #[command(alias = "list")]
+    Ls {
+        /// Only names.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Filter (`name=`, `label=`, `dangling=`).
+        #[arg(short, long)]
+        filter: Vec<String>,
+        /// `json` or a Go template.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Show volume details.
+    Inspect {
+        /// Go template.
+        #[arg(short, long)]
+        format: Option<String>,
+        /// Volumes.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove volumes.
+    Rm {
+        /// Ignore missing volumes.
+        #[arg(short, long)]
+        force: bool,
+        /// Volumes.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove unused volumes (anonymous ones; all unused with -a).
+    Prune {
+        /// All unused volumes, not just anonymous ones.
+        #[arg(short, long)]
+        all: bool,
+        /// Do not prompt.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+fn kv(list: &[String]) -> BTreeMap<String, String> {
+    list.iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// Docker's `volume inspect` document.
+pub fn volume_json(eng: &Engine, v: &Volume) -> Value {
+    json!({
+        "CreatedAt": v.created,
+        "Driver": v.driver,
+        "Labels": v.labels,
+        "Mountpoint": eng.paths.volume_data(&v.name),
+        "Name": v.name,
+        "Options": v.options,
+        "Scope": "local",
+    })
+}
+
+fn confirm(force: bool, what: &str) -> anyhow::Result<bool> {
+    if force {
+        return Ok(true);
+    }
+    eprint!("WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ");
+    let mut s = String::new();
+    std::io::stdin().read_line(&mut s)?;
+    Ok(s.trim().eq_ignore_ascii_case("y"))
+}
+
+/// `volume ...`.
+pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
+    match cmd {
+        VolumeCmd::Create {
+            driver,
+            opt,
+            label,
+            name,
+        } => {
+            let v = engine::volumes::create(
+                &eng.paths,
+                &eng.db,
+                name.as_deref(),
+                &driver,
+                kv(&label),
+                kv(&opt),
+                false,
+            )?;
+            println!("{}", v.name);
+            Ok(0)
+        }
+        VolumeCmd::Ls {
+            quiet,
+            filter,
+            format,
+        } => {
+            let used: Vec<String> = eng
+                .db
+                .list()?
+                .iter()
+                .flat_map(|r| {
+                    r.config
+                        .mounts
+                        .iter()
+                        .filter(|m| m.kind == "volume")
+                        .map(|m| m.source.clone())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let mut rows = Vec::new();
+            for v in eng.db.volumes()? {
+                let ok = filter.iter().all(|f| {
+                    let (k, val) = f.split_once('=').unwrap_or((f, ""));
+                    match k {
+                        "name" => v.name.contains(val),
+                        "dangling" => (val == "true" || val == "1") != used.contains(&v.name),
+                        "driver" => v.driver == val,
+                        "label" => match val.split_once('=') {
+                            Some((lk, lv)) => v.labels.get(lk).is_some_and(|x| x == lv),
+                            None => v.labels.contains_key(val),
+                        },
+                        _ => false,
+                    }
+                });
+                if ok {
+                    rows.push(v);
+                }
+            }
+            if quiet {
+                rows.iter().for_each(|v| println!("{}", v.name));
+                return Ok(0);
+            }
+            match format.as_deref() {
+                Some("json") => rows.iter().for_each(|v| {
+                    println!("{}", json!({"Driver": v.driver, "Name": v.name, "Labels": v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(","), "Mountpoint": eng.paths.volume_data(&v.name), "Scope": "local"}))
+                }),
+                Some(t) => {
+                    for v in &rows {
+                        println!("{}", crate::template::render(t, &volume_json(eng, v)).map_err(anyhow::Error::msg)?);
+                    }
+                }
+                None => format::table(
+                    &["DRIVER", "VOLUME NAME"],
+                    &rows.iter().map(|v| vec![v.driver.clone(), v.name.clone()]).collect::<Vec<_>>(),
+                ),
+            }
+            Ok(0)
+        }
+        VolumeCmd::Inspect { format, names } => {
+            let mut docs = Vec::new();
+            let mut code = 0;
+            for n in &names {
+                match eng.db.volume(n)? {
+                    Some(v) => docs.push(volume_json(eng, &v)),
+                    None => {
+                        eprintln!("Error: No such volume: {n}");
+                        code = 1;
+                    }
+                }
+            }
+            match format {
+                Some(f) => {
+                    for d in &docs {
+                        println!(
+                            "{}",
+                            crate::template::render(&f, d).map_err(anyhow::Error::msg)?
+                        );
+                    }
+                }
+                None => println!("{}", serde_json::to_string_pretty(&docs)?),
+            }
+            Ok(code)
+        }
+        VolumeCmd::Rm { force, names } => crate::containers::each(&names, |n| {
+            match engine::volumes::remove(&eng.paths, &eng.db, n) {
+                Err(engine::Error::NoSuchVolume(_)) if force => Ok(()),
+                r => r,
+            }
+        }),
+        VolumeCmd::Prune { all, force } => {
+            if !confirm(
+                force,
+                "all anonymous local volumes not used by at least one container",
+            )? {
+                return Ok(0);
+            }
+            let gone = engine::volumes::prune(&eng.paths, &eng.db, all)?;
+            println!("Deleted Volumes:");
+            gone.iter().for_each(|v| println!("{v}"));
+            Ok(0)
+        }
+    }
+}
+
+/// `system` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SystemCmd {
+    /// Show disk usage.
+    Df,
+    /// Remove stopped containers, dangling images (all unused with -a) and, with
+    /// --volumes, unused anonymous volumes.
+    Prune {
+        /// All unused images, not just dangling ones.
+        #[arg(short, long)]
+        all: bool,
+        /// Do not prompt.
+        #[arg(short, long)]
+        force: bool,
+        /// Prune anonymous volumes too.
+        #[arg(long)]
+        volumes: bool,
+    },
+    /// Display system-wide information.
+    Info,
+    /// Start the containers whose restart policy asks for it (run at boot, after the run
+    /// dir was wiped).
+    Boot,
+}
+
+/// `system ...`.
+pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
+    match cmd {
+        SystemCmd::Df => df(eng),
+        SystemCmd::Info => info(eng),
+        SystemCmd::Boot => {
+            let mut code = 0;
+            for (id, res) in eng.boot()? {
+                match res {
+                    Ok(()) => println!("{id}"),
+                    Err(e) => {
+                        eprintln!("Error: start {id}: {e}");
+                        code = 1;
+                    }
+                }
+            }
+            Ok(code)
+        }
+        SystemCmd::Prune {
+            all,
+            force,
+            volumes,
+        } => {
+            if !confirm(
+                force,
+                "all stopped containers, unused images and build cache",
+            )? {
+                return Ok(0);
+            }
+            let gone = crate::containers::prune(eng, &[])?;
+            if !gone.is_empty() {
+                println!("Deleted Containers:");
+                gone.iter().for_each(|c| println!("{c}"));
+            }
+            if volumes {
+                let v = engine::volumes::prune(&eng.paths, &eng.db, false)?;
+                if !v.is_empty() {
+                    println!("Deleted Volumes:");
+                    v.iter().for_each(|x| println!("{x}"));
+                }
+            }
+            let in_use = images_in_use(eng)?;
+            let mut store = image::store::ImageStore::open(&eng.paths.root)?;
+            let mut deleted = Vec::new();
+            for img in store.list()? {
+                let unused = !in_use.contains(&img.id.to_string());
+                if unused && (all || img.tags.is_empty()) {
+                    deleted.extend(store.remove(&img.id.to_string(), true)?);
+                }
+            }
+            let freed = store.gc()?;
+            if !deleted.is_empty() {
+                println!("Deleted Images:");
+                deleted.iter().for_each(|d| println!("{d}"));
+            }
+            println!("\nTotal reclaimed space: {}", format::human_size(freed));
+            Ok(0)
+        }
+    }
+}
+
+/// Image ids used by containers.
+pub fn images_in_use(eng: &Engine) -> anyhow::Result<Vec<String>> {
+    Ok(eng
+        .db
+        .list()?
+        .into_iter()
+        .map(|r| r.config.image_id)
+        .collect())
+}
+
+fn df(eng: &mut Engine) -> anyhow::Result<i32> {
+    let store = image::store::ImageStore::open(&eng.paths.root)?;
+    let images = store.list()?;
+    let used = images_in_use(eng)?;
+    let img_size: u64 = images.iter().map(|i| i.size).sum();
+    let img_active = images
+        .iter()
+        .filter(|i| used.contains(&i.id.to_string()))
+        .count();
+    let img_reclaim: u64 = images
+        .iter()
+        .filter(|i| !used.contains(&i.id.to_string()))
+        .map(|i| i.size)
+        .sum();
+    let ctrs = eng.list()?;
+    let sizes: Vec<u64> = ctrs
+        .iter()
+        .map(|r| engine::volumes::dir_size(&eng.paths.container(&r.id).join("upper")))
+        .collect();
+    let c_active = ctrs.iter().filter(|r| r.state.status == "running").count();
+    let c_reclaim: u64 = ctrs
+        .iter()
+        .zip(&sizes)
+        .filter(|(r, _)| r.state.status != "running")
+        .map(|(_, s)| *s)
+        .sum();
+    let vols = eng.db.volumes()?;
+    let vol_sizes: Vec<u64> = vols
+        .iter()
+        .map(|v| engine::volumes::dir_size(&eng.paths.volume_data(&v.name)))
+        .collect();
+    let mut v_active = 0;
+    let mut v_reclaim = 0;
+    for (v, s) in vols.iter().zip(&vol_sizes) {
+        if engine::volumes::users(&eng.db, &v.name)?.is_empty() {
+            v_reclaim += s;
+        } else {
+            v_active += 1;
+        }
+    }
+    let pct = |r: u64, t: u64| {
+        (r * 100)
+            .checked_div(t)
+            .map(|p| format!(" ({p}%)"))
+            .unwrap_or_default()
+    };
+    let sum = |v: &[u64]| v.iter().sum::<u64>();
+    format::table(
+        &["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+        &[
+            vec![
+                "Images".into(),
+                images.len().to_string(),
+                img_active.to_string(),
+                format::human_size(img_size),
+                format!(
+                    "{}{}",
+                    format::human_size(img_reclaim),
+                    pct(img_reclaim, img_size)
+                ),
+            ],
+            vec![
+                "Containers".into(),
+                ctrs.len().to_string(),
+                c_active.to_string(),
+                format::human_size(sum(&sizes)),
+                format!(
+                    "{}{}",
+                    format::human_size(c_reclaim),
+                    pct(c_reclaim, sum(&sizes))
+                ),
+            ],
+            vec![
+                "Local Volumes".into(),
+                vols.len().to_string(),
+                v_active.to_string(),
+                format::human_size(sum(&vol_sizes)),
+                format!(
+                    "{}{}",
+                    format::human_size(v_reclaim),
+                    pct(v_reclaim, sum(&vol_sizes))
+                ),
+            ],
+            vec![
+                "Build Cache".into(),
+                "0".into(),
+                "0".into(),
+                "0B".into(),
+                "0B".into(),
+            ],
+        ],
+    );
+    Ok(0)
+}
+
+fn info(eng: &mut Engine) -> anyhow::Result<i32> {
+    let ctrs = eng.list()?;
+    let count = |s: &str| ctrs.iter().filter(|r| r.state.status == s).count();
+    let images = image::store::ImageStore::open(&eng.paths.root)?
+        .list()?
+        .len();
+    let uname = nix::sys::utsname::uname().context("uname")?;
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        })
+        .unwrap_or_else(|| "Linux".into());
+    let layout = runtime::cgroups::Layout::detect()?;
+    let cg = if layout.is_pure_v2() { "2" } else { "1" };
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    println!(
+        "Client:\n Version:    {}\n Context:    default\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("Server:");
+    println!(" Containers: {}", ctrs.len());
+    println!("  Running: {}", count("running"));
+    println!("  Paused: {}", count("paused"));
+    println!(
+        "  Stopped: {}",
+        ctrs.len() - count("running") - count("paused")
+    );
+    println!(" Images: {images}");
+    println!(
+        " Server Version: quai {} (daemonless)",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!(" Storage Driver: overlay");
+    println!(" Logging Driver: json-file");
+    println!(" Cgroup Driver: cgroupfs");
+    println!(" Cgroup Version: {cg}");
+    println!(" Runtime: quai-runtime (in process)");
+    println!(" Security Options:\n  seccomp\n   Profile: builtin");
+    println!(" Kernel Version: {}", uname.release().to_string_lossy());
+    println!(" Operating System: {os}");
+    println!(" Architecture: {}", uname.machine().to_string_lossy());
+    println!(" CPUs: {cpus}");
+    println!(" Total Memory: {:.2}GiB", mem as f64 / 1024.0 / 1024.0);
+    println!(" Docker Root Dir: {}", eng.paths.root.display());
+    println!(" Run Dir: {}", eng.paths.run.display());
+    Ok(0)
+}
+
+/// `version`.
+pub fn version() -> i32 {
+    let v = env!("CARGO_PKG_VERSION");
+    println!("Client:\n Version:           {v}\n OS/Arch:           linux/amd64\n\nServer: quai (daemonless)\n Engine:\n  Version:          {v}\n  API version:      1.41\n  OS/Arch:          linux/amd64\n Runtime:\n  Version:          quai-runtime {v} (OCI runtime-spec {})", runtime::OCI_VERSION);
+    0
+}

@@ -1,0 +1,299 @@
+//! The monitor's socket protocol: frames of `[kind: u8][len: u32 BE][payload]` over a unix
+//! stream socket.
+//!
+//! Client → monitor: [`ATTACH`] (payload: `i`, `o`, `e` for the streams wanted),
+//! [`STDIN`] data, [`STDIN_CLOSE`], [`RESIZE`] (rows and cols, u16 BE each).
+//! Monitor → client: [`STDOUT`], [`STDERR`], [`STARTED`] (the pid, text), [`FAILED`]
+//! (the exit status Docker gives, one byte, then the message) and [`EXITED`] (the exit
+//! code, text), after which the monitor closes the connection.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+/// Container stdout bytes.
+pub const STDOUT: u8 = 1;
+/// Container stderr bytes.
+pub const STDERR: u8 = 2;
+/// Stdin bytes for the container.
+pub const STDIN: u8 = 0;
+/// The client's stdin reached EOF.
+pub const STDIN_CLOSE: u8 = b'c';
+/// The client wants these streams.
+pub const ATTACH: u8 = b'A';
+/// Terminal size.
+pub const RESIZE: u8 = b'R';
+/// The container started.
+pub const STARTED: u8 = b'S';
+/// The container could not start.
+pub const FAILED: u8 = b'F';
+/// The container exited (for good: no restart follows).
+pub const EXITED: u8 = b'X';
+
+/// Encode one frame.
+pub fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(5 + payload.len());
+    v.push(kind);
+    v.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+/// Write one frame.
+pub fn send(w: &mut impl Write, kind: u8, payload: &[u8]) -> std::io::Result<()> {
+    w.write_all(&frame(kind, payload))
+}
+
+/// Read one frame (blocking); `None` at EOF.
+pub fn recv(r: &mut impl Read) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+    let mut h = [0u8; 5];
+    match r.read_exact(&mut h) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
+    if len > 16 << 20 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "frame too large",
+        ));
+    }
+    let mut p = vec![0u8; len];
+    r.read_exact(&mut p)?;
+    Ok(Some((h[0], p)))
+}
+
+/// Incremental frame decoder for non-blocking readers.
+#[derive(Default)]
+pub struct Decoder {
+    buf: Vec<u8>,
+}
+
+impl Decoder {
+    /// Add bytes read.
+    pub fn push(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
+
+    /// The next complete frame, if any.
+    pub fn next_frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        if self.buf.len() < 5 {
+            return None;
+        }
+        let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+        if self.buf.len() < 5 + len {
+            return None;
+        }
+        let kind = self.buf[0];
+        let payload = self.buf[5..5 + len].to_vec();
+        self.buf.drain(..5 + len);
+        Some((kind, payload))
+    }
+}
+
+/// Connect to a container's monitor.
+pub fn connect(sock: &Path) -> std::io::Result<UnixStream> {
+    UnixStream::connect(sock)
+}
+
+/// How [`client_loop`] ended.
+pub enum Ended {
+    /// The container exited with this code.
+    Exited(i32),
+    /// The monitor closed the connection without an exit (it was killed).
+    Closed,
+}
+
+/// Puts our stdin in raw mode while alive (when it is a terminal), restores it on drop.
+struct RawMode(Option<nix::sys::termios::Termios>);
+
+impl RawMode {
+    fn enter() -> RawMode {
+        use nix::sys::termios;
+        let stdin = std::io::stdin();
+        match termios::tcgetattr(&stdin) {
+            Ok(orig) => {
+                let mut raw = orig.clone();
+                termios::cfmakeraw(&mut raw);
+                let _ = termios::tcsetattr(&stdin, termios::SetArg::TCSANOW, &raw);
+                RawMode(Some(orig))
+            }
+            Err(_) => RawMode(None),
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(orig) = &self.0 {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                orig,
+            );
+        }
+    }
+}
+
+/// Our terminal's size as a [`RESIZE`] payload.
+pub fn winsize_payload() -> Option<Vec<u8>> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes into the winsize we own.
+    if unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) } != 0 || ws.ws_row == 0 {
+        return None;
+    }
+    let mut p = ws.ws_row.to_be_bytes().to_vec();
+    p.extend_from_slice(&ws.ws_col.to_be_bytes());
+    Some(p)
+}
+
+fn write_fd(fd: i32, mut data: &[u8]) {
+    while !data.is_empty() {
+        // SAFETY: writing a slice we own to a standard descriptor.
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        data = &data[n as usize..];
+    }
+}
+
+/// The attached side of `run`, `start -a` and `attach`: relays the container's output to
+/// ours, our stdin to it (with `stdin`), our terminal size (with `tty`), and hands the
+/// signals we receive to `on_signal` (Docker's sig-proxy). Signals must be blocked by the
+/// caller (see `runtime::wait::block_signals`).
+pub fn client_loop(
+    mut stream: UnixStream,
+    stdin: bool,
+    tty: bool,
+    mut on_signal: impl FnMut(nix::sys::signal::Signal),
+) -> std::io::Result<Ended> {
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    use std::os::fd::{AsFd, AsRawFd};
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+    ] {
+        set.add(s);
+    }
+    let _ = set.thread_block();
+    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(std::io::Error::from)?;
+    let _raw = if tty && stdin {
+        Some(RawMode::enter())
+    } else {
+        None
+    };
+    if tty {
+        if let Some(p) = winsize_payload() {
+            send(&mut stream, RESIZE, &p)?;
+        }
+    }
+    let mut stdin_open = stdin;
+    let mut dec = Decoder::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let mut fds = vec![
+            libc::pollfd {
+                fd: stream.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sfd.as_fd().as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        if stdin_open {
+            fds.push(libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        // SAFETY: fds is a valid pollfd array of its length.
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
+            continue;
+        }
+        if fds[1].revents != 0 {
+            while let Ok(Some(si)) = sfd.read_signal() {
+                let Ok(sig) = Signal::try_from(si.ssi_signo as i32) else {
+                    continue;
+                };
+                if sig == Signal::SIGWINCH {
+                    if let Some(p) = winsize_payload() {
+                        let _ = send(&mut stream, RESIZE, &p);
+                    }
+                } else if !tty {
+                    on_signal(sig);
+                }
+            }
+        }
+        if stdin_open && fds.get(2).is_some_and(|f| f.revents != 0) {
+            // SAFETY: reading into a buffer we own from fd 0.
+            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                stdin_open = false;
+                let _ = send(&mut stream, STDIN_CLOSE, b"");
+            } else {
+                let _ = send(&mut stream, STDIN, &buf[..n as usize]);
+            }
+        }
+        if fds[0].revents != 0 {
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                return Ok(Ended::Closed);
+            }
+            dec.push(&buf[..n]);
+            while let Some((k, p)) = dec.next_frame() {
+                match k {
+                    STDOUT => write_fd(1, &p),
+                    STDERR => write_fd(2, &p),
+                    EXITED => {
+                        let code = String::from_utf8_lossy(&p).trim().parse().unwrap_or(255);
+                        return Ok(Ended::Exited(code));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_in_pieces() {
+        let mut all = frame(STDOUT, b"hello");
+        all.extend(frame(EXITED, b"3"));
+        let mut d = Decoder::default();
+        for b in all.chunks(3) {
+            d.push(b);
+        }
+        assert_eq!(d.next_frame(), Some((STDOUT, b"hello".to_vec())));
+        assert_eq!(d.next_frame(), Some((EXITED, b"3".to_vec())));
+        assert_eq!(d.next_frame(), None);
+        let mut r = std::io::Cursor::new(frame(STARTED, b"42"));
+        assert_eq!(recv(&mut r).expect("read"), Some((STARTED, b"42".to_vec())));
+        assert_eq!(recv(&mut r).expect("read"), None);
+    }
+}

@@ -1,0 +1,274 @@
+//! The engine's stored records (versioned serde types, kept as JSON in `state.db`): what a
+//! container was created with, and what it is doing.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the stored [`ContainerConfig`] format.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// How a container was created (Docker's `Config` + `HostConfig`, as quai needs them).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ContainerConfig {
+    /// Format version ([`CONFIG_VERSION`]).
+    pub version: u32,
+    /// The image as the user named it.
+    pub image: String,
+    /// The image id (config digest).
+    pub image_id: String,
+    /// The entrypoint in effect (image's unless `--entrypoint`).
+    pub entrypoint: Vec<String>,
+    /// The command in effect (image's CMD unless arguments were given).
+    pub cmd: Vec<String>,
+    /// Environment: the image's, then `--env-file`, then `-e`.
+    pub env: Vec<String>,
+    /// Working directory (image's unless `-w`).
+    pub workdir: String,
+    /// `-u` or the image's USER.
+    pub user: String,
+    /// Hostname (the short id unless `--hostname`).
+    pub hostname: String,
+    /// Labels: the image's, then `--label`.
+    pub labels: BTreeMap<String, String>,
+    /// `-t`.
+    pub tty: bool,
+    /// `-i`.
+    pub open_stdin: bool,
+    /// Volumes, binds and tmpfs, resolved.
+    pub mounts: Vec<MountConfig>,
+    /// `--restart`.
+    pub restart: RestartPolicy,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// Resource limits.
+    pub resources: Resources,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `--privileged`.
+    pub privileged: bool,
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--security-opt`.
+    pub security_opt: Vec<String>,
+    /// `--group-add`.
+    pub group_add: Vec<String>,
+    /// `--init`.
+    pub init: bool,
+    /// `--stop-signal` or the image's STOPSIGNAL (default SIGTERM).
+    pub stop_signal: String,
+    /// `--stop-timeout` in seconds (default 10).
+    pub stop_timeout: Option<i64>,
+    /// The health check in effect (image's HEALTHCHECK overridden by `--health-*`).
+    pub health: Option<HealthConfig>,
+    /// `--network`: `none` or `host` until networking lands.
+    pub network_mode: String,
+    /// Ports the image EXPOSEs (`80/tcp`).
+    pub exposed_ports: Vec<String>,
+    /// The JSON of `--security-opt seccomp=FILE`, read at create time.
+    pub seccomp_profile: Option<String>,
+}
+
+/// One mount of a container.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct MountConfig {
+    /// `bind`, `volume` or `tmpfs`.
+    pub kind: String,
+    /// Host path (bind), volume name (volume), empty (tmpfs).
+    pub source: String,
+    /// Path in the container.
+    pub target: String,
+    /// Read-only.
+    pub readonly: bool,
+    /// tmpfs size in bytes, when given.
+    pub tmpfs_size: Option<u64>,
+    /// tmpfs mode, when given.
+    pub tmpfs_mode: Option<u32>,
+    /// Volume created for this container only (image VOLUME, `-v /path`): removed with it
+    /// by `rm -v` and `--rm`.
+    pub anonymous: bool,
+    /// Copy the image's content at the target into an empty volume on first use.
+    pub copy_up: bool,
+}
+
+/// `--restart`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct RestartPolicy {
+    /// `no`, `always`, `unless-stopped`, `on-failure`.
+    pub name: String,
+    /// `on-failure:N`.
+    pub max_retries: u32,
+}
+
+impl RestartPolicy {
+    /// Parse Docker's `--restart` value.
+    pub fn parse(s: &str) -> Result<RestartPolicy, String> {
+        let (name, n) = match s.split_once(':') {
+            Some((a, b)) => (a, Some(b)),
+            None => (s, None),
+        };
+        let max_retries = match n {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("invalid restart policy {s:?}: bad retry count"))?,
+            None => 0,
+        };
+        match name {
+            "" | "no" | "always" | "unless-stopped" if n.is_none() => Ok(RestartPolicy {
+                name: if name.is_empty() { "no" } else { name }.into(),
+                max_retries: 0,
+            }),
+            "on-failure" => Ok(RestartPolicy {
+                name: name.into(),
+                max_retries,
+            }),
+            "always" | "unless-stopped" | "no" => Err(format!(
+                "invalid restart policy {s:?}: maximum retry count can only be used with 'on-failure'"
+            )),
+            _ => Err(format!("invalid restart policy {s:?}")),
+        }
+    }
+
+    /// Whether a container that exited with `code` restarts (`restarts` so far).
+    pub fn should_restart(&self, code: i32, manually_stopped: bool, restarts: u32) -> bool {
+        if manually_stopped {
+            return false;
+        }
+        match self.name.as_str() {
+            "always" | "unless-stopped" => true,
+            "on-failure" => code != 0 && (self.max_retries == 0 || restarts < self.max_retries),
+            _ => false,
+        }
+    }
+}
+
+/// Resource limits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Resources {
+    /// `--memory` bytes.
+    pub memory: Option<i64>,
+    /// `--memory-swap` bytes (-1: unlimited).
+    pub memory_swap: Option<i64>,
+    /// `--cpus` in billionths of a CPU.
+    pub nano_cpus: Option<i64>,
+    /// `--cpu-shares`.
+    pub cpu_shares: Option<u64>,
+    /// `--cpuset-cpus`.
+    pub cpuset_cpus: Option<String>,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--ulimit name=soft[:hard]`.
+    pub ulimits: Vec<Ulimit>,
+}
+
+/// One `--ulimit`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Ulimit {
+    /// `nofile`, `nproc`, ...
+    pub name: String,
+    /// Soft limit.
+    pub soft: u64,
+    /// Hard limit.
+    pub hard: u64,
+}
+
+/// A health check (Docker's `HealthConfig`; durations in nanoseconds).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct HealthConfig {
+    /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    pub test: Vec<String>,
+    /// Between checks (default 30 s).
+    pub interval: i64,
+    /// Per check (default 30 s).
+    pub timeout: i64,
+    /// Failures during this time after start do not count (default 0).
+    pub start_period: i64,
+    /// Consecutive failures for `unhealthy` (default 3).
+    pub retries: u32,
+}
+
+/// What a container is doing (kept in `state.db`, written by the CLI and the monitor).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ContainerState {
+    /// `created`, `running`, `paused`, `restarting`, `exited`, `dead`.
+    pub status: String,
+    /// The container's init pid on the host (0 when not running).
+    pub pid: i32,
+    /// The monitor's pid and its start time (clock ticks after boot, from /proc), so a
+    /// reused pid is never mistaken for it.
+    pub monitor_pid: i32,
+    /// See `monitor_pid`.
+    pub monitor_start: u64,
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339.
+    pub finished_at: String,
+    /// Last exit code.
+    pub exit_code: i32,
+    /// Whether the last exit was the kernel's OOM killer.
+    pub oom_killed: bool,
+    /// The last start error, if any.
+    pub error: String,
+    /// Restarts done by the restart policy.
+    pub restart_count: u32,
+    /// Stopped by `stop`/`kill`: the restart policy leaves it alone.
+    pub manually_stopped: bool,
+    /// Health, when the container has a check.
+    pub health: Option<Health>,
+}
+
+/// Health status (Docker's `State.Health`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Health {
+    /// `starting`, `healthy`, `unhealthy`.
+    pub status: String,
+    /// Consecutive failures.
+    pub failing_streak: u32,
+    /// The last checks (at most 5).
+    pub log: Vec<HealthLog>,
+}
+
+/// One health check run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct HealthLog {
+    /// RFC 3339.
+    pub start: String,
+    /// RFC 3339.
+    pub end: String,
+    /// Exit code (-1: timed out).
+    pub exit_code: i32,
+    /// Output (at most 4 kB).
+    pub output: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies() {
+        let p = RestartPolicy::parse("on-failure:2").expect("valid");
+        assert!(p.should_restart(1, false, 1));
+        assert!(!p.should_restart(1, false, 2));
+        assert!(!p.should_restart(0, false, 0));
+        assert!(RestartPolicy::parse("always")
+            .expect("valid")
+            .should_restart(0, false, 9));
+        assert!(!RestartPolicy::parse("always")
+            .expect("valid")
+            .should_restart(0, true, 0));
+        assert!(RestartPolicy::parse("always:3").is_err());
+        assert!(RestartPolicy::parse("sometimes").is_err());
+        assert_eq!(RestartPolicy::parse("").expect("valid").name, "no");
+    }
+}

@@ -1,0 +1,397 @@
+//! The engine's tables in `state.db` (SQLite, WAL; shared with the image store):
+//! containers, volumes and events. Every read-modify-write runs in an IMMEDIATE transaction,
+//! so many quai processes (CLIs and monitors) can work at once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ContainerConfig, ContainerState};
+use crate::{Error, Result};
+
+/// A container row.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// 64 hex digits.
+    pub id: String,
+    /// Unique name (without Docker's leading `/`).
+    pub name: String,
+    /// RFC 3339.
+    pub created: String,
+    /// How it was created.
+    pub config: ContainerConfig,
+    /// What it is doing.
+    pub state: ContainerState,
+}
+
+/// A volume row.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Volume {
+    /// Name (64 hex digits for anonymous volumes).
+    pub name: String,
+    /// `local`.
+    pub driver: String,
+    /// RFC 3339.
+    pub created: String,
+    /// `--label`.
+    pub labels: BTreeMap<String, String>,
+    /// `--opt` (`type`, `device`, `o` for the local driver).
+    pub options: BTreeMap<String, String>,
+    /// Created for one container.
+    pub anonymous: bool,
+}
+
+/// An event row.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Event {
+    /// Order of arrival.
+    pub seq: i64,
+    /// Nanoseconds since the epoch.
+    pub time: i64,
+    /// `container`, `volume`, `image`.
+    pub kind: String,
+    /// `create`, `start`, `die`, `destroy`, `health_status: healthy`, ...
+    pub action: String,
+    /// The object's id.
+    pub id: String,
+    /// `name`, `image`, `exitCode`, labels.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The engine's database handle.
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    config TEXT NOT NULL,   -- ContainerConfig JSON
+    state TEXT NOT NULL     -- ContainerState JSON
+);
+CREATE TABLE IF NOT EXISTS volumes (
+    name TEXT PRIMARY KEY,
+    record TEXT NOT NULL    -- Volume JSON
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    action TEXT NOT NULL,
+    id TEXT NOT NULL,
+    attributes TEXT NOT NULL
+);";
+
+impl Db {
+    /// Open (creating the tables) `<root>/state.db`.
+    pub fn open(root: &Path) -> Result<Db> {
+        std::fs::create_dir_all(root).map_err(|e| Error::io("create", root, e))?;
+        let path = root.join("state.db");
+        let conn = Connection::open(&path).map_err(|e| Error::db(&path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(60))
+            .map_err(|e| Error::db(&path, e))?;
+        // Creating tables takes the write lock; skip it when they exist.
+        let have: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('containers','volumes','events')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| Error::db(&path, e))?;
+        if have < 3 {
+            conn.execute_batch(SCHEMA)
+                .map_err(|e| Error::db(&path, e))?;
+        }
+        Ok(Db { conn, path })
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        move |e| Error::db(&self.path, e)
+    }
+
+    /// Insert a new container; a taken name is a conflict naming its owner.
+    pub fn insert(&self, r: &Record) -> Result<()> {
+        let res = self.conn.execute(
+            "INSERT INTO containers (id, name, created, config, state) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                r.id,
+                r.name,
+                r.created,
+                to_json(&r.config)?,
+                to_json(&r.state)?
+            ],
+        );
+        match res {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                let owner = self.find_exact(&r.name)?.map(|o| o.id).unwrap_or_default();
+                Err(Error::Conflict(format!(
+                    "the container name \"/{}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name",
+                    r.name
+                )))
+            }
+            Err(e) => Err(Error::db(&self.path, e)),
+        }
+    }
+
+    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String, String)> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    }
+
+    fn record(&self, t: (String, String, String, String, String)) -> Result<Record> {
+        let config = serde_json::from_str(&t.3)
+            .map_err(|e| Error::Corrupt(format!("container {} config: {e}", t.0)))?;
+        let state = serde_json::from_str(&t.4)
+            .map_err(|e| Error::Corrupt(format!("container {} state: {e}", t.0)))?;
+        Ok(Record {
+            id: t.0,
+            name: t.1,
+            created: t.2,
+            config,
+            state,
+        })
+    }
+
+    fn find_exact(&self, what: &str) -> Result<Option<Record>> {
+        let t = self
+            .conn
+            .query_row(
+                "SELECT id, name, created, config, state FROM containers WHERE id = ?1 OR name = ?1",
+                params![what],
+                Self::row,
+            )
+            .optional()
+            .map_err(self.err())?;
+        t.map(|t| self.record(t)).transpose()
+    }
+
+    /// Find a container by full id, name (with or without `/`) or unique id prefix.
+    pub fn get(&self, what: &str) -> Result<Record> {
+        let what = what.strip_prefix('/').unwrap_or(what);
+        if let Some(r) = self.find_exact(what)? {
+            return Ok(r);
+        }
+        if !what.is_empty() && what.chars().all(|c| c.is_ascii_hexdigit()) {
+            let mut st = self
+                .conn
+                .prepare("SELECT id, name, created, config, state FROM containers WHERE id LIKE ?1")
+                .map_err(self.err())?;
+            let rows: Vec<_> = st
+                .query_map(params![format!("{what}%")], Self::row)
+                .map_err(self.err())?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(self.err())?;
+            match rows.len() {
+                1 => return self.record(rows.into_iter().next().expect("one row")),
+                0 => {}
+                _ => {
+                    return Err(Error::Conflict(format!(
+                        "multiple containers found with provided prefix: {what}"
+                    )))
+                }
+            }
+        }
+        Err(Error::NoSuchContainer(what.to_string()))
+    }
+
+    /// All containers, newest first.
+    pub fn list(&self) -> Result<Vec<Record>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, name, created, config, state FROM containers ORDER BY created DESC, rowid DESC")
+            .map_err(self.err())?;
+        let rows: Vec<_> = st
+            .query_map([], Self::row)
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(self.err())?;
+        rows.into_iter().map(|t| self.record(t)).collect()
+    }
+
+    /// Read-modify-write a container's state atomically; returns the new state.
+    pub fn update_state(
+        &mut self,
+        id: &str,
+        f: impl FnOnce(&mut ContainerState),
+    ) -> Result<ContainerState> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::db(&path, e))?;
+        let s: Option<String> = tx
+            .query_row(
+                "SELECT state FROM containers WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| Error::db(&path, e))?;
+        let Some(s) = s else {
+            return Err(Error::NoSuchContainer(id.to_string()));
+        };
+        let mut state: ContainerState = serde_json::from_str(&s)
+            .map_err(|e| Error::Corrupt(format!("container {id} state: {e}")))?;
+        f(&mut state);
+        tx.execute(
+            "UPDATE containers SET state = ?2 WHERE id = ?1",
+            params![id, to_json(&state)?],
+        )
+        .map_err(|e| Error::db(&path, e))?;
+        tx.commit().map_err(|e| Error::db(&path, e))?;
+        Ok(state)
+    }
+
+    /// Rename a container.
+    pub fn rename(&self, id: &str, name: &str) -> Result<()> {
+        match self.conn.execute(
+            "UPDATE containers SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        ) {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(Error::Conflict(format!(
+                    "the container name \"/{name}\" is already in use"
+                )))
+            }
+            Err(e) => Err(Error::db(&self.path, e)),
+        }
+    }
+
+    /// Delete a container row.
+    pub fn delete(&self, id: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM containers WHERE id = ?1", params![id])
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Insert a volume; false when one by that name exists.
+    pub fn insert_volume(&self, v: &Volume) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO volumes (name, record) VALUES (?1, ?2)",
+                params![v.name, to_json(v)?],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// A volume by name.
+    pub fn volume(&self, name: &str) -> Result<Option<Volume>> {
+        let s: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT record FROM volumes WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())?;
+        s.map(|s| {
+            serde_json::from_str(&s).map_err(|e| Error::Corrupt(format!("volume {name}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// All volumes, by name.
+    pub fn volumes(&self) -> Result<Vec<Volume>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name, record FROM volumes ORDER BY name")
+            .map_err(self.err())?;
+        let rows: Vec<(String, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(self.err())?;
+        rows.into_iter()
+            .map(|(n, s)| {
+                serde_json::from_str(&s).map_err(|e| Error::Corrupt(format!("volume {n}: {e}")))
+            })
+            .collect()
+    }
+
+    /// Delete a volume row.
+    pub fn delete_volume(&self, name: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM volumes WHERE name = ?1", params![name])
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Record an event.
+    pub fn event(
+        &self,
+        kind: &str,
+        action: &str,
+        id: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO events (time, kind, action, id, attributes) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![crate::time::now_nanos(), kind, action, id, to_json(attributes)?],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Events after `seq` with `time >= since`, in order.
+    pub fn events(&self, after_seq: i64, since: i64) -> Result<Vec<Event>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT seq, time, kind, action, id, attributes FROM events WHERE seq > ?1 AND time >= ?2 ORDER BY seq",
+            )
+            .map_err(self.err())?;
+        let rows: Vec<(i64, i64, String, String, String, String)> = st
+            .query_map(params![after_seq, since], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(self.err())?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, time, kind, action, id, a)| Event {
+                seq,
+                time,
+                kind,
+                action,
+                id,
+                attributes: serde_json::from_str(&a).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// The highest event sequence number so far.
+    pub fn last_event(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))
+            .map_err(self.err())
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Corrupt(e.to_string()))
+}

@@ -1,0 +1,163 @@
+//! `exec`: another process in a running container, through the runtime library, with the
+//! caller's stdio (or a pty relayed to it with `-t`). The exec'd process's output is not
+//! logged (Docker's behaviour).
+
+use std::os::fd::AsRawFd;
+
+use crate::lifecycle::Engine;
+use crate::{Error, Result};
+
+/// `exec` options.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    /// The command.
+    pub cmd: Vec<String>,
+    /// `-i`.
+    pub interactive: bool,
+    /// `-t`.
+    pub tty: bool,
+    /// `-d`.
+    pub detach: bool,
+    /// `-e`.
+    pub env: Vec<String>,
+    /// `-w`.
+    pub workdir: Option<String>,
+    /// `-u`.
+    pub user: Option<String>,
+    /// `--privileged`.
+    pub privileged: bool,
+}
+
+impl Engine {
+    /// Run a process in a running container; its exit code (0 at once with `detach`).
+    pub fn exec(&mut self, what: &str, req: ExecRequest) -> Result<i32> {
+        let rec = self.get(what)?;
+        match rec.state.status.as_str() {
+            "running" => {}
+            "paused" => {
+                return Err(Error::Conflict(format!(
+                    "container {} is paused, unpause the container before exec",
+                    rec.id
+                )))
+            }
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "container {} is not running",
+                    rec.id
+                )))
+            }
+        }
+        if req.cmd.is_empty() {
+            return Err(Error::Invalid("exec: no command given".into()));
+        }
+        let rt = self.paths.runtime_root();
+        let spec = runtime::exec::container_spec(&rt, &rec.id)?;
+        let mut p = spec.process().clone().unwrap_or_default();
+        p.set_args(Some(req.cmd.clone()));
+        p.set_terminal(Some(req.tty));
+        let mut env = p.env().clone().unwrap_or_default();
+        for e in &req.env {
+            let k = e.split('=').next().unwrap_or_default();
+            env.retain(|x| x.split('=').next() != Some(k));
+            env.push(e.clone());
+        }
+        p.set_env(Some(env));
+        if let Some(w) = &req.workdir {
+            p.set_cwd(w.into());
+        }
+        if let Some(u) = &req.user {
+            let root = std::path::PathBuf::from(format!("/proc/{}/root", rec.state.pid));
+            let user = crate::rootfs::resolve_user(&root, u, &rec.config.group_add)?;
+            let mut pu = p.user().clone();
+            pu.set_uid(user.uid);
+            pu.set_gid(user.gid);
+            pu.set_additional_gids(Some(user.additional));
+            p.set_user(pu);
+        }
+        if req.privileged {
+            let all: Vec<oci_spec::runtime::Capability> = crate::spec::ALL_CAPS
+                .iter()
+                .filter_map(|c| serde_json::from_value(serde_json::json!(c)).ok())
+                .collect();
+            let set: oci_spec::runtime::Capabilities = all.into_iter().collect();
+            let mut caps = p.capabilities().clone().unwrap_or_default();
+            caps.set_bounding(Some(set.clone()));
+            caps.set_effective(Some(set.clone()));
+            caps.set_permitted(Some(set));
+            p.set_capabilities(Some(caps));
+        }
+        if !req.interactive && !req.tty {
+            let null =
+                std::fs::File::open("/dev/null").map_err(|e| Error::io("open", "/dev/null", e))?;
+            // SAFETY: dup2 onto fd 0; both are valid descriptors.
+            unsafe { libc::dup2(null.as_raw_fd(), 0) };
+        }
+        let sigmask = runtime::wait::block_signals()?;
+        let personality = spec.linux().as_ref().and_then(|l| l.personality().clone());
+        if !req.tty {
+            return runtime::exec::exec(runtime::exec::ExecOpts {
+                root: &rt,
+                id: &rec.id,
+                process: p,
+                console_socket: None,
+                pid_file: None,
+                detach: req.detach,
+                preserve_fds: 0,
+                sigmask,
+                personality,
+            })
+            .map_err(exec_error);
+        }
+        // A pty: the runtime sends its master over a console socket of ours.
+        let sock_dir = self.paths.run.join("s");
+        std::fs::create_dir_all(&sock_dir).map_err(|e| Error::io("create", &sock_dir, e))?;
+        let sock = sock_dir.join(format!("x{}", &crate::random_id()[..12]));
+        let listener = std::os::unix::net::UnixListener::bind(&sock)
+            .map_err(|e| Error::io("listen on", &sock, e))?;
+        let pid_file = sock.with_extension("pid");
+        let res = runtime::exec::exec(runtime::exec::ExecOpts {
+            root: &rt,
+            id: &rec.id,
+            process: p,
+            console_socket: Some(&sock),
+            pid_file: Some(&pid_file),
+            detach: true,
+            preserve_fds: 0,
+            sigmask,
+            personality,
+        });
+        let _ = std::fs::remove_file(&sock);
+        let pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        let _ = std::fs::remove_file(&pid_file);
+        res.map_err(exec_error)?;
+        let (conn, _) = listener
+            .accept()
+            .map_err(|e| Error::io("accept on", &sock, e))?;
+        let master = runtime::sync::recv_fd(conn.as_raw_fd())?;
+        if req.detach {
+            return Ok(0);
+        }
+        let pid = pid.ok_or_else(|| Error::Invalid("exec: no pid recorded".into()))?;
+        runtime::wait::copy_winsize(&master);
+        Ok(runtime::wait::wait_with_pty(
+            nix::unistd::Pid::from_raw(pid),
+            master,
+        )?)
+    }
+}
+
+fn exec_error(e: runtime::Error) -> Error {
+    let message = e.to_string();
+    let code = if message.contains("executable file not found")
+        || message.contains("no such file or directory")
+    {
+        127
+    } else if message.contains("permission denied") {
+        126
+    } else {
+        125
+    };
+    Error::Start { code, message }
+}

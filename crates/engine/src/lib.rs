@@ -1,0 +1,165 @@
+//! quai's container engine: containers and volumes as state in SQLite, their lifecycle over
+//! the runtime and the image store, the per-container monitor, logs, exec, health checks,
+//! restart policies and events.
+//!
+//! Owns `state.db`'s `containers`, `volumes` and `events` tables, `<root>/containers/<id>/`,
+//! `<root>/volumes/` and the run dir (`<run>/runtime` is the runtime's state root,
+//! `<run>/s/` the monitors' sockets). Daemonless: every quai process opens the database;
+//! the monitor (`quai __monitor`) is the only long-lived process and it is one per
+//! container. Must never depend on the CLI, async runtimes or the cluster crates; it forks
+//! (through the runtime) only from single-threaded processes.
+
+pub mod attach;
+pub mod config;
+pub mod db;
+pub mod exec;
+pub mod health;
+pub mod init;
+pub mod lifecycle;
+pub mod logs;
+pub mod monitor;
+pub mod rootfs;
+pub mod spec;
+pub mod time;
+pub mod volumes;
+
+use std::path::{Path, PathBuf};
+
+pub use config::{ContainerConfig, ContainerState};
+pub use db::{Db, Record};
+
+/// Engine errors: each names the operation and the object.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file operation.
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database.
+    #[error("state database {path}: {source}")]
+    Db {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A stored record that does not parse.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    /// No container by that name or id.
+    #[error("No such container: {0}")]
+    NoSuchContainer(String),
+    /// No volume by that name.
+    #[error("no such volume: {0}")]
+    NoSuchVolume(String),
+    /// Refused, with the reason.
+    #[error("{0}")]
+    Conflict(String),
+    /// Bad input, with the reason.
+    #[error("{0}")]
+    Invalid(String),
+    /// The image store.
+    #[error(transparent)]
+    Image(#[from] image::store::Error),
+    /// The runtime.
+    #[error(transparent)]
+    Runtime(#[from] runtime::Error),
+    /// The container could not start; `code` is Docker's exit status for it (125, 126,
+    /// 127).
+    #[error("{message}")]
+    Start { code: i32, message: String },
+}
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn db(path: &Path, source: rusqlite::Error) -> Error {
+        Error::Db {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The exit status Docker's CLI gives for this error (125 unless the command could
+    /// not be run).
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Error::Start { code, .. } => *code,
+            _ => 125,
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where the engine keeps things.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// `--root` / `QUAI_ROOT`.
+    pub root: PathBuf,
+    /// `QUAI_RUN_DIR`.
+    pub run: PathBuf,
+}
+
+impl Paths {
+    /// From the root and the run dir.
+    pub fn new(root: &Path, run: &Path) -> Paths {
+        Paths {
+            root: root.to_path_buf(),
+            run: run.to_path_buf(),
+        }
+    }
+
+    /// `<root>/containers/<id>`: bundle, upper/work/merged, log.
+    pub fn container(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(id)
+    }
+
+    /// The json-file log.
+    pub fn log(&self, id: &str) -> PathBuf {
+        self.container(id).join(format!("{id}-json.log"))
+    }
+
+    /// The runtime's state root.
+    pub fn runtime_root(&self) -> PathBuf {
+        self.run.join("runtime")
+    }
+
+    /// The monitor's socket (short: unix socket paths are limited to 108 bytes).
+    pub fn socket(&self, id: &str) -> PathBuf {
+        self.run.join("s").join(&id[..id.len().min(16)])
+    }
+
+    /// `<root>/volumes/<name>/_data`.
+    pub fn volume_data(&self, name: &str) -> PathBuf {
+        self.root.join("volumes").join(name).join("_data")
+    }
+}
+
+/// 64 random hex digits.
+pub fn random_id() -> String {
+    let mut b = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Whether a process is the one we recorded (same pid and start time).
+pub fn process_alive(pid: i32, start: u64) -> bool {
+    pid > 0 && runtime::state::proc_stat(pid).is_some_and(|(st, state)| st == start && state != 'Z')
+}
+
+/// Where `--init` mounts quai (which runs as a minimal init under this name).
+pub const INIT_PATH: &str = "/sbin/quai-init";

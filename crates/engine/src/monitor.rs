@@ -1,0 +1,807 @@
+//! The per-container monitor (`quai __monitor ID`): started by the CLI, it double-forks,
+//! becomes a child subreaper in a private mount namespace, mounts the container's root,
+//! writes the bundle, runs the container through the runtime library, owns its stdio
+//! (pipes, or the pty), writes the json-file log, serves attach on a unix socket, runs the
+//! health check, records the exit (and OOM kills) and applies the restart policy.
+//!
+//! The overlay mount lives only in the monitor's mount namespace (and the container's):
+//! when both are gone the kernel drops it, so a killed CLI or monitor never leaks a mount.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::attach;
+use crate::config::ContainerConfig;
+use crate::db::{Db, Record};
+use crate::health::Health;
+use crate::{Error, Paths, Result};
+
+/// The hidden subcommand that runs a monitor.
+pub const ARG: &str = "__monitor";
+
+/// Entry point: `quai __monitor --root R --run D [--attach ioe] ID`, fd 3 optionally a
+/// connected client (the CLI that started us).
+pub fn main(args: &[std::ffi::OsString]) -> i32 {
+    let mut root = None;
+    let mut run = None;
+    let mut attach_streams = String::new();
+    let mut id = None;
+    let mut it = args
+        .iter()
+        .skip(2)
+        .map(|a| a.to_string_lossy().into_owned());
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--root" => root = it.next(),
+            "--run" => run = it.next(),
+            "--attach" => attach_streams = it.next().unwrap_or_default(),
+            _ => id = Some(a),
+        }
+    }
+    let (Some(root), Some(run), Some(id)) = (root, run, id) else {
+        eprintln!("quai: __monitor: usage: --root DIR --run DIR [--attach ioe] ID");
+        return 2;
+    };
+    // SAFETY: fcntl on fd 3 only queries whether it is open.
+    let client = if unsafe { libc::fcntl(3, libc::F_GETFD) } >= 0 {
+        // SAFETY: fd 3 is open and handed to us by the CLI; nothing else owns it.
+        let s = unsafe { UnixStream::from_raw_fd(3) };
+        let _ = nix::fcntl::fcntl(
+            &s,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+        Some(s)
+    } else {
+        None
+    };
+    // Double fork: the CLI reaps our parent at once; we are nobody's child to wait for.
+    // SAFETY: single-threaded here; the parent only calls _exit.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => {
+            // SAFETY: _exit in the parent of a fork, skipping atexit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(e) => {
+            eprintln!("quai: monitor: fork: {e}");
+            return 1;
+        }
+    }
+    let paths = Paths::new(Path::new(&root), Path::new(&run));
+    let mut client = client.map(|s| Client::new(s, &attach_streams));
+    match run_monitor(&paths, &id, &mut client) {
+        Ok(()) => 0,
+        Err(e) => {
+            let code = e.exit_status();
+            let msg = e.to_string();
+            eprintln!("quai: monitor {id}: {msg}");
+            if let Some(c) = client.as_mut() {
+                let mut p = vec![code as u8];
+                p.extend_from_slice(msg.as_bytes());
+                let _ = attach::send(&mut c.stream, attach::FAILED, &p);
+            }
+            1
+        }
+    }
+}
+
+struct Client {
+    stream: UnixStream,
+    dec: attach::Decoder,
+    out: bool,
+    err: bool,
+    input: bool,
+}
+
+impl Client {
+    fn new(stream: UnixStream, streams: &str) -> Client {
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+        Client {
+            stream,
+            dec: attach::Decoder::default(),
+            out: streams.contains('o'),
+            err: streams.contains('e'),
+            input: streams.contains('i'),
+        }
+    }
+}
+
+/// The container's stdio as the monitor holds it.
+#[derive(Default)]
+struct Stdio {
+    stdin: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    pty: Option<OwnedFd>,
+}
+
+struct Monitor<'a> {
+    paths: &'a Paths,
+    id: String,
+    db: Db,
+    rec: Record,
+    listener: UnixListener,
+    clients: Vec<Client>,
+    log: crate::logs::Writer,
+    sfd: SignalFd,
+    sigmask: SigSet,
+    devnull: OwnedFd,
+    health: Option<Health>,
+}
+
+fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>) -> Result<()> {
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| Error::io("prctl", "PR_SET_CHILD_SUBREAPER", e.into()))?;
+    let sigmask = runtime::wait::block_signals()?;
+    let mut set = runtime::wait::forwarded();
+    set.add(Signal::SIGCHLD);
+    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| Error::io("signalfd", "monitor", e.into()))?;
+    // SAFETY: SIG_IGN for SIGPIPE: a client that goes away must not kill the monitor.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let mut db = Db::open(&paths.root)?;
+    let me = std::process::id() as i32;
+    let start = runtime::state::proc_stat(me).map(|(s, _)| s).unwrap_or(0);
+    db.update_state(id, |s| {
+        s.monitor_pid = me;
+        s.monitor_start = start;
+    })?;
+    let rec = db.get(id)?;
+    let devnull: OwnedFd = std::fs::File::open("/dev/null")
+        .map_err(|e| Error::io("open", "/dev/null", e))?
+        .into();
+
+    let rootfs = prepare(paths, &rec)?;
+    let sock = paths.socket(id);
+    if let Some(d) = sock.parent() {
+        std::fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
+    }
+    let _ = std::fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock).map_err(|e| Error::io("listen on", &sock, e))?;
+    let log = crate::logs::Writer::open(&paths.log(id))
+        .map_err(|e| Error::io("open", paths.log(id), e))?;
+    let health = rec
+        .config
+        .health
+        .clone()
+        .filter(|h| !h.test.is_empty() && h.test[0] != "NONE")
+        .map(Health::new);
+    let mut m = Monitor {
+        paths,
+        id: id.to_string(),
+        db,
+        rec,
+        listener,
+        clients: first.take().into_iter().collect(),
+        log,
+        sfd,
+        sigmask,
+        devnull,
+        health,
+    };
+    let _ = rootfs;
+    let res = m.supervise();
+    let _ = std::fs::remove_file(&sock);
+    res
+}
+
+/// Mount the root, resolve the user, write `config.json`. Returns the rootfs path.
+fn prepare(paths: &Paths, rec: &Record) -> Result<PathBuf> {
+    let c = &rec.config;
+    let dir = paths.container(&rec.id);
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .map_err(|e| Error::io("unshare", "mount namespace", e.into()))?;
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(|e| Error::io("make rslave", "/", e.into()))?;
+    let image_id: content::Digest = c
+        .image_id
+        .parse()
+        .map_err(|e| Error::Corrupt(format!("container {} image id: {e}", rec.id)))?;
+    let ms = image::store::ImageStore::open(&paths.root)?.snapshot(&image_id, &dir)?;
+    let rootfs = dir.join("merged");
+    crate::rootfs::mount_overlay(&ms, &rootfs)?;
+    let user = crate::rootfs::resolve_user(&rootfs, &c.user, &c.group_add)?;
+    if !c.workdir.is_empty() {
+        crate::rootfs::mkdir_in(&rootfs, &c.workdir, user.uid, user.gid)?;
+    }
+    let mut mounts = Vec::new();
+    crate::rootfs::write_etc_files(&dir, &c.hostname, c.network_mode == "host")?;
+    for f in ["hostname", "hosts", "resolv.conf"] {
+        if !c.mounts.iter().any(|m| m.target == format!("/etc/{f}")) {
+            mounts.push((
+                dir.join(f).display().to_string(),
+                format!("/etc/{f}"),
+                "bind".to_string(),
+                vec!["rbind".to_string(), "rprivate".to_string()],
+            ));
+        }
+    }
+    for m in &c.mounts {
+        let mut opts = Vec::new();
+        match m.kind.as_str() {
+            "bind" => {
+                opts.extend(["rbind".to_string(), "rprivate".to_string()]);
+                if m.readonly {
+                    opts.push("ro".into());
+                }
+                mounts.push((m.source.clone(), m.target.clone(), "bind".into(), opts));
+            }
+            "volume" => {
+                let data = paths.volume_data(&m.source);
+                let v = Db::open(&paths.root)?
+                    .volume(&m.source)?
+                    .ok_or_else(|| Error::NoSuchVolume(m.source.clone()))?;
+                if let Some(t) = v.options.get("type") {
+                    let dev = v
+                        .options
+                        .get("device")
+                        .cloned()
+                        .unwrap_or_else(|| t.clone());
+                    nix::mount::mount(
+                        Some(dev.as_str()),
+                        &data,
+                        Some(t.as_str()),
+                        nix::mount::MsFlags::empty(),
+                        v.options.get("o").map(|s| s.as_str()),
+                    )
+                    .map_err(|e| Error::io("mount volume", &data, e.into()))?;
+                }
+                if m.copy_up {
+                    crate::rootfs::copy_up(&rootfs, &m.target, &data)?;
+                }
+                opts.extend(["rbind".to_string(), "rprivate".to_string()]);
+                if m.readonly {
+                    opts.push("ro".into());
+                }
+                mounts.push((
+                    data.display().to_string(),
+                    m.target.clone(),
+                    "bind".into(),
+                    opts,
+                ));
+            }
+            _ => {
+                opts.extend([
+                    "nosuid".to_string(),
+                    "nodev".to_string(),
+                    "noexec".to_string(),
+                ]);
+                if let Some(s) = m.tmpfs_size {
+                    opts.push(format!("size={s}"));
+                }
+                opts.push(format!("mode={:o}", m.tmpfs_mode.unwrap_or(0o1777)));
+                if m.readonly {
+                    opts.push("ro".into());
+                }
+                mounts.push(("tmpfs".into(), m.target.clone(), "tmpfs".into(), opts));
+            }
+        }
+    }
+    let mut args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
+    if c.init {
+        let exe = std::fs::read_link("/proc/self/exe")
+            .map_err(|e| Error::io("read link", "/proc/self/exe", e))?;
+        mounts.push((
+            exe.display().to_string(),
+            crate::INIT_PATH.to_string(),
+            "bind".into(),
+            vec!["bind".into(), "ro".into()],
+        ));
+        let mut a = vec![crate::INIT_PATH.to_string(), "--".to_string()];
+        a.extend(args);
+        args = a;
+    }
+    let env = environment(c, &user);
+    let caps = crate::spec::capabilities(c);
+    let seccomp = if c.privileged
+        || c.security_opt
+            .iter()
+            .any(|s| s == "seccomp=unconfined" || s == "seccomp:unconfined")
+    {
+        None
+    } else if let Some(p) = &c.seccomp_profile {
+        Some(serde_json::from_str(p).map_err(|e| Error::Invalid(format!("seccomp profile: {e}")))?)
+    } else {
+        Some(crate::spec::default_seccomp(&caps))
+    };
+    let rootfs_s = rootfs.display().to_string();
+    let spec = crate::spec::build(
+        c,
+        &crate::spec::SpecInputs {
+            id: &rec.id,
+            rootfs: &rootfs_s,
+            user: &user,
+            mounts,
+            args,
+            env,
+            seccomp,
+        },
+    );
+    let cfg = dir.join("config.json");
+    let bytes = serde_json::to_vec_pretty(&spec).map_err(|e| Error::Corrupt(e.to_string()))?;
+    std::fs::write(&cfg, bytes).map_err(|e| Error::io("write", &cfg, e))?;
+    Ok(rootfs)
+}
+
+fn environment(c: &ContainerConfig, user: &crate::spec::User) -> Vec<String> {
+    let mut env: Vec<String> = Vec::new();
+    let has = |env: &[String], k: &str| env.iter().any(|e| e.split('=').next() == Some(k));
+    if !has(&c.env, "PATH") {
+        env.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    }
+    env.push(format!("HOSTNAME={}", c.hostname));
+    if c.tty {
+        env.push("TERM=xterm".into());
+    }
+    for e in &c.env {
+        let k = e.split('=').next().unwrap_or_default();
+        env.retain(|x| x.split('=').next() != Some(k));
+        env.push(e.clone());
+    }
+    if !has(&env, "HOME") {
+        env.push(format!("HOME={}", user.home));
+    }
+    env
+}
+
+/// Map a runtime start failure to Docker's exit status: 127 for a missing command, 126 for
+/// one that cannot be executed, 125 otherwise.
+fn start_error(e: runtime::Error) -> Error {
+    let message = e.to_string();
+    let code = if message.contains("executable file not found")
+        || message.contains("no such file or directory")
+    {
+        127
+    } else if message.contains("permission denied") {
+        126
+    } else {
+        125
+    };
+    Error::Start { code, message }
+}
+
+impl Monitor<'_> {
+    fn supervise(&mut self) -> Result<()> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let started = Instant::now();
+            let (init, stdio) = match self.start_container() {
+                Ok(v) => v,
+                Err(e) => {
+                    let (code, msg) = (e.exit_status(), e.to_string());
+                    let _ = self.db.update_state(&self.id, |s| {
+                        s.error = msg.clone();
+                        s.exit_code = code;
+                        s.pid = 0;
+                        if s.status != "created" {
+                            s.status = "exited".into();
+                            s.finished_at = crate::time::now_rfc3339();
+                        }
+                    });
+                    if self.rec.config.auto_remove {
+                        let _ =
+                            crate::lifecycle::remove_files(self.paths, &self.db, &self.rec, true);
+                    }
+                    let mut p = vec![code as u8];
+                    p.extend_from_slice(msg.as_bytes());
+                    self.broadcast(attach::FAILED, &p);
+                    self.clients.clear();
+                    return Err(e);
+                }
+            };
+            let (code, oom) = self.relay(init, stdio)?;
+            let st = self.db.update_state(&self.id, |s| {
+                s.status = "exited".into();
+                s.pid = 0;
+                s.exit_code = code;
+                s.oom_killed = oom;
+                s.finished_at = crate::time::now_rfc3339();
+            });
+            let st = match st {
+                Ok(s) => s,
+                // Removed under us (`rm -f`): nothing left to record.
+                Err(Error::NoSuchContainer(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let mut a = self.attrs();
+            a.insert("exitCode".into(), code.to_string());
+            let _ = self.db.event("container", "die", &self.id, &a);
+            if oom {
+                let _ = self.db.event("container", "oom", &self.id, &self.attrs());
+            }
+            let c = &self.rec.config;
+            if c.auto_remove
+                || !c
+                    .restart
+                    .should_restart(code, st.manually_stopped, st.restart_count)
+            {
+                if c.auto_remove {
+                    crate::lifecycle::remove_files(self.paths, &self.db, &self.rec, true)?;
+                }
+                self.broadcast(attach::EXITED, code.to_string().as_bytes());
+                return Ok(());
+            }
+            // Docker's back-off: 100 ms doubling up to a minute, reset after 10 s of running.
+            if started.elapsed() >= Duration::from_secs(10) {
+                backoff = Duration::from_millis(100);
+            }
+            self.db.update_state(&self.id, |s| {
+                s.status = "restarting".into();
+                s.restart_count += 1;
+            })?;
+            let deadline = Instant::now() + backoff;
+            backoff = (backoff * 2).min(Duration::from_secs(60));
+            while Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50).min(deadline - Instant::now()));
+                self.accept_clients();
+                if self
+                    .db
+                    .get(&self.id)
+                    .map(|r| r.state.manually_stopped)
+                    .unwrap_or(true)
+                {
+                    let _ = self
+                        .db
+                        .update_state(&self.id, |s| s.status = "exited".into());
+                    self.broadcast(attach::EXITED, code.to_string().as_bytes());
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn attrs(&self) -> BTreeMap<String, String> {
+        let mut a = BTreeMap::new();
+        a.insert("name".into(), self.rec.name.clone());
+        a.insert("image".into(), self.rec.config.image.clone());
+        a
+    }
+
+    fn start_container(&mut self) -> Result<(Pid, Stdio)> {
+        let c = &self.rec.config;
+        let mut io = Stdio::default();
+        let pipe = || {
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                .map_err(|e| Error::io("pipe", "stdio", e.into()))
+        };
+        let mut child_ends: Vec<(OwnedFd, RawFd)> = Vec::new();
+        if !c.tty {
+            let (r, w) = pipe()?;
+            io.stdout = Some(r);
+            child_ends.push((w, 1));
+            let (r, w) = pipe()?;
+            io.stderr = Some(r);
+            child_ends.push((w, 2));
+            if c.open_stdin {
+                let (r, w) = pipe()?;
+                io.stdin = Some(w);
+                child_ends.push((r, 0));
+            }
+        }
+        for (fd, target) in &child_ends {
+            dup_onto(fd.as_raw_fd(), *target)?;
+        }
+        let rt = self.paths.runtime_root();
+        let bundle = self.paths.container(&self.id);
+        let created = runtime::create::create(&runtime::create::CreateOpts {
+            root: &rt,
+            id: &self.id,
+            bundle: &bundle,
+            console_socket: None,
+            pid_file: None,
+            preserve_fds: 0,
+            mode: runtime::create::Mode::Run,
+            sigmask: self.sigmask,
+        });
+        for t in 0..3 {
+            dup_onto(self.devnull.as_raw_fd(), t)?;
+        }
+        drop(child_ends);
+        let mut created = created.map_err(start_error)?;
+        io.pty = created.pty.take();
+        let started = (|| -> runtime::Result<()> {
+            created.chan.send(&runtime::sync::Msg::Start)?;
+            match created.chan.recv()? {
+                None => Ok(()),
+                Some(runtime::sync::Msg::Error(e)) => Err(runtime::Error::Child(e)),
+                Some(m) => Err(runtime::Error::Invalid(format!(
+                    "unexpected message {m:?} from init"
+                ))),
+            }
+        })();
+        let pid = created.state.pid;
+        if let Err(e) = started {
+            let _ = waitpid(Pid::from_raw(pid), None);
+            let _ = runtime::ops::delete(&rt, &self.id, true);
+            return Err(start_error(e));
+        }
+        let now = crate::time::now_rfc3339();
+        let health_status = self.health.as_ref().map(|_| crate::config::Health {
+            status: "starting".into(),
+            ..Default::default()
+        });
+        self.db.update_state(&self.id, |s| {
+            s.status = "running".into();
+            s.pid = pid;
+            s.started_at = now.clone();
+            s.error.clear();
+            s.oom_killed = false;
+            s.health = health_status;
+        })?;
+        let _ = self.db.event("container", "start", &self.id, &self.attrs());
+        if let Some(h) = self.health.as_mut() {
+            h.reset();
+        }
+        self.broadcast(attach::STARTED, pid.to_string().as_bytes());
+        Ok((Pid::from_raw(pid), io))
+    }
+
+    fn broadcast(&mut self, kind: u8, data: &[u8]) {
+        let frame = attach::frame(kind, data);
+        self.clients.retain_mut(|c| {
+            let wants = match kind {
+                attach::STDOUT => c.out,
+                attach::STDERR => c.err,
+                _ => true,
+            };
+            !wants || c.stream.write_all(&frame).is_ok()
+        });
+    }
+
+    fn accept_clients(&mut self) {
+        let _ = self.listener.set_nonblocking(true);
+        while let Ok((s, _)) = self.listener.accept() {
+            let _ = s.set_nonblocking(false);
+            self.clients.push(Client::new(s, ""));
+        }
+    }
+
+    /// Relay stdio until the container's init exits; returns its exit code and whether
+    /// the OOM killer ended it.
+    fn relay(&mut self, init: Pid, mut io: Stdio) -> Result<(i32, bool)> {
+        let mut exit: Option<i32> = None;
+        let mut drain_deadline: Option<Instant> = None;
+        let mut buf = vec![0u8; 64 * 1024];
+        let oom_before = self.oom_count();
+        loop {
+            let outputs_open = io.stdout.is_some() || io.stderr.is_some() || io.pty.is_some();
+            if exit.is_some()
+                && (!outputs_open || drain_deadline.is_some_and(|d| Instant::now() >= d))
+            {
+                break;
+            }
+            let mut timeout = self.health.as_ref().map(|h| h.until_next());
+            if let Some(d) = drain_deadline {
+                let left = d.saturating_duration_since(Instant::now());
+                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
+            // Poll set: signals, listener, outputs, health pipe, clients.
+            let mut fds: Vec<(RawFd, u8, usize)> = vec![
+                (self.sfd.as_fd().as_raw_fd(), 0, 0),
+                (self.listener.as_raw_fd(), 1, 0),
+            ];
+            for (i, f) in [&io.stdout, &io.stderr, &io.pty].into_iter().enumerate() {
+                if let Some(f) = f {
+                    fds.push((f.as_raw_fd(), 2, i));
+                }
+            }
+            if let Some(fd) = self.health.as_ref().and_then(|h| h.pipe_fd()) {
+                fds.push((fd, 3, 0));
+            }
+            for (i, c) in self.clients.iter().enumerate() {
+                fds.push((c.stream.as_raw_fd(), 4, i));
+            }
+            let mut pfds: Vec<libc::pollfd> = fds
+                .iter()
+                .map(|(fd, _, _)| libc::pollfd {
+                    fd: *fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
+            // SAFETY: pfds is a valid array of pollfd for its length.
+            let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+            if n < 0 {
+                continue;
+            }
+            let mut dead_clients = Vec::new();
+            for (p, (_, kind, idx)) in pfds.iter().zip(fds.iter()) {
+                if p.revents == 0 {
+                    continue;
+                }
+                match kind {
+                    0 => {
+                        while let Ok(Some(_)) = self.sfd.read_signal() {}
+                        loop {
+                            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                                Ok(ws) => {
+                                    if ws.pid() == Some(init) {
+                                        exit = runtime::wait::exit_code(ws);
+                                        drain_deadline =
+                                            Some(Instant::now() + Duration::from_millis(200));
+                                    } else if let (Some(h), Some(p)) =
+                                        (self.health.as_mut(), ws.pid())
+                                    {
+                                        h.reaped(p, runtime::wait::exit_code(ws).unwrap_or(-1));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    1 => self.accept_clients(),
+                    2 => {
+                        let slot = match idx {
+                            0 => &mut io.stdout,
+                            1 => &mut io.stderr,
+                            _ => &mut io.pty,
+                        };
+                        let Some(f) = slot.as_ref() else { continue };
+                        match nix::unistd::read(f, &mut buf) {
+                            Ok(0) | Err(nix::errno::Errno::EIO) => *slot = None,
+                            Ok(n) => {
+                                let stream = if *idx == 1 { 2 } else { 1 };
+                                let _ = self.log.write(stream, &buf[..n]);
+                                let kind = if stream == 2 {
+                                    attach::STDERR
+                                } else {
+                                    attach::STDOUT
+                                };
+                                let data = buf[..n].to_vec();
+                                self.broadcast(kind, &data);
+                            }
+                            Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
+                            Err(_) => *slot = None,
+                        }
+                    }
+                    3 => {
+                        if let Some(h) = self.health.as_mut() {
+                            h.read_output();
+                        }
+                    }
+                    _ => {
+                        let Some(c) = self.clients.get_mut(*idx) else {
+                            continue;
+                        };
+                        match c.stream.read(&mut buf) {
+                            Ok(0) | Err(_) => dead_clients.push(*idx),
+                            Ok(n) => {
+                                c.dec.push(&buf[..n]);
+                                while let Some((k, p)) = c.dec.next_frame() {
+                                    match k {
+                                        attach::ATTACH => {
+                                            c.out = p.contains(&b'o');
+                                            c.err = p.contains(&b'e');
+                                            c.input = p.contains(&b'i');
+                                        }
+                                        attach::STDIN => {
+                                            let target = io.pty.as_ref().or(io.stdin.as_ref());
+                                            if let Some(t) = target {
+                                                let _ = write_all_fd(t, &p);
+                                            }
+                                        }
+                                        attach::STDIN_CLOSE if c.input => {
+                                            io.stdin = None;
+                                            if let Some(t) = io.pty.as_ref() {
+                                                // EOF on a terminal: ^D.
+                                                let _ = write_all_fd(t, &[4]);
+                                            }
+                                        }
+                                        attach::RESIZE if p.len() == 4 => {
+                                            if let Some(t) = io.pty.as_ref() {
+                                                let ws = libc::winsize {
+                                                    ws_row: u16::from_be_bytes([p[0], p[1]]),
+                                                    ws_col: u16::from_be_bytes([p[2], p[3]]),
+                                                    ws_xpixel: 0,
+                                                    ws_ypixel: 0,
+                                                };
+                                                // SAFETY: TIOCSWINSZ reads the winsize we own.
+                                                unsafe {
+                                                    libc::ioctl(
+                                                        t.as_raw_fd(),
+                                                        libc::TIOCSWINSZ,
+                                                        &ws,
+                                                    )
+                                                };
+                                            }
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            dead_clients.sort_unstable();
+            for i in dead_clients.into_iter().rev() {
+                if i < self.clients.len() {
+                    self.clients.remove(i);
+                }
+            }
+            if exit.is_none() {
+                let (rt, id) = (self.paths.runtime_root(), self.id.clone());
+                if let Some(h) = self.health.as_mut() {
+                    if let Some(result) = h.tick(&rt, &id, self.sigmask, &self.devnull) {
+                        let _ = crate::health::record(&mut self.db, &self.id, &self.rec, h, result);
+                    }
+                }
+            }
+        }
+        let oom = self.oom_count() > oom_before;
+        let _ = self.log.flush_partial();
+        if let Some(h) = self.health.as_mut() {
+            h.abandon();
+        }
+        if let Err(e) = runtime::ops::delete(&self.paths.runtime_root(), &self.id, true) {
+            eprintln!("quai: monitor {}: delete: {e}", self.id);
+        }
+        let code = exit.unwrap_or(255);
+        // The OOM killer's SIGKILL: Docker reports 137 with OOMKilled.
+        Ok((code, oom && code == 137))
+    }
+
+    /// OOM kills counted by the container's memory cgroup.
+    fn oom_count(&self) -> u64 {
+        let Ok(st) = runtime::state::State::load(&self.paths.runtime_root(), &self.id) else {
+            return 0;
+        };
+        let mut files: Vec<PathBuf> = st
+            .cgroups
+            .v1
+            .iter()
+            .filter(|(c, _)| c.split(',').any(|x| x == "memory"))
+            .map(|(_, d)| d.join("memory.oom_control"))
+            .collect();
+        if let Some(d) = &st.cgroups.v2 {
+            files.push(d.join("memory.events"));
+        }
+        files
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .flat_map(|s| {
+                s.lines()
+                    .filter_map(|l| {
+                        l.strip_prefix("oom_kill ")
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .sum()
+    }
+}
+
+fn dup_onto(fd: RawFd, target: RawFd) -> Result<()> {
+    // SAFETY: dup2 onto a standard descriptor number; both are valid fds.
+    if unsafe { libc::dup2(fd, target) } < 0 {
+        return Err(Error::io("dup2", "stdio", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn write_all_fd(fd: &OwnedFd, mut data: &[u8]) -> nix::Result<()> {
+    while !data.is_empty() {
+        match nix::unistd::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

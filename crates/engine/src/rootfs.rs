@@ -1,0 +1,294 @@
+//! Work on a container's mounted root filesystem (done by the monitor, in its private
+//! mount namespace): the overlay mount, user lookup in the image's `/etc/passwd`, the
+//! working directory, `/etc/hosts` and friends, and filling a new volume from the image.
+//! Paths inside the root are resolved with `openat2(RESOLVE_IN_ROOT)`: a symlink in the
+//! image cannot point the engine at the host.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+use crate::spec::User;
+use crate::{Error, Result};
+
+/// Mount the overlay described by `m` on `target`.
+pub fn mount_overlay(m: &image::store::MountSpec, target: &Path) -> Result<()> {
+    std::fs::create_dir_all(target).map_err(|e| Error::io("create", target, e))?;
+    nix::mount::mount(
+        Some(m.source.as_str()),
+        target,
+        Some(m.fstype.as_str()),
+        nix::mount::MsFlags::empty(),
+        Some(m.options.as_str()),
+    )
+    .map_err(|e| Error::io("mount overlay on", target, e.into()))
+}
+
+/// Open `path` inside `root`, never leaving it.
+pub fn open_in(root: &Path, path: &str, flags: OFlags) -> std::io::Result<OwnedFd> {
+    let r = rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let rel = path.trim_start_matches('/');
+    let rel = if rel.is_empty() { "." } else { rel };
+    Ok(rustix::fs::openat2(
+        &r,
+        rel,
+        flags | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )?)
+}
+
+/// `/proc/self/fd/N` of an fd, to hand an already-resolved object to path-based calls.
+pub fn fd_path(fd: &impl AsFd) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd()))
+}
+
+fn read_in(root: &Path, path: &str) -> Option<String> {
+    let fd = open_in(root, path, OFlags::RDONLY).ok()?;
+    std::fs::read_to_string(fd_path(&fd)).ok()
+}
+
+/// Resolve Docker's `-u` (`name`, `uid`, `uid:gid`, `name:group`) and `--group-add`
+/// against the image's `/etc/passwd` and `/etc/group`.
+pub fn resolve_user(root: &Path, user: &str, group_add: &[String]) -> Result<User> {
+    let passwd = read_in(root, "etc/passwd").unwrap_or_default();
+    let group = read_in(root, "etc/group").unwrap_or_default();
+    let (u, g) = match user.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (user, None),
+    };
+    let u = if u.is_empty() { "0" } else { u };
+    let entry = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() >= 7 && (f[0] == u || f[2] == u) {
+            Some((
+                f[0].to_string(),
+                f[2].parse::<u32>().ok()?,
+                f[3].parse::<u32>().ok()?,
+                f[5].to_string(),
+            ))
+        } else {
+            None
+        }
+    });
+    let (name, uid, mut gid, home) = match (entry, u.parse::<u32>()) {
+        (Some(e), _) => e,
+        (None, Ok(n)) => (String::new(), n, n, "/".to_string()),
+        (None, Err(_)) => {
+            return Err(Error::Start {
+                code: 125,
+                message: format!("unable to find user {u}: no matching entries in passwd file"),
+            })
+        }
+    };
+    let group_id = |g: &str| -> Result<u32> {
+        if let Ok(n) = g.parse() {
+            return Ok(n);
+        }
+        group
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() >= 3 && f[0] == g)
+                    .then(|| f[2].parse().ok())
+                    .flatten()
+            })
+            .ok_or_else(|| Error::Start {
+                code: 125,
+                message: format!("unable to find group {g}: no matching entries in group file"),
+            })
+    };
+    if let Some(g) = g {
+        gid = group_id(g)?;
+    }
+    let mut additional: Vec<u32> = Vec::new();
+    if !name.is_empty() && g.is_none() {
+        for l in group.lines() {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.len() >= 4 && f[3].split(',').any(|m| m == name) {
+                if let Ok(n) = f[2].parse::<u32>() {
+                    if n != gid && !additional.contains(&n) {
+                        additional.push(n);
+                    }
+                }
+            }
+        }
+    }
+    for g in group_add {
+        let n = group_id(g)?;
+        if !additional.contains(&n) {
+            additional.push(n);
+        }
+    }
+    Ok(User {
+        uid,
+        gid,
+        additional,
+        home: if home.is_empty() { "/".into() } else { home },
+    })
+}
+
+/// Create `path` (and its parents) inside `root`, owned by `uid:gid` when new.
+pub fn mkdir_in(root: &Path, path: &str, uid: u32, gid: u32) -> Result<()> {
+    let mut cur = String::new();
+    for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        let parent = open_in(root, &cur, OFlags::PATH | OFlags::DIRECTORY)
+            .map_err(|e| Error::io("open", root.join(cur.trim_start_matches('/')), e))?;
+        match rustix::fs::mkdirat(&parent, comp, Mode::from_raw_mode(0o755)) {
+            Ok(()) => {
+                let _ = rustix::fs::chownat(
+                    &parent,
+                    comp,
+                    Some(rustix::fs::Uid::from_raw(uid)),
+                    Some(rustix::fs::Gid::from_raw(gid)),
+                    rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                );
+            }
+            Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => {
+                return Err(Error::io(
+                    "create",
+                    root.join(path.trim_start_matches('/')),
+                    e.into(),
+                ))
+            }
+        }
+        cur.push('/');
+        cur.push_str(comp);
+    }
+    Ok(())
+}
+
+/// Write `hostname`, `hosts` and `resolv.conf` for the container into `dir`.
+pub fn write_etc_files(dir: &Path, hostname: &str, host_network: bool) -> Result<()> {
+    let w = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| Error::io("write", p, e))
+    };
+    w("hostname", format!("{hostname}\n"))?;
+    let hosts = if host_network {
+        std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+    } else {
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string()
+    };
+    w("hosts", hosts)?;
+    // The host's resolvers, without loopback ones (they mean nothing in another network
+    // namespace), as Docker does.
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut out = String::new();
+    for l in host.lines() {
+        let loopback = l
+            .strip_prefix("nameserver")
+            .map(|a| {
+                let a = a.trim();
+                a.starts_with("127.") || a == "::1"
+            })
+            .unwrap_or(false);
+        if !loopback || host_network {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    w("resolv.conf", out)
+}
+
+/// Fill an empty volume directory with what the image has at `target` (Docker's copy-up
+/// on first use): owners, modes, symlinks and times are kept.
+pub fn copy_up(root: &Path, target: &str, dest: &Path) -> Result<()> {
+    let Ok(src) = open_in(root, target, OFlags::RDONLY | OFlags::DIRECTORY) else {
+        return Ok(());
+    };
+    let empty = std::fs::read_dir(dest)
+        .map_err(|e| Error::io("read", dest, e))?
+        .next()
+        .is_none();
+    if !empty {
+        return Ok(());
+    }
+    let src_path = fd_path(&src);
+    copy_tree(&src_path, dest)?;
+    // The volume's root takes the image directory's owner and mode.
+    copy_meta(&src_path, dest)
+}
+
+fn copy_meta(src: &Path, dst: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(src).map_err(|e| Error::io("stat", src, e))?;
+    let _ = std::os::unix::fs::lchown(dst, Some(m.uid()), Some(m.gid()));
+    if !m.file_type().is_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dst, std::fs::Permissions::from_mode(m.mode() & 0o7777));
+    }
+    Ok(())
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    for e in std::fs::read_dir(src).map_err(|e| Error::io("read", src, e))? {
+        let e = e.map_err(|e| Error::io("read", src, e))?;
+        let (s, d) = (e.path(), dst.join(e.file_name()));
+        let ft = e.file_type().map_err(|er| Error::io("stat", &s, er))?;
+        if ft.is_dir() {
+            std::fs::create_dir(&d).map_err(|er| Error::io("create", &d, er))?;
+            copy_tree(&s, &d)?;
+        } else if ft.is_symlink() {
+            let t = std::fs::read_link(&s).map_err(|er| Error::io("read link", &s, er))?;
+            std::os::unix::fs::symlink(t, &d).map_err(|er| Error::io("create", &d, er))?;
+        } else if ft.is_file() {
+            std::fs::copy(&s, &d).map_err(|er| Error::io("copy", &d, er))?;
+        } else {
+            continue;
+        }
+        copy_meta(&s, &d)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_resolve_from_the_image() {
+        let d = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(d.path().join("etc")).expect("mkdir");
+        std::fs::write(
+            d.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/sh\n",
+        )
+        .expect("write");
+        std::fs::write(
+            d.path().join("etc/group"),
+            "root:x:0:\nwww:x:33:\nextra:x:50:www\n",
+        )
+        .expect("write");
+        let u = resolve_user(d.path(), "www", &[]).expect("www");
+        assert_eq!(
+            (u.uid, u.gid, u.additional.clone(), u.home.as_str()),
+            (33, 33, vec![50], "/var/www")
+        );
+        let u = resolve_user(d.path(), "1000:extra", &["root".into()]).expect("numeric");
+        assert_eq!((u.uid, u.gid, u.additional), (1000, 50, vec![0]));
+        let e = resolve_user(d.path(), "nobody", &[]).expect_err("unknown");
+        assert!(e.to_string().contains("unable to find user nobody"));
+    }
+
+    #[test]
+    fn mkdir_stays_inside() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::os::unix::fs::symlink(outside.path(), d.path().join("escape")).expect("symlink");
+        mkdir_in(d.path(), "/escape/x/y", 0, 0).expect("mkdir");
+        assert!(!outside.path().join("x").exists());
+        assert!(d
+            .path()
+            .join(outside.path().strip_prefix("/").expect("abs"))
+            .join("x/y")
+            .is_dir());
+    }
+}

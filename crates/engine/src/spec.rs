@@ -1,0 +1,458 @@
+//! The OCI runtime config of a container: Docker's defaults (capabilities, mounts, masked
+//! and read-only paths, device rules, seccomp) with the container's options on top.
+
+use serde_json::{json, Value};
+
+use crate::config::ContainerConfig;
+
+/// Docker's default capability set.
+pub const DEFAULT_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Every capability the kernel knows (for `--privileged` and `--cap-add ALL`).
+pub const ALL_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+const MASKED: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+const READONLY: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Normalise a capability name (`net_admin`, `NET_ADMIN`, `CAP_NET_ADMIN`).
+pub fn cap_name(s: &str) -> String {
+    let u = s.to_ascii_uppercase();
+    if u == "ALL" || u.starts_with("CAP_") {
+        u
+    } else {
+        format!("CAP_{u}")
+    }
+}
+
+/// Check `--cap-add`/`--cap-drop` names.
+pub fn check_caps(names: &[String]) -> Result<(), String> {
+    for n in names {
+        let c = cap_name(n);
+        if c != "ALL" && !ALL_CAPS.contains(&c.as_str()) {
+            return Err(format!("invalid capability: {n}"));
+        }
+    }
+    Ok(())
+}
+
+/// The capability set in effect.
+pub fn capabilities(c: &ContainerConfig) -> Vec<String> {
+    if c.privileged {
+        return ALL_CAPS.iter().map(|s| s.to_string()).collect();
+    }
+    let add: Vec<String> = c.cap_add.iter().map(|s| cap_name(s)).collect();
+    let drop: Vec<String> = c.cap_drop.iter().map(|s| cap_name(s)).collect();
+    let mut caps: Vec<String> = if add.iter().any(|a| a == "ALL") {
+        ALL_CAPS.iter().map(|s| s.to_string()).collect()
+    } else {
+        DEFAULT_CAPS.iter().map(|s| s.to_string()).collect()
+    };
+    for a in add {
+        if a != "ALL" && !caps.contains(&a) {
+            caps.push(a);
+        }
+    }
+    if drop.iter().any(|d| d == "ALL") {
+        caps.clear();
+        for a in c.cap_add.iter().map(|s| cap_name(s)) {
+            if a != "ALL" {
+                caps.push(a);
+            }
+        }
+    } else {
+        caps.retain(|x| !drop.contains(x));
+    }
+    caps
+}
+
+/// The process user, resolved against the image's `/etc/passwd` and `/etc/group`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct User {
+    /// uid.
+    pub uid: u32,
+    /// gid.
+    pub gid: u32,
+    /// Supplementary groups (the user's groups and `--group-add`).
+    pub additional: Vec<u32>,
+    /// Home directory (for `HOME`).
+    pub home: String,
+}
+
+/// Everything the spec needs beyond the stored config.
+pub struct SpecInputs<'a> {
+    /// Container id (cgroup path).
+    pub id: &'a str,
+    /// The mounted root filesystem.
+    pub rootfs: &'a str,
+    /// The resolved user.
+    pub user: &'a User,
+    /// Mounts: (source on the host, target, type, options).
+    pub mounts: Vec<(String, String, String, Vec<String>)>,
+    /// Process arguments (entrypoint + cmd, maybe behind the init).
+    pub args: Vec<String>,
+    /// Environment (with PATH, HOSTNAME, HOME filled in).
+    pub env: Vec<String>,
+    /// The seccomp profile, if any.
+    pub seccomp: Option<Value>,
+}
+
+/// Build `config.json`.
+pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
+    let caps = capabilities(c);
+    let nnp = c.security_opt.iter().any(|s| {
+        s == "no-new-privileges" || s == "no-new-privileges:true" || s == "no-new-privileges=true"
+    });
+    let mut rlimits = Vec::new();
+    for u in &c.resources.ulimits {
+        rlimits.push(json!({"type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "soft": u.soft, "hard": u.hard}));
+    }
+    let sys_opts: Vec<&str> = if c.privileged {
+        vec!["nosuid", "noexec", "nodev"]
+    } else {
+        vec!["nosuid", "noexec", "nodev", "ro"]
+    };
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
+    ];
+    for (src, dst, typ, opts) in &i.mounts {
+        mounts.push(json!({"destination": dst, "type": typ, "source": src, "options": opts}));
+    }
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "mount"}),
+        json!({"type": "cgroup"}),
+    ];
+    if c.network_mode != "host" {
+        namespaces.push(json!({"type": "network"}));
+    }
+    let r = &c.resources;
+    let mut resources = json!({
+        "devices": [{"allow": c.privileged, "access": "rwm"}],
+    });
+    let mut memory = serde_json::Map::new();
+    if let Some(m) = r.memory {
+        memory.insert("limit".into(), json!(m));
+        match r.memory_swap {
+            Some(s) => {
+                memory.insert("swap".into(), json!(s));
+            }
+            // Docker: without --memory-swap, swap may be as large as the memory limit.
+            None => {
+                memory.insert("swap".into(), json!(m * 2));
+            }
+        }
+    }
+    if !memory.is_empty() {
+        resources["memory"] = Value::Object(memory);
+    }
+    let mut cpu = serde_json::Map::new();
+    if let Some(n) = r.nano_cpus {
+        cpu.insert("period".into(), json!(100_000u64));
+        cpu.insert("quota".into(), json!(n / 10_000));
+    }
+    if let Some(s) = r.cpu_shares {
+        cpu.insert("shares".into(), json!(s));
+    }
+    if let Some(s) = &r.cpuset_cpus {
+        cpu.insert("cpus".into(), json!(s));
+    }
+    if !cpu.is_empty() {
+        resources["cpu"] = Value::Object(cpu);
+    }
+    if let Some(p) = r.pids_limit {
+        resources["pids"] = json!({"limit": p});
+    }
+    let mut linux = json!({
+        "namespaces": namespaces,
+        "cgroupsPath": format!("/quai-{}", i.id),
+        "resources": resources,
+    });
+    if !c.privileged {
+        linux["maskedPaths"] = json!(MASKED);
+        linux["readonlyPaths"] = json!(READONLY);
+    }
+    if let Some(s) = &i.seccomp {
+        linux["seccomp"] = s.clone();
+    }
+    let mut process = json!({
+        "terminal": c.tty,
+        "user": {"uid": i.user.uid, "gid": i.user.gid},
+        "args": i.args,
+        "env": i.env,
+        "cwd": if c.workdir.is_empty() { "/" } else { c.workdir.as_str() },
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "noNewPrivileges": nnp,
+        "oomScoreAdj": 0,
+    });
+    if !i.user.additional.is_empty() {
+        process["user"]["additionalGids"] = json!(i.user.additional);
+    }
+    if !rlimits.is_empty() {
+        process["rlimits"] = json!(rlimits);
+    }
+    json!({
+        "ociVersion": runtime::OCI_VERSION,
+        "process": process,
+        "root": {"path": i.rootfs, "readonly": c.read_only},
+        "hostname": c.hostname,
+        "mounts": mounts,
+        "linux": linux,
+    })
+}
+
+/// Errno-returning rules for the syscalls Docker's default profile keeps from an
+/// unprivileged container (docs/adr/007: quai writes a deny list, not Docker's allow list).
+const DENIED: &[&str] = &[
+    "acct",
+    "add_key",
+    "bpf",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "finit_module",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "get_kernel_syms",
+    "get_mempolicy",
+    "init_module",
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+    "ioperm",
+    "iopl",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "mbind",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "move_pages",
+    "name_to_handle_at",
+    "nfsservctl",
+    "open_by_handle_at",
+    "open_tree",
+    "perf_event_open",
+    "pivot_root",
+    "query_module",
+    "quotactl",
+    "quotactl_fd",
+    "reboot",
+    "request_key",
+    "set_mempolicy",
+    "setns",
+    "settimeofday",
+    "stime",
+    "swapoff",
+    "swapon",
+    "_sysctl",
+    "sysfs",
+    "syslog",
+    "umount",
+    "umount2",
+    "unshare",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+    "vm86",
+    "vm86old",
+];
+
+/// The default seccomp profile for these capabilities.
+pub fn default_seccomp(caps: &[String]) -> Value {
+    let sys_admin = caps.iter().any(|c| c == "CAP_SYS_ADMIN");
+    let mut denied: Vec<&str> = DENIED.to_vec();
+    if sys_admin {
+        let admin_ok = [
+            "mount",
+            "umount",
+            "umount2",
+            "unshare",
+            "setns",
+            "pivot_root",
+            "fsconfig",
+            "fsmount",
+            "fsopen",
+            "fspick",
+            "open_tree",
+            "move_mount",
+            "mount_setattr",
+            "quotactl",
+            "quotactl_fd",
+            "lookup_dcookie",
+            "name_to_handle_at",
+        ];
+        denied.retain(|d| !admin_ok.contains(d));
+    }
+    let caps_allow = |cap: &str, names: &[&str], denied: &mut Vec<&str>| {
+        if caps.iter().any(|c| c == cap) {
+            denied.retain(|d| !names.contains(d));
+        }
+    };
+    caps_allow(
+        "CAP_SYS_TIME",
+        &["settimeofday", "stime", "clock_settime", "clock_adjtime"],
+        &mut denied,
+    );
+    caps_allow(
+        "CAP_SYS_MODULE",
+        &["init_module", "finit_module", "delete_module"],
+        &mut denied,
+    );
+    caps_allow("CAP_SYS_BOOT", &["reboot"], &mut denied);
+    caps_allow("CAP_SYSLOG", &["syslog"], &mut denied);
+    caps_allow("CAP_SYS_PACCT", &["acct"], &mut denied);
+    caps_allow(
+        "CAP_SYS_NICE",
+        &["get_mempolicy", "mbind", "set_mempolicy", "move_pages"],
+        &mut denied,
+    );
+    caps_allow("CAP_BPF", &["bpf"], &mut denied);
+    caps_allow("CAP_PERFMON", &["perf_event_open"], &mut denied);
+    let mut rules = vec![json!({"names": denied, "action": "SCMP_ACT_ERRNO", "errnoRet": 1})];
+    // clone3 cannot be filtered on its flags (they are behind a pointer): ENOSYS makes
+    // libc fall back to clone, whose flags can be (as Docker does).
+    if !sys_admin {
+        rules.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}));
+        // New namespaces through clone: one rule per flag (a masked compare matches all bits).
+        for flag in [
+            0x0002_0000u64, // CLONE_NEWNS
+            0x0200_0000,    // CLONE_NEWCGROUP
+            0x0400_0000,    // CLONE_NEWUTS
+            0x0800_0000,    // CLONE_NEWIPC
+            0x1000_0000,    // CLONE_NEWUSER
+            0x2000_0000,    // CLONE_NEWPID
+            0x4000_0000,    // CLONE_NEWNET
+        ] {
+            rules.push(json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}]}));
+        }
+    }
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": rules,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_follow_docker() {
+        let mut c = ContainerConfig::default();
+        assert_eq!(capabilities(&c).len(), 14);
+        c.cap_drop = vec!["net_raw".into()];
+        c.cap_add = vec!["SYS_ADMIN".into()];
+        let caps = capabilities(&c);
+        assert!(caps.contains(&"CAP_SYS_ADMIN".to_string()));
+        assert!(!caps.contains(&"CAP_NET_RAW".to_string()));
+        c.cap_drop = vec!["ALL".into()];
+        assert_eq!(capabilities(&c), vec!["CAP_SYS_ADMIN".to_string()]);
+        assert!(check_caps(&["FOO".into()]).is_err());
+    }
+
+    #[test]
+    fn seccomp_relaxes_with_sys_admin() {
+        let p = default_seccomp(&[]);
+        let names = &p["syscalls"][0]["names"];
+        assert!(names
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("mount"))));
+        let p = default_seccomp(&["CAP_SYS_ADMIN".into()]);
+        let names = &p["syscalls"][0]["names"];
+        assert!(!names
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("mount"))));
+    }
+}
