@@ -365,9 +365,14 @@ pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
             let mut b = tar::Builder::new(Vec::new());
             b.follow_symlinks(false);
             if meta.is_dir() {
-                b.append_dir_all(&name, &from)?;
+                // `/.` past the fd's magic link: walk the directory, not the link.
+                b.append_dir_all(&name, from.join("."))?;
             } else {
-                b.append_path_with_name(&from, &name)?;
+                let mut f = std::fs::File::from(
+                    engine::rootfs::open_in(&root, path, OFlags::RDONLY)
+                        .with_context(|| format!("open {path} in container {c}"))?,
+                );
+                b.append_file(&name, &mut f)?;
             }
             let data = b.into_inner()?;
             if dst == "-" {
@@ -455,6 +460,13 @@ pub fn events(eng: &mut Engine, a: EventsArgs) -> anyhow::Result<i32> {
         eng.db.last_event()?
     };
     let from = since.unwrap_or(0);
+    // `container=NAME` also matches the events of the container that has the name now.
+    let named: Vec<String> = a
+        .filter
+        .iter()
+        .filter_map(|f| f.strip_prefix("container="))
+        .filter_map(|n| eng.db.get(n).ok().map(|r| r.id))
+        .collect();
     loop {
         for e in eng.db.events(seq, from)? {
             seq = e.seq;
@@ -469,6 +481,7 @@ pub fn events(eng: &mut Engine, a: EventsArgs) -> anyhow::Result<i32> {
                     "container" => {
                         e.kind == "container"
                             && (e.id.starts_with(v)
+                                || named.contains(&e.id)
                                 || e.attributes.get("name").is_some_and(|n| n == v))
                     }
                     "volume" => e.kind == "volume" && e.id == v,

@@ -136,11 +136,16 @@ pub struct CreateArgs {
     /// Publish all exposed ports (needs bridge networking).
     #[arg(short = 'P', long = "publish-all")]
     pub publish_all: bool,
-    /// The image.
-    pub image: String,
-    /// Command and arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    /// The image, then the command and its arguments (options end at the image, as in
+    /// Docker).
+    #[arg(
+        value_name = "IMAGE [COMMAND] [ARG...]",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true,
+        num_args = 1..
+    )]
+    pub command: Vec<String>,
 }
 
 /// `run`.
@@ -263,12 +268,20 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
     c.init = a.init;
     c.stop_timeout = a.stop_timeout;
     c.network_mode = a.network;
+    let mut command = a.command.into_iter();
+    let image = command.next().unwrap_or_default();
+    if image.starts_with('-') {
+        return Err(anyhow::Error::new(Status(
+            125,
+            format!("unknown flag: {image} (see 'quai run --help')"),
+        )));
+    }
     Ok(CreateRequest {
         name: a.name,
-        image: a.image,
+        image,
         config: c,
         entrypoint: a.entrypoint,
-        cmd: a.args,
+        cmd: command.collect(),
         workdir: a.workdir,
         user: a.user,
         hostname: a.hostname,

@@ -134,8 +134,20 @@ pub fn resolve_user(root: &Path, user: &str, group_add: &[String]) -> Result<Use
     })
 }
 
-/// Create `path` (and its parents) inside `root`, owned by `uid:gid` when new.
+/// Create `path` (and its parents) inside `root`, owned by `uid:gid` when new. Symlinks on
+/// the way are followed inside the root, and a dangling one gets its target created.
 pub fn mkdir_in(root: &Path, path: &str, uid: u32, gid: u32) -> Result<()> {
+    mkdir_depth(root, path, uid, gid, 0)
+}
+
+fn mkdir_depth(root: &Path, path: &str, uid: u32, gid: u32, depth: u32) -> Result<()> {
+    if depth > 40 {
+        return Err(Error::io(
+            "create",
+            root.join(path.trim_start_matches('/')),
+            std::io::Error::from_raw_os_error(libc::ELOOP),
+        ));
+    }
     let mut cur = String::new();
     for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
         let parent = open_in(root, &cur, OFlags::PATH | OFlags::DIRECTORY)
@@ -150,7 +162,17 @@ pub fn mkdir_in(root: &Path, path: &str, uid: u32, gid: u32) -> Result<()> {
                     rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
                 );
             }
-            Err(rustix::io::Errno::EXIST) => {}
+            Err(rustix::io::Errno::EXIST) => {
+                if let Ok(target) = rustix::fs::readlinkat(&parent, comp, Vec::new()) {
+                    let target = target.to_string_lossy().into_owned();
+                    let resolved = if target.starts_with('/') {
+                        target
+                    } else {
+                        format!("{cur}/{target}")
+                    };
+                    mkdir_depth(root, &resolved, uid, gid, depth + 1)?;
+                }
+            }
             Err(e) => {
                 return Err(Error::io(
                     "create",

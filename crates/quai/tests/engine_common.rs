@@ -1,0 +1,134 @@
+//! A private quai engine per test: its own root and run dir, busybox imported as
+//! `localbusybox`, every container force-removed on drop, and a leak check.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub use crate::common::{busybox_tar, quai, root_or_skip};
+
+pub struct Eng {
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub run: PathBuf,
+}
+
+impl Eng {
+    pub fn new() -> Eng {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        let run = dir.path().join("run");
+        let e = Eng { dir, root, run };
+        let tar = busybox_tar(e.dir.path());
+        e.ok(&[
+            "import",
+            "-c",
+            "CMD [\"/bin/sh\"]",
+            tar.to_str().expect("utf-8"),
+            "localbusybox",
+        ]);
+        e
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(quai());
+        c.args(args)
+            .env("QUAI_ROOT", &self.root)
+            .env("QUAI_RUN_DIR", &self.run)
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn q(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run quai")
+    }
+
+    /// Run, assert success, return stdout trimmed.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.q(args);
+        assert!(
+            o.status.success(),
+            "quai {args:?} failed ({:?}): {}{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    pub fn inspect(&self, what: &str, field: &str) -> String {
+        self.ok(&["inspect", "-f", &format!("{{{{{field}}}}}"), what])
+    }
+
+    /// Wait until `f` holds (up to `secs`), polling.
+    pub fn until(&self, secs: u64, mut f: impl FnMut() -> bool) -> bool {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < end {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        f()
+    }
+
+    /// What this engine left behind: mounts under its dir, cgroups of its containers,
+    /// processes started with its root.
+    pub fn leaks(&self, ids: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        let base = self.dir.path().display().to_string();
+        let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        out.extend(
+            mi.lines()
+                .filter(|l| l.contains(&base))
+                .map(|l| format!("mount: {l}")),
+        );
+        for id in ids {
+            for ctrl in ["memory", "pids", "cpu,cpuacct", "freezer", "devices"] {
+                let p = Path::new("/sys/fs/cgroup")
+                    .join(ctrl)
+                    .join(format!("quai-{id}"));
+                if p.exists() {
+                    out.push(format!("cgroup: {}", p.display()));
+                }
+            }
+        }
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+                let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+                if cmd.contains(&base) && !cmd.contains("cargo") {
+                    out.push(format!(
+                        "process {}: {cmd}",
+                        e.file_name().to_string_lossy()
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn all_ids(&self) -> Vec<String> {
+        self.ok(&["ps", "-aq", "--no-trunc"])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Eng {
+    fn drop(&mut self) {
+        if let Ok(o) = self.cmd(&["ps", "-aq"]).output() {
+            for id in String::from_utf8_lossy(&o.stdout).lines() {
+                let _ = self.cmd(&["rm", "-f", "-v", id]).output();
+            }
+        }
+    }
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

@@ -1,0 +1,308 @@
+//! End-to-end: the container verbs through the binary, as a user types them.
+
+mod common;
+mod engine_common;
+
+use engine_common::*;
+
+#[test]
+fn run_exit_statuses_and_rm() {
+    if !root_or_skip("run_exit_statuses_and_rm") {
+        return;
+    }
+    let e = Eng::new();
+    assert_eq!(
+        e.ok(&["run", "--rm", "localbusybox", "echo", "hello"]),
+        "hello"
+    );
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
+    let o = e.q(&["run", "--rm", "localbusybox", "nosuch"]);
+    assert_eq!(o.status.code(), Some(127), "{}", text(&o));
+    assert!(
+        text(&o).contains("executable file not found"),
+        "{}",
+        text(&o)
+    );
+    let o = e.q(&["run", "--rm", "localbusybox", "/etc/passwd"]);
+    assert_eq!(o.status.code(), Some(126), "{}", text(&o));
+    let o = e.q(&["run", "--bogus", "localbusybox"]);
+    assert_eq!(o.status.code(), Some(125));
+    let o = e.q(&["run", "--rm", "--restart", "always", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("--restart and --rm"), "{}", text(&o));
+    // Without --rm a failed start leaves a Created container, as in Docker.
+    let o = e.q(&["run", "--name", "broken", "localbusybox", "nosuch"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert_eq!(e.inspect("broken", ".State.Status"), "created");
+    e.ok(&["rm", "broken"]);
+    // --rm removed everything, even after failures.
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+    let left: Vec<_> = std::fs::read_dir(e.root.join("containers"))
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "container dirs left: {left:?}");
+    assert_eq!(e.leaks(&[]), Vec::<String>::new());
+}
+
+#[test]
+fn image_config_and_options_apply() {
+    if !root_or_skip("image_config_and_options_apply") {
+        return;
+    }
+    let e = Eng::new();
+    let tar = e.dir.path().join("rootfs.tar");
+    e.ok(&[
+        "import",
+        "-c",
+        "ENTRYPOINT [\"/bin/echo\", \"ep\"]",
+        "-c",
+        "CMD [\"default\"]",
+        "-c",
+        "ENV GREETING=hi",
+        "-c",
+        "WORKDIR /srv/app",
+        tar.to_str().expect("utf-8"),
+        "withep",
+    ]);
+    assert_eq!(e.ok(&["run", "--rm", "withep"]), "ep default");
+    assert_eq!(e.ok(&["run", "--rm", "withep", "given"]), "ep given");
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/bin/sh",
+            "withep",
+            "-c",
+            "echo $GREETING $(pwd)"
+        ]),
+        "hi /srv/app"
+    );
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "-u",
+        "1000:1000",
+        "-w",
+        "/work",
+        "-e",
+        "A=1",
+        "--hostname",
+        "hh",
+        "--group-add",
+        "50",
+        "localbusybox",
+        "sh",
+        "-c",
+        "id -u; id -g; id -G; pwd; echo $A; hostname; cat /etc/hostname",
+    ]);
+    assert_eq!(out, "1000\n1000\n1000 50\n/work\n1\nhh\nhh");
+    let envf = e.dir.path().join("env");
+    std::fs::write(&envf, "# comment\nFROMFILE=yes\n").expect("env file");
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--env-file",
+            envf.to_str().expect("utf-8"),
+            "localbusybox",
+            "sh",
+            "-c",
+            "echo $FROMFILE"
+        ]),
+        "yes"
+    );
+    // --init: quai-init is pid 1 and the command its child.
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--init",
+            "localbusybox",
+            "sh",
+            "-c",
+            "cat /proc/1/cmdline | tr '\\0' ' '"
+        ]),
+        "/sbin/quai-init -- sh -c cat /proc/1/cmdline | tr '\\0' ' '"
+    );
+    // -i: stdin reaches the container.
+    let mut c = e.cmd(&[
+        "run",
+        "--rm",
+        "-i",
+        "localbusybox",
+        "sh",
+        "-c",
+        "read x; echo got $x",
+    ]);
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"ping\n")
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "got ping\n");
+}
+
+#[test]
+fn limits_bite() {
+    if !root_or_skip("limits_bite") {
+        return;
+    }
+    let e = Eng::new();
+    let o = e.q(&[
+        "run",
+        "--name",
+        "oom",
+        "--memory",
+        "32m",
+        "--memory-swap",
+        "32m",
+        "localbusybox",
+        "sh",
+        "-c",
+        "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived",
+    ]);
+    assert_eq!(o.status.code(), Some(137), "{}", text(&o));
+    assert_eq!(e.inspect("oom", ".State.OOMKilled"), "true");
+    assert_eq!(e.inspect("oom", ".HostConfig.Memory"), "33554432");
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--pids-limit",
+        "5",
+        "localbusybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait",
+    ]);
+    assert!(
+        text(&o).contains("can't fork") || text(&o).contains("Resource temporarily unavailable"),
+        "{}",
+        text(&o)
+    );
+    let o = e.q(&["run", "--rm", "--read-only", "localbusybox", "touch", "/x"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("Read-only file system"), "{}", text(&o));
+    // tmpfs stays writable on a read-only root.
+    e.ok(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "--tmpfs",
+        "/scratch",
+        "localbusybox",
+        "touch",
+        "/scratch/x",
+    ]);
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--cap-drop",
+        "CHOWN",
+        "localbusybox",
+        "chown",
+        "1:1",
+        "/tmp",
+    ]);
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "chown without CAP_CHOWN: {}",
+        text(&o)
+    );
+    e.ok(&["run", "--rm", "localbusybox", "chown", "1:1", "/tmp"]);
+    // Docker's default set: no CAP_SYS_ADMIN, and the default seccomp profile denies mount
+    // and unshare; --privileged gets everything.
+    let caps = e.ok(&[
+        "run",
+        "--rm",
+        "localbusybox",
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ]);
+    assert!(caps.ends_with("00000000a80425fb"), "{caps}");
+    let o = e.q(&["run", "--rm", "localbusybox", "unshare", "-U", "true"]);
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "unshare under seccomp: {}",
+        text(&o)
+    );
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "localbusybox",
+        "sh",
+        "-c",
+        "mkdir /m && mount -t tmpfs t /m && echo mounted",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "mounted",
+        "{}",
+        text(&o)
+    );
+    let nnp = e.ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "no-new-privileges",
+        "localbusybox",
+        "grep",
+        "NoNewPrivs",
+        "/proc/self/status",
+    ]);
+    assert!(nnp.ends_with('1'), "{nnp}");
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--ulimit",
+        "nofile=100:200",
+        "localbusybox",
+        "sh",
+        "-c",
+        "ulimit -n; ulimit -Hn",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "100\n200\n",
+        "{}",
+        text(&o)
+    );
+    // Masked paths.
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "localbusybox",
+        "sh",
+        "-c",
+        "wc -c < /proc/timer_list; echo 1 > /proc/sys/kernel/domainname",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with('0'),
+        "{}",
+        text(&o)
+    );
+    assert_ne!(o.status.code(), Some(0));
+    let ids = e.all_ids();
+    e.ok(&["rm", "oom"]);
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}

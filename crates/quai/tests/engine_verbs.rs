@@ -1,0 +1,402 @@
+//! End-to-end: detached containers and the verbs that work on them.
+
+mod common;
+mod engine_common;
+
+use engine_common::*;
+
+#[test]
+fn detached_container_verbs() {
+    if !root_or_skip("detached_container_verbs") {
+        return;
+    }
+    let e = Eng::new();
+    let id = e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--label",
+        "tier=front",
+        "localbusybox",
+        "sh",
+        "-c",
+        "trap 'echo bye; exit 0' TERM; echo started; while true; do sleep 0.2; done",
+    ]);
+    assert_eq!(id.len(), 64);
+    assert!(e.until(5, || e.ok(&["logs", "web"]).contains("started")));
+    let ps = e.ok(&["ps"]);
+    assert!(ps.contains("web") && ps.contains("Up"), "{ps}");
+    assert_eq!(
+        e.ok(&["ps", "-q", "--filter", "label=tier=front"]),
+        &id[..12]
+    );
+    assert_eq!(e.ok(&["ps", "-q", "--filter", "name=nomatch"]), "");
+    assert_eq!(
+        e.ok(&["ps", "--format", "{{.Names}} {{.State}}"]),
+        "web running"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&e.ok(&["ps", "--format", "json"])).expect("json");
+    assert_eq!(j["Names"], "web");
+    // exec lands in the container's namespaces.
+    let pid = e.inspect("web", ".State.Pid");
+    let host_ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).expect("ns");
+    let inside = e.ok(&["exec", "web", "readlink", "/proc/1/ns/pid"]);
+    assert_eq!(inside, host_ns.display().to_string());
+    assert_eq!(
+        e.ok(&[
+            "exec",
+            "-e",
+            "X=7",
+            "-w",
+            "/tmp",
+            "web",
+            "sh",
+            "-c",
+            "echo $X $(pwd)"
+        ]),
+        "7 /tmp"
+    );
+    assert_eq!(e.ok(&["exec", "-u", "1:1", "web", "id", "-u"]), "1");
+    let o = e.q(&["exec", "web", "nosuch"]);
+    assert_eq!(o.status.code(), Some(127), "{}", text(&o));
+    assert!(e.ok(&["top", "web"]).contains("trap"));
+    assert!(e.ok(&["stats", "--no-stream", "web"]).contains("web"));
+    // pause / unpause.
+    e.ok(&["pause", "web"]);
+    assert!(e.ok(&["ps"]).contains("(Paused)"));
+    assert_eq!(e.inspect("web", ".State.Paused"), "true");
+    e.ok(&["unpause", "web"]);
+    assert_eq!(e.inspect("web", ".State.Status"), "running");
+    // cp both ways, and tar streams.
+    let f = e.dir.path().join("in.txt");
+    std::fs::write(&f, "copied in\n").expect("write");
+    e.ok(&["cp", f.to_str().expect("utf-8"), "web:/tmp/in.txt"]);
+    assert_eq!(e.ok(&["exec", "web", "cat", "/tmp/in.txt"]), "copied in");
+    let out = e.dir.path().join("out");
+    e.ok(&["cp", "web:/etc/hostname", out.to_str().expect("utf-8")]);
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read"),
+        format!("{}\n", &id[..12])
+    );
+    let o = e.q(&["cp", "web:/etc/passwd", "-"]);
+    let mut ar = tar::Archive::new(&o.stdout[..]);
+    let names: Vec<String> = ar
+        .entries()
+        .expect("tar")
+        .flatten()
+        .map(|en| en.path().expect("path").display().to_string())
+        .collect();
+    assert_eq!(names, vec!["passwd"]);
+    // A symlink in the container cannot send a copy to the host.
+    e.ok(&["exec", "web", "ln", "-s", "/", "/tmp/escape"]);
+    e.ok(&["cp", f.to_str().expect("utf-8"), "web:/tmp/escape/"]);
+    assert!(!std::path::Path::new("/in.txt").exists());
+    // rename, inspect, stop, wait, restart.
+    e.ok(&["rename", "web", "web2"]);
+    assert_eq!(e.inspect("web2", ".Name"), "/web2");
+    assert_eq!(e.inspect("web2", "index .Config.Labels \"tier\""), "front");
+    let t = std::time::Instant::now();
+    e.ok(&["stop", "web2"]);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "stop took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(e.inspect("web2", ".State.ExitCode"), "0");
+    assert!(
+        e.ok(&["logs", "web2"]).ends_with("bye"),
+        "logs survive the container"
+    );
+    assert_eq!(e.ok(&["wait", "web2"]), "0");
+    assert!(e
+        .ok(&["logs", "-t", "--tail", "1", "web2"])
+        .contains("Z bye"));
+    e.ok(&["start", "web2"]);
+    assert_eq!(e.inspect("web2", ".State.Status"), "running");
+    e.ok(&["restart", "-t", "1", "web2"]);
+    assert_eq!(e.inspect("web2", ".State.Status"), "running");
+    e.ok(&["kill", "-s", "TERM", "web2"]);
+    assert_eq!(e.ok(&["wait", "web2"]), "0");
+    let o = e.q(&["rm", "nosuch"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("No such container: nosuch"));
+    // Events recorded along the way.
+    let ev = e.ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &now_plus(1),
+        "--filter",
+        "container=web2",
+    ]);
+    for a in [
+        "create", "start", "pause", "unpause", "rename", "die", "kill",
+    ] {
+        assert!(ev.contains(&format!("container {a} ")), "no {a} in {ev}");
+    }
+    e.ok(&["rm", "web2"]);
+    assert_eq!(e.leaks(&[id]), Vec::<String>::new());
+}
+
+#[test]
+fn volumes_persist_and_fill_from_the_image() {
+    if !root_or_skip("volumes_persist_and_fill_from_the_image") {
+        return;
+    }
+    let e = Eng::new();
+    e.ok(&["volume", "create", "--label", "k=v", "data"]);
+    e.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "data:/data:ro",
+            "localbusybox",
+            "cat",
+            "/data/f"
+        ]),
+        "kept"
+    );
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data:ro",
+        "localbusybox",
+        "touch",
+        "/data/g",
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert_eq!(
+        e.ok(&["volume", "ls", "-q", "--filter", "label=k=v"]),
+        "data"
+    );
+    assert_eq!(
+        e.ok(&[
+            "volume",
+            "inspect",
+            "-f",
+            "{{.Driver}} {{.Labels.k}}",
+            "data"
+        ]),
+        "local v"
+    );
+    // A new named volume takes the image's files at its target.
+    e.ok(&["run", "--rm", "-v", "etcvol:/etc", "localbusybox", "true"]);
+    let mp = e.ok(&["volume", "inspect", "-f", "{{.Mountpoint}}", "etcvol"]);
+    assert!(std::path::Path::new(&mp).join("passwd").exists());
+    // In use: rm refused.
+    e.ok(&[
+        "create",
+        "--name",
+        "user",
+        "-v",
+        "data:/data",
+        "localbusybox",
+        "true",
+    ]);
+    let o = e.q(&["volume", "rm", "data"]);
+    assert!(text(&o).contains("volume is in use"), "{}", text(&o));
+    e.ok(&["rm", "user"]);
+    e.ok(&["volume", "rm", "data", "etcvol"]);
+    // Anonymous volumes: removed with --rm and rm -v.
+    e.ok(&["run", "--rm", "-v", "/anon", "localbusybox", "true"]);
+    e.ok(&[
+        "run",
+        "--name",
+        "anon",
+        "-v",
+        "/anon",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(e.ok(&["volume", "ls", "-q"]).lines().count(), 1);
+    e.ok(&["rm", "-v", "anon"]);
+    assert_eq!(e.ok(&["volume", "ls", "-q"]), "");
+    // Binds (created when missing with -v), --mount and tmpfs.
+    let host = e.dir.path().join("hostdir");
+    e.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/h", host.display()),
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo from-ctr > /h/x",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(host.join("x")).expect("bind"),
+        "from-ctr\n"
+    );
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--mount",
+            &format!("type=bind,source={},target=/h,readonly", host.display()),
+            "localbusybox",
+            "cat",
+            "/h/x"
+        ]),
+        "from-ctr"
+    );
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=bind,source=/nonexistent-quai,target=/h",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("bind source path does not exist"));
+    let df = e.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=tmpfs,target=/t,tmpfs-size=1m",
+        "localbusybox",
+        "df",
+        "-k",
+        "/t",
+    ]);
+    assert!(df.contains("1024"), "{df}");
+    // Volume with driver options: a tmpfs mounted where it is used.
+    e.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "-o",
+        "o=size=2m",
+        "tv",
+    ]);
+    let df = e.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "tv:/t",
+        "localbusybox",
+        "df",
+        "-k",
+        "/t",
+    ]);
+    assert!(df.contains("2048"), "{df}");
+    e.ok(&["volume", "rm", "tv"]);
+    assert!(e.ok(&["system", "df"]).contains("Local Volumes"));
+    assert_eq!(e.leaks(&[]), Vec::<String>::new());
+}
+
+#[test]
+fn restart_policies_and_health() {
+    if !root_or_skip("restart_policies_and_health") {
+        return;
+    }
+    let e = Eng::new();
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo run; exit 1",
+    ]);
+    assert!(
+        e.until(10, || e.inspect("flaky", ".State.Status") == "exited"
+            && e.inspect("flaky", ".RestartCount") == "2")
+    );
+    assert_eq!(
+        e.ok(&["logs", "flaky"])
+            .lines()
+            .filter(|l| *l == "run")
+            .count(),
+        3
+    );
+    // always: restarts after the process dies, but not after a manual kill or stop.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "always",
+        "--restart",
+        "always",
+        "localbusybox",
+        "sh",
+        "-c",
+        "sleep 0.3",
+    ]);
+    assert!(e.until(10, || e
+        .inspect("always", ".RestartCount")
+        .parse::<u32>()
+        .unwrap_or(0)
+        >= 1));
+    e.ok(&["stop", "-t", "0", "always"]);
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(e.inspect("always", ".State.Status"), "exited");
+    // Health: starting -> unhealthy -> healthy.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hc",
+        "--health-cmd",
+        "test -f /tmp/ok",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "2",
+        "--health-timeout",
+        "2s",
+        "localbusybox",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(e.inspect("hc", ".State.Health.Status"), "starting");
+    assert!(e.until(10, || e.inspect("hc", ".State.Health.Status")
+        == "unhealthy"));
+    assert!(e.ok(&["ps"]).contains("(unhealthy)"));
+    e.ok(&["exec", "hc", "touch", "/tmp/ok"]);
+    assert!(e.until(10, || e.inspect("hc", ".State.Health.Status") == "healthy"));
+    assert_eq!(e.inspect("hc", ".State.Health.FailingStreak"), "0");
+    let ev = e.ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &now_plus(1),
+        "--filter",
+        "container=hc",
+    ]);
+    assert!(ev.contains("health_status: healthy"), "{ev}");
+    let ids = e.all_ids();
+    e.ok(&["rm", "-f", "flaky", "always", "hc"]);
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
+
+fn now_plus(secs: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    (now + secs).to_string()
+}
