@@ -1,0 +1,227 @@
+//! End-to-end resilience: killed CLIs and monitors, a wiped run dir (a reboot), and many
+//! `run -d` at once. After each, the next commands work and nothing leaks.
+
+mod common;
+mod engine_common;
+
+use engine_common::*;
+
+/// Pids of the monitors of this engine.
+fn monitors(e: &Eng) -> Vec<i32> {
+    let base = e.dir.path().display().to_string();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|p| {
+            let pid: i32 = p.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(p.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            (cmd.contains("__monitor") && cmd.contains(&base)).then_some(pid)
+        })
+        .collect()
+}
+
+fn kill9(pid: i32) {
+    // SAFETY: kill(2) on a pid this test found among its own engine's processes.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+fn remove_all(e: &Eng) -> Vec<String> {
+    let ids = e.all_ids();
+    for id in &ids {
+        e.ok(&["rm", "-f", "-v", id]);
+    }
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+    ids
+}
+
+#[test]
+fn killed_monitor_leaves_a_visible_removable_container() {
+    if !root_or_skip("killed_monitor_leaves_a_visible_removable_container") {
+        return;
+    }
+    let e = Eng::new();
+    let id = e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "orphan",
+        "localbusybox",
+        "sleep",
+        "100",
+    ]);
+    let m = monitors(&e);
+    assert_eq!(m.len(), 1);
+    kill9(m[0]);
+    assert!(e.until(5, || monitors(&e).is_empty()));
+    // The container still runs, unsupervised, and says so.
+    assert_eq!(e.inspect("orphan", ".State.Status"), "running");
+    assert!(e
+        .inspect("orphan", ".State.Error")
+        .contains("monitor exited"));
+    assert_eq!(e.ok(&["exec", "orphan", "echo", "alive"]), "alive");
+    e.ok(&["rm", "-f", "orphan"]);
+    assert_eq!(e.leaks(&[id]), Vec::<String>::new());
+}
+
+#[test]
+fn killed_cli_and_monitor_at_random_points() {
+    if !root_or_skip("killed_cli_and_monitor_at_random_points") {
+        return;
+    }
+    let e = Eng::new();
+    // A fixed pseudo-random sequence: reproducible failures.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut all_ids = Vec::new();
+    for i in 0..24 {
+        let delay = std::time::Duration::from_millis(next() % 80);
+        let mut child = e
+            .cmd(&["run", "-d", "localbusybox", "sleep", "30"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        if i % 2 == 0 {
+            let _ = child.kill();
+        } else {
+            for m in monitors(&e) {
+                kill9(m);
+            }
+        }
+        let _ = child.wait();
+        // The next commands work.
+        let ps = e.q(&["ps", "-a"]);
+        assert!(ps.status.success(), "{}", text(&ps));
+        all_ids.extend(e.all_ids());
+    }
+    assert!(e.ok(&["run", "--rm", "localbusybox", "echo", "still fine"]) == "still fine");
+    remove_all(&e);
+    all_ids.sort();
+    all_ids.dedup();
+    assert_eq!(e.leaks(&all_ids), Vec::<String>::new());
+}
+
+#[test]
+fn after_a_reboot_boot_starts_what_the_policy_says() {
+    if !root_or_skip("after_a_reboot_boot_starts_what_the_policy_says") {
+        return;
+    }
+    let e = Eng::new();
+    let svc = e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "--restart",
+        "always",
+        "localbusybox",
+        "sleep",
+        "100",
+    ]);
+    let plain = e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "plain",
+        "localbusybox",
+        "sleep",
+        "100",
+    ]);
+    // A reboot: every process gone, the run dir and the cgroups wiped.
+    let pids: Vec<i32> = [&svc, &plain]
+        .iter()
+        .map(|c| e.inspect(c, ".State.Pid").parse().expect("pid"))
+        .collect();
+    for m in monitors(&e) {
+        kill9(m);
+    }
+    for p in &pids {
+        kill9(*p);
+    }
+    assert!(e.until(5, || monitors(&e).is_empty()
+        && pids
+            .iter()
+            .all(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())));
+    std::fs::remove_dir_all(&e.run).expect("wipe run dir");
+    for id in [&svc, &plain] {
+        for ctrl in [
+            "memory",
+            "pids",
+            "cpu,cpuacct",
+            "freezer",
+            "devices",
+            "blkio",
+            "cpuset",
+            "net_cls,net_prio",
+            "perf_event",
+            "hugetlb",
+            "misc",
+            "rdma",
+        ] {
+            let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctrl}/quai-{id}"));
+        }
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/unified/quai-{id}"));
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/systemd/quai-{id}"));
+    }
+    // ps -a is consistent: both exited, status unknown.
+    assert_eq!(e.inspect("svc", ".State.Status"), "exited");
+    assert_eq!(e.inspect("plain", ".State.ExitCode"), "255");
+    assert_eq!(e.ok(&["system", "boot"]), svc);
+    assert_eq!(e.inspect("svc", ".State.Status"), "running");
+    assert_eq!(e.inspect("plain", ".State.Status"), "exited");
+    let ids = remove_all(&e);
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
+
+#[test]
+fn fifty_parallel_runs_all_succeed() {
+    if !root_or_skip("fifty_parallel_runs_all_succeed") {
+        return;
+    }
+    let e = Eng::new();
+    let results: Vec<std::process::Output> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..50)
+            .map(|i| {
+                let e = &e;
+                s.spawn(move || {
+                    e.q(&[
+                        "run",
+                        "-d",
+                        "--name",
+                        &format!("p{i}"),
+                        "localbusybox",
+                        "sleep",
+                        "60",
+                    ])
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    for o in &results {
+        assert!(o.status.success(), "{}", text(o));
+    }
+    let running = e.ok(&["ps", "-q"]);
+    assert_eq!(running.lines().count(), 50, "{running}");
+    let ids = e.all_ids();
+    std::thread::scope(|s| {
+        for chunk in ids.chunks(10) {
+            let e = &e;
+            s.spawn(move || {
+                let mut args = vec!["rm", "-f"];
+                args.extend(chunk.iter().map(String::as_str));
+                e.ok(&args);
+            });
+        }
+    });
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
