@@ -105,6 +105,11 @@ impl Db {
                 |r| r.get(0),
             )
             .map_err(|e| Error::db(&path, e))?;
+        // WAL with synchronous=NORMAL: a commit survives a killed process (the case that
+        // matters for a daemonless engine) without an fsync per state change; a power
+        // loss may lose the last transitions, never corrupt the file (docs/adr/007).
+        conn.execute_batch("PRAGMA synchronous=NORMAL")
+            .map_err(|e| Error::db(&path, e))?;
         if have < 3 {
             conn.execute_batch(SCHEMA)
                 .map_err(|e| Error::db(&path, e))?;

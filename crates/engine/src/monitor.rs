@@ -135,6 +135,8 @@ struct Monitor<'a> {
     sfd: SignalFd,
     sigmask: SigSet,
     devnull: OwnedFd,
+    /// Our own stderr (the monitor log), kept while fd 2 lends itself to the container.
+    log_fd: OwnedFd,
     health: Option<Health>,
 }
 
@@ -186,6 +188,8 @@ fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>) -> Result<()
         sfd,
         sigmask,
         devnull,
+        log_fd: nix::unistd::dup(std::io::stderr())
+            .map_err(|e| Error::io("dup", "stderr", e.into()))?,
         health,
     };
     let _ = rootfs;
@@ -508,9 +512,10 @@ impl Monitor<'_> {
             mode: runtime::create::Mode::Run,
             sigmask: self.sigmask,
         });
-        for t in 0..3 {
+        for t in 0..2 {
             dup_onto(self.devnull.as_raw_fd(), t)?;
         }
+        dup_onto(self.log_fd.as_raw_fd(), 2)?;
         drop(child_ends);
         let mut created = created.map_err(start_error)?;
         io.pty = created.pty.take();
@@ -548,6 +553,7 @@ impl Monitor<'_> {
             h.reset();
         }
         self.broadcast(attach::STARTED, pid.to_string().as_bytes());
+        trim_rss();
         Ok((Pid::from_raw(pid), io))
     }
 
@@ -785,6 +791,43 @@ impl Monitor<'_> {
             })
             .sum()
     }
+}
+
+/// Drop what starting the container touched and idling does not need: the binary's
+/// read-only pages (they stay in the page cache, shared by every monitor, and fault back in
+/// on use) and free heap. An idle monitor then holds little more than its loop
+/// (docs/adr/007).
+fn trim_rss() {
+    let exe = std::fs::read_link("/proc/self/exe").unwrap_or_default();
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    // (start, end, eligible): read-only mappings of our binary without private copies
+    // (RELRO pages were written at start-up: dropping them would undo the relocations).
+    let mut cur: Option<(usize, usize, bool)> = None;
+    let mut ranges = Vec::new();
+    for l in smaps.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if let Some((a, b)) = f.first().and_then(|r| r.split_once('-')) {
+            if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                ranges.extend(cur.take().filter(|c| c.2));
+                let ok = f.len() >= 6 && Path::new(f[5]) == exe && !f[1].contains('w');
+                cur = Some((a, b, ok));
+                continue;
+            }
+        }
+        if f.first() == Some(&"Anonymous:") && f.get(1) != Some(&"0") {
+            if let Some(c) = cur.as_mut() {
+                c.2 = false;
+            }
+        }
+    }
+    ranges.extend(cur.take().filter(|c| c.2));
+    for (a, b, _) in ranges {
+        // SAFETY: MADV_DONTNEED on a read-only private file mapping that holds no private
+        // pages only drops page table entries; the same file contents fault back in.
+        unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_DONTNEED) };
+    }
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
 }
 
 fn dup_onto(fd: RawFd, target: RawFd) -> Result<()> {
