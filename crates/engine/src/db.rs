@@ -110,6 +110,14 @@ impl Db {
         // loss may lose the last transitions, never corrupt the file (docs/adr/007).
         conn.execute_batch("PRAGMA synchronous=NORMAL")
             .map_err(|e| Error::db(&path, e))?;
+        // Every quai command is a short process: checkpointing the WAL (with its fsyncs)
+        // each time the last connection closes would cost more than the command. SQLite
+        // checkpoints on its own when the WAL grows (wal_autocheckpoint).
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(|e| Error::db(&path, e))?;
         if have < 3 {
             conn.execute_batch(SCHEMA)
                 .map_err(|e| Error::db(&path, e))?;

@@ -164,8 +164,16 @@ impl ImageStore {
         let db = Connection::open(&db_path).map_err(dberr)?;
         db.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(dberr)?;
+        // Short-lived processes share this file with the engine: no fsync per commit, no
+        // checkpoint on close (see the engine's db.rs and docs/adr/007).
+        db.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(dberr)?;
         db.execute_batch(
             "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=NORMAL;
              PRAGMA foreign_keys=ON;
              CREATE TABLE IF NOT EXISTS images (
                  id TEXT PRIMARY KEY,          -- config digest
