@@ -14,13 +14,12 @@ rm -f /usr/local/bin/quai-runtime
 install -m 0755 "$out/quai-runtime" /usr/local/bin/quai-runtime
 echo "installed: $(quai --version) at /usr/local/bin/quai, and /usr/local/bin/quai-runtime"
 
-# A first container: a busybox bundle run by quai's OCI runtime.
-demo=/var/lib/quai/demo
-rm -rf "$demo"
-mkdir -p "$demo"
-scripts/make-busybox-rootfs "$demo/rootfs"
-quai runtime spec --bundle "$demo"
-jq '.process.terminal=false | .process.args=["/bin/sh","-c","echo \"hello from a quai container: hostname=$(hostname) pid=$$ user=$(id -un)\"; ls /sys/class/net"]' \
-    "$demo/config.json" > "$demo/config.json.new" && mv "$demo/config.json.new" "$demo/config.json"
-echo "running: quai-runtime run --bundle $demo demo"
-quai-runtime run --bundle "$demo" "demo-$$"
+# A first container: a busybox image imported into quai, run by the engine.
+demo=$(mktemp -d /tmp/quai-demo.XXXXXX)
+trap 'rm -rf "$demo"' EXIT
+scripts/make-busybox-rootfs "$demo/rootfs" >/dev/null
+tar -C "$demo/rootfs" -cf "$demo/busybox.tar" .
+quai import -c 'CMD ["/bin/sh"]' "$demo/busybox.tar" localbusybox >/dev/null
+echo "running: quai run --rm localbusybox sh -c ..."
+quai run --rm --name quai-demo-$$ localbusybox \
+    sh -c 'echo "hello from a quai container: hostname=$(hostname) pid=$$ user=$(id -un)"; ls /sys/class/net'
