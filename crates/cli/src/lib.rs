@@ -285,6 +285,10 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             return if e.use_stderr() { 125 } else { 0 };
         }
     };
+    // QUAI_DEBUG: timestamped steps on stderr (monitors write theirs to monitor.log).
+    if std::env::var_os("QUAI_DEBUG").is_some() {
+        runtime::set_debug(true);
+    }
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) if e.downcast_ref::<containers::Status>().is_some() => {

@@ -272,6 +272,7 @@ impl Engine {
 
     /// Create a container from an image.
     pub fn create(&mut self, req: CreateRequest) -> Result<Record> {
+        runtime::debug!("create: {}", req.image);
         let images = image::store::ImageStore::open(&self.paths.root)?;
         let image_id = images.resolve(&req.image)?;
         let img = images.config(&image_id)?;
@@ -558,13 +559,17 @@ impl Engine {
         self.db.update_state(&rec.id, |s| {
             s.manually_stopped = false;
         })?;
+        runtime::debug!("start {}: spawning the monitor", rec.id);
         let stream = spawn_monitor(&self.paths, &rec.id, attach_streams)?;
         let mut stream = stream;
         loop {
             match attach::recv(&mut stream)
                 .map_err(|e| Error::io("read from monitor", self.paths.socket(&rec.id), e))?
             {
-                Some((attach::STARTED, _)) => break,
+                Some((attach::STARTED, _)) => {
+                    runtime::debug!("start {}: running", rec.id);
+                    break;
+                }
                 Some((attach::FAILED, p)) => {
                     let code = i32::from(p.first().copied().unwrap_or(125));
                     let message =

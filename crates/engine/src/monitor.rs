@@ -76,6 +76,9 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
             return 1;
         }
     }
+    if std::env::var_os("QUAI_DEBUG").is_some() {
+        runtime::set_debug(true);
+    }
     let paths = Paths::new(Path::new(&root), Path::new(&run));
     let mut client = client.map(|s| Client::new(s, &attach_streams));
     match run_monitor(&paths, &id, &mut client) {
@@ -162,6 +165,7 @@ fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>) -> Result<()
         .map_err(|e| Error::io("open", "/dev/null", e))?
         .into();
 
+    runtime::debug!("monitor {id}: record loaded");
     let rootfs = prepare(paths, &rec)?;
     let sock = paths.socket(id);
     if let Some(d) = sock.parent() {
@@ -218,6 +222,7 @@ fn prepare(paths: &Paths, rec: &Record) -> Result<PathBuf> {
         .map_err(|e| Error::Corrupt(format!("container {} image id: {e}", rec.id)))?;
     let ms = image::store::ImageStore::open(&paths.root)?.snapshot(&image_id, &dir)?;
     let rootfs = dir.join("merged");
+    runtime::debug!("monitor {}: snapshot ready", rec.id);
     crate::rootfs::mount_overlay(&ms, &rootfs)?;
     let user = crate::rootfs::resolve_user(&rootfs, &c.user, &c.group_add)?;
     if !c.workdir.is_empty() {
@@ -334,12 +339,37 @@ fn prepare(paths: &Paths, rec: &Record) -> Result<PathBuf> {
             args,
             env,
             seccomp,
+            cgroup_binds: cgroup_binds(&rec.id),
         },
     );
     let cfg = dir.join("config.json");
     let bytes = serde_json::to_vec_pretty(&spec).map_err(|e| Error::Corrupt(e.to_string()))?;
     std::fs::write(&cfg, bytes).map_err(|e| Error::io("write", &cfg, e))?;
     Ok(rootfs)
+}
+
+/// The container's cgroup directories on a v1 (or hybrid) host, where the runtime makes
+/// them for the cgroups path `/quai-<id>`; `None` on pure v2 or an unusual layout.
+fn cgroup_binds(id: &str) -> Option<Vec<(String, String)>> {
+    let layout = runtime::cgroups::Layout::detect().ok()?;
+    if layout.is_pure_v2() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for h in layout.v1.iter().chain(layout.v2.iter()) {
+        if h.root != "/" || !h.mountpoint.starts_with("/sys/fs/cgroup") {
+            return None;
+        }
+        let name = h.mountpoint.file_name()?.to_string_lossy().into_owned();
+        out.push((
+            h.mountpoint
+                .join(format!("quai-{id}"))
+                .display()
+                .to_string(),
+            format!("/sys/fs/cgroup/{name}"),
+        ));
+    }
+    Some(out)
 }
 
 fn environment(c: &ContainerConfig, user: &crate::spec::User) -> Vec<String> {
@@ -408,7 +438,9 @@ impl Monitor<'_> {
                     return Err(e);
                 }
             };
+            runtime::debug!("monitor {}: started", self.id);
             let (code, oom) = self.relay(init, stdio)?;
+            runtime::debug!("monitor {}: exited {code}, runtime state deleted", self.id);
             let st = self.db.update_state(&self.id, |s| {
                 s.status = "exited".into();
                 s.pid = 0;
@@ -436,6 +468,7 @@ impl Monitor<'_> {
             {
                 if c.auto_remove {
                     crate::lifecycle::remove_files(self.paths, &self.db, &self.rec, true)?;
+                    runtime::debug!("monitor {}: removed", self.id);
                 }
                 self.broadcast(attach::EXITED, code.to_string().as_bytes());
                 return Ok(());
@@ -502,6 +535,7 @@ impl Monitor<'_> {
         }
         let rt = self.paths.runtime_root();
         let bundle = self.paths.container(&self.id);
+        runtime::debug!("monitor {}: bundle written, creating", self.id);
         let created = runtime::create::create(&runtime::create::CreateOpts {
             root: &rt,
             id: &self.id,

@@ -171,6 +171,9 @@ pub struct SpecInputs<'a> {
     pub env: Vec<String>,
     /// The seccomp profile, if any.
     pub seccomp: Option<Value>,
+    /// On cgroup v1 hosts: the container's own cgroup directories to bind (host path,
+    /// path under `/sys/fs/cgroup`) instead of mounting each hierarchy anew.
+    pub cgroup_binds: Option<Vec<(String, String)>>,
 }
 
 /// Build `config.json`.
@@ -193,10 +196,21 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
         json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
         json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
-        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
     ];
+    match &i.cgroup_binds {
+        // Binding the container's own cgroup directories (as runc does on v1) costs a
+        // fraction of a fresh cgroup v1 mount per hierarchy (about 2 ms each here).
+        Some(binds) => {
+            mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "noexec", "nodev", "mode=755"]}));
+            let ro = if c.privileged { "rw" } else { "ro" };
+            for (src, dst) in binds {
+                mounts.push(json!({"destination": dst, "type": "bind", "source": src, "options": ["rbind", "rprivate", "nosuid", "noexec", "nodev", ro]}));
+            }
+        }
+        None => mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]})),
+    }
     for (src, dst, typ, opts) in &i.mounts {
         mounts.push(json!({"destination": dst, "type": typ, "source": src, "options": opts}));
     }
