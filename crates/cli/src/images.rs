@@ -332,8 +332,19 @@ pub fn tag(root: &Path, source: &str, target: &str) -> anyhow::Result<i32> {
 /// `quai rmi`.
 pub fn rmi(root: &Path, images: &[String], force: bool) -> anyhow::Result<i32> {
     let mut s = open(root)?;
+    let used = in_use(root)?;
     let mut code = 0;
     for i in images {
+        // An image a container uses stays (its layers are the container's root), as in
+        // Docker; quai refuses even with -f rather than leave a dangling image behind.
+        if let Some(c) = s.resolve(i).ok().and_then(|id| used.get(&id.to_string())) {
+            eprintln!(
+                "Error: conflict: unable to remove repository reference \"{i}\" - container {} is using its referenced image",
+                &c[..12]
+            );
+            code = 1;
+            continue;
+        }
         match s.remove(i, force) {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
             Err(e) => {
@@ -346,6 +357,15 @@ pub fn rmi(root: &Path, images: &[String], force: bool) -> anyhow::Result<i32> {
         s.gc()?;
     }
     Ok(code)
+}
+
+/// Image ids used by containers, with one container using each.
+fn in_use(root: &Path) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    Ok(engine::Db::open(root)?
+        .list()?
+        .into_iter()
+        .map(|r| (r.config.image_id, r.id))
+        .collect())
 }
 
 /// `quai history`.
@@ -428,9 +448,10 @@ pub fn image_cmd(root: &Path, cmd: ImageCmd) -> anyhow::Result<i32> {
         }
         ImageCmd::Prune { all, force: _ } => {
             let mut s = open(root)?;
+            let used = in_use(root)?;
             let mut deleted = Vec::new();
             for i in s.list()? {
-                if all || i.tags.is_empty() {
+                if (all || i.tags.is_empty()) && !used.contains_key(&i.id.to_string()) {
                     deleted.extend(s.remove(&i.id.to_string(), true)?);
                 }
             }

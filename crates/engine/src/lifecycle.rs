@@ -930,6 +930,12 @@ fn spawn_monitor(paths: &Paths, id: &str, attach_streams: &str) -> Result<UnixSt
         .arg(&paths.run);
     if !attach_streams.is_empty() {
         cmd.arg("--attach").arg(attach_streams);
+        // The attached terminal's size, so the container's pty has it from the start.
+        if let Some(p) = attach::winsize_payload() {
+            let rows = u16::from_be_bytes([p[0], p[1]]);
+            let cols = u16::from_be_bytes([p[2], p[3]]);
+            cmd.arg("--tty-size").arg(format!("{rows}x{cols}"));
+        }
     }
     cmd.arg(id)
         .stdin(std::process::Stdio::null())

@@ -34,6 +34,7 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     let mut root = None;
     let mut run = None;
     let mut attach_streams = String::new();
+    let mut tty_size: Option<(u16, u16)> = None;
     let mut id = None;
     let mut it = args
         .iter()
@@ -44,6 +45,12 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
             "--root" => root = it.next(),
             "--run" => run = it.next(),
             "--attach" => attach_streams = it.next().unwrap_or_default(),
+            "--tty-size" => {
+                tty_size = it.next().and_then(|v| {
+                    let (r, c) = v.split_once('x')?;
+                    Some((r.parse().ok()?, c.parse().ok()?))
+                })
+            }
             _ => id = Some(a),
         }
     }
@@ -81,7 +88,7 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     }
     let paths = Paths::new(Path::new(&root), Path::new(&run));
     let mut client = client.map(|s| Client::new(s, &attach_streams));
-    match run_monitor(&paths, &id, &mut client) {
+    match run_monitor(&paths, &id, &mut client, tty_size) {
         Ok(()) => 0,
         Err(e) => {
             let code = e.exit_status();
@@ -143,7 +150,12 @@ struct Monitor<'a> {
     health: Option<Health>,
 }
 
-fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>) -> Result<()> {
+fn run_monitor(
+    paths: &Paths,
+    id: &str,
+    first: &mut Option<Client>,
+    tty_size: Option<(u16, u16)>,
+) -> Result<()> {
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| Error::io("prctl", "PR_SET_CHILD_SUBREAPER", e.into()))?;
     let sigmask = runtime::wait::block_signals()?;
@@ -166,7 +178,7 @@ fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>) -> Result<()
         .into();
 
     runtime::debug!("monitor {id}: record loaded");
-    let rootfs = prepare(paths, &rec)?;
+    let rootfs = prepare(paths, &rec, tty_size)?;
     let sock = paths.socket(id);
     if let Some(d) = sock.parent() {
         std::fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
@@ -203,7 +215,7 @@ fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>) -> Result<()
 }
 
 /// Mount the root, resolve the user, write `config.json`. Returns the rootfs path.
-fn prepare(paths: &Paths, rec: &Record) -> Result<PathBuf> {
+fn prepare(paths: &Paths, rec: &Record, tty_size: Option<(u16, u16)>) -> Result<PathBuf> {
     let c = &rec.config;
     let dir = paths.container(&rec.id);
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
@@ -342,6 +354,10 @@ fn prepare(paths: &Paths, rec: &Record) -> Result<PathBuf> {
             cgroup_binds: cgroup_binds(&rec.id),
         },
     );
+    let mut spec = spec;
+    if let (true, Some((rows, cols))) = (c.tty, tty_size) {
+        spec["process"]["consoleSize"] = serde_json::json!({"height": rows, "width": cols});
+    }
     let cfg = dir.join("config.json");
     let bytes = serde_json::to_vec_pretty(&spec).map_err(|e| Error::Corrupt(e.to_string()))?;
     std::fs::write(&cfg, bytes).map_err(|e| Error::io("write", &cfg, e))?;

@@ -44,7 +44,20 @@ fn run_exit_statuses_and_rm() {
     let o = e.q(&["run", "--name", "broken", "localbusybox", "nosuch"]);
     assert_eq!(o.status.code(), Some(127));
     assert_eq!(e.inspect("broken", ".State.Status"), "created");
+    // An image a container uses cannot be removed, even forced.
+    let o = e.q(&["rmi", "-f", "localbusybox"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        text(&o).contains("is using its referenced image"),
+        "{}",
+        text(&o)
+    );
+    e.ok(&["image", "prune", "-a", "-f"]);
     e.ok(&["rm", "broken"]);
+    assert!(
+        e.ok(&["images", "-q"]).lines().count() == 1,
+        "image prune kept the used image"
+    );
     // --rm removed everything, even after failures.
     assert_eq!(e.ok(&["ps", "-aq"]), "");
     let left: Vec<_> = std::fs::read_dir(e.root.join("containers"))

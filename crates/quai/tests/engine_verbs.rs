@@ -400,3 +400,101 @@ fn now_plus(secs: u64) -> String {
         .as_secs();
     (now + secs).to_string()
 }
+
+/// Run `cmd` under a pseudo-terminal (`script`, from util-linux) with `input` on it.
+fn in_terminal(e: &Eng, cmd: &str, input: &str) -> std::process::Output {
+    let mut c = std::process::Command::new("script");
+    c.args([
+        "-qec",
+        &format!("stty rows 33 cols 101; {cmd}"),
+        "/dev/null",
+    ])
+    .env("QUAI_ROOT", &e.root)
+    .env("QUAI_RUN_DIR", &e.run)
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_string();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let _ = stdin.write_all(input.as_bytes());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    });
+    let o = child.wait_with_output().expect("wait");
+    let _ = feeder.join();
+    o
+}
+
+#[test]
+fn terminals_attach_and_follow() {
+    if !root_or_skip("terminals_attach_and_follow") {
+        return;
+    }
+    let e = Eng::new();
+    let q = quai().display().to_string();
+    let o = in_terminal(
+        &e,
+        &format!("{q} run --rm -t localbusybox sh -c 'tty; stty size'"),
+        "",
+    );
+    let out = String::from_utf8_lossy(&o.stdout).replace('\r', "");
+    assert!(out.contains("/dev/pts/0\n33 101"), "{out}");
+    let o = in_terminal(
+        &e,
+        &format!("{q} run --rm -it localbusybox sh"),
+        "echo hi-$((6*7))\nexit 5\n",
+    );
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("hi-42"));
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "tt",
+        "-t",
+        "localbusybox",
+        "sh",
+        "-c",
+        "while true; do sleep 1; done",
+    ]);
+    let o = in_terminal(&e, &format!("{q} exec -t tt sh -c 'tty; exit 4'"), "");
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("/dev/pts/"));
+    e.ok(&["rm", "-f", "tt"]);
+    // attach and logs -f follow a running container to its end.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "localbusybox",
+        "sh",
+        "-c",
+        "sleep 1; for i in 1 2 3; do echo line $i; sleep 0.2; done; exit 7",
+    ]);
+    let follower = e.cmd(&["logs", "-f", "talker"]).output().expect("logs -f");
+    assert!(String::from_utf8_lossy(&follower.stdout).ends_with("line 3\n"));
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talker2",
+        "localbusybox",
+        "sh",
+        "-c",
+        "sleep 0.5; echo late; exit 6",
+    ]);
+    let a = e.q(&["attach", "talker2"]);
+    assert_eq!(a.status.code(), Some(6), "{}", text(&a));
+    assert_eq!(String::from_utf8_lossy(&a.stdout), "late\n");
+    // start -a runs a stopped container attached.
+    let s = e.q(&["start", "-a", "talker2"]);
+    assert_eq!(s.status.code(), Some(6));
+    assert_eq!(String::from_utf8_lossy(&s.stdout), "late\n");
+    let ids = e.all_ids();
+    e.ok(&["rm", "talker", "talker2"]);
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
