@@ -312,6 +312,14 @@ impl std::fmt::Display for Status {
 
 impl std::error::Error for Status {}
 
+/// A bad option of `create`/`run`: Docker's status 125.
+fn usage(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<Status>() {
+        Ok(s) => anyhow::Error::new(s),
+        Err(e) => anyhow::Error::new(Status(125, format!("{e:#}"))),
+    }
+}
+
 fn engine_err(e: engine::Error) -> anyhow::Error {
     anyhow::Error::new(Status(e.exit_status(), e.to_string()))
 }
@@ -330,7 +338,7 @@ fn create_with_pull(eng: &mut Engine, root: &Path, req: CreateRequest) -> anyhow
 
 /// `create`.
 pub fn create(eng: &mut Engine, root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
-    let rec = create_with_pull(eng, root, request(a)?)?;
+    let rec = create_with_pull(eng, root, request(a).map_err(usage)?)?;
     println!("{}", rec.id);
     Ok(0)
 }
@@ -339,7 +347,7 @@ pub fn create(eng: &mut Engine, root: &Path, a: CreateArgs) -> anyhow::Result<i3
 pub fn run(eng: &mut Engine, root: &Path, a: RunArgs) -> anyhow::Result<i32> {
     let interactive = a.create.interactive;
     let tty = a.create.tty;
-    let rec = create_with_pull(eng, root, request(a.create)?)?;
+    let rec = create_with_pull(eng, root, request(a.create).map_err(usage)?)?;
     if a.detach {
         eng.start(&rec.id, "").map_err(engine_err)?;
         println!("{}", rec.id);

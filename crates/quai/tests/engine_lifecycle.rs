@@ -319,3 +319,124 @@ fn limits_bite() {
     e.ok(&["rm", "oom"]);
     assert_eq!(e.leaks(&ids), Vec::<String>::new());
 }
+
+#[test]
+fn listing_filters_and_housekeeping() {
+    if !root_or_skip("listing_filters_and_housekeeping") {
+        return;
+    }
+    let e = Eng::new();
+    e.ok(&["run", "--name", "ok0", "localbusybox", "true"]);
+    let o = e.q(&[
+        "run",
+        "--name",
+        "bad3",
+        "localbusybox",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    e.ok(&[
+        "create",
+        "--name",
+        "fresh",
+        "-l",
+        "app=x",
+        "localbusybox",
+        "true",
+    ]);
+    let run = e.ok(&["run", "-d", "--name", "up", "localbusybox", "sleep", "60"]);
+    assert_eq!(e.ok(&["ps", "--format", "{{.Names}}"]), "up");
+    assert_eq!(e.ok(&["ps", "-a", "-q"]).lines().count(), 4);
+    assert_eq!(
+        e.ok(&["ps", "-n", "2", "--format", "{{.Names}}"]),
+        "up\nfresh"
+    );
+    assert_eq!(e.ok(&["ps", "-l", "-q", "--no-trunc"]), run);
+    assert_eq!(
+        e.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "status=created",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "fresh"
+    );
+    assert_eq!(
+        e.ok(&["ps", "-a", "--filter", "exited=3", "--format", "{{.Names}}"]),
+        "bad3"
+    );
+    assert_eq!(
+        e.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "label=app",
+            "--format",
+            "{{.Names}}"
+        ]),
+        "fresh"
+    );
+    assert_eq!(
+        e.ok(&["ps", "-a", "--filter", "ancestor=localbusybox", "-q"])
+            .lines()
+            .count(),
+        4
+    );
+    let t = e.ok(&["ps", "-a", "--format", "table {{.Names}}\\t{{.Status}}"]);
+    assert!(t.starts_with("NAMES\tSTATUS\n"), "{t}");
+    assert!(t.contains("bad3\tExited (3)"), "{t}");
+    let o = e.q(&["ps", "--filter", "color=red"]);
+    assert_ne!(o.status.code(), Some(0));
+    // Generic inspect finds containers, images and volumes.
+    e.ok(&["volume", "create", "vv"]);
+    assert_eq!(e.ok(&["inspect", "-f", "{{.Name}}", "vv"]), "vv");
+    assert!(e
+        .ok(&["inspect", "-f", "{{.Id}}", "localbusybox"])
+        .starts_with("sha256:"));
+    let o = e.q(&["inspect", "nothing-here"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("No such object: nothing-here"));
+    assert_eq!(e.ok(&["port", "up"]), "");
+    // Refusals.
+    let o = e.q(&["rm", "up"]);
+    assert!(
+        text(&o)
+            .contains("container is running: stop the container before removing or force remove"),
+        "{}",
+        text(&o)
+    );
+    let o = e.q(&["create", "--name", "up", "localbusybox", "true"]);
+    assert!(
+        text(&o).contains("is already in use by container"),
+        "{}",
+        text(&o)
+    );
+    let o = e.q(&["run", "-p", "8080:80", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    // prune: stopped containers go, the running one stays; then system prune and df.
+    let pruned = e.ok(&["container", "prune", "-f", "--filter", "label=app=x"]);
+    assert!(pruned.contains("Deleted Containers:"), "{pruned}");
+    assert_eq!(e.ok(&["ps", "-a", "-q"]).lines().count(), 3);
+    e.ok(&["system", "prune", "-f", "--volumes"]);
+    assert_eq!(e.ok(&["ps", "-a", "--format", "{{.Names}}"]), "up");
+    assert_eq!(
+        e.ok(&["images", "-q"]).lines().count(),
+        1,
+        "the image in use stays"
+    );
+    let df = e.ok(&["system", "df"]);
+    assert!(df.contains("Containers") && df.contains("Images"), "{df}");
+    let info = e.ok(&["info"]);
+    assert!(
+        info.contains("Running: 1") && info.contains("Storage Driver: overlay"),
+        "{info}"
+    );
+    assert!(e.ok(&["version"]).contains("Version"));
+    e.ok(&["rm", "-f", "up"]);
+    e.ok(&["volume", "rm", "vv"]);
+    assert_eq!(e.leaks(&[run]), Vec::<String>::new());
+}
