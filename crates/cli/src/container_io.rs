@@ -109,32 +109,7 @@ pub fn top(eng: &mut Engine, container: &str, ps_args: &[String]) -> anyhow::Res
         bail!("container {} is not running", r.id);
     }
     let pids = runtime::ops::pids(&eng.paths.runtime_root(), &r.id)?;
-    let args: Vec<String> = if ps_args.is_empty() {
-        vec!["-ef".into()]
-    } else {
-        ps_args.to_vec()
-    };
-    let out = std::process::Command::new("ps")
-        .args(&args)
-        .output()
-        .context("run ps")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or_default();
-    let col = header
-        .split_whitespace()
-        .position(|h| h == "PID")
-        .context("ps output has no PID column")?;
-    println!("{header}");
-    for l in lines {
-        if l.split_whitespace()
-            .nth(col)
-            .and_then(|p| p.parse::<i32>().ok())
-            .is_some_and(|p| pids.contains(&p))
-        {
-            println!("{l}");
-        }
-    }
+    print!("{}", runtime::ops::ps_table(&pids, ps_args)?);
     Ok(0)
 }
 
@@ -156,16 +131,7 @@ fn sample(st: &runtime::state::State) -> Sample {
             .find(|(c, _)| c.split(',').any(|x| x == ctrl))
             .map(|(_, d)| d.clone())
     };
-    let host_mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map(|k| k * 1024)
-        .unwrap_or(0);
+    let host_mem = crate::system::host_memory();
     let v2 = st.cgroups.v2.clone().filter(|_| st.cgroups.pure_v2);
     if let Some(d) = v2 {
         let cpu = std::fs::read_to_string(d.join("cpu.stat"))
@@ -317,15 +283,7 @@ fn container_root(eng: &mut Engine, r: &engine::Record) -> anyhow::Result<PathBu
     if r.state.status == "running" || r.state.status == "paused" {
         return Ok(PathBuf::from(format!("/proc/{}/root", r.state.pid)));
     }
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).context("unshare mount namespace")?;
-    nix::mount::mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_SLAVE,
-        None::<&str>,
-    )
-    .context("make / rslave")?;
+    engine::rootfs::private_mount_namespace()?;
     let store = image::store::ImageStore::open(&eng.paths.root)?;
     let id: content::Digest = r.config.image_id.parse().context("image id")?;
     let dir = eng.paths.container(&r.id);

@@ -24,29 +24,9 @@ pub fn human_size(bytes: u64) -> String {
     format!("{s}{}", units[i])
 }
 
-/// Seconds since the epoch of an RFC 3339 UTC time (`2026-11-22T05:00:00Z`, fractions ok).
+/// Seconds since the epoch of an RFC 3339 time (`2026-11-22T05:00:00Z`, fractions ok).
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d, hh, mm, ss) = (
-        n(0..4)?,
-        n(5..7)?,
-        n(8..10)?,
-        n(11..13)?,
-        n(14..16)?,
-        n(17..19)?,
-    );
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86400 + hh * 3600 + mm * 60 + ss)
+    engine::time::parse_rfc3339(s).map(|n| n.div_euclid(1_000_000_000))
 }
 
 /// `3 minutes ago`, `2 hours ago`, `About an hour ago`, like Docker.

@@ -403,13 +403,8 @@ fn containers_dispatch(
             .map_err(Into::into),
         Cmd::Container { cmd } => match cmd {
             containers::ContainerCmd::Prune { force, filter } => {
-                if !force {
-                    eprint!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
-                    let mut s = String::new();
-                    std::io::stdin().read_line(&mut s)?;
-                    if !s.trim().eq_ignore_ascii_case("y") {
-                        return Ok(0);
-                    }
+                if !system::confirm(force, "all stopped containers")? {
+                    return Ok(0);
                 }
                 let gone = containers::prune(eng, &filter)?;
                 println!("Deleted Containers:");

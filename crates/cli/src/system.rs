@@ -91,7 +91,7 @@ pub fn volume_json(eng: &Engine, v: &Volume) -> Value {
     })
 }
 
-fn confirm(force: bool, what: &str) -> anyhow::Result<bool> {
+pub(crate) fn confirm(force: bool, what: &str) -> anyhow::Result<bool> {
     if force {
         return Ok(true);
     }
@@ -437,15 +437,7 @@ fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
+    let mem = host_memory() / 1024;
     println!(
         "Client:\n Version:    {}\n Context:    default\n",
         env!("CARGO_PKG_VERSION")
@@ -477,6 +469,20 @@ fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     println!(" Docker Root Dir: {}", eng.paths.root.display());
     println!(" Run Dir: {}", eng.paths.run.display());
     Ok(0)
+}
+
+/// The host's memory in bytes (MemTotal).
+pub(crate) fn host_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map(|k| k * 1024)
+        .unwrap_or(0)
 }
 
 /// `version`.

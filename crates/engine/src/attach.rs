@@ -105,37 +105,6 @@ pub enum Ended {
     Closed,
 }
 
-/// Puts our stdin in raw mode while alive (when it is a terminal), restores it on drop.
-struct RawMode(Option<nix::sys::termios::Termios>);
-
-impl RawMode {
-    fn enter() -> RawMode {
-        use nix::sys::termios;
-        let stdin = std::io::stdin();
-        match termios::tcgetattr(&stdin) {
-            Ok(orig) => {
-                let mut raw = orig.clone();
-                termios::cfmakeraw(&mut raw);
-                let _ = termios::tcsetattr(&stdin, termios::SetArg::TCSANOW, &raw);
-                RawMode(Some(orig))
-            }
-            Err(_) => RawMode(None),
-        }
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if let Some(orig) = &self.0 {
-            let _ = nix::sys::termios::tcsetattr(
-                std::io::stdin(),
-                nix::sys::termios::SetArg::TCSANOW,
-                orig,
-            );
-        }
-    }
-}
-
 /// Our terminal's size as a [`RESIZE`] payload.
 pub fn winsize_payload() -> Option<Vec<u8>> {
     let mut ws = libc::winsize {
@@ -196,7 +165,7 @@ pub fn client_loop(
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(std::io::Error::from)?;
     let _raw = if tty && stdin {
-        Some(RawMode::enter())
+        Some(runtime::wait::RawMode::enter())
     } else {
         None
     };

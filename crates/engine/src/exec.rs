@@ -106,7 +106,7 @@ impl Engine {
                 sigmask,
                 personality,
             })
-            .map_err(exec_error);
+            .map_err(crate::start_error);
         }
         // A pty: the runtime sends its master over a console socket of ours.
         let sock_dir = self.paths.run.join("s");
@@ -131,7 +131,7 @@ impl Engine {
             .ok()
             .and_then(|s| s.trim().parse::<i32>().ok());
         let _ = std::fs::remove_file(&pid_file);
-        res.map_err(exec_error)?;
+        res.map_err(crate::start_error)?;
         let (conn, _) = listener
             .accept()
             .map_err(|e| Error::io("accept on", &sock, e))?;
@@ -146,18 +146,4 @@ impl Engine {
             master,
         )?)
     }
-}
-
-fn exec_error(e: runtime::Error) -> Error {
-    let message = e.to_string();
-    let code = if message.contains("executable file not found")
-        || message.contains("no such file or directory")
-    {
-        127
-    } else if message.contains("permission denied") {
-        126
-    } else {
-        125
-    };
-    Error::Start { code, message }
 }

@@ -99,6 +99,22 @@ impl Error {
     }
 }
 
+/// Map a runtime failure to start a process to Docker's exit status: 127 for a missing
+/// command, 126 for one that cannot be executed, 125 otherwise.
+pub(crate) fn start_error(e: runtime::Error) -> Error {
+    let message = e.to_string();
+    let code = if message.contains("executable file not found")
+        || message.contains("no such file or directory")
+    {
+        127
+    } else if message.contains("permission denied") {
+        126
+    } else {
+        125
+    };
+    Error::Start { code, message }
+}
+
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

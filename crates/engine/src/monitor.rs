@@ -218,16 +218,7 @@ fn run_monitor(
 fn prepare(paths: &Paths, rec: &Record, tty_size: Option<(u16, u16)>) -> Result<PathBuf> {
     let c = &rec.config;
     let dir = paths.container(&rec.id);
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-        .map_err(|e| Error::io("unshare", "mount namespace", e.into()))?;
-    nix::mount::mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_SLAVE,
-        None::<&str>,
-    )
-    .map_err(|e| Error::io("make rslave", "/", e.into()))?;
+    crate::rootfs::private_mount_namespace()?;
     let image_id: content::Digest = c
         .image_id
         .parse()
@@ -409,22 +400,6 @@ fn environment(c: &ContainerConfig, user: &crate::spec::User) -> Vec<String> {
     env
 }
 
-/// Map a runtime start failure to Docker's exit status: 127 for a missing command, 126 for
-/// one that cannot be executed, 125 otherwise.
-fn start_error(e: runtime::Error) -> Error {
-    let message = e.to_string();
-    let code = if message.contains("executable file not found")
-        || message.contains("no such file or directory")
-    {
-        127
-    } else if message.contains("permission denied") {
-        126
-    } else {
-        125
-    };
-    Error::Start { code, message }
-}
-
 impl Monitor<'_> {
     fn supervise(&mut self) -> Result<()> {
         let mut backoff = Duration::from_millis(100);
@@ -567,7 +542,7 @@ impl Monitor<'_> {
         }
         dup_onto(self.log_fd.as_raw_fd(), 2)?;
         drop(child_ends);
-        let mut created = created.map_err(start_error)?;
+        let mut created = created.map_err(crate::start_error)?;
         io.pty = created.pty.take();
         let started = (|| -> runtime::Result<()> {
             created.chan.send(&runtime::sync::Msg::Start)?;
@@ -583,7 +558,7 @@ impl Monitor<'_> {
         if let Err(e) = started {
             let _ = waitpid(Pid::from_raw(pid), None);
             let _ = runtime::ops::delete(&rt, &self.id, true);
-            return Err(start_error(e));
+            return Err(crate::start_error(e));
         }
         let now = crate::time::now_rfc3339();
         let health_status = self.health.as_ref().map(|_| crate::config::Health {

@@ -12,6 +12,21 @@ use rustix::fs::{Mode, OFlags, ResolveFlags};
 use crate::spec::User;
 use crate::{Error, Result};
 
+/// Move this process into a mount namespace of its own whose mounts stay private (host
+/// mounts still propagate in): what it mounts there vanishes with it.
+pub fn private_mount_namespace() -> Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .map_err(|e| Error::io("unshare", "mount namespace", e.into()))?;
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(|e| Error::io("make rslave", "/", e.into()))
+}
+
 /// Mount the overlay described by `m` on `target`.
 pub fn mount_overlay(m: &image::store::MountSpec, target: &Path) -> Result<()> {
     std::fs::create_dir_all(target).map_err(|e| Error::io("create", target, e))?;

@@ -442,32 +442,7 @@ fn ps(root: &Path, id: &str, format: &str, args: &[String]) -> Result<i32> {
     match format {
         "json" => print_json(&serde_json::json!(pids)).map(|_| 0),
         "table" => {
-            let args: Vec<String> = if args.is_empty() {
-                vec!["-ef".into()]
-            } else {
-                args.to_vec()
-            };
-            let out = std::process::Command::new("ps")
-                .args(&args)
-                .output()
-                .map_err(|e| Error::io("run", "ps", e))?;
-            let text = String::from_utf8_lossy(&out.stdout);
-            let mut lines = text.lines();
-            let header = lines.next().unwrap_or_default();
-            let col = header
-                .split_whitespace()
-                .position(|h| h == "PID")
-                .ok_or_else(|| Error::Invalid("ps output has no PID column".into()))?;
-            println!("{header}");
-            for l in lines {
-                if l.split_whitespace()
-                    .nth(col)
-                    .and_then(|p| p.parse::<i32>().ok())
-                    .is_some_and(|p| pids.contains(&p))
-                {
-                    println!("{l}");
-                }
-            }
+            print!("{}", crate::ops::ps_table(&pids, args)?);
             Ok(0)
         }
         other => Err(Error::Invalid(format!(

@@ -337,3 +337,35 @@ pub fn run(o: &crate::create::CreateOpts<'_>, detach: bool) -> Result<i32> {
     crate::debug!("{}: deleted", o.id);
     Ok(code)
 }
+
+/// `ps ARGS` (default `-ef`) output: the header and the lines of these pids.
+pub fn ps_table(pids: &[i32], args: &[String]) -> Result<String> {
+    let args: Vec<String> = if args.is_empty() {
+        vec!["-ef".into()]
+    } else {
+        args.to_vec()
+    };
+    let out = std::process::Command::new("ps")
+        .args(&args)
+        .output()
+        .map_err(|e| Error::io("run", "ps", e))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let col = header
+        .split_whitespace()
+        .position(|h| h == "PID")
+        .ok_or_else(|| Error::Invalid("ps output has no PID column".into()))?;
+    let mut s = format!("{header}\n");
+    for l in lines {
+        if l.split_whitespace()
+            .nth(col)
+            .and_then(|p| p.parse::<i32>().ok())
+            .is_some_and(|p| pids.contains(&p))
+        {
+            s.push_str(l);
+            s.push('\n');
+        }
+    }
+    Ok(s)
+}

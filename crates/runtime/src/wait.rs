@@ -107,10 +107,11 @@ pub fn copy_winsize(master: &std::os::fd::OwnedFd) {
 }
 
 /// Puts stdin in raw mode while alive (when it is a terminal), restores it on drop.
-struct RawMode(Option<nix::sys::termios::Termios>);
+pub struct RawMode(Option<nix::sys::termios::Termios>);
 
 impl RawMode {
-    fn enter() -> RawMode {
+    /// Enter raw mode (nothing when stdin is not a terminal).
+    pub fn enter() -> RawMode {
         use nix::sys::termios;
         let stdin = std::io::stdin();
         match termios::tcgetattr(&stdin) {
