@@ -152,24 +152,9 @@ fn after_a_reboot_boot_starts_what_the_policy_says() {
             .all(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())));
     std::fs::remove_dir_all(&e.run).expect("wipe run dir");
     for id in [&svc, &plain] {
-        for ctrl in [
-            "memory",
-            "pids",
-            "cpu,cpuacct",
-            "freezer",
-            "devices",
-            "blkio",
-            "cpuset",
-            "net_cls,net_prio",
-            "perf_event",
-            "hugetlb",
-            "misc",
-            "rdma",
-        ] {
-            let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctrl}/quai-{id}"));
+        for h in hierarchies() {
+            let _ = std::fs::remove_dir(h.join(format!("quai-{id}")));
         }
-        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/unified/quai-{id}"));
-        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/systemd/quai-{id}"));
     }
     // ps -a is consistent: both exited, status unknown.
     assert_eq!(e.inspect("svc", ".State.Status"), "exited");

@@ -84,10 +84,8 @@ impl Eng {
                 .map(|l| format!("mount: {l}")),
         );
         for id in ids {
-            for ctrl in ["memory", "pids", "cpu,cpuacct", "freezer", "devices"] {
-                let p = Path::new("/sys/fs/cgroup")
-                    .join(ctrl)
-                    .join(format!("quai-{id}"));
+            for h in hierarchies() {
+                let p = h.join(format!("quai-{id}"));
                 if p.exists() {
                     out.push(format!("cgroup: {}", p.display()));
                 }
@@ -123,6 +121,21 @@ impl Drop for Eng {
             }
         }
     }
+}
+
+/// Every mounted cgroup hierarchy under /sys/fs/cgroup (or the root itself on pure v2).
+pub fn hierarchies() -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    if root.join("cgroup.controllers").exists() {
+        return vec![root.to_path_buf()];
+    }
+    std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.is_symlink())
+        .collect()
 }
 
 pub fn text(o: &Output) -> String {
