@@ -578,7 +578,6 @@ impl Monitor<'_> {
             h.reset();
         }
         self.broadcast(attach::STARTED, pid.to_string().as_bytes());
-        trim_rss();
         Ok((Pid::from_raw(pid), io))
     }
 
@@ -607,6 +606,7 @@ impl Monitor<'_> {
     fn relay(&mut self, init: Pid, mut io: Stdio) -> Result<(i32, bool)> {
         let mut exit: Option<i32> = None;
         let mut drain_deadline: Option<Instant> = None;
+        let mut trimmed = false;
         let mut buf = vec![0u8; 64 * 1024];
         let oom_before = self.oom_count();
         loop {
@@ -617,6 +617,10 @@ impl Monitor<'_> {
                 break;
             }
             let mut timeout = self.health.as_ref().map(|h| h.until_next());
+            // Once nothing has happened for a second, shed what the last work touched.
+            if !trimmed {
+                timeout = Some(timeout.map_or(IDLE, |t| t.min(IDLE)));
+            }
             if let Some(d) = drain_deadline {
                 let left = d.saturating_duration_since(Instant::now());
                 timeout = Some(timeout.map_or(left, |t| t.min(left)));
@@ -650,6 +654,14 @@ impl Monitor<'_> {
             let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
             if n < 0 {
                 continue;
+            }
+            if n == 0 && !trimmed && exit.is_none() {
+                trim_rss();
+                trimmed = true;
+            } else if n > 0 {
+                // Activity (output, clients, signals) faults pages back in: trim again
+                // after the next quiet second.
+                trimmed = false;
             }
             let mut dead_clients = Vec::new();
             for (p, (_, kind, idx)) in pfds.iter().zip(fds.iter()) {
@@ -817,6 +829,9 @@ impl Monitor<'_> {
             .sum()
     }
 }
+
+/// How long a monitor waits idle before it sheds its start-up memory.
+const IDLE: Duration = Duration::from_secs(1);
 
 /// Drop what starting the container touched and idling does not need: the binary's
 /// read-only pages (they stay in the page cache, shared by every monitor, and fault back in
