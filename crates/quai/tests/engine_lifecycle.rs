@@ -300,6 +300,12 @@ fn limits_bite() {
         "{}",
         text(&o)
     );
+    // CPU knobs land in the container's own cgroup (seen from inside, read-only).
+    let cpu = e.ok(&[
+        "run", "--rm", "--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "localbusybox", "sh", "-c",
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus",
+    ]);
+    assert_eq!(cpu, "50000\n512\n0", "{cpu}");
     // Masked paths.
     let o = e.q(&[
         "run",

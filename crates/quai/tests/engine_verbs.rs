@@ -59,6 +59,29 @@ fn detached_container_verbs() {
         "7 /tmp"
     );
     assert_eq!(e.ok(&["exec", "-u", "1:1", "web", "id", "-u"]), "1");
+    // exec -d returns at once; its process runs on in the container.
+    e.ok(&[
+        "exec",
+        "-d",
+        "web",
+        "sh",
+        "-c",
+        "sleep 0.3; echo detached > /tmp/d",
+    ]);
+    assert!(e.until(5, || e.q(&["exec", "web", "cat", "/tmp/d"]).stdout
+        == b"detached\n"));
+    // logs --since/--until select by time.
+    let mid = now_plus(0);
+    assert_eq!(e.ok(&["logs", "--until", "0", "web"]), "");
+    assert!(e.ok(&["logs", "--since", "1h", "web"]).contains("started"));
+    assert!(!e
+        .ok(&[
+            "logs",
+            "--since",
+            &format!("{}", mid.parse::<u64>().expect("secs") + 3600),
+            "web"
+        ])
+        .contains("started"));
     let o = e.q(&["exec", "web", "nosuch"]);
     assert_eq!(o.status.code(), Some(127), "{}", text(&o));
     assert!(e.ok(&["top", "web"]).contains("trap"));
