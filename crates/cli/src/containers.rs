@@ -127,13 +127,13 @@ pub struct CreateArgs {
     /// Disable any container-specified HEALTHCHECK.
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
-    /// Connect to a network (`none`, `host`).
-    #[arg(long, alias = "net", default_value = "none")]
+    /// Connect to a network (`bridge`, `none`, `host`).
+    #[arg(long, alias = "net", default_value = "bridge")]
     pub network: String,
-    /// Publish a port (needs bridge networking).
+    /// Publish a port (`[IP:][HOST:]CTR[/PROTO]`, ranges too).
     #[arg(short, long)]
     pub publish: Vec<String>,
-    /// Publish all exposed ports (needs bridge networking).
+    /// Publish all exposed ports to free host ports.
     #[arg(short = 'P', long = "publish-all")]
     pub publish_all: bool,
     /// The image, then the command and its arguments (options end at the image, as in
@@ -194,9 +194,6 @@ fn resolve_env(e: &str) -> String {
 }
 
 fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
-    if !a.publish.is_empty() || a.publish_all {
-        bail!("publishing ports (-p/-P) needs bridge networking, which quai does not have yet; use --network host");
-    }
     let mut c = ContainerConfig::default();
     for f in &a.env_file {
         c.env.extend(env_file(f)?);
@@ -268,6 +265,9 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
     c.init = a.init;
     c.stop_timeout = a.stop_timeout;
     c.network_mode = a.network;
+    for p in &a.publish {
+        c.ports.extend(net::ports::parse(p)?);
+    }
     let mut command = a.command.into_iter();
     let image = command.next().unwrap_or_default();
     if image.starts_with('-') {
@@ -297,6 +297,7 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
             retries: a.health_retries,
             disable: a.no_healthcheck,
         },
+        publish_all: a.publish_all,
     })
 }
 
@@ -564,8 +565,34 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
             "Healthcheck": healthcheck,
             "ExposedPorts": if ports.is_empty() { Value::Null } else { json!(ports) },
         },
-        "NetworkSettings": {"Ports": {}, "Networks": {}},
+        "NetworkSettings": network_settings(r),
     })
+}
+
+fn network_settings(r: &Record) -> Value {
+    let mut ports: BTreeMap<String, Value> = BTreeMap::new();
+    for p in &r.state.ports {
+        let v = ports
+            .entry(format!("{}/{}", p.container_port, p.proto))
+            .or_insert_with(|| json!([]));
+        if let Some(a) = v.as_array_mut() {
+            a.push(json!({"HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()), "HostPort": p.host_port.to_string()}));
+        }
+    }
+    let (ip, gw, prefix) = if r.state.ip.is_empty() {
+        (String::new(), String::new(), 0)
+    } else {
+        let s: net::ipam::Subnet = engine::network::DEFAULT_SUBNET.parse().expect("valid");
+        (r.state.ip.clone(), s.gateway().to_string(), s.prefix)
+    };
+    let mut networks = serde_json::Map::new();
+    if r.config.network_mode != "host" || !ip.is_empty() {
+        networks.insert(
+            r.config.network_mode.clone(),
+            json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix}),
+        );
+    }
+    json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix, "Ports": ports, "Networks": networks})
 }
 
 /// `ps` options.
@@ -615,7 +642,7 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
         "RunningFor": format::ago(&r.created),
         "Status": status_text(r),
         "State": r.state.status,
-        "Ports": "",
+        "Ports": r.state.ports.iter().map(|p| p.display()).collect::<Vec<_>>().join(", "),
         "Names": r.name,
         "Labels": labels.join(","),
         "Mounts": r.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),

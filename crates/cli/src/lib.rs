@@ -389,8 +389,30 @@ fn containers_dispatch(
         Cmd::Cp { src, dst } => container_io::cp(eng, &src, &dst),
         Cmd::Port { container, port } => {
             let r = eng.get(&container)?;
-            if let Some(p) = port {
-                anyhow::bail!("no public port '{p}' published for {}", r.id);
+            let want = port.map(|p| {
+                if p.contains('/') {
+                    p
+                } else {
+                    format!("{p}/tcp")
+                }
+            });
+            let mut found = false;
+            for p in &r.state.ports {
+                let key = format!("{}/{}", p.container_port, p.proto);
+                let host = format!(
+                    "{}:{}",
+                    p.host_ip.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                    p.host_port
+                );
+                match &want {
+                    Some(w) if *w == key => println!("{host}"),
+                    Some(_) => continue,
+                    None => println!("{key} -> {host}"),
+                }
+                found = true;
+            }
+            if let (Some(w), false) = (want, found) {
+                anyhow::bail!("no public port '{w}' published for {}", r.id);
             }
             Ok(0)
         }

@@ -64,12 +64,14 @@ pub struct ContainerConfig {
     pub stop_timeout: Option<i64>,
     /// The health check in effect (image's HEALTHCHECK overridden by `--health-*`).
     pub health: Option<HealthConfig>,
-    /// `--network`: `none` or `host` until networking lands.
+    /// `--network`: `bridge` (the default), `none` or `host`.
     pub network_mode: String,
     /// Ports the image EXPOSEs (`80/tcp`).
     pub exposed_ports: Vec<String>,
     /// The JSON of `--security-opt seccomp=FILE`, read at create time.
     pub seccomp_profile: Option<String>,
+    /// `-p` (and `-P`: the image's EXPOSEd ports); host port 0 is chosen at start.
+    pub ports: Vec<net::ports::PortBinding>,
 }
 
 /// One mount of a container.
@@ -223,6 +225,10 @@ pub struct ContainerState {
     pub manually_stopped: bool,
     /// Health, when the container has a check.
     pub health: Option<Health>,
+    /// Its address on the bridge (empty when it has none).
+    pub ip: String,
+    /// Published ports in effect (host ports chosen).
+    pub ports: Vec<net::ports::PortBinding>,
 }
 
 /// Health status (Docker's `State.Health`).

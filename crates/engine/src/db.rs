@@ -264,6 +264,49 @@ impl Db {
         Ok(state)
     }
 
+    /// Read-modify-write the states of all containers in one IMMEDIATE transaction
+    /// (`f` gets `(id, state)` pairs; changed states are written back).
+    pub fn update_states<T>(
+        &mut self,
+        f: impl FnOnce(&mut Vec<(String, ContainerState)>) -> T,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::db(&path, e))?;
+        let rows: Vec<(String, String)> = {
+            let mut st = tx
+                .prepare("SELECT id, state FROM containers")
+                .map_err(|e| Error::db(&path, e))?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(|e| Error::db(&path, e))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| Error::db(&path, e))?;
+            rows
+        };
+        let mut states = Vec::with_capacity(rows.len());
+        for (id, s) in &rows {
+            let st: ContainerState = serde_json::from_str(s)
+                .map_err(|e| Error::Corrupt(format!("container {id} state: {e}")))?;
+            states.push((id.clone(), st));
+        }
+        let before = states.clone();
+        let out = f(&mut states);
+        for ((id, st), (_, old)) in states.iter().zip(before.iter()) {
+            if st != old {
+                tx.execute(
+                    "UPDATE containers SET state = ?2 WHERE id = ?1",
+                    params![id, to_json(st)?],
+                )
+                .map_err(|e| Error::db(&path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| Error::db(&path, e))?;
+        Ok(out)
+    }
+
     /// Rename a container.
     pub fn rename(&self, id: &str, name: &str) -> Result<()> {
         match self.conn.execute(

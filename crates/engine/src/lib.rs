@@ -18,6 +18,7 @@ pub mod init;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
+pub mod network;
 pub mod rootfs;
 pub mod spec;
 pub mod time;

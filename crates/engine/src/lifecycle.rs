@@ -74,6 +74,8 @@ pub struct CreateRequest {
     pub tmpfs: Vec<String>,
     /// `--health-*`.
     pub health: HealthFlags,
+    /// `-P`.
+    pub publish_all: bool,
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -340,12 +342,33 @@ impl Engine {
             .as_object()
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default();
-        if c.network_mode.is_empty() {
-            c.network_mode = "none".into();
+        if c.network_mode.is_empty() || c.network_mode == "default" {
+            c.network_mode = "bridge".into();
         }
-        if !["none", "host"].contains(&c.network_mode.as_str()) {
+        if !["bridge", "none", "host"].contains(&c.network_mode.as_str()) {
             return Err(Error::Invalid(format!(
-                "network {} not found: only \"none\" and \"host\" exist until networking lands",
+                "network {} not found (bridge, none and host exist)",
+                c.network_mode
+            )));
+        }
+        if req.publish_all {
+            for p in &c.exposed_ports {
+                let (port, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));
+                let spec = format!("{port}/{proto}");
+                if !c
+                    .ports
+                    .iter()
+                    .any(|b| format!("{}/{}", b.container_port, b.proto) == spec)
+                {
+                    c.ports.extend(
+                        net::ports::parse(&spec).map_err(|e| Error::Invalid(e.to_string()))?,
+                    );
+                }
+            }
+        }
+        if !c.ports.is_empty() && c.network_mode != "bridge" {
+            return Err(Error::Invalid(format!(
+                "published ports need the bridge network, not {:?}",
                 c.network_mode
             )));
         }
@@ -530,6 +553,9 @@ impl Engine {
         if rt_state.is_some() {
             let _ = runtime::ops::delete(&rt, &r.id, true);
         }
+        if !r.state.ip.is_empty() {
+            let _ = crate::network::detach(&r.id, &r.state.ports);
+        }
         let st = self.db.update_state(&r.id, |s| {
             if matches!(s.status.as_str(), "running" | "paused" | "restarting") {
                 s.status = "exited".into();
@@ -537,6 +563,8 @@ impl Engine {
                 s.exit_code = 255;
                 s.finished_at = crate::time::now_rfc3339();
                 s.error = "monitor exited".into();
+                s.ip.clear();
+                s.ports.clear();
             }
         })?;
         r.state = st;
@@ -792,6 +820,11 @@ impl Engine {
         match runtime::ops::delete(&rt, &rec.id, true) {
             Ok(()) | Err(runtime::Error::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
+        }
+        if let Ok(r) = self.db.get(&rec.id) {
+            if !r.state.ip.is_empty() || !r.state.ports.is_empty() {
+                crate::network::detach(&r.id, &r.state.ports)?;
+            }
         }
         if self.db.get(&rec.id).is_err() {
             return Ok(rec);

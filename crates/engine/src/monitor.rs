@@ -148,6 +148,10 @@ struct Monitor<'a> {
     /// Our own stderr (the monitor log), kept while fd 2 lends itself to the container.
     log_fd: OwnedFd,
     health: Option<Health>,
+    /// Its bridge address, held for the monitor's life (restarts keep it).
+    ip: Option<std::net::Ipv4Addr>,
+    /// Ports published for the current run.
+    ports: Vec<net::ports::PortBinding>,
 }
 
 fn run_monitor(
@@ -178,7 +182,12 @@ fn run_monitor(
         .into();
 
     runtime::debug!("monitor {id}: record loaded");
-    let rootfs = prepare(paths, &rec, tty_size)?;
+    let ip = if rec.config.network_mode == "bridge" {
+        Some(db.allocate_ip(id)?)
+    } else {
+        None
+    };
+    let rootfs = prepare(paths, &rec, tty_size, ip)?;
     let sock = paths.socket(id);
     if let Some(d) = sock.parent() {
         std::fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
@@ -207,15 +216,27 @@ fn run_monitor(
         log_fd: nix::unistd::dup(std::io::stderr())
             .map_err(|e| Error::io("dup", "stderr", e.into()))?,
         health,
+        ip,
+        ports: Vec::new(),
     };
     let _ = rootfs;
     let res = m.supervise();
     let _ = std::fs::remove_file(&sock);
+    // The address goes back to the pool (the record may be gone already with --rm).
+    let _ = m.db.update_state(id, |s| {
+        s.ip.clear();
+        s.ports.clear();
+    });
     res
 }
 
 /// Mount the root, resolve the user, write `config.json`. Returns the rootfs path.
-fn prepare(paths: &Paths, rec: &Record, tty_size: Option<(u16, u16)>) -> Result<PathBuf> {
+fn prepare(
+    paths: &Paths,
+    rec: &Record,
+    tty_size: Option<(u16, u16)>,
+    ip: Option<std::net::Ipv4Addr>,
+) -> Result<PathBuf> {
     let c = &rec.config;
     let dir = paths.container(&rec.id);
     crate::rootfs::private_mount_namespace()?;
@@ -232,7 +253,7 @@ fn prepare(paths: &Paths, rec: &Record, tty_size: Option<(u16, u16)>) -> Result<
         crate::rootfs::mkdir_in(&rootfs, &c.workdir, user.uid, user.gid)?;
     }
     let mut mounts = Vec::new();
-    crate::rootfs::write_etc_files(&dir, &c.hostname, c.network_mode == "host")?;
+    crate::rootfs::write_etc_files(&dir, &c.hostname, c.network_mode == "host", ip)?;
     for f in ["hostname", "hosts", "resolv.conf"] {
         if !c.mounts.iter().any(|m| m.target == format!("/etc/{f}")) {
             mounts.push((
@@ -544,6 +565,26 @@ impl Monitor<'_> {
         drop(child_ends);
         let mut created = created.map_err(crate::start_error)?;
         io.pty = created.pty.take();
+        if let Some(ip) = self.ip {
+            match crate::network::attach(
+                self.paths,
+                &self.id,
+                created.state.pid,
+                ip,
+                &self.rec.config.ports,
+            ) {
+                Ok(p) => self.ports = p,
+                Err(e) => {
+                    let _ = nix::sys::signal::kill(
+                        Pid::from_raw(created.state.pid),
+                        nix::sys::signal::SIGKILL,
+                    );
+                    let _ = waitpid(Pid::from_raw(created.state.pid), None);
+                    let _ = runtime::ops::delete(&rt, &self.id, true);
+                    return Err(e);
+                }
+            }
+        }
         let started = (|| -> runtime::Result<()> {
             created.chan.send(&runtime::sync::Msg::Start)?;
             match created.chan.recv()? {
@@ -561,6 +602,7 @@ impl Monitor<'_> {
             return Err(crate::start_error(e));
         }
         let now = crate::time::now_rfc3339();
+        let ports = self.ports.clone();
         let health_status = self.health.as_ref().map(|_| crate::config::Health {
             status: "starting".into(),
             ..Default::default()
@@ -572,6 +614,7 @@ impl Monitor<'_> {
             s.error.clear();
             s.oom_killed = false;
             s.health = health_status;
+            s.ports = ports.clone();
         })?;
         let _ = self.db.event("container", "start", &self.id, &self.attrs());
         if let Some(h) = self.health.as_mut() {
@@ -791,6 +834,11 @@ impl Monitor<'_> {
         let _ = self.log.flush_partial();
         if let Some(h) = self.health.as_mut() {
             h.abandon();
+        }
+        if self.ip.is_some() {
+            if let Err(e) = crate::network::detach(&self.id, &std::mem::take(&mut self.ports)) {
+                eprintln!("quai: monitor {}: {e}", self.id);
+            }
         }
         if let Err(e) = runtime::ops::delete(&self.paths.runtime_root(), &self.id, true) {
             eprintln!("quai: monitor {}: delete: {e}", self.id);

@@ -203,7 +203,12 @@ fn mkdir_depth(root: &Path, path: &str, uid: u32, gid: u32, depth: u32) -> Resul
 }
 
 /// Write `hostname`, `hosts` and `resolv.conf` for the container into `dir`.
-pub fn write_etc_files(dir: &Path, hostname: &str, host_network: bool) -> Result<()> {
+pub fn write_etc_files(
+    dir: &Path,
+    hostname: &str,
+    host_network: bool,
+    ip: Option<std::net::Ipv4Addr>,
+) -> Result<()> {
     let w = |name: &str, text: String| {
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(|e| Error::io("write", p, e))
@@ -213,6 +218,10 @@ pub fn write_etc_files(dir: &Path, hostname: &str, host_network: bool) -> Result
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string()
+    };
+    let hosts = match ip {
+        Some(ip) => format!("{hosts}{ip}\t{hostname}\n"),
+        None => hosts,
     };
     w("hosts", hosts)?;
     // The host's resolvers, without loopback ones (they mean nothing in another network

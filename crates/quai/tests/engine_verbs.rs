@@ -426,6 +426,7 @@ fn now_plus(secs: u64) -> String {
 
 /// Run `cmd` under a pseudo-terminal (`script`, from util-linux) with `input` on it.
 fn in_terminal(e: &Eng, cmd: &str, input: &str) -> std::process::Output {
+    let cmd = cmd.replace("QUAI", &e.quai_line());
     let mut c = std::process::Command::new("script");
     c.args([
         "-qec",
@@ -457,17 +458,16 @@ fn terminals_attach_and_follow() {
         return;
     }
     let e = Eng::new();
-    let q = quai().display().to_string();
     let o = in_terminal(
         &e,
-        &format!("{q} run --rm -t localbusybox sh -c 'tty; stty size'"),
+        "QUAI run --rm -t localbusybox sh -c 'tty; stty size'",
         "",
     );
     let out = String::from_utf8_lossy(&o.stdout).replace('\r', "");
     assert!(out.contains("/dev/pts/0\n33 101"), "{out}");
     let o = in_terminal(
         &e,
-        &format!("{q} run --rm -it localbusybox sh"),
+        "QUAI run --rm -it localbusybox sh",
         "echo hi-$((6*7))\nexit 5\n",
     );
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
@@ -483,7 +483,7 @@ fn terminals_attach_and_follow() {
         "-c",
         "while true; do sleep 1; done",
     ]);
-    let o = in_terminal(&e, &format!("{q} exec -t tt sh -c 'tty; exit 4'"), "");
+    let o = in_terminal(&e, "QUAI exec -t tt sh -c 'tty; exit 4'", "");
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("/dev/pts/"));
     e.ok(&["rm", "-f", "tt"]);

@@ -11,6 +11,9 @@ pub struct Eng {
     pub dir: tempfile::TempDir,
     pub root: PathBuf,
     pub run: PathBuf,
+    /// The network namespace every quai command of this test runs in (bridges, veths and
+    /// nftables rules stay inside it).
+    pub netns: String,
 }
 
 impl Eng {
@@ -18,7 +21,27 @@ impl Eng {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("root");
         let run = dir.path().join("run");
-        let e = Eng { dir, root, run };
+        let netns = format!(
+            "quai-t-{}",
+            dir.path()
+                .file_name()
+                .map(|n| n.to_string_lossy().replace('.', ""))
+                .unwrap_or_default()
+        );
+        let ok = Command::new("ip")
+            .args(["netns", "add", &netns])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {netns}");
+        let _ = Command::new("ip")
+            .args(["-n", &netns, "link", "set", "lo", "up"])
+            .status();
+        let e = Eng {
+            dir,
+            root,
+            run,
+            netns,
+        };
         let tar = busybox_tar(e.dir.path());
         e.ok(&[
             "import",
@@ -30,9 +53,31 @@ impl Eng {
         e
     }
 
+    /// `nsenter --net=... quai`, as a shell command line.
+    pub fn quai_line(&self) -> String {
+        format!(
+            "nsenter --net=/run/netns/{} {}",
+            self.netns,
+            quai().display()
+        )
+    }
+
+    /// Run a program in the test's network namespace.
+    pub fn in_netns(&self, prog: &str, args: &[&str]) -> Output {
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(prog)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("nsenter")
+    }
+
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(quai());
-        c.args(args)
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(quai())
+            .args(args)
             .env("QUAI_ROOT", &self.root)
             .env("QUAI_RUN_DIR", &self.run)
             .stdin(Stdio::null());
@@ -76,6 +121,25 @@ impl Eng {
     /// processes started with its root.
     pub fn leaks(&self, ids: &[String]) -> Vec<String> {
         let mut out = Vec::new();
+        let links =
+            String::from_utf8_lossy(&self.in_netns("ip", &["-o", "link"]).stdout).into_owned();
+        out.extend(
+            links
+                .lines()
+                .filter(|l| l.contains(": vq"))
+                .map(|l| format!("veth: {l}")),
+        );
+        let nft = String::from_utf8_lossy(
+            &self
+                .in_netns("nft", &["list", "table", "ip", "quai"])
+                .stdout,
+        )
+        .into_owned();
+        out.extend(
+            nft.lines()
+                .filter(|l| l.contains("elements"))
+                .map(|l| format!("nft: {l}")),
+        );
         let base = self.dir.path().display().to_string();
         let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         out.extend(
@@ -120,6 +184,9 @@ impl Drop for Eng {
                 let _ = self.cmd(&["rm", "-f", "-v", id]).output();
             }
         }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .status();
     }
 }
 

@@ -1,0 +1,90 @@
+//! The engine's side of networking: the default bridge, addresses held in container
+//! records (allocated in one transaction, so parallel starts never share one), and the
+//! attach/detach steps the monitor runs around a container's life.
+
+use std::net::Ipv4Addr;
+
+use crate::db::Db;
+use crate::{Error, Paths, Result};
+
+/// The default bridge (Docker's `docker0`, Podman's `podman0`).
+pub const DEFAULT_BRIDGE: &str = "quai0";
+/// Its subnet.
+pub const DEFAULT_SUBNET: &str = "10.99.0.0/16";
+
+fn subnet() -> net::ipam::Subnet {
+    DEFAULT_SUBNET.parse().expect("the default subnet is valid")
+}
+
+fn net_err(e: net::Error) -> Error {
+    Error::Start {
+        code: 125,
+        message: format!("network: {e}"),
+    }
+}
+
+impl Db {
+    /// Give container `id` the lowest address no other container holds (one IMMEDIATE
+    /// transaction: parallel starts never share an address).
+    pub fn allocate_ip(&mut self, id: &str) -> Result<Ipv4Addr> {
+        let s = subnet();
+        let ip = self.update_states(|all| {
+            let used: Vec<Ipv4Addr> = all
+                .iter()
+                .filter(|(other, _)| other != id)
+                .filter_map(|(_, st)| st.ip.parse().ok())
+                .collect();
+            let st = &mut all.iter_mut().find(|(other, _)| other == id)?.1;
+            if let Ok(ip) = st.ip.parse::<Ipv4Addr>() {
+                return Some(ip);
+            }
+            let ip = s.allocate(&used).ok()?;
+            st.ip = ip.to_string();
+            Some(ip)
+        })?;
+        ip.ok_or_else(|| Error::Conflict(format!("no free address left in {s}")))
+    }
+}
+
+/// Put a created container (its init is `pid`) on the default bridge and publish its
+/// ports; returns the ports in effect (host ports chosen).
+pub fn attach(
+    paths: &Paths,
+    id: &str,
+    pid: i32,
+    ip: Ipv4Addr,
+    wanted: &[net::ports::PortBinding],
+) -> Result<Vec<net::ports::PortBinding>> {
+    let s = subnet();
+    net::bridge::ensure(DEFAULT_BRIDGE, &s, &paths.run.join("net.lock")).map_err(net_err)?;
+    let host_if = net::bridge::host_if(id);
+    // A veth left by a killed monitor of the same container.
+    let _ = net::bridge::detach(&host_if);
+    net::bridge::attach(pid, &host_if, DEFAULT_BRIDGE, ip, &s).map_err(net_err)?;
+    let mut ports = wanted.to_vec();
+    for p in ports.iter_mut().filter(|p| p.host_port == 0) {
+        p.host_port = net::ports::free_port(&p.proto, p.host_ip).map_err(net_err)?;
+    }
+    if let Err(e) = net::bridge::publish(&ports, ip) {
+        let _ = net::bridge::detach(&host_if);
+        return Err(net_err(e));
+    }
+    Ok(ports)
+}
+
+/// Undo [`attach`]: withdraw the ports, remove the veth. Keeps going and reports all.
+pub fn detach(id: &str, ports: &[net::ports::PortBinding]) -> Result<()> {
+    let a = net::bridge::unpublish(ports);
+    let b = net::bridge::detach(&net::bridge::host_if(id));
+    match (a, b) {
+        (Ok(()), Ok(())) => Ok(()),
+        (a, b) => Err(Error::Invalid(
+            [a.err(), b.err()]
+                .into_iter()
+                .flatten()
+                .map(|e| format!("network: {e}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+    }
+}

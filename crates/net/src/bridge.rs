@@ -1,0 +1,247 @@
+//! The kernel side of a bridge network: the bridge, veth pairs into containers, and the
+//! `ip quai` nftables table (egress masquerade, published ports through two DNAT maps).
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::ipam::Subnet;
+use crate::ports::PortBinding;
+use crate::{Error, Result};
+
+/// Run a command with `input` on its stdin; its stderr becomes the error.
+fn run(prog: &str, args: &[&str], input: &str) -> Result<()> {
+    let what = format!("{prog} {}", args.join(" "));
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Command {
+            what: what.clone(),
+            message: e.to_string(),
+        })?;
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| Error::Command {
+        what: what.clone(),
+        message: e.to_string(),
+    })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Command {
+            what,
+            message: String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+    }
+}
+
+/// Whether this network namespace has an interface of that name (`/proc/self/net/dev` is
+/// per namespace; `/sys/class/net` is the namespace of whoever mounted sysfs).
+pub fn link_exists(name: &str) -> bool {
+    std::fs::read_to_string("/proc/self/net/dev").is_ok_and(|s| {
+        s.lines()
+            .filter_map(|l| l.split_once(':'))
+            .any(|(n, _)| n.trim() == name)
+    })
+}
+
+fn write_sysctl(path: &str, value: &str) -> Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|v| v.trim() == value) {
+        return Ok(());
+    }
+    std::fs::write(path, value).map_err(|source| Error::Io {
+        op: "write",
+        path: path.into(),
+        source,
+    })
+}
+
+/// The table quai owns. Published ports live in two maps (by host address, and for every
+/// address), so adding or removing a container's ports is adding or removing elements.
+pub fn ruleset(subnet: &Subnet) -> String {
+    format!(
+        "table ip quai {{
+  map pub_any {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}
+  map pub_ip {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}
+  chain prerouting {{
+    type nat hook prerouting priority dstnat; policy accept;
+    fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @pub_ip
+    fib daddr type local dnat ip to meta l4proto . th dport map @pub_any
+  }}
+  chain output {{
+    type nat hook output priority -100; policy accept;
+    fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @pub_ip
+    fib daddr type local dnat ip to meta l4proto . th dport map @pub_any
+  }}
+  chain postrouting {{
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr {s} ip daddr != {s} masquerade
+    ip saddr 127.0.0.0/8 ip daddr {s} masquerade
+    ip saddr {s} ip daddr {s} ct status dnat masquerade
+  }}
+}}
+",
+        s = subnet
+    )
+}
+
+/// Make sure the bridge, its address, forwarding and quai's table exist (idempotent; `lock`
+/// serialises concurrent callers).
+pub fn ensure(bridge: &str, subnet: &Subnet, lock: &Path) -> Result<()> {
+    if let Some(d) = lock.parent() {
+        std::fs::create_dir_all(d).map_err(|source| Error::Io {
+            op: "create",
+            path: d.to_path_buf(),
+            source,
+        })?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock)
+        .map_err(|source| Error::Io {
+            op: "open",
+            path: lock.to_path_buf(),
+            source,
+        })?;
+    f.lock().map_err(|source| Error::Io {
+        op: "lock",
+        path: lock.to_path_buf(),
+        source,
+    })?;
+    if !link_exists(bridge) {
+        run(
+            "ip",
+            &["-b", "-"],
+            &format!(
+                "link add {bridge} type bridge\naddr add {}/{} dev {bridge}\nlink set {bridge} up\n",
+                subnet.gateway(),
+                subnet.prefix
+            ),
+        )?;
+    }
+    // Forwarding for egress (as Docker and Podman set it), and DNAT from 127.0.0.1 into
+    // the bridge (as netavark sets it, on the bridge only).
+    write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
+    write_sysctl(
+        &format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"),
+        "1",
+    )?;
+    if run("nft", &["list", "table", "ip", "quai"], "").is_err() {
+        run("nft", &["-f", "-"], &ruleset(subnet))?;
+    }
+    Ok(())
+}
+
+/// Put a container (its init is `pid`) on the bridge: a veth pair, `eth0` inside with
+/// `ip`, the default route through the gateway.
+pub fn attach(pid: i32, host_if: &str, bridge: &str, ip: Ipv4Addr, subnet: &Subnet) -> Result<()> {
+    run(
+        "ip",
+        &["-b", "-"],
+        &format!(
+            "link add {host_if} type veth peer name eth0 netns {pid}\nlink set {host_if} master {bridge}\nlink set {host_if} type bridge_slave hairpin on\nlink set {host_if} up\n"
+        ),
+    )?;
+    let ns = format!("--net=/proc/{pid}/ns/net");
+    let inside = run(
+        "nsenter",
+        &[&ns, "ip", "-b", "-"],
+        &format!(
+            "link set lo up\naddr add {ip}/{} dev eth0\nlink set eth0 up\nroute add default via {}\n",
+            subnet.prefix,
+            subnet.gateway()
+        ),
+    );
+    if let Err(e) = inside {
+        let _ = detach(host_if);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Remove a container's host-side veth (gone already when its namespace died: fine).
+pub fn detach(host_if: &str) -> Result<()> {
+    if !link_exists(host_if) {
+        return Ok(());
+    }
+    run("ip", &["link", "del", host_if], "")
+}
+
+fn element(b: &PortBinding, ip: Ipv4Addr, with_value: bool) -> String {
+    let key = match b.host_ip {
+        Some(h) => format!("pub_ip {{ {h} . {} . {}", b.proto, b.host_port),
+        None => format!("pub_any {{ {} . {}", b.proto, b.host_port),
+    };
+    if with_value {
+        format!("{key} : {ip} . {} }}", b.container_port)
+    } else {
+        format!("{key} }}")
+    }
+}
+
+/// Publish ports to a container address (all or nothing).
+pub fn publish(ports: &[PortBinding], ip: Ipv4Addr) -> Result<()> {
+    if ports.is_empty() {
+        return Ok(());
+    }
+    let batch: String = ports
+        .iter()
+        .map(|b| format!("add element ip quai {}\n", element(b, ip, true)))
+        .collect();
+    run("nft", &["-f", "-"], &batch)
+}
+
+/// Withdraw published ports; missing ones are skipped. Reports the other failures.
+pub fn unpublish(ports: &[PortBinding]) -> Result<()> {
+    let mut errors = Vec::new();
+    for b in ports {
+        let line = format!(
+            "delete element ip quai {}\n",
+            element(b, Ipv4Addr::UNSPECIFIED, false)
+        );
+        if let Err(e) = run("nft", &["-f", "-"], &line) {
+            if !e.to_string().contains("No such file or directory") {
+                errors.push(e.to_string());
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errors.join("; ")))
+    }
+}
+
+/// The host-side name of a container's veth (at most 15 bytes).
+pub fn host_if(id: &str) -> String {
+    format!("vq{}", &id[..id.len().min(12)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_name_the_subnet_and_elements_the_ports() {
+        let s: Subnet = "10.99.0.0/16".parse().expect("subnet");
+        let r = ruleset(&s);
+        assert!(r.contains("ip saddr 10.99.0.0/16 ip daddr != 10.99.0.0/16 masquerade"));
+        let b = crate::ports::parse("127.0.0.1:8080:80").expect("spec");
+        assert_eq!(
+            element(&b[0], Ipv4Addr::new(10, 99, 0, 2), true),
+            "pub_ip { 127.0.0.1 . tcp . 8080 : 10.99.0.2 . 80 }"
+        );
+        assert_eq!(host_if("0123456789abcdef"), "vq0123456789ab");
+    }
+}
