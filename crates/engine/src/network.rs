@@ -62,6 +62,24 @@ pub fn attach(
     let _ = net::bridge::detach(&host_if);
     net::bridge::attach(pid, &host_if, DEFAULT_BRIDGE, ip, &s).map_err(net_err)?;
     let mut ports = wanted.to_vec();
+    // A port published by another container, or one a host process listens on.
+    for p in ports.iter().filter(|p| p.host_port != 0) {
+        let taken_by_quai = db_ports_in_use(paths, id)?.iter().any(|o| {
+            o.proto == p.proto
+                && o.host_port == p.host_port
+                && (o.host_ip.is_none() || p.host_ip.is_none() || o.host_ip == p.host_ip)
+        });
+        if taken_by_quai || net::ports::free_port_is(&p.proto, p.host_ip, p.host_port).is_err() {
+            return Err(Error::Start {
+                code: 125,
+                message: format!(
+                    "Bind for {}:{} failed: port is already allocated",
+                    p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    p.host_port
+                ),
+            });
+        }
+    }
     for p in ports.iter_mut().filter(|p| p.host_port == 0) {
         p.host_port = net::ports::free_port(&p.proto, p.host_ip).map_err(net_err)?;
     }
@@ -70,6 +88,15 @@ pub fn attach(
         return Err(net_err(e));
     }
     Ok(ports)
+}
+
+fn db_ports_in_use(paths: &Paths, id: &str) -> Result<Vec<net::ports::PortBinding>> {
+    Ok(Db::open(&paths.root)?
+        .list()?
+        .into_iter()
+        .filter(|r| r.id != id)
+        .flat_map(|r| r.state.ports)
+        .collect())
 }
 
 /// Undo [`attach`]: withdraw the ports, remove the veth. Keeps going and reports all.

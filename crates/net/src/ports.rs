@@ -110,6 +110,21 @@ pub fn free_port(proto: &str, ip: Option<Ipv4Addr>) -> Result<u16> {
     })
 }
 
+/// Whether `port` can be bound now (nobody on the host listens on it).
+pub fn free_port_is(proto: &str, ip: Option<Ipv4Addr>, port: u16) -> Result<()> {
+    let addr = std::net::SocketAddr::from((ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port));
+    let r = if proto == "udp" {
+        std::net::UdpSocket::bind(addr).map(drop)
+    } else {
+        std::net::TcpListener::bind(addr).map(drop)
+    };
+    r.map_err(|e| Error::Io {
+        op: "bind",
+        path: addr.to_string().into(),
+        source: e,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

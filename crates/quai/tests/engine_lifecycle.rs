@@ -421,7 +421,15 @@ fn listing_filters_and_housekeeping() {
         "{}",
         text(&o)
     );
-    let o = e.q(&["run", "--network", "none", "-p", "8080:80", "localbusybox", "true"]);
+    let o = e.q(&[
+        "run",
+        "--network",
+        "none",
+        "-p",
+        "8080:80",
+        "localbusybox",
+        "true",
+    ]);
     assert_eq!(o.status.code(), Some(125));
     // prune: stopped containers go, the running one stays; then system prune and df.
     let pruned = e.ok(&["container", "prune", "-f", "--filter", "label=app=x"]);

@@ -1,0 +1,301 @@
+//! End-to-end networking on the default bridge, inside network namespaces the test makes:
+//! the engine's own (a "host") and a peer "host" joined to it by a veth pair.
+
+mod common;
+mod engine_common;
+
+use engine_common::*;
+use std::process::Command;
+
+/// A second "host": a network namespace with a veth to the engine's, 10.200.0.2 there and
+/// 10.200.0.1 on the engine's side. Deleted on drop.
+struct Peer {
+    name: String,
+}
+
+impl Peer {
+    fn new(e: &Eng) -> Peer {
+        let name = format!("{}-peer", e.netns);
+        let sh = |args: &[&str]| {
+            let ok = Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ip {args:?}");
+        };
+        sh(&["netns", "add", &name]);
+        let p = Peer { name };
+        sh(&[
+            "-n", &e.netns, "link", "add", "up0", "type", "veth", "peer", "name", "down0", "netns",
+            &p.name,
+        ]);
+        sh(&["-n", &e.netns, "addr", "add", "10.200.0.1/24", "dev", "up0"]);
+        sh(&["-n", &e.netns, "link", "set", "up0", "up"]);
+        sh(&[
+            "-n",
+            &p.name,
+            "addr",
+            "add",
+            "10.200.0.2/24",
+            "dev",
+            "down0",
+        ]);
+        sh(&["-n", &p.name, "link", "set", "down0", "up"]);
+        sh(&["-n", &p.name, "link", "set", "lo", "up"]);
+        p
+    }
+
+    fn run(&self, prog: &str, args: &[&str]) -> std::process::Output {
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.name))
+            .arg(prog)
+            .args(args)
+            .output()
+            .expect("nsenter")
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn get(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn curl(url: &str) -> Vec<&str> {
+    vec!["-s", "--max-time", "5", url]
+}
+
+#[test]
+fn published_ports_egress_and_hairpin() {
+    if !root_or_skip("published_ports_egress_and_hairpin") {
+        return;
+    }
+    let e = Eng::new();
+    let peer = Peer::new(&e);
+    let web = e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        "18080:80",
+        "-p",
+        "127.0.0.1:18081:80",
+        "localbusybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/var/www",
+    ]);
+    let ip = e.inspect("web", ".NetworkSettings.IPAddress");
+    assert!(ip.starts_with("10.99."), "{ip}");
+    assert_eq!(
+        e.ok(&["port", "web", "80"]),
+        "0.0.0.0:18080\n127.0.0.1:18081"
+    );
+    assert!(e.ok(&["ps"]).contains("0.0.0.0:18080->80/tcp"));
+    let hosts = e.ok(&["exec", "web", "cat", "/etc/hosts"]);
+    assert!(hosts.contains(&format!("{ip}\t{}", &web[..12])), "{hosts}");
+    // From the engine's host: loopback (both bindings) and its own address.
+    let ok = |url: &str| {
+        e.until(5, || {
+            get(&e.in_netns("curl", &curl(url))) == "hello from quai\n"
+        })
+    };
+    assert!(ok("http://127.0.0.1:18080/"));
+    assert!(ok("http://127.0.0.1:18081/"));
+    assert!(ok("http://10.200.0.1:18080/"));
+    // From another host: the all-address binding answers, the loopback-only one does not.
+    assert_eq!(
+        get(&peer.run("curl", &curl("http://10.200.0.1:18080/"))),
+        "hello from quai\n"
+    );
+    assert_eq!(
+        get(&peer.run("curl", &curl("http://10.200.0.1:18081/"))),
+        ""
+    );
+    // Egress through NAT: the peer's server sees the engine host's address.
+    let srv = e.dir.path().join("peer-www");
+    std::fs::create_dir_all(&srv).expect("mkdir");
+    std::fs::write(srv.join("index.html"), "from the peer\n").expect("write");
+    let mut httpd = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", peer.name))
+        .args([
+            "busybox",
+            "httpd",
+            "-f",
+            "-v",
+            "-p",
+            "10.200.0.2:8000",
+            "-h",
+        ])
+        .arg(&srv)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("httpd");
+    let got = e.until(5, || {
+        e.ok(&[
+            "exec",
+            "web",
+            "sh",
+            "-c",
+            "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 10.200.0.2 8000 || true",
+        ])
+        .contains("from the peer")
+    });
+    let _ = httpd.kill();
+    let log = httpd.wait_with_output().expect("httpd log");
+    assert!(got, "egress to the peer");
+    assert!(
+        String::from_utf8_lossy(&log.stderr).contains("10.200.0.1"),
+        "masqueraded source: {}",
+        String::from_utf8_lossy(&log.stderr)
+    );
+    // Hairpin: the container reaches its own published port through the host's address.
+    let hair = e.ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 10.200.0.1 18080",
+    ]);
+    assert!(hair.contains("hello from quai"), "{hair}");
+    // Two containers talk over the bridge by address.
+    let other = e.ok(&[
+        "run",
+        "--rm",
+        "localbusybox",
+        "sh",
+        "-c",
+        &format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {ip} 80"),
+    ]);
+    assert!(other.contains("hello from quai"), "{other}");
+    // Taken host port: a clear error, nothing left behind.
+    let o = e.q(&[
+        "run",
+        "-d",
+        "--name",
+        "clash",
+        "-p",
+        "18080:80",
+        "localbusybox",
+        "sleep",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        text(&o).contains("port is already allocated"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(e.inspect("clash", ".State.Status"), "created");
+    let ids = e.all_ids();
+    e.ok(&["rm", "-f", "web"]);
+    let _ = e.q(&["rm", "-f", "clash"]);
+    assert_eq!(
+        get(&e.in_netns("curl", &curl("http://127.0.0.1:18080/"))),
+        ""
+    );
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
+
+#[test]
+fn publish_all_ipam_and_teardown() {
+    if !root_or_skip("publish_all_ipam_and_teardown") {
+        return;
+    }
+    let e = Eng::new();
+    let tar = e.dir.path().join("rootfs.tar");
+    e.ok(&[
+        "import",
+        "-c",
+        "EXPOSE 80",
+        "-c",
+        "CMD [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/var/www\"]",
+        tar.to_str().expect("utf-8"),
+        "webimg",
+    ]);
+    e.ok(&["run", "-d", "--name", "pa", "-P", "webimg"]);
+    let hostport = e.ok(&["port", "pa", "80/tcp"]);
+    let port = hostport.rsplit(':').next().expect("port").to_string();
+    assert!(port.parse::<u16>().is_ok_and(|p| p > 1024), "{hostport}");
+    assert!(e.until(5, || get(
+        &e.in_netns("curl", &curl(&format!("http://127.0.0.1:{port}/")))
+    ) == "hello from quai\n"));
+    // 20 parallel runs: 20 distinct addresses.
+    let outs: Vec<std::process::Output> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..20)
+            .map(|i| {
+                let e = &e;
+                s.spawn(move || {
+                    e.q(&[
+                        "run",
+                        "-d",
+                        "--name",
+                        &format!("n{i}"),
+                        "localbusybox",
+                        "sleep",
+                        "60",
+                    ])
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    for o in &outs {
+        assert!(o.status.success(), "{}", text(o));
+    }
+    let mut ips: Vec<String> = (0..20)
+        .map(|i| e.inspect(&format!("n{i}"), ".NetworkSettings.IPAddress"))
+        .collect();
+    ips.push(e.inspect("pa", ".NetworkSettings.IPAddress"));
+    let mut uniq = ips.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), 21, "{ips:?}");
+    // A killed monitor: rm -f still withdraws the ports and the veth.
+    let mon = std::fs::read_dir("/proc")
+        .expect("proc")
+        .flatten()
+        .filter_map(|p| {
+            let pid: i32 = p.file_name().to_str()?.parse().ok()?;
+            let cmd = String::from_utf8_lossy(&std::fs::read(p.path().join("cmdline")).ok()?)
+                .replace('\0', " ");
+            let id = e.inspect("pa", ".Id");
+            (cmd.contains("__monitor") && cmd.contains(&id)).then_some(pid)
+        })
+        .next()
+        .expect("monitor of pa");
+    // SAFETY: kill(2) on the monitor this test started.
+    unsafe { libc::kill(mon, libc::SIGKILL) };
+    let ids = e.all_ids();
+    for id in &ids {
+        e.ok(&["rm", "-f", id]);
+    }
+    // Addresses are free again: the next container gets the first one.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "again",
+        "localbusybox",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(
+        e.inspect("again", ".NetworkSettings.IPAddress"),
+        "10.99.0.2"
+    );
+    e.ok(&["rm", "-f", "again"]);
+    let mut all = ids;
+    all.push("again".into());
+    assert_eq!(e.leaks(&all), Vec::<String>::new());
+}
