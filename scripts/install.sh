@@ -22,4 +22,17 @@ tar -C "$demo/rootfs" -cf "$demo/busybox.tar" .
 quai import -c 'CMD ["/bin/sh"]' "$demo/busybox.tar" localbusybox >/dev/null
 echo "running: quai run --rm localbusybox sh -c ..."
 quai run --rm --name quai-demo-$$ localbusybox \
-    sh -c 'echo "hello from a quai container: hostname=$(hostname) pid=$$ user=$(id -un)"; ls /sys/class/net'
+    sh -c 'echo "hello from a quai container: hostname=$(hostname) pid=$$ user=$(id -un)"'
+
+# A web server in a container, on a port published on loopback, and its answer.
+port=${QUAI_DEMO_PORT:-18089}
+echo "running: quai run -d -p 127.0.0.1:$port:80 localbusybox httpd -f -p 80 -h /var/www"
+cid=$(quai run -d --name quai-web-$$ -p "127.0.0.1:$port:80" localbusybox httpd -f -p 80 -h /var/www)
+trap 'quai rm -f "$cid" >/dev/null 2>&1; rm -rf "$demo"' EXIT
+answer=""
+for _ in $(seq 50); do
+    answer=$(curl -s --max-time 2 "http://127.0.0.1:$port/") && [ -n "$answer" ] && break
+    sleep 0.1
+done
+echo "curl http://127.0.0.1:$port/ -> $answer"
+[ -n "$answer" ] || { echo "install.sh: the published port did not answer" >&2; exit 1; }
