@@ -835,6 +835,7 @@ impl Monitor<'_> {
         if let Some(h) = self.health.as_mut() {
             h.abandon();
         }
+        runtime::debug!("monitor {}: container exited", self.id);
         if self.ip.is_some() {
             if let Err(e) = crate::network::detach(&self.id, &std::mem::take(&mut self.ports)) {
                 eprintln!("quai: monitor {}: {e}", self.id);

@@ -57,10 +57,12 @@ pub fn attach(
 ) -> Result<Vec<net::ports::PortBinding>> {
     let s = subnet();
     net::bridge::ensure(DEFAULT_BRIDGE, &s, &paths.run.join("net.lock")).map_err(net_err)?;
+    runtime::debug!("network {id}: bridge ready");
     let host_if = net::bridge::host_if(id);
     // A veth left by a killed monitor of the same container.
     let _ = net::bridge::detach(&host_if);
     net::bridge::attach(pid, &host_if, DEFAULT_BRIDGE, ip, &s).map_err(net_err)?;
+    runtime::debug!("network {id}: attached");
     let mut ports = wanted.to_vec();
     // A port published by another container, or one a host process listens on.
     for p in ports.iter().filter(|p| p.host_port != 0) {
@@ -83,7 +85,13 @@ pub fn attach(
     for p in ports.iter_mut().filter(|p| p.host_port == 0) {
         p.host_port = net::ports::free_port(&p.proto, p.host_ip).map_err(net_err)?;
     }
-    if let Err(e) = net::bridge::publish(&ports, ip) {
+    runtime::debug!("network {id}: ports checked");
+    let published = net::bridge::publish(&ports, ip).or_else(|_| {
+        // The table may have been removed since the namespace was set up: once more.
+        net::bridge::ensure_full(DEFAULT_BRIDGE, &s, &paths.run.join("net.lock"))?;
+        net::bridge::publish(&ports, ip)
+    });
+    if let Err(e) = published {
         let _ = net::bridge::detach(&host_if);
         return Err(net_err(e));
     }

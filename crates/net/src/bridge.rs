@@ -13,6 +13,19 @@ use crate::{Error, Result};
 /// Run a command with `input` on its stdin; its stderr becomes the error.
 fn run(prog: &str, args: &[&str], input: &str) -> Result<()> {
     let what = format!("{prog} {}", args.join(" "));
+    let t0 = std::time::Instant::now();
+    let r = run_inner(prog, args, input, &what);
+    if std::env::var_os("QUAI_DEBUG").is_some() {
+        eprintln!(
+            "quai: debug net: {what}: {:.1} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    r
+}
+
+fn run_inner(prog: &str, args: &[&str], input: &str, what: &str) -> Result<()> {
+    let what = what.to_string();
     let mut child = Command::new(prog)
         .args(args)
         .stdin(Stdio::piped())
@@ -97,6 +110,29 @@ pub fn ruleset(subnet: &Subnet) -> String {
 /// Make sure the bridge, its address, forwarding and quai's table exist (idempotent; `lock`
 /// serialises concurrent callers).
 pub fn ensure(bridge: &str, subnet: &Subnet, lock: &Path) -> Result<()> {
+    // Fast path: this network namespace was set up already (a marker names it by inode)
+    // and the bridge is there. A table removed behind quai's back shows up as a failed
+    // publish, which calls `ensure_full`.
+    let marker = lock.with_extension("ready");
+    if link_exists(bridge) && std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == netns_id())
+    {
+        return Ok(());
+    }
+    ensure_full(bridge, subnet, lock)?;
+    let _ = std::fs::write(&marker, netns_id());
+    Ok(())
+}
+
+/// This process's network namespace, as `dev:inode`.
+fn netns_id() -> String {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/net")
+        .map(|m| format!("{}:{}", m.dev(), m.ino()))
+        .unwrap_or_default()
+}
+
+/// [`ensure`] without the fast path.
+pub fn ensure_full(bridge: &str, subnet: &Subnet, lock: &Path) -> Result<()> {
     if let Some(d) = lock.parent() {
         std::fs::create_dir_all(d).map_err(|source| Error::Io {
             op: "create",
