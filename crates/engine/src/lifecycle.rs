@@ -727,7 +727,7 @@ impl Engine {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(false);
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 
@@ -814,7 +814,7 @@ impl Engine {
             while crate::process_alive(rec.state.monitor_pid, rec.state.monitor_start)
                 && Instant::now() < deadline
             {
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(Duration::from_millis(2));
             }
         }
         match runtime::ops::delete(&rt, &rec.id, true) {
