@@ -133,6 +133,12 @@ pub struct CreateArgs {
     /// Publish a port (`[IP:][HOST:]CTR[/PROTO]`, ranges too).
     #[arg(short, long)]
     pub publish: Vec<String>,
+    /// Custom DNS servers.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Add a custom host-to-IP mapping (`host:ip`).
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
     /// Publish all exposed ports to free host ports.
     #[arg(short = 'P', long = "publish-all")]
     pub publish_all: bool,
@@ -265,6 +271,20 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
     c.init = a.init;
     c.stop_timeout = a.stop_timeout;
     c.network_mode = a.network;
+    for d in &a.dns {
+        d.parse::<std::net::IpAddr>()
+            .with_context(|| format!("{d} is not an ip address"))?;
+    }
+    for h in &a.add_host {
+        let ok = h
+            .split_once(':')
+            .is_some_and(|(n, ip)| !n.is_empty() && ip.parse::<std::net::IpAddr>().is_ok());
+        if !ok {
+            bail!("invalid argument {h:?} for \"--add-host\" flag: bad format for add-host");
+        }
+    }
+    c.dns = a.dns;
+    c.extra_hosts = a.add_host;
     for p in &a.publish {
         c.ports.extend(net::ports::parse(p)?);
     }

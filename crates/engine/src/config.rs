@@ -72,6 +72,10 @@ pub struct ContainerConfig {
     pub seccomp_profile: Option<String>,
     /// `-p` (and `-P`: the image's EXPOSEd ports); host port 0 is chosen at start.
     pub ports: Vec<net::ports::PortBinding>,
+    /// `--dns` servers (replace the host's in `resolv.conf`).
+    pub dns: Vec<String>,
+    /// `--add-host NAME:IP` lines for `/etc/hosts`.
+    pub extra_hosts: Vec<String>,
 }
 
 /// One mount of a container.

@@ -253,7 +253,7 @@ fn prepare(
         crate::rootfs::mkdir_in(&rootfs, &c.workdir, user.uid, user.gid)?;
     }
     let mut mounts = Vec::new();
-    crate::rootfs::write_etc_files(&dir, &c.hostname, c.network_mode == "host", ip)?;
+    crate::rootfs::write_etc_files(&dir, c, ip)?;
     for f in ["hostname", "hosts", "resolv.conf"] {
         if !c.mounts.iter().any(|m| m.target == format!("/etc/{f}")) {
             mounts.push((

@@ -205,25 +205,34 @@ fn mkdir_depth(root: &Path, path: &str, uid: u32, gid: u32, depth: u32) -> Resul
 /// Write `hostname`, `hosts` and `resolv.conf` for the container into `dir`.
 pub fn write_etc_files(
     dir: &Path,
-    hostname: &str,
-    host_network: bool,
+    c: &crate::ContainerConfig,
     ip: Option<std::net::Ipv4Addr>,
 ) -> Result<()> {
+    let host_network = c.network_mode == "host";
+    let hostname = &c.hostname;
     let w = |name: &str, text: String| {
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(|e| Error::io("write", p, e))
     };
     w("hostname", format!("{hostname}\n"))?;
-    let hosts = if host_network {
+    let mut hosts = if host_network {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string()
     };
-    let hosts = match ip {
-        Some(ip) => format!("{hosts}{ip}\t{hostname}\n"),
-        None => hosts,
-    };
+    for h in &c.extra_hosts {
+        if let Some((name, addr)) = h.split_once(':').or_else(|| h.split_once('=')) {
+            hosts.push_str(&format!("{addr}\t{name}\n"));
+        }
+    }
+    if let Some(ip) = ip {
+        hosts.push_str(&format!("{ip}\t{hostname}\n"));
+    }
     w("hosts", hosts)?;
+    if !c.dns.is_empty() {
+        let text: String = c.dns.iter().map(|d| format!("nameserver {d}\n")).collect();
+        return w("resolv.conf", text);
+    }
     // The host's resolvers, without loopback ones (they mean nothing in another network
     // namespace), as Docker does.
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();

@@ -168,6 +168,36 @@ fn published_ports_egress_and_hairpin() {
         "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 10.200.0.1 18080",
     ]);
     assert!(hair.contains("hello from quai"), "{hair}");
+    // --dns and --add-host shape resolv.conf and /etc/hosts.
+    let etc = e.ok(&[
+        "run",
+        "--rm",
+        "--dns",
+        "10.200.0.53",
+        "--add-host",
+        "db.local:10.200.0.9",
+        "localbusybox",
+        "cat",
+        "/etc/resolv.conf",
+        "/etc/hosts",
+    ]);
+    assert!(
+        etc.starts_with("nameserver 10.200.0.53\n") && etc.contains("10.200.0.9\tdb.local"),
+        "{etc}"
+    );
+    assert_eq!(
+        e.q(&[
+            "run",
+            "--rm",
+            "--add-host",
+            "nocolon",
+            "localbusybox",
+            "true"
+        ])
+        .status
+        .code(),
+        Some(125)
+    );
     // Two containers talk over the bridge by address.
     let other = e.ok(&[
         "run",
