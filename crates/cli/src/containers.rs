@@ -133,6 +133,12 @@ pub struct CreateArgs {
     /// Publish a port (`[IP:][HOST:]CTR[/PROTO]`, ranges too).
     #[arg(short, long)]
     pub publish: Vec<String>,
+    /// IPv4 address on the network (`--network` must be a bridge network).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Another name for the container on its network.
+    #[arg(long = "network-alias")]
+    pub network_alias: Vec<String>,
     /// Custom DNS servers.
     #[arg(long)]
     pub dns: Vec<String>,
@@ -284,6 +290,8 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
         }
     }
     c.dns = a.dns;
+    c.ip = a.ip;
+    c.aliases = a.network_alias;
     c.extra_hosts = a.add_host;
     for p in &a.publish {
         c.ports.extend(net::ports::parse(p)?);
@@ -585,11 +593,11 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
             "Healthcheck": healthcheck,
             "ExposedPorts": if ports.is_empty() { Value::Null } else { json!(ports) },
         },
-        "NetworkSettings": network_settings(r),
+        "NetworkSettings": network_settings(eng, r),
     })
 }
 
-fn network_settings(r: &Record) -> Value {
+fn network_settings(eng: &Engine, r: &Record) -> Value {
     let mut ports: BTreeMap<String, Value> = BTreeMap::new();
     for p in &r.state.ports {
         let v = ports
@@ -602,8 +610,10 @@ fn network_settings(r: &Record) -> Value {
     let (ip, gw, prefix) = if r.state.ip.is_empty() {
         (String::new(), String::new(), 0)
     } else {
-        let s: net::ipam::Subnet = engine::network::DEFAULT_SUBNET.parse().expect("valid");
-        (r.state.ip.clone(), s.gateway().to_string(), s.prefix)
+        match engine::network::get(&eng.db, &r.config.network_mode).and_then(|n| n.subnet()) {
+            Ok(s) => (r.state.ip.clone(), s.gateway().to_string(), s.prefix),
+            Err(_) => (r.state.ip.clone(), String::new(), 0),
+        }
     };
     let mut networks = serde_json::Map::new();
     if r.config.network_mode != "host" || !ip.is_empty() {

@@ -8,6 +8,7 @@ mod container_io;
 mod containers;
 mod format;
 mod images;
+mod networks;
 mod registry_cmds;
 mod system;
 mod template;
@@ -263,6 +264,11 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: system::VolumeCmd,
     },
+    /// Manage networks.
+    Network {
+        #[command(subcommand)]
+        cmd: networks::NetworkCmd,
+    },
     /// Get real time events.
     Events(container_io::EventsArgs),
     /// Manage quai.
@@ -435,6 +441,7 @@ fn containers_dispatch(
             }
         },
         Cmd::Volume { cmd } => system::volume(eng, cmd),
+        Cmd::Network { cmd } => networks::network(eng, cmd),
         Cmd::Events(a) => container_io::events(eng, a),
         Cmd::System { cmd } => system::system(eng, cmd),
         Cmd::Info => system::system(eng, system::SystemCmd::Info),

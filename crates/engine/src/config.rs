@@ -76,6 +76,10 @@ pub struct ContainerConfig {
     pub dns: Vec<String>,
     /// `--add-host NAME:IP` lines for `/etc/hosts`.
     pub extra_hosts: Vec<String>,
+    /// `--ip`.
+    pub ip: Option<String>,
+    /// `--network-alias`.
+    pub aliases: Vec<String>,
 }
 
 /// One mount of a container.

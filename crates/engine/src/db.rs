@@ -80,6 +80,10 @@ CREATE TABLE IF NOT EXISTS volumes (
     name TEXT PRIMARY KEY,
     record TEXT NOT NULL    -- Volume JSON
 );
+CREATE TABLE IF NOT EXISTS networks (
+    name TEXT PRIMARY KEY,
+    record TEXT NOT NULL    -- network::Network JSON
+);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     time INTEGER NOT NULL,
@@ -100,7 +104,7 @@ impl Db {
         // Creating tables takes the write lock; skip it when they exist.
         let have: i64 = conn
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name IN ('containers','volumes','events')",
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('containers','volumes','events','networks')",
                 [],
                 |r| r.get(0),
             )
@@ -118,7 +122,7 @@ impl Db {
             true,
         )
         .map_err(|e| Error::db(&path, e))?;
-        if have < 3 {
+        if have < 4 {
             conn.execute_batch(SCHEMA)
                 .map_err(|e| Error::db(&path, e))?;
         }
@@ -384,6 +388,40 @@ impl Db {
     pub fn delete_volume(&self, name: &str) -> Result<()> {
         self.conn
             .execute("DELETE FROM volumes WHERE name = ?1", params![name])
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Insert a network record; false when the name is taken.
+    pub fn insert_network(&self, name: &str, json: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO networks (name, record) VALUES (?1, ?2)",
+                params![name, json],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// All network records (name, JSON), by name.
+    pub fn network_rows(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name, record FROM networks ORDER BY name")
+            .map_err(self.err())?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<(String, String)>>>()
+            .map_err(self.err())?;
+        Ok(rows)
+    }
+
+    /// Delete a network record.
+    pub fn delete_network(&self, name: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM networks WHERE name = ?1", params![name])
             .map_err(self.err())?;
         Ok(())
     }

@@ -345,9 +345,15 @@ impl Engine {
         if c.network_mode.is_empty() || c.network_mode == "default" {
             c.network_mode = "bridge".into();
         }
-        if !["bridge", "none", "host"].contains(&c.network_mode.as_str()) {
+        if !["none", "host"].contains(&c.network_mode.as_str()) {
+            // By name or id; stored as the name.
+            c.network_mode = crate::network::get(&self.db, &c.network_mode)?.name;
+        }
+        if (c.ip.is_some() || !c.aliases.is_empty())
+            && ["none", "host"].contains(&c.network_mode.as_str())
+        {
             return Err(Error::Invalid(format!(
-                "network {} not found (bridge, none and host exist)",
+                "--ip and --network-alias need a bridge network, not {:?}",
                 c.network_mode
             )));
         }
@@ -366,7 +372,7 @@ impl Engine {
                 }
             }
         }
-        if !c.ports.is_empty() && c.network_mode != "bridge" {
+        if !c.ports.is_empty() && ["none", "host"].contains(&c.network_mode.as_str()) {
             return Err(Error::Invalid(format!(
                 "published ports need the bridge network, not {:?}",
                 c.network_mode

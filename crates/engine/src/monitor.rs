@@ -150,6 +150,8 @@ struct Monitor<'a> {
     health: Option<Health>,
     /// Its bridge address, held for the monitor's life (restarts keep it).
     ip: Option<std::net::Ipv4Addr>,
+    /// Its network (none for `--network none|host`).
+    network: Option<crate::network::Network>,
     /// Ports published for the current run.
     ports: Vec<net::ports::PortBinding>,
 }
@@ -182,10 +184,24 @@ fn run_monitor(
         .into();
 
     runtime::debug!("monitor {id}: record loaded");
-    let ip = if rec.config.network_mode == "bridge" {
-        Some(db.allocate_ip(id)?)
-    } else {
-        None
+    let network = match rec.config.network_mode.as_str() {
+        "none" | "host" => None,
+        n => Some(crate::network::get(&db, n)?),
+    };
+    let ip = match &network {
+        Some(n) => {
+            let want = rec
+                .config
+                .ip
+                .as_deref()
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| Error::Invalid(format!("invalid --ip {s}")))
+                })
+                .transpose()?;
+            Some(db.allocate_ip(id, n, want)?)
+        }
+        None => None,
     };
     let rootfs = prepare(paths, &rec, tty_size, ip)?;
     let sock = paths.socket(id);
@@ -217,6 +233,7 @@ fn run_monitor(
             .map_err(|e| Error::io("dup", "stderr", e.into()))?,
         health,
         ip,
+        network,
         ports: Vec::new(),
     };
     let _ = rootfs;
@@ -565,12 +582,13 @@ impl Monitor<'_> {
         drop(child_ends);
         let mut created = created.map_err(crate::start_error)?;
         io.pty = created.pty.take();
-        if let Some(ip) = self.ip {
+        if let (Some(ip), Some(n)) = (self.ip, self.network.as_ref()) {
             match crate::network::attach(
                 self.paths,
                 &self.id,
                 created.state.pid,
                 ip,
+                n,
                 &self.rec.config.ports,
             ) {
                 Ok(p) => self.ports = p,

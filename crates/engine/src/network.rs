@@ -1,8 +1,12 @@
-//! The engine's side of networking: the default bridge, addresses held in container
+//! The engine's side of networking: bridge networks (the default `bridge` on `quai0`, and
+//! user-defined ones, each its own Linux bridge and subnet), addresses held in container
 //! records (allocated in one transaction, so parallel starts never share one), and the
 //! attach/detach steps the monitor runs around a container's life.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::{Error, Paths, Result};
@@ -12,8 +16,49 @@ pub const DEFAULT_BRIDGE: &str = "quai0";
 /// Its subnet.
 pub const DEFAULT_SUBNET: &str = "10.99.0.0/16";
 
-fn subnet() -> net::ipam::Subnet {
-    DEFAULT_SUBNET.parse().expect("the default subnet is valid")
+/// A bridge network (stored as JSON in the `networks` table; the default one is built in).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Network {
+    /// 64 hex digits.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `bridge`.
+    pub driver: String,
+    /// `10.100.0.0/24`.
+    pub subnet: String,
+    /// The Linux bridge.
+    pub bridge: String,
+    /// No egress, no ingress from outside the network.
+    pub internal: bool,
+    /// `--label`.
+    pub labels: BTreeMap<String, String>,
+    /// `-o`.
+    pub options: BTreeMap<String, String>,
+    /// RFC 3339.
+    pub created: String,
+}
+
+impl Network {
+    /// The built-in default network.
+    pub fn default_bridge() -> Network {
+        Network {
+            id: "0".repeat(64),
+            name: "bridge".into(),
+            driver: "bridge".into(),
+            subnet: DEFAULT_SUBNET.into(),
+            bridge: DEFAULT_BRIDGE.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Its subnet, parsed.
+    pub fn subnet(&self) -> Result<net::ipam::Subnet> {
+        self.subnet
+            .parse()
+            .map_err(|e: net::Error| Error::Corrupt(format!("network {}: {e}", self.name)))
+    }
 }
 
 fn net_err(e: net::Error) -> Error {
@@ -23,45 +68,235 @@ fn net_err(e: net::Error) -> Error {
     }
 }
 
+/// All networks, the default first.
+pub fn list(db: &Db) -> Result<Vec<Network>> {
+    let mut out = vec![Network::default_bridge()];
+    for (n, j) in db.network_rows()? {
+        out.push(
+            serde_json::from_str(&j).map_err(|e| Error::Corrupt(format!("network {n}: {e}")))?,
+        );
+    }
+    Ok(out)
+}
+
+/// A network by name or id prefix.
+pub fn get(db: &Db, what: &str) -> Result<Network> {
+    let all = list(db)?;
+    if let Some(n) = all.iter().find(|n| n.name == what || n.id == what) {
+        return Ok(n.clone());
+    }
+    let by_prefix: Vec<&Network> = all
+        .iter()
+        .filter(|n| !what.is_empty() && n.id.starts_with(what))
+        .collect();
+    match by_prefix.as_slice() {
+        [one] => Ok((*one).clone()),
+        _ => Err(Error::Invalid(format!("network {what} not found"))),
+    }
+}
+
+/// `network create`.
+pub fn create(
+    db: &Db,
+    name: &str,
+    subnet: Option<&str>,
+    gateway: Option<&str>,
+    internal: bool,
+    labels: BTreeMap<String, String>,
+    options: BTreeMap<String, String>,
+) -> Result<Network> {
+    crate::lifecycle::check_name(name)?;
+    if ["bridge", "host", "none", "default"].contains(&name) {
+        return Err(Error::Conflict(format!(
+            "network with name {name} already exists (a built-in one)"
+        )));
+    }
+    let existing = list(db)?;
+    if existing.iter().any(|n| n.name == name) {
+        return Err(Error::Conflict(format!(
+            "network with name {name} already exists"
+        )));
+    }
+    let taken: Vec<net::ipam::Subnet> = existing.iter().filter_map(|n| n.subnet().ok()).collect();
+    let overlaps = |s: &net::ipam::Subnet| {
+        taken
+            .iter()
+            .any(|t| t.contains(s.base) || s.contains(t.base))
+    };
+    let subnet: net::ipam::Subnet = match subnet {
+        Some(s) => {
+            let s: net::ipam::Subnet = s
+                .parse()
+                .map_err(|e: net::Error| Error::Invalid(e.to_string()))?;
+            if overlaps(&s) {
+                return Err(Error::Conflict(format!(
+                    "invalid pool request: Pool overlaps with other one on this address space ({s})"
+                )));
+            }
+            s
+        }
+        None => (0..=255u8)
+            .filter_map(|i| format!("10.100.{i}.0/24").parse().ok())
+            .find(|s| !overlaps(s))
+            .ok_or_else(|| Error::Conflict("no free subnet left in 10.100.0.0/16".into()))?,
+    };
+    if let Some(g) = gateway {
+        if g != subnet.gateway().to_string() {
+            return Err(Error::Invalid(format!(
+                "gateway {g}: quai uses the subnet's first address ({})",
+                subnet.gateway()
+            )));
+        }
+    }
+    let id = crate::random_id();
+    let n = Network {
+        bridge: format!("quai-{}", &id[..8]),
+        id,
+        name: name.into(),
+        driver: "bridge".into(),
+        subnet: subnet.to_string(),
+        internal,
+        labels,
+        options,
+        created: crate::time::now_rfc3339(),
+    };
+    let json = serde_json::to_string(&n).map_err(|e| Error::Corrupt(e.to_string()))?;
+    if !db.insert_network(name, &json)? {
+        return Err(Error::Conflict(format!(
+            "network with name {name} already exists"
+        )));
+    }
+    let mut a = BTreeMap::new();
+    a.insert("name".to_string(), name.to_string());
+    a.insert("type".to_string(), "bridge".to_string());
+    db.event("network", "create", &n.id, &a)?;
+    Ok(n)
+}
+
+/// Containers of a network that are running (or about to).
+pub fn active_users(db: &Db, n: &Network) -> Result<Vec<String>> {
+    Ok(db
+        .list()?
+        .into_iter()
+        .filter(|r| r.config.network_mode == n.name || r.config.network_mode == n.id)
+        .filter(|r| {
+            matches!(r.state.status.as_str(), "running" | "paused" | "restarting")
+                || !r.state.ip.is_empty()
+        })
+        .map(|r| r.name)
+        .collect())
+}
+
+/// `network rm`: refused while containers use it; removes its bridge and rules.
+pub fn remove(paths: &Paths, db: &Db, what: &str) -> Result<Network> {
+    let n = get(db, what)?;
+    if n.name == "bridge" {
+        return Err(Error::Conflict(
+            "bridge is a pre-defined network and cannot be removed".into(),
+        ));
+    }
+    let users = active_users(db, &n)?;
+    if !users.is_empty() {
+        return Err(Error::Conflict(format!(
+            "error while removing network: network {} id {} has active endpoints ({})",
+            n.name,
+            n.id,
+            users.join(", ")
+        )));
+    }
+    net::bridge::remove_network(
+        &n.bridge,
+        &n.subnet()?,
+        n.internal,
+        &paths.run.join("net.lock"),
+    )
+    .map_err(net_err)?;
+    db.delete_network(&n.name)?;
+    let mut a = BTreeMap::new();
+    a.insert("name".to_string(), n.name.clone());
+    db.event("network", "destroy", &n.id, &a)?;
+    Ok(n)
+}
+
 impl Db {
-    /// Give container `id` the lowest address no other container holds (one IMMEDIATE
-    /// transaction: parallel starts never share an address).
-    pub fn allocate_ip(&mut self, id: &str) -> Result<Ipv4Addr> {
-        let s = subnet();
-        let ip = self.update_states(|all| {
+    /// Give container `id` an address on `n`: `want` if free, else the lowest free one (one
+    /// IMMEDIATE transaction: parallel starts never share an address).
+    pub fn allocate_ip(
+        &mut self,
+        id: &str,
+        n: &Network,
+        want: Option<Ipv4Addr>,
+    ) -> Result<Ipv4Addr> {
+        let s = n.subnet()?;
+        if let Some(w) = want {
+            if !s.contains(w) || w == s.gateway() || w == s.base {
+                return Err(Error::Invalid(format!("address {w} is not usable in {s}")));
+            }
+        }
+        let members: Vec<String> = self
+            .list()?
+            .into_iter()
+            .filter(|r| {
+                r.config.network_mode == n.name
+                    || r.config.network_mode == n.id
+                    || (n.name == "bridge" && r.config.network_mode == "default")
+            })
+            .map(|r| r.id)
+            .collect();
+        let got = self.update_states(|all| {
             let used: Vec<Ipv4Addr> = all
                 .iter()
-                .filter(|(other, _)| other != id)
+                .filter(|(other, _)| other != id && members.contains(other))
                 .filter_map(|(_, st)| st.ip.parse().ok())
                 .collect();
             let st = &mut all.iter_mut().find(|(other, _)| other == id)?.1;
             if let Ok(ip) = st.ip.parse::<Ipv4Addr>() {
-                return Some(ip);
+                return Some(Ok(ip));
             }
-            let ip = s.allocate(&used).ok()?;
+            let ip = match want {
+                Some(w) if used.contains(&w) => {
+                    return Some(Err(Error::Conflict(format!("Address already in use: {w}"))))
+                }
+                Some(w) => w,
+                None => match s.allocate(&used) {
+                    Ok(ip) => ip,
+                    Err(e) => return Some(Err(Error::Conflict(e.to_string()))),
+                },
+            };
             st.ip = ip.to_string();
-            Some(ip)
+            Some(Ok(ip))
         })?;
-        ip.ok_or_else(|| Error::Conflict(format!("no free address left in {s}")))
+        got.ok_or_else(|| Error::NoSuchContainer(id.to_string()))?
     }
 }
 
-/// Put a created container (its init is `pid`) on the default bridge and publish its
-/// ports; returns the ports in effect (host ports chosen).
+fn db_ports_in_use(paths: &Paths, id: &str) -> Result<Vec<net::ports::PortBinding>> {
+    Ok(Db::open(&paths.root)?
+        .list()?
+        .into_iter()
+        .filter(|r| r.id != id)
+        .flat_map(|r| r.state.ports)
+        .collect())
+}
+
+/// Put a created container (its init is `pid`) on its network and publish its ports;
+/// returns the ports in effect (host ports chosen).
 pub fn attach(
     paths: &Paths,
     id: &str,
     pid: i32,
     ip: Ipv4Addr,
+    n: &Network,
     wanted: &[net::ports::PortBinding],
 ) -> Result<Vec<net::ports::PortBinding>> {
-    let s = subnet();
-    net::bridge::ensure(DEFAULT_BRIDGE, &s, &paths.run.join("net.lock")).map_err(net_err)?;
+    let s = n.subnet()?;
+    let lock = paths.run.join("net.lock");
+    net::bridge::ensure(&n.bridge, &s, n.internal, &lock).map_err(net_err)?;
     runtime::debug!("network {id}: bridge ready");
     let host_if = net::bridge::host_if(id);
     // A veth left by a killed monitor of the same container.
     let _ = net::bridge::detach(&host_if);
-    net::bridge::attach(pid, &host_if, DEFAULT_BRIDGE, ip, &s).map_err(net_err)?;
+    net::bridge::attach(pid, &host_if, &n.bridge, ip, &s).map_err(net_err)?;
     runtime::debug!("network {id}: attached");
     let mut ports = wanted.to_vec();
     // A port published by another container, or one a host process listens on.
@@ -72,6 +307,7 @@ pub fn attach(
                 && (o.host_ip.is_none() || p.host_ip.is_none() || o.host_ip == p.host_ip)
         });
         if taken_by_quai || net::ports::free_port_is(&p.proto, p.host_ip, p.host_port).is_err() {
+            let _ = net::bridge::detach(&host_if);
             return Err(Error::Start {
                 code: 125,
                 message: format!(
@@ -88,7 +324,7 @@ pub fn attach(
     runtime::debug!("network {id}: ports checked");
     let published = net::bridge::publish(&ports, ip).or_else(|_| {
         // The table may have been removed since the namespace was set up: once more.
-        net::bridge::ensure_full(DEFAULT_BRIDGE, &s, &paths.run.join("net.lock"))?;
+        net::bridge::ensure_full(&n.bridge, &s, n.internal, &lock)?;
         net::bridge::publish(&ports, ip)
     });
     if let Err(e) = published {
@@ -96,15 +332,6 @@ pub fn attach(
         return Err(net_err(e));
     }
     Ok(ports)
-}
-
-fn db_ports_in_use(paths: &Paths, id: &str) -> Result<Vec<net::ports::PortBinding>> {
-    Ok(Db::open(&paths.root)?
-        .list()?
-        .into_iter()
-        .filter(|r| r.id != id)
-        .flat_map(|r| r.state.ports)
-        .collect())
 }
 
 /// Undo [`attach`]: withdraw the ports, remove the veth. Keeps going and reports all.

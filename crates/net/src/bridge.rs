@@ -78,47 +78,65 @@ fn write_sysctl(path: &str, value: &str) -> Result<()> {
     })
 }
 
-/// The table quai owns. Published ports live in two maps (by host address, and for every
-/// address), so adding or removing a container's ports is adding or removing elements.
-pub fn ruleset(subnet: &Subnet) -> String {
-    format!(
-        "table ip quai {{
-  map pub_any {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}
-  map pub_ip {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}
-  chain prerouting {{
+/// The table quai owns. Networks are elements of sets (their subnets; pairs allowed to
+/// talk; internal ones), published ports elements of two maps (by host address, and for
+/// every address): adding or removing a network or a container's ports adds or deletes
+/// elements, never rules.
+pub fn ruleset() -> String {
+    "table ip quai {
+  set subnets { type ipv4_addr; flags interval; }
+  set nat_subnets { type ipv4_addr; flags interval; }
+  set internal { type ipv4_addr; flags interval; }
+  set same_net { type ipv4_addr . ipv4_addr; flags interval; }
+  map pub_any { type inet_proto . inet_service : ipv4_addr . inet_service; }
+  map pub_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+  chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
     fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @pub_ip
     fib daddr type local dnat ip to meta l4proto . th dport map @pub_any
-  }}
-  chain output {{
+  }
+  chain output {
     type nat hook output priority -100; policy accept;
     fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @pub_ip
     fib daddr type local dnat ip to meta l4proto . th dport map @pub_any
-  }}
-  chain postrouting {{
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ip saddr . ip daddr @same_net accept
+    ip saddr @subnets ip daddr @subnets drop
+    ip saddr @internal drop
+    ip daddr @internal drop
+  }
+  chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    ip saddr {s} ip daddr != {s} masquerade
-    ip saddr 127.0.0.0/8 ip daddr {s} masquerade
-    ip saddr {s} ip daddr {s} ct status dnat masquerade
-  }}
-}}
-",
-        s = subnet
+    ip saddr @nat_subnets ip daddr != @subnets masquerade
+    ip saddr 127.0.0.0/8 ip daddr @subnets masquerade
+    ip saddr @subnets ip daddr @subnets ct status dnat masquerade
+  }
+}
+"
+    .to_string()
+}
+
+fn network_elements(op: &str, subnet: &Subnet, internal: bool) -> String {
+    let kind = if internal { "internal" } else { "nat_subnets" };
+    format!(
+        "{op} element ip quai subnets {{ {subnet} }}\n{op} element ip quai same_net {{ {subnet} . {subnet} }}\n{op} element ip quai {kind} {{ {subnet} }}\n"
     )
 }
 
 /// Make sure the bridge, its address, forwarding and quai's table exist (idempotent; `lock`
 /// serialises concurrent callers).
-pub fn ensure(bridge: &str, subnet: &Subnet, lock: &Path) -> Result<()> {
+pub fn ensure(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -> Result<()> {
     // Fast path: this network namespace was set up already (a marker names it by inode)
     // and the bridge is there. A table removed behind quai's back shows up as a failed
     // publish, which calls `ensure_full`.
-    let marker = lock.with_extension("ready");
+    let marker = lock.with_file_name(format!("net-{bridge}.ready"));
     if link_exists(bridge) && std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == netns_id())
     {
         return Ok(());
     }
-    ensure_full(bridge, subnet, lock)?;
+    ensure_full(bridge, subnet, internal, lock)?;
     let _ = std::fs::write(&marker, netns_id());
     Ok(())
 }
@@ -132,7 +150,7 @@ fn netns_id() -> String {
 }
 
 /// [`ensure`] without the fast path.
-pub fn ensure_full(bridge: &str, subnet: &Subnet, lock: &Path) -> Result<()> {
+pub fn ensure_full(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -> Result<()> {
     if let Some(d) = lock.parent() {
         std::fs::create_dir_all(d).map_err(|source| Error::Io {
             op: "create",
@@ -174,7 +192,27 @@ pub fn ensure_full(bridge: &str, subnet: &Subnet, lock: &Path) -> Result<()> {
         "1",
     )?;
     if run("nft", &["list", "table", "ip", "quai"], "").is_err() {
-        run("nft", &["-f", "-"], &ruleset(subnet))?;
+        run("nft", &["-f", "-"], &ruleset())?;
+    }
+    run(
+        "nft",
+        &["-f", "-"],
+        &network_elements("add", subnet, internal),
+    )
+}
+
+/// Remove a network's bridge and its elements in quai's table (missing ones are fine).
+pub fn remove_network(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -> Result<()> {
+    let _ = std::fs::remove_file(lock.with_file_name(format!("net-{bridge}.ready")));
+    for line in network_elements("delete", subnet, internal).lines() {
+        if let Err(e) = run("nft", &["-f", "-"], line) {
+            if !e.to_string().contains("No such file or directory") {
+                return Err(e);
+            }
+        }
+    }
+    if link_exists(bridge) {
+        run("ip", &["link", "del", bridge], "")?;
     }
     Ok(())
 }
@@ -271,8 +309,10 @@ mod tests {
     #[test]
     fn rules_name_the_subnet_and_elements_the_ports() {
         let s: Subnet = "10.99.0.0/16".parse().expect("subnet");
-        let r = ruleset(&s);
-        assert!(r.contains("ip saddr 10.99.0.0/16 ip daddr != 10.99.0.0/16 masquerade"));
+        assert!(ruleset().contains("ip saddr @nat_subnets ip daddr != @subnets masquerade"));
+        assert!(
+            network_elements("add", &s, false).contains("same_net { 10.99.0.0/16 . 10.99.0.0/16 }")
+        );
         let b = crate::ports::parse("127.0.0.1:8080:80").expect("spec");
         assert_eq!(
             element(&b[0], Ipv4Addr::new(10, 99, 0, 2), true),

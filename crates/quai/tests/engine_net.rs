@@ -329,3 +329,159 @@ fn publish_all_ipam_and_teardown() {
     all.push("again".into());
     assert_eq!(e.leaks(&all), Vec::<String>::new());
 }
+
+#[test]
+fn user_networks_isolation_and_internal() {
+    if !root_or_skip("user_networks_isolation_and_internal") {
+        return;
+    }
+    let e = Eng::new();
+    let peer = Peer::new(&e);
+    let front = e.ok(&["network", "create", "--label", "tier=web", "front"]);
+    assert_eq!(front.len(), 64);
+    e.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.100.50.0/24",
+        "--internal",
+        "back",
+    ]);
+    let o = e.q(&["network", "create", "--subnet", "10.100.50.128/25", "clash"]);
+    assert!(text(&o).contains("overlaps"), "{}", text(&o));
+    assert!(e
+        .ok(&["network", "ls", "--format", "{{.Name}}"])
+        .contains("front"));
+    assert_eq!(
+        e.ok(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{.Internal}} {{index .Labels \"tier\"}}",
+            "front"
+        ]),
+        "false web"
+    );
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "aa",
+        "--network",
+        "front",
+        "--ip",
+        "10.100.0.77",
+        "localbusybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/var/www",
+    ]);
+    assert_eq!(e.inspect("aa", ".NetworkSettings.IPAddress"), "10.100.0.77");
+    assert_eq!(e.inspect("aa", ".NetworkSettings.Gateway"), "10.100.0.1");
+    let fetch = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 10.100.0.77 80 || echo unreachable";
+    // Same network: reachable.
+    assert!(e.until(5, || e
+        .ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "front",
+            "localbusybox",
+            "sh",
+            "-c",
+            fetch
+        ])
+        .contains("hello from quai")));
+    // Another network, the default bridge, an internal network: not.
+    assert!(e
+        .ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "back",
+            "localbusybox",
+            "sh",
+            "-c",
+            fetch
+        ])
+        .contains("unreachable"));
+    assert!(e
+        .ok(&["run", "--rm", "localbusybox", "sh", "-c", fetch])
+        .contains("unreachable"));
+    // Internal: no egress to the other host either; a normal network has it.
+    let srv = e.dir.path().join("peer-www");
+    std::fs::create_dir_all(&srv).expect("mkdir");
+    std::fs::write(srv.join("index.html"), "from the peer\n").expect("write");
+    let mut httpd = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", peer.name))
+        .args(["busybox", "httpd", "-f", "-p", "10.200.0.2:8000", "-h"])
+        .arg(&srv)
+        .spawn()
+        .expect("httpd");
+    let out = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 10.200.0.2 8000 || echo unreachable";
+    let normal = e.until(5, || {
+        e.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "front",
+            "localbusybox",
+            "sh",
+            "-c",
+            out,
+        ])
+        .contains("from the peer")
+    });
+    let internal = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "back",
+        "localbusybox",
+        "sh",
+        "-c",
+        out,
+    ]);
+    let _ = httpd.kill();
+    let _ = httpd.wait();
+    assert!(normal, "egress from a normal network");
+    assert!(internal.contains("unreachable"), "{internal}");
+    // --ip taken, outside the subnet.
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "--ip",
+        "10.100.0.77",
+        "localbusybox",
+        "true",
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("already in use"), "{}", text(&o));
+    // rm of a network in use is refused; after the container goes, it works and the
+    // bridge goes with it.
+    let o = e.q(&["network", "rm", "front"]);
+    assert!(text(&o).contains("active endpoints"), "{}", text(&o));
+    let ids = e.all_ids();
+    e.ok(&["rm", "-f", "aa"]);
+    e.ok(&["network", "rm", "front", "back"]);
+    let links = String::from_utf8_lossy(&e.in_netns("ip", &["-o", "link"]).stdout).into_owned();
+    assert!(!links.contains(": quai-"), "{links}");
+    assert_eq!(
+        e.ok(&["network", "ls", "-q"]).lines().count(),
+        1,
+        "only the default bridge remains"
+    );
+    let sets = String::from_utf8_lossy(
+        &e.in_netns("nft", &["list", "set", "ip", "quai", "subnets"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(!sets.contains("10.100."), "{sets}");
+    let _ = peer;
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}

@@ -129,17 +129,21 @@ impl Eng {
                 .filter(|l| l.contains(": vq"))
                 .map(|l| format!("veth: {l}")),
         );
-        let nft = String::from_utf8_lossy(
-            &self
-                .in_netns("nft", &["list", "table", "ip", "quai"])
-                .stdout,
-        )
-        .into_owned();
-        out.extend(
-            nft.lines()
-                .filter(|l| l.contains("elements"))
-                .map(|l| format!("nft: {l}")),
-        );
+        // Published ports are map elements: none may outlive their containers (the
+        // default network's set elements stay, like its bridge).
+        for map in ["pub_any", "pub_ip"] {
+            let nft = String::from_utf8_lossy(
+                &self
+                    .in_netns("nft", &["list", "map", "ip", "quai", map])
+                    .stdout,
+            )
+            .into_owned();
+            out.extend(
+                nft.lines()
+                    .filter(|l| l.contains("elements"))
+                    .map(|l| format!("nft {map}: {l}")),
+            );
+        }
         let base = self.dir.path().display().to_string();
         let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         out.extend(
