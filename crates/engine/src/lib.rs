@@ -12,6 +12,7 @@
 pub mod attach;
 pub mod config;
 pub mod db;
+pub mod dns;
 pub mod exec;
 pub mod health;
 pub mod init;

@@ -203,7 +203,7 @@ fn run_monitor(
         }
         None => None,
     };
-    let rootfs = prepare(paths, &rec, tty_size, ip)?;
+    let rootfs = prepare(paths, &rec, tty_size, ip, network.as_ref())?;
     let sock = paths.socket(id);
     if let Some(d) = sock.parent() {
         std::fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
@@ -253,6 +253,7 @@ fn prepare(
     rec: &Record,
     tty_size: Option<(u16, u16)>,
     ip: Option<std::net::Ipv4Addr>,
+    network: Option<&crate::network::Network>,
 ) -> Result<PathBuf> {
     let c = &rec.config;
     let dir = paths.container(&rec.id);
@@ -270,7 +271,12 @@ fn prepare(
         crate::rootfs::mkdir_in(&rootfs, &c.workdir, user.uid, user.gid)?;
     }
     let mut mounts = Vec::new();
-    crate::rootfs::write_etc_files(&dir, c, ip)?;
+    // On a user-defined network the resolver is the network's DNS server (its gateway).
+    let dns_server = match (network, ip) {
+        (Some(n), Some(_)) if n.name != "bridge" => Some(n.subnet()?.gateway()),
+        _ => None,
+    };
+    crate::rootfs::write_etc_files(&dir, c, ip, dns_server)?;
     for f in ["hostname", "hosts", "resolv.conf"] {
         if !c.mounts.iter().any(|m| m.target == format!("/etc/{f}")) {
             mounts.push((

@@ -204,6 +204,7 @@ pub fn remove(paths: &Paths, db: &Db, what: &str) -> Result<Network> {
             users.join(", ")
         )));
     }
+    crate::dns::stop(paths, &n);
     net::bridge::remove_network(
         &n.bridge,
         &n.subnet()?,
@@ -292,6 +293,9 @@ pub fn attach(
     let s = n.subnet()?;
     let lock = paths.run.join("net.lock");
     net::bridge::ensure(&n.bridge, &s, n.internal, &lock).map_err(net_err)?;
+    if n.name != "bridge" {
+        crate::dns::ensure(paths, n)?;
+    }
     runtime::debug!("network {id}: bridge ready");
     let host_if = net::bridge::host_if(id);
     // A veth left by a killed monitor of the same container.

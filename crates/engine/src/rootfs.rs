@@ -12,9 +12,17 @@ use rustix::fs::{Mode, OFlags, ResolveFlags};
 use crate::spec::User;
 use crate::{Error, Result};
 
+/// The mount namespace this process had before [`private_mount_namespace`]: long-lived
+/// helpers it starts (a network's DNS server) go back to it, so they never hold the
+/// container's mounts alive.
+pub static HOST_MOUNT_NS: std::sync::OnceLock<std::os::fd::OwnedFd> = std::sync::OnceLock::new();
+
 /// Move this process into a mount namespace of its own whose mounts stay private (host
 /// mounts still propagate in): what it mounts there vanishes with it.
 pub fn private_mount_namespace() -> Result<()> {
+    if let Ok(f) = std::fs::File::open("/proc/self/ns/mnt") {
+        let _ = HOST_MOUNT_NS.set(f.into());
+    }
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .map_err(|e| Error::io("unshare", "mount namespace", e.into()))?;
     nix::mount::mount(
@@ -207,6 +215,7 @@ pub fn write_etc_files(
     dir: &Path,
     c: &crate::ContainerConfig,
     ip: Option<std::net::Ipv4Addr>,
+    dns_server: Option<std::net::Ipv4Addr>,
 ) -> Result<()> {
     let host_network = c.network_mode == "host";
     let hostname = &c.hostname;
@@ -232,6 +241,9 @@ pub fn write_etc_files(
     if !c.dns.is_empty() {
         let text: String = c.dns.iter().map(|d| format!("nameserver {d}\n")).collect();
         return w("resolv.conf", text);
+    }
+    if let Some(d) = dns_server {
+        return w("resolv.conf", format!("nameserver {d}\noptions ndots:0\n"));
     }
     // The host's resolvers, without loopback ones (they mean nothing in another network
     // namespace), as Docker does.

@@ -24,6 +24,7 @@ fn main() {
     } else {
         match args.get(1).and_then(|a| a.to_str()) {
             Some(engine::monitor::ARG) => engine::monitor::main(&args),
+            Some(engine::dns::ARG) => engine::dns::main(&args),
             Some("runtime") => {
                 let mut rest = vec![OsString::from("quai runtime")];
                 rest.extend(args.into_iter().skip(2));

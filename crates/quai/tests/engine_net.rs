@@ -449,6 +449,46 @@ fn user_networks_isolation_and_internal() {
     let _ = httpd.wait();
     assert!(normal, "egress from a normal network");
     assert!(internal.contains("unreachable"), "{internal}");
+    // Names and aliases resolve on a user-defined network, through its DNS server; other
+    // names go to the host's resolvers.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "--network",
+        "front",
+        "--network-alias",
+        "database",
+        "localbusybox",
+        "sleep",
+        "60",
+    ]);
+    let res = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "localbusybox",
+        "sh",
+        "-c",
+        "nslookup aa; nslookup database; cat /etc/resolv.conf",
+    ]);
+    assert!(res.contains("10.100.0.77"), "{res}");
+    assert!(res.contains("nameserver 10.100.0.1"), "{res}");
+    let db_ip = e.inspect("db", ".NetworkSettings.IPAddress");
+    assert!(res.contains(&db_ip), "alias: {res}");
+    // None on the default bridge (Docker's behaviour).
+    let res = e.ok(&[
+        "run",
+        "--rm",
+        "localbusybox",
+        "sh",
+        "-c",
+        "nslookup aa 2>&1 || true",
+    ]);
+    assert!(!res.contains("10.100.0.77"), "{res}");
+    e.ok(&["rm", "-f", "db"]);
     // --ip taken, outside the subnet.
     let o = e.q(&[
         "run",

@@ -188,6 +188,8 @@ impl Drop for Eng {
                 let _ = self.cmd(&["rm", "-f", "-v", id]).output();
             }
         }
+        // Networks' DNS servers go with their networks.
+        let _ = self.cmd(&["network", "prune", "-f"]).output();
         let _ = Command::new("ip")
             .args(["netns", "del", &self.netns])
             .status();
