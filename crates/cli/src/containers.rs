@@ -136,6 +136,9 @@ pub struct CreateArgs {
     /// IPv4 address on the network (`--network` must be a bridge network).
     #[arg(long)]
     pub ip: Option<String>,
+    /// MAC address of the container's interface.
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
     /// Another name for the container on its network.
     #[arg(long = "network-alias")]
     pub network_alias: Vec<String>,
@@ -292,6 +295,7 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
     c.dns = a.dns;
     c.ip = a.ip;
     c.aliases = a.network_alias;
+    c.mac_address = a.mac_address;
     c.extra_hosts = a.add_host;
     for p in &a.publish {
         c.ports.extend(net::ports::parse(p)?);

@@ -80,6 +80,8 @@ pub struct ContainerConfig {
     pub ip: Option<String>,
     /// `--network-alias`.
     pub aliases: Vec<String>,
+    /// `--mac-address`.
+    pub mac_address: Option<String>,
 }
 
 /// One mount of a container.

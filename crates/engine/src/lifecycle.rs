@@ -345,12 +345,22 @@ impl Engine {
         if c.network_mode.is_empty() || c.network_mode == "default" {
             c.network_mode = "bridge".into();
         }
-        if !["none", "host"].contains(&c.network_mode.as_str()) {
+        if let Some(other) = c.network_mode.strip_prefix("container:") {
+            // Stored by id: the other container may be renamed.
+            let o = self.db.get(other)?;
+            c.network_mode = format!("container:{}", o.id);
+            if !c.ports.is_empty() || req.publish_all {
+                return Err(Error::Invalid(
+                    "conflicting options: port publishing and the container network mode".into(),
+                ));
+            }
+        } else if !["none", "host"].contains(&c.network_mode.as_str()) {
             // By name or id; stored as the name.
             c.network_mode = crate::network::get(&self.db, &c.network_mode)?.name;
         }
-        if (c.ip.is_some() || !c.aliases.is_empty())
-            && ["none", "host"].contains(&c.network_mode.as_str())
+        if (c.ip.is_some() || !c.aliases.is_empty() || c.mac_address.is_some())
+            && (["none", "host"].contains(&c.network_mode.as_str())
+                || c.network_mode.starts_with("container:"))
         {
             return Err(Error::Invalid(format!(
                 "--ip and --network-alias need a bridge network, not {:?}",

@@ -186,6 +186,7 @@ fn run_monitor(
     runtime::debug!("monitor {id}: record loaded");
     let network = match rec.config.network_mode.as_str() {
         "none" | "host" => None,
+        m if m.starts_with("container:") => None,
         n => Some(crate::network::get(&db, n)?),
     };
     let ip = match &network {
@@ -387,6 +388,21 @@ fn prepare(
             env,
             seccomp,
             cgroup_binds: cgroup_binds(&rec.id),
+            join_netns: match c.network_mode.strip_prefix("container:") {
+                Some(other) => {
+                    let o = Db::open(&paths.root)?.get(other)?;
+                    if o.state.status != "running" || o.state.pid <= 0 {
+                        return Err(Error::Start {
+                            code: 125,
+                            message: format!(
+                                "cannot join network of a non running container: {other}"
+                            ),
+                        });
+                    }
+                    Some(o.state.pid)
+                }
+                None => None,
+            },
         },
     );
     let mut spec = spec;
@@ -596,6 +612,7 @@ impl Monitor<'_> {
                 ip,
                 n,
                 &self.rec.config.ports,
+                self.rec.config.mac_address.as_deref(),
             ) {
                 Ok(p) => self.ports = p,
                 Err(e) => {

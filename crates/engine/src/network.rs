@@ -289,6 +289,7 @@ pub fn attach(
     ip: Ipv4Addr,
     n: &Network,
     wanted: &[net::ports::PortBinding],
+    mac: Option<&str>,
 ) -> Result<Vec<net::ports::PortBinding>> {
     let s = n.subnet()?;
     let lock = paths.run.join("net.lock");
@@ -300,7 +301,7 @@ pub fn attach(
     let host_if = net::bridge::host_if(id);
     // A veth left by a killed monitor of the same container.
     let _ = net::bridge::detach(&host_if);
-    net::bridge::attach(pid, &host_if, &n.bridge, ip, &s).map_err(net_err)?;
+    net::bridge::attach(pid, &host_if, &n.bridge, ip, &s, mac).map_err(net_err)?;
     runtime::debug!("network {id}: attached");
     let mut ports = wanted.to_vec();
     // A port published by another container, or one a host process listens on.

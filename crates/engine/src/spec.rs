@@ -174,6 +174,8 @@ pub struct SpecInputs<'a> {
     /// On cgroup v1 hosts: the container's own cgroup directories to bind (host path,
     /// path under `/sys/fs/cgroup`) instead of mounting each hierarchy anew.
     pub cgroup_binds: Option<Vec<(String, String)>>,
+    /// `--network container:NAME`: that container's init, whose network namespace to join.
+    pub join_netns: Option<i32>,
 }
 
 /// Build `config.json`.
@@ -221,8 +223,12 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         json!({"type": "mount"}),
         json!({"type": "cgroup"}),
     ];
-    if c.network_mode != "host" {
-        namespaces.push(json!({"type": "network"}));
+    match (c.network_mode.as_str(), i.join_netns) {
+        ("host", _) => {}
+        (_, Some(pid)) => {
+            namespaces.push(json!({"type": "network", "path": format!("/proc/{pid}/ns/net")}))
+        }
+        _ => namespaces.push(json!({"type": "network"})),
     }
     let r = &c.resources;
     let mut resources = json!({

@@ -219,7 +219,25 @@ pub fn remove_network(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path
 
 /// Put a container (its init is `pid`) on the bridge: a veth pair, `eth0` inside with
 /// `ip`, the default route through the gateway.
-pub fn attach(pid: i32, host_if: &str, bridge: &str, ip: Ipv4Addr, subnet: &Subnet) -> Result<()> {
+pub fn attach(
+    pid: i32,
+    host_if: &str,
+    bridge: &str,
+    ip: Ipv4Addr,
+    subnet: &Subnet,
+    mac: Option<&str>,
+) -> Result<()> {
+    if let Some(m) = mac {
+        let ok = m.split(':').count() == 6
+            && m.split(':')
+                .all(|b| b.len() == 2 && u8::from_str_radix(b, 16).is_ok());
+        if !ok {
+            return Err(Error::Invalid(format!("{m} is not a valid mac address")));
+        }
+    }
+    let mac_line = mac
+        .map(|m| format!("link set eth0 address {m}\n"))
+        .unwrap_or_default();
     run(
         "ip",
         &["-b", "-"],
@@ -232,7 +250,7 @@ pub fn attach(pid: i32, host_if: &str, bridge: &str, ip: Ipv4Addr, subnet: &Subn
         "nsenter",
         &[&ns, "ip", "-b", "-"],
         &format!(
-            "link set lo up\naddr add {ip}/{} dev eth0\nlink set eth0 up\nroute add default via {}\n",
+            "link set lo up\n{mac_line}addr add {ip}/{} dev eth0\nlink set eth0 up\nroute add default via {}\n",
             subnet.prefix,
             subnet.gateway()
         ),

@@ -198,6 +198,28 @@ fn published_ports_egress_and_hairpin() {
         .code(),
         Some(125)
     );
+    // --mac-address, and --network container:NAME shares web's network namespace.
+    let mac = e.ok(&[
+        "run",
+        "--rm",
+        "--mac-address",
+        "02:42:0a:63:00:99",
+        "localbusybox",
+        "cat",
+        "/sys/class/net/eth0/address",
+    ]);
+    assert_eq!(mac, "02:42:0a:63:00:99");
+    let shared = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:web",
+        "localbusybox",
+        "sh",
+        "-c",
+        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 127.0.0.1 80",
+    ]);
+    assert!(shared.contains("hello from quai"), "{shared}");
     // Two containers talk over the bridge by address.
     let other = e.ok(&[
         "run",
