@@ -867,17 +867,7 @@ pub fn inspect(
             }
         }
     }
-    match format {
-        Some(f) => {
-            for d in &docs {
-                println!(
-                    "{}",
-                    crate::template::render(f, d).map_err(anyhow::Error::msg)?
-                );
-            }
-        }
-        None => println!("{}", serde_json::to_string_pretty(&docs)?),
-    }
+    crate::template::print_docs(&docs, format)?;
     Ok(code)
 }
 

@@ -1,7 +1,5 @@
 //! `network create|ls|inspect|rm|prune`.
 
-use std::collections::BTreeMap;
-
 use clap::Subcommand;
 use engine::lifecycle::Engine;
 use engine::network::Network;
@@ -74,15 +72,6 @@ pub enum NetworkCmd {
     },
 }
 
-fn kv(list: &[String]) -> BTreeMap<String, String> {
-    list.iter()
-        .map(|l| {
-            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect()
-}
-
 /// Docker's `network inspect` document.
 pub fn network_json(eng: &Engine, n: &Network) -> Value {
     let gw = n
@@ -136,8 +125,8 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
                 subnet.as_deref(),
                 gateway.as_deref(),
                 internal,
-                kv(&label),
-                kv(&opt),
+                crate::system::kv(&label),
+                crate::system::kv(&opt),
             )?;
             println!("{}", n.id);
             Ok(0)
@@ -192,17 +181,7 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
                     }
                 }
             }
-            match format {
-                Some(f) => {
-                    for d in &docs {
-                        println!(
-                            "{}",
-                            crate::template::render(&f, d).map_err(anyhow::Error::msg)?
-                        );
-                    }
-                }
-                None => println!("{}", serde_json::to_string_pretty(&docs)?),
-            }
+            crate::template::print_docs(&docs, format.as_deref())?;
             Ok(code)
         }
         NetworkCmd::Rm { names } => crate::containers::each(&names, |n| {

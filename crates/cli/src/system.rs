@@ -69,7 +69,7 @@ pub enum VolumeCmd {
     },
 }
 
-fn kv(list: &[String]) -> BTreeMap<String, String> {
+pub(crate) fn kv(list: &[String]) -> BTreeMap<String, String> {
     list.iter()
         .map(|l| {
             let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
@@ -191,17 +191,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
                     }
                 }
             }
-            match format {
-                Some(f) => {
-                    for d in &docs {
-                        println!(
-                            "{}",
-                            crate::template::render(&f, d).map_err(anyhow::Error::msg)?
-                        );
-                    }
-                }
-                None => println!("{}", serde_json::to_string_pretty(&docs)?),
-            }
+            crate::template::print_docs(&docs, format.as_deref())?;
             Ok(code)
         }
         VolumeCmd::Rm { force, names } => crate::containers::each(&names, |n| {

@@ -63,6 +63,19 @@ fn lookup<'a>(path: &str, v: &'a Value) -> Result<&'a Value, String> {
     Ok(cur)
 }
 
+/// Print `inspect`-style documents: each through the template, or all as a JSON array.
+pub fn print_docs(docs: &[Value], format: Option<&str>) -> anyhow::Result<()> {
+    match format {
+        Some(f) => {
+            for d in docs {
+                println!("{}", render(f, d).map_err(anyhow::Error::msg)?);
+            }
+        }
+        None => println!("{}", serde_json::to_string_pretty(docs)?),
+    }
+    Ok(())
+}
+
 /// Go's `fmt` rendering of a value (`map[k:v]`, `[a b]`, `<no value>`).
 pub fn go_fmt(v: &Value) -> String {
     match v {

@@ -22,15 +22,8 @@ pub fn pid_file(paths: &Paths, n: &Network) -> std::path::PathBuf {
 
 /// Start the network's DNS server unless it runs (its pid file names a live `__dns`).
 pub fn ensure(paths: &Paths, n: &Network) -> Result<()> {
-    let pf = pid_file(paths, n);
-    if let Some(pid) = std::fs::read_to_string(&pf)
-        .ok()
-        .and_then(|s| s.trim().parse::<i32>().ok())
-    {
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).contains(ARG) {
-            return Ok(());
-        }
+    if running(paths, n).is_some() {
+        return Ok(());
     }
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| Error::io("find", "/proc/self/exe", e))?;
@@ -68,18 +61,22 @@ pub fn ensure(paths: &Paths, n: &Network) -> Result<()> {
 
 /// Stop a network's DNS server.
 pub fn stop(paths: &Paths, n: &Network) {
-    let pf = pid_file(paths, n);
-    if let Some(pid) = std::fs::read_to_string(&pf)
-        .ok()
-        .and_then(|s| s.trim().parse::<i32>().ok())
-    {
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmd).contains(ARG) {
-            // SAFETY: kill(2) on the DNS server this engine started (checked by its cmdline).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
+    if let Some(pid) = running(paths, n) {
+        // SAFETY: kill(2) on the DNS server this engine started (checked by its cmdline).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
     }
-    let _ = std::fs::remove_file(pf);
+    let _ = std::fs::remove_file(pid_file(paths, n));
+}
+
+/// The pid of the network's DNS server, when its pid file names a live `__dns`.
+fn running(paths: &Paths, n: &Network) -> Option<i32> {
+    let pid = std::fs::read_to_string(pid_file(paths, n))
+        .ok()?
+        .trim()
+        .parse::<i32>()
+        .ok()?;
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    String::from_utf8_lossy(&cmd).contains(ARG).then_some(pid)
 }
 
 /// Entry point: `quai __dns --root R --run D NETWORK`.

@@ -3,7 +3,7 @@
 //! restart policies and events.
 //!
 //! Owns `state.db`'s `containers`, `volumes` and `events` tables, `<root>/containers/<id>/`,
-//! `<root>/volumes/` and the run dir (`<run>/runtime` is the runtime's state root,
+//! the `networks` table, `<root>/volumes/` and the run dir (`<run>/runtime` is the runtime's state root,
 //! `<run>/s/` the monitors' sockets). Daemonless: every quai process opens the database;
 //! the monitor (`quai __monitor`) is the only long-lived process and it is one per
 //! container. Must never depend on the CLI, async runtimes or the cluster crates; it forks
