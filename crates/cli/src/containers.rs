@@ -626,6 +626,16 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
             json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix}),
         );
     }
+    for e in &r.state.endpoints {
+        let (gw, prefix) = engine::network::get(&eng.db, &e.network)
+            .and_then(|n| n.subnet())
+            .map(|s| (s.gateway().to_string(), s.prefix))
+            .unwrap_or_default();
+        networks.insert(
+            e.network.clone(),
+            json!({"IPAddress": e.ip, "Gateway": gw, "IPPrefixLen": prefix}),
+        );
+    }
     json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix, "Ports": ports, "Networks": networks})
 }
 

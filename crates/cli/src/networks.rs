@@ -64,6 +64,29 @@ pub enum NetworkCmd {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Connect a container to a network (besides its first one).
+    Connect {
+        /// Another name for the container on this network.
+        #[arg(long)]
+        alias: Vec<String>,
+        /// IPv4 address on this network.
+        #[arg(long)]
+        ip: Option<String>,
+        /// Network.
+        network: String,
+        /// Container.
+        container: String,
+    },
+    /// Disconnect a container from a network it was connected to.
+    Disconnect {
+        /// Ignored: the container's state is consistent either way.
+        #[arg(short, long)]
+        force: bool,
+        /// Network.
+        network: String,
+        /// Container.
+        container: String,
+    },
     /// Remove networks no container uses.
     Prune {
         /// Do not prompt.
@@ -80,11 +103,21 @@ pub fn network_json(eng: &Engine, n: &Network) -> Value {
         .unwrap_or_default();
     let mut containers = serde_json::Map::new();
     for r in eng.db.list().unwrap_or_default() {
-        if r.config.network_mode == n.name && !r.state.ip.is_empty() {
+        let ip = if r.config.network_mode == n.name {
+            r.state.ip.clone()
+        } else {
+            r.state
+                .endpoints
+                .iter()
+                .find(|e| e.network == n.name)
+                .map(|e| e.ip.clone())
+                .unwrap_or_default()
+        };
+        if !ip.is_empty() {
             let prefix = n.subnet().map(|s| s.prefix).unwrap_or(0);
             containers.insert(
                 r.id.clone(),
-                json!({"Name": r.name, "IPv4Address": format!("{}/{prefix}", r.state.ip)}),
+                json!({"Name": r.name, "IPv4Address": format!("{ip}/{prefix}")}),
             );
         }
     }
@@ -183,6 +216,23 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             }
             crate::template::print_docs(&docs, format.as_deref())?;
             Ok(code)
+        }
+        NetworkCmd::Connect {
+            alias,
+            ip,
+            network,
+            container,
+        } => {
+            engine::network::connect(&eng.paths, &mut eng.db, &network, &container, alias, ip)?;
+            Ok(0)
+        }
+        NetworkCmd::Disconnect {
+            force: _,
+            network,
+            container,
+        } => {
+            engine::network::disconnect(&mut eng.db, &network, &container)?;
+            Ok(0)
         }
         NetworkCmd::Rm { names } => crate::containers::each(&names, |n| {
             engine::network::remove(&eng.paths, &eng.db, n).map(|_| ())

@@ -82,6 +82,32 @@ pub struct ContainerConfig {
     pub aliases: Vec<String>,
     /// `--mac-address`.
     pub mac_address: Option<String>,
+    /// Networks joined with `network connect` (besides `network_mode`).
+    pub networks: Vec<Attachment>,
+}
+
+/// A network a container joins besides its first one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Attachment {
+    /// Network name.
+    pub network: String,
+    /// `--alias`.
+    pub aliases: Vec<String>,
+    /// `--ip`.
+    pub ip: Option<String>,
+}
+
+/// A live attachment to an extra network.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Endpoint {
+    /// Network name.
+    pub network: String,
+    /// Address on it.
+    pub ip: String,
+    /// Interface inside the container (`eth1`, ...).
+    pub ifname: String,
 }
 
 /// One mount of a container.
@@ -239,6 +265,8 @@ pub struct ContainerState {
     pub ip: String,
     /// Published ports in effect (host ports chosen).
     pub ports: Vec<net::ports::PortBinding>,
+    /// Live attachments to extra networks.
+    pub endpoints: Vec<Endpoint>,
 }
 
 /// Health status (Docker's `State.Health`).

@@ -311,6 +311,17 @@ impl Db {
         Ok(out)
     }
 
+    /// Replace a container's config.
+    pub fn set_config(&self, id: &str, c: &ContainerConfig) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE containers SET config = ?2 WHERE id = ?1",
+                params![id, to_json(c)?],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
     /// Rename a container.
     pub fn rename(&self, id: &str, name: &str) -> Result<()> {
         match self.conn.execute(

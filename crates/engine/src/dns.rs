@@ -177,13 +177,20 @@ fn lookup(db: &Db, n: &Network, name: &str) -> Vec<Ipv4Addr> {
     db.list()
         .unwrap_or_default()
         .into_iter()
-        .filter(|r| r.config.network_mode == n.name && !r.state.ip.is_empty())
-        .filter(|r| {
-            r.name == name
-                || r.config.aliases.iter().any(|a| a == name)
-                || (name.len() >= 12 && r.id.starts_with(name))
+        .filter_map(|r| {
+            let named = r.name == name || (name.len() >= 12 && r.id.starts_with(name));
+            if r.config.network_mode == n.name && !r.state.ip.is_empty() {
+                let alias = r.config.aliases.iter().any(|a| a == name);
+                return (named || alias).then(|| r.state.ip.parse().ok()).flatten();
+            }
+            let e = r.state.endpoints.iter().find(|e| e.network == n.name)?;
+            let alias = r
+                .config
+                .networks
+                .iter()
+                .any(|a| a.network == n.name && a.aliases.iter().any(|x| x == name));
+            (named || alias).then(|| e.ip.parse().ok()).flatten()
         })
-        .filter_map(|r| r.state.ip.parse().ok())
         .collect()
 }
 

@@ -569,8 +569,8 @@ impl Engine {
         if rt_state.is_some() {
             let _ = runtime::ops::delete(&rt, &r.id, true);
         }
-        if !r.state.ip.is_empty() {
-            let _ = crate::network::detach(&r.id, &r.state.ports);
+        if !r.state.ip.is_empty() || !r.state.endpoints.is_empty() {
+            let _ = crate::network::detach(&r.id, &r.state.ports, &r.state.endpoints);
         }
         let st = self.db.update_state(&r.id, |s| {
             if matches!(s.status.as_str(), "running" | "paused" | "restarting") {
@@ -581,6 +581,7 @@ impl Engine {
                 s.error = "monitor exited".into();
                 s.ip.clear();
                 s.ports.clear();
+                s.endpoints.clear();
             }
         })?;
         r.state = st;
@@ -838,8 +839,9 @@ impl Engine {
             Err(e) => return Err(e.into()),
         }
         if let Ok(r) = self.db.get(&rec.id) {
-            if !r.state.ip.is_empty() || !r.state.ports.is_empty() {
-                crate::network::detach(&r.id, &r.state.ports)?;
+            if !r.state.ip.is_empty() || !r.state.ports.is_empty() || !r.state.endpoints.is_empty()
+            {
+                crate::network::detach(&r.id, &r.state.ports, &r.state.endpoints)?;
             }
         }
         if self.db.get(&rec.id).is_err() {

@@ -244,6 +244,7 @@ fn run_monitor(
     let _ = m.db.update_state(id, |s| {
         s.ip.clear();
         s.ports.clear();
+        s.endpoints.clear();
     });
     res
 }
@@ -625,6 +626,46 @@ impl Monitor<'_> {
                     return Err(e);
                 }
             }
+            // Networks joined with `network connect` (read fresh: it may have changed).
+            let extra = self
+                .db
+                .get(&self.id)
+                .map(|r| r.config.networks)
+                .unwrap_or_default();
+            for (k, att) in extra.iter().enumerate() {
+                let joined = crate::network::get(&self.db, &att.network).and_then(|n| {
+                    let ifname = format!("eth{}", k + 1);
+                    crate::network::join(
+                        self.paths,
+                        &mut self.db,
+                        &self.id,
+                        created.state.pid,
+                        &n,
+                        att,
+                        &ifname,
+                    )
+                });
+                if let Err(e) = joined {
+                    let _ = nix::sys::signal::kill(
+                        Pid::from_raw(created.state.pid),
+                        nix::sys::signal::SIGKILL,
+                    );
+                    let _ = waitpid(Pid::from_raw(created.state.pid), None);
+                    let endpoints = self
+                        .db
+                        .get(&self.id)
+                        .map(|r| r.state.endpoints)
+                        .unwrap_or_default();
+                    let _ = crate::network::detach(
+                        &self.id,
+                        &std::mem::take(&mut self.ports),
+                        &endpoints,
+                    );
+                    let _ = self.db.update_state(&self.id, |s| s.endpoints.clear());
+                    let _ = runtime::ops::delete(&rt, &self.id, true);
+                    return Err(e);
+                }
+            }
         }
         let started = (|| -> runtime::Result<()> {
             created.chan.send(&runtime::sync::Msg::Start)?;
@@ -878,7 +919,15 @@ impl Monitor<'_> {
         }
         runtime::debug!("monitor {}: container exited", self.id);
         if self.ip.is_some() {
-            if let Err(e) = crate::network::detach(&self.id, &std::mem::take(&mut self.ports)) {
+            let endpoints = self
+                .db
+                .get(&self.id)
+                .map(|r| r.state.endpoints)
+                .unwrap_or_default();
+            let _ = self.db.update_state(&self.id, |s| s.endpoints.clear());
+            if let Err(e) =
+                crate::network::detach(&self.id, &std::mem::take(&mut self.ports), &endpoints)
+            {
                 eprintln!("quai: monitor {}: {e}", self.id);
             }
         }

@@ -178,10 +178,15 @@ pub fn active_users(db: &Db, n: &Network) -> Result<Vec<String>> {
     Ok(db
         .list()?
         .into_iter()
-        .filter(|r| r.config.network_mode == n.name || r.config.network_mode == n.id)
+        .filter(|r| {
+            r.config.network_mode == n.name
+                || r.config.network_mode == n.id
+                || r.config.networks.iter().any(|a| a.network == n.name)
+        })
         .filter(|r| {
             matches!(r.state.status.as_str(), "running" | "paused" | "restarting")
                 || !r.state.ip.is_empty()
+                || !r.state.endpoints.is_empty()
         })
         .map(|r| r.name)
         .collect())
@@ -245,11 +250,7 @@ impl Db {
             .map(|r| r.id)
             .collect();
         let got = self.update_states(|all| {
-            let used: Vec<Ipv4Addr> = all
-                .iter()
-                .filter(|(other, _)| other != id && members.contains(other))
-                .filter_map(|(_, st)| st.ip.parse().ok())
-                .collect();
+            let used = used_on(all, id, &members, &n.name);
             let st = &mut all.iter_mut().find(|(other, _)| other == id)?.1;
             if let Ok(ip) = st.ip.parse::<Ipv4Addr>() {
                 return Some(Ok(ip));
@@ -269,6 +270,191 @@ impl Db {
         })?;
         got.ok_or_else(|| Error::NoSuchContainer(id.to_string()))?
     }
+}
+
+/// Addresses on network `net` held by containers other than `id`: first interfaces of
+/// its members, and endpoints of containers connected to it later.
+fn used_on(
+    all: &[(String, crate::ContainerState)],
+    id: &str,
+    members: &[String],
+    net: &str,
+) -> Vec<Ipv4Addr> {
+    let mut used: Vec<Ipv4Addr> = all
+        .iter()
+        .filter(|(other, _)| other != id && members.contains(other))
+        .filter_map(|(_, st)| st.ip.parse().ok())
+        .collect();
+    for (other, st) in all {
+        for e in &st.endpoints {
+            if e.network == net && (other != id) {
+                used.extend(e.ip.parse::<Ipv4Addr>().ok());
+            }
+        }
+    }
+    used
+}
+
+fn members_of(db: &Db, n: &Network) -> Result<Vec<String>> {
+    Ok(db
+        .list()?
+        .into_iter()
+        .filter(|r| r.config.network_mode == n.name || r.config.network_mode == n.id)
+        .map(|r| r.id)
+        .collect())
+}
+
+/// Give container `id` an address on `n` for an extra interface `ifname`, recorded as an
+/// endpoint in its state (one IMMEDIATE transaction).
+pub fn allocate_endpoint(
+    db: &mut Db,
+    id: &str,
+    n: &Network,
+    want: Option<Ipv4Addr>,
+    ifname: &str,
+) -> Result<Ipv4Addr> {
+    let s = n.subnet()?;
+    let members = members_of(db, n)?;
+    let got = db.update_states(|all| {
+        let used = used_on(all, id, &members, &n.name);
+        let st = &mut all.iter_mut().find(|(other, _)| other == id)?.1;
+        if let Some(e) = st.endpoints.iter().find(|e| e.network == n.name) {
+            return e.ip.parse::<Ipv4Addr>().ok().map(Ok);
+        }
+        let ip = match want {
+            Some(w) if used.contains(&w) => {
+                return Some(Err(Error::Conflict(format!("Address already in use: {w}"))))
+            }
+            Some(w) if !s.contains(w) => {
+                return Some(Err(Error::Invalid(format!("address {w} is not in {s}"))))
+            }
+            Some(w) => w,
+            None => match s.allocate(&used) {
+                Ok(ip) => ip,
+                Err(e) => return Some(Err(Error::Conflict(e.to_string()))),
+            },
+        };
+        st.endpoints.push(crate::config::Endpoint {
+            network: n.name.clone(),
+            ip: ip.to_string(),
+            ifname: ifname.to_string(),
+        });
+        Some(Ok(ip))
+    })?;
+    got.ok_or_else(|| Error::NoSuchContainer(id.to_string()))?
+}
+
+/// The host-side veth of a container's interface (`eth0` is the first network's).
+pub fn host_if(id: &str, ifname: &str) -> String {
+    match ifname.strip_prefix("eth").filter(|k| *k != "0") {
+        Some(k) => format!("vq{}x{k}", &id[..id.len().min(10)]),
+        None => net::bridge::host_if(id),
+    }
+}
+
+/// Put a running container (init `pid`) on an extra network as `ifname`.
+pub fn join(
+    paths: &Paths,
+    db: &mut Db,
+    id: &str,
+    pid: i32,
+    n: &Network,
+    att: &crate::config::Attachment,
+    ifname: &str,
+) -> Result<()> {
+    let want = att
+        .ip
+        .as_deref()
+        .map(|s| {
+            s.parse()
+                .map_err(|_| Error::Invalid(format!("invalid --ip {s}")))
+        })
+        .transpose()?;
+    let ip = allocate_endpoint(db, id, n, want, ifname)?;
+    let s = n.subnet()?;
+    net::bridge::ensure(&n.bridge, &s, n.internal, &paths.run.join("net.lock")).map_err(net_err)?;
+    if n.name != "bridge" {
+        crate::dns::ensure(paths, n)?;
+    }
+    let hif = host_if(id, ifname);
+    let _ = net::bridge::detach(&hif);
+    if let Err(e) = net::bridge::attach(pid, &hif, &n.bridge, ip, &s, None, ifname) {
+        let _ = db.update_state(id, |st| st.endpoints.retain(|e| e.network != n.name));
+        return Err(net_err(e));
+    }
+    Ok(())
+}
+
+/// `network connect`: remember the attachment; join now if the container runs.
+pub fn connect(
+    paths: &Paths,
+    db: &mut Db,
+    net_name: &str,
+    ctr: &str,
+    aliases: Vec<String>,
+    ip: Option<String>,
+) -> Result<()> {
+    let n = get(db, net_name)?;
+    let mut r = db.get(ctr)?;
+    let mode = r.config.network_mode.clone();
+    if mode == "none" || mode == "host" || mode.starts_with("container:") {
+        return Err(Error::Conflict(format!("container sharing network namespace with another container or host cannot be connected to any other network ({mode})")));
+    }
+    if mode == n.name || r.config.networks.iter().any(|a| a.network == n.name) {
+        return Err(Error::Conflict(format!(
+            "endpoint with name {} already exists in network {}",
+            r.name, n.name
+        )));
+    }
+    let att = crate::config::Attachment {
+        network: n.name.clone(),
+        aliases,
+        ip,
+    };
+    r.config.networks.push(att.clone());
+    db.set_config(&r.id, &r.config)?;
+    if r.state.status == "running" && r.state.pid > 0 {
+        let ifname = format!("eth{}", r.state.endpoints.len() + 1);
+        if let Err(e) = join(paths, db, &r.id, r.state.pid, &n, &att, &ifname) {
+            r.config.networks.retain(|a| a.network != n.name);
+            db.set_config(&r.id, &r.config)?;
+            return Err(e);
+        }
+    }
+    let mut a = BTreeMap::new();
+    a.insert("container".to_string(), r.id.clone());
+    a.insert("name".to_string(), n.name.clone());
+    db.event("network", "connect", &n.id, &a)?;
+    Ok(())
+}
+
+/// `network disconnect`: leave an extra network (now, if running).
+pub fn disconnect(db: &mut Db, net_name: &str, ctr: &str) -> Result<()> {
+    let n = get(db, net_name)?;
+    let mut r = db.get(ctr)?;
+    if r.config.network_mode == n.name {
+        return Err(Error::Conflict(format!(
+            "container {} is on {} as its first network: quai cannot disconnect it from that one",
+            r.name, n.name
+        )));
+    }
+    if !r.config.networks.iter().any(|a| a.network == n.name) {
+        return Err(Error::Conflict(format!(
+            "container {} is not connected to network {}",
+            r.name, n.name
+        )));
+    }
+    r.config.networks.retain(|a| a.network != n.name);
+    db.set_config(&r.id, &r.config)?;
+    if let Some(e) = r.state.endpoints.iter().find(|e| e.network == n.name) {
+        net::bridge::detach(&host_if(&r.id, &e.ifname)).map_err(net_err)?;
+    }
+    db.update_state(&r.id, |st| st.endpoints.retain(|e| e.network != n.name))?;
+    let mut a = BTreeMap::new();
+    a.insert("container".to_string(), r.id.clone());
+    a.insert("name".to_string(), n.name.clone());
+    db.event("network", "disconnect", &n.id, &a)?;
+    Ok(())
 }
 
 fn db_ports_in_use(paths: &Paths, id: &str) -> Result<Vec<net::ports::PortBinding>> {
@@ -301,7 +487,7 @@ pub fn attach(
     let host_if = net::bridge::host_if(id);
     // A veth left by a killed monitor of the same container.
     let _ = net::bridge::detach(&host_if);
-    net::bridge::attach(pid, &host_if, &n.bridge, ip, &s, mac).map_err(net_err)?;
+    net::bridge::attach(pid, &host_if, &n.bridge, ip, &s, mac, "eth0").map_err(net_err)?;
     runtime::debug!("network {id}: attached");
     let mut ports = wanted.to_vec();
     // A port published by another container, or one a host process listens on.
@@ -339,10 +525,20 @@ pub fn attach(
     Ok(ports)
 }
 
-/// Undo [`attach`]: withdraw the ports, remove the veth. Keeps going and reports all.
-pub fn detach(id: &str, ports: &[net::ports::PortBinding]) -> Result<()> {
+/// Undo [`attach`] (and [`join`]s): withdraw the ports, remove the veths. Keeps going and
+/// reports all.
+pub fn detach(
+    id: &str,
+    ports: &[net::ports::PortBinding],
+    endpoints: &[crate::config::Endpoint],
+) -> Result<()> {
     let a = net::bridge::unpublish(ports);
-    let b = net::bridge::detach(&net::bridge::host_if(id));
+    let mut b = net::bridge::detach(&net::bridge::host_if(id));
+    for e in endpoints {
+        if let Err(x) = net::bridge::detach(&host_if(id, &e.ifname)) {
+            b = Err(x);
+        }
+    }
     match (a, b) {
         (Ok(()), Ok(())) => Ok(()),
         (a, b) => Err(Error::Invalid(

@@ -226,6 +226,7 @@ pub fn attach(
     ip: Ipv4Addr,
     subnet: &Subnet,
     mac: Option<&str>,
+    ifname: &str,
 ) -> Result<()> {
     if let Some(m) = mac {
         let ok = m.split(':').count() == 6
@@ -235,24 +236,31 @@ pub fn attach(
             return Err(Error::Invalid(format!("{m} is not a valid mac address")));
         }
     }
-    let mac_line = mac
-        .map(|m| format!("link set eth0 address {m}\n"))
-        .unwrap_or_default();
+    // Without --mac-address, the address derives from the IP (as Docker does): a peer's
+    // ARP cache stays right when an address is handed out again.
+    let o = ip.octets();
+    let derived = format!("02:42:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3]);
+    let mac_line = format!("link set {ifname} address {}\n", mac.unwrap_or(&derived));
     run(
         "ip",
         &["-b", "-"],
         &format!(
-            "link add {host_if} type veth peer name eth0 netns {pid}\nlink set {host_if} master {bridge}\nlink set {host_if} type bridge_slave hairpin on\nlink set {host_if} up\n"
+            "link add {host_if} type veth peer name {ifname} netns {pid}\nlink set {host_if} master {bridge}\nlink set {host_if} type bridge_slave hairpin on\nlink set {host_if} up\n"
         ),
     )?;
+    // The first interface carries the default route; later ones only their subnet.
+    let route = if ifname == "eth0" {
+        format!("route add default via {}\n", subnet.gateway())
+    } else {
+        String::new()
+    };
     let ns = format!("--net=/proc/{pid}/ns/net");
     let inside = run(
         "nsenter",
         &[&ns, "ip", "-b", "-"],
         &format!(
-            "link set lo up\n{mac_line}addr add {ip}/{} dev eth0\nlink set eth0 up\nroute add default via {}\n",
-            subnet.prefix,
-            subnet.gateway()
+            "link set lo up\n{mac_line}addr add {ip}/{} dev {ifname}\nlink set {ifname} up\n{route}",
+            subnet.prefix
         ),
     );
     if let Err(e) = inside {

@@ -547,3 +547,79 @@ fn user_networks_isolation_and_internal() {
     let _ = peer;
     assert_eq!(e.leaks(&ids), Vec::<String>::new());
 }
+
+#[test]
+fn connect_and_disconnect() {
+    if !root_or_skip("connect_and_disconnect") {
+        return;
+    }
+    let e = Eng::new();
+    e.ok(&["network", "create", "--subnet", "10.100.1.0/24", "left"]);
+    e.ok(&["network", "create", "--subnet", "10.100.2.0/24", "right"]);
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "left",
+        "localbusybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/var/www",
+    ]);
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "cli",
+        "--network",
+        "right",
+        "localbusybox",
+        "sleep",
+        "60",
+    ]);
+    let fetch = |target: &str| {
+        e.ok(&[
+            "exec",
+            "cli",
+            "sh",
+            "-c",
+            &format!(
+                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {target} 80 || echo unreachable"
+            ),
+        ])
+    };
+    let srv_left = e.inspect("srv", ".NetworkSettings.Networks.left.IPAddress");
+    assert!(fetch(&srv_left).contains("unreachable"));
+    // Connected to right as well: reachable there by address, name and alias.
+    e.ok(&["network", "connect", "--alias", "web", "right", "srv"]);
+    let srv_right = e.inspect("srv", ".NetworkSettings.Networks.right.IPAddress");
+    assert!(srv_right.starts_with("10.100.2."), "{srv_right}");
+    assert!(e.until(5, || fetch(&srv_right).contains("hello from quai")));
+    let ns = e.ok(&["exec", "cli", "sh", "-c", "nslookup web; nslookup srv"]);
+    assert_eq!(ns.matches(&srv_right).count(), 2, "{ns}");
+    assert!(e
+        .ok(&["network", "inspect", "-f", "{{json .Containers}}", "right"])
+        .contains("srv"));
+    let o = e.q(&["network", "connect", "right", "srv"]);
+    assert!(text(&o).contains("already exists"), "{}", text(&o));
+    // Disconnected: unreachable again, and the veth is gone.
+    e.ok(&["network", "disconnect", "right", "srv"]);
+    assert!(fetch(&srv_right).contains("unreachable"));
+    let links = String::from_utf8_lossy(&e.in_netns("ip", &["-o", "link"]).stdout).into_owned();
+    assert_eq!(links.matches(": vq").count(), 2, "{links}");
+    // A connection made while stopped applies at the next start.
+    e.ok(&["stop", "-t", "0", "srv"]);
+    e.ok(&["network", "connect", "right", "srv"]);
+    e.ok(&["start", "srv"]);
+    let again = e.inspect("srv", ".NetworkSettings.Networks.right.IPAddress");
+    assert!(e.until(5, || fetch(&again).contains("hello from quai")));
+    let ids = e.all_ids();
+    e.ok(&["rm", "-f", "srv", "cli"]);
+    e.ok(&["network", "rm", "left", "right"]);
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
