@@ -925,9 +925,21 @@ impl Monitor<'_> {
                 .map(|r| r.state.endpoints)
                 .unwrap_or_default();
             let _ = self.db.update_state(&self.id, |s| s.endpoints.clear());
-            if let Err(e) =
-                crate::network::detach(&self.id, &std::mem::take(&mut self.ports), &endpoints)
-            {
+            // The veths go with the container's network namespace, which the kernel tears
+            // down on its own once the container is gone; deleting them here would only wait
+            // for it (tens of ms). Only a namespace still shared with a running
+            // `--network container:` user keeps them: those are deleted now.
+            let shared = self.db.list().unwrap_or_default().iter().any(|r| {
+                r.config.network_mode == format!("container:{}", self.id)
+                    && matches!(r.state.status.as_str(), "running" | "paused")
+            });
+            let ports = std::mem::take(&mut self.ports);
+            let res = if shared {
+                crate::network::detach(&self.id, &ports, &endpoints)
+            } else {
+                net::bridge::unpublish(&ports).map_err(|e| Error::Invalid(format!("network: {e}")))
+            };
+            if let Err(e) = res {
                 eprintln!("quai: monitor {}: {e}", self.id);
             }
         }

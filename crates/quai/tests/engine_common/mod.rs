@@ -121,8 +121,12 @@ impl Eng {
     /// processes started with its root.
     pub fn leaks(&self, ids: &[String]) -> Vec<String> {
         let mut out = Vec::new();
-        let links =
-            String::from_utf8_lossy(&self.in_netns("ip", &["-o", "link"]).stdout).into_owned();
+        // A dead container's veth goes with its network namespace, which the kernel tears
+        // down asynchronously: give it a moment.
+        let vq =
+            || String::from_utf8_lossy(&self.in_netns("ip", &["-o", "link"]).stdout).into_owned();
+        self.until(5, || !vq().contains(": vq"));
+        let links = vq();
         out.extend(
             links
                 .lines()
