@@ -191,15 +191,7 @@ fn run_monitor(
     };
     let ip = match &network {
         Some(n) => {
-            let want = rec
-                .config
-                .ip
-                .as_deref()
-                .map(|s| {
-                    s.parse()
-                        .map_err(|_| Error::Invalid(format!("invalid --ip {s}")))
-                })
-                .transpose()?;
+            let want = crate::network::parse_ip(rec.config.ip.as_deref())?;
             Some(db.allocate_ip(id, n, want)?)
         }
         None => None,

@@ -362,15 +362,7 @@ pub fn join(
     att: &crate::config::Attachment,
     ifname: &str,
 ) -> Result<()> {
-    let want = att
-        .ip
-        .as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|_| Error::Invalid(format!("invalid --ip {s}")))
-        })
-        .transpose()?;
-    let ip = allocate_endpoint(db, id, n, want, ifname)?;
+    let ip = allocate_endpoint(db, id, n, parse_ip(att.ip.as_deref())?, ifname)?;
     let s = n.subnet()?;
     net::bridge::ensure(&n.bridge, &s, n.internal, &paths.run.join("net.lock")).map_err(net_err)?;
     if n.name != "bridge" {
@@ -455,6 +447,15 @@ pub fn disconnect(db: &mut Db, net_name: &str, ctr: &str) -> Result<()> {
     a.insert("name".to_string(), n.name.clone());
     db.event("network", "disconnect", &n.id, &a)?;
     Ok(())
+}
+
+/// A requested `--ip`, parsed.
+pub fn parse_ip(s: Option<&str>) -> Result<Option<Ipv4Addr>> {
+    s.map(|s| {
+        s.parse()
+            .map_err(|_| Error::Invalid(format!("invalid --ip {s}")))
+    })
+    .transpose()
 }
 
 fn db_ports_in_use(paths: &Paths, id: &str) -> Result<Vec<net::ports::PortBinding>> {
