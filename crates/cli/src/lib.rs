@@ -122,33 +122,9 @@ pub enum Cmd {
         containers: Vec<String>,
     },
     /// Stop running containers.
-    Stop {
-        /// Seconds to wait before killing.
-        #[arg(
-            short = 't',
-            long = "time",
-            alias = "timeout",
-            allow_hyphen_values = true
-        )]
-        time: Option<i64>,
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
+    Stop(StopArgs),
     /// Restart containers.
-    Restart {
-        /// Seconds to wait before killing.
-        #[arg(
-            short = 't',
-            long = "time",
-            alias = "timeout",
-            allow_hyphen_values = true
-        )]
-        time: Option<i64>,
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
+    Restart(StopArgs),
     /// Kill running containers.
     Kill {
         /// Signal to send.
@@ -282,6 +258,22 @@ pub enum Cmd {
     Version,
 }
 
+/// `stop` and `restart` options.
+#[derive(Debug, clap::Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing.
+    #[arg(
+        short = 't',
+        long = "time",
+        alias = "timeout",
+        allow_hyphen_values = true
+    )]
+    pub time: Option<i64>,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
 /// Run the docker-like CLI; returns the exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     let cli = match Cli::try_parse_from(args) {
@@ -348,8 +340,10 @@ fn containers_dispatch(
             interactive,
             containers,
         } => containers::start(eng, attach, interactive, &containers),
-        Cmd::Stop { time, containers } => each(&containers, |c| eng.stop(c, time).map(|_| ())),
-        Cmd::Restart { time, containers } => each(&containers, |c| {
+        Cmd::Stop(StopArgs { time, containers }) => {
+            each(&containers, |c| eng.stop(c, time).map(|_| ()))
+        }
+        Cmd::Restart(StopArgs { time, containers }) => each(&containers, |c| {
             eng.stop(c, time)?;
             eng.start(c, "").map(|_| ())
         }),

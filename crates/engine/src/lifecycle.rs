@@ -4,9 +4,8 @@
 //! wiped run dir after a reboot).
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -15,9 +14,6 @@ use crate::attach;
 use crate::config::{ContainerConfig, ContainerState, HealthConfig, MountConfig};
 use crate::db::{Db, Record};
 use crate::{Error, Paths, Result};
-
-/// Where the `--init` process is mounted in the container.
-pub use crate::INIT_PATH;
 
 /// The engine as a CLI process holds it.
 pub struct Engine {
@@ -1009,16 +1005,4 @@ fn spawn_monitor(paths: &Paths, id: &str, attach_streams: &str) -> Result<UnixSt
     // The first process forks the monitor and exits at once.
     let _ = child.wait();
     Ok(ours)
-}
-
-/// Drain a stream into a sink (used by `logs -f` style readers).
-pub fn read_to_end(mut s: impl Read) -> Vec<u8> {
-    let mut v = Vec::new();
-    let _ = s.read_to_end(&mut v);
-    v
-}
-
-/// The path of the monitor's log for a container.
-pub fn monitor_log(paths: &Paths, id: &str) -> PathBuf {
-    paths.container(id).join("monitor.log")
 }

@@ -492,8 +492,13 @@ pub fn attach(
     runtime::debug!("network {id}: attached");
     let mut ports = wanted.to_vec();
     // A port published by another container, or one a host process listens on.
+    let in_use = if ports.iter().any(|p| p.host_port != 0) {
+        db_ports_in_use(paths, id)?
+    } else {
+        Vec::new()
+    };
     for p in ports.iter().filter(|p| p.host_port != 0) {
-        let taken_by_quai = db_ports_in_use(paths, id)?.iter().any(|o| {
+        let taken_by_quai = in_use.iter().any(|o| {
             o.proto == p.proto
                 && o.host_port == p.host_port
                 && (o.host_ip.is_none() || p.host_ip.is_none() || o.host_ip == p.host_ip)

@@ -6,27 +6,6 @@ mod engine_common;
 
 use engine_common::*;
 
-/// Pids of the monitors of this engine.
-fn monitors(e: &Eng) -> Vec<i32> {
-    let base = e.dir.path().display().to_string();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|p| {
-            let pid: i32 = p.file_name().to_str()?.parse().ok()?;
-            let cmd = std::fs::read(p.path().join("cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            (cmd.contains("__monitor") && cmd.contains(&base)).then_some(pid)
-        })
-        .collect()
-}
-
-fn kill9(pid: i32) {
-    // SAFETY: kill(2) on a pid this test found among its own engine's processes.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-}
-
 fn remove_all(e: &Eng) -> Vec<String> {
     let ids = e.all_ids();
     for id in &ids {
@@ -51,10 +30,10 @@ fn killed_monitor_leaves_a_visible_removable_container() {
         "sleep",
         "100",
     ]);
-    let m = monitors(&e);
+    let m = e.monitors("");
     assert_eq!(m.len(), 1);
     kill9(m[0]);
-    assert!(e.until(5, || monitors(&e).is_empty()));
+    assert!(e.until(5, || e.monitors("").is_empty()));
     // The container still runs, unsupervised, and says so.
     assert_eq!(e.inspect("orphan", ".State.Status"), "running");
     assert!(e
@@ -92,7 +71,7 @@ fn killed_cli_and_monitor_at_random_points() {
         if i % 2 == 0 {
             let _ = child.kill();
         } else {
-            for m in monitors(&e) {
+            for m in e.monitors("") {
                 kill9(m);
             }
         }
@@ -140,13 +119,13 @@ fn after_a_reboot_boot_starts_what_the_policy_says() {
         .iter()
         .map(|c| e.inspect(c, ".State.Pid").parse().expect("pid"))
         .collect();
-    for m in monitors(&e) {
+    for m in e.monitors("") {
         kill9(m);
     }
     for p in &pids {
         kill9(*p);
     }
-    assert!(e.until(5, || monitors(&e).is_empty()
+    assert!(e.until(5, || e.monitors("").is_empty()
         && pids
             .iter()
             .all(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())));
@@ -172,25 +151,7 @@ fn fifty_parallel_runs_all_succeed() {
         return;
     }
     let e = Eng::new();
-    let results: Vec<std::process::Output> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..50)
-            .map(|i| {
-                let e = &e;
-                s.spawn(move || {
-                    e.q(&[
-                        "run",
-                        "-d",
-                        "--name",
-                        &format!("p{i}"),
-                        "localbusybox",
-                        "sleep",
-                        "60",
-                    ])
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().expect("thread")).collect()
-    });
+    let results = e.run_parallel(50, "p");
     for o in &results {
         assert!(o.status.success(), "{}", text(o));
     }

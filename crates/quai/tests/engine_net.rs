@@ -147,7 +147,7 @@ fn published_ports_egress_and_hairpin() {
             "web",
             "sh",
             "-c",
-            "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 10.200.0.2 8000 || true",
+            &format!("{} || true", http_get("10.200.0.2", 8000, 3)),
         ])
         .contains("from the peer")
     });
@@ -160,13 +160,7 @@ fn published_ports_egress_and_hairpin() {
         String::from_utf8_lossy(&log.stderr)
     );
     // Hairpin: the container reaches its own published port through the host's address.
-    let hair = e.ok(&[
-        "exec",
-        "web",
-        "sh",
-        "-c",
-        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 10.200.0.1 18080",
-    ]);
+    let hair = e.ok(&["exec", "web", "sh", "-c", &http_get("10.200.0.1", 18080, 3)]);
     assert!(hair.contains("hello from quai"), "{hair}");
     // --dns and --add-host shape resolv.conf and /etc/hosts.
     let etc = e.ok(&[
@@ -217,7 +211,7 @@ fn published_ports_egress_and_hairpin() {
         "localbusybox",
         "sh",
         "-c",
-        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 127.0.0.1 80",
+        &http_get("127.0.0.1", 80, 3),
     ]);
     assert!(shared.contains("hello from quai"), "{shared}");
     // Two containers talk over the bridge by address.
@@ -227,7 +221,7 @@ fn published_ports_egress_and_hairpin() {
         "localbusybox",
         "sh",
         "-c",
-        &format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {ip} 80"),
+        &http_get(&ip, 80, 3),
     ]);
     assert!(other.contains("hello from quai"), "{other}");
     // Taken host port: a clear error, nothing left behind.
@@ -283,25 +277,7 @@ fn publish_all_ipam_and_teardown() {
         &e.in_netns("curl", &curl(&format!("http://127.0.0.1:{port}/")))
     ) == "hello from quai\n"));
     // 20 parallel runs: 20 distinct addresses.
-    let outs: Vec<std::process::Output> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..20)
-            .map(|i| {
-                let e = &e;
-                s.spawn(move || {
-                    e.q(&[
-                        "run",
-                        "-d",
-                        "--name",
-                        &format!("n{i}"),
-                        "localbusybox",
-                        "sleep",
-                        "60",
-                    ])
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().expect("thread")).collect()
-    });
+    let outs = e.run_parallel(20, "n");
     for o in &outs {
         assert!(o.status.success(), "{}", text(o));
     }
@@ -314,20 +290,9 @@ fn publish_all_ipam_and_teardown() {
     uniq.dedup();
     assert_eq!(uniq.len(), 21, "{ips:?}");
     // A killed monitor: rm -f still withdraws the ports and the veth.
-    let mon = std::fs::read_dir("/proc")
-        .expect("proc")
-        .flatten()
-        .filter_map(|p| {
-            let pid: i32 = p.file_name().to_str()?.parse().ok()?;
-            let cmd = String::from_utf8_lossy(&std::fs::read(p.path().join("cmdline")).ok()?)
-                .replace('\0', " ");
-            let id = e.inspect("pa", ".Id");
-            (cmd.contains("__monitor") && cmd.contains(&id)).then_some(pid)
-        })
-        .next()
-        .expect("monitor of pa");
-    // SAFETY: kill(2) on the monitor this test started.
-    unsafe { libc::kill(mon, libc::SIGKILL) };
+    let mons = e.monitors(&e.inspect("pa", ".Id"));
+    assert_eq!(mons.len(), 1, "monitor of pa");
+    kill9(mons[0]);
     let ids = e.all_ids();
     for id in &ids {
         e.ok(&["rm", "-f", id]);
@@ -403,7 +368,7 @@ fn user_networks_isolation_and_internal() {
     ]);
     assert_eq!(e.inspect("aa", ".NetworkSettings.IPAddress"), "10.100.0.77");
     assert_eq!(e.inspect("aa", ".NetworkSettings.Gateway"), "10.100.0.1");
-    let fetch = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 10.100.0.77 80 || echo unreachable";
+    let fetch = &format!("{} || echo unreachable", http_get("10.100.0.77", 80, 2));
     // Same network: reachable.
     assert!(e.until(5, || e
         .ok(&[
@@ -443,7 +408,7 @@ fn user_networks_isolation_and_internal() {
         .arg(&srv)
         .spawn()
         .expect("httpd");
-    let out = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 10.200.0.2 8000 || echo unreachable";
+    let out = &format!("{} || echo unreachable", http_get("10.200.0.2", 8000, 2));
     let normal = e.until(5, || {
         e.ok(&[
             "run",
@@ -588,9 +553,7 @@ fn connect_and_disconnect() {
             "cli",
             "sh",
             "-c",
-            &format!(
-                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {target} 80 || echo unreachable"
-            ),
+            &format!("{} || echo unreachable", http_get(target, 80, 2)),
         ])
     };
     let srv_left = e.inspect("srv", ".NetworkSettings.Networks.left.IPAddress");

@@ -215,6 +215,52 @@ pub fn hierarchies() -> Vec<PathBuf> {
         .collect()
 }
 
+impl Eng {
+    /// Pids of this engine's monitors whose command line also contains `also` (an id, or
+    /// "" for all).
+    pub fn monitors(&self, also: &str) -> Vec<i32> {
+        let base = self.dir.path().display().to_string();
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|p| {
+                let pid: i32 = p.file_name().to_str()?.parse().ok()?;
+                let cmd = std::fs::read(p.path().join("cmdline")).ok()?;
+                let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+                (cmd.contains("__monitor") && cmd.contains(&base) && cmd.contains(also))
+                    .then_some(pid)
+            })
+            .collect()
+    }
+
+    /// `n` detached `sleep 60` containers named PREFIX0.. started at once; their outputs.
+    pub fn run_parallel(&self, n: usize, prefix: &str) -> Vec<Output> {
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..n)
+                .map(|i| {
+                    let name = format!("{prefix}{i}");
+                    s.spawn(move || {
+                        self.q(&["run", "-d", "--name", &name, "localbusybox", "sleep", "60"])
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().expect("thread")).collect()
+        })
+    }
+}
+
+/// A shell line that sends `GET /` to `host port` with busybox nc (its wget needs NSS).
+pub fn http_get(host: &str, port: u16, wait: u32) -> String {
+    format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w {wait} {host} {port}")
+}
+
+/// Kill a process this test found among its own engine's.
+pub fn kill9(pid: i32) {
+    // SAFETY: kill(2) on a pid of a process this test's engine started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "{}{}",
