@@ -261,8 +261,10 @@ pub struct ContainerState {
     pub manually_stopped: bool,
     /// Health, when the container has a check.
     pub health: Option<Health>,
-    /// Its address on the bridge (empty when it has none).
+    /// Its address on its first network (empty when it has none).
     pub ip: String,
+    /// The network `ip` is on.
+    pub network: String,
     /// Published ports in effect (host ports chosen).
     pub ports: Vec<net::ports::PortBinding>,
     /// Live attachments to extra networks.

@@ -239,18 +239,8 @@ impl Db {
                 return Err(Error::Invalid(format!("address {w} is not usable in {s}")));
             }
         }
-        let members: Vec<String> = self
-            .list()?
-            .into_iter()
-            .filter(|r| {
-                r.config.network_mode == n.name
-                    || r.config.network_mode == n.id
-                    || (n.name == "bridge" && r.config.network_mode == "default")
-            })
-            .map(|r| r.id)
-            .collect();
         let got = self.update_states(|all| {
-            let used = used_on(all, id, &members, &n.name);
+            let used = used_on(all, id, &n.name);
             let st = &mut all.iter_mut().find(|(other, _)| other == id)?.1;
             if let Ok(ip) = st.ip.parse::<Ipv4Addr>() {
                 return Some(Ok(ip));
@@ -266,42 +256,27 @@ impl Db {
                 },
             };
             st.ip = ip.to_string();
+            st.network = n.name.clone();
             Some(Ok(ip))
         })?;
         got.ok_or_else(|| Error::NoSuchContainer(id.to_string()))?
     }
 }
 
-/// Addresses on network `net` held by containers other than `id`: first interfaces of
-/// its members, and endpoints of containers connected to it later.
-fn used_on(
-    all: &[(String, crate::ContainerState)],
-    id: &str,
-    members: &[String],
-    net: &str,
-) -> Vec<Ipv4Addr> {
-    let mut used: Vec<Ipv4Addr> = all
-        .iter()
-        .filter(|(other, _)| other != id && members.contains(other))
-        .filter_map(|(_, st)| st.ip.parse().ok())
-        .collect();
-    for (other, st) in all {
-        for e in &st.endpoints {
-            if e.network == net && (other != id) {
-                used.extend(e.ip.parse::<Ipv4Addr>().ok());
-            }
+/// Addresses on network `net` held by containers other than `id`: first interfaces on
+/// it, and endpoints of containers connected to it later. Decided from the states alone,
+/// inside the allocating transaction (a container created meanwhile counts too).
+fn used_on(all: &[(String, crate::ContainerState)], id: &str, net: &str) -> Vec<Ipv4Addr> {
+    let mut used = Vec::new();
+    for (_, st) in all.iter().filter(|(other, _)| other != id) {
+        if st.network == net {
+            used.extend(st.ip.parse::<Ipv4Addr>().ok());
+        }
+        for e in st.endpoints.iter().filter(|e| e.network == net) {
+            used.extend(e.ip.parse::<Ipv4Addr>().ok());
         }
     }
     used
-}
-
-fn members_of(db: &Db, n: &Network) -> Result<Vec<String>> {
-    Ok(db
-        .list()?
-        .into_iter()
-        .filter(|r| r.config.network_mode == n.name || r.config.network_mode == n.id)
-        .map(|r| r.id)
-        .collect())
 }
 
 /// Give container `id` an address on `n` for an extra interface `ifname`, recorded as an
@@ -314,9 +289,8 @@ pub fn allocate_endpoint(
     ifname: &str,
 ) -> Result<Ipv4Addr> {
     let s = n.subnet()?;
-    let members = members_of(db, n)?;
     let got = db.update_states(|all| {
-        let used = used_on(all, id, &members, &n.name);
+        let used = used_on(all, id, &n.name);
         let st = &mut all.iter_mut().find(|(other, _)| other == id)?.1;
         if let Some(e) = st.endpoints.iter().find(|e| e.network == n.name) {
             return e.ip.parse::<Ipv4Addr>().ok().map(Ok);
