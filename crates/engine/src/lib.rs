@@ -176,7 +176,12 @@ pub fn random_id() -> String {
 
 /// Whether a process is the one we recorded (same pid and start time).
 pub fn process_alive(pid: i32, start: u64) -> bool {
-    pid > 0 && runtime::state::proc_stat(pid).is_some_and(|(st, state)| st == start && state != 'Z')
+    // A process in exit(2) counts as gone: it only closes its files now (a monitor's last
+    // close can wait on the kernel for tens of ms; it reported the exit before).
+    pid > 0
+        && runtime::state::proc_stat_flags(pid).is_some_and(|(st, state, flags)| {
+            st == start && state != 'Z' && flags & runtime::state::PF_EXITING == 0
+        })
 }
 
 /// Where `--init` mounts quai (which runs as a minimal init under this name).

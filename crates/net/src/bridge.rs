@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::ipam::Subnet;
+use crate::netlink::{self, Element, Route};
 use crate::ports::PortBinding;
 use crate::{Error, Result};
 
@@ -15,12 +16,7 @@ fn run(prog: &str, args: &[&str], input: &str) -> Result<()> {
     let what = format!("{prog} {}", args.join(" "));
     let t0 = std::time::Instant::now();
     let r = run_inner(prog, args, input, &what);
-    if std::env::var_os("QUAI_DEBUG").is_some() {
-        eprintln!(
-            "quai: debug net: {what}: {:.1} ms",
-            t0.elapsed().as_secs_f64() * 1e3
-        );
-    }
+    debug(&what, t0);
     r
 }
 
@@ -174,15 +170,7 @@ pub fn ensure_full(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -
         source,
     })?;
     if !link_exists(bridge) {
-        run(
-            "ip",
-            &["-b", "-"],
-            &format!(
-                "link add {bridge} type bridge\naddr add {}/{} dev {bridge}\nlink set {bridge} up\n",
-                subnet.gateway(),
-                subnet.prefix
-            ),
-        )?;
+        Route::new()?.add_bridge(bridge, subnet.gateway(), subnet.prefix)?;
     }
     // Forwarding for egress (as Docker and Podman set it), and DNAT from 127.0.0.1 into
     // the bridge (as netavark sets it, on the bridge only).
@@ -211,10 +199,7 @@ pub fn remove_network(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path
             }
         }
     }
-    if link_exists(bridge) {
-        run("ip", &["link", "del", bridge], "")?;
-    }
-    Ok(())
+    Route::new()?.del_link(bridge).map(drop)
 }
 
 /// Put a container (its init is `pid`) on the bridge: a veth pair, `eth0` inside with
@@ -239,32 +224,37 @@ pub fn attach(
     // Without --mac-address, the address derives from the IP (as Docker does): a peer's
     // ARP cache stays right when an address is handed out again.
     let o = ip.octets();
-    let derived = format!("02:42:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3]);
-    let mac_line = format!("link set {ifname} address {}\n", mac.unwrap_or(&derived));
-    run(
-        "ip",
-        &["-b", "-"],
-        &format!(
-            "link add {host_if} type veth peer name {ifname} netns {pid}\nlink set {host_if} master {bridge}\nlink set {host_if} type bridge_slave hairpin on\nlink set {host_if} up\n"
-        ),
-    )?;
-    // The first interface carries the default route; later ones only their subnet.
-    let route = if ifname == "eth0" {
-        format!("route add default via {}\n", subnet.gateway())
-    } else {
-        String::new()
-    };
-    let ns = format!("--net=/proc/{pid}/ns/net");
-    let inside = run(
-        "nsenter",
-        &[&ns, "ip", "-b", "-"],
-        &format!(
-            "link set lo up\n{mac_line}addr add {ip}/{} dev {ifname}\nlink set {ifname} up\n{route}",
-            subnet.prefix
-        ),
-    );
+    let mut mac_bytes = [0x02, 0x42, o[0], o[1], o[2], o[3]];
+    if let Some(m) = mac {
+        for (b, h) in mac_bytes.iter_mut().zip(m.split(':')) {
+            *b = u8::from_str_radix(h, 16)
+                .map_err(|_| Error::Invalid(format!("{m} is not a valid mac address")))?;
+        }
+    }
+    let t0 = std::time::Instant::now();
+    let mut host = Route::new()?;
+    let master = host
+        .link_index(bridge)?
+        .ok_or_else(|| Error::Invalid(format!("bridge {bridge} is missing")))?;
+    host.add_veth(host_if, master, ifname, pid, mac_bytes)?;
+    let inside = (|| {
+        let what = format!("configure {ifname} of process {pid}");
+        let mut ctr = Route::in_netns_of(pid)?;
+        ctr.set_up(1, &what)?;
+        let index = ctr
+            .link_index(ifname)?
+            .ok_or_else(|| Error::Invalid(format!("{what}: {ifname} is missing")))?;
+        ctr.add_address(index, ip, subnet.prefix, &what)?;
+        ctr.set_up(index, &what)?;
+        // The first interface carries the default route; later ones only their subnet.
+        if ifname == "eth0" {
+            ctr.add_default_route(subnet.gateway(), &what)?;
+        }
+        Ok(())
+    })();
+    debug(&format!("attach {host_if}"), t0);
     if let Err(e) = inside {
-        let _ = detach(host_if);
+        let _ = host.del_link(host_if);
         return Err(e);
     }
     Ok(())
@@ -275,47 +265,70 @@ pub fn detach(host_if: &str) -> Result<()> {
     if !link_exists(host_if) {
         return Ok(());
     }
-    run("ip", &["link", "del", host_if], "")
+    Route::new()?.del_link(host_if).map(drop)
 }
 
-fn element(b: &PortBinding, ip: Ipv4Addr, with_value: bool) -> String {
-    let key = match b.host_ip {
-        Some(h) => format!("pub_ip {{ {h} . {} . {}", b.proto, b.host_port),
-        None => format!("pub_any {{ {} . {}", b.proto, b.host_port),
-    };
-    if with_value {
-        format!("{key} : {ip} . {} }}", b.container_port)
-    } else {
-        format!("{key} }}")
+/// A published port as an element of `pub_ip` (bound to one host address) or `pub_any`,
+/// laid out as nftables registers: addresses as they are, the protocol in a 4-byte slot,
+/// ports big-endian in a 4-byte slot.
+fn element(b: &PortBinding, ip: Ipv4Addr, with_value: bool) -> Element {
+    let proto: u8 = if b.proto == "udp" { 17 } else { 6 };
+    let mut key = Vec::with_capacity(12);
+    if let Some(h) = b.host_ip {
+        key.extend_from_slice(&h.octets());
+    }
+    key.extend_from_slice(&[proto, 0, 0, 0]);
+    key.extend_from_slice(&b.host_port.to_be_bytes());
+    key.extend_from_slice(&[0, 0]);
+    let value = with_value.then(|| {
+        let mut v = ip.octets().to_vec();
+        v.extend_from_slice(&b.container_port.to_be_bytes());
+        v.extend_from_slice(&[0, 0]);
+        v
+    });
+    Element {
+        map: if b.host_ip.is_some() {
+            "pub_ip"
+        } else {
+            "pub_any"
+        },
+        key,
+        value,
     }
 }
 
-/// Publish ports to a container address (all or nothing).
+fn debug(what: &str, t0: std::time::Instant) {
+    if std::env::var_os("QUAI_DEBUG").is_some() {
+        eprintln!(
+            "quai: debug net: {what}: {:.2} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// Publish ports to a container address (all or nothing, one nftables transaction).
 pub fn publish(ports: &[PortBinding], ip: Ipv4Addr) -> Result<()> {
-    if ports.is_empty() {
-        return Ok(());
-    }
-    let batch: String = ports
-        .iter()
-        .map(|b| format!("add element ip quai {}\n", element(b, ip, true)))
-        .collect();
-    run("nft", &["-f", "-"], &batch)
+    let t0 = std::time::Instant::now();
+    let elements: Vec<Element> = ports.iter().map(|b| element(b, ip, true)).collect();
+    let r = netlink::set_elements(true, &elements);
+    debug("publish", t0);
+    r
 }
 
 /// Withdraw published ports; missing ones are skipped. Reports the other failures.
 pub fn unpublish(ports: &[PortBinding]) -> Result<()> {
+    let t0 = std::time::Instant::now();
     let mut errors = Vec::new();
     for b in ports {
-        let line = format!(
-            "delete element ip quai {}\n",
-            element(b, Ipv4Addr::UNSPECIFIED, false)
-        );
-        if let Err(e) = run("nft", &["-f", "-"], &line) {
-            if !e.to_string().contains("No such file or directory") {
+        // One transaction each: a missing element must not keep the others.
+        let e = element(b, Ipv4Addr::UNSPECIFIED, false);
+        if let Err(e) = netlink::set_elements(false, &[e]) {
+            if !netlink::is_missing(&e) {
                 errors.push(e.to_string());
             }
         }
     }
+    debug("unpublish", t0);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -340,10 +353,15 @@ mod tests {
             network_elements("add", &s, false).contains("same_net { 10.99.0.0/16 . 10.99.0.0/16 }")
         );
         let b = crate::ports::parse("127.0.0.1:8080:80").expect("spec");
-        assert_eq!(
-            element(&b[0], Ipv4Addr::new(10, 99, 0, 2), true),
-            "pub_ip { 127.0.0.1 . tcp . 8080 : 10.99.0.2 . 80 }"
-        );
+        let e = element(&b[0], Ipv4Addr::new(10, 99, 0, 2), true);
+        assert_eq!(e.map, "pub_ip");
+        assert_eq!(e.key, [127, 0, 0, 1, 6, 0, 0, 0, 0x1f, 0x90, 0, 0]);
+        assert_eq!(e.value, Some(vec![10, 99, 0, 2, 0, 80, 0, 0]));
+        let b = crate::ports::parse("53:53/udp").expect("spec");
+        let e = element(&b[0], Ipv4Addr::new(10, 99, 0, 2), false);
+        assert_eq!(e.map, "pub_any");
+        assert_eq!(e.key, [17, 0, 0, 0, 0, 53, 0, 0]);
+        assert_eq!(e.value, None);
         assert_eq!(host_if("0123456789abcdef"), "vq0123456789ab");
     }
 }

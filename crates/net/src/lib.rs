@@ -3,18 +3,20 @@
 //! each container's network namespace, and NAT (egress masquerade, published ports as
 //! DNAT) in an nftables table that quai owns (`ip quai`), never touching other tables.
 //!
-//! Links are driven with iproute2 (`ip`, `nsenter`) and rules with `nft` (Debian
-//! `iproute2`, `util-linux`, `nftables`): docs/adr/008. Depends on nothing of quai's;
-//! never on the runtime, the engine or anything async.
+//! Links, addresses, routes and published ports go over netlink sockets (`netlink`); the
+//! table itself and a network's set elements are loaded with `nft` (Debian `nftables`),
+//! which runs once per network: docs/adr/008 and 009. Depends on nothing of quai's; never
+//! on the runtime, the engine or anything async.
 
 pub mod bridge;
 pub mod ipam;
+pub mod netlink;
 pub mod ports;
 
 /// Networking errors, each naming what failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A command (`ip`, `nft`, `nsenter`) failed; `what` is the command line.
+    /// A command (`nft`) or a netlink request failed; `what` names it.
     #[error("{what}: {message}")]
     Command { what: String, message: String },
     /// Bad input, with the reason.

@@ -170,6 +170,15 @@ impl State {
 
 /// Start time (field 22) and state letter (field 3) of a process, from `/proc/PID/stat`.
 pub fn proc_stat(pid: i32) -> Option<(u64, char)> {
+    proc_stat_flags(pid).map(|(start, state, _)| (start, state))
+}
+
+/// The kernel's `PF_EXITING` flag of a process: it is past the point of no return in
+/// exit(2), only closing its files and releasing what it held.
+pub const PF_EXITING: u64 = 0x4;
+
+/// [`proc_stat`] with the process's `PF_*` flags.
+pub fn proc_stat_flags(pid: i32) -> Option<(u64, char, u64)> {
     if pid <= 0 {
         return None;
     }
@@ -178,9 +187,11 @@ pub fn proc_stat(pid: i32) -> Option<(u64, char)> {
     let rest = &s[s.rfind(')')? + 2..];
     let mut fields = rest.split(' ');
     let state = fields.next()?.chars().next()?;
-    // After the state, start time is the 19th field (22 - 3).
-    let start = fields.nth(18)?.parse().ok()?;
-    Some((start, state))
+    // After the state: ppid, pgrp, session, tty_nr, tpgid, then flags (field 9).
+    let flags = fields.nth(5)?.parse().ok()?;
+    // Start time is field 22.
+    let start = fields.nth(12)?.parse().ok()?;
+    Some((start, state, flags))
 }
 
 /// RFC 3339 UTC timestamp of now, with nanoseconds, without a date crate.
