@@ -274,8 +274,38 @@ pub struct StopArgs {
     pub containers: Vec<String>,
 }
 
+/// `quai ps | head -1`: when the reader of our stdout goes away, end as Go programs (and so
+/// docker) do, killed by SIGPIPE without a word, not with a panic message. Rust ignores
+/// SIGPIPE so that a closed socket or pipe gives an error instead; `print!` turns that
+/// error on stdout into a panic, which this hook recognises (EPIPE is os error 32).
+fn quiet_broken_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("os error 32") {
+            // SAFETY: restoring the default action of SIGPIPE and raising it only ends this
+            // process, which is what the default action is for.
+            unsafe {
+                let _ = nix::sys::signal::signal(
+                    nix::sys::signal::Signal::SIGPIPE,
+                    nix::sys::signal::SigHandler::SigDfl,
+                );
+            }
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGPIPE);
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 /// Run the docker-like CLI; returns the exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
+    quiet_broken_stdout();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

@@ -115,6 +115,20 @@ fn bad_image_input_is_one_clear_line() {
         "{}",
         stderr(&out)
     );
+    // `quai images | head -0`: a reader gone away ends quai by SIGPIPE, silently (as docker).
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(quai())
+        .arg("--root")
+        .arg(&root)
+        .arg("images")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("quai");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(13), "{:?}", out.status);
+    assert_eq!(stderr(&out), "");
 }
 
 #[test]
