@@ -620,7 +620,7 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
         }
     };
     let mut networks = serde_json::Map::new();
-    if r.config.network_mode != "host" || !ip.is_empty() {
+    if (r.config.network_mode != "host" || !ip.is_empty()) && !r.config.primary_disconnected {
         networks.insert(
             r.config.network_mode.clone(),
             json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix}),
@@ -690,7 +690,12 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
         "Names": r.name,
         "Labels": labels.join(","),
         "Mounts": r.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
-        "Networks": r.config.network_mode,
+        "Networks": (!r.config.primary_disconnected)
+            .then_some(r.config.network_mode.as_str())
+            .into_iter()
+            .chain(r.config.networks.iter().map(|a| a.network.as_str()))
+            .collect::<Vec<_>>()
+            .join(","),
         "Size": "",
         "LocalVolumes": r.config.mounts.iter().filter(|m| m.kind == "volume").count().to_string(),
     })

@@ -84,6 +84,10 @@ pub struct ContainerConfig {
     pub mac_address: Option<String>,
     /// Networks joined with `network connect` (besides `network_mode`).
     pub networks: Vec<Attachment>,
+    /// `network disconnect` took the container off its `network_mode` network (which
+    /// stays its mode, as Docker's `HostConfig.NetworkMode` does) until a `network connect`
+    /// to it.
+    pub primary_disconnected: bool,
 }
 
 /// A network a container joins besides its first one.

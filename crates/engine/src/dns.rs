@@ -184,11 +184,13 @@ fn lookup(db: &Db, n: &Network, name: &str) -> Vec<Ipv4Addr> {
                 return (named || alias).then(|| r.state.ip.parse().ok()).flatten();
             }
             let e = r.state.endpoints.iter().find(|e| e.network == n.name)?;
+            // (Its first network, joined again while it runs, comes as an endpoint too.)
             let alias = r
                 .config
                 .networks
                 .iter()
-                .any(|a| a.network == n.name && a.aliases.iter().any(|x| x == name));
+                .any(|a| a.network == n.name && a.aliases.iter().any(|x| x == name))
+                || (r.config.network_mode == n.name && r.config.aliases.iter().any(|a| a == name));
             (named || alias).then(|| e.ip.parse().ok()).flatten()
         })
         .collect()

@@ -187,6 +187,8 @@ fn run_monitor(
     let network = match rec.config.network_mode.as_str() {
         "none" | "host" => None,
         m if m.starts_with("container:") => None,
+        // Taken off it with `network disconnect`: only its other networks.
+        _ if rec.config.primary_disconnected => None,
         n => Some(crate::network::get(&db, n)?),
     };
     let ip = match &network {
@@ -618,7 +620,10 @@ impl Monitor<'_> {
                     return Err(e);
                 }
             }
-            // Networks joined with `network connect` (read fresh: it may have changed).
+        }
+        // Networks joined with `network connect` (read fresh: it may have changed); a
+        // container taken off its first network may have only these.
+        if self.ip.is_some() || self.rec.config.primary_disconnected {
             let extra = self
                 .db
                 .get(&self.id)
@@ -626,7 +631,8 @@ impl Monitor<'_> {
                 .unwrap_or_default();
             for (k, att) in extra.iter().enumerate() {
                 let joined = crate::network::get(&self.db, &att.network).and_then(|n| {
-                    let ifname = format!("eth{}", k + 1);
+                    // After the first network's eth0; eth0 itself without one.
+                    let ifname = format!("eth{}", k + usize::from(self.ip.is_some()));
                     crate::network::join(
                         self.paths,
                         &mut self.db,
@@ -910,12 +916,13 @@ impl Monitor<'_> {
             h.abandon();
         }
         runtime::debug!("monitor {}: container exited", self.id);
-        if self.ip.is_some() {
-            let endpoints = self
-                .db
-                .get(&self.id)
-                .map(|r| r.state.endpoints)
-                .unwrap_or_default();
+        // What is attached now (`network connect`/`disconnect` change it while it runs).
+        let (ports, endpoints) = match self.db.get(&self.id) {
+            Ok(r) => (r.state.ports, r.state.endpoints),
+            Err(_) => (self.ports.clone(), Vec::new()),
+        };
+        self.ports.clear();
+        if self.ip.is_some() || !endpoints.is_empty() {
             let _ = self.db.update_state(&self.id, |s| s.endpoints.clear());
             // The veths go with the container's network namespace, which the kernel tears
             // down on its own once the container is gone; deleting them here would only wait
@@ -925,7 +932,6 @@ impl Monitor<'_> {
                 r.config.network_mode == format!("container:{}", self.id)
                     && matches!(r.state.status.as_str(), "running" | "paused")
             });
-            let ports = std::mem::take(&mut self.ports);
             let res = if shared {
                 crate::network::detach(&self.id, &ports, &endpoints)
             } else {

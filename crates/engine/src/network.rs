@@ -179,8 +179,8 @@ pub fn active_users(db: &Db, n: &Network) -> Result<Vec<String>> {
         .list()?
         .into_iter()
         .filter(|r| {
-            r.config.network_mode == n.name
-                || r.config.network_mode == n.id
+            ((r.config.network_mode == n.name || r.config.network_mode == n.id)
+                && !r.config.primary_disconnected)
                 || r.config.networks.iter().any(|a| a.network == n.name)
         })
         .filter(|r| {
@@ -366,7 +366,35 @@ pub fn connect(
     if mode == "none" || mode == "host" || mode.starts_with("container:") {
         return Err(Error::Conflict(format!("container sharing network namespace with another container or host cannot be connected to any other network ({mode})")));
     }
-    if mode == n.name || r.config.networks.iter().any(|a| a.network == n.name) {
+    if mode == n.name && r.config.primary_disconnected {
+        // Back on its own network: as its first one from the next start on; now, if it
+        // runs, as one more interface (its published ports return at the next start).
+        r.config.primary_disconnected = false;
+        if !aliases.is_empty() {
+            r.config.aliases = aliases.clone();
+        }
+        if ip.is_some() {
+            r.config.ip = ip.clone();
+        }
+        db.set_config(&r.id, &r.config)?;
+        if r.state.status == "running" && r.state.pid > 0 {
+            let att = crate::config::Attachment {
+                network: n.name.clone(),
+                aliases,
+                ip,
+            };
+            let ifname = next_ifname(&r.state);
+            if let Err(e) = join(paths, db, &r.id, r.state.pid, &n, &att, &ifname) {
+                r.config.primary_disconnected = true;
+                db.set_config(&r.id, &r.config)?;
+                return Err(e);
+            }
+        }
+        return connected_event(db, &n, &r.id);
+    }
+    if (mode == n.name && !r.config.primary_disconnected)
+        || r.config.networks.iter().any(|a| a.network == n.name)
+    {
         return Err(Error::Conflict(format!(
             "endpoint with name {} already exists in network {}",
             r.name, n.name
@@ -380,29 +408,68 @@ pub fn connect(
     r.config.networks.push(att.clone());
     db.set_config(&r.id, &r.config)?;
     if r.state.status == "running" && r.state.pid > 0 {
-        let ifname = format!("eth{}", r.state.endpoints.len() + 1);
+        let ifname = next_ifname(&r.state);
         if let Err(e) = join(paths, db, &r.id, r.state.pid, &n, &att, &ifname) {
             r.config.networks.retain(|a| a.network != n.name);
             db.set_config(&r.id, &r.config)?;
             return Err(e);
         }
     }
+    connected_event(db, &n, &r.id)
+}
+
+fn connected_event(db: &Db, n: &Network, id: &str) -> Result<()> {
     let mut a = BTreeMap::new();
-    a.insert("container".to_string(), r.id.clone());
+    a.insert("container".to_string(), id.to_string());
     a.insert("name".to_string(), n.name.clone());
-    db.event("network", "connect", &n.id, &a)?;
-    Ok(())
+    db.event("network", "connect", &n.id, &a)
+}
+
+/// The first `ethN` a running container does not use (`eth0` is its first network's).
+fn next_ifname(st: &crate::config::ContainerState) -> String {
+    (0..)
+        .map(|k| format!("eth{k}"))
+        .find(|name| {
+            (st.ip.is_empty() || name != "eth0") && !st.endpoints.iter().any(|e| e.ifname == *name)
+        })
+        .unwrap_or_default()
 }
 
 /// `network disconnect`: leave an extra network (now, if running).
 pub fn disconnect(db: &mut Db, net_name: &str, ctr: &str) -> Result<()> {
     let n = get(db, net_name)?;
     let mut r = db.get(ctr)?;
-    if r.config.network_mode == n.name {
-        return Err(Error::Conflict(format!(
-            "container {} is on {} as its first network: quai cannot disconnect it from that one",
-            r.name, n.name
-        )));
+    let live = r.state.status == "running" && r.state.pid > 0;
+    if r.config.network_mode == n.name && !r.config.primary_disconnected {
+        // Off its first network: eth0 and the published ports go now; another network's
+        // gateway becomes the default route, as Docker does.
+        r.config.primary_disconnected = true;
+        db.set_config(&r.id, &r.config)?;
+        // Its eth0, or the interface a live reconnection added.
+        let rejoined = r.state.endpoints.iter().find(|e| e.network == n.name);
+        let was_live = !r.state.ip.is_empty() || rejoined.is_some();
+        net::bridge::unpublish(&r.state.ports).map_err(net_err)?;
+        net::bridge::detach(&net::bridge::host_if(&r.id)).map_err(net_err)?;
+        if let Some(e) = rejoined {
+            net::bridge::detach(&host_if(&r.id, &e.ifname)).map_err(net_err)?;
+        }
+        let st = db.update_state(&r.id, |st| {
+            st.ip.clear();
+            st.network.clear();
+            st.ports.clear();
+            st.endpoints.retain(|e| e.network != n.name);
+        })?;
+        if live && was_live {
+            if let Some(e) = st.endpoints.first() {
+                let gw = get(db, &e.network)?.subnet()?.gateway();
+                net::bridge::default_route(r.state.pid, gw).map_err(net_err)?;
+            }
+        }
+        let mut a = BTreeMap::new();
+        a.insert("container".to_string(), r.id.clone());
+        a.insert("name".to_string(), n.name.clone());
+        db.event("network", "disconnect", &n.id, &a)?;
+        return Ok(());
     }
     if !r.config.networks.iter().any(|a| a.network == n.name) {
         return Err(Error::Conflict(format!(

@@ -248,7 +248,7 @@ pub fn attach(
         ctr.set_up(index, &what)?;
         // The first interface carries the default route; later ones only their subnet.
         if ifname == "eth0" {
-            ctr.add_default_route(subnet.gateway(), &what)?;
+            ctr.add_default_route(subnet.gateway(), false, &what)?;
         }
         Ok(())
     })();
@@ -258,6 +258,16 @@ pub fn attach(
         return Err(e);
     }
     Ok(())
+}
+
+/// Point the default route of process `pid`'s network namespace at `gateway` (when the
+/// network that had it is left).
+pub fn default_route(pid: i32, gateway: Ipv4Addr) -> Result<()> {
+    Route::in_netns_of(pid)?.add_default_route(
+        gateway,
+        true,
+        &format!("default route of process {pid}"),
+    )
 }
 
 /// Remove a container's host-side veth (gone already when its namespace died: fine).

@@ -11,7 +11,7 @@ use std::os::fd::AsFd;
 
 use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
-    NLM_F_REQUEST,
+    NLM_F_REPLACE, NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
@@ -278,8 +278,13 @@ impl Route {
         Ok(())
     }
 
-    /// `ip route add default via GATEWAY`.
-    pub fn add_default_route(&mut self, gateway: Ipv4Addr, what: &str) -> Result<()> {
+    /// `ip route add default via GATEWAY` (`replace`: `ip route replace ...`).
+    pub fn add_default_route(
+        &mut self,
+        gateway: Ipv4Addr,
+        replace: bool,
+        what: &str,
+    ) -> Result<()> {
         let mut m = RouteMessage::default();
         m.header.address_family = AddressFamily::Inet;
         m.header.table = RouteHeader::RT_TABLE_MAIN;
@@ -288,12 +293,9 @@ impl Route {
         m.header.kind = RouteType::Unicast;
         m.attributes
             .push(RouteAttribute::Gateway(RouteAddress::Inet(gateway)));
-        self.request(
-            RouteNetlinkMessage::NewRoute(m),
-            NLM_F_CREATE | NLM_F_EXCL,
-            what,
-        )
-        .map(drop)
+        let mode = if replace { NLM_F_REPLACE } else { NLM_F_EXCL };
+        self.request(RouteNetlinkMessage::NewRoute(m), NLM_F_CREATE | mode, what)
+            .map(drop)
     }
 
     /// `ip link del NAME`; a missing link is fine. Returns whether there was one.

@@ -581,6 +581,46 @@ fn connect_and_disconnect() {
     e.ok(&["start", "srv"]);
     let again = e.inspect("srv", ".NetworkSettings.Networks.right.IPAddress");
     assert!(e.until(5, || fetch(&again).contains("hello from quai")));
+    // Off its first network, live: eth0 goes, right's gateway takes the default route.
+    e.ok(&["network", "disconnect", "left", "srv"]);
+    let nets = e.ok(&["inspect", "-f", "{{json .NetworkSettings.Networks}}", "srv"]);
+    assert!(!nets.contains("left") && nets.contains("right"), "{nets}");
+    assert!(!e
+        .ok(&["network", "inspect", "-f", "{{json .Containers}}", "left"])
+        .contains("srv"));
+    let inside = e.ok(&["exec", "srv", "sh", "-c", "ip -o addr; ip route"]);
+    assert!(!inside.contains("10.100.1."), "{inside}");
+    assert!(inside.contains("default via 10.100.2.1"), "{inside}");
+    assert!(fetch(&again).contains("hello from quai"));
+    assert_eq!(
+        e.ok(&["ps", "--format", "{{.Networks}}", "-f", "name=srv"]),
+        "right"
+    );
+    // Restarted, right is its only network (eth0 now).
+    e.ok(&["restart", "-t", "0", "srv"]);
+    let inside = e.ok(&["exec", "srv", "sh", "-c", "ip -o addr; ip route"]);
+    assert!(
+        inside.contains("eth0") && !inside.contains("eth1"),
+        "{inside}"
+    );
+    assert!(inside.contains("default via 10.100.2.1"), "{inside}");
+    let now = e.inspect("srv", ".NetworkSettings.Networks.right.IPAddress");
+    assert!(e.until(5, || fetch(&now).contains("hello from quai")));
+    // Back on left while it runs: reachable there from a container on left.
+    e.ok(&["network", "connect", "left", "srv"]);
+    let on_left = e.inspect("srv", ".NetworkSettings.Networks.left.IPAddress");
+    assert!(on_left.starts_with("10.100.1."), "{on_left}");
+    let probe = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "left",
+        "localbusybox",
+        "sh",
+        "-c",
+        &format!("{} || echo unreachable", http_get(&on_left, 80, 2)),
+    ]);
+    assert!(probe.contains("hello from quai"), "{probe}");
     let ids = e.all_ids();
     e.ok(&["rm", "-f", "srv", "cli"]);
     e.ok(&["network", "rm", "left", "right"]);
