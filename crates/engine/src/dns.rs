@@ -1,11 +1,16 @@
 //! The embedded DNS server of a user-defined network (`quai __dns NETWORK`): one process
-//! per network, on the network's gateway address, port 53 (UDP). It answers A queries for
-//! the names, aliases and short ids of the network's running containers from the state
-//! database, and forwards everything else to the host's resolvers. Docker gives the
-//! default bridge no DNS; neither does quai.
+//! per network, on the network's gateway address, port 53 (UDP and TCP). It answers A
+//! queries for the names, aliases and short ids of the network's running containers from
+//! the state database, and forwards everything else to the asking container's `--dns`
+//! servers, or the host's resolvers (each forwarded query on a thread of its own, so a slow
+//! upstream holds up nobody else).
+//! Docker gives the default bridge no DNS; neither does quai.
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::Db;
@@ -103,7 +108,9 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         let n = crate::network::get(&db, name)?;
         let gw = n.subnet()?.gateway();
         let sock = UdpSocket::bind(SocketAddr::from((gw, 53)))
-            .map_err(|e| Error::io("bind", format!("{gw}:53"), e))?;
+            .map_err(|e| Error::io("bind", format!("{gw}:53/udp"), e))?;
+        let tcp = TcpListener::bind(SocketAddr::from((gw, 53)))
+            .map_err(|e| Error::io("bind", format!("{gw}:53/tcp"), e))?;
         // SAFETY: single-threaded; the parent only writes the pid file and exits.
         match unsafe { nix::unistd::fork() } {
             Ok(nix::unistd::ForkResult::Parent { child }) => {
@@ -113,13 +120,41 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
                 // SAFETY: _exit in the parent of a fork.
                 unsafe { libc::_exit(0) }
             }
-            Ok(nix::unistd::ForkResult::Child) => serve(&db, &n, &sock),
+            Ok(nix::unistd::ForkResult::Child) => serve(&paths, &db, &n, &sock, tcp),
             Err(e) => Err(Error::io("fork", "dns server", e.into())),
         }
     })();
     match res {
         Ok(()) => 0,
         Err(_) => 1,
+    }
+}
+
+/// Where to forward a query from `from`: the `--dns` servers of the container at that
+/// address on this network, else the host's resolvers.
+fn upstreams_for(
+    db: &Db,
+    n: &Network,
+    from: std::net::IpAddr,
+    host: &[SocketAddr],
+) -> Vec<SocketAddr> {
+    let from = from.to_string();
+    let own = db.list().unwrap_or_default().into_iter().find(|r| {
+        (r.config.network_mode == n.name && r.state.ip == from)
+            || r.state
+                .endpoints
+                .iter()
+                .any(|e| e.network == n.name && e.ip == from)
+    });
+    match own {
+        Some(r) if !r.config.dns.is_empty() => r
+            .config
+            .dns
+            .iter()
+            .filter_map(|d| d.parse::<std::net::IpAddr>().ok())
+            .map(|ip| SocketAddr::from((ip, 53)))
+            .collect(),
+        _ => host.to_vec(),
     }
 }
 
@@ -154,10 +189,16 @@ fn question(q: &[u8]) -> Option<(String, u16, usize)> {
     Some((labels.join("."), qtype, i + 4))
 }
 
-/// A reply to `q` (its question copied) with `answers` as A records.
-fn reply(q: &[u8], end: usize, answers: &[Ipv4Addr], rcode: u8) -> Vec<u8> {
+/// A reply to `q` (its question copied) with `answers` as A records. `limit` is the
+/// largest reply the transport takes (512 bytes for UDP, RFC 1035): answers beyond it are
+/// left out and the reply marked truncated, so the client asks again over TCP.
+fn reply(q: &[u8], end: usize, answers: &[Ipv4Addr], rcode: u8, limit: usize) -> Vec<u8> {
+    let fit = limit.saturating_sub(end) / 16;
+    let truncated = answers.len() > fit;
+    let answers = &answers[..answers.len().min(fit)];
     let mut r = q[..end].to_vec();
-    r[2] = 0x80 | (q[2] & 0x01) | 0x04; // response, recursion desired copied, authoritative
+    // Response, recursion desired copied, authoritative, truncated when it is.
+    r[2] = 0x80 | (q[2] & 0x01) | 0x04 | if truncated { 0x02 } else { 0 };
     r[3] = 0x80 | rcode; // recursion available
     r[4..6].copy_from_slice(&1u16.to_be_bytes());
     r[6..8].copy_from_slice(&(answers.len() as u16).to_be_bytes());
@@ -196,43 +237,130 @@ fn lookup(db: &Db, n: &Network, name: &str) -> Vec<Ipv4Addr> {
         .collect()
 }
 
-fn serve(db: &Db, n: &Network, sock: &UdpSocket) -> Result<()> {
-    let ups = upstreams();
+/// The largest reply over UDP without EDNS (RFC 1035).
+const UDP_LIMIT: usize = 512;
+/// Forwarded queries in flight at most; more get SERVFAIL at once.
+const MAX_FORWARDS: usize = 64;
+
+/// The answer to a query for one of the network's containers, or None to forward it.
+fn local_answer(db: &Db, n: &Network, q: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let (name, qtype, end) = (q.len() >= 12).then(|| question(q)).flatten()?;
+    let local = lookup(db, n, &name);
+    if local.is_empty() {
+        return None;
+    }
+    // A name of ours with no record of the type asked (AAAA): no data, not "no such name".
+    let answers: &[Ipv4Addr] = if qtype == 1 { &local } else { &[] };
+    Some(reply(q, end, answers, 0, limit))
+}
+
+/// SERVFAIL for a query (None when it is not one).
+fn servfail(q: &[u8]) -> Option<Vec<u8>> {
+    let (_, _, end) = (q.len() >= 12).then(|| question(q)).flatten()?;
+    Some(reply(q, end, &[], 2, UDP_LIMIT))
+}
+
+/// Ask the host's resolvers over UDP; their first answer.
+fn forward_udp(q: &[u8], ups: &[SocketAddr]) -> Option<Vec<u8>> {
+    ups.iter().find_map(|up| {
+        let u = UdpSocket::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))).ok()?;
+        u.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        u.send_to(q, up).ok()?;
+        let mut rb = vec![0u8; 65535];
+        let (rl, _) = u.recv_from(&mut rb).ok()?;
+        rb.truncate(rl);
+        Some(rb)
+    })
+}
+
+/// Read one length-prefixed DNS message from a TCP stream (None at its end).
+fn read_tcp_message(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).ok()?;
+    let mut m = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    s.read_exact(&mut m).ok()?;
+    Some(m)
+}
+
+fn write_tcp_message(s: &mut TcpStream, m: &[u8]) -> std::io::Result<()> {
+    let len = u16::try_from(m.len()).unwrap_or(u16::MAX);
+    let mut b = len.to_be_bytes().to_vec();
+    b.extend_from_slice(&m[..usize::from(len)]);
+    s.write_all(&b)
+}
+
+/// Ask the host's resolvers over TCP; their first answer.
+fn forward_tcp(q: &[u8], ups: &[SocketAddr]) -> Option<Vec<u8>> {
+    ups.iter().find_map(|up| {
+        let mut c = TcpStream::connect_timeout(up, Duration::from_secs(2)).ok()?;
+        c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write_tcp_message(&mut c, q).ok()?;
+        read_tcp_message(&mut c)
+    })
+}
+
+/// One DNS-over-TCP client: queries until it closes or idles for 10 s.
+fn serve_tcp(paths: &Paths, n: &Network, mut c: TcpStream, ups: &[SocketAddr]) {
+    let Ok(db) = Db::open(&paths.root) else {
+        return;
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
+    let ups = match c.peer_addr() {
+        Ok(p) => upstreams_for(&db, n, p.ip(), ups),
+        Err(_) => ups.to_vec(),
+    };
+    while let Some(q) = read_tcp_message(&mut c) {
+        let r = local_answer(&db, n, &q, usize::from(u16::MAX))
+            .or_else(|| forward_tcp(&q, &ups))
+            .or_else(|| servfail(&q));
+        match r {
+            Some(r) if write_tcp_message(&mut c, &r).is_ok() => {}
+            _ => return,
+        }
+    }
+}
+
+fn serve(paths: &Paths, db: &Db, n: &Network, sock: &UdpSocket, tcp: TcpListener) -> Result<()> {
+    let ups: Arc<[SocketAddr]> = upstreams().into();
+    {
+        let (paths, n, ups) = (paths.clone(), n.clone(), ups.clone());
+        std::thread::spawn(move || {
+            for c in tcp.incoming().flatten() {
+                let (paths, n, ups) = (paths.clone(), n.clone(), ups.clone());
+                std::thread::spawn(move || serve_tcp(&paths, &n, c, &ups));
+            }
+        });
+    }
+    let in_flight = Arc::new(AtomicUsize::new(0));
     let mut buf = [0u8; 1500];
     loop {
         let Ok((len, from)) = sock.recv_from(&mut buf) else {
             continue;
         };
         let q = &buf[..len];
-        let Some((name, qtype, end)) = (len >= 12).then(|| question(q)).flatten() else {
+        if let Some(r) = local_answer(db, n, q, UDP_LIMIT) {
+            let _ = sock.send_to(&r, from);
+            continue;
+        }
+        // Not ours: ask the host's resolvers, off this loop.
+        let Some(fail) = servfail(q) else {
             continue;
         };
-        let local = lookup(db, n, &name);
-        if !local.is_empty() {
-            let answers: &[Ipv4Addr] = if qtype == 1 { &local } else { &[] };
-            let _ = sock.send_to(&reply(q, end, answers, 0), from);
+        let out = sock.try_clone();
+        if in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_FORWARDS || out.is_err() {
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = sock.send_to(&fail, from);
             continue;
         }
-        // Not ours: ask the host's resolvers.
-        let mut answered = false;
-        for up in &ups {
-            let Ok(u) = UdpSocket::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))) else {
-                continue;
-            };
-            let _ = u.set_read_timeout(Some(Duration::from_secs(2)));
-            if u.send_to(q, up).is_err() {
-                continue;
+        let ups = upstreams_for(db, n, from.ip(), &ups);
+        let (q, in_flight) = (q.to_vec(), in_flight.clone());
+        std::thread::spawn(move || {
+            let r = forward_udp(&q, &ups).unwrap_or(fail);
+            if let Ok(out) = out {
+                let _ = out.send_to(&r, from);
             }
-            let mut rb = [0u8; 4096];
-            if let Ok((rl, _)) = u.recv_from(&mut rb) {
-                let _ = sock.send_to(&rb[..rl], from);
-                answered = true;
-                break;
-            }
-        }
-        if !answered {
-            let _ = sock.send_to(&reply(q, end, &[], 2), from); // SERVFAIL
-        }
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 }
 
@@ -251,10 +379,22 @@ mod tests {
         q.extend_from_slice(&[0, 0, 1, 0, 1]);
         let (name, t, end) = question(&q).expect("question");
         assert_eq!((name.as_str(), t, end), ("web.front", 1, q.len()));
-        let r = reply(&q, end, &[Ipv4Addr::new(10, 100, 0, 2)], 0);
+        let r = reply(&q, end, &[Ipv4Addr::new(10, 100, 0, 2)], 0, UDP_LIMIT);
         assert_eq!(&r[..2], &[0x12, 0x34]);
         assert_eq!(r[3] & 0x0f, 0);
+        assert_eq!(r[2] & 0x02, 0);
         assert_eq!(u16::from_be_bytes([r[6], r[7]]), 1);
         assert_eq!(&r[r.len() - 4..], &[10, 100, 0, 2]);
+        // 40 answers do not fit in 512 bytes: as many as fit, marked truncated.
+        let many = vec![Ipv4Addr::new(10, 100, 0, 2); 40];
+        let r = reply(&q, end, &many, 0, UDP_LIMIT);
+        assert!(r.len() <= UDP_LIMIT);
+        assert_eq!(r[2] & 0x02, 0x02);
+        assert_eq!(
+            u16::from_be_bytes([r[6], r[7]]) as usize,
+            (UDP_LIMIT - end) / 16
+        );
+        let r = reply(&q, end, &many, 0, usize::from(u16::MAX));
+        assert_eq!(u16::from_be_bytes([r[6], r[7]]), 40);
     }
 }

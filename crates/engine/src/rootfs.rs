@@ -238,12 +238,14 @@ pub fn write_etc_files(
         hosts.push_str(&format!("{ip}\t{hostname}\n"));
     }
     w("hosts", hosts)?;
+    // On a user-defined network the network's DNS server answers, and forwards to the
+    // `--dns` servers (as Docker's embedded DNS does); elsewhere those are the resolvers.
+    if let Some(d) = dns_server {
+        return w("resolv.conf", format!("nameserver {d}\noptions ndots:0\n"));
+    }
     if !c.dns.is_empty() {
         let text: String = c.dns.iter().map(|d| format!("nameserver {d}\n")).collect();
         return w("resolv.conf", text);
-    }
-    if let Some(d) = dns_server {
-        return w("resolv.conf", format!("nameserver {d}\noptions ndots:0\n"));
     }
     // The host's resolvers, without loopback ones (they mean nothing in another network
     // namespace), as Docker does.

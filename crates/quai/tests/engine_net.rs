@@ -465,6 +465,30 @@ fn user_networks_isolation_and_internal() {
     assert!(res.contains("nameserver 10.100.0.1"), "{res}");
     let db_ip = e.inspect("db", ".NetworkSettings.IPAddress");
     assert!(res.contains(&db_ip), "alias: {res}");
+    // The same over TCP (what a resolver falls back to after a truncated answer), by
+    // name and by NAME.NETWORK.
+    let ip: std::net::Ipv4Addr = db_ip.parse().expect("address");
+    assert_eq!(e.dns_tcp("10.100.0.1", "database"), vec![ip]);
+    assert_eq!(e.dns_tcp("10.100.0.1", "db.front"), vec![ip]);
+    // Other names go upstream: a container's --dns servers, asked by the network's DNS
+    // server (its resolv.conf still names the network's), here a stand-in resolver.
+    let upstream = e.fake_dns("127.0.0.1", std::net::Ipv4Addr::new(192, 0, 2, 7));
+    let res = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "--dns",
+        "127.0.0.1",
+        "localbusybox",
+        "sh",
+        "-c",
+        "nslookup outside.example; nslookup database; cat /etc/resolv.conf",
+    ]);
+    drop(upstream);
+    assert!(res.contains("192.0.2.7"), "forwarded: {res}");
+    assert!(res.contains(&db_ip), "local: {res}");
+    assert!(res.contains("nameserver 10.100.0.1"), "{res}");
     // None on the default bridge (Docker's behaviour).
     let res = e.ok(&[
         "run",

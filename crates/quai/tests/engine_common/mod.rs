@@ -255,6 +255,122 @@ pub fn http_get(host: &str, port: u16, wait: u32) -> String {
     format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w {wait} {host} {port}")
 }
 
+impl Eng {
+    /// The A records for `name` from the DNS server at `server`:53, asked over TCP from
+    /// inside this engine's network namespace (a thread of the test enters it).
+    pub fn dns_tcp(&self, server: &str, name: &str) -> Vec<std::net::Ipv4Addr> {
+        use std::io::{Read, Write};
+        use std::os::fd::AsRawFd;
+        let ns = std::fs::File::open(format!("/run/netns/{}", self.netns)).expect("netns");
+        let mut q = vec![0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        for l in name.split('.') {
+            q.push(l.len() as u8);
+            q.extend_from_slice(l.as_bytes());
+        }
+        q.extend_from_slice(&[0, 0, 1, 0, 1]);
+        let server: std::net::Ipv4Addr = server.parse().expect("server address");
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                // SAFETY: setns(2) on this helper thread only, with an fd we opened.
+                let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+                assert_eq!(rc, 0, "setns");
+                let mut c = std::net::TcpStream::connect((server, 53)).expect("connect :53/tcp");
+                c.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .expect("timeout");
+                let mut m = (q.len() as u16).to_be_bytes().to_vec();
+                m.extend_from_slice(&q);
+                c.write_all(&m).expect("send");
+                let mut len = [0u8; 2];
+                c.read_exact(&mut len).expect("reply length");
+                let mut r = vec![0u8; u16::from_be_bytes(len) as usize];
+                c.read_exact(&mut r).expect("reply");
+                assert_eq!(&r[..2], &[0xab, 0xcd], "reply id");
+                let count = u16::from_be_bytes([r[6], r[7]]) as usize;
+                // Answers follow the question; each names it by pointer (2 bytes), then
+                // type, class, ttl, length (10 bytes) and the 4-byte address.
+                let mut at = q.len();
+                let mut out = Vec::new();
+                for _ in 0..count {
+                    let rd = &r[at + 12..at + 16];
+                    out.push(std::net::Ipv4Addr::new(rd[0], rd[1], rd[2], rd[3]));
+                    at += 16;
+                }
+                out
+            })
+            .join()
+            .expect("dns thread")
+        })
+    }
+}
+
+/// A stand-in upstream resolver on UDP port 53 inside a test's network namespace: it
+/// answers every A query with one address (and other types with no records).
+pub struct FakeDns {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Eng {
+    pub fn fake_dns(&self, listen: &str, answer: std::net::Ipv4Addr) -> FakeDns {
+        use std::os::fd::AsRawFd;
+        let ns = std::fs::File::open(format!("/run/netns/{}", self.netns)).expect("netns");
+        let listen: std::net::Ipv4Addr = listen.parse().expect("listen address");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            // SAFETY: setns(2) on this helper thread only, with an fd we opened.
+            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns");
+            let s = std::net::UdpSocket::bind((listen, 53)).expect("bind :53/udp");
+            s.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+                .expect("timeout");
+            let _ = ready_tx.send(());
+            let mut b = [0u8; 512];
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                let Ok((n, from)) = s.recv_from(&mut b) else {
+                    continue;
+                };
+                let q = &b[..n];
+                // The question ends after its name's zero label and 4 bytes.
+                let Some(z) = q[12..].iter().position(|&x| x == 0) else {
+                    continue;
+                };
+                let end = 12 + z + 5;
+                let qtype = u16::from_be_bytes([q[end - 4], q[end - 3]]);
+                let mut r = q[..end].to_vec();
+                r[2] = 0x80 | (q[2] & 1);
+                r[3] = 0x80;
+                r[8..12].fill(0);
+                if qtype == 1 {
+                    r[6..8].copy_from_slice(&1u16.to_be_bytes());
+                    r.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+                    r.extend_from_slice(&answer.octets());
+                } else {
+                    r[6..8].fill(0);
+                }
+                let _ = s.send_to(&r, from);
+            }
+        });
+        ready_rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("fake dns ready");
+        FakeDns {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FakeDns {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Kill a process this test found among its own engine's.
 pub fn kill9(pid: i32) {
     // SAFETY: kill(2) on a pid of a process this test's engine started.
