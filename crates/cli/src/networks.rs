@@ -95,6 +95,15 @@ pub enum NetworkCmd {
     },
 }
 
+/// One entry of `IPAM.Config`: Docker leaves out an `IPRange` that was not given.
+fn ipam_config(n: &Network, gw: &str) -> Value {
+    let mut c = json!({"Subnet": n.subnet, "Gateway": gw});
+    if !n.ip_range.is_empty() {
+        c["IPRange"] = json!(n.ip_range);
+    }
+    c
+}
+
 /// Docker's `network inspect` document.
 pub fn network_json(eng: &Engine, n: &Network) -> Value {
     let gw = n
@@ -124,7 +133,7 @@ pub fn network_json(eng: &Engine, n: &Network) -> Value {
     json!({
         "Name": n.name, "Id": n.id, "Created": n.created, "Scope": "local", "Driver": n.driver,
         "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Config": [{"Subnet": n.subnet, "Gateway": gw}]},
+        "IPAM": {"Driver": "default", "Config": [ipam_config(n, &gw)]},
         "Internal": n.internal, "Attachable": false,
         "Containers": containers, "Options": n.options, "Labels": n.labels,
         "com.quai.bridge": n.bridge,
@@ -147,16 +156,12 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             if driver != "bridge" {
                 anyhow::bail!("network driver {driver:?} is not supported: only \"bridge\"");
             }
-            if let (Some(r), Some(s)) = (&ip_range, &subnet) {
-                if r != s {
-                    anyhow::bail!("--ip-range {r}: quai allocates from the whole subnet ({s})");
-                }
-            }
             let n = engine::network::create(
                 &eng.db,
                 &name,
                 subnet.as_deref(),
                 gateway.as_deref(),
+                ip_range.as_deref(),
                 internal,
                 crate::system::kv(&label),
                 crate::system::kv(&opt),

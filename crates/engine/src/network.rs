@@ -28,6 +28,10 @@ pub struct Network {
     pub driver: String,
     /// `10.100.0.0/24`.
     pub subnet: String,
+    /// `--gateway`, when not the subnet's first address.
+    pub gateway: String,
+    /// `--ip-range`: where addresses are handed out from, when not the whole subnet.
+    pub ip_range: String,
     /// The Linux bridge.
     pub bridge: String,
     /// No egress, no ingress from outside the network.
@@ -53,12 +57,30 @@ impl Network {
         }
     }
 
-    /// Its subnet, parsed.
+    /// Its subnet, parsed, with its gateway and address range.
     pub fn subnet(&self) -> Result<net::ipam::Subnet> {
-        self.subnet
-            .parse()
-            .map_err(|e: net::Error| Error::Corrupt(format!("network {}: {e}", self.name)))
+        pool(&self.subnet, &self.gateway, &self.ip_range)
+            .map_err(|e| Error::Corrupt(format!("network {}: {e}", self.name)))
     }
+}
+
+/// A subnet with an optional gateway and address range (empty: none).
+fn pool(
+    subnet: &str,
+    gateway: &str,
+    range: &str,
+) -> std::result::Result<net::ipam::Subnet, net::Error> {
+    let mut s: net::ipam::Subnet = subnet.parse()?;
+    if !gateway.is_empty() {
+        let g = gateway
+            .parse()
+            .map_err(|_| net::Error::Invalid(format!("invalid gateway {gateway:?}")))?;
+        s = s.with_gateway(g)?;
+    }
+    if !range.is_empty() {
+        s = s.with_range(range.parse()?)?;
+    }
+    Ok(s)
 }
 
 fn net_err(e: net::Error) -> Error {
@@ -101,6 +123,7 @@ pub fn create(
     name: &str,
     subnet: Option<&str>,
     gateway: Option<&str>,
+    ip_range: Option<&str>,
     internal: bool,
     labels: BTreeMap<String, String>,
     options: BTreeMap<String, String>,
@@ -123,6 +146,7 @@ pub fn create(
             .iter()
             .any(|t| t.contains(s.base) || s.contains(t.base))
     };
+    let subnet_arg = subnet;
     let subnet: net::ipam::Subnet = match subnet {
         Some(s) => {
             let s: net::ipam::Subnet = s
@@ -140,14 +164,14 @@ pub fn create(
             .find(|s| !overlaps(s))
             .ok_or_else(|| Error::Conflict("no free subnet left in 10.100.0.0/16".into()))?,
     };
-    if let Some(g) = gateway {
-        if g != subnet.gateway().to_string() {
-            return Err(Error::Invalid(format!(
-                "gateway {g}: quai uses the subnet's first address ({})",
-                subnet.gateway()
-            )));
-        }
+    if (gateway.is_some() || ip_range.is_some()) && subnet_arg.is_none() {
+        return Err(Error::Invalid(
+            "--gateway and --ip-range need a --subnet".into(),
+        ));
     }
+    // Checked now: a gateway or range that does not fit the subnet is refused here.
+    let (gateway, ip_range) = (gateway.unwrap_or(""), ip_range.unwrap_or(""));
+    pool(&subnet.to_string(), gateway, ip_range).map_err(|e| Error::Invalid(e.to_string()))?;
     let id = crate::random_id();
     let n = Network {
         bridge: format!("quai-{}", &id[..8]),
@@ -155,6 +179,8 @@ pub fn create(
         name: name.into(),
         driver: "bridge".into(),
         subnet: subnet.to_string(),
+        gateway: gateway.to_string(),
+        ip_range: ip_range.to_string(),
         internal,
         labels,
         options,
@@ -235,7 +261,7 @@ impl Db {
     ) -> Result<Ipv4Addr> {
         let s = n.subnet()?;
         if let Some(w) = want {
-            if !s.contains(w) || w == s.gateway() || w == s.base {
+            if !s.usable(w) {
                 return Err(Error::Invalid(format!("address {w} is not usable in {s}")));
             }
         }
@@ -299,8 +325,10 @@ pub fn allocate_endpoint(
             Some(w) if used.contains(&w) => {
                 return Some(Err(Error::Conflict(format!("Address already in use: {w}"))))
             }
-            Some(w) if !s.contains(w) => {
-                return Some(Err(Error::Invalid(format!("address {w} is not in {s}"))))
+            Some(w) if !s.usable(w) => {
+                return Some(Err(Error::Invalid(format!(
+                    "address {w} is not usable in {s}"
+                ))))
             }
             Some(w) => w,
             None => match s.allocate(&used) {

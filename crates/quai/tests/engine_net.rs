@@ -650,3 +650,96 @@ fn connect_and_disconnect() {
     e.ok(&["network", "rm", "left", "right"]);
     assert_eq!(e.leaks(&ids), Vec::<String>::new());
 }
+
+#[test]
+fn gateway_and_ip_range() {
+    if !root_or_skip("gateway_and_ip_range") {
+        return;
+    }
+    let e = Eng::new();
+    // Out of the subnet, or without one: refused, nothing created.
+    for bad in [
+        vec!["--subnet", "10.100.9.0/24", "--gateway", "10.100.10.1"],
+        vec!["--subnet", "10.100.9.0/24", "--gateway", "10.100.9.255"],
+        vec!["--subnet", "10.100.9.0/24", "--ip-range", "10.100.8.0/25"],
+        vec!["--gateway", "10.100.9.1"],
+    ] {
+        let mut args = vec!["network", "create"];
+        args.extend(bad.iter().copied());
+        args.push("ranged");
+        let o = e.q(&args);
+        assert_eq!(o.status.code(), Some(1), "{bad:?}: {}", text(&o));
+        assert_eq!(text(&o).lines().count(), 1, "{}", text(&o));
+    }
+    assert!(!e.ok(&["network", "ls"]).contains("ranged"));
+    e.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.100.9.0/24",
+        "--gateway",
+        "10.100.9.254",
+        "--ip-range",
+        "10.100.9.128/25",
+        "ranged",
+    ]);
+    let ipam = e.ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{json .IPAM.Config}}",
+        "ranged",
+    ]);
+    assert!(
+        ipam.contains("\"Gateway\":\"10.100.9.254\"")
+            && ipam.contains("\"IPRange\":\"10.100.9.128/25\""),
+        "{ipam}"
+    );
+    // Addresses come from the range; the route and the DNS server are the gateway's.
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "ranged",
+        "localbusybox",
+        "sh",
+        "-c",
+        "ip -o -4 addr show eth0; ip route; cat /etc/resolv.conf; ping -c1 -W2 10.100.9.254",
+    ]);
+    assert!(out.contains("inet 10.100.9.128/24"), "{out}");
+    assert!(out.contains("default via 10.100.9.254"), "{out}");
+    assert!(out.contains("nameserver 10.100.9.254"), "{out}");
+    assert!(out.contains("1 packets received"), "{out}");
+    // --ip outside the range but in the subnet is fine (as Docker); the gateway is not.
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "ranged",
+        "--ip",
+        "10.100.9.1",
+        "localbusybox",
+        "ip",
+        "-o",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("inet 10.100.9.1/24"), "{out}");
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--network",
+        "ranged",
+        "--ip",
+        "10.100.9.254",
+        "localbusybox",
+        "true",
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("not usable"), "{}", text(&o));
+    let ids = e.all_ids();
+    e.ok(&["network", "rm", "ranged"]);
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
