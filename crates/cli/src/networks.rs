@@ -158,13 +158,15 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             }
             let n = engine::network::create(
                 &eng.db,
-                &name,
-                subnet.as_deref(),
-                gateway.as_deref(),
-                ip_range.as_deref(),
-                internal,
-                crate::system::kv(&label),
-                crate::system::kv(&opt),
+                engine::network::CreateArgs {
+                    name: &name,
+                    subnet: subnet.as_deref(),
+                    gateway: gateway.as_deref(),
+                    ip_range: ip_range.as_deref(),
+                    internal,
+                    labels: crate::system::kv(&label),
+                    options: crate::system::kv(&opt),
+                },
             )?;
             println!("{}", n.id);
             Ok(0)

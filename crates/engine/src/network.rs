@@ -117,17 +117,29 @@ pub fn get(db: &Db, what: &str) -> Result<Network> {
     }
 }
 
+/// What `network create` was asked for.
+#[derive(Debug, Default)]
+pub struct CreateArgs<'a> {
+    pub name: &'a str,
+    pub subnet: Option<&'a str>,
+    pub gateway: Option<&'a str>,
+    pub ip_range: Option<&'a str>,
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+}
+
 /// `network create`.
-pub fn create(
-    db: &Db,
-    name: &str,
-    subnet: Option<&str>,
-    gateway: Option<&str>,
-    ip_range: Option<&str>,
-    internal: bool,
-    labels: BTreeMap<String, String>,
-    options: BTreeMap<String, String>,
-) -> Result<Network> {
+pub fn create(db: &Db, a: CreateArgs<'_>) -> Result<Network> {
+    let CreateArgs {
+        name,
+        subnet,
+        gateway,
+        ip_range,
+        internal,
+        labels,
+        options,
+    } = a;
     crate::lifecycle::check_name(name)?;
     if ["bridge", "host", "none", "default"].contains(&name) {
         return Err(Error::Conflict(format!(
