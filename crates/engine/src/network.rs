@@ -57,6 +57,18 @@ impl Network {
         }
     }
 
+    /// How its bridge is set up (`--internal` and the `-o` options).
+    pub fn kind(&self) -> net::bridge::Kind {
+        net::bridge::Kind {
+            internal: self.internal,
+            masquerade: self
+                .options
+                .get(OPT_MASQUERADE)
+                .is_none_or(|v| v != "false"),
+            mtu: self.options.get(OPT_MTU).and_then(|v| v.parse().ok()),
+        }
+    }
+
     /// Its subnet, parsed, with its gateway and address range.
     pub fn subnet(&self) -> Result<net::ipam::Subnet> {
         pool(&self.subnet, &self.gateway, &self.ip_range)
@@ -117,6 +129,63 @@ pub fn get(db: &Db, what: &str) -> Result<Network> {
     }
 }
 
+const OPT_BRIDGE_NAME: &str = "com.docker.network.bridge.name";
+const OPT_MASQUERADE: &str = "com.docker.network.bridge.enable_ip_masquerade";
+const OPT_ICC: &str = "com.docker.network.bridge.enable_icc";
+const OPT_MTU: &str = "com.docker.network.driver.mtu";
+
+/// Docker's bridge driver options that quai honours; any other is refused rather than
+/// silently ignored.
+fn check_options(options: &BTreeMap<String, String>, existing: &[Network]) -> Result<()> {
+    let bool_opt = |k: &str, v: &str| match v {
+        "true" | "false" => Ok(()),
+        _ => Err(Error::Invalid(format!(
+            "option {k}: {v:?} is not true or false"
+        ))),
+    };
+    for (k, v) in options {
+        match k.as_str() {
+            OPT_BRIDGE_NAME => {
+                let ok = (1..=15).contains(&v.len())
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+                if !ok {
+                    return Err(Error::Invalid(format!(
+                        "option {k}: {v:?} is not a valid interface name (1-15 of a-z A-Z 0-9 _ . -)"
+                    )));
+                }
+                if existing.iter().any(|n| n.bridge == *v) || net::bridge::link_exists(v) {
+                    return Err(Error::Conflict(format!(
+                        "option {k}: an interface named {v} exists already"
+                    )));
+                }
+            }
+            OPT_MTU => {
+                if !v.parse::<u32>().is_ok_and(|m| (68..=65535).contains(&m)) {
+                    return Err(Error::Invalid(format!(
+                        "option {k}: {v:?} is not an MTU (68-65535)"
+                    )));
+                }
+            }
+            OPT_MASQUERADE => bool_opt(k, v)?,
+            OPT_ICC => {
+                bool_opt(k, v)?;
+                if v == "false" {
+                    return Err(Error::Invalid(format!(
+                        "option {k}=false is not supported: containers on one network always reach each other"
+                    )));
+                }
+            }
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "network option {k:?} is not supported (quai honours {OPT_BRIDGE_NAME}, {OPT_MTU}, {OPT_MASQUERADE} and {OPT_ICC}=true)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What `network create` was asked for.
 #[derive(Debug, Default)]
 pub struct CreateArgs<'a> {
@@ -152,6 +221,7 @@ pub fn create(db: &Db, a: CreateArgs<'_>) -> Result<Network> {
             "network with name {name} already exists"
         )));
     }
+    check_options(&options, &existing)?;
     let taken: Vec<net::ipam::Subnet> = existing.iter().filter_map(|n| n.subnet().ok()).collect();
     let overlaps = |s: &net::ipam::Subnet| {
         taken
@@ -186,7 +256,10 @@ pub fn create(db: &Db, a: CreateArgs<'_>) -> Result<Network> {
     pool(&subnet.to_string(), gateway, ip_range).map_err(|e| Error::Invalid(e.to_string()))?;
     let id = crate::random_id();
     let n = Network {
-        bridge: format!("quai-{}", &id[..8]),
+        bridge: options
+            .get(OPT_BRIDGE_NAME)
+            .cloned()
+            .unwrap_or_else(|| format!("quai-{}", &id[..8])),
         id,
         name: name.into(),
         driver: "bridge".into(),
@@ -251,7 +324,7 @@ pub fn remove(paths: &Paths, db: &Db, what: &str) -> Result<Network> {
     net::bridge::remove_network(
         &n.bridge,
         &n.subnet()?,
-        n.internal,
+        n.kind(),
         &paths.run.join("net.lock"),
     )
     .map_err(net_err)?;
@@ -378,7 +451,7 @@ pub fn join(
 ) -> Result<()> {
     let ip = allocate_endpoint(db, id, n, parse_ip(att.ip.as_deref())?, ifname)?;
     let s = n.subnet()?;
-    net::bridge::ensure(&n.bridge, &s, n.internal, &paths.run.join("net.lock")).map_err(net_err)?;
+    net::bridge::ensure(&n.bridge, &s, n.kind(), &paths.run.join("net.lock")).map_err(net_err)?;
     if n.name != "bridge" {
         crate::dns::ensure(paths, n)?;
     }
@@ -561,7 +634,7 @@ pub fn attach(
 ) -> Result<Vec<net::ports::PortBinding>> {
     let s = n.subnet()?;
     let lock = paths.run.join("net.lock");
-    net::bridge::ensure(&n.bridge, &s, n.internal, &lock).map_err(net_err)?;
+    net::bridge::ensure(&n.bridge, &s, n.kind(), &lock).map_err(net_err)?;
     if n.name != "bridge" {
         crate::dns::ensure(paths, n)?;
     }
@@ -602,7 +675,7 @@ pub fn attach(
     runtime::debug!("network {id}: ports checked");
     let published = net::bridge::publish(&ports, ip).or_else(|_| {
         // The table may have been removed since the namespace was set up: once more.
-        net::bridge::ensure_full(&n.bridge, &s, n.internal, &lock)?;
+        net::bridge::ensure_full(&n.bridge, &s, n.kind(), &lock)?;
         net::bridge::publish(&ports, ip)
     });
     if let Err(e) = published {

@@ -114,16 +114,44 @@ pub fn ruleset() -> String {
     .to_string()
 }
 
-fn network_elements(op: &str, subnet: &Subnet, internal: bool) -> String {
-    let kind = if internal { "internal" } else { "nat_subnets" };
-    format!(
-        "{op} element ip quai subnets {{ {subnet} }}\n{op} element ip quai same_net {{ {subnet} . {subnet} }}\n{op} element ip quai {kind} {{ {subnet} }}\n"
-    )
+/// How a network's bridge is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// `--internal`: no traffic in or out, only within.
+    pub internal: bool,
+    /// Masquerade egress (Docker's `enable_ip_masquerade`, on by default).
+    pub masquerade: bool,
+    /// The MTU of the bridge and its containers' interfaces (the kernel's default without).
+    pub mtu: Option<u32>,
+}
+
+impl Default for Kind {
+    fn default() -> Kind {
+        Kind {
+            internal: false,
+            masquerade: true,
+            mtu: None,
+        }
+    }
+}
+
+fn network_elements(op: &str, subnet: &Subnet, kind: Kind) -> String {
+    let mut s = format!(
+        "{op} element ip quai subnets {{ {subnet} }}\n{op} element ip quai same_net {{ {subnet} . {subnet} }}\n"
+    );
+    if kind.internal {
+        s.push_str(&format!("{op} element ip quai internal {{ {subnet} }}\n"));
+    } else if kind.masquerade {
+        s.push_str(&format!(
+            "{op} element ip quai nat_subnets {{ {subnet} }}\n"
+        ));
+    }
+    s
 }
 
 /// Make sure the bridge, its address, forwarding and quai's table exist (idempotent; `lock`
 /// serialises concurrent callers).
-pub fn ensure(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -> Result<()> {
+pub fn ensure(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
     // Fast path: this network namespace was set up already (a marker names it by inode)
     // and the bridge is there. A table removed behind quai's back shows up as a failed
     // publish, which calls `ensure_full`.
@@ -132,7 +160,7 @@ pub fn ensure(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -> Res
     {
         return Ok(());
     }
-    ensure_full(bridge, subnet, internal, lock)?;
+    ensure_full(bridge, subnet, kind, lock)?;
     let _ = std::fs::write(&marker, netns_id());
     Ok(())
 }
@@ -146,7 +174,7 @@ fn netns_id() -> String {
 }
 
 /// [`ensure`] without the fast path.
-pub fn ensure_full(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -> Result<()> {
+pub fn ensure_full(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
     if let Some(d) = lock.parent() {
         std::fs::create_dir_all(d).map_err(|source| Error::Io {
             op: "create",
@@ -170,7 +198,7 @@ pub fn ensure_full(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -
         source,
     })?;
     if !link_exists(bridge) {
-        Route::new()?.add_bridge(bridge, subnet.gateway(), subnet.prefix)?;
+        Route::new()?.add_bridge(bridge, subnet.gateway(), subnet.prefix, kind.mtu)?;
     }
     // Forwarding for egress (as Docker and Podman set it), and DNAT from 127.0.0.1 into
     // the bridge (as netavark sets it, on the bridge only).
@@ -182,17 +210,13 @@ pub fn ensure_full(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -
     if run("nft", &["list", "table", "ip", "quai"], "").is_err() {
         run("nft", &["-f", "-"], &ruleset())?;
     }
-    run(
-        "nft",
-        &["-f", "-"],
-        &network_elements("add", subnet, internal),
-    )
+    run("nft", &["-f", "-"], &network_elements("add", subnet, kind))
 }
 
 /// Remove a network's bridge and its elements in quai's table (missing ones are fine).
-pub fn remove_network(bridge: &str, subnet: &Subnet, internal: bool, lock: &Path) -> Result<()> {
+pub fn remove_network(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
     let _ = std::fs::remove_file(lock.with_file_name(format!("net-{bridge}.ready")));
-    for line in network_elements("delete", subnet, internal).lines() {
+    for line in network_elements("delete", subnet, kind).lines() {
         if let Err(e) = run("nft", &["-f", "-"], line) {
             if !e.to_string().contains("No such file or directory") {
                 return Err(e);
@@ -233,10 +257,11 @@ pub fn attach(
     }
     let t0 = std::time::Instant::now();
     let mut host = Route::new()?;
-    let master = host
-        .link_index(bridge)?
+    let (master, mtu) = host
+        .link_info(bridge)?
         .ok_or_else(|| Error::Invalid(format!("bridge {bridge} is missing")))?;
-    host.add_veth(host_if, master, ifname, pid, mac_bytes)?;
+    // Both ends take the bridge's MTU (a network's `driver.mtu`).
+    host.add_veth(host_if, master, ifname, pid, mac_bytes, mtu)?;
     let inside = (|| {
         let what = format!("configure {ifname} of process {pid}");
         let mut ctr = Route::in_netns_of(pid)?;
@@ -359,9 +384,8 @@ mod tests {
     fn rules_name_the_subnet_and_elements_the_ports() {
         let s: Subnet = "10.99.0.0/16".parse().expect("subnet");
         assert!(ruleset().contains("ip saddr @nat_subnets ip daddr != @subnets masquerade"));
-        assert!(
-            network_elements("add", &s, false).contains("same_net { 10.99.0.0/16 . 10.99.0.0/16 }")
-        );
+        assert!(network_elements("add", &s, Kind::default())
+            .contains("same_net { 10.99.0.0/16 . 10.99.0.0/16 }"));
         let b = crate::ports::parse("127.0.0.1:8080:80").expect("spec");
         let e = element(&b[0], Ipv4Addr::new(10, 99, 0, 2), true);
         assert_eq!(e.map, "pub_ip");

@@ -164,6 +164,11 @@ impl Route {
 
     /// The index of interface `name`, if there is one.
     pub fn link_index(&mut self, name: &str) -> Result<Option<u32>> {
+        Ok(self.link_info(name)?.map(|(index, _)| index))
+    }
+
+    /// The index and MTU of interface `name`, if there is one.
+    pub fn link_info(&mut self, name: &str) -> Result<Option<(u32, u32)>> {
         let mut m = LinkMessage::default();
         m.attributes.push(LinkAttribute::IfName(name.to_string()));
         match self.request(
@@ -172,7 +177,13 @@ impl Route {
             &format!("get link {name}"),
         ) {
             Ok(replies) => Ok(replies.into_iter().find_map(|r| match r {
-                RouteNetlinkMessage::NewLink(l) => Some(l.header.index),
+                RouteNetlinkMessage::NewLink(l) => {
+                    let mtu = l.attributes.iter().find_map(|a| match a {
+                        LinkAttribute::Mtu(m) => Some(*m),
+                        _ => None,
+                    });
+                    Some((l.header.index, mtu.unwrap_or(1500)))
+                }
                 _ => None,
             })),
             Err(e) if is_errno(&e, libc::ENODEV) => Ok(None),
@@ -190,10 +201,19 @@ impl Route {
             .map(drop)
     }
 
-    /// `ip link add NAME type bridge`, then its address and up.
-    pub fn add_bridge(&mut self, name: &str, gateway: Ipv4Addr, prefix: u8) -> Result<()> {
+    /// `ip link add NAME [mtu MTU] type bridge`, then its address and up.
+    pub fn add_bridge(
+        &mut self,
+        name: &str,
+        gateway: Ipv4Addr,
+        prefix: u8,
+        mtu: Option<u32>,
+    ) -> Result<()> {
         let mut m = LinkMessage::default();
         m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        if let Some(mtu) = mtu {
+            m.attributes.push(LinkAttribute::Mtu(mtu));
+        }
         m.attributes
             .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
                 InfoKind::Bridge,
@@ -232,7 +252,7 @@ impl Route {
     }
 
     /// A veth pair: `host_if` here, up, on bridge `master`, with hairpin on; `peer` in the
-    /// network namespace of `pid`, with MAC address `mac`.
+    /// network namespace of `pid`, with MAC address `mac`; both with `mtu`.
     pub fn add_veth(
         &mut self,
         host_if: &str,
@@ -240,13 +260,16 @@ impl Route {
         peer: &str,
         pid: i32,
         mac: [u8; 6],
+        mtu: u32,
     ) -> Result<()> {
         let what = format!("add veth {host_if}");
         let mut p = LinkMessage::default();
         p.attributes.push(LinkAttribute::IfName(peer.to_string()));
         p.attributes.push(LinkAttribute::NetNsPid(pid as u32));
         p.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        p.attributes.push(LinkAttribute::Mtu(mtu));
         let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::Mtu(mtu));
         m.header.flags = LinkFlags::Up;
         m.header.change_mask = LinkFlags::Up;
         m.attributes

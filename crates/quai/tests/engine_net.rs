@@ -652,8 +652,8 @@ fn connect_and_disconnect() {
 }
 
 #[test]
-fn gateway_and_ip_range() {
-    if !root_or_skip("gateway_and_ip_range") {
+fn gateway_range_and_driver_options() {
+    if !root_or_skip("gateway_range_and_driver_options") {
         return;
     }
     let e = Eng::new();
@@ -739,7 +739,96 @@ fn gateway_and_ip_range() {
     ]);
     assert_ne!(o.status.code(), Some(0));
     assert!(text(&o).contains("not usable"), "{}", text(&o));
+    // Driver options: the bridge's name, the MTU of it and of containers' interfaces, and
+    // egress without masquerade (the peer sees the container's own address). Options quai
+    // does not honour are refused, not ignored.
+    for (opt, want) in [
+        (
+            "com.docker.network.bridge.enable_icc=false",
+            "not supported",
+        ),
+        (
+            "com.docker.network.bridge.host_binding_ipv4=127.0.0.1",
+            "not supported",
+        ),
+        ("com.docker.network.driver.mtu=9", "not an MTU"),
+        (
+            "com.docker.network.bridge.name=bad/name",
+            "not a valid interface name",
+        ),
+    ] {
+        let o = e.q(&["network", "create", "-o", opt, "opts"]);
+        assert_eq!(o.status.code(), Some(1), "{opt}");
+        assert!(text(&o).contains(want), "{opt}: {}", text(&o));
+    }
+    e.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.100.11.0/24",
+        "-o",
+        "com.docker.network.bridge.name=qtest-br0",
+        "-o",
+        "com.docker.network.driver.mtu=1400",
+        "-o",
+        "com.docker.network.bridge.enable_ip_masquerade=false",
+        "opts",
+    ]);
+    let peer = Peer::new(&e);
+    let ok = peer
+        .run(
+            "ip",
+            &["route", "add", "10.100.11.0/24", "via", "10.200.0.1"],
+        )
+        .status
+        .success();
+    assert!(ok, "peer route");
+    let srv = e.dir.path().join("peer-www");
+    std::fs::create_dir_all(&srv).expect("mkdir");
+    std::fs::write(srv.join("index.html"), "from the peer\n").expect("write");
+    let mut httpd = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", peer.name))
+        .args([
+            "busybox",
+            "httpd",
+            "-f",
+            "-v",
+            "-p",
+            "10.200.0.2:8000",
+            "-h",
+        ])
+        .arg(&srv)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("httpd");
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "opts",
+        "localbusybox",
+        "sh",
+        "-c",
+        &format!(
+            "ip -o link show eth0; ip -o -4 addr show eth0; {}",
+            http_get("10.200.0.2", 8000, 3)
+        ),
+    ]);
+    let _ = httpd.kill();
+    let log = httpd.wait_with_output().expect("httpd log");
+    let log = String::from_utf8_lossy(&log.stderr);
+    assert!(out.contains("mtu 1400"), "{out}");
+    assert!(out.contains("from the peer"), "{out}");
+    assert!(log.contains("10.100.11.2"), "unmasqueraded source: {log}");
+    let links = String::from_utf8_lossy(
+        &e.in_netns("ip", &["-o", "link", "show", "qtest-br0"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(links.contains("mtu 1400"), "{links}");
     let ids = e.all_ids();
-    e.ok(&["network", "rm", "ranged"]);
+    e.ok(&["network", "rm", "ranged", "opts"]);
+    let links = String::from_utf8_lossy(&e.in_netns("ip", &["-o", "link"]).stdout).into_owned();
+    assert!(!links.contains("qtest-br0"), "{links}");
     assert_eq!(e.leaks(&ids), Vec::<String>::new());
 }
