@@ -211,9 +211,6 @@ impl Route {
     ) -> Result<()> {
         let mut m = LinkMessage::default();
         m.attributes.push(LinkAttribute::IfName(name.to_string()));
-        if let Some(mtu) = mtu {
-            m.attributes.push(LinkAttribute::Mtu(mtu));
-        }
         m.attributes
             .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
                 InfoKind::Bridge,
@@ -228,6 +225,15 @@ impl Route {
             .link_index(name)?
             .ok_or_else(|| Error::Invalid(format!("bridge {name} vanished")))?;
         self.add_address(index, gateway, prefix, &what)?;
+        if let Some(mtu) = mtu {
+            // Set on the existing bridge (not at creation), so that the kernel keeps it as
+            // the user's: otherwise it follows its ports' MTUs and goes back to 1500 when
+            // the last one leaves.
+            let mut m = LinkMessage::default();
+            m.header.index = index;
+            m.attributes.push(LinkAttribute::Mtu(mtu));
+            self.request(RouteNetlinkMessage::NewLink(m), 0, &what)?;
+        }
         self.set_up(index, &what)
     }
 

@@ -826,6 +826,24 @@ fn gateway_range_and_driver_options() {
     )
     .into_owned();
     assert!(links.contains("mtu 1400"), "{links}");
+    // Still 1400 with no container left on it: the next one gets 1400 too.
+    assert!(e.until(5, || !String::from_utf8_lossy(
+        &e.in_netns("ip", &["-o", "link"]).stdout
+    )
+    .contains(": vq")));
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "opts",
+        "localbusybox",
+        "ip",
+        "-o",
+        "link",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("mtu 1400"), "{out}");
     let ids = e.all_ids();
     e.ok(&["network", "rm", "ranged", "opts"]);
     let links = String::from_utf8_lossy(&e.in_netns("ip", &["-o", "link"]).stdout).into_owned();
