@@ -363,6 +363,13 @@ impl Engine {
                 c.network_mode
             )));
         }
+        // Docker's rule: on the default bridge there is no DNS to answer an alias.
+        if !c.aliases.is_empty() && c.network_mode == "bridge" {
+            return Err(Error::Invalid(
+                "network-scoped alias is supported only for containers in user defined networks"
+                    .into(),
+            ));
+        }
         if req.publish_all {
             for p in &c.exposed_ports {
                 let (port, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));

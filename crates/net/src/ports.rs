@@ -53,6 +53,11 @@ pub fn parse(spec: &str) -> Result<Vec<PortBinding>> {
             "invalid protocol {proto:?} in port spec {spec:?} (tcp or udp)"
         )));
     }
+    if rest.starts_with('[') {
+        return Err(Error::Invalid(format!(
+            "port spec {spec:?}: IPv6 host addresses are not supported (quai publishes on IPv4)"
+        )));
+    }
     let parts: Vec<&str> = rest.split(':').collect();
     let (ip, host, ctr) = match parts.as_slice() {
         [c] => (None, "", *c),
@@ -153,5 +158,7 @@ mod tests {
         assert!(parse("80/sctp").is_err());
         assert!(parse("x:80").is_err());
         assert!(parse("1.2.3:80:80").is_err());
+        let e = parse("[::1]:80:80").expect_err("IPv6");
+        assert!(e.to_string().contains("IPv6"), "{e}");
     }
 }

@@ -243,6 +243,20 @@ fn published_ports_egress_and_hairpin() {
         text(&o)
     );
     assert_eq!(e.inspect("clash", ".State.Status"), "created");
+    // Flags that mean nothing here are refused in one line, as Docker does.
+    for (args, want) in [
+        (vec!["--network-alias", "x"], "user defined networks"),
+        (vec!["-p", "[::1]:80:80"], "IPv6"),
+        (vec!["--network", "nosuch"], "network nosuch not found"),
+    ] {
+        let mut a = vec!["run", "--rm"];
+        a.extend(args.iter().copied());
+        a.extend(["localbusybox", "true"]);
+        let o = e.q(&a);
+        assert_eq!(o.status.code(), Some(125), "{args:?}");
+        assert!(text(&o).contains(want), "{args:?}: {}", text(&o));
+        assert_eq!(text(&o).trim().lines().count(), 1, "{}", text(&o));
+    }
     let ids = e.all_ids();
     e.ok(&["rm", "-f", "web"]);
     let _ = e.q(&["rm", "-f", "clash"]);
