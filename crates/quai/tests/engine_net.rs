@@ -45,6 +45,36 @@ impl Peer {
         p
     }
 
+    /// A busybox httpd at 10.200.0.2:8000 answering "from the peer"; its stderr is its
+    /// access log (`-v`), read by [`Peer::log`].
+    fn serve(&self, e: &Eng) -> std::process::Child {
+        let srv = e.dir.path().join("peer-www");
+        std::fs::create_dir_all(&srv).expect("mkdir");
+        std::fs::write(srv.join("index.html"), "from the peer\n").expect("write");
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.name))
+            .args([
+                "busybox",
+                "httpd",
+                "-f",
+                "-v",
+                "-p",
+                "10.200.0.2:8000",
+                "-h",
+            ])
+            .arg(&srv)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("httpd")
+    }
+
+    /// Stop a server from [`Peer::serve`]; what it logged.
+    fn log(mut httpd: std::process::Child) -> String {
+        let _ = httpd.kill();
+        let out = httpd.wait_with_output().expect("httpd log");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
     fn run(&self, prog: &str, args: &[&str]) -> std::process::Output {
         Command::new("nsenter")
             .arg(format!("--net=/run/netns/{}", self.name))
@@ -123,24 +153,7 @@ fn published_ports_egress_and_hairpin() {
         ""
     );
     // Egress through NAT: the peer's server sees the engine host's address.
-    let srv = e.dir.path().join("peer-www");
-    std::fs::create_dir_all(&srv).expect("mkdir");
-    std::fs::write(srv.join("index.html"), "from the peer\n").expect("write");
-    let mut httpd = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", peer.name))
-        .args([
-            "busybox",
-            "httpd",
-            "-f",
-            "-v",
-            "-p",
-            "10.200.0.2:8000",
-            "-h",
-        ])
-        .arg(&srv)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("httpd");
+    let httpd = peer.serve(&e);
     let got = e.until(5, || {
         e.ok(&[
             "exec",
@@ -151,14 +164,9 @@ fn published_ports_egress_and_hairpin() {
         ])
         .contains("from the peer")
     });
-    let _ = httpd.kill();
-    let log = httpd.wait_with_output().expect("httpd log");
+    let log = Peer::log(httpd);
     assert!(got, "egress to the peer");
-    assert!(
-        String::from_utf8_lossy(&log.stderr).contains("10.200.0.1"),
-        "masqueraded source: {}",
-        String::from_utf8_lossy(&log.stderr)
-    );
+    assert!(log.contains("10.200.0.1"), "masqueraded source: {log}");
     // Hairpin: the container reaches its own published port through the host's address.
     let hair = e.ok(&["exec", "web", "sh", "-c", &http_get("10.200.0.1", 18080, 3)]);
     assert!(hair.contains("hello from quai"), "{hair}");
@@ -797,24 +805,7 @@ fn gateway_range_and_driver_options() {
         .status
         .success();
     assert!(ok, "peer route");
-    let srv = e.dir.path().join("peer-www");
-    std::fs::create_dir_all(&srv).expect("mkdir");
-    std::fs::write(srv.join("index.html"), "from the peer\n").expect("write");
-    let mut httpd = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", peer.name))
-        .args([
-            "busybox",
-            "httpd",
-            "-f",
-            "-v",
-            "-p",
-            "10.200.0.2:8000",
-            "-h",
-        ])
-        .arg(&srv)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("httpd");
+    let httpd = peer.serve(&e);
     let out = e.ok(&[
         "run",
         "--rm",
@@ -828,9 +819,7 @@ fn gateway_range_and_driver_options() {
             http_get("10.200.0.2", 8000, 3)
         ),
     ]);
-    let _ = httpd.kill();
-    let log = httpd.wait_with_output().expect("httpd log");
-    let log = String::from_utf8_lossy(&log.stderr);
+    let log = Peer::log(httpd);
     assert!(out.contains("mtu 1400"), "{out}");
     assert!(out.contains("from the peer"), "{out}");
     assert!(log.contains("10.100.11.2"), "unmasqueraded source: {log}");
