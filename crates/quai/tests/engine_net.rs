@@ -211,16 +211,7 @@ fn published_ports_egress_and_hairpin() {
         "/sys/class/net/eth0/address",
     ]);
     assert_eq!(mac, "02:42:0a:63:00:99");
-    let shared = e.ok(&[
-        "run",
-        "--rm",
-        "--network",
-        "container:web",
-        "localbusybox",
-        "sh",
-        "-c",
-        &http_get("127.0.0.1", 80, 3),
-    ]);
+    let shared = e.sh_on("container:web", &http_get("127.0.0.1", 80, 3));
     assert!(shared.contains("hello from quai"), "{shared}");
     // Two containers talk over the bridge by address.
     let other = e.ok(&[
@@ -421,41 +412,11 @@ fn user_networks_isolation_and_internal() {
         .ok(&["run", "--rm", "localbusybox", "sh", "-c", fetch])
         .contains("unreachable"));
     // Internal: no egress to the other host either; a normal network has it.
-    let srv = e.dir.path().join("peer-www");
-    std::fs::create_dir_all(&srv).expect("mkdir");
-    std::fs::write(srv.join("index.html"), "from the peer\n").expect("write");
-    let mut httpd = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", peer.name))
-        .args(["busybox", "httpd", "-f", "-p", "10.200.0.2:8000", "-h"])
-        .arg(&srv)
-        .spawn()
-        .expect("httpd");
+    let httpd = peer.serve(&e);
     let out = &format!("{} || echo unreachable", http_get("10.200.0.2", 8000, 2));
-    let normal = e.until(5, || {
-        e.ok(&[
-            "run",
-            "--rm",
-            "--network",
-            "front",
-            "localbusybox",
-            "sh",
-            "-c",
-            out,
-        ])
-        .contains("from the peer")
-    });
-    let internal = e.ok(&[
-        "run",
-        "--rm",
-        "--network",
-        "back",
-        "localbusybox",
-        "sh",
-        "-c",
-        out,
-    ]);
-    let _ = httpd.kill();
-    let _ = httpd.wait();
+    let normal = e.until(5, || e.sh_on("front", out).contains("from the peer"));
+    let internal = e.sh_on("back", out);
+    Peer::log(httpd);
     assert!(normal, "egress from a normal network");
     assert!(internal.contains("unreachable"), "{internal}");
     // Names and aliases resolve on a user-defined network, through its DNS server; other
@@ -473,16 +434,10 @@ fn user_networks_isolation_and_internal() {
         "sleep",
         "60",
     ]);
-    let res = e.ok(&[
-        "run",
-        "--rm",
-        "--network",
+    let res = e.sh_on(
         "front",
-        "localbusybox",
-        "sh",
-        "-c",
         "nslookup aa; nslookup database; cat /etc/resolv.conf",
-    ]);
+    );
     assert!(res.contains("10.100.0.77"), "{res}");
     assert!(res.contains("nameserver 10.100.0.1"), "{res}");
     let db_ip = e.inspect("db", ".NetworkSettings.IPAddress");
@@ -656,16 +611,10 @@ fn connect_and_disconnect() {
     e.ok(&["network", "connect", "left", "srv"]);
     let on_left = e.inspect("srv", ".NetworkSettings.Networks.left.IPAddress");
     assert!(on_left.starts_with("10.100.1."), "{on_left}");
-    let probe = e.ok(&[
-        "run",
-        "--rm",
-        "--network",
+    let probe = e.sh_on(
         "left",
-        "localbusybox",
-        "sh",
-        "-c",
         &format!("{} || echo unreachable", http_get(&on_left, 80, 2)),
-    ]);
+    );
     assert!(probe.contains("hello from quai"), "{probe}");
     let ids = e.all_ids();
     e.ok(&["rm", "-f", "srv", "cli"]);
@@ -718,16 +667,10 @@ fn gateway_range_and_driver_options() {
         "{ipam}"
     );
     // Addresses come from the range; the route and the DNS server are the gateway's.
-    let out = e.ok(&[
-        "run",
-        "--rm",
-        "--network",
+    let out = e.sh_on(
         "ranged",
-        "localbusybox",
-        "sh",
-        "-c",
         "ip -o -4 addr show eth0; ip route; cat /etc/resolv.conf; ping -c1 -W2 10.100.9.254",
-    ]);
+    );
     assert!(out.contains("inet 10.100.9.128/24"), "{out}");
     assert!(out.contains("default via 10.100.9.254"), "{out}");
     assert!(out.contains("nameserver 10.100.9.254"), "{out}");
@@ -806,19 +749,13 @@ fn gateway_range_and_driver_options() {
         .success();
     assert!(ok, "peer route");
     let httpd = peer.serve(&e);
-    let out = e.ok(&[
-        "run",
-        "--rm",
-        "--network",
+    let out = e.sh_on(
         "opts",
-        "localbusybox",
-        "sh",
-        "-c",
         &format!(
             "ip -o link show eth0; ip -o -4 addr show eth0; {}",
             http_get("10.200.0.2", 8000, 3)
         ),
-    ]);
+    );
     let log = Peer::log(httpd);
     assert!(out.contains("mtu 1400"), "{out}");
     assert!(out.contains("from the peer"), "{out}");

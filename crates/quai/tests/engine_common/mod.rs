@@ -177,6 +177,20 @@ impl Eng {
         out
     }
 
+    /// `run --rm --network NET localbusybox sh -c SCRIPT`: its output (it must succeed).
+    pub fn sh_on(&self, net: &str, script: &str) -> String {
+        self.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "localbusybox",
+            "sh",
+            "-c",
+            script,
+        ])
+    }
+
     pub fn all_ids(&self) -> Vec<String> {
         self.ok(&["ps", "-aq", "--no-trunc"])
             .lines()
