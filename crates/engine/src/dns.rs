@@ -1,7 +1,7 @@
 //! The embedded DNS server of a user-defined network (`quai __dns NETWORK`): one process
 //! per network, on the network's gateway address, port 53 (UDP and TCP). It answers A
-//! queries for the names, aliases and short ids of the network's running containers from
-//! the state database, and forwards everything else to the asking container's `--dns`
+//! queries for the names, aliases and short ids of the network's running containers, and
+//! PTR queries for their addresses (`NAME.NETWORK`), from the state database, and forwards everything else to the asking container's `--dns`
 //! servers, or the host's resolvers (each forwarded query on a thread of its own, so a slow
 //! upstream holds up nobody else).
 //! Docker gives the default bridge no DNS; neither does quai.
@@ -189,13 +189,43 @@ fn question(q: &[u8]) -> Option<(String, u16, usize)> {
     Some((labels.join("."), qtype, i + 4))
 }
 
-/// A reply to `q` (its question copied) with `answers` as A records. `limit` is the
-/// largest reply the transport takes (512 bytes for UDP, RFC 1035): answers beyond it are
-/// left out and the reply marked truncated, so the client asks again over TCP.
-fn reply(q: &[u8], end: usize, answers: &[Ipv4Addr], rcode: u8, limit: usize) -> Vec<u8> {
-    let fit = limit.saturating_sub(end) / 16;
+/// A resource record for the question's name: its type and data.
+type Rr = (u16, Vec<u8>);
+
+const TYPE_A: u16 = 1;
+const TYPE_PTR: u16 = 12;
+
+fn a_records(ips: &[Ipv4Addr]) -> Vec<Rr> {
+    ips.iter()
+        .map(|ip| (TYPE_A, ip.octets().to_vec()))
+        .collect()
+}
+
+/// A domain name in DNS wire format.
+fn wire_name(name: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    for l in name.split('.').filter(|l| !l.is_empty()) {
+        b.push(l.len().min(63) as u8);
+        b.extend_from_slice(&l.as_bytes()[..l.len().min(63)]);
+    }
+    b.push(0);
+    b
+}
+
+/// A reply to `q` (its question copied) with `answers`. `limit` is the largest reply the
+/// transport takes (512 bytes for UDP, RFC 1035): answers beyond it are left out and the
+/// reply marked truncated, so the client asks again over TCP.
+fn reply(q: &[u8], end: usize, answers: &[Rr], rcode: u8, limit: usize) -> Vec<u8> {
+    let mut size = end;
+    let fit = answers
+        .iter()
+        .take_while(|(_, d)| {
+            size += 12 + d.len();
+            size <= limit
+        })
+        .count();
     let truncated = answers.len() > fit;
-    let answers = &answers[..answers.len().min(fit)];
+    let answers = &answers[..fit];
     let mut r = q[..end].to_vec();
     // Response, recursion desired copied, authoritative, truncated when it is.
     r[2] = 0x80 | (q[2] & 0x01) | 0x04 | if truncated { 0x02 } else { 0 };
@@ -203,13 +233,37 @@ fn reply(q: &[u8], end: usize, answers: &[Ipv4Addr], rcode: u8, limit: usize) ->
     r[4..6].copy_from_slice(&1u16.to_be_bytes());
     r[6..8].copy_from_slice(&(answers.len() as u16).to_be_bytes());
     r[8..12].copy_from_slice(&[0, 0, 0, 0]);
-    for a in answers {
-        r.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]); // name pointer, type A, class IN
+    for (ty, data) in answers {
+        r.extend_from_slice(&[0xc0, 0x0c]); // the question's name, by pointer
+        r.extend_from_slice(&ty.to_be_bytes());
+        r.extend_from_slice(&1u16.to_be_bytes()); // class IN
         r.extend_from_slice(&600u32.to_be_bytes());
-        r.extend_from_slice(&4u16.to_be_bytes());
-        r.extend_from_slice(&a.octets());
+        r.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        r.extend_from_slice(data);
     }
     r
+}
+
+/// For `D.C.B.A.in-addr.arpa`: `NAME.NETWORK` of the running container of `n` at A.B.C.D.
+fn reverse(db: &Db, n: &Network, name: &str) -> Option<String> {
+    let rev = name.strip_suffix(".in-addr.arpa")?;
+    let mut o: Vec<u8> = rev
+        .split('.')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    if o.len() != 4 {
+        return None;
+    }
+    o.reverse();
+    let ip = Ipv4Addr::new(o[0], o[1], o[2], o[3]).to_string();
+    db.list().ok()?.into_iter().find_map(|r| {
+        let on = (r.config.network_mode == n.name && r.state.ip == ip)
+            || r.state
+                .endpoints
+                .iter()
+                .any(|e| e.network == n.name && e.ip == ip);
+        on.then(|| format!("{}.{}", r.name, n.name))
+    })
 }
 
 /// Addresses of running containers of `n` called `name` (name, alias, short id).
@@ -245,13 +299,25 @@ const MAX_FORWARDS: usize = 64;
 /// The answer to a query for one of the network's containers, or None to forward it.
 fn local_answer(db: &Db, n: &Network, q: &[u8], limit: usize) -> Option<Vec<u8>> {
     let (name, qtype, end) = (q.len() >= 12).then(|| question(q)).flatten()?;
+    if let Some(owner) = reverse(db, n, &name) {
+        let answers = if qtype == TYPE_PTR {
+            vec![(TYPE_PTR, wire_name(&owner))]
+        } else {
+            Vec::new()
+        };
+        return Some(reply(q, end, &answers, 0, limit));
+    }
     let local = lookup(db, n, &name);
     if local.is_empty() {
         return None;
     }
     // A name of ours with no record of the type asked (AAAA): no data, not "no such name".
-    let answers: &[Ipv4Addr] = if qtype == 1 { &local } else { &[] };
-    Some(reply(q, end, answers, 0, limit))
+    let answers = if qtype == TYPE_A {
+        a_records(&local)
+    } else {
+        Vec::new()
+    };
+    Some(reply(q, end, &answers, 0, limit))
 }
 
 /// SERVFAIL for a query (None when it is not one).
@@ -379,14 +445,20 @@ mod tests {
         q.extend_from_slice(&[0, 0, 1, 0, 1]);
         let (name, t, end) = question(&q).expect("question");
         assert_eq!((name.as_str(), t, end), ("web.front", 1, q.len()));
-        let r = reply(&q, end, &[Ipv4Addr::new(10, 100, 0, 2)], 0, UDP_LIMIT);
+        let r = reply(
+            &q,
+            end,
+            &a_records(&[Ipv4Addr::new(10, 100, 0, 2)]),
+            0,
+            UDP_LIMIT,
+        );
         assert_eq!(&r[..2], &[0x12, 0x34]);
         assert_eq!(r[3] & 0x0f, 0);
         assert_eq!(r[2] & 0x02, 0);
         assert_eq!(u16::from_be_bytes([r[6], r[7]]), 1);
         assert_eq!(&r[r.len() - 4..], &[10, 100, 0, 2]);
         // 40 answers do not fit in 512 bytes: as many as fit, marked truncated.
-        let many = vec![Ipv4Addr::new(10, 100, 0, 2); 40];
+        let many = a_records(&[Ipv4Addr::new(10, 100, 0, 2); 40]);
         let r = reply(&q, end, &many, 0, UDP_LIMIT);
         assert!(r.len() <= UDP_LIMIT);
         assert_eq!(r[2] & 0x02, 0x02);
@@ -396,5 +468,9 @@ mod tests {
         );
         let r = reply(&q, end, &many, 0, usize::from(u16::MAX));
         assert_eq!(u16::from_be_bytes([r[6], r[7]]), 40);
+        // A PTR record carries a name.
+        let r = reply(&q, end, &[(TYPE_PTR, wire_name("db.front"))], 0, UDP_LIMIT);
+        assert_eq!(&r[end + 2..end + 4], &TYPE_PTR.to_be_bytes());
+        assert_eq!(&r[end + 12..], b"\x02db\x05front\x00");
     }
 }

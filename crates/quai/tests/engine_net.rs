@@ -444,6 +444,9 @@ fn user_networks_isolation_and_internal() {
     assert!(res.contains(&db_ip), "alias: {res}");
     // The same over TCP (what a resolver falls back to after a truncated answer), by
     // name and by NAME.NETWORK.
+    // Reverse lookups of a container's address give NAME.NETWORK, as Docker's do.
+    let rev = e.sh_on("front", &format!("nslookup {db_ip}"));
+    assert!(rev.contains("db.front"), "{rev}");
     let ip: std::net::Ipv4Addr = db_ip.parse().expect("address");
     assert_eq!(e.dns_tcp("10.100.0.1", "database"), vec![ip]);
     assert_eq!(e.dns_tcp("10.100.0.1", "db.front"), vec![ip]);
