@@ -238,7 +238,7 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             network,
             container,
         } => {
-            engine::network::disconnect(&mut eng.db, &network, &container)?;
+            engine::network::disconnect(&eng.paths, &mut eng.db, &network, &container)?;
             Ok(0)
         }
         NetworkCmd::Rm { names } => crate::containers::each(&names, |n| {

@@ -461,7 +461,8 @@ pub fn join(
         let _ = db.update_state(id, |st| st.endpoints.retain(|e| e.network != n.name));
         return Err(net_err(e));
     }
-    Ok(())
+    let hostname = db.get(id)?.config.hostname;
+    crate::rootfs::hosts_entry(&paths.container(id), &ip.to_string(), Some(&hostname))
 }
 
 /// `network connect`: remember the attachment; join now if the container runs.
@@ -549,7 +550,7 @@ fn next_ifname(st: &crate::config::ContainerState) -> String {
 }
 
 /// `network disconnect`: leave an extra network (now, if running).
-pub fn disconnect(db: &mut Db, net_name: &str, ctr: &str) -> Result<()> {
+pub fn disconnect(paths: &Paths, db: &mut Db, net_name: &str, ctr: &str) -> Result<()> {
     let n = get(db, net_name)?;
     let mut r = db.get(ctr)?;
     let live = r.state.status == "running" && r.state.pid > 0;
@@ -565,6 +566,10 @@ pub fn disconnect(db: &mut Db, net_name: &str, ctr: &str) -> Result<()> {
         net::bridge::detach(&net::bridge::host_if(&r.id)).map_err(net_err)?;
         if let Some(e) = rejoined {
             net::bridge::detach(&host_if(&r.id, &e.ifname)).map_err(net_err)?;
+            crate::rootfs::hosts_entry(&paths.container(&r.id), &e.ip, None)?;
+        }
+        if !r.state.ip.is_empty() {
+            crate::rootfs::hosts_entry(&paths.container(&r.id), &r.state.ip, None)?;
         }
         let st = db.update_state(&r.id, |st| {
             st.ip.clear();
@@ -594,6 +599,7 @@ pub fn disconnect(db: &mut Db, net_name: &str, ctr: &str) -> Result<()> {
     db.set_config(&r.id, &r.config)?;
     if let Some(e) = r.state.endpoints.iter().find(|e| e.network == n.name) {
         net::bridge::detach(&host_if(&r.id, &e.ifname)).map_err(net_err)?;
+        crate::rootfs::hosts_entry(&paths.container(&r.id), &e.ip, None)?;
     }
     db.update_state(&r.id, |st| st.endpoints.retain(|e| e.network != n.name))?;
     let mut a = BTreeMap::new();

@@ -210,6 +210,23 @@ fn mkdir_depth(root: &Path, path: &str, uid: u32, gid: u32, depth: u32) -> Resul
     Ok(())
 }
 
+/// Add (`Some(hostname)`) or remove (`None`) the `/etc/hosts` line of one of a container's
+/// addresses, when it joins or leaves a network while it runs (as Docker does). The file
+/// is rewritten in place: the container sees it through a bind mount of this inode.
+pub fn hosts_entry(dir: &Path, ip: &str, hostname: Option<&str>) -> Result<()> {
+    let p = dir.join("hosts");
+    let old = std::fs::read_to_string(&p).map_err(|e| Error::io("read", &p, e))?;
+    let mut text: String = old
+        .lines()
+        .filter(|l| l.split_whitespace().next() != Some(ip))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if let Some(h) = hostname {
+        text.push_str(&format!("{ip}\t{h}\n"));
+    }
+    std::fs::write(&p, text).map_err(|e| Error::io("write", p, e))
+}
+
 /// Write `hostname`, `hosts` and `resolv.conf` for the container into `dir`.
 pub fn write_etc_files(
     dir: &Path,

@@ -566,6 +566,9 @@ fn connect_and_disconnect() {
     e.ok(&["network", "connect", "--alias", "web", "right", "srv"]);
     let srv_right = e.inspect("srv", ".NetworkSettings.Networks.right.IPAddress");
     assert!(srv_right.starts_with("10.100.2."), "{srv_right}");
+    let hosts = e.ok(&["exec", "srv", "cat", "/etc/hosts"]);
+    assert!(hosts.contains(&format!("{srv_right}\t")), "{hosts}");
+    assert!(hosts.contains(&format!("{srv_left}\t")), "{hosts}");
     assert!(e.until(5, || fetch(&srv_right).contains("hello from quai")));
     let ns = e.ok(&["exec", "cli", "sh", "-c", "nslookup web; nslookup srv"]);
     assert_eq!(ns.matches(&srv_right).count(), 2, "{ns}");
@@ -577,6 +580,9 @@ fn connect_and_disconnect() {
     // Disconnected: unreachable again, and the veth is gone.
     e.ok(&["network", "disconnect", "right", "srv"]);
     assert!(fetch(&srv_right).contains("unreachable"));
+    let hosts = e.ok(&["exec", "srv", "cat", "/etc/hosts"]);
+    assert!(!hosts.contains(&srv_right), "{hosts}");
+    assert!(hosts.contains(&format!("{srv_left}\t")), "{hosts}");
     let links = String::from_utf8_lossy(&e.in_netns("ip", &["-o", "link"]).stdout).into_owned();
     assert_eq!(links.matches(": vq").count(), 2, "{links}");
     // A connection made while stopped applies at the next start.
