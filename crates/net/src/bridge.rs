@@ -345,10 +345,33 @@ fn debug(what: &str, t0: std::time::Instant) {
 pub fn publish(ports: &[PortBinding], ip: Ipv4Addr) -> Result<()> {
     let t0 = std::time::Instant::now();
     let elements: Vec<Element> = ports.iter().map(|b| element(b, ip, true)).collect();
-    let r = netlink::set_elements(true, &elements);
+    // A netlink message must fit the socket's send buffer (about 200 KB): a big range
+    // (`-p 20000-23000:...`) goes in several transactions, the earlier ones undone when a
+    // later one fails.
+    let mut done = 0;
+    let mut r = Ok(());
+    for chunk in elements.chunks(PUBLISH_CHUNK) {
+        r = netlink::set_elements(true, chunk);
+        if r.is_err() {
+            break;
+        }
+        done += chunk.len();
+    }
+    if r.is_err() {
+        for e in &elements[..done] {
+            let key_only = Element {
+                value: None,
+                ..e.clone()
+            };
+            let _ = netlink::set_elements(false, &[key_only]);
+        }
+    }
     debug("publish", t0);
     r
 }
+
+/// Map elements per nftables transaction when publishing (88 bytes each on the wire).
+const PUBLISH_CHUNK: usize = 1024;
 
 /// Withdraw published ports; missing ones are skipped. Reports the other failures.
 pub fn unpublish(ports: &[PortBinding]) -> Result<()> {

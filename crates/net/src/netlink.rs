@@ -427,7 +427,8 @@ pub fn set_elements(add: bool, elements: &[Element]) -> Result<()> {
     let Some((s, last_seq)) = guard.as_mut() else {
         return Err(Error::Invalid("netlink: no nftables socket".into()));
     };
-    // Sequence numbers base+1..=base+n: answers left over from an earlier call are skipped.
+    // Sequence numbers from base on (at most one message per element, and the batch's
+    // begin and end): answers left over from an earlier call are skipped.
     let base = *last_seq;
     *last_seq = base.wrapping_add(elements.len() as u32 + 2);
     let mut buf = Vec::new();
@@ -445,11 +446,24 @@ pub fn set_elements(add: bool, elements: &[Element]) -> Result<()> {
     } else {
         (NFT_MSG_DELSETELEM, 0)
     };
-    for (i, e) in elements.iter().enumerate() {
+    // One message per map and run of at most ELEMENTS_PER_MESSAGE elements (a nested
+    // attribute's length is 16 bits). Only the last asks for an acknowledgement: the
+    // kernel answers a failed message with an error anyway, and one answer per element
+    // would overflow the socket's receive buffer for a wide port range.
+    let mut groups: Vec<(&'static str, Vec<&Element>)> = Vec::new();
+    for e in elements {
+        match groups.last_mut() {
+            Some((m, v)) if *m == e.map && v.len() < ELEMENTS_PER_MESSAGE => v.push(e),
+            _ => groups.push((e.map, vec![e])),
+        }
+    }
+    let count = groups.len() as u32;
+    for (i, (map, group)) in groups.iter().enumerate() {
+        let last = i as u32 + 1 == count;
         nf_message(
             &mut buf,
             (NFNL_SUBSYS_NFTABLES << 8) | ty,
-            NLM_F_REQUEST | NLM_F_ACK | flags,
+            NLM_F_REQUEST | flags | if last { NLM_F_ACK } else { 0 },
             base.wrapping_add(i as u32 + 1),
             NFPROTO_IPV4,
             0,
@@ -458,20 +472,22 @@ pub fn set_elements(add: bool, elements: &[Element]) -> Result<()> {
                     b.extend_from_slice(b"quai\0")
                 });
                 attr(b, NFTA_SET_ELEM_LIST_SET, |b| {
-                    b.extend_from_slice(e.map.as_bytes());
+                    b.extend_from_slice(map.as_bytes());
                     b.push(0);
                 });
                 attr(b, NFTA_SET_ELEM_LIST_ELEMENTS | NLA_F_NESTED, |b| {
-                    attr(b, NFTA_LIST_ELEM | NLA_F_NESTED, |b| {
-                        attr(b, NFTA_SET_ELEM_KEY | NLA_F_NESTED, |b| {
-                            attr(b, NFTA_DATA_VALUE, |b| b.extend_from_slice(&e.key));
-                        });
-                        if let Some(v) = &e.value {
-                            attr(b, NFTA_SET_ELEM_DATA | NLA_F_NESTED, |b| {
-                                attr(b, NFTA_DATA_VALUE, |b| b.extend_from_slice(v));
+                    for e in group {
+                        attr(b, NFTA_LIST_ELEM | NLA_F_NESTED, |b| {
+                            attr(b, NFTA_SET_ELEM_KEY | NLA_F_NESTED, |b| {
+                                attr(b, NFTA_DATA_VALUE, |b| b.extend_from_slice(&e.key));
                             });
-                        }
-                    });
+                            if let Some(v) = &e.value {
+                                attr(b, NFTA_SET_ELEM_DATA | NLA_F_NESTED, |b| {
+                                    attr(b, NFTA_DATA_VALUE, |b| b.extend_from_slice(v));
+                                });
+                            }
+                        });
+                    }
                 });
             },
         );
@@ -480,7 +496,7 @@ pub fn set_elements(add: bool, elements: &[Element]) -> Result<()> {
         &mut buf,
         NFNL_MSG_BATCH_END,
         NLM_F_REQUEST,
-        base.wrapping_add(elements.len() as u32 + 1),
+        base.wrapping_add(count + 1),
         0,
         NFNL_SUBSYS_NFTABLES,
         |_| {},
@@ -490,9 +506,9 @@ pub fn set_elements(add: bool, elements: &[Element]) -> Result<()> {
         .map_err(|e| sock_err(&format!("send (nftables {what} element)"), e))?;
     // The batch ran inside `send`: every answer is queued now.
     let mut rbuf = Vec::new();
-    let mut acked = 0;
+    let mut acked = false;
     let mut first_error: Option<(u32, i32)> = None;
-    while acked < elements.len() {
+    loop {
         match recv(s, &mut rbuf, libc::MSG_DONTWAIT) {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
@@ -500,33 +516,39 @@ pub fn set_elements(add: bool, elements: &[Element]) -> Result<()> {
         }
         for (ty, seq, whole) in messages(&rbuf) {
             let seq = seq.wrapping_sub(base);
-            if ty == NLMSG_ERROR && (1..=elements.len() as u32).contains(&seq) {
-                acked += 1;
-                let code = error_code(&whole[16..]);
-                if code != 0 && first_error.is_none() {
-                    first_error = Some((seq, code));
-                }
+            if ty != NLMSG_ERROR || !(1..=count).contains(&seq) {
+                continue;
+            }
+            let code = error_code(&whole[16..]);
+            if code != 0 {
+                first_error = first_error.or(Some((seq, code)));
+            } else if seq == count {
+                acked = true;
             }
         }
     }
     match first_error {
-        None if acked == elements.len() => Ok(()),
+        None if acked => Ok(()),
         None => Err(Error::Command {
             what: format!("nftables {what} element"),
-            message: format!("{acked} of {} elements acknowledged", elements.len()),
+            message: "the kernel did not acknowledge the transaction".into(),
         }),
         Some((seq, code)) => {
-            let e = elements
+            let map = groups
                 .get(seq.saturating_sub(1) as usize)
-                .map(|e| e.map)
+                .map(|g| g.0)
                 .unwrap_or("?");
             Err(Error::Command {
-                what: format!("nftables {what} element in map {e}"),
+                what: format!("nftables {what} element in map {map}"),
                 message: std::io::Error::from_raw_os_error(-code).to_string(),
             })
         }
     }
 }
+
+/// Elements per nftables message: each takes up to 48 bytes, and a nested attribute
+/// holds at most 64 KiB.
+const ELEMENTS_PER_MESSAGE: usize = 1024;
 
 /// Whether an error from [`set_elements`] means "no such element / table".
 pub fn is_missing(e: &Error) -> bool {

@@ -289,6 +289,32 @@ fn publish_all_ipam_and_teardown() {
     assert!(e.until(5, || get(
         &e.in_netns("curl", &curl(&format!("http://127.0.0.1:{port}/")))
     ) == "hello from quai\n"));
+    // A range of 3000 ports (more than one nftables message holds): all published, the
+    // last one answers, and all go with the container (checked by leaks() below).
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "wide",
+        "-p",
+        "127.0.0.1:20000-22999:20000-22999",
+        "localbusybox",
+        "httpd",
+        "-f",
+        "-p",
+        "22999",
+        "-h",
+        "/var/www",
+    ]);
+    assert_eq!(
+        e.ok(&["port", "wide"]).lines().count(),
+        3000,
+        "published ports"
+    );
+    assert!(e.until(5, || get(
+        &e.in_netns("curl", &curl("http://127.0.0.1:22999/"))
+    ) == "hello from quai\n"));
+    e.ok(&["rm", "-f", "wide"]);
     // 20 parallel runs: 20 distinct addresses.
     let outs = e.run_parallel(20, "n");
     for o in &outs {
