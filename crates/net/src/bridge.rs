@@ -271,9 +271,11 @@ pub fn attach(
             .ok_or_else(|| Error::Invalid(format!("{what}: {ifname} is missing")))?;
         ctr.add_address(index, ip, subnet.prefix, &what)?;
         ctr.set_up(index, &what)?;
-        // The first interface carries the default route; later ones only their subnet.
+        // The first interface carries the default route; later ones only their subnet. (A
+        // first network joined again while the container runs takes it back from the
+        // network that had it meanwhile.)
         if ifname == "eth0" {
-            ctr.add_default_route(subnet.gateway(), false, &what)?;
+            ctr.add_default_route(subnet.gateway(), true, &what)?;
         }
         Ok(())
     })();

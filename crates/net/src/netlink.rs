@@ -37,6 +37,10 @@ fn open(protocol: isize) -> Result<Socket> {
     let s = Socket::new(protocol).map_err(|e| sock_err("socket", e))?;
     s.connect(&SocketAddr::new(0, 0))
         .map_err(|e| sock_err("connect", e))?;
+    // The kernel answers within the send; a missing answer must not hang a monitor.
+    let tv = nix::sys::time::TimeVal::new(5, 0);
+    nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::ReceiveTimeout, &tv)
+        .map_err(|e| sock_err("set timeout", e.into()))?;
     Ok(s)
 }
 

@@ -651,6 +651,20 @@ fn connect_and_disconnect() {
         &format!("{} || echo unreachable", http_get(&on_left, 80, 2)),
     );
     assert!(probe.contains("hello from quai"), "{probe}");
+    // Restarted: left is eth0 again, right eth1. Off left while it runs (right's gateway
+    // takes the default route), then back: eth0 is free, so left takes it and the default
+    // route back.
+    e.ok(&["restart", "-t", "0", "srv"]);
+    e.ok(&["network", "disconnect", "left", "srv"]);
+    let inside = e.ok(&["exec", "srv", "sh", "-c", "ip -o -4 addr; ip route"]);
+    assert!(inside.contains("default via 10.100.2.1"), "{inside}");
+    e.ok(&["network", "connect", "left", "srv"]);
+    let inside = e.ok(&["exec", "srv", "sh", "-c", "ip -o -4 addr; ip route"]);
+    assert!(
+        inside.contains("eth0") && inside.contains("10.100.1."),
+        "{inside}"
+    );
+    assert!(inside.contains("default via 10.100.1.1"), "{inside}");
     let ids = e.all_ids();
     e.ok(&["rm", "-f", "srv", "cli"]);
     e.ok(&["network", "rm", "left", "right"]);
