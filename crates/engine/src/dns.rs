@@ -138,15 +138,7 @@ fn upstreams_for(
     from: std::net::IpAddr,
     host: &[SocketAddr],
 ) -> Vec<SocketAddr> {
-    let from = from.to_string();
-    let own = db.list().unwrap_or_default().into_iter().find(|r| {
-        (r.config.network_mode == n.name && r.state.ip == from)
-            || r.state
-                .endpoints
-                .iter()
-                .any(|e| e.network == n.name && e.ip == from)
-    });
-    match own {
+    match container_at(db, n, &from.to_string()) {
         Some(r) if !r.config.dns.is_empty() => r
             .config
             .dns
@@ -256,13 +248,18 @@ fn reverse(db: &Db, n: &Network, name: &str) -> Option<String> {
     }
     o.reverse();
     let ip = Ipv4Addr::new(o[0], o[1], o[2], o[3]).to_string();
-    db.list().ok()?.into_iter().find_map(|r| {
-        let on = (r.config.network_mode == n.name && r.state.ip == ip)
+    container_at(db, n, &ip).map(|r| format!("{}.{}", r.name, n.name))
+}
+
+/// The container that has address `ip` on network `n` (on its first network or joined
+/// later).
+fn container_at(db: &Db, n: &Network, ip: &str) -> Option<crate::db::Record> {
+    db.list().ok()?.into_iter().find(|r| {
+        (r.config.network_mode == n.name && r.state.ip == ip)
             || r.state
                 .endpoints
                 .iter()
-                .any(|e| e.network == n.name && e.ip == ip);
-        on.then(|| format!("{}.{}", r.name, n.name))
+                .any(|e| e.network == n.name && e.ip == ip)
     })
 }
 

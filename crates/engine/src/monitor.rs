@@ -548,6 +548,38 @@ impl Monitor<'_> {
         }
     }
 
+    /// Put the created container (its init is `pid`) on its first network, publishing its
+    /// ports, and on the networks joined with `network connect` (read fresh: they may have
+    /// changed; a container taken off its first network may have only these).
+    fn join_networks(&mut self, pid: i32) -> Result<()> {
+        if let (Some(ip), Some(n)) = (self.ip, self.network.as_ref()) {
+            self.ports = crate::network::attach(
+                self.paths,
+                &self.id,
+                pid,
+                ip,
+                n,
+                &self.rec.config.ports,
+                self.rec.config.mac_address.as_deref(),
+            )?;
+        }
+        if self.ip.is_none() && !self.rec.config.primary_disconnected {
+            return Ok(());
+        }
+        let extra = self
+            .db
+            .get(&self.id)
+            .map(|r| r.config.networks)
+            .unwrap_or_default();
+        for (k, att) in extra.iter().enumerate() {
+            let n = crate::network::get(&self.db, &att.network)?;
+            // After the first network's eth0; eth0 itself without one.
+            let ifname = format!("eth{}", k + usize::from(self.ip.is_some()));
+            crate::network::join(self.paths, &mut self.db, &self.id, pid, &n, att, &ifname)?;
+        }
+        Ok(())
+    }
+
     fn attrs(&self) -> BTreeMap<String, String> {
         let mut a = BTreeMap::new();
         a.insert("name".into(), self.rec.name.clone());
@@ -599,71 +631,19 @@ impl Monitor<'_> {
         drop(child_ends);
         let mut created = created.map_err(crate::start_error)?;
         io.pty = created.pty.take();
-        if let (Some(ip), Some(n)) = (self.ip, self.network.as_ref()) {
-            match crate::network::attach(
-                self.paths,
-                &self.id,
-                created.state.pid,
-                ip,
-                n,
-                &self.rec.config.ports,
-                self.rec.config.mac_address.as_deref(),
-            ) {
-                Ok(p) => self.ports = p,
-                Err(e) => {
-                    let _ = nix::sys::signal::kill(
-                        Pid::from_raw(created.state.pid),
-                        nix::sys::signal::SIGKILL,
-                    );
-                    let _ = waitpid(Pid::from_raw(created.state.pid), None);
-                    let _ = runtime::ops::delete(&rt, &self.id, true);
-                    return Err(e);
-                }
-            }
-        }
-        // Networks joined with `network connect` (read fresh: it may have changed); a
-        // container taken off its first network may have only these.
-        if self.ip.is_some() || self.rec.config.primary_disconnected {
-            let extra = self
+        if let Err(e) = self.join_networks(created.state.pid) {
+            let pid = Pid::from_raw(created.state.pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            let endpoints = self
                 .db
                 .get(&self.id)
-                .map(|r| r.config.networks)
+                .map(|r| r.state.endpoints)
                 .unwrap_or_default();
-            for (k, att) in extra.iter().enumerate() {
-                let joined = crate::network::get(&self.db, &att.network).and_then(|n| {
-                    // After the first network's eth0; eth0 itself without one.
-                    let ifname = format!("eth{}", k + usize::from(self.ip.is_some()));
-                    crate::network::join(
-                        self.paths,
-                        &mut self.db,
-                        &self.id,
-                        created.state.pid,
-                        &n,
-                        att,
-                        &ifname,
-                    )
-                });
-                if let Err(e) = joined {
-                    let _ = nix::sys::signal::kill(
-                        Pid::from_raw(created.state.pid),
-                        nix::sys::signal::SIGKILL,
-                    );
-                    let _ = waitpid(Pid::from_raw(created.state.pid), None);
-                    let endpoints = self
-                        .db
-                        .get(&self.id)
-                        .map(|r| r.state.endpoints)
-                        .unwrap_or_default();
-                    let _ = crate::network::detach(
-                        &self.id,
-                        &std::mem::take(&mut self.ports),
-                        &endpoints,
-                    );
-                    let _ = self.db.update_state(&self.id, |s| s.endpoints.clear());
-                    let _ = runtime::ops::delete(&rt, &self.id, true);
-                    return Err(e);
-                }
-            }
+            let _ = crate::network::detach(&self.id, &std::mem::take(&mut self.ports), &endpoints);
+            let _ = self.db.update_state(&self.id, |s| s.endpoints.clear());
+            let _ = runtime::ops::delete(&rt, &self.id, true);
+            return Err(e);
         }
         let started = (|| -> runtime::Result<()> {
             created.chan.send(&runtime::sync::Msg::Start)?;
@@ -917,9 +897,10 @@ impl Monitor<'_> {
         }
         runtime::debug!("monitor {}: container exited", self.id);
         // What is attached now (`network connect`/`disconnect` change it while it runs).
-        let (ports, endpoints) = match self.db.get(&self.id) {
-            Ok(r) => (r.state.ports, r.state.endpoints),
-            Err(_) => (self.ports.clone(), Vec::new()),
+        let all = self.db.list().unwrap_or_default();
+        let (ports, endpoints) = match all.iter().find(|r| r.id == self.id) {
+            Some(r) => (r.state.ports.clone(), r.state.endpoints.clone()),
+            None => (self.ports.clone(), Vec::new()),
         };
         self.ports.clear();
         if self.ip.is_some() || !endpoints.is_empty() {
@@ -928,7 +909,7 @@ impl Monitor<'_> {
             // down on its own once the container is gone; deleting them here would only wait
             // for it (tens of ms). Only a namespace still shared with a running
             // `--network container:` user keeps them: those are deleted now.
-            let shared = self.db.list().unwrap_or_default().iter().any(|r| {
+            let shared = all.iter().any(|r| {
                 r.config.network_mode == format!("container:{}", self.id)
                     && matches!(r.state.status.as_str(), "running" | "paused")
             });

@@ -504,7 +504,7 @@ pub fn connect(
                 return Err(e);
             }
         }
-        return connected_event(db, &n, &r.id);
+        return endpoint_event(db, "connect", &n, &r.id);
     }
     if (mode == n.name && !r.config.primary_disconnected)
         || r.config.networks.iter().any(|a| a.network == n.name)
@@ -529,14 +529,15 @@ pub fn connect(
             return Err(e);
         }
     }
-    connected_event(db, &n, &r.id)
+    endpoint_event(db, "connect", &n, &r.id)
 }
 
-fn connected_event(db: &Db, n: &Network, id: &str) -> Result<()> {
+/// A network event about one of its containers (`connect`, `disconnect`).
+fn endpoint_event(db: &Db, action: &str, n: &Network, id: &str) -> Result<()> {
     let mut a = BTreeMap::new();
     a.insert("container".to_string(), id.to_string());
     a.insert("name".to_string(), n.name.clone());
-    db.event("network", "connect", &n.id, &a)
+    db.event("network", action, &n.id, &a)
 }
 
 /// The first `ethN` a running container does not use (`eth0` is its first network's).
@@ -553,60 +554,49 @@ fn next_ifname(st: &crate::config::ContainerState) -> String {
 pub fn disconnect(paths: &Paths, db: &mut Db, net_name: &str, ctr: &str) -> Result<()> {
     let n = get(db, net_name)?;
     let mut r = db.get(ctr)?;
-    let live = r.state.status == "running" && r.state.pid > 0;
-    if r.config.network_mode == n.name && !r.config.primary_disconnected {
+    let dir = paths.container(&r.id);
+    // Its interface on `n` besides eth0: an extra network's, or a first network's joined
+    // again while it runs.
+    let endpoint = r.state.endpoints.iter().find(|e| e.network == n.name);
+    let primary = r.config.network_mode == n.name && !r.config.primary_disconnected;
+    if primary {
         // Off its first network: eth0 and the published ports go now; another network's
         // gateway becomes the default route, as Docker does.
         r.config.primary_disconnected = true;
-        db.set_config(&r.id, &r.config)?;
-        // Its eth0, or the interface a live reconnection added.
-        let rejoined = r.state.endpoints.iter().find(|e| e.network == n.name);
-        let was_live = !r.state.ip.is_empty() || rejoined.is_some();
         net::bridge::unpublish(&r.state.ports).map_err(net_err)?;
         net::bridge::detach(&net::bridge::host_if(&r.id)).map_err(net_err)?;
-        if let Some(e) = rejoined {
-            net::bridge::detach(&host_if(&r.id, &e.ifname)).map_err(net_err)?;
-            crate::rootfs::hosts_entry(&paths.container(&r.id), &e.ip, None)?;
-        }
         if !r.state.ip.is_empty() {
-            crate::rootfs::hosts_entry(&paths.container(&r.id), &r.state.ip, None)?;
+            crate::rootfs::hosts_entry(&dir, &r.state.ip, None)?;
         }
-        let st = db.update_state(&r.id, |st| {
-            st.ip.clear();
-            st.network.clear();
-            st.ports.clear();
-            st.endpoints.retain(|e| e.network != n.name);
-        })?;
-        if live && was_live {
-            if let Some(e) = st.endpoints.first() {
-                let gw = get(db, &e.network)?.subnet()?.gateway();
-                net::bridge::default_route(r.state.pid, gw).map_err(net_err)?;
-            }
-        }
-        let mut a = BTreeMap::new();
-        a.insert("container".to_string(), r.id.clone());
-        a.insert("name".to_string(), n.name.clone());
-        db.event("network", "disconnect", &n.id, &a)?;
-        return Ok(());
-    }
-    if !r.config.networks.iter().any(|a| a.network == n.name) {
+    } else if r.config.networks.iter().any(|a| a.network == n.name) {
+        r.config.networks.retain(|a| a.network != n.name);
+    } else {
         return Err(Error::Conflict(format!(
             "container {} is not connected to network {}",
             r.name, n.name
         )));
     }
-    r.config.networks.retain(|a| a.network != n.name);
     db.set_config(&r.id, &r.config)?;
-    if let Some(e) = r.state.endpoints.iter().find(|e| e.network == n.name) {
+    if let Some(e) = endpoint {
         net::bridge::detach(&host_if(&r.id, &e.ifname)).map_err(net_err)?;
-        crate::rootfs::hosts_entry(&paths.container(&r.id), &e.ip, None)?;
+        crate::rootfs::hosts_entry(&dir, &e.ip, None)?;
     }
-    db.update_state(&r.id, |st| st.endpoints.retain(|e| e.network != n.name))?;
-    let mut a = BTreeMap::new();
-    a.insert("container".to_string(), r.id.clone());
-    a.insert("name".to_string(), n.name.clone());
-    db.event("network", "disconnect", &n.id, &a)?;
-    Ok(())
+    let st = db.update_state(&r.id, |st| {
+        if primary {
+            st.ip.clear();
+            st.network.clear();
+            st.ports.clear();
+        }
+        st.endpoints.retain(|e| e.network != n.name);
+    })?;
+    let live = r.state.status == "running" && r.state.pid > 0;
+    if primary && live && (!r.state.ip.is_empty() || endpoint.is_some()) {
+        if let Some(e) = st.endpoints.first() {
+            let gw = get(db, &e.network)?.subnet()?.gateway();
+            net::bridge::default_route(r.state.pid, gw).map_err(net_err)?;
+        }
+    }
+    endpoint_event(db, "disconnect", &n, &r.id)
 }
 
 /// A requested `--ip`, parsed.

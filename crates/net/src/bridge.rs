@@ -237,24 +237,25 @@ pub fn attach(
     mac: Option<&str>,
     ifname: &str,
 ) -> Result<()> {
-    if let Some(m) = mac {
-        let ok = m.split(':').count() == 6
-            && m.split(':')
-                .all(|b| b.len() == 2 && u8::from_str_radix(b, 16).is_ok());
-        if !ok {
-            return Err(Error::Invalid(format!("{m} is not a valid mac address")));
-        }
-    }
     // Without --mac-address, the address derives from the IP (as Docker does): a peer's
     // ARP cache stays right when an address is handed out again.
     let o = ip.octets();
-    let mut mac_bytes = [0x02, 0x42, o[0], o[1], o[2], o[3]];
-    if let Some(m) = mac {
-        for (b, h) in mac_bytes.iter_mut().zip(m.split(':')) {
-            *b = u8::from_str_radix(h, 16)
-                .map_err(|_| Error::Invalid(format!("{m} is not a valid mac address")))?;
+    let mac_bytes = match mac {
+        Some(m) => {
+            let bad = || Error::Invalid(format!("{m} is not a valid mac address"));
+            let parts: Vec<u8> = m
+                .split(':')
+                .map(|b| {
+                    (b.len() == 2)
+                        .then(|| u8::from_str_radix(b, 16).ok())
+                        .flatten()
+                })
+                .collect::<Option<_>>()
+                .ok_or_else(bad)?;
+            <[u8; 6]>::try_from(parts).map_err(|_| bad())?
         }
-    }
+        None => [0x02, 0x42, o[0], o[1], o[2], o[3]],
+    };
     let t0 = std::time::Instant::now();
     let mut host = Route::new()?;
     let (master, mtu) = host
@@ -299,9 +300,6 @@ pub fn default_route(pid: i32, gateway: Ipv4Addr) -> Result<()> {
 
 /// Remove a container's host-side veth (gone already when its namespace died: fine).
 pub fn detach(host_if: &str) -> Result<()> {
-    if !link_exists(host_if) {
-        return Ok(());
-    }
     Route::new()?.del_link(host_if).map(drop)
 }
 
@@ -360,28 +358,38 @@ pub fn publish(ports: &[PortBinding], ip: Ipv4Addr) -> Result<()> {
         done += chunk.len();
     }
     if r.is_err() {
-        for e in &elements[..done] {
-            let key_only = Element {
+        // All of these were just added: one transaction takes them back.
+        let keys: Vec<Element> = elements[..done]
+            .iter()
+            .map(|e| Element {
                 value: None,
                 ..e.clone()
-            };
-            let _ = netlink::set_elements(false, &[key_only]);
-        }
+            })
+            .collect();
+        let _ = netlink::set_elements(false, &keys);
     }
     debug("publish", t0);
     r
 }
 
-/// Map elements per nftables transaction when publishing (88 bytes each on the wire).
+/// Map elements per nftables transaction when publishing (up to 48 bytes each on the wire).
 const PUBLISH_CHUNK: usize = 1024;
 
 /// Withdraw published ports; missing ones are skipped. Reports the other failures.
 pub fn unpublish(ports: &[PortBinding]) -> Result<()> {
     let t0 = std::time::Instant::now();
+    let keys: Vec<Element> = ports
+        .iter()
+        .map(|b| element(b, Ipv4Addr::UNSPECIFIED, false))
+        .collect();
+    // Usually all are there: one transaction. When one is missing the kernel refuses the
+    // whole transaction; then one each, so that it does not keep the others.
+    if keys.len() <= PUBLISH_CHUNK && netlink::set_elements(false, &keys).is_ok() {
+        debug("unpublish", t0);
+        return Ok(());
+    }
     let mut errors = Vec::new();
-    for b in ports {
-        // One transaction each: a missing element must not keep the others.
-        let e = element(b, Ipv4Addr::UNSPECIFIED, false);
+    for e in keys {
         if let Err(e) = netlink::set_elements(false, &[e]) {
             if !netlink::is_missing(&e) {
                 errors.push(e.to_string());
