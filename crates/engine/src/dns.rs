@@ -31,8 +31,10 @@ pub fn ensure(paths: &Paths, n: &Network) -> Result<()> {
         return Ok(());
     }
     use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().map_err(|e| Error::io("find", "/proc/self/exe", e))?;
-    let mut cmd = std::process::Command::new(exe);
+    // Our own binary through the magic link: after the re-exec from the read-only copy
+    // (runtime::selfexe) no path in any mount namespace names it.
+    let mut cmd = std::process::Command::new("/proc/self/exe");
+    cmd.arg0("quai");
     cmd.arg(ARG)
         .arg("--root")
         .arg(&paths.root)

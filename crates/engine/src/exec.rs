@@ -50,6 +50,14 @@ impl Engine {
         if req.cmd.is_empty() {
             return Err(Error::Invalid("exec: no command given".into()));
         }
+        if let Some(w) = req.workdir.as_deref().filter(|w| !w.starts_with('/')) {
+            return Err(Error::Invalid(format!(
+                "the working directory '{w}' is invalid, it needs to be an absolute path"
+            )));
+        }
+        // The exec'd process's first moments in the container run our binary: from the
+        // read-only copy (this re-executes the process once when it is not yet protected).
+        runtime::selfexe::ensure_protected()?;
         let rt = self.paths.runtime_root();
         let spec = runtime::exec::container_spec(&rt, &rec.id)?;
         let mut p = spec.process().clone().unwrap_or_default();
@@ -95,6 +103,12 @@ impl Engine {
         let sigmask = runtime::wait::block_signals()?;
         let personality = spec.linux().as_ref().and_then(|l| l.personality().clone());
         if !req.tty {
+            // `-d`: the process is not attached to the caller's terminal (Docker's).
+            let _quiet = if req.detach {
+                Some(Redirected::to_null(&[0, 1, 2])?)
+            } else {
+                None
+            };
             return runtime::exec::exec(runtime::exec::ExecOpts {
                 root: &rt,
                 id: &rec.id,
@@ -145,5 +159,41 @@ impl Engine {
             nix::unistd::Pid::from_raw(pid),
             master,
         )?)
+    }
+}
+
+/// Standard descriptors pointed at /dev/null for a while, restored on drop.
+struct Redirected(Vec<(i32, std::os::fd::OwnedFd)>);
+
+impl Redirected {
+    fn to_null(fds: &[i32]) -> Result<Redirected> {
+        use std::os::fd::FromRawFd;
+        let null = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| Error::io("open", "/dev/null", e))?;
+        let mut saved = Vec::new();
+        for &fd in fds {
+            // SAFETY: F_DUPFD_CLOEXEC on a standard descriptor returns a new fd we own.
+            let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+            if copy < 0 {
+                continue;
+            }
+            // SAFETY: `copy` is a fresh descriptor nothing else owns.
+            saved.push((fd, unsafe { std::os::fd::OwnedFd::from_raw_fd(copy) }));
+            // SAFETY: dup2 of a valid descriptor onto a standard descriptor number.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+        Ok(Redirected(saved))
+    }
+}
+
+impl Drop for Redirected {
+    fn drop(&mut self) {
+        for (fd, copy) in &self.0 {
+            // SAFETY: dup2 of our saved copy back onto its standard descriptor number.
+            unsafe { libc::dup2(copy.as_raw_fd(), *fd) };
+        }
     }
 }

@@ -968,7 +968,6 @@ fn spawn_monitor(paths: &Paths, id: &str, attach_streams: &str) -> Result<UnixSt
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let (ours, theirs) = UnixStream::pair().map_err(|e| Error::io("socketpair", "monitor", e))?;
-    let exe = std::env::current_exe().map_err(|e| Error::io("find", "/proc/self/exe", e))?;
     let log = paths.container(id).join("monitor.log");
     let errf = std::fs::OpenOptions::new()
         .create(true)
@@ -976,7 +975,10 @@ fn spawn_monitor(paths: &Paths, id: &str, attach_streams: &str) -> Result<UnixSt
         .open(&log)
         .map_err(|e| Error::io("open", &log, e))?;
     let fd = theirs.as_raw_fd();
-    let mut cmd = std::process::Command::new(exe);
+    // Our own binary through the magic link: after the re-exec from the read-only copy
+    // (runtime::selfexe) no path in any mount namespace names it.
+    let mut cmd = std::process::Command::new("/proc/self/exe");
+    cmd.arg0("quai");
     cmd.arg(crate::monitor::ARG)
         .arg("--root")
         .arg(&paths.root)

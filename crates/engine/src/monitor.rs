@@ -31,6 +31,12 @@ pub const ARG: &str = "__monitor";
 /// Entry point: `quai __monitor --root R --run D [--attach ioe] ID`, fd 3 optionally a
 /// connected client (the CLI that started us).
 pub fn main(args: &[std::ffi::OsString]) -> i32 {
+    // Everything the monitor starts enters the container (create, health checks, restarts):
+    // run from the read-only copy of the binary first (CVE-2019-5736 class).
+    if let Err(e) = runtime::selfexe::ensure_protected() {
+        eprintln!("quai: monitor: {e}");
+        return 1;
+    }
     let mut root = None;
     let mut run = None;
     let mut attach_streams = String::new();
@@ -346,7 +352,7 @@ fn prepare(
     }
     let mut args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
     if c.init {
-        let exe = std::fs::read_link("/proc/self/exe")
+        let exe = runtime::selfexe::host_path()
             .map_err(|e| Error::io("read link", "/proc/self/exe", e))?;
         mounts.push((
             exe.display().to_string(),

@@ -67,6 +67,7 @@ pub struct Created {
 /// Create the container. On failure nothing is left: no state dir, no cgroup, no process.
 pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     state::check_id(o.id)?;
+    crate::selfexe::require_protected("create a container")?;
     let bundle = crate::spec::load_bundle(o.bundle)?;
     crate::debug!(
         "{}: bundle {} loaded, rootfs {}",
@@ -649,9 +650,21 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
 /// container's root: a leaked host directory fd would show as "(unreachable)"
 /// (CVE-2024-21626 class).
 pub fn enter_cwd(cwd: &Path) -> Result<()> {
-    if nix::unistd::chdir(cwd).is_err() {
-        std::fs::create_dir_all(cwd).ctx("create cwd", cwd)?;
-        nix::unistd::chdir(cwd).sys("chdir", cwd.display())?;
+    match nix::unistd::chdir(cwd) {
+        Ok(()) => {}
+        // Only a missing directory is created (runc's behaviour); any other failure
+        // (not a directory, a magic link that resolves nowhere) is reported as it is.
+        Err(nix::errno::Errno::ENOENT) => {
+            std::fs::create_dir_all(cwd).ctx("create cwd", cwd)?;
+            nix::unistd::chdir(cwd).sys("chdir", cwd.display())?;
+        }
+        Err(e) => {
+            return Err(Error::sys(
+                "chdir to the working directory",
+                cwd.display(),
+                e,
+            ))
+        }
     }
     let now = nix::unistd::getcwd().sys("getcwd", cwd.display())?;
     if !now.is_absolute() || now.starts_with("(unreachable)") {

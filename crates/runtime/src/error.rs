@@ -57,6 +57,10 @@ pub enum Error {
         path: PathBuf,
         message: String,
     },
+    /// A container was to be entered by a process whose executable could be overwritten
+    /// from inside it (CVE-2019-5736 class): the caller skipped `selfexe::ensure_protected`.
+    #[error("refusing to {op}: this process runs a writable quai binary (not re-executed from its read-only copy)")]
+    Unprotected { op: &'static str },
     /// An operation failed and so did the cleanup after it.
     #[error("{error}; cleanup also failed: {cleanup}")]
     WithCleanup { error: Box<Error>, cleanup: String },

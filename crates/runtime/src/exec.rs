@@ -43,6 +43,7 @@ pub fn container_spec(root: &Path, id: &str) -> Result<oci_spec::runtime::Spec> 
 
 /// Run the process; returns its exit code (0 at once with `detach`).
 pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
+    crate::selfexe::require_protected("enter a container")?;
     let st = State::load(o.root, o.id)?;
     let status = st.status(o.root);
     if status != Status::Running && status != Status::Created {

@@ -7,6 +7,14 @@
 //! container's namespaces then has an exe whose mount is read-only and reachable from no
 //! mount namespace, so a write through `/proc/<pid>/exe` fails with EROFS. Processes are
 //! also made non-dumpable until they exec, which hides `/proc/<pid>/exe` from the container.
+//!
+//! This is the one mechanism for every path that enters a container: the library's
+//! `create` and `exec` refuse to run ([`require_protected`]) in a process that skipped
+//! [`ensure_protected`], so a new caller cannot forget it.
+
+/// Set before the re-exec: the binary's path as the caller saw it (after the re-exec,
+/// `/proc/self/exe` names the detached mount, which no mount namespace can reach).
+const HOST_PATH_ENV: &str = "QUAI_HOST_EXE";
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -18,6 +26,26 @@ use crate::error::{Error, Result};
 pub fn is_protected() -> bool {
     nix::sys::statvfs::statvfs("/proc/self/exe")
         .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+}
+
+/// Refuse to go on unless this process runs from a read-only binary; then make it
+/// non-dumpable, so its `/proc/<pid>/exe` and memory stay hidden from the container.
+pub fn require_protected(op: &'static str) -> Result<()> {
+    if !is_protected() {
+        return Err(Error::Unprotected { op });
+    }
+    // SAFETY: prctl(PR_SET_DUMPABLE, 0) only changes a flag of this process.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    Ok(())
+}
+
+/// The path of our binary in the host's mount namespace (for bind-mounting it, e.g. as a
+/// container's init), also after the re-exec from the detached mount.
+pub fn host_path() -> std::io::Result<std::path::PathBuf> {
+    match std::env::var_os(HOST_PATH_ENV) {
+        Some(p) if is_protected() => Ok(p.into()),
+        _ => std::fs::read_link("/proc/self/exe"),
+    }
 }
 
 /// Re-exec from a read-only detached mount unless already protected. Returns only when
@@ -75,7 +103,12 @@ pub fn ensure_protected() -> Result<()> {
     let args: Vec<CString> = std::env::args_os()
         .filter_map(|a| CString::new(a.as_bytes()).ok())
         .collect();
+    let host = std::fs::read_link("/proc/self/exe")
+        .ok()
+        .map(|p| (std::ffi::OsString::from(HOST_PATH_ENV), p.into_os_string()));
     let env: Vec<CString> = std::env::vars_os()
+        .filter(|(k, _)| k != HOST_PATH_ENV)
+        .chain(host)
         .filter_map(|(k, v)| {
             let mut b = k.as_bytes().to_vec();
             b.push(b'=');

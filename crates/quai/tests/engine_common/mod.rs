@@ -14,6 +14,8 @@ pub struct Eng {
     /// The network namespace every quai command of this test runs in (bridges, veths and
     /// nftables rules stay inside it).
     pub netns: String,
+    /// The quai binary the commands run (a test may swap in a private copy).
+    pub bin: PathBuf,
 }
 
 impl Eng {
@@ -41,6 +43,7 @@ impl Eng {
             root,
             run,
             netns,
+            bin: quai(),
         };
         let tar = busybox_tar(e.dir.path());
         e.ok(&[
@@ -58,7 +61,7 @@ impl Eng {
         format!(
             "nsenter --net=/run/netns/{} {}",
             self.netns,
-            quai().display()
+            self.bin.display()
         )
     }
 
@@ -76,7 +79,7 @@ impl Eng {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new("nsenter");
         c.arg(format!("--net=/run/netns/{}", self.netns))
-            .arg(quai())
+            .arg(&self.bin)
             .args(args)
             .env("QUAI_ROOT", &self.root)
             .env("QUAI_RUN_DIR", &self.run)
