@@ -299,8 +299,14 @@ pub fn copy_up(root: &Path, target: &str, dest: &Path) -> Result<()> {
     }
     let src_path = fd_path(&src);
     copy_tree(&src_path, dest)?;
-    // The volume's root takes the image directory's owner and mode.
-    copy_meta(&src_path, dest)
+    // The volume's root takes the image directory's owner and mode: from the descriptor
+    // (lstat of `/proc/self/fd/N` would describe the magic link, which is root's).
+    let st = rustix::fs::fstat(&src).map_err(|e| Error::io("stat", target, e.into()))?;
+    std::os::unix::fs::chown(dest, Some(st.st_uid), Some(st.st_gid))
+        .map_err(|e| Error::io("chown", dest, e))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dest, std::fs::Permissions::from_mode(st.st_mode & 0o7777))
+        .map_err(|e| Error::io("chmod", dest, e))
 }
 
 fn copy_meta(src: &Path, dst: &Path) -> Result<()> {
