@@ -249,6 +249,9 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
     if c.resources.memory_swap.is_some() && c.resources.memory.is_none() {
         bail!("You should always set the Memory limit when using Memoryswap limit, see usage");
     }
+    if let Some(x) = a.cpus.filter(|x| !x.is_finite()) {
+        bail!("invalid argument \"{x}\" for \"--cpus\" flag: not a number of CPUs");
+    }
     c.resources.nano_cpus = a.cpus.map(|x| (x * 1e9) as i64);
     c.resources.cpu_shares = a.cpu_shares;
     c.resources.cpuset_cpus = a.cpuset_cpus;

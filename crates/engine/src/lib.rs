@@ -23,6 +23,7 @@ pub mod network;
 pub mod rootfs;
 pub mod spec;
 pub mod time;
+pub mod validate;
 pub mod volumes;
 
 use std::path::{Path, PathBuf};

@@ -256,7 +256,9 @@ pub fn parse_bytes(s: &str) -> Option<i64> {
         _ => (s, 1),
     };
     let v: f64 = num.parse().ok()?;
-    Some((v * mult as f64) as i64)
+    let b = v * mult as f64;
+    // Negative, NaN, infinite and past-i64 sizes are no sizes (an `as` cast would saturate).
+    (b.is_finite() && b >= 0.0 && b < i64::MAX as f64).then_some(b as i64)
 }
 
 impl Engine {
@@ -271,6 +273,10 @@ impl Engine {
     /// Create a container from an image.
     pub fn create(&mut self, req: CreateRequest) -> Result<Record> {
         runtime::debug!("create: {}", req.image);
+        crate::validate::container(&req.config)?;
+        if let Some(h) = &req.hostname {
+            crate::validate::hostname(h)?;
+        }
         let images = image::store::ImageStore::open(&self.paths.root)?;
         let image_id = images.resolve(&req.image)?;
         let img = images.config(&image_id)?;
@@ -363,6 +369,11 @@ impl Engine {
                 c.network_mode
             )));
         }
+        if c.ip.is_some() && c.network_mode == "bridge" {
+            return Err(Error::Invalid(
+                "user specified IP address is supported on user defined networks only".into(),
+            ));
+        }
         // Docker's rule: on the default bridge there is no DNS to answer an alias.
         if !c.aliases.is_empty() && c.network_mode == "bridge" {
             return Err(Error::Invalid(
@@ -403,19 +414,7 @@ impl Engine {
         // Mounts: flags first, then the image's VOLUMEs not covered by one.
         let mut mounts = Vec::new();
         for v in &req.volumes {
-            let mut m = parse_volume_flag(v)?;
-            if m.kind == "bind" {
-                let p = std::fs::canonicalize(&m.source).or_else(|_| {
-                    // `-v` creates a missing host directory (Docker's behaviour).
-                    std::fs::create_dir_all(&m.source)
-                        .and_then(|_| std::fs::canonicalize(&m.source))
-                });
-                m.source = p
-                    .map_err(|e| Error::io("create", &m.source, e))?
-                    .display()
-                    .to_string();
-            }
-            mounts.push(m);
+            mounts.push(parse_volume_flag(v)?);
         }
         for v in &req.mounts {
             mounts.push(parse_mount_flag(v)?);
@@ -429,7 +428,9 @@ impl Engine {
             };
             for o in opts.split(',').filter(|o| !o.is_empty()) {
                 if let Some(v) = o.strip_prefix("size=") {
-                    m.tmpfs_size = parse_bytes(v).map(|b| b as u64);
+                    m.tmpfs_size = Some(parse_bytes(v).ok_or_else(|| {
+                        Error::Invalid(format!("invalid tmpfs size {v:?} for {dst}"))
+                    })? as u64);
                 } else if let Some(v) = o.strip_prefix("mode=") {
                     m.tmpfs_mode = u32::from_str_radix(v, 8).ok();
                 } else if o == "ro" {
@@ -454,6 +455,7 @@ impl Engine {
             }
         }
         for (i, m) in mounts.iter().enumerate() {
+            crate::validate::mount(m)?;
             if mounts[..i].iter().any(|o| o.target == m.target) {
                 return Err(Error::Invalid(format!(
                     "Duplicate mount point: {}",
@@ -492,6 +494,17 @@ impl Engine {
             }
             None => random_name(&self.db)?,
         };
+        // Everything is checked: from here on things are made.
+        for m in mounts.iter_mut().filter(|m| m.kind == "bind") {
+            let p = std::fs::canonicalize(&m.source).or_else(|_| {
+                // `-v` creates a missing host directory (Docker's behaviour).
+                std::fs::create_dir_all(&m.source).and_then(|_| std::fs::canonicalize(&m.source))
+            });
+            m.source = p
+                .map_err(|e| Error::io("create", &m.source, e))?
+                .display()
+                .to_string();
+        }
         let id = crate::random_id();
         c.hostname = req.hostname.unwrap_or_else(|| id[..12].to_string());
         // Volumes named by the container exist before it does.

@@ -209,7 +209,19 @@ pub fn create(db: &Db, a: CreateArgs<'_>) -> Result<Network> {
         labels,
         options,
     } = a;
-    crate::lifecycle::check_name(name)?;
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !ok {
+        return Err(Error::Invalid(format!(
+            "invalid network name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        )));
+    }
     if ["bridge", "host", "none", "default"].contains(&name) {
         return Err(Error::Conflict(format!(
             "network with name {name} already exists (a built-in one)"

@@ -103,3 +103,61 @@ fn exec_detach_and_working_directories() {
     assert!(text(&o).contains("/proc/self/fd/0"), "{}", text(&o));
     assert_eq!(text(&o).trim().lines().count(), 1, "{}", text(&o));
 }
+
+/// Bad values are refused with one line and Docker's words, before anything exists: no
+/// Created container, no volume, no host directory.
+#[test]
+fn bad_values_are_refused_before_anything_is_created() {
+    if !root_or_skip("bad_values_are_refused_before_anything_is_created") {
+        return;
+    }
+    let e = Eng::new();
+    let nul_env = e.dir.path().join("nul.env");
+    std::fs::write(&nul_env, "A=b\0c\n").expect("env file");
+    let nul_env = nul_env.to_str().expect("utf-8").to_string();
+    let host_dir = e.dir.path().join("must-not-exist");
+    let bind = format!("{}:/data", host_dir.display());
+    let long_host = "h".repeat(300);
+    let cases: &[(&[&str], &str)] = &[
+        (&["--memory", "-5"], "invalid size"),
+        (&["--memory", "99999999999999999999"], "invalid size"),
+        (&["--memory", "1"], "Minimum memory limit allowed is 6MB"),
+        (&["--cpus", "-1"], "Range of CPUs is from 0.01"),
+        (&["--cpus", "1e9"], "Range of CPUs is from 0.01"),
+        (&["--cpuset-cpus", "99"], "Requested CPUs are not available"),
+        (&["--ulimit", "bogus=1:2"], "invalid ulimit type: bogus"),
+        (
+            &["--ulimit", "nofile=1:0"],
+            "soft limit must be less than or equal",
+        ),
+        (&["--mac-address", "zz:zz"], "is not a valid mac address"),
+        (&["--env-file", &nul_env], "invalid environment variable"),
+        (&["--hostname", &long_host], "invalid hostname"),
+        (&["--tmpfs", "relative"], "must be absolute"),
+        (&["--tmpfs", "/t:size=lots"], "invalid tmpfs size"),
+        (&["-e", "=novar"], "invalid environment variable"),
+        (&["--ip", "10.99.0.50"], "user defined networks only"),
+    ];
+    for (flags, want) in cases {
+        let mut args = vec!["run", "-d", "-v", &bind];
+        args.extend_from_slice(flags);
+        args.extend(["localbusybox", "true"]);
+        let o = e.q(&args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(125), "{flags:?}: {}", text(&o));
+        assert!(err.contains(want), "{flags:?}: want {want:?}, got {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{flags:?}: {err}");
+        assert!(!err.contains("/sys/fs/cgroup"), "{flags:?}: {err}");
+        assert_eq!(e.ok(&["ps", "-aq"]), "", "{flags:?} left a container");
+    }
+    assert!(
+        !host_dir.exists(),
+        "a refused run created its bind directory"
+    );
+    assert_eq!(e.ok(&["volume", "ls", "-q"]), "");
+    let o = e.q(&["network", "create", "a/b"]);
+    assert_ne!(o.status.code(), Some(0));
+    let err = text(&o);
+    assert!(err.contains("invalid network name"), "{err}");
+    assert!(!err.contains("container"), "{err}");
+}

@@ -1,0 +1,285 @@
+//! Checks Docker's daemon makes on a container's settings, with its messages, made before
+//! anything is created: a value the kernel or the runtime would refuse at start must not
+//! leave a Created container behind, and one it would silently accept (a negative CPU
+//! quota) must not mean "no limit".
+
+use crate::config::{ContainerConfig, MountConfig, Resources};
+use crate::{Error, Result};
+
+/// Docker's smallest memory limit.
+const MIN_MEMORY: i64 = 6 << 20;
+
+/// The `--ulimit` names Docker knows.
+pub const ULIMITS: &[&str] = &[
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
+fn invalid(m: impl Into<String>) -> Error {
+    Error::Invalid(m.into())
+}
+
+/// Everything of a container's own settings (the network-dependent checks are made where
+/// the network is resolved).
+pub fn container(c: &ContainerConfig) -> Result<()> {
+    resources(&c.resources, &online_cpus())?;
+    for e in &c.env {
+        env(e)?;
+    }
+    hostname(&c.hostname)?;
+    if let Some(m) = &c.mac_address {
+        mac(m)?;
+    }
+    Ok(())
+}
+
+/// A hostname the kernel takes (at most 64 bytes, no blanks).
+pub fn hostname(h: &str) -> Result<()> {
+    if h.len() > 64 {
+        return Err(invalid(format!(
+            "invalid hostname {h:?}: longer than 64 characters"
+        )));
+    }
+    if let Some(ch) = h.chars().find(|ch| ch.is_whitespace() || *ch == '\0') {
+        return Err(invalid(format!(
+            "invalid hostname {h:?}: it contains {ch:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// One `KEY=VALUE` of the environment.
+pub fn env(e: &str) -> Result<()> {
+    let key = e.split('=').next().unwrap_or_default();
+    if key.is_empty() || e.contains('\0') {
+        return Err(invalid(format!(
+            "invalid environment variable: {}",
+            e.replace('\0', "\\0")
+        )));
+    }
+    Ok(())
+}
+
+/// A MAC address `xx:xx:xx:xx:xx:xx`.
+pub fn mac(m: &str) -> Result<()> {
+    let parts: Vec<&str> = m.split(':').collect();
+    let ok = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && u8::from_str_radix(p, 16).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!("{m} is not a valid mac address")))
+    }
+}
+
+/// Limits, against this machine's CPUs (`online`: the CPU numbers that exist).
+pub fn resources(r: &Resources, online: &[u32]) -> Result<()> {
+    if let Some(m) = r.memory {
+        if m < MIN_MEMORY {
+            return Err(invalid("Minimum memory limit allowed is 6MB"));
+        }
+    }
+    if let Some(s) = r.memory_swap {
+        if s != -1 && s < r.memory.unwrap_or(0) {
+            return Err(invalid(
+                "Minimum memoryswap limit should be larger than memory limit, see usage",
+            ));
+        }
+    }
+    let n = online.len().max(1) as i64;
+    if let Some(c) = r.nano_cpus {
+        if !(0..=n * 1_000_000_000).contains(&c) || (c > 0 && c < 10_000_000) {
+            return Err(invalid(format!(
+                "Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available"
+            )));
+        }
+    }
+    if let Some(s) = r.cpu_shares {
+        if s > 262_144 {
+            return Err(invalid(format!(
+                "invalid --cpu-shares {s}: the maximum is 262144"
+            )));
+        }
+    }
+    if let Some(set) = &r.cpuset_cpus {
+        let want =
+            cpu_list(set).ok_or_else(|| invalid(format!("Invalid value {set} for cpuset cpus")))?;
+        if want.iter().any(|c| !online.contains(c)) {
+            return Err(invalid(format!(
+                "Requested CPUs are not available - requested {set}, available: {}",
+                list_text(online)
+            )));
+        }
+    }
+    for u in &r.ulimits {
+        if !ULIMITS.contains(&u.name.as_str()) {
+            return Err(invalid(format!("invalid ulimit type: {}", u.name)));
+        }
+        if u.soft > u.hard {
+            return Err(invalid(format!(
+                "ulimit soft limit must be less than or equal to hard limit: {} > {}",
+                u.soft, u.hard
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A mount target, and a tmpfs's options.
+pub fn mount(m: &MountConfig) -> Result<()> {
+    if !m.target.starts_with('/') {
+        return Err(invalid(format!(
+            "invalid mount config for type {:?}: invalid mount path: '{}' mount path must be absolute",
+            m.kind, m.target
+        )));
+    }
+    if m.target == "/" {
+        return Err(invalid(format!(
+            "invalid mount config for type {:?}: invalid specification: destination can't be '/'",
+            m.kind
+        )));
+    }
+    Ok(())
+}
+
+/// `0-3,5`: the CPU numbers, or None when it does not parse.
+pub fn cpu_list(s: &str) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in s.trim().split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+                if a > b || b - a > 4096 {
+                    return None;
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().ok()?),
+        }
+    }
+    Some(out)
+}
+
+fn list_text(cpus: &[u32]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let mut j = i;
+        while j + 1 < cpus.len() && cpus[j + 1] == cpus[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j {
+            cpus[i].to_string()
+        } else {
+            format!("{}-{}", cpus[i], cpus[j])
+        });
+        i = j + 1;
+    }
+    out.join(",")
+}
+
+/// The CPUs this machine has online.
+pub fn online_cpus() -> Vec<u32> {
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|s| cpu_list(&s))
+        .unwrap_or_else(|| {
+            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+            (0..n as u32).collect()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Ulimit;
+
+    fn res(f: impl FnOnce(&mut Resources)) -> Result<()> {
+        let mut r = Resources::default();
+        f(&mut r);
+        resources(&r, &[0, 1])
+    }
+
+    fn msg(r: Result<()>) -> String {
+        r.expect_err("should be refused").to_string()
+    }
+
+    #[test]
+    fn limits_are_checked_with_dockers_words() {
+        assert!(res(|r| r.memory = Some(64 << 20)).is_ok());
+        assert_eq!(
+            msg(res(|r| r.memory = Some(1))),
+            "Minimum memory limit allowed is 6MB"
+        );
+        assert!(msg(res(|r| r.nano_cpus = Some(-1_000_000_000))).starts_with("Range of CPUs"));
+        assert!(
+            msg(res(|r| r.nano_cpus = Some(1_000_000_000 * 1_000_000_000))).contains("only 2 CPUs")
+        );
+        assert!(res(|r| r.nano_cpus = Some(1_500_000_000)).is_ok());
+        assert_eq!(
+            msg(res(|r| r.cpuset_cpus = Some("99".into()))),
+            "Requested CPUs are not available - requested 99, available: 0-1"
+        );
+        assert!(res(|r| r.cpuset_cpus = Some("0-1".into())).is_ok());
+        assert!(msg(res(|r| r.cpuset_cpus = Some("x".into()))).contains("Invalid value"));
+        let u = |name: &str, soft, hard| {
+            res(|r| {
+                r.ulimits = vec![Ulimit {
+                    name: name.into(),
+                    soft,
+                    hard,
+                }]
+            })
+        };
+        assert_eq!(msg(u("bogus", 1, 2)), "invalid ulimit type: bogus");
+        assert_eq!(
+            msg(u("nofile", 1, 0)),
+            "ulimit soft limit must be less than or equal to hard limit: 1 > 0"
+        );
+        assert!(u("nofile", 10, 20).is_ok());
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert!(mac("02:42:ac:11:00:02").is_ok());
+        assert_eq!(
+            mac("zz:zz").expect_err("bad").to_string(),
+            "zz:zz is not a valid mac address"
+        );
+        assert!(env("=novar").is_err());
+        assert!(env("A=b\0c").is_err());
+        assert!(env("A=").is_ok());
+        let mut c = ContainerConfig {
+            hostname: "h".repeat(300),
+            ..Default::default()
+        };
+        assert!(container(&c).is_err());
+        c.hostname = "web".into();
+        assert!(container(&c).is_ok());
+        let m = MountConfig {
+            kind: "tmpfs".into(),
+            target: "relative".into(),
+            ..Default::default()
+        };
+        assert!(mount(&m)
+            .expect_err("relative")
+            .to_string()
+            .contains("must be absolute"));
+        assert_eq!(list_text(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+    }
+}
