@@ -373,10 +373,9 @@ fn containers_dispatch(
         Cmd::Stop(StopArgs { time, containers }) => {
             each(&containers, |c| eng.stop(c, time).map(|_| ()))
         }
-        Cmd::Restart(StopArgs { time, containers }) => each(&containers, |c| {
-            eng.stop(c, time)?;
-            eng.start(c, "").map(|_| ())
-        }),
+        Cmd::Restart(StopArgs { time, containers }) => {
+            each(&containers, |c| eng.restart(c, time).map(|_| ()))
+        }
         Cmd::Kill { signal, containers } => each(&containers, |c| eng.kill(c, &signal).map(|_| ())),
         Cmd::Pause { containers } => each(&containers, |c| eng.pause(c, true).map(|_| ())),
         Cmd::Unpause { containers } => each(&containers, |c| eng.pause(c, false).map(|_| ())),

@@ -17,6 +17,7 @@ pub mod exec;
 pub mod health;
 pub mod init;
 pub mod lifecycle;
+pub mod lock;
 pub mod logs;
 pub mod monitor;
 pub mod network;

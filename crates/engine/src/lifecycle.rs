@@ -522,7 +522,6 @@ impl Engine {
         }
         c.mounts = mounts;
         let dir = self.paths.container(&id);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
         let rec = Record {
             id: id.clone(),
             name,
@@ -533,7 +532,14 @@ impl Engine {
                 ..Default::default()
             },
         };
-        if let Err(e) = self.db.insert(&rec) {
+        // The record first, then its directory: a crash in between leaves a record that
+        // `rm` removes, never a directory nothing names.
+        let made = self
+            .db
+            .insert(&rec)
+            .and_then(|()| std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e)));
+        if let Err(e) = made {
+            let _ = self.db.delete(&rec.id);
             let _ = std::fs::remove_dir_all(&dir);
             for m in rec.config.mounts.iter().filter(|m| m.anonymous) {
                 let _ = crate::volumes::remove(&self.paths, &self.db, &m.source);
@@ -550,10 +556,34 @@ impl Engine {
         self.observe(r)
     }
 
-    /// All containers, with their states made true.
+    /// All containers, with their states made true (removals cut short are finished).
     pub fn list(&mut self) -> Result<Vec<Record>> {
-        let all = self.db.list()?;
-        all.into_iter().map(|r| self.observe(r)).collect()
+        let mut all = self.db.list()?;
+        if all.iter().any(|r| r.state.status == REMOVING) {
+            self.finish_removals(&all);
+            all = self.db.list()?;
+        }
+        all.into_iter()
+            .filter(|r| r.state.status != REMOVING)
+            .map(|r| self.observe(r))
+            .collect()
+    }
+
+    /// Finish the removals whose command died (no lock holder, no monitor at work).
+    fn finish_removals(&mut self, all: &[Record]) {
+        for r in all.iter().filter(|r| r.state.status == REMOVING) {
+            if crate::process_alive(r.state.monitor_pid, r.state.monitor_start) {
+                continue;
+            }
+            let Ok(Some(_lock)) = crate::lock::try_container(&self.paths, &r.id) else {
+                continue;
+            };
+            let rt = self.paths.runtime_root();
+            let _ = runtime::ops::delete(&rt, &r.id, true);
+            let _ = crate::network::detach(&r.id, &r.state.ports, &r.state.endpoints);
+            // Anonymous volumes stay (the rm may not have had -v): `volume prune` takes them.
+            let _ = remove_files(&self.paths, &mut self.db, r, false);
+        }
     }
 
     /// Make a record's state true: a dead monitor's container is running only if its init
@@ -607,7 +637,25 @@ impl Engine {
     /// Start a container: spawn its monitor and wait until the process runs. With
     /// `attach` (`i`, `o`, `e`), the returned stream carries its stdio.
     pub fn start(&mut self, what: &str, attach_streams: &str) -> Result<(Record, UnixStream)> {
+        let id = self.db.get(what)?.id;
+        let lock = crate::lock::container(&self.paths, &id)?;
+        self.start_locked(&id, attach_streams, lock)
+    }
+
+    /// `start` under the container's lock, which the monitor takes over.
+    fn start_locked(
+        &mut self,
+        what: &str,
+        attach_streams: &str,
+        lock: crate::lock::Held,
+    ) -> Result<(Record, UnixStream)> {
         let rec = self.get(what)?;
+        if rec.state.status == REMOVING {
+            return Err(Error::Conflict(format!(
+                "removal of container {} is already in progress",
+                rec.name
+            )));
+        }
         if matches!(
             rec.state.status.as_str(),
             "running" | "paused" | "restarting"
@@ -621,15 +669,32 @@ impl Engine {
             s.manually_stopped = false;
         })?;
         runtime::debug!("start {}: spawning the monitor", rec.id);
-        let stream = spawn_monitor(&self.paths, &rec.id, attach_streams)?;
-        let mut stream = stream;
+        let stream = spawn_monitor(&self.paths, &rec.id, attach_streams, &lock);
+        // The monitor holds the lock now (the same open file), until the container runs.
+        drop(lock);
+        let mut stream = stream?;
+        let res = self.await_start(&rec, &mut stream);
+        if res.is_err() && rec.config.auto_remove {
+            // `--rm`: a container that never started goes too (after its monitor is gone).
+            let _ = self.wait_exit(&rec, Some(&mut stream), Some(Duration::from_secs(30)));
+            if let Ok(r) = self.db.get(&rec.id) {
+                let _ = remove_files(&self.paths, &mut self.db, &r, true);
+            }
+        }
+        res?;
+        let rec = self.db.get(&rec.id)?;
+        Ok((rec, stream))
+    }
+
+    /// Read the monitor's first word: the container started, or why not.
+    fn await_start(&mut self, rec: &Record, stream: &mut UnixStream) -> Result<()> {
         loop {
-            match attach::recv(&mut stream)
+            match attach::recv(stream)
                 .map_err(|e| Error::io("read from monitor", self.paths.socket(&rec.id), e))?
             {
                 Some((attach::STARTED, _)) => {
                     runtime::debug!("start {}: running", rec.id);
-                    break;
+                    return Ok(());
                 }
                 Some((attach::FAILED, p)) => {
                     let code = i32::from(p.first().copied().unwrap_or(125));
@@ -650,8 +715,6 @@ impl Engine {
                 }
             }
         }
-        let rec = self.db.get(&rec.id)?;
-        Ok((rec, stream))
     }
 
     /// Send a signal (Docker's `kill`): the restart policy then leaves the container alone.
@@ -677,6 +740,20 @@ impl Engine {
     /// Stop: the stop signal, then SIGKILL after `timeout` seconds (the container's
     /// `--stop-timeout`, else 10).
     pub fn stop(&mut self, what: &str, timeout: Option<i64>) -> Result<Record> {
+        let id = self.db.get(what)?.id;
+        let _lock = crate::lock::container(&self.paths, &id)?;
+        self.stop_locked(&id, timeout)
+    }
+
+    /// Stop, then start again, as one operation (nothing else acts on it in between).
+    pub fn restart(&mut self, what: &str, timeout: Option<i64>) -> Result<Record> {
+        let id = self.db.get(what)?.id;
+        let lock = crate::lock::container(&self.paths, &id)?;
+        self.stop_locked(&id, timeout)?;
+        Ok(self.start_locked(&id, "", lock)?.0)
+    }
+
+    fn stop_locked(&mut self, what: &str, timeout: Option<i64>) -> Result<Record> {
         let rec = self.get(what)?;
         if !matches!(
             rec.state.status.as_str(),
@@ -783,7 +860,9 @@ impl Engine {
 
     /// Freeze or thaw.
     pub fn pause(&mut self, what: &str, pause: bool) -> Result<Record> {
-        let rec = self.get(what)?;
+        let id = self.db.get(what)?.id;
+        let _lock = crate::lock::container(&self.paths, &id)?;
+        let rec = self.get(&id)?;
         let rt = self.paths.runtime_root();
         let want = if pause { "running" } else { "paused" };
         if rec.state.status != want {
@@ -813,6 +892,14 @@ impl Engine {
     /// Remove a container (`force` kills a running one; `volumes` removes its anonymous
     /// volumes).
     pub fn remove(&mut self, what: &str, force: bool, volumes: bool) -> Result<Record> {
+        let id = self.db.get(what)?.id;
+        let lock = crate::lock::container(&self.paths, &id)?;
+        let res = self.remove_locked(&id, force, volumes);
+        drop(lock);
+        res
+    }
+
+    fn remove_locked(&mut self, what: &str, force: bool, volumes: bool) -> Result<Record> {
         let rec = self.get(what)?;
         let busy = matches!(
             rec.state.status.as_str(),
@@ -863,7 +950,7 @@ impl Engine {
         if self.db.get(&rec.id).is_err() {
             return Ok(rec);
         }
-        remove_files(&self.paths, &self.db, &rec, volumes)?;
+        remove_files(&self.paths, &mut self.db, &rec, volumes)?;
         Ok(rec)
     }
 
@@ -950,17 +1037,30 @@ fn health_config(image: &Value, f: &HealthFlags) -> Option<HealthConfig> {
 
 /// Remove a stopped container's files, anonymous volumes (with `volumes`), socket and
 /// row. The root is unmounted first (it is mounted only in the monitor's namespace).
-pub fn remove_files(paths: &Paths, db: &Db, rec: &Record, volumes: bool) -> Result<()> {
+pub fn remove_files(paths: &Paths, db: &mut Db, rec: &Record, volumes: bool) -> Result<()> {
+    // Crash-safe: marked first, the record goes last, so a removal cut short by a kill
+    // leaves a "removing" record that the next listing finishes (`finish_removals`),
+    // never a directory that no record names.
+    match db.update_state(&rec.id, |s| s.status = REMOVING.into()) {
+        Ok(_) => {}
+        Err(Error::NoSuchContainer(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    }
     let dir = paths.container(&rec.id);
     let _ = nix::mount::umount2(&dir.join("merged"), nix::mount::MntFlags::MNT_DETACH);
     let _ = std::fs::remove_file(paths.socket(&rec.id));
-    db.delete(&rec.id)?;
-    let mut errors = Vec::new();
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => errors.push(format!("remove {}: {e}", dir.display())),
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            // The record stays, marked: the next `rm` or listing tries again.
+            return Err(Error::io("remove", &dir, e));
+        }
     }
+    db.delete(&rec.id)?;
+    crate::lock::forget(paths, &rec.id);
+    let _ = db.event("container", "destroy", &rec.id, &attrs(rec));
+    // Its anonymous volumes last: once the record is gone nothing uses them (a crash
+    // here leaves them dangling, listed and prunable).
+    let mut errors = Vec::new();
     if volumes {
         for m in rec.config.mounts.iter().filter(|m| m.anonymous) {
             if let Err(e) = crate::volumes::remove(paths, db, &m.source) {
@@ -968,7 +1068,6 @@ pub fn remove_files(paths: &Paths, db: &Db, rec: &Record, volumes: bool) -> Resu
             }
         }
     }
-    let _ = db.event("container", "destroy", &rec.id, &attrs(rec));
     if errors.is_empty() {
         Ok(())
     } else {
@@ -976,8 +1075,16 @@ pub fn remove_files(paths: &Paths, db: &Db, rec: &Record, volumes: bool) -> Resu
     }
 }
 
+/// The status of a container whose removal began (Docker's "Removal In Progress").
+pub const REMOVING: &str = "removing";
+
 /// Start `quai __monitor` for a container; returns our end of its first connection.
-fn spawn_monitor(paths: &Paths, id: &str, attach_streams: &str) -> Result<UnixStream> {
+fn spawn_monitor(
+    paths: &Paths,
+    id: &str,
+    attach_streams: &str,
+    lock: &crate::lock::Held,
+) -> Result<UnixStream> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let (ours, theirs) = UnixStream::pair().map_err(|e| Error::io("socketpair", "monitor", e))?;
@@ -988,6 +1095,7 @@ fn spawn_monitor(paths: &Paths, id: &str, attach_streams: &str) -> Result<UnixSt
         .open(&log)
         .map_err(|e| Error::io("open", &log, e))?;
     let fd = theirs.as_raw_fd();
+    let lock_fd = lock.raw();
     // Our own binary through the magic link: after the re-exec from the read-only copy
     // (runtime::selfexe) no path in any mount namespace names it.
     let mut cmd = std::process::Command::new("/proc/self/exe");
@@ -1010,10 +1118,16 @@ fn spawn_monitor(paths: &Paths, id: &str, attach_streams: &str) -> Result<UnixSt
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(errf);
-    // SAFETY: the closure only calls async-signal-safe functions (dup2, setsid).
+    // SAFETY: the closure only calls async-signal-safe functions (fcntl, dup2, setsid).
     unsafe {
         cmd.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
+            // Out of the way first: either may sit on the other's target number.
+            let (a, b) = (
+                libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10),
+                libc::fcntl(lock_fd, libc::F_DUPFD_CLOEXEC, 10),
+            );
+            if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, crate::lock::MONITOR_FD) < 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             libc::setsid();

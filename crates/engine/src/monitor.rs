@@ -64,6 +64,8 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         eprintln!("quai: __monitor: usage: --root DIR --run DIR [--attach ioe] ID");
         return 2;
     };
+    // The container's lock, handed over by the command that started us.
+    let lock = crate::lock::Held::inherited();
     // SAFETY: fcntl on fd 3 only queries whether it is open.
     let client = if unsafe { libc::fcntl(3, libc::F_GETFD) } >= 0 {
         // SAFETY: fd 3 is open and handed to us by the CLI; nothing else owns it.
@@ -94,7 +96,7 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     }
     let paths = Paths::new(Path::new(&root), Path::new(&run));
     let mut client = client.map(|s| Client::new(s, &attach_streams));
-    match run_monitor(&paths, &id, &mut client, tty_size) {
+    match run_monitor(&paths, &id, &mut client, tty_size, lock) {
         Ok(()) => 0,
         Err(e) => {
             let code = e.exit_status();
@@ -160,6 +162,8 @@ struct Monitor<'a> {
     network: Option<crate::network::Network>,
     /// Ports published for the current run.
     ports: Vec<net::ports::PortBinding>,
+    /// The container's lifecycle lock while we start it (crate::lock).
+    lock: Option<crate::lock::Held>,
 }
 
 fn run_monitor(
@@ -167,6 +171,7 @@ fn run_monitor(
     id: &str,
     first: &mut Option<Client>,
     tty_size: Option<(u16, u16)>,
+    lock: Option<crate::lock::Held>,
 ) -> Result<()> {
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| Error::io("prctl", "PR_SET_CHILD_SUBREAPER", e.into()))?;
@@ -236,6 +241,7 @@ fn run_monitor(
         ip,
         network,
         ports: Vec::new(),
+        lock,
     };
     let _ = rootfs;
     let res = m.supervise();
@@ -480,8 +486,12 @@ impl Monitor<'_> {
                         }
                     });
                     if self.rec.config.auto_remove {
-                        let _ =
-                            crate::lifecycle::remove_files(self.paths, &self.db, &self.rec, true);
+                        let _ = crate::lifecycle::remove_files(
+                            self.paths,
+                            &mut self.db,
+                            &self.rec,
+                            true,
+                        );
                     }
                     let mut p = vec![code as u8];
                     p.extend_from_slice(msg.as_bytes());
@@ -519,7 +529,7 @@ impl Monitor<'_> {
                     .should_restart(code, st.manually_stopped, st.restart_count)
             {
                 if c.auto_remove {
-                    crate::lifecycle::remove_files(self.paths, &self.db, &self.rec, true)?;
+                    crate::lifecycle::remove_files(self.paths, &mut self.db, &self.rec, true)?;
                     runtime::debug!("monitor {}: removed", self.id);
                 }
                 self.broadcast(attach::EXITED, code.to_string().as_bytes());
@@ -535,8 +545,17 @@ impl Monitor<'_> {
             })?;
             let deadline = Instant::now() + backoff;
             backoff = (backoff * 2).min(Duration::from_secs(60));
-            while Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50).min(deadline - Instant::now()));
+            // Wait out the back-off, then for the container's lock (a stop or rm holds it
+            // while it waits for us to go): a user's stop ends the restarting.
+            loop {
+                let now = Instant::now();
+                if now < deadline {
+                    std::thread::sleep(Duration::from_millis(50).min(deadline - now));
+                } else if let Some(h) = crate::lock::try_container(self.paths, &self.id)? {
+                    self.lock = Some(h);
+                } else {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 self.accept_clients();
                 if self
                     .db
@@ -549,6 +568,9 @@ impl Monitor<'_> {
                         .update_state(&self.id, |s| s.status = "exited".into());
                     self.broadcast(attach::EXITED, code.to_string().as_bytes());
                     return Ok(());
+                }
+                if self.lock.is_some() {
+                    break;
                 }
             }
         }
@@ -687,6 +709,8 @@ impl Monitor<'_> {
             h.reset();
         }
         self.broadcast(attach::STARTED, pid.to_string().as_bytes());
+        // It runs: other commands may act on it now.
+        self.lock = None;
         Ok((Pid::from_raw(pid), io))
     }
 

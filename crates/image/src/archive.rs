@@ -24,10 +24,20 @@ pub enum Format {
 }
 
 fn corrupt(what: &'static str, message: impl Into<String>) -> Error {
+    let message = message.into();
+    // The tar reader quotes a damaged header's raw bytes: one line of text instead.
+    let message = if message
+        .chars()
+        .any(|c| (c.is_control() && c != '\t') || c == '\u{FFFD}')
+    {
+        "not a readable tar archive (a damaged header)".to_string()
+    } else {
+        message
+    };
     Error::Corrupt {
         what,
         digest: "archive".into(),
-        message: message.into(),
+        message,
     }
 }
 

@@ -259,6 +259,13 @@ impl ImageStore {
                 "import: the input is not a tar archive (plain, gzip or zstd)".into(),
             ));
         }
+        // Read it through: a truncated or damaged tar must fail here, not at the first run.
+        if let Err(message) = check_tar(self.content.open_blob(&diff)?) {
+            let _ = self.content.delete(&diff);
+            return Err(Error::Conflict(format!(
+                "import: the tar archive is truncated or damaged: {message}"
+            )));
+        }
         let size = self.content.size(&diff)?;
         let created = now_rfc3339();
         let config = json!({
@@ -754,6 +761,30 @@ pub fn sha256_of(bytes: &[u8]) -> Digest {
     let mut h = Sha256::new();
     h.update(bytes);
     Digest::from_hasher(h)
+}
+
+/// Read every entry of a tar stream to its end: Err names the entry that is cut short or
+/// the header that does not parse.
+fn check_tar(r: impl Read) -> std::result::Result<(), String> {
+    let mut ar = tar::Archive::new(std::io::BufReader::with_capacity(256 * 1024, r));
+    let mut last = String::from("the first entry");
+    for entry in ar.entries().map_err(|e| e.to_string())? {
+        let mut entry = entry.map_err(|e| format!("after {last}: {e}"))?;
+        last = entry.path().map_or_else(
+            |_| "an entry with a bad name".to_string(),
+            |p| p.display().to_string(),
+        );
+        let want = entry
+            .header()
+            .entry_size()
+            .map_err(|e| format!("{last}: {e}"))?;
+        let got =
+            std::io::copy(&mut entry, &mut std::io::sink()).map_err(|e| format!("{last}: {e}"))?;
+        if got != want {
+            return Err(format!("{last}: {got} of {want} bytes"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -161,3 +161,189 @@ fn bad_values_are_refused_before_anything_is_created() {
     assert!(err.contains("invalid network name"), "{err}");
     assert!(!err.contains("container"), "{err}");
 }
+
+/// A truncated tar is refused at import, garbage at load with one readable line, and a
+/// `--rm` container whose start fails (a broken layer, a bad mount) does not stay.
+#[test]
+fn broken_images_and_failed_starts_leave_nothing() {
+    if !root_or_skip("broken_images_and_failed_starts_leave_nothing") {
+        return;
+    }
+    let e = Eng::new();
+    let tar = std::fs::read(e.dir.path().join("rootfs.tar")).expect("busybox tar");
+    let cut = e.dir.path().join("cut.tar");
+    std::fs::write(&cut, &tar[..tar.len() / 2]).expect("write");
+    let o = e.q(&["import", cut.to_str().expect("utf-8"), "cut"]);
+    assert_ne!(o.status.code(), Some(0), "a truncated tar was imported");
+    assert!(text(&o).contains("truncated"), "{}", text(&o));
+    assert!(!e.ok(&["images", "-q"]).contains('\n'), "only localbusybox");
+    let junk = e.dir.path().join("junk");
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&junk, bytes).expect("write");
+    let o = e.q(&["load", "-i", junk.to_str().expect("utf-8")]);
+    assert_ne!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        !err.chars().any(|c| c.is_control() && c != '\n'),
+        "binary bytes in: {err:?}"
+    );
+    // A bind mount of a file onto a directory fails at start: `--rm` takes it away.
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "-v",
+        "/etc/hostname:/bin",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o));
+    assert_eq!(e.ok(&["ps", "-aq"]), "", "a failed --rm container stayed");
+    // A broken layer (its unpacked tree gone): the same.
+    let layers = e.root.join("layers");
+    for l in std::fs::read_dir(&layers).expect("layers").flatten() {
+        std::fs::rename(l.path().join("fs"), l.path().join("fs.away")).expect("break layer");
+    }
+    let o = e.q(&["run", "--rm", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o));
+    assert_eq!(e.ok(&["ps", "-aq"]), "", "a failed --rm container stayed");
+    for l in std::fs::read_dir(&layers).expect("layers").flatten() {
+        std::fs::rename(l.path().join("fs.away"), l.path().join("fs")).expect("mend layer");
+    }
+    assert_eq!(e.leaks(&[]), Vec::<String>::new());
+}
+
+/// `run -d` and `rm -f` 5 ms later, and start/stop/restart storms on one container: each
+/// command waits for the other's operation instead of racing it.
+#[test]
+fn lifecycle_operations_on_one_container_are_serialised() {
+    if !root_or_skip("lifecycle_operations_on_one_container_are_serialised") {
+        return;
+    }
+    let e = Eng::new();
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let name = format!("race{i}");
+        let run = e
+            .cmd(&["run", "-d", "--name", &name, "localbusybox", "sleep", "100"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn run");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let t = std::time::Instant::now();
+        let rm = e.q(&["rm", "-f", &name]);
+        let took = t.elapsed();
+        let run = run.wait_with_output().expect("run -d");
+        ids.push(String::from_utf8_lossy(&run.stdout).trim().to_string());
+        assert!(took.as_secs() < 5, "rm -f stalled {took:?}");
+        let rm_err = text(&rm);
+        assert!(
+            rm.status.success() || rm_err.contains("No such container"),
+            "rm -f: {rm_err}"
+        );
+        let run_err = text(&run);
+        assert!(
+            run.status.success() || run_err.to_lowercase().contains("no such container"),
+            "run -d: {run_err}"
+        );
+        // Either the rm came first (the run then found nothing or made a new one) or it
+        // removed what the run started: what is left is listed and removable.
+        let left = e.ok(&["ps", "-aq", "--filter", &format!("name={name}")]);
+        if !left.is_empty() {
+            assert_eq!(e.inspect(&name, ".State.Status"), "running");
+            e.ok(&["rm", "-f", &name]);
+        }
+    }
+    ids.retain(|i| !i.is_empty());
+    // Storms: starts, stops and restarts from four clients at once.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "storm",
+        "localbusybox",
+        "sleep",
+        "100",
+    ]);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let e = &e;
+            s.spawn(move || {
+                for k in 0..4 {
+                    let verb = ["start", "stop", "restart"][(t + k) % 3];
+                    let mut args = vec![verb];
+                    if verb != "start" {
+                        args.extend(["-t", "1"]);
+                    }
+                    args.push("storm");
+                    let o = e.q(&args);
+                    let err = text(&o);
+                    assert!(
+                        o.status.success() || err.contains("is already"),
+                        "{verb}: {err}"
+                    );
+                    assert!(!err.contains("already exists"), "{verb}: {err}");
+                    assert!(!err.contains("invalid config"), "{verb}: {err}");
+                }
+            });
+        }
+    });
+    e.ok(&["start", "storm"]).clear();
+    assert_eq!(e.inspect("storm", ".State.Status"), "running");
+    assert_eq!(e.ok(&["exec", "storm", "echo", "ok"]), "ok");
+    ids.push(e.inspect("storm", ".Id"));
+    e.ok(&["rm", "-f", "storm"]);
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
+
+/// kill -9 of `rm -f` at random points: the next command finishes the removal; no
+/// directory is left that no container names.
+#[test]
+fn killed_rm_leaves_no_orphan_directories() {
+    if !root_or_skip("killed_rm_leaves_no_orphan_directories") {
+        return;
+    }
+    let e = Eng::new();
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
+    eprintln!("seed {seed}");
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let id = e.ok(&[
+            "run",
+            "-d",
+            "--name",
+            &format!("victim{i}"),
+            "localbusybox",
+            "sleep",
+            "100",
+        ]);
+        let mut rm = e.cmd(&["rm", "-f", &id]).spawn().expect("spawn rm");
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(std::time::Duration::from_micros((seed >> 33) % 40_000));
+        // SAFETY: kill(2) on the pid of the child we just spawned.
+        unsafe { libc::kill(rm.id() as i32, libc::SIGKILL) };
+        let _ = rm.wait();
+        ids.push(id);
+    }
+    // The next listing finishes removals that were marked; the rest are removed again.
+    for id in e.ok(&["ps", "-aq", "--no-trunc"]).lines() {
+        e.ok(&["rm", "-f", id]);
+    }
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+    let dirs: Vec<String> = std::fs::read_dir(e.root.join("containers"))
+        .map(|d| {
+            d.flatten()
+                .map(|x| x.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(dirs, Vec::<String>::new(), "orphaned container directories");
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
