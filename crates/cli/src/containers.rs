@@ -410,6 +410,7 @@ fn attached(
     Ok(match ended {
         Ended::Exited(code) => code,
         Ended::Closed => eng.get(&rec.id).map(|r| r.state.exit_code).unwrap_or(255),
+        Ended::Failed { code, message } => return Err(anyhow::Error::new(Status(code, message))),
     })
 }
 

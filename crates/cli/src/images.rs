@@ -331,6 +331,7 @@ pub fn tag(root: &Path, source: &str, target: &str) -> anyhow::Result<i32> {
 
 /// `quai rmi`.
 pub fn rmi(root: &Path, images: &[String], force: bool) -> anyhow::Result<i32> {
+    engine::reserve::release_if_low(root);
     let mut s = open(root)?;
     let used = in_use(root)?;
     let mut code = 0;
@@ -447,6 +448,7 @@ pub fn image_cmd(root: &Path, cmd: ImageCmd) -> anyhow::Result<i32> {
             Ok(code)
         }
         ImageCmd::Prune { all, force: _ } => {
+            engine::reserve::release_if_low(root);
             let mut s = open(root)?;
             let used = in_use(root)?;
             let mut deleted = Vec::new();

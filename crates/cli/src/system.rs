@@ -269,6 +269,7 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
             )? {
                 return Ok(0);
             }
+            engine::reserve::release_if_low(&eng.paths.root);
             let gone = crate::containers::prune(eng, &[])?;
             if !gone.is_empty() {
                 println!("Deleted Containers:");

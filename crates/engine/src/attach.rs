@@ -103,6 +103,13 @@ pub enum Ended {
     Exited(i32),
     /// The monitor closed the connection without an exit (it was killed).
     Closed,
+    /// The monitor failed (it could not start the container, or not record its exit).
+    Failed {
+        /// Docker's exit status for it.
+        code: i32,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Our terminal's size as a [`RESIZE`] payload.
@@ -238,6 +245,13 @@ pub fn client_loop(
                     EXITED => {
                         let code = String::from_utf8_lossy(&p).trim().parse().unwrap_or(255);
                         return Ok(Ended::Exited(code));
+                    }
+                    FAILED => {
+                        return Ok(Ended::Failed {
+                            code: i32::from(p.first().copied().unwrap_or(125)),
+                            message: String::from_utf8_lossy(p.get(1..).unwrap_or_default())
+                                .into_owned(),
+                        })
                     }
                     _ => {}
                 }

@@ -234,11 +234,29 @@ impl Db {
         rows.into_iter().map(|t| self.record(t)).collect()
     }
 
-    /// Read-modify-write a container's state atomically; returns the new state.
+    /// Read-modify-write a container's state atomically; returns the new state. On a full
+    /// disk it gives up quai's reserve (crate::reserve) and tries once more: an exit code
+    /// or a removal must be recorded.
     pub fn update_state(
         &mut self,
         id: &str,
-        f: impl FnOnce(&mut ContainerState),
+        mut f: impl FnMut(&mut ContainerState),
+    ) -> Result<ContainerState> {
+        match self.update_state_once(id, &mut f) {
+            Err(e) if e.is_disk_full() => {
+                if let Some(root) = self.path.parent() {
+                    crate::reserve::release(root);
+                }
+                self.update_state_once(id, &mut f)
+            }
+            r => r,
+        }
+    }
+
+    fn update_state_once(
+        &mut self,
+        id: &str,
+        f: &mut impl FnMut(&mut ContainerState),
     ) -> Result<ContainerState> {
         let path = self.path.clone();
         let tx = self

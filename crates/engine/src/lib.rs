@@ -21,6 +21,7 @@ pub mod lock;
 pub mod logs;
 pub mod monitor;
 pub mod network;
+pub mod reserve;
 pub mod rootfs;
 pub mod spec;
 pub mod time;
@@ -91,6 +92,23 @@ impl Error {
             path: path.to_path_buf(),
             source,
         }
+    }
+
+    /// The filesystem under the state database is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(
+            self,
+            Error::Db {
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error {
+                        code: rusqlite::ErrorCode::DiskFull,
+                        ..
+                    },
+                    _
+                ),
+                ..
+            }
+        )
     }
 
     /// The exit status Docker's CLI gives for this error (125 unless the command could

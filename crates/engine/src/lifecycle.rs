@@ -264,6 +264,7 @@ pub fn parse_bytes(s: &str) -> Option<i64> {
 impl Engine {
     /// Open the engine's state.
     pub fn open(root: &Path, run: &Path) -> Result<Engine> {
+        crate::reserve::ensure(root);
         Ok(Engine {
             paths: Paths::new(root, run),
             db: Db::open(root)?,
@@ -892,6 +893,7 @@ impl Engine {
     /// Remove a container (`force` kills a running one; `volumes` removes its anonymous
     /// volumes).
     pub fn remove(&mut self, what: &str, force: bool, volumes: bool) -> Result<Record> {
+        crate::reserve::release_if_low(&self.paths.root);
         let id = self.db.get(what)?.id;
         let lock = crate::lock::container(&self.paths, &id)?;
         let res = self.remove_locked(&id, force, volumes);
@@ -1041,6 +1043,7 @@ pub fn remove_files(paths: &Paths, db: &mut Db, rec: &Record, volumes: bool) -> 
     // Crash-safe: marked first, the record goes last, so a removal cut short by a kill
     // leaves a "removing" record that the next listing finishes (`finish_removals`),
     // never a directory that no record names.
+    crate::reserve::release_if_low(&paths.root);
     match db.update_state(&rec.id, |s| s.status = REMOVING.into()) {
         Ok(_) => {}
         Err(Error::NoSuchContainer(_)) => return Ok(()),

@@ -701,7 +701,7 @@ impl Monitor<'_> {
             s.started_at = now.clone();
             s.error.clear();
             s.oom_killed = false;
-            s.health = health_status;
+            s.health = health_status.clone();
             s.ports = ports.clone();
         })?;
         let _ = self.db.event("container", "start", &self.id, &self.attrs());

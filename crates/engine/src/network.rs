@@ -317,6 +317,7 @@ pub fn active_users(db: &Db, n: &Network) -> Result<Vec<String>> {
 
 /// `network rm`: refused while containers use it; removes its bridge and rules.
 pub fn remove(paths: &Paths, db: &Db, what: &str) -> Result<Network> {
+    crate::reserve::release_if_low(&paths.root);
     let n = get(db, what)?;
     if n.name == "bridge" {
         return Err(Error::Conflict(

@@ -89,6 +89,7 @@ pub fn users(db: &Db, name: &str) -> Result<Vec<String>> {
 /// Remove a volume (refused while a container uses it, unless forced... which Docker also
 /// refuses for volumes in use).
 pub fn remove(paths: &Paths, db: &Db, name: &str) -> Result<()> {
+    crate::reserve::release_if_low(&paths.root);
     if db.volume(name)?.is_none() {
         return Err(Error::NoSuchVolume(name.into()));
     }

@@ -347,3 +347,107 @@ fn killed_rm_leaves_no_orphan_directories() {
     assert_eq!(dirs, Vec::<String>::new(), "orphaned container directories");
     assert_eq!(e.leaks(&ids), Vec::<String>::new());
 }
+
+/// A tmpfs of our own, unmounted (lazily: monitors' namespaces may hold copies) on drop.
+struct SmallFs(tempfile::TempDir);
+
+impl SmallFs {
+    fn new(size: &str) -> SmallFs {
+        let d = tempfile::tempdir().expect("tempdir");
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(d.path())
+            .status()
+            .expect("mount");
+        assert!(st.success(), "mount tmpfs");
+        SmallFs(d)
+    }
+
+    fn free(&self) -> u64 {
+        let p = std::ffi::CString::new(self.0.path().as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: statvfs(3) fills the zeroed struct we own from a valid C path.
+        let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::statvfs(p.as_ptr(), &mut s) }, 0, "statvfs");
+        s.f_bavail * s.f_frsize
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+/// A container fills the filesystem of quai's root: listing, removing containers,
+/// volumes and images still work, a `--rm` container that filled it is removed, and the
+/// space comes back.
+#[test]
+fn a_full_disk_does_not_lock_quai_out() {
+    if !root_or_skip("a_full_disk_does_not_lock_quai_out") {
+        return;
+    }
+    let small = SmallFs::new("64m");
+    let mut e = Eng::new();
+    e.root = small.0.path().join("root");
+    let tar = e.dir.path().join("rootfs.tar");
+    e.ok(&["import", tar.to_str().expect("utf-8"), "bb"]);
+    e.ok(&["volume", "create", "vol"]);
+    e.ok(&["run", "-d", "--name", "keep", "bb", "sleep", "100"]);
+    // A --rm container that fills the disk and exits.
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/fill bs=1M count=200",
+    ]);
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "dd should have hit a full disk: {}",
+        text(&o)
+    );
+    assert!(
+        e.until(5, || e.ok(&["ps", "-aq"]).lines().count() == 1),
+        "the --rm container that filled the disk stayed: {}",
+        e.ok(&["ps", "-a"])
+    );
+    // One that fills it and stays.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "filler",
+        "--network",
+        "none",
+        "bb",
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/fill bs=1M count=200; sleep 100",
+    ]);
+    assert!(
+        e.until(10, || small.free() < (1 << 20)),
+        "the disk did not fill"
+    );
+    assert!(e.ok(&["ps", "-a"]).contains("filler"));
+    assert!(e.ok(&["system", "df"]).contains("Containers"));
+    e.ok(&["volume", "rm", "vol"]);
+    e.ok(&["rm", "-f", "filler"]);
+    // The overlay goes with the monitor's mount namespace, which the kernel tears down
+    // just after the monitor exits.
+    assert!(
+        e.until(10, || small.free() > 32 << 20),
+        "the space did not come back"
+    );
+    e.ok(&["rm", "-f", "keep"]);
+    e.ok(&["rmi", "bb"]);
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+    // With room again, the reserve is back for the next time.
+    e.ok(&["ps"]);
+    assert!(e.root.join("reserve").exists());
+    assert_eq!(e.leaks(&[]), Vec::<String>::new());
+}
