@@ -5,8 +5,12 @@
 //! Everything here writes plain files under a root directory, so the v2 code is tested
 //! against a fake cgroupfs in a temp dir (these machines are hybrid).
 
+mod devices;
+mod devices_bpf;
 mod v1;
 mod v2;
+
+pub use devices_bpf::{attached as attached_device_programs, PROG_NAME as DEVICE_PROG_NAME};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -249,18 +253,19 @@ pub fn prepare(
             v2::apply(dir, r, paths.pure_v2)?;
         }
     }
+    let spec_rules = resources
+        .and_then(|r| r.devices().as_deref())
+        .unwrap_or(&[]);
+    // v1's devices controller where it is mounted (hybrid hosts keep using it); otherwise
+    // the v2 cgroup gets an eBPF filter with the same rules.
     if let Some((_, dir)) = paths
         .v1
         .iter()
         .find(|(c, _)| c.split(',').any(|x| x == "devices"))
     {
-        v1::apply_devices(
-            dir,
-            resources
-                .and_then(|r| r.devices().as_deref())
-                .unwrap_or(&[]),
-            devices,
-        )?;
+        v1::apply_devices(dir, &devices::rules(spec_rules, devices)?)?;
+    } else if let Some(dir) = &paths.v2 {
+        devices_bpf::apply(dir, &devices::rules(spec_rules, devices)?)?;
     }
     Ok(())
 }
