@@ -3,7 +3,8 @@
 //! Paths follow runc's cgroupfs driver: an absolute `cgroupsPath` is below each hierarchy's
 //! root, a relative one below the runtime's own cgroup, an empty one is `<own cgroup>/<id>`.
 //! Everything here writes plain files under a root directory, so the v2 code is tested
-//! against a fake cgroupfs in a temp dir (these machines are hybrid).
+//! against a fake cgroupfs in a temp dir (these machines are hybrid). Device rules are the
+//! exception: on v2 they are an eBPF program (`devices_bpf.rs`).
 
 mod devices;
 mod devices_bpf;
