@@ -266,9 +266,31 @@ pub fn prepare(
     {
         v1::apply_devices(dir, &devices::rules(spec_rules, devices)?)?;
     } else if let Some(dir) = &paths.v2 {
-        devices_bpf::apply(dir, &devices::rules(spec_rules, devices)?)?;
+        match devices_bpf::apply(dir, &devices::rules(spec_rules, devices)?) {
+            // A runtime in a user namespace (rootless) is refused bpf(2). Its containers
+            // cannot mknod device nodes, and the nodes they get are the spec's, which
+            // the rules allow anyway; runc skips there too.
+            Err(Error::Sys {
+                source: nix::errno::Errno::EPERM,
+                ..
+            }) if in_user_namespace() => eprintln!(
+                "quai-runtime: warning: device rules not enforced on {}: bpf(2) is not permitted in a user namespace",
+                dir.display()
+            ),
+            r => r?,
+        }
     }
     Ok(())
+}
+
+/// Whether this process is outside the initial user namespace (whose map is the identity
+/// over all 2^32 - 1 ids).
+fn in_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_uid_map(&m))
+}
+
+fn is_initial_uid_map(map: &str) -> bool {
+    map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
 }
 
 /// Put `pid` into every hierarchy.
@@ -450,6 +472,12 @@ mod tests {
 34 30 0:30 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory
 35 30 0:31 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,xattr,name=systemd
 ";
+
+    #[test]
+    fn tells_the_initial_user_namespace() {
+        assert!(is_initial_uid_map("         0          0 4294967295\n"));
+        assert!(!is_initial_uid_map("         0       1000          1\n"));
+    }
 
     #[test]
     fn parses_hybrid_layout() {
