@@ -3,10 +3,15 @@
 //! Paths follow runc's cgroupfs driver: an absolute `cgroupsPath` is below each hierarchy's
 //! root, a relative one below the runtime's own cgroup, an empty one is `<own cgroup>/<id>`.
 //! Everything here writes plain files under a root directory, so the v2 code is tested
-//! against a fake cgroupfs in a temp dir (these machines are hybrid).
+//! against a fake cgroupfs in a temp dir (these machines are hybrid). Device rules are the
+//! exception: on v2 they are an eBPF program (`devices_bpf.rs`).
 
+mod devices;
+mod devices_bpf;
 mod v1;
 mod v2;
+
+pub use devices_bpf::{attached as attached_device_programs, PROG_NAME as DEVICE_PROG_NAME};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -249,20 +254,43 @@ pub fn prepare(
             v2::apply(dir, r, paths.pure_v2)?;
         }
     }
+    let spec_rules = resources
+        .and_then(|r| r.devices().as_deref())
+        .unwrap_or(&[]);
+    // v1's devices controller where it is mounted (hybrid hosts keep using it); otherwise
+    // the v2 cgroup gets an eBPF filter with the same rules.
     if let Some((_, dir)) = paths
         .v1
         .iter()
         .find(|(c, _)| c.split(',').any(|x| x == "devices"))
     {
-        v1::apply_devices(
-            dir,
-            resources
-                .and_then(|r| r.devices().as_deref())
-                .unwrap_or(&[]),
-            devices,
-        )?;
+        v1::apply_devices(dir, &devices::rules(spec_rules, devices)?)?;
+    } else if let Some(dir) = &paths.v2 {
+        match devices_bpf::apply(dir, &devices::rules(spec_rules, devices)?) {
+            // A runtime in a user namespace (rootless) is refused bpf(2). Its containers
+            // cannot mknod device nodes, and the nodes they get are the spec's, which
+            // the rules allow anyway; runc skips there too.
+            Err(Error::Sys {
+                source: nix::errno::Errno::EPERM,
+                ..
+            }) if in_user_namespace() => eprintln!(
+                "quai-runtime: warning: device rules not enforced on {}: bpf(2) is not permitted in a user namespace",
+                dir.display()
+            ),
+            r => r?,
+        }
     }
     Ok(())
+}
+
+/// Whether this process is outside the initial user namespace (whose map is the identity
+/// over all 2^32 - 1 ids).
+fn in_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_uid_map(&m))
+}
+
+fn is_initial_uid_map(map: &str) -> bool {
+    map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
 }
 
 /// Put `pid` into every hierarchy.
@@ -444,6 +472,12 @@ mod tests {
 34 30 0:30 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory
 35 30 0:31 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,xattr,name=systemd
 ";
+
+    #[test]
+    fn tells_the_initial_user_namespace() {
+        assert!(is_initial_uid_map("         0          0 4294967295\n"));
+        assert!(!is_initial_uid_map("         0       1000          1\n"));
+    }
 
     #[test]
     fn parses_hybrid_layout() {

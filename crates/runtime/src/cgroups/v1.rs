@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+use oci_spec::runtime::LinuxResources;
 
+use super::devices::Rule;
 use super::{read, write};
 use crate::error::{Error, IoContext, Result};
 
@@ -251,74 +252,15 @@ pub fn apply(ctrls: &str, dir: &Path, r: &LinuxResources) -> Result<()> {
     Ok(())
 }
 
-/// The devices every container may use (runc's allow list).
-const DEFAULT_ALLOW: &[&str] = &[
-    "c *:* m",
-    "b *:* m",
-    "c 1:3 rwm",
-    "c 1:5 rwm",
-    "c 1:7 rwm",
-    "c 1:8 rwm",
-    "c 1:9 rwm",
-    "c 5:0 rwm",
-    "c 5:1 rwm",
-    "c 5:2 rwm",
-    "c 136:* rwm",
-    "c 10:200 rwm",
-];
-
-fn type_char(t: Option<LinuxDeviceType>) -> char {
-    match t {
-        Some(LinuxDeviceType::B) => 'b',
-        Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => 'c',
-        Some(LinuxDeviceType::P) => 'p',
-        Some(LinuxDeviceType::A) | None => 'a',
-    }
-}
-
-/// The v1 rule line for one spec entry.
-pub fn rule_line(d: &LinuxDeviceCgroup) -> String {
-    let num = |n: Option<i64>| {
-        n.filter(|n| *n >= 0)
-            .map_or("*".to_string(), |n| n.to_string())
-    };
-    let t = type_char(d.typ());
-    let access = d.access().clone().unwrap_or_else(|| "rwm".into());
-    if t == 'a' && d.major().is_none() && d.minor().is_none() {
-        return "a".into();
-    }
-    format!("{t} {}:{} {access}", num(d.major()), num(d.minor()))
-}
-
-/// Deny everything, then the spec's rules in order, then runc's defaults and the spec's devices.
-pub fn apply_devices(
-    dir: &Path,
-    rules: &[LinuxDeviceCgroup],
-    devices: &[LinuxDevice],
-) -> Result<()> {
-    write(dir, "devices.deny", "a")?;
+/// Write the device rule list (see `devices::rules`) to `devices.allow`/`devices.deny`.
+pub fn apply_devices(dir: &Path, rules: &[Rule]) -> Result<()> {
     for r in rules {
-        let file = if r.allow() {
+        let file = if r.allow {
             "devices.allow"
         } else {
             "devices.deny"
         };
-        write(dir, file, &rule_line(r))?;
-    }
-    for r in DEFAULT_ALLOW {
-        write(dir, "devices.allow", r)?;
-    }
-    for d in devices {
-        let t = match d.typ() {
-            LinuxDeviceType::B => 'b',
-            LinuxDeviceType::P => continue,
-            _ => 'c',
-        };
-        write(
-            dir,
-            "devices.allow",
-            &format!("{t} {}:{} rwm", d.major(), d.minor()),
-        )?;
+        write(dir, file, &r.v1_line())?;
     }
     Ok(())
 }
