@@ -42,6 +42,9 @@ pub enum Error {
     /// Refused, with the reason.
     #[error("{0}")]
     Conflict(String),
+    /// Opening `state.db`.
+    #[error(transparent)]
+    Open(#[from] crate::statedb::OpenError),
     /// Bad reference.
     #[error(transparent)]
     Reference(#[from] crate::reference::ReferenceError),
@@ -103,6 +106,23 @@ pub struct MountSpec {
     pub work: PathBuf,
 }
 
+/// The image store's tables in `state.db`.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS images (
+    id TEXT PRIMARY KEY,          -- config digest
+    manifest TEXT NOT NULL,       -- manifest digest
+    created TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags (
+    name TEXT PRIMARY KEY,        -- normalised reference
+    image TEXT NOT NULL REFERENCES images(id)
+);
+CREATE TABLE IF NOT EXISTS digests (
+    name TEXT PRIMARY KEY,        -- repository@manifest-digest (RepoDigests)
+    image TEXT NOT NULL REFERENCES images(id)
+);";
+
 /// The store.
 pub struct ImageStore {
     root: PathBuf,
@@ -158,40 +178,7 @@ impl ImageStore {
             source,
         })?;
         let db_path = root.join("state.db");
-        let dberr = |source| Error::Db {
-            path: db_path.clone(),
-            source,
-        };
-        let db = Connection::open(&db_path).map_err(dberr)?;
-        db.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(dberr)?;
-        // Short-lived processes share this file with the engine: no fsync per commit, no
-        // checkpoint on close (see the engine's db.rs and docs/adr/007).
-        db.set_db_config(
-            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-            true,
-        )
-        .map_err(dberr)?;
-        db.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             PRAGMA synchronous=NORMAL;
-             PRAGMA foreign_keys=ON;
-             CREATE TABLE IF NOT EXISTS images (
-                 id TEXT PRIMARY KEY,          -- config digest
-                 manifest TEXT NOT NULL,       -- manifest digest
-                 created TEXT NOT NULL,
-                 size INTEGER NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS tags (
-                 name TEXT PRIMARY KEY,        -- normalised reference
-                 image TEXT NOT NULL REFERENCES images(id)
-             );
-             CREATE TABLE IF NOT EXISTS digests (
-                 name TEXT PRIMARY KEY,        -- repository@manifest-digest (RepoDigests)
-                 image TEXT NOT NULL REFERENCES images(id)
-             );",
-        )
-        .map_err(dberr)?;
+        let db = crate::statedb::open(root, SCHEMA, &["images", "tags", "digests"])?;
         Ok(ImageStore {
             root: root.to_path_buf(),
             content,
@@ -300,7 +287,10 @@ impl ImageStore {
             path: path.clone(),
             source,
         };
-        let tx = self.db.transaction().map_err(dberr)?;
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(dberr)?;
         tx.execute(
             "INSERT INTO images (id, manifest, created, size) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(id) DO UPDATE SET manifest = excluded.manifest",

@@ -135,3 +135,52 @@ fn pulled_images_are_removed_by_rmi_and_prune() {
         assert!(f.image_ids(&root).is_empty(), "{prune:?}: {out}");
     }
 }
+
+#[test]
+fn parallel_pulls_into_a_fresh_root_all_succeed() {
+    if !ready("parallel_pulls_into_a_fresh_root_all_succeed") {
+        return;
+    }
+    let tags = ["a", "b", "c", "d"];
+    let f = Fixture::new("par", &tags);
+    for round in 0..10 {
+        let root = f.root(&format!("root{round}"));
+        // Two pulls of each tag, all at once, into a root no process has opened yet.
+        let outs: Vec<(String, Output)> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|i| {
+                    let (f, root) = (&f, &root);
+                    s.spawn(move || {
+                        let name = format!("{}:{}", f.reg, tags[i % tags.len()]);
+                        let o = f.q(root, &["pull", "-q", &name]);
+                        (name, o)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().expect("thread")).collect()
+        });
+        for (name, o) in &outs {
+            assert!(
+                o.status.success(),
+                "round {round}: pull {name}: {}",
+                stderr(o)
+            );
+        }
+        assert_eq!(f.image_ids(&root).len(), tags.len(), "round {round}");
+        for t in tags {
+            let name = format!("{}:{t}", f.reg);
+            let label = f.ok(
+                &root,
+                &[
+                    "inspect",
+                    "--type",
+                    "image",
+                    "-f",
+                    "{{index .Config.Labels \"t\"}}",
+                    &name,
+                ],
+            );
+            assert_eq!(label.trim(), t, "round {round}");
+        }
+    }
+}
