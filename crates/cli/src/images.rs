@@ -56,6 +56,10 @@ pub struct ListArgs {
     /// Only ids.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Show all images (Docker's flag: quai keeps no intermediate images, so the list
+    /// is the same).
+    #[arg(short, long)]
+    pub all: bool,
     /// Show digests.
     #[arg(long)]
     pub digests: bool,

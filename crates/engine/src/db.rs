@@ -68,7 +68,6 @@ pub struct Db {
 }
 
 const SCHEMA: &str = "
-PRAGMA journal_mode=WAL;
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -98,34 +97,15 @@ impl Db {
     pub fn open(root: &Path) -> Result<Db> {
         std::fs::create_dir_all(root).map_err(|e| Error::io("create", root, e))?;
         let path = root.join("state.db");
-        let conn = Connection::open(&path).map_err(|e| Error::db(&path, e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(60))
-            .map_err(|e| Error::db(&path, e))?;
-        // Creating tables takes the write lock; skip it when they exist.
-        let have: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name IN ('containers','volumes','events','networks')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| Error::db(&path, e))?;
         // WAL with synchronous=NORMAL: a commit survives a killed process (the case that
         // matters for a daemonless engine) without an fsync per state change; a power
-        // loss may lose the last transitions, never corrupt the file (docs/adr/007).
-        conn.execute_batch("PRAGMA synchronous=NORMAL")
-            .map_err(|e| Error::db(&path, e))?;
-        // Every quai command is a short process: checkpointing the WAL (with its fsyncs)
-        // each time the last connection closes would cost more than the command. SQLite
-        // checkpoints on its own when the WAL grows (wal_autocheckpoint).
-        conn.set_db_config(
-            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-            true,
-        )
-        .map_err(|e| Error::db(&path, e))?;
-        if have < 4 {
-            conn.execute_batch(SCHEMA)
-                .map_err(|e| Error::db(&path, e))?;
-        }
+        // loss may lose the last transitions, never corrupt the file (docs/adr/007). A
+        // fresh root is set up by one process at a time (see `image::statedb`).
+        let conn = image::statedb::open(
+            root,
+            SCHEMA,
+            &["containers", "volumes", "networks", "events"],
+        )?;
         Ok(Db { conn, path })
     }
 

@@ -66,6 +66,9 @@ pub enum Error {
     /// Bad input, with the reason.
     #[error("{0}")]
     Invalid(String),
+    /// Opening `state.db`.
+    #[error(transparent)]
+    Open(#[from] image::statedb::OpenError),
     /// The image store.
     #[error(transparent)]
     Image(#[from] image::store::Error),

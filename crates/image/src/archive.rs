@@ -3,7 +3,9 @@
 //! image layout in a tar (`oci-archive`).
 //!
 //! Loading streams every blob straight into the content store with its digest checked;
-//! names inside the archive are never used as paths.
+//! names inside the archive are never used as paths. Links between entries (docker-archive
+//! stores a layer several images share once and links the other copies to it) are
+//! followed by name, within the archive only.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -219,6 +221,7 @@ pub type Loaded = Vec<(Digest, Vec<Reference>)>;
 /// Read an archive (either format, detected from its contents).
 pub fn load<R: Read>(store: &mut ImageStore, input: R) -> Result<Loaded> {
     let mut by_path: HashMap<String, Digest> = HashMap::new();
+    let mut links: HashMap<String, Link> = HashMap::new();
     let mut small: HashMap<String, Vec<u8>> = HashMap::new();
     let mut ar = tar::Archive::new(input);
     for entry in ar
@@ -226,7 +229,9 @@ pub fn load<R: Read>(store: &mut ImageStore, input: R) -> Result<Loaded> {
         .map_err(|e| corrupt("archive", e.to_string()))?
     {
         let mut entry = entry.map_err(|e| corrupt("archive", e.to_string()))?;
-        if !entry.header().entry_type().is_file() {
+        let kind = entry.header().entry_type();
+        let link = kind.is_symlink() || kind.is_hard_link();
+        if !kind.is_file() && !link {
             continue;
         }
         let path = entry
@@ -235,6 +240,23 @@ pub fn load<R: Read>(store: &mut ImageStore, input: R) -> Result<Loaded> {
             .to_string_lossy()
             .trim_start_matches("./")
             .to_string();
+        if link {
+            // `docker save` stores a layer shared by several images once, and the others
+            // as symlinks `<id>/layer.tar -> ../<id0>/layer.tar`: followed when used.
+            let target = entry
+                .link_name()
+                .map_err(|e| corrupt("archive", e.to_string()))?
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            links.insert(
+                path,
+                Link {
+                    target,
+                    hard: kind.is_hard_link(),
+                },
+            );
+            continue;
+        }
         let size = entry.header().size().unwrap_or(0);
         if matches!(
             path.as_str(),
@@ -272,13 +294,92 @@ pub fn load<R: Read>(store: &mut ImageStore, input: R) -> Result<Loaded> {
             "neither manifest.json (docker-archive) nor index.json (oci-archive) in it",
         )
     })?;
-    load_docker(store, manifest, &by_path)
+    load_docker(store, manifest, &by_path, &links)
+}
+
+/// A link entry of an archive.
+struct Link {
+    /// What it points at, as stored.
+    target: String,
+    /// A hard link (its target is relative to the archive's top) rather than a symlink
+    /// (relative to the link's directory).
+    hard: bool,
+}
+
+/// `path` with `.` and `..` taken out, or `None` when it is absolute or climbs above the
+/// archive's top.
+fn clean(path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The blob an archive path names, following links inside the archive. A link that
+/// points outside it, that loops, or whose target is not in it is an error naming the
+/// link.
+fn resolve(
+    path: &str,
+    by_path: &HashMap<String, Digest>,
+    links: &HashMap<String, Link>,
+) -> Result<Digest> {
+    let missing = || corrupt("manifest.json", format!("{path} is not in the archive"));
+    let mut at = clean(path).ok_or_else(missing)?;
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        if let Some(d) = by_path.get(&at) {
+            return Ok(d.clone());
+        }
+        let Some(link) = links.get(&at) else {
+            return Err(missing());
+        };
+        let bad = |message: String| Error::Corrupt {
+            what: "archive entry",
+            digest: at.clone(),
+            message,
+        };
+        if !seen.insert(at.clone()) {
+            return Err(bad(format!("links loop (reached from {path})")));
+        }
+        let joined = if link.hard || link.target.starts_with('/') {
+            link.target.clone()
+        } else {
+            match at.rsplit_once('/') {
+                Some((dir, _)) => format!("{dir}/{}", link.target),
+                None => link.target.clone(),
+            }
+        };
+        let next = clean(&joined).ok_or_else(|| {
+            bad(format!(
+                "link to {} points outside the archive",
+                link.target
+            ))
+        })?;
+        if !by_path.contains_key(&next) && !links.contains_key(&next) {
+            return Err(bad(format!(
+                "link target {} is not in the archive",
+                link.target
+            )));
+        }
+        at = next;
+    }
 }
 
 fn load_docker(
     store: &mut ImageStore,
     manifest: &[u8],
     by_path: &HashMap<String, Digest>,
+    links: &HashMap<String, Link>,
 ) -> Result<Loaded> {
     let m: Value =
         serde_json::from_slice(manifest).map_err(|e| corrupt("manifest.json", e.to_string()))?;
@@ -287,12 +388,7 @@ fn load_docker(
         .as_array()
         .ok_or_else(|| corrupt("manifest.json", "not a list"))?
     {
-        let find = |p: &str| {
-            by_path
-                .get(p.trim_start_matches("./"))
-                .cloned()
-                .ok_or_else(|| corrupt("manifest.json", format!("{p} is not in the archive")))
-        };
+        let find = |p: &str| resolve(p, by_path, links);
         let config = find(img["Config"].as_str().unwrap_or_default())?;
         let cfg = doc(store, &config, "config")?;
         let diff_ids: Vec<String> = cfg["rootfs"]["diff_ids"]
@@ -408,4 +504,125 @@ fn load_oci(store: &mut ImageStore, index: &[u8]) -> Result<Loaded> {
         out.push((config, names));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    enum E<'a> {
+        File(&'a [u8]),
+        Symlink(&'a str),
+        Dir,
+    }
+
+    fn tar_of(entries: &[(&str, E<'_>)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, e) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
+            match e {
+                E::File(d) => {
+                    h.set_size(d.len() as u64);
+                    h.set_entry_type(tar::EntryType::Regular);
+                    h.set_cksum();
+                    b.append_data(&mut h, name, *d).expect("file");
+                }
+                E::Symlink(t) => {
+                    h.set_size(0);
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    b.append_link(&mut h, name, t).expect("symlink");
+                }
+                E::Dir => {
+                    h.set_size(0);
+                    h.set_entry_type(tar::EntryType::Directory);
+                    h.set_cksum();
+                    b.append_data(&mut h, name, &[][..]).expect("dir");
+                }
+            }
+        }
+        b.into_inner().expect("tar")
+    }
+
+    fn config(diffs: &[&[u8]]) -> Vec<u8> {
+        let ids: Vec<String> = diffs.iter().map(|l| Digest::of(l).to_string()).collect();
+        serde_json::to_vec(
+            &json!({"architecture": "amd64", "os": "linux", "config": {},
+            "created": "2024-01-01T00:00:00Z", "rootfs": {"type": "layers", "diff_ids": ids}}),
+        )
+        .expect("json")
+    }
+
+    /// Two images sharing their bottom layer, stored once, as `docker save` writes them;
+    /// the second image's copy is `link` (a symlink target).
+    fn two_images(link: &str) -> Vec<u8> {
+        let l0 = tar_of(&[("etc/hostname", E::File(b"x\n"))]);
+        let l1 = tar_of(&[("etc/motd", E::File(b"hi\n"))]);
+        let (ca, cb) = (config(&[&l0]), config(&[&l0, &l1]));
+        let (ida, idb) = (Digest::of(&ca), Digest::of(&cb));
+        let manifest = serde_json::to_vec(&json!([
+            {"Config": format!("{}.json", ida.hex()), "RepoTags": ["a:1"], "Layers": ["l0/layer.tar"]},
+            {"Config": format!("{}.json", idb.hex()), "RepoTags": ["b:1"], "Layers": ["l0b/layer.tar", "l1/layer.tar"]},
+        ]))
+        .expect("json");
+        tar_of(&[
+            ("l0", E::Dir),
+            ("l0/layer.tar", E::File(&l0)),
+            ("l0b", E::Dir),
+            ("l0b/layer.tar", E::Symlink(link)),
+            ("l1/layer.tar", E::File(&l1)),
+            (&format!("{}.json", ida.hex()), E::File(&ca)),
+            (&format!("{}.json", idb.hex()), E::File(&cb)),
+            ("manifest.json", E::File(&manifest)),
+        ])
+    }
+
+    #[test]
+    fn a_layer_shared_through_a_symlink_loads_for_both_images() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let mut s = ImageStore::open(tmp.path()).expect("open");
+        let loaded = load(&mut s, &two_images("../l0/layer.tar")[..]).expect("load");
+        assert_eq!(loaded.len(), 2);
+        let a = s.resolve("a:1").expect("a");
+        let b = s.resolve("b:1").expect("b");
+        let (la, lb) = (s.diff_ids(&a).expect("a"), s.diff_ids(&b).expect("b"));
+        assert_eq!(lb.len(), 2);
+        assert_eq!(la[0], lb[0]);
+        let dirs = s.layer_dirs(&b).expect("unpack b");
+        assert!(dirs[0].join("etc/hostname").exists());
+        assert!(dirs[1].join("etc/motd").exists());
+    }
+
+    #[test]
+    fn links_outside_the_archive_or_in_a_loop_are_refused() {
+        for (target, says) in [
+            ("../../l0/layer.tar", "points outside the archive"),
+            ("/l0/layer.tar", "points outside the archive"),
+            ("layer.tar", "links loop"),
+            ("../l9/layer.tar", "is not in the archive"),
+        ] {
+            let tmp = tempfile::tempdir().expect("tmp");
+            let mut s = ImageStore::open(tmp.path()).expect("open");
+            let e = load(&mut s, &two_images(target)[..]).expect_err(target);
+            let e = e.to_string();
+            assert!(
+                e.contains("l0b/layer.tar") && e.contains(says),
+                "{target}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn clean_paths() {
+        assert_eq!(clean("a/./b/../c").as_deref(), Some("a/c"));
+        assert_eq!(
+            clean("l0b/../l0/layer.tar").as_deref(),
+            Some("l0/layer.tar")
+        );
+        assert_eq!(clean("a/../../b"), None);
+        assert_eq!(clean("/a"), None);
+    }
 }

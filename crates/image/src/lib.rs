@@ -8,6 +8,7 @@ pub mod archive;
 pub mod changes;
 pub mod layer;
 pub mod reference;
+pub mod statedb;
 pub mod store;
 
 pub use reference::{Reference, ReferenceError};

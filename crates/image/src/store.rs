@@ -1,7 +1,6 @@
 //! The local image store: blobs in `content`, names and images in `state.db` (SQLite, WAL),
 //! unpacked layers under `layers/<chain id>/` shared by every image that has them.
 
-use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +10,8 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 use crate::reference::Reference;
+
+mod remove;
 
 /// Media types quai writes.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -41,6 +42,9 @@ pub enum Error {
     /// Refused, with the reason.
     #[error("{0}")]
     Conflict(String),
+    /// Opening `state.db`.
+    #[error(transparent)]
+    Open(#[from] crate::statedb::OpenError),
     /// Bad reference.
     #[error(transparent)]
     Reference(#[from] crate::reference::ReferenceError),
@@ -102,6 +106,23 @@ pub struct MountSpec {
     pub work: PathBuf,
 }
 
+/// The image store's tables in `state.db`.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS images (
+    id TEXT PRIMARY KEY,          -- config digest
+    manifest TEXT NOT NULL,       -- manifest digest
+    created TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags (
+    name TEXT PRIMARY KEY,        -- normalised reference
+    image TEXT NOT NULL REFERENCES images(id)
+);
+CREATE TABLE IF NOT EXISTS digests (
+    name TEXT PRIMARY KEY,        -- repository@manifest-digest (RepoDigests)
+    image TEXT NOT NULL REFERENCES images(id)
+);";
+
 /// The store.
 pub struct ImageStore {
     root: PathBuf,
@@ -157,40 +178,7 @@ impl ImageStore {
             source,
         })?;
         let db_path = root.join("state.db");
-        let dberr = |source| Error::Db {
-            path: db_path.clone(),
-            source,
-        };
-        let db = Connection::open(&db_path).map_err(dberr)?;
-        db.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(dberr)?;
-        // Short-lived processes share this file with the engine: no fsync per commit, no
-        // checkpoint on close (see the engine's db.rs and docs/adr/007).
-        db.set_db_config(
-            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-            true,
-        )
-        .map_err(dberr)?;
-        db.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             PRAGMA synchronous=NORMAL;
-             PRAGMA foreign_keys=ON;
-             CREATE TABLE IF NOT EXISTS images (
-                 id TEXT PRIMARY KEY,          -- config digest
-                 manifest TEXT NOT NULL,       -- manifest digest
-                 created TEXT NOT NULL,
-                 size INTEGER NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS tags (
-                 name TEXT PRIMARY KEY,        -- normalised reference
-                 image TEXT NOT NULL REFERENCES images(id)
-             );
-             CREATE TABLE IF NOT EXISTS digests (
-                 name TEXT PRIMARY KEY,        -- repository@manifest-digest (RepoDigests)
-                 image TEXT NOT NULL REFERENCES images(id)
-             );",
-        )
-        .map_err(dberr)?;
+        let db = crate::statedb::open(root, SCHEMA, &["images", "tags", "digests"])?;
         Ok(ImageStore {
             root: root.to_path_buf(),
             content,
@@ -306,7 +294,10 @@ impl ImageStore {
             path: path.clone(),
             source,
         };
-        let tx = self.db.transaction().map_err(dberr)?;
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(dberr)?;
         tx.execute(
             "INSERT INTO images (id, manifest, created, size) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(id) DO UPDATE SET manifest = excluded.manifest",
@@ -536,104 +527,6 @@ impl ImageStore {
         }))
     }
 
-    /// Remove a name, or an image by id. An image goes when its last name goes; an image
-    /// with several names is only removed by id with `force`. Returns Docker's lines.
-    pub fn remove(&mut self, what: &str, force: bool) -> Result<Vec<String>> {
-        let id = self.resolve(what)?;
-        let mut lines = Vec::new();
-        let by_name = what.parse::<Reference>().ok().filter(|r| {
-            self.db
-                .query_row(
-                    "SELECT 1 FROM tags WHERE name = ?1",
-                    params![r.to_string()],
-                    |_| Ok(()),
-                )
-                .optional()
-                .ok()
-                .flatten()
-                .is_some()
-        });
-        let tags = self.tags_of(&id.to_string())?;
-        match by_name {
-            Some(r) => {
-                self.db
-                    .execute("DELETE FROM tags WHERE name = ?1", params![r.to_string()])
-                    .map_err(self.dberr())?;
-                lines.push(format!("Untagged: {}", r.familiar()));
-                if tags.len() > 1 {
-                    return Ok(lines);
-                }
-            }
-            None => {
-                if tags.len() > 1 && !force {
-                    return Err(Error::Conflict(format!(
-                        "unable to delete {} (must be forced) - image is referenced in multiple repositories",
-                        &id.hex()[..12]
-                    )));
-                }
-                for t in &tags {
-                    self.db
-                        .execute("DELETE FROM tags WHERE name = ?1", params![t.to_string()])
-                        .map_err(self.dberr())?;
-                    lines.push(format!("Untagged: {}", t.familiar()));
-                }
-            }
-        }
-        self.db
-            .execute("DELETE FROM images WHERE id = ?1", params![id.to_string()])
-            .map_err(self.dberr())?;
-        lines.push(format!("Deleted: {id}"));
-        Ok(lines)
-    }
-
-    /// Blobs and unpacked layers referenced by some image.
-    fn referenced(&self) -> Result<(HashSet<Digest>, HashSet<String>)> {
-        let mut blobs = HashSet::new();
-        let mut chains = HashSet::new();
-        for img in self.list()? {
-            blobs.insert(img.id.clone());
-            blobs.insert(img.manifest.clone());
-            let m: Value =
-                serde_json::from_slice(&self.content.read(&img.manifest)?).map_err(|e| {
-                    Error::Corrupt {
-                        what: "manifest",
-                        digest: img.manifest.to_string(),
-                        message: e.to_string(),
-                    }
-                })?;
-            for l in m["layers"].as_array().into_iter().flatten() {
-                if let Some(Ok(d)) = l["digest"].as_str().map(str::parse::<Digest>) {
-                    blobs.insert(d);
-                }
-            }
-            for c in chain_ids(&self.diff_ids(&img.id)?) {
-                chains.insert(c.hex().to_string());
-            }
-        }
-        Ok((blobs, chains))
-    }
-
-    /// Remove blobs and unpacked layers no image uses; returns bytes of blobs freed.
-    pub fn gc(&self) -> Result<u64> {
-        let (blobs, chains) = self.referenced()?;
-        let report = self.content.gc(&blobs)?;
-        let layers = self.root.join("layers");
-        for e in std::fs::read_dir(&layers)
-            .map_err(|source| Error::Io {
-                op: "read",
-                path: layers.clone(),
-                source,
-            })?
-            .flatten()
-        {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !chains.contains(&name) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-        Ok(report.bytes)
-    }
-
     /// An overlay snapshot for a container: the image's layers as read-only lower dirs and
     /// a fresh writable upper and work dir under `dir`. Returns what to mount (the engine
     /// mounts it; this crate never does).
@@ -837,6 +730,41 @@ mod tests {
         assert!(s.list().expect("list").is_empty());
         assert!(s.gc().expect("gc") > 0);
         assert!(s.content().list().expect("blobs").is_empty());
+    }
+
+    #[test]
+    fn a_pulled_image_is_removed_with_its_repo_digests() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let mut s = ImageStore::open(tmp.path()).expect("open");
+        let name: Reference = "example.com/a/b:1".parse().expect("ref");
+        let t = tar_of(&[("etc/hostname", b"x\n")]);
+        // What a pull leaves: a name and a repository digest.
+        let id = s.import(&t[..], Some(&name), &[], None).expect("import");
+        let manifest = s.manifest_of(&id).expect("manifest");
+        s.record_repo_digest(&id, &name, &manifest)
+            .expect("repo digest");
+        let lines = s.remove("example.com/a/b:1", false).expect("rmi");
+        assert_eq!(
+            lines,
+            vec![
+                "Untagged: example.com/a/b:1".to_string(),
+                format!("Untagged: example.com/a/b@{manifest}"),
+                format!("Deleted: {id}"),
+            ]
+        );
+        assert!(s.list().expect("list").is_empty());
+        // What a failed removal used to leave: no name, the digest row still there.
+        let id = s.import(&t[..], Some(&name), &[], None).expect("import");
+        s.record_repo_digest(&id, &name, &manifest)
+            .expect("repo digest");
+        s.db.execute("DELETE FROM tags", []).expect("untag");
+        let lines = s.remove(&id.hex()[..12], false).expect("rmi by id");
+        assert_eq!(lines.last().expect("line"), &format!("Deleted: {id}"));
+        assert!(s.list().expect("list").is_empty());
+        let left: i64 =
+            s.db.query_row("SELECT count(*) FROM digests", [], |r| r.get(0))
+                .expect("count");
+        assert_eq!(left, 0);
     }
 
     #[test]

@@ -213,17 +213,34 @@ pub fn ensure_full(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Re
     run("nft", &["-f", "-"], &network_elements("add", subnet, kind))
 }
 
-/// Remove a network's bridge and its elements in quai's table (missing ones are fine).
+/// Remove a network's bridge and its elements in quai's table. Elements, sets or the table
+/// that were never created are fine: a network no container used has none of them (its
+/// elements are added when its first container joins).
 pub fn remove_network(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
     let _ = std::fs::remove_file(lock.with_file_name(format!("net-{bridge}.ready")));
     for line in network_elements("delete", subnet, kind).lines() {
-        if let Err(e) = run("nft", &["-f", "-"], line) {
-            if !e.to_string().contains("No such file or directory") {
-                return Err(e);
-            }
+        match run("nft", &["-f", "-"], line) {
+            Err(Error::Command { message, .. }) if nft_says_missing(&message) => {}
+            other => other?,
         }
     }
     Route::new()?.del_link(bridge).map(drop)
+}
+
+/// Whether every error `nft` reported (its stderr, lines joined with `; `) says that
+/// what it was asked to delete does not exist: an element of an interval set (checked
+/// by nft itself), or an element, set, chain or table (the kernel's ENOENT).
+fn nft_says_missing(message: &str) -> bool {
+    const MISSING: [&str; 3] = [
+        "element does not exist",
+        "No such file or directory",
+        "Could not process rule: No such file or directory",
+    ];
+    let mut errors = message
+        .split("; ")
+        .filter_map(|l| l.split_once("Error: ").map(|(_, e)| e.trim()))
+        .peekable();
+    errors.peek().is_some() && errors.all(|e| MISSING.contains(&e))
 }
 
 /// Put a container (its init is `pid`) on the bridge: a veth pair, `eth0` inside with
@@ -412,6 +429,28 @@ pub fn host_if(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_missing_objects_are_ignored_on_removal() {
+        // What nft 1.0 prints for an element never added to an interval set, to a
+        // concatenation set, and for a table or set that does not exist.
+        for m in [
+            "/dev/stdin:1:34-44: Error: element does not exist; delete element ip quai subnets { 10.1.0.0/16 }; ^^^^^^^^^^^",
+            "/dev/stdin:1:35-59: Error: Could not process rule: No such file or directory; delete element ip quai same_net { 10.1.0.0/16 . 10.1.0.0/16 }; ^^^^",
+            "/dev/stdin:1:19-22: Error: No such file or directory; delete element ip quai subnets { 10.1.0.0/16 }; ^^^^",
+        ] {
+            assert!(nft_says_missing(m), "{m}");
+        }
+        for m in [
+            "",
+            "/dev/stdin:1:1-6: Error: Could not process rule: Operation not permitted; delete element ip quai subnets { 10.1.0.0/16 }",
+            "/dev/stdin:1:1-6: Error: syntax error, unexpected junk",
+            "/dev/stdin:1:1-4: Error: element does not exist; /dev/stdin:2:1-4: Error: Could not process rule: Device or resource busy",
+            "netlink: Error: No such file or directory here",
+        ] {
+            assert!(!nft_says_missing(m), "{m}");
+        }
+    }
 
     #[test]
     fn rules_name_the_subnet_and_elements_the_ports() {

@@ -2,6 +2,7 @@
 //! mounted with overlayfs and run by quai's runtime.
 
 mod common;
+mod engine_common;
 
 use std::process::{Command, Stdio};
 
@@ -312,4 +313,120 @@ fn save_and_load_interoperate_with_skopeo_and_umoci() {
     assert!(!out.status.success());
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert_eq!(stdout(&q(&fresh, &["images", "-q"])), "");
+}
+
+/// A tar entry for [`docker_archive`]: a file, a symlink or a directory.
+enum Entry<'a> {
+    File(&'a [u8]),
+    Symlink(&'a str),
+    Dir,
+}
+
+fn archive_of(entries: &[(&str, Entry<'_>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, e) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        match e {
+            Entry::File(d) => {
+                h.set_size(d.len() as u64);
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_cksum();
+                b.append_data(&mut h, name, *d).expect("file");
+            }
+            Entry::Symlink(t) => {
+                h.set_size(0);
+                h.set_entry_type(tar::EntryType::Symlink);
+                b.append_link(&mut h, name, t).expect("symlink");
+            }
+            Entry::Dir => {
+                h.set_mode(0o755);
+                h.set_size(0);
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_cksum();
+                b.append_data(&mut h, name, &[][..]).expect("dir");
+            }
+        }
+    }
+    b.into_inner().expect("tar")
+}
+
+fn sha256(b: &[u8]) -> String {
+    image::store::sha256_of(b).to_string()
+}
+
+#[test]
+fn load_follows_the_symlink_of_a_layer_two_images_share() {
+    if !engine_common::root_or_skip("load_follows_the_symlink_of_a_layer_two_images_share") {
+        return;
+    }
+    let e = engine_common::Eng::new();
+    let dir = e.dir.path();
+    // What `docker save` writes for two images sharing their bottom layer: the layer
+    // once, the second image's copy a symlink to it.
+    let base = std::fs::read(busybox_tar(&dir.join("base"))).expect("busybox layer");
+    let top = archive_of(&[("etc/second", Entry::File(b"two\n"))]);
+    let (d0, d1) = (sha256(&base), sha256(&top));
+    let config = |diffs: &[&str]| {
+        serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+            "created": "2024-01-01T00:00:00Z",
+            "config": {"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["/bin/sh"]},
+            "rootfs": {"type": "layers", "diff_ids": diffs}}))
+        .expect("config")
+    };
+    let (ca, cb) = (config(&[&d0]), config(&[&d0, &d1]));
+    let (ida, idb) = (sha256(&ca), sha256(&cb));
+    let (ja, jb) = (format!("{}.json", &ida[7..]), format!("{}.json", &idb[7..]));
+    let manifest = serde_json::to_vec(&serde_json::json!([
+        {"Config": ja, "RepoTags": ["shared/a:1"], "Layers": ["aaaa/layer.tar"]},
+        {"Config": jb, "RepoTags": ["shared/b:1"], "Layers": ["bbbb/layer.tar", "cccc/layer.tar"]},
+    ]))
+    .expect("manifest");
+    let ar = archive_of(&[
+        ("aaaa", Entry::Dir),
+        ("aaaa/layer.tar", Entry::File(&base)),
+        ("bbbb", Entry::Dir),
+        ("bbbb/layer.tar", Entry::Symlink("../aaaa/layer.tar")),
+        ("cccc", Entry::Dir),
+        ("cccc/layer.tar", Entry::File(&top)),
+        (&ja, Entry::File(&ca)),
+        (&jb, Entry::File(&cb)),
+        ("manifest.json", Entry::File(&manifest)),
+    ]);
+    let path = dir.join("two.tar");
+    std::fs::write(&path, &ar).expect("write archive");
+    let out = e.ok(&["load", "-i", path.to_str().expect("utf8")]);
+    assert!(
+        out.contains("Loaded image: shared/a:1") && out.contains("Loaded image: shared/b:1"),
+        "{out}"
+    );
+    for (name, id, layers) in [
+        ("shared/a:1", &ida, vec![d0.clone()]),
+        ("shared/b:1", &idb, vec![d0.clone(), d1.clone()]),
+    ] {
+        let v: serde_json::Value =
+            serde_json::from_str(&e.ok(&["image", "inspect", name])).expect("inspect json");
+        assert_eq!(v[0]["Id"], serde_json::json!(id), "{name}");
+        assert_eq!(
+            v[0]["RootFS"]["Layers"],
+            serde_json::json!(layers),
+            "{name}"
+        );
+    }
+    e.ok(&["run", "--rm", "--network", "none", "shared/a:1", "true"]);
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "shared/b:1",
+            "cat",
+            "/etc/second"
+        ]),
+        "two"
+    );
 }
