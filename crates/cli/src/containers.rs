@@ -97,6 +97,12 @@ pub struct CreateArgs {
     /// Security options (`no-new-privileges`, `seccomp=FILE|unconfined`).
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,
+    /// Add a host device (`HOST[:CONTAINER][:PERMS]`).
+    #[arg(long = "device")]
+    pub device: Vec<String>,
+    /// Add a rule to the devices cgroup (`c 1:3 rwm`).
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rule: Vec<String>,
     /// Additional groups.
     #[arg(long = "group-add")]
     pub group_add: Vec<String>,
@@ -279,6 +285,10 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
     c.cap_add = a.cap_add;
     c.cap_drop = a.cap_drop;
     c.security_opt = a.security_opt;
+    for d in &a.device {
+        c.devices.push(engine::validate::parse_device(d)?);
+    }
+    c.device_cgroup_rules = a.device_cgroup_rule;
     c.group_add = a.group_add;
     c.init = a.init;
     c.stop_timeout = a.stop_timeout;
@@ -572,6 +582,12 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
             "Privileged": c.privileged,
             "ReadonlyRootfs": c.read_only,
             "SecurityOpt": c.security_opt,
+            "Devices": c.devices.iter().map(|d| json!({
+                "PathOnHost": d.path_on_host,
+                "PathInContainer": d.path_in_container,
+                "CgroupPermissions": d.cgroup_permissions,
+            })).collect::<Vec<_>>(),
+            "DeviceCgroupRules": c.device_cgroup_rules,
             "Init": c.init,
             "Memory": c.resources.memory.unwrap_or(0),
             "MemorySwap": c.resources.memory_swap.unwrap_or(0),

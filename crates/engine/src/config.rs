@@ -82,12 +82,28 @@ pub struct ContainerConfig {
     pub aliases: Vec<String>,
     /// `--mac-address`.
     pub mac_address: Option<String>,
+    /// `--device HOST[:CONTAINER][:PERMS]`.
+    pub devices: Vec<DeviceMapping>,
+    /// `--device-cgroup-rule` (`c 1:3 rwm`): devices the container may use without a node.
+    pub device_cgroup_rules: Vec<String>,
     /// Networks joined with `network connect` (besides `network_mode`).
     pub networks: Vec<Attachment>,
     /// `network disconnect` took the container off its `network_mode` network (which
     /// stays its mode, as Docker's `HostConfig.NetworkMode` does) until a `network connect`
     /// to it.
     pub primary_disconnected: bool,
+}
+
+/// A host device given to a container (Docker's `DeviceMapping`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct DeviceMapping {
+    /// The node on the host.
+    pub path_on_host: String,
+    /// Where it appears in the container.
+    pub path_in_container: String,
+    /// `rwm` or a subset.
+    pub cgroup_permissions: String,
 }
 
 /// A network a container joins besides its first one.

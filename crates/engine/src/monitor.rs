@@ -395,6 +395,21 @@ fn prepare(
             env,
             seccomp,
             cgroup_binds: cgroup_binds(&rec.id),
+            devices: c
+                .devices
+                .iter()
+                .map(|d| {
+                    let (kind, major, minor, mode) = crate::validate::host_device(&d.path_on_host)?;
+                    Ok(crate::spec::Device {
+                        path: d.path_in_container.clone(),
+                        kind,
+                        major,
+                        minor,
+                        mode,
+                        access: d.cgroup_permissions.clone(),
+                    })
+                })
+                .collect::<Result<_>>()?,
             join_netns: match c.network_mode.strip_prefix("container:") {
                 Some(other) => {
                     let o = Db::open(&paths.root)?.get(other)?;

@@ -176,6 +176,25 @@ pub struct SpecInputs<'a> {
     pub cgroup_binds: Option<Vec<(String, String)>>,
     /// `--network container:NAME`: that container's init, whose network namespace to join.
     pub join_netns: Option<i32>,
+    /// `--device`: the host's nodes as they are now.
+    pub devices: Vec<Device>,
+}
+
+/// A host device node to create in the container and allow in its devices cgroup.
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// Path in the container.
+    pub path: String,
+    /// `c` or `b`.
+    pub kind: char,
+    /// Major number.
+    pub major: u64,
+    /// Minor number.
+    pub minor: u64,
+    /// The node's mode bits.
+    pub mode: u32,
+    /// Cgroup access (`rwm`).
+    pub access: String,
 }
 
 /// Build `config.json`.
@@ -231,9 +250,31 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         _ => namespaces.push(json!({"type": "network"})),
     }
     let r = &c.resources;
-    let mut resources = json!({
-        "devices": [{"allow": c.privileged, "access": "rwm"}],
-    });
+    let mut devices = vec![json!({"allow": c.privileged, "access": "rwm"})];
+    let mut nodes = Vec::new();
+    for d in &i.devices {
+        nodes.push(json!({
+            "path": d.path, "type": d.kind.to_string(), "major": d.major, "minor": d.minor,
+            "fileMode": d.mode, "uid": 0, "gid": 0,
+        }));
+        devices.push(json!({
+            "allow": true, "type": d.kind.to_string(), "major": d.major, "minor": d.minor,
+            "access": d.access,
+        }));
+    }
+    for rule in &c.device_cgroup_rules {
+        if let Ok((t, major, minor, access)) = crate::validate::cgroup_rule(rule) {
+            let mut d = json!({"allow": true, "type": t.to_string(), "access": access});
+            if let Some(m) = major {
+                d["major"] = json!(m);
+            }
+            if let Some(m) = minor {
+                d["minor"] = json!(m);
+            }
+            devices.push(d);
+        }
+    }
+    let mut resources = json!({ "devices": devices });
     let mut memory = serde_json::Map::new();
     if let Some(m) = r.memory {
         memory.insert("limit".into(), json!(m));
@@ -272,6 +313,9 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         "cgroupsPath": format!("/quai-{}", i.id),
         "resources": resources,
     });
+    if !nodes.is_empty() {
+        linux["devices"] = json!(nodes);
+    }
     if !c.privileged {
         linux["maskedPaths"] = json!(MASKED);
         linux["readonlyPaths"] = json!(READONLY);

@@ -43,7 +43,89 @@ pub fn container(c: &ContainerConfig) -> Result<()> {
     if let Some(m) = &c.mac_address {
         mac(m)?;
     }
+    for d in &c.devices {
+        host_device(&d.path_on_host)?;
+    }
+    for r in &c.device_cgroup_rules {
+        cgroup_rule(r)?;
+    }
     Ok(())
+}
+
+/// `--device HOST[:CONTAINER][:PERMS]`, Docker's grammar.
+pub fn parse_device(s: &str) -> Result<crate::config::DeviceMapping> {
+    let perms_ok = |p: &str| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| "rwm".contains(c));
+    let parts: Vec<&str> = s.split(':').collect();
+    let (host, ctr, perms) = match parts.as_slice() {
+        [h] => (*h, *h, "rwm"),
+        [h, p] if perms_ok(p) => (*h, *h, *p),
+        [h, c] => (*h, *c, "rwm"),
+        [h, c, p] => (*h, *c, *p),
+        _ => return Err(invalid(format!("invalid device specification: {s}"))),
+    };
+    if !perms_ok(perms) {
+        return Err(invalid(format!("invalid device mode: {perms}")));
+    }
+    if !ctr.starts_with('/') {
+        return Err(invalid(format!("bad format for path: {ctr}")));
+    }
+    Ok(crate::config::DeviceMapping {
+        path_on_host: host.into(),
+        path_in_container: ctr.into(),
+        cgroup_permissions: perms.into(),
+    })
+}
+
+/// A host device node: `(type, major, minor, mode)`, type `c` or `b`.
+pub fn host_device(p: &str) -> Result<(char, u64, u64, u32)> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let m = std::fs::metadata(p).map_err(|e| {
+        invalid(format!(
+            "error gathering device information while adding custom device {p:?}: {e}"
+        ))
+    })?;
+    let t = if m.file_type().is_char_device() {
+        'c'
+    } else if m.file_type().is_block_device() {
+        'b'
+    } else {
+        return Err(invalid(format!(
+            "error gathering device information while adding custom device {p:?}: not a device node"
+        )));
+    };
+    let r = m.rdev();
+    Ok((
+        t,
+        libc::major(r).into(),
+        libc::minor(r).into(),
+        m.mode() & 0o7777,
+    ))
+}
+
+/// `--device-cgroup-rule`: `TYPE MAJOR:MINOR ACCESS` (`c 1:3 rwm`, `b *:* m`, `a *:* rwm`).
+pub fn cgroup_rule(r: &str) -> Result<(char, Option<u64>, Option<u64>, String)> {
+    let bad = || invalid(format!("invalid device cgroup format '{r}'"));
+    let f: Vec<&str> = r.split(' ').collect();
+    let [t, mm, access] = f.as_slice() else {
+        return Err(bad());
+    };
+    let t = match *t {
+        "a" | "b" | "c" => t.chars().next().ok_or_else(bad)?,
+        _ => return Err(bad()),
+    };
+    let (ma, mi) = mm.split_once(':').ok_or_else(bad)?;
+    let num = |x: &str| -> Result<Option<u64>> {
+        if x == "*" {
+            Ok(None)
+        } else {
+            x.parse().map(Some).map_err(|_| bad())
+        }
+    };
+    let ok = !access.is_empty() && access.len() <= 3 && access.chars().all(|c| "rwm".contains(c));
+    if !ok {
+        return Err(bad());
+    }
+    Ok((t, num(ma)?, num(mi)?, access.to_string()))
 }
 
 /// A hostname the kernel takes (at most 64 bytes, no blanks).
@@ -281,5 +363,28 @@ mod tests {
             .to_string()
             .contains("must be absolute"));
         assert_eq!(list_text(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+        let d = parse_device("/dev/fuse:/dev/f:rw").expect("device");
+        assert_eq!(
+            (
+                d.path_on_host.as_str(),
+                d.path_in_container.as_str(),
+                d.cgroup_permissions.as_str()
+            ),
+            ("/dev/fuse", "/dev/f", "rw")
+        );
+        let d = parse_device("/dev/fuse:r").expect("device");
+        assert_eq!(d.path_in_container, "/dev/fuse");
+        assert!(parse_device("/dev/fuse:rel").is_err());
+        assert!(parse_device("/dev/fuse:/x:q").is_err());
+        assert_eq!(host_device("/dev/null").expect("null").0, 'c');
+        assert!(host_device("/etc/hostname").is_err());
+        assert_eq!(
+            cgroup_rule("c 1:3 rwm").expect("rule"),
+            ('c', Some(1), Some(3), "rwm".into())
+        );
+        assert_eq!(cgroup_rule("b *:* m").expect("rule").1, None);
+        for bad in ["c 1:3", "x 1:3 r", "c 1-3 r", "c a:3 r", "c 1:3 rx"] {
+            assert!(cgroup_rule(bad).is_err(), "{bad}");
+        }
     }
 }
