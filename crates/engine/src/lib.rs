@@ -9,6 +9,7 @@
 //! container. Must never depend on the CLI, async runtimes or the cluster crates; it forks
 //! (through the runtime) only from single-threaded processes.
 
+pub mod adopt;
 pub mod attach;
 pub mod config;
 pub mod db;

@@ -607,8 +607,22 @@ impl Engine {
             }
         }
         if monitor || init_alive {
-            if !monitor && r.state.error.is_empty() {
-                r.state.error = "monitor exited: the container runs unsupervised".into();
+            if !monitor {
+                // Its monitor died: a new one takes it over (crate::adopt), unless another
+                // command is at it already.
+                match self.adopt(&r) {
+                    Ok(true) => {
+                        return self.db.get(&r.id).map(|n| Record {
+                            state: n.state,
+                            ..r
+                        })
+                    }
+                    Ok(false) => {}
+                    Err(e) => runtime::debug!("adopt {}: {e}", r.id),
+                }
+                if r.state.error.is_empty() {
+                    r.state.error = "monitor exited: the container runs unsupervised".into();
+                }
             }
             return Ok(r);
         }
@@ -631,8 +645,32 @@ impl Engine {
                 s.endpoints.clear();
             }
         })?;
+        // Its restart policy still holds (255: the status died with the monitor).
+        let again = r
+            .config
+            .restart
+            .should_restart(255, st.manually_stopped, st.restart_count);
         r.state = st;
+        if again {
+            if let Ok(Some(lock)) = crate::lock::try_container(&self.paths, &r.id) {
+                if self.start_locked(&r.id, "", lock).is_ok() {
+                    return self.db.get(&r.id);
+                }
+            }
+        }
         Ok(r)
+    }
+
+    /// Start a monitor that takes over a running container whose monitor died; false
+    /// when another command holds the container.
+    fn adopt(&mut self, r: &Record) -> Result<bool> {
+        let Some(lock) = crate::lock::try_container(&self.paths, &r.id)? else {
+            return Ok(false);
+        };
+        let mut stream = spawn_monitor(&self.paths, &r.id, "", &lock, true)?;
+        drop(lock);
+        self.await_start(r, &mut stream)?;
+        Ok(true)
     }
 
     /// Start a container: spawn its monitor and wait until the process runs. With
@@ -670,7 +708,7 @@ impl Engine {
             s.manually_stopped = false;
         })?;
         runtime::debug!("start {}: spawning the monitor", rec.id);
-        let stream = spawn_monitor(&self.paths, &rec.id, attach_streams, &lock);
+        let stream = spawn_monitor(&self.paths, &rec.id, attach_streams, &lock, false);
         // The monitor holds the lock now (the same open file), until the container runs.
         drop(lock);
         let mut stream = stream?;
@@ -1087,6 +1125,7 @@ fn spawn_monitor(
     id: &str,
     attach_streams: &str,
     lock: &crate::lock::Held,
+    adopt: bool,
 ) -> Result<UnixStream> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
@@ -1108,6 +1147,9 @@ fn spawn_monitor(
         .arg(&paths.root)
         .arg("--run")
         .arg(&paths.run);
+    if adopt {
+        cmd.arg("--adopt");
+    }
     if !attach_streams.is_empty() {
         cmd.arg("--attach").arg(attach_streams);
         // The attached terminal's size, so the container's pty has it from the start.

@@ -42,6 +42,7 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     let mut attach_streams = String::new();
     let mut tty_size: Option<(u16, u16)> = None;
     let mut id = None;
+    let mut adopt = false;
     let mut it = args
         .iter()
         .skip(2)
@@ -50,6 +51,7 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         match a.as_str() {
             "--root" => root = it.next(),
             "--run" => run = it.next(),
+            "--adopt" => adopt = true,
             "--attach" => attach_streams = it.next().unwrap_or_default(),
             "--tty-size" => {
                 tty_size = it.next().and_then(|v| {
@@ -96,7 +98,12 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     }
     let paths = Paths::new(Path::new(&root), Path::new(&run));
     let mut client = client.map(|s| Client::new(s, &attach_streams));
-    match run_monitor(&paths, &id, &mut client, tty_size, lock) {
+    let how = Launch {
+        tty_size,
+        lock,
+        adopt,
+    };
+    match run_monitor(&paths, &id, &mut client, how) {
         Ok(()) => 0,
         Err(e) => {
             let code = e.exit_status();
@@ -164,15 +171,30 @@ struct Monitor<'a> {
     ports: Vec<net::ports::PortBinding>,
     /// The container's lifecycle lock while we start it (crate::lock).
     lock: Option<crate::lock::Held>,
+    /// Its root is mounted and its bundle written (not yet when we adopted it).
+    prepared: bool,
+    /// A running container to take over instead of starting one (crate::adopt).
+    orphan: Option<crate::adopt::Orphan>,
+    /// The last exit was seen through a pidfd: its status is unknown.
+    exit_unknown: bool,
 }
 
-fn run_monitor(
-    paths: &Paths,
-    id: &str,
-    first: &mut Option<Client>,
+/// How this monitor was started.
+struct Launch {
+    /// The attached terminal's size.
     tty_size: Option<(u16, u16)>,
+    /// The container's lifecycle lock, handed over by the starting command.
     lock: Option<crate::lock::Held>,
-) -> Result<()> {
+    /// Take over a running container whose monitor died (crate::adopt).
+    adopt: bool,
+}
+
+fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>, how: Launch) -> Result<()> {
+    let Launch {
+        tty_size,
+        lock,
+        adopt,
+    } = how;
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| Error::io("prctl", "PR_SET_CHILD_SUBREAPER", e.into()))?;
     let sigmask = runtime::wait::block_signals()?;
@@ -185,6 +207,16 @@ fn run_monitor(
     let mut db = Db::open(&paths.root)?;
     let me = std::process::id() as i32;
     let start = runtime::state::proc_stat(me).map(|(s, _)| s).unwrap_or(0);
+    if adopt {
+        // Two commands may have seen the dead monitor; the lock let one adopter through at
+        // a time, and the first one is recorded by now.
+        let r = db.get(id)?;
+        if crate::process_alive(r.state.monitor_pid, r.state.monitor_start) {
+            return Err(Error::Conflict(format!(
+                "container {id} has a monitor already"
+            )));
+        }
+    }
     db.update_state(id, |s| {
         s.monitor_pid = me;
         s.monitor_start = start;
@@ -202,14 +234,23 @@ fn run_monitor(
         _ if rec.config.primary_disconnected => None,
         n => Some(crate::network::get(&db, n)?),
     };
-    let ip = match &network {
-        Some(n) => {
-            let want = crate::network::parse_ip(rec.config.ip.as_deref())?;
-            Some(db.allocate_ip(id, n, want)?)
-        }
-        None => None,
+    let (ip, orphan) = if adopt {
+        // Its address, ports and root stay as the dead monitor left them; the root is
+        // mounted again only for a restart.
+        crate::rootfs::private_mount_namespace()?;
+        let o = crate::adopt::take(&paths.runtime_root(), &paths.container(id), id)?;
+        (rec.state.ip.parse().ok(), Some(o))
+    } else {
+        let ip = match &network {
+            Some(n) => {
+                let want = crate::network::parse_ip(rec.config.ip.as_deref())?;
+                Some(db.allocate_ip(id, n, want)?)
+            }
+            None => None,
+        };
+        prepare(paths, &rec, tty_size, ip, network.as_ref())?;
+        (ip, None)
     };
-    let rootfs = prepare(paths, &rec, tty_size, ip, network.as_ref())?;
     let sock = paths.socket(id);
     if let Some(d) = sock.parent() {
         std::fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
@@ -224,6 +265,7 @@ fn run_monitor(
         .clone()
         .filter(|h| !h.test.is_empty() && h.test[0] != "NONE")
         .map(Health::new);
+    let rec_ports = rec.state.ports.clone();
     let mut m = Monitor {
         paths,
         id: id.to_string(),
@@ -240,10 +282,15 @@ fn run_monitor(
         health,
         ip,
         network,
-        ports: Vec::new(),
+        ports: orphan
+            .as_ref()
+            .map(|_| rec_ports.clone())
+            .unwrap_or_default(),
         lock,
+        prepared: orphan.is_none(),
+        orphan,
+        exit_unknown: false,
     };
-    let _ = rootfs;
     let res = m.supervise();
     let _ = std::fs::remove_file(&sock);
     // The address goes back to the pool (the record may be gone already with --rm).
@@ -487,7 +534,15 @@ impl Monitor<'_> {
         let mut backoff = Duration::from_millis(100);
         loop {
             let started = Instant::now();
-            let (init, stdio) = match self.start_container() {
+            let mut pidfd = None;
+            let next = match self.orphan.take() {
+                Some(o) => self.adopted(o).map(|(init, stdio, fd)| {
+                    pidfd = Some(fd);
+                    (init, stdio)
+                }),
+                None => self.prepare_again().and_then(|()| self.start_container()),
+            };
+            let (init, stdio) = match next {
                 Ok(v) => v,
                 Err(e) => {
                     let (code, msg) = (e.exit_status(), e.to_string());
@@ -516,14 +571,18 @@ impl Monitor<'_> {
                 }
             };
             runtime::debug!("monitor {}: started", self.id);
-            let (code, oom) = self.relay(init, stdio)?;
+            let (code, oom) = self.relay(init, stdio, pidfd)?;
             runtime::debug!("monitor {}: exited {code}, runtime state deleted", self.id);
+            let unknown = std::mem::take(&mut self.exit_unknown);
             let st = self.db.update_state(&self.id, |s| {
                 s.status = "exited".into();
                 s.pid = 0;
                 s.exit_code = code;
                 s.oom_killed = oom;
                 s.finished_at = crate::time::now_rfc3339();
+                if unknown {
+                    s.error = crate::adopt::UNKNOWN_EXIT.into();
+                }
             });
             let st = match st {
                 Ok(s) => s,
@@ -630,6 +689,35 @@ impl Monitor<'_> {
         a
     }
 
+    /// Take over the orphan: record ourselves as its monitor, hand the lock back.
+    fn adopted(&mut self, o: crate::adopt::Orphan) -> Result<(Pid, Stdio, OwnedFd)> {
+        let io = Stdio {
+            stdout: o.stdout,
+            stderr: o.stderr,
+            ..Stdio::default()
+        };
+        self.db.update_state(&self.id, |s| s.error.clear())?;
+        let mut a = self.attrs();
+        a.insert("adopted".into(), "true".into());
+        let _ = self.db.event("container", "monitor", &self.id, &a);
+        if let Some(h) = self.health.as_mut() {
+            h.reset();
+        }
+        self.broadcast(attach::STARTED, o.pid.to_string().as_bytes());
+        self.lock = None;
+        Ok((Pid::from_raw(o.pid), io, o.pidfd))
+    }
+
+    /// Before a restart of an adopted container: mount its root and write its bundle.
+    fn prepare_again(&mut self) -> Result<()> {
+        if !self.prepared {
+            let rec = self.db.get(&self.id)?;
+            prepare(self.paths, &rec, None, self.ip, self.network.as_ref())?;
+            self.prepared = true;
+        }
+        Ok(())
+    }
+
     fn start_container(&mut self) -> Result<(Pid, Stdio)> {
         let c = &self.rec.config;
         let mut io = Stdio::default();
@@ -639,10 +727,12 @@ impl Monitor<'_> {
         };
         let mut child_ends: Vec<(OwnedFd, RawFd)> = Vec::new();
         if !c.tty {
-            let (r, w) = pipe()?;
+            // FIFOs, so the output outlives this monitor (crate::adopt).
+            let dir = self.paths.container(&self.id);
+            let (r, w) = crate::adopt::fifo(&dir, "stdout")?;
             io.stdout = Some(r);
             child_ends.push((w, 1));
-            let (r, w) = pipe()?;
+            let (r, w) = crate::adopt::fifo(&dir, "stderr")?;
             io.stderr = Some(r);
             child_ends.push((w, 2));
             if c.open_stdin {
@@ -751,7 +841,9 @@ impl Monitor<'_> {
 
     /// Relay stdio until the container's init exits; returns its exit code and whether
     /// the OOM killer ended it.
-    fn relay(&mut self, init: Pid, mut io: Stdio) -> Result<(i32, bool)> {
+    fn relay(&mut self, init: Pid, mut io: Stdio, pidfd: Option<OwnedFd>) -> Result<(i32, bool)> {
+        // An adopted init is not our child: its exit shows on its pidfd, without a status.
+        let mut pidfd = pidfd;
         let mut exit: Option<i32> = None;
         let mut drain_deadline: Option<Instant> = None;
         let mut trimmed = false;
@@ -788,6 +880,9 @@ impl Monitor<'_> {
             }
             for (i, c) in self.clients.iter().enumerate() {
                 fds.push((c.stream.as_raw_fd(), 4, i));
+            }
+            if let Some(p) = &pidfd {
+                fds.push((p.as_raw_fd(), 5, 0));
             }
             let mut pfds: Vec<libc::pollfd> = fds
                 .iter()
@@ -864,6 +959,14 @@ impl Monitor<'_> {
                     3 => {
                         if let Some(h) = self.health.as_mut() {
                             h.read_output();
+                        }
+                    }
+                    5 => {
+                        if pidfd.as_ref().is_some_and(crate::adopt::exited) {
+                            pidfd = None;
+                            self.exit_unknown = true;
+                            exit = Some(255);
+                            drain_deadline = Some(Instant::now() + Duration::from_millis(200));
                         }
                     }
                     _ => {
