@@ -323,8 +323,9 @@ pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
             let mut b = tar::Builder::new(Vec::new());
             b.follow_symlinks(false);
             if meta.is_dir() {
-                // `/.` past the fd's magic link: walk the directory, not the link.
-                b.append_dir_all(&name, from.join("."))?;
+                let dir = engine::rootfs::open_in(&root, path, OFlags::RDONLY | OFlags::DIRECTORY)
+                    .with_context(|| format!("open {path} in container {c}"))?;
+                engine::rootfs::tar_tree(&mut b, &dir, &name)?;
             } else {
                 let mut f = std::fs::File::from(
                     engine::rootfs::open_in(&root, path, OFlags::RDONLY)

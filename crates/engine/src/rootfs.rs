@@ -5,6 +5,7 @@
 //! image cannot point the engine at the host.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
@@ -337,6 +338,94 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
             continue;
         }
         copy_meta(&s, &d)?;
+    }
+    Ok(())
+}
+
+/// Append the tree under the directory `dir` to `b` as `name`, never following a symlink:
+/// each level is opened relative to its parent's descriptor with `O_NOFOLLOW`, so a
+/// container that swaps a directory for a symlink while `cp` walks it gets an error for
+/// that entry, never the host's files (CVE-2018-15664 class). Sockets, FIFOs and device
+/// nodes are left out.
+pub fn tar_tree<W: std::io::Write>(
+    b: &mut tar::Builder<W>,
+    dir: &OwnedFd,
+    name: &Path,
+) -> Result<()> {
+    tar_level(b, dir, name, 0)
+}
+
+fn tar_header(st: &rustix::fs::Stat, kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(st.st_mode & 0o7777);
+    h.set_uid(u64::from(st.st_uid));
+    h.set_gid(u64::from(st.st_gid));
+    h.set_mtime(st.st_mtime.max(0) as u64);
+    h.set_size(size);
+    h
+}
+
+fn tar_level<W: std::io::Write>(
+    b: &mut tar::Builder<W>,
+    dir: &OwnedFd,
+    name: &Path,
+    depth: u32,
+) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("copy", name, e);
+    if depth > 128 {
+        return Err(io(std::io::Error::from_raw_os_error(libc::ELOOP)));
+    }
+    let st = rustix::fs::fstat(dir).map_err(|e| io(e.into()))?;
+    let mut h = tar_header(&st, tar::EntryType::Directory, 0);
+    b.append_data(&mut h, name, std::io::empty()).map_err(io)?;
+    let entries = rustix::fs::Dir::read_from(dir).map_err(|e| io(e.into()))?;
+    for e in entries {
+        let e = e.map_err(|e| io(e.into()))?;
+        let ename = e.file_name();
+        if ename.to_bytes() == b"." || ename.to_bytes() == b".." {
+            continue;
+        }
+        let child = name.join(std::ffi::OsStr::from_bytes(ename.to_bytes()));
+        let cio = |e: std::io::Error| Error::io("copy", &child, e);
+        let nofollow = OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let lst = rustix::fs::statat(dir, ename, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| cio(e.into()))?;
+        match rustix::fs::FileType::from_raw_mode(lst.st_mode) {
+            rustix::fs::FileType::Directory => {
+                let fd = rustix::fs::openat(
+                    dir,
+                    ename,
+                    OFlags::RDONLY | OFlags::DIRECTORY | nofollow,
+                    Mode::empty(),
+                )
+                .map_err(|e| cio(e.into()))?;
+                tar_level(b, &fd, &child, depth + 1)?;
+            }
+            rustix::fs::FileType::Symlink => {
+                let target =
+                    rustix::fs::readlinkat(dir, ename, Vec::new()).map_err(|e| cio(e.into()))?;
+                let mut h = tar_header(&lst, tar::EntryType::Symlink, 0);
+                let target = std::ffi::OsStr::from_bytes(target.to_bytes());
+                b.append_link(&mut h, &child, target).map_err(cio)?;
+            }
+            rustix::fs::FileType::RegularFile => {
+                let fd = rustix::fs::openat(dir, ename, OFlags::RDONLY | nofollow, Mode::empty())
+                    .map_err(|e| cio(e.into()))?;
+                // What was opened, not what was listed: it may have been swapped.
+                let st = rustix::fs::fstat(&fd).map_err(|e| cio(e.into()))?;
+                if rustix::fs::FileType::from_raw_mode(st.st_mode)
+                    != rustix::fs::FileType::RegularFile
+                {
+                    continue;
+                }
+                let size = st.st_size.max(0) as u64;
+                let mut h = tar_header(&st, tar::EntryType::Regular, size);
+                let f = std::io::Read::take(std::fs::File::from(fd), size);
+                b.append_data(&mut h, &child, f).map_err(cio)?;
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

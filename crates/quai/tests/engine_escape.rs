@@ -167,3 +167,80 @@ fn host_binary_cannot_be_overwritten_through_exe_handles() {
     );
     assert_eq!(e.leaks(&[]), Vec::<String>::new());
 }
+
+/// `cp` out of a container whose process keeps swapping a directory for a symlink to the
+/// host's /etc while the copy walks it (CVE-2018-15664): what arrives is the container's
+/// files or an error, never the host's.
+#[test]
+fn cp_out_never_follows_a_swapped_symlink_to_the_host() {
+    if !root_or_skip("cp_out_never_follows_a_swapped_symlink_to_the_host") {
+        return;
+    }
+    let e = Eng::new();
+    // The exploit's swapper: exchanges a directory and a symlink to /etc as fast as the
+    // kernel allows (renameat2 RENAME_EXCHANGE), as the CVE's proof of concept did.
+    let src = e.dir.path().join("swap.c");
+    std::fs::write(
+        &src,
+        "#define _GNU_SOURCE\n#include <fcntl.h>\n#include <stdio.h>\n#include <sys/stat.h>\n\
+         #include <unistd.h>\nint main(void){mkdir(\"/data\",0755);mkdir(\"/data/d\",0755);\
+         mkdir(\"/data/d/e\",0755);FILE*f=fopen(\"/data/d/f\",\"w\");fputs(\"hi\\n\",f);\
+         fclose(f);symlink(\"/etc\",\"/data/l\");for(;;)renameat2(AT_FDCWD,\"/data/d\",\
+         AT_FDCWD,\"/data/l\",RENAME_EXCHANGE);}\n",
+    )
+    .expect("swap.c");
+    let bin = e.dir.path().join("swap");
+    let o = std::process::Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("gcc");
+    assert!(o.status.success(), "gcc: {}", text(&o));
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "racer",
+        "-v",
+        &format!("{}:/swap:ro", bin.display()),
+        "localbusybox",
+        "/swap",
+    ]);
+    assert!(e.until(5, || e
+        .q(&["exec", "racer", "test", "-e", "/data/l"])
+        .status
+        .success()));
+    let mut copied = 0;
+    for i in 0..100 {
+        let out = e.dir.path().join(format!("out{i}"));
+        let o = e.q(&["cp", "racer:/data", out.to_str().expect("utf-8")]);
+        if o.status.success() {
+            copied += 1;
+        }
+        let host_files: Vec<String> = walk(&out)
+            .into_iter()
+            .filter(|p| {
+                p.ends_with("debian_version") || p.ends_with("passwd") || p.ends_with("os-release")
+            })
+            .collect();
+        assert!(
+            host_files.is_empty(),
+            "host files copied out: {host_files:?}"
+        );
+    }
+    assert!(copied > 0, "no copy ever succeeded");
+    e.ok(&["rm", "-f", "racer"]);
+}
+
+fn walk(p: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+        let path = e.path();
+        out.push(path.display().to_string());
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walk(&path));
+        }
+    }
+    out
+}
