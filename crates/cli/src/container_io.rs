@@ -1,5 +1,6 @@
 //! Container verbs that read or move data: logs, cp, top, stats, events.
 
+use engine::config::ContainerStatus;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -90,7 +91,7 @@ pub fn logs(eng: &mut Engine, a: LogsArgs) -> anyhow::Result<i32> {
     loop {
         let running = eng
             .get(&r.id)
-            .map(|r| matches!(r.state.status.as_str(), "running" | "paused" | "restarting"))
+            .map(|r| r.state.status.is_active())
             .unwrap_or(false);
         let (e, o) = engine::logs::read_from(&path, offset)?;
         offset = o;
@@ -105,7 +106,7 @@ pub fn logs(eng: &mut Engine, a: LogsArgs) -> anyhow::Result<i32> {
 /// `top CONTAINER [ps OPTIONS]`.
 pub fn top(eng: &mut Engine, container: &str, ps_args: &[String]) -> anyhow::Result<i32> {
     let r = eng.get(container).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if r.state.status != "running" && r.state.status != "paused" {
+    if r.state.status != ContainerStatus::Running && r.state.status != ContainerStatus::Paused {
         bail!("container {} is not running", r.id);
     }
     let pids = runtime::ops::pids(&eng.paths.runtime_root(), &r.id)?;
@@ -188,7 +189,7 @@ pub fn stats(
             eng.list()
                 .map_err(|e| anyhow::anyhow!("{e}"))?
                 .into_iter()
-                .filter(|r| all || r.state.status == "running")
+                .filter(|r| all || r.state.status == ContainerStatus::Running)
                 .collect()
         } else {
             names
@@ -280,7 +281,7 @@ fn bin_size(b: u64) -> String {
 /// Where a container's files are: its running root through `/proc`, or the overlay
 /// mounted in a private mount namespace of this process (stopped containers).
 fn container_root(eng: &mut Engine, r: &engine::Record) -> anyhow::Result<PathBuf> {
-    if r.state.status == "running" || r.state.status == "paused" {
+    if r.state.status == ContainerStatus::Running || r.state.status == ContainerStatus::Paused {
         return Ok(PathBuf::from(format!("/proc/{}/root", r.state.pid)));
     }
     engine::rootfs::private_mount_namespace()?;

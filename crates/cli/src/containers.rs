@@ -1,6 +1,7 @@
 //! Container verbs: run, create, start, stop, restart, kill, pause, unpause, rm, ps,
 //! inspect, exec, attach, wait, rename, port, container prune.
 
+use engine::config::ContainerStatus;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -442,7 +443,7 @@ pub fn start(
     }
     each(containers, |c| {
         let r = eng.get(c)?;
-        if r.state.status != "running" && r.state.status != "paused" {
+        if r.state.status != ContainerStatus::Running && r.state.status != ContainerStatus::Paused {
             eng.start(c, "")?;
         }
         Ok(())
@@ -487,13 +488,18 @@ pub fn status_text(r: &Record) -> String {
             st => format!(" ({st})"),
         })
         .unwrap_or_default();
-    match s.status.as_str() {
-        "running" => format!("Up {}{health}", since(&s.started_at)),
-        "paused" => format!("Up {} (Paused)", since(&s.started_at)),
-        "restarting" => format!("Restarting ({}) {} ago", s.exit_code, since(&s.finished_at)),
-        "exited" => format!("Exited ({}) {} ago", s.exit_code, since(&s.finished_at)),
-        "created" => "Created".into(),
-        other => other.to_string(),
+    match s.status {
+        ContainerStatus::Running => format!("Up {}{health}", since(&s.started_at)),
+        ContainerStatus::Paused => format!("Up {} (Paused)", since(&s.started_at)),
+        ContainerStatus::Restarting => {
+            format!("Restarting ({}) {} ago", s.exit_code, since(&s.finished_at))
+        }
+        ContainerStatus::Exited => {
+            format!("Exited ({}) {} ago", s.exit_code, since(&s.finished_at))
+        }
+        ContainerStatus::Created => "Created".into(),
+        ContainerStatus::Removing => "Removal In Progress".into(),
+        ContainerStatus::Dead => "Dead".into(),
     }
 }
 
@@ -533,9 +539,9 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
             "Log": h.log.iter().map(|l| json!({"Start": l.start, "End": l.end, "ExitCode": l.exit_code, "Output": l.output})).collect::<Vec<_>>()})
     });
     let mut state = json!({
-        "Status": s.status, "Running": s.status == "running" || s.status == "paused",
-        "Paused": s.status == "paused", "Restarting": s.status == "restarting",
-        "OOMKilled": s.oom_killed, "Dead": s.status == "dead", "Pid": s.pid,
+        "Status": s.status, "Running": s.status.is_up(),
+        "Paused": s.status == ContainerStatus::Paused, "Restarting": s.status == ContainerStatus::Restarting,
+        "OOMKilled": s.oom_killed, "Dead": s.status == ContainerStatus::Dead, "Pid": s.pid,
         "ExitCode": s.exit_code, "Error": s.error,
         "StartedAt": if s.started_at.is_empty() { "0001-01-01T00:00:00Z" } else { s.started_at.as_str() },
         "FinishedAt": if s.finished_at.is_empty() { "0001-01-01T00:00:00Z" } else { s.finished_at.as_str() },
@@ -734,7 +740,7 @@ fn matches(r: &Record, filters: &[String]) -> anyhow::Result<bool> {
         let ok = vals.iter().any(|v| match k {
             "name" => r.name.contains(v),
             "id" => r.id.starts_with(v),
-            "status" => r.state.status == *v,
+            "status" => r.state.status.as_str() == *v,
             "ancestor" => {
                 r.config.image == *v
                     || r.config
@@ -747,7 +753,9 @@ fn matches(r: &Record, filters: &[String]) -> anyhow::Result<bool> {
                 Some((lk, lv)) => r.config.labels.get(lk).is_some_and(|x| x == lv),
                 None => r.config.labels.contains_key(*v),
             },
-            "exited" => r.state.status == "exited" && r.state.exit_code.to_string() == *v,
+            "exited" => {
+                r.state.status == ContainerStatus::Exited && r.state.exit_code.to_string() == *v
+            }
             "health" => {
                 r.state
                     .health
@@ -779,7 +787,7 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
     if let Some(n) = last {
         all.truncate(n);
     } else if !a.all {
-        all.retain(|r| matches!(r.state.status.as_str(), "running" | "paused" | "restarting"));
+        all.retain(|r| r.state.status.is_active());
     }
     let mut rows = Vec::new();
     for r in &all {
@@ -963,7 +971,7 @@ pub fn exec(eng: &mut Engine, a: ExecArgs) -> anyhow::Result<i32> {
 /// `attach`.
 pub fn attach(eng: &mut Engine, container: &str, no_stdin: bool) -> anyhow::Result<i32> {
     let r = eng.get(container).map_err(engine_err)?;
-    if r.state.status != "running" {
+    if r.state.status != ContainerStatus::Running {
         bail!("You cannot attach to a stopped container, start it first");
     }
     let mut s = engine::attach::connect(&eng.paths.socket(&r.id))
@@ -995,8 +1003,7 @@ pub enum ContainerCmd {
 pub fn prune(eng: &mut Engine, filters: &[String]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for r in eng.list().map_err(engine_err)? {
-        if matches!(r.state.status.as_str(), "exited" | "created" | "dead") && matches(&r, filters)?
-        {
+        if r.state.status.can_start() && matches(&r, filters)? {
             eng.remove(&r.id, false, false).map_err(engine_err)?;
             out.push(r.id);
         }

@@ -1,5 +1,6 @@
 //! `volume ...`, `system df|prune|info|boot`, `info`, `version`.
 
+use engine::config::ContainerStatus;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
@@ -331,11 +332,14 @@ fn df(eng: &mut Engine) -> anyhow::Result<i32> {
         .iter()
         .map(|r| engine::volumes::dir_size(&eng.paths.container(&r.id).join("upper")))
         .collect();
-    let c_active = ctrs.iter().filter(|r| r.state.status == "running").count();
+    let c_active = ctrs
+        .iter()
+        .filter(|r| r.state.status == ContainerStatus::Running)
+        .count();
     let c_reclaim: u64 = ctrs
         .iter()
         .zip(&sizes)
-        .filter(|(r, _)| r.state.status != "running")
+        .filter(|(r, _)| r.state.status != ContainerStatus::Running)
         .map(|(_, s)| *s)
         .sum();
     let vols = eng.db.volumes()?;
@@ -409,7 +413,7 @@ fn df(eng: &mut Engine) -> anyhow::Result<i32> {
 
 fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     let ctrs = eng.list()?;
-    let count = |s: &str| ctrs.iter().filter(|r| r.state.status == s).count();
+    let count = |s: ContainerStatus| ctrs.iter().filter(|r| r.state.status == s).count();
     let images = image::store::ImageStore::open(&eng.paths.root)?
         .list()?
         .len();
@@ -435,11 +439,11 @@ fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     );
     println!("Server:");
     println!(" Containers: {}", ctrs.len());
-    println!("  Running: {}", count("running"));
-    println!("  Paused: {}", count("paused"));
+    println!("  Running: {}", count(ContainerStatus::Running));
+    println!("  Paused: {}", count(ContainerStatus::Paused));
     println!(
         "  Stopped: {}",
-        ctrs.len() - count("running") - count("paused")
+        ctrs.len() - count(ContainerStatus::Running) - count(ContainerStatus::Paused)
     );
     println!(" Images: {images}");
     println!(

@@ -256,8 +256,8 @@ pub struct HealthConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ContainerState {
-    /// `created`, `running`, `paused`, `restarting`, `exited`, `dead`.
-    pub status: String,
+    /// Where it is in its life.
+    pub status: ContainerStatus,
     /// The container's init pid on the host (0 when not running).
     pub pid: i32,
     /// The monitor's pid and its start time (clock ticks after boot, from /proc), so a
@@ -291,6 +291,87 @@ pub struct ContainerState {
     pub endpoints: Vec<Endpoint>,
 }
 
+/// A container's status, Docker's `State.Status` (stored as its lowercase name).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerStatus {
+    /// Made, never started (or its start failed).
+    #[default]
+    Created,
+    /// Its process runs.
+    Running,
+    /// Frozen.
+    Paused,
+    /// Between a policy restart's exit and its next start.
+    Restarting,
+    /// Being removed (Docker's "Removal In Progress"); a listing finishes a removal whose
+    /// command died.
+    Removing,
+    /// Its process ended.
+    Exited,
+    /// Unrecoverable (a status this version does not know reads back as this).
+    #[serde(other)]
+    Dead,
+}
+
+impl ContainerStatus {
+    /// Docker's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerStatus::Created => "created",
+            ContainerStatus::Running => "running",
+            ContainerStatus::Paused => "paused",
+            ContainerStatus::Restarting => "restarting",
+            ContainerStatus::Removing => "removing",
+            ContainerStatus::Exited => "exited",
+            ContainerStatus::Dead => "dead",
+        }
+    }
+
+    /// Running, paused or between restarts: it has (or is about to have) a process and a
+    /// monitor.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
+        )
+    }
+
+    /// Running or paused: its process exists.
+    pub fn is_up(self) -> bool {
+        matches!(self, ContainerStatus::Running | ContainerStatus::Paused)
+    }
+
+    /// `start` may act on it.
+    pub fn can_start(self) -> bool {
+        matches!(
+            self,
+            ContainerStatus::Created | ContainerStatus::Exited | ContainerStatus::Dead
+        )
+    }
+
+    /// Parse Docker's name (`ps --filter status=`).
+    pub fn parse(s: &str) -> Option<ContainerStatus> {
+        [
+            ContainerStatus::Created,
+            ContainerStatus::Running,
+            ContainerStatus::Paused,
+            ContainerStatus::Restarting,
+            ContainerStatus::Removing,
+            ContainerStatus::Exited,
+            ContainerStatus::Dead,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ContainerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Health status (Docker's `State.Health`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
@@ -320,6 +401,33 @@ pub struct HealthLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_read_back_as_stored() {
+        for (text, want) in [
+            ("created", ContainerStatus::Created),
+            ("running", ContainerStatus::Running),
+            ("paused", ContainerStatus::Paused),
+            ("restarting", ContainerStatus::Restarting),
+            ("removing", ContainerStatus::Removing),
+            ("exited", ContainerStatus::Exited),
+            ("dead", ContainerStatus::Dead),
+            ("from-a-later-version", ContainerStatus::Dead),
+        ] {
+            let st: ContainerState =
+                serde_json::from_str(&format!(r#"{{"status":"{text}","pid":7}}"#)).expect("state");
+            assert_eq!(st.status, want, "{text}");
+            assert_eq!(st.pid, 7);
+            if want != ContainerStatus::Dead {
+                let back = serde_json::to_value(&st).expect("json");
+                assert_eq!(back["status"], text);
+                assert_eq!(ContainerStatus::parse(text), Some(want));
+            }
+        }
+        assert!(ContainerStatus::Paused.is_active() && ContainerStatus::Paused.is_up());
+        assert!(ContainerStatus::Restarting.is_active() && !ContainerStatus::Restarting.is_up());
+        assert!(ContainerStatus::Exited.can_start() && !ContainerStatus::Removing.can_start());
+    }
 
     #[test]
     fn restart_policies() {

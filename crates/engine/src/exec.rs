@@ -4,6 +4,7 @@
 
 use std::os::fd::AsRawFd;
 
+use crate::config::ContainerStatus;
 use crate::lifecycle::Engine;
 use crate::{Error, Result};
 
@@ -32,9 +33,9 @@ impl Engine {
     /// Run a process in a running container; its exit code (0 at once with `detach`).
     pub fn exec(&mut self, what: &str, req: ExecRequest) -> Result<i32> {
         let rec = self.get(what)?;
-        match rec.state.status.as_str() {
-            "running" => {}
-            "paused" => {
+        match rec.state.status {
+            ContainerStatus::Running => {}
+            ContainerStatus::Paused => {
                 return Err(Error::Conflict(format!(
                     "container {} is paused, unpause the container before exec",
                     rec.id

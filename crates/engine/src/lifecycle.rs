@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::attach;
+use crate::config::ContainerStatus;
 use crate::config::{ContainerConfig, ContainerState, HealthConfig, MountConfig};
 use crate::db::{Db, Record};
 use crate::{Error, Paths, Result};
@@ -529,7 +530,7 @@ impl Engine {
             created: crate::time::now_rfc3339(),
             config: c,
             state: ContainerState {
-                status: "created".into(),
+                status: ContainerStatus::Created,
                 ..Default::default()
             },
         };
@@ -560,19 +561,25 @@ impl Engine {
     /// All containers, with their states made true (removals cut short are finished).
     pub fn list(&mut self) -> Result<Vec<Record>> {
         let mut all = self.db.list()?;
-        if all.iter().any(|r| r.state.status == REMOVING) {
+        if all
+            .iter()
+            .any(|r| r.state.status == ContainerStatus::Removing)
+        {
             self.finish_removals(&all);
             all = self.db.list()?;
         }
         all.into_iter()
-            .filter(|r| r.state.status != REMOVING)
+            .filter(|r| r.state.status != ContainerStatus::Removing)
             .map(|r| self.observe(r))
             .collect()
     }
 
     /// Finish the removals whose command died (no lock holder, no monitor at work).
     fn finish_removals(&mut self, all: &[Record]) {
-        for r in all.iter().filter(|r| r.state.status == REMOVING) {
+        for r in all
+            .iter()
+            .filter(|r| r.state.status == ContainerStatus::Removing)
+        {
             if crate::process_alive(r.state.monitor_pid, r.state.monitor_start) {
                 continue;
             }
@@ -591,7 +598,7 @@ impl Engine {
     /// is; otherwise it exited (with 255, its status unknown).
     pub fn observe(&mut self, mut r: Record) -> Result<Record> {
         let rt = self.paths.runtime_root();
-        let active = matches!(r.state.status.as_str(), "running" | "paused" | "restarting");
+        let active = r.state.status.is_active();
         if !active {
             return Ok(r);
         }
@@ -601,8 +608,8 @@ impl Engine {
         if let Some(s) = &rt_state {
             if init_alive {
                 r.state.status = match s.status(&rt) {
-                    runtime::state::Status::Paused => "paused".into(),
-                    _ => "running".into(),
+                    runtime::state::Status::Paused => ContainerStatus::Paused,
+                    _ => ContainerStatus::Running,
                 };
             }
         }
@@ -634,8 +641,8 @@ impl Engine {
             let _ = crate::network::detach(&r.id, &r.state.ports, &r.state.endpoints);
         }
         let st = self.db.update_state(&r.id, |s| {
-            if matches!(s.status.as_str(), "running" | "paused" | "restarting") {
-                s.status = "exited".into();
+            if s.status.is_active() {
+                s.status = ContainerStatus::Exited;
                 s.pid = 0;
                 s.exit_code = 255;
                 s.finished_at = crate::time::now_rfc3339();
@@ -689,16 +696,13 @@ impl Engine {
         lock: crate::lock::Held,
     ) -> Result<(Record, UnixStream)> {
         let rec = self.get(what)?;
-        if rec.state.status == REMOVING {
+        if rec.state.status == ContainerStatus::Removing {
             return Err(Error::Conflict(format!(
                 "removal of container {} is already in progress",
                 rec.name
             )));
         }
-        if matches!(
-            rec.state.status.as_str(),
-            "running" | "paused" | "restarting"
-        ) {
+        if rec.state.status.is_active() {
             return Err(Error::Conflict(format!(
                 "container {} is already {}",
                 rec.name, rec.state.status
@@ -759,7 +763,7 @@ impl Engine {
     /// Send a signal (Docker's `kill`): the restart policy then leaves the container alone.
     pub fn kill(&mut self, what: &str, signal: &str) -> Result<Record> {
         let rec = self.get(what)?;
-        if !matches!(rec.state.status.as_str(), "running" | "paused") {
+        if !rec.state.status.is_up() {
             return Err(Error::Conflict(format!(
                 "cannot kill container: {}: container {} is not running",
                 what, rec.id
@@ -794,10 +798,7 @@ impl Engine {
 
     fn stop_locked(&mut self, what: &str, timeout: Option<i64>) -> Result<Record> {
         let rec = self.get(what)?;
-        if !matches!(
-            rec.state.status.as_str(),
-            "running" | "paused" | "restarting"
-        ) {
+        if !rec.state.status.is_active() {
             return Ok(rec);
         }
         self.db
@@ -805,13 +806,13 @@ impl Engine {
         let timeout = timeout.or(rec.config.stop_timeout).unwrap_or(10);
         let mut conn = attach::connect(&self.paths.socket(&rec.id)).ok();
         let rt = self.paths.runtime_root();
-        if rec.state.status != "restarting" {
+        if rec.state.status != ContainerStatus::Restarting {
             let sig = runtime::ops::parse_signal(&rec.config.stop_signal)
                 .unwrap_or(nix::sys::signal::Signal::SIGTERM);
             if timeout != 0 {
                 let _ = runtime::ops::kill(&rt, &rec.id, sig, false);
             }
-            if rec.state.status == "paused" {
+            if rec.state.status == ContainerStatus::Paused {
                 let _ = runtime::ops::resume(&rt, &rec.id);
             }
             let limit = if timeout < 0 {
@@ -869,7 +870,7 @@ impl Engine {
                 Err(e) => return Err(e),
             };
             let monitor = crate::process_alive(r.state.monitor_pid, r.state.monitor_start);
-            let busy = matches!(r.state.status.as_str(), "running" | "paused" | "restarting");
+            let busy = r.state.status.is_active();
             if !busy && !monitor {
                 return Ok(true);
             }
@@ -883,10 +884,7 @@ impl Engine {
     /// Block until the container stops; its exit code.
     pub fn wait(&mut self, what: &str) -> Result<i32> {
         let rec = self.get(what)?;
-        if matches!(
-            rec.state.status.as_str(),
-            "running" | "paused" | "restarting"
-        ) {
+        if rec.state.status.is_active() {
             let mut conn = attach::connect(&self.paths.socket(&rec.id)).ok();
             self.wait_exit(&rec, conn.as_mut(), None)?;
         }
@@ -903,12 +901,15 @@ impl Engine {
         let _lock = crate::lock::container(&self.paths, &id)?;
         let rec = self.get(&id)?;
         let rt = self.paths.runtime_root();
-        let want = if pause { "running" } else { "paused" };
+        let (want, then) = if pause {
+            (ContainerStatus::Running, ContainerStatus::Paused)
+        } else {
+            (ContainerStatus::Paused, ContainerStatus::Running)
+        };
         if rec.state.status != want {
             return Err(Error::Conflict(format!(
-                "container {} is not {}",
-                rec.id,
-                if pause { "running" } else { "paused" }
+                "container {} is not {want}",
+                rec.id
             )));
         }
         if pause {
@@ -916,9 +917,7 @@ impl Engine {
         } else {
             runtime::ops::resume(&rt, &rec.id)?;
         }
-        self.db.update_state(&rec.id, |s| {
-            s.status = if pause { "paused" } else { "running" }.into()
-        })?;
+        self.db.update_state(&rec.id, |s| s.status = then)?;
         let _ = self.db.event(
             "container",
             if pause { "pause" } else { "unpause" },
@@ -941,10 +940,7 @@ impl Engine {
 
     fn remove_locked(&mut self, what: &str, force: bool, volumes: bool) -> Result<Record> {
         let rec = self.get(what)?;
-        let busy = matches!(
-            rec.state.status.as_str(),
-            "running" | "paused" | "restarting"
-        );
+        let busy = rec.state.status.is_active();
         if busy && !force {
             return Err(Error::Conflict(format!(
                 "cannot remove container \"/{}\": container is {}: stop the container before removing or force remove",
@@ -957,7 +953,7 @@ impl Engine {
                 .update_state(&rec.id, |s| s.manually_stopped = true)?;
             let mut conn = attach::connect(&self.paths.socket(&rec.id)).ok();
             let _ = runtime::ops::kill(&rt, &rec.id, nix::sys::signal::Signal::SIGKILL, true);
-            if rec.state.status == "paused" {
+            if rec.state.status == ContainerStatus::Paused {
                 let _ = runtime::ops::resume(&rt, &rec.id);
             }
             if !self.wait_exit(&rec, conn.as_mut(), Some(Duration::from_secs(30)))? {
@@ -1011,7 +1007,7 @@ impl Engine {
     pub fn boot(&mut self) -> Result<Vec<(String, Result<()>)>> {
         let mut out = Vec::new();
         for r in self.db.list()? {
-            let was_active = matches!(r.state.status.as_str(), "running" | "paused" | "restarting");
+            let was_active = r.state.status.is_active();
             let r = self.observe(r)?;
             let policy = r.config.restart.name.as_str();
             let wanted = match policy {
@@ -1020,7 +1016,7 @@ impl Engine {
                 "on-failure" => was_active && !r.state.manually_stopped,
                 _ => false,
             };
-            if wanted && r.state.status == "exited" {
+            if wanted && r.state.status == ContainerStatus::Exited {
                 let res = self.start(&r.id, "").map(|_| ());
                 out.push((r.id, res));
             }
@@ -1082,7 +1078,7 @@ pub fn remove_files(paths: &Paths, db: &mut Db, rec: &Record, volumes: bool) -> 
     // leaves a "removing" record that the next listing finishes (`finish_removals`),
     // never a directory that no record names.
     crate::reserve::release_if_low(&paths.root);
-    match db.update_state(&rec.id, |s| s.status = REMOVING.into()) {
+    match db.update_state(&rec.id, |s| s.status = ContainerStatus::Removing) {
         Ok(_) => {}
         Err(Error::NoSuchContainer(_)) => return Ok(()),
         Err(e) => return Err(e),
@@ -1115,9 +1111,6 @@ pub fn remove_files(paths: &Paths, db: &mut Db, rec: &Record, volumes: bool) -> 
         Err(Error::Invalid(errors.join("; ")))
     }
 }
-
-/// The status of a container whose removal began (Docker's "Removal In Progress").
-pub const REMOVING: &str = "removing";
 
 /// Start `quai __monitor` for a container; returns our end of its first connection.
 fn spawn_monitor(

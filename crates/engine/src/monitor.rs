@@ -21,6 +21,7 @@ use nix::unistd::Pid;
 
 use crate::attach;
 use crate::config::ContainerConfig;
+use crate::config::ContainerStatus;
 use crate::db::{Db, Record};
 use crate::health::Health;
 use crate::{Error, Paths, Result};
@@ -460,7 +461,7 @@ fn prepare(
             join_netns: match c.network_mode.strip_prefix("container:") {
                 Some(other) => {
                     let o = Db::open(&paths.root)?.get(other)?;
-                    if o.state.status != "running" || o.state.pid <= 0 {
+                    if o.state.status != ContainerStatus::Running || o.state.pid <= 0 {
                         return Err(Error::Start {
                             code: 125,
                             message: format!(
@@ -550,8 +551,8 @@ impl Monitor<'_> {
                         s.error = msg.clone();
                         s.exit_code = code;
                         s.pid = 0;
-                        if s.status != "created" {
-                            s.status = "exited".into();
+                        if s.status != ContainerStatus::Created {
+                            s.status = ContainerStatus::Exited;
                             s.finished_at = crate::time::now_rfc3339();
                         }
                     });
@@ -575,7 +576,7 @@ impl Monitor<'_> {
             runtime::debug!("monitor {}: exited {code}, runtime state deleted", self.id);
             let unknown = std::mem::take(&mut self.exit_unknown);
             let st = self.db.update_state(&self.id, |s| {
-                s.status = "exited".into();
+                s.status = ContainerStatus::Exited;
                 s.pid = 0;
                 s.exit_code = code;
                 s.oom_killed = oom;
@@ -614,7 +615,7 @@ impl Monitor<'_> {
                 backoff = Duration::from_millis(100);
             }
             self.db.update_state(&self.id, |s| {
-                s.status = "restarting".into();
+                s.status = ContainerStatus::Restarting;
                 s.restart_count += 1;
             })?;
             let deadline = Instant::now() + backoff;
@@ -639,7 +640,7 @@ impl Monitor<'_> {
                 {
                     let _ = self
                         .db
-                        .update_state(&self.id, |s| s.status = "exited".into());
+                        .update_state(&self.id, |s| s.status = ContainerStatus::Exited);
                     self.broadcast(attach::EXITED, code.to_string().as_bytes());
                     return Ok(());
                 }
@@ -801,7 +802,7 @@ impl Monitor<'_> {
             ..Default::default()
         });
         self.db.update_state(&self.id, |s| {
-            s.status = "running".into();
+            s.status = ContainerStatus::Running;
             s.pid = pid;
             s.started_at = now.clone();
             s.error.clear();
@@ -1058,8 +1059,7 @@ impl Monitor<'_> {
             // for it (tens of ms). Only a namespace still shared with a running
             // `--network container:` user keeps them: those are deleted now.
             let shared = all.iter().any(|r| {
-                r.config.network_mode == format!("container:{}", self.id)
-                    && matches!(r.state.status.as_str(), "running" | "paused")
+                r.config.network_mode == format!("container:{}", self.id) && r.state.status.is_up()
             });
             let res = if shared {
                 crate::network::detach(&self.id, &ports, &endpoints)

@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::ContainerStatus;
 use crate::db::Db;
 use crate::{Error, Paths, Result};
 
@@ -307,9 +308,7 @@ pub fn active_users(db: &Db, n: &Network) -> Result<Vec<String>> {
                 || r.config.networks.iter().any(|a| a.network == n.name)
         })
         .filter(|r| {
-            matches!(r.state.status.as_str(), "running" | "paused" | "restarting")
-                || !r.state.ip.is_empty()
-                || !r.state.endpoints.is_empty()
+            r.state.status.is_active() || !r.state.ip.is_empty() || !r.state.endpoints.is_empty()
         })
         .map(|r| r.name)
         .collect())
@@ -504,7 +503,7 @@ pub fn connect(
             r.config.ip = ip.clone();
         }
         db.set_config(&r.id, &r.config)?;
-        if r.state.status == "running" && r.state.pid > 0 {
+        if r.state.status == ContainerStatus::Running && r.state.pid > 0 {
             let att = crate::config::Attachment {
                 network: n.name.clone(),
                 aliases,
@@ -534,7 +533,7 @@ pub fn connect(
     };
     r.config.networks.push(att.clone());
     db.set_config(&r.id, &r.config)?;
-    if r.state.status == "running" && r.state.pid > 0 {
+    if r.state.status == ContainerStatus::Running && r.state.pid > 0 {
         let ifname = next_ifname(&r.state);
         if let Err(e) = join(paths, db, &r.id, r.state.pid, &n, &att, &ifname) {
             r.config.networks.retain(|a| a.network != n.name);
@@ -602,7 +601,7 @@ pub fn disconnect(paths: &Paths, db: &mut Db, net_name: &str, ctr: &str) -> Resu
         }
         st.endpoints.retain(|e| e.network != n.name);
     })?;
-    let live = r.state.status == "running" && r.state.pid > 0;
+    let live = r.state.status == ContainerStatus::Running && r.state.pid > 0;
     if primary && live && (!r.state.ip.is_empty() || endpoint.is_some()) {
         if let Some(e) = st.endpoints.first() {
             let gw = get(db, &e.network)?.subnet()?.gateway();
