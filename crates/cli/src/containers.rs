@@ -2,6 +2,7 @@
 //! inspect, exec, attach, wait, rename, port, container prune.
 
 use engine::config::ContainerStatus;
+use engine::config::MountKind;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -518,16 +519,16 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
         .mounts
         .iter()
         .map(|m| {
-            let source = match m.kind.as_str() {
-                "volume" => eng.paths.volume_data(&m.source).display().to_string(),
-                "bind" => m.source.clone(),
-                _ => String::new(),
+            let source = match m.kind {
+                MountKind::Volume => eng.paths.volume_data(&m.source).display().to_string(),
+                MountKind::Bind => m.source.clone(),
+                MountKind::Tmpfs => String::new(),
             };
             let mut v = json!({
                 "Type": m.kind, "Source": source, "Destination": m.target,
                 "Mode": if m.readonly { "ro" } else { "" }, "RW": !m.readonly, "Propagation": "",
             });
-            if m.kind == "volume" {
+            if m.kind == MountKind::Volume {
                 v["Name"] = json!(m.source);
                 v["Driver"] = json!("local");
             }
@@ -579,7 +580,7 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
         "Driver": "overlay",
         "Platform": "linux",
         "HostConfig": {
-            "Binds": c.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
+            "Binds": c.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
             "NetworkMode": c.network_mode,
             "RestartPolicy": {"Name": c.restart.name, "MaximumRetryCount": c.restart.max_retries},
             "AutoRemove": c.auto_remove,
@@ -602,7 +603,7 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
             "CpusetCpus": c.resources.cpuset_cpus.clone().unwrap_or_default(),
             "PidsLimit": c.resources.pids_limit,
             "Ulimits": c.resources.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
-            "Tmpfs": c.mounts.iter().filter(|m| m.kind == "tmpfs").map(|m| (m.target.clone(), json!(""))).collect::<BTreeMap<_, _>>(),
+            "Tmpfs": c.mounts.iter().filter(|m| m.kind == MountKind::Tmpfs).map(|m| (m.target.clone(), json!(""))).collect::<BTreeMap<_, _>>(),
         },
         "Mounts": mounts,
         "Config": {
@@ -723,7 +724,7 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
             .collect::<Vec<_>>()
             .join(","),
         "Size": "",
-        "LocalVolumes": r.config.mounts.iter().filter(|m| m.kind == "volume").count().to_string(),
+        "LocalVolumes": r.config.mounts.iter().filter(|m| m.kind == MountKind::Volume).count().to_string(),
     })
 }
 

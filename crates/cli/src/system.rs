@@ -1,6 +1,7 @@
 //! `volume ...`, `system df|prune|info|boot`, `info`, `version`.
 
 use engine::config::ContainerStatus;
+use engine::config::MountKind;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
@@ -136,7 +137,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
                     r.config
                         .mounts
                         .iter()
-                        .filter(|m| m.kind == "volume")
+                        .filter(|m| m.kind == MountKind::Volume)
                         .map(|m| m.source.clone())
                         .collect::<Vec<_>>()
                 })

@@ -130,12 +130,52 @@ pub struct Endpoint {
     pub ifname: String,
 }
 
+/// A mount's type (Docker's `Mounts[].Type`, stored as `bind` / `volume` / `tmpfs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    /// A host path.
+    Bind,
+    /// A named or anonymous volume.
+    #[default]
+    Volume,
+    /// A tmpfs of the container's own.
+    Tmpfs,
+}
+
+impl MountKind {
+    /// Docker's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MountKind::Bind => "bind",
+            MountKind::Volume => "volume",
+            MountKind::Tmpfs => "tmpfs",
+        }
+    }
+
+    /// `--mount type=...`.
+    pub fn parse(s: &str) -> Option<MountKind> {
+        match s {
+            "bind" => Some(MountKind::Bind),
+            "volume" => Some(MountKind::Volume),
+            "tmpfs" => Some(MountKind::Tmpfs),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for MountKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One mount of a container.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct MountConfig {
-    /// `bind`, `volume` or `tmpfs`.
-    pub kind: String,
+    /// What is mounted.
+    pub kind: MountKind,
     /// Host path (bind), volume name (volume), empty (tmpfs).
     pub source: String,
     /// Path in the container.

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::attach;
 use crate::config::ContainerStatus;
+use crate::config::MountKind;
 use crate::config::{ContainerConfig, ContainerState, HealthConfig, MountConfig};
 use crate::db::{Db, Record};
 use crate::{Error, Paths, Result};
@@ -156,7 +157,7 @@ pub fn parse_volume_flag(s: &str) -> Result<MountConfig> {
     let nocopy = opts.split(',').any(|o| o == "nocopy");
     Ok(if src.is_empty() {
         MountConfig {
-            kind: "volume".into(),
+            kind: MountKind::Volume,
             target: dst.into(),
             readonly,
             anonymous: true,
@@ -165,7 +166,7 @@ pub fn parse_volume_flag(s: &str) -> Result<MountConfig> {
         }
     } else if src.starts_with('/') || src.starts_with('.') {
         MountConfig {
-            kind: "bind".into(),
+            kind: MountKind::Bind,
             source: src.into(),
             target: dst.into(),
             readonly,
@@ -174,7 +175,7 @@ pub fn parse_volume_flag(s: &str) -> Result<MountConfig> {
     } else {
         crate::volumes::check_name(src)?;
         MountConfig {
-            kind: "volume".into(),
+            kind: MountKind::Volume,
             source: src.into(),
             target: dst.into(),
             readonly,
@@ -187,14 +188,18 @@ pub fn parse_volume_flag(s: &str) -> Result<MountConfig> {
 /// Parse `--mount type=...,source=...,target=...[,readonly][,tmpfs-size=N][,tmpfs-mode=M]`.
 pub fn parse_mount_flag(s: &str) -> Result<MountConfig> {
     let mut m = MountConfig {
-        kind: "volume".into(),
+        kind: MountKind::Volume,
         copy_up: true,
         ..Default::default()
     };
     for kv in s.split(',') {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         match k {
-            "type" => m.kind = v.into(),
+            "type" => {
+                m.kind = MountKind::parse(v).ok_or_else(|| {
+                    Error::Invalid(format!("invalid mount config: mount type unknown: {v:?}"))
+                })?
+            }
             "source" | "src" => m.source = v.into(),
             "target" | "destination" | "dst" => m.target = v.into(),
             "readonly" | "ro" => m.readonly = v.is_empty() || v == "true" || v == "1",
@@ -217,19 +222,13 @@ pub fn parse_mount_flag(s: &str) -> Result<MountConfig> {
             }
         }
     }
-    if !["bind", "volume", "tmpfs"].contains(&m.kind.as_str()) {
-        return Err(Error::Invalid(format!(
-            "invalid mount config: mount type unknown: {:?}",
-            m.kind
-        )));
-    }
     if !m.target.starts_with('/') {
         return Err(Error::Invalid(
             "invalid mount config: target must be an absolute path".into(),
         ));
     }
-    match m.kind.as_str() {
-        "bind" => {
+    match m.kind {
+        MountKind::Bind => {
             m.copy_up = false;
             if !Path::new(&m.source).exists() {
                 return Err(Error::Invalid(format!(
@@ -238,9 +237,9 @@ pub fn parse_mount_flag(s: &str) -> Result<MountConfig> {
                 )));
             }
         }
-        "volume" if m.source.is_empty() => m.anonymous = true,
-        "volume" => crate::volumes::check_name(&m.source)?,
-        _ => m.copy_up = false,
+        MountKind::Volume if m.source.is_empty() => m.anonymous = true,
+        MountKind::Volume => crate::volumes::check_name(&m.source)?,
+        MountKind::Tmpfs => m.copy_up = false,
     }
     Ok(m)
 }
@@ -424,7 +423,7 @@ impl Engine {
         for t in &req.tmpfs {
             let (dst, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
             let mut m = MountConfig {
-                kind: "tmpfs".into(),
+                kind: MountKind::Tmpfs,
                 target: dst.into(),
                 ..Default::default()
             };
@@ -448,7 +447,7 @@ impl Engine {
         {
             if !mounts.iter().any(|m| m.target == target) {
                 mounts.push(MountConfig {
-                    kind: "volume".into(),
+                    kind: MountKind::Volume,
                     target,
                     anonymous: true,
                     copy_up: true,
@@ -497,7 +496,7 @@ impl Engine {
             None => random_name(&self.db)?,
         };
         // Everything is checked: from here on things are made.
-        for m in mounts.iter_mut().filter(|m| m.kind == "bind") {
+        for m in mounts.iter_mut().filter(|m| m.kind == MountKind::Bind) {
             let p = std::fs::canonicalize(&m.source).or_else(|_| {
                 // `-v` creates a missing host directory (Docker's behaviour).
                 std::fs::create_dir_all(&m.source).and_then(|_| std::fs::canonicalize(&m.source))
@@ -510,7 +509,7 @@ impl Engine {
         let id = crate::random_id();
         c.hostname = req.hostname.unwrap_or_else(|| id[..12].to_string());
         // Volumes named by the container exist before it does.
-        for m in mounts.iter_mut().filter(|m| m.kind == "volume") {
+        for m in mounts.iter_mut().filter(|m| m.kind == MountKind::Volume) {
             let v = crate::volumes::create(
                 &self.paths,
                 &self.db,

@@ -22,6 +22,7 @@ use nix::unistd::Pid;
 use crate::attach;
 use crate::config::ContainerConfig;
 use crate::config::ContainerStatus;
+use crate::config::MountKind;
 use crate::db::{Db, Record};
 use crate::health::Health;
 use crate::{Error, Paths, Result};
@@ -345,15 +346,15 @@ fn prepare(
     }
     for m in &c.mounts {
         let mut opts = Vec::new();
-        match m.kind.as_str() {
-            "bind" => {
+        match m.kind {
+            MountKind::Bind => {
                 opts.extend(["rbind".to_string(), "rprivate".to_string()]);
                 if m.readonly {
                     opts.push("ro".into());
                 }
                 mounts.push((m.source.clone(), m.target.clone(), "bind".into(), opts));
             }
-            "volume" => {
+            MountKind::Volume => {
                 let data = paths.volume_data(&m.source);
                 let v = Db::open(&paths.root)?
                     .volume(&m.source)?
@@ -387,7 +388,7 @@ fn prepare(
                     opts,
                 ));
             }
-            _ => {
+            MountKind::Tmpfs => {
                 opts.extend([
                     "nosuid".to_string(),
                     "nodev".to_string(),

@@ -665,7 +665,7 @@ pub fn attach(
                 && o.host_port == p.host_port
                 && (o.host_ip.is_none() || p.host_ip.is_none() || o.host_ip == p.host_ip)
         });
-        if taken_by_quai || net::ports::free_port_is(&p.proto, p.host_ip, p.host_port).is_err() {
+        if taken_by_quai || net::ports::free_port_is(p.proto, p.host_ip, p.host_port).is_err() {
             let _ = net::bridge::detach(&host_if);
             return Err(Error::Start {
                 code: 125,
@@ -678,7 +678,7 @@ pub fn attach(
         }
     }
     for p in ports.iter_mut().filter(|p| p.host_port == 0) {
-        p.host_port = net::ports::free_port(&p.proto, p.host_ip).map_err(net_err)?;
+        p.host_port = net::ports::free_port(p.proto, p.host_ip).map_err(net_err)?;
     }
     runtime::debug!("network {id}: ports checked");
     let published = net::bridge::publish(&ports, ip).or_else(|_| {

@@ -226,13 +226,13 @@ pub fn resources(r: &Resources, online: &[u32]) -> Result<()> {
 pub fn mount(m: &MountConfig) -> Result<()> {
     if !m.target.starts_with('/') {
         return Err(invalid(format!(
-            "invalid mount config for type {:?}: invalid mount path: '{}' mount path must be absolute",
+            "invalid mount config for type \"{}\": invalid mount path: '{}' mount path must be absolute",
             m.kind, m.target
         )));
     }
     if m.target == "/" {
         return Err(invalid(format!(
-            "invalid mount config for type {:?}: invalid specification: destination can't be '/'",
+            "invalid mount config for type \"{}\": invalid specification: destination can't be '/'",
             m.kind
         )));
     }
@@ -354,7 +354,7 @@ mod tests {
         c.hostname = "web".into();
         assert!(container(&c).is_ok());
         let m = MountConfig {
-            kind: "tmpfs".into(),
+            kind: crate::config::MountKind::Tmpfs,
             target: "relative".into(),
             ..Default::default()
         };

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::MountKind;
 use crate::db::{Db, Volume};
 use crate::{Error, Paths, Result};
 
@@ -80,7 +81,7 @@ pub fn users(db: &Db, name: &str) -> Result<Vec<String>> {
             r.config
                 .mounts
                 .iter()
-                .any(|m| m.kind == "volume" && m.source == name)
+                .any(|m| m.kind == MountKind::Volume && m.source == name)
         })
         .map(|r| r.id)
         .collect())

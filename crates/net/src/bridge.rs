@@ -324,7 +324,7 @@ pub fn detach(host_if: &str) -> Result<()> {
 /// laid out as nftables registers: addresses as they are, the protocol in a 4-byte slot,
 /// ports big-endian in a 4-byte slot.
 fn element(b: &PortBinding, ip: Ipv4Addr, with_value: bool) -> Element {
-    let proto: u8 = if b.proto == "udp" { 17 } else { 6 };
+    let proto: u8 = b.proto.number();
     let mut key = Vec::with_capacity(12);
     if let Some(h) = b.host_ip {
         key.extend_from_slice(&h.octets());

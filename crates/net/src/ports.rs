@@ -6,6 +6,50 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+/// A published port's transport (stored as `tcp` / `udp`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP, the default.
+    #[default]
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    /// `tcp` or `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+
+    /// The IP protocol number (nftables' `meta l4proto`).
+    pub fn number(self) -> u8 {
+        match self {
+            Protocol::Tcp => 6,
+            Protocol::Udp => 17,
+        }
+    }
+
+    /// Docker's names, any case; None for anything else (sctp is not supported).
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One published port. `host_port` 0 means "choose a free one".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortBinding {
@@ -15,8 +59,8 @@ pub struct PortBinding {
     pub host_port: u16,
     /// Container port.
     pub container_port: u16,
-    /// `tcp` or `udp`.
-    pub proto: String,
+    /// Its transport.
+    pub proto: Protocol,
 }
 
 impl PortBinding {
@@ -45,14 +89,16 @@ fn range(s: &str, what: &str, spec: &str) -> Result<(u16, u16)> {
 /// Parse one `-p` value into bindings (one per port of a range).
 pub fn parse(spec: &str) -> Result<Vec<PortBinding>> {
     let (rest, proto) = match spec.rsplit_once('/') {
-        Some((r, p)) => (r, p.to_ascii_lowercase()),
-        None => (spec, "tcp".to_string()),
+        Some((r, p)) => (
+            r,
+            Protocol::parse(p).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "invalid protocol {p:?} in port spec {spec:?} (tcp or udp)"
+                ))
+            })?,
+        ),
+        None => (spec, Protocol::Tcp),
     };
-    if proto != "tcp" && proto != "udp" {
-        return Err(Error::Invalid(format!(
-            "invalid protocol {proto:?} in port spec {spec:?} (tcp or udp)"
-        )));
-    }
     if rest.starts_with('[') {
         return Err(Error::Invalid(format!(
             "port spec {spec:?}: IPv6 host addresses are not supported (quai publishes on IPv4)"
@@ -94,16 +140,16 @@ pub fn parse(spec: &str) -> Result<Vec<PortBinding>> {
             host_ip,
             host_port: hosts.map_or(0, |(h0, _)| h0 + i as u16),
             container_port: c,
-            proto: proto.clone(),
+            proto,
         })
         .collect())
 }
 
 /// A free host port for `proto` (the kernel's choice from its ephemeral range, as Docker
 /// takes one from the same range).
-pub fn free_port(proto: &str, ip: Option<Ipv4Addr>) -> Result<u16> {
+pub fn free_port(proto: Protocol, ip: Option<Ipv4Addr>) -> Result<u16> {
     let addr = std::net::SocketAddr::from((ip.unwrap_or(Ipv4Addr::UNSPECIFIED), 0));
-    let port = if proto == "udp" {
+    let port = if proto == Protocol::Udp {
         std::net::UdpSocket::bind(addr).and_then(|s| s.local_addr())
     } else {
         std::net::TcpListener::bind(addr).and_then(|s| s.local_addr())
@@ -116,9 +162,9 @@ pub fn free_port(proto: &str, ip: Option<Ipv4Addr>) -> Result<u16> {
 }
 
 /// Whether `port` can be bound now (nobody on the host listens on it).
-pub fn free_port_is(proto: &str, ip: Option<Ipv4Addr>, port: u16) -> Result<()> {
+pub fn free_port_is(proto: Protocol, ip: Option<Ipv4Addr>, port: u16) -> Result<()> {
     let addr = std::net::SocketAddr::from((ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port));
-    let r = if proto == "udp" {
+    let r = if proto == Protocol::Udp {
         std::net::UdpSocket::bind(addr).map(drop)
     } else {
         std::net::TcpListener::bind(addr).map(drop)
