@@ -2,7 +2,7 @@
 //! inspect, exec, attach, wait, rename, port, container prune.
 
 use engine::config::ContainerStatus;
-use engine::config::MountKind;
+use engine::config::{MountKind, NetworkMode};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -294,7 +294,7 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
     c.group_add = a.group_add;
     c.init = a.init;
     c.stop_timeout = a.stop_timeout;
-    c.network_mode = a.network;
+    c.network_mode = a.network.into();
     for d in &a.dns {
         d.parse::<std::net::IpAddr>()
             .with_context(|| format!("{d} is not an ip address"))?;
@@ -641,15 +641,18 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
     let (ip, gw, prefix) = if r.state.ip.is_empty() {
         (String::new(), String::new(), 0)
     } else {
-        match engine::network::get(&eng.db, &r.config.network_mode).and_then(|n| n.subnet()) {
+        let net = r.config.network_mode.network().unwrap_or_default();
+        match engine::network::get(&eng.db, net).and_then(|n| n.subnet()) {
             Ok(s) => (r.state.ip.clone(), s.gateway().to_string(), s.prefix),
             Err(_) => (r.state.ip.clone(), String::new(), 0),
         }
     };
     let mut networks = serde_json::Map::new();
-    if (r.config.network_mode != "host" || !ip.is_empty()) && !r.config.primary_disconnected {
+    if (r.config.network_mode != NetworkMode::Host || !ip.is_empty())
+        && !r.config.primary_disconnected
+    {
         networks.insert(
-            r.config.network_mode.clone(),
+            r.config.network_mode.to_string(),
             json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix}),
         );
     }
@@ -718,9 +721,9 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
         "Labels": labels.join(","),
         "Mounts": r.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
         "Networks": (!r.config.primary_disconnected)
-            .then_some(r.config.network_mode.as_str())
+            .then(|| r.config.network_mode.to_string())
             .into_iter()
-            .chain(r.config.networks.iter().map(|a| a.network.as_str()))
+            .chain(r.config.networks.iter().map(|a| a.network.clone()))
             .collect::<Vec<_>>()
             .join(","),
         "Size": "",

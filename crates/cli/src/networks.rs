@@ -112,7 +112,7 @@ pub fn network_json(eng: &Engine, n: &Network) -> Value {
         .unwrap_or_default();
     let mut containers = serde_json::Map::new();
     for r in eng.db.list().unwrap_or_default() {
-        let ip = if r.config.network_mode == n.name && !r.state.ip.is_empty() {
+        let ip = if r.config.network_mode.is_on(&n.name) && !r.state.ip.is_empty() {
             r.state.ip.clone()
         } else {
             r.state

@@ -64,8 +64,8 @@ pub struct ContainerConfig {
     pub stop_timeout: Option<i64>,
     /// The health check in effect (image's HEALTHCHECK overridden by `--health-*`).
     pub health: Option<HealthConfig>,
-    /// `--network`: `bridge` (the default), `none` or `host`.
-    pub network_mode: String,
+    /// `--network`.
+    pub network_mode: NetworkMode,
     /// Ports the image EXPOSEs (`80/tcp`).
     pub exposed_ports: Vec<String>,
     /// The JSON of `--security-opt seccomp=FILE`, read at create time.
@@ -104,6 +104,81 @@ pub struct DeviceMapping {
     pub path_in_container: String,
     /// `rwm` or a subset.
     pub cgroup_permissions: String,
+}
+
+/// `--network` (Docker's `HostConfig.NetworkMode`), stored as Docker writes it: `bridge`,
+/// `none`, `host`, `container:ID` or a user-defined network's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum NetworkMode {
+    /// The default bridge network (named `bridge`).
+    #[default]
+    Bridge,
+    /// A user-defined network, by name.
+    Network(String),
+    /// No network: loopback only.
+    None,
+    /// The host's network namespace.
+    Host,
+    /// Another container's network namespace, by id.
+    Container(String),
+}
+
+impl NetworkMode {
+    /// The bridge network it puts the container on (`bridge` or a user network's name);
+    /// None for `none`, `host` and `container:`.
+    pub fn network(&self) -> Option<&str> {
+        match self {
+            NetworkMode::Bridge => Some("bridge"),
+            NetworkMode::Network(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Whether the container is on the network named `name`.
+    pub fn is_on(&self, name: &str) -> bool {
+        self.network() == Some(name)
+    }
+
+    /// The container whose namespace it shares.
+    pub fn container(&self) -> Option<&str> {
+        match self {
+            NetworkMode::Container(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl From<String> for NetworkMode {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "" | "default" | "bridge" => NetworkMode::Bridge,
+            "none" => NetworkMode::None,
+            "host" => NetworkMode::Host,
+            _ => match s.strip_prefix("container:") {
+                Some(c) => NetworkMode::Container(c.to_string()),
+                None => NetworkMode::Network(s),
+            },
+        }
+    }
+}
+
+impl From<NetworkMode> for String {
+    fn from(m: NetworkMode) -> String {
+        m.to_string()
+    }
+}
+
+impl std::fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetworkMode::Bridge => f.write_str("bridge"),
+            NetworkMode::Network(n) => f.write_str(n),
+            NetworkMode::None => f.write_str("none"),
+            NetworkMode::Host => f.write_str("host"),
+            NetworkMode::Container(c) => write!(f, "container:{c}"),
+        }
+    }
 }
 
 /// A network a container joins besides its first one.
@@ -467,6 +542,31 @@ mod tests {
         assert!(ContainerStatus::Paused.is_active() && ContainerStatus::Paused.is_up());
         assert!(ContainerStatus::Restarting.is_active() && !ContainerStatus::Restarting.is_up());
         assert!(ContainerStatus::Exited.can_start() && !ContainerStatus::Removing.can_start());
+    }
+
+    #[test]
+    fn network_modes_read_back_as_stored() {
+        for (text, want) in [
+            ("bridge", NetworkMode::Bridge),
+            ("none", NetworkMode::None),
+            ("host", NetworkMode::Host),
+            ("container:abc", NetworkMode::Container("abc".into())),
+            ("front", NetworkMode::Network("front".into())),
+        ] {
+            let m: NetworkMode = serde_json::from_value(serde_json::json!(text)).expect("mode");
+            assert_eq!(m, want);
+            assert_eq!(
+                serde_json::to_value(&m).expect("json"),
+                serde_json::json!(text)
+            );
+        }
+        assert_eq!(NetworkMode::from(String::new()), NetworkMode::Bridge);
+        assert_eq!(
+            NetworkMode::from("default".to_string()),
+            NetworkMode::Bridge
+        );
+        assert!(NetworkMode::Bridge.is_on("bridge"));
+        assert_eq!(NetworkMode::Host.network(), None);
     }
 
     #[test]

@@ -257,7 +257,7 @@ fn reverse(db: &Db, n: &Network, name: &str) -> Option<String> {
 /// later).
 fn container_at(db: &Db, n: &Network, ip: &str) -> Option<crate::db::Record> {
     db.list().ok()?.into_iter().find(|r| {
-        (r.config.network_mode == n.name && r.state.ip == ip)
+        (r.config.network_mode.is_on(&n.name) && r.state.ip == ip)
             || r.state
                 .endpoints
                 .iter()
@@ -273,7 +273,7 @@ fn lookup(db: &Db, n: &Network, name: &str) -> Vec<Ipv4Addr> {
         .into_iter()
         .filter_map(|r| {
             let named = r.name == name || (name.len() >= 12 && r.id.starts_with(name));
-            if r.config.network_mode == n.name && !r.state.ip.is_empty() {
+            if r.config.network_mode.is_on(&n.name) && !r.state.ip.is_empty() {
                 let alias = r.config.aliases.iter().any(|a| a == name);
                 return (named || alias).then(|| r.state.ip.parse().ok()).flatten();
             }
@@ -284,7 +284,8 @@ fn lookup(db: &Db, n: &Network, name: &str) -> Vec<Ipv4Addr> {
                 .networks
                 .iter()
                 .any(|a| a.network == n.name && a.aliases.iter().any(|x| x == name))
-                || (r.config.network_mode == n.name && r.config.aliases.iter().any(|a| a == name));
+                || (r.config.network_mode.is_on(&n.name)
+                    && r.config.aliases.iter().any(|a| a == name));
             (named || alias).then(|| e.ip.parse().ok()).flatten()
         })
         .collect()

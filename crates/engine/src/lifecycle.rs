@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::attach;
-use crate::config::ContainerStatus;
 use crate::config::MountKind;
 use crate::config::{ContainerConfig, ContainerState, HealthConfig, MountConfig};
+use crate::config::{ContainerStatus, NetworkMode};
 use crate::db::{Db, Record};
 use crate::{Error, Paths, Result};
 
@@ -345,38 +345,39 @@ impl Engine {
             .as_object()
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default();
-        if c.network_mode.is_empty() || c.network_mode == "default" {
-            c.network_mode = "bridge".into();
-        }
-        if let Some(other) = c.network_mode.strip_prefix("container:") {
-            // Stored by id: the other container may be renamed.
-            let o = self.db.get(other)?;
-            c.network_mode = format!("container:{}", o.id);
-            if !c.ports.is_empty() || req.publish_all {
-                return Err(Error::Invalid(
-                    "conflicting options: port publishing and the container network mode".into(),
-                ));
+        match &c.network_mode {
+            NetworkMode::Container(other) => {
+                // Stored by id: the other container may be renamed.
+                let o = self.db.get(other)?;
+                c.network_mode = NetworkMode::Container(o.id);
+                if !c.ports.is_empty() || req.publish_all {
+                    return Err(Error::Invalid(
+                        "conflicting options: port publishing and the container network mode"
+                            .into(),
+                    ));
+                }
             }
-        } else if !["none", "host"].contains(&c.network_mode.as_str()) {
-            // By name or id; stored as the name.
-            c.network_mode = crate::network::get(&self.db, &c.network_mode)?.name;
+            NetworkMode::Network(n) => {
+                // By name or id; stored as the name.
+                c.network_mode = NetworkMode::Network(crate::network::get(&self.db, n)?.name);
+            }
+            NetworkMode::Bridge | NetworkMode::None | NetworkMode::Host => {}
         }
         if (c.ip.is_some() || !c.aliases.is_empty() || c.mac_address.is_some())
-            && (["none", "host"].contains(&c.network_mode.as_str())
-                || c.network_mode.starts_with("container:"))
+            && c.network_mode.network().is_none()
         {
             return Err(Error::Invalid(format!(
-                "--ip and --network-alias need a bridge network, not {:?}",
+                "--ip and --network-alias need a bridge network, not \"{}\"",
                 c.network_mode
             )));
         }
-        if c.ip.is_some() && c.network_mode == "bridge" {
+        if c.ip.is_some() && c.network_mode == NetworkMode::Bridge {
             return Err(Error::Invalid(
                 "user specified IP address is supported on user defined networks only".into(),
             ));
         }
         // Docker's rule: on the default bridge there is no DNS to answer an alias.
-        if !c.aliases.is_empty() && c.network_mode == "bridge" {
+        if !c.aliases.is_empty() && c.network_mode == NetworkMode::Bridge {
             return Err(Error::Invalid(
                 "network-scoped alias is supported only for containers in user defined networks"
                     .into(),
@@ -397,9 +398,9 @@ impl Engine {
                 }
             }
         }
-        if !c.ports.is_empty() && ["none", "host"].contains(&c.network_mode.as_str()) {
+        if !c.ports.is_empty() && matches!(c.network_mode, NetworkMode::None | NetworkMode::Host) {
             return Err(Error::Invalid(format!(
-                "published ports need the bridge network, not {:?}",
+                "published ports need the bridge network, not \"{}\"",
                 c.network_mode
             )));
         }

@@ -229,12 +229,11 @@ fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>, how: Launch)
         .into();
 
     runtime::debug!("monitor {id}: record loaded");
-    let network = match rec.config.network_mode.as_str() {
-        "none" | "host" => None,
-        m if m.starts_with("container:") => None,
+    let network = match rec.config.network_mode.network() {
         // Taken off it with `network disconnect`: only its other networks.
         _ if rec.config.primary_disconnected => None,
-        n => Some(crate::network::get(&db, n)?),
+        Some(n) => Some(crate::network::get(&db, n)?),
+        None => None,
     };
     let (ip, orphan) = if adopt {
         // Its address, ports and root stay as the dead monitor left them; the root is
@@ -459,7 +458,7 @@ fn prepare(
                     })
                 })
                 .collect::<Result<_>>()?,
-            join_netns: match c.network_mode.strip_prefix("container:") {
+            join_netns: match c.network_mode.container() {
                 Some(other) => {
                     let o = Db::open(&paths.root)?.get(other)?;
                     if o.state.status != ContainerStatus::Running || o.state.pid <= 0 {
@@ -1060,7 +1059,8 @@ impl Monitor<'_> {
             // for it (tens of ms). Only a namespace still shared with a running
             // `--network container:` user keeps them: those are deleted now.
             let shared = all.iter().any(|r| {
-                r.config.network_mode == format!("container:{}", self.id) && r.state.status.is_up()
+                r.config.network_mode.container() == Some(self.id.as_str())
+                    && r.state.status.is_up()
             });
             let res = if shared {
                 crate::network::detach(&self.id, &ports, &endpoints)

@@ -303,7 +303,7 @@ pub fn active_users(db: &Db, n: &Network) -> Result<Vec<String>> {
         .list()?
         .into_iter()
         .filter(|r| {
-            ((r.config.network_mode == n.name || r.config.network_mode == n.id)
+            ((r.config.network_mode.is_on(&n.name) || r.config.network_mode.is_on(&n.id))
                 && !r.config.primary_disconnected)
                 || r.config.networks.iter().any(|a| a.network == n.name)
         })
@@ -489,10 +489,10 @@ pub fn connect(
     let n = get(db, net_name)?;
     let mut r = db.get(ctr)?;
     let mode = r.config.network_mode.clone();
-    if mode == "none" || mode == "host" || mode.starts_with("container:") {
+    if mode.network().is_none() {
         return Err(Error::Conflict(format!("container sharing network namespace with another container or host cannot be connected to any other network ({mode})")));
     }
-    if mode == n.name && r.config.primary_disconnected {
+    if mode.is_on(&n.name) && r.config.primary_disconnected {
         // Back on its own network: as its first one from the next start on; now, if it
         // runs, as one more interface (its published ports return at the next start).
         r.config.primary_disconnected = false;
@@ -518,7 +518,7 @@ pub fn connect(
         }
         return endpoint_event(db, "connect", &n, &r.id);
     }
-    if (mode == n.name && !r.config.primary_disconnected)
+    if (mode.is_on(&n.name) && !r.config.primary_disconnected)
         || r.config.networks.iter().any(|a| a.network == n.name)
     {
         return Err(Error::Conflict(format!(
@@ -570,7 +570,7 @@ pub fn disconnect(paths: &Paths, db: &mut Db, net_name: &str, ctr: &str) -> Resu
     // Its interface on `n` besides eth0: an extra network's, or a first network's joined
     // again while it runs.
     let endpoint = r.state.endpoints.iter().find(|e| e.network == n.name);
-    let primary = r.config.network_mode == n.name && !r.config.primary_disconnected;
+    let primary = r.config.network_mode.is_on(&n.name) && !r.config.primary_disconnected;
     if primary {
         // Off its first network: eth0 and the published ports go now; another network's
         // gateway becomes the default route, as Docker does.

@@ -235,7 +235,7 @@ pub fn write_etc_files(
     ip: Option<std::net::Ipv4Addr>,
     dns_server: Option<std::net::Ipv4Addr>,
 ) -> Result<()> {
-    let host_network = c.network_mode == "host";
+    let host_network = c.network_mode == crate::config::NetworkMode::Host;
     let hostname = &c.hostname;
     let w = |name: &str, text: String| {
         let p = dir.join(name);

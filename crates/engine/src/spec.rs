@@ -242,8 +242,8 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         json!({"type": "mount"}),
         json!({"type": "cgroup"}),
     ];
-    match (c.network_mode.as_str(), i.join_netns) {
-        ("host", _) => {}
+    match (&c.network_mode, i.join_netns) {
+        (crate::config::NetworkMode::Host, _) => {}
         (_, Some(pid)) => {
             namespaces.push(json!({"type": "network", "path": format!("/proc/{pid}/ns/net")}))
         }
