@@ -268,12 +268,63 @@ pub struct MountConfig {
     pub copy_up: bool,
 }
 
+/// A restart policy's kind (stored as Docker's name; an empty or unknown name reads back
+/// as `no`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum RestartName {
+    /// Never restart.
+    #[default]
+    No,
+    /// Always, also after a reboot, unless removed.
+    Always,
+    /// Always, unless a user stopped it.
+    UnlessStopped,
+    /// After a non-zero exit, up to `max_retries` times (0: no limit).
+    OnFailure,
+}
+
+impl RestartName {
+    /// Docker's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartName::No => "no",
+            RestartName::Always => "always",
+            RestartName::UnlessStopped => "unless-stopped",
+            RestartName::OnFailure => "on-failure",
+        }
+    }
+}
+
+impl From<String> for RestartName {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "always" => RestartName::Always,
+            "unless-stopped" => RestartName::UnlessStopped,
+            "on-failure" => RestartName::OnFailure,
+            _ => RestartName::No,
+        }
+    }
+}
+
+impl From<RestartName> for String {
+    fn from(n: RestartName) -> String {
+        n.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for RestartName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `--restart`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct RestartPolicy {
-    /// `no`, `always`, `unless-stopped`, `on-failure`.
-    pub name: String,
+    /// Which policy.
+    pub name: RestartName,
     /// `on-failure:N`.
     pub max_retries: u32,
 }
@@ -291,13 +342,18 @@ impl RestartPolicy {
                 .map_err(|_| format!("invalid restart policy {s:?}: bad retry count"))?,
             None => 0,
         };
-        match name {
-            "" | "no" | "always" | "unless-stopped" if n.is_none() => Ok(RestartPolicy {
-                name: if name.is_empty() { "no" } else { name }.into(),
+        let simple = |name| {
+            Ok(RestartPolicy {
+                name,
                 max_retries: 0,
-            }),
+            })
+        };
+        match name {
+            "" | "no" if n.is_none() => simple(RestartName::No),
+            "always" if n.is_none() => simple(RestartName::Always),
+            "unless-stopped" if n.is_none() => simple(RestartName::UnlessStopped),
             "on-failure" => Ok(RestartPolicy {
-                name: name.into(),
+                name: RestartName::OnFailure,
                 max_retries,
             }),
             "always" | "unless-stopped" | "no" => Err(format!(
@@ -312,10 +368,12 @@ impl RestartPolicy {
         if manually_stopped {
             return false;
         }
-        match self.name.as_str() {
-            "always" | "unless-stopped" => true,
-            "on-failure" => code != 0 && (self.max_retries == 0 || restarts < self.max_retries),
-            _ => false,
+        match self.name {
+            RestartName::Always | RestartName::UnlessStopped => true,
+            RestartName::OnFailure => {
+                code != 0 && (self.max_retries == 0 || restarts < self.max_retries)
+            }
+            RestartName::No => false,
         }
     }
 }
@@ -583,6 +641,22 @@ mod tests {
             .should_restart(0, true, 0));
         assert!(RestartPolicy::parse("always:3").is_err());
         assert!(RestartPolicy::parse("sometimes").is_err());
-        assert_eq!(RestartPolicy::parse("").expect("valid").name, "no");
+        assert_eq!(
+            RestartPolicy::parse("").expect("valid").name,
+            RestartName::No
+        );
+        for (text, want) in [
+            ("", RestartName::No),
+            ("no", RestartName::No),
+            ("always", RestartName::Always),
+            ("unless-stopped", RestartName::UnlessStopped),
+            ("on-failure", RestartName::OnFailure),
+        ] {
+            let p: RestartPolicy =
+                serde_json::from_str(&format!(r#"{{"name":"{text}","max_retries":2}}"#))
+                    .expect("stored policy");
+            assert_eq!(p.name, want);
+            assert_eq!(p.max_retries, 2);
+        }
     }
 }

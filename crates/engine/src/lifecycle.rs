@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::attach;
 use crate::config::MountKind;
 use crate::config::{ContainerConfig, ContainerState, HealthConfig, MountConfig};
-use crate::config::{ContainerStatus, NetworkMode};
+use crate::config::{ContainerStatus, NetworkMode, RestartName};
 use crate::db::{Db, Record};
 use crate::{Error, Paths, Result};
 
@@ -405,13 +405,10 @@ impl Engine {
             )));
         }
         c.health = health_config(&ic["Healthcheck"], &req.health);
-        if c.auto_remove && c.restart.name != "no" && !c.restart.name.is_empty() {
+        if c.auto_remove && c.restart.name != RestartName::No {
             return Err(Error::Invalid(
                 "conflicting options: cannot specify both --restart and --rm".into(),
             ));
-        }
-        if c.restart.name.is_empty() {
-            c.restart.name = "no".into();
         }
         // Mounts: flags first, then the image's VOLUMEs not covered by one.
         let mut mounts = Vec::new();
@@ -1009,12 +1006,11 @@ impl Engine {
         for r in self.db.list()? {
             let was_active = r.state.status.is_active();
             let r = self.observe(r)?;
-            let policy = r.config.restart.name.as_str();
-            let wanted = match policy {
-                "always" => true,
-                "unless-stopped" => !r.state.manually_stopped,
-                "on-failure" => was_active && !r.state.manually_stopped,
-                _ => false,
+            let wanted = match r.config.restart.name {
+                RestartName::Always => true,
+                RestartName::UnlessStopped => !r.state.manually_stopped,
+                RestartName::OnFailure => was_active && !r.state.manually_stopped,
+                RestartName::No => false,
             };
             if wanted && r.state.status == ContainerStatus::Exited {
                 let res = self.start(&r.id, "").map(|_| ());
