@@ -126,7 +126,7 @@ impl Engine {
         // A pty: the runtime sends its master over a console socket of ours.
         let sock_dir = self.paths.run.join("s");
         std::fs::create_dir_all(&sock_dir).map_err(|e| Error::io("create", &sock_dir, e))?;
-        let sock = sock_dir.join(format!("x{}", &crate::random_id()[..12]));
+        let sock = sock_dir.join(format!("x{}", &crate::random_id()?[..12]));
         let listener = std::os::unix::net::UnixListener::bind(&sock)
             .map_err(|e| Error::io("listen on", &sock, e))?;
         let pid_file = sock.with_extension("pid");

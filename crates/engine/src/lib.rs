@@ -128,17 +128,18 @@ impl Error {
 /// Map a runtime failure to start a process to Docker's exit status: 127 for a missing
 /// command, 126 for one that cannot be executed, 125 otherwise.
 pub(crate) fn start_error(e: runtime::Error) -> Error {
-    let message = e.to_string();
-    let code = if message.contains("executable file not found")
-        || message.contains("no such file or directory")
-    {
-        127
-    } else if message.contains("permission denied") {
-        126
-    } else {
-        125
+    let code = match &e {
+        runtime::Error::Child(c) => match c.kind {
+            runtime::error::ChildKind::NotFound => 127,
+            runtime::error::ChildKind::NotExecutable => 126,
+            runtime::error::ChildKind::Other => 125,
+        },
+        _ => 125,
     };
-    Error::Start { code, message }
+    Error::Start {
+        code,
+        message: e.to_string(),
+    }
 }
 
 /// Result alias.
@@ -189,13 +190,23 @@ impl Paths {
 }
 
 /// 64 random hex digits.
-pub fn random_id() -> String {
+pub fn random_id() -> Result<String> {
     let mut b = [0u8; 32];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut b);
+    let mut got = 0;
+    while got < b.len() {
+        // SAFETY: getrandom(2) writes at most the given length into our buffer.
+        let n = unsafe { libc::getrandom(b[got..].as_mut_ptr().cast(), b.len() - got, 0) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            // Never an id of zeros: two containers would get the same one.
+            return Err(Error::io("getrandom", "an id", e));
+        }
+        got += n as usize;
     }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// Whether a process is the one we recorded (same pid and start time).

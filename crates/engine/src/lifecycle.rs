@@ -112,7 +112,7 @@ const NOUNS: &[&str] = &[
 
 fn random_name(db: &Db) -> Result<String> {
     for _ in 0..64 {
-        let id = crate::random_id();
+        let id = crate::random_id()?;
         let b = u64::from_str_radix(&id[..12], 16).unwrap_or(0);
         let n = format!(
             "{}_{}",
@@ -128,7 +128,7 @@ fn random_name(db: &Db) -> Result<String> {
             return Ok(n);
         }
     }
-    Ok(format!("quai_{}", &crate::random_id()[..12]))
+    Ok(format!("quai_{}", &crate::random_id()?[..12]))
 }
 
 /// Parse `-v SPEC`: `NAME:/dst[:opts]`, `/host:/dst[:opts]` or `/dst` (anonymous).
@@ -504,7 +504,7 @@ impl Engine {
                 .display()
                 .to_string();
         }
-        let id = crate::random_id();
+        let id = crate::random_id()?;
         c.hostname = req.hostname.unwrap_or_else(|| id[..12].to_string());
         // Volumes named by the container exist before it does.
         for m in mounts.iter_mut().filter(|m| m.kind == MountKind::Volume) {

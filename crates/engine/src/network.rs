@@ -267,7 +267,7 @@ pub fn create(db: &Db, a: CreateArgs<'_>) -> Result<Network> {
     // Checked now: a gateway or range that does not fit the subnet is refused here.
     let (gateway, ip_range) = (gateway.unwrap_or(""), ip_range.unwrap_or(""));
     pool(&subnet.to_string(), gateway, ip_range).map_err(|e| Error::Invalid(e.to_string()))?;
-    let id = crate::random_id();
+    let id = crate::random_id()?;
     let n = Network {
         bridge: options
             .get(OPT_BRIDGE_NAME)

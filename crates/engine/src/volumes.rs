@@ -35,7 +35,7 @@ pub fn create(
             check_name(n)?;
             n.to_string()
         }
-        None => crate::random_id(),
+        None => crate::random_id()?,
     };
     let v = Volume {
         name: name.clone(),

@@ -319,11 +319,7 @@ fn launch(
                     "unexpected message {m:?} from stage 1"
                 )))
             }
-            None => {
-                return Err(Error::Child(
-                    "stage-1 child exited before forking init".into(),
-                ))
-            }
+            None => return Err(Error::child("stage-1 child exited before forking init")),
         }
     }
     let init_pid = init_pid.unwrap_or_default();
@@ -334,8 +330,8 @@ fn launch(
     guard.pids.retain(|p| *p != stage1.as_raw());
     guard.pids.push(init_pid);
 
-    let (start_time, _) = state::proc_stat(init_pid)
-        .ok_or_else(|| Error::Child("init exited during create".into()))?;
+    let (start_time, _) =
+        state::proc_stat(init_pid).ok_or_else(|| Error::child("init exited during create"))?;
     st.pid = init_pid;
     st.start_time = start_time;
     let st = st;
@@ -361,7 +357,7 @@ fn launch(
                 "unexpected message {m:?} from init"
             )))
         }
-        None => return Err(Error::Child("init exited during create".into())),
+        None => return Err(Error::child("init exited during create")),
     }
     parent.expect(&Msg::Ready, "create")?;
     crate::debug!("{}: init ready (root set up, waiting for start)", o.id);
@@ -415,7 +411,7 @@ struct InitCtx<'a> {
 }
 
 fn child_fail(chan: &Channel, e: &Error) -> ! {
-    if chan.send(&Msg::Error(e.to_string())).is_err() {
+    if chan.send(&Msg::Error(e.to_child())).is_err() {
         eprintln!("quai-runtime: {e}");
     }
     // SAFETY: _exit skips atexit handlers and stdio flushing, right for a forked child.
@@ -536,7 +532,7 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
     let state_json = match chan.recv()? {
         Some(Msg::HooksDone(j)) => j,
         Some(Msg::Error(e)) => return Err(Error::Child(e)),
-        _ => return Err(Error::Child("runtime went away".into())),
+        _ => return Err(Error::child("runtime went away")),
     };
     if let Some(h) = spec.hooks() {
         crate::hooks::run(

@@ -49,7 +49,7 @@ pub enum Error {
     },
     /// The container's init or exec process reported a failure.
     #[error("{0}")]
-    Child(String),
+    Child(ChildError),
     /// A hook failed.
     #[error("{kind} hook {path}: {message}")]
     Hook {
@@ -66,7 +66,48 @@ pub enum Error {
     WithCleanup { error: Box<Error>, cleanup: String },
 }
 
+/// What kind of failure a container's process reported (Docker's exit statuses 127 and
+/// 126 depend on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    /// The executable does not exist (127).
+    NotFound,
+    /// The executable exists but cannot be run (126).
+    NotExecutable,
+    /// Anything else (125).
+    Other,
+}
+
+/// A failure reported by a container's process before it ran the user's program.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ChildError {
+    /// Its kind.
+    pub kind: ChildKind,
+    /// What the user reads.
+    pub message: String,
+}
+
 impl Error {
+    /// A child's failure of no particular kind.
+    pub fn child(message: impl Into<String>) -> Self {
+        Error::Child(ChildError {
+            kind: ChildKind::Other,
+            message: message.into(),
+        })
+    }
+
+    /// The failure as a child reports it to the runtime.
+    pub fn to_child(&self) -> ChildError {
+        match self {
+            Error::Child(c) => c.clone(),
+            other => ChildError {
+                kind: ChildKind::Other,
+                message: other.to_string(),
+            },
+        }
+    }
+
     /// Shorthand for an [`Error::Io`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -107,7 +107,7 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
                         Ok(f) => f.exec(),
                         Err(e) => e,
                     };
-                    let _ = child.send(&Msg::Error(e.to_string()));
+                    let _ = child.send(&Msg::Error(e.to_child()));
                     // SAFETY: _exit in a forked child.
                     unsafe { libc::_exit(127) }
                 }
@@ -119,7 +119,7 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
                 }
                 Err(e) => e,
             };
-            let _ = child.send(&Msg::Error(e.to_string()));
+            let _ = child.send(&Msg::Error(e.to_child()));
             // SAFETY: _exit in a forked child.
             unsafe { libc::_exit(1) }
         }
@@ -134,7 +134,7 @@ pub fn exec(o: ExecOpts<'_>) -> Result<i32> {
         let pid = match parent.recv()? {
             Some(Msg::InitPid(p)) => Pid::from_raw(p),
             Some(Msg::Error(e)) => return Err(Error::Child(e)),
-            _ => return Err(Error::Child("exec: stage 1 exited".into())),
+            _ => return Err(Error::child("exec: stage 1 exited")),
         };
         let _ = nix::sys::wait::waitpid(stage1, None);
         match parent.recv()? {

@@ -139,12 +139,16 @@ pub fn find_executable(arg0: &str, env: &[String], cwd: &Path) -> Result<PathBuf
             cwd.join(arg0)
         };
         if !p.exists() {
-            return Err(Error::Child(format!(
-                "exec: {arg0:?}: no such file or directory"
-            )));
+            return Err(exec_error(
+                crate::error::ChildKind::NotFound,
+                format!("exec: {arg0:?}: no such file or directory"),
+            ));
         }
         if !is_exec(&p) {
-            return Err(Error::Child(format!("exec: {arg0:?}: permission denied")));
+            return Err(exec_error(
+                crate::error::ChildKind::NotExecutable,
+                format!("exec: {arg0:?}: permission denied"),
+            ));
         }
         return Ok(p);
     }
@@ -164,9 +168,14 @@ pub fn find_executable(arg0: &str, env: &[String], cwd: &Path) -> Result<PathBuf
             return Ok(cand);
         }
     }
-    Err(Error::Child(format!(
-        "exec: {arg0:?}: executable file not found in $PATH"
-    )))
+    Err(exec_error(
+        crate::error::ChildKind::NotFound,
+        format!("exec: {arg0:?}: executable file not found in $PATH"),
+    ))
+}
+
+fn exec_error(kind: crate::error::ChildKind, message: String) -> Error {
+    Error::Child(crate::error::ChildError { kind, message })
 }
 
 /// Everything after the namespaces and the root are in place, up to and including
@@ -198,7 +207,12 @@ impl Finalize<'_> {
                 let e = nix::unistd::execve(&exe, &argv, &envp)
                     .err()
                     .unwrap_or(nix::errno::Errno::EINVAL);
-                Error::Child(format!("exec {}: {e}", self.exe.display()))
+                let kind = match e {
+                    nix::errno::Errno::ENOENT => crate::error::ChildKind::NotFound,
+                    nix::errno::Errno::EACCES => crate::error::ChildKind::NotExecutable,
+                    _ => crate::error::ChildKind::Other,
+                };
+                exec_error(kind, format!("exec {}: {e}", self.exe.display()))
             }
             Err(e) => e,
         }

@@ -31,7 +31,7 @@ pub enum Msg {
     /// Start the user process now (used by `run`).
     Start,
     /// The child failed; the text is for the user.
-    Error(String),
+    Error(crate::error::ChildError),
 }
 
 impl Msg {
@@ -45,7 +45,16 @@ impl Msg {
             Msg::HooksDone(s) => (6, s.as_bytes().to_vec()),
             Msg::Ready => (7, vec![]),
             Msg::Start => (8, vec![]),
-            Msg::Error(s) => (9, s.as_bytes().to_vec()),
+            Msg::Error(e) => {
+                let kind = match e.kind {
+                    crate::error::ChildKind::NotFound => 1,
+                    crate::error::ChildKind::NotExecutable => 2,
+                    crate::error::ChildKind::Other => 0,
+                };
+                let mut v = vec![kind];
+                v.extend_from_slice(e.message.as_bytes());
+                (9, v)
+            }
         };
         let mut v = Vec::with_capacity(payload.len() + 1);
         v.push(tag);
@@ -64,7 +73,17 @@ impl Msg {
             6 => Msg::HooksDone(String::from_utf8_lossy(rest).into_owned()),
             7 => Msg::Ready,
             8 => Msg::Start,
-            9 => Msg::Error(String::from_utf8_lossy(rest).into_owned()),
+            9 => {
+                let (&k, text) = rest.split_first()?;
+                Msg::Error(crate::error::ChildError {
+                    kind: match k {
+                        1 => crate::error::ChildKind::NotFound,
+                        2 => crate::error::ChildKind::NotExecutable,
+                        _ => crate::error::ChildKind::Other,
+                    },
+                    message: String::from_utf8_lossy(text).into_owned(),
+                })
+            }
             _ => return None,
         })
     }
@@ -120,7 +139,7 @@ impl Channel {
             Some(m) if &m == want => Ok(()),
             Some(Msg::Error(e)) => Err(Error::Child(e)),
             Some(m) => Err(Error::Invalid(format!("{what}: unexpected message {m:?}"))),
-            None => Err(Error::Child(format!(
+            None => Err(Error::child(format!(
                 "{what}: the container process exited"
             ))),
         }
@@ -177,7 +196,10 @@ mod tests {
         for m in [
             Msg::Go,
             Msg::InitPid(4242),
-            Msg::Error("boom: x".into()),
+            Msg::Error(crate::error::ChildError {
+                kind: crate::error::ChildKind::NotExecutable,
+                message: "boom: x".into(),
+            }),
             Msg::Ready,
         ] {
             a.send(&m).expect("send");
