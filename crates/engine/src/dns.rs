@@ -43,7 +43,7 @@ pub fn ensure(paths: &Paths, n: &Network) -> Result<()> {
         .arg(&n.name)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        .stderr(std::process::Stdio::piped());
     use std::os::fd::AsRawFd;
     let host_mnt = crate::rootfs::HOST_MOUNT_NS.get().map(|f| f.as_raw_fd());
     // SAFETY: setns and setsid are async-signal-safe; the fd stays open in the parent.
@@ -58,12 +58,27 @@ pub fn ensure(paths: &Paths, n: &Network) -> Result<()> {
             Ok(())
         });
     }
-    let mut child = cmd
+    let child = cmd
         .spawn()
         .map_err(|e| Error::io("start", "dns server", e))?;
-    // The first process binds, writes the pid file, forks the server and exits.
-    let _ = child.wait();
-    Ok(())
+    // The first process binds, writes the pid file, forks the server and exits: its
+    // status and words say whether the server is up (the server itself keeps no stderr).
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::io("wait for", "dns server", e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    Err(Error::Invalid(format!(
+        "start the DNS server of network {}: {}",
+        n.name,
+        if why.is_empty() {
+            format!("it exited with {}", out.status)
+        } else {
+            why
+        }
+    )))
 }
 
 /// Stop a network's DNS server.
@@ -122,13 +137,24 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
                 // SAFETY: _exit in the parent of a fork.
                 unsafe { libc::_exit(0) }
             }
-            Ok(nix::unistd::ForkResult::Child) => serve(&paths, &db, &n, &sock, tcp),
+            Ok(nix::unistd::ForkResult::Child) => {
+                // Nobody reads our stderr after the parent's exit: the pipe would only
+                // hold the starting command.
+                if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+                    // SAFETY: dup2 of a valid descriptor onto stderr.
+                    unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 2) };
+                }
+                serve(&paths, &db, &n, &sock, tcp)
+            }
             Err(e) => Err(Error::io("fork", "dns server", e.into())),
         }
     })();
     match res {
         Ok(()) => 0,
-        Err(_) => 1,
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
     }
 }
 

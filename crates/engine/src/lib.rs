@@ -76,6 +76,12 @@ pub enum Error {
     /// The runtime.
     #[error(transparent)]
     Runtime(#[from] runtime::Error),
+    /// Networking (bridges, veths, nftables), with its kind kept.
+    #[error("network: {0}")]
+    Net(#[from] net::Error),
+    /// A teardown that went on after failures: every one of them.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<Error>),
     /// The container could not start; `code` is Docker's exit status for it (125, 126,
     /// 127).
     #[error("{message}")]

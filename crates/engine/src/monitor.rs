@@ -1065,7 +1065,7 @@ impl Monitor<'_> {
             let res = if shared {
                 crate::network::detach(&self.id, &ports, &endpoints)
             } else {
-                net::bridge::unpublish(&ports).map_err(|e| Error::Invalid(format!("network: {e}")))
+                net::bridge::unpublish(&ports).map_err(Error::Net)
             };
             if let Err(e) = res {
                 eprintln!("quai: monitor {}: {e}", self.id);

@@ -97,10 +97,7 @@ fn pool(
 }
 
 fn net_err(e: net::Error) -> Error {
-    Error::Start {
-        code: 125,
-        message: format!("network: {e}"),
-    }
+    Error::Net(e)
 }
 
 /// All networks, the default first.
@@ -700,22 +697,25 @@ pub fn detach(
     ports: &[net::ports::PortBinding],
     endpoints: &[crate::config::Endpoint],
 ) -> Result<()> {
-    let a = net::bridge::unpublish(ports);
-    let mut b = net::bridge::detach(&net::bridge::host_if(id));
+    // Every step is tried and every failure kept (a leaked veth must not hide a leaked
+    // port, nor the other way round).
+    let mut errors: Vec<Error> = Vec::new();
+    errors.extend(net::bridge::unpublish(ports).err().map(Error::Net));
+    errors.extend(
+        net::bridge::detach(&net::bridge::host_if(id))
+            .err()
+            .map(Error::Net),
+    );
     for e in endpoints {
-        if let Err(x) = net::bridge::detach(&host_if(id, &e.ifname)) {
-            b = Err(x);
-        }
+        errors.extend(
+            net::bridge::detach(&host_if(id, &e.ifname))
+                .err()
+                .map(Error::Net),
+        );
     }
-    match (a, b) {
-        (Ok(()), Ok(())) => Ok(()),
-        (a, b) => Err(Error::Invalid(
-            [a.err(), b.err()]
-                .into_iter()
-                .flatten()
-                .map(|e| format!("network: {e}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )),
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => Err(Error::Several(errors)),
     }
 }
