@@ -67,7 +67,14 @@ pub struct Db {
     path: PathBuf,
 }
 
-const SCHEMA: &str = "
+/// The engine's tables in `state.db`, registered with `image::statedb`.
+pub const COMPONENT: image::statedb::Component = image::statedb::Component {
+    name: "engine",
+    migrations: &[V1],
+};
+
+/// Version 1: the schema of the release before versioning.
+const V1: &str = "
 CREATE TABLE IF NOT EXISTS containers (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -101,11 +108,7 @@ impl Db {
         // matters for a daemonless engine) without an fsync per state change; a power
         // loss may lose the last transitions, never corrupt the file (docs/adr/007). A
         // fresh root is set up by one process at a time (see `image::statedb`).
-        let conn = image::statedb::open(
-            root,
-            SCHEMA,
-            &["containers", "volumes", "networks", "events"],
-        )?;
+        let conn = image::statedb::open(root, &[&image::store::COMPONENT, &COMPONENT])?;
         Ok(Db { conn, path })
     }
 
@@ -497,4 +500,67 @@ impl Db {
 
 fn to_json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `state.db` written by the release before schema versions (its exact schema and
+    /// a record of that time) opens, keeps its data and takes version 1 of each part.
+    #[test]
+    fn a_database_from_before_versioning_opens_and_keeps_its_data() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        {
+            let c = Connection::open(tmp.path().join("state.db")).expect("db");
+            c.execute_batch(
+                "PRAGMA journal_mode=WAL;
+                 CREATE TABLE images (id TEXT PRIMARY KEY, manifest TEXT NOT NULL,
+                     created TEXT NOT NULL, size INTEGER NOT NULL);
+                 CREATE TABLE tags (name TEXT PRIMARY KEY,
+                     image TEXT NOT NULL REFERENCES images(id));
+                 CREATE TABLE digests (name TEXT PRIMARY KEY,
+                     image TEXT NOT NULL REFERENCES images(id));
+                 CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+                     created TEXT NOT NULL, config TEXT NOT NULL, state TEXT NOT NULL);
+                 CREATE TABLE volumes (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+                 CREATE TABLE networks (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+                 CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                     time INTEGER NOT NULL, kind TEXT NOT NULL, action TEXT NOT NULL,
+                     id TEXT NOT NULL, attributes TEXT NOT NULL);
+                 INSERT INTO images VALUES ('sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', '2026-11-22T00:00:00Z', 5);
+                 INSERT INTO tags VALUES ('docker.io/library/web:latest', 'sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+                 INSERT INTO containers VALUES ('c0ffee', 'web', '2026-11-22T00:00:00Z',
+                     '{\"version\":1,\"image\":\"web\",\"network_mode\":\"front\",\"restart\":{\"name\":\"always\",\"max_retries\":0},\"mounts\":[{\"kind\":\"volume\",\"source\":\"data\",\"target\":\"/data\"}],\"ports\":[{\"host_ip\":null,\"host_port\":8080,\"container_port\":80,\"proto\":\"udp\"}]}',
+                     '{\"status\":\"exited\",\"exit_code\":3}');",
+            )
+            .expect("the old schema");
+        }
+        let db = Db::open(tmp.path()).expect("open");
+        let r = db.get("web").expect("the old container");
+        assert_eq!(r.id, "c0ffee");
+        assert_eq!(r.state.status, crate::config::ContainerStatus::Exited);
+        assert_eq!(r.state.exit_code, 3);
+        assert_eq!(
+            r.config.network_mode,
+            crate::config::NetworkMode::Network("front".into())
+        );
+        assert_eq!(r.config.restart.name, crate::config::RestartName::Always);
+        assert_eq!(r.config.mounts[0].kind, crate::config::MountKind::Volume);
+        assert_eq!(r.config.ports[0].proto, net::ports::Protocol::Udp);
+        let versions: Vec<(String, i64)> = db
+            .conn
+            .prepare("SELECT component, version FROM schema_versions ORDER BY component")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            versions,
+            vec![("engine".to_string(), 1), ("image".to_string(), 1)]
+        );
+        let images = image::store::ImageStore::open(tmp.path()).expect("image store");
+        assert_eq!(images.list().expect("images").len(), 1);
+    }
 }

@@ -106,8 +106,14 @@ pub struct MountSpec {
     pub work: PathBuf,
 }
 
-/// The image store's tables in `state.db`.
-const SCHEMA: &str = "
+/// The image store's tables in `state.db`, registered with [`crate::statedb`].
+pub const COMPONENT: crate::statedb::Component = crate::statedb::Component {
+    name: "image",
+    migrations: &[V1],
+};
+
+/// Version 1: the schema of the release before versioning.
+const V1: &str = "
 CREATE TABLE IF NOT EXISTS images (
     id TEXT PRIMARY KEY,          -- config digest
     manifest TEXT NOT NULL,       -- manifest digest
@@ -178,7 +184,7 @@ impl ImageStore {
             source,
         })?;
         let db_path = root.join("state.db");
-        let db = crate::statedb::open(root, SCHEMA, &["images", "tags", "digests"])?;
+        let db = crate::statedb::open(root, &[&COMPONENT])?;
         Ok(ImageStore {
             root: root.to_path_buf(),
             content,
