@@ -48,7 +48,7 @@ fn point(flag: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
 /// `logs`.
 pub fn logs(eng: &mut Engine, a: LogsArgs) -> anyhow::Result<i32> {
     let r = eng.get(&a.container).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let path = eng.paths.log(&r.id);
+    let path = eng.log_path(&r.id);
     let since = point("since", &a.since)?;
     let until = point("until", &a.until)?;
     let tail: Option<usize> = match a.tail.as_str() {
@@ -109,7 +109,7 @@ pub fn top(eng: &mut Engine, container: &str, ps_args: &[String]) -> anyhow::Res
     if r.state.status != ContainerStatus::Running && r.state.status != ContainerStatus::Paused {
         bail!("container {} is not running", r.id);
     }
-    let pids = runtime::ops::pids(&eng.paths.runtime_root(), &r.id)?;
+    let pids = eng.pids(&r.id)?;
     print!("{}", runtime::ops::ps_table(&pids, ps_args)?);
     Ok(0)
 }
@@ -198,11 +198,8 @@ pub fn stats(
                 .collect::<Result<_, _>>()
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         };
-        let rt = eng.paths.runtime_root();
-        let states: Vec<Option<runtime::state::State>> = recs
-            .iter()
-            .map(|r| runtime::state::State::load(&rt, &r.id).ok())
-            .collect();
+        let states: Vec<Option<runtime::state::State>> =
+            recs.iter().map(|r| eng.runtime_state(&r.id)).collect();
         let first: Vec<Option<Sample>> = states.iter().map(|s| s.as_ref().map(sample)).collect();
         let t0 = std::time::Instant::now();
         std::thread::sleep(Duration::from_millis(500));
@@ -281,17 +278,7 @@ fn bin_size(b: u64) -> String {
 /// Where a container's files are: its running root through `/proc`, or the overlay
 /// mounted in a private mount namespace of this process (stopped containers).
 fn container_root(eng: &mut Engine, r: &engine::Record) -> anyhow::Result<PathBuf> {
-    if r.state.status == ContainerStatus::Running || r.state.status == ContainerStatus::Paused {
-        return Ok(PathBuf::from(format!("/proc/{}/root", r.state.pid)));
-    }
-    engine::rootfs::private_mount_namespace()?;
-    let store = image::store::ImageStore::open(&eng.paths.root)?;
-    let id: content::Digest = r.config.image_id.parse().context("image id")?;
-    let dir = eng.paths.container(&r.id);
-    let ms = store.snapshot(&id, &dir)?;
-    let merged = dir.join("merged");
-    engine::rootfs::mount_overlay(&ms, &merged)?;
-    Ok(merged)
+    Ok(eng.rootfs_for_copy(r)?)
 }
 
 fn split_ctr(s: &str) -> Option<(&str, &str)> {
@@ -417,7 +404,7 @@ pub fn events(eng: &mut Engine, a: EventsArgs) -> anyhow::Result<i32> {
     let mut seq = if since.is_some() {
         0
     } else {
-        eng.db.last_event()?
+        eng.last_event()?
     };
     let from = since.unwrap_or(0);
     // `container=NAME` also matches the events of the container that has the name now.
@@ -425,10 +412,10 @@ pub fn events(eng: &mut Engine, a: EventsArgs) -> anyhow::Result<i32> {
         .filter
         .iter()
         .filter_map(|f| f.strip_prefix("container="))
-        .filter_map(|n| eng.db.get(n).ok().map(|r| r.id))
+        .filter_map(|n| eng.resolve(n).ok())
         .collect();
     loop {
-        for e in eng.db.events(seq, from)? {
+        for e in eng.events(seq, from)? {
             seq = e.seq;
             if until.is_some_and(|u| e.time > u) {
                 return Ok(0);

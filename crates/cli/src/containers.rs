@@ -413,12 +413,8 @@ fn attached(
     stdin: bool,
     tty: bool,
 ) -> anyhow::Result<i32> {
-    let rt = eng.paths.runtime_root();
-    let id = rec.id.clone();
-    let ended = engine::attach::client_loop(stream, stdin, tty, |sig| {
-        let _ = runtime::ops::kill(&rt, &id, sig, false);
-    })
-    .context("attach")?;
+    let forward = eng.signaller(&rec.id);
+    let ended = engine::attach::client_loop(stream, stdin, tty, forward).context("attach")?;
     Ok(match ended {
         Ended::Exited(code) => code,
         Ended::Closed => eng.get(&rec.id).map(|r| r.state.exit_code).unwrap_or(255),
@@ -514,13 +510,13 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
     let c = &r.config;
     let s = &r.state;
     let args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
-    let dir = eng.paths.container(&r.id);
+    let dir = eng.container_dir(&r.id);
     let mounts: Vec<Value> = c
         .mounts
         .iter()
         .map(|m| {
             let source = match m.kind {
-                MountKind::Volume => eng.paths.volume_data(&m.source).display().to_string(),
+                MountKind::Volume => eng.volume_mountpoint(&m.source).display().to_string(),
                 MountKind::Bind => m.source.clone(),
                 MountKind::Tmpfs => String::new(),
             };
@@ -574,7 +570,7 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
-        "LogPath": eng.paths.log(&r.id),
+        "LogPath": eng.log_path(&r.id),
         "Name": format!("/{}", r.name),
         "RestartCount": s.restart_count,
         "Driver": "overlay",
@@ -642,7 +638,7 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
         (String::new(), String::new(), 0)
     } else {
         let net = r.config.network_mode.network().unwrap_or_default();
-        match engine::network::get(&eng.db, net).and_then(|n| n.subnet()) {
+        match eng.network(net).and_then(|n| n.subnet()) {
             Ok(s) => (r.state.ip.clone(), s.gateway().to_string(), s.prefix),
             Err(_) => (r.state.ip.clone(), String::new(), 0),
         }
@@ -657,7 +653,8 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
         );
     }
     for e in &r.state.endpoints {
-        let (gw, prefix) = engine::network::get(&eng.db, &e.network)
+        let (gw, prefix) = eng
+            .network(&e.network)
             .and_then(|n| n.subnet())
             .map(|s| (s.gateway().to_string(), s.prefix))
             .unwrap_or_default();
@@ -899,7 +896,6 @@ pub fn inspect(
         let doc = match doc {
             Some(d) => Some(d),
             None if kind.is_none() || kind == Some("volume") => eng
-                .db
                 .volume(n)
                 .ok()
                 .flatten()
@@ -978,8 +974,7 @@ pub fn attach(eng: &mut Engine, container: &str, no_stdin: bool) -> anyhow::Resu
     if r.state.status != ContainerStatus::Running {
         bail!("You cannot attach to a stopped container, start it first");
     }
-    let mut s = engine::attach::connect(&eng.paths.socket(&r.id))
-        .context("connect to the container's monitor")?;
+    let mut s = eng.attach_stream(&r.id)?;
     let stdin = r.config.open_stdin && !no_stdin;
     engine::attach::send(
         &mut s,

@@ -111,7 +111,7 @@ pub fn network_json(eng: &Engine, n: &Network) -> Value {
         .map(|s| s.gateway().to_string())
         .unwrap_or_default();
     let mut containers = serde_json::Map::new();
-    for r in eng.db.list().unwrap_or_default() {
+    for r in eng.records().unwrap_or_default() {
         let ip = if r.config.network_mode.is_on(&n.name) && !r.state.ip.is_empty() {
             r.state.ip.clone()
         } else {
@@ -156,18 +156,15 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             if driver != "bridge" {
                 anyhow::bail!("network driver {driver:?} is not supported: only \"bridge\"");
             }
-            let n = engine::network::create(
-                &eng.db,
-                engine::network::CreateArgs {
-                    name: &name,
-                    subnet: subnet.as_deref(),
-                    gateway: gateway.as_deref(),
-                    ip_range: ip_range.as_deref(),
-                    internal,
-                    labels: crate::system::kv(&label),
-                    options: crate::system::kv(&opt),
-                },
-            )?;
+            let n = eng.network_create(engine::network::CreateArgs {
+                name: &name,
+                subnet: subnet.as_deref(),
+                gateway: gateway.as_deref(),
+                ip_range: ip_range.as_deref(),
+                internal,
+                labels: crate::system::kv(&label),
+                options: crate::system::kv(&opt),
+            })?;
             println!("{}", n.id);
             Ok(0)
         }
@@ -176,7 +173,7 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             filter,
             format,
         } => {
-            let mut rows: Vec<Network> = engine::network::list(&eng.db)?;
+            let mut rows: Vec<Network> = eng.networks()?;
             rows.retain(|n| {
                 filter.iter().all(|f| {
                     let (k, v) = f.split_once('=').unwrap_or((f, ""));
@@ -213,7 +210,7 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             let mut docs = Vec::new();
             let mut code = 0;
             for n in &names {
-                match engine::network::get(&eng.db, n) {
+                match eng.network(n) {
                     Ok(net) => docs.push(network_json(eng, &net)),
                     Err(e) => {
                         eprintln!("Error: {e}");
@@ -230,7 +227,7 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             network,
             container,
         } => {
-            engine::network::connect(&eng.paths, &mut eng.db, &network, &container, alias, ip)?;
+            eng.network_connect(&network, &container, alias, ip)?;
             Ok(0)
         }
         NetworkCmd::Disconnect {
@@ -238,12 +235,12 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             network,
             container,
         } => {
-            engine::network::disconnect(&eng.paths, &mut eng.db, &network, &container)?;
+            eng.network_disconnect(&network, &container)?;
             Ok(0)
         }
-        NetworkCmd::Rm { names } => crate::containers::each(&names, |n| {
-            engine::network::remove(&eng.paths, &eng.db, n).map(|_| ())
-        }),
+        NetworkCmd::Rm { names } => {
+            crate::containers::each(&names, |n| eng.network_remove(n).map(|_| ()))
+        }
         NetworkCmd::Prune { force } => {
             if !crate::system::confirm(
                 force,
@@ -252,11 +249,8 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
                 return Ok(0);
             }
             println!("Deleted Networks:");
-            for n in engine::network::list(&eng.db)? {
-                if n.name != "bridge" && engine::network::active_users(&eng.db, &n)?.is_empty() {
-                    engine::network::remove(&eng.paths, &eng.db, &n.name)?;
-                    println!("{}", n.name);
-                }
+            for n in eng.network_prune()? {
+                println!("{n}");
             }
             Ok(0)
         }

@@ -86,7 +86,7 @@ pub fn volume_json(eng: &Engine, v: &Volume) -> Value {
         "CreatedAt": v.created,
         "Driver": v.driver,
         "Labels": v.labels,
-        "Mountpoint": eng.paths.volume_data(&v.name),
+        "Mountpoint": eng.volume_mountpoint(&v.name),
         "Name": v.name,
         "Options": v.options,
         "Scope": "local",
@@ -112,15 +112,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             label,
             name,
         } => {
-            let v = engine::volumes::create(
-                &eng.paths,
-                &eng.db,
-                name.as_deref(),
-                &driver,
-                kv(&label),
-                kv(&opt),
-                false,
-            )?;
+            let v = eng.volume_create(name.as_deref(), &driver, kv(&label), kv(&opt))?;
             println!("{}", v.name);
             Ok(0)
         }
@@ -130,8 +122,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             format,
         } => {
             let used: Vec<String> = eng
-                .db
-                .list()?
+                .records()?
                 .iter()
                 .flat_map(|r| {
                     r.config
@@ -143,7 +134,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
                 })
                 .collect();
             let mut rows = Vec::new();
-            for v in eng.db.volumes()? {
+            for v in eng.volumes()? {
                 let ok = filter.iter().all(|f| {
                     let (k, val) = f.split_once('=').unwrap_or((f, ""));
                     match k {
@@ -167,7 +158,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             }
             match format.as_deref() {
                 Some("json") => rows.iter().for_each(|v| {
-                    println!("{}", json!({"Driver": v.driver, "Name": v.name, "Labels": v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(","), "Mountpoint": eng.paths.volume_data(&v.name), "Scope": "local"}))
+                    println!("{}", json!({"Driver": v.driver, "Name": v.name, "Labels": v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(","), "Mountpoint": eng.volume_mountpoint(&v.name), "Scope": "local"}))
                 }),
                 Some(t) => {
                     for v in &rows {
@@ -185,7 +176,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             let mut docs = Vec::new();
             let mut code = 0;
             for n in &names {
-                match eng.db.volume(n)? {
+                match eng.volume(n)? {
                     Some(v) => docs.push(volume_json(eng, &v)),
                     None => {
                         eprintln!("Error: No such volume: {n}");
@@ -196,12 +187,12 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             crate::template::print_docs(&docs, format.as_deref())?;
             Ok(code)
         }
-        VolumeCmd::Rm { force, names } => crate::containers::each(&names, |n| {
-            match engine::volumes::remove(&eng.paths, &eng.db, n) {
+        VolumeCmd::Rm { force, names } => {
+            crate::containers::each(&names, |n| match eng.volume_remove(n) {
                 Err(engine::Error::NoSuchVolume(_)) if force => Ok(()),
                 r => r,
-            }
-        }),
+            })
+        }
         VolumeCmd::Prune { all, force } => {
             if !confirm(
                 force,
@@ -209,7 +200,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             )? {
                 return Ok(0);
             }
-            let gone = engine::volumes::prune(&eng.paths, &eng.db, all)?;
+            let gone = eng.volume_prune(all)?;
             println!("Deleted Volumes:");
             gone.iter().for_each(|v| println!("{v}"));
             Ok(0)
@@ -271,21 +262,21 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
             )? {
                 return Ok(0);
             }
-            engine::reserve::release_if_low(&eng.paths.root);
+            eng.make_room();
             let gone = crate::containers::prune(eng, &[])?;
             if !gone.is_empty() {
                 println!("Deleted Containers:");
                 gone.iter().for_each(|c| println!("{c}"));
             }
             if volumes {
-                let v = engine::volumes::prune(&eng.paths, &eng.db, false)?;
+                let v = eng.volume_prune(false)?;
                 if !v.is_empty() {
                     println!("Deleted Volumes:");
                     v.iter().for_each(|x| println!("{x}"));
                 }
             }
             let in_use = images_in_use(eng)?;
-            let mut store = image::store::ImageStore::open(&eng.paths.root)?;
+            let mut store = eng.images()?;
             let mut deleted = Vec::new();
             for img in store.list()? {
                 let unused = !in_use.contains(&img.id.to_string());
@@ -307,15 +298,14 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
 /// Image ids used by containers.
 pub fn images_in_use(eng: &Engine) -> anyhow::Result<Vec<String>> {
     Ok(eng
-        .db
-        .list()?
+        .records()?
         .into_iter()
         .map(|r| r.config.image_id)
         .collect())
 }
 
 fn df(eng: &mut Engine) -> anyhow::Result<i32> {
-    let store = image::store::ImageStore::open(&eng.paths.root)?;
+    let store = eng.images()?;
     let images = store.list()?;
     let used = images_in_use(eng)?;
     let img_size: u64 = images.iter().map(|i| i.size).sum();
@@ -329,10 +319,7 @@ fn df(eng: &mut Engine) -> anyhow::Result<i32> {
         .map(|i| i.size)
         .sum();
     let ctrs = eng.list()?;
-    let sizes: Vec<u64> = ctrs
-        .iter()
-        .map(|r| engine::volumes::dir_size(&eng.paths.container(&r.id).join("upper")))
-        .collect();
+    let sizes: Vec<u64> = ctrs.iter().map(|r| eng.container_size(&r.id)).collect();
     let c_active = ctrs
         .iter()
         .filter(|r| r.state.status == ContainerStatus::Running)
@@ -343,15 +330,12 @@ fn df(eng: &mut Engine) -> anyhow::Result<i32> {
         .filter(|(r, _)| r.state.status != ContainerStatus::Running)
         .map(|(_, s)| *s)
         .sum();
-    let vols = eng.db.volumes()?;
-    let vol_sizes: Vec<u64> = vols
-        .iter()
-        .map(|v| engine::volumes::dir_size(&eng.paths.volume_data(&v.name)))
-        .collect();
+    let vols = eng.volumes()?;
+    let vol_sizes: Vec<u64> = vols.iter().map(|v| eng.volume_size(&v.name)).collect();
     let mut v_active = 0;
     let mut v_reclaim = 0;
     for (v, s) in vols.iter().zip(&vol_sizes) {
-        if engine::volumes::users(&eng.db, &v.name)?.is_empty() {
+        if eng.volume_users(&v.name)?.is_empty() {
             v_reclaim += s;
         } else {
             v_active += 1;
@@ -415,9 +399,7 @@ fn df(eng: &mut Engine) -> anyhow::Result<i32> {
 fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     let ctrs = eng.list()?;
     let count = |s: ContainerStatus| ctrs.iter().filter(|r| r.state.status == s).count();
-    let images = image::store::ImageStore::open(&eng.paths.root)?
-        .list()?
-        .len();
+    let images = eng.images()?.list()?.len();
     let uname = nix::sys::utsname::uname().context("uname")?;
     let os = std::fs::read_to_string("/etc/os-release")
         .ok()
@@ -462,8 +444,8 @@ fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     println!(" Architecture: {}", uname.machine().to_string_lossy());
     println!(" CPUs: {cpus}");
     println!(" Total Memory: {:.2}GiB", mem as f64 / 1024.0 / 1024.0);
-    println!(" Docker Root Dir: {}", eng.paths.root.display());
-    println!(" Run Dir: {}", eng.paths.run.display());
+    println!(" Docker Root Dir: {}", eng.root().display());
+    println!(" Run Dir: {}", eng.run_dir().display());
     Ok(0)
 }
 

@@ -26,6 +26,19 @@ pub struct Record {
     pub state: ContainerState,
 }
 
+impl Record {
+    /// The attributes its events carry (Docker's: name, image, labels).
+    pub fn event_attrs(&self) -> BTreeMap<String, String> {
+        let mut a = BTreeMap::new();
+        a.insert("name".into(), self.name.clone());
+        a.insert("image".into(), self.config.image.clone());
+        for (k, v) in &self.config.labels {
+            a.insert(k.clone(), v.clone());
+        }
+        a
+    }
+}
+
 /// A volume row.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]

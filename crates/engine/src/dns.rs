@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::Db;
-use crate::network::Network;
+use crate::network_record::Network;
 use crate::{Error, Paths, Result};
 
 /// The hidden subcommand.
@@ -122,7 +122,7 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     let paths = Paths::new(Path::new(root), Path::new(run));
     let res = (|| -> Result<()> {
         let db = Db::open(&paths.root)?;
-        let n = crate::network::get(&db, name)?;
+        let n = crate::network_record::get(&db, name)?;
         let gw = n.subnet()?.gateway();
         let sock = UdpSocket::bind(SocketAddr::from((gw, 53)))
             .map_err(|e| Error::io("bind", format!("{gw}:53/udp"), e))?;

@@ -10,6 +10,7 @@
 //! (through the runtime) only from single-threaded processes.
 
 pub mod adopt;
+mod api;
 pub mod attach;
 pub mod config;
 pub mod db;
@@ -17,11 +18,14 @@ pub mod dns;
 pub mod exec;
 pub mod health;
 pub mod init;
+pub mod launch;
 pub mod lifecycle;
 pub mod lock;
 pub mod logs;
 pub mod monitor;
 pub mod network;
+pub mod network_record;
+pub mod removal;
 pub mod reserve;
 pub mod rootfs;
 pub mod spec;

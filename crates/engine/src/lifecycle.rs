@@ -20,9 +20,9 @@ use crate::{Error, Paths, Result};
 /// The engine as a CLI process holds it.
 pub struct Engine {
     /// Root and run dir.
-    pub paths: Paths,
+    pub(crate) paths: Paths,
     /// The database.
-    pub db: Db,
+    pub(crate) db: Db,
 }
 
 /// `--health-*` options.
@@ -587,7 +587,7 @@ impl Engine {
             let _ = runtime::ops::delete(&rt, &r.id, true);
             let _ = crate::network::detach(&r.id, &r.state.ports, &r.state.endpoints);
             // Anonymous volumes stay (the rm may not have had -v): `volume prune` takes them.
-            let _ = remove_files(&self.paths, &mut self.db, r, false);
+            let _ = crate::removal::remove_files(&self.paths, &mut self.db, r, false);
         }
     }
 
@@ -671,7 +671,11 @@ impl Engine {
         let Some(lock) = crate::lock::try_container(&self.paths, &r.id)? else {
             return Ok(false);
         };
-        let mut stream = spawn_monitor(&self.paths, &r.id, "", &lock, true)?;
+        let mut stream = crate::launch::spawn(
+            &self.paths,
+            &crate::launch::MonitorArgs::new(&self.paths, &r.id, "", true),
+            &lock,
+        )?;
         drop(lock);
         self.await_start(r, &mut stream)?;
         Ok(true)
@@ -709,7 +713,11 @@ impl Engine {
             s.manually_stopped = false;
         })?;
         runtime::debug!("start {}: spawning the monitor", rec.id);
-        let stream = spawn_monitor(&self.paths, &rec.id, attach_streams, &lock, false);
+        let stream = crate::launch::spawn(
+            &self.paths,
+            &crate::launch::MonitorArgs::new(&self.paths, &rec.id, attach_streams, false),
+            &lock,
+        );
         // The monitor holds the lock now (the same open file), until the container runs.
         drop(lock);
         let mut stream = stream?;
@@ -718,7 +726,7 @@ impl Engine {
             // `--rm`: a container that never started goes too (after its monitor is gone).
             let _ = self.wait_exit(&rec, Some(&mut stream), Some(Duration::from_secs(30)));
             if let Ok(r) = self.db.get(&rec.id) {
-                let _ = remove_files(&self.paths, &mut self.db, &r, true);
+                let _ = crate::removal::remove_files(&self.paths, &mut self.db, &r, true);
             }
         }
         res?;
@@ -983,7 +991,7 @@ impl Engine {
         if self.db.get(&rec.id).is_err() {
             return Ok(rec);
         }
-        remove_files(&self.paths, &mut self.db, &rec, volumes)?;
+        crate::removal::remove_files(&self.paths, &mut self.db, &rec, volumes)?;
         Ok(rec)
     }
 
@@ -1022,13 +1030,7 @@ impl Engine {
 }
 
 fn attrs(rec: &Record) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::new();
-    a.insert("name".into(), rec.name.clone());
-    a.insert("image".into(), rec.config.image.clone());
-    for (k, v) in &rec.config.labels {
-        a.insert(k.clone(), v.clone());
-    }
-    a
+    rec.event_attrs()
 }
 
 fn health_config(image: &Value, f: &HealthFlags) -> Option<HealthConfig> {
@@ -1065,114 +1067,4 @@ fn health_config(image: &Value, f: &HealthFlags) -> Option<HealthConfig> {
         h.retries = v;
     }
     (!h.test.is_empty()).then_some(h)
-}
-
-/// Remove a stopped container's files, anonymous volumes (with `volumes`), socket and
-/// row. The root is unmounted first (it is mounted only in the monitor's namespace).
-pub fn remove_files(paths: &Paths, db: &mut Db, rec: &Record, volumes: bool) -> Result<()> {
-    // Crash-safe: marked first, the record goes last, so a removal cut short by a kill
-    // leaves a "removing" record that the next listing finishes (`finish_removals`),
-    // never a directory that no record names.
-    crate::reserve::release_if_low(&paths.root);
-    match db.update_state(&rec.id, |s| s.status = ContainerStatus::Removing) {
-        Ok(_) => {}
-        Err(Error::NoSuchContainer(_)) => return Ok(()),
-        Err(e) => return Err(e),
-    }
-    let dir = paths.container(&rec.id);
-    let _ = nix::mount::umount2(&dir.join("merged"), nix::mount::MntFlags::MNT_DETACH);
-    let _ = std::fs::remove_file(paths.socket(&rec.id));
-    if let Err(e) = std::fs::remove_dir_all(&dir) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            // The record stays, marked: the next `rm` or listing tries again.
-            return Err(Error::io("remove", &dir, e));
-        }
-    }
-    db.delete(&rec.id)?;
-    crate::lock::forget(paths, &rec.id);
-    let _ = db.event("container", "destroy", &rec.id, &attrs(rec));
-    // Its anonymous volumes last: once the record is gone nothing uses them (a crash
-    // here leaves them dangling, listed and prunable).
-    let mut errors = Vec::new();
-    if volumes {
-        for m in rec.config.mounts.iter().filter(|m| m.anonymous) {
-            if let Err(e) = crate::volumes::remove(paths, db, &m.source) {
-                errors.push(e.to_string());
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Invalid(errors.join("; ")))
-    }
-}
-
-/// Start `quai __monitor` for a container; returns our end of its first connection.
-fn spawn_monitor(
-    paths: &Paths,
-    id: &str,
-    attach_streams: &str,
-    lock: &crate::lock::Held,
-    adopt: bool,
-) -> Result<UnixStream> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::process::CommandExt;
-    let (ours, theirs) = UnixStream::pair().map_err(|e| Error::io("socketpair", "monitor", e))?;
-    let log = paths.container(id).join("monitor.log");
-    let errf = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .map_err(|e| Error::io("open", &log, e))?;
-    let fd = theirs.as_raw_fd();
-    let lock_fd = lock.raw();
-    // Our own binary through the magic link: after the re-exec from the read-only copy
-    // (runtime::selfexe) no path in any mount namespace names it.
-    let mut cmd = std::process::Command::new("/proc/self/exe");
-    cmd.arg0("quai");
-    cmd.arg(crate::monitor::ARG)
-        .arg("--root")
-        .arg(&paths.root)
-        .arg("--run")
-        .arg(&paths.run);
-    if adopt {
-        cmd.arg("--adopt");
-    }
-    if !attach_streams.is_empty() {
-        cmd.arg("--attach").arg(attach_streams);
-        // The attached terminal's size, so the container's pty has it from the start.
-        if let Some(p) = attach::winsize_payload() {
-            let rows = u16::from_be_bytes([p[0], p[1]]);
-            let cols = u16::from_be_bytes([p[2], p[3]]);
-            cmd.arg("--tty-size").arg(format!("{rows}x{cols}"));
-        }
-    }
-    cmd.arg(id)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(errf);
-    // SAFETY: the closure only calls async-signal-safe functions (fcntl, dup2, setsid).
-    unsafe {
-        cmd.pre_exec(move || {
-            // Out of the way first: either may sit on the other's target number.
-            let (a, b) = (
-                libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10),
-                libc::fcntl(lock_fd, libc::F_DUPFD_CLOEXEC, 10),
-            );
-            if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, crate::lock::MONITOR_FD) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| Error::io("start monitor", &log, e))?;
-    drop(theirs);
-    // The first process forks the monitor and exits at once.
-    let _ = child.wait();
-    Ok(ours)
 }

@@ -28,7 +28,7 @@ use crate::health::Health;
 use crate::{Error, Paths, Result};
 
 /// The hidden subcommand that runs a monitor.
-pub const ARG: &str = "__monitor";
+pub use crate::launch::ARG;
 
 /// Entry point: `quai __monitor --root R --run D [--attach ioe] ID`, fd 3 optionally a
 /// connected client (the CLI that started us).
@@ -39,33 +39,8 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         eprintln!("quai: monitor: {e}");
         return 1;
     }
-    let mut root = None;
-    let mut run = None;
-    let mut attach_streams = String::new();
-    let mut tty_size: Option<(u16, u16)> = None;
-    let mut id = None;
-    let mut adopt = false;
-    let mut it = args
-        .iter()
-        .skip(2)
-        .map(|a| a.to_string_lossy().into_owned());
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--root" => root = it.next(),
-            "--run" => run = it.next(),
-            "--adopt" => adopt = true,
-            "--attach" => attach_streams = it.next().unwrap_or_default(),
-            "--tty-size" => {
-                tty_size = it.next().and_then(|v| {
-                    let (r, c) = v.split_once('x')?;
-                    Some((r.parse().ok()?, c.parse().ok()?))
-                })
-            }
-            _ => id = Some(a),
-        }
-    }
-    let (Some(root), Some(run), Some(id)) = (root, run, id) else {
-        eprintln!("quai: __monitor: usage: --root DIR --run DIR [--attach ioe] ID");
+    let Some(a) = crate::launch::MonitorArgs::parse(args.get(2..).unwrap_or_default()) else {
+        eprintln!("quai: __monitor: usage: --root DIR --run DIR [--adopt] [--attach ioe] [--tty-size RxC] ID");
         return 2;
     };
     // The container's lock, handed over by the command that started us.
@@ -98,12 +73,13 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     if std::env::var_os("QUAI_DEBUG").is_some() {
         runtime::set_debug(true);
     }
-    let paths = Paths::new(Path::new(&root), Path::new(&run));
-    let mut client = client.map(|s| Client::new(s, &attach_streams));
+    let paths = Paths::new(&a.root, &a.run);
+    let mut client = client.map(|s| Client::new(s, &a.attach));
+    let id = a.id.clone();
     let how = Launch {
-        tty_size,
+        tty_size: a.tty_size,
         lock,
-        adopt,
+        adopt: a.adopt,
     };
     match run_monitor(&paths, &id, &mut client, how) {
         Ok(()) => 0,
@@ -557,12 +533,8 @@ impl Monitor<'_> {
                         }
                     });
                     if self.rec.config.auto_remove {
-                        let _ = crate::lifecycle::remove_files(
-                            self.paths,
-                            &mut self.db,
-                            &self.rec,
-                            true,
-                        );
+                        let _ =
+                            crate::removal::remove_files(self.paths, &mut self.db, &self.rec, true);
                     }
                     let mut p = vec![code as u8];
                     p.extend_from_slice(msg.as_bytes());
@@ -604,8 +576,12 @@ impl Monitor<'_> {
                     .should_restart(code, st.manually_stopped, st.restart_count)
             {
                 if c.auto_remove {
-                    crate::lifecycle::remove_files(self.paths, &mut self.db, &self.rec, true)?;
-                    runtime::debug!("monitor {}: removed", self.id);
+                    // The exit code still reaches the client when the removal fails: the
+                    // record stays marked and the next listing finishes it.
+                    match crate::removal::remove_files(self.paths, &mut self.db, &self.rec, true) {
+                        Ok(()) => runtime::debug!("monitor {}: removed", self.id),
+                        Err(e) => eprintln!("quai: monitor {}: --rm: {e}", self.id),
+                    }
                 }
                 self.broadcast(attach::EXITED, code.to_string().as_bytes());
                 return Ok(());

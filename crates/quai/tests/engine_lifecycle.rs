@@ -23,7 +23,7 @@ fn run_exit_statuses_and_rm() {
         "-c",
         "echo out; echo err >&2; exit 3",
     ]);
-    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
     assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
     let o = e.q(&["run", "--rm", "localbusybox", "nosuch"]);

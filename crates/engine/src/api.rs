@@ -1,0 +1,215 @@
+//! The engine's door for networks, volumes, events, images and the container facts a
+//! client shows (`inspect`'s paths, `top`, `stats`, `cp`, `attach`): clients (the CLI,
+//! later the Docker API, compose, the builder, the node agent) call these methods and
+//! never reach the engine's database, paths or the runtime themselves.
+
+use std::collections::BTreeMap;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use crate::db::{Event, Record, Volume};
+use crate::lifecycle::Engine;
+use crate::network::{CreateArgs, Network};
+use crate::{Error, Result};
+
+impl Engine {
+    /// The state root (`--root`).
+    pub fn root(&self) -> &Path {
+        &self.paths.root
+    }
+
+    /// The run dir (`QUAI_RUN_DIR`).
+    pub fn run_dir(&self) -> &Path {
+        &self.paths.run
+    }
+
+    /// A container's json-file log.
+    pub fn log_path(&self, id: &str) -> PathBuf {
+        self.paths.log(id)
+    }
+
+    /// A container's directory (its `/etc/hosts`, `hostname`, `resolv.conf`, layer).
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.paths.container(id)
+    }
+
+    /// Bytes a container wrote to its own layer.
+    pub fn container_size(&self, id: &str) -> u64 {
+        crate::volumes::dir_size(&self.paths.container(id).join("upper"))
+    }
+
+    /// Records as stored, without checking on their processes (cheap; `list` is the
+    /// one that makes states true).
+    pub fn records(&self) -> Result<Vec<Record>> {
+        self.db.list()
+    }
+
+    /// The id of a container by name, id or id prefix.
+    pub fn resolve(&self, what: &str) -> Result<String> {
+        Ok(self.db.get(what)?.id)
+    }
+
+    /// The pids of a running container's processes (host pids).
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
+        Ok(runtime::ops::pids(&self.paths.runtime_root(), id)?)
+    }
+
+    /// A running container's runtime state (its cgroups, for `stats`).
+    pub fn runtime_state(&self, id: &str) -> Option<runtime::state::State> {
+        runtime::state::State::load(&self.paths.runtime_root(), id).ok()
+    }
+
+    /// Something that forwards a signal to a container's init (an attached client's ^C).
+    pub fn signaller(&self, id: &str) -> impl Fn(nix::sys::signal::Signal) + 'static {
+        let (rt, id) = (self.paths.runtime_root(), id.to_string());
+        move |sig| {
+            let _ = runtime::ops::kill(&rt, &id, sig, false);
+        }
+    }
+
+    /// A connection to a running container's monitor, to attach to its stdio.
+    pub fn attach_stream(&self, id: &str) -> Result<UnixStream> {
+        let p = self.paths.socket(id);
+        crate::attach::connect(&p).map_err(|e| Error::io("connect to the monitor at", p, e))
+    }
+
+    /// A container's root filesystem as `cp` reads and writes it: the running one's
+    /// through `/proc/PID/root`, a stopped one's mounted in a private mount namespace of
+    /// this process (which must not be shared with anything that outlives it).
+    pub fn rootfs_for_copy(&self, r: &Record) -> Result<PathBuf> {
+        if r.state.status.is_up() {
+            return Ok(PathBuf::from(format!("/proc/{}/root", r.state.pid)));
+        }
+        crate::rootfs::private_mount_namespace()?;
+        let store = image::store::ImageStore::open(&self.paths.root)?;
+        let id: content::Digest = r
+            .config
+            .image_id
+            .parse()
+            .map_err(|e| Error::Corrupt(format!("container {} image id: {e}", r.id)))?;
+        let dir = self.paths.container(&r.id);
+        let ms = store.snapshot(&id, &dir)?;
+        let merged = dir.join("merged");
+        crate::rootfs::mount_overlay(&ms, &merged)?;
+        Ok(merged)
+    }
+
+    /// The image store under the same root.
+    pub fn images(&self) -> Result<image::store::ImageStore> {
+        Ok(image::store::ImageStore::open(&self.paths.root)?)
+    }
+
+    /// Before removing images on a nearly full disk: room for the state database.
+    pub fn make_room(&self) {
+        crate::reserve::release_if_low(&self.paths.root);
+    }
+
+    /// All networks, the default first.
+    pub fn networks(&self) -> Result<Vec<Network>> {
+        crate::network::list(&self.db)
+    }
+
+    /// A network by name or id (prefix).
+    pub fn network(&self, what: &str) -> Result<Network> {
+        crate::network::get(&self.db, what)
+    }
+
+    /// `network create`.
+    pub fn network_create(&self, a: CreateArgs<'_>) -> Result<Network> {
+        crate::network::create(&self.db, a)
+    }
+
+    /// `network connect`.
+    pub fn network_connect(
+        &mut self,
+        net: &str,
+        ctr: &str,
+        aliases: Vec<String>,
+        ip: Option<String>,
+    ) -> Result<()> {
+        crate::network::connect(&self.paths, &mut self.db, net, ctr, aliases, ip)
+    }
+
+    /// `network disconnect`.
+    pub fn network_disconnect(&mut self, net: &str, ctr: &str) -> Result<()> {
+        crate::network::disconnect(&self.paths, &mut self.db, net, ctr)
+    }
+
+    /// `network rm`.
+    pub fn network_remove(&self, what: &str) -> Result<Network> {
+        crate::network::remove(&self.paths, &self.db, what)
+    }
+
+    /// The containers that use a network now.
+    pub fn network_users(&self, n: &Network) -> Result<Vec<String>> {
+        crate::network::active_users(&self.db, n)
+    }
+
+    /// `network prune`: user networks no container uses; their names.
+    pub fn network_prune(&self) -> Result<Vec<String>> {
+        let mut gone = Vec::new();
+        for n in self.networks()? {
+            if n.name != "bridge" && self.network_users(&n)?.is_empty() {
+                self.network_remove(&n.name)?;
+                gone.push(n.name);
+            }
+        }
+        Ok(gone)
+    }
+
+    /// `volume create`.
+    pub fn volume_create(
+        &self,
+        name: Option<&str>,
+        driver: &str,
+        labels: BTreeMap<String, String>,
+        options: BTreeMap<String, String>,
+    ) -> Result<Volume> {
+        crate::volumes::create(&self.paths, &self.db, name, driver, labels, options, false)
+    }
+
+    /// All volumes.
+    pub fn volumes(&self) -> Result<Vec<Volume>> {
+        self.db.volumes()
+    }
+
+    /// A volume by name.
+    pub fn volume(&self, name: &str) -> Result<Option<Volume>> {
+        self.db.volume(name)
+    }
+
+    /// `volume rm`.
+    pub fn volume_remove(&self, name: &str) -> Result<()> {
+        crate::volumes::remove(&self.paths, &self.db, name)
+    }
+
+    /// `volume prune`: unused volumes (anonymous ones only, unless `all`); their names.
+    pub fn volume_prune(&self, all: bool) -> Result<Vec<String>> {
+        crate::volumes::prune(&self.paths, &self.db, all)
+    }
+
+    /// The containers that use a volume.
+    pub fn volume_users(&self, name: &str) -> Result<Vec<String>> {
+        crate::volumes::users(&self.db, name)
+    }
+
+    /// Where a volume's data is on the host (`Mountpoint`).
+    pub fn volume_mountpoint(&self, name: &str) -> PathBuf {
+        self.paths.volume_data(name)
+    }
+
+    /// Bytes in a volume.
+    pub fn volume_size(&self, name: &str) -> u64 {
+        crate::volumes::dir_size(&self.paths.volume_data(name))
+    }
+
+    /// The newest event's sequence number.
+    pub fn last_event(&self) -> Result<i64> {
+        self.db.last_event()
+    }
+
+    /// Events after sequence number `after`, at or after `since` (nanoseconds).
+    pub fn events(&self, after: i64, since: i64) -> Result<Vec<Event>> {
+        self.db.events(after, since)
+    }
+}
