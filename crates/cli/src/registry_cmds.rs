@@ -326,7 +326,7 @@ pub fn registry(cmd: RegistryCmd) -> anyhow::Result<i32> {
                 let listener = tokio::net::TcpListener::bind(&addr)
                     .await
                     .with_context(|| format!("listen on {addr}"))?;
-                let cfg = registry::server::Config {
+                let cfg = registry_server::Config {
                     root: root.clone(),
                     htpasswd,
                 };
@@ -336,23 +336,19 @@ pub fn registry(cmd: RegistryCmd) -> anyhow::Result<i32> {
                             "quai registry: serving {} on https://{addr}",
                             root.display()
                         );
-                        registry::server::serve_tls(cfg, listener, &c, &k)
-                            .await
-                            .context("registry server")
+                        registry_server::serve_tls(cfg, listener, &c, &k).await
                     }
                     None => {
                         eprintln!("quai registry: serving {} on http://{addr}", root.display());
-                        registry::server::serve(cfg, listener)
-                            .await
-                            .context("registry server")
+                        registry_server::serve(cfg, listener).await
                     }
-                }
+                }?;
+                anyhow::Ok(())
             })?;
             Ok(0)
         }
         RegistryCmd::Gc { root } => {
-            let r =
-                registry::server::gc(&root).with_context(|| format!("gc {}", root.display()))?;
+            let r = registry_server::gc(&root)?;
             println!("{} blobs removed, {} bytes freed", r.removed.len(), r.bytes);
             Ok(0)
         }

@@ -5,11 +5,11 @@
 //!
 //! Depends on `content` for blobs and on `image` for references and media types; never on
 //! the runtime or the engine. Synchronous (ureq, rustls with ring): see docs/adr/005.
+//! The registry server (`quai registry serve`) is the `registry-server` crate.
 
 pub mod auth;
 pub mod client;
 pub mod pull;
 pub mod push;
-pub mod server;
 
 pub use client::{Client, Error, Result};
