@@ -138,21 +138,26 @@ pub fn pull(root: &Path, a: PullArgs) -> anyhow::Result<i32> {
             b.set_position(done);
         }
     };
-    let progress = |line: &str| {
+    let progress = |ev: registry::pull::Event| {
         if quiet {
             return;
         }
         if let Some(mb) = &bars {
-            if let Some((short, what)) = line.split_once(": ") {
-                if let Some(b) = by_layer.lock().ok().and_then(|m| m.get(short).cloned()) {
-                    b.finish_with_message(what.to_string());
-                    return;
+            let bar = ev.layer().and_then(|d| {
+                by_layer
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&d.hex()[..12]).cloned())
+            });
+            match bar {
+                Some(b) => b.finish_with_message(ev.status()),
+                None => {
+                    let _ = mb.println(ev.docker_line());
                 }
             }
-            let _ = mb.println(line);
             return;
         }
-        println!("{line}");
+        println!("{}", ev.docker_line());
     };
     let pulled = registry::pull::pull(
         &client,
@@ -213,9 +218,9 @@ pub fn push(root: &Path, a: PushArgs) -> anyhow::Result<i32> {
     }
     sources.sort();
     sources.dedup();
-    registry::push::push(&client, store.content(), &r, &manifest, &sources, &|l| {
+    registry::push::push(&client, store.content(), &r, &manifest, &sources, &|ev| {
         if !quiet {
-            println!("{l}");
+            println!("{}", ev.docker_line());
         }
     })?;
     Ok(0)

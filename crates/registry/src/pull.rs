@@ -69,8 +69,79 @@ impl Default for Platform {
     }
 }
 
-/// Progress lines, Docker's words.
-pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+/// What a pull or a push reports as it goes; clients render it (Docker's words are
+/// [`Event::docker_line`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A layer is in the store already (pull).
+    AlreadyExists(Digest),
+    /// A layer was fetched and verified (pull).
+    PullComplete(Digest),
+    /// The manifest pulled (the pull's last word).
+    Pulled(Digest),
+    /// A blob the registry had already (push).
+    LayerExists(Digest),
+    /// A blob mounted from another repository of the registry (push).
+    Mounted {
+        /// The blob.
+        blob: Digest,
+        /// The repository it came from.
+        from: String,
+    },
+    /// A blob uploaded (push).
+    Pushed(Digest),
+    /// The manifest stored under its tag (the push's last word).
+    TagPushed {
+        /// The tag.
+        tag: String,
+        /// The manifest.
+        manifest: Digest,
+        /// Its size.
+        size: usize,
+    },
+}
+
+impl Event {
+    /// The blob a per-layer line is about.
+    pub fn layer(&self) -> Option<&Digest> {
+        match self {
+            Event::AlreadyExists(d)
+            | Event::PullComplete(d)
+            | Event::LayerExists(d)
+            | Event::Pushed(d) => Some(d),
+            Event::Mounted { blob, .. } => Some(blob),
+            Event::Pulled(_) | Event::TagPushed { .. } => None,
+        }
+    }
+
+    /// What happened to the layer, in Docker's words (`Pull complete`).
+    pub fn status(&self) -> String {
+        match self {
+            Event::AlreadyExists(_) => "Already exists".into(),
+            Event::PullComplete(_) => "Pull complete".into(),
+            Event::LayerExists(_) => "Layer already exists".into(),
+            Event::Mounted { from, .. } => format!("Mounted from {from}"),
+            Event::Pushed(_) => "Pushed".into(),
+            Event::Pulled(d) => format!("Digest: {d}"),
+            Event::TagPushed {
+                tag,
+                manifest,
+                size,
+            } => format!("{tag}: digest: {manifest} size: {size}"),
+        }
+    }
+
+    /// The whole line as docker prints it (`a3ed95caeb02: Pull complete`).
+    pub fn docker_line(&self) -> String {
+        match self.layer() {
+            Some(d) => format!("{}: {}", &d.hex()[..12], self.status()),
+            None => self.status(),
+        }
+    }
+}
+
+/// Where progress events go.
+pub type Progress<'a> = &'a (dyn Fn(Event) + Sync);
 
 /// Bytes of a blob received so far: (blob, bytes, total when known).
 pub type Bytes<'a> = &'a (dyn Fn(&Digest, u64, Option<u64>) + Sync);
@@ -290,13 +361,12 @@ pub fn pull(
                 let Some((d, size)) = layers.get(i) else {
                     break;
                 };
-                let short = &d.hex()[..12];
                 if store.has(d) {
-                    progress(&format!("{short}: Already exists"));
+                    progress(Event::AlreadyExists(d.clone()));
                     continue;
                 }
                 match fetch_blob(c, store, r, d, *size, on_bytes) {
-                    Ok(()) => progress(&format!("{short}: Pull complete")),
+                    Ok(()) => progress(Event::PullComplete(d.clone())),
                     Err(e) => {
                         if let Ok(mut f) = failures.lock() {
                             f.push(e);
@@ -329,7 +399,7 @@ pub fn pull(
         .as_str()
         .unwrap_or("1970-01-01T00:00:00Z")
         .to_string();
-    progress(&format!("Digest: {digest}"));
+    progress(Event::Pulled(digest.clone()));
     Ok(Pulled {
         manifest: digest,
         config,
@@ -376,4 +446,54 @@ pub fn tags(c: &Client, r: &Reference) -> Result<Vec<String>> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_render_as_docker_prints_them() {
+        let d: Digest = format!(
+            "sha256:{}",
+            "a3ed95caeb02".repeat(6).get(..64).unwrap_or("")
+        )
+        .parse()
+        .expect("digest");
+        assert_eq!(
+            Event::PullComplete(d.clone()).docker_line(),
+            "a3ed95caeb02: Pull complete"
+        );
+        assert_eq!(
+            Event::AlreadyExists(d.clone()).docker_line(),
+            "a3ed95caeb02: Already exists"
+        );
+        assert_eq!(
+            Event::Mounted {
+                blob: d.clone(),
+                from: "library/busybox".into()
+            }
+            .docker_line(),
+            "a3ed95caeb02: Mounted from library/busybox"
+        );
+        assert_eq!(
+            Event::LayerExists(d.clone()).docker_line(),
+            "a3ed95caeb02: Layer already exists"
+        );
+        assert_eq!(
+            Event::Pulled(d.clone()).docker_line(),
+            format!("Digest: {d}")
+        );
+        assert_eq!(
+            Event::TagPushed {
+                tag: "1.0".into(),
+                manifest: d.clone(),
+                size: 528
+            }
+            .docker_line(),
+            format!("1.0: digest: {d} size: 528")
+        );
+        assert_eq!(Event::Pulled(d.clone()).layer(), None);
+        assert_eq!(Event::Pushed(d.clone()).layer(), Some(&d));
+    }
 }

@@ -161,7 +161,7 @@ pub fn push(
     r: &Reference,
     manifest: &Digest,
     sources: &[String],
-    progress: &dyn Fn(&str),
+    progress: crate::pull::Progress<'_>,
 ) -> Result<Digest> {
     let bytes = store.read(manifest)?;
     let m: Value = serde_json::from_slice(&bytes)
@@ -182,12 +182,14 @@ pub fn push(
         );
     }
     for d in &blobs {
-        let what = match push_blob(c, store, r, d, sources)? {
-            BlobPush::Exists => "Layer already exists".to_string(),
-            BlobPush::Mounted(from) => format!("Mounted from {from}"),
-            BlobPush::Uploaded => "Pushed".to_string(),
-        };
-        progress(&format!("{}: {what}", &d.hex()[..12]));
+        progress(match push_blob(c, store, r, d, sources)? {
+            BlobPush::Exists => crate::pull::Event::LayerExists(d.clone()),
+            BlobPush::Mounted(from) => crate::pull::Event::Mounted {
+                blob: d.clone(),
+                from,
+            },
+            BlobPush::Uploaded => crate::pull::Event::Pushed(d.clone()),
+        });
     }
     let host = api_host(&r.domain);
     let base = c.base(host)?;
@@ -206,6 +208,10 @@ pub fn push(
         Some(&bytes),
     )?
     .ok()?;
-    progress(&format!("{tag}: digest: {manifest} size: {}", bytes.len()));
+    progress(crate::pull::Event::TagPushed {
+        tag,
+        manifest: manifest.clone(),
+        size: bytes.len(),
+    });
     Ok(manifest.clone())
 }
