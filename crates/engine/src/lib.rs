@@ -27,6 +27,7 @@ pub mod network;
 pub mod network_record;
 pub mod removal;
 pub mod reserve;
+pub mod resolve;
 pub mod rootfs;
 pub mod spec;
 pub mod time;

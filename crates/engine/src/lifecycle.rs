@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::attach;
+use crate::config::ContainerState;
 use crate::config::MountKind;
-use crate::config::{ContainerConfig, ContainerState, HealthConfig, MountConfig};
 use crate::config::{ContainerStatus, NetworkMode, RestartName};
 use crate::db::{Db, Record};
+pub use crate::resolve::{
+    parse_bytes, parse_mount_flag, parse_volume_flag, CreateRequest, HealthFlags,
+};
 use crate::{Error, Paths, Result};
 
 /// The engine as a CLI process holds it.
@@ -23,67 +26,6 @@ pub struct Engine {
     pub(crate) paths: Paths,
     /// The database.
     pub(crate) db: Db,
-}
-
-/// `--health-*` options.
-#[derive(Debug, Clone, Default)]
-pub struct HealthFlags {
-    /// `--health-cmd` (run with `/bin/sh -c`).
-    pub cmd: Option<String>,
-    /// `--health-interval` (ns).
-    pub interval: Option<i64>,
-    /// `--health-timeout` (ns).
-    pub timeout: Option<i64>,
-    /// `--health-start-period` (ns).
-    pub start_period: Option<i64>,
-    /// `--health-retries`.
-    pub retries: Option<u32>,
-    /// `--no-healthcheck`.
-    pub disable: bool,
-}
-
-/// What `create`/`run` ask for, beyond the fields of [`ContainerConfig`] they set
-/// directly.
-#[derive(Debug, Clone, Default)]
-pub struct CreateRequest {
-    /// `--name`.
-    pub name: Option<String>,
-    /// The image as typed.
-    pub image: String,
-    /// Fields set directly from flags (env, labels, resources, security, ...).
-    pub config: ContainerConfig,
-    /// `--entrypoint` (an empty string clears the image's).
-    pub entrypoint: Option<String>,
-    /// Arguments after the image.
-    pub cmd: Vec<String>,
-    /// `-w`.
-    pub workdir: Option<String>,
-    /// `-u`.
-    pub user: Option<String>,
-    /// `--hostname`.
-    pub hostname: Option<String>,
-    /// `--stop-signal`.
-    pub stop_signal: Option<String>,
-    /// `-v`.
-    pub volumes: Vec<String>,
-    /// `--mount`.
-    pub mounts: Vec<String>,
-    /// `--tmpfs`.
-    pub tmpfs: Vec<String>,
-    /// `--health-*`.
-    pub health: HealthFlags,
-    /// `-P`.
-    pub publish_all: bool,
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Docker's container name rule.
@@ -131,136 +73,6 @@ fn random_name(db: &Db) -> Result<String> {
     Ok(format!("quai_{}", &crate::random_id()?[..12]))
 }
 
-/// Parse `-v SPEC`: `NAME:/dst[:opts]`, `/host:/dst[:opts]` or `/dst` (anonymous).
-pub fn parse_volume_flag(s: &str) -> Result<MountConfig> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let bad = || Error::Invalid(format!("invalid volume specification: '{s}'"));
-    let (src, dst, opts) = match parts.as_slice() {
-        [d] => ("", *d, ""),
-        [a, b] if b.starts_with('/') => (*a, *b, ""),
-        [d, o] => ("", *d, *o),
-        [a, b, o] => (*a, *b, *o),
-        _ => return Err(bad()),
-    };
-    if !dst.starts_with('/') || dst == "/" {
-        return Err(bad());
-    }
-    let mut readonly = false;
-    for o in opts.split(',').filter(|o| !o.is_empty()) {
-        match o {
-            "ro" => readonly = true,
-            "rw" | "z" | "Z" | "nocopy" | "rprivate" | "private" | "rshared" | "shared"
-            | "rslave" | "slave" => {}
-            _ => return Err(bad()),
-        }
-    }
-    let nocopy = opts.split(',').any(|o| o == "nocopy");
-    Ok(if src.is_empty() {
-        MountConfig {
-            kind: MountKind::Volume,
-            target: dst.into(),
-            readonly,
-            anonymous: true,
-            copy_up: !nocopy,
-            ..Default::default()
-        }
-    } else if src.starts_with('/') || src.starts_with('.') {
-        MountConfig {
-            kind: MountKind::Bind,
-            source: src.into(),
-            target: dst.into(),
-            readonly,
-            ..Default::default()
-        }
-    } else {
-        crate::volumes::check_name(src)?;
-        MountConfig {
-            kind: MountKind::Volume,
-            source: src.into(),
-            target: dst.into(),
-            readonly,
-            copy_up: !nocopy,
-            ..Default::default()
-        }
-    })
-}
-
-/// Parse `--mount type=...,source=...,target=...[,readonly][,tmpfs-size=N][,tmpfs-mode=M]`.
-pub fn parse_mount_flag(s: &str) -> Result<MountConfig> {
-    let mut m = MountConfig {
-        kind: MountKind::Volume,
-        copy_up: true,
-        ..Default::default()
-    };
-    for kv in s.split(',') {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        match k {
-            "type" => {
-                m.kind = MountKind::parse(v).ok_or_else(|| {
-                    Error::Invalid(format!("invalid mount config: mount type unknown: {v:?}"))
-                })?
-            }
-            "source" | "src" => m.source = v.into(),
-            "target" | "destination" | "dst" => m.target = v.into(),
-            "readonly" | "ro" => m.readonly = v.is_empty() || v == "true" || v == "1",
-            "volume-nocopy" => m.copy_up = !(v.is_empty() || v == "true"),
-            "tmpfs-size" => {
-                m.tmpfs_size = Some(parse_bytes(v).ok_or_else(|| {
-                    Error::Invalid(format!("invalid mount config: bad tmpfs-size {v:?}"))
-                })? as u64)
-            }
-            "tmpfs-mode" => {
-                m.tmpfs_mode = Some(u32::from_str_radix(v, 8).map_err(|_| {
-                    Error::Invalid(format!("invalid mount config: bad tmpfs-mode {v:?}"))
-                })?)
-            }
-            "bind-propagation" | "consistency" => {}
-            _ => {
-                return Err(Error::Invalid(format!(
-                    "invalid field '{k}' must be a key=value pair"
-                )))
-            }
-        }
-    }
-    if !m.target.starts_with('/') {
-        return Err(Error::Invalid(
-            "invalid mount config: target must be an absolute path".into(),
-        ));
-    }
-    match m.kind {
-        MountKind::Bind => {
-            m.copy_up = false;
-            if !Path::new(&m.source).exists() {
-                return Err(Error::Invalid(format!(
-                    "invalid mount config for type \"bind\": bind source path does not exist: {}",
-                    m.source
-                )));
-            }
-        }
-        MountKind::Volume if m.source.is_empty() => m.anonymous = true,
-        MountKind::Volume => crate::volumes::check_name(&m.source)?,
-        MountKind::Tmpfs => m.copy_up = false,
-    }
-    Ok(m)
-}
-
-/// Docker's byte sizes: `512`, `64k`, `256m`, `1g` (binary units).
-pub fn parse_bytes(s: &str) -> Option<i64> {
-    let s = s.trim().to_ascii_lowercase();
-    let s = s.strip_suffix('b').unwrap_or(&s);
-    let (num, mult) = match s.chars().last()? {
-        'k' => (&s[..s.len() - 1], 1i64 << 10),
-        'm' => (&s[..s.len() - 1], 1 << 20),
-        'g' => (&s[..s.len() - 1], 1 << 30),
-        't' => (&s[..s.len() - 1], 1 << 40),
-        _ => (s, 1),
-    };
-    let v: f64 = num.parse().ok()?;
-    let b = v * mult as f64;
-    // Negative, NaN, infinite and past-i64 sizes are no sizes (an `as` cast would saturate).
-    (b.is_finite() && b >= 0.0 && b < i64::MAX as f64).then_some(b as i64)
-}
-
 impl Engine {
     /// Open the engine's state.
     pub fn open(root: &Path, run: &Path) -> Result<Engine> {
@@ -274,193 +86,26 @@ impl Engine {
     /// Create a container from an image.
     pub fn create(&mut self, req: CreateRequest) -> Result<Record> {
         runtime::debug!("create: {}", req.image);
-        crate::validate::container(&req.config)?;
-        if let Some(h) = &req.hostname {
-            crate::validate::hostname(h)?;
-        }
         let images = image::store::ImageStore::open(&self.paths.root)?;
         let image_id = images.resolve(&req.image)?;
         let img = images.config(&image_id)?;
         drop(images);
         let ic = img.get("config").cloned().unwrap_or(Value::Null);
-        let mut c = req.config;
-        c.version = crate::config::CONFIG_VERSION;
+        let mut c = crate::resolve::resolve(&req, &ic)?;
         c.image = req.image.clone();
         c.image_id = image_id.to_string();
-        match req.entrypoint {
-            Some(e) => {
-                c.entrypoint = if e.is_empty() { Vec::new() } else { vec![e] };
-                c.cmd = req.cmd;
-            }
-            None => {
-                c.entrypoint = strings(&ic["Entrypoint"]);
-                c.cmd = if req.cmd.is_empty() {
-                    strings(&ic["Cmd"])
-                } else {
-                    req.cmd
-                };
-            }
-        }
-        if c.entrypoint.is_empty() && c.cmd.is_empty() {
-            return Err(Error::Invalid("no command specified".into()));
-        }
-        let mut env = strings(&ic["Env"]);
-        for e in std::mem::take(&mut c.env) {
-            let k = e.split('=').next().unwrap_or_default().to_string();
-            env.retain(|x| x.split('=').next() != Some(k.as_str()));
-            env.push(e);
-        }
-        c.env = env;
-        c.workdir = req
-            .workdir
-            .or_else(|| ic["WorkingDir"].as_str().map(str::to_string))
-            .unwrap_or_default();
-        if !c.workdir.is_empty() && !c.workdir.starts_with('/') {
-            return Err(Error::Invalid(format!(
-                "the working directory '{}' is invalid, it needs to be an absolute path",
-                c.workdir
-            )));
-        }
-        c.user = req
-            .user
-            .or_else(|| ic["User"].as_str().map(str::to_string))
-            .unwrap_or_default();
-        let mut labels: BTreeMap<String, String> = ic["Labels"]
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        labels.append(&mut c.labels);
-        c.labels = labels;
-        c.stop_signal = req
-            .stop_signal
-            .or_else(|| ic["StopSignal"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "SIGTERM".into());
-        runtime::ops::parse_signal(&c.stop_signal)
-            .map_err(|_| Error::Invalid(format!("invalid signal: {}", c.stop_signal)))?;
-        c.exposed_ports = ic["ExposedPorts"]
-            .as_object()
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default();
+        let mut mounts = std::mem::take(&mut c.mounts);
         match &c.network_mode {
             NetworkMode::Container(other) => {
                 // Stored by id: the other container may be renamed.
                 let o = self.db.get(other)?;
                 c.network_mode = NetworkMode::Container(o.id);
-                if !c.ports.is_empty() || req.publish_all {
-                    return Err(Error::Invalid(
-                        "conflicting options: port publishing and the container network mode"
-                            .into(),
-                    ));
-                }
             }
             NetworkMode::Network(n) => {
                 // By name or id; stored as the name.
                 c.network_mode = NetworkMode::Network(crate::network::get(&self.db, n)?.name);
             }
             NetworkMode::Bridge | NetworkMode::None | NetworkMode::Host => {}
-        }
-        if (c.ip.is_some() || !c.aliases.is_empty() || c.mac_address.is_some())
-            && c.network_mode.network().is_none()
-        {
-            return Err(Error::Invalid(format!(
-                "--ip and --network-alias need a bridge network, not \"{}\"",
-                c.network_mode
-            )));
-        }
-        if c.ip.is_some() && c.network_mode == NetworkMode::Bridge {
-            return Err(Error::Invalid(
-                "user specified IP address is supported on user defined networks only".into(),
-            ));
-        }
-        // Docker's rule: on the default bridge there is no DNS to answer an alias.
-        if !c.aliases.is_empty() && c.network_mode == NetworkMode::Bridge {
-            return Err(Error::Invalid(
-                "network-scoped alias is supported only for containers in user defined networks"
-                    .into(),
-            ));
-        }
-        if req.publish_all {
-            for p in &c.exposed_ports {
-                let (port, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));
-                let spec = format!("{port}/{proto}");
-                if !c
-                    .ports
-                    .iter()
-                    .any(|b| format!("{}/{}", b.container_port, b.proto) == spec)
-                {
-                    c.ports.extend(
-                        net::ports::parse(&spec).map_err(|e| Error::Invalid(e.to_string()))?,
-                    );
-                }
-            }
-        }
-        if !c.ports.is_empty() && matches!(c.network_mode, NetworkMode::None | NetworkMode::Host) {
-            return Err(Error::Invalid(format!(
-                "published ports need the bridge network, not \"{}\"",
-                c.network_mode
-            )));
-        }
-        c.health = health_config(&ic["Healthcheck"], &req.health);
-        if c.auto_remove && c.restart.name != RestartName::No {
-            return Err(Error::Invalid(
-                "conflicting options: cannot specify both --restart and --rm".into(),
-            ));
-        }
-        // Mounts: flags first, then the image's VOLUMEs not covered by one.
-        let mut mounts = Vec::new();
-        for v in &req.volumes {
-            mounts.push(parse_volume_flag(v)?);
-        }
-        for v in &req.mounts {
-            mounts.push(parse_mount_flag(v)?);
-        }
-        for t in &req.tmpfs {
-            let (dst, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
-            let mut m = MountConfig {
-                kind: MountKind::Tmpfs,
-                target: dst.into(),
-                ..Default::default()
-            };
-            for o in opts.split(',').filter(|o| !o.is_empty()) {
-                if let Some(v) = o.strip_prefix("size=") {
-                    m.tmpfs_size = Some(parse_bytes(v).ok_or_else(|| {
-                        Error::Invalid(format!("invalid tmpfs size {v:?} for {dst}"))
-                    })? as u64);
-                } else if let Some(v) = o.strip_prefix("mode=") {
-                    m.tmpfs_mode = u32::from_str_radix(v, 8).ok();
-                } else if o == "ro" {
-                    m.readonly = true;
-                }
-            }
-            mounts.push(m);
-        }
-        for target in ic["Volumes"]
-            .as_object()
-            .map(|o| o.keys().cloned().collect::<Vec<_>>())
-            .unwrap_or_default()
-        {
-            if !mounts.iter().any(|m| m.target == target) {
-                mounts.push(MountConfig {
-                    kind: MountKind::Volume,
-                    target,
-                    anonymous: true,
-                    copy_up: true,
-                    ..Default::default()
-                });
-            }
-        }
-        for (i, m) in mounts.iter().enumerate() {
-            crate::validate::mount(m)?;
-            if mounts[..i].iter().any(|o| o.target == m.target) {
-                return Err(Error::Invalid(format!(
-                    "Duplicate mount point: {}",
-                    m.target
-                )));
-            }
         }
         if let Some(opt) = c.security_opt.iter().find_map(|s| {
             s.strip_prefix("seccomp=")
@@ -474,17 +119,6 @@ impl Engine {
                 c.seccomp_profile = Some(text);
             }
         }
-        for s in &c.security_opt {
-            let known = s.starts_with("seccomp")
-                || s.starts_with("no-new-privileges")
-                || s.starts_with("label")
-                || s.starts_with("apparmor");
-            if !known {
-                return Err(Error::Invalid(format!("invalid --security-opt: {s:?}")));
-            }
-        }
-        crate::spec::check_caps(&c.cap_add).map_err(Error::Invalid)?;
-        crate::spec::check_caps(&c.cap_drop).map_err(Error::Invalid)?;
         let name = match req.name {
             Some(n) => {
                 let n = n.strip_prefix('/').unwrap_or(&n).to_string();
@@ -505,7 +139,9 @@ impl Engine {
                 .to_string();
         }
         let id = crate::random_id()?;
-        c.hostname = req.hostname.unwrap_or_else(|| id[..12].to_string());
+        if c.hostname.is_empty() {
+            c.hostname = id[..12].to_string();
+        }
         // Volumes named by the container exist before it does.
         for m in mounts.iter_mut().filter(|m| m.kind == MountKind::Volume) {
             let v = crate::volumes::create(
@@ -730,7 +366,13 @@ impl Engine {
             }
         }
         res?;
-        let rec = self.db.get(&rec.id)?;
+        // A short-lived `--rm` container may have run, exited and been removed by its
+        // monitor already: its exit still waits on the stream.
+        let rec = match self.db.get(&rec.id) {
+            Ok(r) => r,
+            Err(Error::NoSuchContainer(_)) => rec,
+            Err(e) => return Err(e),
+        };
         Ok((rec, stream))
     }
 
@@ -1031,40 +673,4 @@ impl Engine {
 
 fn attrs(rec: &Record) -> BTreeMap<String, String> {
     rec.event_attrs()
-}
-
-fn health_config(image: &Value, f: &HealthFlags) -> Option<HealthConfig> {
-    if f.disable {
-        return Some(HealthConfig {
-            test: vec!["NONE".into()],
-            ..Default::default()
-        });
-    }
-    let mut h = if image.is_object() {
-        HealthConfig {
-            test: strings(&image["Test"]),
-            interval: image["Interval"].as_i64().unwrap_or(0),
-            timeout: image["Timeout"].as_i64().unwrap_or(0),
-            start_period: image["StartPeriod"].as_i64().unwrap_or(0),
-            retries: image["Retries"].as_u64().unwrap_or(0) as u32,
-        }
-    } else {
-        HealthConfig::default()
-    };
-    if let Some(c) = &f.cmd {
-        h.test = vec!["CMD-SHELL".into(), c.clone()];
-    }
-    if let Some(v) = f.interval {
-        h.interval = v;
-    }
-    if let Some(v) = f.timeout {
-        h.timeout = v;
-    }
-    if let Some(v) = f.start_period {
-        h.start_period = v;
-    }
-    if let Some(v) = f.retries {
-        h.retries = v;
-    }
-    (!h.test.is_empty()).then_some(h)
 }

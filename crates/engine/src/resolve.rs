@@ -1,0 +1,582 @@
+//! The I/O-free resolve step: what was asked (`CreateRequest`: flags, or an API body, a
+//! compose service, a build step) merged with the image's config into the container's
+//! config, with Docker's rules (Entrypoint/Cmd, Env, WorkingDir, User, Labels,
+//! StopSignal, ExposedPorts and `-P`, Volumes, Healthcheck) and every check that needs
+//! nothing but the two (validate.rs, mounts, network-mode conflicts, capabilities). What
+//! needs the machine (the image store, other containers and networks, files on the host)
+//! is `Engine::create`'s. Unit-tested without root.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::config::{
+    ContainerConfig, HealthConfig, MountConfig, MountKind, NetworkMode, RestartName,
+};
+use crate::{Error, Result};
+
+/// `--health-*` options.
+#[derive(Debug, Clone, Default)]
+pub struct HealthFlags {
+    /// `--health-cmd` (run with `/bin/sh -c`).
+    pub cmd: Option<String>,
+    /// `--health-interval` (ns).
+    pub interval: Option<i64>,
+    /// `--health-timeout` (ns).
+    pub timeout: Option<i64>,
+    /// `--health-start-period` (ns).
+    pub start_period: Option<i64>,
+    /// `--health-retries`.
+    pub retries: Option<u32>,
+    /// `--no-healthcheck`.
+    pub disable: bool,
+}
+
+/// What `create`/`run` ask for, beyond the fields of [`ContainerConfig`] they set
+/// directly.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    /// `--name`.
+    pub name: Option<String>,
+    /// The image as typed.
+    pub image: String,
+    /// Fields set directly from flags (env, labels, resources, security, ...).
+    pub config: ContainerConfig,
+    /// `--entrypoint` (an empty string clears the image's).
+    pub entrypoint: Option<String>,
+    /// Arguments after the image.
+    pub cmd: Vec<String>,
+    /// `-w`.
+    pub workdir: Option<String>,
+    /// `-u`.
+    pub user: Option<String>,
+    /// `--hostname`.
+    pub hostname: Option<String>,
+    /// `--stop-signal`.
+    pub stop_signal: Option<String>,
+    /// `-v`.
+    pub volumes: Vec<String>,
+    /// `--mount`.
+    pub mounts: Vec<String>,
+    /// `--tmpfs`.
+    pub tmpfs: Vec<String>,
+    /// `--health-*`.
+    pub health: HealthFlags,
+    /// `-P`.
+    pub publish_all: bool,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Parse `-v SPEC`: `NAME:/dst[:opts]`, `/host:/dst[:opts]` or `/dst` (anonymous).
+pub fn parse_volume_flag(s: &str) -> Result<MountConfig> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let bad = || Error::Invalid(format!("invalid volume specification: '{s}'"));
+    let (src, dst, opts) = match parts.as_slice() {
+        [d] => ("", *d, ""),
+        [a, b] if b.starts_with('/') => (*a, *b, ""),
+        [d, o] => ("", *d, *o),
+        [a, b, o] => (*a, *b, *o),
+        _ => return Err(bad()),
+    };
+    if !dst.starts_with('/') || dst == "/" {
+        return Err(bad());
+    }
+    let mut readonly = false;
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        match o {
+            "ro" => readonly = true,
+            "rw" | "z" | "Z" | "nocopy" | "rprivate" | "private" | "rshared" | "shared"
+            | "rslave" | "slave" => {}
+            _ => return Err(bad()),
+        }
+    }
+    let nocopy = opts.split(',').any(|o| o == "nocopy");
+    Ok(if src.is_empty() {
+        MountConfig {
+            kind: MountKind::Volume,
+            target: dst.into(),
+            readonly,
+            anonymous: true,
+            copy_up: !nocopy,
+            ..Default::default()
+        }
+    } else if src.starts_with('/') || src.starts_with('.') {
+        MountConfig {
+            kind: MountKind::Bind,
+            source: src.into(),
+            target: dst.into(),
+            readonly,
+            ..Default::default()
+        }
+    } else {
+        crate::volumes::check_name(src)?;
+        MountConfig {
+            kind: MountKind::Volume,
+            source: src.into(),
+            target: dst.into(),
+            readonly,
+            copy_up: !nocopy,
+            ..Default::default()
+        }
+    })
+}
+
+/// Parse `--mount type=...,source=...,target=...[,readonly][,tmpfs-size=N][,tmpfs-mode=M]`.
+pub fn parse_mount_flag(s: &str) -> Result<MountConfig> {
+    let mut m = MountConfig {
+        kind: MountKind::Volume,
+        copy_up: true,
+        ..Default::default()
+    };
+    for kv in s.split(',') {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        match k {
+            "type" => {
+                m.kind = MountKind::parse(v).ok_or_else(|| {
+                    Error::Invalid(format!("invalid mount config: mount type unknown: {v:?}"))
+                })?
+            }
+            "source" | "src" => m.source = v.into(),
+            "target" | "destination" | "dst" => m.target = v.into(),
+            "readonly" | "ro" => m.readonly = v.is_empty() || v == "true" || v == "1",
+            "volume-nocopy" => m.copy_up = !(v.is_empty() || v == "true"),
+            "tmpfs-size" => {
+                m.tmpfs_size = Some(parse_bytes(v).ok_or_else(|| {
+                    Error::Invalid(format!("invalid mount config: bad tmpfs-size {v:?}"))
+                })? as u64)
+            }
+            "tmpfs-mode" => {
+                m.tmpfs_mode = Some(u32::from_str_radix(v, 8).map_err(|_| {
+                    Error::Invalid(format!("invalid mount config: bad tmpfs-mode {v:?}"))
+                })?)
+            }
+            "bind-propagation" | "consistency" => {}
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "invalid field '{k}' must be a key=value pair"
+                )))
+            }
+        }
+    }
+    if !m.target.starts_with('/') {
+        return Err(Error::Invalid(
+            "invalid mount config: target must be an absolute path".into(),
+        ));
+    }
+    match m.kind {
+        MountKind::Bind => {
+            m.copy_up = false;
+            if !Path::new(&m.source).exists() {
+                return Err(Error::Invalid(format!(
+                    "invalid mount config for type \"bind\": bind source path does not exist: {}",
+                    m.source
+                )));
+            }
+        }
+        MountKind::Volume if m.source.is_empty() => m.anonymous = true,
+        MountKind::Volume => crate::volumes::check_name(&m.source)?,
+        MountKind::Tmpfs => m.copy_up = false,
+    }
+    Ok(m)
+}
+
+/// Docker's byte sizes: `512`, `64k`, `256m`, `1g` (binary units).
+pub fn parse_bytes(s: &str) -> Option<i64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, mult) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1i64 << 10),
+        'm' => (&s[..s.len() - 1], 1 << 20),
+        'g' => (&s[..s.len() - 1], 1 << 30),
+        't' => (&s[..s.len() - 1], 1 << 40),
+        _ => (s, 1),
+    };
+    let v: f64 = num.parse().ok()?;
+    let b = v * mult as f64;
+    // Negative, NaN, infinite and past-i64 sizes are no sizes (an `as` cast would saturate).
+    (b.is_finite() && b >= 0.0 && b < i64::MAX as f64).then_some(b as i64)
+}
+
+/// Merge a request with the image's config (Docker's image `config` object: `Env`,
+/// `Cmd`, `Entrypoint`, ...). The result's `mounts` are parsed and checked but not made
+/// (bind sources not resolved, volumes not created); `hostname` is the request's or empty.
+pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
+    crate::validate::container(&req.config)?;
+    if let Some(h) = &req.hostname {
+        crate::validate::hostname(h)?;
+    }
+    let mut c = req.config.clone();
+    c.version = crate::config::CONFIG_VERSION;
+    match &req.entrypoint {
+        Some(e) => {
+            c.entrypoint = if e.is_empty() {
+                Vec::new()
+            } else {
+                vec![e.clone()]
+            };
+            c.cmd = req.cmd.clone();
+        }
+        None => {
+            c.entrypoint = strings(&ic["Entrypoint"]);
+            c.cmd = if req.cmd.is_empty() {
+                strings(&ic["Cmd"])
+            } else {
+                req.cmd.clone()
+            };
+        }
+    }
+    if c.entrypoint.is_empty() && c.cmd.is_empty() {
+        return Err(Error::Invalid("no command specified".into()));
+    }
+    let mut env = strings(&ic["Env"]);
+    for e in std::mem::take(&mut c.env) {
+        let k = e.split('=').next().unwrap_or_default().to_string();
+        env.retain(|x| x.split('=').next() != Some(k.as_str()));
+        env.push(e);
+    }
+    c.env = env;
+    c.workdir = req
+        .workdir
+        .clone()
+        .or_else(|| ic["WorkingDir"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    if !c.workdir.is_empty() && !c.workdir.starts_with('/') {
+        return Err(Error::Invalid(format!(
+            "the working directory '{}' is invalid, it needs to be an absolute path",
+            c.workdir
+        )));
+    }
+    c.user = req
+        .user
+        .clone()
+        .or_else(|| ic["User"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut labels: BTreeMap<String, String> = ic["Labels"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    labels.append(&mut c.labels);
+    c.labels = labels;
+    c.stop_signal = req
+        .stop_signal
+        .clone()
+        .or_else(|| ic["StopSignal"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "SIGTERM".into());
+    runtime::ops::parse_signal(&c.stop_signal)
+        .map_err(|_| Error::Invalid(format!("invalid signal: {}", c.stop_signal)))?;
+    c.exposed_ports = ic["ExposedPorts"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    if c.network_mode.container().is_some() && (!c.ports.is_empty() || req.publish_all) {
+        return Err(Error::Invalid(
+            "conflicting options: port publishing and the container network mode".into(),
+        ));
+    }
+    if (c.ip.is_some() || !c.aliases.is_empty() || c.mac_address.is_some())
+        && c.network_mode.network().is_none()
+    {
+        return Err(Error::Invalid(format!(
+            "--ip and --network-alias need a bridge network, not \"{}\"",
+            c.network_mode
+        )));
+    }
+    if c.ip.is_some() && c.network_mode == NetworkMode::Bridge {
+        return Err(Error::Invalid(
+            "user specified IP address is supported on user defined networks only".into(),
+        ));
+    }
+    // Docker's rule: on the default bridge there is no DNS to answer an alias.
+    if !c.aliases.is_empty() && c.network_mode == NetworkMode::Bridge {
+        return Err(Error::Invalid(
+            "network-scoped alias is supported only for containers in user defined networks".into(),
+        ));
+    }
+    if req.publish_all {
+        for p in &c.exposed_ports {
+            let (port, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));
+            let spec = format!("{port}/{proto}");
+            if !c
+                .ports
+                .iter()
+                .any(|b| format!("{}/{}", b.container_port, b.proto) == spec)
+            {
+                c.ports
+                    .extend(net::ports::parse(&spec).map_err(|e| Error::Invalid(e.to_string()))?);
+            }
+        }
+    }
+    if !c.ports.is_empty() && matches!(c.network_mode, NetworkMode::None | NetworkMode::Host) {
+        return Err(Error::Invalid(format!(
+            "published ports need the bridge network, not \"{}\"",
+            c.network_mode
+        )));
+    }
+    c.health = health_config(&ic["Healthcheck"], &req.health);
+    if c.auto_remove && c.restart.name != RestartName::No {
+        return Err(Error::Invalid(
+            "conflicting options: cannot specify both --restart and --rm".into(),
+        ));
+    }
+    // Mounts: flags first, then the image's VOLUMEs not covered by one.
+    let mut mounts = Vec::new();
+    for v in &req.volumes {
+        mounts.push(parse_volume_flag(v)?);
+    }
+    for v in &req.mounts {
+        mounts.push(parse_mount_flag(v)?);
+    }
+    for t in &req.tmpfs {
+        let (dst, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        let mut m = MountConfig {
+            kind: MountKind::Tmpfs,
+            target: dst.into(),
+            ..Default::default()
+        };
+        for o in opts.split(',').filter(|o| !o.is_empty()) {
+            if let Some(v) = o.strip_prefix("size=") {
+                m.tmpfs_size =
+                    Some(parse_bytes(v).ok_or_else(|| {
+                        Error::Invalid(format!("invalid tmpfs size {v:?} for {dst}"))
+                    })? as u64);
+            } else if let Some(v) = o.strip_prefix("mode=") {
+                m.tmpfs_mode = u32::from_str_radix(v, 8).ok();
+            } else if o == "ro" {
+                m.readonly = true;
+            }
+        }
+        mounts.push(m);
+    }
+    for target in ic["Volumes"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if !mounts.iter().any(|m| m.target == target) {
+            mounts.push(MountConfig {
+                kind: MountKind::Volume,
+                target,
+                anonymous: true,
+                copy_up: true,
+                ..Default::default()
+            });
+        }
+    }
+    for (i, m) in mounts.iter().enumerate() {
+        crate::validate::mount(m)?;
+        if mounts[..i].iter().any(|o| o.target == m.target) {
+            return Err(Error::Invalid(format!(
+                "Duplicate mount point: {}",
+                m.target
+            )));
+        }
+    }
+    for s in &c.security_opt {
+        let known = s.starts_with("seccomp")
+            || s.starts_with("no-new-privileges")
+            || s.starts_with("label")
+            || s.starts_with("apparmor");
+        if !known {
+            return Err(Error::Invalid(format!("invalid --security-opt: {s:?}")));
+        }
+    }
+    crate::spec::check_caps(&c.cap_add).map_err(Error::Invalid)?;
+    crate::spec::check_caps(&c.cap_drop).map_err(Error::Invalid)?;
+    c.mounts = mounts;
+    c.hostname = req.hostname.clone().unwrap_or_default();
+    Ok(c)
+}
+
+fn health_config(image: &Value, f: &HealthFlags) -> Option<HealthConfig> {
+    if f.disable {
+        return Some(HealthConfig {
+            test: vec!["NONE".into()],
+            ..Default::default()
+        });
+    }
+    let mut h = if image.is_object() {
+        HealthConfig {
+            test: strings(&image["Test"]),
+            interval: image["Interval"].as_i64().unwrap_or(0),
+            timeout: image["Timeout"].as_i64().unwrap_or(0),
+            start_period: image["StartPeriod"].as_i64().unwrap_or(0),
+            retries: image["Retries"].as_u64().unwrap_or(0) as u32,
+        }
+    } else {
+        HealthConfig::default()
+    };
+    if let Some(c) = &f.cmd {
+        h.test = vec!["CMD-SHELL".into(), c.clone()];
+    }
+    if let Some(v) = f.interval {
+        h.interval = v;
+    }
+    if let Some(v) = f.timeout {
+        h.timeout = v;
+    }
+    if let Some(v) = f.start_period {
+        h.start_period = v;
+    }
+    if let Some(v) = f.retries {
+        h.retries = v;
+    }
+    (!h.test.is_empty()).then_some(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn image() -> Value {
+        json!({
+            "Env": ["PATH=/usr/bin:/bin", "MODE=image", "KEEP=1"],
+            "Entrypoint": ["/entry.sh"],
+            "Cmd": ["serve", "--port", "80"],
+            "WorkingDir": "/srv",
+            "User": "www",
+            "Labels": {"maintainer": "img", "shared": "from-image"},
+            "StopSignal": "SIGQUIT",
+            "ExposedPorts": {"80/tcp": {}, "53/udp": {}},
+            "Volumes": {"/data": {}},
+            "Healthcheck": {"Test": ["CMD", "true"], "Interval": 5_000_000_000i64, "Retries": 3},
+        })
+    }
+
+    fn req() -> CreateRequest {
+        CreateRequest {
+            image: "web".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_image_config_fills_what_the_request_leaves() {
+        let c = resolve(&req(), &image()).expect("resolve");
+        assert_eq!(c.entrypoint, ["/entry.sh"]);
+        assert_eq!(c.cmd, ["serve", "--port", "80"]);
+        assert_eq!(c.workdir, "/srv");
+        assert_eq!(c.user, "www");
+        assert_eq!(c.stop_signal, "SIGQUIT");
+        assert_eq!(c.labels["maintainer"], "img");
+        assert_eq!(c.mounts.len(), 1, "the image's VOLUME");
+        assert!(c.mounts[0].anonymous && c.mounts[0].target == "/data");
+        let h = c.health.expect("the image's healthcheck");
+        assert_eq!((h.test[0].as_str(), h.retries), ("CMD", 3));
+        assert_eq!(c.hostname, "", "the id's, chosen at create");
+        assert!(c.ports.is_empty(), "EXPOSE publishes nothing without -P");
+    }
+
+    #[test]
+    fn the_request_overrides_with_dockers_rules() {
+        let mut r = req();
+        r.cmd = vec!["sh".into()];
+        r.config.env = vec!["MODE=flag".into(), "NEW=2".into()];
+        r.config.labels.insert("shared".into(), "from-flag".into());
+        r.workdir = Some("/tmp".into());
+        r.volumes = vec!["vol:/data".into()];
+        r.publish_all = true;
+        r.health = HealthFlags {
+            cmd: Some("curl -f localhost".into()),
+            ..Default::default()
+        };
+        let c = resolve(&r, &image()).expect("resolve");
+        // Arguments replace CMD, not ENTRYPOINT.
+        assert_eq!(c.entrypoint, ["/entry.sh"]);
+        assert_eq!(c.cmd, ["sh"]);
+        assert_eq!(
+            c.env,
+            ["PATH=/usr/bin:/bin", "KEEP=1", "MODE=flag", "NEW=2"]
+        );
+        assert_eq!(c.labels["shared"], "from-flag");
+        assert_eq!(c.workdir, "/tmp");
+        // `-v vol:/data` covers the image's VOLUME /data.
+        assert_eq!(c.mounts.len(), 1);
+        assert_eq!(c.mounts[0].source, "vol");
+        assert!(!c.mounts[0].anonymous);
+        // `-P`: every EXPOSEd port, on a host port chosen at start.
+        let mut ports: Vec<String> = c
+            .ports
+            .iter()
+            .map(|p| format!("{}/{}:{}", p.container_port, p.proto, p.host_port))
+            .collect();
+        ports.sort();
+        assert_eq!(ports, ["53/udp:0", "80/tcp:0"]);
+        let h = c.health.expect("health");
+        assert_eq!(h.test, ["CMD-SHELL", "curl -f localhost"]);
+        assert_eq!(h.retries, 3, "what the flags do not set stays the image's");
+        // `--entrypoint ''` clears the image's, and the arguments are the whole command.
+        let mut r = req();
+        r.entrypoint = Some(String::new());
+        r.cmd = vec!["true".into()];
+        let c = resolve(&r, &image()).expect("resolve");
+        assert!(c.entrypoint.is_empty());
+        assert_eq!(c.cmd, ["true"]);
+    }
+
+    #[test]
+    fn conflicts_are_refused_before_anything_exists() {
+        let bad = |f: &dyn Fn(&mut CreateRequest), want: &str| {
+            let mut r = req();
+            f(&mut r);
+            let e = resolve(&r, &image()).expect_err(want).to_string();
+            assert!(e.contains(want), "want {want:?}, got {e:?}");
+        };
+        bad(
+            &|r| r.workdir = Some("rel".into()),
+            "needs to be an absolute path",
+        );
+        bad(
+            &|r| r.volumes = vec!["aa:/x".into(), "bb:/x".into()],
+            "Duplicate mount point",
+        );
+        bad(
+            &|r| {
+                r.config.auto_remove = true;
+                r.config.restart.name = RestartName::Always;
+            },
+            "cannot specify both --restart and --rm",
+        );
+        bad(
+            &|r| {
+                r.config.network_mode = NetworkMode::Host;
+                r.publish_all = true;
+            },
+            "published ports need the bridge network",
+        );
+        bad(
+            &|r| {
+                r.config.network_mode = NetworkMode::Container("other".into());
+                r.publish_all = true;
+            },
+            "port publishing and the container network mode",
+        );
+        bad(
+            &|r| r.config.ip = Some("10.99.0.9".into()),
+            "user defined networks only",
+        );
+        bad(
+            &|r| r.stop_signal = Some("SIGNOPE".into()),
+            "invalid signal",
+        );
+        bad(&|r| r.config.cap_add = vec!["NOPE".into()], "NOPE");
+        bad(&|r| r.hostname = Some("h".repeat(70)), "invalid hostname");
+        let empty = json!({});
+        let e = resolve(&req(), &empty).expect_err("no command").to_string();
+        assert!(e.contains("no command specified"), "{e}");
+    }
+}
