@@ -151,13 +151,76 @@ fn manifest_url(base: &str, r: &Reference, what: &str) -> String {
 }
 
 /// Fetch a manifest document by tag or digest, verify it and store it as received.
+/// A manifest as a registry serves it: an index (a list per platform) or one image's.
+#[derive(Debug)]
+enum Fetched {
+    Index(Box<oci_spec::image::ImageIndex>),
+    Image(Box<oci_spec::image::ImageManifest>),
+}
+
+/// The media types of indexes (OCI's and Docker's manifest list).
+const INDEX_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+/// The media types of image manifests (OCI's and Docker's schema 2).
+const IMAGE_TYPES: &[&str] = &[
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+/// Parse a manifest's bytes by its media type (the response's, else the document's own
+/// `mediaType`, else its shape), refusing Docker's schema 1.
+fn parse_manifest(what: &str, media: &str, bytes: &[u8]) -> Result<Fetched> {
+    let bad =
+        |e: &dyn std::fmt::Display| Error::Invalid(format!("{what}: malformed manifest: {e}"));
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| bad(&e))?;
+    if v["schemaVersion"] == 1
+        || media.starts_with("application/vnd.docker.distribution.manifest.v1")
+    {
+        return Err(Error::Invalid(format!(
+            "{what}: Docker schema 1 manifests are not supported (push the image again with a current client)"
+        )));
+    }
+    let media = match media {
+        "" | "application/json" | "text/plain" => v["mediaType"].as_str().unwrap_or_default(),
+        m => m.split(';').next().unwrap_or_default().trim(),
+    };
+    let is_index = if INDEX_TYPES.contains(&media) {
+        true
+    } else if IMAGE_TYPES.contains(&media) {
+        false
+    } else if media.is_empty() {
+        v.get("manifests").is_some()
+    } else {
+        return Err(Error::Invalid(format!(
+            "{what}: unsupported manifest media type {media:?}"
+        )));
+    };
+    Ok(if is_index {
+        Fetched::Index(Box::new(serde_json::from_value(v).map_err(|e| bad(&e))?))
+    } else {
+        Fetched::Image(Box::new(serde_json::from_value(v).map_err(|e| bad(&e))?))
+    })
+}
+
+/// An OCI descriptor's digest and size as the content store takes them.
+fn descriptor(what: &str, d: &oci_spec::image::Descriptor) -> Result<(Digest, Option<u64>)> {
+    let digest = d
+        .digest()
+        .to_string()
+        .parse::<Digest>()
+        .map_err(|e| Error::Invalid(format!("manifest {what}: {e}")))?;
+    Ok((digest, Some(d.size())))
+}
+
 fn fetch_manifest(
     c: &Client,
     store: &Store,
     r: &Reference,
     what: &str,
     expected: Option<&Digest>,
-) -> Result<(Digest, String, Value)> {
+) -> Result<(Digest, Fetched)> {
     let host = api_host(&r.domain);
     let base = c.base(host)?;
     let scope = format!("repository:{}:pull", r.path);
@@ -199,28 +262,21 @@ fn fetch_manifest(
             )));
         }
     }
-    let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Invalid(format!("{url}: malformed manifest: {e}")))?;
-    let media = if media.is_empty() || media == "application/json" {
-        v["mediaType"].as_str().unwrap_or_default().to_string()
-    } else {
-        media
-    };
-    if media.contains("distribution.manifest.v1") || v["schemaVersion"] == 1 {
-        return Err(Error::Invalid(format!("{}: Docker schema 1 manifests are not supported (push the image again with a current client)", r.familiar())));
-    }
+    let m = parse_manifest(&r.familiar(), &media, &bytes)?;
     store.write_bytes(&bytes, Some(&actual))?;
-    Ok((actual, media, v))
+    Ok((actual, m))
 }
 
-fn pick_platform(index: &Value, p: &Platform) -> Option<Digest> {
-    index["manifests"].as_array()?.iter().find_map(|m| {
-        let pl = &m["platform"];
-        let ok = pl["os"] == p.os.as_str()
-            && pl["architecture"] == p.arch.as_str()
-            && p.variant.as_deref().is_none_or(|v| pl["variant"] == v);
+fn pick_platform(index: &oci_spec::image::ImageIndex, p: &Platform) -> Option<Digest> {
+    index.manifests().iter().find_map(|m| {
+        let pl = m.platform().as_ref()?;
+        let ok = pl.os().to_string() == p.os
+            && pl.architecture().to_string() == p.arch
+            && p.variant
+                .as_deref()
+                .is_none_or(|v| pl.variant().as_deref() == Some(v));
         if ok {
-            m["digest"].as_str()?.parse().ok()
+            m.digest().to_string().parse().ok()
         } else {
             None
         }
@@ -323,9 +379,9 @@ pub fn pull(
         .map(|d| d.to_string())
         .or_else(|| r.tag.clone())
         .unwrap_or_else(|| "latest".into());
-    let (mut digest, mut media, mut m) = fetch_manifest(c, store, r, &what, r.digest.as_ref())?;
-    if media.contains("index") || media.contains("manifest.list") || m.get("manifests").is_some() {
-        let pick = pick_platform(&m, platform).ok_or_else(|| {
+    let (mut digest, mut fetched) = fetch_manifest(c, store, r, &what, r.digest.as_ref())?;
+    if let Fetched::Index(ix) = &fetched {
+        let pick = pick_platform(ix, platform).ok_or_else(|| {
             Error::Invalid(format!(
                 "{}: no manifest for platform {}/{}",
                 r.familiar(),
@@ -333,24 +389,21 @@ pub fn pull(
                 platform.arch
             ))
         })?;
-        (digest, media, m) = fetch_manifest(c, store, r, &pick.to_string(), Some(&pick))?;
+        (digest, fetched) = fetch_manifest(c, store, r, &pick.to_string(), Some(&pick))?;
     }
-    let _ = media;
-    let desc = |v: &Value| -> Result<(Digest, Option<u64>)> {
-        let d = v["digest"]
-            .as_str()
-            .unwrap_or_default()
-            .parse::<Digest>()
-            .map_err(|e| Error::Invalid(format!("manifest {digest}: {e}")))?;
-        Ok((d, v["size"].as_u64()))
+    let Fetched::Image(m) = fetched else {
+        return Err(Error::Invalid(format!(
+            "{}: the index's entry {digest} is an index again",
+            r.familiar()
+        )));
     };
-    let (config, config_size) = desc(&m["config"])?;
+    let what = digest.to_string();
+    let (config, config_size) = descriptor(&what, m.config())?;
     fetch_blob(c, store, r, &config, config_size, None)?;
-    let layers: Vec<(Digest, Option<u64>)> = m["layers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(desc)
+    let layers: Vec<(Digest, Option<u64>)> = m
+        .layers()
+        .iter()
+        .map(|l| descriptor(&what, l))
         .collect::<Result<_>>()?;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
@@ -451,6 +504,88 @@ pub fn tags(c: &Client, r: &Reference) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn manifest_json(media: Option<&str>) -> Vec<u8> {
+        let mut v = serde_json::json!({
+            "schemaVersion": 2,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": format!("sha256:{}", "c".repeat(64)), "size": 7},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": format!("sha256:{}", "1".repeat(64)), "size": 99}],
+        });
+        if let Some(m) = media {
+            v["mediaType"] = serde_json::json!(m);
+        }
+        serde_json::to_vec(&v).expect("json")
+    }
+
+    fn index_json(media: Option<&str>) -> Vec<u8> {
+        let entry = |arch: &str, variant: Option<&str>, hex: char| {
+            let mut p = serde_json::json!({"os": "linux", "architecture": arch});
+            if let Some(v) = variant {
+                p["variant"] = serde_json::json!(v);
+            }
+            serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": format!("sha256:{}", hex.to_string().repeat(64)), "size": 1, "platform": p})
+        };
+        let mut v = serde_json::json!({"schemaVersion": 2, "manifests": [
+            entry("arm", Some("v6"), 'a'), entry("arm", Some("v7"), 'b'), entry("amd64", None, 'd'),
+        ]});
+        if let Some(m) = media {
+            v["mediaType"] = serde_json::json!(m);
+        }
+        serde_json::to_vec(&v).expect("json")
+    }
+
+    #[test]
+    fn manifests_parse_by_media_type_into_oci_types() {
+        let img = |media: &str, body: &[u8]| match parse_manifest("t", media, body) {
+            Ok(Fetched::Image(m)) => m.layers().len(),
+            other => panic!("{media}: {other:?}"),
+        };
+        assert_eq!(img(IMAGE_TYPES[0], &manifest_json(None)), 1);
+        assert_eq!(img(IMAGE_TYPES[1], &manifest_json(None)), 1);
+        assert_eq!(
+            img("application/json", &manifest_json(Some(IMAGE_TYPES[0]))),
+            1
+        );
+        assert_eq!(img("", &manifest_json(None)), 1, "by shape");
+        let ix = |media: &str, body: &[u8]| match parse_manifest("t", media, body) {
+            Ok(Fetched::Index(ix)) => ix,
+            other => panic!("{media}: {other:?}"),
+        };
+        let i = ix(INDEX_TYPES[1], &index_json(None));
+        assert_eq!(i.manifests().len(), 3);
+        let i = ix("", &index_json(None));
+        let pick = |os: &str, arch: &str, variant: Option<&str>| {
+            pick_platform(
+                &i,
+                &Platform {
+                    os: os.into(),
+                    arch: arch.into(),
+                    variant: variant.map(str::to_string),
+                },
+            )
+            .map(|d| d.hex()[..1].to_string())
+        };
+        assert_eq!(pick("linux", "amd64", None).as_deref(), Some("d"));
+        assert_eq!(pick("linux", "arm", Some("v7")).as_deref(), Some("b"));
+        assert_eq!(pick("linux", "arm", None).as_deref(), Some("a"));
+        assert_eq!(pick("linux", "s390x", None), None);
+        let err = |media: &str, body: &[u8]| {
+            parse_manifest("t", media, body)
+                .expect_err(media)
+                .to_string()
+        };
+        assert!(err(
+            "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            br#"{"schemaVersion":1}"#
+        )
+        .contains("schema 1"));
+        assert!(err("application/vnd.example+json", &manifest_json(None)).contains("unsupported"));
+        assert!(err(IMAGE_TYPES[0], b"{not json").contains("malformed"));
+        assert!(err(IMAGE_TYPES[0], br#"{"schemaVersion":2,"layers":[]}"#).contains("malformed"));
+    }
 
     #[test]
     fn events_render_as_docker_prints_them() {
