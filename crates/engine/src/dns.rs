@@ -13,6 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hickory_proto::op::{Message, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::{A, PTR};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+
 use crate::db::Db;
 use crate::network_record::Network;
 use crate::{Error, Paths, Result};
@@ -188,80 +193,70 @@ fn upstreams() -> Vec<SocketAddr> {
         .collect()
 }
 
-/// The queried name (lower case, without the trailing dot) and type, and where the
-/// question ends.
-fn question(q: &[u8]) -> Option<(String, u16, usize)> {
-    let mut i = 12;
-    let mut labels = Vec::new();
-    loop {
-        let len = *q.get(i)? as usize;
-        i += 1;
-        if len == 0 {
-            break;
-        }
-        if len & 0xc0 != 0 {
-            return None;
-        }
-        labels.push(String::from_utf8_lossy(q.get(i..i + len)?).to_ascii_lowercase());
-        i += len;
-    }
-    let qtype = u16::from_be_bytes([*q.get(i)?, *q.get(i + 1)?]);
-    Some((labels.join("."), qtype, i + 4))
+/// The first question of a query, decoded by `hickory-proto`.
+struct Question {
+    id: u16,
+    recursion_desired: bool,
+    query: Query,
+    /// The queried name, lower case, without the trailing dot.
+    name: String,
 }
 
-/// A resource record for the question's name: its type and data.
-type Rr = (u16, Vec<u8>);
-
-const TYPE_A: u16 = 1;
-const TYPE_PTR: u16 = 12;
-
-fn a_records(ips: &[Ipv4Addr]) -> Vec<Rr> {
-    ips.iter()
-        .map(|ip| (TYPE_A, ip.octets().to_vec()))
-        .collect()
-}
-
-/// A domain name in DNS wire format.
-fn wire_name(name: &str) -> Vec<u8> {
-    let mut b = Vec::new();
-    for l in name.split('.').filter(|l| !l.is_empty()) {
-        b.push(l.len().min(63) as u8);
-        b.extend_from_slice(&l.as_bytes()[..l.len().min(63)]);
-    }
-    b.push(0);
-    b
-}
-
-/// A reply to `q` (its question copied) with `answers`. `limit` is the largest reply the
-/// transport takes (512 bytes for UDP, RFC 1035): answers beyond it are left out and the
-/// reply marked truncated, so the client asks again over TCP.
-fn reply(q: &[u8], end: usize, answers: &[Rr], rcode: u8, limit: usize) -> Vec<u8> {
-    let mut size = end;
-    let fit = answers
+/// The query's first question; None for what is not a well-formed DNS message with one
+/// (too short, a bad name such as a pointer loop, no question): such a message is dropped.
+fn question(q: &[u8]) -> Option<Question> {
+    let m = Message::from_vec(q).ok()?;
+    let (id, recursion_desired) = (m.metadata.id, m.metadata.recursion_desired);
+    let query = m.queries.into_iter().next()?;
+    let name = query
+        .name()
         .iter()
-        .take_while(|(_, d)| {
-            size += 12 + d.len();
-            size <= limit
-        })
-        .count();
-    let truncated = answers.len() > fit;
-    let answers = &answers[..fit];
-    let mut r = q[..end].to_vec();
-    // Response, recursion desired copied, authoritative, truncated when it is.
-    r[2] = 0x80 | (q[2] & 0x01) | 0x04 | if truncated { 0x02 } else { 0 };
-    r[3] = 0x80 | rcode; // recursion available
-    r[4..6].copy_from_slice(&1u16.to_be_bytes());
-    r[6..8].copy_from_slice(&(answers.len() as u16).to_be_bytes());
-    r[8..12].copy_from_slice(&[0, 0, 0, 0]);
-    for (ty, data) in answers {
-        r.extend_from_slice(&[0xc0, 0x0c]); // the question's name, by pointer
-        r.extend_from_slice(&ty.to_be_bytes());
-        r.extend_from_slice(&1u16.to_be_bytes()); // class IN
-        r.extend_from_slice(&600u32.to_be_bytes());
-        r.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        r.extend_from_slice(data);
-    }
-    r
+        .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(".");
+    Some(Question {
+        id,
+        recursion_desired,
+        query,
+        name,
+    })
+}
+
+fn a_records(ips: &[Ipv4Addr]) -> Vec<RData> {
+    ips.iter().map(|ip| RData::A(A(*ip))).collect()
+}
+
+/// The PTR data naming `owner` (`NAME.NETWORK`); labels longer than DNS allows are cut.
+fn ptr_record(owner: &str) -> Option<RData> {
+    let labels = owner
+        .split('.')
+        .filter(|l| !l.is_empty())
+        .map(|l| &l.as_bytes()[..l.len().min(63)]);
+    Name::from_labels(labels).ok().map(|n| RData::PTR(PTR(n)))
+}
+
+/// A reply to `q` (its question echoed) with `answers` for the question's name.
+/// `limit` is the largest reply the transport takes (512 bytes for UDP, RFC 1035): the
+/// encoder leaves out the answers beyond it and marks the reply truncated, so the client
+/// asks again over TCP.
+fn reply(q: &Question, answers: Vec<RData>, rcode: ResponseCode, limit: u16) -> Option<Vec<u8>> {
+    let mut m = Message::response(q.id, OpCode::Query);
+    m.metadata.authoritative = true;
+    m.metadata.recursion_desired = q.recursion_desired;
+    m.metadata.recursion_available = true;
+    m.metadata.response_code = rcode;
+    m.add_query(q.query.clone());
+    let name = q.query.name();
+    m.add_answers(
+        answers
+            .into_iter()
+            .map(|d| Record::from_rdata(name.clone(), 600, d)),
+    );
+    let mut out = Vec::with_capacity(512);
+    let mut enc = BinEncoder::new(&mut out);
+    enc.set_max_size(limit);
+    m.emit(&mut enc).ok()?;
+    Some(out)
 }
 
 /// For `D.C.B.A.in-addr.arpa`: `NAME.NETWORK` of the running container of `n` at A.B.C.D.
@@ -318,38 +313,38 @@ fn lookup(db: &Db, n: &Network, name: &str) -> Vec<Ipv4Addr> {
 }
 
 /// The largest reply over UDP without EDNS (RFC 1035).
-const UDP_LIMIT: usize = 512;
+const UDP_LIMIT: u16 = 512;
 /// Forwarded queries in flight at most; more get SERVFAIL at once.
 const MAX_FORWARDS: usize = 64;
 
 /// The answer to a query for one of the network's containers, or None to forward it.
-fn local_answer(db: &Db, n: &Network, q: &[u8], limit: usize) -> Option<Vec<u8>> {
-    let (name, qtype, end) = (q.len() >= 12).then(|| question(q)).flatten()?;
-    if let Some(owner) = reverse(db, n, &name) {
-        let answers = if qtype == TYPE_PTR {
-            vec![(TYPE_PTR, wire_name(&owner))]
+fn local_answer(db: &Db, n: &Network, q: &[u8], limit: u16) -> Option<Vec<u8>> {
+    let q = question(q)?;
+    let qtype = q.query.query_type();
+    if let Some(owner) = reverse(db, n, &q.name) {
+        let answers = if qtype == RecordType::PTR {
+            ptr_record(&owner).into_iter().collect()
         } else {
             Vec::new()
         };
-        return Some(reply(q, end, &answers, 0, limit));
+        return reply(&q, answers, ResponseCode::NoError, limit);
     }
-    let local = lookup(db, n, &name);
+    let local = lookup(db, n, &q.name);
     if local.is_empty() {
         return None;
     }
     // A name of ours with no record of the type asked (AAAA): no data, not "no such name".
-    let answers = if qtype == TYPE_A {
+    let answers = if qtype == RecordType::A {
         a_records(&local)
     } else {
         Vec::new()
     };
-    Some(reply(q, end, &answers, 0, limit))
+    reply(&q, answers, ResponseCode::NoError, limit)
 }
 
 /// SERVFAIL for a query (None when it is not one).
 fn servfail(q: &[u8]) -> Option<Vec<u8>> {
-    let (_, _, end) = (q.len() >= 12).then(|| question(q)).flatten()?;
-    Some(reply(q, end, &[], 2, UDP_LIMIT))
+    reply(&question(q)?, Vec::new(), ResponseCode::ServFail, UDP_LIMIT)
 }
 
 /// Ask the host's resolvers over UDP; their first answer.
@@ -402,7 +397,7 @@ fn serve_tcp(paths: &Paths, n: &Network, mut c: TcpStream, ups: &[SocketAddr]) {
         Err(_) => ups.to_vec(),
     };
     while let Some(q) = read_tcp_message(&mut c) {
-        let r = local_answer(&db, n, &q, usize::from(u16::MAX))
+        let r = local_answer(&db, n, &q, u16::MAX)
             .or_else(|| forward_tcp(&q, &ups))
             .or_else(|| servfail(&q));
         match r {
@@ -460,43 +455,97 @@ fn serve(paths: &Paths, db: &Db, n: &Network, sock: &UdpSocket, tcp: TcpListener
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_questions_and_builds_answers() {
-        // id 0x1234, RD, one question: web.front A IN
+    /// id 0x1234, RD, one question: `Web.front` A IN.
+    fn query() -> Vec<u8> {
         let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
         for l in ["Web", "front"] {
             q.push(l.len() as u8);
             q.extend_from_slice(l.as_bytes());
         }
         q.extend_from_slice(&[0, 0, 1, 0, 1]);
-        let (name, t, end) = question(&q).expect("question");
-        assert_eq!((name.as_str(), t, end), ("web.front", 1, q.len()));
-        let r = reply(
-            &q,
-            end,
-            &a_records(&[Ipv4Addr::new(10, 100, 0, 2)]),
-            0,
-            UDP_LIMIT,
-        );
+        q
+    }
+
+    #[test]
+    fn parses_questions_and_builds_answers() {
+        let q = query();
+        let end = q.len();
+        let qq = question(&q).expect("question");
+        assert_eq!(qq.name, "web.front");
+        assert_eq!(qq.query.query_type(), RecordType::A);
+        let ip = Ipv4Addr::new(10, 100, 0, 2);
+        let r = reply(&qq, a_records(&[ip]), ResponseCode::NoError, UDP_LIMIT).expect("reply");
         assert_eq!(&r[..2], &[0x12, 0x34]);
-        assert_eq!(r[3] & 0x0f, 0);
-        assert_eq!(r[2] & 0x02, 0);
+        // Response, authoritative, recursion desired copied; recursion available, NOERROR.
+        assert_eq!(&r[2..4], &[0x85, 0x80]);
         assert_eq!(u16::from_be_bytes([r[6], r[7]]), 1);
+        // The question comes back as it was asked (its case too: 0x20 randomisation).
+        assert_eq!(&r[12..end], &q[12..]);
+        // The answer names the question by pointer: type A, class IN, TTL 600.
+        assert_eq!(
+            &r[end..end + 12],
+            &[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 2, 0x58, 0, 4]
+        );
         assert_eq!(&r[r.len() - 4..], &[10, 100, 0, 2]);
+        assert_eq!(r.len(), end + 16);
         // 40 answers do not fit in 512 bytes: as many as fit, marked truncated.
-        let many = a_records(&[Ipv4Addr::new(10, 100, 0, 2); 40]);
-        let r = reply(&q, end, &many, 0, UDP_LIMIT);
-        assert!(r.len() <= UDP_LIMIT);
+        let many = a_records(&[ip; 40]);
+        let r = reply(&qq, many.clone(), ResponseCode::NoError, UDP_LIMIT).expect("reply");
+        assert!(r.len() <= usize::from(UDP_LIMIT));
         assert_eq!(r[2] & 0x02, 0x02);
         assert_eq!(
             u16::from_be_bytes([r[6], r[7]]) as usize,
-            (UDP_LIMIT - end) / 16
+            (usize::from(UDP_LIMIT) - end) / 16
         );
-        let r = reply(&q, end, &many, 0, usize::from(u16::MAX));
+        let r = reply(&qq, many, ResponseCode::NoError, u16::MAX).expect("reply");
+        assert_eq!(r[2] & 0x02, 0);
         assert_eq!(u16::from_be_bytes([r[6], r[7]]), 40);
         // A PTR record carries a name.
-        let r = reply(&q, end, &[(TYPE_PTR, wire_name("db.front"))], 0, UDP_LIMIT);
-        assert_eq!(&r[end + 2..end + 4], &TYPE_PTR.to_be_bytes());
-        assert_eq!(&r[end + 12..], b"\x02db\x05front\x00");
+        let ptr = ptr_record("db.front").expect("ptr");
+        let r = reply(&qq, vec![ptr], ResponseCode::NoError, UDP_LIMIT).expect("reply");
+        assert_eq!(&r[end + 2..end + 4], &12u16.to_be_bytes());
+        let m = Message::from_vec(&r).expect("decode");
+        let want = Name::from_labels([&b"db"[..], b"front"]).expect("name");
+        assert_eq!(m.answers[0].data, RData::PTR(PTR(want)));
+        // SERVFAIL: the question, no answer, rcode 2.
+        let r = servfail(&q).expect("servfail");
+        assert_eq!(&r[2..4], &[0x85, 0x82]);
+        assert_eq!(&r[12..], &q[12..]);
+    }
+
+    #[test]
+    fn malformed_queries_are_dropped() {
+        let q = query();
+        // A truncated header, a header alone, and a question cut short.
+        for short in [&q[..5], &q[..12], &q[..q.len() - 2]] {
+            assert!(question(short).is_none(), "{short:?}");
+            assert!(servfail(short).is_none(), "{short:?}");
+        }
+        // Zero questions (QDCOUNT 0), even with bytes after the header.
+        let mut none = q.clone();
+        none[5] = 0;
+        assert!(question(&none).is_none());
+        assert!(servfail(&none).is_none());
+        // A name that is a pointer to itself, and two pointers to each other.
+        let mut looped = q[..12].to_vec();
+        looped.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]);
+        assert!(question(&looped).is_none());
+        assert!(servfail(&looped).is_none());
+        let mut pair = q[..12].to_vec();
+        pair.extend_from_slice(&[1, b'a', 0xc0, 0x10, 0xc0, 0x0e, 0, 1, 0, 1]);
+        assert!(question(&pair).is_none());
+        // A label running past the end.
+        let mut long = q[..12].to_vec();
+        long.extend_from_slice(&[40, b'a', b'b']);
+        assert!(question(&long).is_none());
+    }
+
+    #[test]
+    fn long_owner_labels_are_cut() {
+        let long = "x".repeat(70);
+        let Some(RData::PTR(PTR(n))) = ptr_record(&format!("{long}.net")) else {
+            panic!("no PTR");
+        };
+        assert_eq!(n.iter().map(<[u8]>::len).collect::<Vec<_>>(), vec![63, 3]);
     }
 }
