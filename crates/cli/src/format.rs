@@ -29,34 +29,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     engine::time::parse_rfc3339(s).map(|n| n.div_euclid(1_000_000_000))
 }
 
-/// `3 minutes ago`, `2 hours ago`, `About an hour ago`, like Docker.
-pub fn ago(rfc3339: &str) -> String {
-    let Some(t) = parse_rfc3339(rfc3339) else {
-        return rfc3339.to_string();
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(t);
-    format!("{} ago", human_duration((now - t).max(0)))
-}
-
-/// Docker's human durations (`Less than a second`, `5 seconds`, `About an hour`).
-pub fn human_duration(d: i64) -> String {
-    match d {
-        i64::MIN..=0 => "Less than a second".to_string(),
-        1 => "1 second".to_string(),
-        2..=59 => format!("{d} seconds"),
-        60..=119 => "About a minute".to_string(),
-        120..=3599 => format!("{} minutes", d / 60),
-        3600..=7199 => "About an hour".to_string(),
-        7200..=172_799 => format!("{} hours", d / 3600),
-        172_800..=1_209_599 => format!("{} days", d / 86400),
-        1_209_600..=5_183_999 => format!("{} weeks", d / 604_800),
-        5_184_000..=63_071_999 => format!("{} months", d / 2_592_000),
-        _ => format!("{} years", d / 31_536_000),
-    }
-}
+pub use engine::time::{ago, human_duration};
 
 /// Print rows as a left-aligned table with three spaces between columns.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
@@ -107,5 +80,22 @@ mod tests {
             parse_rfc3339("2026-11-22T05:00:00.123Z"),
             Some(1_795_323_600)
         );
+        assert_eq!(
+            parse_rfc3339("2026-11-22T06:00:00+01:00"),
+            Some(1_795_323_600)
+        );
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59.5Z"), Some(-1));
+        assert_eq!(parse_rfc3339("Created"), None);
+    }
+
+    #[test]
+    fn durations_like_docker() {
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(45), "45 seconds");
+        assert_eq!(human_duration(90), "About a minute");
+        assert_eq!(human_duration(4000), "About an hour");
+        assert_eq!(human_duration(3 * 86400), "3 days");
+        assert_eq!(ago("not a time"), "not a time");
+        assert!(ago("1970-01-01T00:00:00Z").ends_with(" years ago"));
     }
 }

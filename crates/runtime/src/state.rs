@@ -194,37 +194,8 @@ pub fn proc_stat_flags(pid: i32) -> Option<(u64, char, u64)> {
     Some((start, state, flags))
 }
 
-/// RFC 3339 UTC timestamp of now, with nanoseconds, without a date crate.
-pub fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339_nanos(now.as_nanos() as i64)
-}
-
-/// RFC 3339 UTC time with nanoseconds of a time in nanoseconds since the epoch.
-pub fn rfc3339_nanos(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let frac = nanos.rem_euclid(1_000_000_000);
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+/// RFC 3339 UTC timestamps with nanoseconds (`state.json`'s `created`, log lines).
+pub use clock::{now_rfc3339, rfc3339_nanos};
 
 #[cfg(test)]
 mod tests {
