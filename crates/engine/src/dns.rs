@@ -13,10 +13,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, OpCode, Query, ResponseCode};
+use hickory_proto::op::{
+    emit_message_parts, Header, MessageType, Metadata, OpCode, Query, ResponseCode,
+};
 use hickory_proto::rr::rdata::{A, PTR};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+use hickory_proto::rr::{Name, Record, RecordData, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncoder};
 
 use crate::db::Db;
 use crate::network_record::Network;
@@ -195,19 +197,25 @@ fn upstreams() -> Vec<SocketAddr> {
 
 /// The first question of a query, decoded by `hickory-proto`.
 struct Question {
-    id: u16,
-    recursion_desired: bool,
+    header: Metadata,
     query: Query,
     /// The queried name, lower case, without the trailing dot.
     name: String,
 }
 
-/// The query's first question; None for what is not a well-formed DNS message with one
-/// (too short, a bad name such as a pointer loop, no question): such a message is dropped.
+/// The query's first question; None for what is not a DNS message with one (too short, a
+/// bad name such as a pointer loop, no question): such a message is dropped.
+///
+/// Only the header and the first question are decoded: the server reads nothing else
+/// (as before), and decoding whole messages (`Message::from_vec`) would link a parser
+/// for every record type (docs/adr/011).
 fn question(q: &[u8]) -> Option<Question> {
-    let m = Message::from_vec(q).ok()?;
-    let (id, recursion_desired) = (m.metadata.id, m.metadata.recursion_desired);
-    let query = m.queries.into_iter().next()?;
+    let mut d = BinDecoder::new(q);
+    let h = Header::read(&mut d).ok()?;
+    if h.counts.queries == 0 {
+        return None;
+    }
+    let query = Query::read(&mut d).ok()?;
     let name = query
         .name()
         .iter()
@@ -215,47 +223,62 @@ fn question(q: &[u8]) -> Option<Question> {
         .collect::<Vec<_>>()
         .join(".");
     Some(Question {
-        id,
-        recursion_desired,
+        header: h.metadata,
         query,
         name,
     })
 }
 
-fn a_records(ips: &[Ipv4Addr]) -> Vec<RData> {
-    ips.iter().map(|ip| RData::A(A(*ip))).collect()
+fn a_records(ips: &[Ipv4Addr]) -> Vec<A> {
+    ips.iter().map(|ip| A(*ip)).collect()
 }
 
 /// The PTR data naming `owner` (`NAME.NETWORK`); labels longer than DNS allows are cut.
-fn ptr_record(owner: &str) -> Option<RData> {
-    let labels = owner
-        .split('.')
-        .filter(|l| !l.is_empty())
-        .map(|l| &l.as_bytes()[..l.len().min(63)]);
-    Name::from_labels(labels).ok().map(|n| RData::PTR(PTR(n)))
+fn ptr_record(owner: &str) -> Option<PTR> {
+    // Label by label: `Name::from_labels` formats its errors with names' Unicode forms,
+    // which links IDNA tables (about 100 KB).
+    let mut n = Name::root();
+    for l in owner.split('.').filter(|l| !l.is_empty()) {
+        n = n.append_label(&l.as_bytes()[..l.len().min(63)]).ok()?;
+    }
+    Some(PTR(n))
 }
 
 /// A reply to `q` (its question echoed) with `answers` for the question's name.
 /// `limit` is the largest reply the transport takes (512 bytes for UDP, RFC 1035): the
 /// encoder leaves out the answers beyond it and marks the reply truncated, so the client
 /// asks again over TCP.
-fn reply(q: &Question, answers: Vec<RData>, rcode: ResponseCode, limit: u16) -> Option<Vec<u8>> {
-    let mut m = Message::response(q.id, OpCode::Query);
-    m.metadata.authoritative = true;
-    m.metadata.recursion_desired = q.recursion_desired;
-    m.metadata.recursion_available = true;
-    m.metadata.response_code = rcode;
-    m.add_query(q.query.clone());
+fn reply<R: RecordData>(
+    q: &Question,
+    answers: Vec<R>,
+    rcode: ResponseCode,
+    limit: u16,
+) -> Option<Vec<u8>> {
+    let mut h = Metadata::new(q.header.id, MessageType::Response, OpCode::Query);
+    h.authoritative = true;
+    h.recursion_desired = q.header.recursion_desired;
+    h.recursion_available = true;
+    h.response_code = rcode;
     let name = q.query.name();
-    m.add_answers(
-        answers
-            .into_iter()
-            .map(|d| Record::from_rdata(name.clone(), 600, d)),
-    );
+    let answers: Vec<Record<R>> = answers
+        .into_iter()
+        .map(|d| Record::from_rdata(name.clone(), 600, d))
+        .collect();
     let mut out = Vec::with_capacity(512);
     let mut enc = BinEncoder::new(&mut out);
     enc.set_max_size(limit);
-    m.emit(&mut enc).ok()?;
+    let none = std::iter::empty::<&Record<R>>;
+    emit_message_parts(
+        &h,
+        &mut std::iter::once(&q.query),
+        &mut answers.iter(),
+        &mut none(),
+        &mut none(),
+        None,
+        None,
+        &mut enc,
+    )
+    .ok()?;
     Some(out)
 }
 
@@ -322,7 +345,7 @@ fn local_answer(db: &Db, n: &Network, q: &[u8], limit: u16) -> Option<Vec<u8>> {
     let q = question(q)?;
     let qtype = q.query.query_type();
     if let Some(owner) = reverse(db, n, &q.name) {
-        let answers = if qtype == RecordType::PTR {
+        let answers: Vec<PTR> = if qtype == RecordType::PTR {
             ptr_record(&owner).into_iter().collect()
         } else {
             Vec::new()
@@ -344,7 +367,7 @@ fn local_answer(db: &Db, n: &Network, q: &[u8], limit: u16) -> Option<Vec<u8>> {
 
 /// SERVFAIL for a query (None when it is not one).
 fn servfail(q: &[u8]) -> Option<Vec<u8>> {
-    reply(&question(q)?, Vec::new(), ResponseCode::ServFail, UDP_LIMIT)
+    reply::<A>(&question(q)?, Vec::new(), ResponseCode::ServFail, UDP_LIMIT)
 }
 
 /// Ask the host's resolvers over UDP; their first answer.
@@ -504,9 +527,17 @@ mod tests {
         let ptr = ptr_record("db.front").expect("ptr");
         let r = reply(&qq, vec![ptr], ResponseCode::NoError, UDP_LIMIT).expect("reply");
         assert_eq!(&r[end + 2..end + 4], &12u16.to_be_bytes());
-        let m = Message::from_vec(&r).expect("decode");
+        let m = hickory_proto::op::Message::from_vec(&r).expect("decode");
         let want = Name::from_labels([&b"db"[..], b"front"]).expect("name");
-        assert_eq!(m.answers[0].data, RData::PTR(PTR(want)));
+        assert_eq!(m.answers[0].data, hickory_proto::rr::RData::PTR(PTR(want)));
+        // EDNS (an OPT record in the additional section) is not read, nor answered.
+        let mut edns = q.clone();
+        edns[11] = 1;
+        edns.extend_from_slice(&[0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+        let qq = question(&edns).expect("question with EDNS");
+        let r = reply(&qq, a_records(&[ip]), ResponseCode::NoError, UDP_LIMIT).expect("reply");
+        assert_eq!(&r[8..12], &[0, 0, 0, 0]);
+        assert_eq!(&r[12..end], &q[12..]);
         // SERVFAIL: the question, no answer, rcode 2.
         let r = servfail(&q).expect("servfail");
         assert_eq!(&r[2..4], &[0x85, 0x82]);
@@ -543,9 +574,7 @@ mod tests {
     #[test]
     fn long_owner_labels_are_cut() {
         let long = "x".repeat(70);
-        let Some(RData::PTR(PTR(n))) = ptr_record(&format!("{long}.net")) else {
-            panic!("no PTR");
-        };
+        let PTR(n) = ptr_record(&format!("{long}.net")).expect("ptr");
         assert_eq!(n.iter().map(<[u8]>::len).collect::<Vec<_>>(), vec![63, 3]);
     }
 }
