@@ -79,11 +79,12 @@ pub fn logs(eng: &mut Engine, a: LogsArgs) -> anyhow::Result<i32> {
             let _ = w.flush();
         }
     };
-    let (mut entries, mut offset) = engine::logs::read_from(&path, 0)?;
-    if let Some(n) = tail {
-        let skip = entries.len().saturating_sub(n);
-        entries.drain(..skip);
-    }
+    // `--tail N` reads back from the end; `--since`/`--until` then filter those N, as
+    // Docker does.
+    let (entries, mut offset) = match tail {
+        Some(n) => engine::logs::read_tail(&path, n)?,
+        None => engine::logs::read_from(&path, 0)?,
+    };
     show(entries);
     if !a.follow {
         return Ok(0);

@@ -236,6 +236,12 @@ impl Engine {
             return Ok(r);
         }
         let monitor = crate::process_alive(r.state.monitor_pid, r.state.monitor_start);
+        // A live monitor records every transition of its container (and `pause` records
+        // paused): its record is true without the runtime's state, the init's /proc entry
+        // and the freezer, five file reads per container that made `ps` grow.
+        if monitor && r.state.status != ContainerStatus::Restarting {
+            return Ok(r);
+        }
         let rt_state = runtime::state::State::load(&rt, &r.id).ok();
         let init_alive = rt_state.as_ref().is_some_and(|s| s.init_alive());
         if let Some(s) = &rt_state {

@@ -114,6 +114,77 @@ pub fn read_from(path: &Path, offset: u64) -> std::io::Result<(Vec<Entry>, u64)>
     Ok((out, pos))
 }
 
+/// How much [`read_tail`] reads at a time, walking back from the end of the log.
+const TAIL_BLOCK: u64 = 64 * 1024;
+
+/// The last `n` entries of a log file and the offset after its last complete line (where
+/// a follower goes on with [`read_from`]): what `read_from(path, 0)` followed by keeping
+/// the last `n` entries returns, without reading the whole file. It reads blocks
+/// backwards from the end and parses only the lines it keeps; a last line without its
+/// newline (being written) is left for the follower, a line that is not an entry is
+/// skipped and not counted, as `read_from` does.
+pub fn read_tail(path: &Path, n: usize) -> std::io::Result<(Vec<Entry>, u64)> {
+    read_tail_in_blocks(path, n, TAIL_BLOCK)
+}
+
+fn read_tail_in_blocks(path: &Path, n: usize, block: u64) -> std::io::Result<(Vec<Entry>, u64)> {
+    use std::os::unix::fs::FileExt;
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(e),
+    };
+    let len = f.metadata()?.len();
+    // The offset after the last newline, once found.
+    let mut end: Option<u64> = None;
+    // The start of a line whose beginning is not read yet (it ends at the previous newline).
+    let mut carry: Vec<u8> = Vec::new();
+    let mut newest_first: Vec<Entry> = Vec::new();
+    let mut buf = vec![0u8; usize::try_from(block.min(len)).unwrap_or(0)];
+    let mut pos = len;
+    while pos > 0 && (end.is_none() || newest_first.len() < n) {
+        let start = pos.saturating_sub(block);
+        let chunk = &mut buf[..usize::try_from(pos - start).unwrap_or(0)];
+        f.read_exact_at(chunk, start)?;
+        // The end (exclusive) in `chunk` of the line being assembled.
+        let mut hi = chunk.len();
+        for i in (0..chunk.len()).rev() {
+            if chunk[i] != b'\n' {
+                continue;
+            }
+            if end.is_none() {
+                end = Some(start + i as u64 + 1);
+            } else if newest_first.len() >= n {
+                break;
+            } else {
+                let mut line = chunk[i + 1..hi].to_vec();
+                line.append(&mut carry);
+                if let Ok(e) = serde_json::from_slice::<Entry>(&line) {
+                    newest_first.push(e);
+                    if newest_first.len() >= n {
+                        break;
+                    }
+                }
+            }
+            hi = i + 1;
+        }
+        if end.is_some() && newest_first.len() < n {
+            let mut head = chunk[..hi].to_vec();
+            head.append(&mut carry);
+            carry = head;
+        }
+        pos = start;
+    }
+    if pos == 0 && newest_first.len() < n && !carry.is_empty() {
+        // The file's first line.
+        if let Ok(e) = serde_json::from_slice::<Entry>(&carry) {
+            newest_first.push(e);
+        }
+    }
+    newest_first.reverse();
+    Ok((newest_first, end.unwrap_or(0)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +213,134 @@ mod tests {
         );
         assert_eq!(end, std::fs::metadata(&p).expect("stat").len());
         assert!(crate::time::parse_rfc3339(&e[0].time).is_some());
+    }
+
+    /// What `logs --tail n` showed before read_tail: everything, then the last n.
+    fn tail_by_reading_all(p: &Path, n: usize) -> (Vec<Entry>, u64) {
+        let (mut e, end) = read_from(p, 0).expect("read");
+        e.drain(..e.len().saturating_sub(n));
+        (e, end)
+    }
+
+    /// Every n up to past the end, with blocks smaller than a line, about a line, and
+    /// larger than the file.
+    fn check_all_tails(p: &Path) {
+        let count = read_from(p, 0).expect("read").0.len();
+        for block in [1, 7, 64, 100, 333, 4096, TAIL_BLOCK] {
+            for n in 0..count + 3 {
+                assert_eq!(
+                    read_tail_in_blocks(p, n, block).expect("tail"),
+                    tail_by_reading_all(p, n),
+                    "n {n}, block {block}"
+                );
+            }
+        }
+    }
+
+    fn write_lines(p: &Path, lines: &[&str]) {
+        let mut w = Writer::open(p).expect("open");
+        for l in lines {
+            w.write(1, l.as_bytes()).expect("write");
+        }
+    }
+
+    #[test]
+    fn tails_match_reading_everything() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("log");
+        let long = "x".repeat(300);
+        write_lines(
+            &p,
+            &[
+                "one\n",
+                "two\n",
+                &format!("{long}\n"),
+                "é\n",
+                "\n",
+                "last\n",
+            ],
+        );
+        check_all_tails(&p);
+        let (e, end) = read_tail(&p, 2).expect("tail");
+        assert_eq!(
+            e.iter().map(|e| e.log.as_str()).collect::<Vec<_>>(),
+            ["\n", "last\n"]
+        );
+        assert_eq!(end, std::fs::metadata(&p).expect("stat").len());
+    }
+
+    #[test]
+    fn a_last_line_without_newline_is_left_for_the_follower() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("log");
+        write_lines(&p, &["a\n", "b\n", "c\n"]);
+        let complete = std::fs::metadata(&p).expect("stat").len();
+        // Half an entry, as when the monitor is writing one.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .expect("open");
+        f.write_all(br#"{"log":"d\n","stream":"std"#)
+            .expect("write");
+        check_all_tails(&p);
+        let (e, end) = read_tail(&p, 1).expect("tail");
+        assert_eq!(e[0].log, "c\n");
+        assert_eq!(end, complete);
+        let (e, end) = read_tail(&p, 0).expect("tail");
+        assert!(e.is_empty());
+        assert_eq!(end, complete);
+    }
+
+    #[test]
+    fn lines_that_are_not_entries_are_not_counted() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("log");
+        write_lines(&p, &["a\n", "b\n"]);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .expect("open");
+        f.write_all(b"not json\n\n{}\n").expect("write");
+        drop(f);
+        write_lines(&p, &["c\n"]);
+        check_all_tails(&p);
+        let (e, _) = read_tail(&p, 2).expect("tail");
+        assert_eq!(
+            e.iter().map(|e| e.log.as_str()).collect::<Vec<_>>(),
+            ["b\n", "c\n"]
+        );
+    }
+
+    #[test]
+    fn tails_across_many_blocks() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("log");
+        let lines: Vec<String> = (0..5000).map(|i| format!("line {i}\n")).collect();
+        let refs: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
+        write_lines(&p, &refs);
+        assert!(std::fs::metadata(&p).expect("stat").len() > 3 * TAIL_BLOCK);
+        for n in [0, 1, 10, 999, 1000, 4999, 5000, 5001, usize::MAX] {
+            for block in [97, TAIL_BLOCK] {
+                assert_eq!(
+                    read_tail_in_blocks(&p, n, block).expect("tail"),
+                    tail_by_reading_all(&p, n),
+                    "n {n}, block {block}"
+                );
+            }
+        }
+        let (e, _) = read_tail(&p, 3).expect("tail");
+        assert_eq!(e[0].log, "line 4997\n");
+    }
+
+    #[test]
+    fn tails_of_empty_missing_and_unfinished_files() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("log");
+        assert_eq!(read_tail(&p, 10).expect("missing"), (Vec::new(), 0));
+        std::fs::write(&p, b"").expect("write");
+        assert_eq!(read_tail(&p, 10).expect("empty"), (Vec::new(), 0));
+        std::fs::write(&p, br#"{"log":"x","stream":"stdout","time":""}"#).expect("write");
+        assert_eq!(read_tail(&p, 10).expect("no newline"), (Vec::new(), 0));
+        check_all_tails(&p);
     }
 }

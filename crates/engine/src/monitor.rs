@@ -876,6 +876,7 @@ impl Monitor<'_> {
                 continue;
             }
             if n == 0 && !trimmed && exit.is_none() {
+                self.db.release_memory();
                 trim_rss();
                 trimmed = true;
             } else if n > 0 {

@@ -500,6 +500,31 @@ fn terminals_attach_and_follow() {
     ]);
     let follower = e.cmd(&["logs", "-f", "talker"]).output().expect("logs -f");
     assert!(String::from_utf8_lossy(&follower.stdout).ends_with("line 3\n"));
+    // --tail reads back from the end of the log: N entries, none, all, more than there are.
+    assert_eq!(e.ok(&["logs", "--tail", "2", "talker"]), "line 2\nline 3");
+    assert_eq!(e.ok(&["logs", "--tail", "0", "talker"]), "");
+    assert_eq!(
+        e.ok(&["logs", "--tail", "all", "talker"]),
+        e.ok(&["logs", "talker"])
+    );
+    assert_eq!(
+        e.ok(&["logs", "--tail", "99", "talker"]),
+        "line 1\nline 2\nline 3"
+    );
+    // With -f it follows from there.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "tailer",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo one; echo two; sleep 2; echo three",
+    ]);
+    assert!(e.until(5, || e.ok(&["logs", "tailer"]).ends_with("two")));
+    let o = e.q(&["logs", "-f", "--tail", "1", "tailer"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "two\nthree\n");
     e.ok(&[
         "run",
         "-d",

@@ -182,9 +182,16 @@ pub fn proc_stat_flags(pid: i32) -> Option<(u64, char, u64)> {
     if pid <= 0 {
         return None;
     }
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may contain spaces: split after the last ')'.
-    let rest = &s[s.rfind(')')? + 2..];
+    // One read into a buffer longer than the line (`ps` calls this once per container:
+    // read_to_string would stat the file and grow its buffer over several reads).
+    let mut buf = [0u8; 1024];
+    let mut f = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let n = std::io::Read::read(&mut f, &mut buf).ok()?;
+    let s = &buf[..n];
+    // The command name is in parentheses and may contain spaces (or any byte): split after
+    // the last ')'.
+    let close = s.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(s.get(close + 2..)?).ok()?;
     let mut fields = rest.split(' ');
     let state = fields.next()?.chars().next()?;
     // After the state: ppid, pgrp, session, tty_nr, tpgid, then flags (field 9).
@@ -215,6 +222,21 @@ mod tests {
         let (start, state) = proc_stat(pid).expect("own stat");
         assert!(start > 0);
         assert!(state == 'R' || state == 'S');
+    }
+
+    #[test]
+    fn a_name_with_parentheses_and_spaces_is_skipped() {
+        let own = proc_stat_flags(std::process::id() as i32).expect("own stat");
+        let got = std::thread::Builder::new()
+            .name("x) (y) z".into())
+            .spawn(|| proc_stat_flags(nix::unistd::gettid().as_raw()))
+            .expect("spawn")
+            .join()
+            .expect("join")
+            .expect("the thread's stat");
+        assert!(got.0 >= own.0);
+        assert!(got.1 == 'R' || got.1 == 'S');
+        assert_eq!(got.2 & PF_EXITING, 0);
     }
 
     #[test]
