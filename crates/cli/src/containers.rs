@@ -438,32 +438,13 @@ pub fn start(
         let (rec, stream) = eng.start(&rec.id, streams).map_err(engine_err)?;
         return attached(eng, &rec, stream, interactive, rec.config.tty);
     }
-    each(containers, |c| {
+    crate::common::each(containers, |c| {
         let r = eng.get(c)?;
         if r.state.status != ContainerStatus::Running && r.state.status != ContainerStatus::Paused {
             eng.start(c, "")?;
         }
         Ok(())
     })
-}
-
-/// Apply `f` to each name, printing it on success and one line per failure (Docker's
-/// multi-container verbs). Exit 1 if any failed.
-pub fn each(
-    names: &[String],
-    mut f: impl FnMut(&str) -> engine::Result<()>,
-) -> anyhow::Result<i32> {
-    let mut code = 0;
-    for n in names {
-        match f(n) {
-            Ok(()) => println!("{n}"),
-            Err(e) => {
-                eprintln!("Error response from daemon: {e}");
-                code = 1;
-            }
-        }
-    }
-    Ok(code)
 }
 
 /// `Up 5 seconds (healthy)`, `Exited (0) 3 seconds ago`, `Created`, ...
@@ -899,7 +880,7 @@ pub fn inspect(
                 .volume(n)
                 .ok()
                 .flatten()
-                .map(|v| crate::system::volume_json(eng, &v)),
+                .map(|v| crate::common::volume_json(eng, &v)),
             None => None,
         };
         match doc {

@@ -4,6 +4,7 @@
 //! Owns argument parsing and formatting only; the work is in `image` (and later the
 //! engine). Must never fork containers itself: that is the runtime's and the engine's.
 
+mod common;
 mod container_io;
 mod containers;
 mod format;
@@ -361,7 +362,7 @@ fn containers_dispatch(
     root: &std::path::Path,
     cmd: Cmd,
 ) -> anyhow::Result<i32> {
-    use containers::each;
+    use common::each;
     match cmd {
         Cmd::Run(a) => containers::run(eng, root, a),
         Cmd::Create(a) => containers::create(eng, root, a),
@@ -454,7 +455,7 @@ fn containers_dispatch(
             .map_err(Into::into),
         Cmd::Container { cmd } => match cmd {
             containers::ContainerCmd::Prune { force, filter } => {
-                if !system::confirm(force, "all stopped containers")? {
+                if !common::confirm(force, "all stopped containers")? {
                     return Ok(0);
                 }
                 let gone = containers::prune(eng, &filter)?;

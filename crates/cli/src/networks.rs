@@ -162,8 +162,8 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
                 gateway: gateway.as_deref(),
                 ip_range: ip_range.as_deref(),
                 internal,
-                labels: crate::system::kv(&label),
-                options: crate::system::kv(&opt),
+                labels: crate::common::kv(&label),
+                options: crate::common::kv(&opt),
             })?;
             println!("{}", n.id);
             Ok(0)
@@ -239,10 +239,10 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             Ok(0)
         }
         NetworkCmd::Rm { names } => {
-            crate::containers::each(&names, |n| eng.network_remove(n).map(|_| ()))
+            crate::common::each(&names, |n| eng.network_remove(n).map(|_| ()))
         }
         NetworkCmd::Prune { force } => {
-            if !crate::system::confirm(
+            if !crate::common::confirm(
                 force,
                 "all custom networks not used by at least one container",
             )? {

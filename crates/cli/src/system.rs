@@ -1,14 +1,13 @@
 //! `volume ...`, `system df|prune|info|boot`, `info`, `version`.
 
+use crate::common::{confirm, kv, volume_json};
 use engine::config::ContainerStatus;
 use engine::config::MountKind;
-use std::collections::BTreeMap;
 
 use anyhow::Context;
 use clap::Subcommand;
-use engine::db::Volume;
 use engine::lifecycle::Engine;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::format;
 
@@ -69,38 +68,6 @@ pub enum VolumeCmd {
         #[arg(short, long)]
         force: bool,
     },
-}
-
-pub(crate) fn kv(list: &[String]) -> BTreeMap<String, String> {
-    list.iter()
-        .map(|l| {
-            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect()
-}
-
-/// Docker's `volume inspect` document.
-pub fn volume_json(eng: &Engine, v: &Volume) -> Value {
-    json!({
-        "CreatedAt": v.created,
-        "Driver": v.driver,
-        "Labels": v.labels,
-        "Mountpoint": eng.volume_mountpoint(&v.name),
-        "Name": v.name,
-        "Options": v.options,
-        "Scope": "local",
-    })
-}
-
-pub(crate) fn confirm(force: bool, what: &str) -> anyhow::Result<bool> {
-    if force {
-        return Ok(true);
-    }
-    eprint!("WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ");
-    let mut s = String::new();
-    std::io::stdin().read_line(&mut s)?;
-    Ok(s.trim().eq_ignore_ascii_case("y"))
 }
 
 /// `volume ...`.
@@ -188,7 +155,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             Ok(code)
         }
         VolumeCmd::Rm { force, names } => {
-            crate::containers::each(&names, |n| match eng.volume_remove(n) {
+            crate::common::each(&names, |n| match eng.volume_remove(n) {
                 Err(engine::Error::NoSuchVolume(_)) if force => Ok(()),
                 r => r,
             })

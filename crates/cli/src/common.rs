@@ -1,0 +1,62 @@
+//! Helpers every command group uses: running a verb over several names as docker does,
+//! the prune confirmation, `KEY=VALUE` lists, and the volume document (`volume inspect`
+//! and `inspect` of a volume).
+
+use std::collections::BTreeMap;
+
+use engine::db::Volume;
+use engine::lifecycle::Engine;
+use serde_json::{json, Value};
+
+/// Run `f` on each name: print the name on success, docker's error line otherwise; exit 1
+/// if any failed.
+pub fn each(
+    names: &[String],
+    mut f: impl FnMut(&str) -> engine::Result<()>,
+) -> anyhow::Result<i32> {
+    let mut code = 0;
+    for n in names {
+        match f(n) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `KEY=VALUE` flags (`--label`, `-o`) as a map.
+pub(crate) fn kv(list: &[String]) -> BTreeMap<String, String> {
+    list.iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// Docker's `volume inspect` document.
+pub fn volume_json(eng: &Engine, v: &Volume) -> Value {
+    json!({
+        "CreatedAt": v.created,
+        "Driver": v.driver,
+        "Labels": v.labels,
+        "Mountpoint": eng.volume_mountpoint(&v.name),
+        "Name": v.name,
+        "Options": v.options,
+        "Scope": "local",
+    })
+}
+
+/// Docker's prune prompt, unless `--force`.
+pub(crate) fn confirm(force: bool, what: &str) -> anyhow::Result<bool> {
+    if force {
+        return Ok(true);
+    }
+    eprint!("WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ");
+    let mut s = String::new();
+    std::io::stdin().read_line(&mut s)?;
+    Ok(s.trim().eq_ignore_ascii_case("y"))
+}
