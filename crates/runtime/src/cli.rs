@@ -219,6 +219,7 @@ fn dispatch(root: &Path, verb: &str, rest: &[String]) -> Result<i32> {
                 root,
                 id: &id,
                 bundle: &bundle,
+                spec: None,
                 console_socket: console.as_deref(),
                 pid_file: pid_file.as_deref(),
                 preserve_fds: preserve_fds(&p)?,

@@ -40,6 +40,8 @@ pub struct CreateOpts<'a> {
     pub id: &'a str,
     /// Bundle directory.
     pub bundle: &'a Path,
+    /// The spec, when the caller holds it in memory (else `config.json` is read).
+    pub spec: Option<&'a Spec>,
     /// `--console-socket`.
     pub console_socket: Option<&'a Path>,
     /// `--pid-file`.
@@ -68,7 +70,10 @@ pub struct Created {
 pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     state::check_id(o.id)?;
     crate::selfexe::require_protected("create a container")?;
-    let bundle = crate::spec::load_bundle(o.bundle)?;
+    let bundle = match o.spec {
+        Some(s) => crate::spec::bundle_from(o.bundle, s.clone())?,
+        None => crate::spec::load_bundle(o.bundle)?,
+    };
     crate::debug!(
         "{}: bundle {} loaded, rootfs {}",
         o.id,

@@ -55,6 +55,18 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
     let config = dir.join("config.json");
     let bytes = std::fs::read(&config).ctx("read", &config)?;
     let spec = parse_spec(&config, &bytes)?;
+    bundle_with(dir, spec)
+}
+
+/// A bundle whose spec the caller holds already (an engine that built it in memory; its
+/// `config.json` is for tools and debugging): validated as if it had been read.
+pub fn bundle_from(dir: &Path, spec: Spec) -> Result<Bundle> {
+    let dir = std::fs::canonicalize(dir).ctx("resolve bundle", dir)?;
+    bundle_with(dir, spec)
+}
+
+fn bundle_with(dir: PathBuf, spec: Spec) -> Result<Bundle> {
+    let config = dir.join("config.json");
     validate(&config, &spec)?;
     let root = spec
         .root()

@@ -2,20 +2,18 @@
 //! mount namespace), its `/etc` files, volumes, tmpfs and devices, and `config.json` with
 //! Docker's defaults, ready for the runtime.
 
-use std::path::PathBuf;
-
 use crate::config::{ContainerConfig, ContainerStatus, MountKind};
 use crate::db::{Db, Record};
 use crate::{Error, Paths, Result};
 
-/// Mount the root, resolve the user, write `config.json`. Returns the rootfs path.
+/// Mount the root, resolve the user, write `config.json`. Returns the spec.
 pub(super) fn prepare(
     paths: &Paths,
     rec: &Record,
     tty_size: Option<(u16, u16)>,
     ip: Option<std::net::Ipv4Addr>,
     network: Option<&crate::network::Network>,
-) -> Result<PathBuf> {
+) -> Result<oci_spec::runtime::Spec> {
     let c = &rec.config;
     let dir = paths.container(&rec.id);
     crate::rootfs::private_mount_namespace()?;
@@ -184,10 +182,13 @@ pub(super) fn prepare(
     if let (true, Some((rows, cols))) = (c.tty, tty_size) {
         spec["process"]["consoleSize"] = serde_json::json!({"height": rows, "width": cols});
     }
+    // Typed once here and handed to the runtime in memory; `config.json` is written for
+    // `quai-runtime`, other tools and debugging.
     let cfg = dir.join("config.json");
     let bytes = serde_json::to_vec_pretty(&spec).map_err(|e| Error::Corrupt(e.to_string()))?;
+    let typed = runtime::spec::parse_spec(&cfg, &bytes)?;
     std::fs::write(&cfg, bytes).map_err(|e| Error::io("write", &cfg, e))?;
-    Ok(rootfs)
+    Ok(typed)
 }
 
 /// The container's cgroup directories on a v1 (or hybrid) host, where the runtime makes

@@ -151,8 +151,9 @@ struct Monitor<'a> {
     ports: Vec<net::ports::PortBinding>,
     /// The container's lifecycle lock while we start it (crate::lock).
     lock: Option<crate::lock::Held>,
-    /// Its root is mounted and its bundle written (not yet when we adopted it).
-    prepared: bool,
+    /// Its spec, once its root is mounted and its bundle written (not yet when we
+    /// adopted it).
+    spec: Option<oci_spec::runtime::Spec>,
     /// A running container to take over instead of starting one (crate::adopt).
     orphan: Option<crate::adopt::Orphan>,
     /// The last exit was seen through a pidfd: its status is unknown.
@@ -213,12 +214,12 @@ fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>, how: Launch)
         Some(n) => Some(crate::network::get(&db, n)?),
         None => None,
     };
-    let (ip, orphan) = if adopt {
+    let (ip, spec, orphan) = if adopt {
         // Its address, ports and root stay as the dead monitor left them; the root is
         // mounted again only for a restart.
         crate::rootfs::private_mount_namespace()?;
         let o = crate::adopt::take(&paths.runtime_root(), &paths.container(id), id)?;
-        (rec.state.ip.parse().ok(), Some(o))
+        (rec.state.ip.parse().ok(), None, Some(o))
     } else {
         let ip = match &network {
             Some(n) => {
@@ -227,8 +228,8 @@ fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>, how: Launch)
             }
             None => None,
         };
-        prepare(paths, &rec, tty_size, ip, network.as_ref())?;
-        (ip, None)
+        let spec = prepare(paths, &rec, tty_size, ip, network.as_ref())?;
+        (ip, Some(spec), None)
     };
     let sock = paths.socket(id);
     if let Some(d) = sock.parent() {
@@ -266,7 +267,7 @@ fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>, how: Launch)
             .map(|_| rec_ports.clone())
             .unwrap_or_default(),
         lock,
-        prepared: orphan.is_none(),
+        spec,
         orphan,
         exit_unknown: false,
     };
@@ -462,10 +463,15 @@ impl Monitor<'_> {
 
     /// Before a restart of an adopted container: mount its root and write its bundle.
     fn prepare_again(&mut self) -> Result<()> {
-        if !self.prepared {
+        if self.spec.is_none() {
             let rec = self.db.get(&self.id)?;
-            prepare(self.paths, &rec, None, self.ip, self.network.as_ref())?;
-            self.prepared = true;
+            self.spec = Some(prepare(
+                self.paths,
+                &rec,
+                None,
+                self.ip,
+                self.network.as_ref(),
+            )?);
         }
         Ok(())
     }
@@ -503,6 +509,7 @@ impl Monitor<'_> {
             root: &rt,
             id: &self.id,
             bundle: &bundle,
+            spec: self.spec.as_ref(),
             console_socket: None,
             pid_file: None,
             preserve_fds: 0,
