@@ -2,14 +2,12 @@
 
 use engine::config::ContainerStatus;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use engine::lifecycle::Engine;
-use rustix::fs::OFlags;
 
 use crate::format;
 
@@ -276,12 +274,6 @@ fn bin_size(b: u64) -> String {
     }
 }
 
-/// Where a container's files are: its running root through `/proc`, or the overlay
-/// mounted in a private mount namespace of this process (stopped containers).
-fn container_root(eng: &mut Engine, r: &engine::Record) -> anyhow::Result<PathBuf> {
-    Ok(eng.rootfs_for_copy(r)?)
-}
-
 fn split_ctr(s: &str) -> Option<(&str, &str)> {
     if s.starts_with('/') || s.starts_with('.') {
         return None;
@@ -293,12 +285,6 @@ fn split_ctr(s: &str) -> Option<(&str, &str)> {
 pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
     match (split_ctr(src), split_ctr(dst)) {
         (Some((c, path)), None) => {
-            let r = eng.get(c).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let root = container_root(eng, &r)?;
-            let fd = engine::rootfs::open_in(&root, path, OFlags::PATH)
-                .with_context(|| format!("Could not find the file {path} in container {c}"))?;
-            let from = engine::rootfs::fd_path(&fd);
-            let meta = std::fs::metadata(&from)?;
             let base = Path::new(path).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| ".".into());
             let dest = Path::new(dst);
             let (name, into) = if dst == "-" || dest.is_dir() {
@@ -309,20 +295,9 @@ pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
                     dest.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| ".".into()),
                 )
             };
-            let mut b = tar::Builder::new(Vec::new());
-            b.follow_symlinks(false);
-            if meta.is_dir() {
-                let dir = engine::rootfs::open_in(&root, path, OFlags::RDONLY | OFlags::DIRECTORY)
-                    .with_context(|| format!("open {path} in container {c}"))?;
-                engine::rootfs::tar_tree(&mut b, &dir, &name)?;
-            } else {
-                let mut f = std::fs::File::from(
-                    engine::rootfs::open_in(&root, path, OFlags::RDONLY)
-                        .with_context(|| format!("open {path} in container {c}"))?,
-                );
-                b.append_file(&name, &mut f)?;
-            }
-            let data = b.into_inner()?;
+            let data = eng
+                .archive_get(c, path, &name)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if dst == "-" {
                 std::io::stdout().write_all(&data)?;
             } else {
@@ -333,7 +308,6 @@ pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
             Ok(0)
         }
         (None, Some((c, path))) => {
-            let r = eng.get(c).map_err(|e| anyhow::anyhow!("{e}"))?;
             let data: Vec<u8> = if src == "-" {
                 let mut v = Vec::new();
                 std::io::stdin().read_to_end(&mut v)?;
@@ -341,8 +315,7 @@ pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
             } else {
                 Vec::new()
             };
-            let root = container_root(eng, &r)?;
-            let target_is_dir = engine::rootfs::open_in(&root, path, OFlags::RDONLY | OFlags::DIRECTORY).is_ok();
+            let target_is_dir = eng.archive_is_dir(c, path).map_err(|e| anyhow::anyhow!("{e}"))?;
             let (dir, name) = if target_is_dir || src == "-" {
                 (path.to_string(), None)
             } else {
@@ -367,13 +340,8 @@ pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
                 }
                 b.into_inner()?
             };
-            let dfd = engine::rootfs::open_in(&root, &dir, OFlags::RDONLY | OFlags::DIRECTORY)
-                .with_context(|| format!("Could not find the file {dir} in container {c}"))?;
-            // Entries are created relative to the directory, resolved inside it: a symlink
-            // in the container cannot send them to the host.
-            image::layer::unpack(&data[..], &engine::rootfs::fd_path(&dfd))
-                .with_context(|| format!("copy into {c}:{dir}"))?;
-            let _ = dfd.as_raw_fd();
+            eng.archive_put(c, &dir, &data)
+                .map_err(|e| anyhow::anyhow!("copy into {c}:{dir}: {e}"))?;
             Ok(0)
         }
         _ => bail!("copying between containers or between local paths is not supported: one side must be CONTAINER:PATH"),

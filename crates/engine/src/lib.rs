@@ -11,6 +11,7 @@
 
 pub mod adopt;
 mod api;
+mod archive;
 pub mod attach;
 pub mod config;
 pub mod db;
@@ -78,6 +79,9 @@ pub enum Error {
     /// The image store.
     #[error(transparent)]
     Image(#[from] image::store::Error),
+    /// A layer or copy tar.
+    #[error(transparent)]
+    Layer(#[from] image::layer::Error),
     /// The runtime.
     #[error(transparent)]
     Runtime(#[from] runtime::Error),
