@@ -51,10 +51,8 @@ impl Engine {
         if req.cmd.is_empty() {
             return Err(Error::Invalid("exec: no command given".into()));
         }
-        if let Some(w) = req.workdir.as_deref().filter(|w| !w.starts_with('/')) {
-            return Err(Error::Invalid(format!(
-                "the working directory '{w}' is invalid, it needs to be an absolute path"
-            )));
+        if let Some(w) = &req.workdir {
+            crate::validate::workdir(w)?;
         }
         // The exec'd process's first moments in the container run our binary: from the
         // read-only copy (this re-executes the process once when it is not yet protected).

@@ -28,13 +28,16 @@ pub struct Engine {
     pub(crate) db: Db,
 }
 
+/// Docker's name characters (containers and networks): `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub(crate) fn name_chars_ok(n: &str) -> bool {
+    n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
 /// Docker's container name rule.
 pub fn check_name(n: &str) -> Result<()> {
-    let ok = n.len() >= 2
-        && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    if ok {
+    if n.len() >= 2 && name_chars_ok(n) {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
@@ -181,7 +184,9 @@ impl Engine {
             }
             return Err(e);
         }
-        let _ = self.db.event("container", "create", &id, &attrs(&rec));
+        let _ = self
+            .db
+            .event("container", "create", &id, &rec.event_attrs());
         Ok(rec)
     }
 
@@ -427,7 +432,7 @@ impl Engine {
         self.db
             .update_state(&rec.id, |s| s.manually_stopped = true)?;
         runtime::ops::kill(&self.paths.runtime_root(), &rec.id, sig, false)?;
-        let mut a = attrs(&rec);
+        let mut a = rec.event_attrs();
         a.insert("signal".into(), (sig as i32).to_string());
         let _ = self.db.event("container", "kill", &rec.id, &a);
         Ok(rec)
@@ -480,7 +485,9 @@ impl Engine {
         } else {
             self.wait_exit(&rec, conn.as_mut(), Some(Duration::from_secs(30)))?;
         }
-        let _ = self.db.event("container", "stop", &rec.id, &attrs(&rec));
+        let _ = self
+            .db
+            .event("container", "stop", &rec.id, &rec.event_attrs());
         self.get(&rec.id)
     }
 
@@ -575,7 +582,7 @@ impl Engine {
             "container",
             if pause { "pause" } else { "unpause" },
             &rec.id,
-            &attrs(&rec),
+            &rec.event_attrs(),
         );
         Ok(rec)
     }
@@ -583,7 +590,6 @@ impl Engine {
     /// Remove a container (`force` kills a running one; `volumes` removes its anonymous
     /// volumes).
     pub fn remove(&mut self, what: &str, force: bool, volumes: bool) -> Result<Record> {
-        crate::reserve::release_if_low(&self.paths.root);
         let id = self.db.get(what)?.id;
         let lock = crate::lock::container(&self.paths, &id)?;
         let res = self.remove_locked(&id, force, volumes);
@@ -648,7 +654,7 @@ impl Engine {
         let rec = self.get(what)?;
         check_name(new)?;
         self.db.rename(&rec.id, new)?;
-        let mut a = attrs(&rec);
+        let mut a = rec.event_attrs();
         a.insert("oldName".into(), format!("/{}", rec.name));
         a.insert("name".into(), new.into());
         let _ = self.db.event("container", "rename", &rec.id, &a);
@@ -675,8 +681,4 @@ impl Engine {
         }
         Ok(out)
     }
-}
-
-fn attrs(rec: &Record) -> BTreeMap<String, String> {
-    rec.event_attrs()
 }

@@ -13,10 +13,6 @@ use crate::{Error, Paths, Result};
 pub use crate::network_record::{get, list, Network, DEFAULT_BRIDGE, DEFAULT_SUBNET};
 use crate::network_record::{pool, OPT_MASQUERADE, OPT_MTU};
 
-fn net_err(e: net::Error) -> Error {
-    Error::Net(e)
-}
-
 const OPT_BRIDGE_NAME: &str = "com.docker.network.bridge.name";
 const OPT_ICC: &str = "com.docker.network.bridge.enable_icc";
 
@@ -95,15 +91,7 @@ pub fn create(db: &Db, a: CreateArgs<'_>) -> Result<Network> {
         labels,
         options,
     } = a;
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    if !ok {
+    if !crate::lifecycle::name_chars_ok(name) {
         return Err(Error::Invalid(format!(
             "invalid network name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
         )));
@@ -224,7 +212,7 @@ pub fn remove(paths: &Paths, db: &Db, what: &str) -> Result<Network> {
         n.kind(),
         &paths.run.join("net.lock"),
     )
-    .map_err(net_err)?;
+    .map_err(Error::Net)?;
     db.delete_network(&n.name)?;
     let mut a = BTreeMap::new();
     a.insert("name".to_string(), n.name.clone());
@@ -348,7 +336,8 @@ pub fn join(
 ) -> Result<()> {
     let ip = allocate_endpoint(db, id, n, parse_ip(att.ip.as_deref())?, ifname)?;
     let s = n.subnet()?;
-    net::bridge::ensure(&n.bridge, &s, n.kind(), &paths.run.join("net.lock")).map_err(net_err)?;
+    net::bridge::ensure(&n.bridge, &s, n.kind(), &paths.run.join("net.lock"))
+        .map_err(Error::Net)?;
     if n.name != "bridge" {
         crate::dns::ensure(paths, n)?;
     }
@@ -356,7 +345,7 @@ pub fn join(
     let _ = net::bridge::detach(&hif);
     if let Err(e) = net::bridge::attach(pid, &hif, &n.bridge, ip, &s, None, ifname) {
         let _ = db.update_state(id, |st| st.endpoints.retain(|e| e.network != n.name));
-        return Err(net_err(e));
+        return Err(Error::Net(e));
     }
     let hostname = db.get(id)?.config.hostname;
     crate::rootfs::hosts_entry(&paths.container(id), &ip.to_string(), Some(&hostname))
@@ -460,8 +449,8 @@ pub fn disconnect(paths: &Paths, db: &mut Db, net_name: &str, ctr: &str) -> Resu
         // Off its first network: eth0 and the published ports go now; another network's
         // gateway becomes the default route, as Docker does.
         r.config.primary_disconnected = true;
-        net::bridge::unpublish(&r.state.ports).map_err(net_err)?;
-        net::bridge::detach(&net::bridge::host_if(&r.id)).map_err(net_err)?;
+        net::bridge::unpublish(&r.state.ports).map_err(Error::Net)?;
+        net::bridge::detach(&net::bridge::host_if(&r.id)).map_err(Error::Net)?;
         if !r.state.ip.is_empty() {
             crate::rootfs::hosts_entry(&dir, &r.state.ip, None)?;
         }
@@ -475,7 +464,7 @@ pub fn disconnect(paths: &Paths, db: &mut Db, net_name: &str, ctr: &str) -> Resu
     }
     db.set_config(&r.id, &r.config)?;
     if let Some(e) = endpoint {
-        net::bridge::detach(&host_if(&r.id, &e.ifname)).map_err(net_err)?;
+        net::bridge::detach(&host_if(&r.id, &e.ifname)).map_err(Error::Net)?;
         crate::rootfs::hosts_entry(&dir, &e.ip, None)?;
     }
     let st = db.update_state(&r.id, |st| {
@@ -490,7 +479,7 @@ pub fn disconnect(paths: &Paths, db: &mut Db, net_name: &str, ctr: &str) -> Resu
     if primary && live && (!r.state.ip.is_empty() || endpoint.is_some()) {
         if let Some(e) = st.endpoints.first() {
             let gw = get(db, &e.network)?.subnet()?.gateway();
-            net::bridge::default_route(r.state.pid, gw).map_err(net_err)?;
+            net::bridge::default_route(r.state.pid, gw).map_err(Error::Net)?;
         }
     }
     endpoint_event(db, "disconnect", &n, &r.id)
@@ -527,7 +516,7 @@ pub fn attach(
 ) -> Result<Vec<net::ports::PortBinding>> {
     let s = n.subnet()?;
     let lock = paths.run.join("net.lock");
-    net::bridge::ensure(&n.bridge, &s, n.kind(), &lock).map_err(net_err)?;
+    net::bridge::ensure(&n.bridge, &s, n.kind(), &lock).map_err(Error::Net)?;
     if n.name != "bridge" {
         crate::dns::ensure(paths, n)?;
     }
@@ -535,7 +524,7 @@ pub fn attach(
     let host_if = net::bridge::host_if(id);
     // A veth left by a killed monitor of the same container.
     let _ = net::bridge::detach(&host_if);
-    net::bridge::attach(pid, &host_if, &n.bridge, ip, &s, mac, "eth0").map_err(net_err)?;
+    net::bridge::attach(pid, &host_if, &n.bridge, ip, &s, mac, "eth0").map_err(Error::Net)?;
     runtime::debug!("network {id}: attached");
     let mut ports = wanted.to_vec();
     // A port published by another container, or one a host process listens on.
@@ -563,7 +552,7 @@ pub fn attach(
         }
     }
     for p in ports.iter_mut().filter(|p| p.host_port == 0) {
-        p.host_port = net::ports::free_port(p.proto, p.host_ip).map_err(net_err)?;
+        p.host_port = net::ports::free_port(p.proto, p.host_ip).map_err(Error::Net)?;
     }
     runtime::debug!("network {id}: ports checked");
     let published = net::bridge::publish(&ports, ip).or_else(|_| {
@@ -573,7 +562,7 @@ pub fn attach(
     });
     if let Err(e) = published {
         let _ = net::bridge::detach(&host_if);
-        return Err(net_err(e));
+        return Err(Error::Net(e));
     }
     Ok(ports)
 }

@@ -250,11 +250,8 @@ pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
         .clone()
         .or_else(|| ic["WorkingDir"].as_str().map(str::to_string))
         .unwrap_or_default();
-    if !c.workdir.is_empty() && !c.workdir.starts_with('/') {
-        return Err(Error::Invalid(format!(
-            "the working directory '{}' is invalid, it needs to be an absolute path",
-            c.workdir
-        )));
+    if !c.workdir.is_empty() {
+        crate::validate::workdir(&c.workdir)?;
     }
     c.user = req
         .user

@@ -35,7 +35,14 @@ fn invalid(m: impl Into<String>) -> Error {
 /// Everything of a container's own settings (the network-dependent checks are made where
 /// the network is resolved).
 pub fn container(c: &ContainerConfig) -> Result<()> {
-    resources(&c.resources, &online_cpus())?;
+    // /sys is read only when a CPU limit needs the machine's CPUs (`run` is a hot path).
+    let r = &c.resources;
+    let online = if r.nano_cpus.is_some() || r.cpuset_cpus.is_some() {
+        online_cpus()
+    } else {
+        Vec::new()
+    };
+    resources(r, &online)?;
     for e in &c.env {
         env(e)?;
     }
@@ -126,6 +133,17 @@ pub fn cgroup_rule(r: &str) -> Result<(char, Option<u64>, Option<u64>, String)> 
         return Err(bad());
     }
     Ok((t, num(ma)?, num(mi)?, access.to_string()))
+}
+
+/// A working directory (`-w`, the image's WORKDIR, `exec -w`): absolute.
+pub fn workdir(w: &str) -> Result<()> {
+    if w.starts_with('/') {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "the working directory '{w}' is invalid, it needs to be an absolute path"
+        )))
+    }
 }
 
 /// A hostname the kernel takes (at most 64 bytes, no blanks).

@@ -29,15 +29,18 @@ impl Netns {
     }
 
     pub fn command(&self, prog: &str, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, prog])
+        // nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroup
+        // mounts from everything inside.
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.name))
+            .arg(prog)
             .args(args)
             .stdin(Stdio::null());
         c
     }
 
     pub fn cmd(&self, prog: &str, args: &[&str]) -> Output {
-        self.command(prog, args).output().expect("ip netns exec")
+        self.command(prog, args).output().expect("nsenter")
     }
 
     pub fn start_registry(
