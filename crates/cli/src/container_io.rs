@@ -10,6 +10,7 @@ use clap::Args;
 use engine::lifecycle::Engine;
 
 use crate::format;
+use engine::stats::Sample;
 
 /// `logs` options.
 #[derive(Debug, Args)]
@@ -45,10 +46,6 @@ fn point(flag: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
 
 /// `logs`.
 pub fn logs(eng: &mut Engine, a: LogsArgs) -> anyhow::Result<i32> {
-    let r = eng.get(&a.container).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let path = eng.log_path(&r.id);
-    let since = point("since", &a.since)?;
-    let until = point("until", &a.until)?;
     let tail: Option<usize> = match a.tail.as_str() {
         "all" | "-1" => None,
         n => Some(
@@ -56,124 +53,45 @@ pub fn logs(eng: &mut Engine, a: LogsArgs) -> anyhow::Result<i32> {
                 .with_context(|| format!("invalid value for \"--tail\": {n:?}"))?,
         ),
     };
-    let show = |entries: Vec<engine::logs::Entry>| {
-        let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-        for e in entries {
-            let t = engine::time::parse_rfc3339(&e.time).unwrap_or(0);
-            if since.is_some_and(|s| t < s) || until.is_some_and(|u| t > u) {
-                continue;
-            }
-            let line = if a.timestamps {
-                format!("{} {}", e.time, e.log)
-            } else {
-                e.log
-            };
-            let w: &mut dyn Write = if e.stream == "stderr" {
-                &mut err
-            } else {
-                &mut out
-            };
-            let _ = w.write_all(line.as_bytes());
-            let _ = w.flush();
-        }
+    let opts = engine::log_stream::LogOptions {
+        tail,
+        since: point("since", &a.since)?,
+        until: point("until", &a.until)?,
+        follow: a.follow,
     };
-    // `--tail N` reads back from the end; `--since`/`--until` then filter those N, as
-    // Docker does.
-    let (entries, mut offset) = match tail {
-        Some(n) => engine::logs::read_tail(&path, n)?,
-        None => engine::logs::read_from(&path, 0)?,
-    };
-    show(entries);
-    if !a.follow {
-        return Ok(0);
-    }
-    loop {
-        let running = eng
-            .get(&r.id)
-            .map(|r| r.state.status.is_active())
-            .unwrap_or(false);
-        let (e, o) = engine::logs::read_from(&path, offset)?;
-        offset = o;
-        show(e);
-        if !running {
-            return Ok(0);
+    let logs = eng
+        .logs(&a.container, opts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for e in logs {
+        let e = e?;
+        let line = if a.timestamps {
+            format!("{} {}", e.time, e.log)
+        } else {
+            e.log
+        };
+        // A reader that went away (`| head`) ends the command quietly.
+        let written = if e.stream == "stderr" {
+            let mut w = std::io::stderr().lock();
+            w.write_all(line.as_bytes()).and_then(|()| w.flush())
+        } else {
+            let mut w = std::io::stdout().lock();
+            w.write_all(line.as_bytes()).and_then(|()| w.flush())
+        };
+        if written.is_err() {
+            break;
         }
-        std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(0)
 }
 
 /// `top CONTAINER [ps OPTIONS]`.
 pub fn top(eng: &mut Engine, container: &str, ps_args: &[String]) -> anyhow::Result<i32> {
-    let r = eng.get(container).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if r.state.status != ContainerStatus::Running && r.state.status != ContainerStatus::Paused {
-        bail!("container {} is not running", r.id);
-    }
-    let pids = eng.pids(&r.id)?;
-    print!("{}", runtime::ops::ps_table(&pids, ps_args)?);
+    let t = eng
+        .top(container, ps_args)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let titles: Vec<&str> = t.titles.iter().map(String::as_str).collect();
+    format::table_min(&titles, &t.processes, 20);
     Ok(0)
-}
-
-struct Sample {
-    cpu_ns: u64,
-    mem: u64,
-    limit: u64,
-    pids: u64,
-}
-
-fn sample(st: &runtime::state::State) -> Sample {
-    let read = |d: &Path, f: &str| -> Option<u64> {
-        std::fs::read_to_string(d.join(f)).ok()?.trim().parse().ok()
-    };
-    let v1 = |ctrl: &str| {
-        st.cgroups
-            .v1
-            .iter()
-            .find(|(c, _)| c.split(',').any(|x| x == ctrl))
-            .map(|(_, d)| d.clone())
-    };
-    let host_mem = crate::system::host_memory();
-    let v2 = st.cgroups.v2.clone().filter(|_| st.cgroups.pure_v2);
-    if let Some(d) = v2 {
-        let cpu = std::fs::read_to_string(d.join("cpu.stat"))
-            .ok()
-            .and_then(|s| {
-                s.lines().find_map(|l| {
-                    l.strip_prefix("usage_usec ")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                })
-            })
-            .unwrap_or(0)
-            * 1000;
-        let limit = std::fs::read_to_string(d.join("memory.max"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(host_mem);
-        return Sample {
-            cpu_ns: cpu,
-            mem: read(&d, "memory.current").unwrap_or(0),
-            limit: limit.min(host_mem),
-            pids: read(&d, "pids.current").unwrap_or(0),
-        };
-    }
-    let cpu = v1("cpuacct")
-        .and_then(|d| read(&d, "cpuacct.usage"))
-        .unwrap_or(0);
-    let (mem, limit) = v1("memory")
-        .map(|d| {
-            (
-                read(&d, "memory.usage_in_bytes").unwrap_or(0),
-                read(&d, "memory.limit_in_bytes").unwrap_or(host_mem),
-            )
-        })
-        .unwrap_or((0, host_mem));
-    Sample {
-        cpu_ns: cpu,
-        mem,
-        limit: limit.min(host_mem),
-        pids: v1("pids")
-            .and_then(|d| read(&d, "pids.current"))
-            .unwrap_or(0),
-    }
 }
 
 /// `stats [--no-stream] [CONTAINER...]`.
@@ -197,26 +115,18 @@ pub fn stats(
                 .collect::<Result<_, _>>()
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         };
-        let states: Vec<Option<runtime::state::State>> =
-            recs.iter().map(|r| eng.runtime_state(&r.id)).collect();
-        let first: Vec<Option<Sample>> = states.iter().map(|s| s.as_ref().map(sample)).collect();
+        let first: Vec<Option<Sample>> = recs.iter().map(|r| eng.stats(&r.id)).collect();
         let t0 = std::time::Instant::now();
         std::thread::sleep(Duration::from_millis(500));
         let dt = t0.elapsed().as_nanos() as f64;
         let mut rows = Vec::new();
-        for ((r, st), a) in recs.iter().zip(&states).zip(&first) {
-            let b = st.as_ref().map(sample);
-            let (cpu, mem, limit, pids) = match (a, b) {
-                (Some(a), Some(b)) => (
-                    (b.cpu_ns.saturating_sub(a.cpu_ns)) as f64 / dt * 100.0,
-                    b.mem,
-                    b.limit,
-                    b.pids,
-                ),
-                _ => (0.0, 0, 0, 0),
+        for (r, a) in recs.iter().zip(&first) {
+            let (cpu, b) = match (a, eng.stats(&r.id)) {
+                (Some(a), Some(b)) => (b.cpu_ns.saturating_sub(a.cpu_ns) as f64 / dt * 100.0, b),
+                _ => (0.0, Sample::default()),
             };
-            let mem_pct = if limit > 0 {
-                mem as f64 / limit as f64 * 100.0
+            let mem_pct = if b.memory_limit > 0 {
+                b.memory as f64 / b.memory_limit as f64 * 100.0
             } else {
                 0.0
             };
@@ -224,11 +134,19 @@ pub fn stats(
                 r.id[..12].to_string(),
                 r.name.clone(),
                 format!("{cpu:.2}%"),
-                format!("{} / {}", bin_size(mem), bin_size(limit)),
+                format!("{} / {}", bin_size(b.memory), bin_size(b.memory_limit)),
                 format!("{mem_pct:.2}%"),
-                "0B / 0B".into(),
-                "0B / 0B".into(),
-                pids.to_string(),
+                format!(
+                    "{} / {}",
+                    format::human_size(b.net_rx),
+                    format::human_size(b.net_tx)
+                ),
+                format!(
+                    "{} / {}",
+                    format::human_size(b.block_read),
+                    format::human_size(b.block_write)
+                ),
+                b.pids.to_string(),
             ]);
         }
         if !no_stream {

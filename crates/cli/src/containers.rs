@@ -372,11 +372,11 @@ fn engine_err(e: engine::Error) -> anyhow::Error {
     anyhow::Error::new(Status(e.exit_status(), e.to_string()))
 }
 
-fn create_with_pull(eng: &mut Engine, root: &Path, req: CreateRequest) -> anyhow::Result<Record> {
+fn create_with_pull(eng: &mut Engine, req: CreateRequest) -> anyhow::Result<Record> {
     match eng.create(req.clone()) {
         Err(engine::Error::Image(image::store::Error::NotFound(_))) => {
             eprintln!("Unable to find image '{}' locally", req.image);
-            crate::registry_cmds::pull(root, crate::registry_cmds::PullArgs::for_image(&req.image))
+            crate::registry_cmds::pull(eng, crate::registry_cmds::PullArgs::for_image(&req.image))
                 .map_err(|e| anyhow::Error::new(Status(125, format!("{e:#}"))))?;
             eng.create(req).map_err(engine_err)
         }
@@ -385,17 +385,17 @@ fn create_with_pull(eng: &mut Engine, root: &Path, req: CreateRequest) -> anyhow
 }
 
 /// `create`.
-pub fn create(eng: &mut Engine, root: &Path, a: CreateArgs) -> anyhow::Result<i32> {
-    let rec = create_with_pull(eng, root, request(a).map_err(usage)?)?;
+pub fn create(eng: &mut Engine, a: CreateArgs) -> anyhow::Result<i32> {
+    let rec = create_with_pull(eng, request(a).map_err(usage)?)?;
     println!("{}", rec.id);
     Ok(0)
 }
 
 /// `run`.
-pub fn run(eng: &mut Engine, root: &Path, a: RunArgs) -> anyhow::Result<i32> {
+pub fn run(eng: &mut Engine, a: RunArgs) -> anyhow::Result<i32> {
     let interactive = a.create.interactive;
     let tty = a.create.tty;
-    let rec = create_with_pull(eng, root, request(a.create).map_err(usage)?)?;
+    let rec = create_with_pull(eng, request(a.create).map_err(usage)?)?;
     if a.detach {
         eng.start(&rec.id, "").map_err(engine_err)?;
         println!("{}", rec.id);
@@ -847,7 +847,6 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
 /// `inspect` (containers first, then images and volumes, like Docker's generic inspect).
 pub fn inspect(
     eng: &mut Engine,
-    root: &Path,
     names: &[String],
     format: Option<&str>,
     kind: Option<&str>,
@@ -869,9 +868,7 @@ pub fn inspect(
         };
         let doc = match doc {
             Some(d) => Some(d),
-            None if kind.is_none() || kind == Some("image") => image::store::ImageStore::open(root)
-                .ok()
-                .and_then(|s| s.inspect(n).ok()),
+            None if kind.is_none() || kind == Some("image") => eng.image_inspect(n).ok(),
             None => None,
         };
         let doc = match doc {

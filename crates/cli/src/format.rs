@@ -33,6 +33,12 @@ pub use engine::time::{ago, human_duration};
 
 /// Print rows as a left-aligned table with three spaces between columns.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    table_min(header, rows, 0)
+}
+
+/// [`table`] whose columns (with their three spaces) are at least `min` wide, as Go's
+/// tabwriter with that minimum width prints them (`top` uses 20).
+pub fn table_min(header: &[&str], rows: &[Vec<String>], min: usize) {
     let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {
@@ -40,6 +46,9 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
                 w[i] = w[i].max(c.chars().count());
             }
         }
+    }
+    for c in &mut w {
+        *c = (*c).max(min.saturating_sub(3));
     }
     let line = |cells: Vec<String>| {
         let n = cells.len();

@@ -1,10 +1,8 @@
 //! Image commands: import, images, tag, rmi, history, image inspect/ls/rm/prune.
 
-use std::path::Path;
-
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use image::store::ImageStore;
+use engine::lifecycle::Engine;
 use image::Reference;
 use serde_json::json;
 
@@ -129,10 +127,6 @@ pub enum ImageCmd {
     },
 }
 
-fn open(root: &Path) -> anyhow::Result<ImageStore> {
-    ImageStore::open(root).with_context(|| format!("open image store in {}", root.display()))
-}
-
 fn short(d: &content::Digest, no_trunc: bool) -> String {
     if no_trunc {
         d.to_string()
@@ -142,15 +136,14 @@ fn short(d: &content::Digest, no_trunc: bool) -> String {
 }
 
 /// `quai import`.
-pub fn import(root: &Path, a: ImportArgs) -> anyhow::Result<i32> {
+pub fn import(eng: &Engine, a: ImportArgs) -> anyhow::Result<i32> {
     let name = a
         .reference
         .as_deref()
         .map(str::parse::<Reference>)
         .transpose()?;
-    let mut s = open(root)?;
     let id = if a.file == "-" {
-        s.import(
+        eng.image_import(
             std::io::stdin().lock(),
             name.as_ref(),
             &a.change,
@@ -158,7 +151,7 @@ pub fn import(root: &Path, a: ImportArgs) -> anyhow::Result<i32> {
         )?
     } else {
         let f = std::fs::File::open(&a.file).with_context(|| format!("open {}", a.file))?;
-        s.import(f, name.as_ref(), &a.change, a.message.as_deref())?
+        eng.image_import(f, name.as_ref(), &a.change, a.message.as_deref())?
     };
     println!("{id}");
     Ok(0)
@@ -198,8 +191,7 @@ fn glob(pat: &str, s: &str) -> bool {
 }
 
 /// `quai images`.
-pub fn list(root: &Path, a: ListArgs) -> anyhow::Result<i32> {
-    let s = open(root)?;
+pub fn list(eng: &Engine, a: ListArgs) -> anyhow::Result<i32> {
     let filters: Vec<(String, String)> = a
         .filter
         .iter()
@@ -219,8 +211,8 @@ pub fn list(root: &Path, a: ListArgs) -> anyhow::Result<i32> {
         .as_deref()
         .map(str::parse::<Reference>)
         .transpose()?;
-    let imgs: Vec<_> = s
-        .list()?
+    let imgs: Vec<_> = eng
+        .image_list()?
         .into_iter()
         .filter(|i| matches_filter(i, repo.as_ref(), &filters))
         .collect();
@@ -284,7 +276,7 @@ pub fn list(root: &Path, a: ListArgs) -> anyhow::Result<i32> {
     let store_digests: Vec<(content::Digest, String)> = if a.digests {
         let mut v = Vec::new();
         for i in &imgs {
-            for d in s.repo_digests(&i.id)? {
+            for d in eng.image_repo_digests(&i.id)? {
                 v.push((i.id.clone(), d));
             }
         }
@@ -327,30 +319,17 @@ pub fn list(root: &Path, a: ListArgs) -> anyhow::Result<i32> {
 }
 
 /// `quai tag`.
-pub fn tag(root: &Path, source: &str, target: &str) -> anyhow::Result<i32> {
+pub fn tag(eng: &Engine, source: &str, target: &str) -> anyhow::Result<i32> {
     let dst: Reference = target.parse()?;
-    open(root)?.tag(source, &dst)?;
+    eng.image_tag(source, &dst)?;
     Ok(0)
 }
 
 /// `quai rmi`.
-pub fn rmi(root: &Path, images: &[String], force: bool) -> anyhow::Result<i32> {
-    engine::reserve::release_if_low(root);
-    let mut s = open(root)?;
-    let used = in_use(root)?;
+pub fn rmi(eng: &Engine, images: &[String], force: bool) -> anyhow::Result<i32> {
     let mut code = 0;
     for i in images {
-        // An image a container uses stays (its layers are the container's root), as in
-        // Docker; quai refuses even with -f rather than leave a dangling image behind.
-        if let Some(c) = s.resolve(i).ok().and_then(|id| used.get(&id.to_string())) {
-            eprintln!(
-                "Error: conflict: unable to remove repository reference \"{i}\" - container {} is using its referenced image",
-                &c[..12]
-            );
-            code = 1;
-            continue;
-        }
-        match s.remove(i, force) {
+        match eng.image_remove(i, force) {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
             Err(e) => {
                 eprintln!("Error: {e}");
@@ -358,29 +337,16 @@ pub fn rmi(root: &Path, images: &[String], force: bool) -> anyhow::Result<i32> {
             }
         }
     }
-    if code == 0 {
-        s.gc()?;
-    }
     Ok(code)
 }
 
-/// Image ids used by containers, with one container using each.
-fn in_use(root: &Path) -> anyhow::Result<std::collections::HashMap<String, String>> {
-    Ok(engine::Db::open(root)?
-        .list()?
-        .into_iter()
-        .map(|r| (r.config.image_id, r.id))
-        .collect())
-}
-
 /// `quai history`.
-pub fn history(root: &Path, image: &str, no_trunc: bool) -> anyhow::Result<i32> {
-    let s = open(root)?;
-    let id = s.resolve(image)?;
-    let c = s.config(&id)?;
+pub fn history(eng: &Engine, image: &str, no_trunc: bool) -> anyhow::Result<i32> {
+    let id = eng.image_resolve(image)?;
+    let c = eng.image_config(&id)?;
     let sizes: Vec<u64> = {
-        let m = s
-            .list()?
+        let m = eng
+            .image_list()?
             .into_iter()
             .find(|x| x.id == id)
             .map(|x| x.size)
@@ -426,21 +392,20 @@ pub fn history(root: &Path, image: &str, no_trunc: bool) -> anyhow::Result<i32> 
 }
 
 /// `quai image ...`.
-pub fn image_cmd(root: &Path, cmd: ImageCmd) -> anyhow::Result<i32> {
+pub fn image_cmd(eng: &Engine, cmd: ImageCmd) -> anyhow::Result<i32> {
     match cmd {
-        ImageCmd::Ls(a) => list(root, a),
-        ImageCmd::Import(a) => import(root, a),
-        ImageCmd::Tag { source, target } => tag(root, &source, &target),
-        ImageCmd::Rm { force, images } => rmi(root, &images, force),
-        ImageCmd::History { image, no_trunc } => history(root, &image, no_trunc),
-        ImageCmd::Save(a) => save(root, a),
-        ImageCmd::Load(a) => load(root, a),
+        ImageCmd::Ls(a) => list(eng, a),
+        ImageCmd::Import(a) => import(eng, a),
+        ImageCmd::Tag { source, target } => tag(eng, &source, &target),
+        ImageCmd::Rm { force, images } => rmi(eng, &images, force),
+        ImageCmd::History { image, no_trunc } => history(eng, &image, no_trunc),
+        ImageCmd::Save(a) => save(eng, a),
+        ImageCmd::Load(a) => load(eng, a),
         ImageCmd::Inspect { images } => {
-            let s = open(root)?;
             let mut out = Vec::new();
             let mut code = 0;
             for i in &images {
-                match s.inspect(i) {
+                match eng.image_inspect(i) {
                     Ok(v) => out.push(v),
                     Err(e) => {
                         eprintln!("Error: {e}");
@@ -452,16 +417,7 @@ pub fn image_cmd(root: &Path, cmd: ImageCmd) -> anyhow::Result<i32> {
             Ok(code)
         }
         ImageCmd::Prune { all, force: _ } => {
-            engine::reserve::release_if_low(root);
-            let mut s = open(root)?;
-            let used = in_use(root)?;
-            let mut deleted = Vec::new();
-            for i in s.list()? {
-                if (all || i.tags.is_empty()) && !used.contains_key(&i.id.to_string()) {
-                    deleted.extend(s.remove(&i.id.to_string(), true)?);
-                }
-            }
-            let freed = s.gc()?;
+            let (deleted, freed) = eng.image_prune(all)?;
             if !deleted.is_empty() {
                 println!("Deleted Images:");
                 deleted.iter().for_each(|l| {
@@ -480,20 +436,19 @@ pub fn image_cmd(root: &Path, cmd: ImageCmd) -> anyhow::Result<i32> {
 }
 
 /// `quai save`.
-pub fn save(root: &Path, a: SaveArgs) -> anyhow::Result<i32> {
+pub fn save(eng: &Engine, a: SaveArgs) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
     let format = match a.format.as_str() {
-        "docker-archive" | "docker" => image::archive::Format::DockerArchive,
-        "oci-archive" | "oci" => image::archive::Format::OciArchive,
+        "docker-archive" | "docker" => engine::images::ArchiveFormat::DockerArchive,
+        "oci-archive" | "oci" => engine::images::ArchiveFormat::OciArchive,
         other => bail!("unsupported --format {other:?} (docker-archive or oci-archive)"),
     };
-    let s = open(root)?;
     match &a.output {
         Some(path) => {
             // Write next to the target and rename: a failed save leaves no half archive.
             let tmp = format!("{path}.quai-tmp");
             let f = std::fs::File::create(&tmp).with_context(|| format!("create {tmp}"))?;
-            let res = image::archive::save(&s, &a.images, format, std::io::BufWriter::new(f));
+            let res = eng.image_save(&a.images, format, std::io::BufWriter::new(f));
             if let Err(e) = res {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e.into());
@@ -506,21 +461,19 @@ pub fn save(root: &Path, a: SaveArgs) -> anyhow::Result<i32> {
                     "cowardly refusing to write an archive to a terminal: use -o FILE or redirect"
                 );
             }
-            image::archive::save(&s, &a.images, format, std::io::stdout().lock())?;
+            eng.image_save(&a.images, format, std::io::stdout().lock())?;
         }
     }
     Ok(0)
 }
 
 /// `quai load`.
-pub fn load(root: &Path, a: LoadArgs) -> anyhow::Result<i32> {
-    let mut s = open(root)?;
+pub fn load(eng: &Engine, a: LoadArgs) -> anyhow::Result<i32> {
     let loaded = match &a.input {
-        Some(p) => image::archive::load(
-            &mut s,
-            std::io::BufReader::new(std::fs::File::open(p).with_context(|| format!("open {p}"))?),
-        )?,
-        None => image::archive::load(&mut s, std::io::stdin().lock())?,
+        Some(p) => eng.image_load(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("open {p}"))?,
+        ))?,
+        None => eng.image_load(std::io::stdin().lock())?,
     };
     for (id, names) in loaded {
         if a.quiet {

@@ -335,37 +335,35 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.cmd {
-        Cmd::Import(a) => images::import(&cli.root, a),
-        Cmd::Images(a) => images::list(&cli.root, a),
-        Cmd::Tag { source, target } => images::tag(&cli.root, &source, &target),
-        Cmd::Rmi { force, images } => images::rmi(&cli.root, &images, force),
-        Cmd::History { image, no_trunc } => images::history(&cli.root, &image, no_trunc),
-        Cmd::Save(a) => images::save(&cli.root, a),
-        Cmd::Pull(a) => registry_cmds::pull(&cli.root, a),
-        Cmd::Push(a) => registry_cmds::push(&cli.root, a),
         Cmd::Login(a) => registry_cmds::login(a),
         Cmd::Logout { server } => registry_cmds::logout(&server),
         Cmd::Registry { cmd } => registry_cmds::registry(cmd),
-        Cmd::Load(a) => images::load(&cli.root, a),
-        Cmd::Image { cmd } => images::image_cmd(&cli.root, cmd),
         Cmd::Runtime => Ok(0),
         Cmd::Version => Ok(system::version()),
         cmd => {
             let mut eng = engine::lifecycle::Engine::open(&cli.root, &cli.run_dir)?;
-            containers_dispatch(&mut eng, &cli.root, cmd)
+            match cmd {
+                Cmd::Import(a) => images::import(&eng, a),
+                Cmd::Images(a) => images::list(&eng, a),
+                Cmd::Tag { source, target } => images::tag(&eng, &source, &target),
+                Cmd::Rmi { force, images } => images::rmi(&eng, &images, force),
+                Cmd::History { image, no_trunc } => images::history(&eng, &image, no_trunc),
+                Cmd::Save(a) => images::save(&eng, a),
+                Cmd::Load(a) => images::load(&eng, a),
+                Cmd::Image { cmd } => images::image_cmd(&eng, cmd),
+                Cmd::Pull(a) => registry_cmds::pull(&eng, a),
+                Cmd::Push(a) => registry_cmds::push(&eng, a),
+                cmd => containers_dispatch(&mut eng, cmd),
+            }
         }
     }
 }
 
-fn containers_dispatch(
-    eng: &mut engine::lifecycle::Engine,
-    root: &std::path::Path,
-    cmd: Cmd,
-) -> anyhow::Result<i32> {
+fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow::Result<i32> {
     use common::each;
     match cmd {
-        Cmd::Run(a) => containers::run(eng, root, a),
-        Cmd::Create(a) => containers::create(eng, root, a),
+        Cmd::Run(a) => containers::run(eng, a),
+        Cmd::Create(a) => containers::create(eng, a),
         Cmd::Start {
             attach,
             interactive,
@@ -396,7 +394,7 @@ fn containers_dispatch(
             format,
             kind,
             names,
-        } => containers::inspect(eng, root, &names, format.as_deref(), kind.as_deref()),
+        } => containers::inspect(eng, &names, format.as_deref(), kind.as_deref()),
         Cmd::Top { container, ps_args } => container_io::top(eng, &container, &ps_args),
         Cmd::Stats {
             no_stream,

@@ -1,11 +1,10 @@
 //! pull, push, login, logout.
 
 use std::io::BufRead;
-use std::path::Path;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use image::store::ImageStore;
+use engine::lifecycle::Engine;
 use image::Reference;
 
 /// `pull` options.
@@ -73,7 +72,7 @@ pub struct LoginArgs {
 }
 
 /// `quai pull`.
-pub fn pull(root: &Path, a: PullArgs) -> anyhow::Result<i32> {
+pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
     if a.all_tags {
         let r: Reference = a.image.parse()?;
         if r.digest.is_some()
@@ -84,8 +83,12 @@ pub fn pull(root: &Path, a: PullArgs) -> anyhow::Result<i32> {
         {
             bail!("pull --all-tags: give a repository without a tag or digest");
         }
-        let client = registry::Client::new(a.tls_verify);
-        let tags = registry::pull::tags(&client, &r)?;
+        let tags = eng.image_remote_tags(
+            &r,
+            engine::images::RegistryOptions {
+                tls_verify: a.tls_verify,
+            },
+        )?;
         for t in tags {
             let one = PullArgs {
                 quiet: a.quiet,
@@ -94,15 +97,12 @@ pub fn pull(root: &Path, a: PullArgs) -> anyhow::Result<i32> {
                 all_tags: false,
                 image: format!("{}:{t}", r.repository()),
             };
-            pull(root, one)?;
+            pull(eng, one)?;
         }
         return Ok(0);
     }
     let r: Reference = a.image.parse()?;
     let platform: registry::pull::Platform = a.platform.parse()?;
-    let mut store = ImageStore::open(root)
-        .with_context(|| format!("open image store in {}", root.display()))?;
-    let client = registry::Client::new(a.tls_verify);
     let quiet = a.quiet;
     if !quiet {
         println!(
@@ -159,24 +159,17 @@ pub fn pull(root: &Path, a: PullArgs) -> anyhow::Result<i32> {
         }
         println!("{}", ev.docker_line());
     };
-    let pulled = registry::pull::pull(
-        &client,
-        store.content(),
+    eng.image_pull(
         &r,
         &platform,
-        &progress,
-        Some(&on_bytes),
+        engine::images::RegistryOptions {
+            tls_verify: a.tls_verify,
+        },
+        engine::images::Progress {
+            event: &progress,
+            bytes: Some(&on_bytes),
+        },
     )?;
-    // A pull by digest names nothing; a pull by tag names the tag.
-    let name = if r.digest.is_some() { None } else { Some(&r) };
-    store.record(
-        &pulled.config,
-        &pulled.manifest,
-        &pulled.created,
-        pulled.size,
-        name,
-    )?;
-    store.record_repo_digest(&pulled.config, &r, &pulled.manifest)?;
     if quiet {
         println!("{r}");
     } else {
@@ -187,42 +180,25 @@ pub fn pull(root: &Path, a: PullArgs) -> anyhow::Result<i32> {
 }
 
 /// `quai push`.
-pub fn push(root: &Path, a: PushArgs) -> anyhow::Result<i32> {
+pub fn push(eng: &Engine, a: PushArgs) -> anyhow::Result<i32> {
     let r: Reference = a.image.parse()?;
-    let store = ImageStore::open(root)
-        .with_context(|| format!("open image store in {}", root.display()))?;
-    let id = store.resolve(&a.image)?;
-    let manifest = store.manifest_of(&id)?;
-    let client = registry::Client::new(a.tls_verify);
+    // The image must exist before anything is said about the push.
+    eng.image_resolve(&a.image)?;
     let quiet = a.quiet;
     if !quiet {
         println!("The push refers to repository [{}]", r.repository());
     }
-    // Other repositories of the same registry that hold this image: blobs can be mounted.
-    let mut sources: Vec<String> = store
-        .list()?
-        .into_iter()
-        .filter(|i| i.id == id)
-        .flat_map(|i| i.tags)
-        .filter(|t| t.domain == r.domain && t.path != r.path)
-        .map(|t| t.path)
-        .collect();
-    for d in store.repo_digests(&id)? {
-        if let Some((repo, _)) = d.split_once('@') {
-            if let Ok(rr) = format!("{repo}:x").parse::<Reference>() {
-                if rr.domain == r.domain && rr.path != r.path {
-                    sources.push(rr.path);
-                }
+    eng.image_push(
+        &r,
+        engine::images::RegistryOptions {
+            tls_verify: a.tls_verify,
+        },
+        &|ev| {
+            if !quiet {
+                println!("{}", ev.docker_line());
             }
-        }
-    }
-    sources.sort();
-    sources.dedup();
-    registry::push::push(&client, store.content(), &r, &manifest, &sources, &|ev| {
-        if !quiet {
-            println!("{}", ev.docker_line());
-        }
-    })?;
+        },
+    )?;
     Ok(0)
 }
 

@@ -4,7 +4,6 @@ use crate::common::{confirm, kv, volume_json};
 use engine::config::ContainerStatus;
 use engine::config::MountKind;
 
-use anyhow::Context;
 use clap::Subcommand;
 use engine::lifecycle::Engine;
 use serde_json::json;
@@ -242,16 +241,7 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
                     v.iter().for_each(|x| println!("{x}"));
                 }
             }
-            let in_use = images_in_use(eng)?;
-            let mut store = eng.images()?;
-            let mut deleted = Vec::new();
-            for img in store.list()? {
-                let unused = !in_use.contains(&img.id.to_string());
-                if unused && (all || img.tags.is_empty()) {
-                    deleted.extend(store.remove(&img.id.to_string(), true)?);
-                }
-            }
-            let freed = store.gc()?;
+            let (deleted, freed) = eng.image_prune(all)?;
             if !deleted.is_empty() {
                 println!("Deleted Images:");
                 deleted.iter().for_each(|d| println!("{d}"));
@@ -262,27 +252,17 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
     }
 }
 
-/// Image ids used by containers.
-pub fn images_in_use(eng: &Engine) -> anyhow::Result<Vec<String>> {
-    Ok(eng
-        .records()?
-        .into_iter()
-        .map(|r| r.config.image_id)
-        .collect())
-}
-
 fn df(eng: &mut Engine) -> anyhow::Result<i32> {
-    let store = eng.images()?;
-    let images = store.list()?;
-    let used = images_in_use(eng)?;
+    let images = eng.image_list()?;
+    let used = eng.images_in_use()?;
     let img_size: u64 = images.iter().map(|i| i.size).sum();
     let img_active = images
         .iter()
-        .filter(|i| used.contains(&i.id.to_string()))
+        .filter(|i| used.contains_key(&i.id.to_string()))
         .count();
     let img_reclaim: u64 = images
         .iter()
-        .filter(|i| !used.contains(&i.id.to_string()))
+        .filter(|i| !used.contains_key(&i.id.to_string()))
         .map(|i| i.size)
         .sum();
     let ctrs = eng.list()?;
@@ -364,38 +344,17 @@ fn df(eng: &mut Engine) -> anyhow::Result<i32> {
 }
 
 fn info(eng: &mut Engine) -> anyhow::Result<i32> {
-    let ctrs = eng.list()?;
-    let count = |s: ContainerStatus| ctrs.iter().filter(|r| r.state.status == s).count();
-    let images = eng.images()?.list()?.len();
-    let uname = nix::sys::utsname::uname().context("uname")?;
-    let os = std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("PRETTY_NAME=")
-                    .map(|v| v.trim_matches('"').to_string())
-            })
-        })
-        .unwrap_or_else(|| "Linux".into());
-    let layout = runtime::cgroups::Layout::detect()?;
-    let cg = if layout.is_pure_v2() { "2" } else { "1" };
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let mem = host_memory() / 1024;
+    let i = eng.info()?;
     println!(
         "Client:\n Version:    {}\n Context:    default\n",
         env!("CARGO_PKG_VERSION")
     );
     println!("Server:");
-    println!(" Containers: {}", ctrs.len());
-    println!("  Running: {}", count(ContainerStatus::Running));
-    println!("  Paused: {}", count(ContainerStatus::Paused));
-    println!(
-        "  Stopped: {}",
-        ctrs.len() - count(ContainerStatus::Running) - count(ContainerStatus::Paused)
-    );
-    println!(" Images: {images}");
+    println!(" Containers: {}", i.containers);
+    println!("  Running: {}", i.running);
+    println!("  Paused: {}", i.paused);
+    println!("  Stopped: {}", i.containers - i.running - i.paused);
+    println!(" Images: {}", i.images);
     println!(
         " Server Version: quai {} (daemonless)",
         env!("CARGO_PKG_VERSION")
@@ -403,31 +362,20 @@ fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     println!(" Storage Driver: overlay");
     println!(" Logging Driver: json-file");
     println!(" Cgroup Driver: cgroupfs");
-    println!(" Cgroup Version: {cg}");
+    println!(" Cgroup Version: {}", i.cgroup_version);
     println!(" Runtime: quai-runtime (in process)");
     println!(" Security Options:\n  seccomp\n   Profile: builtin");
-    println!(" Kernel Version: {}", uname.release().to_string_lossy());
-    println!(" Operating System: {os}");
-    println!(" Architecture: {}", uname.machine().to_string_lossy());
-    println!(" CPUs: {cpus}");
-    println!(" Total Memory: {:.2}GiB", mem as f64 / 1024.0 / 1024.0);
+    println!(" Kernel Version: {}", i.kernel);
+    println!(" Operating System: {}", i.operating_system);
+    println!(" Architecture: {}", i.architecture);
+    println!(" CPUs: {}", i.cpus);
+    println!(
+        " Total Memory: {:.2}GiB",
+        i.memory as f64 / 1024.0 / 1024.0 / 1024.0
+    );
     println!(" Docker Root Dir: {}", eng.root().display());
     println!(" Run Dir: {}", eng.run_dir().display());
     Ok(0)
-}
-
-/// The host's memory in bytes (MemTotal).
-pub(crate) fn host_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map(|k| k * 1024)
-        .unwrap_or(0)
 }
 
 /// `version`.

@@ -95,7 +95,7 @@ impl Engine {
     }
 
     /// The image store under the same root.
-    pub fn images(&self) -> Result<image::store::ImageStore> {
+    pub(crate) fn images(&self) -> Result<image::store::ImageStore> {
         Ok(image::store::ImageStore::open(&self.paths.root)?)
     }
 

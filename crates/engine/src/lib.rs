@@ -18,10 +18,13 @@ pub mod db;
 pub mod dns;
 pub mod exec;
 pub mod health;
+pub mod images;
+pub mod info;
 pub mod init;
 pub mod launch;
 pub mod lifecycle;
 pub mod lock;
+pub mod log_stream;
 pub mod logs;
 pub mod monitor;
 pub mod network;
@@ -31,6 +34,7 @@ pub mod reserve;
 pub mod resolve;
 pub mod rootfs;
 pub mod spec;
+pub mod stats;
 pub mod time;
 pub mod validate;
 pub mod volumes;
@@ -85,6 +89,9 @@ pub enum Error {
     /// The runtime.
     #[error(transparent)]
     Runtime(#[from] runtime::Error),
+    /// A registry (pull, push, tags).
+    #[error(transparent)]
+    Registry(#[from] registry::Error),
     /// Networking (bridges, veths, nftables), with its kind kept.
     #[error("network: {0}")]
     Net(#[from] net::Error),

@@ -84,8 +84,30 @@ fn detached_container_verbs() {
         .contains("started"));
     let o = e.q(&["exec", "web", "nosuch"]);
     assert_eq!(o.status.code(), Some(127), "{}", text(&o));
-    assert!(e.ok(&["top", "web"]).contains("trap"));
-    assert!(e.ok(&["stats", "--no-stream", "web"]).contains("web"));
+    // top: ps's columns, only the container's processes, the command kept whole.
+    let top = e.ok(&["top", "web"]);
+    let mut rows = top.lines();
+    let header: Vec<&str> = rows.next().expect("header").split_whitespace().collect();
+    assert_eq!(header.first(), Some(&"UID"), "{top}");
+    assert!(
+        header.contains(&"PID") && header.last() == Some(&"CMD"),
+        "{top}"
+    );
+    assert!(top.contains("trap") && !top.contains("nextest"), "{top}");
+    // stats: the row of this container, with a memory reading and its processes.
+    let st = e.ok(&["stats", "--no-stream", "web"]);
+    let row = st.lines().nth(1).expect("row");
+    assert!(
+        row.contains("web") && !row.contains("0B / 0B   0.00%"),
+        "{st}"
+    );
+    let pids: u32 = row
+        .split_whitespace()
+        .last()
+        .expect("pids")
+        .parse()
+        .expect("number");
+    assert!(pids >= 1, "{st}");
     // pause / unpause.
     e.ok(&["pause", "web"]);
     assert!(e.ok(&["ps"]).contains("(Paused)"));

@@ -1,0 +1,139 @@
+//! `logs` as a stream: a container's log entries from its json-file log, the last N
+//! read from the end, filtered by time, and followed while the container runs. The CLI
+//! prints them; the Docker API frames them; compose prefixes them.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::lifecycle::Engine;
+use crate::logs::{read_from, read_tail, Entry};
+use crate::{Error, Result};
+
+/// Which entries a [`Logs`] stream yields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// Only the last N entries (then `since`/`until` filter those, as Docker does).
+    pub tail: Option<usize>,
+    /// Only entries at or after this time (Unix nanoseconds).
+    pub since: Option<i64>,
+    /// Only entries at or before this time (Unix nanoseconds).
+    pub until: Option<i64>,
+    /// Go on yielding new entries while the container runs.
+    pub follow: bool,
+}
+
+/// How often a follower looks for new entries.
+const FOLLOW_POLL: Duration = Duration::from_millis(100);
+
+/// The entries of one container's log; see [`Engine::logs`].
+pub struct Logs<'a> {
+    eng: &'a mut Engine,
+    id: String,
+    path: PathBuf,
+    opts: LogOptions,
+    offset: u64,
+    batch: VecDeque<Entry>,
+    /// The first read (the tail) is done.
+    started: bool,
+    /// Nothing more will come.
+    ended: bool,
+}
+
+impl Entry {
+    /// The entry came from the container's stderr.
+    pub fn is_stderr(&self) -> bool {
+        self.stream == "stderr"
+    }
+
+    /// Its time in Unix nanoseconds (0 if the stored time does not parse).
+    pub fn nanos(&self) -> i64 {
+        crate::time::parse_rfc3339(&self.time).unwrap_or(0)
+    }
+}
+
+impl Logs<'_> {
+    fn keep(&self, e: &Entry) -> bool {
+        if self.opts.since.is_none() && self.opts.until.is_none() {
+            return true;
+        }
+        let t = e.nanos();
+        !(self.opts.since.is_some_and(|s| t < s) || self.opts.until.is_some_and(|u| t > u))
+    }
+
+    fn read(&mut self) -> Result<()> {
+        let io = |e| Error::io("read log", self.path.clone(), e);
+        let (entries, offset) = if self.started {
+            read_from(&self.path, self.offset).map_err(io)?
+        } else {
+            self.started = true;
+            match self.opts.tail {
+                Some(n) => read_tail(&self.path, n).map_err(io)?,
+                None => read_from(&self.path, 0).map_err(io)?,
+            }
+        };
+        self.offset = offset;
+        let kept: Vec<Entry> = entries.into_iter().filter(|e| self.keep(e)).collect();
+        self.batch.extend(kept);
+        Ok(())
+    }
+}
+
+impl Iterator for Logs<'_> {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        loop {
+            if let Some(e) = self.batch.pop_front() {
+                return Some(Ok(e));
+            }
+            if self.ended {
+                return None;
+            }
+            if self.started {
+                if !self.opts.follow
+                    || self
+                        .opts
+                        .until
+                        .is_some_and(|u| crate::time::now_nanos() > u)
+                {
+                    return None;
+                }
+                // Whether it still runs is asked before the read, so the entries it
+                // wrote before it stopped are read once more.
+                let running = self
+                    .eng
+                    .get(&self.id)
+                    .map(|r| r.state.status.is_active())
+                    .unwrap_or(false);
+                if !running {
+                    self.ended = true;
+                } else {
+                    std::thread::sleep(FOLLOW_POLL);
+                }
+            }
+            if let Err(e) = self.read() {
+                self.ended = true;
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// A container's log entries, as `docker logs` with these options shows them.
+    pub fn logs(&mut self, what: &str, opts: LogOptions) -> Result<Logs<'_>> {
+        let id = self.get(what)?.id;
+        let path = self.paths.log(&id);
+        Ok(Logs {
+            eng: self,
+            id,
+            path,
+            opts,
+            offset: 0,
+            batch: VecDeque::new(),
+            started: false,
+            ended: false,
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! What a running container uses, read from its cgroups and its network namespace
+//! (`stats`), and its processes as `ps` shows them (`top`): the numbers a client renders
+//! (the CLI's table, the Docker API's stats JSON), sampled here once per call. CPU
+//! percentages need two samples; the client takes them at its own interval.
+
+use std::path::Path;
+
+use crate::config::ContainerStatus;
+use crate::lifecycle::Engine;
+use crate::{Error, Result};
+
+/// One reading of a container's use. Counters are cumulative since the container
+/// started; `None` where the container is not running.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sample {
+    /// CPU time of all its processes, in nanoseconds.
+    pub cpu_ns: u64,
+    /// Memory charged to it, in bytes.
+    pub memory: u64,
+    /// Its memory limit, or the host's memory when it has none.
+    pub memory_limit: u64,
+    /// Number of processes and threads.
+    pub pids: u64,
+    /// Bytes received and sent on its interfaces other than loopback.
+    pub net_rx: u64,
+    /// See `net_rx`.
+    pub net_tx: u64,
+    /// Bytes read from and written to block devices.
+    pub block_read: u64,
+    /// See `block_read`.
+    pub block_write: u64,
+}
+
+/// `ps` output restricted to a container's processes: its header's columns and one row
+/// per process (the last column keeps its spaces, as Docker's `top` does).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Top {
+    /// Column names (`UID`, `PID`, ... for the default `-ef`).
+    pub titles: Vec<String>,
+    /// One row per process.
+    pub processes: Vec<Vec<String>>,
+}
+
+/// The host's memory in bytes (`MemTotal`), the limit of a container without one.
+pub fn host_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map(|k| k * 1024)
+        .unwrap_or(0)
+}
+
+fn read_u64(d: &Path, f: &str) -> Option<u64> {
+    std::fs::read_to_string(d.join(f)).ok()?.trim().parse().ok()
+}
+
+/// Sums of `/proc/PID/net/dev`'s receive and transmit bytes, loopback left out.
+fn net_bytes(pid: i32) -> (u64, u64) {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/dev")) else {
+        return (0, 0);
+    };
+    net_dev_bytes(&text)
+}
+
+fn net_dev_bytes(text: &str) -> (u64, u64) {
+    let mut sum = (0, 0);
+    for line in text.lines().skip(2) {
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
+        if name.trim() == "lo" {
+            continue;
+        }
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if f.len() >= 9 {
+            sum.0 += f[0];
+            sum.1 += f[8];
+        }
+    }
+    sum
+}
+
+/// v2's `io.stat` (`MAJ:MIN rbytes=N wbytes=N ...`) summed over devices.
+fn io_stat_bytes(text: &str) -> (u64, u64) {
+    let mut sum = (0, 0);
+    for kv in text.split_whitespace() {
+        if let Some(v) = kv.strip_prefix("rbytes=") {
+            sum.0 += v.parse::<u64>().unwrap_or(0);
+        } else if let Some(v) = kv.strip_prefix("wbytes=") {
+            sum.1 += v.parse::<u64>().unwrap_or(0);
+        }
+    }
+    sum
+}
+
+/// v1's `blkio.throttle.io_service_bytes` (`MAJ:MIN Read N` lines) summed over devices.
+fn blkio_bytes(text: &str) -> (u64, u64) {
+    let mut sum = (0, 0);
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [_, op, n] = f[..] {
+            let n = n.parse::<u64>().unwrap_or(0);
+            match op {
+                "Read" => sum.0 += n,
+                "Write" => sum.1 += n,
+                _ => {}
+            }
+        }
+    }
+    sum
+}
+
+fn sample_of(st: &runtime::state::State, host_mem: u64) -> Sample {
+    let (net_rx, net_tx) = net_bytes(st.pid);
+    if let Some(d) = st.cgroups.v2.as_ref().filter(|_| st.cgroups.pure_v2) {
+        let cpu_us = std::fs::read_to_string(d.join("cpu.stat"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("usage_usec ")?.trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        let (block_read, block_write) = std::fs::read_to_string(d.join("io.stat"))
+            .map(|t| io_stat_bytes(&t))
+            .unwrap_or_default();
+        return Sample {
+            cpu_ns: cpu_us * 1000,
+            memory: read_u64(d, "memory.current").unwrap_or(0),
+            memory_limit: read_u64(d, "memory.max").unwrap_or(host_mem).min(host_mem),
+            pids: read_u64(d, "pids.current").unwrap_or(0),
+            net_rx,
+            net_tx,
+            block_read,
+            block_write,
+        };
+    }
+    let v1 = |ctrl: &str| {
+        st.cgroups
+            .v1
+            .iter()
+            .find(|(c, _)| c.split(',').any(|x| x == ctrl))
+            .map(|(_, d)| d.clone())
+    };
+    let (memory, limit) = v1("memory")
+        .map(|d| {
+            (
+                read_u64(&d, "memory.usage_in_bytes").unwrap_or(0),
+                read_u64(&d, "memory.limit_in_bytes").unwrap_or(host_mem),
+            )
+        })
+        .unwrap_or((0, host_mem));
+    let (block_read, block_write) = v1("blkio")
+        .and_then(|d| std::fs::read_to_string(d.join("blkio.throttle.io_service_bytes")).ok())
+        .map(|t| blkio_bytes(&t))
+        .unwrap_or_default();
+    Sample {
+        cpu_ns: v1("cpuacct")
+            .and_then(|d| read_u64(&d, "cpuacct.usage"))
+            .unwrap_or(0),
+        memory,
+        memory_limit: limit.min(host_mem),
+        pids: v1("pids")
+            .and_then(|d| read_u64(&d, "pids.current"))
+            .unwrap_or(0),
+        net_rx,
+        net_tx,
+        block_read,
+        block_write,
+    }
+}
+
+/// `ps` output kept to the rows whose PID column is one of `pids`.
+fn top_of(ps_output: &str, pids: &[i32]) -> Result<Top> {
+    let mut lines = ps_output.lines();
+    let header = lines.next().unwrap_or_default();
+    let titles: Vec<String> = header.split_whitespace().map(str::to_string).collect();
+    let col = titles
+        .iter()
+        .position(|h| h == "PID")
+        .ok_or_else(|| Error::Invalid("ps output has no PID column".into()))?;
+    let mut processes = Vec::new();
+    for l in lines {
+        let mut row: Vec<String> = Vec::new();
+        let mut rest = l.trim_start();
+        // Every column but the last is one word; the last (CMD) keeps its spaces.
+        while row.len() + 1 < titles.len() && !rest.is_empty() {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            row.push(rest[..end].to_string());
+            rest = rest[end..].trim_start();
+        }
+        row.push(rest.to_string());
+        if row
+            .get(col)
+            .and_then(|p| p.parse::<i32>().ok())
+            .is_some_and(|p| pids.contains(&p))
+        {
+            processes.push(row);
+        }
+    }
+    Ok(Top { titles, processes })
+}
+
+impl Engine {
+    /// One reading of a container's use; `None` when it is not running.
+    pub fn stats(&self, id: &str) -> Option<Sample> {
+        let st = runtime::state::State::load(&self.paths.runtime_root(), id).ok()?;
+        Some(sample_of(&st, host_memory()))
+    }
+
+    /// The processes of a running or paused container as `ps ARGS` (default `-ef`)
+    /// shows them.
+    pub fn top(&mut self, what: &str, ps_args: &[String]) -> Result<Top> {
+        let r = self.get(what)?;
+        if !matches!(
+            r.state.status,
+            ContainerStatus::Running | ContainerStatus::Paused
+        ) {
+            return Err(Error::Conflict(format!(
+                "container {} is not running",
+                r.id
+            )));
+        }
+        let pids = self.pids(&r.id)?;
+        let args: Vec<String> = if ps_args.is_empty() {
+            vec!["-ef".into()]
+        } else {
+            ps_args.to_vec()
+        };
+        let out = std::process::Command::new("ps")
+            .args(&args)
+            .output()
+            .map_err(|e| Error::io("run", "ps", e))?;
+        if !out.status.success() {
+            return Err(Error::Invalid(format!(
+                "ps {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        top_of(&String::from_utf8_lossy(&out.stdout), &pids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn net_dev_leaves_out_loopback() {
+        let t = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:     100       1    0    0    0     0          0         0      100       1    0    0    0     0       0          0\n  eth0:    2048      10    0    0    0     0          0         0      512       5    0    0    0     0       0          0\n";
+        assert_eq!(net_dev_bytes(t), (2048, 512));
+    }
+
+    #[test]
+    fn block_io_sums_devices() {
+        assert_eq!(
+            io_stat_bytes("8:0 rbytes=10 wbytes=20 rios=1 wios=2\n8:16 rbytes=1 wbytes=2\n"),
+            (11, 22)
+        );
+        assert_eq!(
+            blkio_bytes("8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 1\nTotal 12288\n"),
+            (4096, 8192)
+        );
+    }
+
+    #[test]
+    fn top_keeps_the_container_rows_and_the_command_whole() {
+        let ps = "UID          PID    PPID  C STIME TTY          TIME CMD\nroot           1       0  0 10:00 ?        00:00:01 /sbin/init splash\nroot          42       1  0 10:01 ?        00:00:00 sleep 1000 --x\n";
+        let t = top_of(ps, &[42]).expect("top");
+        assert_eq!(t.titles.len(), 8);
+        assert_eq!(
+            t.processes,
+            vec![vec![
+                "root",
+                "42",
+                "1",
+                "0",
+                "10:01",
+                "?",
+                "00:00:00",
+                "sleep 1000 --x"
+            ]]
+        );
+        assert!(top_of("USER COMMAND\n", &[1]).is_err());
+    }
+}
