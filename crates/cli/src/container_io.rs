@@ -367,3 +367,83 @@ pub fn events(eng: &mut Engine, a: EventsArgs) -> anyhow::Result<i32> {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `commit` options.
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Author (`"Name <email>"`).
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Apply a Dockerfile instruction to the image's config.
+    #[arg(short, long = "change")]
+    pub change: Vec<String>,
+    /// Commit message.
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Pause the container while its changes are read.
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub pause: bool,
+    /// Container.
+    pub container: String,
+    /// `REPOSITORY[:TAG]` for the new image.
+    pub reference: Option<String>,
+}
+
+/// `commit`.
+pub fn commit(eng: &mut Engine, a: CommitArgs) -> anyhow::Result<i32> {
+    let reference = a
+        .reference
+        .as_deref()
+        .map(str::parse::<image::Reference>)
+        .transpose()?;
+    let id = eng
+        .commit(
+            &a.container,
+            engine::commit::CommitOptions {
+                reference,
+                author: a.author,
+                message: a.message,
+                changes: a.change,
+                pause: a.pause,
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{id}");
+    Ok(0)
+}
+
+/// `diff`.
+pub fn diff(eng: &mut Engine, container: &str) -> anyhow::Result<i32> {
+    let changes = eng.diff(container).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out = std::io::stdout().lock();
+    for c in changes {
+        writeln!(out, "{} {}", c.kind.letter(), c.path)?;
+    }
+    Ok(0)
+}
+
+/// `export [-o FILE] CONTAINER`.
+pub fn export(eng: &mut Engine, output: Option<&str>, container: &str) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    match output {
+        Some(path) => {
+            // Written next to the target and renamed: a failed export leaves no half tar.
+            let tmp = format!("{path}.quai-tmp");
+            let f = std::fs::File::create(&tmp).with_context(|| format!("create {tmp}"))?;
+            let res = eng.export(container, std::io::BufWriter::new(f));
+            if let Err(e) = res {
+                let _ = std::fs::remove_file(&tmp);
+                bail!("{e}");
+            }
+            std::fs::rename(&tmp, path).with_context(|| format!("write {path}"))?;
+        }
+        None => {
+            if std::io::stdout().is_terminal() {
+                bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+            }
+            eng.export(container, std::io::BufWriter::new(std::io::stdout().lock()))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    Ok(0)
+}

@@ -217,6 +217,21 @@ pub enum Cmd {
         /// `CONTAINER:DEST` or a local path or `-`.
         dst: String,
     },
+    /// Create a new image from a container's changes.
+    Commit(container_io::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff {
+        /// Container.
+        container: String,
+    },
+    /// Export a container's filesystem as a tar archive.
+    Export {
+        /// Write to a file, instead of standard output.
+        #[arg(short, long)]
+        output: Option<String>,
+        /// Container.
+        container: String,
+    },
     /// List port mappings.
     Port {
         /// Container.
@@ -415,6 +430,11 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
             Ok(code)
         }
         Cmd::Cp { src, dst } => container_io::cp(eng, &src, &dst),
+        Cmd::Commit(a) => container_io::commit(eng, a),
+        Cmd::Diff { container } => container_io::diff(eng, &container),
+        Cmd::Export { output, container } => {
+            container_io::export(eng, output.as_deref(), &container)
+        }
         Cmd::Port { container, port } => {
             let r = eng.get(&container)?;
             let want = port.map(|p| {

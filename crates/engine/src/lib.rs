@@ -13,6 +13,7 @@ pub mod adopt;
 mod api;
 mod archive;
 pub mod attach;
+pub mod commit;
 pub mod config;
 pub mod db;
 pub mod dns;

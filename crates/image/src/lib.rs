@@ -6,6 +6,8 @@
 
 pub mod archive;
 pub mod changes;
+pub mod diff;
+pub mod flatten;
 pub mod layer;
 pub mod reference;
 pub mod statedb;

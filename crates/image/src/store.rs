@@ -12,6 +12,9 @@ use sha2::{Digest as _, Sha256};
 use crate::reference::Reference;
 
 mod remove;
+mod write;
+
+pub use write::LayerDesc;
 
 /// Media types quai writes.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -247,20 +250,12 @@ impl ImageStore {
             "rootfs": {"type": "layers", "diff_ids": [diff.to_string()]},
             "history": [{"created": created, "created_by": "quai import", "comment": message.unwrap_or("")}],
         });
-        let config_bytes =
-            serde_json::to_vec(&config).map_err(|e| Error::Conflict(e.to_string()))?;
-        let config_digest = self.content.write_bytes(&config_bytes, None)?;
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": config_digest.to_string(), "size": config_bytes.len()},
-            "layers": [{"mediaType": OCI_LAYER_TAR, "digest": diff.to_string(), "size": size}],
-        });
-        let manifest_bytes =
-            serde_json::to_vec(&manifest).map_err(|e| Error::Conflict(e.to_string()))?;
-        let manifest_digest = self.content.write_bytes(&manifest_bytes, None)?;
-        self.record(&config_digest, &manifest_digest, &created, size, name)?;
-        Ok(config_digest)
+        let layer = LayerDesc {
+            media_type: OCI_LAYER_TAR.into(),
+            digest: diff,
+            size,
+        };
+        self.write_image(&config, &[layer], name)
     }
 
     /// Record an image (and optionally a name for it) in one transaction.
