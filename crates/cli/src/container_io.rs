@@ -285,87 +285,44 @@ pub struct EventsArgs {
 
 /// `events`.
 pub fn events(eng: &mut Engine, a: EventsArgs) -> anyhow::Result<i32> {
-    let now = engine::time::now_nanos();
-    let since = point("since", &a.since)?;
-    let until = point("until", &a.until)?;
-    let mut seq = if since.is_some() {
-        0
-    } else {
-        eng.last_event()?
+    let opts = engine::filters::EventOptions {
+        since: point("since", &a.since)?,
+        until: point("until", &a.until)?,
+        filters: engine::filters::Filters::parse(&a.filter).map_err(|e| anyhow::anyhow!("{e}"))?,
     };
-    let from = since.unwrap_or(0);
-    // `container=NAME` also matches the events of the container that has the name now.
-    let named: Vec<String> = a
-        .filter
-        .iter()
-        .filter_map(|f| f.strip_prefix("container="))
-        .filter_map(|n| eng.resolve(n).ok())
-        .collect();
-    loop {
-        for e in eng.events(seq, from)? {
-            seq = e.seq;
-            if until.is_some_and(|u| e.time > u) {
-                return Ok(0);
+    let stream = eng.event_stream(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for e in stream {
+        let e = e?;
+        let doc = serde_json::json!({
+            "Type": e.kind, "Action": e.action, "status": e.action, "id": e.id,
+            "Actor": {"ID": e.id, "Attributes": e.attributes},
+            "time": e.time / 1_000_000_000, "timeNano": e.time,
+        });
+        let line = match a.format.as_deref() {
+            Some("json") => doc.to_string(),
+            Some(t) => crate::template::render(t, &doc).map_err(anyhow::Error::msg)?,
+            None => {
+                let attrs: Vec<String> = e
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                format!(
+                    "{} {} {} {} ({})",
+                    engine::time::rfc3339_nanos(e.time),
+                    e.kind,
+                    e.action,
+                    e.id,
+                    attrs.join(", ")
+                )
             }
-            let ok = a.filter.iter().all(|f| {
-                let (k, v) = f.split_once('=').unwrap_or((f, ""));
-                match k {
-                    "type" => e.kind == v,
-                    "event" => e.action == v || e.action.split(':').next() == Some(v),
-                    "container" => {
-                        e.kind == "container"
-                            && (e.id.starts_with(v)
-                                || named.contains(&e.id)
-                                || e.attributes.get("name").is_some_and(|n| n == v))
-                    }
-                    "volume" => e.kind == "volume" && e.id == v,
-                    "label" => match v.split_once('=') {
-                        Some((lk, lv)) => e.attributes.get(lk).is_some_and(|x| x == lv),
-                        None => e.attributes.contains_key(v),
-                    },
-                    _ => false,
-                }
-            });
-            if !ok {
-                continue;
-            }
-            let doc = serde_json::json!({
-                "Type": e.kind, "Action": e.action, "status": e.action, "id": e.id,
-                "Actor": {"ID": e.id, "Attributes": e.attributes},
-                "time": e.time / 1_000_000_000, "timeNano": e.time,
-            });
-            match a.format.as_deref() {
-                Some("json") => println!("{doc}"),
-                Some(t) => println!(
-                    "{}",
-                    crate::template::render(t, &doc).map_err(anyhow::Error::msg)?
-                ),
-                None => {
-                    let attrs: Vec<String> = e
-                        .attributes
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect();
-                    println!(
-                        "{} {} {} {} ({})",
-                        engine::time::rfc3339_nanos(e.time),
-                        e.kind,
-                        e.action,
-                        e.id,
-                        attrs.join(", ")
-                    );
-                }
-            }
+        };
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            break;
         }
-        let _ = std::io::stdout().flush();
-        let t = engine::time::now_nanos();
-        if until.is_some_and(|u| t > u) || (until.is_none() && since.is_some() && a.until.is_some())
-        {
-            return Ok(0);
-        }
-        let _ = now;
-        std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(0)
 }
 
 /// `commit` options.

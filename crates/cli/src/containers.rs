@@ -709,62 +709,10 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
     })
 }
 
-fn matches(r: &Record, filters: &[String]) -> anyhow::Result<bool> {
-    // Docker: the same key ORs, different keys AND.
-    let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for f in filters {
-        let (k, v) = f
-            .split_once('=')
-            .with_context(|| format!("bad format of filter (expected name=value): {f}"))?;
-        by_key.entry(k).or_default().push(v);
-    }
-    for (k, vals) in by_key {
-        let ok = vals.iter().any(|v| match k {
-            "name" => r.name.contains(v),
-            "id" => r.id.starts_with(v),
-            "status" => r.state.status.as_str() == *v,
-            "ancestor" => {
-                r.config.image == *v
-                    || r.config
-                        .image_id
-                        .trim_start_matches("sha256:")
-                        .starts_with(v.trim_start_matches("sha256:"))
-                    || r.config.image.split(':').next() == Some(v)
-            }
-            "label" => match v.split_once('=') {
-                Some((lk, lv)) => r.config.labels.get(lk).is_some_and(|x| x == lv),
-                None => r.config.labels.contains_key(*v),
-            },
-            "exited" => {
-                r.state.status == ContainerStatus::Exited && r.state.exit_code.to_string() == *v
-            }
-            "health" => {
-                r.state
-                    .health
-                    .as_ref()
-                    .map(|h| h.status.as_str())
-                    .unwrap_or("none")
-                    == *v
-            }
-            _ => false,
-        });
-        if ![
-            "name", "id", "status", "ancestor", "label", "exited", "health",
-        ]
-        .contains(&k)
-        {
-            bail!("invalid filter '{k}'");
-        }
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 /// `ps`.
 pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
-    let mut all = eng.list().map_err(engine_err)?;
+    let filters = engine::filters::Filters::parse(&a.filter).map_err(engine_err)?;
+    let mut all = eng.list_filtered(&filters).map_err(engine_err)?;
     let last = if a.latest { Some(1) } else { a.last };
     if let Some(n) = last {
         all.truncate(n);
@@ -773,9 +721,7 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
     }
     let mut rows = Vec::new();
     for r in &all {
-        if matches(r, &a.filter)? {
-            rows.push(ps_row(r, a.no_trunc));
-        }
+        rows.push(ps_row(r, a.no_trunc));
     }
     if a.quiet {
         for r in &rows {
@@ -978,12 +924,6 @@ pub enum ContainerCmd {
 
 /// `container prune`: stopped containers (matching the filters) removed; their ids.
 pub fn prune(eng: &mut Engine, filters: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
-    for r in eng.list().map_err(engine_err)? {
-        if r.state.status.can_start() && matches(&r, filters)? {
-            eng.remove(&r.id, false, false).map_err(engine_err)?;
-            out.push(r.id);
-        }
-    }
-    Ok(out)
+    let f = engine::filters::Filters::parse(filters).map_err(engine_err)?;
+    eng.container_prune(&f).map_err(engine_err)
 }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod dns;
 pub mod exec;
+pub mod filters;
 pub mod health;
 pub mod images;
 pub mod info;

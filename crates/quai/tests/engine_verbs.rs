@@ -32,6 +32,28 @@ fn detached_container_verbs() {
         &id[..12]
     );
     assert_eq!(e.ok(&["ps", "-q", "--filter", "name=nomatch"]), "");
+    // Same key ORs, different keys AND; an unknown key or a value without `=` is refused.
+    assert_eq!(
+        e.ok(&[
+            "ps",
+            "-q",
+            "--filter",
+            "name=nomatch",
+            "--filter",
+            "name=web",
+            "--filter",
+            "status=running"
+        ]),
+        &id[..12]
+    );
+    let o = e.q(&["ps", "--filter", "bogus=1"]);
+    assert!(
+        !o.status.success() && text(&o).contains("invalid filter 'bogus'"),
+        "{}",
+        text(&o)
+    );
+    let o = e.q(&["ps", "--filter", "name"]);
+    assert!(text(&o).contains("bad format of filter"), "{}", text(&o));
     assert_eq!(
         e.ok(&["ps", "--format", "{{.Names}} {{.State}}"]),
         "web running"

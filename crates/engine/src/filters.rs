@@ -1,0 +1,232 @@
+//! Docker's `--filter key=value` for containers (`ps`, `container prune`) and events:
+//! the same key ORs, different keys AND; unknown keys are refused. One place, so the CLI
+//! and the Docker API filter alike.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::config::ContainerStatus;
+use crate::db::{Event, Record};
+use crate::lifecycle::Engine;
+use crate::{Error, Result};
+
+/// Parsed filters: key -> the values given for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters(BTreeMap<String, Vec<String>>);
+
+/// Keys a container filter knows.
+const CONTAINER_KEYS: &[&str] = &[
+    "name", "id", "status", "ancestor", "label", "exited", "health",
+];
+/// Keys an event filter knows.
+const EVENT_KEYS: &[&str] = &["type", "event", "container", "volume", "image", "label"];
+
+fn label_matches(labels: &BTreeMap<String, String>, v: &str) -> bool {
+    match v.split_once('=') {
+        Some((k, want)) => labels.get(k).is_some_and(|x| x == want),
+        None => labels.contains_key(v),
+    }
+}
+
+impl Filters {
+    /// `key=value` arguments, as `--filter` gives them.
+    pub fn parse(args: &[String]) -> Result<Filters> {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in args {
+            let (k, v) = f.split_once('=').ok_or_else(|| {
+                Error::Invalid(format!("bad format of filter (expected name=value): {f}"))
+            })?;
+            m.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        Ok(Filters(m))
+    }
+
+    /// From key -> values (the Docker API's `filters` query parameter, decoded).
+    pub fn from_map(m: BTreeMap<String, Vec<String>>) -> Filters {
+        Filters(m)
+    }
+
+    /// The values given for `key`.
+    pub fn get(&self, key: &str) -> &[String] {
+        self.0.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    fn check(&self, known: &[&str]) -> Result<()> {
+        match self.0.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(k) => Err(Error::Invalid(format!("invalid filter '{k}'"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuse keys a container filter does not know (before anything is listed).
+    pub fn check_container(&self) -> Result<()> {
+        self.check(CONTAINER_KEYS)
+    }
+
+    /// Refuse keys an event filter does not know.
+    pub fn check_event(&self) -> Result<()> {
+        self.check(EVENT_KEYS)
+    }
+
+    /// Whether a container passes.
+    pub fn container(&self, r: &Record) -> bool {
+        self.0.iter().all(|(k, vals)| {
+            vals.iter().any(|v| match k.as_str() {
+                "name" => r.name.contains(v.as_str()),
+                "id" => r.id.starts_with(v.as_str()),
+                "status" => r.state.status.as_str() == v,
+                "ancestor" => {
+                    r.config.image == *v
+                        || r.config
+                            .image_id
+                            .trim_start_matches("sha256:")
+                            .starts_with(v.trim_start_matches("sha256:"))
+                        || r.config.image.split(':').next() == Some(v.as_str())
+                }
+                "label" => label_matches(&r.config.labels, v),
+                "exited" => {
+                    r.state.status == ContainerStatus::Exited && r.state.exit_code.to_string() == *v
+                }
+                "health" => {
+                    r.state
+                        .health
+                        .as_ref()
+                        .map(|h| h.status.as_str())
+                        .unwrap_or("none")
+                        == v
+                }
+                _ => false,
+            })
+        })
+    }
+
+    /// Whether an event passes; `named` holds the ids of the containers the
+    /// `container=` values name now.
+    pub fn event(&self, e: &Event, named: &[String]) -> bool {
+        self.0.iter().all(|(k, vals)| {
+            vals.iter().any(|v| match k.as_str() {
+                "type" => e.kind == *v,
+                "event" => e.action == *v || e.action.split(':').next() == Some(v.as_str()),
+                "container" => {
+                    e.kind == "container"
+                        && (e.id.starts_with(v.as_str())
+                            || named.contains(&e.id)
+                            || e.attributes.get("name") == Some(v))
+                }
+                "volume" => e.kind == "volume" && e.id == *v,
+                "image" => {
+                    e.attributes.get("image") == Some(v)
+                        || (e.kind == "image" && e.id.contains(v.as_str()))
+                }
+                "label" => label_matches(&e.attributes, v),
+                _ => false,
+            })
+        })
+    }
+}
+
+/// Which events an [`Events`] stream yields.
+#[derive(Debug, Clone, Default)]
+pub struct EventOptions {
+    /// Past events from this time on (Unix nanoseconds); without it, only new ones.
+    pub since: Option<i64>,
+    /// End the stream at this time; without it, it goes on.
+    pub until: Option<i64>,
+    /// Which ones.
+    pub filters: Filters,
+}
+
+/// How often the stream looks for new events.
+const EVENT_POLL: Duration = Duration::from_millis(100);
+
+/// The engine's events as they happen; see [`Engine::event_stream`].
+pub struct Events<'a> {
+    eng: &'a mut Engine,
+    opts: EventOptions,
+    named: Vec<String>,
+    seq: i64,
+    batch: std::collections::VecDeque<Event>,
+}
+
+impl Iterator for Events<'_> {
+    type Item = Result<Event>;
+
+    fn next(&mut self) -> Option<Result<Event>> {
+        loop {
+            if let Some(e) = self.batch.pop_front() {
+                if self.opts.until.is_some_and(|u| e.time > u) {
+                    self.batch.clear();
+                    self.opts.until = Some(i64::MIN);
+                    return None;
+                }
+                if self.opts.filters.event(&e, &self.named) {
+                    return Some(Ok(e));
+                }
+                continue;
+            }
+            if self
+                .opts
+                .until
+                .is_some_and(|u| crate::time::now_nanos() > u)
+            {
+                return None;
+            }
+            match self.eng.events(self.seq, self.opts.since.unwrap_or(0)) {
+                Ok(v) if v.is_empty() => std::thread::sleep(EVENT_POLL),
+                Ok(v) => {
+                    self.seq = v.last().map_or(self.seq, |e| e.seq);
+                    self.batch.extend(v);
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// The containers `list` gives that pass the filters.
+    pub fn list_filtered(&mut self, f: &Filters) -> Result<Vec<Record>> {
+        f.check_container()?;
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|r| f.container(r))
+            .collect())
+    }
+
+    /// Remove the stopped containers that pass the filters; their ids.
+    pub fn container_prune(&mut self, f: &Filters) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for r in self.list_filtered(f)? {
+            if r.state.status.can_start() {
+                self.remove(&r.id, false, false)?;
+                out.push(r.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Events as they happen (and, with `since`, the recorded ones first).
+    pub fn event_stream(&mut self, opts: EventOptions) -> Result<Events<'_>> {
+        opts.filters.check_event()?;
+        let seq = if opts.since.is_some() {
+            0
+        } else {
+            self.last_event()?
+        };
+        // `container=NAME` also matches the events of the container that has the name now.
+        let named = opts
+            .filters
+            .get("container")
+            .iter()
+            .filter_map(|n| self.resolve(n).ok())
+            .collect();
+        Ok(Events {
+            eng: self,
+            opts,
+            named,
+            seq,
+            batch: Default::default(),
+        })
+    }
+}
