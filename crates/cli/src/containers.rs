@@ -374,7 +374,7 @@ fn engine_err(e: engine::Error) -> anyhow::Error {
 
 fn create_with_pull(eng: &mut Engine, req: CreateRequest) -> anyhow::Result<Record> {
     match eng.create(req.clone()) {
-        Err(engine::Error::Image(image::store::Error::NotFound(_))) => {
+        Err(e) if e.is_no_such_image() => {
             eprintln!("Unable to find image '{}' locally", req.image);
             crate::registry_cmds::pull(eng, crate::registry_cmds::PullArgs::for_image(&req.image))
                 .map_err(|e| anyhow::Error::new(Status(125, format!("{e:#}"))))?;

@@ -102,7 +102,7 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let r: Reference = a.image.parse()?;
-    let platform: registry::pull::Platform = a.platform.parse()?;
+    let platform: engine::images::Platform = a.platform.parse()?;
     let quiet = a.quiet;
     if !quiet {
         println!(
@@ -138,7 +138,7 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
             b.set_position(done);
         }
     };
-    let progress = |ev: registry::pull::Event| {
+    let progress = |ev: engine::images::ProgressEvent| {
         if quiet {
             return;
         }
@@ -218,36 +218,22 @@ pub fn login(a: LoginArgs) -> anyhow::Result<i32> {
         }
         (None, false) => bail!("login: give --password-stdin (or --password)"),
     };
-    // Check the credentials against the registry before storing them.
-    let client = registry::Client::new(a.tls_verify);
-    registry::auth::store(&a.server, &user, &password).context("store credentials")?;
-    if let Err(e) = client
-        .authorize(&a.server, "registry:catalog:*")
-        .and_then(|_| {
-            let base = client.base(&a.server)?;
-            client
-                .send(
-                    "GET",
-                    &a.server,
-                    &format!("{base}/v2/"),
-                    "registry:catalog:*",
-                    &[],
-                    None,
-                )?
-                .ok()
-                .map(|_| ())
-        })
-    {
-        let _ = registry::auth::remove(&a.server);
-        return Err(e).context(format!("login to {}", a.server));
-    }
+    engine::images::registry_login(
+        &a.server,
+        &user,
+        &password,
+        engine::images::RegistryOptions {
+            tls_verify: a.tls_verify,
+        },
+    )
+    .with_context(|| format!("login to {}", a.server))?;
     println!("Login Succeeded");
     Ok(0)
 }
 
 /// `quai logout`.
 pub fn logout(server: &str) -> anyhow::Result<i32> {
-    if registry::auth::remove(server)? {
+    if engine::images::registry_logout(server)? {
         println!("Removing login credentials for {server}");
     } else {
         println!("Not logged in to {server}");

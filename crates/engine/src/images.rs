@@ -228,3 +228,43 @@ impl Engine {
         )?)
     }
 }
+
+/// `login`: check the credentials against the registry, then store them (Docker's
+/// `config.json` format) for later pulls and pushes. Nothing is kept if the registry
+/// refuses them.
+pub fn registry_login(
+    server: &str,
+    user: &str,
+    password: &str,
+    opts: RegistryOptions,
+) -> Result<()> {
+    let client = registry::Client::new(opts.tls_verify);
+    registry::auth::store(server, user, password)
+        .map_err(|e| Error::io("store credentials for", server, e))?;
+    let checked = client
+        .authorize(server, "registry:catalog:*")
+        .and_then(|_| {
+            let base = client.base(server)?;
+            client
+                .send(
+                    "GET",
+                    server,
+                    &format!("{base}/v2/"),
+                    "registry:catalog:*",
+                    &[],
+                    None,
+                )?
+                .ok()
+                .map(|_| ())
+        });
+    if let Err(e) = checked {
+        let _ = registry::auth::remove(server);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// `logout`: forget the stored credentials; whether there were any.
+pub fn registry_logout(server: &str) -> Result<bool> {
+    registry::auth::remove(server).map_err(|e| Error::io("remove credentials for", server, e))
+}

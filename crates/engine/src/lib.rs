@@ -139,6 +139,11 @@ impl Error {
         )
     }
 
+    /// No image by the name or id given.
+    pub fn is_no_such_image(&self) -> bool {
+        matches!(self, Error::Image(image::store::Error::NotFound(_)))
+    }
+
     /// The exit status Docker's CLI gives for this error (125 unless the command could
     /// not be run).
     pub fn exit_status(&self) -> i32 {
