@@ -229,23 +229,7 @@ impl Engine {
             )));
         }
         let pids = self.pids(&r.id)?;
-        let args: Vec<String> = if ps_args.is_empty() {
-            vec!["-ef".into()]
-        } else {
-            ps_args.to_vec()
-        };
-        let out = std::process::Command::new("ps")
-            .args(&args)
-            .output()
-            .map_err(|e| Error::io("run", "ps", e))?;
-        if !out.status.success() {
-            return Err(Error::Invalid(format!(
-                "ps {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        top_of(&String::from_utf8_lossy(&out.stdout), &pids)
+        top_of(&runtime::ops::ps_table(&pids, ps_args)?, &pids)
     }
 }
 
