@@ -37,23 +37,28 @@ pub struct Dockerfile {
 impl Dockerfile {
     /// Parses a Dockerfile (BuildKit's `parser.Parse` then `instructions.Parse`).
     pub fn parse(text: &str) -> Result<Dockerfile, Error> {
+        Dockerfile::parse_collecting(text, &mut Vec::new())
+    }
+
+    /// [`Dockerfile::parse`], keeping the lint findings raised before an error too (as
+    /// `--check` reports them).
+    pub(crate) fn parse_collecting(
+        text: &str,
+        findings: &mut Vec<Finding>,
+    ) -> Result<Dockerfile, Error> {
         let ast = lexer::parse(text)?;
-        let mut findings: Vec<Finding> = ast
-            .warnings
-            .iter()
-            .map(|w| {
-                Finding::new(
-                    &rules::NO_EMPTY_CONTINUATION,
-                    rules::no_empty_continuation(),
-                    w.lines,
-                    &[],
-                )
-            })
-            .collect();
+        findings.extend(ast.warnings.iter().map(|w| {
+            Finding::new(
+                &rules::NO_EMPTY_CONTINUATION,
+                rules::no_empty_continuation(),
+                w.lines,
+                &[],
+            )
+        }));
         let mut meta_args = Vec::new();
         let mut stages: Vec<Stage> = Vec::new();
         for node in &ast.nodes {
-            let parsed = parse_node(node, &mut findings).map_err(|message| Error::Instruction {
+            let parsed = parse_node(node, findings).map_err(|message| Error::Instruction {
                 message,
                 lines: node.lines,
             })?;
@@ -84,14 +89,14 @@ impl Dockerfile {
                 },
             }
         }
-        stage_name_findings(&stages, &mut findings);
-        casing_findings(&stages, &mut findings);
+        stage_name_findings(&stages, findings);
+        casing_findings(&stages, findings);
         Ok(Dockerfile {
             ast,
             meta_args,
             stages,
             text: text.to_string(),
-            findings,
+            findings: findings.clone(),
         })
     }
 

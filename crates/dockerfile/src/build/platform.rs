@@ -144,9 +144,9 @@ pub fn parse_platform(spec: &str, default: &Platform) -> Result<Platform, String
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
         {
             return Err(format!(
-                "{}: invalid platform component {}: invalid argument",
-                go_quote(spec),
-                go_quote(p)
+                "{} is an invalid component of {}: platform specifier component must match \"^[A-Za-z0-9_.-]+$\": invalid argument",
+                go_quote(p),
+                go_quote(spec)
             ));
         }
     }

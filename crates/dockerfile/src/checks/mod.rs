@@ -239,11 +239,12 @@ pub fn check(text: &str, opts: &BuildOptions, images: &dyn BaseImages) -> CheckR
             }
         }
     };
-    let df = match Dockerfile::parse(text) {
+    let mut findings = Vec::new();
+    let df = match Dockerfile::parse_collecting(text, &mut findings) {
         Ok(df) => df,
         Err(error) => {
             return CheckReport {
-                warnings: Vec::new(),
+                warnings: apply(&config, &findings),
                 error: Some(error),
             }
         }
@@ -252,7 +253,6 @@ pub fn check(text: &str, opts: &BuildOptions, images: &dyn BaseImages) -> CheckR
     if opts.target.is_none() {
         opts.all_stages = true;
     }
-    let mut findings = df.findings.clone();
     let outcome = build::plan_collecting(&df, &opts, images, &mut findings);
     let warnings = apply(&config, &findings);
     let error = match outcome {
