@@ -138,7 +138,7 @@ impl Engine {
         config["config"] = Value::Object(cfg);
         config["container"] = json!(r.id);
         let mut store = store;
-        let new = store.write_image(&config, &layers, opts.reference.as_ref())?;
+        let new = store.write_image(&config, &layers, opts.reference.as_ref(), false)?;
         let _ = self
             .db
             .event("image", "commit", &new.to_string(), &Default::default());

@@ -11,9 +11,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::reference::Reference;
 
+mod cache;
 mod remove;
 mod write;
 
+pub use cache::{CacheEntry, FileStamp};
 pub use write::LayerDesc;
 
 /// Media types quai writes.
@@ -112,8 +114,28 @@ pub struct MountSpec {
 /// The image store's tables in `state.db`, registered with [`crate::statedb`].
 pub const COMPONENT: crate::statedb::Component = crate::statedb::Component {
     name: "image",
-    migrations: &[V1],
+    migrations: &[V1, V2],
 };
+
+/// Version 2: the builder's cache. Images a build made for its steps are `hidden` (not
+/// listed, not pruned by `image prune`; `builder prune` removes them); `build_cache` maps a
+/// step's cache key to the image it made; `build_file_hashes` remembers the content hash
+/// of context files by (size, mtime, inode) so an unchanged context is never read again.
+const V2: &str = "
+ALTER TABLE images ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS build_cache (
+    key TEXT PRIMARY KEY,
+    image TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_used INTEGER NOT NULL    -- Unix seconds
+);
+CREATE TABLE IF NOT EXISTS build_file_hashes (
+    path TEXT PRIMARY KEY,        -- absolute path on the host
+    size INTEGER NOT NULL,
+    mtime INTEGER NOT NULL,       -- nanoseconds
+    ino INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);";
 
 /// Version 1: the schema of the release before versioning.
 const V1: &str = "
@@ -255,7 +277,7 @@ impl ImageStore {
             digest: diff,
             size,
         };
-        self.write_image(&config, &[layer], name)
+        self.write_image(&config, &[layer], name, false)
     }
 
     /// Record an image (and optionally a name for it) in one transaction.
@@ -267,6 +289,21 @@ impl ImageStore {
         size: u64,
         name: Option<&Reference>,
     ) -> Result<()> {
+        self.record_as(id, manifest, created, size, name, false)
+    }
+
+    /// [`record`](Self::record), `hidden` for an image a build made for one of its steps
+    /// (a name or a visible record of the same image makes it visible).
+    pub(crate) fn record_as(
+        &mut self,
+        id: &Digest,
+        manifest: &Digest,
+        created: &str,
+        size: u64,
+        name: Option<&Reference>,
+        hidden: bool,
+    ) -> Result<()> {
+        let hidden = hidden && name.is_none();
         let path = self.db_path.clone();
         let dberr = |source| Error::Db {
             path: path.clone(),
@@ -277,9 +314,16 @@ impl ImageStore {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(dberr)?;
         tx.execute(
-            "INSERT INTO images (id, manifest, created, size) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(id) DO UPDATE SET manifest = excluded.manifest",
-            params![id.to_string(), manifest.to_string(), created, size as i64],
+            "INSERT INTO images (id, manifest, created, size, hidden) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET manifest = excluded.manifest,
+                 hidden = MIN(hidden, excluded.hidden)",
+            params![
+                id.to_string(),
+                manifest.to_string(),
+                created,
+                size as i64,
+                hidden
+            ],
         )
         .map_err(dberr)?;
         if let Some(n) = name {
@@ -389,14 +433,31 @@ impl ImageStore {
         self.db
             .execute("INSERT INTO tags (name, image) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET image = excluded.image", params![dst.to_string(), id.to_string()])
             .map_err(self.dberr())?;
+        self.db
+            .execute(
+                "UPDATE images SET hidden = 0 WHERE id = ?1",
+                params![id.to_string()],
+            )
+            .map_err(self.dberr())?;
         Ok(())
     }
 
-    /// Every image with its names, newest first.
+    /// Every image with its names, newest first (not the build's step images).
     pub fn list(&self) -> Result<Vec<ImageSummary>> {
+        self.list_where("WHERE hidden = 0")
+    }
+
+    /// Every image, the build's step images too.
+    pub(crate) fn list_all(&self) -> Result<Vec<ImageSummary>> {
+        self.list_where("")
+    }
+
+    fn list_where(&self, filter: &str) -> Result<Vec<ImageSummary>> {
         let mut stmt = self
             .db
-            .prepare("SELECT id, manifest, created, size FROM images ORDER BY created DESC, id")
+            .prepare(&format!(
+                "SELECT id, manifest, created, size FROM images {filter} ORDER BY created DESC, id"
+            ))
             .map_err(self.dberr())?;
         let rows: Vec<(String, String, String, i64)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))

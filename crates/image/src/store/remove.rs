@@ -77,7 +77,7 @@ impl ImageStore {
     fn referenced(&self) -> Result<(HashSet<Digest>, HashSet<String>)> {
         let mut blobs = HashSet::new();
         let mut chains = HashSet::new();
-        for img in self.list()? {
+        for img in self.list_all()? {
             blobs.insert(img.id.clone());
             blobs.insert(img.manifest.clone());
             let m: Value =

@@ -64,12 +64,14 @@ impl ImageStore {
     }
 
     /// Write an image: its config (as given: `rootfs.diff_ids` must list the layers'
-    /// diff ids) and a manifest of `layers`, and record it under `name`. Returns its id.
+    /// diff ids) and a manifest of `layers`, and record it under `name` (`hidden`: a
+    /// build step's image, not listed). Returns its id.
     pub fn write_image(
         &mut self,
         config: &Value,
         layers: &[LayerDesc],
         name: Option<&Reference>,
+        hidden: bool,
     ) -> Result<Digest> {
         let n_diffs = config["rootfs"]["diff_ids"].as_array().map_or(0, Vec::len);
         if n_diffs != layers.len() {
@@ -94,7 +96,14 @@ impl ImageStore {
         let manifest_digest = self.content.write_bytes(&manifest_bytes, None)?;
         let created = config["created"].as_str().unwrap_or_default().to_string();
         let size = layers.iter().map(|l| l.size).sum();
-        self.record(&config_digest, &manifest_digest, &created, size, name)?;
+        self.record_as(
+            &config_digest,
+            &manifest_digest,
+            &created,
+            size,
+            name,
+            hidden,
+        )?;
         Ok(config_digest)
     }
 }
