@@ -42,7 +42,7 @@ fn diff_err(e: image::diff::Error) -> Error {
 impl Engine {
     /// The container's overlay upper directory and its image's layer directories
     /// (bottom first).
-    fn layer_view(&self, r: &Record) -> Result<(PathBuf, Vec<PathBuf>)> {
+    pub(crate) fn layer_view(&self, r: &Record) -> Result<(PathBuf, Vec<PathBuf>)> {
         let id: Digest = r
             .config
             .image_id
@@ -155,7 +155,7 @@ fn push(list: &mut Value, v: Value) {
 
 /// The layer of `upper` as a blob in the store, or `None` when nothing changed. The tar
 /// streams from a writer thread into the store through a pipe: never whole in memory.
-fn write_layer_blob(
+pub(crate) fn write_layer_blob(
     store: &image::store::ImageStore,
     upper: &std::path::Path,
     lowers: &[PathBuf],

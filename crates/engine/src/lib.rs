@@ -13,6 +13,7 @@ pub mod adopt;
 mod api;
 mod archive;
 pub mod attach;
+mod build_support;
 pub mod commit;
 pub mod config;
 pub mod db;

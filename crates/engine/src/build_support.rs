@@ -1,0 +1,90 @@
+//! What a builder needs of the engine beyond running containers: an image's layers as a
+//! tree to read, layers and images written from a build's steps, a container's changes
+//! as a layer, and the build cache. The builder calls these; it never opens the image
+//! store itself.
+
+use std::collections::HashSet;
+use std::io::Read;
+
+use content::Digest;
+use image::flatten::Tree;
+use image::store::{CacheEntry, FileStamp, LayerDesc};
+use image::Reference;
+use serde_json::Value;
+
+use crate::lifecycle::Engine;
+use crate::Result;
+
+impl Engine {
+    /// An image's layers as its manifest lists them, bottom first.
+    pub fn image_layers(&self, id: &Digest) -> Result<Vec<LayerDesc>> {
+        Ok(self.images()?.layers(id)?)
+    }
+
+    /// An image's file system to read (its layers unpacked if they were not yet).
+    pub fn image_tree(&self, id: &Digest) -> Result<Tree> {
+        let mut dirs = self.images()?.layer_dirs(id)?;
+        dirs.reverse();
+        Ok(Tree::new(dirs))
+    }
+
+    /// Take in an uncompressed layer tar.
+    pub fn image_add_layer(&self, tar: impl Read) -> Result<LayerDesc> {
+        Ok(self.images()?.add_layer(tar)?)
+    }
+
+    /// Write an image from its config and layers (`hidden`: a build step's image).
+    pub fn image_write(
+        &self,
+        config: &Value,
+        layers: &[LayerDesc],
+        name: Option<&Reference>,
+        hidden: bool,
+    ) -> Result<Digest> {
+        Ok(self.images()?.write_image(config, layers, name, hidden)?)
+    }
+
+    /// A container's changes to its image as a layer in the store; `None` when it changed
+    /// nothing.
+    pub fn container_layer(&mut self, what: &str) -> Result<Option<LayerDesc>> {
+        let r = self.get(what)?;
+        let (upper, lowers) = self.layer_view(&r)?;
+        crate::commit::write_layer_blob(&self.images()?, &upper, &lowers)
+    }
+
+    /// The image a build step with this cache key made.
+    pub fn build_cache_get(&self, key: &str) -> Result<Option<Digest>> {
+        Ok(self.images()?.cache_get(key)?)
+    }
+
+    /// Remember the image a build step with this key made.
+    pub fn build_cache_put(&self, key: &str, image: &Digest) -> Result<()> {
+        Ok(self.images()?.cache_put(key, image)?)
+    }
+
+    /// The build cache's entries (`builder du`).
+    pub fn build_cache_entries(&self) -> Result<Vec<CacheEntry>> {
+        Ok(self.images()?.cache_entries()?)
+    }
+
+    /// `builder prune`: see [`image::store::ImageStore::cache_prune`].
+    pub fn build_cache_prune(&self, all: bool, older_than: Option<i64>) -> Result<(usize, u64)> {
+        crate::reserve::release_if_low(&self.paths.root);
+        let in_use: HashSet<String> = self.images_in_use()?.into_keys().collect();
+        Ok(self.images()?.cache_prune(all, older_than, &in_use)?)
+    }
+
+    /// Stored content hashes of context files whose stamps still match (one per input).
+    pub fn build_file_hashes(&self, files: &[(String, FileStamp)]) -> Result<Vec<Option<String>>> {
+        let store = self.images()?;
+        files
+            .iter()
+            .map(|(p, st)| Ok(store.file_hash(p, *st)?))
+            .collect()
+    }
+
+    /// Remember content hashes of context files.
+    pub fn build_put_file_hashes(&self, rows: &[(String, FileStamp, String)]) -> Result<()> {
+        Ok(self.images()?.put_file_hashes(rows)?)
+    }
+}
