@@ -26,7 +26,7 @@ use crate::instructions::{
     SourcesAndDest,
 };
 use crate::quote::go_quote;
-use crate::shell_words::{EnvList, Lexer, NoEnv};
+use crate::shell_words::{Env, EnvList, Lexer, NoEnv};
 use crate::suggest;
 use crate::Dockerfile;
 
@@ -353,15 +353,25 @@ pub(crate) fn plan_collecting(
                     }
                 }
             }
+            // BuildKit appends a "did you mean" for the first unknown name that is
+            // close to a global argument.
+            let global_keys = global.keys();
+            let hint = |msg: String| {
+                e.unmatched
+                    .iter()
+                    .find_map(|k| suggest::search(k, &global_keys, true))
+                    .map(|m| format!("{msg} (did you mean {m}?)"))
+                    .unwrap_or(msg)
+            };
             if e.result.is_empty() {
                 return Err(Error::plan(
-                    format!("empty platform value from expression {spec}"),
+                    hint(format!("empty platform value from expression {spec}")),
                     Some(st.lines),
                 ));
             }
             let p = parse_platform(&e.result, &opts.build_platform).map_err(|err| {
                 Error::plan(
-                    format!("failed to parse platform {spec}: {err}"),
+                    format!("failed to parse platform {spec}: {}", hint(err)),
                     Some(st.lines),
                 )
             })?;
