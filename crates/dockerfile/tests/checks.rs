@@ -1,6 +1,7 @@
 //! `docker build --check`: each rule, the `# check=` directive and comments, the error
 //! cases, and the printed text.
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::build::{BuildOptions, NoImages};
 use dockerfile::checks::{check, render, CheckReport, LintConfig};
 
@@ -28,7 +29,10 @@ fn w(rule: &str, line: usize, msg: &str) -> (String, usize, String) {
 
 #[test]
 fn clean_file_has_no_warnings() {
-    assert!(warnings("FROM alpine AS build\nRUN make\nFROM scratch\nCOPY --from=build /out /\nCMD [\"/app\"]\n").is_empty());
+    assert!(warnings(
+        "FROM alpine AS build\nRUN make\nFROM scratch\nCOPY --from=build /out /\nCMD [\"/app\"]\n"
+    )
+    .is_empty());
 }
 
 #[test]
@@ -37,35 +41,62 @@ fn stage_name_casing_and_from_as_casing() {
     assert_eq!(
         warnings(text),
         vec![
-            w("StageNameCasing", 4, "Stage name 'BadStageName' should be lowercase"),
-            w("FromAsCasing", 8, "'as' and 'FROM' keywords' casing do not match"),
+            w(
+                "StageNameCasing",
+                4,
+                "Stage name 'BadStageName' should be lowercase"
+            ),
+            w(
+                "FromAsCasing",
+                8,
+                "'as' and 'FROM' keywords' casing do not match"
+            ),
         ]
     );
     assert_eq!(
         warnings("from scratch AS base\nfrom scratch as base2\n"),
-        vec![w("FromAsCasing", 1, "'AS' and 'from' keywords' casing do not match")]
+        vec![w(
+            "FromAsCasing",
+            1,
+            "'AS' and 'from' keywords' casing do not match"
+        )]
     );
 }
 
 #[test]
 fn no_empty_continuation() {
     let text = "\nFROM scratch\n# warning: empty continuation line\nCOPY Dockerfile \\\n\n.\nCOPY Dockerfile \\\n.\n";
-    assert_eq!(warnings(text), vec![w("NoEmptyContinuation", 6, "Empty continuation line")]);
+    assert_eq!(
+        warnings(text),
+        vec![w("NoEmptyContinuation", 6, "Empty continuation line")]
+    );
 }
 
 #[test]
 fn consistent_instruction_casing() {
     assert_eq!(
         warnings("From scratch as base\nFROM scratch AS base2\n"),
-        vec![w("ConsistentInstructionCasing", 1, "Command 'From' should match the case of the command majority (uppercase)")]
+        vec![w(
+            "ConsistentInstructionCasing",
+            1,
+            "Command 'From' should match the case of the command majority (uppercase)"
+        )]
     );
     assert_eq!(
         warnings("FROM scratch\ncopy a /foo\nCOPY a /bar\n"),
-        vec![w("ConsistentInstructionCasing", 2, "Command 'copy' should match the case of the command majority (uppercase)")]
+        vec![w(
+            "ConsistentInstructionCasing",
+            2,
+            "Command 'copy' should match the case of the command majority (uppercase)"
+        )]
     );
     assert_eq!(
         warnings("FROM scratch\ncopy a /foo\ncopy a /bar\ncopy a /baz\n"),
-        vec![w("ConsistentInstructionCasing", 1, "Command 'FROM' should match the case of the command majority (lowercase)")]
+        vec![w(
+            "ConsistentInstructionCasing",
+            1,
+            "Command 'FROM' should match the case of the command majority (lowercase)"
+        )]
     );
     assert!(warnings("from scratch\ncopy a /foo\n").is_empty());
 }
@@ -74,7 +105,11 @@ fn consistent_instruction_casing() {
 fn duplicate_and_reserved_stage_names() {
     assert_eq!(
         warnings("FROM scratch AS b\nFROM scratch AS b\n"),
-        vec![w("DuplicateStageName", 2, "Duplicate stage name \"b\", stage names should be unique")]
+        vec![w(
+            "DuplicateStageName",
+            2,
+            "Duplicate stage name \"b\", stage names should be unique"
+        )]
     );
     assert_eq!(
         rules("FROM scratch AS scratch\nFROM scratch AS context\n"),
@@ -89,9 +124,15 @@ fn json_args_recommended() {
         warnings("FROM scratch\nCMD mycommand\n"),
         vec![w("JSONArgsRecommended", 2, "JSON arguments recommended for CMD to prevent unintended behavior related to OS signals")]
     );
-    assert_eq!(rules("FROM scratch\nENTRYPOINT mycommand\n"), vec!["JSONArgsRecommended"]);
+    assert_eq!(
+        rules("FROM scratch\nENTRYPOINT mycommand\n"),
+        vec!["JSONArgsRecommended"]
+    );
     assert!(warnings("FROM scratch\nSHELL [\"/bin/custom\"]\nCMD mycommand\n").is_empty());
-    assert!(warnings("FROM scratch AS base\nSHELL [\"/bin/custom\"]\nFROM base\nENTRYPOINT x\n").is_empty());
+    assert!(
+        warnings("FROM scratch AS base\nSHELL [\"/bin/custom\"]\nFROM base\nENTRYPOINT x\n")
+            .is_empty()
+    );
     assert!(warnings("FROM scratch\n# check=skip=JSONArgsRecommended\nCMD mycommand\n").is_empty());
 }
 
@@ -99,16 +140,25 @@ fn json_args_recommended() {
 fn maintainer_deprecated() {
     assert_eq!(
         warnings("FROM scratch\nMAINTAINER me@example.org\n"),
-        vec![w("MaintainerDeprecated", 2, "Maintainer instruction is deprecated in favor of using label")]
+        vec![w(
+            "MaintainerDeprecated",
+            2,
+            "Maintainer instruction is deprecated in favor of using label"
+        )]
     );
-    assert!(warnings("FROM scratch\n# check=skip=MaintainerDeprecated\nMAINTAINER me\n").is_empty());
+    assert!(
+        warnings("FROM scratch\n# check=skip=MaintainerDeprecated\nMAINTAINER me\n").is_empty()
+    );
 }
 
 #[test]
 fn warnings_before_a_parse_error_are_kept() {
     let r = report("\nFROM scratch AS BadStageName\nMAINTAINER me@example.org\nBADCMD\n");
     let got: Vec<_> = r.warnings.iter().map(|w| (w.rule, w.lines.start)).collect();
-    assert_eq!(got, vec![("StageNameCasing", 2), ("MaintainerDeprecated", 3)]);
+    assert_eq!(
+        got,
+        vec![("StageNameCasing", 2), ("MaintainerDeprecated", 3)]
+    );
     assert_eq!(
         r.error.unwrap().to_string(),
         "dockerfile parse error on line 4: unknown instruction: BADCMD"
@@ -122,7 +172,11 @@ fn undefined_arg_in_from() {
     assert!(warnings("ARG DEBUG\nFROM scratch${DEBUG}\n").is_empty());
     assert_eq!(
         warnings("ARG tag=latest\nFROM busybox:${tag}${version} AS b\n"),
-        vec![w("UndefinedArgInFrom", 2, "FROM argument 'version' is not declared")]
+        vec![w(
+            "UndefinedArgInFrom",
+            2,
+            "FROM argument 'version' is not declared"
+        )]
     );
     let r = report("FROM --platform=$BULIDPLATFORM scratch\n");
     assert_eq!(
@@ -134,7 +188,10 @@ fn undefined_arg_in_from() {
         "empty platform value from expression $BULIDPLATFORM (did you mean BUILDPLATFORM?)"
     );
     let r = report("ARG MY_OS=linux\nARG MY_ARCH=amd64\nFROM --platform=linux/${MYARCH} busybox\n");
-    assert_eq!(r.warnings[0].message, "FROM argument 'MYARCH' is not declared (did you mean MY_ARCH?)");
+    assert_eq!(
+        r.warnings[0].message,
+        "FROM argument 'MYARCH' is not declared (did you mean MY_ARCH?)"
+    );
     assert_eq!(
         r.error.unwrap().to_string(),
         "failed to parse platform linux/${MYARCH}: \"\" is an invalid component of \"linux/\": platform specifier component must match \"^[A-Za-z0-9_.-]+$\": invalid argument (did you mean MY_ARCH?)"
@@ -145,7 +202,11 @@ fn undefined_arg_in_from() {
 fn workdir_relative_path() {
     assert_eq!(
         warnings("FROM scratch\nWORKDIR app/\n"),
-        vec![w("WorkdirRelativePath", 2, "Relative workdir \"app/\" can have unexpected results if the base image changes")]
+        vec![w(
+            "WorkdirRelativePath",
+            2,
+            "Relative workdir \"app/\" can have unexpected results if the base image changes"
+        )]
     );
     assert!(warnings("FROM scratch AS a\nWORKDIR /app\nFROM a AS b\nWORKDIR subdir/\n").is_empty());
     // Only the first WORKDIR of a stage chain counts.
@@ -155,19 +216,31 @@ fn workdir_relative_path() {
 #[test]
 fn undefined_var() {
     assert!(warnings("FROM scratch\nARG foo\nCOPY Dockerfile${foo} .\n").is_empty());
-    assert!(warnings("FROM alpine AS base\nARG foo=Dockerfile\nFROM base\nCOPY $foo .\n").is_empty());
+    assert!(
+        warnings("FROM alpine AS base\nARG foo=Dockerfile\nFROM base\nCOPY $foo .\n").is_empty()
+    );
     assert!(warnings("FROM alpine\nRUN echo $PATH $NOT_CHECKED\n").is_empty());
     assert_eq!(
         warnings("FROM alpine\nCOPY $foo .\nARG foo=bar\nRUN echo $foo\n"),
         vec![w("UndefinedVar", 2, "Usage of undefined variable '$foo'")]
     );
     assert_eq!(
-        warnings("FROM alpine\nARG DIR_BINARIES=binaries/\nARG DIR_ASSETS=assets/\nCOPY $DIR_ASSET .\n"),
-        vec![w("UndefinedVar", 4, "Usage of undefined variable '$DIR_ASSET' (did you mean $DIR_ASSETS?)")]
+        warnings(
+            "FROM alpine\nARG DIR_BINARIES=binaries/\nARG DIR_ASSETS=assets/\nCOPY $DIR_ASSET .\n"
+        ),
+        vec![w(
+            "UndefinedVar",
+            4,
+            "Usage of undefined variable '$DIR_ASSET' (did you mean $DIR_ASSETS?)"
+        )]
     );
     assert_eq!(
         warnings("FROM alpine\nENV PATH=$PAHT:/tmp/bin\n"),
-        vec![w("UndefinedVar", 2, "Usage of undefined variable '$PAHT' (did you mean $PATH?)")]
+        vec![w(
+            "UndefinedVar",
+            2,
+            "Usage of undefined variable '$PAHT' (did you mean $PATH?)"
+        )]
     );
 }
 
@@ -188,7 +261,9 @@ fn undefined_var_in_every_stage_without_target() {
 #[test]
 fn multiple_instructions_disallowed_points_at_the_ignored_one() {
     let text = "FROM scratch\nENTRYPOINT [\"/a\"]\nENTRYPOINT [\"/b\"]\nCMD [\"/a\"]\nCMD [\"/b\"]\nHEALTHCHECK CMD [\"/a\"]\nHEALTHCHECK CMD [\"/b\"]\n";
-    let msg = |i: &str| format!("Multiple {i} instructions should not be used in the same stage because only the last one will be used");
+    let msg = |i: &str| {
+        format!("Multiple {i} instructions should not be used in the same stage because only the last one will be used")
+    };
     assert_eq!(
         warnings(text),
         vec![
@@ -205,8 +280,16 @@ fn legacy_key_value_format() {
     assert_eq!(
         warnings("FROM scratch\nENV testkey value\nLABEL key value\n"),
         vec![
-            w("LegacyKeyValueFormat", 2, "\"ENV key=value\" should be used instead of legacy \"ENV key value\" format"),
-            w("LegacyKeyValueFormat", 3, "\"LABEL key=value\" should be used instead of legacy \"LABEL key value\" format"),
+            w(
+                "LegacyKeyValueFormat",
+                2,
+                "\"ENV key=value\" should be used instead of legacy \"ENV key value\" format"
+            ),
+            w(
+                "LegacyKeyValueFormat",
+                3,
+                "\"LABEL key=value\" should be used instead of legacy \"LABEL key value\" format"
+            ),
         ]
     );
     assert!(warnings("FROM scratch\nENV a=b\nLABEL k=v\n").is_empty());
@@ -223,14 +306,19 @@ fn redundant_target_platform() {
         warnings("FROM --platform=${TARGETPLATFORM} scratch\n")[0].2,
         "Setting platform to predefined ${TARGETPLATFORM} in FROM is redundant as this is the default behavior"
     );
-    assert!(warnings("# check=skip=RedundantTargetPlatform\nFROM --platform=$TARGETPLATFORM scratch\n").is_empty());
+    assert!(warnings(
+        "# check=skip=RedundantTargetPlatform\nFROM --platform=$TARGETPLATFORM scratch\n"
+    )
+    .is_empty());
 }
 
 #[test]
 fn secrets_used_in_arg_or_env() {
     let text = "FROM scratch\nARG SECRET_PASSPHRASE\nENV SUPER_Secret=foo\nENV password=bar secret=baz\nENV apikey=bar sunflower=foo\nENV git_key=\nENV PUBLIC_KEY=\nARG public_token\nARG SECRET_PASSPHRASE_FILE\nARG AUTH_MODULE_VERSION\n# check=skip=SecretsUsedInArgOrEnv\nENV password=bar\n";
     let got: Vec<_> = warnings(text).into_iter().map(|w| (w.1, w.2)).collect();
-    let m = |i: &str, k: &str| format!("Do not use ARG or ENV instructions for sensitive data ({i} \"{k}\")");
+    let m = |i: &str, k: &str| {
+        format!("Do not use ARG or ENV instructions for sensitive data ({i} \"{k}\")")
+    };
     assert_eq!(
         got,
         vec![
@@ -250,7 +338,11 @@ fn secrets_used_in_arg_or_env() {
 fn invalid_default_arg_in_from() {
     assert_eq!(
         warnings("ARG VERSION\nFROM busybox:$VERSION\n")[0],
-        w("InvalidDefaultArgInFrom", 2, "Default value for ARG busybox:$VERSION results in empty or invalid base image name")
+        w(
+            "InvalidDefaultArgInFrom",
+            2,
+            "Default value for ARG busybox:$VERSION results in empty or invalid base image name"
+        )
     );
     // Judged on defaults, whatever the build arguments say.
     let o = BuildOptions {
@@ -269,7 +361,11 @@ fn invalid_default_arg_in_from() {
 fn from_platform_flag_const_disallowed() {
     assert_eq!(
         warnings("FROM --platform=linux/amd64 scratch\n"),
-        vec![w("FromPlatformFlagConstDisallowed", 1, "FROM --platform flag should not use constant value \"linux/amd64\"")]
+        vec![w(
+            "FromPlatformFlagConstDisallowed",
+            1,
+            "FROM --platform flag should not use constant value \"linux/amd64\""
+        )]
     );
     assert!(warnings("FROM --platform=linux/amd64 scratch AS my_amd64_stage\n").is_empty());
     assert!(warnings("FROM --platform=linux/amd64 scratch AS linux\n").is_empty());
@@ -299,10 +395,22 @@ fn invalid_definition_description_is_experimental() {
     assert_eq!(
         got,
         vec![
-            (3, "Comment for ARG should follow the format: `# foo <description>`".into()),
-            (5, "Comment for FROM should follow the format: `# base <description>`".into()),
-            (7, "Comment for ARG should follow the format: `# version <description>`".into()),
-            (9, "Comment for ARG should follow the format: `# <arg_key> <description>`".into()),
+            (
+                3,
+                "Comment for ARG should follow the format: `# foo <description>`".into()
+            ),
+            (
+                5,
+                "Comment for FROM should follow the format: `# base <description>`".into()
+            ),
+            (
+                7,
+                "Comment for ARG should follow the format: `# version <description>`".into()
+            ),
+            (
+                9,
+                "Comment for ARG should follow the format: `# <arg_key> <description>`".into()
+            ),
         ]
     );
     // Not enabled: nothing.
@@ -321,7 +429,10 @@ fn check_directive_options() {
     let text = "#check=skip=ConsistentInstructionCasing;error=true\nFROM scratch as base\ncopy Dockerfile .\n";
     let r = report(text);
     assert_eq!(r.warnings.len(), 1);
-    assert_eq!(r.error.unwrap().to_string(), "lint violation found for rules: FromAsCasing");
+    assert_eq!(
+        r.error.unwrap().to_string(),
+        "lint violation found for rules: FromAsCasing"
+    );
     let r = report("#check=skip=all;error=true\nFROM scratch as base\n");
     assert!(r.warnings.is_empty() && r.error.is_none());
 }
@@ -329,10 +440,18 @@ fn check_directive_options() {
 #[test]
 fn check_build_arg_replaces_the_directive() {
     let o = BuildOptions {
-        build_args: [("BUILDKIT_DOCKERFILE_CHECK".to_string(), "skip=ConsistentInstructionCasing;error=true".to_string())].into(),
+        build_args: [(
+            "BUILDKIT_DOCKERFILE_CHECK".to_string(),
+            "skip=ConsistentInstructionCasing;error=true".to_string(),
+        )]
+        .into(),
         ..BuildOptions::default()
     };
-    let r = check("#check=skip=all\nFROM scratch as base\ncopy Dockerfile .\n", &o, &NoImages);
+    let r = check(
+        "#check=skip=all\nFROM scratch as base\ncopy Dockerfile .\n",
+        &o,
+        &NoImages,
+    );
     assert_eq!(r.warnings.len(), 1);
     assert!(r.error.is_some());
 }
@@ -340,7 +459,14 @@ fn check_build_arg_replaces_the_directive() {
 #[test]
 fn check_comment_applies_to_one_instruction() {
     let text = "FROM scratch\n# check=skip=all // local\nENV password=1\nENV token=2\n";
-    assert_eq!(warnings(text), vec![w("SecretsUsedInArgOrEnv", 4, "Do not use ARG or ENV instructions for sensitive data (ENV \"token\")")]);
+    assert_eq!(
+        warnings(text),
+        vec![w(
+            "SecretsUsedInArgOrEnv",
+            4,
+            "Do not use ARG or ENV instructions for sensitive data (ENV \"token\")"
+        )]
+    );
 }
 
 #[test]
@@ -348,13 +474,24 @@ fn lint_config_parsing() {
     let c = LintConfig::parse("skip=A, B;experimental=all;error=true").unwrap();
     assert_eq!(c.skip, vec!["A", "B"]);
     assert!(c.experimental_all && c.error);
-    assert_eq!(LintConfig::parse("bogus").unwrap_err(), "invalid check option \"bogus\"");
-    assert_eq!(LintConfig::parse("x=1").unwrap_err(), "invalid check option \"x\"");
+    assert_eq!(
+        LintConfig::parse("bogus").unwrap_err(),
+        "invalid check option \"bogus\""
+    );
+    assert_eq!(
+        LintConfig::parse("x=1").unwrap_err(),
+        "invalid check option \"x\""
+    );
     assert!(LintConfig::parse("error=maybe").is_err());
     let r = report("# check=nope\nFROM scratch\n");
-    assert_eq!(r.error.unwrap().to_string(), "failed to parse check options: invalid check option \"nope\"");
+    assert_eq!(
+        r.error.unwrap().to_string(),
+        "failed to parse check options: invalid check option \"nope\""
+    );
     // The directive is found after a shebang line, and its first word is used.
-    let c = LintConfig::from_directive("#!/usr/bin/env docker\n# check=skip=A extra words\nFROM x\n").unwrap();
+    let c =
+        LintConfig::from_directive("#!/usr/bin/env docker\n# check=skip=A extra words\nFROM x\n")
+            .unwrap();
     assert_eq!(c.skip, vec!["A"]);
 }
 
@@ -378,9 +515,13 @@ Dockerfile:2\n\
 #[test]
 fn render_counts_and_no_warnings() {
     let text = "FROM scratch\nCMD a\nENTRYPOINT b\n";
-    assert!(render(&report(text), "Dockerfile", text).starts_with("Check complete, 2 warnings have been found!\n"));
+    assert!(render(&report(text), "Dockerfile", text)
+        .starts_with("Check complete, 2 warnings have been found!\n"));
     let text = "FROM scratch\n";
-    assert_eq!(render(&report(text), "Dockerfile", text), "Check complete, no warnings found.\n");
+    assert_eq!(
+        render(&report(text), "Dockerfile", text),
+        "Check complete, no warnings found.\n"
+    );
 }
 
 #[test]

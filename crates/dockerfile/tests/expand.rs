@@ -1,5 +1,6 @@
 //! Shell-word processing and variable expansion (BuildKit's `shell.Lex`).
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::shell_words::{EnvList, Lexer, NoEnv};
 
 fn env() -> EnvList {
@@ -22,7 +23,10 @@ fn w(word: &str) -> String {
 }
 
 fn e(word: &str) -> String {
-    Lexer::new('\\').process_word(word, &env()).unwrap_err().to_string()
+    Lexer::new('\\')
+        .process_word(word, &env())
+        .unwrap_err()
+        .to_string()
 }
 
 fn words(word: &str) -> Vec<String> {
@@ -59,7 +63,9 @@ fn single_quotes_are_literal() {
     assert_eq!(w("'$HOME'"), "$HOME");
     assert_eq!(w("'a\\b'"), "a\\b");
     assert_eq!(w("he'll'o"), "hello");
-    assert!(e("'open").contains("unexpected end of statement while looking for matching single-quote"));
+    assert!(
+        e("'open").contains("unexpected end of statement while looking for matching single-quote")
+    );
 }
 
 #[test]
@@ -84,8 +90,14 @@ fn escapes_outside_quotes() {
 #[test]
 fn backtick_escape() {
     let lex = Lexer::new('`');
-    assert_eq!(lex.process_word("a`$HOME", &env()).unwrap().result, "a$HOME");
-    assert_eq!(lex.process_word("c:\\dir", &env()).unwrap().result, "c:\\dir");
+    assert_eq!(
+        lex.process_word("a`$HOME", &env()).unwrap().result,
+        "a$HOME"
+    );
+    assert_eq!(
+        lex.process_word("c:\\dir", &env()).unwrap().result,
+        "c:\\dir"
+    );
 }
 
 #[test]
@@ -114,9 +126,18 @@ fn alternative_forms() {
 fn error_forms() {
     assert_eq!(w("${X:?msg}"), "x");
     assert_eq!(w("${EMPTY?msg}"), "");
-    assert_eq!(e("${UNSET?}"), "failed to process \"${UNSET?}\": UNSET: is not allowed to be unset");
-    assert_eq!(e("${EMPTY:?}"), "failed to process \"${EMPTY:?}\": EMPTY: is not allowed to be empty");
-    assert_eq!(e("${UNSET:?need it $X}"), "failed to process \"${UNSET:?need it $X}\": UNSET: need it x");
+    assert_eq!(
+        e("${UNSET?}"),
+        "failed to process \"${UNSET?}\": UNSET: is not allowed to be unset"
+    );
+    assert_eq!(
+        e("${EMPTY:?}"),
+        "failed to process \"${EMPTY:?}\": EMPTY: is not allowed to be empty"
+    );
+    assert_eq!(
+        e("${UNSET:?need it $X}"),
+        "failed to process \"${UNSET:?need it $X}\": UNSET: need it x"
+    );
 }
 
 #[test]
@@ -137,7 +158,11 @@ fn pattern_escapes() {
     let r = |word: &str| lex.process_word(word, &env).unwrap().result;
     assert_eq!(r("${V#*\\*}"), "b*c");
     assert_eq!(r("${V%\\**}"), "a*b");
-    assert!(lex.process_word("${V#\\x}", &env).unwrap_err().to_string().contains("invalid escape '\\x'"));
+    assert!(lex
+        .process_word("${V#\\x}", &env)
+        .unwrap_err()
+        .to_string()
+        .contains("invalid escape '\\x'"));
 }
 
 #[test]
@@ -169,7 +194,9 @@ fn syntax_errors() {
 
 #[test]
 fn matched_and_unmatched_names_are_reported() {
-    let r = Lexer::new('\\').process_word("$HOME ${NOPE:-x} ${ALSO}", &env()).unwrap();
+    let r = Lexer::new('\\')
+        .process_word("$HOME ${NOPE:-x} ${ALSO}", &env())
+        .unwrap();
     assert_eq!(r.matched.iter().collect::<Vec<_>>(), vec!["HOME"]);
     assert_eq!(r.unmatched.iter().collect::<Vec<_>>(), vec!["ALSO", "NOPE"]);
 }
@@ -204,9 +231,17 @@ fn options_used_for_heredoc_detection() {
     lex.raw_quotes = true;
     lex.raw_escapes = true;
     lex.skip_unset = true;
-    let r = lex.process_words("cat <<'EOF' $X $NOPE ${NOPE:-d} a\\ b", &env()).unwrap();
-    assert_eq!(r, vec!["cat", "<<'EOF'", "x", "$NOPE", "${NOPE:-d}", "a\\ b"]);
+    let r = lex
+        .process_words("cat <<'EOF' $X $NOPE ${NOPE:-d} a\\ b", &env())
+        .unwrap();
+    assert_eq!(
+        r,
+        vec!["cat", "<<'EOF'", "x", "$NOPE", "${NOPE:-d}", "a\\ b"]
+    );
     let mut lex = Lexer::new('\\');
     lex.skip_quotes = true;
-    assert_eq!(lex.process_word("'$X' \"$X\"", &env()).unwrap().result, "'x' \"x\"");
+    assert_eq!(
+        lex.process_word("'$X' \"$X\"", &env()).unwrap().result,
+        "'x' \"x\""
+    );
 }

@@ -1,5 +1,6 @@
 //! Typed instructions: flags, argument checks and BuildKit's error messages.
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::instructions::{
     parse_mount, Healthcheck, Instruction, MountType, Network, Security, Sharing,
 };
@@ -49,7 +50,10 @@ fn from_forms_and_errors() {
         err("FROM a AS 1x\n"),
         "dockerfile parse error on line 1: invalid name for build stage: \"1x\", name can't start with a number or contain symbols"
     );
-    assert_eq!(err("FROM a AS b c\n"), "dockerfile parse error on line 1: FROM requires either one or three arguments");
+    assert_eq!(
+        err("FROM a AS b c\n"),
+        "dockerfile parse error on line 1: FROM requires either one or three arguments"
+    );
     assert_eq!(
         err("FROM --platfrom=x a\n"),
         "dockerfile parse error on line 1: unknown flag: --platfrom (did you mean platform?)"
@@ -58,9 +62,12 @@ fn from_forms_and_errors() {
 
 #[test]
 fn stage_doc_comments() {
-    let d = df("# builder compiles things\nFROM a AS builder\n# VERSION the version\nARG VERSION=1\n");
+    let d =
+        df("# builder compiles things\nFROM a AS builder\n# VERSION the version\nARG VERSION=1\n");
     assert_eq!(d.stages[0].from.doc, "compiles things");
-    let Instruction::Arg(defs) = &d.stages[0].commands[0].instruction else { panic!() };
+    let Instruction::Arg(defs) = &d.stages[0].commands[0].instruction else {
+        panic!()
+    };
     assert_eq!(defs[0].doc, "the version");
 }
 
@@ -77,7 +84,10 @@ fn instruction_outside_a_stage() {
 
 #[test]
 fn unknown_instruction_names_the_line_and_suggests() {
-    assert_eq!(err_after_from("XYZZY bar"), "dockerfile parse error on line 2: unknown instruction: XYZZY");
+    assert_eq!(
+        err_after_from("XYZZY bar"),
+        "dockerfile parse error on line 2: unknown instruction: XYZZY"
+    );
     assert_eq!(
         err_after_from("FOO bar"),
         "dockerfile parse error on line 2: unknown instruction: FOO (did you mean FROM?)"
@@ -98,12 +108,16 @@ fn unknown_instruction_names_the_line_and_suggests() {
 
 #[test]
 fn run_shell_and_exec_forms() {
-    let Instruction::Run(r) = one("RUN echo $HOME") else { panic!() };
+    let Instruction::Run(r) = one("RUN echo $HOME") else {
+        panic!()
+    };
     assert_eq!(r.command.args, vec!["echo $HOME"]);
     assert!(r.command.prepend_shell);
     assert_eq!(r.network, Network::Default);
     assert_eq!(r.security, Security::Sandbox);
-    let Instruction::Run(r) = one("RUN [\"/bin/echo\", \"hi\"]") else { panic!() };
+    let Instruction::Run(r) = one("RUN [\"/bin/echo\", \"hi\"]") else {
+        panic!()
+    };
     assert_eq!(r.command.args, vec!["/bin/echo", "hi"]);
     assert!(!r.command.prepend_shell);
 }
@@ -119,9 +133,18 @@ fn run_flags() {
     assert_eq!(r.security, Security::Insecure);
     assert_eq!(r.mount_specs.len(), 2);
     assert_eq!(r.flags_used, vec!["mount", "network", "security"]);
-    assert_eq!(err_after_from("RUN --network=bridge x"), "dockerfile parse error on line 2: invalid network mode \"bridge\"");
-    assert_eq!(err_after_from("RUN --security=x y"), "dockerfile parse error on line 2: security \"x\" is not valid");
-    assert_eq!(err_after_from("RUN --network x"), "dockerfile parse error on line 2: missing a value on flag: --network");
+    assert_eq!(
+        err_after_from("RUN --network=bridge x"),
+        "dockerfile parse error on line 2: invalid network mode \"bridge\""
+    );
+    assert_eq!(
+        err_after_from("RUN --security=x y"),
+        "dockerfile parse error on line 2: security \"x\" is not valid"
+    );
+    assert_eq!(
+        err_after_from("RUN --network x"),
+        "dockerfile parse error on line 2: missing a value on flag: --network"
+    );
     assert_eq!(
         err_after_from("RUN --mount=from=$X,target=/a x"),
         "dockerfile parse error on line 2: 'from' doesn't support variable expansion, define alias stage instead"
@@ -131,7 +154,11 @@ fn run_flags() {
 #[test]
 fn mounts_parsed_with_expansion() {
     let mut id = |w: &str| Ok::<_, String>(w.to_string());
-    let m = parse_mount("type=cache,target=/root/.cache,id=go,sharing=locked,uid=1000,mode=0755", Some(&mut id)).unwrap();
+    let m = parse_mount(
+        "type=cache,target=/root/.cache,id=go,sharing=locked,uid=1000,mode=0755",
+        Some(&mut id),
+    )
+    .unwrap();
     assert_eq!(m.kind, MountType::Cache);
     assert_eq!(m.target, "/root/.cache");
     assert_eq!(m.id, "go");
@@ -159,17 +186,44 @@ fn mounts_parsed_with_expansion() {
 fn mount_errors() {
     let mut id = |w: &str| Ok::<_, String>(w.to_string());
     let mut e = |s: &str| parse_mount(s, Some(&mut id)).unwrap_err();
-    assert_eq!(e("type=cahce,target=/x"), "unsupported mount type \"cahce\" (did you mean cache?)");
-    assert_eq!(e("type=bind,targte=/x"), "unexpected key 'targte' in 'targte=/x' (did you mean target?)");
-    assert_eq!(e("type=bind,size=1m"), "unexpected key 'size' for mount type 'bind'");
-    assert_eq!(e("type=bind,mode=0700"), "mode not allowed for \"bind\" type mounts");
-    assert_eq!(e("type=secret"), "invalid secret mount. one of source, target required");
-    assert_eq!(e("type=secret,id=a,from=b"), "secret mount should not have a from");
-    assert_eq!(e("type=bind,sharing=locked"), "invalid cache sharing set for bind mount");
+    assert_eq!(
+        e("type=cahce,target=/x"),
+        "unsupported mount type \"cahce\" (did you mean cache?)"
+    );
+    assert_eq!(
+        e("type=bind,targte=/x"),
+        "unexpected key 'targte' in 'targte=/x' (did you mean target?)"
+    );
+    assert_eq!(
+        e("type=bind,size=1m"),
+        "unexpected key 'size' for mount type 'bind'"
+    );
+    assert_eq!(
+        e("type=bind,mode=0700"),
+        "mode not allowed for \"bind\" type mounts"
+    );
+    assert_eq!(
+        e("type=secret"),
+        "invalid secret mount. one of source, target required"
+    );
+    assert_eq!(
+        e("type=secret,id=a,from=b"),
+        "secret mount should not have a from"
+    );
+    assert_eq!(
+        e("type=bind,sharing=locked"),
+        "invalid cache sharing set for bind mount"
+    );
     assert_eq!(e("type=cache,uid=x"), "invalid value x for uid");
     assert_eq!(e("type=bind,ro=maybe"), "invalid value for ro: maybe");
-    assert_eq!(e("type=bind,bogus"), "invalid field 'bogus' must be a key=value pair");
-    assert_eq!(e("type=bind,required"), "unexpected key 'required' for mount type 'bind'");
+    assert_eq!(
+        e("type=bind,bogus"),
+        "invalid field 'bogus' must be a key=value pair"
+    );
+    assert_eq!(
+        e("type=bind,required"),
+        "unexpected key 'required' for mount type 'bind'"
+    );
 }
 
 #[test]
@@ -210,7 +264,9 @@ fn copy_and_add_flags() {
 #[test]
 fn copy_heredoc_sources() {
     let d = df("FROM scratch\nCOPY <<one <<-\"two\" plain /dst/\nhello $X\none\n\tbye $X\ntwo\n");
-    let Instruction::Copy(c) = &d.stages[0].commands[0].instruction else { panic!() };
+    let Instruction::Copy(c) = &d.stages[0].commands[0].instruction else {
+        panic!()
+    };
     assert_eq!(c.files.paths, vec!["plain"]);
     assert_eq!(c.files.contents.len(), 2);
     assert_eq!(c.files.contents[0].path, "one");
@@ -227,30 +283,59 @@ fn copy_heredoc_sources() {
 #[test]
 fn run_heredoc_files() {
     let d = df("FROM scratch\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n");
-    let Instruction::Run(r) = &d.stages[0].commands[0].instruction else { panic!() };
+    let Instruction::Run(r) = &d.stages[0].commands[0].instruction else {
+        panic!()
+    };
     assert_eq!(r.command.args, vec!["<<EOF"]);
-    assert_eq!(r.command.heredocs[0].content, "#!/usr/bin/env python3\nprint(1)\n");
+    assert_eq!(
+        r.command.heredocs[0].content,
+        "#!/usr/bin/env python3\nprint(1)\n"
+    );
 }
 
 #[test]
 fn env_and_label_pairs() {
-    let Instruction::Env(kvs) = one("ENV A=1 B=\"x y\"") else { panic!() };
+    let Instruction::Env(kvs) = one("ENV A=1 B=\"x y\"") else {
+        panic!()
+    };
     assert_eq!(kvs.len(), 2);
-    assert_eq!((kvs[1].key.as_str(), kvs[1].value.as_str(), kvs[1].legacy), ("B", "\"x y\"", false));
-    let Instruction::Env(kvs) = one("ENV A x y") else { panic!() };
+    assert_eq!(
+        (kvs[1].key.as_str(), kvs[1].value.as_str(), kvs[1].legacy),
+        ("B", "\"x y\"", false)
+    );
+    let Instruction::Env(kvs) = one("ENV A x y") else {
+        panic!()
+    };
     assert!(kvs[0].legacy);
     assert_eq!(kvs[0].value, "x y");
-    assert_eq!(err_after_from("ENV =x"), "dockerfile parse error on line 2: ENV names can not be blank");
-    assert_eq!(err_after_from("LABEL"), "dockerfile parse error on line 2: LABEL requires at least one argument");
+    assert_eq!(
+        err_after_from("ENV =x"),
+        "dockerfile parse error on line 2: ENV names can not be blank"
+    );
+    assert_eq!(
+        err_after_from("LABEL"),
+        "dockerfile parse error on line 2: LABEL requires at least one argument"
+    );
 }
 
 #[test]
 fn arg_definitions() {
-    let Instruction::Arg(defs) = one("ARG A B=2 C=") else { panic!() };
-    let got: Vec<_> = defs.iter().map(|d| (d.key.as_str(), d.value.as_deref())).collect();
+    let Instruction::Arg(defs) = one("ARG A B=2 C=") else {
+        panic!()
+    };
+    let got: Vec<_> = defs
+        .iter()
+        .map(|d| (d.key.as_str(), d.value.as_deref()))
+        .collect();
     assert_eq!(got, vec![("A", None), ("B", Some("2")), ("C", Some(""))]);
-    assert_eq!(err_after_from("ARG =1"), "dockerfile parse error on line 2: ARG names can not be blank");
-    assert_eq!(err_after_from("ARG"), "dockerfile parse error on line 2: ARG requires at least one argument");
+    assert_eq!(
+        err_after_from("ARG =1"),
+        "dockerfile parse error on line 2: ARG names can not be blank"
+    );
+    assert_eq!(
+        err_after_from("ARG"),
+        "dockerfile parse error on line 2: ARG requires at least one argument"
+    );
 }
 
 #[test]
@@ -266,16 +351,40 @@ fn healthcheck() {
     assert_eq!(h.start_period, 1_500_000_000);
     assert_eq!(h.start_interval, 100_000_000);
     assert_eq!(h.retries, 3);
-    let Instruction::Healthcheck(Healthcheck::Cmd(h)) = one("HEALTHCHECK CMD [\"/bin/check\"]") else { panic!() };
+    let Instruction::Healthcheck(Healthcheck::Cmd(h)) = one("HEALTHCHECK CMD [\"/bin/check\"]")
+    else {
+        panic!()
+    };
     assert_eq!(h.test, vec!["CMD", "/bin/check"]);
-    assert_eq!(one("HEALTHCHECK none"), Instruction::Healthcheck(Healthcheck::None));
+    assert_eq!(
+        one("HEALTHCHECK none"),
+        Instruction::Healthcheck(Healthcheck::None)
+    );
     let e = err_after_from;
-    assert_eq!(e("HEALTHCHECK NONE x"), "dockerfile parse error on line 2: HEALTHCHECK NONE takes no arguments");
-    assert_eq!(e("HEALTHCHECK FOO x"), "dockerfile parse error on line 2: Unknown type \"FOO\" in HEALTHCHECK (try CMD)");
-    assert_eq!(e("HEALTHCHECK CMD"), "dockerfile parse error on line 2: Missing command after HEALTHCHECK CMD");
-    assert_eq!(e("HEALTHCHECK --interval=1us CMD x"), "dockerfile parse error on line 2: Interval \"interval\" cannot be less than 1ms");
-    assert_eq!(e("HEALTHCHECK --timeout=5 CMD x"), "dockerfile parse error on line 2: time: missing unit in duration \"5\"");
-    assert_eq!(e("HEALTHCHECK --retries=-1 CMD x"), "dockerfile parse error on line 2: --retries cannot be negative (-1)");
+    assert_eq!(
+        e("HEALTHCHECK NONE x"),
+        "dockerfile parse error on line 2: HEALTHCHECK NONE takes no arguments"
+    );
+    assert_eq!(
+        e("HEALTHCHECK FOO x"),
+        "dockerfile parse error on line 2: Unknown type \"FOO\" in HEALTHCHECK (try CMD)"
+    );
+    assert_eq!(
+        e("HEALTHCHECK CMD"),
+        "dockerfile parse error on line 2: Missing command after HEALTHCHECK CMD"
+    );
+    assert_eq!(
+        e("HEALTHCHECK --interval=1us CMD x"),
+        "dockerfile parse error on line 2: Interval \"interval\" cannot be less than 1ms"
+    );
+    assert_eq!(
+        e("HEALTHCHECK --timeout=5 CMD x"),
+        "dockerfile parse error on line 2: time: missing unit in duration \"5\""
+    );
+    assert_eq!(
+        e("HEALTHCHECK --retries=-1 CMD x"),
+        "dockerfile parse error on line 2: --retries cannot be negative (-1)"
+    );
     assert_eq!(
         e("HEALTHCHECK --retries=x CMD y"),
         "dockerfile parse error on line 2: strconv.ParseInt: parsing \"x\": invalid syntax"
@@ -284,57 +393,112 @@ fn healthcheck() {
 
 #[test]
 fn onbuild() {
-    let Instruction::Onbuild(o) = one("onbuild  RUN echo hi") else { panic!() };
+    let Instruction::Onbuild(o) = one("onbuild  RUN echo hi") else {
+        panic!()
+    };
     assert_eq!(o.expression, "RUN echo hi");
     let d = df("FROM a\nONBUILD RUN <<EOF\nhi\nEOF\n");
-    let Instruction::Onbuild(o) = &d.stages[0].commands[0].instruction else { panic!() };
+    let Instruction::Onbuild(o) = &d.stages[0].commands[0].instruction else {
+        panic!()
+    };
     assert_eq!(o.expression, "RUN <<EOF\nhi\nEOF");
     let e = err_after_from;
-    assert_eq!(e("ONBUILD ONBUILD RUN x"), "dockerfile parse error on line 2: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
-    assert_eq!(e("ONBUILD FROM x"), "dockerfile parse error on line 2: FROM isn't allowed as an ONBUILD trigger");
-    assert_eq!(e("ONBUILD maintainer x"), "dockerfile parse error on line 2: MAINTAINER isn't allowed as an ONBUILD trigger");
-    assert_eq!(e("ONBUILD"), "dockerfile parse error on line 2: ONBUILD requires at least one argument");
+    assert_eq!(
+        e("ONBUILD ONBUILD RUN x"),
+        "dockerfile parse error on line 2: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+    );
+    assert_eq!(
+        e("ONBUILD FROM x"),
+        "dockerfile parse error on line 2: FROM isn't allowed as an ONBUILD trigger"
+    );
+    assert_eq!(
+        e("ONBUILD maintainer x"),
+        "dockerfile parse error on line 2: MAINTAINER isn't allowed as an ONBUILD trigger"
+    );
+    assert_eq!(
+        e("ONBUILD"),
+        "dockerfile parse error on line 2: ONBUILD requires at least one argument"
+    );
 }
 
 #[test]
 fn shell_requires_json() {
-    assert_eq!(one("SHELL [\"bash\", \"-c\"]"), Instruction::Shell(vec!["bash".into(), "-c".into()]));
-    assert_eq!(err_after_from("SHELL bash -c"), "dockerfile parse error on line 2: SHELL requires the arguments to be in JSON form");
-    assert_eq!(err_after_from("SHELL []"), "dockerfile parse error on line 2: SHELL requires at least one argument");
+    assert_eq!(
+        one("SHELL [\"bash\", \"-c\"]"),
+        Instruction::Shell(vec!["bash".into(), "-c".into()])
+    );
+    assert_eq!(
+        err_after_from("SHELL bash -c"),
+        "dockerfile parse error on line 2: SHELL requires the arguments to be in JSON form"
+    );
+    assert_eq!(
+        err_after_from("SHELL []"),
+        "dockerfile parse error on line 2: SHELL requires at least one argument"
+    );
 }
 
 #[test]
 fn single_argument_instructions() {
     assert_eq!(one("USER app"), Instruction::User("app".into()));
     assert_eq!(one("WORKDIR /srv"), Instruction::Workdir("/srv".into()));
-    assert_eq!(one("STOPSIGNAL SIGKILL"), Instruction::StopSignal("SIGKILL".into()));
+    assert_eq!(
+        one("STOPSIGNAL SIGKILL"),
+        Instruction::StopSignal("SIGKILL".into())
+    );
     assert_eq!(one("MAINTAINER me"), Instruction::Maintainer("me".into()));
-    assert_eq!(err_after_from("USER"), "dockerfile parse error on line 2: USER requires exactly one argument");
-    assert_eq!(err_after_from("WORKDIR"), "dockerfile parse error on line 2: WORKDIR requires exactly one argument");
-    assert_eq!(err_after_from("USER --x=1 app"), "dockerfile parse error on line 2: unknown flag: --x");
+    assert_eq!(
+        err_after_from("USER"),
+        "dockerfile parse error on line 2: USER requires exactly one argument"
+    );
+    assert_eq!(
+        err_after_from("WORKDIR"),
+        "dockerfile parse error on line 2: WORKDIR requires exactly one argument"
+    );
+    assert_eq!(
+        err_after_from("USER --x=1 app"),
+        "dockerfile parse error on line 2: unknown flag: --x"
+    );
     // BuildKit reads no flags for STOPSIGNAL: they are ignored.
-    assert_eq!(one("STOPSIGNAL --x=1 9"), Instruction::StopSignal("9".into()));
+    assert_eq!(
+        one("STOPSIGNAL --x=1 9"),
+        Instruction::StopSignal("9".into())
+    );
 }
 
 #[test]
 fn expose_and_volume() {
-    assert_eq!(one("EXPOSE 8080 443/tcp 80"), Instruction::Expose(vec!["443/tcp".into(), "80".into(), "8080".into()]));
-    assert_eq!(one("VOLUME [\"/a\", \"/b\"]"), Instruction::Volume(vec!["/a".into(), "/b".into()]));
+    assert_eq!(
+        one("EXPOSE 8080 443/tcp 80"),
+        Instruction::Expose(vec!["443/tcp".into(), "80".into(), "8080".into()])
+    );
+    assert_eq!(
+        one("VOLUME [\"/a\", \"/b\"]"),
+        Instruction::Volume(vec!["/a".into(), "/b".into()])
+    );
     assert_eq!(
         err_after_from("VOLUME [\"\"]"),
         "dockerfile parse error on line 2: VOLUME specified can not be an empty string"
     );
-    assert_eq!(err_after_from("EXPOSE"), "dockerfile parse error on line 2: EXPOSE requires at least one argument");
+    assert_eq!(
+        err_after_from("EXPOSE"),
+        "dockerfile parse error on line 2: EXPOSE requires at least one argument"
+    );
 }
 
 #[test]
 fn cmd_and_entrypoint() {
-    let Instruction::Cmd(c) = one("CMD [\"a\", \"b\"]") else { panic!() };
+    let Instruction::Cmd(c) = one("CMD [\"a\", \"b\"]") else {
+        panic!()
+    };
     assert_eq!(c.args, vec!["a", "b"]);
     assert!(!c.prepend_shell);
-    let Instruction::Entrypoint(c) = one("ENTRYPOINT exec app --flag") else { panic!() };
+    let Instruction::Entrypoint(c) = one("ENTRYPOINT exec app --flag") else {
+        panic!()
+    };
     assert_eq!(c.args, vec!["exec app --flag"]);
     assert!(c.prepend_shell);
-    let Instruction::Cmd(c) = one("CMD") else { panic!() };
+    let Instruction::Cmd(c) = one("CMD") else {
+        panic!()
+    };
     assert!(c.args.is_empty());
 }

@@ -1,6 +1,7 @@
 //! The line parser: directives, comments, continuations, escapes, flags, argument forms,
 //! heredocs and line numbers, checked against BuildKit's behaviour.
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::lexer::{parse, Ast, Node};
 use dockerfile::{Error, Lines};
 
@@ -101,7 +102,10 @@ fn empty_continuation_lines_warn() {
     assert_eq!(a.nodes[1].args, vec!["x", "."]);
     assert_eq!(a.warnings.len(), 1);
     assert_eq!(a.warnings[0].lines, Lines::one(4));
-    assert_eq!(a.warnings[0].short, "Empty continuation line found in: COPY x  .");
+    assert_eq!(
+        a.warnings[0].short,
+        "Empty continuation line found in: COPY x  ."
+    );
 }
 
 #[test]
@@ -143,10 +147,18 @@ fn directives_stop_at_the_first_other_line() {
 #[test]
 fn several_directives_with_spacing_and_case() {
     let a = ast("#  SYNTAX = docker/dockerfile:1 \n# check=skip=all\n#escape=`\nFROM a\n");
-    let names: Vec<_> = a.directives.iter().map(|d| (d.name.as_str(), d.value.as_str())).collect();
+    let names: Vec<_> = a
+        .directives
+        .iter()
+        .map(|d| (d.name.as_str(), d.value.as_str()))
+        .collect();
     assert_eq!(
         names,
-        vec![("syntax", "docker/dockerfile:1"), ("check", "skip=all"), ("escape", "`")]
+        vec![
+            ("syntax", "docker/dockerfile:1"),
+            ("check", "skip=all"),
+            ("escape", "`")
+        ]
     );
     assert_eq!(a.escape, '`');
     // Directive lines are not comments of the first instruction.
@@ -155,13 +167,22 @@ fn several_directives_with_spacing_and_case() {
 
 #[test]
 fn repeated_directive_is_an_error() {
-    assert_eq!(err("# escape=`\n# escape=\\\nFROM a\n"), "only one escape parser directive can be used");
-    assert_eq!(err("# syntax=a\n# syntax=b\nFROM a\n"), "only one syntax parser directive can be used");
+    assert_eq!(
+        err("# escape=`\n# escape=\\\nFROM a\n"),
+        "only one escape parser directive can be used"
+    );
+    assert_eq!(
+        err("# syntax=a\n# syntax=b\nFROM a\n"),
+        "only one syntax parser directive can be used"
+    );
 }
 
 #[test]
 fn invalid_escape_is_an_error() {
-    assert_eq!(err("# escape=x\nFROM a\n"), "invalid escape token 'x' does not match ` or \\");
+    assert_eq!(
+        err("# escape=x\nFROM a\n"),
+        "invalid escape token 'x' does not match ` or \\"
+    );
 }
 
 #[test]
@@ -174,7 +195,10 @@ fn empty_files_are_refused() {
 #[test]
 fn overlong_lines_are_refused() {
     let text = format!("FROM a\nRUN {}\n", "x".repeat(70_000));
-    assert_eq!(err(&text), "dockerfile line greater than max allowed size of 65535");
+    assert_eq!(
+        err(&text),
+        "dockerfile line greater than max allowed size of 65535"
+    );
 }
 
 #[test]
@@ -183,7 +207,10 @@ fn flags_are_collected_before_arguments() {
     assert_eq!(n.flags, vec!["--from=build", "--chown=1:1"]);
     assert_eq!(n.args, vec!["a", "b"]);
     let n = node("RUN --mount=type=cache,target=/c --network=none make\n");
-    assert_eq!(n.flags, vec!["--mount=type=cache,target=/c", "--network=none"]);
+    assert_eq!(
+        n.flags,
+        vec!["--mount=type=cache,target=/c", "--network=none"]
+    );
     assert_eq!(n.args, vec!["make"]);
 }
 
@@ -252,10 +279,16 @@ fn single_string_instructions_keep_spaces() {
 
 #[test]
 fn env_forms() {
-    assert_eq!(args("ENV A=1 B=\"two words\"\n"), vec!["A", "1", "=", "B", "\"two words\"", "="]);
+    assert_eq!(
+        args("ENV A=1 B=\"two words\"\n"),
+        vec!["A", "1", "=", "B", "\"two words\"", "="]
+    );
     assert_eq!(args("ENV A hello  world\n"), vec!["A", "hello  world", ""]);
     assert_eq!(args("ENV A=\n"), vec!["A", "", "="]);
-    assert_eq!(args("LABEL \"com.x\"=\"v\"\n"), vec!["\"com.x\"", "\"v\"", "="]);
+    assert_eq!(
+        args("LABEL \"com.x\"=\"v\"\n"),
+        vec!["\"com.x\"", "\"v\"", "="]
+    );
 }
 
 #[test]
@@ -325,7 +358,10 @@ fn heredoc_variants() {
     assert_eq!(h(3)[0].fd, 3);
     assert_eq!(h(4)[0].content, "");
     assert_eq!(h(5).len(), 2);
-    assert_eq!((h(5)[0].content.as_str(), h(5)[1].content.as_str()), ("1\n", "2\n"));
+    assert_eq!(
+        (h(5)[0].content.as_str(), h(5)[1].content.as_str()),
+        ("1\n", "2\n")
+    );
     assert!(h(6).is_empty());
     assert_eq!(h(7)[0].name, "SPACED");
 }

@@ -1,6 +1,7 @@
 //! Planning: ARG scoping, build arguments, platform arguments, expansion per instruction,
 //! the stage graph and target pruning.
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use std::collections::BTreeMap;
 
 use dockerfile::build::{
@@ -10,7 +11,10 @@ use dockerfile::{Dockerfile, Error};
 
 fn opts(args: &[(&str, &str)]) -> BuildOptions {
     BuildOptions {
-        build_args: args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        build_args: args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         ..BuildOptions::default()
     }
 }
@@ -37,12 +41,18 @@ fn env_of(op: &Op) -> Vec<(String, String)> {
 }
 
 fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
 fn global_args_only_reach_from_lines() {
-    let p = plan_of("ARG IMG=alpine\nARG V\nFROM $IMG:${V:-3}\nENV A=$IMG\n", &opts(&[]));
+    let p = plan_of(
+        "ARG IMG=alpine\nARG V\nFROM $IMG:${V:-3}\nENV A=$IMG\n",
+        &opts(&[]),
+    );
     let s = last(&p);
     assert_eq!(s.base, Base::Image("alpine:3".into()));
     assert_eq!(env_of(&s.steps[0].op), kv(&[("A", "")]));
@@ -52,7 +62,10 @@ fn global_args_only_reach_from_lines() {
 fn redeclared_global_arg_takes_the_global_value() {
     let p = plan_of("ARG V=1.2\nFROM scratch\nARG V\nENV A=$V\n", &opts(&[]));
     let s = last(&p);
-    assert_eq!(s.steps[0].op, Op::Arg(vec![("V".into(), Some("1.2".into()))]));
+    assert_eq!(
+        s.steps[0].op,
+        Op::Arg(vec![("V".into(), Some("1.2".into()))])
+    );
     assert_eq!(env_of(&s.steps[1].op), kv(&[("A", "1.2")]));
 }
 
@@ -88,7 +101,10 @@ fn global_arg_defaults_expand_in_order() {
 fn platform_args_have_defaults() {
     let text = "FROM scratch\nARG TARGETPLATFORM TARGETARCH BUILDOS\nENV P=$TARGETPLATFORM A=$TARGETARCH O=$BUILDOS\n";
     let p = plan_of(text, &opts(&[]));
-    assert_eq!(env_of(&last(&p).steps[1].op), kv(&[("P", "linux/amd64"), ("A", "amd64"), ("O", "linux")]));
+    assert_eq!(
+        env_of(&last(&p).steps[1].op),
+        kv(&[("P", "linux/amd64"), ("A", "amd64"), ("O", "linux")])
+    );
     let o = BuildOptions {
         target_platform: Some(Platform {
             os: "linux".into(),
@@ -112,13 +128,18 @@ fn platform_args_are_not_set_without_arg() {
 
 #[test]
 fn from_platform_is_expanded_and_parsed() {
-    let p = plan_of("FROM --platform=$BUILDPLATFORM scratch AS b\nFROM --platform=linux/arm64 scratch\n", &opts(&[]));
+    let p = plan_of(
+        "FROM --platform=$BUILDPLATFORM scratch AS b\nFROM --platform=linux/arm64 scratch\n",
+        &opts(&[]),
+    );
     assert_eq!(p.stages[0].platform.to_string(), "linux/amd64");
     assert_eq!(p.stages[1].platform.to_string(), "linux/arm64/v8");
     let e = plan_err("FROM --platform=$NOPE scratch\n", &opts(&[]));
     assert_eq!(e.to_string(), "empty platform value from expression $NOPE");
     let e = plan_err("FROM --platform=linux/${X} scratch\n", &opts(&[]));
-    assert!(e.to_string().starts_with("failed to parse platform linux/${X}: \"\" is an invalid component of \"linux/\""));
+    assert!(e.to_string().starts_with(
+        "failed to parse platform linux/${X}: \"\" is an invalid component of \"linux/\""
+    ));
 }
 
 #[test]
@@ -143,15 +164,26 @@ fn env_label_quoting_values() {
         &opts(&[]),
     );
     let s = last(&p);
-    assert_eq!(env_of(&s.steps[0].op), kv(&[("A", "x y"), ("B", "$PATH"), ("C", "a b")]));
-    assert_eq!(env_of(&s.steps[1].op), kv(&[("com.k", "v w"), ("plain", "1")]));
+    assert_eq!(
+        env_of(&s.steps[0].op),
+        kv(&[("A", "x y"), ("B", "$PATH"), ("C", "a b")])
+    );
+    assert_eq!(
+        env_of(&s.steps[1].op),
+        kv(&[("com.k", "v w"), ("plain", "1")])
+    );
     assert_eq!(env_of(&s.steps[2].op), kv(&[("E", "hello world")]));
 }
 
 #[test]
 fn run_is_not_expanded_but_sees_args_as_environment() {
-    let p = plan_of("FROM scratch\nARG V=1\nENV E=2\nRUN echo $V $E\n", &opts(&[]));
-    let Op::Run(r) = &last(&p).steps[2].op else { panic!() };
+    let p = plan_of(
+        "FROM scratch\nARG V=1\nENV E=2\nRUN echo $V $E\n",
+        &opts(&[]),
+    );
+    let Op::Run(r) = &last(&p).steps[2].op else {
+        panic!()
+    };
     assert_eq!(r.command.args, vec!["echo $V $E"]);
     let env: BTreeMap<_, _> = r.env.iter().cloned().collect();
     assert_eq!(env["V"], "1");
@@ -176,7 +208,10 @@ fn base_image_environment_is_used() {
     );
     let p = plan(&df, &BuildOptions::default(), &images).unwrap();
     let s = last(&p);
-    assert_eq!(env_of(&s.steps[0].op), kv(&[("PATH", "/app/bin:/node/bin")]));
+    assert_eq!(
+        env_of(&s.steps[0].op),
+        kv(&[("PATH", "/app/bin:/node/bin")])
+    );
     assert_eq!(
         s.steps[1].op,
         Op::Workdir {
@@ -191,7 +226,9 @@ fn copy_add_words_are_expanded() {
     let text = "FROM scratch\nARG U=1000 D=/dst\nCOPY --chown=$U:$U --chmod=${MODE:-644} src/$U ${D}/\nADD --checksum=sha256:$U http://x/$U.tgz $D\n";
     let p = plan_of(text, &opts(&[]));
     let s = last(&p);
-    let Op::Copy(c) = &s.steps[1].op else { panic!() };
+    let Op::Copy(c) = &s.steps[1].op else {
+        panic!()
+    };
     assert_eq!(c.chown, "1000:1000");
     assert_eq!(c.chmod, "644");
     assert_eq!(c.files.paths, vec!["src/1000"]);
@@ -206,7 +243,9 @@ fn copy_add_words_are_expanded() {
 fn copy_heredoc_bodies_expand_unless_quoted() {
     let text = "FROM scratch\nARG N=world\nCOPY <<A <<'B' /d/\nhello $N \"q\"\nA\nbye $N\nB\n";
     let p = plan_of(text, &opts(&[]));
-    let Op::Copy(c) = &last(&p).steps[1].op else { panic!() };
+    let Op::Copy(c) = &last(&p).steps[1].op else {
+        panic!()
+    };
     assert_eq!(c.files.contents[0].data, "hello world \"q\"\n");
     assert_eq!(c.files.contents[1].data, "bye $N\n");
 }
@@ -218,19 +257,36 @@ fn other_expanded_instructions() {
     let s = last(&p);
     assert_eq!(
         s.steps[1].op,
-        Op::Expose(vec!["8080/tcp".into(), "8080/udp".into(), "9000/tcp".into(), "9001/tcp".into()])
+        Op::Expose(vec![
+            "8080/tcp".into(),
+            "8080/udp".into(),
+            "9000/tcp".into(),
+            "9001/tcp".into()
+        ])
     );
     assert_eq!(s.steps[2].op, Op::User("app".into()));
     assert_eq!(s.steps[3].op, Op::StopSignal("SIGTERM".into()));
-    assert_eq!(s.steps[4].op, Op::Volume(vec!["/data".into(), "[x]".into()]));
-    assert_eq!(s.steps[6].op, Op::Workdir { path: "../x".into(), resolved: "/srv/x".into() });
+    assert_eq!(
+        s.steps[4].op,
+        Op::Volume(vec!["/data".into(), "[x]".into()])
+    );
+    assert_eq!(
+        s.steps[6].op,
+        Op::Workdir {
+            path: "../x".into(),
+            resolved: "/srv/x".into()
+        }
+    );
     assert_eq!(s.workdir, "/srv/x");
     assert_eq!(s.user, "app");
 }
 
 #[test]
 fn cmd_entrypoint_healthcheck_shell_are_not_expanded() {
-    let p = plan_of("FROM scratch\nARG X=1\nCMD echo $X\nSHELL [\"/bin/bash\", \"-c\"]\n", &opts(&[]));
+    let p = plan_of(
+        "FROM scratch\nARG X=1\nCMD echo $X\nSHELL [\"/bin/bash\", \"-c\"]\n",
+        &opts(&[]),
+    );
     let s = last(&p);
     let Op::Cmd(c) = &s.steps[1].op else { panic!() };
     assert_eq!(c.args, vec!["echo $X"]);
@@ -240,12 +296,18 @@ fn cmd_entrypoint_healthcheck_shell_are_not_expanded() {
 #[test]
 fn expansion_errors_name_the_word() {
     let e = plan_err("FROM scratch\nENV A=${NEED:?set-NEED}\n", &opts(&[]));
-    assert_eq!(e.to_string(), "failed to process \"${NEED:?set-NEED}\": NEED: set-NEED");
+    assert_eq!(
+        e.to_string(),
+        "failed to process \"${NEED:?set-NEED}\": NEED: set-NEED"
+    );
     assert_eq!(e.lines().map(|l| l.start), Some(2));
     let e = plan_err("FROM scratch\nSTOPSIGNAL SIGNOPE\n", &opts(&[]));
     assert_eq!(e.to_string(), "Invalid signal: SIGNOPE");
     let e = plan_err("FROM scratch\nEXPOSE 80/sctpx\n", &opts(&[]));
-    assert_eq!(e.to_string(), "invalid port: \"80/sctpx\": invalid proto: sctpx");
+    assert_eq!(
+        e.to_string(),
+        "invalid port: \"80/sctpx\": invalid proto: sctpx"
+    );
 }
 
 #[test]
@@ -263,14 +325,21 @@ fn stage_graph_and_target_pruning() {
     assert_eq!(p.target, 3);
     let needed: Vec<usize> = p.needed().map(|s| s.index).collect();
     assert_eq!(needed, vec![0, 1, 3]);
-    assert!(p.stages[2].steps.is_empty(), "unused stages are not expanded");
+    assert!(
+        p.stages[2].steps.is_empty(),
+        "unused stages are not expanded"
+    );
     assert_eq!(p.stages[1].base, Base::Stage(0));
     assert_eq!(p.stages[2].base, Base::Scratch);
     let deps: Vec<&Base> = p.stages[3].deps.iter().map(|d| &d.on).collect();
     assert_eq!(deps, vec![&Base::Stage(1), &Base::Image("tools".into())]);
-    let Op::Copy(c) = &p.stages[3].steps[0].op else { panic!() };
+    let Op::Copy(c) = &p.stages[3].steps[0].op else {
+        panic!()
+    };
     assert_eq!(c.source, Some(Base::Stage(1)));
-    let Op::Run(r) = &p.stages[3].steps[1].op else { panic!() };
+    let Op::Run(r) = &p.stages[3].steps[1].op else {
+        panic!()
+    };
     assert_eq!(r.mounts[0].source, Some(Base::Image("tools".into())));
 }
 
@@ -288,7 +357,10 @@ fn target_selects_a_stage_case_insensitively() {
         target: Some("cc".into()),
         ..BuildOptions::default()
     };
-    assert_eq!(plan_err(text, &o).to_string(), "target stage \"cc\" could not be found (did you mean c?)");
+    assert_eq!(
+        plan_err(text, &o).to_string(),
+        "target stage \"cc\" could not be found (did you mean c?)"
+    );
 }
 
 #[test]
@@ -305,14 +377,24 @@ fn all_stages_expands_unneeded_ones() {
 
 #[test]
 fn copy_from_by_index_and_errors() {
-    let p = plan_of("FROM scratch\nFROM scratch\nCOPY --from=0 / /\n", &opts(&[]));
-    let Op::Copy(c) = &p.stages[1].steps[0].op else { panic!() };
+    let p = plan_of(
+        "FROM scratch\nFROM scratch\nCOPY --from=0 / /\n",
+        &opts(&[]),
+    );
+    let Op::Copy(c) = &p.stages[1].steps[0].op else {
+        panic!()
+    };
     assert_eq!(c.source, Some(Base::Stage(0)));
     let e = plan_err("FROM scratch\nCOPY --from=5 / /\n", &opts(&[]));
     assert_eq!(e.to_string(), "invalid stage index 5");
     let e = plan_err("ARG S=a\nFROM scratch\nCOPY --from=$S / /\n", &opts(&[]));
-    assert!(e.to_string().starts_with("variable expansion is not supported for --from"));
-    let e = plan_err("FROM scratch AS a\nCOPY --from=b / /\nFROM scratch AS b\nCOPY --from=a / /\n", &opts(&[]));
+    assert!(e
+        .to_string()
+        .starts_with("variable expansion is not supported for --from"));
+    let e = plan_err(
+        "FROM scratch AS a\nCOPY --from=b / /\nFROM scratch AS b\nCOPY --from=a / /\n",
+        &opts(&[]),
+    );
     assert_eq!(e.to_string(), "circular dependency detected on stage: a");
 }
 
@@ -320,7 +402,10 @@ fn copy_from_by_index_and_errors() {
 fn copy_from_a_later_stage_is_refused() {
     let text = "FROM scratch AS a\nCOPY --from=b / /\nFROM scratch AS b\nFROM a\n";
     let e = plan_err(text, &opts(&[]));
-    assert_eq!(e.to_string(), "cannot copy from stage \"b\", it needs to be defined before current stage \"a\"");
+    assert_eq!(
+        e.to_string(),
+        "cannot copy from stage \"b\", it needs to be defined before current stage \"a\""
+    );
 }
 
 #[test]
@@ -334,7 +419,10 @@ fn from_a_stage_name_must_match_exactly() {
 
 #[test]
 fn stage_names_shown_by_buildkit() {
-    let p = plan_of("FROM scratch\nFROM scratch AS named\nFROM scratch\n", &opts(&[]));
+    let p = plan_of(
+        "FROM scratch\nFROM scratch AS named\nFROM scratch\n",
+        &opts(&[]),
+    );
     let names: Vec<_> = p.stages.iter().map(|s| s.display_name.as_str()).collect();
     assert_eq!(names, vec!["stage-0", "named", "stage-2"]);
     let p = plan_of("FROM scratch AS only\n", &opts(&[]));
@@ -348,8 +436,18 @@ fn onbuild_triggers_of_a_base_stage_run_first() {
     let s = last(&p);
     assert!(s.steps[0].onbuild && s.steps[1].onbuild);
     assert_eq!(env_of(&s.steps[0].op), kv(&[("FROM_TRIGGER", "1")]));
-    assert_eq!(s.steps[0].lines, p.stages[2].steps.first().map(|_| s.steps[0].lines).unwrap_or(s.steps[0].lines));
-    assert!(p.stages[1].needed, "a trigger's COPY --from makes its stage needed");
+    assert_eq!(
+        s.steps[0].lines,
+        p.stages[2]
+            .steps
+            .first()
+            .map(|_| s.steps[0].lines)
+            .unwrap_or(s.steps[0].lines)
+    );
+    assert!(
+        p.stages[1].needed,
+        "a trigger's COPY --from makes its stage needed"
+    );
     assert_eq!(env_of(&s.steps[2].op), kv(&[("AFTER", "2")]));
 }
 
@@ -373,7 +471,8 @@ fn onbuild_triggers_from_an_image() {
 
 #[test]
 fn stages_inherit_environment_args_and_shell_from_base_stage() {
-    let text = "FROM scratch AS a\nARG V=1\nENV E=$V\nSHELL [\"sh\"]\nWORKDIR /w\nFROM a\nENV F=$E-$V\n";
+    let text =
+        "FROM scratch AS a\nARG V=1\nENV E=$V\nSHELL [\"sh\"]\nWORKDIR /w\nFROM a\nENV F=$E-$V\n";
     let p = plan_of(text, &opts(&[]));
     let s = last(&p);
     assert_eq!(env_of(&s.steps[0].op), kv(&[("F", "1-1")]));
@@ -385,12 +484,17 @@ fn stages_inherit_environment_args_and_shell_from_base_stage() {
 fn run_mounts_are_expanded() {
     let text = "FROM scratch AS deps\nFROM scratch\nARG C=/cache T=deps\nRUN --mount=type=cache,target=$C,id=${C}-id --mount=type=bind,from=deps,target=/d make\n";
     let p = plan_of(text, &opts(&[("T", "x")]));
-    let Op::Run(r) = &last(&p).steps[1].op else { panic!() };
+    let Op::Run(r) = &last(&p).steps[1].op else {
+        panic!()
+    };
     assert_eq!(r.mounts[0].mount.target, "/cache");
     assert_eq!(r.mounts[0].mount.id, "/cache-id");
     assert_eq!(r.mounts[0].source, None);
     assert_eq!(r.mounts[1].source, Some(Base::Stage(0)));
-    let e = plan_err("FROM scratch\nRUN --mount=type=nope,target=/x y\n", &opts(&[]));
+    let e = plan_err(
+        "FROM scratch\nRUN --mount=type=nope,target=/x y\n",
+        &opts(&[]),
+    );
     assert_eq!(e.to_string(), "unsupported mount type \"nope\"");
 }
 
@@ -399,12 +503,21 @@ fn scratch_and_path_defaults() {
     let p = plan_of("FROM scratch\n", &opts(&[]));
     assert_eq!(
         last(&p).env,
-        kv(&[("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")])
+        kv(&[(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        )])
     );
 }
 
 #[test]
 fn escape_directive_applies_to_expansion() {
-    let p = plan_of("# escape=`\nFROM scratch\nENV A=c:\\dir B=`$X\n", &opts(&[]));
-    assert_eq!(env_of(&last(&p).steps[0].op), kv(&[("A", "c:\\dir"), ("B", "$X")]));
+    let p = plan_of(
+        "# escape=`\nFROM scratch\nENV A=c:\\dir B=`$X\n",
+        &opts(&[]),
+    );
+    assert_eq!(
+        env_of(&last(&p).steps[0].op),
+        kv(&[("A", "c:\\dir"), ("B", "$X")])
+    );
 }
