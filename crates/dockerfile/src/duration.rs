@@ -86,6 +86,7 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::parse_go_duration as p;
 

@@ -36,6 +36,7 @@ fn is_printable(c: char) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::go_quote;
 

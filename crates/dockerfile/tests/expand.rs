@@ -1,5 +1,6 @@
 //! Shell-word processing and variable expansion (BuildKit's `shell.Lex`).
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::shell_words::{EnvList, Lexer, NoEnv};
 
 fn env() -> EnvList {

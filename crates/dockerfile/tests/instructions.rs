@@ -1,5 +1,6 @@
 //! Typed instructions: flags, argument checks and BuildKit's error messages.
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::instructions::{
     parse_mount, Healthcheck, Instruction, MountType, Network, Security, Sharing,
 };

@@ -1,6 +1,7 @@
 //! The line parser: directives, comments, continuations, escapes, flags, argument forms,
 //! heredocs and line numbers, checked against BuildKit's behaviour.
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::lexer::{parse, Ast, Node};
 use dockerfile::{Error, Lines};
 

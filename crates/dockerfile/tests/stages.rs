@@ -1,6 +1,7 @@
 //! Planning: ARG scoping, build arguments, platform arguments, expansion per instruction,
 //! the stage graph and target pruning.
 
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use std::collections::BTreeMap;
 
 use dockerfile::build::{
@@ -518,5 +519,54 @@ fn escape_directive_applies_to_expansion() {
     assert_eq!(
         env_of(&last(&p).steps[0].op),
         kv(&[("A", "c:\\dir"), ("B", "$X")])
+    );
+}
+
+fn run_step(text: &str) -> dockerfile::build::RunStep {
+    let p = plan_of(text, &opts(&[]));
+    match &last(&p).steps.last().unwrap().op {
+        Op::Run(r) => r.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn run_invocations() {
+    let r = run_step("FROM scratch\nRUN echo hi\n");
+    assert_eq!(
+        r.invocation(&[], false).unwrap().args,
+        vec!["/bin/sh", "-c", "echo hi"]
+    );
+    let shell = vec!["bash".to_string(), "-eu".to_string(), "-c".to_string()];
+    assert_eq!(
+        r.invocation(&shell, false).unwrap().args,
+        vec!["bash", "-eu", "-c", "echo hi"]
+    );
+    let r = run_step("FROM scratch\nRUN [\"/bin/true\", \"x\"]\n");
+    assert_eq!(
+        r.invocation(&[], false).unwrap().args,
+        vec!["/bin/true", "x"]
+    );
+}
+
+#[test]
+fn run_heredoc_invocations() {
+    // A lone heredoc is the shell script itself.
+    let r = run_step("FROM scratch\nRUN <<-EOF\n\techo a\n\techo b\nEOF\n");
+    let inv = r.invocation(&[], false).unwrap();
+    assert_eq!(inv.args, vec!["/bin/sh", "-c", "echo a\necho b\n"]);
+    assert!(inv.script.is_none());
+    // With `#!` it becomes an executable file run by its interpreter.
+    let r = run_step("FROM scratch\nRUN <<py\n#!/usr/bin/env python3\nprint(1)\npy\n");
+    let inv = r.invocation(&[], false).unwrap();
+    assert_eq!(inv.args, vec!["/bin/sh", "-c", "/dev/pipes/py"]);
+    let script = inv.script.unwrap();
+    assert_eq!(script.path, "/dev/pipes/py");
+    assert_eq!(script.data, "#!/usr/bin/env python3\nprint(1)\n");
+    // Otherwise the bodies are handed to the shell after the command.
+    let r = run_step("FROM scratch\nRUN cat <<A > /f\nx\nA\n");
+    assert_eq!(
+        r.invocation(&[], false).unwrap().args,
+        vec!["/bin/sh", "-c", "cat <<A > /f\nx\nA"]
     );
 }

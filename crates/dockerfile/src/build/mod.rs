@@ -26,7 +26,7 @@ use crate::instructions::{
     SourcesAndDest,
 };
 use crate::quote::go_quote;
-use crate::shell_words::{EnvList, Lexer, NoEnv};
+use crate::shell_words::{Env, EnvList, Lexer, NoEnv};
 use crate::suggest;
 use crate::Dockerfile;
 
@@ -353,15 +353,25 @@ pub(crate) fn plan_collecting(
                     }
                 }
             }
+            // BuildKit appends a "did you mean" for the first unknown name that is
+            // close to a global argument.
+            let global_keys = global.keys();
+            let hint = |msg: String| {
+                e.unmatched
+                    .iter()
+                    .find_map(|k| suggest::search(k, &global_keys, true))
+                    .map(|m| format!("{msg} (did you mean {m}?)"))
+                    .unwrap_or(msg)
+            };
             if e.result.is_empty() {
                 return Err(Error::plan(
-                    format!("empty platform value from expression {spec}"),
+                    hint(format!("empty platform value from expression {spec}")),
                     Some(st.lines),
                 ));
             }
             let p = parse_platform(&e.result, &opts.build_platform).map_err(|err| {
                 Error::plan(
-                    format!("failed to parse platform {spec}: {err}"),
+                    format!("failed to parse platform {spec}: {}", hint(err)),
                     Some(st.lines),
                 )
             })?;
@@ -562,4 +572,74 @@ fn reachable(heads: &[StageHead], target: usize) -> Vec<bool> {
         }
     }
     seen
+}
+
+/// A heredoc RUN turns into a file when its body starts with `#!`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InlineScript {
+    /// Where BuildKit mounts it read-only: `/dev/pipes/<heredoc name>`, mode 0755.
+    pub path: String,
+    pub data: String,
+}
+
+/// The process a RUN starts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunInvocation {
+    pub args: Vec<String>,
+    pub script: Option<InlineScript>,
+}
+
+impl RunStep {
+    /// The argument vector BuildKit runs for this RUN with the stage's `shell` (the
+    /// default `/bin/sh -c`, or `cmd /S /C` on Windows, when empty), heredocs included: a
+    /// lone heredoc becomes the shell's script, or with a `#!` line an executable file;
+    /// otherwise the bodies are appended to the command for the shell to read.
+    pub fn invocation(&self, shell: &[String], windows: bool) -> Result<RunInvocation, String> {
+        let cmd = &self.command;
+        let mut args = cmd.args.clone();
+        let mut script = None;
+        if !cmd.heredocs.is_empty() {
+            if args.len() != 1 || !cmd.prepend_shell {
+                return Err(format!(
+                    "parsing produced an invalid run command: [{}]",
+                    args.join(" ")
+                ));
+            }
+            let lone = crate::lexer::parse_heredoc(&args[0])
+                .ok()
+                .flatten()
+                .is_some();
+            if lone {
+                let doc = &cmd.heredocs[0];
+                let data = doc.body();
+                if !windows && data.starts_with("#!") {
+                    let path = format!("/dev/pipes/{}", doc.name);
+                    args = vec![path.clone()];
+                    script = Some(InlineScript { path, data });
+                } else {
+                    args = vec![data];
+                }
+            } else {
+                let mut line = args[0].clone();
+                for doc in &cmd.heredocs {
+                    line.push('\n');
+                    line.push_str(&doc.content);
+                    line.push_str(&doc.name);
+                }
+                args = vec![line];
+            }
+        }
+        if cmd.prepend_shell {
+            let mut full: Vec<String> = if !shell.is_empty() {
+                shell.to_vec()
+            } else if windows {
+                vec!["cmd".into(), "/S".into(), "/C".into()]
+            } else {
+                vec!["/bin/sh".into(), "-c".into()]
+            };
+            full.push(args.join(" "));
+            args = full;
+        }
+        Ok(RunInvocation { args, script })
+    }
 }

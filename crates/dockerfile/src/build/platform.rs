@@ -210,6 +210,7 @@ pub fn parse_platform(spec: &str, default: &Platform) -> Result<Platform, String
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -100,6 +100,7 @@ pub(crate) fn parse_port(raw: &str) -> Result<PortSpec, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::parse_port;
 

@@ -167,13 +167,13 @@ pub(crate) fn ram_in_bytes(s: &str) -> Option<i64> {
 
 const MOUNT_TYPES: [&str; 5] = ["bind", "cache", "secret", "ssh", "tmpfs"];
 
+/// Expands one word of a flag value (errors are messages).
+pub type Expander<'a> = &'a mut dyn FnMut(&str) -> Result<String, String>;
+
 /// Reads one `--mount` value. Without `expand` (at parse time) BuildKit only reads
 /// `from=` and refuses a variable in it; with `expand` every value is expanded first and
 /// everything is validated.
-pub fn parse_mount(
-    spec: &str,
-    mut expand: Option<&mut dyn FnMut(&str) -> Result<String, String>>,
-) -> Result<Mount, String> {
+pub fn parse_mount(spec: &str, mut expand: Option<Expander<'_>>) -> Result<Mount, String> {
     let fields = csv_fields(spec).map_err(|e| format!("failed to parse csv mounts: {e}"))?;
     let mut m = Mount {
         kind: MountType::Bind,

@@ -224,7 +224,7 @@ fn parse_kvps(node: &Node, args: &[String], cmd: &str) -> Result<Vec<KeyValue>, 
     if args.is_empty() {
         return Err(at_least_one(cmd));
     }
-    if args.len() % 3 != 0 {
+    if !args.len().is_multiple_of(3) {
         return Err(format!("Bad input to {cmd}, too many arguments"));
     }
     let mut out = Vec::with_capacity(args.len() / 3);
@@ -524,7 +524,7 @@ fn parse_healthcheck(node: &Node, args: &[String]) -> Result<Healthcheck, String
                     && s.trim_start_matches(['+', '-'])
                         .bytes()
                         .all(|b| b.is_ascii_digit())
-                    && s.trim_start_matches(['+', '-']).len() > 0
+                    && !s.trim_start_matches(['+', '-']).is_empty()
                 {
                     "value out of range"
                 } else {

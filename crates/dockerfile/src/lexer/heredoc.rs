@@ -102,6 +102,7 @@ pub(crate) fn heredocs_in_line(line: &str) -> Result<Vec<Heredoc>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -312,7 +312,7 @@ fn node_from_line(line: &str, escape: char, comments: Vec<String>) -> Result<Nod
                 node.json = true;
             }
             Json::NotStrings => return Err(split::NOT_STRINGS.into()),
-            Json::NotJson => node.args = whitespace_list(&rest),
+            Json::Text => node.args = whitespace_list(&rest),
         },
         "run" | "cmd" | "entrypoint" | "shell" => {
             let (args, json) = maybe_json(&rest)?;
@@ -372,6 +372,6 @@ fn maybe_json(rest: &str) -> Result<(Vec<String>, bool), String> {
     match split::parse_json(rest) {
         Json::Strings(v) => Ok((v, true)),
         Json::NotStrings => Err(split::NOT_STRINGS.into()),
-        Json::NotJson => Ok((vec![rest.to_string()], false)),
+        Json::Text => Ok((vec![rest.to_string()], false)),
     }
 }

@@ -229,7 +229,7 @@ pub(crate) enum Json {
     /// A JSON array of strings.
     Strings(Vec<String>),
     /// Not a JSON array at all: the caller falls back to its text form.
-    NotJson,
+    Text,
     /// A JSON array with something other than strings: an error in BuildKit.
     NotStrings,
 }
@@ -240,10 +240,10 @@ pub(crate) const NOT_STRINGS: &str =
 pub(crate) fn parse_json(rest: &str) -> Json {
     let rest = rest.trim_start_matches(is_space);
     if !rest.starts_with('[') {
-        return Json::NotJson;
+        return Json::Text;
     }
     let Ok(values) = serde_json::from_str::<Vec<serde_json::Value>>(rest) else {
-        return Json::NotJson;
+        return Json::Text;
     };
     let mut out = Vec::with_capacity(values.len());
     for v in values {
@@ -287,6 +287,7 @@ pub(crate) fn parse_name_val(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -332,11 +333,11 @@ mod tests {
     fn json_forms() {
         assert!(matches!(parse_json(r#"["a", "b"]"#), Json::Strings(v) if v == ["a", "b"]));
         assert!(matches!(parse_json("[]"), Json::Strings(v) if v.is_empty()));
-        assert!(matches!(parse_json("['a']"), Json::NotJson));
-        assert!(matches!(parse_json(r#"["a""#), Json::NotJson));
+        assert!(matches!(parse_json("['a']"), Json::Text));
+        assert!(matches!(parse_json(r#"["a""#), Json::Text));
         assert!(matches!(parse_json(r#"[1]"#), Json::NotStrings));
         assert!(matches!(parse_json(r#"[["a"]]"#), Json::NotStrings));
-        assert!(matches!(parse_json("echo [x]"), Json::NotJson));
+        assert!(matches!(parse_json("echo [x]"), Json::Text));
     }
 
     #[test]

@@ -229,6 +229,7 @@ fn expand_template(template: &str, matched: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
