@@ -345,6 +345,7 @@ fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
             disable: a.no_healthcheck,
         },
         publish_all: a.publish_all,
+        skip_image_volumes: false,
     })
 }
 

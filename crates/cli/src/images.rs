@@ -344,33 +344,29 @@ pub fn rmi(eng: &Engine, images: &[String], force: bool) -> anyhow::Result<i32> 
 pub fn history(eng: &Engine, image: &str, no_trunc: bool) -> anyhow::Result<i32> {
     let id = eng.image_resolve(image)?;
     let c = eng.image_config(&id)?;
-    let sizes: Vec<u64> = {
-        let m = eng
-            .image_list()?
-            .into_iter()
-            .find(|x| x.id == id)
-            .map(|x| x.size)
-            .unwrap_or(0);
-        vec![m]
-    };
-    let mut rows = Vec::new();
+    // Each history entry that made a layer takes the next layer, bottom first.
+    let sizes: Vec<u64> = eng.image_layers(&id)?.iter().map(|l| l.size).collect();
     let hist: Vec<serde_json::Value> = c["history"].as_array().cloned().unwrap_or_default();
-    let mut layer = 0usize;
+    let mut next_layer = 0usize;
+    let layer_size: Vec<u64> = hist
+        .iter()
+        .map(|h| {
+            if h["empty_layer"].as_bool().unwrap_or(false) {
+                0
+            } else {
+                next_layer += 1;
+                sizes.get(next_layer - 1).copied().unwrap_or(0)
+            }
+        })
+        .collect();
+    let mut rows = Vec::new();
     for (n, h) in hist.iter().enumerate().rev() {
-        let empty = h["empty_layer"].as_bool().unwrap_or(false);
-        let size = if empty {
-            0
-        } else {
-            sizes.get(layer).copied().unwrap_or(0)
-        };
-        if !empty {
-            layer += 1;
-        }
+        let size = layer_size[n];
         let created_by = h["created_by"].as_str().unwrap_or_default().to_string();
-        let created_by = if no_trunc || created_by.len() <= 45 {
+        let created_by = if no_trunc || created_by.chars().count() <= 45 {
             created_by
         } else {
-            format!("{}…", &created_by[..44])
+            format!("{}…", created_by.chars().take(44).collect::<String>())
         };
         rows.push(vec![
             if n + 1 == hist.len() {

@@ -4,6 +4,7 @@
 //! Owns argument parsing and formatting only; the work is in `image` (and later the
 //! engine). Must never fork containers itself: that is the runtime's and the engine's.
 
+mod build_cmd;
 mod common;
 mod container_io;
 mod containers;
@@ -216,6 +217,13 @@ pub enum Cmd {
         src: String,
         /// `CONTAINER:DEST` or a local path or `-`.
         dst: String,
+    },
+    /// Build an image from a Dockerfile.
+    Build(build_cmd::BuildArgs),
+    /// Manage builds.
+    Builder {
+        #[command(subcommand)]
+        cmd: build_cmd::BuilderCmd,
     },
     /// Create a new image from a container's changes.
     Commit(container_io::CommitArgs),
@@ -431,6 +439,8 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
         }
         Cmd::Cp { src, dst } => container_io::cp(eng, &src, &dst),
         Cmd::Commit(a) => container_io::commit(eng, a),
+        Cmd::Build(a) => build_cmd::build(eng, a),
+        Cmd::Builder { cmd } => build_cmd::builder(eng, cmd),
         Cmd::Diff { container } => container_io::diff(eng, &container),
         Cmd::Export { output, container } => {
             container_io::export(eng, output.as_deref(), &container)

@@ -65,6 +65,9 @@ pub struct CreateRequest {
     pub health: HealthFlags,
     /// `-P`.
     pub publish_all: bool,
+    /// Leave out the anonymous volumes of the image's `VOLUME`s (a build step's
+    /// container: BuildKit keeps what RUN writes there in the layer).
+    pub skip_image_volumes: bool,
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -358,11 +361,15 @@ pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
         }
         mounts.push(m);
     }
-    for target in ic["Volumes"]
-        .as_object()
-        .map(|o| o.keys().cloned().collect::<Vec<_>>())
-        .unwrap_or_default()
-    {
+    let image_volumes = if req.skip_image_volumes {
+        Vec::new()
+    } else {
+        ic["Volumes"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    for target in image_volumes {
         if !mounts.iter().any(|m| m.target == target) {
             mounts.push(MountConfig {
                 kind: MountKind::Volume,

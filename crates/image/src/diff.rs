@@ -279,6 +279,8 @@ fn empty_file(b: &mut tar::Builder<impl Write>, rel: &Path, at: &Path) -> Result
     h.set_size(0);
     h.set_mode(0o644);
     h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
     b.append_data(&mut h, rel, std::io::empty())
         .map_err(io_err("write layer entry for", at))
 }

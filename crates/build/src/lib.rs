@@ -1,0 +1,901 @@
+//! quai's image builder: a Dockerfile (read by the `dockerfile` crate, as BuildKit reads
+//! it) built into an image through the engine library. The needed stages run in order;
+//! RUN steps run in real containers made by the engine; COPY and ADD layers are written
+//! straight from their sources; every layer-making step is cached under a key made of its
+//! parent's key, the instruction as expanded, its environment and, for COPY/ADD, the
+//! content of exactly the files it reads. It never reaches past the engine's door and
+//! never spawns `quai`.
+
+pub mod context;
+pub mod copy;
+pub mod ignore;
+mod image_config;
+pub mod progress;
+pub mod run;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use content::Digest;
+use dockerfile::build::{Base, BaseImages, BuildOptions, ImageConfig, Op, Platform, Step};
+use dockerfile::Dockerfile;
+use engine::config::NetworkMode;
+use engine::lifecycle::Engine;
+use image::store::LayerDesc;
+use image::Reference;
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::context::{Context, Origin};
+use crate::ignore::Ignore;
+
+/// Build failures: one line each, naming the step or the file.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// A COPY/ADD source that is not there.
+    #[error("failed to compute cache key: {0}")]
+    NotFound(String),
+    /// Reading the context or writing a layer.
+    #[error("{0}")]
+    Io(String),
+    /// The Dockerfile.
+    #[error(transparent)]
+    Dockerfile(#[from] dockerfile::Error),
+    /// The engine.
+    #[error(transparent)]
+    Engine(#[from] engine::Error),
+    /// A RUN that failed.
+    #[error("process \"{command}\" did not complete successfully: exit code: {code}")]
+    Run {
+        /// Its argv, joined.
+        command: String,
+        /// Its exit code.
+        code: i32,
+    },
+    /// A step failed: which one, and why.
+    #[error("{step}: {source}")]
+    Step {
+        /// `[stage 2/3] RUN ...`.
+        step: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+/// What to build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    /// The context directory.
+    pub context: PathBuf,
+    /// The Dockerfile's text.
+    pub dockerfile: String,
+    /// Its name (for `.dockerignore` next to it and messages).
+    pub dockerfile_name: String,
+    /// `-t`.
+    pub tags: Vec<Reference>,
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--build-arg`.
+    pub build_args: BTreeMap<String, String>,
+    /// `--label`.
+    pub labels: BTreeMap<String, String>,
+    /// `--no-cache`.
+    pub no_cache: bool,
+    /// `--pull`.
+    pub pull: bool,
+    /// `--network` for RUN (default: the default bridge).
+    pub network: NetworkMode,
+    /// `--add-host`.
+    pub extra_hosts: Vec<String>,
+}
+
+/// What a build reports as it goes (BuildKit's vertices).
+pub enum Event<'a> {
+    /// A vertex starts (`[2/3] RUN make`).
+    Start {
+        /// Its number.
+        vertex: usize,
+        /// Its name.
+        name: &'a str,
+    },
+    /// Output of a RUN.
+    Output {
+        /// The vertex.
+        vertex: usize,
+        /// The bytes.
+        data: &'a [u8],
+    },
+    /// A line of the vertex's own (`writing image sha256:... done`).
+    Log {
+        /// The vertex.
+        vertex: usize,
+        /// The text.
+        text: &'a str,
+    },
+    /// Taken from the cache.
+    Cached {
+        /// The vertex.
+        vertex: usize,
+    },
+    /// Done.
+    Done {
+        /// The vertex.
+        vertex: usize,
+        /// Seconds it took.
+        secs: f64,
+    },
+    /// Failed.
+    Failed {
+        /// The vertex.
+        vertex: usize,
+        /// Why.
+        message: &'a str,
+    },
+}
+
+/// Where events go.
+pub trait Progress {
+    /// One event.
+    fn event(&mut self, ev: Event<'_>);
+}
+
+/// The image and file system state after a step.
+#[derive(Debug, Clone)]
+struct State {
+    /// The cache key of the chain of steps so far.
+    key: String,
+    config: Value,
+    layers: Vec<LayerDesc>,
+    /// An image written for exactly this state.
+    id: Option<Digest>,
+    /// CMD was set in this stage (ENTRYPOINT then keeps it).
+    cmd_set: bool,
+}
+
+fn sha(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Base images for planning, looked up (and pulled when missing) through the engine.
+struct EngineImages<'a> {
+    eng: &'a Engine,
+    pull: bool,
+    failed: std::cell::RefCell<Option<Error>>,
+    ids: std::cell::RefCell<BTreeMap<String, Digest>>,
+}
+
+impl EngineImages<'_> {
+    fn id(&self, reference: &str) -> Result<Digest, Error> {
+        if let Some(id) = self.ids.borrow().get(reference) {
+            return Ok(id.clone());
+        }
+        let local = if self.pull {
+            None
+        } else {
+            self.eng.image_resolve(reference).ok()
+        };
+        let id = match local {
+            Some(id) => id,
+            None => {
+                let r: Reference = reference
+                    .parse()
+                    .map_err(|e| Error::Invalid(format!("{reference}: {e}")))?;
+                let pulled = self
+                    .eng
+                    .image_pull(
+                        &r,
+                        &Default::default(),
+                        Default::default(),
+                        engine::images::Progress {
+                            event: &|_| {},
+                            bytes: None,
+                        },
+                    )
+                    .map_err(|e| {
+                        Error::Invalid(format!("failed to resolve source metadata for {}: {e}", r))
+                    })?;
+                pulled.config
+            }
+        };
+        self.ids
+            .borrow_mut()
+            .insert(reference.to_string(), id.clone());
+        Ok(id)
+    }
+}
+
+impl BaseImages for EngineImages<'_> {
+    fn config(&self, reference: &str, _: &Platform) -> Option<ImageConfig> {
+        let id = match self.id(reference) {
+            Ok(id) => id,
+            Err(e) => {
+                self.failed.borrow_mut().get_or_insert(e);
+                return None;
+            }
+        };
+        let c = self.eng.image_config(&id).ok()?;
+        Some(image_config::for_plan(&c["config"]))
+    }
+}
+
+/// Build; returns the image id.
+pub fn build(
+    eng: &mut Engine,
+    req: &BuildRequest,
+    progress: &mut dyn Progress,
+) -> Result<Digest, Error> {
+    let t0 = Instant::now();
+    run::remove_leftovers(eng);
+    let mut vertex = 0usize;
+    let mut next = || {
+        vertex += 1;
+        vertex
+    };
+    let v = next();
+    let def = format!(
+        "[internal] load build definition from {}",
+        req.dockerfile_name
+    );
+    progress.event(Event::Start {
+        vertex: v,
+        name: &def,
+    });
+    let df = Dockerfile::parse(&req.dockerfile)?;
+    progress.event(Event::Done {
+        vertex: v,
+        secs: t0.elapsed().as_secs_f64(),
+    });
+
+    let v = next();
+    progress.event(Event::Start {
+        vertex: v,
+        name: "[internal] load .dockerignore",
+    });
+    let ignore_text = std::fs::read_to_string(
+        req.context
+            .join(format!("{}.dockerignore", req.dockerfile_name)),
+    )
+    .or_else(|_| std::fs::read_to_string(req.context.join(".dockerignore")))
+    .unwrap_or_default();
+    let ctx = Context::new(&req.context, Ignore::parse(&ignore_text));
+    progress.event(Event::Done {
+        vertex: v,
+        secs: 0.0,
+    });
+
+    let images = EngineImages {
+        eng,
+        pull: req.pull,
+        failed: Default::default(),
+        ids: Default::default(),
+    };
+    let opts = BuildOptions {
+        build_args: req.build_args.clone(),
+        target: req.target.clone(),
+        ..Default::default()
+    };
+    let plan = dockerfile::build::plan(&df, &opts, &images);
+    if let Some(e) = images.failed.borrow_mut().take() {
+        return Err(e);
+    }
+    let plan = plan?;
+    let base_ids: BTreeMap<String, Digest> = images.ids.borrow().clone();
+
+    let mut results: Vec<Option<State>> = vec![None; plan.stages.len()];
+    let mut b = Builder {
+        eng,
+        req,
+        ctx: &ctx,
+        progress,
+        vertex: 2,
+    };
+    for stage in plan.needed() {
+        let mut state = match &stage.base {
+            Base::Scratch => image_config::scratch(),
+            Base::Image(r) => {
+                let id = match base_ids.get(r) {
+                    Some(id) => id.clone(),
+                    None => b.eng.image_resolve(r)?,
+                };
+                State {
+                    key: id.to_string(),
+                    config: b.eng.image_config(&id)?,
+                    layers: b.eng.image_layers(&id)?,
+                    id: Some(id),
+                    cmd_set: false,
+                }
+            }
+            Base::Stage(j) => results[*j]
+                .clone()
+                .ok_or_else(|| Error::Invalid(format!("stage {j} was not built")))?,
+        };
+        state.cmd_set = false;
+        // BuildKit numbers the steps that touch the file system (FROM, RUN, COPY, ADD,
+        // WORKDIR); the others only edit the config and show no progress of their own.
+        let n = stage.steps.iter().filter(|s| makes_layer(&s.op)).count() + 1;
+        let label = |k: usize| {
+            if stage.display_name.is_empty() {
+                format!("[{k}/{n}]")
+            } else {
+                format!("[{} {k}/{n}]", stage.display_name)
+            }
+        };
+        let v = b.next();
+        let from = match &stage.base {
+            Base::Scratch => "FROM scratch".to_string(),
+            Base::Image(r) => format!("FROM {r}"),
+            Base::Stage(j) => format!(
+                "FROM {}",
+                plan.stages[*j]
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| j.to_string())
+            ),
+        };
+        let name = format!("{} {from}", label(1));
+        b.progress.event(Event::Start {
+            vertex: v,
+            name: &name,
+        });
+        b.progress.event(Event::Done {
+            vertex: v,
+            secs: 0.0,
+        });
+        let mut shell: Vec<String> = image_config::strings(&state.config["config"]["Shell"]);
+        let mut k = 1;
+        for step in &stage.steps {
+            if makes_layer(&step.op) {
+                k += 1;
+            }
+            let name = format!("{} {}", label(k), step_text(step));
+            b.step(&mut state, step, &name, &results, &mut shell)
+                .map_err(|e| Error::Step {
+                    step: name.clone(),
+                    source: Box::new(e),
+                })?;
+        }
+        results[stage.index] = Some(state);
+    }
+    let state = results[plan.target]
+        .take()
+        .ok_or_else(|| Error::Invalid("the target stage was not built".into()))?;
+    b.export(state)
+}
+
+/// An instruction as the progress shows it (WORKDIR with its path expanded).
+fn step_text(step: &Step) -> String {
+    if let Op::Workdir { resolved, .. } = &step.op {
+        return format!("WORKDIR {resolved}");
+    }
+    let code = step.code.lines().next().unwrap_or_default().trim();
+    code.to_string()
+}
+
+/// The instruction touches the file system.
+fn makes_layer(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Run(_) | Op::Copy(_) | Op::Add(_) | Op::Workdir { .. }
+    )
+}
+
+/// What makes a step's layer: given the builder, the parent state and the vertex.
+type MakeLayer<'m> =
+    dyn FnMut(&mut Builder<'_>, &mut State, usize) -> Result<Option<LayerDesc>, Error> + 'm;
+
+struct Builder<'a> {
+    eng: &'a mut Engine,
+    req: &'a BuildRequest,
+    ctx: &'a Context,
+    progress: &'a mut dyn Progress,
+    vertex: usize,
+}
+
+impl Builder<'_> {
+    fn next(&mut self) -> usize {
+        self.vertex += 1;
+        self.vertex
+    }
+
+    /// The image of exactly `state`, written hidden if it was not yet.
+    fn materialize(&mut self, state: &mut State) -> Result<Digest, Error> {
+        if let Some(id) = &state.id {
+            return Ok(id.clone());
+        }
+        let id = self
+            .eng
+            .image_write(&state.config, &state.layers, None, true)?;
+        state.id = Some(id.clone());
+        Ok(id)
+    }
+
+    /// A layer-making step: from the cache, or made by `make` and cached.
+    fn layer_step(
+        &mut self,
+        state: &mut State,
+        key: String,
+        name: &str,
+        history: &str,
+        make: &mut MakeLayer<'_>,
+    ) -> Result<(), Error> {
+        let v = self.next();
+        self.progress.event(Event::Start { vertex: v, name });
+        let t = Instant::now();
+        if !self.req.no_cache {
+            if let Some(id) = self.eng.build_cache_get(&key)? {
+                state.config = self.eng.image_config(&id)?;
+                state.layers = self.eng.image_layers(&id)?;
+                state.id = Some(id);
+                state.key = key;
+                self.progress.event(Event::Cached { vertex: v });
+                return Ok(());
+            }
+        }
+        let layer = match make(self, state, v) {
+            Ok(l) => l,
+            Err(e) => {
+                let m = e.to_string();
+                self.progress.event(Event::Failed {
+                    vertex: v,
+                    message: &m,
+                });
+                return Err(e);
+            }
+        };
+        image_config::add_history(&mut state.config, history, layer.is_none());
+        if let Some(l) = layer {
+            image_config::push_diff(&mut state.config, &l.digest);
+            state.layers.push(l);
+        }
+        state.id = None;
+        state.key = key.clone();
+        let id = self.materialize(state)?;
+        self.eng.build_cache_put(&key, &id)?;
+        self.progress.event(Event::Done {
+            vertex: v,
+            secs: t.elapsed().as_secs_f64(),
+        });
+        Ok(())
+    }
+
+    fn step(
+        &mut self,
+        state: &mut State,
+        step: &Step,
+        name: &str,
+        results: &[Option<State>],
+        shell: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        let op_json = serde_json::to_string(&step.op).map_err(|e| Error::Invalid(e.to_string()))?;
+        match &step.op {
+            Op::Run(r) => {
+                let sh = shell.clone();
+                let inv = r.invocation(&sh, false).map_err(Error::Invalid)?;
+                let key = sha(&[&state.key, "RUN", &op_json, &sh.join("\u{0}")]);
+                let history = format!("RUN {} # buildkit", inv.args.join(" "));
+                let network = match r.network {
+                    dockerfile::instructions::Network::None => NetworkMode::None,
+                    dockerfile::instructions::Network::Host => NetworkMode::Host,
+                    dockerfile::instructions::Network::Default => self.req.network.clone(),
+                };
+                let env = r.env.clone();
+                self.layer_step(state, key, name, &history, &mut |b, st, v| {
+                    let image = b.materialize(st)?;
+                    let workdir = st.config["config"]["WorkingDir"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    let user = st.config["config"]["User"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    let spec = run::RunSpec {
+                        image: &image,
+                        invocation: &inv,
+                        env: &env,
+                        workdir: &workdir,
+                        user: &user,
+                        network: network.clone(),
+                        extra_hosts: &b.req.extra_hosts,
+                    };
+                    run::run(b.eng, &spec, v, b.progress)
+                })
+            }
+            Op::Copy(c) => {
+                let from_tree = match &c.source {
+                    None => None,
+                    Some(base) => Some(self.source_tree(base, results)?),
+                };
+                self.copy_step(
+                    state,
+                    name,
+                    &op_json,
+                    CopyArgs {
+                        files: &c.files,
+                        chown: &c.chown,
+                        chmod: &c.chmod,
+                        from: from_tree,
+                        unpack: false,
+                        keyword: "COPY",
+                    },
+                )
+            }
+            Op::Add(a) => {
+                if a.files
+                    .paths
+                    .iter()
+                    .any(|p| p.contains("://") || p.starts_with("git@"))
+                {
+                    return Err(Error::Invalid(
+                        "ADD from a URL or a git repository is not supported by quai's builder yet"
+                            .into(),
+                    ));
+                }
+                self.copy_step(
+                    state,
+                    name,
+                    &op_json,
+                    CopyArgs {
+                        files: &a.files,
+                        chown: &a.chown,
+                        chmod: &a.chmod,
+                        from: None,
+                        unpack: a.unpack.unwrap_or(true),
+                        keyword: "ADD",
+                    },
+                )
+            }
+            Op::Workdir { resolved, .. } => {
+                image_config::set(&mut state.config, "WorkingDir", json!(resolved));
+                // BuildKit creates the directory when the image lacks it.
+                let key = sha(&[&state.key, "WORKDIR", resolved]);
+                let history = format!("WORKDIR {resolved}");
+                let dir = resolved.clone();
+                self.layer_step(state, key, name, &history, &mut |b, st, _| {
+                    let image = b.materialize(st)?;
+                    let tree = b.eng.image_tree(&image)?;
+                    let rel = tree
+                        .resolve(&dir, true)
+                        .map_err(|e| Error::Io(e.to_string()))?;
+                    if tree.lookup(&rel).is_some() {
+                        return Ok(None);
+                    }
+                    let mut data = Vec::new();
+                    {
+                        let mut b2 = tar::Builder::new(&mut data);
+                        let mut h = tar::Header::new_gnu();
+                        h.set_entry_type(tar::EntryType::Directory);
+                        h.set_mode(0o755);
+                        h.set_uid(0);
+                        h.set_gid(0);
+                        h.set_size(0);
+                        h.set_mtime(
+                            std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_secs()),
+                        );
+                        let mut chain: Vec<_> = rel
+                            .ancestors()
+                            .filter(|a| !a.as_os_str().is_empty())
+                            .collect();
+                        chain.reverse();
+                        for d in chain {
+                            if tree.lookup(d).is_none() {
+                                b2.append_data(&mut h.clone(), d, std::io::empty())
+                                    .map_err(|e| Error::Io(e.to_string()))?;
+                            }
+                        }
+                        b2.finish().map_err(|e| Error::Io(e.to_string()))?;
+                    }
+                    Ok(Some(b.eng.image_add_layer(data.as_slice())?))
+                })
+            }
+            op => {
+                image_config::apply(state, op, shell);
+                image_config::add_history(&mut state.config, &image_config::created_by(step), true);
+                state.id = None;
+                state.key = sha(&[&state.key, &op_json]);
+                Ok(())
+            }
+        }
+    }
+
+    /// The file system a `COPY --from` reads.
+    fn source_tree(
+        &mut self,
+        base: &Base,
+        results: &[Option<State>],
+    ) -> Result<(image::flatten::Tree, String), Error> {
+        let (id, key) = match base {
+            Base::Stage(j) => {
+                let mut st = results
+                    .get(*j)
+                    .cloned()
+                    .flatten()
+                    .ok_or_else(|| Error::Invalid(format!("stage {j} was not built")))?;
+                let id = self.materialize(&mut st)?;
+                (id, st.key)
+            }
+            Base::Image(r) => {
+                let id = match self.eng.image_resolve(r) {
+                    Ok(id) => id,
+                    Err(_) => {
+                        let images = EngineImages {
+                            eng: self.eng,
+                            pull: true,
+                            failed: Default::default(),
+                            ids: Default::default(),
+                        };
+                        images.id(r)?
+                    }
+                };
+                (id.clone(), id.to_string())
+            }
+            Base::Scratch => return Ok((image::flatten::Tree::default(), "scratch".into())),
+        };
+        Ok((self.eng.image_tree(&id)?, key))
+    }
+
+    fn copy_step(
+        &mut self,
+        state: &mut State,
+        name: &str,
+        op_json: &str,
+        a: CopyArgs<'_>,
+    ) -> Result<(), Error> {
+        let origin = match &a.from {
+            Some((t, _)) => Origin::Tree(t),
+            None => Origin::Context(self.ctx),
+        };
+        // Heredoc sources become files of their own.
+        let heredoc_dir = if a.files.contents.is_empty() {
+            None
+        } else {
+            let d = tempdir_in(self.eng.run_dir())?;
+            for c in &a.files.contents {
+                std::fs::write(d.join(&c.path), &c.data)
+                    .map_err(|e| Error::Io(format!("write heredoc {}: {e}", c.path)))?;
+            }
+            Some(d)
+        };
+        let heredoc_tree = heredoc_dir
+            .as_ref()
+            .map(|d| image::flatten::Tree::new(vec![d.clone()]));
+        let mut sources = Vec::new();
+        let mut content_key = Vec::new();
+        let res = (|| {
+            for p in &a.files.paths {
+                sources.extend(origin.select(p)?);
+            }
+            if let Some(t) = &heredoc_tree {
+                let o = Origin::Tree(t);
+                for c in &a.files.contents {
+                    sources.extend(o.select(&c.path)?);
+                }
+            }
+            content_key.push(match &a.from {
+                Some((_, k)) => k.clone(),
+                None => self.content_hash(&sources)?,
+            });
+            Ok::<(), Error>(())
+        })();
+        if let Err(e) = res {
+            if let Some(d) = &heredoc_dir {
+                let _ = std::fs::remove_dir_all(d);
+            }
+            return Err(e);
+        }
+        let many = a.files.paths.len() + a.files.contents.len() > 1
+            || a.files.paths.iter().any(|p| p.contains(['*', '?', '[']));
+        let workdir = state.config["config"]["WorkingDir"]
+            .as_str()
+            .unwrap_or("/")
+            .to_string();
+        let dest = if a.files.dest.starts_with('/') {
+            a.files.dest.clone()
+        } else {
+            let mut d = format!("{}/{}", workdir.trim_end_matches('/'), a.files.dest);
+            if a.files.dest == "." || a.files.dest.ends_with('/') {
+                d.push('/');
+            }
+            d
+        };
+        let key = sha(&[
+            &state.key,
+            a.keyword,
+            op_json,
+            &content_key.join(","),
+            &dest,
+        ]);
+        let srcs: Vec<String> = a
+            .files
+            .paths
+            .iter()
+            .chain(a.files.contents.iter().map(|c| &c.path))
+            .cloned()
+            .collect();
+        let history = format!(
+            "{} {} {} # buildkit",
+            a.keyword,
+            srcs.join(" "),
+            a.files.dest
+        );
+        let root_owner = a.from.is_none();
+        let chmod = copy::parse_chmod(a.chmod)?;
+        let chown = a.chown.to_string();
+        let unpack = a.unpack;
+        let res = self.layer_step(state, key, name, &history, &mut |b, st, _| {
+            let image = b.materialize(st)?;
+            let tree = b.eng.image_tree(&image)?;
+            let owner = copy::parse_chown(&chown, &tree)?;
+            let job = copy::CopyJob {
+                sources: std::mem::take(&mut sources),
+                many,
+                dest: dest.clone(),
+                owner,
+                root_owner,
+                chmod,
+                unpack,
+                target: &tree,
+            };
+            let (reader, writer) = std::io::pipe().map_err(|e| Error::Io(format!("pipe: {e}")))?;
+            let layer = std::thread::scope(|s| {
+                let producer = s.spawn(move || {
+                    copy::write_layer(&job, std::io::BufWriter::with_capacity(256 * 1024, writer))
+                });
+                let added = b.eng.image_add_layer(reader);
+                let produced = producer
+                    .join()
+                    .map_err(|_| Error::Io("the layer writer panicked".into()))?;
+                produced?;
+                Ok::<_, Error>(added?)
+            })?;
+            Ok(Some(layer))
+        });
+        if let Some(d) = &heredoc_dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        res
+    }
+
+    /// The content key of context sources: names, types, modes and content hashes,
+    /// hashes taken from the index when a file's (size, mtime, inode) did not change.
+    fn content_hash(&mut self, sources: &[context::Source]) -> Result<String, Error> {
+        use std::os::unix::fs::MetadataExt;
+        let mut files: Vec<(String, image::store::FileStamp)> = Vec::new();
+        for s in sources {
+            for e in &s.entries {
+                if e.meta.is_file() {
+                    files.push((
+                        e.path.to_string_lossy().into_owned(),
+                        context::stamp(&e.meta),
+                    ));
+                }
+            }
+        }
+        let known = self.eng.build_file_hashes(&files)?;
+        let mut fresh = Vec::new();
+        let mut hashes = BTreeMap::new();
+        for ((path, st), h) in files.into_iter().zip(known) {
+            let h = match h {
+                Some(h) => h,
+                None => {
+                    let h = context::hash_file(std::path::Path::new(&path))?;
+                    fresh.push((path.clone(), st, h.clone()));
+                    h
+                }
+            };
+            hashes.insert(path, h);
+        }
+        self.eng.build_put_file_hashes(&fresh)?;
+        let mut h = Sha256::new();
+        for s in sources {
+            h.update(s.name.as_bytes());
+            h.update([0]);
+            for e in &s.entries {
+                h.update(e.rel.as_os_str().as_encoded_bytes());
+                h.update(e.meta.mode().to_be_bytes());
+                if let Some(c) = hashes.get(&*e.path.to_string_lossy()) {
+                    h.update(c.as_bytes());
+                } else if e.meta.file_type().is_symlink() {
+                    if let Ok(t) = std::fs::read_link(&e.path) {
+                        h.update(t.as_os_str().as_encoded_bytes());
+                    }
+                }
+                h.update([0]);
+            }
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
+    /// The final image: labels, names, and its id.
+    fn export(&mut self, mut state: State) -> Result<Digest, Error> {
+        let v = self.next();
+        self.progress.event(Event::Start {
+            vertex: v,
+            name: "exporting to image",
+        });
+        let t = Instant::now();
+        if !self.req.labels.is_empty() {
+            let labels = state.config["config"]["Labels"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let mut labels = labels;
+            for (k, val) in &self.req.labels {
+                labels.insert(k.clone(), json!(val));
+            }
+            image_config::set(&mut state.config, "Labels", Value::Object(labels));
+        }
+        let labels_json = serde_json::to_string(&self.req.labels).unwrap_or_default();
+        let key = sha(&[&state.key, "export", &labels_json]);
+        let cached = if self.req.no_cache {
+            None
+        } else {
+            self.eng.build_cache_get(&key)?
+        };
+        let id = match cached {
+            Some(id) => {
+                // Made visible, as a build's result is.
+                let c = self.eng.image_config(&id)?;
+                let l = self.eng.image_layers(&id)?;
+                self.eng.image_write(&c, &l, None, false)?
+            }
+            None => {
+                state.config["created"] = json!(engine::time::now_rfc3339());
+                let id = self
+                    .eng
+                    .image_write(&state.config, &state.layers, None, false)?;
+                self.eng.build_cache_put(&key, &id)?;
+                id
+            }
+        };
+        self.progress.event(Event::Log {
+            vertex: v,
+            text: &format!("writing image {id} done"),
+        });
+        for t in &self.req.tags {
+            self.eng.image_tag(&id.to_string(), t)?;
+            self.progress.event(Event::Log {
+                vertex: v,
+                text: &format!("naming to {t} done"),
+            });
+        }
+        self.progress.event(Event::Done {
+            vertex: v,
+            secs: t.elapsed().as_secs_f64(),
+        });
+        Ok(id)
+    }
+}
+
+struct CopyArgs<'a> {
+    files: &'a dockerfile::instructions::SourcesAndDest,
+    chown: &'a str,
+    chmod: &'a str,
+    from: Option<(image::flatten::Tree, String)>,
+    unpack: bool,
+    keyword: &'static str,
+}
+
+fn tempdir_in(dir: &std::path::Path) -> Result<PathBuf, Error> {
+    let d = dir.join(format!(
+        "build-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&d).map_err(|e| Error::Io(format!("create {}: {e}", d.display())))?;
+    Ok(d)
+}

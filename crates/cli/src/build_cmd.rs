@@ -1,0 +1,303 @@
+//! `build` and `builder`: options as Docker's (BuildKit's) CLI takes them, rendered
+//! progress, and the build library doing the work over the engine.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use engine::lifecycle::Engine;
+
+use crate::format;
+
+/// `build` options.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Name and optionally a tag (`name:tag`).
+    #[arg(short, long = "tag")]
+    pub tag: Vec<String>,
+    /// Name of the Dockerfile (default: `PATH/Dockerfile`; `-` reads it from stdin).
+    #[arg(short, long)]
+    pub file: Option<String>,
+    /// Set the target build stage to build.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Set build-time variables (`KEY=VALUE`, or `KEY` to take it from the environment).
+    #[arg(long = "build-arg")]
+    pub build_arg: Vec<String>,
+    /// Do not use cache when building the image.
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Always attempt to pull all referenced images.
+    #[arg(long)]
+    pub pull: bool,
+    /// Set metadata for an image (`KEY=VALUE`).
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Networking mode for the RUN instructions: `default`, `host` or `none`.
+    #[arg(long, default_value = "default")]
+    pub network: String,
+    /// Add a custom host-to-IP mapping (`host:ip`).
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Write the image ID to the file.
+    #[arg(long)]
+    pub iidfile: Option<String>,
+    /// Type of progress output: `auto`, `plain`, `tty`, `quiet`.
+    #[arg(long, default_value = "auto")]
+    pub progress: String,
+    /// Suppress the build output and print image ID on success.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Set target platform for build (only `linux/amd64` here).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Check for build warnings and exit, without building.
+    #[arg(long)]
+    pub check: bool,
+    /// Build context: a directory, or `-` (a tar or a Dockerfile on stdin).
+    pub context: String,
+}
+
+/// `builder ...`.
+#[derive(Debug, Subcommand)]
+pub enum BuilderCmd {
+    /// Remove build cache.
+    Prune {
+        /// Remove all unused build cache, not just dangling ones.
+        #[arg(short, long)]
+        all: bool,
+        /// Do not prompt for confirmation.
+        #[arg(short, long)]
+        force: bool,
+        /// Provide filter values (`until=DURATION`).
+        #[arg(long)]
+        filter: Vec<String>,
+    },
+    /// Show build cache disk usage.
+    Du,
+}
+
+fn build_args(list: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for a in list {
+        match a.split_once('=') {
+            Some((k, v)) => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            // `--build-arg K` takes K from the environment, or is left unset.
+            None => {
+                if let Ok(v) = std::env::var(a) {
+                    out.insert(a.clone(), v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A context given on stdin: a tar unpacked into a private directory, or a Dockerfile.
+struct StdinContext {
+    dir: PathBuf,
+    dockerfile: Option<String>,
+}
+
+impl Drop for StdinContext {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn stdin_context(eng: &Engine) -> anyhow::Result<StdinContext> {
+    let mut data = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut data)
+        .context("read the context from stdin")?;
+    let dir = eng
+        .run_dir()
+        .join(format!("build-context-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let mut ctx = StdinContext {
+        dir: dir.clone(),
+        dockerfile: None,
+    };
+    let is_tar = data.len() >= 262 && &data[257..262] == b"ustar"
+        || data.starts_with(&[0x1f, 0x8b])
+        || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    if is_tar {
+        let r = image::layer::decompress(data.as_slice()).context("read the context tar")?;
+        image::layer::unpack(r, &dir).context("unpack the context tar")?;
+        return Ok(ctx);
+    }
+    ctx.dockerfile = Some(String::from_utf8_lossy(&data).into_owned());
+    Ok(ctx)
+}
+
+/// `build`.
+pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
+    if let Some(p) = &a.platform {
+        if p != "linux/amd64" && p != "linux/x86_64" {
+            bail!("platform {p:?} is not supported here (linux/amd64 only)");
+        }
+    }
+    let network = match a.network.as_str() {
+        "default" | "bridge" => engine::config::NetworkMode::Bridge,
+        "host" => engine::config::NetworkMode::Host,
+        "none" => engine::config::NetworkMode::None,
+        other => {
+            bail!("network mode {other:?} not supported by the builder (default, host or none)")
+        }
+    };
+    let tags = a
+        .tag
+        .iter()
+        .map(|t| {
+            t.parse::<image::Reference>()
+                .map_err(|e| anyhow::anyhow!("invalid tag {t:?}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut labels = BTreeMap::new();
+    for l in &a.label {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let stdin_ctx = if a.context == "-" {
+        Some(stdin_context(eng)?)
+    } else {
+        None
+    };
+    let context = match &stdin_ctx {
+        Some(c) => c.dir.clone(),
+        None => {
+            let p = PathBuf::from(&a.context);
+            if !p.is_dir() {
+                bail!("unable to prepare context: path {:?} not found", a.context);
+            }
+            p
+        }
+    };
+    let (dockerfile, name) = match (
+        &a.file,
+        stdin_ctx.as_ref().and_then(|c| c.dockerfile.clone()),
+    ) {
+        (Some(f), _) if f == "-" => {
+            if a.context == "-" {
+                bail!("invalid argument: can't use stdin for both build context and dockerfile");
+            }
+            let mut s = String::new();
+            std::io::stdin()
+                .lock()
+                .read_to_string(&mut s)
+                .context("read the Dockerfile from stdin")?;
+            (s, "Dockerfile".to_string())
+        }
+        (Some(f), _) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("failed to read dockerfile: open {f}"))?;
+            let name = PathBuf::from(f)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "Dockerfile".into());
+            (text, name)
+        }
+        (None, Some(text)) => (text, "Dockerfile".to_string()),
+        (None, None) => {
+            let p = context.join("Dockerfile");
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("failed to read dockerfile: open {}", p.display()))?;
+            (text, "Dockerfile".to_string())
+        }
+    };
+    let build_args = build_args(&a.build_arg)?;
+    if a.check {
+        let opts = dockerfile::build::BuildOptions {
+            build_args,
+            target: a.target.clone(),
+            all_stages: a.target.is_none(),
+            ..Default::default()
+        };
+        let report = dockerfile::checks::check(&dockerfile, &opts, &dockerfile::build::NoImages);
+        print!(
+            "{}",
+            dockerfile::checks::render(&report, &name, &dockerfile)
+        );
+        return Ok(if report.error.is_some() { 1 } else { 0 });
+    }
+    let req = build::BuildRequest {
+        context,
+        dockerfile,
+        dockerfile_name: name,
+        tags,
+        target: a.target,
+        build_args,
+        labels,
+        no_cache: a.no_cache,
+        pull: a.pull,
+        network,
+        extra_hosts: a.add_host.iter().map(|h| h.replacen('=', ":", 1)).collect(),
+    };
+    let quiet = a.quiet || a.progress == "quiet";
+    let result = if quiet {
+        build::build(eng, &req, &mut build::progress::Quiet)
+    } else {
+        let mut p = build::progress::Plain::new(std::io::stderr().lock());
+        build::build(eng, &req, &mut p)
+    };
+    let id = result.map_err(|e| anyhow::anyhow!("failed to solve: {e}"))?;
+    if let Some(f) = &a.iidfile {
+        std::fs::write(f, id.to_string()).with_context(|| format!("write {f}"))?;
+    }
+    if quiet {
+        println!("{id}");
+    }
+    Ok(0)
+}
+
+/// `builder ...`.
+pub fn builder(eng: &mut Engine, cmd: BuilderCmd) -> anyhow::Result<i32> {
+    match cmd {
+        BuilderCmd::Prune { all, force, filter } => {
+            let mut older = None;
+            for f in &filter {
+                match f.split_once('=') {
+                    Some(("until", v)) => {
+                        let d = engine::time::parse_duration(v)
+                            .with_context(|| format!("invalid filter value {v:?}"))?;
+                        older = Some((engine::time::now_nanos() - d) / 1_000_000_000);
+                    }
+                    _ => bail!("invalid filter {f:?} (supported: until=DURATION)"),
+                }
+            }
+            if !crate::common::confirm(force, "all dangling build cache")? {
+                return Ok(0);
+            }
+            let (_, freed) = eng.build_cache_prune(all, older)?;
+            println!("Total:\t{}", format::human_size(freed));
+            Ok(0)
+        }
+        BuilderCmd::Du => {
+            let entries = eng.build_cache_entries()?;
+            let rows: Vec<Vec<String>> = entries
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.key[..25.min(e.key.len())].to_string(),
+                        if e.hidden { "true" } else { "false" }.into(),
+                        format::human_size(e.size),
+                        format::ago(&engine::time::rfc3339_nanos(e.last_used * 1_000_000_000)),
+                    ]
+                })
+                .collect();
+            format::table(&["ID", "RECLAIMABLE", "SIZE", "LAST ACCESSED"], &rows);
+            let total: u64 = entries.iter().filter(|e| e.hidden).map(|e| e.size).sum();
+            println!("Reclaimable:\t{}", format::human_size(total));
+            println!(
+                "Total:\t\t{}",
+                format::human_size(entries.iter().map(|e| e.size).sum())
+            );
+            Ok(0)
+        }
+    }
+}
