@@ -222,26 +222,53 @@ fn contained(p: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// Whether a 512-byte block is a tar header: its checksum holds (any tar format, v7
+/// included, as Go's archive reader accepts them).
+fn tar_header(block: &[u8]) -> bool {
+    if block.len() < 512 || block.iter().all(|&b| b == 0) {
+        return false;
+    }
+    let field = String::from_utf8_lossy(&block[148..156]);
+    let Ok(want) = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+    else {
+        return false;
+    };
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    sum == want
+}
+
 /// A local file ADD unpacks: a tar, plain or compressed with gzip or zstd.
 fn archive_reader(path: &Path) -> Option<Box<dyn Read>> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut head = [0u8; 512];
-    let n = f.read(&mut head).ok()?;
-    let head = &head[..n];
-    let plain_tar = n >= 262 && &head[257..262] == b"ustar";
-    let gz = head.starts_with(&[0x1f, 0x8b]);
-    let zst = head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    if !(plain_tar || gz || zst) {
+    let open = || -> Option<Box<dyn Read>> {
+        let mut f = std::fs::File::open(path).ok()?;
+        let mut magic = [0u8; 4];
+        let n = f.read(&mut magic).ok()?;
+        let f = std::fs::File::open(path).ok()?;
+        if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+            return Some(Box::new(flate2::read::MultiGzDecoder::new(f)));
+        }
+        if n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+            return Some(Box::new(zstd::stream::read::Decoder::new(f).ok()?));
+        }
+        Some(Box::new(f))
+    };
+    let mut head = vec![0u8; 512];
+    let mut r = open()?;
+    r.read_exact(&mut head).ok()?;
+    if !tar_header(&head) {
         return None;
     }
-    let f = std::fs::File::open(path).ok()?;
-    if gz {
-        return Some(Box::new(flate2::read::MultiGzDecoder::new(f)));
-    }
-    if zst {
-        return Some(Box::new(zstd::stream::read::Decoder::new(f).ok()?));
-    }
-    Some(Box::new(f))
+    open()
 }
 
 /// Write the layer of a COPY or ADD. Returns nothing; errors name the path.

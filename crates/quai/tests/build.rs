@@ -1,0 +1,471 @@
+//! End-to-end: `quai build` of multi-stage Dockerfiles in a private engine, the cache,
+//! `.dockerignore`, bad input and hostile contexts.
+
+mod common;
+mod engine_common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use engine_common::*;
+
+/// A context directory with these files (parents made).
+fn context(e: &Eng, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = e.dir.path().join(name);
+    for (p, text) in files {
+        let f = dir.join(p);
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&f, text).expect("write");
+    }
+    dir
+}
+
+fn build(e: &Eng, args: &[&str], ctx: &Path) -> std::process::Output {
+    let mut a: Vec<&str> = vec!["build"];
+    a.extend_from_slice(args);
+    let c = ctx.to_str().expect("utf-8");
+    a.push(c);
+    e.q(&a)
+}
+
+fn build_ok(e: &Eng, args: &[&str], ctx: &Path) -> String {
+    let o = build(e, args, ctx);
+    assert!(o.status.success(), "build {args:?} failed: {}", text(&o));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const DEMO: &str = r#"# syntax=docker/dockerfile:1
+ARG BASE=localbusybox
+FROM $BASE AS builder
+ARG VERSION=1.0
+ENV APP_HOME=/srv/app
+WORKDIR $APP_HOME
+COPY src/ ./src/
+COPY *.txt ./
+RUN echo "version $VERSION" > version && cat src/main.sh > run.sh && chmod +x run.sh
+RUN <<EOF
+echo one > heredoc.txt
+echo two >> heredoc.txt
+EOF
+
+FROM localbusybox AS unused
+RUN exit 1
+
+FROM localbusybox AS final
+LABEL org.opencontainers.image.title="demo app"
+COPY --from=builder /srv/app /app
+COPY --chown=1000:1000 --chmod=640 notes.txt /data/
+USER 1000
+WORKDIR /app
+EXPOSE 8080/tcp 9000-9001
+ENTRYPOINT ["/bin/sh", "/app/run.sh"]
+CMD ["default-arg"]
+"#;
+
+fn demo_context(e: &Eng) -> PathBuf {
+    context(
+        e,
+        "demo",
+        &[
+            ("Dockerfile", DEMO),
+            ("src/main.sh", "echo \"main $1 $(cat /app/version)\"\n"),
+            ("notes.txt", "notes\n"),
+            ("extra.txt", "extra\n"),
+            ("secret.log", "do not ship\n"),
+            (".dockerignore", "*.log\n"),
+        ],
+    )
+}
+
+#[test]
+fn multi_stage_build_runs_and_caches() {
+    if !root_or_skip("multi_stage_build_runs_and_caches") {
+        return;
+    }
+    let e = Eng::new();
+    let ctx = demo_context(&e);
+    let progress = build_ok(&e, &["--build-arg", "VERSION=2.5", "-t", "demo:1"], &ctx);
+    assert!(
+        progress.contains("[builder 2/6] WORKDIR /srv/app"),
+        "{progress}"
+    );
+    assert!(
+        progress.contains("[final 2/4] COPY --from=builder /srv/app /app"),
+        "{progress}"
+    );
+    assert!(
+        !progress.contains("exit 1"),
+        "the unused stage ran: {progress}"
+    );
+    assert!(
+        progress.contains("naming to docker.io/library/demo:1 done"),
+        "{progress}"
+    );
+    // ENTRYPOINT and CMD, ARG values baked in by RUN, USER, --chown/--chmod, heredocs,
+    // .dockerignore.
+    assert_eq!(
+        e.ok(&["run", "--rm", "demo:1"]),
+        "main default-arg version 2.5"
+    );
+    assert_eq!(
+        e.ok(&["run", "--rm", "demo:1", "other"]),
+        "main other version 2.5"
+    );
+    let look = e.ok(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        "demo:1",
+        "-c",
+        "stat -c '%u:%g %a' /data/notes.txt; id -u; pwd; ls /app; cat /app/heredoc.txt; \
+         test -e /app/secret.log || echo no-log",
+    ]);
+    assert_eq!(
+        look,
+        "1000:1000 640\n1000\n/app\nextra.txt\nheredoc.txt\nnotes.txt\nrun.sh\nsrc\nversion\none\ntwo\nno-log"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&e.ok(&["image", "inspect", "demo:1"])).expect("json");
+    let c = &cfg[0]["Config"];
+    assert_eq!(c["Labels"]["org.opencontainers.image.title"], "demo app");
+    assert_eq!(c["User"], "1000");
+    assert_eq!(c["WorkingDir"], "/app");
+    assert_eq!(
+        c["Entrypoint"],
+        serde_json::json!(["/bin/sh", "/app/run.sh"])
+    );
+    assert_eq!(c["Cmd"], serde_json::json!(["default-arg"]));
+    for p in ["8080/tcp", "9000/tcp", "9001/tcp"] {
+        assert!(c["ExposedPorts"].get(p).is_some(), "{c}");
+    }
+    let hist = e.ok(&["history", "--no-trunc", "demo:1"]);
+    assert!(hist.contains("COPY /srv/app /app # buildkit"), "{hist}");
+    assert!(hist.contains("USER 1000"), "{hist}");
+
+    // A second build with nothing changed takes every step from the cache and gives the
+    // same image.
+    let id1 = e.ok(&[
+        "build",
+        "-q",
+        "--build-arg",
+        "VERSION=2.5",
+        "-t",
+        "demo:1",
+        ctx.to_str().expect("utf-8"),
+    ]);
+    let again = build_ok(&e, &["--build-arg", "VERSION=2.5", "-t", "demo:1"], &ctx);
+    assert!(
+        !again.contains(" DONE 0.") || again.matches("CACHED").count() >= 6,
+        "{again}"
+    );
+    assert_eq!(again.matches("CACHED").count(), 8, "{again}");
+    let id2 = e.ok(&[
+        "build",
+        "-q",
+        "--build-arg",
+        "VERSION=2.5",
+        "-t",
+        "demo:1",
+        ctx.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(id1, id2);
+    // Another build argument: the steps after it are built again.
+    let other = build_ok(&e, &["--build-arg", "VERSION=3", "-t", "demo:3"], &ctx);
+    assert!(other.matches("CACHED").count() < 8, "{other}");
+    assert_eq!(
+        e.ok(&["run", "--rm", "demo:3"]),
+        "main default-arg version 3"
+    );
+    // One file edited: the COPY that reads it and what follows run again, not the rest.
+    std::fs::write(ctx.join("src/main.sh"), "echo \"edited $1\"\n").expect("edit");
+    let edited = build_ok(&e, &["--build-arg", "VERSION=2.5", "-t", "demo:1"], &ctx);
+    let cached_lines: Vec<&str> = edited.lines().filter(|l| l.ends_with("CACHED")).collect();
+    assert_eq!(cached_lines.len(), 1, "only WORKDIR stays cached: {edited}");
+    assert_eq!(e.ok(&["run", "--rm", "demo:1"]), "edited default-arg");
+    // A file the ignore rules leave out changes nothing.
+    std::fs::write(ctx.join("secret.log"), "changed\n").expect("edit");
+    let ignored = build_ok(&e, &["--build-arg", "VERSION=2.5", "-t", "demo:1"], &ctx);
+    assert_eq!(ignored.matches("CACHED").count(), 8, "{ignored}");
+    // --no-cache builds everything again.
+    let fresh = build_ok(
+        &e,
+        &["--no-cache", "--build-arg", "VERSION=2.5", "-t", "demo:1"],
+        &ctx,
+    );
+    assert!(!fresh.contains("CACHED"), "{fresh}");
+    // --target stops at a stage.
+    build_ok(&e, &["--target", "builder", "-t", "demo:builder"], &ctx);
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "demo:builder",
+            "sh",
+            "-c",
+            "pwd; cat version; echo $APP_HOME"
+        ]),
+        "/srv/app\nversion 1.0\n/srv/app"
+    );
+    // Step images are not listed; the cache is pruned on request.
+    let images = e.ok(&["images", "--format", "json"]);
+    let named = images
+        .lines()
+        .filter(|l| !l.contains("\"Repository\":\"<none>\""))
+        .count();
+    assert_eq!(named, 4, "{images}");
+    // The two replaced results of demo:1 are dangling, as in Docker; the steps' own
+    // images are not listed.
+    assert_eq!(images.lines().count(), 6, "{images}");
+    let du = e.ok(&["builder", "du"]);
+    assert!(du.contains("Reclaimable"), "{du}");
+    e.ok(&["builder", "prune", "-a", "-f"]);
+    let after = build_ok(&e, &["--build-arg", "VERSION=2.5", "-t", "demo:1"], &ctx);
+    assert!(!after.contains("CACHED"), "{after}");
+    // No build container is left.
+    assert_eq!(e.ok(&["ps", "-a", "-q"]), "");
+}
+
+#[test]
+fn bad_dockerfiles_and_failing_steps_are_one_clear_error() {
+    if !root_or_skip("bad_dockerfiles_and_failing_steps_are_one_clear_error") {
+        return;
+    }
+    let e = Eng::new();
+    let images_before = e.ok(&["images", "-q"]);
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "missing",
+            "FROM localbusybox\nCOPY nothere /x\n",
+            &["nothere", "not found"],
+        ),
+        (
+            "runfail",
+            "FROM localbusybox\nRUN echo failing; exit 3\n",
+            &[
+                "did not complete successfully: exit code: 3",
+                "RUN echo failing; exit 3",
+            ],
+        ),
+        (
+            "unknown",
+            "FROM localbusybox\nFOO bar\n",
+            &["line 2", "unknown instruction: FOO"],
+        ),
+        (
+            "nofrom",
+            "RUN true\n",
+            &["no build stage in current context"],
+        ),
+        (
+            "noimage",
+            "FROM nosuchimage-here:1\n",
+            &["nosuchimage-here"],
+        ),
+        (
+            "manysrc",
+            "FROM localbusybox\nCOPY a b /dest\n",
+            &["the destination must be a directory and end with a /"],
+        ),
+    ];
+    for (name, df, want) in cases {
+        let ctx = context(&e, name, &[("Dockerfile", df), ("a", "a"), ("b", "b")]);
+        let o = build(&e, &["-t", "bad:1"], &ctx);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        let last = err.lines().last().unwrap_or_default();
+        for w in *want {
+            assert!(
+                last.contains(w),
+                "{name}: want {w:?} in the last line: {err}"
+            );
+        }
+    }
+    assert_eq!(e.ok(&["images", "-q"]), images_before);
+    assert_eq!(
+        e.ok(&["ps", "-a", "-q"]),
+        "",
+        "a failed build left a container"
+    );
+    // The output shows the failing step's output and marks it.
+    let ctx = e.dir.path().join("runfail");
+    let o = build(&e, &["--progress", "plain"], &ctx);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(" failing"), "{err}");
+    assert!(err.contains("ERROR: process"), "{err}");
+}
+
+#[test]
+fn hostile_contexts_and_archives_stay_inside() {
+    if !root_or_skip("hostile_contexts_and_archives_stay_inside") {
+        return;
+    }
+    let e = Eng::new();
+    let outside = e.dir.path().join("outside.txt");
+    std::fs::write(&outside, "HOST SECRET\n").expect("write");
+    let ctx = context(&e, "hostile", &[("dir/ok.txt", "ok\n")]);
+    std::os::unix::fs::symlink(&outside, ctx.join("link")).expect("symlink");
+    std::os::unix::fs::symlink(&outside, ctx.join("dir/inner")).expect("symlink");
+    std::os::unix::fs::symlink("../../..", ctx.join("up")).expect("symlink");
+    // A symlink named as the source resolves inside the context: not found there.
+    std::fs::write(ctx.join("Dockerfile"), "FROM localbusybox\nCOPY link /x\n").expect("w");
+    let o = build(&e, &["-t", "h:1"], &ctx);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("not found"), "{}", text(&o));
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM localbusybox\nCOPY up{} /x\n", outside.display()),
+    )
+    .expect("w");
+    let o = build(&e, &["-t", "h:1"], &ctx);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Inside a copied directory a symlink stays a link, pointing at nothing in the image.
+    std::fs::write(ctx.join("Dockerfile"), "FROM localbusybox\nCOPY dir /d\n").expect("w");
+    build_ok(&e, &["-t", "h:2"], &ctx);
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "h:2",
+        "sh",
+        "-c",
+        "cat /d/ok.txt; readlink /d/inner; cat /d/inner 2>&1 || true",
+    ]);
+    assert!(out.starts_with("ok\n"), "{out}");
+    assert!(!out.contains("HOST SECRET"), "{out}");
+    // ADD unpacks a local archive; one whose entries climb out is refused.
+    let good = e.dir.path().join("good.tar.gz");
+    let gz = std::fs::File::create(&good).expect("create");
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        gz,
+        flate2::Compression::fast(),
+    ));
+    let mut h = tar::Header::new_gnu();
+    h.set_size(6);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    b.append_data(&mut h, "pkg/file.txt", &b"inside"[..])
+        .expect("append");
+    b.into_inner().expect("tar").finish().expect("gz");
+    std::fs::copy(&good, ctx.join("good.tar.gz")).expect("copy");
+    let mut bad = Vec::new();
+    {
+        let mut raw = tar::Header::new_old();
+        raw.as_old_mut().name[..13].copy_from_slice(b"../escape.txt");
+        raw.set_size(3);
+        raw.set_mode(0o644);
+        raw.set_uid(0);
+        raw.set_gid(0);
+        raw.set_cksum();
+        bad.write_all(raw.as_bytes()).expect("w");
+        bad.write_all(b"bad").expect("w");
+        bad.write_all(&[0u8; 509]).expect("w");
+        bad.write_all(&[0u8; 1024]).expect("w");
+    }
+    std::fs::write(ctx.join("bad.tar"), &bad).expect("w");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM localbusybox\nADD good.tar.gz /opt/\n",
+    )
+    .expect("w");
+    build_ok(&e, &["-t", "h:3"], &ctx);
+    assert_eq!(
+        e.ok(&["run", "--rm", "h:3", "cat", "/opt/pkg/file.txt"]),
+        "inside"
+    );
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM localbusybox\nADD bad.tar /opt/\n",
+    )
+    .expect("w");
+    let o = build(&e, &["-t", "h:4"], &ctx);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("would leave the destination"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(e.ok(&["ps", "-a", "-q"]), "");
+}
+
+#[test]
+fn dockerfile_and_context_on_stdin_and_check() {
+    if !root_or_skip("dockerfile_and_context_on_stdin_and_check") {
+        return;
+    }
+    let e = Eng::new();
+    let ctx = context(&e, "stdin", &[("hello.txt", "hello\n")]);
+    // -f - : the Dockerfile on stdin, the context a directory.
+    let mut c = e.cmd(&[
+        "build",
+        "-q",
+        "-t",
+        "s:1",
+        "-f",
+        "-",
+        ctx.to_str().expect("utf-8"),
+    ]);
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"FROM localbusybox\nCOPY hello.txt /\nCMD [\"cat\", \"/hello.txt\"]\n")
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(e.ok(&["run", "--rm", "s:1"]), "hello");
+    // - : the context as a tar on stdin.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM localbusybox\nCOPY hello.txt /from-tar.txt\n",
+    )
+    .expect("w");
+    let tar = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&ctx)
+        .args(["-cf", "-", "."])
+        .output()
+        .expect("tar");
+    let mut c = e.cmd(&["build", "-q", "-t", "s:2", "-"]);
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&tar.stdout)
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        e.ok(&["run", "--rm", "s:2", "cat", "/from-tar.txt"]),
+        "hello"
+    );
+    // --check: warnings printed as Docker prints them, nothing built, exit 0.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM localbusybox as base\nMAINTAINER me\nCMD echo hi\n",
+    )
+    .expect("w");
+    let o = build(&e, &["--check"], &ctx);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    for rule in [
+        "FromAsCasing",
+        "MaintainerDeprecated",
+        "JSONArgsRecommended",
+    ] {
+        assert!(out.contains(rule), "{rule}: {out}");
+    }
+}
