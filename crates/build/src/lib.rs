@@ -10,6 +10,7 @@ pub mod context;
 pub mod copy;
 pub mod ignore;
 mod image_config;
+pub mod mounts;
 pub mod progress;
 pub mod run;
 
@@ -92,6 +93,10 @@ pub struct BuildRequest {
     pub network: NetworkMode,
     /// `--add-host`.
     pub extra_hosts: Vec<String>,
+    /// `--secret`.
+    pub secrets: BTreeMap<String, mounts::SecretSource>,
+    /// `--ssh default`: the agent's socket.
+    pub ssh: Option<PathBuf>,
 }
 
 /// What a build reports as it goes (BuildKit's vertices).
@@ -489,6 +494,26 @@ impl Builder<'_> {
                     dockerfile::instructions::Network::Default => self.req.network.clone(),
                 };
                 let env = r.env.clone();
+                // Mounts from the context or another stage: what they hold is part of
+                // the key; the stages' files are prepared as directories.
+                let mut mount_keys = Vec::new();
+                let mut from_trees = Vec::new();
+                for m in &r.mounts {
+                    match (&m.source, m.mount.kind) {
+                        (Some(base), dockerfile::instructions::MountType::Bind) => {
+                            let (tree, k) = self.source_tree(base, results)?;
+                            mount_keys.push(k);
+                            from_trees.push(Some(tree));
+                        }
+                        (None, dockerfile::instructions::MountType::Bind) => {
+                            let sel = Origin::Context(self.ctx).select(&m.mount.source)?;
+                            mount_keys.push(self.content_hash(&sel)?);
+                            from_trees.push(None);
+                        }
+                        _ => from_trees.push(None),
+                    }
+                }
+                let key = sha(&[&key, &mount_keys.join(",")]);
                 self.layer_step(state, key, name, &history, &mut |b, st, v| {
                     let image = b.materialize(st)?;
                     let workdir = st.config["config"]["WorkingDir"]
@@ -499,16 +524,48 @@ impl Builder<'_> {
                         .as_str()
                         .unwrap_or("")
                         .to_string();
-                    let spec = run::RunSpec {
-                        image: &image,
-                        invocation: &inv,
-                        env: &env,
-                        workdir: &workdir,
-                        user: &user,
-                        network: network.clone(),
-                        extra_hosts: &b.req.extra_hosts,
-                    };
-                    run::run(b.eng, &spec, v, b.progress)
+                    let scratch = tempdir_in(b.eng.run_dir())?;
+                    let prepared = (|| {
+                        let mut with_dirs = Vec::new();
+                        for (i, (m, t)) in r.mounts.iter().zip(&from_trees).enumerate() {
+                            let dir = match t {
+                                Some(t) => {
+                                    let d = scratch.join(format!("from-{i}"));
+                                    flatten_into(t, &d)?;
+                                    Some(d)
+                                }
+                                None => None,
+                            };
+                            with_dirs.push((m.mount.clone(), dir));
+                        }
+                        let src = mounts::Sources {
+                            context: b.ctx,
+                            secrets: &b.req.secrets,
+                            ssh: b.req.ssh.as_deref(),
+                            scratch: &scratch,
+                        };
+                        let eng: &Engine = b.eng;
+                        mounts::prepare(&with_dirs, &workdir, &src, &mut |id| {
+                            Ok(eng.build_cache_mount(id)?)
+                        })
+                    })();
+                    let res = prepared.and_then(|prepared| {
+                        let mut all_env = env.clone();
+                        all_env.extend(prepared.env.iter().cloned());
+                        let spec = run::RunSpec {
+                            image: &image,
+                            invocation: &inv,
+                            env: &all_env,
+                            workdir: &workdir,
+                            user: &user,
+                            network: network.clone(),
+                            extra_hosts: &b.req.extra_hosts,
+                            mounts: &prepared,
+                        };
+                        run::run(b.eng, &spec, v, b.progress)
+                    });
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    res
                 })
             }
             Op::Copy(c) => {
@@ -886,6 +943,25 @@ struct CopyArgs<'a> {
     from: Option<(image::flatten::Tree, String)>,
     unpack: bool,
     keyword: &'static str,
+}
+
+/// Write the files of `tree` into the new directory `dir`.
+fn flatten_into(tree: &image::flatten::Tree, dir: &std::path::Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Io(format!("create {}: {e}", dir.display())))?;
+    let (reader, writer) = std::io::pipe().map_err(|e| Error::Io(format!("pipe: {e}")))?;
+    std::thread::scope(|s| {
+        let producer = s.spawn(move || {
+            image::flatten::write_flat(tree.layers(), std::io::BufWriter::new(writer))
+        });
+        let unpacked = image::layer::unpack(reader, dir);
+        let produced = producer
+            .join()
+            .map_err(|_| Error::Io("the copy writer panicked".into()))?;
+        produced.map_err(|e| Error::Io(e.to_string()))?;
+        unpacked.map_err(|e| Error::Io(e.to_string()))?;
+        Ok(())
+    })
 }
 
 fn tempdir_in(dir: &std::path::Path) -> Result<PathBuf, Error> {

@@ -33,6 +33,8 @@ pub struct RunSpec<'a> {
     pub network: NetworkMode,
     /// `--add-host` lines.
     pub extra_hosts: &'a [String],
+    /// The step's mounts.
+    pub mounts: &'a crate::mounts::Prepared,
 }
 
 fn owner_tag() -> String {
@@ -93,6 +95,11 @@ pub fn run(
     req.config.labels = labels;
     req.config.network_mode = spec.network.clone();
     req.config.extra_hosts = spec.extra_hosts.to_vec();
+    req.config
+        .env
+        .extend(spec.mounts.env.iter().map(|(k, v)| format!("{k}={v}")));
+    req.volumes.extend(spec.mounts.volumes.iter().cloned());
+    req.tmpfs.extend(spec.mounts.tmpfs.iter().cloned());
     // A `#!` heredoc is a read-only executable file at the path BuildKit gives it.
     let script_dir = match &spec.invocation.script {
         Some(s) => {
@@ -112,7 +119,11 @@ pub fn run(
         }
         None => None,
     };
-    let res = run_in(eng, req, vertex, progress);
+    let mut targets = spec.mounts.targets.clone();
+    if let Some(s) = &spec.invocation.script {
+        targets.push(s.path.clone());
+    }
+    let res = run_in(eng, req, &targets, vertex, progress);
     if let Some(d) = script_dir {
         let _ = std::fs::remove_dir_all(d);
     }
@@ -122,6 +133,7 @@ pub fn run(
 fn run_in(
     eng: &mut Engine,
     req: CreateRequest,
+    mount_targets: &[String],
     vertex: usize,
     progress: &mut dyn Progress,
 ) -> Result<Option<LayerDesc>, Error> {
@@ -162,7 +174,7 @@ fn run_in(
                 code,
             });
         }
-        Ok(eng.container_layer(&id)?)
+        Ok(eng.container_layer(&id, mount_targets)?)
     })();
     let removed = eng.remove(&id, true, true);
     let layer = res?;

@@ -53,6 +53,12 @@ pub struct BuildArgs {
     /// Set target platform for build (only `linux/amd64` here).
     #[arg(long)]
     pub platform: Option<String>,
+    /// Secret to expose to the build (`id=ID,src=PATH` or `id=ID,env=VAR`).
+    #[arg(long)]
+    pub secret: Vec<String>,
+    /// SSH agent socket to expose to the build (`default` or `default=PATH`).
+    #[arg(long)]
+    pub ssh: Vec<String>,
     /// Check for build warnings and exit, without building.
     #[arg(long)]
     pub check: bool,
@@ -225,7 +231,27 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         );
         return Ok(if report.error.is_some() { 1 } else { 0 });
     }
+    let mut secrets = BTreeMap::new();
+    for s in &a.secret {
+        let (id, src) = build::mounts::parse_secret(s).map_err(|e| anyhow::anyhow!("{e}"))?;
+        secrets.insert(id, src);
+    }
+    let mut ssh = None;
+    for s in &a.ssh {
+        let (id, path) = s.split_once('=').unwrap_or((s, ""));
+        if id != "default" {
+            bail!("--ssh {s:?}: only the default agent is supported");
+        }
+        let sock = if path.is_empty() {
+            std::env::var("SSH_AUTH_SOCK").context("--ssh default: SSH_AUTH_SOCK is not set")?
+        } else {
+            path.to_string()
+        };
+        ssh = Some(PathBuf::from(sock));
+    }
     let req = build::BuildRequest {
+        secrets,
+        ssh,
         context,
         dockerfile,
         dockerfile_name: name,

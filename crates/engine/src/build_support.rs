@@ -45,11 +45,27 @@ impl Engine {
     }
 
     /// A container's changes to its image as a layer in the store; `None` when it changed
-    /// nothing.
-    pub fn container_layer(&mut self, what: &str) -> Result<Option<LayerDesc>> {
+    /// nothing. `mount_points` (absolute in the container) are left out when the image
+    /// did not have them: the targets of a build step's mounts.
+    pub fn container_layer(
+        &mut self,
+        what: &str,
+        mount_points: &[String],
+    ) -> Result<Option<LayerDesc>> {
         let r = self.get(what)?;
         let (upper, lowers) = self.layer_view(&r)?;
-        crate::commit::write_layer_blob(&self.images()?, &upper, &lowers)
+        let mp: Vec<std::path::PathBuf> = mount_points
+            .iter()
+            .map(|m| std::path::PathBuf::from(m.trim_start_matches('/')))
+            .collect();
+        crate::commit::write_layer_blob(&self.images()?, &upper, &lowers, &mp)
+    }
+
+    /// A directory that keeps a build's `RUN --mount=type=cache` content between builds.
+    pub fn build_cache_mount(&self, id: &str) -> Result<std::path::PathBuf> {
+        let d = self.paths.root.join("build-mounts").join(hex_id(id));
+        std::fs::create_dir_all(&d).map_err(|e| crate::Error::io("create", &d, e))?;
+        Ok(d)
     }
 
     /// The image a build step with this cache key made.
@@ -87,4 +103,12 @@ impl Engine {
     pub fn build_put_file_hashes(&self, rows: &[(String, FileStamp, String)]) -> Result<()> {
         Ok(self.images()?.put_file_hashes(rows)?)
     }
+}
+
+fn hex_id(id: &str) -> String {
+    use std::fmt::Write;
+    let d = image::store::sha256_of(id.as_bytes());
+    let mut s = String::new();
+    let _ = write!(s, "{}", &d.hex()[..32]);
+    s
 }

@@ -105,7 +105,7 @@ impl Engine {
         if freeze {
             runtime::ops::pause(&rt, &r.id)?;
         }
-        let layer = write_layer_blob(&store, &upper, &lowers);
+        let layer = write_layer_blob(&store, &upper, &lowers, &[]);
         if freeze {
             runtime::ops::resume(&rt, &r.id)?;
         }
@@ -159,18 +159,16 @@ pub(crate) fn write_layer_blob(
     store: &image::store::ImageStore,
     upper: &std::path::Path,
     lowers: &[PathBuf],
+    mount_points: &[PathBuf],
 ) -> Result<Option<image::store::LayerDesc>> {
-    if image::diff::changes(upper, lowers)
-        .map_err(diff_err)?
-        .is_empty()
-    {
+    if image::diff::nothing_changed(upper, lowers, mount_points).map_err(diff_err)? {
         return Ok(None);
     }
     let (reader, writer) = std::io::pipe().map_err(|e| Error::io("pipe for", upper, e))?;
-    let (up, lo) = (upper.to_path_buf(), lowers.to_vec());
+    let (up, lo, mp) = (upper.to_path_buf(), lowers.to_vec(), mount_points.to_vec());
     let producer = std::thread::spawn(move || {
         let w = std::io::BufWriter::with_capacity(256 * 1024, writer);
-        image::diff::write_layer(&up, &lo, w)
+        image::diff::write_layer_excluding(&up, &lo, &mp, w)
     });
     let added = store.add_layer(reader);
     let produced = producer

@@ -156,7 +156,13 @@ fn lower_meta(lowers: &[PathBuf], rel: &Path) -> Option<std::fs::Metadata> {
 
 /// Walk `dir` (relative `rel`) of the upper directory; append what belongs in the diff
 /// (parents before children, names sorted) and say whether anything did.
-fn walk(upper: &Path, lowers: &[PathBuf], rel: &Path, out: &mut Vec<Node>) -> Result<bool, Error> {
+fn walk(
+    upper: &Path,
+    lowers: &[PathBuf],
+    extra: &[PathBuf],
+    rel: &Path,
+    out: &mut Vec<Node>,
+) -> Result<bool, Error> {
     let dir = upper.join(rel);
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .map_err(io_err("read directory", &dir))?
@@ -194,7 +200,9 @@ fn walk(upper: &Path, lowers: &[PathBuf], rel: &Path, out: &mut Vec<Node>) -> Re
             });
         }
         let lower = in_lower(lowers, &rel);
-        let mount_point = !lower && MOUNT_POINTS.iter().any(|m| Path::new(m) == rel);
+        let mount_point = !lower
+            && (MOUNT_POINTS.iter().any(|m| Path::new(m) == rel)
+                || extra.iter().any(|m| m.starts_with(&rel)));
         if meta.is_dir() {
             let opaque = xattr(&path, "trusted.overlay.opaque").as_deref() == Some(b"y");
             let at = out.len();
@@ -204,7 +212,7 @@ fn walk(upper: &Path, lowers: &[PathBuf], rel: &Path, out: &mut Vec<Node>) -> Re
                 in_lower: lower,
                 opaque,
             });
-            let children = walk(upper, lowers, &rel, out)?;
+            let children = walk(upper, lowers, extra, &rel, out)?;
             // A directory that is only in the upper layer because something under it
             // changed, and nothing under it is kept, is no change of its own.
             let own_change = opaque
@@ -235,11 +243,11 @@ fn walk(upper: &Path, lowers: &[PathBuf], rel: &Path, out: &mut Vec<Node>) -> Re
     Ok(any)
 }
 
-fn scan(upper: &Path, lowers: &[PathBuf]) -> Result<Vec<Node>, Error> {
+fn scan(upper: &Path, lowers: &[PathBuf], extra: &[PathBuf]) -> Result<Vec<Node>, Error> {
     let mut out = Vec::new();
     match std::fs::symlink_metadata(upper) {
         Ok(_) => {
-            walk(upper, lowers, Path::new(""), &mut out)?;
+            walk(upper, lowers, extra, Path::new(""), &mut out)?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io_err("stat", upper)(e)),
@@ -250,7 +258,7 @@ fn scan(upper: &Path, lowers: &[PathBuf]) -> Result<Vec<Node>, Error> {
 /// The changes in `upper` over `lowers` (bottom layer first), as `docker diff` lists
 /// them: sorted by path, each changed directory itself a `C`.
 pub fn changes(upper: &Path, lowers: &[PathBuf]) -> Result<Vec<Change>, Error> {
-    let mut out: Vec<Change> = scan(upper, lowers)?
+    let mut out: Vec<Change> = scan(upper, lowers, &[])?
         .into_iter()
         .map(|n| Change {
             path: format!("/{}", n.rel.display()),
@@ -360,7 +368,27 @@ impl<W: Write> TarWriter<W> {
 /// Write the changes in `upper` as an uncompressed OCI layer tar. Returns whether the
 /// layer has any entry (an empty one is what Docker marks `empty_layer`).
 pub fn write_layer(upper: &Path, lowers: &[PathBuf], out: impl Write) -> Result<bool, Error> {
-    let nodes = scan(upper, lowers)?;
+    write_layer_excluding(upper, lowers, &[], out)
+}
+
+/// Whether [`write_layer_excluding`] would write nothing (only scans, reads no file).
+pub fn nothing_changed(
+    upper: &Path,
+    lowers: &[PathBuf],
+    mount_points: &[PathBuf],
+) -> Result<bool, Error> {
+    Ok(scan(upper, lowers, mount_points)?.is_empty())
+}
+
+/// [`write_layer`], with more mount points left out (relative paths: a build step's
+/// mounts, whose targets the runtime created and which belong to no layer).
+pub fn write_layer_excluding(
+    upper: &Path,
+    lowers: &[PathBuf],
+    mount_points: &[PathBuf],
+    out: impl Write,
+) -> Result<bool, Error> {
+    let nodes = scan(upper, lowers, mount_points)?;
     let mut w = TarWriter::new(out);
     for n in &nodes {
         let path = upper.join(&n.rel);

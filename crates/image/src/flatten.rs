@@ -130,6 +130,11 @@ impl Tree {
         Tree { layers }
     }
 
+    /// Its layer directories, top first.
+    pub fn layers(&self) -> &[PathBuf] {
+        &self.layers
+    }
+
     /// Whether an ancestor of `rel` in `layer` hides it and the layers below (a whiteout
     /// or a non-directory), or makes the layers below invisible (an opaque directory).
     fn ancestors(layer: &Path, rel: &Path) -> (bool, bool) {

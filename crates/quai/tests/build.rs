@@ -469,3 +469,63 @@ fn dockerfile_and_context_on_stdin_and_check() {
         assert!(out.contains(rule), "{rule}: {out}");
     }
 }
+
+#[test]
+fn run_mounts_caches_and_secrets() {
+    if !root_or_skip("run_mounts_caches_and_secrets") {
+        return;
+    }
+    let e = Eng::new();
+    let secret = e.dir.path().join("token");
+    std::fs::write(&secret, "s3cr3t-value").expect("write");
+    let df = r#"FROM localbusybox AS tools
+RUN mkdir -p /opt/tool && echo tool-data > /opt/tool/data
+
+FROM localbusybox
+WORKDIR /work
+RUN --mount=type=bind,source=conf,target=/mnt/conf cat /mnt/conf/app.conf > copied.conf
+RUN --mount=type=bind,from=tools,source=/opt/tool,target=/mnt/tool cat /mnt/tool/data > from-stage
+RUN --mount=type=cache,target=/var/cache/thing sh -c 'echo run >> /var/cache/thing/count; wc -l < /var/cache/thing/count > cache-count'
+RUN --mount=type=tmpfs,target=/scratch sh -c 'echo temp > /scratch/x && cat /scratch/x > tmpfs-saw'
+RUN --mount=type=secret,id=token,required=true sh -c 'cat /run/secrets/token | wc -c > secret-len'
+RUN --mount=type=secret,id=token,env=TOKEN sh -c 'test "${#TOKEN}" = 12 && echo env-ok > secret-env'
+"#;
+    let ctx = context(
+        &e,
+        "mounts",
+        &[("Dockerfile", df), ("conf/app.conf", "setting=1\n")],
+    );
+    let secret_flag = format!("id=token,src={}", secret.display());
+    build_ok(&e, &["--secret", &secret_flag, "-t", "m:1"], &ctx);
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "m:1",
+        "sh",
+        "-c",
+        "cat copied.conf from-stage cache-count tmpfs-saw secret-len secret-env; \
+         ls /mnt /scratch /run/secrets /var/cache/thing 2>&1 | grep -v 'No such' ; true",
+    ]);
+    assert_eq!(out, "setting=1\ntool-data\n1\ntemp\n12\nenv-ok", "{out}");
+    // The secret is in no layer and no history.
+    let tar = e.dir.path().join("m.tar");
+    e.ok(&["save", "-o", tar.to_str().expect("utf-8"), "m:1"]);
+    let bytes = std::fs::read(&tar).expect("read");
+    assert!(
+        !bytes.windows(12).any(|w| w == b"s3cr3t-value"),
+        "the secret is in the image"
+    );
+    // The cache mount keeps its content for the next build (the step itself reruns
+    // with --no-cache).
+    build_ok(
+        &e,
+        &["--no-cache", "--secret", &secret_flag, "-t", "m:2"],
+        &ctx,
+    );
+    assert_eq!(e.ok(&["run", "--rm", "m:2", "cat", "cache-count"]), "2");
+    // A required secret that was not given fails the step with one line.
+    let o = build(&e, &["--no-cache", "-t", "m:3"], &ctx);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("secret token: not found"), "{}", text(&o));
+    assert_eq!(e.ok(&["ps", "-a", "-q"]), "");
+}
