@@ -92,6 +92,14 @@ pub fn add_history(config: &mut Value, created_by: &str, empty: bool) {
     }
 }
 
+/// The config's layer diff ids, bottom first.
+pub fn diff_ids(config: &Value) -> Vec<Digest> {
+    strings(&config["rootfs"]["diff_ids"])
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .collect()
+}
+
 /// Append a layer's diff id.
 pub fn push_diff(config: &mut Value, d: &Digest) {
     if !config["rootfs"].is_object() {

@@ -561,6 +561,7 @@ impl Builder<'_> {
                             network: network.clone(),
                             extra_hosts: &b.req.extra_hosts,
                             mounts: &prepared,
+                            parent_diff_ids: &image_config::diff_ids(&st.config),
                         };
                         run::run(b.eng, &spec, v, b.progress)
                     });
@@ -795,6 +796,7 @@ impl Builder<'_> {
             let image = b.materialize(st)?;
             let tree = b.eng.image_tree(&image)?;
             let owner = copy::parse_chown(&chown, &tree)?;
+            let parents = image_config::diff_ids(&st.config);
             let job = copy::CopyJob {
                 sources: std::mem::take(&mut sources),
                 many,
@@ -810,7 +812,7 @@ impl Builder<'_> {
                 let producer = s.spawn(move || {
                     copy::write_layer(&job, std::io::BufWriter::with_capacity(256 * 1024, writer))
                 });
-                let added = b.eng.image_add_layer(reader);
+                let added = b.eng.image_add_layer_unpacked(&parents, reader);
                 let produced = producer
                     .join()
                     .map_err(|_| Error::Io("the layer writer panicked".into()))?;

@@ -35,6 +35,8 @@ pub struct RunSpec<'a> {
     pub extra_hosts: &'a [String],
     /// The step's mounts.
     pub mounts: &'a crate::mounts::Prepared,
+    /// The parent's layer diff ids (its upper directory becomes the new layer's).
+    pub parent_diff_ids: &'a [Digest],
 }
 
 fn owner_tag() -> String {
@@ -123,7 +125,7 @@ pub fn run(
     if let Some(s) = &spec.invocation.script {
         targets.push(s.path.clone());
     }
-    let res = run_in(eng, req, &targets, vertex, progress);
+    let res = run_in(eng, req, &targets, spec.parent_diff_ids, vertex, progress);
     if let Some(d) = script_dir {
         let _ = std::fs::remove_dir_all(d);
     }
@@ -134,6 +136,7 @@ fn run_in(
     eng: &mut Engine,
     req: CreateRequest,
     mount_targets: &[String],
+    parent_diff_ids: &[Digest],
     vertex: usize,
     progress: &mut dyn Progress,
 ) -> Result<Option<LayerDesc>, Error> {
@@ -174,7 +177,7 @@ fn run_in(
                 code,
             });
         }
-        Ok(eng.container_layer(&id, mount_targets)?)
+        Ok(eng.container_layer_adopting(&id, mount_targets, Some(parent_diff_ids))?)
     })();
     let removed = eng.remove(&id, true, true);
     let layer = res?;

@@ -33,6 +33,16 @@ impl Engine {
         Ok(self.images()?.add_layer(tar)?)
     }
 
+    /// Take in a layer tar that goes on top of `parent_diff_ids`, unpacking it for use
+    /// as it streams in.
+    pub fn image_add_layer_unpacked(
+        &self,
+        parent_diff_ids: &[Digest],
+        tar: impl Read,
+    ) -> Result<LayerDesc> {
+        Ok(self.images()?.add_layer_unpacked(parent_diff_ids, tar)?)
+    }
+
     /// Write an image from its config and layers (`hidden`: a build step's image).
     pub fn image_write(
         &self,
@@ -52,13 +62,34 @@ impl Engine {
         what: &str,
         mount_points: &[String],
     ) -> Result<Option<LayerDesc>> {
+        self.container_layer_adopting(what, mount_points, None)
+    }
+
+    /// [`container_layer`](Self::container_layer) of a stopped container, whose upper
+    /// directory then becomes the layer's unpacked directory on top of `parent_diff_ids`
+    /// (its image's layers): the next container on that layer needs no unpacking. The
+    /// container keeps no file system: only removal may follow.
+    pub fn container_layer_adopting(
+        &mut self,
+        what: &str,
+        mount_points: &[String],
+        parent_diff_ids: Option<&[Digest]>,
+    ) -> Result<Option<LayerDesc>> {
         let r = self.get(what)?;
         let (upper, lowers) = self.layer_view(&r)?;
         let mp: Vec<std::path::PathBuf> = mount_points
             .iter()
             .map(|m| std::path::PathBuf::from(m.trim_start_matches('/')))
             .collect();
-        crate::commit::write_layer_blob(&self.images()?, &upper, &lowers, &mp)
+        let store = self.images()?;
+        let layer = crate::commit::write_layer_blob(&store, &upper, &lowers, &mp)?;
+        if let (Some(l), Some(parents)) = (&layer, parent_diff_ids) {
+            if !r.state.status.is_active() {
+                image::diff::remove_mount_points(&upper, &lowers, &mp);
+                store.adopt_layer_dir(parents, &l.digest, &upper);
+            }
+        }
+        Ok(layer)
     }
 
     /// A directory that keeps a build's `RUN --mount=type=cache` content between builds.

@@ -371,6 +371,38 @@ pub fn write_layer(upper: &Path, lowers: &[PathBuf], out: impl Write) -> Result<
     write_layer_excluding(upper, lowers, &[], out)
 }
 
+/// Remove from `upper` the empty mount points [`write_layer_excluding`] leaves out (and
+/// their parents that are left empty and are not in the lower layers), so the directory
+/// holds what the layer holds and can serve as the layer's unpacked directory.
+pub fn remove_mount_points(upper: &Path, lowers: &[PathBuf], mount_points: &[PathBuf]) {
+    let mut candidates: Vec<PathBuf> = MOUNT_POINTS.iter().map(PathBuf::from).collect();
+    for m in mount_points {
+        candidates.extend(
+            m.ancestors()
+                .filter(|a| !a.as_os_str().is_empty())
+                .map(Path::to_path_buf),
+        );
+    }
+    candidates.sort();
+    candidates.dedup();
+    // Deepest first, so a parent is looked at after its children went.
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.components().count()));
+    for c in candidates {
+        if in_lower(lowers, &c) {
+            continue;
+        }
+        let p = upper.join(&c);
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if m.is_dir() {
+            let _ = std::fs::remove_dir(&p);
+        } else if (m.is_file() && m.len() == 0) || m.file_type().is_symlink() {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}
+
 /// Whether [`write_layer_excluding`] would write nothing (only scans, reads no file).
 pub fn nothing_changed(
     upper: &Path,

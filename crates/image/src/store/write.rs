@@ -20,6 +20,26 @@ pub struct LayerDesc {
     pub size: u64,
 }
 
+/// A reader that also writes what it reads to `copy` (and stops copying if that fails).
+struct Tee<R: Read> {
+    inner: R,
+    copy: Option<std::io::PipeWriter>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            self.copy = None;
+        } else if let Some(w) = &mut self.copy {
+            if std::io::Write::write_all(w, &buf[..n]).is_err() {
+                self.copy = None;
+            }
+        }
+        Ok(n)
+    }
+}
+
 fn corrupt(what: &'static str, d: &Digest) -> impl Fn(String) -> Error {
     let digest = d.to_string();
     move |message| Error::Corrupt {
@@ -61,6 +81,113 @@ impl ImageStore {
             size: self.content.size(&digest)?,
             digest,
         })
+    }
+
+    /// [`add_layer`](Self::add_layer), unpacking the tar at the same time (on another
+    /// thread, as it streams by) into the layer directory it will have on top of
+    /// `parent_diff_ids`: the first container that uses it finds it ready.
+    pub fn add_layer_unpacked(
+        &self,
+        parent_diff_ids: &[Digest],
+        tar: impl Read,
+    ) -> Result<LayerDesc> {
+        let (pipe_r, pipe_w) = std::io::pipe().map_err(|source| Error::Io {
+            op: "pipe for",
+            path: self.root.clone(),
+            source,
+        })?;
+        let tmp = self.root.join("layers").join(format!(
+            ".tmp-build-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let data = tmp.join("fs");
+        std::fs::create_dir_all(&data).map_err(|source| Error::Io {
+            op: "create",
+            path: data.clone(),
+            source,
+        })?;
+        let unpacker = {
+            let data = data.clone();
+            // If the unpacker stops early, its end of the pipe closes and the tee stops
+            // copying; the blob is what counts.
+            std::thread::spawn(move || crate::layer::unpack(pipe_r, &data))
+        };
+        let tee = Tee {
+            inner: tar,
+            copy: Some(pipe_w),
+        };
+        let added = self.add_layer(tee);
+        let unpacked = unpacker.join();
+        let layer = match added {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        };
+        let mut diffs = parent_diff_ids.to_vec();
+        diffs.push(layer.digest.clone());
+        let chain = crate::store::chain_ids(&diffs)
+            .pop()
+            .expect("a chain of at least one layer");
+        let dir = self.root.join("layers").join(chain.hex());
+        let ok = matches!(unpacked, Ok(Ok(_)));
+        // Only a complete unpacking takes the layer's place; otherwise the first use
+        // unpacks it from the blob as usual.
+        if ok && !dir.join(".done").exists() && std::fs::write(tmp.join(".done"), b"").is_ok() {
+            if std::fs::rename(&tmp, &dir).is_err() {
+                let _ = std::fs::remove_dir_all(&tmp);
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        Ok(layer)
+    }
+
+    /// Make `dir` (an overlay upper directory holding exactly `layer`'s changes, in the
+    /// unpacked form: overlay whiteouts) the unpacked directory of `layer` on top of
+    /// `parent_diff_ids`, by renaming it. Returns whether it did (false if that layer is
+    /// already unpacked or the rename failed; `dir` is then left where it was).
+    pub fn adopt_layer_dir(
+        &self,
+        parent_diff_ids: &[Digest],
+        layer: &Digest,
+        dir: &std::path::Path,
+    ) -> bool {
+        let mut diffs = parent_diff_ids.to_vec();
+        diffs.push(layer.clone());
+        let Some(chain) = crate::store::chain_ids(&diffs).pop() else {
+            return false;
+        };
+        let target = self.root.join("layers").join(chain.hex());
+        if target.join(".done").exists() {
+            return false;
+        }
+        let tmp = self.root.join("layers").join(format!(
+            ".tmp-adopt-{}-{}",
+            chain.hex(),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&tmp);
+        if std::fs::create_dir_all(&tmp).is_err() {
+            return false;
+        }
+        if std::fs::rename(dir, tmp.join("fs")).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return false;
+        }
+        if std::fs::write(tmp.join(".done"), b"").is_err()
+            || std::fs::rename(&tmp, &target).is_err()
+        {
+            // Someone else made it first, or writing failed: give the directory back.
+            let _ = std::fs::rename(tmp.join("fs"), dir);
+            let _ = std::fs::remove_dir_all(&tmp);
+            return false;
+        }
+        true
     }
 
     /// Write an image: its config (as given: `rootfs.diff_ids` must list the layers'
