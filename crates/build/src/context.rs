@@ -128,12 +128,7 @@ impl Origin<'_> {
         if clean.iter().any(|s| has_wildcard(s)) {
             let mut out = Vec::new();
             self.glob(Path::new(""), &clean, &mut out);
-            if out.is_empty() {
-                return Err(Error::NotFound(format!(
-                    "lstat {}: no source files were specified",
-                    src.trim_start_matches('/')
-                )));
-            }
+            // A wildcard that matches nothing copies nothing, as in BuildKit.
             return Ok(out);
         }
         let tree = self.tree();

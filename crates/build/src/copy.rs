@@ -43,6 +43,9 @@ fn io(what: &str, p: &Path, e: std::io::Error) -> Error {
 struct Writer<'a, W: Write> {
     b: tar::Builder<W>,
     dirs: HashSet<PathBuf>,
+    /// The first path written of each multiply-linked source file (hard links stay
+    /// links within the layer, as BuildKit keeps them).
+    links: std::collections::HashMap<(u64, u64), PathBuf>,
     job: &'a CopyJob<'a>,
     now: u64,
 }
@@ -69,6 +72,12 @@ impl<W: Write> Writer<'_, W> {
         for d in chain {
             if d.as_os_str().is_empty() || !self.dirs.insert(d.clone()) {
                 continue;
+            }
+            if self.job.target.lookup(&d).is_some_and(|f| !f.meta.is_dir()) {
+                return Err(Error::Invalid(format!(
+                    "mkdir /{}: not a directory",
+                    d.display()
+                )));
             }
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(tar::EntryType::Directory);
@@ -124,6 +133,19 @@ impl<W: Write> Writer<'_, W> {
                 .map_err(|e| io("write", at, e));
         }
         if ft.is_file() {
+            if meta.nlink() > 1 {
+                let key = (meta.dev(), meta.ino());
+                if let Some(first) = self.links.get(&key) {
+                    h.set_entry_type(tar::EntryType::Link);
+                    h.set_size(0);
+                    let first = first.clone();
+                    return self
+                        .b
+                        .append_link(&mut h, at, &first)
+                        .map_err(|e| io("write", at, e));
+                }
+                self.links.insert(key, at.to_path_buf());
+            }
             let f = std::fs::File::open(src).map_err(|e| io("open", src, e))?;
             return self
                 .b
@@ -290,6 +312,7 @@ pub fn write_layer(job: &CopyJob<'_>, out: impl Write) -> Result<(), Error> {
     let mut w = Writer {
         b: tar::Builder::new(out),
         dirs: HashSet::new(),
+        links: Default::default(),
         job,
         now,
     };

@@ -23,10 +23,20 @@ pub fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Put BuildKit's default PATH first in the environment when there is none.
+pub fn ensure_path(config: &mut Value) {
+    let mut env = strings(&config["config"]["Env"]);
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, DEFAULT_PATH.to_string());
+        set(config, "Env", json!(env));
+    }
+}
+
 /// The state of `FROM scratch`.
 pub(crate) fn scratch() -> State {
     State {
-        key: "scratch".into(),
+        fs_key: "scratch".into(),
+        full_key: "scratch".into(),
         config: json!({
             "architecture": "amd64",
             "os": "linux",
@@ -37,6 +47,7 @@ pub(crate) fn scratch() -> State {
         layers: Vec::new(),
         id: None,
         cmd_set: false,
+        args: Vec::new(),
     }
 }
 
@@ -111,17 +122,71 @@ pub fn push_diff(config: &mut Value, d: &Digest) {
     }
 }
 
-/// History's `created_by` for a config-only instruction (`ENV A=b`, `CMD ["x"]`).
-pub fn created_by(step: &Step) -> String {
-    match &step.op {
-        Op::Cmd(c) | Op::Entrypoint(c) => {
-            let words = if c.prepend_shell {
-                c.args.join(" ")
-            } else {
-                serde_json::to_string(&c.args).unwrap_or_default()
-            };
-            format!("{} {words}", step.keyword.to_uppercase())
+/// Go's `%q` of a list of strings: `["a" "b"]`.
+fn go_list(v: &Value) -> String {
+    let items: Vec<String> = strings(v).iter().map(|s| dockerfile::go_quote(s)).collect();
+    format!("[{}]", items.join(" "))
+}
+
+/// Go's `time.Duration` text (`0s`, `1.5s`, `1m30s`, `2h0m0s`, `500ms`).
+fn go_duration(ns: i64) -> String {
+    if ns == 0 {
+        return "0s".into();
+    }
+    let neg = ns < 0;
+    let ns = ns.unsigned_abs();
+    let out = if ns < 1_000_000_000 {
+        let (unit, div) = if ns < 1_000 {
+            ("ns", 1u64)
+        } else if ns < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        format!("{}{unit}", trim_frac(ns, div))
+    } else {
+        let secs = ns / 1_000_000_000;
+        let (h, m) = (secs / 3600, (secs % 3600) / 60);
+        let s = trim_frac(ns % 60_000_000_000, 1_000_000_000);
+        if h > 0 {
+            format!("{h}h{m}m{s}s")
+        } else if m > 0 {
+            format!("{m}m{s}s")
+        } else {
+            format!("{s}s")
         }
+    };
+    if neg {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn trim_frac(v: u64, div: u64) -> String {
+    let whole = v / div;
+    let frac = v % div;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let width = div.to_string().len() - 1;
+    let f = format!("{frac:0width$}");
+    format!("{whole}.{}", f.trim_end_matches('0'))
+}
+
+/// History's `created_by` for a config-only instruction, as BuildKit writes it (Go's
+/// `%q`/`%v` formatting included); `config` is the config after the instruction.
+pub fn created_by(step: &Step, config: &Value) -> String {
+    let c = &config["config"];
+    let rest = step
+        .code
+        .trim()
+        .split_once(char::is_whitespace)
+        .map(|(_, r)| r.trim().to_string())
+        .unwrap_or_default();
+    match &step.op {
+        Op::Cmd(_) => format!("CMD {}", go_list(&c["Cmd"])),
+        Op::Entrypoint(_) => format!("ENTRYPOINT {}", go_list(&c["Entrypoint"])),
         Op::Env(kv) => format!(
             "ENV {}",
             kv.iter()
@@ -129,16 +194,7 @@ pub fn created_by(step: &Step) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
-        Op::Arg(kv) => format!(
-            "ARG {}",
-            kv.iter()
-                .map(|(k, v)| match v {
-                    Some(v) => format!("{k}={v}"),
-                    None => k.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        Op::Arg(_) => format!("ARG {rest}"),
         Op::Label(kv) => format!(
             "LABEL {}",
             kv.iter()
@@ -146,6 +202,38 @@ pub fn created_by(step: &Step) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
+        Op::Expose(ports) => {
+            let mut p = ports.clone();
+            p.sort();
+            p.dedup();
+            format!(
+                "EXPOSE map[{}]",
+                p.iter()
+                    .map(|x| format!("{x}:{{}}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
+        Op::Volume(v) => format!("VOLUME [{}]", v.join(" ")),
+        Op::Shell(v) => format!("SHELL [{}]", v.join(" ")),
+        Op::User(u) => format!("USER {u}"),
+        Op::StopSignal(s) => format!("STOPSIGNAL {s}"),
+        Op::Maintainer(m) => format!("MAINTAINER {m}"),
+        Op::Healthcheck(Healthcheck::None) => {
+            "HEALTHCHECK &{[\"NONE\"] \"0s\" \"0s\" \"0s\" \"0s\" '\\x00'}".into()
+        }
+        Op::Healthcheck(Healthcheck::Cmd(h)) => {
+            let test: Vec<String> = h.test.iter().map(|s| dockerfile::go_quote(s)).collect();
+            format!(
+                "HEALTHCHECK &{{[{}] \"{}\" \"{}\" \"{}\" \"{}\" '\\x{:02x}'}}",
+                test.join(" "),
+                go_duration(h.interval),
+                go_duration(h.timeout),
+                go_duration(h.start_period),
+                go_duration(h.start_interval),
+                h.retries.clamp(0, 255)
+            )
+        }
         _ => step
             .code
             .lines()
@@ -177,8 +265,15 @@ pub(crate) fn apply(state: &mut State, op: &Op, shell: &mut Vec<String>) {
         Op::Env(kv) => {
             let mut env = strings(&c["config"]["Env"]);
             for (k, v) in kv {
-                env.retain(|e| e.split('=').next() != Some(k.as_str()));
-                env.push(format!("{k}={v}"));
+                // A variable set again keeps its place.
+                let kv = format!("{k}={v}");
+                match env
+                    .iter_mut()
+                    .find(|e| e.split('=').next() == Some(k.as_str()))
+                {
+                    Some(e) => *e = kv,
+                    None => env.push(kv),
+                }
             }
             set(c, "Env", json!(env));
         }
@@ -256,5 +351,25 @@ pub(crate) fn apply(state: &mut State, op: &Op, shell: &mut Vec<String>) {
         },
         Op::Arg(_) => {}
         Op::Run(_) | Op::Copy(_) | Op::Add(_) | Op::Workdir { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(30_000_000_000), "30s");
+        assert_eq!(go_duration(90_000_000_000), "1m30s");
+        assert_eq!(go_duration(7_200_000_000_000), "2h0m0s");
+        assert_eq!(go_duration(1_500_000_000), "1.5s");
+        assert_eq!(go_duration(500_000_000), "500ms");
+    }
+
+    #[test]
+    fn go_lists() {
+        assert_eq!(go_list(&json!(["a", "b c"])), "[\"a\" \"b c\"]");
     }
 }

@@ -152,14 +152,19 @@ pub trait Progress {
 /// The image and file system state after a step.
 #[derive(Debug, Clone)]
 struct State {
-    /// The cache key of the chain of steps so far.
-    key: String,
+    /// The cache key of the file system: the base and the steps that made layers (a
+    /// layer step's key starts from it, so config-only changes do not miss the cache).
+    fs_key: String,
+    /// The key of everything so far, config included (the export's key).
+    full_key: String,
     config: Value,
     layers: Vec<LayerDesc>,
     /// An image written for exactly this state.
     id: Option<Digest>,
     /// CMD was set in this stage (ENTRYPOINT then keeps it).
     cmd_set: bool,
+    /// The ARGs declared in this stage so far (RUN's history names them).
+    args: Vec<String>,
 }
 
 fn sha(parts: &[&str]) -> String {
@@ -313,11 +318,13 @@ pub fn build(
                     None => b.eng.image_resolve(r)?,
                 };
                 State {
-                    key: id.to_string(),
+                    fs_key: id.to_string(),
+                    full_key: id.to_string(),
                     config: b.eng.image_config(&id)?,
                     layers: b.eng.image_layers(&id)?,
                     id: Some(id),
                     cmd_set: false,
+                    args: Vec::new(),
                 }
             }
             Base::Stage(j) => results[*j]
@@ -325,6 +332,13 @@ pub fn build(
                 .ok_or_else(|| Error::Invalid(format!("stage {j} was not built")))?,
         };
         state.cmd_set = false;
+        state.args.clear();
+        // BuildKit: a stage's image always has a PATH; the base's ONBUILD triggers ran
+        // (the planner put them first) and are not passed on.
+        image_config::ensure_path(&mut state.config);
+        if !matches!(stage.base, Base::Scratch) {
+            image_config::set(&mut state.config, "OnBuild", Value::Null);
+        }
         // BuildKit numbers the steps that touch the file system (FROM, RUN, COPY, ADD,
         // WORKDIR); the others only edit the config and show no progress of their own.
         let n = stage.steps.iter().filter(|s| makes_layer(&s.op)).count() + 1;
@@ -438,15 +452,29 @@ impl Builder<'_> {
         let t = Instant::now();
         if !self.req.no_cache {
             if let Some(id) = self.eng.build_cache_get(&key)? {
-                state.config = self.eng.image_config(&id)?;
-                state.layers = self.eng.image_layers(&id)?;
-                state.id = Some(id);
-                state.key = key;
-                self.progress.event(Event::Cached { vertex: v });
-                return Ok(());
+                // The cached step's image: its last layer is this step's. The config
+                // stays this build's (a changed LABEL before the step does not miss).
+                let layers = self.eng.image_layers(&id)?;
+                if layers.len() == state.layers.len() + 1 {
+                    if let Some(l) = layers.last() {
+                        image_config::add_history(&mut state.config, history, false);
+                        image_config::push_diff(&mut state.config, &l.digest);
+                        state.layers.push(l.clone());
+                        state.id = None;
+                        state.full_key = sha(&[&state.full_key, &key]);
+                        state.fs_key = key;
+                        self.progress.event(Event::Cached { vertex: v });
+                        return Ok(());
+                    }
+                }
             }
         }
-        let layer = match make(self, state, v) {
+        let made = make(self, state, v).and_then(|l| match l {
+            Some(l) => Ok(l),
+            // BuildKit keeps a step that changed nothing as an empty layer.
+            None => Ok(self.eng.image_add_layer(&[0u8; 1024][..])?),
+        });
+        let layer = match made {
             Ok(l) => l,
             Err(e) => {
                 let m = e.to_string();
@@ -457,13 +485,12 @@ impl Builder<'_> {
                 return Err(e);
             }
         };
-        image_config::add_history(&mut state.config, history, layer.is_none());
-        if let Some(l) = layer {
-            image_config::push_diff(&mut state.config, &l.digest);
-            state.layers.push(l);
-        }
+        image_config::add_history(&mut state.config, history, false);
+        image_config::push_diff(&mut state.config, &layer.digest);
+        state.layers.push(layer);
         state.id = None;
-        state.key = key.clone();
+        state.full_key = sha(&[&state.full_key, &key]);
+        state.fs_key = key.clone();
         let id = self.materialize(state)?;
         self.eng.build_cache_put(&key, &id)?;
         self.progress.event(Event::Done {
@@ -486,8 +513,34 @@ impl Builder<'_> {
             Op::Run(r) => {
                 let sh = shell.clone();
                 let inv = r.invocation(&sh, false).map_err(Error::Invalid)?;
-                let key = sha(&[&state.key, "RUN", &op_json, &sh.join("\u{0}")]);
-                let history = format!("RUN {} # buildkit", inv.args.join(" "));
+                let key = sha(&[
+                    &state.fs_key,
+                    "RUN",
+                    &op_json,
+                    &sh.join("\u{0}"),
+                    state.config["config"]["WorkingDir"].as_str().unwrap_or(""),
+                    state.config["config"]["User"].as_str().unwrap_or(""),
+                ]);
+                // BuildKit's `RUN |N K=V ... argv # buildkit`: the stage's ARGs first.
+                let with_args: Vec<String> = state
+                    .args
+                    .iter()
+                    .map(|a| {
+                        let v = r
+                            .env
+                            .iter()
+                            .find(|(k, _)| k == a)
+                            .map(|(_, v)| v.as_str())
+                            .unwrap_or("");
+                        format!("{a}={v}")
+                    })
+                    .collect();
+                let prefix = if with_args.is_empty() {
+                    String::new()
+                } else {
+                    format!("|{} {} ", with_args.len(), with_args.join(" "))
+                };
+                let history = format!("RUN {prefix}{} # buildkit", inv.args.join(" "));
                 let network = match r.network {
                     dockerfile::instructions::Network::None => NetworkMode::None,
                     dockerfile::instructions::Network::Host => NetworkMode::Host,
@@ -616,9 +669,14 @@ impl Builder<'_> {
             Op::Workdir { resolved, .. } => {
                 image_config::set(&mut state.config, "WorkingDir", json!(resolved));
                 // BuildKit creates the directory when the image lacks it.
-                let key = sha(&[&state.key, "WORKDIR", resolved]);
+                let user = state.config["config"]["User"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                let key = sha(&[&state.fs_key, "WORKDIR", resolved, &user]);
                 let history = format!("WORKDIR {resolved}");
                 let dir = resolved.clone();
+                let owner = user.clone();
                 self.layer_step(state, key, name, &history, &mut |b, st, _| {
                     let image = b.materialize(st)?;
                     let tree = b.eng.image_tree(&image)?;
@@ -634,8 +692,12 @@ impl Builder<'_> {
                         let mut h = tar::Header::new_gnu();
                         h.set_entry_type(tar::EntryType::Directory);
                         h.set_mode(0o755);
-                        h.set_uid(0);
-                        h.set_gid(0);
+                        let (uid, gid) = copy::parse_chown(&owner, &tree)
+                            .ok()
+                            .flatten()
+                            .unwrap_or((0, 0));
+                        h.set_uid(uid.into());
+                        h.set_gid(gid.into());
                         h.set_size(0);
                         h.set_mtime(
                             std::time::SystemTime::now()
@@ -660,9 +722,19 @@ impl Builder<'_> {
             }
             op => {
                 image_config::apply(state, op, shell);
-                image_config::add_history(&mut state.config, &image_config::created_by(step), true);
+                if let Op::Arg(kv) = op {
+                    for (k, _) in kv {
+                        state.args.retain(|a| a != k);
+                        state.args.push(k.clone());
+                    }
+                }
+                // BuildKit records no history for ONBUILD.
+                if !matches!(op, Op::Onbuild(_)) {
+                    let by = image_config::created_by(step, &state.config);
+                    image_config::add_history(&mut state.config, &by, true);
+                }
                 state.id = None;
-                state.key = sha(&[&state.key, &op_json]);
+                state.full_key = sha(&[&state.full_key, &op_json]);
                 Ok(())
             }
         }
@@ -682,7 +754,7 @@ impl Builder<'_> {
                     .flatten()
                     .ok_or_else(|| Error::Invalid(format!("stage {j} was not built")))?;
                 let id = self.materialize(&mut st)?;
-                (id, st.key)
+                (id, st.fs_key)
             }
             Base::Image(r) => {
                 let id = match self.eng.image_resolve(r) {
@@ -769,7 +841,7 @@ impl Builder<'_> {
             d
         };
         let key = sha(&[
-            &state.key,
+            &state.fs_key,
             a.keyword,
             op_json,
             &content_key.join(","),
@@ -897,7 +969,7 @@ impl Builder<'_> {
             image_config::set(&mut state.config, "Labels", Value::Object(labels));
         }
         let labels_json = serde_json::to_string(&self.req.labels).unwrap_or_default();
-        let key = sha(&[&state.key, "export", &labels_json]);
+        let key = sha(&[&state.full_key, "export", &labels_json]);
         let cached = if self.req.no_cache {
             None
         } else {

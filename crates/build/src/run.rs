@@ -90,8 +90,10 @@ pub fn run(
         }),
         user: (!spec.user.is_empty()).then(|| spec.user.to_string()),
         skip_image_volumes: true,
+        hostname: Some("buildkitsandbox".into()),
         ..Default::default()
     };
+    req.config.build_step = true;
     req.health.disable = true;
     req.config.env = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     req.config.labels = labels;

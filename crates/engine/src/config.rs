@@ -92,6 +92,9 @@ pub struct ContainerConfig {
     /// stays its mode, as Docker's `HostConfig.NetworkMode` does) until a `network connect`
     /// to it.
     pub primary_disconnected: bool,
+    /// A build step's container: BuildKit's sandbox (hostname `buildkitsandbox`, its
+    /// short `/etc/hosts`, no `/etc/hostname` mount, no `HOSTNAME` variable).
+    pub build_step: bool,
 }
 
 /// A host device given to a container (Docker's `DeviceMapping`).

@@ -244,6 +244,8 @@ pub fn write_etc_files(
     w("hostname", format!("{hostname}\n"))?;
     let mut hosts = if host_network {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+    } else if c.build_step {
+        format!("127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
     } else {
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string()
     };
@@ -252,7 +254,7 @@ pub fn write_etc_files(
             hosts.push_str(&format!("{addr}\t{name}\n"));
         }
     }
-    if let Some(ip) = ip {
+    if let Some(ip) = ip.filter(|_| !c.build_step) {
         hosts.push_str(&format!("{ip}\t{hostname}\n"));
     }
     w("hosts", hosts)?;

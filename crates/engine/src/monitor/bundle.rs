@@ -37,6 +37,9 @@ pub(super) fn prepare(
     };
     crate::rootfs::write_etc_files(&dir, c, ip, dns_server)?;
     for f in ["hostname", "hosts", "resolv.conf"] {
+        if c.build_step && f == "hostname" {
+            continue;
+        }
         if !c.mounts.iter().any(|m| m.target == format!("/etc/{f}")) {
             mounts.push((
                 dir.join(f).display().to_string(),
@@ -221,7 +224,9 @@ fn environment(c: &ContainerConfig, user: &crate::spec::User) -> Vec<String> {
     if !has(&c.env, "PATH") {
         env.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     }
-    env.push(format!("HOSTNAME={}", c.hostname));
+    if !c.build_step {
+        env.push(format!("HOSTNAME={}", c.hostname));
+    }
     if c.tty {
         env.push("TERM=xterm".into());
     }
