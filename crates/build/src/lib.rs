@@ -58,10 +58,14 @@ pub enum Error {
         code: i32,
     },
     /// A step failed: which one, and why.
-    #[error("{step}: {source}")]
+    #[error("{source}")]
     Step {
         /// `[stage 2/3] RUN ...`.
         step: String,
+        /// The progress vertex it ran as (0 if it never started).
+        vertex: usize,
+        /// Its lines in the Dockerfile.
+        lines: dockerfile::Lines,
         /// Why.
         #[source]
         source: Box<Error>,
@@ -260,7 +264,25 @@ pub fn build(
         vertex: v,
         name: &def,
     });
-    let df = Dockerfile::parse(&req.dockerfile)?;
+    let text = format!(
+        "transferring dockerfile: {} done",
+        human_bytes(req.dockerfile.len() as u64)
+    );
+    progress.event(Event::Log {
+        vertex: v,
+        text: &text,
+    });
+    let df = match Dockerfile::parse(&req.dockerfile) {
+        Ok(df) => df,
+        Err(e) => {
+            let m = e.to_string();
+            progress.event(Event::Failed {
+                vertex: v,
+                message: &m,
+            });
+            return Err(e.into());
+        }
+    };
     progress.event(Event::Done {
         vertex: v,
         secs: t0.elapsed().as_secs_f64(),
@@ -300,14 +322,28 @@ pub fn build(
     }
     let plan = plan?;
     let base_ids: BTreeMap<String, Digest> = images.ids.borrow().clone();
+    for r in base_ids.keys() {
+        let v = next();
+        let name = format!("[internal] load metadata for {}", normalized(r));
+        progress.event(Event::Start {
+            vertex: v,
+            name: &name,
+        });
+        progress.event(Event::Done {
+            vertex: v,
+            secs: 0.0,
+        });
+    }
 
     let mut results: Vec<Option<State>> = vec![None; plan.stages.len()];
+    let first = vertex;
     let mut b = Builder {
         eng,
         req,
         ctx: &ctx,
         progress,
-        vertex: 2,
+        vertex: first,
+        context_loaded: false,
     };
     for stage in plan.needed() {
         let mut state = match &stage.base {
@@ -352,7 +388,7 @@ pub fn build(
         let v = b.next();
         let from = match &stage.base {
             Base::Scratch => "FROM scratch".to_string(),
-            Base::Image(r) => format!("FROM {r}"),
+            Base::Image(r) => format!("FROM {}", normalized(r)),
             Base::Stage(j) => format!(
                 "FROM {}",
                 plan.stages[*j]
@@ -380,6 +416,8 @@ pub fn build(
             b.step(&mut state, step, &name, &results, &mut shell)
                 .map_err(|e| Error::Step {
                     step: name.clone(),
+                    vertex: b.vertex,
+                    lines: step.lines,
                     source: Box::new(e),
                 })?;
         }
@@ -389,6 +427,13 @@ pub fn build(
         .take()
         .ok_or_else(|| Error::Invalid("the target stage was not built".into()))?;
     b.export(state)
+}
+
+/// A reference as BuildKit names it (`docker.io/library/busybox:latest`).
+fn normalized(r: &str) -> String {
+    r.parse::<Reference>()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|_| r.to_string())
 }
 
 /// An instruction as the progress shows it (WORKDIR with its path expanded).
@@ -418,6 +463,8 @@ struct Builder<'a> {
     ctx: &'a Context,
     progress: &'a mut dyn Progress,
     vertex: usize,
+    /// The `[internal] load build context` vertex was shown.
+    context_loaded: bool,
 }
 
 impl Builder<'_> {
@@ -914,6 +961,24 @@ impl Builder<'_> {
                 }
             }
         }
+        if !self.context_loaded {
+            self.context_loaded = true;
+            let v = self.next();
+            self.progress.event(Event::Start {
+                vertex: v,
+                name: "[internal] load build context",
+            });
+            let bytes: u64 = files.iter().map(|(_, st)| st.size).sum();
+            let text = format!("transferring context: {} done", human_bytes(bytes));
+            self.progress.event(Event::Log {
+                vertex: v,
+                text: &text,
+            });
+            self.progress.event(Event::Done {
+                vertex: v,
+                secs: 0.0,
+            });
+        }
         let known = self.eng.build_file_hashes(&files)?;
         let mut fresh = Vec::new();
         let mut hashes = BTreeMap::new();
@@ -993,6 +1058,10 @@ impl Builder<'_> {
         };
         self.progress.event(Event::Log {
             vertex: v,
+            text: "exporting layers done",
+        });
+        self.progress.event(Event::Log {
+            vertex: v,
             text: &format!("writing image {id} done"),
         });
         for t in &self.req.tags {
@@ -1017,6 +1086,22 @@ struct CopyArgs<'a> {
     from: Option<(image::flatten::Tree, String)>,
     unpack: bool,
     keyword: &'static str,
+}
+
+/// Sizes as BuildKit's progress prints them (`2.10kB`, `80.01MB`).
+fn human_bytes(b: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < units.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b}B")
+    } else {
+        format!("{v:.2}{}", units[i])
+    }
 }
 
 /// Write the files of `tree` into the new directory `dir`.

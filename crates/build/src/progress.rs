@@ -10,6 +10,10 @@ use crate::{Event, Progress};
 /// Plain progress into a writer (standard error for `quai build`).
 pub struct Plain<W: Write> {
     out: W,
+    /// Something was printed (vertices after the first start with a blank line).
+    any: bool,
+    /// The last output lines of each vertex (BuildKit shows them when a step fails).
+    tails: std::collections::HashMap<usize, std::collections::VecDeque<String>>,
     started: std::collections::HashMap<usize, Instant>,
     /// Bytes of an unfinished output line, per vertex.
     partial: std::collections::HashMap<usize, Vec<u8>>,
@@ -20,6 +24,8 @@ impl<W: Write> Plain<W> {
     pub fn new(out: W) -> Self {
         Plain {
             out,
+            any: false,
+            tails: Default::default(),
             started: Default::default(),
             partial: Default::default(),
         }
@@ -30,7 +36,21 @@ impl<W: Write> Plain<W> {
             .started
             .get(&vertex)
             .map_or(0.0, |s| s.elapsed().as_secs_f64());
-        let _ = writeln!(self.out, "#{vertex} {t:.3} {text}");
+        let line = format!("{t:.3} {text}");
+        let _ = writeln!(self.out, "#{vertex} {line}");
+        let tail = self.tails.entry(vertex).or_default();
+        tail.push_back(line);
+        if tail.len() > 6 {
+            tail.pop_front();
+        }
+    }
+
+    /// The last lines a vertex printed (at most 6).
+    pub fn tail(&self, vertex: usize) -> Vec<String> {
+        self.tails
+            .get(&vertex)
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     fn flush_partial(&mut self, vertex: usize) {
@@ -48,6 +68,10 @@ impl<W: Write> Progress for Plain<W> {
         match ev {
             Event::Start { vertex, name } => {
                 self.started.insert(vertex, Instant::now());
+                if self.any {
+                    let _ = writeln!(self.out);
+                }
+                self.any = true;
                 let _ = writeln!(self.out, "#{vertex} {name}");
             }
             Event::Output { vertex, data } => {
@@ -64,15 +88,15 @@ impl<W: Write> Progress for Plain<W> {
                 let _ = writeln!(self.out, "#{vertex} {text}");
             }
             Event::Cached { vertex } => {
-                let _ = writeln!(self.out, "#{vertex} CACHED\n");
+                let _ = writeln!(self.out, "#{vertex} CACHED");
             }
             Event::Done { vertex, secs } => {
                 self.flush_partial(vertex);
-                let _ = writeln!(self.out, "#{vertex} DONE {secs:.1}s\n");
+                let _ = writeln!(self.out, "#{vertex} DONE {secs:.1}s");
             }
             Event::Failed { vertex, message } => {
                 self.flush_partial(vertex);
-                let _ = writeln!(self.out, "#{vertex} ERROR: {message}\n");
+                let _ = writeln!(self.out, "#{vertex} ERROR: {message}");
             }
         }
         let _ = self.out.flush();

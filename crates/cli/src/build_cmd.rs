@@ -265,13 +265,19 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         extra_hosts: a.add_host.iter().map(|h| h.replacen('=', ":", 1)).collect(),
     };
     let quiet = a.quiet || a.progress == "quiet";
+    let mut plain = build::progress::Plain::new(std::io::stderr());
     let result = if quiet {
         build::build(eng, &req, &mut build::progress::Quiet)
     } else {
-        let mut p = build::progress::Plain::new(std::io::stderr().lock());
-        build::build(eng, &req, &mut p)
+        build::build(eng, &req, &mut plain)
     };
-    let id = result.map_err(|e| anyhow::anyhow!("failed to solve: {e}"))?;
+    let id = match result {
+        Ok(id) => id,
+        Err(e) => {
+            report_failure(&e, &plain, &req);
+            return Ok(1);
+        }
+    };
     if let Some(f) = &a.iidfile {
         std::fs::write(f, id.to_string()).with_context(|| format!("write {f}"))?;
     }
@@ -279,6 +285,45 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         println!("{id}");
     }
     Ok(0)
+}
+
+/// A failed build as BuildKit reports it: the failing step with its last output lines,
+/// the Dockerfile around it, then `ERROR: failed to solve: ...`.
+fn report_failure(
+    e: &build::Error,
+    plain: &build::progress::Plain<std::io::Stderr>,
+    req: &build::BuildRequest,
+) {
+    let mut out = String::new();
+    if let build::Error::Step {
+        step,
+        vertex,
+        lines,
+        ..
+    } = e
+    {
+        out.push_str(&format!("------\n > {step}:\n"));
+        for l in plain.tail(*vertex) {
+            out.push_str(&format!("{l}\n"));
+        }
+        out.push_str("------\n");
+        out.push_str(&dockerfile::checks::render_source(
+            &req.dockerfile_name,
+            &req.dockerfile,
+            *lines,
+        ));
+    }
+    if let build::Error::Dockerfile(d) = e {
+        if let Some(lines) = d.lines().filter(|l| l.start > 0) {
+            out.push_str(&dockerfile::checks::render_source(
+                &req.dockerfile_name,
+                &req.dockerfile,
+                lines,
+            ));
+        }
+    }
+    out.push_str(&format!("ERROR: failed to solve: {e}\n"));
+    eprint!("{out}");
 }
 
 /// `builder ...`.

@@ -243,10 +243,7 @@ fn bad_dockerfiles_and_failing_steps_are_one_clear_error() {
         (
             "runfail",
             "FROM localbusybox\nRUN echo failing; exit 3\n",
-            &[
-                "did not complete successfully: exit code: 3",
-                "RUN echo failing; exit 3",
-            ],
+            &["did not complete successfully: exit code: 3"],
         ),
         (
             "unknown",
@@ -294,6 +291,16 @@ fn bad_dockerfiles_and_failing_steps_are_one_clear_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(" failing"), "{err}");
     assert!(err.contains("ERROR: process"), "{err}");
+    // BuildKit's box: the step, its last output, the Dockerfile around it.
+    assert!(
+        err.contains("------\n > [2/2] RUN echo failing; exit 3:\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Dockerfile:2\n--------------------\n"),
+        "{err}"
+    );
+    assert!(err.contains("   2 | >>> RUN echo failing; exit 3"), "{err}");
 }
 
 #[test]
