@@ -30,6 +30,8 @@ pub struct Entry {
 pub struct Source {
     /// The name it matched as (for `dest/NAME` of a file).
     pub name: String,
+    /// Downloaded by ADD from a URL: never unpacked.
+    pub remote: bool,
     /// The source itself and, for a directory, everything under it (parents first).
     pub entries: Vec<Entry>,
 }
@@ -159,7 +161,11 @@ impl Origin<'_> {
         if is_dir {
             self.walk(rel, Path::new(""), &mut entries);
         }
-        Source { name, entries }
+        Source {
+            name,
+            remote: false,
+            entries,
+        }
     }
 
     /// Match `pat` (segments) against the tree under `at`.

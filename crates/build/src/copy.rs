@@ -330,7 +330,7 @@ pub fn write_layer(job: &CopyJob<'_>, out: impl Write) -> Result<(), Error> {
             }
             continue;
         }
-        if job.unpack && top.meta.is_file() {
+        if job.unpack && !s.remote && top.meta.is_file() {
             if let Some(r) = archive_reader(&top.path) {
                 w.parents(&rel, true)?;
                 w.archive(&rel, r)?;

@@ -685,19 +685,15 @@ impl Builder<'_> {
                         from: from_tree,
                         unpack: false,
                         keyword: "COPY",
+                        checksum: "",
                     },
                 )
             }
             Op::Add(a) => {
-                if a.files
-                    .paths
-                    .iter()
-                    .any(|p| p.contains("://") || p.starts_with("git@"))
-                {
-                    return Err(Error::Invalid(
-                        "ADD from a URL or a git repository is not supported by quai's builder yet"
-                            .into(),
-                    ));
+                if let Some(g) = a.files.paths.iter().find(|p| is_git(p)) {
+                    return Err(Error::Invalid(format!(
+                        "ADD {g}: git sources are not supported by quai's builder yet"
+                    )));
                 }
                 self.copy_step(
                     state,
@@ -710,6 +706,7 @@ impl Builder<'_> {
                         from: None,
                         unpack: a.unpack.unwrap_or(true),
                         keyword: "ADD",
+                        checksum: &a.checksum,
                     },
                 )
             }
@@ -834,8 +831,9 @@ impl Builder<'_> {
             Some((t, _)) => Origin::Tree(t),
             None => Origin::Context(self.ctx),
         };
-        // Heredoc sources become files of their own.
-        let heredoc_dir = if a.files.contents.is_empty() {
+        // Heredoc sources and ADD's downloads become files of their own.
+        let urls: Vec<&String> = a.files.paths.iter().filter(|p| is_url(p)).collect();
+        let heredoc_dir = if a.files.contents.is_empty() && urls.is_empty() {
             None
         } else {
             let d = tempdir_in(self.eng.run_dir())?;
@@ -845,19 +843,39 @@ impl Builder<'_> {
             }
             Some(d)
         };
+        let mut downloaded = Vec::new();
+        if let Some(d) = &heredoc_dir {
+            for (i, u) in urls.iter().enumerate() {
+                let sub = d.join(format!("url-{i}"));
+                let name = match download(u, &sub, a.checksum) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let _ = std::fs::remove_dir_all(d);
+                        return Err(e);
+                    }
+                };
+                downloaded.push(format!("url-{i}/{name}"));
+            }
+        }
         let heredoc_tree = heredoc_dir
             .as_ref()
             .map(|d| image::flatten::Tree::new(vec![d.clone()]));
         let mut sources = Vec::new();
         let mut content_key = Vec::new();
         let res = (|| {
-            for p in &a.files.paths {
+            for p in a.files.paths.iter().filter(|p| !is_url(p)) {
                 sources.extend(origin.select(p)?);
             }
             if let Some(t) = &heredoc_tree {
                 let o = Origin::Tree(t);
                 for c in &a.files.contents {
                     sources.extend(o.select(&c.path)?);
+                }
+                for p in &downloaded {
+                    for mut s in o.select(p)? {
+                        s.remote = true;
+                        sources.push(s);
+                    }
                 }
             }
             content_key.push(match &a.from {
@@ -1081,11 +1099,74 @@ impl Builder<'_> {
 
 struct CopyArgs<'a> {
     files: &'a dockerfile::instructions::SourcesAndDest,
+    /// ADD `--checksum`.
+    checksum: &'a str,
     chown: &'a str,
     chmod: &'a str,
     from: Option<(image::flatten::Tree, String)>,
     unpack: bool,
     keyword: &'static str,
+}
+
+fn is_url(p: &str) -> bool {
+    (p.starts_with("http://") || p.starts_with("https://")) && !is_git(p)
+}
+
+fn is_git(p: &str) -> bool {
+    p.starts_with("git@")
+        || p.starts_with("git://")
+        || ((p.starts_with("http://") || p.starts_with("https://"))
+            && p.split(['?', '#'])
+                .next()
+                .is_some_and(|u| u.ends_with(".git")))
+}
+
+/// Download `url` into the new directory `dir` as ADD does (mode 0600, the name from the
+/// URL's path), checking `checksum` (`sha256:HEX`) when given. Returns the file's name.
+fn download(url: &str, dir: &std::path::Path, checksum: &str) -> Result<String, Error> {
+    let fail = |m: String| Error::Invalid(format!("failed to load {url}: {m}"));
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let path_part = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .splitn(4, '/')
+        .nth(3)
+        .unwrap_or("");
+    let name = path_part
+        .rsplit('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or("__unnamed__")
+        .to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(300)))
+        .user_agent(concat!("quai/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let resp = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
+    let file = dir.join(&name);
+    let mut out = std::fs::File::create(&file).map_err(|e| fail(e.to_string()))?;
+    let mut body = resp.into_body().into_reader();
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = std::io::Read::read(&mut body, &mut buf).map_err(|e| fail(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        std::io::Write::write_all(&mut out, &buf[..n]).map_err(|e| fail(e.to_string()))?;
+    }
+    let got = format!("sha256:{}", hex::encode(h.finalize()));
+    if !checksum.is_empty() && checksum != got {
+        return Err(Error::Invalid(format!(
+            "digest mismatch for {url}: {got}, expected {checksum}"
+        )));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(name)
 }
 
 /// Sizes as BuildKit's progress prints them (`2.10kB`, `80.01MB`).

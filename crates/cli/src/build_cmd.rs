@@ -41,6 +41,10 @@ pub struct BuildArgs {
     /// Add a custom host-to-IP mapping (`host:ip`).
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
+    /// Output destination (`type=local,dest=DIR`, `type=tar,dest=FILE`,
+    /// `type=docker|oci,dest=FILE`, `type=image`; `-o DIR` and `-o -` for short).
+    #[arg(short, long)]
+    pub output: Vec<String>,
     /// Write the image ID to the file.
     #[arg(long)]
     pub iidfile: Option<String>,
@@ -264,6 +268,11 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         network,
         extra_hosts: a.add_host.iter().map(|h| h.replacen('=', ":", 1)).collect(),
     };
+    let outputs = a
+        .output
+        .iter()
+        .map(|o| parse_output(o))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let quiet = a.quiet || a.progress == "quiet";
     let mut plain = build::progress::Plain::new(std::io::stderr());
     let result = if quiet {
@@ -278,6 +287,9 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
             return Ok(1);
         }
     };
+    for o in &outputs {
+        write_output(eng, &id, o)?;
+    }
     if let Some(f) = &a.iidfile {
         std::fs::write(f, id.to_string()).with_context(|| format!("write {f}"))?;
     }
@@ -324,6 +336,77 @@ fn report_failure(
     }
     out.push_str(&format!("ERROR: failed to solve: {e}\n"));
     eprint!("{out}");
+}
+
+/// Where `--output` sends the result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Output {
+    /// The image store (the default).
+    Image,
+    /// The files, into a directory.
+    Local(PathBuf),
+    /// The files as a tar (`-` for stdout).
+    Tar(String),
+    /// A `docker save` archive.
+    Docker(String),
+    /// An OCI layout archive.
+    Oci(String),
+}
+
+fn parse_output(s: &str) -> anyhow::Result<Output> {
+    if !s.contains('=') {
+        return Ok(if s == "-" {
+            Output::Tar("-".into())
+        } else {
+            Output::Local(PathBuf::from(s))
+        });
+    }
+    let mut kind = None;
+    let mut dest = None;
+    for f in s.split(',') {
+        match f.split_once('=') {
+            Some(("type", v)) => kind = Some(v.to_string()),
+            Some(("dest", v)) => dest = Some(v.to_string()),
+            Some((_, _)) => {}
+            None => bail!("invalid --output {s:?}: want key=value fields"),
+        }
+    }
+    let need = |d: Option<String>| d.with_context(|| format!("--output {s:?}: dest= is required"));
+    Ok(match kind.as_deref() {
+        None | Some("image") | Some("registry") => Output::Image,
+        Some("local") => Output::Local(PathBuf::from(need(dest)?)),
+        Some("tar") => Output::Tar(dest.unwrap_or_else(|| "-".into())),
+        Some("docker") => Output::Docker(dest.unwrap_or_else(|| "-".into())),
+        Some("oci") => Output::Oci(dest.unwrap_or_else(|| "-".into())),
+        Some(other) => bail!("unsupported output type {other:?} (local, tar, docker, oci, image)"),
+    })
+}
+
+fn sink(dest: &str) -> anyhow::Result<Box<dyn std::io::Write>> {
+    if dest == "-" {
+        return Ok(Box::new(std::io::stdout().lock()));
+    }
+    let f = std::fs::File::create(dest).with_context(|| format!("create {dest}"))?;
+    Ok(Box::new(std::io::BufWriter::new(f)))
+}
+
+fn write_output(eng: &Engine, id: &content::Digest, o: &Output) -> anyhow::Result<()> {
+    match o {
+        Output::Image => {}
+        Output::Local(dir) => eng.image_export_dir(id, dir)?,
+        Output::Tar(dest) => eng.image_export_fs(id, sink(dest)?)?,
+        Output::Docker(dest) => eng.image_save(
+            &[id.to_string()],
+            engine::images::ArchiveFormat::DockerArchive,
+            sink(dest)?,
+        )?,
+        Output::Oci(dest) => eng.image_save(
+            &[id.to_string()],
+            engine::images::ArchiveFormat::OciArchive,
+            sink(dest)?,
+        )?,
+    }
+    Ok(())
 }
 
 /// `builder ...`.

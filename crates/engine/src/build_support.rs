@@ -28,6 +28,40 @@ impl Engine {
         Ok(Tree::new(dirs))
     }
 
+    /// An image's whole file system as one tar (no whiteouts): `build --output
+    /// type=tar|local`.
+    pub fn image_export_fs(&self, id: &Digest, out: impl std::io::Write) -> Result<()> {
+        let tree = self.image_tree(id)?;
+        image::flatten::write_flat(tree.layers(), out).map_err(|e| crate::Error::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        })
+    }
+
+    /// An image's whole file system written into the directory `dir` (`build --output
+    /// type=local`), entries kept inside it.
+    pub fn image_export_dir(&self, id: &Digest, dir: &std::path::Path) -> Result<()> {
+        let tree = self.image_tree(id)?;
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io("create", dir, e))?;
+        let (reader, writer) = std::io::pipe().map_err(|e| crate::Error::io("pipe for", dir, e))?;
+        let layers = tree.layers().to_vec();
+        let producer = std::thread::spawn(move || {
+            image::flatten::write_flat(&layers, std::io::BufWriter::new(writer))
+        });
+        let unpacked = image::layer::unpack(reader, dir);
+        let produced = producer
+            .join()
+            .map_err(|_| crate::Error::Invalid("the export writer panicked".into()))?;
+        produced.map_err(|e| crate::Error::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        })?;
+        unpacked?;
+        Ok(())
+    }
+
     /// Take in an uncompressed layer tar.
     pub fn image_add_layer(&self, tar: impl Read) -> Result<LayerDesc> {
         Ok(self.images()?.add_layer(tar)?)

@@ -537,7 +537,8 @@ mod tests {
     use super::*;
 
     /// A `state.db` written by the release before schema versions (its exact schema and
-    /// a record of that time) opens, keeps its data and takes version 1 of each part.
+    /// a record of that time) opens, keeps its data and takes the newest version of each
+    /// part (engine 1; image 2, the build cache).
     #[test]
     fn a_database_from_before_versioning_opens_and_keeps_its_data() {
         let tmp = tempfile::tempdir().expect("tmp");
@@ -586,11 +587,14 @@ mod tests {
             .expect("query")
             .collect::<rusqlite::Result<_>>()
             .expect("rows");
+        // The image part went on to version 2 (the build cache): the old image is still
+        // listed (not hidden) and the new tables exist.
         assert_eq!(
             versions,
-            vec![("engine".to_string(), 1), ("image".to_string(), 1)]
+            vec![("engine".to_string(), 1), ("image".to_string(), 2)]
         );
         let images = image::store::ImageStore::open(tmp.path()).expect("image store");
         assert_eq!(images.list().expect("images").len(), 1);
+        assert!(images.cache_entries().expect("cache").is_empty());
     }
 }

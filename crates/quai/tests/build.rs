@@ -536,3 +536,107 @@ RUN --mount=type=secret,id=token,env=TOKEN sh -c 'test "${#TOKEN}" = 12 && echo 
     assert!(text(&o).contains("secret token: not found"), "{}", text(&o));
     assert_eq!(e.ok(&["ps", "-a", "-q"]), "");
 }
+
+#[test]
+fn add_from_a_url_and_outputs() {
+    if !root_or_skip("add_from_a_url_and_outputs") {
+        return;
+    }
+    let e = Eng::new();
+    // A web server in the test's network namespace.
+    let www = e.dir.path().join("www");
+    std::fs::create_dir_all(&www).expect("mkdir");
+    std::fs::write(www.join("tool.sh"), "echo from the web\n").expect("w");
+    let mut server = std::process::Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", e.netns))
+        .args([
+            "python3",
+            "-m",
+            "http.server",
+            "18931",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(&www)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("http server");
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(&mut server);
+    assert!(e.until(10, || {
+        e.in_netns("sh", &["-c", "exec 3<>/dev/tcp/127.0.0.1/18931"])
+            .status
+            .success()
+            || e.in_netns(
+                "python3",
+                &[
+                    "-c",
+                    "import socket; socket.create_connection(('127.0.0.1', 18931))",
+                ],
+            )
+            .status
+            .success()
+    }));
+    let sum = {
+        use std::process::Command;
+        let o = Command::new("sha256sum")
+            .arg(www.join("tool.sh"))
+            .output()
+            .expect("sha256sum");
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .next()
+            .expect("sum")
+            .to_string()
+    };
+    let df = format!(
+        "FROM localbusybox\nADD http://127.0.0.1:18931/tool.sh /opt/\nADD --checksum=sha256:{sum} http://127.0.0.1:18931/tool.sh /opt/checked.sh\nRUN sh /opt/tool.sh > /opt/out\n"
+    );
+    let ctx = context(&e, "url", &[("Dockerfile", &df)]);
+    build_ok(&e, &["-t", "u:1"], &ctx);
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "u:1",
+            "sh",
+            "-c",
+            "cat /opt/out; stat -c %a /opt/tool.sh /opt/checked.sh"
+        ]),
+        "from the web\n600\n600"
+    );
+    // A wrong checksum fails the build.
+    let bad = df.replace(&sum, &"0".repeat(64));
+    std::fs::write(ctx.join("Dockerfile"), bad).expect("w");
+    let o = build(&e, &["--no-cache", "-t", "u:2"], &ctx);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("digest mismatch"), "{}", text(&o));
+    // --output: the files into a directory, or as a tar.
+    std::fs::write(ctx.join("Dockerfile"), df).expect("w");
+    let out_dir = e.dir.path().join("out-dir");
+    let out_tar = e.dir.path().join("out.tar");
+    let dir_flag = format!("type=local,dest={}", out_dir.display());
+    let tar_flag = format!("type=tar,dest={}", out_tar.display());
+    build_ok(&e, &["-o", &dir_flag, "-o", &tar_flag], &ctx);
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("opt/out")).expect("read"),
+        "from the web\n"
+    );
+    assert!(out_dir.join("bin/busybox").exists());
+    let listing = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&out_tar)
+        .output()
+        .expect("tar");
+    assert!(String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .any(|l| l == "opt/out"));
+}
