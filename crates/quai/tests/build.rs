@@ -640,3 +640,65 @@ fn add_from_a_url_and_outputs() {
         .lines()
         .any(|l| l == "opt/out"));
 }
+
+#[test]
+fn a_killed_build_leaves_nothing_the_next_build_trips_on() {
+    if !root_or_skip("a_killed_build_leaves_nothing_the_next_build_trips_on") {
+        return;
+    }
+    let e = Eng::new();
+    let ctx = context(
+        &e,
+        "killed",
+        &[(
+            "Dockerfile",
+            "FROM localbusybox\nRUN echo started; sleep 30\nRUN echo after > /after\n",
+        )],
+    );
+    let mut child = e
+        .cmd(&[
+            "build",
+            "--progress",
+            "plain",
+            "-t",
+            "k:1",
+            ctx.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait for the RUN to have started, then kill the builder outright.
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("started") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the RUN started");
+    kill9(child.id() as i32);
+    let _ = child.wait();
+    // Its step container is still there (its monitor runs on); the next build removes
+    // it, and builds.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM localbusybox\nRUN echo quick > /quick\n",
+    )
+    .expect("w");
+    build_ok(&e, &["-t", "k:2"], &ctx);
+    assert_eq!(e.ok(&["run", "--rm", "k:2", "cat", "/quick"]), "quick");
+    assert!(
+        e.until(10, || e.ok(&["ps", "-a", "-q"]).is_empty()),
+        "{}",
+        e.ok(&["ps", "-a"])
+    );
+    assert!(!e.ok(&["images"]).contains("k:1"));
+}
