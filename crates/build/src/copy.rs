@@ -269,24 +269,39 @@ fn tar_header(block: &[u8]) -> bool {
     sum == want
 }
 
-/// A local file ADD unpacks: a tar, plain or compressed with gzip or zstd.
+/// A local file ADD unpacks: a tar, plain or compressed with gzip, bzip2, xz or zstd (as
+/// BuildKit's `DecompressStream` reads them).
 fn archive_reader(path: &Path) -> Option<Box<dyn Read>> {
     let open = || -> Option<Box<dyn Read>> {
         let mut f = std::fs::File::open(path).ok()?;
-        let mut magic = [0u8; 4];
+        let mut magic = [0u8; 6];
         let n = f.read(&mut magic).ok()?;
         let f = std::fs::File::open(path).ok()?;
-        if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+        let m = &magic[..n];
+        if m.starts_with(&[0x1f, 0x8b]) {
             return Some(Box::new(flate2::read::MultiGzDecoder::new(f)));
         }
-        if n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+        if m.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             return Some(Box::new(zstd::stream::read::Decoder::new(f).ok()?));
+        }
+        if m.starts_with(b"BZh") {
+            return Some(Box::new(bzip2::read::MultiBzDecoder::new(f)));
+        }
+        if m.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            // lzma-rs decompresses into a writer: a thread feeds a pipe.
+            let (r, mut w) = std::io::pipe().ok()?;
+            std::thread::spawn(move || {
+                let mut input = std::io::BufReader::new(f);
+                let _ = lzma_rs::xz_decompress(&mut input, &mut w);
+            });
+            return Some(Box::new(r));
         }
         Some(Box::new(f))
     };
     let mut head = vec![0u8; 512];
     let mut r = open()?;
     r.read_exact(&mut head).ok()?;
+    drop(r);
     if !tar_header(&head) {
         return None;
     }

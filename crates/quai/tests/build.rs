@@ -371,15 +371,38 @@ fn hostile_contexts_and_archives_stay_inside() {
         bad.write_all(&[0u8; 1024]).expect("w");
     }
     std::fs::write(ctx.join("bad.tar"), &bad).expect("w");
+    // xz and bzip2 too, made by the system's tar.
+    let pkg = e.dir.path().join("pkgsrc");
+    std::fs::create_dir_all(pkg.join("pkg")).expect("mkdir");
+    std::fs::write(pkg.join("pkg/file.txt"), "inside").expect("w");
+    for (flag, name) in [("-cJf", "good.tar.xz"), ("-cjf", "good.tar.bz2")] {
+        let ok = std::process::Command::new("tar")
+            .arg("-C")
+            .arg(&pkg)
+            .arg(flag)
+            .arg(ctx.join(name))
+            .arg("pkg")
+            .status()
+            .expect("tar");
+        assert!(ok.success());
+    }
     std::fs::write(
         ctx.join("Dockerfile"),
-        "FROM localbusybox\nADD good.tar.gz /opt/\n",
+        "FROM localbusybox\nADD good.tar.gz /opt/\nADD good.tar.xz /xz/\nADD good.tar.bz2 /bz/\n",
     )
     .expect("w");
     build_ok(&e, &["-t", "h:3"], &ctx);
     assert_eq!(
-        e.ok(&["run", "--rm", "h:3", "cat", "/opt/pkg/file.txt"]),
-        "inside"
+        e.ok(&[
+            "run",
+            "--rm",
+            "h:3",
+            "cat",
+            "/opt/pkg/file.txt",
+            "/xz/pkg/file.txt",
+            "/bz/pkg/file.txt"
+        ]),
+        "insideinsideinside"
     );
     std::fs::write(
         ctx.join("Dockerfile"),
