@@ -40,7 +40,7 @@ pub(crate) fn scratch() -> State {
         config: json!({
             "architecture": "amd64",
             "os": "linux",
-            "config": {"Env": [DEFAULT_PATH]},
+            "config": {"Env": [DEFAULT_PATH], "WorkingDir": "/"},
             "rootfs": {"type": "layers", "diff_ids": []},
             "history": [],
         }),
@@ -253,6 +253,9 @@ fn command(c: &dockerfile::instructions::ShellCommand, shell: &[String]) -> Valu
         };
         v.push(c.args.join(" "));
         json!(v)
+    } else if c.args.is_empty() {
+        // `CMD []` clears it (BuildKit stores null).
+        Value::Null
     } else {
         json!(c.args)
     }

@@ -300,6 +300,14 @@ pub fn build(
     .or_else(|_| std::fs::read_to_string(req.context.join(".dockerignore")))
     .unwrap_or_default();
     let ctx = Context::new(&req.context, Ignore::parse(&ignore_text));
+    let text = format!(
+        "transferring context: {} done",
+        human_bytes(ignore_text.len() as u64)
+    );
+    progress.event(Event::Log {
+        vertex: v,
+        text: &text,
+    });
     progress.event(Event::Done {
         vertex: v,
         secs: 0.0,
@@ -388,7 +396,7 @@ pub fn build(
         let v = b.next();
         let from = match &stage.base {
             Base::Scratch => "FROM scratch".to_string(),
-            Base::Image(r) => format!("FROM {}", normalized(r)),
+            Base::Image(r) => format!("FROM {}", from_name(r)),
             Base::Stage(j) => format!(
                 "FROM {}",
                 plan.stages[*j]
@@ -402,17 +410,22 @@ pub fn build(
             vertex: v,
             name: &name,
         });
-        b.progress.event(Event::Done {
-            vertex: v,
-            secs: 0.0,
-        });
+        // A base image already in the store is, in BuildKit's words, cached.
+        if matches!(stage.base, Base::Image(_)) {
+            b.progress.event(Event::Cached { vertex: v });
+        } else {
+            b.progress.event(Event::Done {
+                vertex: v,
+                secs: 0.0,
+            });
+        }
         let mut shell: Vec<String> = image_config::strings(&state.config["config"]["Shell"]);
         let mut k = 1;
         for step in &stage.steps {
             if makes_layer(&step.op) {
                 k += 1;
             }
-            let name = format!("{} {}", label(k), step_text(step));
+            let name = format!("{} {}", label(k), step_text(step, df.escape()));
             b.step(&mut state, step, &name, &results, &mut shell)
                 .map_err(|e| Error::Step {
                     step: name.clone(),
@@ -436,12 +449,38 @@ fn normalized(r: &str) -> String {
         .unwrap_or_else(|_| r.to_string())
 }
 
-/// An instruction as the progress shows it (WORKDIR with its path expanded).
-fn step_text(step: &Step) -> String {
+/// A FROM as BuildKit shows it: normalized, without a tag the Dockerfile did not give.
+fn from_name(r: &str) -> String {
+    match r.parse::<Reference>() {
+        Ok(x)
+            if x.tag.as_deref() == Some("latest")
+                && !r.ends_with(":latest")
+                && x.digest.is_none() =>
+        {
+            x.repository()
+        }
+        Ok(x) => x.to_string(),
+        Err(_) => r.to_string(),
+    }
+}
+
+/// An instruction as the progress shows it: WORKDIR with its path expanded, RUN with its
+/// variables replaced (quotes and escapes kept, unset ones left), as BuildKit names them.
+fn step_text(step: &Step, escape: char) -> String {
     if let Op::Workdir { resolved, .. } = &step.op {
         return format!("WORKDIR {resolved}");
     }
     let code = step.code.lines().next().unwrap_or_default().trim();
+    if let Op::Run(r) = &step.op {
+        let env: dockerfile::shell_words::EnvList = r.env.iter().cloned().collect();
+        let mut lex = dockerfile::shell_words::Lexer::new(escape);
+        lex.raw_quotes = true;
+        lex.raw_escapes = true;
+        lex.skip_unset = true;
+        if let Ok(e) = lex.process_word(code, &env) {
+            return e.result;
+        }
+    }
     code.to_string()
 }
 
