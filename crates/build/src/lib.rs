@@ -91,6 +91,8 @@ pub struct BuildRequest {
     pub labels: BTreeMap<String, String>,
     /// `--no-cache`.
     pub no_cache: bool,
+    /// `--no-cache-filter`: stages (by name or index) built without the cache.
+    pub no_cache_filter: Vec<String>,
     /// `--pull`.
     pub pull: bool,
     /// `--network` for RUN (default: the default bridge).
@@ -352,8 +354,17 @@ pub fn build(
         progress,
         vertex: first,
         context_loaded: false,
+        stage_no_cache: req.no_cache,
     };
     for stage in plan.needed() {
+        b.stage_no_cache = req.no_cache
+            || req.no_cache_filter.iter().any(|f| {
+                stage
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(f))
+                    || *f == stage.index.to_string()
+            });
         let mut state = match &stage.base {
             Base::Scratch => image_config::scratch(),
             Base::Image(r) => {
@@ -504,6 +515,8 @@ struct Builder<'a> {
     vertex: usize,
     /// The `[internal] load build context` vertex was shown.
     context_loaded: bool,
+    /// The stage being built takes nothing from the cache.
+    stage_no_cache: bool,
 }
 
 impl Builder<'_> {
@@ -536,7 +549,7 @@ impl Builder<'_> {
         let v = self.next();
         self.progress.event(Event::Start { vertex: v, name });
         let t = Instant::now();
-        if !self.req.no_cache {
+        if !self.stage_no_cache {
             if let Some(id) = self.eng.build_cache_get(&key)? {
                 // The cached step's image: its last layer is this step's. The config
                 // stays this build's (a changed LABEL before the step does not miss).

@@ -29,6 +29,9 @@ pub struct BuildArgs {
     /// Do not use cache when building the image.
     #[arg(long = "no-cache")]
     pub no_cache: bool,
+    /// Do not cache the given stages.
+    #[arg(long = "no-cache-filter")]
+    pub no_cache_filter: Vec<String>,
     /// Always attempt to pull all referenced images.
     #[arg(long)]
     pub pull: bool,
@@ -264,6 +267,7 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         build_args,
         labels,
         no_cache: a.no_cache,
+        no_cache_filter: a.no_cache_filter,
         pull: a.pull,
         network,
         extra_hosts: a.add_host.iter().map(|h| h.replacen('=', ":", 1)).collect(),
