@@ -738,6 +738,7 @@ impl Builder<'_> {
                         unpack: false,
                         keyword: "COPY",
                         checksum: "",
+                        excludes: &c.excludes,
                     },
                 )
             }
@@ -759,6 +760,7 @@ impl Builder<'_> {
                         unpack: a.unpack.unwrap_or(true),
                         keyword: "ADD",
                         checksum: &a.checksum,
+                        excludes: &a.excludes,
                     },
                 )
             }
@@ -928,6 +930,16 @@ impl Builder<'_> {
                         s.remote = true;
                         sources.push(s);
                     }
+                }
+            }
+            // `--exclude`: Docker's pattern rules, relative to each source.
+            if !a.excludes.is_empty() {
+                let ig = Ignore::parse(&a.excludes.join("\n"));
+                sources.retain(|s| !ig.excluded(&s.name));
+                for s in &mut sources {
+                    s.entries.retain(|e| {
+                        e.rel.as_os_str().is_empty() || !ig.excluded(&e.rel.to_string_lossy())
+                    });
                 }
             }
             content_key.push(match &a.from {
@@ -1158,6 +1170,8 @@ struct CopyArgs<'a> {
     from: Option<(image::flatten::Tree, String)>,
     unpack: bool,
     keyword: &'static str,
+    /// `--exclude` patterns.
+    excludes: &'a [String],
 }
 
 fn is_url(p: &str) -> bool {

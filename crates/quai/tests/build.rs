@@ -460,6 +460,20 @@ fn dockerfile_and_context_on_stdin_and_check() {
     let o = child.wait_with_output().expect("wait");
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(e.ok(&["run", "--rm", "s:1"]), "hello");
+    // COPY --exclude: Docker's pattern rules, relative to the source.
+    std::fs::create_dir_all(ctx.join("skip")).expect("mkdir");
+    std::fs::write(ctx.join("skip/x"), "x").expect("w");
+    std::fs::write(ctx.join("debug.log"), "log").expect("w");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM localbusybox\nCOPY --exclude=*.log --exclude=skip . /all/\n",
+    )
+    .expect("w");
+    build_ok(&e, &["-t", "s:x"], &ctx);
+    assert_eq!(
+        e.ok(&["run", "--rm", "s:x", "ls", "/all"]),
+        "Dockerfile\nhello.txt"
+    );
     // - : the context as a tar on stdin.
     std::fs::write(
         ctx.join("Dockerfile"),
