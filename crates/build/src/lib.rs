@@ -16,6 +16,7 @@ pub mod run;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use content::Digest;
@@ -248,7 +249,7 @@ impl BaseImages for EngineImages<'_> {
 pub fn build(
     eng: &mut Engine,
     req: &BuildRequest,
-    progress: &mut dyn Progress,
+    progress: &mut (dyn Progress + Send),
 ) -> Result<Digest, Error> {
     let t0 = Instant::now();
     run::remove_leftovers(eng);
@@ -345,112 +346,249 @@ pub fn build(
         });
     }
 
+    let counter = AtomicUsize::new(vertex);
+    let context_loaded = AtomicBool::new(false);
+    let shared = SharedProgress(std::sync::Mutex::new(progress));
     let mut results: Vec<Option<State>> = vec![None; plan.stages.len()];
-    let first = vertex;
-    let mut b = Builder {
-        eng,
-        req,
-        ctx: &ctx,
-        progress,
-        vertex: first,
-        context_loaded: false,
-        stage_no_cache: req.no_cache,
+    let escape = df.escape();
+    // Stages run as soon as what they build on is built; independent ones at once, each
+    // with its own engine handle (the engine's state is shared through state.db).
+    let deps = |i: usize| -> Vec<usize> {
+        let st = &plan.stages[i];
+        let mut d: Vec<usize> = st
+            .deps
+            .iter()
+            .filter_map(|x| match x.on {
+                Base::Stage(j) => Some(j),
+                _ => None,
+            })
+            .collect();
+        if let Base::Stage(j) = st.base {
+            d.push(j);
+        }
+        d
     };
-    for stage in plan.needed() {
-        b.stage_no_cache = req.no_cache
-            || req.no_cache_filter.iter().any(|f| {
-                stage
-                    .name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(f))
-                    || *f == stage.index.to_string()
-            });
-        let mut state = match &stage.base {
-            Base::Scratch => image_config::scratch(),
-            Base::Image(r) => {
-                let id = match base_ids.get(r) {
-                    Some(id) => id.clone(),
-                    None => b.eng.image_resolve(r)?,
-                };
-                State {
-                    fs_key: id.to_string(),
-                    full_key: id.to_string(),
-                    config: b.eng.image_config(&id)?,
-                    layers: b.eng.image_layers(&id)?,
-                    id: Some(id),
-                    cmd_set: false,
-                    args: Vec::new(),
-                }
-            }
-            Base::Stage(j) => results[*j]
-                .clone()
-                .ok_or_else(|| Error::Invalid(format!("stage {j} was not built")))?,
-        };
-        state.cmd_set = false;
-        state.args.clear();
-        // BuildKit: a stage's image always has a PATH; the base's ONBUILD triggers ran
-        // (the planner put them first) and are not passed on.
-        image_config::ensure_path(&mut state.config);
-        if !matches!(stage.base, Base::Scratch) {
-            image_config::set(&mut state.config, "OnBuild", Value::Null);
+    let needed: Vec<usize> = plan.needed().map(|s| s.index).collect();
+    let (root, run) = (eng.root().to_path_buf(), eng.run_dir().to_path_buf());
+    while needed.iter().any(|&i| results[i].is_none()) {
+        let ready: Vec<usize> = needed
+            .iter()
+            .copied()
+            .filter(|&i| results[i].is_none() && deps(i).iter().all(|&j| results[j].is_some()))
+            .collect();
+        if ready.is_empty() {
+            return Err(Error::Invalid(
+                "the stages depend on each other in a circle".into(),
+            ));
         }
-        // BuildKit numbers the steps that touch the file system (FROM, RUN, COPY, ADD,
-        // WORKDIR); the others only edit the config and show no progress of their own.
-        let n = stage.steps.iter().filter(|s| makes_layer(&s.op)).count() + 1;
-        let label = |k: usize| {
-            if stage.display_name.is_empty() {
-                format!("[{k}/{n}]")
-            } else {
-                format!("[{} {k}/{n}]", stage.display_name)
-            }
-        };
-        let v = b.next();
-        let from = match &stage.base {
-            Base::Scratch => "FROM scratch".to_string(),
-            Base::Image(r) => format!("FROM {}", from_name(r)),
-            Base::Stage(j) => format!(
-                "FROM {}",
-                plan.stages[*j]
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| j.to_string())
-            ),
-        };
-        let name = format!("{} {from}", label(1));
-        b.progress.event(Event::Start {
-            vertex: v,
-            name: &name,
-        });
-        // A base image already in the store is, in BuildKit's words, cached.
-        if matches!(stage.base, Base::Image(_)) {
-            b.progress.event(Event::Cached { vertex: v });
+        let done: Vec<(usize, Result<State, Error>)> = if ready.len() == 1 {
+            let i = ready[0];
+            let mut p = SharedRef(&shared);
+            let mut b = Builder {
+                eng: &mut *eng,
+                req,
+                ctx: &ctx,
+                progress: &mut p,
+                counter: &counter,
+                vertex: 0,
+                context_loaded: &context_loaded,
+                stage_no_cache: req.no_cache,
+            };
+            vec![(
+                i,
+                build_stage(&mut b, &plan, i, &base_ids, &results, escape),
+            )]
         } else {
-            b.progress.event(Event::Done {
-                vertex: v,
-                secs: 0.0,
-            });
-        }
-        let mut shell: Vec<String> = image_config::strings(&state.config["config"]["Shell"]);
-        let mut k = 1;
-        for step in &stage.steps {
-            if makes_layer(&step.op) {
-                k += 1;
+            let results_ref = &results;
+            let (plan_ref, base_ref, ctx_ref, shared_ref) = (&plan, &base_ids, &ctx, &shared);
+            let (counter_ref, loaded_ref) = (&counter, &context_loaded);
+            let (root, run) = (&root, &run);
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = ready
+                    .iter()
+                    .map(|&i| {
+                        sc.spawn(move || {
+                            let res =
+                                Engine::open(root, run)
+                                    .map_err(Error::from)
+                                    .and_then(|mut e2| {
+                                        let mut p = SharedRef(shared_ref);
+                                        let mut b = Builder {
+                                            eng: &mut e2,
+                                            req,
+                                            ctx: ctx_ref,
+                                            progress: &mut p,
+                                            counter: counter_ref,
+                                            vertex: 0,
+                                            context_loaded: loaded_ref,
+                                            stage_no_cache: req.no_cache,
+                                        };
+                                        build_stage(
+                                            &mut b,
+                                            plan_ref,
+                                            i,
+                                            base_ref,
+                                            results_ref,
+                                            escape,
+                                        )
+                                    });
+                            (i, res)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            (
+                                usize::MAX,
+                                Err(Error::Invalid("a stage's builder panicked".into())),
+                            )
+                        })
+                    })
+                    .collect()
+            })
+        };
+        for (i, r) in done {
+            let st = r?;
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(st);
             }
-            let name = format!("{} {}", label(k), step_text(step, df.escape()));
-            b.step(&mut state, step, &name, &results, &mut shell)
-                .map_err(|e| Error::Step {
-                    step: name.clone(),
-                    vertex: b.vertex,
-                    lines: step.lines,
-                    source: Box::new(e),
-                })?;
         }
-        results[stage.index] = Some(state);
     }
     let state = results[plan.target]
         .take()
         .ok_or_else(|| Error::Invalid("the target stage was not built".into()))?;
+    let mut p = SharedRef(&shared);
+    let mut b = Builder {
+        eng,
+        req,
+        ctx: &ctx,
+        progress: &mut p,
+        counter: &counter,
+        vertex: 0,
+        context_loaded: &context_loaded,
+        stage_no_cache: req.no_cache,
+    };
     b.export(state)
+}
+
+/// The progress shared by the stages built at once.
+struct SharedProgress<'p>(std::sync::Mutex<&'p mut (dyn Progress + Send)>);
+
+/// One stage's handle on the shared progress.
+struct SharedRef<'s, 'p>(&'s SharedProgress<'p>);
+
+impl Progress for SharedRef<'_, '_> {
+    fn event(&mut self, ev: Event<'_>) {
+        if let Ok(mut p) = self.0 .0.lock() {
+            p.event(ev);
+        }
+    }
+}
+
+/// Build one stage on what it builds on (in `results`).
+fn build_stage(
+    b: &mut Builder<'_>,
+    plan: &dockerfile::build::Plan,
+    index: usize,
+    base_ids: &BTreeMap<String, Digest>,
+    results: &[Option<State>],
+    escape: char,
+) -> Result<State, Error> {
+    let req = b.req;
+    let stage = &plan.stages[index];
+    b.stage_no_cache = req.no_cache
+        || req.no_cache_filter.iter().any(|f| {
+            stage
+                .name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(f))
+                || *f == stage.index.to_string()
+        });
+    let mut state = match &stage.base {
+        Base::Scratch => image_config::scratch(),
+        Base::Image(r) => {
+            let id = match base_ids.get(r) {
+                Some(id) => id.clone(),
+                None => b.eng.image_resolve(r)?,
+            };
+            State {
+                fs_key: id.to_string(),
+                full_key: id.to_string(),
+                config: b.eng.image_config(&id)?,
+                layers: b.eng.image_layers(&id)?,
+                id: Some(id),
+                cmd_set: false,
+                args: Vec::new(),
+            }
+        }
+        Base::Stage(j) => results
+            .get(*j)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| Error::Invalid(format!("stage {j} was not built")))?,
+    };
+    state.cmd_set = false;
+    state.args.clear();
+    // BuildKit: a stage's image always has a PATH; the base's ONBUILD triggers ran (the
+    // planner put them first) and are not passed on.
+    image_config::ensure_path(&mut state.config);
+    if !matches!(stage.base, Base::Scratch) {
+        image_config::set(&mut state.config, "OnBuild", Value::Null);
+    }
+    // BuildKit numbers the steps that touch the file system (FROM, RUN, COPY, ADD,
+    // WORKDIR); the others only edit the config and show no progress of their own.
+    let n = stage.steps.iter().filter(|s| makes_layer(&s.op)).count() + 1;
+    let label = |k: usize| {
+        if stage.display_name.is_empty() {
+            format!("[{k}/{n}]")
+        } else {
+            format!("[{} {k}/{n}]", stage.display_name)
+        }
+    };
+    let v = b.next();
+    let from = match &stage.base {
+        Base::Scratch => "FROM scratch".to_string(),
+        Base::Image(r) => format!("FROM {}", from_name(r)),
+        Base::Stage(j) => format!(
+            "FROM {}",
+            plan.stages[*j]
+                .name
+                .clone()
+                .unwrap_or_else(|| j.to_string())
+        ),
+    };
+    let name = format!("{} {from}", label(1));
+    b.progress.event(Event::Start {
+        vertex: v,
+        name: &name,
+    });
+    // A base image already in the store is, in BuildKit's words, cached.
+    if matches!(stage.base, Base::Image(_)) {
+        b.progress.event(Event::Cached { vertex: v });
+    } else {
+        b.progress.event(Event::Done {
+            vertex: v,
+            secs: 0.0,
+        });
+    }
+    let mut shell: Vec<String> = image_config::strings(&state.config["config"]["Shell"]);
+    let mut k = 1;
+    for step in &stage.steps {
+        if makes_layer(&step.op) {
+            k += 1;
+        }
+        let name = format!("{} {}", label(k), step_text(step, escape));
+        b.step(&mut state, step, &name, results, &mut shell)
+            .map_err(|e| Error::Step {
+                step: name.clone(),
+                vertex: b.vertex,
+                lines: step.lines,
+                source: Box::new(e),
+            })?;
+    }
+    Ok(state)
 }
 
 /// A reference as BuildKit names it (`docker.io/library/busybox:latest`).
@@ -512,16 +650,19 @@ struct Builder<'a> {
     req: &'a BuildRequest,
     ctx: &'a Context,
     progress: &'a mut dyn Progress,
+    /// Vertex numbers, shared by the stages built at once.
+    counter: &'a AtomicUsize,
+    /// The last vertex this builder started.
     vertex: usize,
-    /// The `[internal] load build context` vertex was shown.
-    context_loaded: bool,
+    /// The `[internal] load build context` vertex was shown (by any stage).
+    context_loaded: &'a AtomicBool,
     /// The stage being built takes nothing from the cache.
     stage_no_cache: bool,
 }
 
 impl Builder<'_> {
     fn next(&mut self) -> usize {
-        self.vertex += 1;
+        self.vertex = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
         self.vertex
     }
 
@@ -1043,8 +1184,7 @@ impl Builder<'_> {
                 }
             }
         }
-        if !self.context_loaded {
-            self.context_loaded = true;
+        if !self.context_loaded.swap(true, Ordering::SeqCst) {
             let v = self.next();
             self.progress.event(Event::Start {
                 vertex: v,

@@ -748,3 +748,31 @@ fn a_killed_build_leaves_nothing_the_next_build_trips_on() {
     );
     assert!(!e.ok(&["images"]).contains("k:1"));
 }
+
+#[test]
+fn independent_stages_build_at_the_same_time() {
+    if !root_or_skip("independent_stages_build_at_the_same_time") {
+        return;
+    }
+    let e = Eng::new();
+    // Each stage leaves a mark in a shared cache mount and waits for the other's: only
+    // stages that run at the same time both finish.
+    let wait = |me: &str, other: &str| {
+        format!(
+            "RUN --mount=type=cache,id=meet-$RUN_ID,target=/meet sh -c 'touch /meet/{me}; i=0; \
+             while [ ! -e /meet/{other} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; \
+             test -e /meet/{other} && echo {me} > /{me}'"
+        )
+    };
+    let df = format!(
+        "FROM localbusybox AS a\nARG RUN_ID\n{}\n\nFROM localbusybox AS b\nARG RUN_ID\n{}\n\n\
+         FROM localbusybox\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n",
+        wait("a", "b"),
+        wait("b", "a")
+    );
+    let ctx = context(&e, "parallel", &[("Dockerfile", &df)]);
+    let run_id = format!("{}", std::process::id());
+    let arg = format!("RUN_ID={run_id}");
+    build_ok(&e, &["--build-arg", &arg, "-t", "par:1"], &ctx);
+    assert_eq!(e.ok(&["run", "--rm", "par:1", "cat", "/a", "/b"]), "a\nb");
+}
