@@ -116,7 +116,13 @@ impl Engine {
             .map(|m| std::path::PathBuf::from(m.trim_start_matches('/')))
             .collect();
         let store = self.images()?;
-        let layer = crate::commit::write_layer_blob(&store, &upper, &lowers, &mp)?;
+        let layer = crate::commit::write_layer_blob(
+            &store,
+            &upper,
+            &lowers,
+            &mp,
+            parent_diff_ids.is_none(),
+        )?;
         if let (Some(l), Some(parents)) = (&layer, parent_diff_ids) {
             if !r.state.status.is_active() {
                 image::diff::remove_mount_points(&upper, &lowers, &mp);

@@ -105,7 +105,7 @@ impl Engine {
         if freeze {
             runtime::ops::pause(&rt, &r.id)?;
         }
-        let layer = write_layer_blob(&store, &upper, &lowers, &[]);
+        let layer = write_layer_blob(&store, &upper, &lowers, &[], true);
         if freeze {
             runtime::ops::resume(&rt, &r.id)?;
         }
@@ -160,8 +160,13 @@ pub(crate) fn write_layer_blob(
     upper: &std::path::Path,
     lowers: &[PathBuf],
     mount_points: &[PathBuf],
+    empty_is_none: bool,
 ) -> Result<Option<image::store::LayerDesc>> {
-    if image::diff::nothing_changed(upper, lowers, mount_points).map_err(diff_err)? {
+    // `commit` makes no layer of no changes; a build step makes an empty one, so it
+    // writes without scanning twice.
+    if empty_is_none
+        && image::diff::nothing_changed(upper, lowers, mount_points).map_err(diff_err)?
+    {
         return Ok(None);
     }
     let (reader, writer) = std::io::pipe().map_err(|e| Error::io("pipe for", upper, e))?;

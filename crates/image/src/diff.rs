@@ -90,6 +90,8 @@ struct Node {
     in_lower: bool,
     /// An opaque directory (what was below it is hidden).
     opaque: bool,
+    /// The extended attributes the layer keeps.
+    xattrs: Vec<(String, Vec<u8>)>,
 }
 
 fn io_err(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
@@ -115,9 +117,8 @@ fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
     }
 }
 
-/// The extended attributes a layer keeps: file capabilities and `user.*` (never the
-/// overlay's own `trusted.overlay.*`).
-fn layer_xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
+/// The names of an entry's extended attributes (one `llistxattr`).
+fn xattr_names(path: &Path) -> Vec<String> {
     let mut names = vec![0u8; 1024];
     let n = loop {
         match rustix::fs::llistxattr(path, &mut names) {
@@ -130,10 +131,25 @@ fn layer_xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
     };
     names[..n]
         .split(|&b| b == 0)
+        .filter(|k| !k.is_empty())
         .filter_map(|k| std::str::from_utf8(k).ok())
-        .filter(|k| *k == "security.capability" || k.starts_with("user."))
-        .filter_map(|k| Some((k.to_string(), xattr(path, k)?)))
+        .map(str::to_string)
         .collect()
+}
+
+/// Of `names`, the extended attributes a layer keeps, with their values: file
+/// capabilities and `user.*` (never the overlay's own `trusted.overlay.*`).
+fn kept_xattrs(path: &Path, names: &[String]) -> Vec<(String, Vec<u8>)> {
+    names
+        .iter()
+        .filter(|k| *k == "security.capability" || k.starts_with("user."))
+        .filter_map(|k| Some((k.clone(), xattr(path, k)?)))
+        .collect()
+}
+
+/// The extended attributes a layer keeps of `path`.
+fn layer_xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
+    kept_xattrs(path, &xattr_names(path))
 }
 
 /// Whether the merged lower layers show `rel`: the topmost layer that has an entry for
@@ -181,6 +197,7 @@ fn walk(
                 meta: None,
                 in_lower: true,
                 opaque: false,
+                xattrs: Vec::new(),
             });
             any = true;
             continue;
@@ -188,8 +205,10 @@ fn walk(
         if meta.file_type().is_socket() {
             continue;
         }
-        if xattr(&path, "trusted.overlay.redirect").is_some()
-            || xattr(&path, "trusted.overlay.metacopy").is_some()
+        let names = xattr_names(&path);
+        if names
+            .iter()
+            .any(|n| n == "trusted.overlay.redirect" || n == "trusted.overlay.metacopy")
         {
             return Err(Error {
                 op: "read overlay change",
@@ -204,13 +223,15 @@ fn walk(
             && (MOUNT_POINTS.iter().any(|m| Path::new(m) == rel)
                 || extra.iter().any(|m| m.starts_with(&rel)));
         if meta.is_dir() {
-            let opaque = xattr(&path, "trusted.overlay.opaque").as_deref() == Some(b"y");
+            let opaque = names.iter().any(|n| n == "trusted.overlay.opaque")
+                && xattr(&path, "trusted.overlay.opaque").as_deref() == Some(b"y");
             let at = out.len();
             out.push(Node {
                 rel: rel.clone(),
                 meta: Some(meta.clone()),
                 in_lower: lower,
                 opaque,
+                xattrs: kept_xattrs(&path, &names),
             });
             let children = walk(upper, lowers, extra, &rel, out)?;
             // A directory that is only in the upper layer because something under it
@@ -233,6 +254,7 @@ fn walk(
             continue;
         }
         out.push(Node {
+            xattrs: kept_xattrs(&path, &names),
             rel,
             meta: Some(meta),
             in_lower: lower,
@@ -310,12 +332,23 @@ impl<W: Write> TarWriter<W> {
         rel: &Path,
         meta: &std::fs::Metadata,
     ) -> Result<(), Error> {
+        let xattrs = layer_xattrs(path);
+        self.entry_with(path, rel, meta, &xattrs)
+    }
+
+    /// [`entry`](Self::entry) with its extended attributes already read.
+    pub(crate) fn entry_with(
+        &mut self,
+        path: &Path,
+        rel: &Path,
+        meta: &std::fs::Metadata,
+        xattrs: &[(String, Vec<u8>)],
+    ) -> Result<(), Error> {
         let err = || io_err("write layer entry for", path);
         let ft = meta.file_type();
         if ft.is_socket() {
             return Ok(());
         }
-        let xattrs = layer_xattrs(path);
         if !xattrs.is_empty() {
             let pax: Vec<(String, &[u8])> = xattrs
                 .iter()
@@ -433,7 +466,7 @@ pub fn write_layer_excluding(
             w.marker(&n.rel.with_file_name(format!(".wh.{name}")), &path)?;
             continue;
         };
-        w.entry(&path, &n.rel, meta)?;
+        w.entry_with(&path, &n.rel, meta, &n.xattrs)?;
         if n.opaque {
             w.marker(&n.rel.join(".wh..wh..opq"), &path)?;
         }
