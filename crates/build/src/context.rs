@@ -126,7 +126,18 @@ impl Origin<'_> {
             .split('/')
             .filter(|s| !s.is_empty() && *s != ".")
             .collect();
-        let not_found = || Error::NotFound(format!("\"/{}\": not found", clean.join("/")));
+        let not_found = || {
+            // The path as BuildKit names it: cleaned, `..` applied, from the root.
+            let mut shown: Vec<&str> = Vec::new();
+            for c in &clean {
+                if *c == ".." {
+                    shown.pop();
+                } else {
+                    shown.push(c);
+                }
+            }
+            Error::NotFound(format!("\"/{}\": not found", shown.join("/")))
+        };
         if clean.iter().any(|s| has_wildcard(s)) {
             let mut out = Vec::new();
             self.glob(Path::new(""), &clean, &mut out);

@@ -275,6 +275,14 @@ pub fn build(
         vertex: v,
         text: &text,
     });
+    if req.dockerfile.trim().is_empty() {
+        let m = "the Dockerfile cannot be empty";
+        progress.event(Event::Failed {
+            vertex: v,
+            message: m,
+        });
+        return Err(Error::Invalid(m.into()));
+    }
     let df = match Dockerfile::parse(&req.dockerfile) {
         Ok(df) => df,
         Err(e) => {

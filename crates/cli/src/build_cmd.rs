@@ -92,6 +92,23 @@ pub enum BuilderCmd {
     Du,
 }
 
+/// An I/O error as Go words it (`no such file or directory`), without Rust's
+/// `(os error N)`.
+fn go_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "is a directory".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}
+
 fn build_args(list: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for a in list {
@@ -207,8 +224,9 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
             (s, "Dockerfile".to_string())
         }
         (Some(f), _) => {
-            let text = std::fs::read_to_string(f)
-                .with_context(|| format!("failed to read dockerfile: open {f}"))?;
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                anyhow::anyhow!("failed to read dockerfile: open {f}: {}", go_io(&e))
+            })?;
             let name = PathBuf::from(f)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -218,8 +236,13 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         (None, Some(text)) => (text, "Dockerfile".to_string()),
         (None, None) => {
             let p = context.join("Dockerfile");
-            let text = std::fs::read_to_string(&p)
-                .with_context(|| format!("failed to read dockerfile: open {}", p.display()))?;
+            let text = std::fs::read_to_string(&p).map_err(|e| {
+                anyhow::anyhow!(
+                    "failed to read dockerfile: open {}: {}",
+                    p.display(),
+                    go_io(&e)
+                )
+            })?;
             (text, "Dockerfile".to_string())
         }
     };
