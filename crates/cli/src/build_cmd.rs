@@ -92,6 +92,23 @@ pub enum BuilderCmd {
     Du,
 }
 
+/// The terminal's width (standard error's), or 80.
+fn terminal_width() -> usize {
+    let mut ws = nix::libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes into the winsize we own.
+    let ok = unsafe { nix::libc::ioctl(2, nix::libc::TIOCGWINSZ, &mut ws) } == 0;
+    if ok && ws.ws_col > 0 {
+        usize::from(ws.ws_col)
+    } else {
+        80
+    }
+}
+
 /// An I/O error as Go words it (`no such file or directory`), without Rust's
 /// `(os error N)`.
 fn go_io(e: &std::io::Error) -> String {
@@ -301,16 +318,26 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         .map(|o| parse_output(o))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let quiet = a.quiet || a.progress == "quiet";
+    let tty = match a.progress.as_str() {
+        "tty" => true,
+        "plain" | "quiet" | "rawjson" => false,
+        "auto" => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        other => bail!("invalid progress mode {other:?} (auto, plain, tty, quiet)"),
+    };
     let mut plain = build::progress::Plain::new(std::io::stderr());
+    let mut live = build::progress::Tty::new(std::io::stderr(), terminal_width());
     let result = if quiet {
         build::build(eng, &req, &mut build::progress::Quiet)
+    } else if tty {
+        build::build(eng, &req, &mut live)
     } else {
         build::build(eng, &req, &mut plain)
     };
     let id = match result {
         Ok(id) => id,
         Err(e) => {
-            report_failure(&e, &plain, &req);
+            let tail = |v: usize| if tty { live.tail(v) } else { plain.tail(v) };
+            report_failure(&e, &tail, &req);
             return Ok(1);
         }
     };
@@ -330,7 +357,7 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
 /// the Dockerfile around it, then `ERROR: failed to solve: ...`.
 fn report_failure(
     e: &build::Error,
-    plain: &build::progress::Plain<std::io::Stderr>,
+    tail: &dyn Fn(usize) -> Vec<String>,
     req: &build::BuildRequest,
 ) {
     let mut out = String::new();
@@ -342,7 +369,7 @@ fn report_failure(
     } = e
     {
         out.push_str(&format!("------\n > {step}:\n"));
-        for l in plain.tail(*vertex) {
+        for l in tail(*vertex) {
             out.push_str(&format!("{l}\n"));
         }
         out.push_str("------\n");

@@ -12,6 +12,31 @@ use crate::lifecycle::Engine;
 use crate::network::{CreateArgs, Network};
 use crate::{Error, Result};
 
+/// The engine's image store: the one it keeps, or one of its own when that is busy.
+pub(crate) enum StoreRef<'a> {
+    Kept(std::cell::RefMut<'a, image::store::ImageStore>),
+    Own(image::store::ImageStore),
+}
+
+impl std::ops::Deref for StoreRef<'_> {
+    type Target = image::store::ImageStore;
+    fn deref(&self) -> &image::store::ImageStore {
+        match self {
+            StoreRef::Kept(s) => s,
+            StoreRef::Own(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for StoreRef<'_> {
+    fn deref_mut(&mut self) -> &mut image::store::ImageStore {
+        match self {
+            StoreRef::Kept(s) => s,
+            StoreRef::Own(s) => s,
+        }
+    }
+}
+
 impl Engine {
     /// The state root (`--root`).
     pub fn root(&self) -> &Path {
@@ -95,8 +120,27 @@ impl Engine {
     }
 
     /// The image store under the same root.
-    pub(crate) fn images(&self) -> Result<image::store::ImageStore> {
-        Ok(image::store::ImageStore::open(&self.paths.root)?)
+    ///
+    /// The store is opened once and kept: a build asks it dozens of things, and opening
+    /// `state.db` with its checks costs about a millisecond. A caller that asks while
+    /// another part of the same call holds it gets a store of its own.
+    pub(crate) fn images(&self) -> Result<StoreRef<'_>> {
+        match self.image_store.try_borrow_mut() {
+            Ok(mut slot) => {
+                if slot.is_none() {
+                    *slot = Some(image::store::ImageStore::open(&self.paths.root)?);
+                }
+                match std::cell::RefMut::filter_map(slot, Option::as_mut) {
+                    Ok(s) => Ok(StoreRef::Kept(s)),
+                    Err(_) => Ok(StoreRef::Own(image::store::ImageStore::open(
+                        &self.paths.root,
+                    )?)),
+                }
+            }
+            Err(_) => Ok(StoreRef::Own(image::store::ImageStore::open(
+                &self.paths.root,
+            )?)),
+        }
     }
 
     /// Before removing images on a nearly full disk: room for the state database.

@@ -139,12 +139,12 @@ impl Engine {
         format: ArchiveFormat,
         out: impl Write,
     ) -> Result<()> {
-        Ok(image::archive::save(&self.images()?, images, format, out)?)
+        Ok(image::archive::save(&*self.images()?, images, format, out)?)
     }
 
     /// `load`: the images of an archive (either format).
     pub fn image_load(&self, input: impl Read) -> Result<Loaded> {
-        Ok(image::archive::load(&mut self.images()?, input)?)
+        Ok(image::archive::load(&mut *self.images()?, input)?)
     }
 
     /// `pull`: fetch an image (the manifest for `platform` of an index) and record it

@@ -26,6 +26,8 @@ pub struct Engine {
     pub(crate) paths: Paths,
     /// The database.
     pub(crate) db: Db,
+    /// The image store, opened on first use and kept (see `Engine::images`).
+    pub(crate) image_store: std::cell::RefCell<Option<image::store::ImageStore>>,
 }
 
 /// Docker's name characters (containers and networks): `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
@@ -83,13 +85,14 @@ impl Engine {
         Ok(Engine {
             paths: Paths::new(root, run),
             db: Db::open(root)?,
+            image_store: Default::default(),
         })
     }
 
     /// Create a container from an image.
     pub fn create(&mut self, req: CreateRequest) -> Result<Record> {
         runtime::debug!("create: {}", req.image);
-        let images = image::store::ImageStore::open(&self.paths.root)?;
+        let images = self.images()?;
         let image_id = images.resolve(&req.image)?;
         let img = images.config(&image_id)?;
         drop(images);
