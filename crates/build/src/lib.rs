@@ -342,16 +342,8 @@ pub fn build(
     let plan = plan?;
     let base_ids: BTreeMap<String, Digest> = images.ids.borrow().clone();
     for r in base_ids.keys() {
-        let v = next();
         let name = format!("[internal] load metadata for {}", normalized(r));
-        progress.event(Event::Start {
-            vertex: v,
-            name: &name,
-        });
-        progress.event(Event::Done {
-            vertex: v,
-            secs: 0.0,
-        });
+        instant(progress, next(), &name);
     }
 
     let counter = AtomicUsize::new(vertex);
@@ -597,6 +589,12 @@ fn build_stage(
             })?;
     }
     Ok(state)
+}
+
+/// A vertex that is done as soon as it starts.
+fn instant(progress: &mut dyn Progress, vertex: usize, name: &str) {
+    progress.event(Event::Start { vertex, name });
+    progress.event(Event::Done { vertex, secs: 0.0 });
 }
 
 /// A reference as BuildKit names it (`docker.io/library/busybox:latest`).

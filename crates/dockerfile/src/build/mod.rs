@@ -130,18 +130,8 @@ pub struct CopyStep {
     pub excludes: Vec<String>,
 }
 
-/// ADD, expanded.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AddStep {
-    pub files: SourcesAndDest,
-    pub chown: String,
-    pub chmod: String,
-    pub link: bool,
-    pub keep_git_dir: Option<bool>,
-    pub checksum: String,
-    pub unpack: Option<bool>,
-    pub excludes: Vec<String>,
-}
+/// ADD, expanded: the parsed instruction's fields with their words expanded.
+pub type AddStep = crate::instructions::Add;
 
 /// One instruction with its words expanded as BuildKit expands them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
