@@ -104,6 +104,10 @@ pub struct BuildRequest {
     pub secrets: BTreeMap<String, mounts::SecretSource>,
     /// `--ssh default`: the agent's socket.
     pub ssh: Option<PathBuf>,
+    /// `--cache-from type=local,src=DIR`.
+    pub cache_from: Vec<PathBuf>,
+    /// `--cache-to type=local,dest=DIR`.
+    pub cache_to: Option<PathBuf>,
 }
 
 /// What a build reports as it goes (BuildKit's vertices).
@@ -324,6 +328,12 @@ pub fn build(
         secs: 0.0,
     });
 
+    for dir in &req.cache_from {
+        // A cache that is not there yet (a first CI run) is no error.
+        if dir.join("index.json").exists() {
+            eng.build_cache_import(dir)?;
+        }
+    }
     let images = EngineImages {
         eng,
         pull: req.pull,
@@ -347,6 +357,7 @@ pub fn build(
     }
 
     let counter = AtomicUsize::new(vertex);
+    let used: std::sync::Mutex<Vec<(String, Digest)>> = Default::default();
     let context_loaded = AtomicBool::new(false);
     let shared = SharedProgress(std::sync::Mutex::new(progress));
     let mut results: Vec<Option<State>> = vec![None; plan.stages.len()];
@@ -393,6 +404,7 @@ pub fn build(
                 vertex: 0,
                 context_loaded: &context_loaded,
                 stage_no_cache: req.no_cache,
+                used: &used,
             };
             vec![(
                 i,
@@ -401,7 +413,7 @@ pub fn build(
         } else {
             let results_ref = &results;
             let (plan_ref, base_ref, ctx_ref, shared_ref) = (&plan, &base_ids, &ctx, &shared);
-            let (counter_ref, loaded_ref) = (&counter, &context_loaded);
+            let (counter_ref, loaded_ref, used_ref) = (&counter, &context_loaded, &used);
             let (root, run) = (&root, &run);
             std::thread::scope(|sc| {
                 let handles: Vec<_> = ready
@@ -422,6 +434,7 @@ pub fn build(
                                             vertex: 0,
                                             context_loaded: loaded_ref,
                                             stage_no_cache: req.no_cache,
+                                            used: used_ref,
                                         };
                                         build_stage(
                                             &mut b,
@@ -469,8 +482,23 @@ pub fn build(
         vertex: 0,
         context_loaded: &context_loaded,
         stage_no_cache: req.no_cache,
+        used: &used,
     };
-    b.export(state)
+    let id = b.export(state)?;
+    if let Some(dir) = &req.cache_to {
+        let v = b.next();
+        b.progress.event(Event::Start {
+            vertex: v,
+            name: "exporting cache to client directory",
+        });
+        let entries = used.lock().map(|u| u.clone()).unwrap_or_default();
+        b.eng.build_cache_export(dir, &entries)?;
+        b.progress.event(Event::Done {
+            vertex: v,
+            secs: 0.0,
+        });
+    }
+    Ok(id)
 }
 
 /// The progress shared by the stages built at once.
@@ -664,9 +692,17 @@ struct Builder<'a> {
     context_loaded: &'a AtomicBool,
     /// The stage being built takes nothing from the cache.
     stage_no_cache: bool,
+    /// The cache entries this build used or made (`--cache-to` writes them).
+    used: &'a std::sync::Mutex<Vec<(String, Digest)>>,
 }
 
 impl Builder<'_> {
+    fn remember(&self, key: &str, id: &Digest) {
+        if let Ok(mut u) = self.used.lock() {
+            u.push((key.to_string(), id.clone()));
+        }
+    }
+
     fn next(&mut self) -> usize {
         self.vertex = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
         self.vertex
@@ -708,6 +744,7 @@ impl Builder<'_> {
                         state.layers.push(l.clone());
                         state.id = None;
                         state.full_key = sha(&[&state.full_key, &key]);
+                        self.remember(&key, &id);
                         state.fs_key = key;
                         self.progress.event(Event::Cached { vertex: v });
                         return Ok(());
@@ -739,6 +776,7 @@ impl Builder<'_> {
         state.fs_key = key.clone();
         let id = self.materialize(state)?;
         self.eng.build_cache_put(&key, &id)?;
+        self.remember(&key, &id);
         self.progress.event(Event::Done {
             vertex: v,
             secs: t.elapsed().as_secs_f64(),
@@ -1284,6 +1322,7 @@ impl Builder<'_> {
                 id
             }
         };
+        self.remember(&key, &id);
         self.progress.event(Event::Log {
             vertex: v,
             text: "exporting layers done",

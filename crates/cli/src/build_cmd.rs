@@ -29,6 +29,12 @@ pub struct BuildArgs {
     /// Do not use cache when building the image.
     #[arg(long = "no-cache")]
     pub no_cache: bool,
+    /// External cache sources (`type=local,src=DIR`).
+    #[arg(long = "cache-from")]
+    pub cache_from: Vec<String>,
+    /// Cache export destination (`type=local,dest=DIR[,mode=min|max]`).
+    #[arg(long = "cache-to")]
+    pub cache_to: Vec<String>,
     /// Do not cache the given stages.
     #[arg(long = "no-cache-filter")]
     pub no_cache_filter: Vec<String>,
@@ -90,6 +96,40 @@ pub enum BuilderCmd {
     },
     /// Show build cache disk usage.
     Du,
+}
+
+/// `type=local,src=DIR` (or `dest=`): the directory of a local cache.
+fn cache_dir(spec: &str, key: &str) -> anyhow::Result<PathBuf> {
+    let mut fields = BTreeMap::new();
+    for f in spec.split(',') {
+        let (k, v) = f
+            .split_once('=')
+            .with_context(|| format!("invalid cache spec {spec:?}: want key=value fields"))?;
+        fields.insert(k, v);
+    }
+    match fields.get("type").copied() {
+        Some("local") => {}
+        Some(other) => bail!("cache type {other:?} is not supported (local)"),
+        None => bail!("cache spec {spec:?}: type= is required (type=local)"),
+    }
+    for k in fields.keys() {
+        if ![
+            "type",
+            "src",
+            "dest",
+            "mode",
+            "compression",
+            "oci-mediatypes",
+            "ignore-error",
+        ]
+        .contains(k)
+        {
+            bail!("invalid cache option {k:?} in {spec:?}");
+        }
+    }
+    Ok(PathBuf::from(fields.get(key).with_context(|| {
+        format!("cache spec {spec:?}: {key}= is required")
+    })?))
 }
 
 /// The terminal's width (standard error's), or 80.
@@ -278,6 +318,17 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         );
         return Ok(if report.error.is_some() { 1 } else { 0 });
     }
+    let cache_from = a
+        .cache_from
+        .iter()
+        .map(|c| cache_dir(c, "src"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let cache_to = a
+        .cache_to
+        .iter()
+        .map(|c| cache_dir(c, "dest"))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .pop();
     let mut secrets = BTreeMap::new();
     for s in &a.secret {
         let (id, src) = build::mounts::parse_secret(s).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -297,6 +348,8 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         ssh = Some(PathBuf::from(sock));
     }
     let req = build::BuildRequest {
+        cache_from,
+        cache_to,
         secrets,
         ssh,
         context,

@@ -149,6 +149,26 @@ impl Engine {
         Ok(self.images()?.cache_put(key, image)?)
     }
 
+    /// `--cache-to type=local,dest=DIR`: these cache entries (key, image) into an OCI
+    /// layout directory.
+    pub fn build_cache_export(
+        &self,
+        dir: &std::path::Path,
+        entries: &[(String, Digest)],
+    ) -> Result<()> {
+        Ok(self.images()?.write_layout(dir, CACHE_KEY, entries)?)
+    }
+
+    /// `--cache-from type=local,src=DIR`: the cache entries of an OCI layout directory
+    /// into this store's cache. Returns how many.
+    pub fn build_cache_import(&self, dir: &std::path::Path) -> Result<usize> {
+        let entries = self.images()?.read_layout(dir, CACHE_KEY)?;
+        for (key, id) in &entries {
+            self.build_cache_put(key, id)?;
+        }
+        Ok(entries.len())
+    }
+
     /// The build cache's entries (`builder du`).
     pub fn build_cache_entries(&self) -> Result<Vec<CacheEntry>> {
         Ok(self.images()?.cache_entries()?)
@@ -175,6 +195,9 @@ impl Engine {
         Ok(self.images()?.put_file_hashes(rows)?)
     }
 }
+
+/// The annotation that names a cache entry's key in an exported cache.
+const CACHE_KEY: &str = "io.quai.build.cache-key";
 
 fn hex_id(id: &str) -> String {
     use std::fmt::Write;

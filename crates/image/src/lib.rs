@@ -9,6 +9,7 @@ pub mod changes;
 pub mod diff;
 pub mod flatten;
 pub mod layer;
+pub mod layout;
 pub mod reference;
 pub mod statedb;
 pub mod store;

@@ -776,3 +776,64 @@ fn independent_stages_build_at_the_same_time() {
     build_ok(&e, &["--build-arg", &arg, "-t", "par:1"], &ctx);
     assert_eq!(e.ok(&["run", "--rm", "par:1", "cat", "/a", "/b"]), "a\nb");
 }
+
+#[test]
+fn a_cache_exported_by_one_engine_serves_another() {
+    if !root_or_skip("a_cache_exported_by_one_engine_serves_another") {
+        return;
+    }
+    let first = Eng::new();
+    let ctx = demo_context(&first);
+    let cache = first.dir.path().join("cache");
+    let to = format!("type=local,dest={},mode=max", cache.display());
+    let id1 = first.ok(&[
+        "build",
+        "-q",
+        "--cache-to",
+        &to,
+        "-t",
+        "demo:1",
+        ctx.to_str().expect("utf-8"),
+    ]);
+    assert!(cache.join("index.json").exists());
+    // Another engine (its own root) with the same base image (as a registry would give
+    // it): every step comes from the imported cache, and the image is the same one.
+    let second = Eng::new();
+    let base = first.dir.path().join("base.tar");
+    first.ok(&["save", "-o", base.to_str().expect("utf-8"), "localbusybox"]);
+    second.ok(&["load", "-q", "-i", base.to_str().expect("utf-8")]);
+    let from = format!("type=local,src={}", cache.display());
+    let log = build_ok(&second, &["--cache-from", &from, "-t", "demo:1"], &ctx);
+    assert_eq!(log.matches("CACHED").count(), 10, "{log}");
+    let id2 = second.ok(&[
+        "build",
+        "-q",
+        "--cache-from",
+        &from,
+        "-t",
+        "demo:1",
+        ctx.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(id1, id2);
+    assert_eq!(
+        second.ok(&["run", "--rm", "demo:1"]),
+        "main default-arg version 1.0"
+    );
+    // A cache that is not there yet is no error; a bad spec is one line.
+    let missing = format!(
+        "type=local,src={}",
+        second.dir.path().join("nothing").display()
+    );
+    build_ok(&second, &["--cache-from", &missing, "-t", "demo:2"], &ctx);
+    let o = build(
+        &second,
+        &["--cache-to", "type=registry,ref=x", "-t", "demo:3"],
+        &ctx,
+    );
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        text(&o).contains("cache type \"registry\" is not supported"),
+        "{}",
+        text(&o)
+    );
+}
