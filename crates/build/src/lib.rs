@@ -922,33 +922,28 @@ impl Builder<'_> {
                         from: from_tree,
                         unpack: false,
                         keyword: "COPY",
+                        keep_git_dir: false,
                         checksum: "",
                         excludes: &c.excludes,
                     },
                 )
             }
-            Op::Add(a) => {
-                if let Some(g) = a.files.paths.iter().find(|p| is_git(p)) {
-                    return Err(Error::Invalid(format!(
-                        "ADD {g}: git sources are not supported by quai's builder yet"
-                    )));
-                }
-                self.copy_step(
-                    state,
-                    name,
-                    &op_json,
-                    CopyArgs {
-                        files: &a.files,
-                        chown: &a.chown,
-                        chmod: &a.chmod,
-                        from: None,
-                        unpack: a.unpack.unwrap_or(true),
-                        keyword: "ADD",
-                        checksum: &a.checksum,
-                        excludes: &a.excludes,
-                    },
-                )
-            }
+            Op::Add(a) => self.copy_step(
+                state,
+                name,
+                &op_json,
+                CopyArgs {
+                    files: &a.files,
+                    chown: &a.chown,
+                    chmod: &a.chmod,
+                    from: None,
+                    unpack: a.unpack.unwrap_or(true),
+                    keyword: "ADD",
+                    keep_git_dir: a.keep_git_dir.unwrap_or(false),
+                    checksum: &a.checksum,
+                    excludes: &a.excludes,
+                },
+            ),
             Op::Workdir { resolved, .. } => {
                 image_config::set(&mut state.config, "WorkingDir", json!(resolved));
                 // BuildKit creates the directory when the image lacks it.
@@ -1072,7 +1067,8 @@ impl Builder<'_> {
         };
         // Heredoc sources and ADD's downloads become files of their own.
         let urls: Vec<&String> = a.files.paths.iter().filter(|p| is_url(p)).collect();
-        let heredoc_dir = if a.files.contents.is_empty() && urls.is_empty() {
+        let gits: Vec<&String> = a.files.paths.iter().filter(|p| is_git(p)).collect();
+        let heredoc_dir = if a.files.contents.is_empty() && urls.is_empty() && gits.is_empty() {
             None
         } else {
             let d = tempdir_in(self.eng.run_dir())?;
@@ -1096,13 +1092,26 @@ impl Builder<'_> {
                 downloaded.push(format!("url-{i}/{name}"));
             }
         }
+        let mut checked_out = Vec::new();
+        if let Some(d) = &heredoc_dir {
+            for (i, g) in gits.iter().enumerate() {
+                let sub = d.join(format!("git-{i}"));
+                match git_checkout(g, &sub, a.keep_git_dir) {
+                    Ok(rel) => checked_out.push(format!("git-{i}/{rel}")),
+                    Err(e) => {
+                        let _ = std::fs::remove_dir_all(d);
+                        return Err(e);
+                    }
+                }
+            }
+        }
         let heredoc_tree = heredoc_dir
             .as_ref()
             .map(|d| image::flatten::Tree::new(vec![d.clone()]));
         let mut sources = Vec::new();
         let mut content_key = Vec::new();
         let res = (|| {
-            for p in a.files.paths.iter().filter(|p| !is_url(p)) {
+            for p in a.files.paths.iter().filter(|p| !is_url(p) && !is_git(p)) {
                 sources.extend(origin.select(p)?);
             }
             if let Some(t) = &heredoc_tree {
@@ -1110,7 +1119,7 @@ impl Builder<'_> {
                 for c in &a.files.contents {
                     sources.extend(o.select(&c.path)?);
                 }
-                for p in &downloaded {
+                for p in downloaded.iter().chain(&checked_out) {
                     for mut s in o.select(p)? {
                         s.remote = true;
                         sources.push(s);
@@ -1348,6 +1357,8 @@ impl Builder<'_> {
 
 struct CopyArgs<'a> {
     files: &'a dockerfile::instructions::SourcesAndDest,
+    /// ADD `--keep-git-dir`.
+    keep_git_dir: bool,
     /// ADD `--checksum`.
     checksum: &'a str,
     chown: &'a str,
@@ -1370,6 +1381,73 @@ fn is_git(p: &str) -> bool {
             && p.split(['?', '#'])
                 .next()
                 .is_some_and(|u| u.ends_with(".git")))
+}
+
+/// Check out a git source (`URL[#REF[:SUBDIR]]`) into the new directory `dir` with the
+/// `git` program, as BuildKit's git source does; `.git` goes unless `keep_git_dir`.
+/// Returns the directory to copy, relative to `dir`.
+fn git_checkout(spec: &str, dir: &std::path::Path, keep_git_dir: bool) -> Result<String, Error> {
+    let (url, fragment) = spec.split_once('#').unwrap_or((spec, ""));
+    let (reference, subdir) = fragment.split_once(':').unwrap_or((fragment, ""));
+    let fail = |m: String| Error::Invalid(format!("failed to load git source {url}: {m}"));
+    let git = |args: &[&str], cwd: Option<&std::path::Path>| -> Result<(), Error> {
+        let mut c = std::process::Command::new("git");
+        c.args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null());
+        if let Some(d) = cwd {
+            c.current_dir(d);
+        }
+        let o = c.output().map_err(|e| fail(format!("run git: {e}")))?;
+        if !o.status.success() {
+            return Err(fail(
+                String::from_utf8_lossy(&o.stderr)
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    };
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).map_err(|e| fail(e.to_string()))?;
+    git(&["init", "-q"], Some(&repo))?;
+    let want = if reference.is_empty() {
+        "HEAD"
+    } else {
+        reference
+    };
+    // A shallow fetch of a branch, a tag or a commit; servers that refuse a commit by
+    // id get a full fetch.
+    let fetched = git(&["fetch", "-q", "--depth", "1", url, want], Some(&repo))
+        .or_else(|_| git(&["fetch", "-q", url, want], Some(&repo)));
+    if fetched.is_ok() {
+        git(&["checkout", "-q", "FETCH_HEAD"], Some(&repo))?;
+    } else {
+        git(
+            &[
+                "fetch",
+                "-q",
+                url,
+                "+refs/heads/*:refs/remotes/origin/*",
+                "+refs/tags/*:refs/tags/*",
+            ],
+            Some(&repo),
+        )?;
+        git(&["checkout", "-q", want], Some(&repo))?;
+    }
+    if !keep_git_dir {
+        std::fs::remove_dir_all(repo.join(".git")).map_err(|e| fail(e.to_string()))?;
+    }
+    let sub = subdir.trim_matches('/');
+    Ok(if sub.is_empty() {
+        "repo".into()
+    } else {
+        format!("repo/{sub}")
+    })
 }
 
 /// Download `url` into the new directory `dir` as ADD does (mode 0600, the name from the

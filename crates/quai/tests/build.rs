@@ -665,8 +665,46 @@ fn add_from_a_url_and_outputs() {
     let o = build(&e, &["--no-cache", "-t", "u:2"], &ctx);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("digest mismatch"), "{}", text(&o));
+    // ADD of a git repository (served over dumb http here): its files, without .git.
+    let src = e.dir.path().join("gitsrc");
+    std::fs::create_dir_all(src.join("sub")).expect("mkdir");
+    std::fs::write(src.join("sub/README"), "from git\n").expect("w");
+    let sh = |script: &str| {
+        let ok = std::process::Command::new("sh")
+            .args(["-c", script])
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@t")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@t")
+            .status()
+            .expect("sh");
+        assert!(ok.success(), "{script}");
+    };
+    sh(&format!(
+        "cd {src} && git init -q -b main && git add -A && git commit -q -m one && git tag v1 && \
+         git clone -q --bare {src} {www}/repo.git && cd {www}/repo.git && git update-server-info",
+        src = src.display(),
+        www = www.display()
+    ));
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM localbusybox\nADD http://127.0.0.1:18931/repo.git#v1 /g/\nADD http://127.0.0.1:18931/repo.git#main:sub /s/\n",
+    )
+    .expect("w");
+    build_ok(&e, &["-t", "u:git"], &ctx);
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "u:git",
+            "sh",
+            "-c",
+            "cat /g/sub/README /s/README; test -e /g/.git || echo no-git-dir"
+        ]),
+        "from git\nfrom git\nno-git-dir"
+    );
     // --output: the files into a directory, or as a tar.
-    std::fs::write(ctx.join("Dockerfile"), df).expect("w");
+    std::fs::write(ctx.join("Dockerfile"), &df).expect("w");
     let out_dir = e.dir.path().join("out-dir");
     let out_tar = e.dir.path().join("out.tar");
     let dir_flag = format!("type=local,dest={}", out_dir.display());
