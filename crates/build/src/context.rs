@@ -32,6 +32,9 @@ pub struct Source {
     pub name: String,
     /// Downloaded by ADD from a URL: never unpacked.
     pub remote: bool,
+    /// The path it matched, relative to the origin's root (`COPY --parents` keeps it;
+    /// the part before a `/./` is dropped).
+    pub path: PathBuf,
     /// The source itself and, for a directory, everything under it (parents first).
     pub entries: Vec<Entry>,
 }
@@ -155,11 +158,18 @@ impl Origin<'_> {
             Some(f) => f,
             None => return Err(not_found()),
         };
-        Ok(vec![self.source(
-            clean.last().copied().unwrap_or(".").to_string(),
-            &rel,
-            f,
-        )])
+        let mut one = self.source(clean.last().copied().unwrap_or(".").to_string(), &rel, f);
+        // `--parents` keeps the path as written, from a `/./` pivot when there is one.
+        let written = src.trim_start_matches('/');
+        let kept = match written.rfind("/./") {
+            Some(i) => &written[i + 3..],
+            None => written,
+        };
+        one.path = kept
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != "." && *c != "..")
+            .collect();
+        Ok(vec![one])
     }
 
     fn source(&self, name: String, rel: &Path, f: image::flatten::Found) -> Source {
@@ -175,6 +185,7 @@ impl Origin<'_> {
         Source {
             name,
             remote: false,
+            path: rel.to_path_buf(),
             entries,
         }
     }

@@ -32,6 +32,8 @@ pub struct CopyJob<'a> {
     pub chmod: Option<u32>,
     /// ADD: unpack local archives.
     pub unpack: bool,
+    /// `COPY --parents`: each source keeps its path under the destination.
+    pub parents: bool,
     /// The file system the layer goes on.
     pub target: &'a Tree,
 }
@@ -337,10 +339,16 @@ pub fn write_layer(job: &CopyJob<'_>, out: impl Write) -> Result<(), Error> {
             continue;
         };
         if top.meta.is_dir() {
-            // A directory's contents go into the destination directory.
-            w.parents(&rel, true)?;
+            // A directory's contents go into the destination directory (with
+            // `--parents`, under its own path there).
+            let base = if job.parents {
+                rel.join(&s.path)
+            } else {
+                rel.clone()
+            };
+            w.parents(&base, true)?;
             for e in &s.entries[1..] {
-                let at = rel.join(&e.rel);
+                let at = base.join(&e.rel);
                 w.entry(&at, &e.path, &e.meta)?;
             }
             continue;
@@ -352,7 +360,9 @@ pub fn write_layer(job: &CopyJob<'_>, out: impl Write) -> Result<(), Error> {
                 continue;
             }
         }
-        let at = if dest_is_dir || job.many {
+        let at = if job.parents {
+            rel.join(&s.path)
+        } else if dest_is_dir || job.many {
             rel.join(&s.name)
         } else {
             rel.clone()

@@ -923,6 +923,7 @@ impl Builder<'_> {
                         unpack: false,
                         keyword: "COPY",
                         keep_git_dir: false,
+                        parents: c.parents,
                         checksum: "",
                         excludes: &c.excludes,
                     },
@@ -942,6 +943,7 @@ impl Builder<'_> {
                     keep_git_dir: a.keep_git_dir.unwrap_or(false),
                     checksum: &a.checksum,
                     excludes: &a.excludes,
+                    parents: false,
                 },
             ),
             Op::Workdir { resolved, .. } => {
@@ -1187,11 +1189,12 @@ impl Builder<'_> {
         let chmod = copy::parse_chmod(a.chmod)?;
         let chown = a.chown.to_string();
         let unpack = a.unpack;
+        let parents = a.parents;
         let res = self.layer_step(state, key, name, &history, &mut |b, st, _| {
             let image = b.materialize(st)?;
             let tree = b.eng.image_tree(&image)?;
             let owner = copy::parse_chown(&chown, &tree)?;
-            let parents = image_config::diff_ids(&st.config);
+            let parent_diffs = image_config::diff_ids(&st.config);
             let job = copy::CopyJob {
                 sources: std::mem::take(&mut sources),
                 many,
@@ -1200,6 +1203,7 @@ impl Builder<'_> {
                 root_owner,
                 chmod,
                 unpack,
+                parents,
                 target: &tree,
             };
             let (reader, writer) = std::io::pipe().map_err(|e| Error::Io(format!("pipe: {e}")))?;
@@ -1207,7 +1211,7 @@ impl Builder<'_> {
                 let producer = s.spawn(move || {
                     copy::write_layer(&job, std::io::BufWriter::with_capacity(256 * 1024, writer))
                 });
-                let added = b.eng.image_add_layer_unpacked(&parents, reader);
+                let added = b.eng.image_add_layer_unpacked(&parent_diffs, reader);
                 let produced = producer
                     .join()
                     .map_err(|_| Error::Io("the layer writer panicked".into()))?;
@@ -1368,6 +1372,8 @@ struct CopyArgs<'a> {
     keyword: &'static str,
     /// `--exclude` patterns.
     excludes: &'a [String],
+    /// `COPY --parents`.
+    parents: bool,
 }
 
 fn is_url(p: &str) -> bool {

@@ -470,6 +470,18 @@ fn dockerfile_and_context_on_stdin_and_check() {
     )
     .expect("w");
     build_ok(&e, &["-t", "s:x"], &ctx);
+    // COPY --parents keeps each source's path under the destination.
+    std::fs::write(
+        ctx.join("Dockerfile.parents"),
+        "FROM localbusybox\nCOPY --parents skip/x ./hello.txt /p/\n",
+    )
+    .expect("w");
+    let f = ctx.join("Dockerfile.parents");
+    build_ok(&e, &["-f", f.to_str().expect("utf-8"), "-t", "s:p"], &ctx);
+    assert_eq!(
+        e.ok(&["run", "--rm", "s:p", "sh", "-c", "find /p -type f | sort"]),
+        "/p/hello.txt\n/p/skip/x"
+    );
     assert_eq!(
         e.ok(&["run", "--rm", "s:x", "ls", "/all"]),
         "Dockerfile\nhello.txt"
