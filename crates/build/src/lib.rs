@@ -359,6 +359,13 @@ pub fn build(
     let counter = AtomicUsize::new(vertex);
     let used: std::sync::Mutex<Vec<(String, Digest)>> = Default::default();
     let context_loaded = AtomicBool::new(false);
+    let common = Common {
+        req,
+        ctx: &ctx,
+        counter: &counter,
+        context_loaded: &context_loaded,
+        used: &used,
+    };
     let shared = SharedProgress(std::sync::Mutex::new(progress));
     let mut results: Vec<Option<State>> = vec![None; plan.stages.len()];
     let escape = df.escape();
@@ -395,25 +402,15 @@ pub fn build(
         let done: Vec<(usize, Result<State, Error>)> = if ready.len() == 1 {
             let i = ready[0];
             let mut p = SharedRef(&shared);
-            let mut b = Builder {
-                eng: &mut *eng,
-                req,
-                ctx: &ctx,
-                progress: &mut p,
-                counter: &counter,
-                vertex: 0,
-                context_loaded: &context_loaded,
-                stage_no_cache: req.no_cache,
-                used: &used,
-            };
+            let mut b = Builder::new(&mut *eng, &mut p, &common);
             vec![(
                 i,
                 build_stage(&mut b, &plan, i, &base_ids, &results, escape),
             )]
         } else {
             let results_ref = &results;
-            let (plan_ref, base_ref, ctx_ref, shared_ref) = (&plan, &base_ids, &ctx, &shared);
-            let (counter_ref, loaded_ref, used_ref) = (&counter, &context_loaded, &used);
+            let (plan_ref, base_ref, shared_ref) = (&plan, &base_ids, &shared);
+            let common_ref = &common;
             let (root, run) = (&root, &run);
             std::thread::scope(|sc| {
                 let handles: Vec<_> = ready
@@ -425,17 +422,7 @@ pub fn build(
                                     .map_err(Error::from)
                                     .and_then(|mut e2| {
                                         let mut p = SharedRef(shared_ref);
-                                        let mut b = Builder {
-                                            eng: &mut e2,
-                                            req,
-                                            ctx: ctx_ref,
-                                            progress: &mut p,
-                                            counter: counter_ref,
-                                            vertex: 0,
-                                            context_loaded: loaded_ref,
-                                            stage_no_cache: req.no_cache,
-                                            used: used_ref,
-                                        };
+                                        let mut b = Builder::new(&mut e2, &mut p, common_ref);
                                         build_stage(
                                             &mut b,
                                             plan_ref,
@@ -473,17 +460,7 @@ pub fn build(
         .take()
         .ok_or_else(|| Error::Invalid("the target stage was not built".into()))?;
     let mut p = SharedRef(&shared);
-    let mut b = Builder {
-        eng,
-        req,
-        ctx: &ctx,
-        progress: &mut p,
-        counter: &counter,
-        vertex: 0,
-        context_loaded: &context_loaded,
-        stage_no_cache: req.no_cache,
-        used: &used,
-    };
+    let mut b = Builder::new(eng, &mut p, &common);
     let id = b.export(state)?;
     if let Some(dir) = &req.cache_to {
         let v = b.next();
@@ -673,6 +650,31 @@ fn makes_layer(op: &Op) -> bool {
         op,
         Op::Run(_) | Op::Copy(_) | Op::Add(_) | Op::Workdir { .. }
     )
+}
+
+/// What the builders of one build share.
+struct Common<'a> {
+    req: &'a BuildRequest,
+    ctx: &'a Context,
+    counter: &'a AtomicUsize,
+    context_loaded: &'a AtomicBool,
+    used: &'a std::sync::Mutex<Vec<(String, Digest)>>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(eng: &'a mut Engine, progress: &'a mut dyn Progress, c: &Common<'a>) -> Builder<'a> {
+        Builder {
+            eng,
+            req: c.req,
+            ctx: c.ctx,
+            progress,
+            counter: c.counter,
+            vertex: 0,
+            context_loaded: c.context_loaded,
+            stage_no_cache: c.req.no_cache,
+            used: c.used,
+        }
+    }
 }
 
 /// What makes a step's layer: given the builder, the parent state and the vertex.
