@@ -921,6 +921,21 @@ pub enum ContainerCmd {
         #[arg(long)]
         filter: Vec<String>,
     },
+    /// Create a new image from a container's changes.
+    Commit(crate::container_io::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff {
+        /// Container.
+        container: String,
+    },
+    /// Export a container's filesystem as a tar archive.
+    Export {
+        /// Write to a file, instead of standard output.
+        #[arg(short, long)]
+        output: Option<String>,
+        /// Container.
+        container: String,
+    },
 }
 
 /// `container prune`: stopped containers (matching the filters) removed; their ids.

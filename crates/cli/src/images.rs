@@ -77,6 +77,8 @@ pub struct ListArgs {
 /// `image ...`.
 #[derive(Debug, Subcommand)]
 pub enum ImageCmd {
+    /// Build an image from a Dockerfile.
+    Build(Box<crate::build_cmd::BuildArgs>),
     /// List images.
     #[command(alias = "list")]
     Ls(ListArgs),
@@ -388,8 +390,9 @@ pub fn history(eng: &Engine, image: &str, no_trunc: bool) -> anyhow::Result<i32>
 }
 
 /// `quai image ...`.
-pub fn image_cmd(eng: &Engine, cmd: ImageCmd) -> anyhow::Result<i32> {
+pub fn image_cmd(eng: &mut Engine, cmd: ImageCmd) -> anyhow::Result<i32> {
     match cmd {
+        ImageCmd::Build(a) => crate::build_cmd::build(eng, *a),
         ImageCmd::Ls(a) => list(eng, a),
         ImageCmd::Import(a) => import(eng, a),
         ImageCmd::Tag { source, target } => tag(eng, &source, &target),

@@ -373,7 +373,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 Cmd::History { image, no_trunc } => images::history(&eng, &image, no_trunc),
                 Cmd::Save(a) => images::save(&eng, a),
                 Cmd::Load(a) => images::load(&eng, a),
-                Cmd::Image { cmd } => images::image_cmd(&eng, cmd),
+                Cmd::Image { cmd } => images::image_cmd(&mut eng, cmd),
                 Cmd::Pull(a) => registry_cmds::pull(&eng, a),
                 Cmd::Push(a) => registry_cmds::push(&eng, a),
                 cmd => containers_dispatch(&mut eng, cmd),
@@ -490,6 +490,11 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
                 println!("Deleted Containers:");
                 gone.iter().for_each(|c| println!("{c}"));
                 Ok(0)
+            }
+            containers::ContainerCmd::Commit(a) => container_io::commit(eng, a),
+            containers::ContainerCmd::Diff { container } => container_io::diff(eng, &container),
+            containers::ContainerCmd::Export { output, container } => {
+                container_io::export(eng, output.as_deref(), &container)
             }
         },
         Cmd::Volume { cmd } => system::volume(eng, cmd),

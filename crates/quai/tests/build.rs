@@ -470,6 +470,16 @@ fn dockerfile_and_context_on_stdin_and_check() {
     )
     .expect("w");
     build_ok(&e, &["-t", "s:x"], &ctx);
+    // `image build` is `build`.
+    let id = e.ok(&[
+        "image",
+        "build",
+        "-q",
+        "-t",
+        "s:ib",
+        ctx.to_str().expect("utf-8"),
+    ]);
+    assert!(id.starts_with("sha256:"), "{id}");
     // COPY --parents keeps each source's path under the destination.
     std::fs::write(
         ctx.join("Dockerfile.parents"),

@@ -47,6 +47,11 @@ fn diff_export_and_commit() {
         ],
         "{diff}"
     );
+    assert_eq!(
+        e.ok(&["container", "diff", "changer"]),
+        diff,
+        "docker's container group"
+    );
     // export: the merged file system, deletions applied, nothing of the old /usr/sbin.
     let tar_path = e.dir.path().join("export.tar");
     e.ok(&["export", "-o", tar_path.to_str().expect("utf-8"), "changer"]);
