@@ -1,0 +1,727 @@
+//! Cases checked against Go 1.19's text/template with docker's functions added (data
+//! decoded into `interface{}`, JSON integers as int64): the expected strings are Go's output.
+
+use serde_json::Value;
+
+use crate::{Error, Template};
+
+fn run(tpl: &str, data: &str) -> Result<String, Error> {
+    let data: Value = serde_json::from_str(data).expect("test data is JSON");
+    Template::parse("", tpl)?.execute(&data)
+}
+
+macro_rules! case {
+    ($name:ident, $tpl:expr, $data:expr, Ok($out:expr)) => {
+        #[test]
+        fn $name() {
+            assert_eq!(
+                run($tpl, $data).map_err(|e| e.to_string()),
+                Ok($out.to_string()),
+                "template {:?}",
+                $tpl
+            );
+        }
+    };
+    ($name:ident, $tpl:expr, $data:expr, Err($out:expr)) => {
+        #[test]
+        fn $name() {
+            assert_eq!(
+                run($tpl, $data).map_err(|e| e.to_string()),
+                Err($out.to_string()),
+                "template {:?}",
+                $tpl
+            );
+        }
+    };
+}
+
+const D: &str = "{\"Name\": \"web\", \"Id\": \"abc123def456\", \"Count\": 3, \"Zero\": 0, \"Ratio\": 1.5, \"Big\": 1500000.0, \"Small\": 1e-05, \"Empty\": \"\", \"Nil\": null, \"True\": true, \"False\": false, \"List\": [\"a\", \"b\", \"c\"], \"Nums\": [1, 2, 3], \"EmptyList\": [], \"Mixed\": [1, \"x\", null, true, 2.5], \"Map\": {\"b\": 2, \"a\": 1, \"c\": 3}, \"EmptyMap\": {}, \"Nested\": {\"Inner\": {\"Deep\": \"yes\", \"N\": null}, \"L\": [{\"K\": \"v1\"}, {\"K\": \"v2\"}]}, \"Labels\": {\"com.example.z\": \"last\", \"com.example.a\": \"first\"}, \"Html\": \"<a href=\\\"x\\\">'&'</a>\", \"Url\": \"a b&c=d/e?f\", \"Words\": \"hello wide world\", \"Upper\": \"MiXeD\", \"Neg\": -7, \"Str5\": \"5\"}";
+
+case!(text_only, "hello", D, Ok("hello"));
+case!(field, "{{.Name}}", D, Ok("web"));
+case!(nested_field, "{{.Nested.Inner.Deep}}", D, Ok("yes"));
+case!(missing_field, "{{.Missing}}", D, Ok("<no value>"));
+case!(missing_nested, "{{.Missing.Deeper}}", D, Ok("<no value>"));
+case!(null_field, "{{.Nil}}", D, Ok("<no value>"));
+case!(null_nested_error, "{{.Nested.Inner.N.X}}", D, Err("template: :1:9: executing \"\" at <.Nested.Inner.N.X>: nil pointer evaluating interface {}.X"));
+case!(
+    field_on_string_error,
+    "{{.Name.X}}",
+    D,
+    Err("template: :1:7: executing \"\" at <.Name.X>: can't evaluate field X in type interface {}")
+);
+case!(null_in_list, "{{.Mixed}}", D, Ok("[1 x <nil> true 2.5]"));
+case!(print_null, "{{print .Nil}}", D, Ok("<nil>"));
+case!(printf_v_null, "{{printf \"%v\" .Nil}}", D, Ok("<nil>"));
+case!(
+    printf_v_missing,
+    "{{printf \"%v|%s\" .Missing .Missing}}",
+    D,
+    Ok("<nil>|%!s(<nil>)")
+);
+case!(int, "{{.Count}}", D, Ok("3"));
+case!(float, "{{.Ratio}}", D, Ok("1.5"));
+case!(big_float, "{{.Big}}", D, Ok("1.5e+06"));
+case!(small_float, "{{.Small}}", D, Ok("1e-05"));
+case!(bools, "{{.True}} {{.False}}", D, Ok("true false"));
+case!(list, "{{.List}}", D, Ok("[a b c]"));
+case!(map_sorted, "{{.Map}}", D, Ok("map[a:1 b:2 c:3]"));
+case!(
+    nested_print,
+    "{{.Nested}}",
+    D,
+    Ok("map[Inner:map[Deep:yes N:<nil>] L:[map[K:v1] map[K:v2]]]")
+);
+case!(
+    empty_list_map,
+    "{{.EmptyList}} {{.EmptyMap}}",
+    D,
+    Ok("[] map[]")
+);
+case!(dot_string, "{{.}}", "\"plain\"", Ok("plain"));
+case!(
+    null_data,
+    "{{.}} {{.X}}",
+    "null",
+    Ok("<no value> <no value>")
+);
+case!(
+    literals,
+    "{{1}} {{1.5}} {{1e3}} {{0x1F}} {{'a'}} {{\"s\"}} {{`raw`}} {{true}} {{-3}}",
+    D,
+    Ok("1 1.5 1000 31 97 s raw true -3")
+);
+case!(float_literal_whole, "{{3.0}}", D, Ok("3"));
+case!(
+    string_escapes,
+    "{{\"a\\tb\\n\\\"c\\\"\"}}",
+    D,
+    Ok("a\tb\n\"c\"")
+);
+case!(trim_both, "a  {{- .Name -}}  b", D, Ok("awebb"));
+case!(trim_left_newlines, "a\n\n{{- .Name}}\n", D, Ok("aweb\n"));
+case!(trim_right_only, "[ {{.Name -}} \n ]", D, Ok("[ web]"));
+case!(no_trim_negative_number, "{{-3}}", D, Ok("-3"));
+case!(trim_comment, "a {{- /* c */ -}} b", D, Ok("ab"));
+case!(comment, "x{{/* a comment */}}y", D, Ok("xy"));
+case!(multiline_comment, "x{{/* a\ncomment */}}y", D, Ok("xy"));
+case!(
+    tabs_newlines_literal,
+    "{{.Name}}\t{{.Count}}\n",
+    D,
+    Ok("web\t3\n")
+);
+case!(if_true, "{{if .True}}yes{{end}}", D, Ok("yes"));
+case!(if_else, "{{if .False}}yes{{else}}no{{end}}", D, Ok("no"));
+case!(
+    if_else_if,
+    "{{if .False}}a{{else if .Zero}}b{{else if .Count}}c{{else}}d{{end}}",
+    D,
+    Ok("c")
+);
+case!(
+    if_empty_string,
+    "{{if .Empty}}y{{else}}n{{end}}",
+    D,
+    Ok("n")
+);
+case!(
+    if_empty_list,
+    "{{if .EmptyList}}y{{else}}n{{end}}",
+    D,
+    Ok("n")
+);
+case!(
+    if_empty_map,
+    "{{if .EmptyMap}}y{{else}}n{{end}}",
+    D,
+    Ok("n")
+);
+case!(if_missing, "{{if .Missing}}y{{else}}n{{end}}", D, Ok("n"));
+case!(if_null, "{{if .Nil}}y{{else}}n{{end}}", D, Ok("n"));
+case!(if_zero_float, "{{if 0.0}}y{{else}}n{{end}}", D, Ok("n"));
+case!(if_nonempty_list, "{{if .List}}y{{end}}", D, Ok("y"));
+case!(with, "{{with .Nested.Inner}}{{.Deep}}{{end}}", D, Ok("yes"));
+case!(
+    with_else,
+    "{{with .Missing}}x{{else}}none{{end}}",
+    D,
+    Ok("none")
+);
+case!(
+    with_dollar,
+    "{{with .Nested}}{{$.Name}}/{{.Inner.Deep}}{{end}}",
+    D,
+    Ok("web/yes")
+);
+case!(with_var, "{{with $x := .Count}}{{$x}}{{end}}", D, Ok("3"));
+case!(
+    range_list,
+    "{{range .List}}<{{.}}>{{end}}",
+    D,
+    Ok("<a><b><c>")
+);
+case!(
+    range_index,
+    "{{range $i, $e := .List}}{{$i}}={{$e}} {{end}}",
+    D,
+    Ok("0=a 1=b 2=c ")
+);
+case!(
+    range_one_var,
+    "{{range $e := .Nums}}{{$e}},{{end}}",
+    D,
+    Ok("1,2,3,")
+);
+case!(
+    range_map_sorted,
+    "{{range $k, $v := .Map}}{{$k}}:{{$v}} {{end}}",
+    D,
+    Ok("a:1 b:2 c:3 ")
+);
+case!(
+    range_map_values,
+    "{{range .Labels}}{{.}};{{end}}",
+    D,
+    Ok("first;last;")
+);
+case!(
+    range_else,
+    "{{range .EmptyList}}x{{else}}empty{{end}}",
+    D,
+    Ok("empty")
+);
+case!(
+    range_missing_else,
+    "{{range .Missing}}x{{else}}none{{end}}",
+    D,
+    Ok("none")
+);
+case!(
+    range_nested_dollar,
+    "{{range .Nested.L}}{{.K}}@{{$.Name}} {{end}}",
+    D,
+    Ok("v1@web v2@web ")
+);
+case!(
+    range_break,
+    "{{range .Nums}}{{if eq . 2}}{{break}}{{end}}{{.}}{{end}}",
+    D,
+    Ok("1")
+);
+case!(
+    range_continue,
+    "{{range .Nums}}{{if eq . 2}}{{continue}}{{end}}{{.}}{{end}}",
+    D,
+    Ok("13")
+);
+case!(
+    range_nested,
+    "{{range .Nested.L}}[{{range $k, $v := .}}{{$k}}={{$v}}{{end}}]{{end}}",
+    D,
+    Ok("[K=v1][K=v2]")
+);
+case!(
+    range_null_elem,
+    "{{range .Mixed}}({{.}}){{end}}",
+    D,
+    Ok("(1)(x)(<no value>)(true)(2.5)")
+);
+case!(
+    range_int_error,
+    "{{range .Count}}x{{end}}",
+    D,
+    Err("template: :1:8: executing \"\" at <.Count>: range can't iterate over 3")
+);
+case!(
+    range_trim,
+    "{{range .List -}}\n  {{.}}\n{{- end}}",
+    D,
+    Ok("abc")
+);
+case!(var_decl, "{{$x := .Name}}{{$x}}", D, Ok("web"));
+case!(
+    var_assign,
+    "{{$x := 1}}{{if .True}}{{$x = 2}}{{end}}{{$x}}",
+    D,
+    Ok("2")
+);
+case!(
+    var_assign_in_range,
+    "{{$n := 0}}{{range .Nums}}{{$n = .}}{{end}}{{$n}}",
+    D,
+    Ok("3")
+);
+case!(
+    var_field,
+    "{{$n := .Nested}}{{$n.Inner.Deep}}",
+    D,
+    Ok("yes")
+);
+case!(dollar, "{{$}}", "{\"a\": 1}", Ok("map[a:1]"));
+case!(var_missing, "{{$x := .Missing}}{{$x}}", D, Ok("<no value>"));
+case!(pipe_printf, "{{.Name | printf \"%s!\"}}", D, Ok("web!"));
+case!(
+    pipe_chain,
+    "{{.Name | upper | printf \"[%s]\"}}",
+    D,
+    Ok("[WEB]")
+);
+case!(
+    paren,
+    "{{printf \"%d-%s\" (len .List) (index .List 1)}}",
+    D,
+    Ok("3-b")
+);
+case!(paren_field, "{{(index .Nested.L 1).K}}", D, Ok("v2"));
+case!(pipe_len, "{{.List | len}}", D, Ok("3"));
+case!(
+    and_or,
+    "{{and 1 0 2}} {{or 0 \"\" \"x\"}} {{and 1 2}} {{or 0 false}}",
+    D,
+    Ok("0 x 2 false")
+);
+case!(
+    and_short_circuit,
+    "{{and .False (index .List 9)}}",
+    D,
+    Ok("false")
+);
+case!(
+    or_short_circuit,
+    "{{or .True (index .List 9)}}",
+    D,
+    Ok("true")
+);
+case!(
+    not,
+    "{{not .True}} {{not .Empty}} {{not .Missing}}",
+    D,
+    Ok("false true true")
+);
+case!(
+    len_all,
+    "{{len .Name}} {{len .List}} {{len .Map}} {{len \"h\u{e9}llo\"}}",
+    D,
+    Ok("3 3 3 6")
+);
+case!(
+    len_int_error,
+    "{{len .Count}}",
+    D,
+    Err("template: :1:2: executing \"\" at <len .Count>: error calling len: len of type int64")
+);
+case!(
+    len_null_error,
+    "{{len .Nil}}",
+    D,
+    Err("template: :1:2: executing \"\" at <len .Nil>: error calling len: len of nil pointer")
+);
+case!(
+    index_list,
+    "{{index .List 0}} {{index .Nums 2}}",
+    D,
+    Ok("a 3")
+);
+case!(
+    index_map,
+    "{{index .Labels \"com.example.a\"}}",
+    D,
+    Ok("first")
+);
+case!(
+    index_missing_key,
+    "{{index .Map \"zz\"}}",
+    D,
+    Ok("<no value>")
+);
+case!(
+    index_missing_key_print,
+    "{{print (index .Map \"zz\")}}",
+    D,
+    Ok("<nil>")
+);
+case!(index_multi, "{{index .Nested \"L\" 1 \"K\"}}", D, Ok("v2"));
+case!(index_out_of_range, "{{index .List 5}}", D, Err("template: :1:2: executing \"\" at <index .List 5>: error calling index: index out of range: 5"));
+case!(index_null, "{{index .Nil 0}}", D, Err("template: :1:2: executing \"\" at <index .Nil 0>: error calling index: index of untyped nil"));
+case!(index_string, "{{index .Name 0}}", D, Ok("119"));
+case!(index_bad_key_type, "{{index .Map 1}}", D, Err("template: :1:2: executing \"\" at <index .Map 1>: error calling index: value has type int; should be string"));
+case!(index_float_index, "{{index .List 1.0}}", D, Err("template: :1:2: executing \"\" at <index .List 1.0>: error calling index: cannot index slice/array with type float64"));
+case!(
+    slice_list,
+    "{{slice .List 1}} {{slice .List 0 2}} {{slice .List}}",
+    D,
+    Ok("[b c] [a b] [a b c]")
+);
+case!(slice_string, "{{slice .Name 1 2}}", D, Ok("e"));
+case!(slice_bad, "{{slice .List 2 1}}", D, Err("template: :1:2: executing \"\" at <slice .List 2 1>: error calling slice: invalid slice index: 2 > 1"));
+case!(print_spaces, "{{print 1 2 \"a\" \"b\" 3}}", D, Ok("1 2ab3"));
+case!(println, "{{println .Name .Count}}", D, Ok("web 3\n"));
+case!(
+    eq_int,
+    "{{eq .Count 3}} {{eq .Count 4}}",
+    D,
+    Ok("true false")
+);
+case!(eq_multi, "{{eq .Name \"db\" \"web\"}}", D, Ok("true"));
+case!(eq_string, "{{eq .Name \"web\"}}", D, Ok("true"));
+case!(eq_mixed_error, "{{eq .Name 3}}", D, Err("template: :1:2: executing \"\" at <eq .Name 3>: error calling eq: incompatible types for comparison"));
+case!(eq_int_float_error, "{{eq .Count 3.0}}", D, Err("template: :1:2: executing \"\" at <eq .Count 3.0>: error calling eq: incompatible types for comparison"));
+case!(
+    eq_missing,
+    "{{eq .Missing \"x\"}} {{eq .Missing .Nil}}",
+    D,
+    Ok("false true")
+);
+case!(eq_list_error, "{{eq .List .List}}", D, Err("template: :1:2: executing \"\" at <eq .List .List>: error calling eq: non-comparable type [a b c]: []interface {}"));
+case!(
+    ne,
+    "{{ne .Name \"db\"}} {{ne .Count 3}}",
+    D,
+    Ok("true false")
+);
+case!(
+    lt_le_gt_ge,
+    "{{lt 1 2}} {{le 2 2}} {{gt .Count 2}} {{ge .Ratio 1.5}} {{lt \"a\" \"b\"}}",
+    D,
+    Ok("true true true true true")
+);
+case!(lt_mixed_error, "{{lt .Name 1}}", D, Err("template: :1:2: executing \"\" at <lt .Name 1>: error calling lt: incompatible types for comparison"));
+case!(lt_null_error, "{{lt .Nil 1}}", D, Err("template: :1:2: executing \"\" at <lt .Nil 1>: error calling lt: invalid type for comparison"));
+case!(
+    html,
+    "{{html .Html}}",
+    D,
+    Ok("&lt;a href=&#34;x&#34;&gt;&#39;&amp;&#39;&lt;/a&gt;")
+);
+case!(
+    js,
+    "{{js .Html}}",
+    D,
+    Ok("\\u003Ca href\\u003D\\\"x\\\"\\u003E\\'\\u0026\\'\\u003C/a\\u003E")
+);
+case!(urlquery, "{{urlquery .Url}}", D, Ok("a+b%26c%3Dd%2Fe%3Ff"));
+case!(html_multi, "{{html 1 \"<\" 2}}", D, Ok("1&lt;2"));
+case!(
+    printf_verbs,
+    "{{printf \"%s|%d|%v|%t|%q\" .Name .Count .Ratio .True .Name}}",
+    D,
+    Ok("web|3|1.5|true|\"web\"")
+);
+case!(
+    printf_width,
+    "{{printf \"[%-10s][%10s][%5d][%-5d][%05d]\" .Name .Name .Count .Count .Neg}}",
+    D,
+    Ok("[web       ][       web][    3][3    ][-0007]")
+);
+case!(
+    printf_float,
+    "{{printf \"%f %.2f %5.2f %e %g %.3g\" .Ratio .Ratio .Ratio .Big .Small .Ratio}}",
+    D,
+    Ok("1.500000 1.50  1.50 1.500000e+06 1e-05 1.5")
+);
+case!(
+    printf_hex,
+    "{{printf \"%x %X %x %#x\" 255 255 \"hi\" 255}}",
+    D,
+    Ok("ff FF 6869 0xff")
+);
+case!(printf_percent, "{{printf \"100%%\"}}", D, Ok("100%"));
+case!(
+    printf_bad_verb,
+    "{{printf \"%d\" .Name}}",
+    D,
+    Ok("%!d(string=web)")
+);
+case!(
+    printf_missing_arg,
+    "{{printf \"%s %s\" .Name}}",
+    D,
+    Ok("web %!s(MISSING)")
+);
+case!(
+    printf_extra_arg,
+    "{{printf \"%s\" .Name 3}}",
+    D,
+    Ok("web%!(EXTRA int=3)")
+);
+case!(
+    printf_list,
+    "{{printf \"%v %s %q\" .List .List .List}}",
+    D,
+    Ok("[a b c] [a b c] [\"a\" \"b\" \"c\"]")
+);
+case!(
+    printf_map,
+    "{{printf \"%v\" .Map}}",
+    D,
+    Ok("map[a:1 b:2 c:3]")
+);
+case!(printf_char, "{{printf \"%c\" 65}}", D, Ok("A"));
+case!(
+    printf_plus,
+    "{{printf \"%+d %+.1f\" 5 2.25}}",
+    D,
+    Ok("+5 +2.2")
+);
+case!(
+    printf_float_as_int_verb,
+    "{{printf \"%d\" .Ratio}}",
+    D,
+    Ok("%!d(float64=1.5)")
+);
+case!(printf_prec_string, "{{printf \"%.3s\" .Id}}", D, Ok("abc"));
+case!(
+    printf_T,
+    "{{printf \"%T %T %T\" .Name .List .Map}}",
+    D,
+    Ok("string []interface {} map[string]interface {}")
+);
+case!(
+    printf_g_whole,
+    "{{printf \"%v %v %v\" 100.0 1e21 123456.0}}",
+    D,
+    Ok("100 1e+21 123456")
+);
+case!(json_string, "{{json .Name}}", D, Ok("\"web\""));
+case!(
+    json_nested,
+    "{{json .Nested}}",
+    D,
+    Ok("{\"Inner\":{\"Deep\":\"yes\",\"N\":null},\"L\":[{\"K\":\"v1\"},{\"K\":\"v2\"}]}")
+);
+case!(
+    json_map_sorted,
+    "{{json .Labels}}",
+    D,
+    Ok("{\"com.example.a\":\"first\",\"com.example.z\":\"last\"}")
+);
+case!(
+    json_null_missing,
+    "{{json .Nil}} {{json .Missing}}",
+    D,
+    Ok("null null")
+);
+case!(
+    json_float,
+    "{{json .Ratio}} {{json .Big}} {{json .Small}} {{json 1e21}}",
+    D,
+    Ok("1.5 1500000 0.00001 1e+21")
+);
+case!(
+    json_no_html_escape,
+    "{{json .Html}}",
+    D,
+    Ok("\"<a href=\\\"x\\\">'&'</a>\"")
+);
+case!(
+    json_control,
+    "{{json \"a\\tb\\u0001\"}}",
+    D,
+    Ok("\"a\\tb\\u0001\"")
+);
+case!(
+    json_whole,
+    "{{json .}}",
+    "{\"b\": [1, 2.5, \"x\", null, {\"z\": true}], \"a\": \"\"}",
+    Ok("{\"a\":\"\",\"b\":[1,2.5,\"x\",null,{\"z\":true}]}")
+);
+case!(join, "{{join .List \", \"}}", D, Ok("a, b, c"));
+case!(join_nums, "{{join .Nums \"+\"}}", D, Ok("1+2+3"));
+case!(split, "{{split \"a,b,c\" \",\"}}", D, Ok("[a b c]"));
+case!(
+    split_index,
+    "{{index (split .Id \"d\") 0}}",
+    D,
+    Ok("abc123")
+);
+case!(split_len, "{{len (split \"a:b:c\" \":\")}}", D, Ok("3"));
+case!(title, "{{title .Words}}", D, Ok("Hello Wide World"));
+case!(
+    lower_upper,
+    "{{lower .Upper}} {{upper .Upper}}",
+    D,
+    Ok("mixed MIXED")
+);
+case!(
+    pad,
+    "[{{pad .Name 2 3}}][{{pad \"\" 2 2}}]",
+    D,
+    Ok("[  web   ][]")
+);
+case!(
+    truncate,
+    "{{truncate .Id 6}} {{truncate .Name 10}} {{truncate .Name 3}}",
+    D,
+    Ok("abc123 web web")
+);
+case!(upper_wrong_type, "{{upper .Count}}", D, Err("template: :1:8: executing \"\" at <.Count>: wrong type for value; expected string; got int64"));
+case!(
+    upper_literal_wrong_type,
+    "{{upper 3}}",
+    D,
+    Err("template: :1:8: executing \"\" at <3>: expected string; found 3")
+);
+case!(join_wrong_type, "{{join .Name \",\"}}", D, Err("template: :1:7: executing \"\" at <.Name>: wrong type for value; expected []interface {}; got string"));
+case!(
+    define_template,
+    "{{define \"T\"}}<{{.}}>{{end}}{{template \"T\" .Name}}",
+    D,
+    Ok("<web>")
+);
+case!(
+    template_no_data,
+    "{{define \"T\"}}[{{.}}]{{end}}{{template \"T\"}}",
+    D,
+    Ok("[<no value>]")
+);
+case!(block, "{{block \"B\" .Count}}n={{.}}{{end}}", D, Ok("n=3"));
+case!(
+    template_dollar,
+    "{{define \"T\"}}{{$}}{{end}}{{template \"T\" .Count}}",
+    D,
+    Ok("3")
+);
+case!(
+    template_undefined,
+    "{{template \"nope\"}}",
+    D,
+    Err(
+        "template: :1:11: executing \"\" at <{{template \"nope\"}}>: template \"nope\" not defined"
+    )
+);
+case!(
+    docker_ps_table,
+    "table {{.Id}}\\t{{.Name}}",
+    D,
+    Ok("table abc123def456\\tweb")
+);
+case!(
+    docker_labels_range,
+    "{{range $k, $v := .Labels}}{{$k}}={{$v}}\n{{end}}",
+    D,
+    Ok("com.example.a=first\ncom.example.z=last\n")
+);
+case!(
+    docker_inspect_style,
+    "{{range .Nested.L}}{{.K}} {{end}}",
+    D,
+    Ok("v1 v2 ")
+);
+case!(
+    err_unknown_function,
+    "{{foo .Name}}",
+    D,
+    Err("template: :1: function \"foo\" not defined")
+);
+case!(
+    err_unclosed_action,
+    "{{.Name",
+    D,
+    Err("template: :1: unclosed action")
+);
+case!(
+    err_unexpected_end,
+    "{{end}}",
+    D,
+    Err("template: :1: unexpected {{end}}")
+);
+case!(
+    err_missing_end,
+    "{{if .True}}x",
+    D,
+    Err("template: :1: unexpected EOF")
+);
+case!(
+    err_unexpected_else,
+    "{{else}}",
+    D,
+    Err("template: :1: unexpected {{else}}")
+);
+case!(
+    err_missing_if_value,
+    "{{if}}x{{end}}",
+    D,
+    Err("template: :1: missing value for if")
+);
+case!(
+    err_empty_action,
+    "{{}}",
+    D,
+    Err("template: :1: missing value for command")
+);
+case!(
+    err_undefined_var,
+    "{{$x}}",
+    D,
+    Err("template: :1: undefined variable \"$x\"")
+);
+case!(
+    err_unterminated_string,
+    "{{\"abc}}",
+    D,
+    Err("template: :1: unterminated quoted string")
+);
+case!(
+    err_break_outside,
+    "{{break}}",
+    D,
+    Err("template: :1: {{break}} outside {{range}}")
+);
+case!(
+    err_line2,
+    "line1\n{{foo}}",
+    D,
+    Err("template: :2: function \"foo\" not defined")
+);
+case!(
+    err_unclosed_paren,
+    "{{(len .List}}",
+    D,
+    Err("template: :1: unclosed left paren")
+);
+case!(
+    err_bad_char,
+    "{{.Name @}}",
+    D,
+    Err("template: :1: unexpected \"@\" in operand")
+);
+case!(
+    err_non_executable,
+    "{{.Name | 3}}",
+    D,
+    Err("template: :1: non executable command in pipeline stage 2")
+);
+case!(
+    err_unclosed_comment,
+    "{{/* x }}",
+    D,
+    Err("template: :1: unclosed comment")
+);
+case!(
+    err_comment_not_closed_properly,
+    "{{/* x */ .A}}",
+    D,
+    Err("template: :1: comment ends before closing delimiter")
+);
+case!(
+    err_wrong_arg_count,
+    "{{len 1 2}}",
+    D,
+    Err("template: :1:2: executing \"\" at <len>: wrong number of args for len: want 1 got 2")
+);
+case!(
+    err_nil_command,
+    "{{nil}}",
+    D,
+    Err("template: :1:2: executing \"\" at <nil>: nil is not a command")
+);
+case!(
+    err_arg_to_nonfunction,
+    "{{.Name 1}}",
+    D,
+    Err("template: :1:2: executing \"\" at <.Name>: Name is not a method but has arguments")
+);
+case!(err_exec_line_col, "ab\ncd {{.Nested.Inner.N.X}}", D, Err("template: :2:12: executing \"\" at <.Nested.Inner.N.X>: nil pointer evaluating interface {}.X"));
+case!(err_context_truncated, "{{index .Nested \"Lxxxxxxxxxxxxxxxxxxxxxxx\" 3}}", D, Err("template: :1:2: executing \"\" at <index .Nested \"Lxxxxxxxxxxxxxxxxxxxxxxx\" 3>: error calling index: index of nil pointer"));
+case!(err_eq_no_args, "{{eq 1}}", D, Err("template: :1:2: executing \"\" at <eq 1>: error calling eq: missing argument for comparison"));
