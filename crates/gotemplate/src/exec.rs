@@ -13,8 +13,9 @@ use crate::{Error, Template};
 
 type Val = Option<Value>;
 
-/// Go's maxExecDepth is 100000; a Rust stack is spent sooner, so nesting stops earlier.
-const MAX_DEPTH: usize = 1000;
+/// Go's maxExecDepth is 100000; a Rust stack (2 MiB in a test thread) is spent sooner: 200
+/// nested `{{template}}` calls fit there, and the bodies of real templates nest deeper.
+const MAX_DEPTH: usize = 100;
 
 #[derive(Debug, PartialEq)]
 enum Flow {
@@ -37,6 +38,7 @@ pub(crate) fn execute(t: &Template, name: &str, data: &Value) -> Result<String, 
         name: name.to_string(),
         vars: vec![("$".into(), dot.clone())],
         depth: 0,
+        iface_dot: false,
         out: String::new(),
     };
     s.walk_list(&dot, tree)?;
@@ -49,6 +51,8 @@ struct State<'a> {
     vars: Vec<(String, Val)>,
     depth: usize,
     out: String,
+    /// Dot is a range element, whose Go type is `interface {}` (named in field errors).
+    iface_dot: bool,
 }
 
 /// Go turns a nil `interface{}` result into the invalid value at the end of each command.
@@ -64,14 +68,19 @@ impl State<'_> {
             Some(i) => pos - i - 1,
             None => pos,
         };
-        let mut ctx = node.to_string();
-        if ctx.chars().count() > 20 {
-            ctx = format!("{}...", ctx.chars().take(20).collect::<String>());
-        }
+        let ctx = node.to_string();
         Error::Exec(format!(
             "template: {}:{line}:{col}: executing {:?} at <{ctx}>: {msg}",
             self.t.name, self.name
         ))
+    }
+
+    /// Walks `list` with a dot of another origin (see `iface_dot`).
+    fn walk_new_dot(&mut self, dot: &Val, list: &[Node], iface: bool) -> Result<Flow, Error> {
+        let outer = std::mem::replace(&mut self.iface_dot, iface);
+        let r = self.walk_list(dot, list);
+        self.iface_dot = outer;
+        r
     }
 
     fn walk_list(&mut self, dot: &Val, list: &[Node]) -> Result<Flow, Error> {
@@ -100,12 +109,11 @@ impl State<'_> {
                 let mark = self.vars.len();
                 let v = self.eval_pipeline(dot, &b.pipe)?;
                 let flow = if truth(v.as_ref()) {
-                    let dot = if matches!(node, Node::With(_)) {
-                        &v
+                    if matches!(node, Node::With(_)) {
+                        self.walk_new_dot(&v, &b.list, false)?
                     } else {
-                        dot
-                    };
-                    self.walk_list(dot, &b.list)?
+                        self.walk_list(dot, &b.list)?
+                    }
                 } else if let Some(e) = &b.else_list {
                     self.walk_list(dot, e)?
                 } else {
@@ -132,7 +140,7 @@ impl State<'_> {
                     Some(other) => {
                         return Err(self.fail(
                             b.pos,
-                            &format!("{{{{range {}}}}}", b.pipe),
+                            &b.pipe,
                             format!("range can't iterate over {}", sprint_value(&other)),
                         ));
                     }
@@ -152,7 +160,7 @@ impl State<'_> {
                         }
                     }
                     let inner = self.vars.len();
-                    let flow = self.walk_list(&Some(e), &b.list)?;
+                    let flow = self.walk_new_dot(&Some(e), &b.list, true)?;
                     self.vars.truncate(inner);
                     if flow == Flow::Break {
                         break;
@@ -182,7 +190,7 @@ impl State<'_> {
                 let vars = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
                 let outer = std::mem::replace(&mut self.name, name.clone());
                 self.depth += 1;
-                let r = self.walk_list(&new_dot, tree);
+                let r = self.walk_new_dot(&new_dot, tree, false);
                 self.depth -= 1;
                 self.name = outer;
                 self.vars = vars;
@@ -240,10 +248,11 @@ impl State<'_> {
         let has_args = cmd.args.len() > 1 || final_.is_some();
         match first {
             Arg::Field { pos, names } => {
-                self.eval_chain(dot.clone(), names, *pos, first, has_args, true)
+                let concrete = !self.iface_dot;
+                self.eval_chain(dot.clone(), names, *pos, first, has_args, concrete)
             }
             Arg::Chain { pos, base, fields } => {
-                let b = self.eval_arg(dot, base)?;
+                let b = self.eval_arg(dot, base, cmd.pos)?;
                 self.eval_chain(b, fields, *pos, first, has_args, false)
             }
             Arg::Var { pos, name, fields } => {
@@ -264,7 +273,7 @@ impl State<'_> {
                 if let Arg::Nil = lit {
                     return Err(self.fail(cmd.pos, lit, "nil is not a command"));
                 }
-                self.eval_arg(dot, lit)
+                self.eval_arg(dot, lit, cmd.pos)
             }
         }
     }
@@ -319,25 +328,31 @@ impl State<'_> {
         Ok(receiver)
     }
 
-    fn eval_arg(&mut self, dot: &Val, arg: &Arg) -> Result<Val, Error> {
+    /// One argument; `at` is where it starts, for errors about literals.
+    fn eval_arg(&mut self, dot: &Val, arg: &Arg, at: usize) -> Result<Val, Error> {
         Ok(match arg {
             Arg::Dot => dot.clone(),
             Arg::Nil => Some(Value::Null),
             Arg::Bool(b) => Some(Value::Bool(*b)),
-            Arg::Number { value, .. } => Some(match value {
+            Arg::Number { value, text } => Some(match value {
                 Ok(i) => Value::from(*i),
+                // Go's idealConstant: an integer literal too big for int is an error.
+                Err(_) if !text.contains(['.', 'e', 'E', 'p', 'P']) => {
+                    return Err(self.fail(at, arg, format!("{text} overflows int")));
+                }
                 Err(f) => Value::from(*f),
             }),
             Arg::Str { value, .. } => Some(Value::String(value.clone())),
             Arg::Field { pos, names } => {
-                self.eval_chain(dot.clone(), names, *pos, arg, false, true)?
+                let concrete = !self.iface_dot;
+                self.eval_chain(dot.clone(), names, *pos, arg, false, concrete)?
             }
             Arg::Var { pos, name, fields } => {
                 let v = self.var(name);
                 self.eval_chain(v, fields, *pos, arg, false, true)?
             }
             Arg::Chain { pos, base, fields } => {
-                let b = self.eval_arg(dot, base)?;
+                let b = self.eval_arg(dot, base, at)?;
                 self.eval_chain(b, fields, *pos, arg, false, false)?
             }
             Arg::Pipe(p) => {
@@ -350,6 +365,7 @@ impl State<'_> {
                 let cmd = Cmd {
                     pos: *pos,
                     args: vec![arg.clone()],
+                    arg_pos: vec![*pos],
                 };
                 self.eval_function(dot, name, *pos, &cmd, None)?
             }
@@ -374,8 +390,8 @@ impl State<'_> {
         }
         if user.is_none() && (name == "and" || name == "or") {
             let mut v = None;
-            for a in args {
-                v = self.eval_arg(dot, a)?;
+            for (a, at) in args.iter().zip(&cmd.arg_pos[1..]) {
+                v = self.eval_arg(dot, a, *at)?;
                 if truth(v.as_ref()) == (name == "or") {
                     return Ok(v);
                 }
@@ -386,8 +402,8 @@ impl State<'_> {
             return Ok(v);
         }
         let mut vals = Vec::with_capacity(n);
-        for a in args {
-            let v = self.eval_arg(dot, a)?;
+        for (a, at) in args.iter().zip(&cmd.arg_pos[1..]) {
+            let v = self.eval_arg(dot, a, *at)?;
             vals.push(v.unwrap_or(Value::Null));
         }
         if let Some(f) = final_ {
@@ -396,8 +412,12 @@ impl State<'_> {
         let r = match user {
             Some(f) => f(&vals),
             None => {
-                if let Err(msg) = funcs::check_types(name, &vals, args) {
-                    return Err(self.fail(pos, &name, msg));
+                if let Err((i, msg)) = funcs::check_types(name, &vals, args) {
+                    let at = cmd.arg_pos.get(i + 1).copied().unwrap_or(pos);
+                    return Err(match args.get(i) {
+                        Some(node) => self.fail(at, node, msg),
+                        None => self.fail(pos, &name, msg),
+                    });
                 }
                 funcs::call(name, &vals)
             }

@@ -51,27 +51,34 @@ pub(crate) fn check_arity(name: &str, n: usize) -> Result<(), String> {
 
 /// Go checks argument types before the call: a literal of the wrong kind is "expected
 /// string; found 3", a value is "wrong type for value; expected string; got float64".
-pub(crate) fn check_types(name: &str, vals: &[Value], nodes: &[Arg]) -> Result<(), String> {
+pub(crate) fn check_types(
+    name: &str,
+    vals: &[Value],
+    nodes: &[Arg],
+) -> Result<(), (usize, String)> {
     let (fixed, _) = signature(name);
     for (i, k) in fixed.chars().enumerate() {
         let Some(v) = vals.get(i) else { break };
         let (ok, want, word) = match k {
             'S' => (v.is_string(), "string", "string"),
             'I' => (v.as_i64().is_some(), "int", "integer"),
-            'L' => (v.is_array(), "[]interface {}", "[]interface {}"),
+            'L' => (v.is_array(), "[]string", "[]string"),
             _ => continue,
         };
         if ok {
             continue;
         }
-        return Err(match nodes.get(i) {
-            Some(lit @ (Arg::Number { .. } | Arg::Bool(_) | Arg::Str { .. })) => {
-                format!("expected {word}; found {lit}")
-            }
-            Some(Arg::Nil) => format!("cannot assign nil to {want}"),
-            _ if v.is_null() => format!("invalid value; expected {want}"),
-            _ => format!("wrong type for value; expected {want}; got {}", go_type(v)),
-        });
+        return Err((
+            i,
+            match nodes.get(i) {
+                Some(lit @ (Arg::Number { .. } | Arg::Bool(_) | Arg::Str { .. })) => {
+                    format!("expected {word}; found {lit}")
+                }
+                Some(Arg::Nil) => format!("cannot assign nil to {want}"),
+                _ if v.is_null() => format!("invalid value; expected {want}"),
+                _ => format!("wrong type for value; expected {want}; got {}", go_type(v)),
+            },
+        ));
     }
     Ok(())
 }
@@ -221,9 +228,10 @@ fn index(item: &Value, idx: &[Value]) -> Result<Value, String> {
                 Value::Null => return Err("value is nil; should be of type string".into()),
                 other => {
                     return Err(format!(
+                        // The key is nearly always a literal, which Go holds as `int`.
                         "value has type {}; should be string",
-                        go_type(other)
-                    ))
+                        type_name(other)
+                    ));
                 }
             },
             other => return Err(format!("can't index item of type {}", go_type(other))),

@@ -26,6 +26,8 @@ pub(crate) enum Tok {
     Assign,
     Comma,
     Keyword(&'static str),
+    /// Other printable ASCII, left for the parser to reject in context.
+    Other(char),
     Eof,
 }
 
@@ -279,8 +281,13 @@ impl Lexer<'_> {
                     };
                     self.emit(tok, start);
                 }
+                c if c.is_ascii_graphic() => {
+                    self.pos += 1;
+                    self.emit(Tok::Other(c), start);
+                }
                 c => {
-                    return Err(self.err(start, format!("unrecognized character in action: {c:?}")));
+                    let msg = format!("unrecognized character in action: U+{:04X} {c:?}", c as u32);
+                    return Err(self.err(start, msg));
                 }
             }
         }
@@ -379,7 +386,13 @@ pub(crate) fn parse_number(lit: &str) -> Option<Result<i64, f64>> {
     {
         i64::from_str_radix(&digits[1..], 8).ok()
     } else {
-        digits.parse::<i64>().ok()
+        if !digits.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+            return None;
+        }
+        return match clean.parse::<i64>() {
+            Ok(i) => Some(Ok(i)),
+            Err(_) => clean.parse::<f64>().ok().map(Err),
+        };
     };
     if let Some(i) = int {
         return Some(Ok(if neg { -i } else { i }));

@@ -101,4 +101,6 @@ impl Template {
 }
 
 #[cfg(test)]
+mod api_tests;
+#[cfg(test)]
 mod tests;

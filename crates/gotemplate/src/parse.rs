@@ -43,6 +43,8 @@ pub(crate) struct Pipe {
 pub(crate) struct Cmd {
     pub pos: usize,
     pub args: Vec<Arg>,
+    /// Where each argument starts (Go's node position: a chain's is its first `.field`).
+    pub arg_pos: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,19 +79,6 @@ pub(crate) enum Arg {
         value: String,
         quoted: String,
     },
-}
-
-impl Arg {
-    pub(crate) fn pos(&self) -> Option<usize> {
-        match self {
-            Arg::Field { pos, .. }
-            | Arg::Var { pos, .. }
-            | Arg::Chain { pos, .. }
-            | Arg::Ident { pos, .. } => Some(*pos),
-            Arg::Pipe(p) => Some(p.pos),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for Arg {
@@ -186,7 +175,7 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &HashSet<String>) -> Result<T
             Parsed::End(it) | Parsed::Else(it) => return Err(p.unexpected_item(&it)),
         }
     }
-    p.trees.insert(name.to_string(), main);
+    p.add_tree(name.to_string(), main)?;
     Ok(p.trees)
 }
 
@@ -264,6 +253,29 @@ impl Parser<'_> {
         Ok(())
     }
 
+    /// Go's Tree.add: a template may be defined twice only if one definition is empty.
+    fn add_tree(&mut self, name: String, list: Vec<Node>) -> Result<(), Error> {
+        let empty = |l: &[Node]| {
+            l.iter()
+                .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+        };
+        match self.trees.get(&name) {
+            Some(old) if !empty(old) => {
+                if !empty(&list) {
+                    let line = self.peek().line;
+                    return Err(self.err(
+                        line,
+                        format!("template: multiple definition of template {name:?}"),
+                    ));
+                }
+            }
+            _ => {
+                self.trees.insert(name, list);
+            }
+        }
+        Ok(())
+    }
+
     fn define(&mut self) -> Result<(), Error> {
         let it = self.next_non_space();
         let Tok::Str(name, _) = it.tok else {
@@ -276,8 +288,7 @@ impl Parser<'_> {
         if let Parsed::Else(it) = end {
             return Err(self.unexpected_item(&it));
         }
-        self.trees.insert(name, list);
-        Ok(())
+        self.add_tree(name, list)
     }
 
     /// Nodes up to `{{end}}` or `{{else}}` (returned, with its item).
@@ -338,14 +349,15 @@ impl Parser<'_> {
                     Node::Continue
                 }))
             }
-            "template" | "block" => self.template(kw, it.pos).map(Parsed::Node),
+            "template" | "block" => self.template(kw).map(Parsed::Node),
             _ => Err(self.unexpected(&it, "command")),
         }
     }
 
-    fn template(&mut self, kw: &str, pos: usize) -> Result<Node, Error> {
+    fn template(&mut self, kw: &str) -> Result<Node, Error> {
         let context = format!("{kw} clause");
         let it = self.next_non_space();
+        let pos = it.pos;
         let Tok::Str(name, _) = it.tok else {
             return Err(self.unexpected(&it, &context));
         };
@@ -362,7 +374,7 @@ impl Parser<'_> {
             if let Parsed::Else(it) = end {
                 return Err(self.unexpected_item(&it));
             }
-            self.trees.insert(name.clone(), list);
+            self.add_tree(name.clone(), list)?;
         }
         Ok(Node::Template { pos, name, pipe })
     }
@@ -392,8 +404,8 @@ impl Parser<'_> {
                     Some(vec![self.control(k)?])
                 } else {
                     let (list, end) = self.item_list()?;
-                    if let Parsed::Else(it) = end {
-                        return Err(self.unexpected_item(&it));
+                    if let Parsed::Else(_) = end {
+                        return Err(self.err(self.peek().line, "expected end; found {{else}}"));
                     }
                     Some(list)
                 }
@@ -501,11 +513,13 @@ impl Parser<'_> {
         let mut cmd = Cmd {
             pos,
             args: Vec::new(),
+            arg_pos: Vec::new(),
         };
         loop {
-            self.peek_non_space();
-            if let Some(a) = self.operand()? {
+            let at = self.peek_non_space().pos;
+            if let Some((a, p)) = self.operand(at)? {
                 cmd.args.push(a);
+                cmd.arg_pos.push(p);
             }
             let it = self.next();
             match it.tok {
@@ -522,27 +536,29 @@ impl Parser<'_> {
         Ok(cmd)
     }
 
-    fn operand(&mut self) -> Result<Option<Arg>, Error> {
+    /// A term and the fields chained to it; Go places a chain at its first `.field`.
+    fn operand(&mut self, at: usize) -> Result<Option<(Arg, usize)>, Error> {
         let Some(term) = self.term()? else {
             return Ok(None);
         };
         if !matches!(self.peek().tok, Tok::Field(_)) {
-            return Ok(Some(term));
+            return Ok(Some((term, at)));
         }
+        let pos = self.peek().pos;
         let mut fields = Vec::new();
         while let Tok::Field(f) = &self.peek().tok {
             fields.push(f.clone());
             self.next();
         }
-        Ok(Some(match term {
-            Arg::Field { pos, mut names } => {
+        let arg = match term {
+            Arg::Field { mut names, .. } => {
                 names.extend(fields);
                 Arg::Field { pos, names }
             }
             Arg::Var {
-                pos,
                 name,
                 fields: mut f,
+                ..
             } => {
                 f.extend(fields);
                 Arg::Var {
@@ -558,15 +574,13 @@ impl Parser<'_> {
                     format!("unexpected . after term {:?}", term.to_string()),
                 ));
             }
-            base => {
-                let pos = base.pos().unwrap_or(0);
-                Arg::Chain {
-                    pos,
-                    base: Box::new(base),
-                    fields,
-                }
-            }
-        }))
+            base => Arg::Chain {
+                pos,
+                base: Box::new(base),
+                fields,
+            },
+        };
+        Ok(Some((arg, pos)))
     }
 
     fn term(&mut self) -> Result<Option<Arg>, Error> {
@@ -645,6 +659,7 @@ fn describe(t: &Tok) -> String {
         Tok::Assign => "\"=\"".into(),
         Tok::Comma => "\",\"".into(),
         Tok::Keyword(k) => format!("<{k}>"),
+        Tok::Other(c) => format!("{:?}", c.to_string()),
         Tok::Eof => "EOF".into(),
     }
 }

@@ -1,41 +1,6 @@
-//! Cases checked against Go 1.19's text/template with docker's functions added (data
-//! decoded into `interface{}`, JSON integers as int64): the expected strings are Go's output.
+//! Go's output for the cases in `super`.
 
-use serde_json::Value;
-
-use crate::{Error, Template};
-
-fn run(tpl: &str, data: &str) -> Result<String, Error> {
-    let data: Value = serde_json::from_str(data).expect("test data is JSON");
-    Template::parse("", tpl)?.execute(&data)
-}
-
-macro_rules! case {
-    ($name:ident, $tpl:expr, $data:expr, Ok($out:expr)) => {
-        #[test]
-        fn $name() {
-            assert_eq!(
-                run($tpl, $data).map_err(|e| e.to_string()),
-                Ok($out.to_string()),
-                "template {:?}",
-                $tpl
-            );
-        }
-    };
-    ($name:ident, $tpl:expr, $data:expr, Err($out:expr)) => {
-        #[test]
-        fn $name() {
-            assert_eq!(
-                run($tpl, $data).map_err(|e| e.to_string()),
-                Err($out.to_string()),
-                "template {:?}",
-                $tpl
-            );
-        }
-    };
-}
-
-const D: &str = "{\"Name\": \"web\", \"Id\": \"abc123def456\", \"Count\": 3, \"Zero\": 0, \"Ratio\": 1.5, \"Big\": 1500000.0, \"Small\": 1e-05, \"Empty\": \"\", \"Nil\": null, \"True\": true, \"False\": false, \"List\": [\"a\", \"b\", \"c\"], \"Nums\": [1, 2, 3], \"EmptyList\": [], \"Mixed\": [1, \"x\", null, true, 2.5], \"Map\": {\"b\": 2, \"a\": 1, \"c\": 3}, \"EmptyMap\": {}, \"Nested\": {\"Inner\": {\"Deep\": \"yes\", \"N\": null}, \"L\": [{\"K\": \"v1\"}, {\"K\": \"v2\"}]}, \"Labels\": {\"com.example.z\": \"last\", \"com.example.a\": \"first\"}, \"Html\": \"<a href=\\\"x\\\">'&'</a>\", \"Url\": \"a b&c=d/e?f\", \"Words\": \"hello wide world\", \"Upper\": \"MiXeD\", \"Neg\": -7, \"Str5\": \"5\"}";
+use super::{case, D};
 
 case!(text_only, "hello", D, Ok("hello"));
 case!(field, "{{.Name}}", D, Ok("web"));
@@ -43,13 +8,6 @@ case!(nested_field, "{{.Nested.Inner.Deep}}", D, Ok("yes"));
 case!(missing_field, "{{.Missing}}", D, Ok("<no value>"));
 case!(missing_nested, "{{.Missing.Deeper}}", D, Ok("<no value>"));
 case!(null_field, "{{.Nil}}", D, Ok("<no value>"));
-case!(null_nested_error, "{{.Nested.Inner.N.X}}", D, Err("template: :1:9: executing \"\" at <.Nested.Inner.N.X>: nil pointer evaluating interface {}.X"));
-case!(
-    field_on_string_error,
-    "{{.Name.X}}",
-    D,
-    Err("template: :1:7: executing \"\" at <.Name.X>: can't evaluate field X in type interface {}")
-);
 case!(null_in_list, "{{.Mixed}}", D, Ok("[1 x <nil> true 2.5]"));
 case!(print_null, "{{print .Nil}}", D, Ok("<nil>"));
 case!(printf_v_null, "{{printf \"%v\" .Nil}}", D, Ok("<nil>"));
@@ -228,12 +186,6 @@ case!(
     Ok("(1)(x)(<no value>)(true)(2.5)")
 );
 case!(
-    range_int_error,
-    "{{range .Count}}x{{end}}",
-    D,
-    Err("template: :1:8: executing \"\" at <.Count>: range can't iterate over 3")
-);
-case!(
     range_trim,
     "{{range .List -}}\n  {{.}}\n{{- end}}",
     D,
@@ -306,18 +258,6 @@ case!(
     Ok("3 3 3 6")
 );
 case!(
-    len_int_error,
-    "{{len .Count}}",
-    D,
-    Err("template: :1:2: executing \"\" at <len .Count>: error calling len: len of type int64")
-);
-case!(
-    len_null_error,
-    "{{len .Nil}}",
-    D,
-    Err("template: :1:2: executing \"\" at <len .Nil>: error calling len: len of nil pointer")
-);
-case!(
     index_list,
     "{{index .List 0}} {{index .Nums 2}}",
     D,
@@ -342,11 +282,7 @@ case!(
     Ok("<nil>")
 );
 case!(index_multi, "{{index .Nested \"L\" 1 \"K\"}}", D, Ok("v2"));
-case!(index_out_of_range, "{{index .List 5}}", D, Err("template: :1:2: executing \"\" at <index .List 5>: error calling index: index out of range: 5"));
-case!(index_null, "{{index .Nil 0}}", D, Err("template: :1:2: executing \"\" at <index .Nil 0>: error calling index: index of untyped nil"));
 case!(index_string, "{{index .Name 0}}", D, Ok("119"));
-case!(index_bad_key_type, "{{index .Map 1}}", D, Err("template: :1:2: executing \"\" at <index .Map 1>: error calling index: value has type int; should be string"));
-case!(index_float_index, "{{index .List 1.0}}", D, Err("template: :1:2: executing \"\" at <index .List 1.0>: error calling index: cannot index slice/array with type float64"));
 case!(
     slice_list,
     "{{slice .List 1}} {{slice .List 0 2}} {{slice .List}}",
@@ -354,7 +290,6 @@ case!(
     Ok("[b c] [a b] [a b c]")
 );
 case!(slice_string, "{{slice .Name 1 2}}", D, Ok("e"));
-case!(slice_bad, "{{slice .List 2 1}}", D, Err("template: :1:2: executing \"\" at <slice .List 2 1>: error calling slice: invalid slice index: 2 > 1"));
 case!(print_spaces, "{{print 1 2 \"a\" \"b\" 3}}", D, Ok("1 2ab3"));
 case!(println, "{{println .Name .Count}}", D, Ok("web 3\n"));
 case!(
@@ -365,15 +300,12 @@ case!(
 );
 case!(eq_multi, "{{eq .Name \"db\" \"web\"}}", D, Ok("true"));
 case!(eq_string, "{{eq .Name \"web\"}}", D, Ok("true"));
-case!(eq_mixed_error, "{{eq .Name 3}}", D, Err("template: :1:2: executing \"\" at <eq .Name 3>: error calling eq: incompatible types for comparison"));
-case!(eq_int_float_error, "{{eq .Count 3.0}}", D, Err("template: :1:2: executing \"\" at <eq .Count 3.0>: error calling eq: incompatible types for comparison"));
 case!(
     eq_missing,
     "{{eq .Missing \"x\"}} {{eq .Missing .Nil}}",
     D,
     Ok("false true")
 );
-case!(eq_list_error, "{{eq .List .List}}", D, Err("template: :1:2: executing \"\" at <eq .List .List>: error calling eq: non-comparable type [a b c]: []interface {}"));
 case!(
     ne,
     "{{ne .Name \"db\"}} {{ne .Count 3}}",
@@ -386,8 +318,6 @@ case!(
     D,
     Ok("true true true true true")
 );
-case!(lt_mixed_error, "{{lt .Name 1}}", D, Err("template: :1:2: executing \"\" at <lt .Name 1>: error calling lt: incompatible types for comparison"));
-case!(lt_null_error, "{{lt .Nil 1}}", D, Err("template: :1:2: executing \"\" at <lt .Nil 1>: error calling lt: invalid type for comparison"));
 case!(
     html,
     "{{html .Html}}",
@@ -472,7 +402,7 @@ case!(
 );
 case!(printf_prec_string, "{{printf \"%.3s\" .Id}}", D, Ok("abc"));
 case!(
-    printf_T,
+    printf_type,
     "{{printf \"%T %T %T\" .Name .List .Map}}",
     D,
     Ok("string []interface {} map[string]interface {}")
@@ -555,14 +485,6 @@ case!(
     D,
     Ok("abc123 web web")
 );
-case!(upper_wrong_type, "{{upper .Count}}", D, Err("template: :1:8: executing \"\" at <.Count>: wrong type for value; expected string; got int64"));
-case!(
-    upper_literal_wrong_type,
-    "{{upper 3}}",
-    D,
-    Err("template: :1:8: executing \"\" at <3>: expected string; found 3")
-);
-case!(join_wrong_type, "{{join .Name \",\"}}", D, Err("template: :1:7: executing \"\" at <.Name>: wrong type for value; expected []interface {}; got string"));
 case!(
     define_template,
     "{{define \"T\"}}<{{.}}>{{end}}{{template \"T\" .Name}}",
@@ -583,14 +505,6 @@ case!(
     Ok("3")
 );
 case!(
-    template_undefined,
-    "{{template \"nope\"}}",
-    D,
-    Err(
-        "template: :1:11: executing \"\" at <{{template \"nope\"}}>: template \"nope\" not defined"
-    )
-);
-case!(
     docker_ps_table,
     "table {{.Id}}\\t{{.Name}}",
     D,
@@ -609,119 +523,151 @@ case!(
     Ok("v1 v2 ")
 );
 case!(
-    err_unknown_function,
-    "{{foo .Name}}",
+    nested_range_outer_var,
+    "{{range $a := .List}}{{range $.Nums}}{{$a}}{{.}} {{end}}{{end}}",
     D,
-    Err("template: :1: function \"foo\" not defined")
+    Ok("a1 a2 a3 b1 b2 b3 c1 c2 c3 ")
 );
 case!(
-    err_unclosed_action,
-    "{{.Name",
+    with_in_range,
+    "{{range .Nested.L}}{{with .K}}<{{.}}>{{end}}{{end}}",
     D,
-    Err("template: :1: unclosed action")
+    Ok("<v1><v2>")
 );
 case!(
-    err_unexpected_end,
-    "{{end}}",
+    else_trim,
+    "{{if .False -}} a {{- else -}} b {{- end}}",
     D,
-    Err("template: :1: unexpected {{end}}")
+    Ok("b")
+);
+case!(println_empty, "{{println}}", D, Ok("\n"));
+case!(
+    shadowing,
+    "{{$x := 1}}{{range .List}}{{$x := .}}{{end}}{{$x}}",
+    D,
+    Ok("1")
 );
 case!(
-    err_missing_end,
-    "{{if .True}}x",
+    spaces_inside_action,
+    "{{ .Name }}|{{  printf  \"%s\"  .Name  }}",
     D,
-    Err("template: :1: unexpected EOF")
+    Ok("web|web")
+);
+case!(crlf_text, "a\u{d}\n{{- .Name}}", D, Ok("aweb"));
+case!(
+    neg_and_big_ints,
+    "{{.Neg}} {{-9223372036854775808}}",
+    D,
+    Ok("-7 -9223372036854775808")
 );
 case!(
-    err_unexpected_else,
-    "{{else}}",
+    float_formats,
+    "{{printf \"%v %v %v %v\" 1e6 -0.5 1e-7 123456.789}}",
     D,
-    Err("template: :1: unexpected {{else}}")
+    Ok("1e+06 -0.5 1e-07 123456.789")
 );
 case!(
-    err_missing_if_value,
-    "{{if}}x{{end}}",
+    printf_round,
+    "{{printf \"%.1f %6.2f|%-8.3f|\" 0.05 3.14159 2.5}}",
     D,
-    Err("template: :1: missing value for if")
+    Ok("0.1   3.14|2.500   |")
 );
 case!(
-    err_empty_action,
-    "{{}}",
+    printf_q_escape,
+    "{{printf \"%q\" \"a\\\"b\\n\"}}",
     D,
-    Err("template: :1: missing value for command")
+    Ok("\"a\\\"b\\n\"")
+);
+case!(printf_d_list, "{{printf \"%d\" .Nums}}", D, Ok("[1 2 3]"));
+case!(
+    printf_width_list,
+    "{{printf \"%3d\" .Nums}}",
+    D,
+    Ok("[  1   2   3]")
+);
+case!(urlquery_literal, "{{urlquery \"a/b c\"}}", D, Ok("a%2Fb+c"));
+case!(
+    title_separators,
+    "{{title \"hello-world foo_bar x.y\"}}",
+    D,
+    Ok("Hello-World Foo_bar X.Y")
 );
 case!(
-    err_undefined_var,
-    "{{$x}}",
+    split_empty,
+    "{{split \"\" \",\"}} {{len (split \"\" \",\")}}",
     D,
-    Err("template: :1: undefined variable \"$x\"")
+    Ok("[] 1")
 );
 case!(
-    err_unterminated_string,
-    "{{\"abc}}",
+    join_split,
+    "{{join (split \"a b c\" \" \") \"-\"}}",
     D,
-    Err("template: :1: unterminated quoted string")
+    Ok("a-b-c")
+);
+case!(if_and, "{{if and .True .Count}}yes{{end}}", D, Ok("yes"));
+case!(
+    if_or_else,
+    "{{if or .Missing .Empty}}yes{{else}}no{{end}}",
+    D,
+    Ok("no")
 );
 case!(
-    err_break_outside,
-    "{{break}}",
+    not_values,
+    "{{not 0}} {{not \"x\"}} {{not .EmptyList}}",
     D,
-    Err("template: :1: {{break}} outside {{range}}")
+    Ok("true false true")
 );
 case!(
-    err_line2,
-    "line1\n{{foo}}",
+    eq_bool,
+    "{{eq .True true}} {{eq .False true}}",
     D,
-    Err("template: :2: function \"foo\" not defined")
+    Ok("true false")
+);
+case!(eq_nil_literal, "{{eq .Nil nil}}", D, Ok("true"));
+case!(eq_float, "{{eq .Ratio 1.5}}", D, Ok("true"));
+case!(index_null_elem, "{{index .Mixed 2}}", D, Ok("<no value>"));
+case!(
+    template_dollar_field,
+    "{{define \"T\"}}{{$.K}}{{end}}{{range .Nested.L}}{{template \"T\" .}}{{end}}",
+    D,
+    Ok("v1v2")
 );
 case!(
-    err_unclosed_paren,
-    "{{(len .List}}",
+    break_inner_only,
+    "{{range .List}}{{range $.Nums}}{{if eq . 2}}{{break}}{{end}}{{.}}{{end}}{{.}}{{end}}",
     D,
-    Err("template: :1: unclosed left paren")
+    Ok("1a1b1c")
 );
 case!(
-    err_bad_char,
-    "{{.Name @}}",
+    pipe_into_and,
+    "{{.Empty | or \"dflt\"}} {{.Name | and 1}}",
     D,
-    Err("template: :1: unexpected \"@\" in operand")
+    Ok("dflt web")
+);
+case!(index_pipe_final, "{{\"b\" | index .Map}}", D, Ok("2"));
+case!(
+    range_var_after_end,
+    "{{range $i, $e := .List}}{{end}}{{.Name}}",
+    D,
+    Ok("web")
 );
 case!(
-    err_non_executable,
-    "{{.Name | 3}}",
+    docker_size_style,
+    "{{.Name}}: {{printf \"%.2f%%\" .Ratio}} ({{.Count}} items)",
     D,
-    Err("template: :1: non executable command in pipeline stage 2")
+    Ok("web: 1.50% (3 items)")
 );
 case!(
-    err_unclosed_comment,
-    "{{/* x }}",
+    docker_json_labels_index,
+    "{{json (index .Labels \"com.example.z\")}}",
     D,
-    Err("template: :1: unclosed comment")
+    Ok("\"last\"")
 );
 case!(
-    err_comment_not_closed_properly,
-    "{{/* x */ .A}}",
+    docker_if_eq_else,
+    "{{if eq .Name \"web\"}}is web{{else}}other{{end}}",
     D,
-    Err("template: :1: comment ends before closing delimiter")
+    Ok("is web")
 );
-case!(
-    err_wrong_arg_count,
-    "{{len 1 2}}",
-    D,
-    Err("template: :1:2: executing \"\" at <len>: wrong number of args for len: want 1 got 2")
-);
-case!(
-    err_nil_command,
-    "{{nil}}",
-    D,
-    Err("template: :1:2: executing \"\" at <nil>: nil is not a command")
-);
-case!(
-    err_arg_to_nonfunction,
-    "{{.Name 1}}",
-    D,
-    Err("template: :1:2: executing \"\" at <.Name>: Name is not a method but has arguments")
-);
-case!(err_exec_line_col, "ab\ncd {{.Nested.Inner.N.X}}", D, Err("template: :2:12: executing \"\" at <.Nested.Inner.N.X>: nil pointer evaluating interface {}.X"));
-case!(err_context_truncated, "{{index .Nested \"Lxxxxxxxxxxxxxxxxxxxxxxx\" 3}}", D, Err("template: :1:2: executing \"\" at <index .Nested \"Lxxxxxxxxxxxxxxxxxxxxxxx\" 3>: error calling index: index of nil pointer"));
-case!(err_eq_no_args, "{{eq 1}}", D, Err("template: :1:2: executing \"\" at <eq 1>: error calling eq: missing argument for comparison"));
+case!(multiline_action, "{{printf\n\"%s\"\n.Name}}", D, Ok("web"));
+case!(comment_with_trim_both, "a\n{{- /* c */}}\nb", D, Ok("a\nb"));
