@@ -133,3 +133,20 @@ fn deep_template_recursion_stops_with_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn no_prefix_of_a_template_panics() {
+    let templates = [
+        "{{range $i, $e := .L}}{{if eq $i 1 | not}}{{- printf \"%-5.2f|%q\" 1.5 \"é\\n\" -}}{{else if (index $.M \"k\")}}{{break}}{{end}}{{end}}",
+        "{{define \"T\"}}{{with .A}}{{.B.C}}{{else}}{{block \"U\" .}}{{json .}}{{end}}{{end}}{{end}}{{template \"T\" .}}",
+        "a {{/* c */}} {{- $x := `raw` -}} {{$x = 'é'}}{{slice \"héllo\" 1 2}}{{0x1F}}{{-1.5e3}}{{(len .L).X}}",
+    ];
+    let data = json!({"L": [1, null, "x"], "M": {"k": [1]}, "A": {"B": {"C": 1}}});
+    for t in templates {
+        for (i, _) in t.char_indices() {
+            if let Ok(tpl) = Template::parse("", &t[..i]) {
+                let _ = tpl.execute(&data);
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::fmt::Display;
 
 use serde_json::Value;
 
-use crate::format::{sprint_value, type_name};
+use crate::format::sprint_value;
 use crate::funcs::{self, truth};
 use crate::parse::{Arg, Cmd, Node, Pipe};
 use crate::{Error, Template};
@@ -313,7 +313,7 @@ impl State<'_> {
                 }
                 Some(other) => {
                     let typ = if concrete {
-                        type_name(&other)
+                        funcs::go_type(&other)
                     } else {
                         "interface {}"
                     };

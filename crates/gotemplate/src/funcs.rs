@@ -84,7 +84,7 @@ pub(crate) fn check_types(
 }
 
 /// The Go type a JSON value has after decoding (integers as int64).
-fn go_type(v: &Value) -> &'static str {
+pub(crate) fn go_type(v: &Value) -> &'static str {
     match v {
         Value::Number(n) if matches!(num(n), Num::I(_)) => "int64",
         v => type_name(v),

@@ -245,7 +245,7 @@ impl Lexer<'_> {
                 '\'' => self.char_const(start)?,
                 '$' => {
                     self.pos += 1;
-                    self.word();
+                    self.word_end()?;
                     self.emit(Tok::Var(self.text[start..self.pos].to_string()), start);
                 }
                 '.' => {
@@ -254,7 +254,7 @@ impl Lexer<'_> {
                         Some(d) if d.is_ascii_digit() => self.number(start)?,
                         Some(a) if is_alnum(a) => {
                             self.pos += 1;
-                            self.word();
+                            self.word_end()?;
                             self.emit(
                                 Tok::Field(self.text[start + 1..self.pos].to_string()),
                                 start,
@@ -268,7 +268,7 @@ impl Lexer<'_> {
                 }
                 '+' | '-' | '0'..='9' => self.number(start)?,
                 c if is_alnum(c) => {
-                    self.word();
+                    self.word_end()?;
                     let w = &self.text[start..self.pos];
                     let tok = match w {
                         "true" => Tok::Bool(true),
@@ -290,6 +290,17 @@ impl Lexer<'_> {
                     return Err(self.err(start, msg));
                 }
             }
+        }
+    }
+
+    /// A word must end where Go's atTerminator says: space, punctuation that may follow
+    /// it, or the closing delimiter.
+    fn word_end(&mut self) -> Result<(), Error> {
+        self.word();
+        match self.text[self.pos..].chars().next() {
+            None | Some(' ' | '\t' | '\r' | '\n' | '.' | ',' | '|' | ':' | ')' | '(') => Ok(()),
+            Some(_) if self.starts("}}") => Ok(()),
+            Some(c) => Err(self.err(self.pos, format!("bad character U+{:04X} {c:?}", c as u32))),
         }
     }
 

@@ -228,3 +228,22 @@ case!(
     D,
     Err("template: :1:17: executing \"\" at <.X>: can't evaluate field X in type interface {}")
 );
+case!(
+    top_level_number,
+    "{{.}} {{printf \"%T\" .Name}}",
+    "42",
+    Err("template: :1:20: executing \"\" at <.Name>: can't evaluate field Name in type int64")
+);
+case!(
+    no_space_before_dash,
+    "{{.Count-}}",
+    D,
+    Err("template: :1: bad character U+002D '-'")
+);
+case!(eq_uint_int, "{{eq 18446744073709551615 1}}", D, Err("template: :1:5: executing \"\" at <18446744073709551615>: 18446744073709551615 overflows int"));
+case!(
+    range_var_scoped,
+    "{{range $i, $e := .List}}{{end}}{{$i}}",
+    D,
+    Err("template: :1: undefined variable \"$i\"")
+);

@@ -671,3 +671,85 @@ case!(
 );
 case!(multiline_action, "{{printf\n\"%s\"\n.Name}}", D, Ok("web"));
 case!(comment_with_trim_both, "a\n{{- /* c */}}\nb", D, Ok("a\nb"));
+case!(
+    printf_misc_verbs,
+    "{{printf \"%08.3f|% d|%x|%v\" 3.14159 5 -255 .Nested.L}}",
+    D,
+    Ok("0003.142| 5|-ff|[map[K:v1] map[K:v2]]")
+);
+case!(float_data_formats, "{{.A}} {{.B}} {{.C}} {{.D}} {{.E}} {{.F}}", "{\"A\": 0.30000000000000004, \"B\": 100.5, \"C\": 1e+20, \"D\": 1e+21, \"E\": 2.0, \"F\": -0.0}", Ok("0.30000000000000004 100.5 1e+20 1e+21 2 -0"));
+case!(
+    json_unicode,
+    "{{json .S}}",
+    "{\"S\": \"h\\u00e9llo \\u2028 <>&\"}",
+    Ok("\"h\u{e9}llo \\u2028 <>&\"")
+);
+case!(
+    print_mixed,
+    "{{print .Ratio .List \"x\" .Map}}",
+    D,
+    Ok("1.5 [a b c]xmap[a:1 b:2 c:3]")
+);
+case!(html_non_string, "{{html .List}}", D, Ok("[a b c]"));
+case!(
+    top_level_range_map,
+    "{{range $k, $v := .}}{{$k}}={{$v}};{{end}}",
+    "{\"z\": 1, \"a\": [1, 2], \"m\": {\"x\": null}}",
+    Ok("a=[1 2];m=map[x:<nil>];z=1;")
+);
+case!(string_with_delims, "{{\"{{\"}}{{ \"}}\" }}", D, Ok("{{}}"));
+case!(trim_string_literal, "a {{- \"x\" -}} b", D, Ok("axb"));
+case!(
+    quoted_in_range_printf,
+    "{{range .Labels}}{{printf \"%q \" .}}{{end}}",
+    D,
+    Ok("\"first\" \"last\" ")
+);
+case!(
+    len_nested_index,
+    "{{len (index .Nested \"L\")}}",
+    D,
+    Ok("2")
+);
+case!(
+    range_map_of_lists,
+    "{{range $k, $v := .M}}{{$k}}{{range $v}}-{{.}}{{end}} {{end}}",
+    "{\"M\": {\"b\": [1], \"a\": [2, 3]}}",
+    Ok("a-2-3 b-1 ")
+);
+case!(
+    with_else_dot,
+    "{{with .Empty}}x{{else}}{{.Name}}{{end}}",
+    D,
+    Ok("web")
+);
+case!(
+    if_var_scope_visible,
+    "{{if $x := .Name}}{{$x}}{{end}}",
+    D,
+    Ok("web")
+);
+case!(
+    nested_template_name_in_error,
+    "{{define \"T\"}}{{.X.Y}}{{end}}{{template \"T\" .Nested}}",
+    D,
+    Ok("<no value>")
+);
+case!(
+    printf_star_width,
+    "{{printf \"[%*d]\" 5 42}}",
+    D,
+    Ok("[   42]")
+);
+case!(
+    printf_e_small,
+    "{{printf \"%e %E %.0f %.0e\" 0.000123 123456.0 2.5 15000.0}}",
+    D,
+    Ok("1.230000e-04 1.234560E+05 2 2e+04")
+);
+case!(
+    printf_g_prec,
+    "{{printf \"%.2g %.10g %g %G\" 123456.0 1.5 0.0001 1e-5}}",
+    D,
+    Ok("1.2e+05 1.5 0.0001 1E-05")
+);
