@@ -173,17 +173,22 @@ impl State<'_> {
                     Some(p) => self.eval_pipeline(dot, p)?,
                     None => None,
                 };
+                // Go's TemplateNode.String(), the error context.
+                let node_text = match pipe {
+                    Some(p) => format!("{{{{template {name:?} {p}}}}}"),
+                    None => format!("{{{{template {name:?}}}}}"),
+                };
                 let Some(tree) = self.t.trees.get(name) else {
                     return Err(self.fail(
                         *pos,
-                        &format!("{{{{template {name:?}}}}}"),
+                        &node_text,
                         format!("template {name:?} not defined"),
                     ));
                 };
                 if self.depth >= MAX_DEPTH {
                     return Err(self.fail(
                         *pos,
-                        &format!("{{{{template {name:?}}}}}"),
+                        &node_text,
                         format!("exceeded maximum template depth ({MAX_DEPTH})"),
                     ));
                 }

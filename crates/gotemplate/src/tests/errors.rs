@@ -247,3 +247,4 @@ case!(
     D,
     Err("template: :1: undefined variable \"$i\"")
 );
+case!(template_undefined_with_pipe, "{{template \"nope\" .Name}}", D, Err("template: :1:11: executing \"\" at <{{template \"nope\" .Name}}>: template \"nope\" not defined"));
