@@ -710,6 +710,25 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
     })
 }
 
+/// Docker's header names of `ps` fields (docker/cli's container formatter).
+const PS_HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Ports", "PORTS"),
+    ("Status", "STATUS"),
+    ("Size", "SIZE"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("LocalVolumes", "LOCAL VOLUMES"),
+    ("Networks", "NETWORKS"),
+    ("State", "STATE"),
+    ("Platform", "PLATFORM"),
+];
+
 /// `ps`.
 pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
     let filters = engine::filters::Filters::parse(&a.filter).map_err(engine_err)?;
@@ -736,26 +755,21 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
                 println!("{r}");
             }
         }
-        Some(t) if t != "table" => {
-            let (header, t) = match t.strip_prefix("table") {
-                Some(rest) => (true, rest.trim_start()),
-                None => (false, t),
-            };
-            if header {
-                let h = t
-                    .replace("{{.", "{{")
-                    .replace("{{", "")
-                    .replace("}}", "")
-                    .to_uppercase();
-                println!("{}", h.replace("\\T", "\t"));
+        Some(t) if t != "table" => match t.strip_prefix("table") {
+            Some(rest) => {
+                let out = crate::template::render_table(rest.trim_start(), &rows, PS_HEADERS)
+                    .map_err(anyhow::Error::msg)?;
+                println!("{out}");
             }
-            for r in &rows {
-                println!(
-                    "{}",
-                    crate::template::render(t, r).map_err(anyhow::Error::msg)?
-                );
+            None => {
+                for r in &rows {
+                    println!(
+                        "{}",
+                        crate::template::render(t, r).map_err(anyhow::Error::msg)?
+                    );
+                }
             }
-        }
+        },
         _ => {
             let table: Vec<Vec<String>> = rows
                 .iter()

@@ -10,6 +10,55 @@ pub fn render(tpl: &str, v: &Value) -> Result<String, String> {
     t.execute(v).map_err(|e| e.to_string())
 }
 
+/// Docker's `table` formats: `table {{.ID}}\t{{.Names}}` prints a header row (the same
+/// template over `headers`, a field -> header name map, as docker's header contexts do)
+/// and the rows, the tab-separated cells aligned as Go's tabwriter aligns them with
+/// docker's settings (minimum width 10, padding 3; the last cell is not padded).
+pub fn render_table(tpl: &str, rows: &[Value], headers: &[(&str, &str)]) -> Result<String, String> {
+    let header_doc = Value::Object(
+        headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect(),
+    );
+    let mut lines = vec![render(tpl, &header_doc)?];
+    for r in rows {
+        lines.push(render(tpl, r)?);
+    }
+    Ok(align(&lines.join("\n"), 10, 3))
+}
+
+/// Go's tabwriter over `text` (cells end at tabs; a line's last cell is not aligned).
+pub fn align(text: &str, min: usize, pad: usize) -> String {
+    let rows: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
+    let cols = rows
+        .iter()
+        .map(|r| r.len().saturating_sub(1))
+        .max()
+        .unwrap_or(0);
+    let mut widths = vec![0usize; cols];
+    for r in &rows {
+        for (i, c) in r.iter().take(r.len().saturating_sub(1)).enumerate() {
+            widths[i] = widths[i].max((c.chars().count() + pad).max(min));
+        }
+    }
+    let mut out = String::new();
+    for (n, r) in rows.iter().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 < r.len() {
+                out.push_str(c);
+                out.push_str(&" ".repeat(widths[i].saturating_sub(c.chars().count())));
+            } else {
+                out.push_str(c);
+            }
+        }
+    }
+    out
+}
+
 /// Print `inspect`-style documents: each through the template, or all as a JSON array.
 pub fn print_docs(docs: &[Value], format: Option<&str>) -> anyhow::Result<()> {
     match format {
@@ -27,6 +76,32 @@ pub fn print_docs(docs: &[Value], format: Option<&str>) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn tables_as_docker_prints_them() {
+        let rows = vec![
+            json!({"ID": "abc", "Names": "web"}),
+            json!({"ID": "abcdef123456", "Names": "db"}),
+        ];
+        let t = render_table(
+            "{{.ID}}\\t{{.Names}}",
+            &rows,
+            &[("ID", "CONTAINER ID"), ("Names", "NAMES")],
+        )
+        .expect("table");
+        assert_eq!(
+            t,
+            "CONTAINER ID   NAMES\nabc            web\nabcdef123456   db"
+        );
+        // A narrow column is at least 10 wide.
+        let t = render_table(
+            "{{.Names}}\\t{{.ID}}",
+            &rows,
+            &[("ID", "CONTAINER ID"), ("Names", "NAMES")],
+        )
+        .expect("table");
+        assert_eq!(t.lines().next(), Some("NAMES     CONTAINER ID"));
+    }
 
     #[test]
     fn renders_docker_templates() {

@@ -58,6 +58,16 @@ fn detached_container_verbs() {
         e.ok(&["ps", "--format", "{{.Names}} {{.State}}"]),
         "web running"
     );
+    // docker's table formats: the header names docker gives (the header row is the same
+    // template over the names: `len .Names` is 5 there), columns aligned.
+    assert_eq!(
+        e.ok(&[
+            "ps",
+            "--format",
+            "table {{.Names}}\\t{{.State}}\\t{{len .Names}}"
+        ]),
+        "NAMES     STATE     5\nweb       running   3"
+    );
     let j: serde_json::Value =
         serde_json::from_str(&e.ok(&["ps", "--format", "json"])).expect("json");
     assert_eq!(j["Names"], "web");
