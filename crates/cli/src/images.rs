@@ -192,6 +192,21 @@ fn glob(pat: &str, s: &str) -> bool {
     go(pat.as_bytes(), s.as_bytes())
 }
 
+/// Docker's header names of `images` fields (docker/cli's image formatter).
+const IMAGES_HEADERS: &[(&str, &str)] = &[
+    ("ID", "IMAGE ID"),
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("Digest", "DIGEST"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Size", "SIZE"),
+    ("Containers", "CONTAINERS"),
+    ("SharedSize", "SHARED SIZE"),
+    ("UniqueSize", "UNIQUE SIZE"),
+    ("VirtualSize", "VIRTUAL SIZE"),
+];
+
 /// `quai images`.
 pub fn list(eng: &Engine, a: ListArgs) -> anyhow::Result<i32> {
     let filters: Vec<(String, String)> = a
@@ -262,18 +277,40 @@ pub fn list(eng: &Engine, a: ListArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    if a.format.as_deref() == Some("json") {
-        for (repo, tag, i) in rows {
-            println!(
-                "{}",
-                json!({"ID": short(&i.id, a.no_trunc), "Repository": repo, "Tag": tag, "Digest": "<none>", "CreatedAt": i.created,
-                       "CreatedSince": ago(&i.created), "Size": human_size(i.size)})
-            );
+    let docs: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(repo, tag, i)| {
+            json!({"ID": short(&i.id, a.no_trunc), "Repository": repo, "Tag": tag, "Digest": "<none>",
+                   "CreatedAt": i.created, "CreatedSince": ago(&i.created), "Size": human_size(i.size),
+                   "Containers": "N/A", "SharedSize": "N/A", "UniqueSize": "N/A", "VirtualSize": human_size(i.size)})
+        })
+        .collect();
+    match a.format.as_deref() {
+        Some("json") => {
+            for d in &docs {
+                println!("{d}");
+            }
+            return Ok(0);
         }
-        return Ok(0);
-    }
-    if let Some(f) = a.format.as_deref().filter(|f| *f != "table") {
-        bail!("unsupported --format {f:?} (json or table)");
+        Some(f) if f != "table" => {
+            match f.strip_prefix("table") {
+                Some(rest) => println!(
+                    "{}",
+                    crate::template::render_table(rest.trim_start(), &docs, IMAGES_HEADERS)
+                        .map_err(anyhow::Error::msg)?
+                ),
+                None => {
+                    for d in &docs {
+                        println!(
+                            "{}",
+                            crate::template::render(f, d).map_err(anyhow::Error::msg)?
+                        );
+                    }
+                }
+            }
+            return Ok(0);
+        }
+        _ => {}
     }
     let store_digests: Vec<(content::Digest, String)> = if a.digests {
         let mut v = Vec::new();

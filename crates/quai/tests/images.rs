@@ -45,6 +45,22 @@ fn import_list_tag_inspect_history_rmi() {
     assert!(q(&root, &["tag", "localbusybox", "127.0.0.1:5000/bb:v1"])
         .status
         .success());
+    // Go templates and docker's table headers.
+    let out = q(&root, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let mut names: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["127.0.0.1:5000/bb:v1", "localbusybox:latest"],
+        "{}",
+        stderr(&out)
+    );
+    let out = q(
+        &root,
+        &["images", "--format", "table {{.Repository}}\\t{{.ID}}"],
+    );
+    let s = stdout(&out);
+    assert!(s.starts_with("REPOSITORY          IMAGE ID\n"), "{s}");
     let out = q(
         &root,
         &[
