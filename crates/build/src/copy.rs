@@ -271,34 +271,12 @@ fn tar_header(block: &[u8]) -> bool {
     sum == want
 }
 
-/// A local file ADD unpacks: a tar, plain or compressed with gzip, bzip2, xz or zstd (as
-/// BuildKit's `DecompressStream` reads them).
+/// A local file ADD unpacks: a tar (recognised by its first header, not its name),
+/// plain or compressed as `image::layer::decompress` reads them (gzip, bzip2, xz, zstd).
 fn archive_reader(path: &Path) -> Option<Box<dyn Read>> {
-    let open = || -> Option<Box<dyn Read>> {
-        let mut f = std::fs::File::open(path).ok()?;
-        let mut magic = [0u8; 6];
-        let n = f.read(&mut magic).ok()?;
+    let open = || {
         let f = std::fs::File::open(path).ok()?;
-        let m = &magic[..n];
-        if m.starts_with(&[0x1f, 0x8b]) {
-            return Some(Box::new(flate2::read::MultiGzDecoder::new(f)));
-        }
-        if m.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            return Some(Box::new(zstd::stream::read::Decoder::new(f).ok()?));
-        }
-        if m.starts_with(b"BZh") {
-            return Some(Box::new(bzip2::read::MultiBzDecoder::new(f)));
-        }
-        if m.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
-            // lzma-rs decompresses into a writer: a thread feeds a pipe.
-            let (r, mut w) = std::io::pipe().ok()?;
-            std::thread::spawn(move || {
-                let mut input = std::io::BufReader::new(f);
-                let _ = lzma_rs::xz_decompress(&mut input, &mut w);
-            });
-            return Some(Box::new(r));
-        }
-        Some(Box::new(f))
+        image::layer::decompress(f).ok()
     };
     let mut head = vec![0u8; 512];
     let mut r = open()?;
@@ -448,11 +426,6 @@ pub fn parse_chown(s: &str, target: &Tree) -> Result<Option<(u32, u32)>, Error> 
         },
     };
     Ok(Some((uid, gid)))
-}
-
-/// The mode a file would get, for tests and cache keys.
-pub fn mode_of(m: &std::fs::Metadata) -> u32 {
-    m.permissions().mode()
 }
 
 #[cfg(test)]

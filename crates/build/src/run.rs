@@ -41,13 +41,7 @@ pub struct RunSpec<'a> {
 
 fn owner_tag() -> String {
     let pid = std::process::id();
-    let start = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let after = s.rsplit_once(')')?.1.to_string();
-            after.split_whitespace().nth(19).map(str::to_string)
-        })
-        .unwrap_or_default();
+    let start = engine::process_start(pid as i32).unwrap_or(0);
     format!("{pid}:{start}")
 }
 

@@ -210,12 +210,11 @@ fn stdin_context(eng: &Engine) -> anyhow::Result<StdinContext> {
         dir: dir.clone(),
         dockerfile: None,
     };
+    // A tar (plain or compressed) is a context; anything else is a Dockerfile.
     let is_tar = data.len() >= 262 && &data[257..262] == b"ustar"
-        || data.starts_with(&[0x1f, 0x8b])
-        || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        || image::layer::detect(&data) != image::layer::Compression::None;
     if is_tar {
-        let r = image::layer::decompress(data.as_slice()).context("read the context tar")?;
-        image::layer::unpack(r, &dir).context("unpack the context tar")?;
+        image::layer::unpack(data.as_slice(), &dir).context("unpack the context tar")?;
         return Ok(ctx);
     }
     ctx.dockerfile = Some(String::from_utf8_lossy(&data).into_owned());

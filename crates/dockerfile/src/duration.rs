@@ -86,7 +86,6 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::parse_go_duration as p;
 

@@ -36,7 +36,6 @@ fn is_printable(c: char) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::go_quote;
 

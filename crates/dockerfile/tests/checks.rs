@@ -1,7 +1,6 @@
 //! `docker build --check`: each rule, the `# check=` directive and comments, the error
 //! cases, and the printed text.
 
-#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::build::{BuildOptions, NoImages};
 use dockerfile::checks::{check, render, CheckReport, LintConfig};
 
@@ -160,7 +159,7 @@ fn warnings_before_a_parse_error_are_kept() {
         vec![("StageNameCasing", 2), ("MaintainerDeprecated", 3)]
     );
     assert_eq!(
-        r.error.unwrap().to_string(),
+        r.error.expect("the test case is valid").to_string(),
         "dockerfile parse error on line 4: unknown instruction: BADCMD"
     );
 }
@@ -184,7 +183,7 @@ fn undefined_arg_in_from() {
         "FROM argument 'BULIDPLATFORM' is not declared (did you mean BUILDPLATFORM?)"
     );
     assert_eq!(
-        r.error.unwrap().to_string(),
+        r.error.expect("the test case is valid").to_string(),
         "empty platform value from expression $BULIDPLATFORM (did you mean BUILDPLATFORM?)"
     );
     let r = report("ARG MY_OS=linux\nARG MY_ARCH=amd64\nFROM --platform=linux/${MYARCH} busybox\n");
@@ -193,7 +192,7 @@ fn undefined_arg_in_from() {
         "FROM argument 'MYARCH' is not declared (did you mean MY_ARCH?)"
     );
     assert_eq!(
-        r.error.unwrap().to_string(),
+        r.error.expect("the test case is valid").to_string(),
         "failed to parse platform linux/${MYARCH}: \"\" is an invalid component of \"linux/\": platform specifier component must match \"^[A-Za-z0-9_.-]+$\": invalid argument (did you mean MY_ARCH?)"
     );
 }
@@ -430,7 +429,7 @@ fn check_directive_options() {
     let r = report(text);
     assert_eq!(r.warnings.len(), 1);
     assert_eq!(
-        r.error.unwrap().to_string(),
+        r.error.expect("the test case is valid").to_string(),
         "lint violation found for rules: FromAsCasing"
     );
     let r = report("#check=skip=all;error=true\nFROM scratch as base\n");
@@ -471,27 +470,28 @@ fn check_comment_applies_to_one_instruction() {
 
 #[test]
 fn lint_config_parsing() {
-    let c = LintConfig::parse("skip=A, B;experimental=all;error=true").unwrap();
+    let c =
+        LintConfig::parse("skip=A, B;experimental=all;error=true").expect("the test case is valid");
     assert_eq!(c.skip, vec!["A", "B"]);
     assert!(c.experimental_all && c.error);
     assert_eq!(
-        LintConfig::parse("bogus").unwrap_err(),
+        LintConfig::parse("bogus").expect_err("the test case is refused"),
         "invalid check option \"bogus\""
     );
     assert_eq!(
-        LintConfig::parse("x=1").unwrap_err(),
+        LintConfig::parse("x=1").expect_err("the test case is refused"),
         "invalid check option \"x\""
     );
     assert!(LintConfig::parse("error=maybe").is_err());
     let r = report("# check=nope\nFROM scratch\n");
     assert_eq!(
-        r.error.unwrap().to_string(),
+        r.error.expect("the test case is valid").to_string(),
         "failed to parse check options: invalid check option \"nope\""
     );
     // The directive is found after a shebang line, and its first word is used.
     let c =
         LintConfig::from_directive("#!/usr/bin/env docker\n# check=skip=A extra words\nFROM x\n")
-            .unwrap();
+            .expect("the test case is valid");
     assert_eq!(c.skip, vec!["A"]);
 }
 

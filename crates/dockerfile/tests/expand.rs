@@ -1,6 +1,5 @@
 //! Shell-word processing and variable expansion (BuildKit's `shell.Lex`).
 
-#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::shell_words::{EnvList, Lexer, NoEnv};
 
 fn env() -> EnvList {
@@ -25,12 +24,14 @@ fn w(word: &str) -> String {
 fn e(word: &str) -> String {
     Lexer::new('\\')
         .process_word(word, &env())
-        .unwrap_err()
+        .expect_err("the test case is refused")
         .to_string()
 }
 
 fn words(word: &str) -> Vec<String> {
-    Lexer::new('\\').process_words(word, &env()).unwrap()
+    Lexer::new('\\')
+        .process_words(word, &env())
+        .expect("the test case is valid")
 }
 
 #[test]
@@ -54,7 +55,9 @@ fn special_and_positional_parameters_are_looked_up() {
     assert_eq!(w("a$$b"), "ab");
     assert_eq!(w("he$1x"), "hex");
     assert_eq!(w("$12x"), "x");
-    let r = Lexer::new('\\').process_word("$$ $1", &NoEnv).unwrap();
+    let r = Lexer::new('\\')
+        .process_word("$$ $1", &NoEnv)
+        .expect("the test case is valid");
     assert!(r.unmatched.contains("$") && r.unmatched.contains("1"));
 }
 
@@ -91,11 +94,15 @@ fn escapes_outside_quotes() {
 fn backtick_escape() {
     let lex = Lexer::new('`');
     assert_eq!(
-        lex.process_word("a`$HOME", &env()).unwrap().result,
+        lex.process_word("a`$HOME", &env())
+            .expect("the test case is valid")
+            .result,
         "a$HOME"
     );
     assert_eq!(
-        lex.process_word("c:\\dir", &env()).unwrap().result,
+        lex.process_word("c:\\dir", &env())
+            .expect("the test case is valid")
+            .result,
         "c:\\dir"
     );
 }
@@ -155,12 +162,16 @@ fn prefix_and_suffix_removal() {
 fn pattern_escapes() {
     let env: EnvList = [("V", "a*b*c")].into_iter().collect();
     let lex = Lexer::new('\\');
-    let r = |word: &str| lex.process_word(word, &env).unwrap().result;
+    let r = |word: &str| {
+        lex.process_word(word, &env)
+            .expect("the test case is valid")
+            .result
+    };
     assert_eq!(r("${V#*\\*}"), "b*c");
     assert_eq!(r("${V%\\**}"), "a*b");
     assert!(lex
         .process_word("${V#\\x}", &env)
-        .unwrap_err()
+        .expect_err("the test case is refused")
         .to_string()
         .contains("invalid escape '\\x'"));
 }
@@ -196,7 +207,7 @@ fn syntax_errors() {
 fn matched_and_unmatched_names_are_reported() {
     let r = Lexer::new('\\')
         .process_word("$HOME ${NOPE:-x} ${ALSO}", &env())
-        .unwrap();
+        .expect("the test case is valid");
     assert_eq!(r.matched.iter().collect::<Vec<_>>(), vec!["HOME"]);
     assert_eq!(r.unmatched.iter().collect::<Vec<_>>(), vec!["ALSO", "NOPE"]);
 }
@@ -204,7 +215,9 @@ fn matched_and_unmatched_names_are_reported() {
 #[test]
 fn unicode_names_and_values() {
     let env: EnvList = [("이름", "값")].into_iter().collect();
-    let r = Lexer::new('\\').process_word("${이름}!", &env).unwrap();
+    let r = Lexer::new('\\')
+        .process_word("${이름}!", &env)
+        .expect("the test case is valid");
     assert_eq!(r.result, "값!");
     assert_eq!(w("안'녕'하세요"), "안녕하세요");
 }
@@ -233,7 +246,7 @@ fn options_used_for_heredoc_detection() {
     lex.skip_unset = true;
     let r = lex
         .process_words("cat <<'EOF' $X $NOPE ${NOPE:-d} a\\ b", &env())
-        .unwrap();
+        .expect("the test case is valid");
     assert_eq!(
         r,
         vec!["cat", "<<'EOF'", "x", "$NOPE", "${NOPE:-d}", "a\\ b"]
@@ -241,7 +254,9 @@ fn options_used_for_heredoc_detection() {
     let mut lex = Lexer::new('\\');
     lex.skip_quotes = true;
     assert_eq!(
-        lex.process_word("'$X' \"$X\"", &env()).unwrap().result,
+        lex.process_word("'$X' \"$X\"", &env())
+            .expect("the test case is valid")
+            .result,
         "'x' \"x\""
     );
 }

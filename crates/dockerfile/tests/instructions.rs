@@ -1,6 +1,5 @@
 //! Typed instructions: flags, argument checks and BuildKit's error messages.
 
-#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::instructions::{
     parse_mount, Healthcheck, Instruction, MountType, Network, Security, Sharing,
 };
@@ -17,7 +16,9 @@ fn one(line: &str) -> Instruction {
 }
 
 fn err(text: &str) -> String {
-    Dockerfile::parse(text).unwrap_err().to_string()
+    Dockerfile::parse(text)
+        .expect_err("the test case is refused")
+        .to_string()
 }
 
 fn err_after_from(line: &str) -> String {
@@ -73,7 +74,7 @@ fn stage_doc_comments() {
 
 #[test]
 fn instruction_outside_a_stage() {
-    match Dockerfile::parse("RUN x\n").unwrap_err() {
+    match Dockerfile::parse("RUN x\n").expect_err("the test case is refused") {
         Error::Syntax { message, lines } => {
             assert_eq!(message, "no build stage in current context");
             assert_eq!(lines, Lines::one(1));
@@ -100,7 +101,7 @@ fn unknown_instruction_names_the_line_and_suggests() {
         err_after_from("copyy a b"),
         "dockerfile parse error on line 2: unknown instruction: copyy (did you mean copy?)"
     );
-    match Dockerfile::parse("FROM a\nRUN a \\\n b\nBAD\n").unwrap_err() {
+    match Dockerfile::parse("FROM a\nRUN a \\\n b\nBAD\n").expect_err("the test case is refused") {
         Error::Instruction { lines, .. } => assert_eq!(lines, Lines::one(4)),
         other => panic!("{other:?}"),
     }
@@ -158,7 +159,7 @@ fn mounts_parsed_with_expansion() {
         "type=cache,target=/root/.cache,id=go,sharing=locked,uid=1000,mode=0755",
         Some(&mut id),
     )
-    .unwrap();
+    .expect("the test case is valid");
     assert_eq!(m.kind, MountType::Cache);
     assert_eq!(m.target, "/root/.cache");
     assert_eq!(m.id, "go");
@@ -166,26 +167,30 @@ fn mounts_parsed_with_expansion() {
     assert_eq!(m.uid, Some(1000));
     assert_eq!(m.mode, Some(0o755));
     assert!(!m.read_only);
-    let m = parse_mount("type=bind,from=build,source=/out,target=/in", Some(&mut id)).unwrap();
+    let m = parse_mount("type=bind,from=build,source=/out,target=/in", Some(&mut id))
+        .expect("the test case is valid");
     assert!(m.read_only, "bind mounts default to read-only");
-    let m = parse_mount("target=/in,rw", Some(&mut id)).unwrap();
+    let m = parse_mount("target=/in,rw", Some(&mut id)).expect("the test case is valid");
     assert_eq!(m.kind, MountType::Bind);
     assert!(!m.read_only);
-    let m = parse_mount("type=tmpfs,target=/t,size=64m", Some(&mut id)).unwrap();
+    let m = parse_mount("type=tmpfs,target=/t,size=64m", Some(&mut id))
+        .expect("the test case is valid");
     assert_eq!(m.size_limit, 64 * 1024 * 1024);
-    let m = parse_mount("type=secret,id=npm,env=NPM_TOKEN,required", Some(&mut id)).unwrap();
+    let m = parse_mount("type=secret,id=npm,env=NPM_TOKEN,required", Some(&mut id))
+        .expect("the test case is valid");
     assert!(m.required);
     assert_eq!(m.env.as_deref(), Some("NPM_TOKEN"));
-    let m = parse_mount("type=ssh", Some(&mut id)).unwrap();
+    let m = parse_mount("type=ssh", Some(&mut id)).expect("the test case is valid");
     assert!(m.read_only);
-    let m = parse_mount("\"type=bind\",\"source=a,b\",target=/x", Some(&mut id)).unwrap();
+    let m = parse_mount("\"type=bind\",\"source=a,b\",target=/x", Some(&mut id))
+        .expect("the test case is valid");
     assert_eq!(m.source, "a,b");
 }
 
 #[test]
 fn mount_errors() {
     let mut id = |w: &str| Ok::<_, String>(w.to_string());
-    let mut e = |s: &str| parse_mount(s, Some(&mut id)).unwrap_err();
+    let mut e = |s: &str| parse_mount(s, Some(&mut id)).expect_err("the test case is refused");
     assert_eq!(
         e("type=cahce,target=/x"),
         "unsupported mount type \"cahce\" (did you mean cache?)"

@@ -1,7 +1,6 @@
 //! The line parser: directives, comments, continuations, escapes, flags, argument forms,
 //! heredocs and line numbers, checked against BuildKit's behaviour.
 
-#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use dockerfile::lexer::{parse, Ast, Node};
 use dockerfile::{Error, Lines};
 
@@ -12,7 +11,7 @@ fn ast(text: &str) -> Ast {
 fn node(text: &str) -> Node {
     let a = ast(text);
     assert_eq!(a.nodes.len(), 1, "{:?}", a.nodes);
-    a.nodes.into_iter().next().unwrap()
+    a.nodes.into_iter().next().expect("the test case is valid")
 }
 
 fn args(text: &str) -> Vec<String> {
@@ -20,7 +19,9 @@ fn args(text: &str) -> Vec<String> {
 }
 
 fn err(text: &str) -> String {
-    parse(text).unwrap_err().to_string()
+    parse(text)
+        .expect_err("the test case is refused")
+        .to_string()
 }
 
 #[test]
@@ -242,7 +243,11 @@ fn malformed_json_falls_back_to_shell_form() {
         let n = node(text);
         assert!(!n.json, "{text}");
         assert_eq!(n.args.len(), 1, "{text}");
-        assert_eq!(n.args[0], text.split_once(' ').unwrap().1, "{text}");
+        assert_eq!(
+            n.args[0],
+            text.split_once(' ').expect("the test case is valid").1,
+            "{text}"
+        );
     }
 }
 
@@ -320,7 +325,7 @@ fn healthcheck_type_then_command() {
 #[test]
 fn onbuild_wraps_an_instruction() {
     let n = node("ONBUILD RUN --network=none echo hi\n");
-    let sub = n.sub.as_ref().unwrap();
+    let sub = n.sub.as_ref().expect("the test case is valid");
     assert_eq!(sub.keyword, "RUN");
     assert_eq!(sub.flags, vec!["--network=none"]);
     assert_eq!(n.flat_args(), vec!["RUN", "echo hi"]);
@@ -389,7 +394,7 @@ fn heredoc_in_onbuild() {
 
 #[test]
 fn unterminated_heredoc() {
-    match parse("FROM a\nRUN <<EOF\nhello\n").unwrap_err() {
+    match parse("FROM a\nRUN <<EOF\nhello\n").expect_err("the test case is refused") {
         Error::Syntax { message, lines } => {
             assert_eq!(message, "unterminated heredoc");
             assert_eq!(lines, Lines::span(2, 3));

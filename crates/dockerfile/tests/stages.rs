@@ -1,7 +1,6 @@
 //! Planning: ARG scoping, build arguments, platform arguments, expansion per instruction,
 //! the stage graph and target pruning.
 
-#![allow(clippy::unwrap_used)] // tests may panic on unexpected results
 use std::collections::BTreeMap;
 
 use dockerfile::build::{
@@ -26,7 +25,7 @@ fn plan_of(text: &str, o: &BuildOptions) -> Plan {
 
 fn plan_err(text: &str, o: &BuildOptions) -> Error {
     let df = Dockerfile::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    plan(&df, o, &NoImages).unwrap_err()
+    plan(&df, o, &NoImages).expect_err("the test case is refused")
 }
 
 fn last(p: &Plan) -> &StagePlan {
@@ -196,7 +195,8 @@ fn run_is_not_expanded_but_sees_args_as_environment() {
 
 #[test]
 fn base_image_environment_is_used() {
-    let df = Dockerfile::parse("FROM node:20\nENV PATH=/app/bin:$PATH\nWORKDIR sub\n").unwrap();
+    let df = Dockerfile::parse("FROM node:20\nENV PATH=/app/bin:$PATH\nWORKDIR sub\n")
+        .expect("the test case is valid");
     let mut images = BTreeMap::new();
     images.insert(
         "node:20".to_string(),
@@ -206,7 +206,7 @@ fn base_image_environment_is_used() {
             ..ImageConfig::default()
         },
     );
-    let p = plan(&df, &BuildOptions::default(), &images).unwrap();
+    let p = plan(&df, &BuildOptions::default(), &images).expect("the test case is valid");
     let s = last(&p);
     assert_eq!(
         env_of(&s.steps[0].op),
@@ -453,7 +453,7 @@ fn onbuild_triggers_of_a_base_stage_run_first() {
 
 #[test]
 fn onbuild_triggers_from_an_image() {
-    let df = Dockerfile::parse("FROM app-base\nRUN make\n").unwrap();
+    let df = Dockerfile::parse("FROM app-base\nRUN make\n").expect("the test case is valid");
     let mut images = BTreeMap::new();
     images.insert(
         "app-base".to_string(),
@@ -462,7 +462,7 @@ fn onbuild_triggers_from_an_image() {
             ..ImageConfig::default()
         },
     );
-    let p = plan(&df, &BuildOptions::default(), &images).unwrap();
+    let p = plan(&df, &BuildOptions::default(), &images).expect("the test case is valid");
     let s = last(&p);
     assert!(s.steps[0].onbuild);
     assert!(matches!(s.steps[0].op, Op::Copy(_)));
@@ -524,7 +524,7 @@ fn escape_directive_applies_to_expansion() {
 
 fn run_step(text: &str) -> dockerfile::build::RunStep {
     let p = plan_of(text, &opts(&[]));
-    match &last(&p).steps.last().unwrap().op {
+    match &last(&p).steps.last().expect("the test case is valid").op {
         Op::Run(r) => r.clone(),
         other => panic!("{other:?}"),
     }
@@ -534,17 +534,23 @@ fn run_step(text: &str) -> dockerfile::build::RunStep {
 fn run_invocations() {
     let r = run_step("FROM scratch\nRUN echo hi\n");
     assert_eq!(
-        r.invocation(&[], false).unwrap().args,
+        r.invocation(&[], false)
+            .expect("the test case is valid")
+            .args,
         vec!["/bin/sh", "-c", "echo hi"]
     );
     let shell = vec!["bash".to_string(), "-eu".to_string(), "-c".to_string()];
     assert_eq!(
-        r.invocation(&shell, false).unwrap().args,
+        r.invocation(&shell, false)
+            .expect("the test case is valid")
+            .args,
         vec!["bash", "-eu", "-c", "echo hi"]
     );
     let r = run_step("FROM scratch\nRUN [\"/bin/true\", \"x\"]\n");
     assert_eq!(
-        r.invocation(&[], false).unwrap().args,
+        r.invocation(&[], false)
+            .expect("the test case is valid")
+            .args,
         vec!["/bin/true", "x"]
     );
 }
@@ -553,20 +559,22 @@ fn run_invocations() {
 fn run_heredoc_invocations() {
     // A lone heredoc is the shell script itself.
     let r = run_step("FROM scratch\nRUN <<-EOF\n\techo a\n\techo b\nEOF\n");
-    let inv = r.invocation(&[], false).unwrap();
+    let inv = r.invocation(&[], false).expect("the test case is valid");
     assert_eq!(inv.args, vec!["/bin/sh", "-c", "echo a\necho b\n"]);
     assert!(inv.script.is_none());
     // With `#!` it becomes an executable file run by its interpreter.
     let r = run_step("FROM scratch\nRUN <<py\n#!/usr/bin/env python3\nprint(1)\npy\n");
-    let inv = r.invocation(&[], false).unwrap();
+    let inv = r.invocation(&[], false).expect("the test case is valid");
     assert_eq!(inv.args, vec!["/bin/sh", "-c", "/dev/pipes/py"]);
-    let script = inv.script.unwrap();
+    let script = inv.script.expect("the test case is valid");
     assert_eq!(script.path, "/dev/pipes/py");
     assert_eq!(script.data, "#!/usr/bin/env python3\nprint(1)\n");
     // Otherwise the bodies are handed to the shell after the command.
     let r = run_step("FROM scratch\nRUN cat <<A > /f\nx\nA\n");
     assert_eq!(
-        r.invocation(&[], false).unwrap().args,
+        r.invocation(&[], false)
+            .expect("the test case is valid")
+            .args,
         vec!["/bin/sh", "-c", "cat <<A > /f\nx\nA"]
     );
 }

@@ -200,9 +200,5 @@ impl Engine {
 const CACHE_KEY: &str = "io.quai.build.cache-key";
 
 fn hex_id(id: &str) -> String {
-    use std::fmt::Write;
-    let d = image::store::sha256_of(id.as_bytes());
-    let mut s = String::new();
-    let _ = write!(s, "{}", &d.hex()[..32]);
-    s
+    image::store::sha256_of(id.as_bytes()).hex()[..32].to_string()
 }

@@ -86,7 +86,7 @@ impl Engine {
                 r.id, r.state.status
             )));
         }
-        let store = self.images()?;
+        let mut store = self.images()?;
         let base: Digest = r
             .config
             .image_id
@@ -137,7 +137,6 @@ impl Engine {
         config["created"] = json!(created);
         config["config"] = Value::Object(cfg);
         config["container"] = json!(r.id);
-        let mut store = store;
         let new = store.write_image(&config, &layers, opts.reference.as_ref(), false)?;
         let _ = self
             .db

@@ -239,6 +239,11 @@ pub fn random_id() -> Result<String> {
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
+/// A process's start time (clock ticks since boot), to record with its pid.
+pub fn process_start(pid: i32) -> Option<u64> {
+    runtime::state::proc_stat(pid).map(|(start, _)| start)
+}
+
 /// Whether a process is the one we recorded (same pid and start time).
 pub fn process_alive(pid: i32, start: u64) -> bool {
     // A process in exit(2) counts as gone: it only closes its files now (a monitor's last

@@ -303,18 +303,6 @@ pub(crate) struct TarWriter<W: Write> {
     first: HashMap<(u64, u64), PathBuf>,
 }
 
-fn empty_file(b: &mut tar::Builder<impl Write>, rel: &Path, at: &Path) -> Result<(), Error> {
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_size(0);
-    h.set_mode(0o644);
-    h.set_mtime(0);
-    h.set_uid(0);
-    h.set_gid(0);
-    b.append_data(&mut h, rel, std::io::empty())
-        .map_err(io_err("write layer entry for", at))
-}
-
 impl<W: Write> TarWriter<W> {
     pub(crate) fn new(out: W) -> Self {
         let mut b = tar::Builder::new(out);
@@ -389,7 +377,16 @@ impl<W: Write> TarWriter<W> {
 
     /// An empty regular file (a whiteout marker).
     pub(crate) fn marker(&mut self, rel: &Path, at: &Path) -> Result<(), Error> {
-        empty_file(&mut self.b, rel, at)
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        self.b
+            .append_data(&mut h, rel, std::io::empty())
+            .map_err(io_err("write layer entry for", at))
     }
 
     pub(crate) fn finish(self, at: &Path) -> Result<(), Error> {

@@ -58,6 +58,10 @@ pub enum Compression {
     Gzip,
     /// zstd.
     Zstd,
+    /// bzip2 (possibly several streams).
+    Bzip2,
+    /// xz.
+    Xz,
 }
 
 /// Detect the compression from the magic bytes.
@@ -66,12 +70,17 @@ pub fn detect(head: &[u8]) -> Compression {
         Compression::Gzip
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Compression::Zstd
+    } else if head.starts_with(b"BZh") {
+        Compression::Bzip2
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Compression::Xz
     } else {
         Compression::None
     }
 }
 
-/// A reader of the uncompressed tar inside a (possibly compressed) layer stream.
+/// A reader of the uncompressed tar inside a (possibly compressed) stream: gzip, zstd,
+/// bzip2, xz or none (what Docker's `DecompressStream` reads).
 pub fn decompress<'a, R: Read + 'a>(reader: R) -> Result<Box<dyn Read + 'a>> {
     let mut br = BufReader::with_capacity(256 * 1024, reader);
     let head = br.fill_buf().map_err(Error::Archive)?.to_vec();
@@ -80,22 +89,26 @@ pub fn decompress<'a, R: Read + 'a>(reader: R) -> Result<Box<dyn Read + 'a>> {
         Compression::Zstd => {
             Box::new(zstd::stream::read::Decoder::with_buffer(br).map_err(Error::Archive)?)
         }
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(br)),
+        Compression::Xz => {
+            // lzma-rs decompresses from a whole input into a writer: the (compressed)
+            // input is read first, a thread feeds the pipe the tar is read from; a
+            // corrupt stream ends it early and the tar reader sees a short archive.
+            let (r, mut w) = std::io::pipe().map_err(Error::Archive)?;
+            let mut all = Vec::new();
+            br.read_to_end(&mut all).map_err(Error::Archive)?;
+            std::thread::spawn(move || {
+                let _ = lzma_rs::xz_decompress(&mut all.as_slice(), &mut w);
+            });
+            Box::new(r)
+        }
         Compression::None => Box::new(br),
     })
 }
 
 /// Unpack a (possibly compressed) layer stream into `dest` (which must exist).
-pub fn unpack<R: Read>(reader: R, dest: &Path) -> Result<Report> {
-    let mut br = BufReader::with_capacity(256 * 1024, reader);
-    let head = br.fill_buf().map_err(Error::Archive)?.to_vec();
-    match detect(&head) {
-        Compression::Gzip => unpack_tar(flate2::bufread::MultiGzDecoder::new(br), dest),
-        Compression::Zstd => unpack_tar(
-            zstd::stream::read::Decoder::with_buffer(br).map_err(Error::Archive)?,
-            dest,
-        ),
-        Compression::None => unpack_tar(br, dest),
-    }
+pub fn unpack<'a, R: Read + 'a>(reader: R, dest: &Path) -> Result<Report> {
+    unpack_tar(decompress(reader)?, dest)
 }
 
 fn entry_err<'a>(entry: &'a str, op: &'static str) -> impl FnOnce(rustix::io::Errno) -> Error + 'a {

@@ -222,30 +222,9 @@ impl ImageStore {
     ) -> Result<Digest> {
         let mut config_obj = serde_json::Map::new();
         crate::changes::apply(&mut config_obj, changes)?;
-        let mut br = std::io::BufReader::with_capacity(256 * 1024, reader);
-        let head = std::io::BufRead::fill_buf(&mut br)
-            .map_err(|source| Error::Io {
-                op: "read",
-                path: "import".into(),
-                source,
-            })?
-            .to_vec();
-        let diff = match crate::layer::detect(&head) {
-            crate::layer::Compression::Gzip => {
-                self.content
-                    .ingest(flate2::bufread::MultiGzDecoder::new(br), None, None)?
-            }
-            crate::layer::Compression::Zstd => self.content.ingest(
-                zstd::stream::read::Decoder::with_buffer(br).map_err(|source| Error::Io {
-                    op: "read zstd",
-                    path: "import".into(),
-                    source,
-                })?,
-                None,
-                None,
-            )?,
-            crate::layer::Compression::None => self.content.ingest(br, None, None)?,
-        };
+        let diff = self
+            .content
+            .ingest(crate::layer::decompress(reader)?, None, None)?;
         // Check it is a tar before calling it an image.
         let mut f = self.content.open_blob(&diff)?;
         let mut block = [0u8; 512];

@@ -210,12 +210,13 @@ pub fn parse_platform(spec: &str, default: &Platform) -> Result<Platform, String
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn p(s: &str) -> String {
-        parse_platform(s, &Platform::default()).unwrap().to_string()
+        parse_platform(s, &Platform::default())
+            .expect("the test case is valid")
+            .to_string()
     }
 
     #[test]

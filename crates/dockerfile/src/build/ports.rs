@@ -100,22 +100,29 @@ pub(crate) fn parse_port(raw: &str) -> Result<PortSpec, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::parse_port;
 
     #[test]
     fn ports() {
-        assert_eq!(parse_port("80").unwrap().ports, vec!["80/tcp"]);
-        assert_eq!(parse_port("53/udp").unwrap().ports, vec!["53/udp"]);
         assert_eq!(
-            parse_port("8000-8002").unwrap().ports,
+            parse_port("80").expect("the test case is valid").ports,
+            vec!["80/tcp"]
+        );
+        assert_eq!(
+            parse_port("53/udp").expect("the test case is valid").ports,
+            vec!["53/udp"]
+        );
+        assert_eq!(
+            parse_port("8000-8002")
+                .expect("the test case is valid")
+                .ports,
             vec!["8000/tcp", "8001/tcp", "8002/tcp"]
         );
-        let s = parse_port("80/TCP").unwrap();
+        let s = parse_port("80/TCP").expect("the test case is valid");
         assert!(s.proto_not_lower);
         assert_eq!(s.ports, vec!["80/tcp"]);
-        let s = parse_port("127.0.0.1:8080:80").unwrap();
+        let s = parse_port("127.0.0.1:8080:80").expect("the test case is valid");
         assert!(s.has_host_part);
         assert_eq!(s.ports, vec!["80/tcp"]);
         assert!(parse_port("80/xyz").is_err());

@@ -116,7 +116,6 @@ pub fn is_valid_reference(s: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::is_valid_reference as ok;
 

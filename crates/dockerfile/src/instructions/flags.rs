@@ -122,7 +122,6 @@ impl Flags {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -138,34 +137,40 @@ mod tests {
 
     #[test]
     fn values_and_booleans() {
-        let f = flags(&["--from=a", "--link", "--exclude=x", "--exclude=y"]).unwrap();
+        let f = flags(&["--from=a", "--link", "--exclude=x", "--exclude=y"])
+            .expect("the test case is valid");
         assert_eq!(f.string("from", ""), "a");
         assert!(f.bool("link"));
         assert_eq!(f.strings("exclude"), vec!["x", "y"]);
-        assert!(!flags(&["--link=FALSE"]).unwrap().bool("link"));
+        assert!(!flags(&["--link=FALSE"])
+            .expect("the test case is valid")
+            .bool("link"));
     }
 
     #[test]
     fn buildkit_messages() {
         assert_eq!(
-            flags(&["--frm=a"]).unwrap_err(),
+            flags(&["--frm=a"]).expect_err("the test case is refused"),
             "unknown flag: --frm (did you mean from?)"
         );
-        assert_eq!(flags(&["--bogus"]).unwrap_err(), "unknown flag: --bogus");
         assert_eq!(
-            flags(&["--from=a", "--from=b"]).unwrap_err(),
+            flags(&["--bogus"]).expect_err("the test case is refused"),
+            "unknown flag: --bogus"
+        );
+        assert_eq!(
+            flags(&["--from=a", "--from=b"]).expect_err("the test case is refused"),
             "duplicate flag specified: --from"
         );
         assert_eq!(
-            flags(&["--from"]).unwrap_err(),
+            flags(&["--from"]).expect_err("the test case is refused"),
             "missing a value on flag: --from"
         );
         assert_eq!(
-            flags(&["--link="]).unwrap_err(),
+            flags(&["--link="]).expect_err("the test case is refused"),
             "missing a value on flag: --link"
         );
         assert_eq!(
-            flags(&["--link=yes"]).unwrap_err(),
+            flags(&["--link=yes"]).expect_err("the test case is refused"),
             "expecting boolean value for flag --link, not: yes"
         );
         assert!(flags(&["--", "--bogus"]).is_ok());

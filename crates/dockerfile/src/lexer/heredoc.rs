@@ -102,12 +102,13 @@ pub(crate) fn heredocs_in_line(line: &str) -> Result<Vec<Heredoc>, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn doc(word: &str) -> Heredoc {
-        parse_heredoc(word).unwrap().unwrap()
+        parse_heredoc(word)
+            .expect("the test case is valid")
+            .expect("the test case is valid")
     }
 
     #[test]
@@ -133,23 +134,34 @@ mod tests {
 
     #[test]
     fn not_openers() {
-        assert_eq!(parse_heredoc("<<").unwrap(), None);
-        assert_eq!(parse_heredoc("EOF").unwrap(), None);
-        assert_eq!(parse_heredoc("x<<EOF").unwrap(), None);
-        assert_eq!(parse_heredoc("<<<EOF").unwrap(), None);
-        assert_eq!(parse_heredoc("<<'a b' c").unwrap(), None);
+        assert_eq!(parse_heredoc("<<").expect("the test case is valid"), None);
+        assert_eq!(parse_heredoc("EOF").expect("the test case is valid"), None);
+        assert_eq!(
+            parse_heredoc("x<<EOF").expect("the test case is valid"),
+            None
+        );
+        assert_eq!(
+            parse_heredoc("<<<EOF").expect("the test case is valid"),
+            None
+        );
+        assert_eq!(
+            parse_heredoc("<<'a b' c").expect("the test case is valid"),
+            None
+        );
         assert!(parse_heredoc("<<'EOF").is_err());
     }
 
     #[test]
     fn line_scan_finds_every_opener() {
-        let docs = heredocs_in_line("RUN cat <<A - <<-\"B\" > /x").unwrap();
+        let docs = heredocs_in_line("RUN cat <<A - <<-\"B\" > /x").expect("the test case is valid");
         let names: Vec<_> = docs
             .iter()
             .map(|d| (d.name.as_str(), d.expand, d.chomp))
             .collect();
         assert_eq!(names, vec![("A", true, false), ("B", false, true)]);
-        assert!(heredocs_in_line("RUN echo '<<A'").unwrap().is_empty());
+        assert!(heredocs_in_line("RUN echo '<<A'")
+            .expect("the test case is valid")
+            .is_empty());
     }
 
     #[test]

@@ -287,7 +287,6 @@ pub(crate) fn parse_name_val(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -229,7 +229,6 @@ fn expand_template(template: &str, matched: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -238,8 +237,14 @@ mod tests {
         assert!(compile("\\").is_err());
         assert!(compile("\\x").is_err());
         assert!(compile("\\\\\\").is_err());
-        assert_eq!(compile("\\*").unwrap(), vec![Tok::Lit('*')]);
-        assert_eq!(compile("\\}").unwrap(), vec![Tok::Lit('}')]);
+        assert_eq!(
+            compile("\\*").expect("the test case is valid"),
+            vec![Tok::Lit('*')]
+        );
+        assert_eq!(
+            compile("\\}").expect("the test case is valid"),
+            vec![Tok::Lit('}')]
+        );
     }
 
     #[test]
@@ -251,24 +256,66 @@ mod tests {
 
     #[test]
     fn prefix_and_suffix_trimming() {
-        assert_eq!(trim_prefix("*/", "a/b/c", false).unwrap(), "b/c");
-        assert_eq!(trim_prefix("*/", "a/b/c", true).unwrap(), "c");
-        assert_eq!(trim_suffix("/*", "a/b/c", false).unwrap(), "a/b");
-        assert_eq!(trim_suffix("/*", "a/b/c", true).unwrap(), "a");
-        assert_eq!(trim_prefix("x", "abc", true).unwrap(), "abc");
+        assert_eq!(
+            trim_prefix("*/", "a/b/c", false).expect("the test case is valid"),
+            "b/c"
+        );
+        assert_eq!(
+            trim_prefix("*/", "a/b/c", true).expect("the test case is valid"),
+            "c"
+        );
+        assert_eq!(
+            trim_suffix("/*", "a/b/c", false).expect("the test case is valid"),
+            "a/b"
+        );
+        assert_eq!(
+            trim_suffix("/*", "a/b/c", true).expect("the test case is valid"),
+            "a"
+        );
+        assert_eq!(
+            trim_prefix("x", "abc", true).expect("the test case is valid"),
+            "abc"
+        );
         // `*` does not cross a newline, like Go's `.`.
-        assert_eq!(trim_prefix("*c", "ab\nc", true).unwrap(), "ab\nc");
+        assert_eq!(
+            trim_prefix("*c", "ab\nc", true).expect("the test case is valid"),
+            "ab\nc"
+        );
     }
 
     #[test]
     fn replace_first_and_all() {
-        assert_eq!(replace("o", "foo", "0", false).unwrap(), "f0o");
-        assert_eq!(replace("o", "foo", "0", true).unwrap(), "f00");
-        assert_eq!(replace("", "abc", "-", true).unwrap(), "-a-b-c-");
-        assert_eq!(replace("*", "abc", "X", true).unwrap(), "X");
-        assert_eq!(replace("b", "abc", "[$0]", true).unwrap(), "a[b]c");
-        assert_eq!(replace("b", "abc", "[$0]", false).unwrap(), "a[$0]c");
-        assert_eq!(replace("b", "abc", "$$", true).unwrap(), "a$c");
-        assert_eq!(replace("b?", "abcbd", "_", true).unwrap(), "a__");
+        assert_eq!(
+            replace("o", "foo", "0", false).expect("the test case is valid"),
+            "f0o"
+        );
+        assert_eq!(
+            replace("o", "foo", "0", true).expect("the test case is valid"),
+            "f00"
+        );
+        assert_eq!(
+            replace("", "abc", "-", true).expect("the test case is valid"),
+            "-a-b-c-"
+        );
+        assert_eq!(
+            replace("*", "abc", "X", true).expect("the test case is valid"),
+            "X"
+        );
+        assert_eq!(
+            replace("b", "abc", "[$0]", true).expect("the test case is valid"),
+            "a[b]c"
+        );
+        assert_eq!(
+            replace("b", "abc", "[$0]", false).expect("the test case is valid"),
+            "a[$0]c"
+        );
+        assert_eq!(
+            replace("b", "abc", "$$", true).expect("the test case is valid"),
+            "a$c"
+        );
+        assert_eq!(
+            replace("b?", "abcbd", "_", true).expect("the test case is valid"),
+            "a__"
+        );
     }
 }
