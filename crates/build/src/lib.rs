@@ -261,6 +261,9 @@ pub fn build(
 ) -> Result<Digest, Error> {
     let t0 = Instant::now();
     run::remove_leftovers(eng);
+    // Layers and step images land a moment before what refers to them: collection in
+    // another process must spare them meanwhile.
+    let _lease = eng.image_lease()?;
     let mut vertex = 0usize;
     let mut next = || {
         vertex += 1;

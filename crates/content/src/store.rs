@@ -325,9 +325,26 @@ impl Store {
 
     /// Remove every blob not in `keep`, and temp files of finished writers.
     pub fn gc(&self, keep: &HashSet<Digest>) -> Result<GcReport> {
+        self.gc_sparing(keep, None)
+    }
+
+    /// [`gc`](Self::gc), sparing blobs written at or after `since` (a writer's lease
+    /// began then: its blobs may not be referred to yet).
+    pub fn gc_sparing(
+        &self,
+        keep: &HashSet<Digest>,
+        since: Option<std::time::SystemTime>,
+    ) -> Result<GcReport> {
         let mut report = GcReport::default();
+        let recent = |d: &Digest| {
+            since.is_some_and(|t| {
+                std::fs::metadata(self.path(d))
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|m| m >= t)
+            })
+        };
         for d in self.list()? {
-            if !keep.contains(&d) {
+            if !keep.contains(&d) && !recent(&d) {
                 report.bytes += self.size(&d).unwrap_or(0);
                 self.delete(&d)?;
                 report.removed.push(d);

@@ -101,8 +101,10 @@ impl Engine {
 
     /// [`container_layer`](Self::container_layer) of a stopped container, whose upper
     /// directory then becomes the layer's unpacked directory on top of `parent_diff_ids`
-    /// (its image's layers): the next container on that layer needs no unpacking. The
-    /// container keeps no file system: only removal may follow.
+    /// (its image's layers): the next container on that layer needs no unpacking, and
+    /// the layer's blob is written only when something needs it
+    /// ([`image::store::ImageStore::adopt_layer_dir`]). The container keeps no file
+    /// system: only removal may follow.
     pub fn container_layer_adopting(
         &mut self,
         what: &str,
@@ -116,20 +118,22 @@ impl Engine {
             .map(|m| std::path::PathBuf::from(m.trim_start_matches('/')))
             .collect();
         let store = self.images()?;
-        let layer = crate::commit::write_layer_blob(
-            &store,
-            &upper,
-            &lowers,
-            &mp,
-            parent_diff_ids.is_none(),
-        )?;
-        if let (Some(l), Some(parents)) = (&layer, parent_diff_ids) {
+        if let Some(parents) = parent_diff_ids {
             if !r.state.status.is_active() {
+                // The directory then holds exactly the layer.
                 image::diff::remove_mount_points(&upper, &lowers, &mp);
-                store.adopt_layer_dir(parents, &l.digest, &upper);
+                if let Some(layer) = store.adopt_layer_dir(parents, &lowers, &upper)? {
+                    return Ok(Some(layer));
+                }
             }
         }
-        Ok(layer)
+        crate::commit::write_layer_blob(&store, &upper, &lowers, &mp, parent_diff_ids.is_none())
+    }
+
+    /// A lease on the image store: what is written while it is held survives garbage
+    /// collection in other processes ([`image::store::Lease`]).
+    pub fn image_lease(&self) -> Result<image::store::Lease> {
+        Ok(self.images()?.lease()?)
     }
 
     /// A directory that keeps a build's `RUN --mount=type=cache` content between builds.

@@ -144,7 +144,9 @@ impl Engine {
 
     /// `load`: the images of an archive (either format).
     pub fn image_load(&self, input: impl Read) -> Result<Loaded> {
-        Ok(image::archive::load(&mut *self.images()?, input)?)
+        let mut store = self.images()?;
+        let _lease = store.lease()?;
+        Ok(image::archive::load(&mut store, input)?)
     }
 
     /// `pull`: fetch an image (the manifest for `platform` of an index) and record it
@@ -157,6 +159,8 @@ impl Engine {
         progress: Progress<'_>,
     ) -> Result<Pulled> {
         let mut store = self.images()?;
+        // Blobs land before the image that refers to them.
+        let _lease = store.lease()?;
         let client = registry::Client::new(opts.tls_verify);
         let pulled = registry::pull::pull(
             &client,
@@ -196,6 +200,7 @@ impl Engine {
     ) -> Result<Digest> {
         let store = self.images()?;
         let id = store.resolve(&r.to_string())?;
+        store.ensure_blobs(&id)?;
         let manifest = store.manifest_of(&id)?;
         let mut sources: Vec<String> = store
             .list()?

@@ -83,6 +83,7 @@ pub fn save<W: Write>(store: &ImageStore, images: &[String], format: Format, out
     let mut written: std::collections::HashSet<Digest> = Default::default();
     for what in images {
         let id = store.resolve(what)?;
+        store.ensure_blobs(&id)?;
         let summary = store
             .list()?
             .into_iter()

@@ -39,6 +39,7 @@ impl ImageStore {
             .unwrap_or_else(|| json!({"schemaVersion": 2, "manifests": []}));
         let mut manifests: Vec<Value> = index["manifests"].as_array().cloned().unwrap_or_default();
         for (value, id) in images {
+            self.ensure_blobs(id)?;
             let manifest = self.manifest_of(id)?;
             let mut wanted = vec![manifest.clone(), id.clone()];
             wanted.extend(self.layers(id)?.into_iter().map(|l| l.digest));

@@ -12,10 +12,12 @@ use sha2::{Digest as _, Sha256};
 use crate::reference::Reference;
 
 mod cache;
+mod lease;
 mod remove;
 mod write;
 
 pub use cache::{CacheEntry, FileStamp};
+pub use lease::Lease;
 pub use write::LayerDesc;
 
 /// Media types quai writes.

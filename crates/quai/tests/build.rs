@@ -590,6 +590,14 @@ RUN --mount=type=secret,id=token,env=TOKEN sh -c 'test "${#TOKEN}" = 12 && echo 
         !bytes.windows(12).any(|w| w == b"s3cr3t-value"),
         "the secret is in the image"
     );
+    // The RUN layers were kept as directories; saving wrote their blobs from them, and
+    // another engine runs what was saved.
+    let other = Eng::new();
+    other.ok(&["load", "-q", "-i", tar.to_str().expect("utf-8")]);
+    assert_eq!(
+        other.ok(&["run", "--rm", "m:1", "cat", "copied.conf", "from-stage"]),
+        "setting=1\ntool-data"
+    );
     // The cache mount keeps its content for the next build (the step itself reruns
     // with --no-cache).
     build_ok(

@@ -102,8 +102,13 @@ impl ImageStore {
 
     /// Remove blobs and unpacked layers no image uses; returns bytes of blobs freed.
     pub fn gc(&self) -> Result<u64> {
+        // What a writer holding a lease wrote since it began may not be referred to
+        // yet (the second's slack covers file systems with coarse timestamps).
+        let since = self
+            .oldest_lease()
+            .map(|t| t - std::time::Duration::from_secs(1));
         let (blobs, chains) = self.referenced()?;
-        let report = self.content.gc(&blobs)?;
+        let report = self.content.gc_sparing(&blobs, since)?;
         let layers = self.root.join("layers");
         for e in std::fs::read_dir(&layers)
             .map_err(|source| Error::Io {
@@ -114,7 +119,12 @@ impl ImageStore {
             .flatten()
         {
             let name = e.file_name().to_string_lossy().into_owned();
-            if !chains.contains(&name) {
+            let recent = since.is_some_and(|t| {
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|m| m >= t)
+            });
+            if !chains.contains(&name) && !recent {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }

@@ -40,6 +40,52 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
+/// The digest and size of the layer tar [`crate::diff::write_layer`] makes of `dir` over
+/// `lowers`, without writing it anywhere.
+fn layer_of_dir(dir: &std::path::Path, lowers: &[std::path::PathBuf]) -> Result<LayerDesc> {
+    struct Counted<R> {
+        inner: R,
+        n: u64,
+    }
+    impl<R: Read> Read for Counted<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.n += n as u64;
+            Ok(n)
+        }
+    }
+    let io = |op| {
+        let path = dir.to_path_buf();
+        move |source| Error::Io { op, path, source }
+    };
+    let (reader, writer) = std::io::pipe().map_err(io("pipe for"))?;
+    let (fs, lo) = (dir.to_path_buf(), lowers.to_vec());
+    let producer = std::thread::spawn(move || {
+        let w = std::io::BufWriter::with_capacity(256 * 1024, writer);
+        crate::diff::write_layer(&fs, &lo, w)
+    });
+    let mut counted = Counted {
+        inner: reader,
+        n: 0,
+    };
+    let digest = Digest::of_reader(&mut counted);
+    let produced = producer.join().map_err(|_| Error::Corrupt {
+        what: "layer",
+        digest: dir.display().to_string(),
+        message: "the layer writer panicked".into(),
+    })?;
+    produced.map_err(|e| Error::Io {
+        op: e.op,
+        path: e.path,
+        source: e.source,
+    })?;
+    Ok(LayerDesc {
+        media_type: OCI_LAYER_TAR.into(),
+        digest: digest.map_err(io("read the layer of"))?,
+        size: counted.n,
+    })
+}
+
 fn corrupt(what: &'static str, d: &Digest) -> impl Fn(String) -> Error {
     let digest = d.to_string();
     move |message| Error::Corrupt {
@@ -147,47 +193,125 @@ impl ImageStore {
         Ok(layer)
     }
 
-    /// Make `dir` (an overlay upper directory holding exactly `layer`'s changes, in the
-    /// unpacked form: overlay whiteouts) the unpacked directory of `layer` on top of
-    /// `parent_diff_ids`, by renaming it. Returns whether it did (false if that layer is
-    /// already unpacked or the rename failed; `dir` is then left where it was).
+    /// Make `dir` (an overlay upper directory over `lowers`, the unpacked directories of
+    /// the layers `parent_diff_ids` name, holding exactly a new layer's changes in the
+    /// unpacked form: overlay whiteouts) that layer's unpacked directory, by renaming it,
+    /// without writing the layer's blob: the layer's digest and size are those of the tar
+    /// [`crate::diff::write_layer`] makes of the directory, and
+    /// [`ensure_blobs`](Self::ensure_blobs) writes the blob from the directory when
+    /// something needs it (save, push, a cache export), as Docker's layer store does.
+    /// A build step's layer is mostly only ever run on, and a 200 MB layer costs half a
+    /// second to write.
+    ///
+    /// Returns the layer, or None when the directory could not be moved (it is then
+    /// where it was, and the caller writes the blob). When the same layer is already
+    /// unpacked, that directory serves and `dir` stays where it was.
     pub fn adopt_layer_dir(
         &self,
         parent_diff_ids: &[Digest],
-        layer: &Digest,
+        lowers: &[std::path::PathBuf],
         dir: &std::path::Path,
-    ) -> bool {
-        let mut diffs = parent_diff_ids.to_vec();
-        diffs.push(layer.clone());
-        let Some(chain) = crate::store::chain_ids(&diffs).pop() else {
-            return false;
-        };
-        let target = self.root.join("layers").join(chain.hex());
-        if target.join(".done").exists() {
-            return false;
-        }
-        let tmp = self.root.join("layers").join(format!(
+    ) -> Result<Option<LayerDesc>> {
+        let layers = self.root.join("layers");
+        let tmp = layers.join(format!(
             ".tmp-adopt-{}-{}",
-            chain.hex(),
-            std::process::id()
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
         ));
-        let _ = std::fs::remove_dir_all(&tmp);
-        if std::fs::create_dir_all(&tmp).is_err() {
-            return false;
+        if std::fs::create_dir(&tmp).is_err() {
+            return Ok(None);
         }
-        if std::fs::rename(dir, tmp.join("fs")).is_err() {
+        let fs = tmp.join("fs");
+        if std::fs::rename(dir, &fs).is_err() {
             let _ = std::fs::remove_dir_all(&tmp);
-            return false;
+            return Ok(None);
+        }
+        // Give the directory back and forget the attempt.
+        let give_back = || {
+            let _ = std::fs::rename(&fs, dir);
+            let _ = std::fs::remove_dir_all(&tmp);
+        };
+        // Hashed where it will stay (the rename above was the last change it sees).
+        let layer = match layer_of_dir(&fs, lowers) {
+            Ok(l) => l,
+            Err(e) => {
+                give_back();
+                return Err(e);
+            }
+        };
+        let mut diffs = parent_diff_ids.to_vec();
+        diffs.push(layer.digest.clone());
+        let Some(chain) = crate::store::chain_ids(&diffs).pop() else {
+            give_back();
+            return Ok(None);
+        };
+        let target = layers.join(chain.hex());
+        if target.join(".done").exists() {
+            give_back();
+            return Ok(Some(layer));
         }
         if std::fs::write(tmp.join(".done"), b"").is_err()
             || std::fs::rename(&tmp, &target).is_err()
         {
-            // Someone else made it first, or writing failed: give the directory back.
-            let _ = std::fs::rename(tmp.join("fs"), dir);
-            let _ = std::fs::remove_dir_all(&tmp);
-            return false;
+            // Someone else made it first (then theirs serves), or writing failed.
+            give_back();
+            return Ok(target.join(".done").exists().then_some(layer));
         }
-        true
+        Ok(Some(layer))
+    }
+
+    /// Write the blobs of the image's layers that exist only as unpacked directories
+    /// (see [`adopt_layer_dir`](Self::adopt_layer_dir)), from those directories.
+    pub fn ensure_blobs(&self, id: &Digest) -> Result<()> {
+        let layers = self.layers(id)?;
+        if layers.iter().all(|l| self.content.has(&l.digest)) {
+            return Ok(());
+        }
+        let dirs = self.layer_dirs(id)?;
+        for (i, l) in layers.iter().enumerate() {
+            if self.content.has(&l.digest) {
+                continue;
+            }
+            let changed = |message: String| Error::Corrupt {
+                what: "layer",
+                digest: l.digest.to_string(),
+                message,
+            };
+            if l.media_type != OCI_LAYER_TAR {
+                return Err(changed("its blob is missing".into()));
+            }
+            let (reader, writer) = std::io::pipe().map_err(|source| Error::Io {
+                op: "pipe for",
+                path: dirs[i].clone(),
+                source,
+            })?;
+            let (fs, lowers) = (dirs[i].clone(), dirs[..i].to_vec());
+            let producer = std::thread::spawn(move || {
+                let w = std::io::BufWriter::with_capacity(256 * 1024, writer);
+                crate::diff::write_layer(&fs, &lowers, w)
+            });
+            let ingested = self.content.ingest(reader, Some(&l.digest), Some(l.size));
+            let produced = producer
+                .join()
+                .map_err(|_| changed("the layer writer panicked".into()))?;
+            produced.map_err(|e| changed(e.to_string()))?;
+            match ingested {
+                Ok(_) => {}
+                Err(
+                    content::Error::DigestMismatch { .. } | content::Error::SizeMismatch { .. },
+                ) => {
+                    return Err(changed(format!(
+                        "its unpacked directory {} no longer makes the layer it was made as; \
+                         remove the image and build it again",
+                        dirs[i].display()
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     /// Write an image: its config (as given: `rootfs.diff_ids` must list the layers'
@@ -232,5 +356,130 @@ impl ImageStore {
             hidden,
         )?;
         Ok(config_digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [("etc/os", &b"base"[..]), ("bin/tool", b"old tool")] {
+            let mut h = tar::Header::new_ustar();
+            h.set_path(name).expect("path");
+            h.set_size(data.len() as u64);
+            h.set_mode(0o755);
+            h.set_mtime(1_700_000_000);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_cksum();
+            b.append(&h, data).expect("append");
+        }
+        b.into_inner().expect("tar")
+    }
+
+    #[test]
+    fn an_adopted_layer_has_its_blob_written_when_needed() {
+        let t = tempfile::tempdir().expect("tmp");
+        let mut store = ImageStore::open(t.path()).expect("store");
+        let base = store
+            .import(&base_tar()[..], None, &[], None)
+            .expect("import");
+        let parents = store.diff_ids(&base).expect("diff ids");
+        let lowers = store.layer_dirs(&base).expect("dirs");
+        // A step's upper directory: a new file, a changed one, a hard link.
+        let upper = t.path().join("upper");
+        std::fs::create_dir_all(upper.join("bin")).expect("mkdir");
+        std::fs::write(upper.join("bin/tool"), b"new tool").expect("write");
+        std::fs::write(upper.join("bin/other"), b"other").expect("write");
+        std::fs::hard_link(upper.join("bin/other"), upper.join("bin/again")).expect("link");
+        let layer = store
+            .adopt_layer_dir(&parents, &lowers, &upper)
+            .expect("adopt")
+            .expect("adopted");
+        assert!(!upper.exists(), "the directory moved");
+        assert!(!store.content().has(&layer.digest), "no blob yet");
+        let mut diffs = parents.clone();
+        diffs.push(layer.digest.clone());
+        let config = json!({"architecture": "amd64", "os": "linux", "config": {},
+            "rootfs": {"type": "layers", "diff_ids": diffs.iter().map(Digest::to_string).collect::<Vec<_>>()}});
+        let mut layers = store.layers(&base).expect("layers");
+        layers.push(layer.clone());
+        let id = store
+            .write_image(&config, &layers, None, true)
+            .expect("image");
+        // Running on it needs no blob: the directory is the layer's.
+        let dirs = store.layer_dirs(&id).expect("dirs");
+        assert_eq!(
+            std::fs::read(dirs[1].join("bin/tool")).expect("read"),
+            b"new tool"
+        );
+        // Saving it does: made from the directory, with the digest it was given.
+        store.ensure_blobs(&id).expect("ensure");
+        assert!(store.content().has(&layer.digest));
+        store.content().verify(&layer.digest).expect("verify");
+        assert_eq!(
+            store.content().size(&layer.digest).expect("size"),
+            layer.size
+        );
+        let mut names = Vec::new();
+        let mut ar = tar::Archive::new(store.content().open_blob(&layer.digest).expect("open"));
+        for e in ar.entries().expect("entries") {
+            let e = e.expect("entry");
+            names.push((
+                e.path().expect("path").display().to_string(),
+                e.header().entry_type(),
+            ));
+        }
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(names.len(), 4, "{names:?}");
+        assert!(
+            names
+                .iter()
+                .any(|(n, k)| n == "bin/again" && *k == tar::EntryType::Link)
+                || names
+                    .iter()
+                    .any(|(n, k)| n == "bin/other" && *k == tar::EntryType::Link),
+            "{names:?}"
+        );
+        // Adopting the same layer again: the first directory serves, this one stays.
+        let again = t.path().join("again");
+        let cp = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&dirs[1])
+            .arg(&again)
+            .status()
+            .expect("cp");
+        assert!(cp.success());
+        let same = store
+            .adopt_layer_dir(&parents, &lowers, &again)
+            .expect("adopt")
+            .expect("the same layer");
+        assert_eq!(same, layer);
+        assert!(again.exists());
+    }
+
+    #[test]
+    fn a_changed_adopted_directory_is_refused_not_saved_wrong() {
+        let t = tempfile::tempdir().expect("tmp");
+        let mut store = ImageStore::open(t.path()).expect("store");
+        let upper = t.path().join("upper");
+        std::fs::create_dir_all(&upper).expect("mkdir");
+        std::fs::write(upper.join("f"), b"one").expect("write");
+        let layer = store
+            .adopt_layer_dir(&[], &[], &upper)
+            .expect("adopt")
+            .expect("adopted");
+        let config = json!({"architecture": "amd64", "os": "linux", "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [layer.digest.to_string()]}});
+        let id = store
+            .write_image(&config, std::slice::from_ref(&layer), None, true)
+            .expect("image");
+        let dirs = store.layer_dirs(&id).expect("dirs");
+        std::fs::write(dirs[0].join("f"), b"two").expect("tamper");
+        let e = store.ensure_blobs(&id).expect_err("changed");
+        assert!(e.to_string().contains("no longer makes the layer"), "{e}");
+        assert!(!store.content().has(&layer.digest));
     }
 }
