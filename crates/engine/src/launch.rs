@@ -146,6 +146,9 @@ pub fn spawn(paths: &Paths, args: &MonitorArgs, lock: &crate::lock::Held) -> Res
             Ok(())
         });
     }
+    // The monitor moves the container's init into its cgroups in ~10 ms: start the
+    // kernel's grace-period wait for that now, beside it.
+    std::thread::spawn(runtime::cgroups::warm_migration);
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::io("start monitor", &log, e))?;

