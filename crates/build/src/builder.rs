@@ -562,7 +562,7 @@ impl Builder<'_> {
             a.files.dest
         );
         let root_owner = a.from.is_none();
-        let chmod = copy::parse_chmod(a.chmod)?;
+        let chmod = crate::chmod::Chmod::parse(a.chmod)?;
         let chown = a.chown.to_string();
         let unpack = a.unpack;
         let parents = a.parents;
@@ -577,7 +577,7 @@ impl Builder<'_> {
                 dest: dest.clone(),
                 owner,
                 root_owner,
-                chmod,
+                chmod: chmod.clone(),
                 unpack,
                 parents,
                 target: &tree,

@@ -7,6 +7,7 @@
 //! never spawns `quai`.
 
 mod builder;
+pub mod chmod;
 pub mod context;
 pub mod copy;
 pub mod ignore;

@@ -55,7 +55,7 @@ RUN exit 1
 FROM localbusybox AS final
 LABEL org.opencontainers.image.title="demo app"
 COPY --from=builder /srv/app /app
-COPY --chown=1000:1000 --chmod=640 notes.txt /data/
+COPY --chown=1000:1000 --chmod=go-rwx,g+r notes.txt /data/
 USER 1000
 WORKDIR /app
 EXPOSE 8080/tcp 9000-9001
