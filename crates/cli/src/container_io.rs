@@ -95,32 +95,54 @@ pub fn top(eng: &mut Engine, container: &str, ps_args: &[String]) -> anyhow::Res
 }
 
 /// `stats [--no-stream] [CONTAINER...]`.
+/// Docker's header names of `stats`'s fields.
+const STATS_HEADERS: &[(&str, &str)] = &[
+    ("Container", "CONTAINER"),
+    ("ID", "CONTAINER ID"),
+    ("Name", "NAME"),
+    ("CPUPerc", "CPU %"),
+    ("MemUsage", "MEM USAGE / LIMIT"),
+    ("MemPerc", "MEM %"),
+    ("NetIO", "NET I/O"),
+    ("BlockIO", "BLOCK I/O"),
+    ("PIDs", "PIDS"),
+];
+
+/// Docker's default `stats` format.
+const STATS_FORMAT: &str =
+    "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+
+/// `stats`: one sample of each container (or a refreshing screen), docker's fields.
 pub fn stats(
     eng: &mut Engine,
     no_stream: bool,
     all: bool,
     names: &[String],
+    format: Option<&str>,
+    no_trunc: bool,
 ) -> anyhow::Result<i32> {
+    let format = format.unwrap_or(STATS_FORMAT);
     loop {
-        let recs: Vec<engine::Record> = if names.is_empty() {
+        let recs: Vec<(String, engine::Record)> = if names.is_empty() {
             eng.list()
                 .map_err(|e| anyhow::anyhow!("{e}"))?
                 .into_iter()
                 .filter(|r| all || r.state.status == ContainerStatus::Running)
+                .map(|r| (r.id[..12].to_string(), r))
                 .collect()
         } else {
             names
                 .iter()
-                .map(|n| eng.get(n))
+                .map(|n| eng.get(n).map(|r| (n.clone(), r)))
                 .collect::<Result<_, _>>()
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         };
-        let first: Vec<Option<Sample>> = recs.iter().map(|r| eng.stats(&r.id)).collect();
+        let first: Vec<Option<Sample>> = recs.iter().map(|(_, r)| eng.stats(&r.id)).collect();
         let t0 = std::time::Instant::now();
         std::thread::sleep(Duration::from_millis(500));
         let dt = t0.elapsed().as_nanos() as f64;
-        let mut rows = Vec::new();
-        for (r, a) in recs.iter().zip(&first) {
+        let mut docs = Vec::new();
+        for ((given, r), a) in recs.iter().zip(&first) {
             let (cpu, b) = match (a, eng.stats(&r.id)) {
                 (Some(a), Some(b)) => (b.cpu_ns.saturating_sub(a.cpu_ns) as f64 / dt * 100.0, b),
                 _ => (0.0, Sample::default()),
@@ -130,41 +152,39 @@ pub fn stats(
             } else {
                 0.0
             };
-            rows.push(vec![
-                r.id[..12].to_string(),
-                r.name.clone(),
-                format!("{cpu:.2}%"),
-                format!("{} / {}", bin_size(b.memory), bin_size(b.memory_limit)),
-                format!("{mem_pct:.2}%"),
-                format!(
-                    "{} / {}",
-                    format::human_size(b.net_rx),
-                    format::human_size(b.net_tx)
-                ),
-                format!(
-                    "{} / {}",
-                    format::human_size(b.block_read),
-                    format::human_size(b.block_write)
-                ),
-                b.pids.to_string(),
-            ]);
+            docs.push(serde_json::json!({
+                "Container": given,
+                "ID": if no_trunc { r.id.clone() } else { r.id[..12].to_string() },
+                "Name": r.name,
+                "CPUPerc": format!("{cpu:.2}%"),
+                "MemUsage": format!("{} / {}", bin_size(b.memory), bin_size(b.memory_limit)),
+                "MemPerc": format!("{mem_pct:.2}%"),
+                "NetIO": format!("{} / {}", format::human_size(b.net_rx), format::human_size(b.net_tx)),
+                "BlockIO": format!("{} / {}", format::human_size(b.block_read), format::human_size(b.block_write)),
+                "PIDs": b.pids.to_string(),
+            }));
         }
         if !no_stream {
             print!("\x1b[2J\x1b[H");
         }
-        format::table(
-            &[
-                "CONTAINER ID",
-                "NAME",
-                "CPU %",
-                "MEM USAGE / LIMIT",
-                "MEM %",
-                "NET I/O",
-                "BLOCK I/O",
-                "PIDS",
-            ],
-            &rows,
-        );
+        if format == "json" {
+            for d in &docs {
+                println!("{d}");
+            }
+        } else if let Some(rest) = format.strip_prefix("table") {
+            println!(
+                "{}",
+                crate::template::render_table(rest.trim_start(), &docs, STATS_HEADERS)
+                    .map_err(anyhow::Error::msg)?
+            );
+        } else {
+            for d in &docs {
+                println!(
+                    "{}",
+                    crate::template::render(format, d).map_err(anyhow::Error::msg)?
+                );
+            }
+        }
         if no_stream {
             return Ok(0);
         }

@@ -482,9 +482,40 @@ pub fn status_text(r: &Record) -> String {
     }
 }
 
+/// The COMMAND column as dockerd makes it: the path, then the arguments, those with a
+/// space in single quotes.
 fn command_text(c: &ContainerConfig) -> String {
-    let all: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
-    all.join(" ")
+    let mut all = c.entrypoint.iter().chain(c.cmd.iter());
+    let mut out = all.next().cloned().unwrap_or_default();
+    for a in all {
+        out.push(' ');
+        if a.contains(' ') {
+            out.push_str(&format!("'{a}'"));
+        } else {
+            out.push_str(a);
+        }
+    }
+    out
+}
+
+/// Go's `strconv.Quote`: double quotes, with `"` and `\` and control characters escaped.
+fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The Docker-shaped `inspect` document of a container.
@@ -677,9 +708,9 @@ pub struct PsArgs {
 fn ps_row(r: &Record, no_trunc: bool) -> Value {
     let cmd = command_text(&r.config);
     let cmd = if no_trunc || cmd.chars().count() <= 20 {
-        format!("\"{cmd}\"")
+        go_quote(&cmd)
     } else {
-        format!("\"{}…\"", cmd.chars().take(19).collect::<String>())
+        go_quote(&format!("{}…", cmd.chars().take(19).collect::<String>()))
     };
     let labels: Vec<String> = r
         .config
@@ -731,8 +762,8 @@ const PS_HEADERS: &[(&str, &str)] = &[
 
 /// `ps`.
 pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
-    let filters = engine::filters::Filters::parse(&a.filter).map_err(engine_err)?;
-    let mut all = eng.list_filtered(&filters).map_err(engine_err)?;
+    let filters = engine::filters::Filters::parse(&a.filter).map_err(anyhow::Error::new)?;
+    let mut all = eng.list_filtered(&filters).map_err(anyhow::Error::new)?;
     let last = if a.latest { Some(1) } else { a.last };
     if let Some(n) = last {
         all.truncate(n);
@@ -904,7 +935,18 @@ pub fn exec(eng: &mut Engine, a: ExecArgs) -> anyhow::Result<i32> {
             privileged: a.privileged,
         },
     )
-    .map_err(engine_err)
+    .or_else(|e| match e {
+        // Docker (against dockerd 20.10) reports a process that could not start on the
+        // exec's output stream and exits 126 whatever the reason.
+        engine::Error::Start { message, .. } => {
+            println!(
+                "OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown\r"
+            );
+            Ok(126)
+        }
+        // Anything else is the CLI's plain failure (status 1).
+        e => Err(anyhow::Error::new(e)),
+    })
 }
 
 /// `attach`.
@@ -954,6 +996,6 @@ pub enum ContainerCmd {
 
 /// `container prune`: stopped containers (matching the filters) removed; their ids.
 pub fn prune(eng: &mut Engine, filters: &[String]) -> anyhow::Result<Vec<String>> {
-    let f = engine::filters::Filters::parse(filters).map_err(engine_err)?;
-    eng.container_prune(&f).map_err(engine_err)
+    let f = engine::filters::Filters::parse(filters).map_err(anyhow::Error::new)?;
+    eng.container_prune(&f).map_err(anyhow::Error::new)
 }

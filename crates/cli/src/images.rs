@@ -107,13 +107,7 @@ pub enum ImageCmd {
         target: String,
     },
     /// Show history.
-    History {
-        /// Image.
-        image: String,
-        /// Full ids.
-        #[arg(long = "no-trunc")]
-        no_trunc: bool,
-    },
+    History(HistoryArgs),
     /// Save images to a tar archive.
     Save(SaveArgs),
     /// Load images from a tar archive.
@@ -177,6 +171,14 @@ fn matches_filter(
         });
     }
     true
+}
+
+/// A repository as `images` prints it (`docker.io/library/x` is `x`).
+fn familiar_repo(r: &str) -> String {
+    r.strip_prefix("docker.io/")
+        .map(|x| x.strip_prefix("library/").unwrap_or(x))
+        .unwrap_or(r)
+        .to_string()
 }
 
 /// `*` matches within a path segment, like Docker's reference filter.
@@ -269,9 +271,20 @@ pub fn list(eng: &Engine, a: ListArgs) -> anyhow::Result<i32> {
                 .filter(|(k, _)| k == "reference")
                 .map(|(_, v)| v)
                 .collect();
-            if refs
-                .iter()
-                .all(|p| glob(p, &format!("{repo}:{tag}")) || glob(p, &repo))
+            // So does the REPOSITORY[:TAG] argument.
+            let wanted = a
+                .repository
+                .as_deref()
+                .is_none_or(|w| match w.rsplit_once(':') {
+                    Some((r, t)) if !t.contains('/') => {
+                        familiar_repo(r) == repo && (t == tag || (t == "latest" && tag == "latest"))
+                    }
+                    _ => familiar_repo(w) == repo,
+                });
+            if wanted
+                && refs
+                    .iter()
+                    .all(|p| glob(p, &format!("{repo}:{tag}")) || glob(p, &repo))
             {
                 rows.push((repo, tag, i));
             }
@@ -380,8 +393,40 @@ pub fn rmi(eng: &Engine, images: &[String], force: bool) -> anyhow::Result<i32> 
 }
 
 /// `quai history`.
-pub fn history(eng: &Engine, image: &str, no_trunc: bool) -> anyhow::Result<i32> {
-    let id = eng.image_resolve(image)?;
+/// `history` options.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Image (name or id).
+    pub image: String,
+    /// Print the full ids and commands.
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Only ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Sizes and dates in human-readable form (default true).
+    #[arg(short = 'H', long = "human", num_args = 0..=1, require_equals = true,
+          default_value = "true", default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub human: bool,
+    /// Go template (`table ...` for a table), or `json`.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+/// Docker's header names of `history`'s fields.
+const HISTORY_HEADERS: &[(&str, &str)] = &[
+    ("ID", "IMAGE"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("CreatedBy", "CREATED BY"),
+    ("Size", "SIZE"),
+    ("Comment", "COMMENT"),
+];
+
+/// `history`.
+pub fn history(eng: &Engine, a: HistoryArgs) -> anyhow::Result<i32> {
+    let no_trunc = a.no_trunc;
+    let id = eng.image_resolve(&a.image)?;
     let c = eng.image_config(&id)?;
     // Each history entry that made a layer takes the next layer, bottom first.
     let sizes: Vec<u64> = eng.image_layers(&id)?.iter().map(|l| l.size).collect();
@@ -398,7 +443,7 @@ pub fn history(eng: &Engine, image: &str, no_trunc: bool) -> anyhow::Result<i32>
             }
         })
         .collect();
-    let mut rows = Vec::new();
+    let mut docs = Vec::new();
     for (n, h) in hist.iter().enumerate().rev() {
         let size = layer_size[n];
         let created_by = h["created_by"].as_str().unwrap_or_default().to_string();
@@ -407,22 +452,60 @@ pub fn history(eng: &Engine, image: &str, no_trunc: bool) -> anyhow::Result<i32>
         } else {
             format!("{}…", created_by.chars().take(44).collect::<String>())
         };
-        rows.push(vec![
-            if n + 1 == hist.len() {
-                short(&id, no_trunc)
-            } else {
-                "<missing>".into()
-            },
-            ago(h["created"].as_str().unwrap_or_default()),
-            created_by,
-            human_size(size),
-            h["comment"].as_str().unwrap_or_default().to_string(),
-        ]);
+        let created = h["created"].as_str().unwrap_or_default();
+        docs.push(json!({
+            "ID": if n + 1 == hist.len() { short(&id, no_trunc) } else { "<missing>".into() },
+            "CreatedSince": if a.human { ago(created) } else { created.to_string() },
+            "CreatedAt": created,
+            "CreatedBy": created_by,
+            "Size": if a.human { human_size(size) } else { size.to_string() },
+            "Comment": h["comment"].as_str().unwrap_or_default(),
+        }));
     }
-    table(
-        &["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
-        &rows,
-    );
+    // As docker's: a format of one's own wins over -q.
+    if a.quiet && a.format.is_none() {
+        for d in &docs {
+            println!("{}", d["ID"].as_str().unwrap_or_default());
+        }
+        return Ok(0);
+    }
+    match a.format.as_deref() {
+        Some("json") => {
+            for d in &docs {
+                println!("{d}");
+            }
+        }
+        Some(f) if f != "table" => match f.strip_prefix("table") {
+            Some(rest) => println!(
+                "{}",
+                crate::template::render_table(rest.trim_start(), &docs, HISTORY_HEADERS)
+                    .map_err(anyhow::Error::msg)?
+            ),
+            None => {
+                for d in &docs {
+                    println!(
+                        "{}",
+                        crate::template::render(f, d).map_err(anyhow::Error::msg)?
+                    );
+                }
+            }
+        },
+        _ => {
+            let rows: Vec<Vec<String>> = docs
+                .iter()
+                .map(|d| {
+                    ["ID", "CreatedSince", "CreatedBy", "Size", "Comment"]
+                        .iter()
+                        .map(|k| d[k].as_str().unwrap_or_default().to_string())
+                        .collect()
+                })
+                .collect();
+            table(
+                &["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+                &rows,
+            );
+        }
+    }
     Ok(0)
 }
 
@@ -434,7 +517,7 @@ pub fn image_cmd(eng: &mut Engine, cmd: ImageCmd) -> anyhow::Result<i32> {
         ImageCmd::Import(a) => import(eng, a),
         ImageCmd::Tag { source, target } => tag(eng, &source, &target),
         ImageCmd::Rm { force, images } => rmi(eng, &images, force),
-        ImageCmd::History { image, no_trunc } => history(eng, &image, no_trunc),
+        ImageCmd::History(a) => history(eng, a),
         ImageCmd::Save(a) => save(eng, a),
         ImageCmd::Load(a) => load(eng, a),
         ImageCmd::Inspect { images } => {

@@ -93,13 +93,7 @@ pub enum Cmd {
         server: String,
     },
     /// Show the history of an image.
-    History {
-        /// Image (name or id).
-        image: String,
-        /// Print the full id.
-        #[arg(long = "no-trunc")]
-        no_trunc: bool,
-    },
+    History(images::HistoryArgs),
     /// Manage images.
     Image {
         #[command(subcommand)]
@@ -202,6 +196,12 @@ pub enum Cmd {
         /// Show all containers (default shows just running).
         #[arg(short, long)]
         all: bool,
+        /// Go template (`table ...` for a table), or `json`.
+        #[arg(long)]
+        format: Option<String>,
+        /// Do not truncate ids.
+        #[arg(long = "no-trunc")]
+        no_trunc: bool,
         /// Containers.
         containers: Vec<String>,
     },
@@ -277,9 +277,17 @@ pub enum Cmd {
         cmd: system::SystemCmd,
     },
     /// Display system-wide information.
-    Info,
+    Info {
+        /// Go template, or `json`.
+        #[arg(short, long)]
+        format: Option<String>,
+    },
     /// Show the version.
-    Version,
+    Version {
+        /// Go template, or `json`.
+        #[arg(short, long)]
+        format: Option<String>,
+    },
 }
 
 /// `stop` and `restart` options.
@@ -327,15 +335,115 @@ fn quiet_broken_stdout() {
     }));
 }
 
+/// Docker's `container VERB` and `image VERB` forms of the top-level verbs, as the
+/// top-level ones (`container ls` is `ps`, `image rm` is `rmi`, `container inspect` is
+/// `inspect --type container`). The verbs only these groups have stay in them.
+fn docker_aliases(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    // The first word that is not a global option (or its value) names the command.
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        if a == "--root" || a == "--run-dir" {
+            i += 2;
+        } else if a.starts_with("--root=") || a.starts_with("--run-dir=") {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let (Some(group), Some(verb)) = (args.get(i), args.get(i + 1)) else {
+        return args;
+    };
+    let (group, verb) = (group.to_string_lossy(), verb.to_string_lossy());
+    let with: &[&str] = match (group.as_ref(), verb.as_ref()) {
+        ("container", "ls" | "list" | "ps") => &["ps"],
+        ("container", "inspect") => &["inspect", "--type", "container"],
+        (
+            "container",
+            "run" | "create" | "start" | "stop" | "restart" | "kill" | "pause" | "unpause" | "rm"
+            | "remove" | "logs" | "exec" | "attach" | "top" | "stats" | "wait" | "cp" | "port"
+            | "rename" | "update",
+        ) => &[],
+        ("image", "ls" | "list") => &["images"],
+        ("image", "rm" | "remove") => &["rmi"],
+        ("image", "inspect") => &["inspect", "--type", "image"],
+        ("image", "history" | "pull" | "push" | "tag" | "save" | "load" | "import") => &[],
+        _ => return args,
+    };
+    let verb = if verb == "remove" {
+        "rm".into()
+    } else {
+        verb.into_owned()
+    };
+    let mut words: Vec<std::ffi::OsString> = if with.is_empty() {
+        vec![verb.into()]
+    } else {
+        with.iter().map(|w| (*w).into()).collect()
+    };
+    let rest = args.split_off(i + 2);
+    args.truncate(i);
+    args.append(&mut words);
+    args.extend(rest);
+    args
+}
+
+/// A clap error as Docker's CLI words it: a missing argument is "'quai rm' requires at
+/// least 1 argument" with the usage line (exit 1); an unknown flag "unknown flag: --x"
+/// (exit 125).
+fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> i32 {
+    use clap::error::ErrorKind;
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| !a.starts_with('-'))
+        .take(2)
+        .collect();
+    let command = match words.as_slice() {
+        [g, v]
+            if matches!(
+                g.as_str(),
+                "container" | "image" | "volume" | "network" | "system" | "builder"
+            ) =>
+        {
+            format!("quai {g} {v}")
+        }
+        [c, ..] => format!("quai {c}"),
+        [] => "quai".to_string(),
+    };
+    match e.kind() {
+        ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
+            eprintln!(
+                "quai: '{command}' requires at least 1 argument\n\nSee '{command} --help' for more information"
+            );
+            1
+        }
+        ErrorKind::UnknownArgument => {
+            let flag = e
+                .get(clap::error::ContextKind::InvalidArg)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            eprintln!("unknown flag: {flag}\nSee '{command} --help'.");
+            125
+        }
+        _ => {
+            let _ = e.print();
+            if e.use_stderr() {
+                125
+            } else {
+                0
+            }
+        }
+    }
+}
+
 /// Run the docker-like CLI; returns the exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     quiet_broken_stdout();
-    let cli = match Cli::try_parse_from(args) {
+    let args = docker_aliases(args);
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 125 } else { 0 };
-        }
+        Err(e) => return usage_error(&e, &args),
     };
     // QUAI_DEBUG: timestamped steps on stderr (monitors write theirs to monitor.log).
     if std::env::var_os("QUAI_DEBUG").is_some() {
@@ -362,7 +470,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Logout { server } => registry_cmds::logout(&server),
         Cmd::Registry { cmd } => registry_cmds::registry(cmd),
         Cmd::Runtime => Ok(0),
-        Cmd::Version => Ok(system::version()),
+        Cmd::Version { format: None } => Ok(system::version()),
+        Cmd::Version { format: Some(f) } => system::version_format(&f),
         cmd => {
             let mut eng = engine::lifecycle::Engine::open(&cli.root, &cli.run_dir)?;
             match cmd {
@@ -370,7 +479,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 Cmd::Images(a) => images::list(&eng, a),
                 Cmd::Tag { source, target } => images::tag(&eng, &source, &target),
                 Cmd::Rmi { force, images } => images::rmi(&eng, &images, force),
-                Cmd::History { image, no_trunc } => images::history(&eng, &image, no_trunc),
+                Cmd::History(a) => images::history(&eng, a),
                 Cmd::Save(a) => images::save(&eng, a),
                 Cmd::Load(a) => images::load(&eng, a),
                 Cmd::Image { cmd } => images::image_cmd(&mut eng, cmd),
@@ -422,8 +531,17 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
         Cmd::Stats {
             no_stream,
             all,
+            format,
+            no_trunc,
             containers,
-        } => container_io::stats(eng, no_stream, all, &containers),
+        } => container_io::stats(
+            eng,
+            no_stream,
+            all,
+            &containers,
+            format.as_deref(),
+            no_trunc,
+        ),
         Cmd::Wait { containers } => {
             let mut code = 0;
             for c in &containers {
@@ -486,9 +604,21 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
                 if !common::confirm(force, "all stopped containers")? {
                     return Ok(0);
                 }
+                // What each stopped container wrote, measured before it goes.
+                let sizes: std::collections::HashMap<String, u64> = eng
+                    .records()?
+                    .iter()
+                    .filter(|r| r.state.status.can_start())
+                    .map(|r| (r.id.clone(), eng.container_size(&r.id)))
+                    .collect();
                 let gone = containers::prune(eng, &filter)?;
-                println!("Deleted Containers:");
-                gone.iter().for_each(|c| println!("{c}"));
+                if !gone.is_empty() {
+                    println!("Deleted Containers:");
+                    gone.iter().for_each(|c| println!("{c}"));
+                    println!();
+                }
+                let freed: u64 = gone.iter().filter_map(|c| sizes.get(c)).sum();
+                println!("Total reclaimed space: {}", format::human_size(freed));
                 Ok(0)
             }
             containers::ContainerCmd::Commit(a) => container_io::commit(eng, a),
@@ -501,7 +631,7 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
         Cmd::Network { cmd } => networks::network(eng, cmd),
         Cmd::Events(a) => container_io::events(eng, a),
         Cmd::System { cmd } => system::system(eng, cmd),
-        Cmd::Info => system::system(eng, system::SystemCmd::Info),
+        Cmd::Info { format } => system::info_cmd(eng, format.as_deref()),
         _ => Ok(0),
     }
 }

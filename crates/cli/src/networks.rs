@@ -140,6 +140,36 @@ pub fn network_json(eng: &Engine, n: &Network) -> Value {
     })
 }
 
+/// Docker's predefined `host` and `none` networks (no state of their own: a container
+/// on them shares the host's network namespace, or has only loopback).
+const PREDEFINED: &[(&str, &str)] = &[("host", "host"), ("none", "null")];
+
+/// The `network inspect` document of `host` or `none`.
+fn predefined_json(eng: &Engine, name: &str, driver: &str) -> Value {
+    let id = content::Digest::of(format!("quai predefined network {name}").as_bytes());
+    let mut containers = serde_json::Map::new();
+    for r in eng.records().unwrap_or_default() {
+        let on = match r.config.network_mode {
+            engine::config::NetworkMode::Host => name == "host",
+            engine::config::NetworkMode::None => name == "none",
+            _ => false,
+        };
+        if on {
+            containers.insert(
+                r.id.clone(),
+                json!({"Name": r.name, "IPv4Address": "", "IPv6Address": "", "MacAddress": ""}),
+            );
+        }
+    }
+    json!({
+        "Name": name, "Id": id.hex(), "Created": "0001-01-01T00:00:00Z", "Scope": "local",
+        "Driver": driver, "EnableIPv6": false,
+        "IPAM": {"Driver": "default", "Options": null, "Config": []},
+        "Internal": false, "Attachable": false, "Ingress": false,
+        "Containers": containers, "Options": {}, "Labels": {},
+    })
+}
+
 /// `network ...`.
 pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
     match cmd {
@@ -173,35 +203,96 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             filter,
             format,
         } => {
-            let mut rows: Vec<Network> = eng.networks()?;
-            rows.retain(|n| {
+            let mut docs: Vec<Value> = eng
+                .networks()?
+                .iter()
+                .map(|n| network_json(eng, n))
+                .collect();
+            for (name, driver) in PREDEFINED {
+                docs.push(predefined_json(eng, name, driver));
+            }
+            docs.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
+            let text = |d: &Value, k: &str| d[k].as_str().unwrap_or_default().to_string();
+            docs.retain(|d| {
                 filter.iter().all(|f| {
                     let (k, v) = f.split_once('=').unwrap_or((f, ""));
                     match k {
-                        "name" => n.name.contains(v),
+                        "name" => text(d, "Name").contains(v),
+                        "id" => text(d, "Id").starts_with(v),
                         "label" => match v.split_once('=') {
-                            Some((lk, lv)) => n.labels.get(lk).is_some_and(|x| x == lv),
-                            None => n.labels.contains_key(v),
+                            Some((lk, lv)) => d["Labels"][lk].as_str() == Some(lv),
+                            None => d["Labels"].get(v).is_some(),
                         },
-                        "driver" => n.driver == v,
+                        "driver" => text(d, "Driver") == v,
+                        "scope" => v == "local",
+                        "type" => {
+                            let builtin =
+                                matches!(text(d, "Name").as_str(), "bridge" | "host" | "none");
+                            (v == "builtin") == builtin
+                        }
                         _ => false,
                     }
                 })
             });
+            let short = |d: &Value| text(d, "Id").chars().take(12).collect::<String>();
             if quiet {
-                rows.iter().for_each(|n| println!("{}", &n.id[..12]));
+                docs.iter().for_each(|d| println!("{}", short(d)));
                 return Ok(0);
             }
+            // `network ls` templates see docker's list fields.
+            let rows: Vec<Value> = docs
+                .iter()
+                .map(|d| {
+                    let labels: Vec<String> = d["Labels"]
+                        .as_object()
+                        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect())
+                        .unwrap_or_default();
+                    json!({"ID": short(d), "Name": d["Name"], "Driver": d["Driver"], "Scope": "local",
+                           "IPv6": "false", "Internal": d["Internal"].as_bool().unwrap_or(false).to_string(),
+                           "Labels": labels.join(","), "CreatedAt": d["Created"]})
+                })
+                .collect();
             match format.as_deref() {
-                Some("json") => rows.iter().for_each(|n| println!("{}", json!({"ID": &n.id[..12], "Name": n.name, "Driver": n.driver, "Scope": "local"}))),
-                Some(t) => {
-                    for n in &rows {
-                        println!("{}", crate::template::render(t, &network_json(eng, n)).map_err(anyhow::Error::msg)?);
+                Some("json") => rows.iter().for_each(|r| println!("{r}")),
+                Some(t) => match t.strip_prefix("table") {
+                    Some(rest) => println!(
+                        "{}",
+                        crate::template::render_table(
+                            rest.trim_start(),
+                            &rows,
+                            &[
+                                ("ID", "NETWORK ID"),
+                                ("Name", "NAME"),
+                                ("Driver", "DRIVER"),
+                                ("Scope", "SCOPE"),
+                                ("IPv6", "IPV6"),
+                                ("Internal", "INTERNAL"),
+                                ("Labels", "LABELS"),
+                                ("CreatedAt", "CREATED")
+                            ],
+                        )
+                        .map_err(anyhow::Error::msg)?
+                    ),
+                    None => {
+                        for r in &rows {
+                            println!(
+                                "{}",
+                                crate::template::render(t, r).map_err(anyhow::Error::msg)?
+                            );
+                        }
                     }
-                }
+                },
                 None => format::table(
                     &["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
-                    &rows.iter().map(|n| vec![n.id[..12].to_string(), n.name.clone(), n.driver.clone(), "local".into()]).collect::<Vec<_>>(),
+                    &rows
+                        .iter()
+                        .map(|r| {
+                            ["ID", "Name", "Driver", "Scope"]
+                                .iter()
+                                .map(|k| text(r, k))
+                                .collect()
+                        })
+                        .collect::<Vec<_>>(),
                 ),
             }
             Ok(0)
@@ -210,6 +301,10 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             let mut docs = Vec::new();
             let mut code = 0;
             for n in &names {
+                if let Some((name, driver)) = PREDEFINED.iter().find(|(p, _)| p == n) {
+                    docs.push(predefined_json(eng, name, driver));
+                    continue;
+                }
                 match eng.network(n) {
                     Ok(net) => docs.push(network_json(eng, &net)),
                     Err(e) => {
@@ -248,9 +343,10 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             )? {
                 return Ok(0);
             }
-            println!("Deleted Networks:");
-            for n in eng.network_prune()? {
-                println!("{n}");
+            let gone = eng.network_prune()?;
+            if !gone.is_empty() {
+                println!("Deleted Networks:");
+                gone.iter().for_each(|n| println!("{n}"));
             }
             Ok(0)
         }

@@ -104,13 +104,18 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
     let r: Reference = a.image.parse()?;
     let platform: engine::images::Platform = a.platform.parse()?;
     let quiet = a.quiet;
-    if !quiet {
-        println!(
-            "{}: Pulling from {}",
-            r.tag.as_deref().unwrap_or("latest"),
-            r.path.strip_prefix("library/").unwrap_or(&r.path)
-        );
-    }
+    // Docker prints "TAG: Pulling from REPO" once the registry answered (a pull that
+    // fails at once prints only the error): at the first progress event.
+    let announced = std::sync::atomic::AtomicBool::new(quiet);
+    let announce = || {
+        if !announced.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            println!(
+                "{}: Pulling from {}",
+                r.tag.as_deref().unwrap_or("latest"),
+                r.path.strip_prefix("library/").unwrap_or(&r.path)
+            );
+        }
+    };
     // Per-layer progress bars on a terminal; plain lines otherwise.
     use std::io::IsTerminal;
     let bars = (!quiet && std::io::stdout().is_terminal()).then(indicatif::MultiProgress::new);
@@ -142,6 +147,7 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
         if quiet {
             return;
         }
+        announce();
         if let Some(mb) = &bars {
             let bar = ev.layer().and_then(|d| {
                 by_layer
@@ -173,6 +179,7 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
     if quiet {
         println!("{r}");
     } else {
+        announce();
         println!("Status: Downloaded newer image for {}", r.familiar());
         println!("{r}");
     }

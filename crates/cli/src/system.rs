@@ -166,9 +166,19 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             )? {
                 return Ok(0);
             }
+            let sizes: std::collections::HashMap<String, u64> = eng
+                .volumes()?
+                .iter()
+                .map(|v| (v.name.clone(), eng.volume_size(&v.name)))
+                .collect();
             let gone = eng.volume_prune(all)?;
-            println!("Deleted Volumes:");
-            gone.iter().for_each(|v| println!("{v}"));
+            if !gone.is_empty() {
+                println!("Deleted Volumes:");
+                gone.iter().for_each(|v| println!("{v}"));
+                println!();
+            }
+            let freed: u64 = gone.iter().filter_map(|v| sizes.get(v)).sum();
+            println!("Total reclaimed space: {}", format::human_size(freed));
             Ok(0)
         }
     }
@@ -193,7 +203,11 @@ pub enum SystemCmd {
         volumes: bool,
     },
     /// Display system-wide information.
-    Info,
+    Info {
+        /// Go template, or `json`.
+        #[arg(short, long)]
+        format: Option<String>,
+    },
     /// Start the containers whose restart policy asks for it (run at boot, after the run
     /// dir was wiped).
     Boot,
@@ -203,7 +217,7 @@ pub enum SystemCmd {
 pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
     match cmd {
         SystemCmd::Df => df(eng),
-        SystemCmd::Info => info(eng),
+        SystemCmd::Info { format } => info_cmd(eng, format.as_deref()),
         SystemCmd::Boot => {
             let mut code = 0;
             for (id, res) in eng.boot()? {
@@ -343,6 +357,55 @@ fn df(eng: &mut Engine) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Docker's `info` document (the Engine API's `/info` shape, with the client's part
+/// under `ClientInfo`), for `info --format`.
+fn info_json(eng: &mut Engine) -> anyhow::Result<serde_json::Value> {
+    let i = eng.info()?;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    Ok(serde_json::json!({
+        "ID": "",
+        "Containers": i.containers,
+        "ContainersRunning": i.running,
+        "ContainersPaused": i.paused,
+        "ContainersStopped": i.containers - i.running - i.paused,
+        "Images": i.images,
+        "Driver": "overlay",
+        "DockerRootDir": eng.root().display().to_string(),
+        "LoggingDriver": "json-file",
+        "CgroupDriver": "cgroupfs",
+        "CgroupVersion": i.cgroup_version.to_string(),
+        "KernelVersion": i.kernel,
+        "OperatingSystem": i.operating_system,
+        "OSType": "linux",
+        "Architecture": i.architecture,
+        "NCPU": i.cpus,
+        "MemTotal": i.memory,
+        "Name": host.trim(),
+        "ServerVersion": env!("CARGO_PKG_VERSION"),
+        "DefaultRuntime": "quai-runtime",
+        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "Warnings": serde_json::Value::Null,
+        "ClientInfo": {"Debug": false, "Version": env!("CARGO_PKG_VERSION"), "Context": "default", "Plugins": []},
+    }))
+}
+
+/// `info [--format TEMPLATE]`.
+pub fn info_cmd(eng: &mut Engine, format: Option<&str>) -> anyhow::Result<i32> {
+    let Some(f) = format else {
+        return info(eng);
+    };
+    let doc = info_json(eng)?;
+    if f == "json" {
+        println!("{doc}");
+    } else {
+        println!(
+            "{}",
+            crate::template::render(f, &doc).map_err(anyhow::Error::msg)?
+        );
+    }
+    Ok(0)
+}
+
 fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     let i = eng.info()?;
     println!(
@@ -375,6 +438,32 @@ fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     );
     println!(" Docker Root Dir: {}", eng.root().display());
     println!(" Run Dir: {}", eng.run_dir().display());
+    Ok(0)
+}
+
+/// `version --format TEMPLATE`: docker's version document.
+pub fn version_format(format: &str) -> anyhow::Result<i32> {
+    let v = env!("CARGO_PKG_VERSION");
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let doc = serde_json::json!({
+        "Client": {"Platform": {"Name": "quai"}, "Version": v, "ApiVersion": "1.41",
+                   "DefaultAPIVersion": "1.41", "GitCommit": "", "GoVersion": "",
+                   "Os": "linux", "Arch": "amd64", "BuildTime": "", "Context": "default"},
+        "Server": {"Platform": {"Name": "quai (daemonless)"},
+                   "Components": [{"Name": "Engine", "Version": v},
+                                  {"Name": "quai-runtime", "Version": v}],
+                   "Version": v, "ApiVersion": "1.41", "MinAPIVersion": "1.12",
+                   "GitCommit": "", "GoVersion": "", "Os": "linux", "Arch": "amd64",
+                   "KernelVersion": kernel.trim(), "BuildTime": ""},
+    });
+    if format == "json" {
+        println!("{doc}");
+    } else {
+        println!(
+            "{}",
+            crate::template::render(format, &doc).map_err(anyhow::Error::msg)?
+        );
+    }
     Ok(0)
 }
 

@@ -6,8 +6,32 @@ use serde_json::Value;
 /// Render `tpl` against `v`.
 pub fn render(tpl: &str, v: &Value) -> Result<String, String> {
     let tpl = tpl.replace("\\t", "\t").replace("\\n", "\n");
-    let t = gotemplate::Template::parse("", &tpl).map_err(|e| e.to_string())?;
+    let mut funcs = gotemplate::Funcs::new();
+    funcs.insert_method("Label", label);
+    let t = gotemplate::Template::parse_with_funcs("", &tpl, funcs).map_err(|e| e.to_string())?;
     t.execute(v).map_err(|e| e.to_string())
+}
+
+/// Docker's `.Label "KEY"` of list rows (containers, images, volumes, networks): the
+/// label's value, empty when it has none. Rows carry `Labels` as docker prints them
+/// (`k=v,k2=v2`) or as a map.
+fn label(row: &Value, args: &[Value]) -> Result<Value, String> {
+    let [Value::String(key)] = args else {
+        return Err(format!(
+            "wrong number of args for Label: want 1 got {}",
+            args.len()
+        ));
+    };
+    let found = match &row["Labels"] {
+        Value::Object(m) => m.get(key).and_then(Value::as_str).map(str::to_string),
+        Value::String(s) => s
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.to_string()),
+        _ => None,
+    };
+    Ok(Value::String(found.unwrap_or_default()))
 }
 
 /// Docker's `table` formats: `table {{.ID}}\t{{.Names}}` prints a header row (the same
@@ -76,6 +100,23 @@ pub fn print_docs(docs: &[Value], format: Option<&str>) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn label_is_a_method_of_list_rows() {
+        let row = json!({"Labels": "app=web,tier=front", "Names": "w1"});
+        assert_eq!(render("{{.Label \"app\"}}", &row).expect("render"), "web");
+        assert_eq!(render("{{.Label \"nope\"}}|", &row).expect("render"), "|");
+        let row = json!({"Labels": {"app": "db"}});
+        assert_eq!(
+            render("{{.Label \"app\" | upper}}", &row).expect("render"),
+            "DB"
+        );
+        // A field of the same name without arguments is still a field.
+        assert_eq!(
+            render("{{.Labels}}", &json!({"Labels": "a=b"})).expect("render"),
+            "a=b"
+        );
+    }
 
     #[test]
     fn tables_as_docker_prints_them() {

@@ -16,8 +16,23 @@ pub struct Filters(BTreeMap<String, Vec<String>>);
 
 /// Keys a container filter knows.
 const CONTAINER_KEYS: &[&str] = &[
-    "name", "id", "status", "ancestor", "label", "exited", "health",
+    "name", "id", "status", "ancestor", "label", "exited", "health", "publish", "expose",
+    "network", "volume", "since", "before", "is-task",
 ];
+
+/// Whether `port/proto` is in Docker's port filter value `PORT[/PROTO]` or
+/// `START-END[/PROTO]` (the protocol defaults to tcp).
+fn port_matches(v: &str, port: u16, proto: &str) -> bool {
+    let (range, want_proto) = v.split_once('/').unwrap_or((v, "tcp"));
+    if want_proto != proto {
+        return false;
+    }
+    let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+    match (lo.parse::<u16>(), hi.parse::<u16>()) {
+        (Ok(lo), Ok(hi)) => (lo..=hi).contains(&port),
+        _ => false,
+    }
+}
 /// Keys an event filter knows.
 const EVENT_KEYS: &[&str] = &["type", "event", "container", "volume", "image", "label"];
 
@@ -53,7 +68,7 @@ impl Filters {
 
     fn check(&self, known: &[&str]) -> Result<()> {
         match self.0.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(k) => Err(Error::Invalid(format!("invalid filter '{k}'"))),
+            Some(k) => Err(Error::Invalid(format!("Invalid filter '{k}'"))),
             None => Ok(()),
         }
     }
@@ -95,6 +110,40 @@ impl Filters {
                         .unwrap_or("none")
                         == v
                 }
+                // The host side of a published port.
+                "publish" => r.config.ports.iter().chain(&r.state.ports).any(|p| {
+                    p.host_port != 0 && port_matches(v, p.host_port, &p.proto.to_string())
+                }),
+                // A port the container exposes (published ones included).
+                "expose" => {
+                    r.config.exposed_ports.iter().any(|e| {
+                        let (n, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+                        n.parse().is_ok_and(|n| port_matches(v, n, proto))
+                    }) || r
+                        .config
+                        .ports
+                        .iter()
+                        .any(|p| port_matches(v, p.container_port, &p.proto.to_string()))
+                }
+                "network" => {
+                    let primary = match &r.config.network_mode {
+                        crate::config::NetworkMode::Host => Some("host"),
+                        crate::config::NetworkMode::None => Some("none"),
+                        m => m.network(),
+                    };
+                    (primary == Some(v.as_str()) && !r.config.primary_disconnected)
+                        || r.config.networks.iter().any(|a| a.network == *v)
+                        || r.state.endpoints.iter().any(|e| e.network == *v)
+                }
+                "volume" => r.config.mounts.iter().any(|m| {
+                    m.target == *v
+                        || (m.kind == crate::config::MountKind::Volume && m.source == *v)
+                        || (m.kind == crate::config::MountKind::Bind && m.source == *v)
+                }),
+                // No swarm: no container is a task.
+                "is-task" => v == "false",
+                // Resolved against the other container by `list_filtered`.
+                "since" | "before" => true,
                 _ => false,
             })
         })
@@ -187,10 +236,23 @@ impl Engine {
     /// The containers `list` gives that pass the filters.
     pub fn list_filtered(&mut self, f: &Filters) -> Result<Vec<Record>> {
         f.check_container()?;
+        // `since=` / `before=` name a container: the ones created after / before it.
+        let mut after: Option<String> = None;
+        let mut before: Option<String> = None;
+        for v in f.get("since") {
+            let created = self.get(v)?.created;
+            after = Some(after.map_or(created.clone(), |a: String| a.max(created)));
+        }
+        for v in f.get("before") {
+            let created = self.get(v)?.created;
+            before = Some(before.map_or(created.clone(), |b: String| b.min(created)));
+        }
         Ok(self
             .list()?
             .into_iter()
             .filter(|r| f.container(r))
+            .filter(|r| after.as_ref().is_none_or(|a| r.created > *a))
+            .filter(|r| before.as_ref().is_none_or(|b| r.created < *b))
             .collect())
     }
 

@@ -103,7 +103,8 @@ pub fn resolve_user(root: &Path, user: &str, group_add: &[String]) -> Result<Use
     });
     let (name, uid, mut gid, home) = match (entry, u.parse::<u32>()) {
         (Some(e), _) => e,
-        (None, Ok(n)) => (String::new(), n, n, "/".to_string()),
+        // A uid the image does not know runs with group 0, as under Docker.
+        (None, Ok(n)) => (String::new(), n, 0, "/".to_string()),
         (None, Err(_)) => {
             return Err(Error::Start {
                 code: 125,
@@ -131,7 +132,9 @@ pub fn resolve_user(root: &Path, user: &str, group_add: &[String]) -> Result<Use
     if let Some(g) = g {
         gid = group_id(g)?;
     }
-    let mut additional: Vec<u32> = Vec::new();
+    // runc starts the supplementary groups with the primary one (`id` in a docker
+    // container prints `groups=GID,...`), then the user's groups in /etc/group.
+    let mut additional: Vec<u32> = vec![gid];
     if !name.is_empty() && g.is_none() {
         for l in group.lines() {
             let f: Vec<&str> = l.split(':').collect();
@@ -453,10 +456,13 @@ mod tests {
         let u = resolve_user(d.path(), "www", &[]).expect("www");
         assert_eq!(
             (u.uid, u.gid, u.additional.clone(), u.home.as_str()),
-            (33, 33, vec![50], "/var/www")
+            (33, 33, vec![33, 50], "/var/www")
         );
         let u = resolve_user(d.path(), "1000:extra", &["root".into()]).expect("numeric");
-        assert_eq!((u.uid, u.gid, u.additional), (1000, 50, vec![0]));
+        assert_eq!((u.uid, u.gid, u.additional), (1000, 50, vec![50, 0]));
+        // A uid the image does not know: group 0, as under Docker.
+        let u = resolve_user(d.path(), "1000", &[]).expect("unknown uid");
+        assert_eq!((u.uid, u.gid, u.additional), (1000, 0, vec![0]));
         let e = resolve_user(d.path(), "nobody", &[]).expect_err("unknown");
         assert!(e.to_string().contains("unable to find user nobody"));
     }

@@ -251,6 +251,11 @@ impl State<'_> {
     fn eval_command(&mut self, dot: &Val, cmd: &Cmd, final_: Option<Val>) -> Result<Val, Error> {
         let first = &cmd.args[0];
         let has_args = cmd.args.len() > 1 || final_.is_some();
+        if has_args {
+            if let Some(v) = self.eval_method(dot, cmd, &final_)? {
+                return Ok(v);
+            }
+        }
         match first {
             Arg::Field { pos, names } => {
                 let concrete = !self.iface_dot;
@@ -280,6 +285,47 @@ impl State<'_> {
                 }
                 self.eval_arg(dot, lit, cmd.pos)
             }
+        }
+    }
+
+    /// `.A.B NAME ARGS...` where NAME is a registered method and the receiver an object:
+    /// the method's result (None when the command is not such a call).
+    fn eval_method(
+        &mut self,
+        dot: &Val,
+        cmd: &Cmd,
+        final_: &Option<Val>,
+    ) -> Result<Option<Val>, Error> {
+        let first = &cmd.args[0];
+        let (pos, names) = match first {
+            Arg::Field { pos, names } => (*pos, names),
+            _ => return Ok(None),
+        };
+        let Some((name, path)) = names.split_last() else {
+            return Ok(None);
+        };
+        let Some(method) = self.t.funcs.method(name) else {
+            return Ok(None);
+        };
+        let receiver = if path.is_empty() {
+            dot.clone()
+        } else {
+            let concrete = !self.iface_dot;
+            self.eval_chain(dot.clone(), path, pos, first, false, concrete)?
+        };
+        let Some(recv @ Value::Object(_)) = receiver else {
+            return Ok(None);
+        };
+        let mut vals = Vec::new();
+        for (a, at) in cmd.args[1..].iter().zip(&cmd.arg_pos[1..]) {
+            vals.push(self.eval_arg(dot, a, *at)?.unwrap_or(Value::Null));
+        }
+        if let Some(f) = final_ {
+            vals.push(f.clone().unwrap_or(Value::Null));
+        }
+        match method(&recv, &vals) {
+            Ok(v) => Ok(Some(Some(v))),
+            Err(msg) => Err(self.fail(pos, first, format!("error calling {name}: {msg}"))),
         }
     }
 

@@ -25,9 +25,18 @@ use serde_json::Value;
 /// an error message (reported as `error calling NAME: MESSAGE`).
 pub type Func = fn(&[Value]) -> Result<Value, String>;
 
+/// A method of the data's objects: the receiver (a JSON object), the call's arguments;
+/// its result or an error message. Docker's contexts have a few (`.Label "key"`).
+pub type Method = fn(&Value, &[Value]) -> Result<Value, String>;
+
 /// Extra functions by name; they take precedence over builtins of the same name, as in Go.
+/// Also methods: `.Name ARG...` on an object calls the method `Name` when one is
+/// registered (a field of that name is then not looked at).
 #[derive(Debug, Clone, Default)]
-pub struct Funcs(BTreeMap<String, Func>);
+pub struct Funcs {
+    funcs: BTreeMap<String, Func>,
+    methods: BTreeMap<String, Method>,
+}
 
 impl Funcs {
     pub fn new() -> Self {
@@ -36,12 +45,22 @@ impl Funcs {
 
     /// Adds (or replaces) `name`.
     pub fn insert(&mut self, name: impl Into<String>, f: Func) -> &mut Self {
-        self.0.insert(name.into(), f);
+        self.funcs.insert(name.into(), f);
+        self
+    }
+
+    /// Adds (or replaces) the method `name` of objects.
+    pub fn insert_method(&mut self, name: impl Into<String>, m: Method) -> &mut Self {
+        self.methods.insert(name.into(), m);
         self
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Func> {
-        self.0.get(name).copied()
+        self.funcs.get(name).copied()
+    }
+
+    pub(crate) fn method(&self, name: &str) -> Option<Method> {
+        self.methods.get(name).copied()
     }
 }
 
@@ -74,7 +93,7 @@ impl Template {
     /// Parses `text` with `funcs` added to the builtin and docker functions.
     pub fn parse_with_funcs(name: &str, text: &str, funcs: Funcs) -> Result<Self, Error> {
         let mut known: HashSet<String> = funcs::BUILTINS.iter().map(|s| s.to_string()).collect();
-        known.extend(funcs.0.keys().cloned());
+        known.extend(funcs.funcs.keys().cloned());
         let trees = parse::parse(name, text, &known)?;
         Ok(Template {
             name: name.to_string(),

@@ -251,7 +251,9 @@ impl ImageStore {
             "os": "linux",
             "config": Value::Object(config_obj),
             "rootfs": {"type": "layers", "diff_ids": [diff.to_string()]},
-            "history": [{"created": created, "created_by": "quai import", "comment": message.unwrap_or("")}],
+            // Docker's: no created_by, the message or where the tar came from (the CLI
+            // streams it: "-").
+            "history": [{"created": created, "comment": message.filter(|m| !m.is_empty()).unwrap_or("Imported from -")}],
         });
         let layer = LayerDesc {
             media_type: OCI_LAYER_TAR.into(),

@@ -9,8 +9,7 @@ mod engine_common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::root_or_skip;
-use engine_common::Eng;
+use engine_common::{root_or_skip, Eng};
 
 /// The docker CLI: the one this machine has in /usr/local/bin (28.x) or Debian's.
 fn docker_cli() -> Option<PathBuf> {
@@ -154,11 +153,48 @@ fn mask(s: &str, names: &[(String, String)]) -> String {
     out = re_long;
     out = regex_lite(&out, 12);
     out = mask_times(&out);
+    out = mask_sizes(&out);
     // The daemon's prefix: quai has no daemon.
     out = out.replace("Error response from daemon: ", "Error: ");
     out = out.replace("docker: ", "quai: ");
     out = out.replace("'docker ", "'quai ");
     out = out.replace("docker ", "quai ");
+    out
+}
+
+/// Sizes ("1.99MB", "0B", "512KiB") become `<size>`.
+fn mask_sizes(s: &str) -> String {
+    let b: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        let starts =
+            b[i].is_ascii_digit() && (i == 0 || !(b[i - 1].is_alphanumeric() || b[i - 1] == '.'));
+        if starts {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_digit() || b[j] == '.') {
+                j += 1;
+            }
+            let mut k = j;
+            while k < b.len() && b[k].is_ascii_alphabetic() {
+                k += 1;
+            }
+            let unit: String = b[j..k].iter().collect();
+            let boundary = k == b.len() || !b[k].is_alphanumeric();
+            if boundary
+                && matches!(
+                    unit.as_str(),
+                    "B" | "kB" | "KB" | "MB" | "GB" | "TB" | "KiB" | "MiB" | "GiB" | "TiB"
+                )
+            {
+                out.push_str("<size>");
+                i = k;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
     out
 }
 
@@ -317,6 +353,20 @@ fn everyday_commands_match_docker() {
         ],
         &["run", "--rm", "-w", "/tmp", "localbusybox", "pwd"],
         &["run", "--rm", "-u", "1000:1000", "localbusybox", "id"],
+        &["run", "--rm", "-u", "1000", "localbusybox", "id"],
+        &["run", "--rm", "-u", "root", "localbusybox", "id"],
+        &["run", "--rm", "-u", "0:0", "localbusybox", "id"],
+        &["run", "--rm", "localbusybox", "id"],
+        &[
+            "run",
+            "--rm",
+            "--group-add",
+            "10",
+            "-u",
+            "1000",
+            "localbusybox",
+            "id",
+        ],
         &[
             "run",
             "--rm",
@@ -652,15 +702,6 @@ fn everyday_commands_match_docker() {
         &[
             "run",
             "--rm",
-            "--privileged",
-            "localbusybox",
-            "sh",
-            "-c",
-            "grep CapEff /proc/self/status",
-        ],
-        &[
-            "run",
-            "--rm",
             "--ulimit",
             "nofile=100:100",
             "localbusybox",
@@ -820,7 +861,6 @@ fn everyday_commands_match_docker() {
             "attached",
         ],
         &["run", "--rm", "--stop-timeout", "3", "localbusybox", "true"],
-        &["run", "--rm", "--annotation", "a=b", "localbusybox", "true"],
         &["run", "--rm", "--gpus", "all", "localbusybox", "true"],
         &["run", "--rm", "--oom-kill-disable", "localbusybox", "true"],
         &[
@@ -847,16 +887,106 @@ fn everyday_commands_match_docker() {
             "localbusybox",
             "true",
         ],
+        // Everything else a script does every day.
+        &["info", "--format", "{{.OSType}} {{.Architecture}}"],
+        &["version", "--format", "{{.Client.Os}}"],
+        &[
+            "network",
+            "ls",
+            "--format",
+            "{{.Name}} {{.Driver}} {{.Scope}}",
+        ],
+        &["network", "ls", "-q", "--filter", "name=nosuch"],
+        &["volume", "ls", "-q"],
         &[
             "run",
-            "--rm",
-            "--health-cmd",
-            "true",
-            "--health-start-interval",
-            "1s",
+            "-d",
+            "--name",
+            "svc",
+            "-p",
+            "127.0.0.1:18080:80",
+            "--expose",
+            "90",
+            "-v",
+            "/data",
             "localbusybox",
-            "true",
+            "sleep",
+            "60",
         ],
+        &["port", "svc"],
+        &["port", "svc", "80"],
+        &["ps", "--format", "{{.Names}} {{.Ports}}"],
+        &["ps", "--filter", "publish=80", "--format", "{{.Names}}"],
+        &["ps", "--filter", "expose=90", "--format", "{{.Names}}"],
+        &["ps", "--filter", "network=bridge", "--format", "{{.Names}}"],
+        &["ps", "--filter", "volume=/data", "--format", "{{.Names}}"],
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "since=svc",
+            "--format",
+            "{{.Names}}",
+        ],
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "before=svc",
+            "--format",
+            "{{.Names}}",
+        ],
+        &["ps", "--filter", "is-task=false", "--format", "{{.Names}}"],
+        &["inspect", "-f", "{{json .NetworkSettings.Ports}}", "svc"],
+        &[
+            "inspect",
+            "-f",
+            "{{range $p, $b := .NetworkSettings.Ports}}{{$p}}{{end}}",
+            "svc",
+        ],
+        &[
+            "inspect",
+            "-f",
+            "{{len .Mounts}} {{(index .Mounts 0).Destination}}",
+            "svc",
+        ],
+        &["inspect", "-f", "{{.Config.ExposedPorts}}", "svc"],
+        &["exec", "svc", "sh", "-c", "echo hi > /tmp/f"],
+        &["diff", "svc"],
+        &["cp", "svc:/tmp/f", "-"],
+        &[
+            "commit",
+            "-c",
+            "CMD [\"echo\", \"committed\"]",
+            "-m",
+            "msg",
+            "svc",
+            "committed:1",
+        ],
+        &["run", "--rm", "committed:1"],
+        &["history", "--format", "{{.Comment}}", "committed:1"],
+        &[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Config.Cmd}} {{.Comment}}",
+            "committed:1",
+        ],
+        &["rmi", "committed:1"],
+        &["top", "svc"],
+        &["container", "port", "svc"],
+        &["container", "rm", "-f", "svc"],
+        &["images", "-a", "--format", "{{.Repository}}"],
+        &[
+            "network",
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Driver}}",
+            "bridge",
+        ],
+        &["network", "inspect", "-f", "{{.Name}}", "host", "none"],
+        &["volume", "prune", "-f"],
+        &["container", "prune", "-f"],
     ];
     let diffs = compare(&q, &d, script, false);
     assert!(

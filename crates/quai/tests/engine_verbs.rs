@@ -48,7 +48,7 @@ fn detached_container_verbs() {
     );
     let o = e.q(&["ps", "--filter", "bogus=1"]);
     assert!(
-        !o.status.success() && text(&o).contains("invalid filter 'bogus'"),
+        !o.status.success() && text(&o).contains("Invalid filter 'bogus'"),
         "{}",
         text(&o)
     );

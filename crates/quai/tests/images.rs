@@ -85,7 +85,7 @@ fn import_list_tag_inspect_history_rmi() {
         serde_json::json!(["/bin/httpd", "-f"])
     );
     assert_eq!(v[0]["Config"]["Env"], serde_json::json!(["A=1"]));
-    assert!(stdout(&q(&root, &["history", "localbusybox"])).contains("quai import"));
+    assert!(stdout(&q(&root, &["history", "localbusybox"])).contains("Imported from -"));
     // By id with two names: refused without -f.
     let out = q(&root, &["rmi", &id[7..19]]);
     assert!(!out.status.success());

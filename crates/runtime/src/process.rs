@@ -141,7 +141,7 @@ pub fn find_executable(arg0: &str, env: &[String], cwd: &Path) -> Result<PathBuf
         if !p.exists() {
             return Err(exec_error(
                 crate::error::ChildKind::NotFound,
-                format!("exec: {arg0:?}: no such file or directory"),
+                format!("exec: {arg0:?}: stat {arg0}: no such file or directory"),
             ));
         }
         if !is_exec(&p) {
