@@ -60,3 +60,18 @@ pub(crate) fn confirm(force: bool, what: &str) -> anyhow::Result<bool> {
     std::io::stdin().read_line(&mut s)?;
     Ok(s.trim().eq_ignore_ascii_case("y"))
 }
+
+/// A default format from docker's client config (`$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json`): `psFormat`, `imagesFormat`, `statsFormat`, ... None when
+/// the file or the key is missing.
+pub fn config_format(key: &str) -> Option<String> {
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")))?;
+    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v[key]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}

@@ -121,7 +121,8 @@ pub fn stats(
     format: Option<&str>,
     no_trunc: bool,
 ) -> anyhow::Result<i32> {
-    let format = format.unwrap_or(STATS_FORMAT);
+    let configured = crate::common::config_format("statsFormat");
+    let format = format.or(configured.as_deref()).unwrap_or(STATS_FORMAT);
     loop {
         let recs: Vec<(String, engine::Record)> = if names.is_empty() {
             eng.list()

@@ -703,6 +703,71 @@ pub struct PsArgs {
     /// Don't truncate output.
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
+    /// Display total file sizes.
+    #[arg(short, long)]
+    pub size: bool,
+}
+
+/// The PORTS column as docker's CLI makes it from a running container's ports: runs of
+/// exposed ports (and ports published on the same number) grouped into ranges first,
+/// then the other published ones, each `IP:HOST->PORT/PROTO`.
+fn displayable_ports(r: &Record) -> String {
+    if !r.state.status.is_active() {
+        return String::new();
+    }
+    // (private port, ip, public port, proto) as the daemon lists them.
+    let mut ports: Vec<(u16, String, u16, String)> = Vec::new();
+    for p in &r.state.ports {
+        ports.push((
+            p.container_port,
+            p.host_ip
+                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)
+                .to_string(),
+            p.host_port,
+            p.proto.to_string(),
+        ));
+    }
+    for e in &r.config.exposed_ports {
+        let (n, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+        let Ok(n) = n.parse::<u16>() else { continue };
+        if !ports.iter().any(|p| p.0 == n && p.3 == proto) {
+            ports.push((n, String::new(), 0, proto.to_string()));
+        }
+    }
+    ports.sort();
+    let mut groups: Vec<(String, u16, u16)> = Vec::new();
+    let mut mappings = Vec::new();
+    for (private, ip, public, proto) in ports {
+        let key = if ip.is_empty() {
+            proto.clone()
+        } else if public != private {
+            mappings.push(format!("{ip}:{public}->{private}/{proto}"));
+            continue;
+        } else {
+            format!("{ip}/{proto}")
+        };
+        match groups.iter_mut().rev().find(|g| g.0 == key) {
+            Some(g) if g.2 + 1 == private => g.2 = private,
+            _ => groups.push((key, private, private)),
+        }
+    }
+    let form = |(key, first, last): &(String, u16, u16)| {
+        let range = if first == last {
+            first.to_string()
+        } else {
+            format!("{first}-{last}")
+        };
+        match key.split_once('/') {
+            Some((ip, proto)) => format!("{ip}:{range}->{range}/{proto}"),
+            None => format!("{range}/{key}"),
+        }
+    };
+    groups
+        .iter()
+        .map(form)
+        .chain(mappings)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn ps_row(r: &Record, no_trunc: bool) -> Value {
@@ -726,7 +791,7 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
         "RunningFor": format::ago(&r.created),
         "Status": status_text(r),
         "State": r.state.status,
-        "Ports": r.state.ports.iter().map(|p| p.display()).collect::<Vec<_>>().join(", "),
+        "Ports": displayable_ports(r),
         "Names": r.name,
         "Labels": labels.join(","),
         "Mounts": r.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
@@ -771,10 +836,39 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
         all.retain(|r| r.state.status.is_active());
     }
     let mut rows = Vec::new();
+    let image_sizes: std::collections::HashMap<String, u64> = if a.size {
+        eng.image_list()
+            .map_err(anyhow::Error::new)?
+            .into_iter()
+            .map(|i| (i.id.to_string(), i.size))
+            .collect()
+    } else {
+        Default::default()
+    };
     for r in &all {
-        rows.push(ps_row(r, a.no_trunc));
+        let mut row = ps_row(r, a.no_trunc);
+        if a.size {
+            let rw = eng.container_size(&r.id);
+            let image = image_sizes.get(&r.config.image_id).copied().unwrap_or(0);
+            row["Size"] = json!(format!(
+                "{} (virtual {})",
+                format::human_size(rw),
+                format::human_size(rw + image)
+            ));
+        }
+        rows.push(row);
     }
-    if a.quiet {
+    // docker's default format from its config file (`psFormat`), unless one was given.
+    let configured = if a.format.is_none() && !a.quiet {
+        crate::common::config_format("psFormat")
+    } else {
+        None
+    };
+    let a = PsArgs {
+        format: a.format.or(configured),
+        ..a
+    };
+    if a.quiet && a.format.as_deref().is_none_or(|f| f == "table") {
         for r in &rows {
             println!("{}", r["ID"].as_str().unwrap_or_default());
         }
@@ -802,35 +896,37 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
             }
         },
         _ => {
+            let mut keys = vec![
+                "ID",
+                "Image",
+                "Command",
+                "RunningFor",
+                "Status",
+                "Ports",
+                "Names",
+            ];
+            let mut heads = vec![
+                "CONTAINER ID",
+                "IMAGE",
+                "COMMAND",
+                "CREATED",
+                "STATUS",
+                "PORTS",
+                "NAMES",
+            ];
+            if a.size {
+                keys.push("Size");
+                heads.push("SIZE");
+            }
             let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|r| {
-                    [
-                        "ID",
-                        "Image",
-                        "Command",
-                        "RunningFor",
-                        "Status",
-                        "Ports",
-                        "Names",
-                    ]
-                    .iter()
-                    .map(|k| r[k].as_str().unwrap_or_default().to_string())
-                    .collect()
+                    keys.iter()
+                        .map(|k| r[k].as_str().unwrap_or_default().to_string())
+                        .collect()
                 })
                 .collect();
-            format::table(
-                &[
-                    "CONTAINER ID",
-                    "IMAGE",
-                    "COMMAND",
-                    "CREATED",
-                    "STATUS",
-                    "PORTS",
-                    "NAMES",
-                ],
-                &table,
-            );
+            format::table(&heads, &table);
         }
     }
     Ok(0)

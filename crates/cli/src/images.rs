@@ -235,7 +235,7 @@ pub fn list(eng: &Engine, a: ListArgs) -> anyhow::Result<i32> {
         .into_iter()
         .filter(|i| matches_filter(i, repo.as_ref(), &filters))
         .collect();
-    if a.quiet {
+    if a.quiet && a.format.as_deref().is_none_or(|f| f == "table") {
         let mut seen = Vec::new();
         for i in &imgs {
             let id = short(&i.id, a.no_trunc);
@@ -298,7 +298,11 @@ pub fn list(eng: &Engine, a: ListArgs) -> anyhow::Result<i32> {
                    "Containers": "N/A", "SharedSize": "N/A", "UniqueSize": "N/A", "VirtualSize": human_size(i.size)})
         })
         .collect();
-    match a.format.as_deref() {
+    let format = a
+        .format
+        .clone()
+        .or_else(|| crate::common::config_format("imagesFormat"));
+    match format.as_deref() {
         Some("json") => {
             for d in &docs {
                 println!("{d}");

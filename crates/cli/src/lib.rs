@@ -276,6 +276,21 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: system::SystemCmd,
     },
+    /// Print a shell completion script (`bash`, `zsh`, `fish`, `elvish`, `powershell`).
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages for every command into a directory.
+    Man {
+        /// Directory (made if missing).
+        dir: PathBuf,
+    },
+    /// Manage contexts (quai has one: `default`, this machine).
+    Context {
+        #[command(subcommand)]
+        cmd: system::ContextCmd,
+    },
     /// Display system-wide information.
     Info {
         /// Go template, or `json`.
@@ -470,6 +485,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Logout { server } => registry_cmds::logout(&server),
         Cmd::Registry { cmd } => registry_cmds::registry(cmd),
         Cmd::Runtime => Ok(0),
+        Cmd::Completion { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "quai", &mut std::io::stdout());
+            Ok(0)
+        }
+        Cmd::Man { dir } => system::man_pages(<Cli as clap::CommandFactory>::command(), &dir),
+        Cmd::Context { cmd } => system::context(cmd),
         Cmd::Version { format: None } => Ok(system::version()),
         Cmd::Version { format: Some(f) } => system::version_format(&f),
         cmd => {

@@ -1,6 +1,7 @@
 //! `volume ...`, `system df|prune|info|boot`, `info`, `version`.
 
 use crate::common::{confirm, kv, volume_json};
+use anyhow::Context as _;
 use engine::config::ContainerStatus;
 use engine::config::MountKind;
 
@@ -472,4 +473,115 @@ pub fn version() -> i32 {
     let v = env!("CARGO_PKG_VERSION");
     println!("Client:\n Version:           {v}\n OS/Arch:           linux/amd64\n\nServer: quai (daemonless)\n Engine:\n  Version:          {v}\n  API version:      1.41\n  OS/Arch:          linux/amd64\n Runtime:\n  Version:          quai-runtime {v} (OCI runtime-spec {})", runtime::OCI_VERSION);
     0
+}
+
+/// `context ...`: quai talks to no daemon, so there is one context, `default`.
+#[derive(Debug, Subcommand)]
+pub enum ContextCmd {
+    /// List contexts.
+    #[command(alias = "list")]
+    Ls {
+        /// Only names.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Go template, or `json`.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Print the current context.
+    Show,
+    /// Set the current context (only `default` exists).
+    Use {
+        /// Context name.
+        name: String,
+    },
+    /// Show a context.
+    Inspect {
+        /// Context names (`default`).
+        names: Vec<String>,
+        /// Go template.
+        #[arg(short, long)]
+        format: Option<String>,
+    },
+}
+
+fn context_doc() -> serde_json::Value {
+    serde_json::json!({
+        "Name": "default", "Current": true,
+        "Description": "This machine (quai needs no daemon)",
+        "DockerEndpoint": "", "Error": "",
+        "Metadata": {}, "Endpoints": {"docker": {"Host": "", "SkipTLSVerify": false}},
+        "TLSMaterial": {}, "Storage": {"MetadataPath": "<IN MEMORY>", "TLSPath": "<IN MEMORY>"},
+    })
+}
+
+/// `context`.
+pub fn context(cmd: ContextCmd) -> anyhow::Result<i32> {
+    let missing =
+        |n: &str| anyhow::anyhow!("context {n:?} does not exist (quai has only \"default\")");
+    match cmd {
+        ContextCmd::Ls { quiet: true, .. } => println!("default"),
+        ContextCmd::Ls {
+            format: Some(f), ..
+        } => {
+            let d = context_doc();
+            if f == "json" {
+                println!("{d}");
+            } else {
+                println!(
+                    "{}",
+                    crate::template::render(&f, &d).map_err(anyhow::Error::msg)?
+                );
+            }
+        }
+        ContextCmd::Ls { .. } => {
+            let d = context_doc();
+            format::table(
+                &["NAME", "DESCRIPTION", "DOCKER ENDPOINT", "ERROR"],
+                &[vec![
+                    "default *".to_string(),
+                    d["Description"].as_str().unwrap_or_default().to_string(),
+                    String::new(),
+                    String::new(),
+                ]],
+            );
+        }
+        ContextCmd::Show => println!("default"),
+        ContextCmd::Use { name } => {
+            if name != "default" {
+                return Err(missing(&name));
+            }
+            println!("default");
+            eprintln!("Current context is now \"default\"");
+        }
+        ContextCmd::Inspect { names, format } => {
+            for n in names.iter().filter(|n| *n != "default") {
+                return Err(missing(n));
+            }
+            crate::template::print_docs(&[context_doc()], format.as_deref())?;
+        }
+    }
+    Ok(0)
+}
+
+/// Man pages (roff) for `quai` and every subcommand, as `quai-run.1` and so on.
+pub fn man_pages(cmd: clap::Command, dir: &std::path::Path) -> anyhow::Result<i32> {
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    fn write(cmd: &clap::Command, name: &str, dir: &std::path::Path) -> anyhow::Result<usize> {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd.clone())
+            .title(name.to_string())
+            .render(&mut buf)
+            .with_context(|| format!("render the man page of {name}"))?;
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, buf).with_context(|| format!("write {}", path.display()))?;
+        let mut n = 1;
+        for sub in cmd.get_subcommands() {
+            n += write(sub, &format!("{name}-{}", sub.get_name()), dir)?;
+        }
+        Ok(n)
+    }
+    let n = write(&cmd, "quai", dir)?;
+    println!("{n} man pages written to {}", dir.display());
+    Ok(0)
 }

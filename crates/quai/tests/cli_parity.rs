@@ -1,0 +1,135 @@
+//! Docker CLI features with no daemon to compare against in the differential test:
+//! default formats from docker's config file, `ps -s`, the `container`/`image` forms
+//! of the verbs, contexts, completions and man pages, docker's usage errors.
+
+mod common;
+mod engine_common;
+
+use engine_common::{root_or_skip, Eng};
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn config_formats_sizes_aliases_and_contexts() {
+    if !root_or_skip("config_formats_sizes_aliases_and_contexts") {
+        return;
+    }
+    let e = Eng::new();
+    e.ok(&["run", "-d", "--name", "p1", "localbusybox", "sleep", "30"]);
+    e.ok(&["exec", "p1", "sh", "-c", "head -c 3000 /dev/zero > /big"]);
+    // docker's config file gives the default formats; a --format or -q wins over it.
+    let cfg = e.dir.path().join("dockercfg");
+    std::fs::create_dir_all(&cfg).expect("mkdir");
+    std::fs::write(
+        cfg.join("config.json"),
+        r#"{"psFormat": "table {{.Names}}\t{{.Image}}", "imagesFormat": "{{.Repository}}!"}"#,
+    )
+    .expect("write");
+    let with_cfg = |args: &[&str]| {
+        let o = e
+            .cmd(args)
+            .env("DOCKER_CONFIG", &cfg)
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let ps = with_cfg(&["ps"]);
+    assert!(ps.starts_with("NAMES"), "{ps}");
+    assert!(ps.contains("p1") && ps.contains("localbusybox"), "{ps}");
+    assert_eq!(with_cfg(&["ps", "--format", "{{.Names}}"]), "p1\n");
+    assert_eq!(with_cfg(&["ps", "-q"]).trim().len(), 12);
+    assert_eq!(with_cfg(&["images"]), "localbusybox!\n");
+    // ps -s: what the container wrote, and that plus its image.
+    let size = e.ok(&["ps", "-s", "--format", "{{.Size}}"]);
+    assert!(
+        size.contains("kB (virtual ") && size.ends_with("MB)"),
+        "{size}"
+    );
+    let table = e.ok(&["ps", "-s"]);
+    assert!(
+        table.lines().next().is_some_and(|h| h.ends_with("SIZE")),
+        "{table}"
+    );
+    // container/image VERB are the verbs.
+    assert_eq!(e.ok(&["container", "ls", "--format", "{{.Names}}"]), "p1");
+    assert_eq!(
+        e.ok(&["container", "inspect", "-f", "{{.Name}}", "p1"]),
+        "/p1"
+    );
+    assert_eq!(
+        e.ok(&["image", "ls", "--format", "{{.Repository}}"]),
+        "localbusybox"
+    );
+    assert_eq!(
+        e.ok(&["image", "inspect", "-f", "{{.Os}}", "localbusybox"]),
+        "linux"
+    );
+    assert_eq!(
+        e.ok(&["container", "exec", "p1", "cat", "/etc/hostname"])
+            .len(),
+        12
+    );
+    e.ok(&["container", "stop", "-t", "0", "p1"]);
+    e.ok(&["container", "rm", "p1"]);
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+    // Usage errors as docker words them: a missing argument exits 1, an unknown flag 125.
+    let o = e.q(&["rm"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("'quai rm' requires at least 1 argument"),
+        "{}",
+        text(&o)
+    );
+    let o = e.q(&["ps", "--bogus"]);
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o));
+    assert!(text(&o).contains("unknown flag: --bogus"), "{}", text(&o));
+    // One context: this machine.
+    assert_eq!(e.ok(&["context", "show"]), "default");
+    assert!(e.ok(&["context", "ls"]).contains("default *"));
+    let o = e.q(&["context", "use", "remote"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o).contains("does not exist"), "{}", text(&o));
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_cli_definition() {
+    let bin = common::quai();
+    let o = std::process::Command::new(&bin)
+        .args(["completion", "bash"])
+        .output()
+        .expect("run");
+    assert!(o.status.success());
+    let script = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        script.contains("_quai()") && script.contains("inspect"),
+        "{script}"
+    );
+    let o = std::process::Command::new(&bin)
+        .args(["completion", "fish"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("complete -c quai"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = std::process::Command::new(&bin)
+        .arg("man")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", text(&o));
+    let run = std::fs::read_to_string(dir.path().join("quai-run.1")).expect("quai-run.1");
+    assert!(run.contains(".TH") && run.contains("publish"), "{run}");
+    assert!(dir.path().join("quai-network-create.1").exists());
+    // A bad shell name is a usage error.
+    let o = std::process::Command::new(&bin)
+        .args(["completion", "cmd.exe"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(125));
+}
