@@ -787,7 +787,7 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
         "ID": if no_trunc { r.id.clone() } else { r.id[..12].to_string() },
         "Image": r.config.image,
         "Command": cmd,
-        "CreatedAt": r.created,
+        "CreatedAt": engine::time::parse_rfc3339(&r.created).map(engine::time::go_string_secs).unwrap_or_default(),
         "RunningFor": format::ago(&r.created),
         "Status": status_text(r),
         "State": r.state.status,

@@ -294,7 +294,7 @@ pub fn list(eng: &Engine, a: ListArgs) -> anyhow::Result<i32> {
         .iter()
         .map(|(repo, tag, i)| {
             json!({"ID": short(&i.id, a.no_trunc), "Repository": repo, "Tag": tag, "Digest": "<none>",
-                   "CreatedAt": i.created, "CreatedSince": ago(&i.created), "Size": human_size(i.size),
+                   "CreatedAt": engine::time::parse_rfc3339(&i.created).map(engine::time::go_string_secs).unwrap_or_default(), "CreatedSince": ago(&i.created), "Size": human_size(i.size),
                    "Containers": "N/A", "SharedSize": "N/A", "UniqueSize": "N/A", "VirtualSize": human_size(i.size)})
         })
         .collect();

@@ -211,20 +211,59 @@ pub fn push(eng: &Engine, a: PushArgs) -> anyhow::Result<i32> {
 
 /// `quai login`.
 pub fn login(a: LoginArgs) -> anyhow::Result<i32> {
+    use std::io::{IsTerminal, Write};
+    let interactive = std::io::stdin().is_terminal();
+    let no_tty = || anyhow::anyhow!("Cannot perform an interactive login from a non TTY device");
+    let read_line = || -> anyhow::Result<String> {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_string())
+    };
     let user = match a.username {
         Some(u) => u,
-        None => bail!("login: --username is required (interactive prompts are not supported yet)"),
+        None if a.password_stdin => bail!("Must provide --username with --password-stdin"),
+        None if interactive => {
+            print!("Username: ");
+            std::io::stdout().flush()?;
+            let u = read_line()?;
+            if u.trim().is_empty() {
+                bail!("Error: Non-null Username Required");
+            }
+            u.trim().to_string()
+        }
+        None => return Err(no_tty()),
     };
     let password = match (a.password, a.password_stdin) {
-        (Some(_), true) => bail!("login: --password and --password-stdin are mutually exclusive"),
-        (Some(p), false) => p,
-        (None, true) => {
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            line.trim_end_matches(['\n', '\r']).to_string()
+        (Some(_), true) => bail!("--password and --password-stdin are mutually exclusive"),
+        (Some(p), false) => {
+            eprintln!("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
+            p
         }
-        (None, false) => bail!("login: give --password-stdin (or --password)"),
+        (None, true) => read_line()?,
+        (None, false) if interactive => {
+            print!("Password: ");
+            std::io::stdout().flush()?;
+            // No echo while the password is typed.
+            use nix::sys::termios;
+            let stdin = std::io::stdin();
+            let orig = termios::tcgetattr(&stdin).ok();
+            if let Some(o) = &orig {
+                let mut quiet = o.clone();
+                quiet.local_flags.remove(termios::LocalFlags::ECHO);
+                let _ = termios::tcsetattr(&stdin, termios::SetArg::TCSANOW, &quiet);
+            }
+            let p = read_line();
+            if let Some(o) = &orig {
+                let _ = termios::tcsetattr(&stdin, termios::SetArg::TCSANOW, o);
+            }
+            println!();
+            p?
+        }
+        (None, false) => return Err(no_tty()),
     };
+    if password.is_empty() {
+        bail!("Error: Password Required");
+    }
     engine::images::registry_login(
         &a.server,
         &user,

@@ -42,6 +42,21 @@ pub fn rfc3339_secs(nanos: i64) -> String {
     format!("{:.0}", timestamp(nanos))
 }
 
+/// `2026-11-22 07:46:00 +0000 UTC`: Go's `time.Time.String()` of whole seconds in UTC
+/// (how docker's CLI prints `CreatedAt` of containers and images).
+pub fn go_string_secs(nanos: i64) -> String {
+    let dt = Offset::UTC.to_datetime(timestamp(nanos));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
 /// The current time, formatted as [`rfc3339_secs`].
 pub fn now_rfc3339_secs() -> String {
     rfc3339_secs(now_nanos())
@@ -148,6 +163,15 @@ pub fn ago(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_time_strings() {
+        assert_eq!(
+            go_string_secs(1_795_791_530_763_471_522),
+            "2026-11-27 14:58:50 +0000 UTC"
+        );
+        assert_eq!(go_string_secs(0), "1970-01-01 00:00:00 +0000 UTC");
+    }
 
     const S: i64 = 1_000_000_000;
 

@@ -4,6 +4,6 @@
 //! (docs/adr/011).
 
 pub use clock::{
-    ago, ago_at, human_duration, now_nanos, now_rfc3339, parse_duration, parse_point,
-    parse_rfc3339, rfc3339_nanos,
+    ago, ago_at, go_string_secs, human_duration, now_nanos, now_rfc3339, parse_duration,
+    parse_point, parse_rfc3339, rfc3339_nanos,
 };

@@ -90,6 +90,24 @@ fn config_formats_sizes_aliases_and_contexts() {
     let o = e.q(&["ps", "--bogus"]);
     assert_eq!(o.status.code(), Some(125), "{}", text(&o));
     assert!(text(&o).contains("unknown flag: --bogus"), "{}", text(&o));
+    // login without a terminal cannot prompt.
+    let o = e.q(&["login", "127.0.0.1:1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("Cannot perform an interactive login from a non TTY device"),
+        "{}",
+        text(&o)
+    );
+    // ps --format json: docker's CreatedAt.
+    e.ok(&["create", "--name", "j1", "localbusybox"]);
+    let j: serde_json::Value =
+        serde_json::from_str(&e.ok(&["ps", "-a", "--format", "json"])).expect("json");
+    let created = j["CreatedAt"].as_str().unwrap_or_default();
+    assert!(
+        created.ends_with(" +0000 UTC") && created.len() == 29,
+        "{created}"
+    );
+    e.ok(&["rm", "j1"]);
     // One context: this machine.
     assert_eq!(e.ok(&["context", "show"]), "default");
     assert!(e.ok(&["context", "ls"]).contains("default *"));
