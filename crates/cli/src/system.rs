@@ -555,7 +555,7 @@ pub fn context(cmd: ContextCmd) -> anyhow::Result<i32> {
             eprintln!("Current context is now \"default\"");
         }
         ContextCmd::Inspect { names, format } => {
-            for n in names.iter().filter(|n| *n != "default") {
+            if let Some(n) = names.iter().find(|n| *n != "default") {
                 return Err(missing(n));
             }
             crate::template::print_docs(&[context_doc()], format.as_deref())?;
