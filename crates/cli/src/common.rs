@@ -19,7 +19,7 @@ pub fn each(
         match f(n) {
             Ok(()) => println!("{n}"),
             Err(e) => {
-                eprintln!("Error response from daemon: {e}");
+                eprintln!("Error: {e}");
                 code = 1;
             }
         }

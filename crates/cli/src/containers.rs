@@ -938,13 +938,35 @@ pub fn inspect(
     names: &[String],
     format: Option<&str>,
     kind: Option<&str>,
+    size: bool,
 ) -> anyhow::Result<i32> {
+    if let Some(k) = kind {
+        if !matches!(k, "container" | "image" | "volume" | "network") {
+            anyhow::bail!("\"{k}\" is not a valid value for --type");
+        }
+    }
     let mut docs = Vec::new();
     let mut code = 0;
     for n in names {
         let doc = match kind {
             Some("container") | None => match eng.get(n) {
-                Ok(r) => Some(inspect_json(eng, &r)),
+                Ok(r) => {
+                    let mut d = inspect_json(eng, &r);
+                    if size {
+                        let rw = eng.container_size(&r.id);
+                        let image = eng
+                            .image_list()
+                            .ok()
+                            .and_then(|l| {
+                                l.into_iter()
+                                    .find(|i| i.id.to_string() == r.config.image_id)
+                            })
+                            .map_or(0, |i| i.size);
+                        d["SizeRw"] = json!(rw);
+                        d["SizeRootFs"] = json!(rw + image);
+                    }
+                    Some(d)
+                }
                 Err(_) if kind.is_none() => None,
                 Err(e) => {
                     eprintln!("Error: {e}");
@@ -966,6 +988,13 @@ pub fn inspect(
                 .ok()
                 .flatten()
                 .map(|v| crate::common::volume_json(eng, &v)),
+            None => None,
+        };
+        let doc = match doc {
+            Some(d) => Some(d),
+            None if kind.is_none() || kind == Some("network") => {
+                crate::networks::inspect_doc(eng, n)
+            }
             None => None,
         };
         match doc {

@@ -173,9 +173,12 @@ pub enum Cmd {
         /// Go template.
         #[arg(short, long)]
         format: Option<String>,
-        /// Only this kind (`container`, `image`, `volume`).
+        /// Only this kind (`container`, `image`, `volume`, `network`).
         #[arg(long = "type")]
         kind: Option<String>,
+        /// Display total file sizes (containers: `SizeRw`, `SizeRootFs`).
+        #[arg(short, long)]
+        size: bool,
         /// Names or ids.
         #[arg(required = true)]
         names: Vec<String>,
@@ -383,6 +386,7 @@ fn docker_aliases(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
         ("image", "rm" | "remove") => &["rmi"],
         ("image", "inspect") => &["inspect", "--type", "image"],
         ("image", "history" | "pull" | "push" | "tag" | "save" | "load" | "import") => &[],
+        ("system", "events") => &["events"],
         _ => return args,
     };
     let verb = if verb == "remove" {
@@ -547,8 +551,9 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
         Cmd::Inspect {
             format,
             kind,
+            size,
             names,
-        } => containers::inspect(eng, &names, format.as_deref(), kind.as_deref()),
+        } => containers::inspect(eng, &names, format.as_deref(), kind.as_deref(), size),
         Cmd::Top { container, ps_args } => container_io::top(eng, &container, &ps_args),
         Cmd::Stats {
             no_stream,
@@ -570,7 +575,7 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
                 match eng.wait(c) {
                     Ok(x) => println!("{x}"),
                     Err(e) => {
-                        eprintln!("Error response from daemon: {e}");
+                        eprintln!("Error: {e}");
                         code = 1;
                     }
                 }

@@ -170,6 +170,14 @@ fn predefined_json(eng: &Engine, name: &str, driver: &str) -> Value {
     })
 }
 
+/// A network's inspect document by name or id (the predefined ones too), if any.
+pub fn inspect_doc(eng: &Engine, name: &str) -> Option<Value> {
+    if let Some((n, driver)) = PREDEFINED.iter().find(|(p, _)| *p == name) {
+        return Some(predefined_json(eng, n, driver));
+    }
+    eng.network(name).ok().map(|n| network_json(eng, &n))
+}
+
 /// `network ...`.
 pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
     match cmd {

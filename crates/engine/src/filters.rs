@@ -213,15 +213,19 @@ impl Iterator for Events<'_> {
                 }
                 continue;
             }
-            if self
-                .opts
-                .until
-                .is_some_and(|u| crate::time::now_nanos() > u)
-            {
-                return None;
-            }
+            // The recorded events are read first: an `until` already past still shows
+            // what happened before it.
             match self.eng.events(self.seq, self.opts.since.unwrap_or(0)) {
-                Ok(v) if v.is_empty() => std::thread::sleep(EVENT_POLL),
+                Ok(v) if v.is_empty() => {
+                    if self
+                        .opts
+                        .until
+                        .is_some_and(|u| crate::time::now_nanos() > u)
+                    {
+                        return None;
+                    }
+                    std::thread::sleep(EVENT_POLL)
+                }
                 Ok(v) => {
                     self.seq = v.last().map_or(self.seq, |e| e.seq);
                     self.batch.extend(v);

@@ -107,6 +107,37 @@ fn config_formats_sizes_aliases_and_contexts() {
         created.ends_with(" +0000 UTC") && created.len() == 29,
         "{created}"
     );
+    // inspect -s, and inspect of networks (the predefined ones too) by name.
+    let sizes = e.ok(&[
+        "inspect",
+        "-s",
+        "-f",
+        "{{.SizeRw}} {{gt .SizeRootFs 1000000}}",
+        "j1",
+    ]);
+    assert_eq!(sizes, "0 true");
+    assert_eq!(
+        e.ok(&["inspect", "-f", "{{.Driver}}", "none", "host"]),
+        "null\nhost"
+    );
+    let o = e.q(&["inspect", "--type", "bogus", "j1"]);
+    assert!(
+        text(&o).contains("is not a valid value for --type"),
+        "{}",
+        text(&o)
+    );
+    assert!(!e
+        .ok(&[
+            "system",
+            "events",
+            "--since",
+            "1m",
+            "--until",
+            "0s",
+            "--format",
+            "{{.Action}}"
+        ])
+        .is_empty());
     e.ok(&["rm", "j1"]);
     // One context: this machine.
     assert_eq!(e.ok(&["context", "show"]), "default");
