@@ -406,6 +406,112 @@ fn docker_aliases(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
     args
 }
 
+/// Docker's flag package takes `--all=false`, `-a=true` (and `1`, `t`, `F`, ...) for every
+/// boolean flag; clap takes the bare flag only. A boolean flag of the command being run
+/// given a value becomes the bare flag (true) or nothing (false). Arguments after the
+/// first positional of `run`, `create` and `exec` are the container's and stay as given.
+fn docker_bool_values(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let mut current = &root;
+    let mut out = Vec::with_capacity(args.len());
+    let mut rest = args.into_iter();
+    if let Some(argv0) = rest.next() {
+        out.push(argv0);
+    }
+    let parse_bool = |v: &str| match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    };
+    let is_switch = |a: &clap::Arg| matches!(a.get_action(), clap::ArgAction::SetTrue);
+    while let Some(arg) = rest.next() {
+        let Some(text) = arg.to_str().map(str::to_string) else {
+            out.push(arg);
+            continue;
+        };
+        if text == "--" {
+            out.push(arg);
+            out.extend(rest.by_ref());
+            break;
+        }
+        let flag = if let Some(long) = text.strip_prefix("--") {
+            long.split_once('=').and_then(|(name, v)| {
+                let a = current.get_arguments().find(|a| {
+                    a.get_long() == Some(name)
+                        || a.get_all_aliases().is_some_and(|al| al.contains(&name))
+                })?;
+                Some((format!("--{}", a.get_long()?), parse_bool(v)?, is_switch(a)))
+            })
+        } else if let Some(short) = text.strip_prefix('-') {
+            let mut cs = short.chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), Some('=')) => current
+                    .get_arguments()
+                    .find(|a| a.get_short() == Some(c))
+                    .and_then(|a| Some((format!("-{c}"), parse_bool(&short[2..])?, is_switch(a)))),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        match flag {
+            Some((bare, value, true)) => {
+                if value {
+                    out.push(bare.into());
+                }
+                continue;
+            }
+            Some(_) | None => {}
+        }
+        // An option that takes a value as the next word (`--name web`, `-e A=1`).
+        let takes_value = |a: &clap::Arg| {
+            matches!(
+                a.get_action(),
+                clap::ArgAction::Set | clap::ArgAction::Append
+            ) && a.get_num_args().is_none_or(|n| n.min_values() > 0)
+        };
+        let valued = if let Some(long) = text.strip_prefix("--") {
+            !long.contains('=')
+                && current
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(long) && takes_value(a))
+        } else if let Some(short) = text.strip_prefix('-') {
+            // `-it`: switches; `-e` / `-ue`: the last one takes the next word.
+            short.chars().last().is_some_and(|c| {
+                current
+                    .get_arguments()
+                    .any(|a| a.get_short() == Some(c) && takes_value(a))
+            }) && short.chars().count() >= 1
+                && short.chars().rev().skip(1).all(|c| {
+                    current
+                        .get_arguments()
+                        .any(|a| a.get_short() == Some(c) && is_switch(a))
+                })
+        } else {
+            false
+        };
+        if valued {
+            out.push(arg);
+            if let Some(v) = rest.next() {
+                out.push(v);
+            }
+            continue;
+        }
+        if !text.starts_with('-') {
+            if let Some(sub) = current.find_subcommand(&text) {
+                current = sub;
+            } else if matches!(current.get_name(), "run" | "create" | "exec") {
+                out.push(arg);
+                out.extend(rest.by_ref());
+                break;
+            }
+        }
+        out.push(arg);
+    }
+    out
+}
+
 /// A clap error as Docker's CLI words it: a missing argument is "'quai rm' requires at
 /// least 1 argument" with the usage line (exit 1); an unknown flag "unknown flag: --x"
 /// (exit 125).
@@ -459,7 +565,7 @@ fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> i32 {
 /// Run the docker-like CLI; returns the exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     quiet_broken_stdout();
-    let args = docker_aliases(args);
+    let args = docker_bool_values(docker_aliases(args));
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => return usage_error(&e, &args),
@@ -660,5 +766,65 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
         Cmd::System { cmd } => system::system(eng, cmd),
         Cmd::Info { format } => system::info_cmd(eng, format.as_deref()),
         _ => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod argv_tests {
+    use super::*;
+
+    fn words(v: &[&str]) -> Vec<std::ffi::OsString> {
+        v.iter().map(|s| (*s).into()).collect()
+    }
+
+    #[test]
+    fn boolean_flags_take_docker_values() {
+        let f = |v: &[&str]| docker_bool_values(docker_aliases(words(v)));
+        assert_eq!(
+            f(&["quai", "ps", "-a=false", "--no-trunc=true"]),
+            words(&["quai", "ps", "--no-trunc"])
+        );
+        assert_eq!(
+            f(&["quai", "rm", "-f=1", "c1"]),
+            words(&["quai", "rm", "-f", "c1"])
+        );
+        // The container's own arguments stay as given; option values are skipped over.
+        assert_eq!(
+            f(&[
+                "quai",
+                "run",
+                "--name",
+                "web",
+                "-e",
+                "A=1",
+                "--rm=true",
+                "img",
+                "--rm=false"
+            ]),
+            words(&[
+                "quai",
+                "run",
+                "--name",
+                "web",
+                "-e",
+                "A=1",
+                "--rm",
+                "img",
+                "--rm=false"
+            ])
+        );
+        // Not a boolean, or not a boolean value: left for clap to judge.
+        assert_eq!(
+            f(&["quai", "ps", "--format=x", "--all=maybe"]),
+            words(&["quai", "ps", "--format=x", "--all=maybe"])
+        );
+        assert_eq!(
+            f(&["quai", "container", "ls", "--all=true"]),
+            words(&["quai", "ps", "--all"])
+        );
+        assert_eq!(
+            f(&["quai", "--root", "/r", "image", "rm", "x"]),
+            words(&["quai", "--root", "/r", "rmi", "x"])
+        );
     }
 }
