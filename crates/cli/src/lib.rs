@@ -455,14 +455,11 @@ fn docker_bool_values(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
         } else {
             None
         };
-        match flag {
-            Some((bare, value, true)) => {
-                if value {
-                    out.push(bare.into());
-                }
-                continue;
+        if let Some((bare, value, true)) = flag {
+            if value {
+                out.push(bare.into());
             }
-            Some(_) | None => {}
+            continue;
         }
         // An option that takes a value as the next word (`--name web`, `-e A=1`).
         let takes_value = |a: &clap::Arg| {
