@@ -71,6 +71,84 @@ pub struct LoginArgs {
     pub server: String,
 }
 
+/// Per-layer lines as docker prints them: on a terminal, one progress bar per layer
+/// (`a3ed95caeb02: Downloading [=====>   ] 1.2MB/3MB`) that ends as the layer's status;
+/// otherwise one line per step.
+struct LayerBars {
+    multi: Option<indicatif::MultiProgress>,
+    by_layer: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+    style: indicatif::ProgressStyle,
+    moving: &'static str,
+}
+
+impl LayerBars {
+    fn new(quiet: bool, moving: &'static str) -> LayerBars {
+        use std::io::IsTerminal;
+        LayerBars {
+            multi: (!quiet && std::io::stdout().is_terminal()).then(indicatif::MultiProgress::new),
+            by_layer: Default::default(),
+            style: indicatif::ProgressStyle::with_template(
+                "{prefix}: {msg:<16} [{bar:30}] {bytes}/{total_bytes}",
+            )
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            moving,
+        }
+    }
+
+    fn bar(&self, d: &content::Digest, total: Option<u64>) -> Option<indicatif::ProgressBar> {
+        let mb = self.multi.as_ref()?;
+        let mut m = self.by_layer.lock().ok()?;
+        let b = m.entry(d.hex()[..12].to_string()).or_insert_with(|| {
+            let b = mb.add(indicatif::ProgressBar::new(total.unwrap_or(0)));
+            b.set_style(self.style.clone());
+            b.set_prefix(d.hex()[..12].to_string());
+            b.set_message(self.moving);
+            b
+        });
+        Some(b.clone())
+    }
+
+    fn bytes(&self, d: &content::Digest, done: u64, total: Option<u64>) {
+        if let Some(b) = self.bar(d, total) {
+            if let Some(t) = total {
+                b.set_length(t);
+            }
+            b.set_message(self.moving);
+            b.set_position(done);
+        }
+    }
+
+    fn event(&self, ev: &engine::images::ProgressEvent) {
+        let Some(mb) = &self.multi else {
+            println!("{}", ev.docker_line());
+            return;
+        };
+        match ev.layer() {
+            // A layer's step: its bar (made now if it has none yet) shows it.
+            Some(d) => {
+                if let Some(b) = self.bar(d, None) {
+                    if matches!(ev, engine::images::ProgressEvent::Preparing(_)) {
+                        b.set_message(ev.status());
+                    } else {
+                        b.finish_with_message(ev.status());
+                    }
+                }
+            }
+            // The last words (`Digest: ...`, `latest: digest: ... size: ...`) go under the
+            // layers' lines, as docker's final screen has them.
+            None => {
+                let line = mb.add(indicatif::ProgressBar::new(0));
+                line.set_style(
+                    indicatif::ProgressStyle::with_template("{msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                line.finish_with_message(ev.docker_line());
+            }
+        }
+    }
+}
+
 /// `quai pull`.
 pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
     if a.all_tags {
@@ -116,54 +194,17 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
             );
         }
     };
-    // Per-layer progress bars on a terminal; plain lines otherwise.
-    use std::io::IsTerminal;
-    let bars = (!quiet && std::io::stdout().is_terminal()).then(indicatif::MultiProgress::new);
-    let by_layer: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>> =
-        Default::default();
-    let style = indicatif::ProgressStyle::with_template(
-        "{prefix}: {msg:<16} [{bar:30}] {bytes}/{total_bytes}",
-    )
-    .map(|s| s.progress_chars("=> "))
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    let bar_for = |d: &content::Digest, total: Option<u64>| -> Option<indicatif::ProgressBar> {
-        let mb = bars.as_ref()?;
-        let mut m = by_layer.lock().ok()?;
-        let b = m.entry(d.hex()[..12].to_string()).or_insert_with(|| {
-            let b = mb.add(indicatif::ProgressBar::new(total.unwrap_or(0)));
-            b.set_style(style.clone());
-            b.set_prefix(d.hex()[..12].to_string());
-            b.set_message("Downloading");
-            b
-        });
-        Some(b.clone())
-    };
+    let bars = LayerBars::new(quiet, "Downloading");
     let on_bytes = |d: &content::Digest, done: u64, total: Option<u64>| {
-        if let Some(b) = bar_for(d, total) {
-            b.set_position(done);
-        }
+        announce();
+        bars.bytes(d, done, total)
     };
     let progress = |ev: engine::images::ProgressEvent| {
         if quiet {
             return;
         }
         announce();
-        if let Some(mb) = &bars {
-            let bar = ev.layer().and_then(|d| {
-                by_layer
-                    .lock()
-                    .ok()
-                    .and_then(|m| m.get(&d.hex()[..12]).cloned())
-            });
-            match bar {
-                Some(b) => b.finish_with_message(ev.status()),
-                None => {
-                    let _ = mb.println(ev.docker_line());
-                }
-            }
-            return;
-        }
-        println!("{}", ev.docker_line());
+        bars.event(&ev);
     };
     eng.image_pull(
         &r,
@@ -195,15 +236,21 @@ pub fn push(eng: &Engine, a: PushArgs) -> anyhow::Result<i32> {
     if !quiet {
         println!("The push refers to repository [{}]", r.repository());
     }
+    let bars = LayerBars::new(quiet, "Pushing");
+    let on_bytes = |d: &content::Digest, done: u64, total: Option<u64>| bars.bytes(d, done, total);
+    let progress = |ev: engine::images::ProgressEvent| {
+        if !quiet {
+            bars.event(&ev);
+        }
+    };
     eng.image_push(
         &r,
         engine::images::RegistryOptions {
             tls_verify: a.tls_verify,
         },
-        &|ev| {
-            if !quiet {
-                println!("{}", ev.docker_line());
-            }
+        engine::images::Progress {
+            event: &progress,
+            bytes: Some(&on_bytes),
         },
     )?;
     Ok(0)

@@ -196,7 +196,7 @@ impl Engine {
         &self,
         r: &Reference,
         opts: RegistryOptions,
-        progress: &(dyn Fn(ProgressEvent) + Sync),
+        progress: Progress<'_>,
     ) -> Result<Digest> {
         let store = self.images()?;
         let id = store.resolve(&r.to_string())?;
@@ -229,7 +229,8 @@ impl Engine {
             r,
             &manifest,
             &sources,
-            progress,
+            progress.event,
+            progress.bytes,
         )?)
     }
 }

@@ -41,6 +41,21 @@ fn push_and_pull_with_docker_registry_and_skopeo() {
     let out = q(&["push", &format!("{reg}/quai/bb:v1")]);
     assert!(out.status.success(), "push: {}", stderr(&out));
     assert!(stdout(&out).contains(": Pushed"), "{}", stdout(&out));
+    // Docker's lines: every blob Preparing first, then each one's outcome, then the tag.
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let last_preparing = lines.iter().rposition(|l| l.ends_with(": Preparing"));
+    let first_pushed = lines.iter().position(|l| l.ends_with(": Pushed"));
+    assert!(
+        last_preparing.is_some() && last_preparing < first_pushed,
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.starts_with("v1: digest: sha256:")),
+        "{lines:?}"
+    );
     let again = q(&["push", &format!("{reg}/quai/bb:v1")]);
     assert!(
         stdout(&again).contains("Layer already exists"),

@@ -79,6 +79,8 @@ pub enum Event {
     PullComplete(Digest),
     /// The manifest pulled (the pull's last word).
     Pulled(Digest),
+    /// A blob about to be pushed (push: every blob, before the first is sent).
+    Preparing(Digest),
     /// A blob the registry had already (push).
     LayerExists(Digest),
     /// A blob mounted from another repository of the registry (push).
@@ -108,6 +110,7 @@ impl Event {
             Event::AlreadyExists(d)
             | Event::PullComplete(d)
             | Event::LayerExists(d)
+            | Event::Preparing(d)
             | Event::Pushed(d) => Some(d),
             Event::Mounted { blob, .. } => Some(blob),
             Event::Pulled(_) | Event::TagPushed { .. } => None,
@@ -120,6 +123,7 @@ impl Event {
             Event::AlreadyExists(_) => "Already exists".into(),
             Event::PullComplete(_) => "Pull complete".into(),
             Event::LayerExists(_) => "Layer already exists".into(),
+            Event::Preparing(_) => "Preparing".into(),
             Event::Mounted { from, .. } => format!("Mounted from {from}"),
             Event::Pushed(_) => "Pushed".into(),
             Event::Pulled(d) => format!("Digest: {d}"),

@@ -49,12 +49,33 @@ pub enum BlobPush {
 
 /// Upload one blob unless the registry has it; first try to mount it from `sources`
 /// (repositories of the same registry that have it).
+/// A reader that reports how much of a blob went by.
+struct Counting<'a, R> {
+    inner: R,
+    digest: &'a Digest,
+    done: u64,
+    total: u64,
+    bytes: Option<crate::pull::Bytes<'a>>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        if let Some(b) = self.bytes {
+            b(self.digest, self.done, Some(self.total));
+        }
+        Ok(n)
+    }
+}
+
 pub fn push_blob(
     c: &Client,
     store: &Store,
     r: &Reference,
     d: &Digest,
     sources: &[String],
+    bytes: Option<crate::pull::Bytes<'_>>,
 ) -> Result<BlobPush> {
     let host = api_host(&r.domain);
     let base = c.base(host)?;
@@ -108,7 +129,13 @@ pub fn push_blob(
     };
     let mut loc = location(&base, &start)?;
     let size = store.size(d)?;
-    let mut f = store.open_blob(d)?;
+    let mut f = Counting {
+        inner: store.open_blob(d)?,
+        digest: d,
+        done: 0,
+        total: size,
+        bytes,
+    };
     if size > CHUNK {
         let mut offset = 0u64;
         while offset < size {
@@ -162,6 +189,7 @@ pub fn push(
     manifest: &Digest,
     sources: &[String],
     progress: crate::pull::Progress<'_>,
+    on_bytes: Option<crate::pull::Bytes<'_>>,
 ) -> Result<Digest> {
     let bytes = store.read(manifest)?;
     let m: Value = serde_json::from_slice(&bytes)
@@ -182,7 +210,10 @@ pub fn push(
         );
     }
     for d in &blobs {
-        progress(match push_blob(c, store, r, d, sources)? {
+        progress(crate::pull::Event::Preparing(d.clone()));
+    }
+    for d in &blobs {
+        progress(match push_blob(c, store, r, d, sources, on_bytes)? {
             BlobPush::Exists => crate::pull::Event::LayerExists(d.clone()),
             BlobPush::Mounted(from) => crate::pull::Event::Mounted {
                 blob: d.clone(),
