@@ -412,6 +412,32 @@ fn docker_aliases(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
 /// first positional of `run`, `create` and `exec` are the container's and stay as given.
 fn docker_bool_values(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     use clap::CommandFactory;
+    // Building the command tree costs as much as parsing: only when a flag has a value
+    // that may be a boolean's.
+    let maybe = args.iter().skip(1).any(|a| {
+        a.to_str().is_some_and(|t| {
+            t.starts_with('-')
+                && t.split_once('=').is_some_and(|(_, v)| {
+                    matches!(
+                        v,
+                        "1" | "t"
+                            | "T"
+                            | "true"
+                            | "TRUE"
+                            | "True"
+                            | "0"
+                            | "f"
+                            | "F"
+                            | "false"
+                            | "FALSE"
+                            | "False"
+                    )
+                })
+        })
+    });
+    if !maybe {
+        return args;
+    }
     let root = Cli::command();
     let mut current = &root;
     let mut out = Vec::with_capacity(args.len());
