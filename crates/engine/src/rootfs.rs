@@ -360,12 +360,44 @@ pub fn tar_tree<W: std::io::Write>(
     tar_level(b, dir, name, 0)
 }
 
+/// The host's name for a uid (or gid) from `/etc/passwd` (`/etc/group`), read once, as
+/// Go's archive/tar names a file's owners (docker's `cp` archives carry them).
+fn host_name(file: &str, id: u32) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static PASSWD: OnceLock<HashMap<u32, String>> = OnceLock::new();
+    static GROUP: OnceLock<HashMap<u32, String>> = OnceLock::new();
+    let load = |path: &str| -> HashMap<u32, String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                Some((f.get(2)?.parse().ok()?, (*f.first()?).to_string()))
+            })
+            .collect()
+    };
+    let map = if file == "passwd" {
+        PASSWD.get_or_init(|| load("/etc/passwd"))
+    } else {
+        GROUP.get_or_init(|| load("/etc/group"))
+    };
+    map.get(&id).cloned()
+}
+
 fn tar_header(st: &rustix::fs::Stat, kind: tar::EntryType, size: u64) -> tar::Header {
-    let mut h = tar::Header::new_gnu();
+    // POSIX ustar with owner names, as docker's archives are.
+    let mut h = tar::Header::new_ustar();
     h.set_entry_type(kind);
     h.set_mode(st.st_mode & 0o7777);
     h.set_uid(u64::from(st.st_uid));
     h.set_gid(u64::from(st.st_gid));
+    if let Some(u) = host_name("passwd", st.st_uid) {
+        let _ = h.set_username(&u);
+    }
+    if let Some(g) = host_name("group", st.st_gid) {
+        let _ = h.set_groupname(&g);
+    }
     h.set_mtime(st.st_mtime.max(0) as u64);
     h.set_size(size);
     h

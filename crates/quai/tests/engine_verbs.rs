@@ -114,8 +114,14 @@ fn detached_container_verbs() {
             "web"
         ])
         .contains("started"));
+    // As docker against dockerd 20.10: 126, the runtime's words on the output.
     let o = e.q(&["exec", "web", "nosuch"]);
-    assert_eq!(o.status.code(), Some(127), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(126), "{}", text(&o));
+    assert!(
+        text(&o).contains("exec: \"nosuch\": executable file not found in $PATH"),
+        "{}",
+        text(&o)
+    );
     // top: ps's columns, only the container's processes, the command kept whole.
     let top = e.ok(&["top", "web"]);
     let mut rows = top.lines();
