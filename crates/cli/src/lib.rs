@@ -8,8 +8,10 @@ mod build_cmd;
 mod common;
 mod container_io;
 mod containers;
+mod create_opts;
 mod format;
 mod images;
+mod inspect;
 mod networks;
 mod registry_cmds;
 mod system;
@@ -108,9 +110,9 @@ pub enum Cmd {
     /// The OCI runtime (runc-compatible): see `quai runtime --help`.
     Runtime,
     /// Create and run a container.
-    Run(containers::RunArgs),
+    Run(create_opts::RunArgs),
     /// Create a container.
-    Create(containers::CreateArgs),
+    Create(create_opts::CreateArgs),
     /// Start stopped containers.
     Start {
         /// Attach STDOUT/STDERR and forward signals.
@@ -417,7 +419,7 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
             format,
             kind,
             names,
-        } => containers::inspect(eng, &names, format.as_deref(), kind.as_deref()),
+        } => inspect::inspect(eng, &names, format.as_deref(), kind.as_deref()),
         Cmd::Top { container, ps_args } => container_io::top(eng, &container, &ps_args),
         Cmd::Stats {
             no_stream,
