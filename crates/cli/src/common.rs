@@ -60,3 +60,20 @@ pub(crate) fn confirm(force: bool, what: &str) -> anyhow::Result<bool> {
     std::io::stdin().read_line(&mut s)?;
     Ok(s.trim().eq_ignore_ascii_case("y"))
 }
+
+/// An I/O error as Go words it (`no such file or directory`), without Rust's
+/// `(os error N)`.
+pub(crate) fn go_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "is a directory".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ use engine::lifecycle::{CreateRequest, Engine};
 use engine::{ContainerConfig, Record};
 use serde_json::{json, Value};
 
-use crate::create_opts::{request, resolve_env, CreateArgs, RunArgs};
+use crate::create_opts::{detach_keys, request, resolve_env, CreateArgs, Plan, Pull, RunArgs};
 use crate::format;
 
 /// A failure with Docker's exit status for it.
@@ -38,38 +38,144 @@ pub(crate) fn engine_err(e: engine::Error) -> anyhow::Error {
     anyhow::Error::new(Status(e.exit_status(), e.to_string()))
 }
 
-fn create_with_pull(eng: &mut Engine, req: CreateRequest) -> anyhow::Result<Record> {
-    match eng.create(req.clone()) {
-        Err(e) if e.is_no_such_image() => {
-            eprintln!("Unable to find image '{}' locally", req.image);
-            crate::registry_cmds::pull(eng, crate::registry_cmds::PullArgs::for_image(&req.image))
-                .map_err(|e| anyhow::Error::new(Status(125, format!("{e:#}"))))?;
-            eng.create(req).map_err(engine_err)
-        }
-        r => r.map_err(engine_err),
+/// Pull as `--pull` says (`--platform`'s image when given), create, and show Docker's
+/// warnings; `--cidfile` is claimed first (refused when it exists) and gets the id, or
+/// goes again when nothing was created.
+fn create_with_pull(eng: &mut Engine, plan: Plan) -> anyhow::Result<Record> {
+    let Plan { req, pull, cidfile } = plan;
+    if let Some(p) = &cidfile {
+        claim_cidfile(p)?;
     }
+    let made = create_pulling(eng, req, pull);
+    match (&cidfile, &made) {
+        (Some(p), Ok(rec)) => std::fs::write(p, &rec.id)
+            .map_err(|e| anyhow::anyhow!("failed to write the container ID to the file: {e}"))?,
+        (Some(p), Err(_)) => {
+            let _ = std::fs::remove_file(p);
+        }
+        _ => {}
+    }
+    made
+}
+
+fn create_pulling(eng: &mut Engine, req: CreateRequest, pull: Pull) -> anyhow::Result<Record> {
+    let fetch = |eng: &mut Engine, req: &CreateRequest| {
+        let mut a = crate::registry_cmds::PullArgs::for_image(&req.image);
+        if let Some(p) = &req.platform {
+            a.platform = p.clone();
+        }
+        crate::registry_cmds::pull(eng, a)
+            .map(|_| ())
+            .map_err(|e| anyhow::Error::new(Status(125, format!("{e:#}"))))
+    };
+    if pull == Pull::Always {
+        fetch(eng, &req)?;
+    }
+    let made = match eng.create_with_warnings(req.clone()) {
+        Err(e) if e.is_no_such_image() && pull == Pull::Missing => {
+            eprintln!("Unable to find image '{}' locally", req.image);
+            fetch(eng, &req)?;
+            eng.create_with_warnings(req)
+        }
+        Err(e) if e.is_no_such_image() => {
+            let name = match req
+                .image
+                .rsplit('/')
+                .next()
+                .is_some_and(|l| l.contains(':'))
+                || req.image.contains('@')
+            {
+                true => req.image.clone(),
+                false => format!("{}:latest", req.image),
+            };
+            return Err(anyhow::Error::new(Status(
+                125,
+                format!("No such image: {name}"),
+            )));
+        }
+        r => r,
+    };
+    let (rec, warnings) = made.map_err(engine_err)?;
+    for w in warnings {
+        eprintln!("WARNING: {w}");
+    }
+    Ok(rec)
+}
+
+/// `--cidfile`: make the file, refusing one that exists (Docker's words).
+fn claim_cidfile(p: &std::path::Path) -> anyhow::Result<()> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(p)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(anyhow::Error::new(Status(
+            125,
+            format!(
+                "container ID file found, make sure the other container isn't running or delete {}",
+                p.display()
+            ),
+        ))),
+        Err(e) => Err(anyhow::Error::new(Status(
+            125,
+            format!(
+                "failed to create the container ID file: open {}: {}",
+                p.display(),
+                crate::common::go_io(&e)
+            ),
+        ))),
+    }
+}
+
+/// `run`'s status for a failed create, as docker's CLI picks it from the words: 127
+/// for a missing file, 126 for one it may not use, else 125.
+fn run_create_status(e: anyhow::Error) -> anyhow::Error {
+    let text = format!("{e:#}");
+    let code = if text.contains("executable file not found")
+        || text.contains("no such file or directory")
+    {
+        127
+    } else if text.contains("permission denied") || text.contains("is a directory") {
+        126
+    } else {
+        match e.downcast_ref::<Status>() {
+            Some(s) => s.0,
+            None => 125,
+        }
+    };
+    anyhow::Error::new(Status(code, text))
 }
 
 /// `create`.
 pub fn create(eng: &mut Engine, a: CreateArgs) -> anyhow::Result<i32> {
-    let rec = create_with_pull(eng, request(a).map_err(usage)?)?;
+    let rec = create_with_pull(eng, request(a, false).map_err(usage)?)?;
     println!("{}", rec.id);
     Ok(0)
 }
 
 /// `run`.
 pub fn run(eng: &mut Engine, a: RunArgs) -> anyhow::Result<i32> {
-    let interactive = a.create.interactive;
     let tty = a.create.tty;
-    let rec = create_with_pull(eng, request(a.create).map_err(usage)?)?;
+    let keys = match &a.detach_keys {
+        Some(k) => detach_keys(k).map_err(usage)?,
+        None => engine::attach::DEFAULT_DETACH_KEYS.to_vec(),
+    };
+    let rec = create_with_pull(eng, request(a.create, a.detach).map_err(usage)?)
+        .map_err(run_create_status)?;
     if a.detach {
         eng.start(&rec.id, "").map_err(engine_err)?;
         println!("{}", rec.id);
         return Ok(0);
     }
-    let streams = if interactive { "ioe" } else { "oe" };
-    let (rec, stream) = eng.start(&rec.id, streams).map_err(engine_err)?;
-    attached(eng, &rec, stream, interactive, tty)
+    let at = rec.config.attach;
+    let streams: String = [(at.stdin, 'i'), (at.stdout, 'o'), (at.stderr, 'e')]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, c)| *c)
+        .collect();
+    let (rec, stream) = eng.start(&rec.id, &streams).map_err(engine_err)?;
+    attached(eng, &rec, stream, at.stdin, tty, &keys)
 }
 
 fn attached(
@@ -78,11 +184,14 @@ fn attached(
     stream: std::os::unix::net::UnixStream,
     stdin: bool,
     tty: bool,
+    detach_keys: &[u8],
 ) -> anyhow::Result<i32> {
     let forward = eng.signaller(&rec.id);
-    let ended = engine::attach::client_loop(stream, stdin, tty, forward).context("attach")?;
+    let ended =
+        engine::attach::client_loop(stream, stdin, tty, detach_keys, forward).context("attach")?;
     Ok(match ended {
         Ended::Exited(code) => code,
+        Ended::Detached => 0,
         Ended::Closed => eng.get(&rec.id).map(|r| r.state.exit_code).unwrap_or(255),
         Ended::Failed { code, message } => return Err(anyhow::Error::new(Status(code, message))),
     })
@@ -102,7 +211,14 @@ pub fn start(
         let rec = eng.get(&containers[0]).map_err(engine_err)?;
         let streams = if interactive { "ioe" } else { "oe" };
         let (rec, stream) = eng.start(&rec.id, streams).map_err(engine_err)?;
-        return attached(eng, &rec, stream, interactive, rec.config.tty);
+        return attached(
+            eng,
+            &rec,
+            stream,
+            interactive,
+            rec.config.tty,
+            engine::attach::DEFAULT_DETACH_KEYS,
+        );
     }
     crate::common::each(containers, |c| {
         let r = eng.get(c)?;
@@ -376,7 +492,14 @@ pub fn attach(eng: &mut Engine, container: &str, no_stdin: bool) -> anyhow::Resu
         engine::attach::ATTACH,
         if stdin { b"ioe" } else { b"oe" },
     )?;
-    attached(eng, &r, s, stdin, r.config.tty)
+    attached(
+        eng,
+        &r,
+        s,
+        stdin,
+        r.config.tty,
+        engine::attach::DEFAULT_DETACH_KEYS,
+    )
 }
 
 /// Container management verbs (`quai container ...`).

@@ -51,8 +51,13 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
         state["Health"] = h;
     }
     let healthcheck = c.health.as_ref().map(|h| {
-        json!({"Test": h.test, "Interval": h.interval, "Timeout": h.timeout, "StartPeriod": h.start_period, "Retries": h.retries})
+        let mut v = json!({"Test": h.test, "Interval": h.interval, "Timeout": h.timeout, "StartPeriod": h.start_period, "Retries": h.retries});
+        if h.start_interval > 0 {
+            v["StartInterval"] = json!(h.start_interval);
+        }
+        v
     });
+
     let ports: BTreeMap<String, Value> = c
         .exposed_ports
         .iter()
@@ -74,42 +79,21 @@ pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
-        "LogPath": eng.log_path(&r.id),
+        // Docker shows no path for a driver whose file is not json-file's.
+        "LogPath": if c.log_config.driver_name() == "json-file" { json!(eng.log_path(&r.id)) } else { json!("") },
         "Name": format!("/{}", r.name),
         "RestartCount": s.restart_count,
         "Driver": "overlay",
         "Platform": "linux",
-        "HostConfig": {
-            "Binds": c.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
-            "NetworkMode": c.network_mode,
-            "RestartPolicy": {"Name": c.restart.name, "MaximumRetryCount": c.restart.max_retries},
-            "AutoRemove": c.auto_remove,
-            "CapAdd": c.cap_add, "CapDrop": c.cap_drop,
-            "GroupAdd": c.group_add,
-            "Privileged": c.privileged,
-            "ReadonlyRootfs": c.read_only,
-            "SecurityOpt": c.security_opt,
-            "Devices": c.devices.iter().map(|d| json!({
-                "PathOnHost": d.path_on_host,
-                "PathInContainer": d.path_in_container,
-                "CgroupPermissions": d.cgroup_permissions,
-            })).collect::<Vec<_>>(),
-            "DeviceCgroupRules": c.device_cgroup_rules,
-            "Init": c.init,
-            "Memory": c.resources.memory.unwrap_or(0),
-            "MemorySwap": c.resources.memory_swap.unwrap_or(0),
-            "NanoCpus": c.resources.nano_cpus.unwrap_or(0),
-            "CpuShares": c.resources.cpu_shares.unwrap_or(0),
-            "CpusetCpus": c.resources.cpuset_cpus.clone().unwrap_or_default(),
-            "PidsLimit": c.resources.pids_limit,
-            "Ulimits": c.resources.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
-            "Tmpfs": c.mounts.iter().filter(|m| m.kind == MountKind::Tmpfs).map(|m| (m.target.clone(), json!(""))).collect::<BTreeMap<_, _>>(),
-        },
+        "HostConfig": host_config(eng, r),
         "Mounts": mounts,
         "Config": {
             "Hostname": c.hostname,
+            "Domainname": c.domainname,
             "User": c.user,
-            "AttachStdin": c.open_stdin,
+            "AttachStdin": c.attach.stdin,
+            "AttachStdout": c.attach.stdout,
+            "AttachStderr": c.attach.stderr,
             "Tty": c.tty,
             "OpenStdin": c.open_stdin,
             "Env": c.env,
@@ -216,4 +200,98 @@ pub fn inspect(
     }
     crate::template::print_docs(&docs, format)?;
     Ok(code)
+}
+
+/// Docker's `HostConfig` of a container.
+fn host_config(eng: &Engine, r: &Record) -> Value {
+    let c = &r.config;
+    let res = &c.resources;
+    // `/NAME:/THIS/ALIAS`, as Docker stores a link (names as they are now).
+    let links: Vec<String> = if c.links.is_empty() {
+        Vec::new()
+    } else {
+        let all = eng.records().unwrap_or_default();
+        c.links
+            .iter()
+            .map(|l| {
+                let name = all
+                    .iter()
+                    .find(|o| o.id == l.container)
+                    .map_or(l.container.as_str(), |o| o.name.as_str());
+                format!("/{name}:/{}/{}", r.name, l.alias)
+            })
+            .collect()
+    };
+    let mut hc = json!({
+            "Binds": c.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
+            "NetworkMode": c.network_mode,
+            "RestartPolicy": {"Name": c.restart.name, "MaximumRetryCount": c.restart.max_retries},
+            "AutoRemove": c.auto_remove,
+            "CapAdd": c.cap_add, "CapDrop": c.cap_drop,
+            "GroupAdd": c.group_add,
+            "Privileged": c.privileged,
+            "ReadonlyRootfs": c.read_only,
+            "SecurityOpt": c.security_opt,
+            "Devices": c.devices.iter().map(|d| json!({
+                "PathOnHost": d.path_on_host,
+                "PathInContainer": d.path_in_container,
+                "CgroupPermissions": d.cgroup_permissions,
+            })).collect::<Vec<_>>(),
+            "DeviceCgroupRules": c.device_cgroup_rules,
+            "Init": c.init,
+            "Memory": c.resources.memory.unwrap_or(0),
+            // Docker stores what it applies: twice the memory when no swap limit was given.
+            "MemorySwap": c.resources.memory_swap.or(c.resources.memory.map(|m| m * 2)).unwrap_or(0),
+            "NanoCpus": c.resources.nano_cpus.unwrap_or(0),
+            "CpuShares": c.resources.cpu_shares.unwrap_or(0),
+            "CpusetCpus": c.resources.cpuset_cpus.clone().unwrap_or_default(),
+            "PidsLimit": c.resources.pids_limit,
+            "Ulimits": c.resources.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
+            "Tmpfs": c.mounts.iter().filter(|m| m.kind == MountKind::Tmpfs).map(|m| (m.target.clone(), json!(""))).collect::<BTreeMap<_, _>>(),
+    });
+    let more = json!({
+            "ShmSize": c.shm_size.unwrap_or(engine::spec::DEFAULT_SHM_SIZE),
+            "Sysctls": if c.sysctls.is_empty() { Value::Null } else { json!(c.sysctls) },
+            "IpcMode": if c.ipc_mode.is_empty() { "private" } else { c.ipc_mode.as_str() },
+            "PidMode": c.pid_mode,
+            "UTSMode": c.uts_mode,
+            "UsernsMode": c.userns_mode,
+            "CgroupnsMode": if c.cgroupns_mode.is_empty() { "private" } else { c.cgroupns_mode.as_str() },
+            "CgroupParent": c.cgroup_parent,
+            "OomScoreAdj": c.oom_score_adj,
+            "OomKillDisable": res.oom_kill_disable,
+            "MemoryReservation": res.memory_reservation.unwrap_or(0),
+            "MemorySwappiness": res.memory_swappiness,
+            "KernelMemory": res.kernel_memory.unwrap_or(0),
+            "BlkioWeight": res.blkio_weight.unwrap_or(0),
+            "BlkioDeviceReadBps": throttles(&res.device_read_bps),
+            "BlkioDeviceWriteBps": throttles(&res.device_write_bps),
+            "BlkioDeviceReadIOps": throttles(&res.device_read_iops),
+            "BlkioDeviceWriteIOps": throttles(&res.device_write_iops),
+            "CpuPeriod": res.cpu_period.unwrap_or(0),
+            "CpuQuota": res.cpu_quota.unwrap_or(0),
+            "CpuRealtimePeriod": res.cpu_rt_period.unwrap_or(0),
+            "CpuRealtimeRuntime": res.cpu_rt_runtime.unwrap_or(0),
+            "CpusetMems": res.cpuset_mems.clone().unwrap_or_default(),
+            "LogConfig": {"Type": c.log_config.driver_name(), "Config": c.log_config.opts},
+            "ContainerIDFile": c.cid_file,
+            "Links": if links.is_empty() { Value::Null } else { json!(links) },
+            "VolumesFrom": if c.volumes_from.is_empty() { Value::Null } else { json!(c.volumes_from) },
+            "Runtime": if c.runtime.is_empty() { "runc" } else { c.runtime.as_str() },
+            "Isolation": c.isolation,
+            "Annotations": if c.annotations.is_empty() { Value::Null } else { json!(c.annotations) },
+            "Dns": c.dns,
+            "ExtraHosts": if c.extra_hosts.is_empty() { Value::Null } else { json!(c.extra_hosts) },
+    });
+    if let (Some(hc), Value::Object(more)) = (hc.as_object_mut(), more) {
+        hc.extend(more);
+    }
+    hc
+}
+
+/// `--device-*-bps|iops` as Docker shows them.
+fn throttles(list: &[engine::config::ThrottleDevice]) -> Vec<Value> {
+    list.iter()
+        .map(|d| json!({"Path": d.path, "Rate": d.rate}))
+        .collect()
 }

@@ -110,8 +110,10 @@ pub enum Cmd {
     /// The OCI runtime (runc-compatible): see `quai runtime --help`.
     Runtime,
     /// Create and run a container.
+    #[command(args_override_self = true)]
     Run(create_opts::RunArgs),
     /// Create a container.
+    #[command(args_override_self = true)]
     Create(create_opts::CreateArgs),
     /// Start stopped containers.
     Start {
@@ -332,8 +334,31 @@ fn quiet_broken_stdout() {
 /// Run the docker-like CLI; returns the exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     quiet_broken_stdout();
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
+        Err(e) if e.kind() == clap::error::ErrorKind::UnknownArgument => {
+            // Docker's words (pflag's), and its status.
+            let flag = e
+                .get(clap::error::ContextKind::InvalidArg)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            eprintln!(
+                "unknown flag: {flag}\nSee 'quai {} --help'.",
+                command_path(&args)
+            );
+            return 125;
+        }
+        Err(e)
+            if e.kind() == clap::error::ErrorKind::MissingRequiredArgument
+                && matches!(command_path(&args).as_str(), "run" | "create") =>
+        {
+            // Docker's words and status for `run`/`create` without an image.
+            let cmd = command_path(&args);
+            eprintln!(
+                "quai: 'quai {cmd}' requires at least 1 argument\n\nUsage:  quai {cmd} [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nSee 'quai {cmd} --help' for more information"
+            );
+            return 1;
+        }
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { 125 } else { 0 };
@@ -356,6 +381,34 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             1
         }
     }
+}
+
+/// The command words of a command line (`run`, `container ls`), for docker's "See 'docker
+/// run --help'" hint: the words before the first option, past the global options.
+fn command_path(args: &[std::ffi::OsString]) -> String {
+    let mut words = Vec::new();
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        if a == "--root" || a == "--run-dir" {
+            it.next();
+            continue;
+        }
+        if a.starts_with('-') {
+            if words.is_empty() {
+                continue;
+            }
+            break;
+        }
+        words.push(a.into_owned());
+        let group = matches!(
+            words[0].as_str(),
+            "container" | "image" | "network" | "volume" | "system" | "builder" | "registry"
+        );
+        if words.len() == 2 || !group {
+            break;
+        }
+    }
+    words.join(" ")
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
