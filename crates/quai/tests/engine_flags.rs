@@ -1,0 +1,1083 @@
+//! End-to-end: docker's `run`/`create` flags through the binary, each checked where it
+//! takes effect (inside the container, in its cgroup, its log files) and in `inspect`.
+
+mod common;
+mod engine_common;
+
+use engine_common::*;
+
+/// `run --rm ARGS... localbusybox sh -c SCRIPT`, its output (it must succeed).
+fn sh(e: &Eng, args: &[&str], script: &str) -> String {
+    let mut all = vec!["run", "--rm"];
+    all.extend(args);
+    all.extend(["localbusybox", "sh", "-c", script]);
+    e.ok(&all)
+}
+
+/// This process's namespace of kind `ns`: the host's (`ipc:[4026531839]`).
+fn host_ns(ns: &str) -> String {
+    std::fs::read_link(format!("/proc/self/ns/{ns}"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// A cgroup v1 hybrid host (these machines); the cgroup checks are written for it.
+fn cgroup_v1() -> bool {
+    std::path::Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists()
+}
+
+#[test]
+fn boolean_and_short_flags_take_dockers_forms() {
+    if !root_or_skip("boolean_and_short_flags_take_dockers_forms") {
+        return;
+    }
+    let e = Eng::new();
+    assert_eq!(
+        e.ok(&["run", "--rm=true", "localbusybox", "echo", "rm-true"]),
+        "rm-true"
+    );
+    assert_eq!(
+        e.ok(&["run", "--rm", "-d=false", "localbusybox", "echo", "d-false"]),
+        "d-false"
+    );
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "-eC=3",
+            "-e=D=4",
+            "localbusybox",
+            "sh",
+            "-c",
+            "echo $C$D"
+        ]),
+        "34"
+    );
+    assert_eq!(
+        e.ok(&["run", "--rm", "-it=false", "localbusybox", "echo", "no-tty"]),
+        "no-tty"
+    );
+    // The command's own options stay its own.
+    assert_eq!(
+        e.ok(&["run", "--rm", "localbusybox", "echo", "-n", "--rm"]),
+        "--rm"
+    );
+    let o = e.q(&["run", "--rm=maybe", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o));
+    let o = e.q(&["run", "--rm", "--nosuchflag", "localbusybox"]);
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o));
+    assert!(
+        text(&o).starts_with("unknown flag: --nosuchflag\nSee 'quai run --help'."),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn namespace_flags() {
+    if !root_or_skip("namespace_flags") {
+        return;
+    }
+    let e = Eng::new();
+    // /dev/shm: its size, or none at all.
+    assert_eq!(
+        sh(
+            &e,
+            &["--shm-size", "8m"],
+            "df -k /dev/shm | tail -1 | awk '{print $2}'"
+        ),
+        "8192"
+    );
+    assert_eq!(
+        sh(&e, &[], "df -k /dev/shm | tail -1 | awk '{print $2}'"),
+        "65536"
+    );
+    assert_eq!(
+        sh(
+            &e,
+            &["--ipc", "none"],
+            "test -e /dev/shm && echo shm || echo none"
+        ),
+        "none"
+    );
+    // Sysctls in the container's own namespaces.
+    assert_eq!(
+        sh(
+            &e,
+            &[
+                "--sysctl",
+                "net.ipv4.ip_forward=1",
+                "--sysctl",
+                "kernel.shmmax=123456"
+            ],
+            "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax"
+        ),
+        "1\n123456"
+    );
+    // Host namespaces: the host's, by their inodes.
+    let ns = |args: &[&str], kind: &str| sh(&e, args, &format!("readlink /proc/self/ns/{kind}"));
+    assert_eq!(ns(&["--ipc", "host"], "ipc"), host_ns("ipc"));
+    assert_ne!(ns(&[], "ipc"), host_ns("ipc"));
+    assert_eq!(ns(&["--pid", "host"], "pid"), host_ns("pid"));
+    assert_ne!(ns(&[], "pid"), host_ns("pid"));
+    assert_eq!(ns(&["--uts", "host"], "uts"), host_ns("uts"));
+    assert_eq!(ns(&["--cgroupns", "host"], "cgroup"), host_ns("cgroup"));
+    assert_ne!(ns(&["--cgroupns", "private"], "cgroup"), host_ns("cgroup"));
+    assert_eq!(
+        sh(
+            &e,
+            &["--pid", "host"],
+            "test -d /proc/1 && cat /proc/1/comm"
+        ),
+        std::fs::read_to_string("/proc/1/comm")
+            .expect("host init")
+            .trim()
+    );
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    assert_eq!(sh(&e, &["--uts", "host"], "hostname"), host_name.trim());
+    assert_eq!(
+        sh(
+            &e,
+            &["--domainname", "example.org", "--hostname", "web"],
+            "cat /proc/sys/kernel/domainname; grep web /etc/hosts | cut -f2"
+        ),
+        "example.org\nweb.example.org web"
+    );
+    // Another container's pid and IPC namespaces (a shareable donor's).
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "donor",
+        "--ipc",
+        "shareable",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo shared > /dev/shm/f; sleep 60",
+    ]);
+    assert!(e.until(5, || e
+        .q(&["exec", "donor", "test", "-e", "/dev/shm/f"])
+        .status
+        .success()));
+    let donor_ipc = e.ok(&["exec", "donor", "readlink", "/proc/self/ns/ipc"]);
+    assert_eq!(
+        sh(
+            &e,
+            &["--ipc", "container:donor", "--pid", "container:donor"],
+            "readlink /proc/self/ns/ipc; cat /dev/shm/f; tr '\\0' ' ' < /proc/1/cmdline"
+        ),
+        // The donor's init (its shell exec'd sleep) is pid 1 here.
+        format!("{donor_ipc}\nshared\nsleep 60")
+    );
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "private",
+        "localbusybox",
+        "sleep",
+        "60",
+    ]);
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--ipc",
+        "container:private",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("non-shareable IPC"), "{}", text(&o));
+    let o = e.q(&["run", "--rm", "--pid", "container:nosuch", "localbusybox"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        text(&o).contains("No such container: nosuch"),
+        "{}",
+        text(&o)
+    );
+    // What inspect shows, under Docker's names.
+    e.ok(&[
+        "create",
+        "--name",
+        "shown",
+        "--shm-size",
+        "8m",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--ipc",
+        "shareable",
+        "--pid",
+        "container:donor",
+        "--uts",
+        "host",
+        "--cgroupns",
+        "host",
+        "--userns",
+        "host",
+        "localbusybox",
+        "true",
+    ]);
+    let donor = e.inspect("donor", ".Id");
+    assert_eq!(
+        e.inspect(
+            "shown",
+            "json .HostConfig.ShmSize}} {{json .HostConfig.Sysctls}} {{.HostConfig.IpcMode}} {{.HostConfig.PidMode}} {{.HostConfig.UTSMode}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.UsernsMode"
+        ),
+        format!(
+            "8388608 {{\"net.ipv4.ip_forward\":\"1\"}} shareable container:{donor} host host host"
+        )
+    );
+    assert_eq!(
+        e.inspect(
+            "private",
+            ".HostConfig.ShmSize}} {{.HostConfig.IpcMode}} {{.HostConfig.PidMode}} {{json .HostConfig.Sysctls"
+        ),
+        "67108864 private  null"
+    );
+    // The host's namespaces stay out of reach of what a container sets.
+    for (args, want) in [
+        (
+            &["--sysctl", "net.ipv4.ip_forward=1", "--network", "host"][..],
+            "not allowed in host network namespace",
+        ),
+        (
+            &["--sysctl", "kernel.sem=1 2 3 4", "--ipc", "host"],
+            "not allowed in the hosts ipc namespace",
+        ),
+        (&["--sysctl", "kernel.hostname=x"], "is not allowed"),
+        (
+            &["--uts", "host", "--hostname", "x"],
+            "conflicting options: hostname and the UTS mode",
+        ),
+        (
+            &["--uts", "host", "--domainname", "x"],
+            "conflicting options: domainname and the UTS mode",
+        ),
+        (&["--ipc", "bogus"], "Invalid IPC mode: bogus"),
+        (&["--pid", "bogus"], "--pid: invalid PID mode"),
+        (&["--uts", "bogus"], "--uts: invalid UTS mode"),
+        (&["--cgroupns", "bogus"], "--cgroupns: invalid CGROUP mode"),
+        (&["--userns", "private"], "--userns: invalid USER mode"),
+        (&["--shm-size", "x"], "invalid size: 'x'"),
+    ] {
+        let mut all = vec!["run", "--rm"];
+        all.extend(args);
+        all.extend(["localbusybox", "true"]);
+        let o = e.q(&all);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(want), "{args:?}: {}", text(&o));
+        assert_eq!(text(&o).trim().lines().count(), 1, "one line: {}", text(&o));
+    }
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname"),
+        host_name,
+        "the host's hostname changed"
+    );
+    let ids = e.all_ids();
+    assert_eq!(ids.len(), 3, "nothing made by the refused ones: {ids:?}");
+    e.ok(&["rm", "-f", "donor", "private", "shown"]);
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
+
+#[test]
+fn resource_flags_reach_the_cgroups() {
+    if !root_or_skip("resource_flags_reach_the_cgroups") {
+        return;
+    }
+    if !cgroup_v1() {
+        eprintln!("SKIP resource_flags_reach_the_cgroups: written for cgroup v1 hosts");
+        return;
+    }
+    let e = Eng::new();
+    assert_eq!(
+        sh(
+            &e,
+            &["--oom-score-adj", "100"],
+            "cat /proc/self/oom_score_adj"
+        ),
+        "100"
+    );
+    assert_eq!(
+        sh(
+            &e,
+            &[
+                "--memory",
+                "64m",
+                "--memory-reservation",
+                "32m",
+                "--memory-swappiness",
+                "10",
+                "--oom-kill-disable"
+            ],
+            "cd /sys/fs/cgroup/memory; cat memory.soft_limit_in_bytes memory.swappiness; grep oom_kill_disable memory.oom_control"
+        ),
+        "33554432\n10\noom_kill_disable 1"
+    );
+    assert_eq!(
+        sh(
+            &e,
+            &["--cpu-period", "50000", "--cpu-quota", "25000", "--cpuset-mems", "0"],
+            "cat /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/cpuset.mems"
+        ),
+        "50000\n25000\n0"
+    );
+    if std::path::Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
+        assert_eq!(
+            sh(
+                &e,
+                &["--cpu-rt-period", "1000000", "--cpu-rt-runtime", "10000"],
+                "cat /sys/fs/cgroup/cpu/cpu.rt_period_us /sys/fs/cgroup/cpu/cpu.rt_runtime_us"
+            ),
+            "1000000\n10000"
+        );
+    }
+    // An I/O limit on a block device of this machine.
+    let dev = std::fs::read_dir("/sys/block")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|d| {
+            let name = d.file_name().to_string_lossy().into_owned();
+            let numbers = std::fs::read_to_string(d.path().join("dev")).ok()?;
+            let node = format!("/dev/{name}");
+            (!name.starts_with("loop") && std::path::Path::new(&node).exists())
+                .then(|| (node, numbers.trim().to_string()))
+        })
+        .next();
+    if let Some((node, numbers)) = dev {
+        assert_eq!(
+            sh(
+                &e,
+                &[
+                    "--device-read-bps",
+                    &format!("{node}:1mb"),
+                    "--device-write-iops",
+                    &format!("{node}:10")
+                ],
+                "cd /sys/fs/cgroup/blkio; cat blkio.throttle.read_bps_device blkio.throttle.write_iops_device"
+            ),
+            format!("{numbers} 1048576\n{numbers} 10")
+        );
+    } else {
+        eprintln!("no block device: the I/O limits are not checked");
+    }
+    // Docker's warnings: the kernel lacks what is asked, or it is deprecated.
+    let o = e.q(&["run", "--rm", "--oom-kill-disable", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "WARNING: OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.\n"
+    );
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--kernel-memory",
+        "10m",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "WARNING: Specifying a kernel memory limit is deprecated and will be removed in a future release.\n"
+    );
+    let weight_file = std::path::Path::new("/sys/fs/cgroup/blkio/blkio.weight").exists()
+        || std::path::Path::new("/sys/fs/cgroup/blkio/blkio.bfq.weight").exists();
+    e.ok(&[
+        "create",
+        "--name",
+        "weighted",
+        "--blkio-weight",
+        "300",
+        "localbusybox",
+    ]);
+    if weight_file {
+        assert_eq!(e.inspect("weighted", ".HostConfig.BlkioWeight"), "300");
+    } else {
+        let o = e.q(&[
+            "run",
+            "--rm",
+            "--blkio-weight",
+            "300",
+            "localbusybox",
+            "true",
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            "WARNING: Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.\n"
+        );
+        assert_eq!(e.inspect("weighted", ".HostConfig.BlkioWeight"), "0");
+    }
+    // --cgroup-parent: the container's cgroup under it, both gone with it.
+    let id = e.ok(&[
+        "run",
+        "-d",
+        "--cgroup-parent",
+        "/quai-test-parent",
+        "--memory",
+        "64m",
+        "localbusybox",
+        "sleep",
+        "60",
+    ]);
+    let dir = std::path::PathBuf::from(format!("/sys/fs/cgroup/memory/quai-test-parent/quai-{id}"));
+    assert!(
+        dir.join("memory.limit_in_bytes").exists(),
+        "{}",
+        dir.display()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("memory.limit_in_bytes"))
+            .expect("limit")
+            .trim(),
+        "67108864"
+    );
+    assert_eq!(
+        e.inspect(&id, ".HostConfig.CgroupParent"),
+        "/quai-test-parent"
+    );
+    e.ok(&["rm", "-f", &id]);
+    assert!(!dir.exists());
+    assert!(!std::path::Path::new("/sys/fs/cgroup/memory/quai-test-parent").exists());
+    // Inspect, Docker's names.
+    e.ok(&[
+        "create",
+        "--name",
+        "limits",
+        "--oom-score-adj",
+        "100",
+        "--memory",
+        "64m",
+        "--memory-reservation",
+        "32m",
+        "--memory-swappiness",
+        "10",
+        "--oom-kill-disable",
+        "--kernel-memory",
+        "10m",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "25000",
+        "--cpu-rt-period",
+        "1000000",
+        "--cpu-rt-runtime",
+        "10000",
+        "--cpuset-mems",
+        "0",
+        "localbusybox",
+    ]);
+    assert_eq!(
+        e.inspect(
+            "limits",
+            ".HostConfig.OomScoreAdj}} {{.HostConfig.MemoryReservation}} {{.HostConfig.MemorySwappiness}} {{.HostConfig.OomKillDisable}} {{.HostConfig.KernelMemory}} {{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}} {{.HostConfig.CpuRealtimePeriod}} {{.HostConfig.CpuRealtimeRuntime}} {{.HostConfig.CpusetMems}} {{.HostConfig.MemorySwap"
+        ),
+        "100 33554432 10 true 10485760 50000 25000 1000000 10000 0 134217728"
+    );
+    // Bad values: Docker's line, status 125, nothing made.
+    for (args, want) in [
+        (
+            &["--oom-score-adj", "2000"][..],
+            "Invalid value 2000, range for oom score adj is [-1000, 1000]",
+        ),
+        (
+            &["--memory-swappiness", "200"],
+            "invalid value: 200. Valid memory swappiness range is 0-100",
+        ),
+        (
+            &["--memory-reservation", "x"],
+            "invalid argument \"x\" for \"--memory-reservation\" flag: invalid size: 'x'",
+        ),
+        (
+            &["--memory", "8m", "--memory-reservation", "16m"],
+            "Minimum memory limit can not be less than memory reservation limit, see usage",
+        ),
+        (
+            &["--cpu-quota", "500"],
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)",
+        ),
+        (
+            &["--cpu-period", "500"],
+            "CPU cfs period can not be less than 1ms",
+        ),
+        (
+            &["--cpu-period", "50000", "--cpus", "1"],
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+        ),
+        (
+            &["--cpuset-mems", "99"],
+            "Requested memory nodes are not available - requested 99",
+        ),
+        (&["--device-read-bps", "bogus"], "bad format: bogus"),
+        (
+            &["--device-read-bps", "/dev/null:1mb"],
+            "/dev/null is not a block device",
+        ),
+        (
+            &["--blkio-weight", "x"],
+            "strconv.ParseUint: parsing \"x\": invalid syntax",
+        ),
+    ] {
+        let mut all = vec!["run", "--rm"];
+        all.extend(args);
+        all.extend(["localbusybox", "true"]);
+        let o = e.q(&all);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(want), "{args:?}: {}", text(&o));
+        assert_eq!(text(&o).trim().lines().count(), 1, "one line: {}", text(&o));
+    }
+    // Docker's CLI gives 127 when the daemon's words say a file is missing.
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--device-write-iops",
+        "/dev/nosuch:10",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(127), "{}", text(&o));
+    assert!(text(&o).contains("stat /dev/nosuch: no such file or directory"));
+    let ids = e.all_ids();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    e.ok(&["rm", "weighted", "limits"]);
+    assert_eq!(e.leaks(&ids), Vec::<String>::new());
+}
+
+#[test]
+fn log_drivers_and_rotation() {
+    if !root_or_skip("log_drivers_and_rotation") {
+        return;
+    }
+    let e = Eng::new();
+    // none: the output is seen, nothing kept; `logs` refuses as Docker does.
+    let o = e.q(&[
+        "run",
+        "--name",
+        "quiet",
+        "--log-driver",
+        "none",
+        "localbusybox",
+        "echo",
+        "nolog",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "nolog\n");
+    let o = e.q(&["logs", "quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "Error: configured logging driver does not support reading\n"
+    );
+    assert_eq!(
+        e.inspect("quiet", "json .HostConfig.LogConfig}} {{.LogPath"),
+        "{\"Config\":{},\"Type\":\"none\"}"
+    );
+    let id = e.inspect("quiet", ".Id");
+    let log = e
+        .root
+        .join("containers")
+        .join(&id)
+        .join(format!("{id}-json.log"));
+    assert!(!log.exists() || std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0) == 0);
+    // Rotation: files of about max-size, max-file of them, read back in order.
+    e.ok(&[
+        "run",
+        "--name",
+        "chatty",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "max-file=3",
+        "localbusybox",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done",
+    ]);
+    let id = e.inspect("chatty", ".Id");
+    let dir = e.root.join("containers").join(&id);
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("container dir")
+        .flatten()
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("-json.log"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            format!("{id}-json.log"),
+            format!("{id}-json.log.1"),
+            format!("{id}-json.log.2")
+        ]
+    );
+    for f in &files {
+        let len = std::fs::metadata(dir.join(f)).expect("stat").len();
+        assert!(len <= 1024 + 200, "{f}: {len} bytes");
+    }
+    let all = e.ok(&["logs", "chatty"]);
+    let n: Vec<u32> = all
+        .lines()
+        .filter_map(|l| l.strip_prefix("line ")?.parse().ok())
+        .collect();
+    assert_eq!(n.last(), Some(&299), "{all}");
+    assert!(n.len() > 20 && n.len() < 300, "rotated away: {}", n.len());
+    assert!(n.windows(2).all(|w| w[1] == w[0] + 1), "in order: {n:?}");
+    assert_eq!(
+        e.ok(&["logs", "--tail", "3", "chatty"]),
+        "line 297\nline 298\nline 299"
+    );
+    // A tail longer than the current file reaches into the rotated ones.
+    let tail = e.ok(&["logs", "--tail", &(n.len() - 1).to_string(), "chatty"]);
+    assert_eq!(tail.lines().count(), n.len() - 1);
+    assert_eq!(
+        e.inspect("chatty", "json .HostConfig.LogConfig"),
+        "{\"Config\":{\"max-file\":\"3\",\"max-size\":\"1k\"},\"Type\":\"json-file\"}"
+    );
+    // local: kept (and read) as json-file is.
+    e.ok(&[
+        "run",
+        "--name",
+        "loc",
+        "--log-driver",
+        "local",
+        "localbusybox",
+        "echo",
+        "kept",
+    ]);
+    assert_eq!(e.ok(&["logs", "loc"]), "kept");
+    for (args, want) in [
+        (
+            &["--log-driver", "syslog"][..],
+            "plugin \"syslog\" not found",
+        ),
+        (
+            &["--log-opt", "bogus=1"],
+            "unknown log opt 'bogus' for json-file log driver",
+        ),
+        (
+            &["--log-opt", "max-size=x"],
+            "failed to initialize logging driver: invalid size: 'x'",
+        ),
+    ] {
+        let mut all = vec!["run", "--rm"];
+        all.extend(args);
+        all.extend(["localbusybox", "true"]);
+        let o = e.q(&all);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(want), "{args:?}: {}", text(&o));
+    }
+    assert_eq!(e.all_ids().len(), 3);
+}
+
+#[test]
+fn attach_cidfile_labels_and_the_rest() {
+    if !root_or_skip("attach_cidfile_labels_and_the_rest") {
+        return;
+    }
+    let e = Eng::new();
+    let script = "echo out; echo err >&2";
+    for (streams, out, err) in [
+        (&["-a", "stdout"][..], "out\n", ""),
+        (&["-a", "stderr"], "", "err\n"),
+        (&["-a", "stdout", "-a", "STDERR"], "out\n", "err\n"),
+        (&[], "out\n", "err\n"),
+    ] {
+        let mut all = vec!["run", "--rm"];
+        all.extend(streams);
+        all.extend(["localbusybox", "sh", "-c", script]);
+        let o = e.q(&all);
+        assert_eq!(o.status.code(), Some(0), "{streams:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stdout), out, "{streams:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr), err, "{streams:?}");
+    }
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "-a",
+        "stdout",
+        "localbusybox",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    let o = e.q(&["run", "-d", "-a", "stdout", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("conflicting options: cannot specify both --attach and --detach"));
+    let o = e.q(&["run", "--rm", "-a", "bogus", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("valid streams are STDIN, STDOUT and STDERR"));
+    e.ok(&["create", "--name", "att", "-a", "stdout", "localbusybox"]);
+    assert_eq!(
+        e.inspect(
+            "att",
+            ".Config.AttachStdin}} {{.Config.AttachStdout}} {{.Config.AttachStderr"
+        ),
+        "false true false"
+    );
+    // --cidfile: written, and refused when it exists (nothing made then).
+    let cid = e.dir.path().join("cid");
+    let cids = cid.to_str().expect("utf-8");
+    let id = e.ok(&[
+        "create",
+        "--cidfile",
+        cids,
+        "--name",
+        "withcid",
+        "localbusybox",
+    ]);
+    assert_eq!(std::fs::read_to_string(&cid).expect("cidfile"), id);
+    assert_eq!(e.inspect("withcid", ".HostConfig.ContainerIDFile"), cids);
+    let o = e.q(&["run", "--rm", "--cidfile", cids, "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains(&format!(
+        "container ID file found, make sure the other container isn't running or delete {cids}"
+    )));
+    // A failed create takes its new cidfile away again.
+    let cid2 = e.dir.path().join("cid2");
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--cidfile",
+        cid2.to_str().expect("utf-8"),
+        "--oom-score-adj",
+        "5000",
+        "localbusybox",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(!cid2.exists());
+    // --label-file, then --label over it.
+    let lf = e.dir.path().join("labels");
+    std::fs::write(&lf, "# comment\n\na=1\nb=2\n").expect("label file");
+    e.ok(&[
+        "create",
+        "--name",
+        "labelled",
+        "--label-file",
+        lf.to_str().expect("utf-8"),
+        "--label",
+        "b=3",
+        "localbusybox",
+    ]);
+    assert_eq!(
+        e.inspect("labelled", "json .Config.Labels"),
+        "{\"a\":\"1\",\"b\":\"3\"}"
+    );
+    let o = e.q(&["run", "--rm", "--label-file", "/nosuch", "localbusybox"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("open /nosuch: no such file or directory"));
+    // --expose (ranges, protocols), with -p's port.
+    e.ok(&[
+        "create",
+        "--name",
+        "exposed",
+        "--expose",
+        "7000-7001/udp",
+        "--expose",
+        "80",
+        "-p",
+        "127.0.0.1:8080:81",
+        "localbusybox",
+    ]);
+    assert_eq!(
+        e.inspect("exposed", "json .Config.ExposedPorts"),
+        "{\"7000/udp\":{},\"7001/udp\":{},\"80/tcp\":{},\"81/tcp\":{}}"
+    );
+    let o = e.q(&["run", "--rm", "--expose", "x", "localbusybox"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("invalid range format for --expose: x"));
+    // --annotation reaches the OCI spec; runtime, isolation and userns are shown.
+    let id = e.ok(&[
+        "run",
+        "-d",
+        "--annotation",
+        "org.example/a=b",
+        "--runtime",
+        "runc",
+        "--isolation",
+        "default",
+        "--userns",
+        "host",
+        "--domainname",
+        "example.org",
+        "localbusybox",
+        "sleep",
+        "60",
+    ]);
+    let spec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(e.root.join("containers").join(&id).join("config.json")).expect("spec"),
+    )
+    .expect("json");
+    assert_eq!(spec["annotations"]["org.example/a"], "b");
+    assert_eq!(spec["domainname"], "example.org");
+    assert_eq!(
+        e.inspect(
+            &id,
+            "json .HostConfig.Annotations}} {{.HostConfig.Runtime}} {{.HostConfig.Isolation}} {{.HostConfig.UsernsMode}} {{.Config.Domainname"
+        ),
+        "{\"org.example/a\":\"b\"} runc default host example.org"
+    );
+    e.ok(&["rm", "-f", &id]);
+    // What quai refuses outright, in one line.
+    for (args, want) in [
+        (&["--gpus", "all"][..], "no GPU support"),
+        (&["--ip6", "2001:db8::1"], "no IPv6"),
+        (&["--runtime", "crun"], "Unknown runtime specified crun"),
+        (&["--isolation", "hyperv"], "linux only supports 'default'"),
+        (
+            &["--detach-keys", "bogus"],
+            "Invalid escape keys (bogus) provided",
+        ),
+        (&["--pull", "sometimes"], "invalid pull option: 'sometimes'"),
+    ] {
+        let mut all = vec!["run", "--rm"];
+        all.extend(args);
+        all.extend(["localbusybox", "true"]);
+        let o = e.q(&all);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(want), "{args:?}: {}", text(&o));
+        assert_eq!(text(&o).trim().lines().count(), 1, "one line: {}", text(&o));
+    }
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--detach-keys",
+            "ctrl-x,x",
+            "localbusybox",
+            "echo",
+            "keys"
+        ]),
+        "keys"
+    );
+    assert_eq!(e.all_ids().len(), 4, "att, withcid, labelled, exposed");
+}
+
+#[test]
+fn links_and_volumes_from() {
+    if !root_or_skip("links_and_volumes_from") {
+        return;
+    }
+    let e = Eng::new();
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--expose",
+        "80",
+        "-e",
+        "WHO=web",
+        "localbusybox",
+        "sleep",
+        "60",
+    ]);
+    let ip = e.inspect("web", ".NetworkSettings.IPAddress");
+    let short = &e.inspect("web", ".Id")[..12];
+    let out = sh(
+        &e,
+        &["--name", "client", "--link", "web:al"],
+        "grep -w al /etc/hosts; echo $AL_NAME $AL_PORT $AL_PORT_80_TCP_ADDR $AL_ENV_WHO",
+    );
+    assert_eq!(
+        out,
+        format!("{ip}\tal {short} web\n/client/al tcp://{ip}:80 {ip} web")
+    );
+    assert_eq!(
+        sh(&e, &["--link", "web"], "grep -w web /etc/hosts"),
+        format!("{ip}\tweb {short}")
+    );
+    e.ok(&[
+        "create",
+        "--name",
+        "linked",
+        "--link",
+        "web:al",
+        "localbusybox",
+    ]);
+    assert_eq!(
+        e.inspect("linked", "json .HostConfig.Links"),
+        "[\"/web:/linked/al\"]"
+    );
+    let o = e.q(&["run", "--rm", "--link", "nosuch:al", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        text(&o).contains("could not get container for nosuch"),
+        "{}",
+        text(&o)
+    );
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--link",
+        "web",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("host type networking can't be used with links"));
+    // A stopped linked container: the start fails as Docker's does.
+    e.ok(&["run", "--name", "gone", "localbusybox", "true"]);
+    let o = e.q(&["run", "--rm", "--link", "gone:g", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        text(&o).contains("Cannot link to a non running container: /gone AS g"),
+        "{}",
+        text(&o)
+    );
+    // --volumes-from: the other's volumes, read-only when asked.
+    e.ok(&[
+        "run",
+        "--name",
+        "store",
+        "-v",
+        "/data",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    assert_eq!(sh(&e, &["--volumes-from", "store"], "cat /data/f"), "kept");
+    assert_eq!(
+        sh(
+            &e,
+            &["--volumes-from", "store:ro"],
+            "cat /data/f; touch /data/g 2>/dev/null && echo wrote || echo ro"
+        ),
+        "kept\nro"
+    );
+    e.ok(&[
+        "create",
+        "--name",
+        "borrower",
+        "--volumes-from",
+        "store:ro",
+        "localbusybox",
+    ]);
+    assert_eq!(
+        e.inspect("borrower", "json .HostConfig.VolumesFrom"),
+        "[\"store:ro\"]"
+    );
+    // Removing the borrower with its volumes leaves the owner's.
+    e.ok(&["rm", "-v", "borrower"]);
+    assert_eq!(sh(&e, &["--volumes-from", "store"], "cat /data/f"), "kept");
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "store:bogus",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("invalid mode: bogus"));
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "nosuch",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("No such container: nosuch"));
+}
+
+#[test]
+fn pull_policy_and_platform() {
+    if !root_or_skip("pull_policy_and_platform") {
+        return;
+    }
+    let e = Eng::new();
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--pull",
+            "never",
+            "localbusybox",
+            "echo",
+            "here"
+        ]),
+        "here"
+    );
+    let o = e.q(&["run", "--rm", "--pull", "never", "nosuch:1", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "quai: Error: No such image: nosuch:1\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "", "no pull was tried");
+    let o = e.q(&["create", "--pull", "never", "nosuch"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("No such image: nosuch:latest"));
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--platform",
+            "linux/amd64",
+            "localbusybox",
+            "echo",
+            "amd64"
+        ]),
+        "amd64"
+    );
+    let o = e.q(&[
+        "run",
+        "--rm",
+        "--platform",
+        "linux/arm64",
+        "localbusybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        text(&o).contains("image with reference localbusybox was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64"),
+        "{}",
+        text(&o)
+    );
+    let o = e.q(&["run", "--rm", "--platform", "bogus", "localbusybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(text(&o).contains("error parsing specified platform: \"bogus\""));
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn health_start_interval_checks_often_while_starting() {
+    if !root_or_skip("health_start_interval_checks_often_while_starting") {
+        return;
+    }
+    let e = Eng::new();
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hc",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "1h",
+        "--health-start-period",
+        "1m",
+        "--health-start-interval",
+        "200ms",
+        "localbusybox",
+        "sleep",
+        "60",
+    ]);
+    assert!(
+        e.until(10, || e.inspect("hc", ".State.Health.Status") == "healthy"),
+        "not healthy: {}",
+        e.inspect("hc", "json .State.Health")
+    );
+    assert_eq!(
+        e.inspect("hc", ".Config.Healthcheck.StartInterval"),
+        "200000000"
+    );
+    e.ok(&["rm", "-f", "hc"]);
+}
