@@ -11,7 +11,8 @@ use engine::lifecycle::{CreateRequest, Engine};
 use engine::{ContainerConfig, Record};
 use serde_json::{json, Value};
 
-use crate::create_opts::{detach_keys, request, resolve_env, CreateArgs, Plan, Pull, RunArgs};
+use crate::create_opts::{request, resolve_env, CreateArgs, Plan, Pull, RunArgs};
+use crate::flag_values::detach_keys;
 use crate::format;
 
 /// A failure with Docker's exit status for it.

@@ -9,6 +9,7 @@ mod common;
 mod container_io;
 mod containers;
 mod create_opts;
+mod flag_values;
 mod format;
 mod images;
 mod inspect;
