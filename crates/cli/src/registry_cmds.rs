@@ -24,6 +24,10 @@ pub struct PullArgs {
     pub all_tags: bool,
     /// Image reference.
     pub image: String,
+    /// Progress on stderr, without the final reference line: the pull of `run` and
+    /// `create`, whose stdout is the container's (docker's).
+    #[arg(skip)]
+    pub for_run: bool,
 }
 
 impl PullArgs {
@@ -35,6 +39,7 @@ impl PullArgs {
             tls_verify: true,
             all_tags: false,
             image: image.into(),
+            for_run: true,
         }
     }
 }
@@ -96,6 +101,7 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
                 tls_verify: a.tls_verify,
                 all_tags: false,
                 image: format!("{}:{t}", r.repository()),
+                for_run: a.for_run,
             };
             pull(eng, one)?;
         }
@@ -104,16 +110,29 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
     let r: Reference = a.image.parse()?;
     let platform: engine::images::Platform = a.platform.parse()?;
     let quiet = a.quiet;
+    let for_run = a.for_run;
+    let say = |line: &str| {
+        if for_run {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
     if !quiet {
-        println!(
+        say(&format!(
             "{}: Pulling from {}",
             r.tag.as_deref().unwrap_or("latest"),
             r.path.strip_prefix("library/").unwrap_or(&r.path)
-        );
+        ));
     }
     // Per-layer progress bars on a terminal; plain lines otherwise.
     use std::io::IsTerminal;
-    let bars = (!quiet && std::io::stdout().is_terminal()).then(indicatif::MultiProgress::new);
+    let terminal = if for_run {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let bars = (!quiet && terminal).then(indicatif::MultiProgress::new);
     let by_layer: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>> =
         Default::default();
     let style = indicatif::ProgressStyle::with_template(
@@ -157,7 +176,7 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
             }
             return;
         }
-        println!("{}", ev.docker_line());
+        say(&ev.docker_line());
     };
     eng.image_pull(
         &r,
@@ -170,10 +189,13 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
             bytes: Some(&on_bytes),
         },
     )?;
-    if quiet {
-        println!("{r}");
-    } else {
-        println!("Status: Downloaded newer image for {}", r.familiar());
+    if !quiet {
+        say(&format!(
+            "Status: Downloaded newer image for {}",
+            r.familiar()
+        ));
+    }
+    if !for_run {
         println!("{r}");
     }
     Ok(0)

@@ -648,6 +648,56 @@ fn pull_policy_and_platform() {
         "{}",
         text(&o)
     );
+    // --pull always pulls first (from quai's own registry in the test's namespace), with
+    // docker's progress on stderr; missing does not pull an image that is here.
+    let port = 5917;
+    let mut registry = std::process::Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", e.netns))
+        .arg(&e.bin)
+        .args([
+            "registry",
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--root",
+        ])
+        .arg(e.dir.path().join("registry"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("registry");
+    let image = format!("127.0.0.1:{port}/bb:1");
+    e.ok(&["tag", "localbusybox", &image]);
+    let pushed = e.until(10, || e.q(&["push", &image]).status.success());
+    let o = e.q(&["run", "--rm", "--pull", "always", &image, "echo", "pulled"]);
+    let missing = e.q(&["run", "--rm", "--pull", "missing", &image, "echo", "here"]);
+    let gone = e.q(&[
+        "run",
+        "--rm",
+        "--pull",
+        "always",
+        &format!("127.0.0.1:{port}/bb:nosuch"),
+    ]);
+    // Our own child, by its pid.
+    let _ = registry.kill();
+    let _ = registry.wait();
+    assert!(pushed, "push to the test registry");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "pulled\n",
+        "{}",
+        text(&o)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("1: Pulling from bb\n"), "{err}");
+    assert!(
+        err.contains(&format!("Status: Downloaded newer image for {image}")),
+        "{err}"
+    );
+    assert_eq!(String::from_utf8_lossy(&missing.stdout), "here\n");
+    assert_eq!(String::from_utf8_lossy(&missing.stderr), "", "no pull");
+    assert_eq!(gone.status.code(), Some(125), "{}", text(&gone));
+    assert!(text(&gone).contains("manifest unknown"), "{}", text(&gone));
     let o = e.q(&["run", "--rm", "--platform", "bogus", "localbusybox", "true"]);
     assert_eq!(o.status.code(), Some(125));
     assert!(text(&o).contains("error parsing specified platform: \"bogus\""));
