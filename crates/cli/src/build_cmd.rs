@@ -149,23 +149,6 @@ fn terminal_width() -> usize {
     }
 }
 
-/// An I/O error as Go words it (`no such file or directory`), without Rust's
-/// `(os error N)`.
-fn go_io(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "is a directory".into(),
-        _ => {
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_lowercase(),
-                None => s,
-            }
-        }
-    }
-}
-
 fn build_args(list: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for a in list {
@@ -281,7 +264,10 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
         }
         (Some(f), _) => {
             let text = std::fs::read_to_string(f).map_err(|e| {
-                anyhow::anyhow!("failed to read dockerfile: open {f}: {}", go_io(&e))
+                anyhow::anyhow!(
+                    "failed to read dockerfile: open {f}: {}",
+                    crate::common::go_io(&e)
+                )
             })?;
             let name = PathBuf::from(f)
                 .file_name()
@@ -296,7 +282,7 @@ pub fn build(eng: &mut Engine, a: BuildArgs) -> anyhow::Result<i32> {
                 anyhow::anyhow!(
                     "failed to read dockerfile: open {}: {}",
                     p.display(),
-                    go_io(&e)
+                    crate::common::go_io(&e)
                 )
             })?;
             (text, "Dockerfile".to_string())

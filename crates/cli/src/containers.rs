@@ -2,352 +2,18 @@
 //! inspect, exec, attach, wait, rename, port, container prune.
 
 use engine::config::ContainerStatus;
-use engine::config::{MountKind, NetworkMode};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use engine::config::MountKind;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use engine::attach::Ended;
-use engine::lifecycle::{CreateRequest, Engine, HealthFlags};
+use engine::lifecycle::{CreateRequest, Engine};
 use engine::{ContainerConfig, Record};
 use serde_json::{json, Value};
 
+use crate::create_opts::{request, resolve_env, CreateArgs, Plan, Pull, RunArgs};
+use crate::flag_values::detach_keys;
 use crate::format;
-
-/// Options shared by `create` and `run`.
-#[derive(Debug, Args)]
-pub struct CreateArgs {
-    /// Assign a name.
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Keep STDIN open.
-    #[arg(short, long)]
-    pub interactive: bool,
-    /// Allocate a pseudo-TTY.
-    #[arg(short, long)]
-    pub tty: bool,
-    /// Remove the container when it exits.
-    #[arg(long)]
-    pub rm: bool,
-    /// Set environment variables.
-    #[arg(short, long = "env")]
-    pub env: Vec<String>,
-    /// Read environment variables from a file.
-    #[arg(long = "env-file")]
-    pub env_file: Vec<PathBuf>,
-    /// Bind mount or volume (`SRC:DST[:ro]`, `NAME:DST`, `DST`).
-    #[arg(short, long = "volume")]
-    pub volume: Vec<String>,
-    /// Mount (`type=bind|volume|tmpfs,source=...,target=...`).
-    #[arg(long)]
-    pub mount: Vec<String>,
-    /// Mount a tmpfs (`DST[:size=64m,mode=1777]`).
-    #[arg(long)]
-    pub tmpfs: Vec<String>,
-    /// Working directory inside the container.
-    #[arg(short, long)]
-    pub workdir: Option<String>,
-    /// User (`name|uid[:group|gid]`).
-    #[arg(short, long)]
-    pub user: Option<String>,
-    /// Overwrite the image's ENTRYPOINT.
-    #[arg(long)]
-    pub entrypoint: Option<String>,
-    /// Container hostname.
-    #[arg(long)]
-    pub hostname: Option<String>,
-    /// Set metadata (`key=value`).
-    #[arg(short, long = "label")]
-    pub label: Vec<String>,
-    /// Restart policy (`no`, `always`, `unless-stopped`, `on-failure[:N]`).
-    #[arg(long, default_value = "no")]
-    pub restart: String,
-    /// Memory limit (`256m`).
-    #[arg(short, long)]
-    pub memory: Option<String>,
-    /// Memory plus swap (`-1`: unlimited).
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
-    /// Number of CPUs (`1.5`).
-    #[arg(long)]
-    pub cpus: Option<f64>,
-    /// CPU shares (relative weight).
-    #[arg(short = 'c', long = "cpu-shares")]
-    pub cpu_shares: Option<u64>,
-    /// CPUs in which to allow execution (`0-1`).
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    /// Tune the pids limit (`-1`: unlimited).
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
-    /// Ulimit (`nofile=1024:2048`).
-    #[arg(long)]
-    pub ulimit: Vec<String>,
-    /// Mount the root filesystem read-only.
-    #[arg(long = "read-only")]
-    pub read_only: bool,
-    /// Add Linux capabilities.
-    #[arg(long = "cap-add")]
-    pub cap_add: Vec<String>,
-    /// Drop Linux capabilities.
-    #[arg(long = "cap-drop")]
-    pub cap_drop: Vec<String>,
-    /// Give extended privileges.
-    #[arg(long)]
-    pub privileged: bool,
-    /// Security options (`no-new-privileges`, `seccomp=FILE|unconfined`).
-    #[arg(long = "security-opt")]
-    pub security_opt: Vec<String>,
-    /// Add a host device (`HOST[:CONTAINER][:PERMS]`).
-    #[arg(long = "device")]
-    pub device: Vec<String>,
-    /// Add a rule to the devices cgroup (`c 1:3 rwm`).
-    #[arg(long = "device-cgroup-rule")]
-    pub device_cgroup_rule: Vec<String>,
-    /// Additional groups.
-    #[arg(long = "group-add")]
-    pub group_add: Vec<String>,
-    /// Run an init inside the container that forwards signals and reaps processes.
-    #[arg(long)]
-    pub init: bool,
-    /// Signal to stop the container.
-    #[arg(long = "stop-signal")]
-    pub stop_signal: Option<String>,
-    /// Seconds to wait before killing the container on stop.
-    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
-    pub stop_timeout: Option<i64>,
-    /// Command to run to check health.
-    #[arg(long = "health-cmd")]
-    pub health_cmd: Option<String>,
-    /// Time between running the check (`30s`).
-    #[arg(long = "health-interval")]
-    pub health_interval: Option<String>,
-    /// Maximum time to allow one check to run.
-    #[arg(long = "health-timeout")]
-    pub health_timeout: Option<String>,
-    /// Start period for the container to initialize.
-    #[arg(long = "health-start-period")]
-    pub health_start_period: Option<String>,
-    /// Consecutive failures needed to report unhealthy.
-    #[arg(long = "health-retries")]
-    pub health_retries: Option<u32>,
-    /// Disable any container-specified HEALTHCHECK.
-    #[arg(long = "no-healthcheck")]
-    pub no_healthcheck: bool,
-    /// Connect to a network (`bridge`, `none`, `host`).
-    #[arg(long, alias = "net", default_value = "bridge")]
-    pub network: String,
-    /// Publish a port (`[IP:][HOST:]CTR[/PROTO]`, ranges too).
-    #[arg(short, long)]
-    pub publish: Vec<String>,
-    /// IPv4 address on the network (`--network` must be a bridge network).
-    #[arg(long)]
-    pub ip: Option<String>,
-    /// MAC address of the container's interface.
-    #[arg(long = "mac-address")]
-    pub mac_address: Option<String>,
-    /// Another name for the container on its network.
-    #[arg(long = "network-alias")]
-    pub network_alias: Vec<String>,
-    /// Custom DNS servers.
-    #[arg(long)]
-    pub dns: Vec<String>,
-    /// Add a custom host-to-IP mapping (`host:ip`).
-    #[arg(long = "add-host")]
-    pub add_host: Vec<String>,
-    /// Publish all exposed ports to free host ports.
-    #[arg(short = 'P', long = "publish-all")]
-    pub publish_all: bool,
-    /// The image, then the command and its arguments (options end at the image, as in
-    /// Docker).
-    #[arg(
-        value_name = "IMAGE [COMMAND] [ARG...]",
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        required = true,
-        num_args = 1..
-    )]
-    pub command: Vec<String>,
-}
-
-/// `run`.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Run in the background and print the container id.
-    #[arg(short, long)]
-    pub detach: bool,
-    /// Create options.
-    #[command(flatten)]
-    pub create: CreateArgs,
-}
-
-fn duration_flag(name: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
-    v.as_ref()
-        .map(|s| {
-            engine::time::parse_duration(s).with_context(|| {
-                format!("invalid argument {s:?} for \"--{name}\" flag: time: invalid duration")
-            })
-        })
-        .transpose()
-}
-
-fn env_file(p: &Path) -> anyhow::Result<Vec<String>> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("open {}", p.display()))?;
-    let mut out = Vec::new();
-    for l in text.lines() {
-        let l = l.trim_start();
-        if l.is_empty() || l.starts_with('#') {
-            continue;
-        }
-        out.push(resolve_env(l));
-    }
-    Ok(out)
-}
-
-/// `-e KEY` takes KEY from our environment (dropped when unset), like Docker.
-fn resolve_env(e: &str) -> String {
-    if e.contains('=') {
-        e.to_string()
-    } else {
-        std::env::var(e)
-            .map(|v| format!("{e}={v}"))
-            .unwrap_or_default()
-    }
-}
-
-fn request(a: CreateArgs) -> anyhow::Result<CreateRequest> {
-    let mut c = ContainerConfig::default();
-    for f in &a.env_file {
-        c.env.extend(env_file(f)?);
-    }
-    c.env.extend(
-        a.env
-            .iter()
-            .map(|e| resolve_env(e))
-            .filter(|e| !e.is_empty()),
-    );
-    for l in &a.label {
-        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-        c.labels.insert(k.to_string(), v.to_string());
-    }
-    c.tty = a.tty;
-    c.open_stdin = a.interactive;
-    c.restart = engine::config::RestartPolicy::parse(&a.restart).map_err(anyhow::Error::msg)?;
-    c.auto_remove = a.rm;
-    let bytes = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
-        v.as_ref()
-            .map(|s| {
-                if s == "-1" {
-                    return Ok(-1);
-                }
-                engine::lifecycle::parse_bytes(s).with_context(|| {
-                    format!("invalid argument {s:?} for \"--{flag}\" flag: invalid size")
-                })
-            })
-            .transpose()
-    };
-    c.resources.memory = bytes("memory", &a.memory)?;
-    c.resources.memory_swap = bytes("memory-swap", &a.memory_swap)?;
-    if let (Some(m), Some(s)) = (c.resources.memory, c.resources.memory_swap) {
-        if s != -1 && s < m {
-            bail!("Minimum memoryswap limit should be larger than memory limit, see usage");
-        }
-    }
-    if c.resources.memory_swap.is_some() && c.resources.memory.is_none() {
-        bail!("You should always set the Memory limit when using Memoryswap limit, see usage");
-    }
-    if let Some(x) = a.cpus.filter(|x| !x.is_finite()) {
-        bail!("invalid argument \"{x}\" for \"--cpus\" flag: not a number of CPUs");
-    }
-    c.resources.nano_cpus = a.cpus.map(|x| (x * 1e9) as i64);
-    c.resources.cpu_shares = a.cpu_shares;
-    c.resources.cpuset_cpus = a.cpuset_cpus;
-    c.resources.pids_limit = a.pids_limit.filter(|p| *p > 0);
-    for u in &a.ulimit {
-        let (name, vals) = u
-            .split_once('=')
-            .with_context(|| format!("invalid ulimit argument: {u}"))?;
-        let (s, h) = vals.split_once(':').unwrap_or((vals, vals));
-        let parse = |x: &str| -> anyhow::Result<u64> {
-            if x == "-1" || x == "unlimited" {
-                return Ok(u64::MAX);
-            }
-            x.parse()
-                .with_context(|| format!("invalid ulimit argument: {u}"))
-        };
-        c.resources.ulimits.push(engine::config::Ulimit {
-            name: name.to_string(),
-            soft: parse(s)?,
-            hard: parse(h)?,
-        });
-    }
-    c.read_only = a.read_only;
-    c.privileged = a.privileged;
-    c.cap_add = a.cap_add;
-    c.cap_drop = a.cap_drop;
-    c.security_opt = a.security_opt;
-    for d in &a.device {
-        c.devices.push(engine::validate::parse_device(d)?);
-    }
-    c.device_cgroup_rules = a.device_cgroup_rule;
-    c.group_add = a.group_add;
-    c.init = a.init;
-    c.stop_timeout = a.stop_timeout;
-    c.network_mode = a.network.into();
-    for d in &a.dns {
-        d.parse::<std::net::IpAddr>()
-            .with_context(|| format!("{d} is not an ip address"))?;
-    }
-    for h in &a.add_host {
-        let ok = h
-            .split_once(':')
-            .is_some_and(|(n, ip)| !n.is_empty() && ip.parse::<std::net::IpAddr>().is_ok());
-        if !ok {
-            bail!("invalid argument {h:?} for \"--add-host\" flag: bad format for add-host");
-        }
-    }
-    c.dns = a.dns;
-    c.ip = a.ip;
-    c.aliases = a.network_alias;
-    c.mac_address = a.mac_address;
-    c.extra_hosts = a.add_host;
-    for p in &a.publish {
-        c.ports.extend(net::ports::parse(p)?);
-    }
-    let mut command = a.command.into_iter();
-    let image = command.next().unwrap_or_default();
-    if image.starts_with('-') {
-        return Err(anyhow::Error::new(Status(
-            125,
-            format!("unknown flag: {image} (see 'quai run --help')"),
-        )));
-    }
-    Ok(CreateRequest {
-        name: a.name,
-        image,
-        config: c,
-        entrypoint: a.entrypoint,
-        cmd: command.collect(),
-        workdir: a.workdir,
-        user: a.user,
-        hostname: a.hostname,
-        stop_signal: a.stop_signal,
-        volumes: a.volume,
-        mounts: a.mount,
-        tmpfs: a.tmpfs,
-        health: HealthFlags {
-            cmd: a.health_cmd,
-            interval: duration_flag("health-interval", &a.health_interval)?,
-            timeout: duration_flag("health-timeout", &a.health_timeout)?,
-            start_period: duration_flag("health-start-period", &a.health_start_period)?,
-            retries: a.health_retries,
-            disable: a.no_healthcheck,
-        },
-        publish_all: a.publish_all,
-        skip_image_volumes: false,
-    })
-}
 
 /// A failure with Docker's exit status for it.
 #[derive(Debug)]
@@ -369,42 +35,148 @@ fn usage(e: anyhow::Error) -> anyhow::Error {
     }
 }
 
-fn engine_err(e: engine::Error) -> anyhow::Error {
+pub(crate) fn engine_err(e: engine::Error) -> anyhow::Error {
     anyhow::Error::new(Status(e.exit_status(), e.to_string()))
 }
 
-fn create_with_pull(eng: &mut Engine, req: CreateRequest) -> anyhow::Result<Record> {
-    match eng.create(req.clone()) {
-        Err(e) if e.is_no_such_image() => {
-            eprintln!("Unable to find image '{}' locally", req.image);
-            crate::registry_cmds::pull(eng, crate::registry_cmds::PullArgs::for_image(&req.image))
-                .map_err(|e| anyhow::Error::new(Status(125, format!("{e:#}"))))?;
-            eng.create(req).map_err(engine_err)
-        }
-        r => r.map_err(engine_err),
+/// Pull as `--pull` says (`--platform`'s image when given), create, and show Docker's
+/// warnings; `--cidfile` is claimed first (refused when it exists) and gets the id, or
+/// goes again when nothing was created.
+fn create_with_pull(eng: &mut Engine, plan: Plan) -> anyhow::Result<Record> {
+    let Plan { req, pull, cidfile } = plan;
+    if let Some(p) = &cidfile {
+        claim_cidfile(p)?;
     }
+    let made = create_pulling(eng, req, pull);
+    match (&cidfile, &made) {
+        (Some(p), Ok(rec)) => std::fs::write(p, &rec.id)
+            .map_err(|e| anyhow::anyhow!("failed to write the container ID to the file: {e}"))?,
+        (Some(p), Err(_)) => {
+            let _ = std::fs::remove_file(p);
+        }
+        _ => {}
+    }
+    made
+}
+
+fn create_pulling(eng: &mut Engine, req: CreateRequest, pull: Pull) -> anyhow::Result<Record> {
+    let fetch = |eng: &mut Engine, req: &CreateRequest| {
+        let mut a = crate::registry_cmds::PullArgs::for_image(&req.image);
+        if let Some(p) = &req.platform {
+            a.platform = p.clone();
+        }
+        crate::registry_cmds::pull(eng, a)
+            .map(|_| ())
+            .map_err(|e| anyhow::Error::new(Status(125, format!("{e:#}"))))
+    };
+    if pull == Pull::Always {
+        fetch(eng, &req)?;
+    }
+    let made = match eng.create_with_warnings(req.clone()) {
+        Err(e) if e.is_no_such_image() && pull == Pull::Missing => {
+            eprintln!("Unable to find image '{}' locally", req.image);
+            fetch(eng, &req)?;
+            eng.create_with_warnings(req)
+        }
+        Err(e) if e.is_no_such_image() => {
+            let name = match req
+                .image
+                .rsplit('/')
+                .next()
+                .is_some_and(|l| l.contains(':'))
+                || req.image.contains('@')
+            {
+                true => req.image.clone(),
+                false => format!("{}:latest", req.image),
+            };
+            return Err(anyhow::Error::new(Status(
+                125,
+                format!("No such image: {name}"),
+            )));
+        }
+        r => r,
+    };
+    let (rec, warnings) = made.map_err(engine_err)?;
+    for w in warnings {
+        eprintln!("WARNING: {w}");
+    }
+    Ok(rec)
+}
+
+/// `--cidfile`: make the file, refusing one that exists (Docker's words).
+fn claim_cidfile(p: &std::path::Path) -> anyhow::Result<()> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(p)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(anyhow::Error::new(Status(
+            125,
+            format!(
+                "container ID file found, make sure the other container isn't running or delete {}",
+                p.display()
+            ),
+        ))),
+        Err(e) => Err(anyhow::Error::new(Status(
+            125,
+            format!(
+                "failed to create the container ID file: open {}: {}",
+                p.display(),
+                crate::common::go_io(&e)
+            ),
+        ))),
+    }
+}
+
+/// `run`'s status for a failed create, as docker's CLI picks it from the words: 127
+/// for a missing file, 126 for one it may not use, else 125.
+fn run_create_status(e: anyhow::Error) -> anyhow::Error {
+    let text = format!("{e:#}");
+    let code = if text.contains("executable file not found")
+        || text.contains("no such file or directory")
+    {
+        127
+    } else if text.contains("permission denied") || text.contains("is a directory") {
+        126
+    } else {
+        match e.downcast_ref::<Status>() {
+            Some(s) => s.0,
+            None => 125,
+        }
+    };
+    anyhow::Error::new(Status(code, text))
 }
 
 /// `create`.
 pub fn create(eng: &mut Engine, a: CreateArgs) -> anyhow::Result<i32> {
-    let rec = create_with_pull(eng, request(a).map_err(usage)?)?;
+    let rec = create_with_pull(eng, request(a, false).map_err(usage)?)?;
     println!("{}", rec.id);
     Ok(0)
 }
 
 /// `run`.
 pub fn run(eng: &mut Engine, a: RunArgs) -> anyhow::Result<i32> {
-    let interactive = a.create.interactive;
     let tty = a.create.tty;
-    let rec = create_with_pull(eng, request(a.create).map_err(usage)?)?;
+    let keys = match &a.detach_keys {
+        Some(k) => detach_keys(k).map_err(usage)?,
+        None => engine::attach::DEFAULT_DETACH_KEYS.to_vec(),
+    };
+    let rec = create_with_pull(eng, request(a.create, a.detach).map_err(usage)?)
+        .map_err(run_create_status)?;
     if a.detach {
         eng.start(&rec.id, "").map_err(engine_err)?;
         println!("{}", rec.id);
         return Ok(0);
     }
-    let streams = if interactive { "ioe" } else { "oe" };
-    let (rec, stream) = eng.start(&rec.id, streams).map_err(engine_err)?;
-    attached(eng, &rec, stream, interactive, tty)
+    let at = rec.config.attach;
+    let streams: String = [(at.stdin, 'i'), (at.stdout, 'o'), (at.stderr, 'e')]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, c)| *c)
+        .collect();
+    let (rec, stream) = eng.start(&rec.id, &streams).map_err(engine_err)?;
+    attached(eng, &rec, stream, at.stdin, tty, &keys)
 }
 
 fn attached(
@@ -413,11 +185,14 @@ fn attached(
     stream: std::os::unix::net::UnixStream,
     stdin: bool,
     tty: bool,
+    detach_keys: &[u8],
 ) -> anyhow::Result<i32> {
     let forward = eng.signaller(&rec.id);
-    let ended = engine::attach::client_loop(stream, stdin, tty, forward).context("attach")?;
+    let ended =
+        engine::attach::client_loop(stream, stdin, tty, detach_keys, forward).context("attach")?;
     Ok(match ended {
         Ended::Exited(code) => code,
+        Ended::Detached => 0,
         Ended::Closed => eng.get(&rec.id).map(|r| r.state.exit_code).unwrap_or(255),
         Ended::Failed { code, message } => return Err(anyhow::Error::new(Status(code, message))),
     })
@@ -437,7 +212,14 @@ pub fn start(
         let rec = eng.get(&containers[0]).map_err(engine_err)?;
         let streams = if interactive { "ioe" } else { "oe" };
         let (rec, stream) = eng.start(&rec.id, streams).map_err(engine_err)?;
-        return attached(eng, &rec, stream, interactive, rec.config.tty);
+        return attached(
+            eng,
+            &rec,
+            stream,
+            interactive,
+            rec.config.tty,
+            engine::attach::DEFAULT_DETACH_KEYS,
+        );
     }
     crate::common::each(containers, |c| {
         let r = eng.get(c)?;
@@ -516,167 +298,6 @@ fn go_quote(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// The Docker-shaped `inspect` document of a container.
-pub fn inspect_json(eng: &Engine, r: &Record) -> Value {
-    let c = &r.config;
-    let s = &r.state;
-    let args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
-    let dir = eng.container_dir(&r.id);
-    let mounts: Vec<Value> = c
-        .mounts
-        .iter()
-        .map(|m| {
-            let source = match m.kind {
-                MountKind::Volume => eng.volume_mountpoint(&m.source).display().to_string(),
-                MountKind::Bind => m.source.clone(),
-                MountKind::Tmpfs => String::new(),
-            };
-            let mut v = json!({
-                "Type": m.kind, "Source": source, "Destination": m.target,
-                "Mode": if m.readonly { "ro" } else { "" }, "RW": !m.readonly, "Propagation": "",
-            });
-            if m.kind == MountKind::Volume {
-                v["Name"] = json!(m.source);
-                v["Driver"] = json!("local");
-            }
-            v
-        })
-        .collect();
-    let health = s.health.as_ref().map(|h| {
-        json!({"Status": h.status, "FailingStreak": h.failing_streak,
-            "Log": h.log.iter().map(|l| json!({"Start": l.start, "End": l.end, "ExitCode": l.exit_code, "Output": l.output})).collect::<Vec<_>>()})
-    });
-    let mut state = json!({
-        "Status": s.status, "Running": s.status.is_up(),
-        "Paused": s.status == ContainerStatus::Paused, "Restarting": s.status == ContainerStatus::Restarting,
-        "OOMKilled": s.oom_killed, "Dead": s.status == ContainerStatus::Dead, "Pid": s.pid,
-        "ExitCode": s.exit_code, "Error": s.error,
-        "StartedAt": if s.started_at.is_empty() { "0001-01-01T00:00:00Z" } else { s.started_at.as_str() },
-        "FinishedAt": if s.finished_at.is_empty() { "0001-01-01T00:00:00Z" } else { s.finished_at.as_str() },
-    });
-    if let Some(h) = health {
-        state["Health"] = h;
-    }
-    let healthcheck = c.health.as_ref().map(|h| {
-        json!({"Test": h.test, "Interval": h.interval, "Timeout": h.timeout, "StartPeriod": h.start_period, "Retries": h.retries})
-    });
-    let ports: BTreeMap<String, Value> = c
-        .exposed_ports
-        .iter()
-        .map(|p| (p.clone(), json!({})))
-        .collect();
-    let volumes: BTreeMap<String, Value> = c
-        .mounts
-        .iter()
-        .filter(|m| m.anonymous)
-        .map(|m| (m.target.clone(), json!({})))
-        .collect();
-    json!({
-        "Id": r.id,
-        "Created": r.created,
-        "Path": args.first().cloned().unwrap_or_default(),
-        "Args": args.get(1..).unwrap_or_default(),
-        "State": state,
-        "Image": c.image_id,
-        "ResolvConfPath": dir.join("resolv.conf"),
-        "HostnamePath": dir.join("hostname"),
-        "HostsPath": dir.join("hosts"),
-        "LogPath": eng.log_path(&r.id),
-        "Name": format!("/{}", r.name),
-        "RestartCount": s.restart_count,
-        "Driver": "overlay",
-        "Platform": "linux",
-        "HostConfig": {
-            "Binds": c.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
-            "NetworkMode": c.network_mode,
-            "RestartPolicy": {"Name": c.restart.name, "MaximumRetryCount": c.restart.max_retries},
-            "AutoRemove": c.auto_remove,
-            "CapAdd": c.cap_add, "CapDrop": c.cap_drop,
-            "GroupAdd": c.group_add,
-            "Privileged": c.privileged,
-            "ReadonlyRootfs": c.read_only,
-            "SecurityOpt": c.security_opt,
-            "Devices": c.devices.iter().map(|d| json!({
-                "PathOnHost": d.path_on_host,
-                "PathInContainer": d.path_in_container,
-                "CgroupPermissions": d.cgroup_permissions,
-            })).collect::<Vec<_>>(),
-            "DeviceCgroupRules": c.device_cgroup_rules,
-            "Init": c.init,
-            "Memory": c.resources.memory.unwrap_or(0),
-            "MemorySwap": c.resources.memory_swap.unwrap_or(0),
-            "NanoCpus": c.resources.nano_cpus.unwrap_or(0),
-            "CpuShares": c.resources.cpu_shares.unwrap_or(0),
-            "CpusetCpus": c.resources.cpuset_cpus.clone().unwrap_or_default(),
-            "PidsLimit": c.resources.pids_limit,
-            "Ulimits": c.resources.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
-            "Tmpfs": c.mounts.iter().filter(|m| m.kind == MountKind::Tmpfs).map(|m| (m.target.clone(), json!(""))).collect::<BTreeMap<_, _>>(),
-        },
-        "Mounts": mounts,
-        "Config": {
-            "Hostname": c.hostname,
-            "User": c.user,
-            "AttachStdin": c.open_stdin,
-            "Tty": c.tty,
-            "OpenStdin": c.open_stdin,
-            "Env": c.env,
-            "Cmd": c.cmd,
-            "Image": c.image,
-            "Volumes": if volumes.is_empty() { Value::Null } else { json!(volumes) },
-            "WorkingDir": c.workdir,
-            "Entrypoint": if c.entrypoint.is_empty() { Value::Null } else { json!(c.entrypoint) },
-            "Labels": c.labels,
-            "StopSignal": c.stop_signal,
-            "StopTimeout": c.stop_timeout,
-            "Healthcheck": healthcheck,
-            "ExposedPorts": if ports.is_empty() { Value::Null } else { json!(ports) },
-        },
-        "NetworkSettings": network_settings(eng, r),
-    })
-}
-
-fn network_settings(eng: &Engine, r: &Record) -> Value {
-    let mut ports: BTreeMap<String, Value> = BTreeMap::new();
-    for p in &r.state.ports {
-        let v = ports
-            .entry(format!("{}/{}", p.container_port, p.proto))
-            .or_insert_with(|| json!([]));
-        if let Some(a) = v.as_array_mut() {
-            a.push(json!({"HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()), "HostPort": p.host_port.to_string()}));
-        }
-    }
-    let (ip, gw, prefix) = if r.state.ip.is_empty() {
-        (String::new(), String::new(), 0)
-    } else {
-        let net = r.config.network_mode.network().unwrap_or_default();
-        match eng.network(net).and_then(|n| n.subnet()) {
-            Ok(s) => (r.state.ip.clone(), s.gateway().to_string(), s.prefix),
-            Err(_) => (r.state.ip.clone(), String::new(), 0),
-        }
-    };
-    let mut networks = serde_json::Map::new();
-    if (r.config.network_mode != NetworkMode::Host || !ip.is_empty())
-        && !r.config.primary_disconnected
-    {
-        networks.insert(
-            r.config.network_mode.to_string(),
-            json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix}),
-        );
-    }
-    for e in &r.state.endpoints {
-        let (gw, prefix) = eng
-            .network(&e.network)
-            .and_then(|n| n.subnet())
-            .map(|s| (s.gateway().to_string(), s.prefix))
-            .unwrap_or_default();
-        networks.insert(
-            e.network.clone(),
-            json!({"IPAddress": e.ip, "Gateway": gw, "IPPrefixLen": prefix}),
-        );
-    }
-    json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix, "Ports": ports, "Networks": networks})
 }
 
 /// `ps` options.
@@ -932,83 +553,6 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `inspect` (containers first, then images and volumes, like Docker's generic inspect).
-pub fn inspect(
-    eng: &mut Engine,
-    names: &[String],
-    format: Option<&str>,
-    kind: Option<&str>,
-    size: bool,
-) -> anyhow::Result<i32> {
-    if let Some(k) = kind {
-        if !matches!(k, "container" | "image" | "volume" | "network") {
-            anyhow::bail!("\"{k}\" is not a valid value for --type");
-        }
-    }
-    let mut docs = Vec::new();
-    let mut code = 0;
-    for n in names {
-        let doc = match kind {
-            Some("container") | None => match eng.get(n) {
-                Ok(r) => {
-                    let mut d = inspect_json(eng, &r);
-                    if size {
-                        let rw = eng.container_size(&r.id);
-                        let image = eng
-                            .image_list()
-                            .ok()
-                            .and_then(|l| {
-                                l.into_iter()
-                                    .find(|i| i.id.to_string() == r.config.image_id)
-                            })
-                            .map_or(0, |i| i.size);
-                        d["SizeRw"] = json!(rw);
-                        d["SizeRootFs"] = json!(rw + image);
-                    }
-                    Some(d)
-                }
-                Err(_) if kind.is_none() => None,
-                Err(e) => {
-                    eprintln!("Error: {e}");
-                    code = 1;
-                    continue;
-                }
-            },
-            _ => None,
-        };
-        let doc = match doc {
-            Some(d) => Some(d),
-            None if kind.is_none() || kind == Some("image") => eng.image_inspect(n).ok(),
-            None => None,
-        };
-        let doc = match doc {
-            Some(d) => Some(d),
-            None if kind.is_none() || kind == Some("volume") => eng
-                .volume(n)
-                .ok()
-                .flatten()
-                .map(|v| crate::common::volume_json(eng, &v)),
-            None => None,
-        };
-        let doc = match doc {
-            Some(d) => Some(d),
-            None if kind.is_none() || kind == Some("network") => {
-                crate::networks::inspect_doc(eng, n)
-            }
-            None => None,
-        };
-        match doc {
-            Some(d) => docs.push(d),
-            None => {
-                eprintln!("Error: No such object: {n}");
-                code = 1;
-            }
-        }
-    }
-    crate::template::print_docs(&docs, format)?;
-    Ok(code)
-}
-
 /// `exec` options.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -1087,7 +631,14 @@ pub fn attach(eng: &mut Engine, container: &str, no_stdin: bool) -> anyhow::Resu
         engine::attach::ATTACH,
         if stdin { b"ioe" } else { b"oe" },
     )?;
-    attached(eng, &r, s, stdin, r.config.tty)
+    attached(
+        eng,
+        &r,
+        s,
+        stdin,
+        r.config.tty,
+        engine::attach::DEFAULT_DETACH_KEYS,
+    )
 }
 
 /// Container management verbs (`quai container ...`).

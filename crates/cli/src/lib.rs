@@ -8,8 +8,11 @@ mod build_cmd;
 mod common;
 mod container_io;
 mod containers;
+mod create_opts;
+mod flag_values;
 mod format;
 mod images;
+mod inspect;
 mod networks;
 mod registry_cmds;
 mod system;
@@ -102,9 +105,11 @@ pub enum Cmd {
     /// The OCI runtime (runc-compatible): see `quai runtime --help`.
     Runtime,
     /// Create and run a container.
-    Run(containers::RunArgs),
+    #[command(args_override_self = true)]
+    Run(create_opts::RunArgs),
     /// Create a container.
-    Create(containers::CreateArgs),
+    #[command(args_override_self = true)]
+    Create(create_opts::CreateArgs),
     /// Start stopped containers.
     Start {
         /// Attach STDOUT/STDERR and forward signals.
@@ -540,29 +545,19 @@ fn docker_bool_values(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
 /// (exit 125).
 fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> i32 {
     use clap::error::ErrorKind;
-    let words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .take_while(|a| !a.starts_with('-'))
-        .take(2)
-        .collect();
-    let command = match words.as_slice() {
-        [g, v]
-            if matches!(
-                g.as_str(),
-                "container" | "image" | "volume" | "network" | "system" | "builder"
-            ) =>
-        {
-            format!("quai {g} {v}")
-        }
-        [c, ..] => format!("quai {c}"),
-        [] => "quai".to_string(),
-    };
+    let command = format!("quai {}", command_path(args))
+        .trim_end()
+        .to_string();
     match e.kind() {
         ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
+            // `run` and `create` show their usage line, as docker's do.
+            let usage = if matches!(command.as_str(), "quai run" | "quai create") {
+                format!("\n\nUsage:  {command} [OPTIONS] IMAGE [COMMAND] [ARG...]")
+            } else {
+                String::new()
+            };
             eprintln!(
-                "quai: '{command}' requires at least 1 argument\n\nSee '{command} --help' for more information"
+                "quai: '{command}' requires at least 1 argument{usage}\n\nSee '{command} --help' for more information"
             );
             1
         }
@@ -610,6 +605,34 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             1
         }
     }
+}
+
+/// The command words of a command line (`run`, `container ls`), for docker's "See 'docker
+/// run --help'" hint: the words before the first option, past the global options.
+fn command_path(args: &[std::ffi::OsString]) -> String {
+    let mut words = Vec::new();
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        if a == "--root" || a == "--run-dir" {
+            it.next();
+            continue;
+        }
+        if a.starts_with('-') {
+            if words.is_empty() {
+                continue;
+            }
+            break;
+        }
+        words.push(a.into_owned());
+        let group = matches!(
+            words[0].as_str(),
+            "container" | "image" | "network" | "volume" | "system" | "builder" | "registry"
+        );
+        if words.len() == 2 || !group {
+            break;
+        }
+    }
+    words.join(" ")
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -682,7 +705,7 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
             kind,
             size,
             names,
-        } => containers::inspect(eng, &names, format.as_deref(), kind.as_deref(), size),
+        } => inspect::inspect(eng, &names, format.as_deref(), kind.as_deref(), size),
         Cmd::Top { container, ps_args } => container_io::top(eng, &container, &ps_args),
         Cmd::Stats {
             no_stream,

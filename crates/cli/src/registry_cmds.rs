@@ -24,6 +24,10 @@ pub struct PullArgs {
     pub all_tags: bool,
     /// Image reference.
     pub image: String,
+    /// Progress on stderr, without the final reference line: the pull of `run` and
+    /// `create`, whose stdout is the container's (docker's).
+    #[arg(skip)]
+    pub for_run: bool,
 }
 
 impl PullArgs {
@@ -35,6 +39,7 @@ impl PullArgs {
             tls_verify: true,
             all_tags: false,
             image: image.into(),
+            for_run: true,
         }
     }
 }
@@ -79,13 +84,26 @@ struct LayerBars {
     by_layer: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
     style: indicatif::ProgressStyle,
     moving: &'static str,
+    to_stderr: bool,
 }
 
 impl LayerBars {
-    fn new(quiet: bool, moving: &'static str) -> LayerBars {
+    fn new(quiet: bool, moving: &'static str, to_stderr: bool) -> LayerBars {
         use std::io::IsTerminal;
+        let terminal = if to_stderr {
+            std::io::stderr().is_terminal()
+        } else {
+            std::io::stdout().is_terminal()
+        };
+        let multi = (!quiet && terminal).then(|| {
+            indicatif::MultiProgress::with_draw_target(if to_stderr {
+                indicatif::ProgressDrawTarget::stderr()
+            } else {
+                indicatif::ProgressDrawTarget::stdout()
+            })
+        });
         LayerBars {
-            multi: (!quiet && std::io::stdout().is_terminal()).then(indicatif::MultiProgress::new),
+            multi,
             by_layer: Default::default(),
             style: indicatif::ProgressStyle::with_template(
                 "{prefix}: {msg:<16} [{bar:30}] {bytes}/{total_bytes}",
@@ -93,6 +111,7 @@ impl LayerBars {
             .map(|s| s.progress_chars("=> "))
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             moving,
+            to_stderr,
         }
     }
 
@@ -121,7 +140,11 @@ impl LayerBars {
 
     fn event(&self, ev: &engine::images::ProgressEvent) {
         let Some(mb) = &self.multi else {
-            println!("{}", ev.docker_line());
+            if self.to_stderr {
+                eprintln!("{}", ev.docker_line());
+            } else {
+                println!("{}", ev.docker_line());
+            }
             return;
         };
         match ev.layer() {
@@ -174,6 +197,7 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
                 tls_verify: a.tls_verify,
                 all_tags: false,
                 image: format!("{}:{t}", r.repository()),
+                for_run: a.for_run,
             };
             pull(eng, one)?;
         }
@@ -182,19 +206,28 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
     let r: Reference = a.image.parse()?;
     let platform: engine::images::Platform = a.platform.parse()?;
     let quiet = a.quiet;
+    // The pull `run` and `create` make writes to stderr: stdout is the container's.
+    let for_run = a.for_run;
+    let say = |line: &str| {
+        if for_run {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
     // Docker prints "TAG: Pulling from REPO" once the registry answered (a pull that
     // fails at once prints only the error): at the first progress event.
     let announced = std::sync::atomic::AtomicBool::new(quiet);
     let announce = || {
         if !announced.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            println!(
+            say(&format!(
                 "{}: Pulling from {}",
                 r.tag.as_deref().unwrap_or("latest"),
                 r.path.strip_prefix("library/").unwrap_or(&r.path)
-            );
+            ));
         }
     };
-    let bars = LayerBars::new(quiet, "Downloading");
+    let bars = LayerBars::new(quiet, "Downloading", for_run);
     let on_bytes = |d: &content::Digest, done: u64, total: Option<u64>| {
         announce();
         bars.bytes(d, done, total)
@@ -217,11 +250,14 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
             bytes: Some(&on_bytes),
         },
     )?;
-    if quiet {
-        println!("{r}");
-    } else {
+    if !quiet {
         announce();
-        println!("Status: Downloaded newer image for {}", r.familiar());
+        say(&format!(
+            "Status: Downloaded newer image for {}",
+            r.familiar()
+        ));
+    }
+    if !for_run {
         println!("{r}");
     }
     Ok(0)
@@ -236,7 +272,7 @@ pub fn push(eng: &Engine, a: PushArgs) -> anyhow::Result<i32> {
     if !quiet {
         println!("The push refers to repository [{}]", r.repository());
     }
-    let bars = LayerBars::new(quiet, "Pushing");
+    let bars = LayerBars::new(quiet, "Pushing", false);
     let on_bytes = |d: &content::Digest, done: u64, total: Option<u64>| bars.bytes(d, done, total);
     let progress = |ev: engine::images::ProgressEvent| {
         if !quiet {

@@ -103,6 +103,8 @@ pub enum Ended {
     Exited(i32),
     /// The monitor closed the connection without an exit (it was killed).
     Closed,
+    /// The user typed the detach keys: the container runs on.
+    Detached,
     /// The monitor failed (it could not start the container, or not record its exit).
     Failed {
         /// Docker's exit status for it.
@@ -145,12 +147,14 @@ fn write_fd(fd: i32, mut data: &[u8]) {
 
 /// The attached side of `run`, `start -a` and `attach`: relays the container's output to
 /// ours, our stdin to it (with `stdin`), our terminal size (with `tty`), and hands the
-/// signals we receive to `on_signal` (Docker's sig-proxy). Signals must be blocked by the
-/// caller (see `runtime::wait::block_signals`).
+/// signals we receive to `on_signal` (Docker's sig-proxy). On a terminal, typing
+/// `detach_keys` (Docker's `ctrl-p,ctrl-q` by default; empty: never) detaches. Signals
+/// must be blocked by the caller (see `runtime::wait::block_signals`).
 pub fn client_loop(
     mut stream: UnixStream,
     stdin: bool,
     tty: bool,
+    detach_keys: &[u8],
     mut on_signal: impl FnMut(nix::sys::signal::Signal),
 ) -> std::io::Result<Ended> {
     use nix::sys::signal::{SigSet, Signal};
@@ -182,6 +186,7 @@ pub fn client_loop(
         }
     }
     let mut stdin_open = stdin;
+    let mut escape = Escape::new(if tty { detach_keys } else { &[] });
     let mut dec = Decoder::default();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -229,7 +234,14 @@ pub fn client_loop(
                 stdin_open = false;
                 let _ = send(&mut stream, STDIN_CLOSE, b"");
             } else {
-                let _ = send(&mut stream, STDIN, &buf[..n as usize]);
+                match escape.feed(&buf[..n as usize]) {
+                    Some(pass) => {
+                        if !pass.is_empty() {
+                            let _ = send(&mut stream, STDIN, &pass);
+                        }
+                    }
+                    None => return Ok(Ended::Detached),
+                }
             }
         }
         if fds[0].revents != 0 {
@@ -260,9 +272,69 @@ pub fn client_loop(
     }
 }
 
+/// Docker's escape proxy: input bytes pass through, except the detach sequence, held
+/// while it is being typed (and let through when a byte breaks it).
+struct Escape<'a> {
+    keys: &'a [u8],
+    /// How many bytes of `keys` were typed last.
+    matched: usize,
+}
+
+impl<'a> Escape<'a> {
+    fn new(keys: &'a [u8]) -> Escape<'a> {
+        Escape { keys, matched: 0 }
+    }
+
+    /// The bytes to send on, or None: the whole sequence was typed.
+    fn feed(&mut self, input: &[u8]) -> Option<Vec<u8>> {
+        if self.keys.is_empty() {
+            return Some(input.to_vec());
+        }
+        let mut out = Vec::with_capacity(input.len());
+        for &b in input {
+            if self.keys.get(self.matched) == Some(&b) {
+                self.matched += 1;
+                if self.matched == self.keys.len() {
+                    return None;
+                }
+                continue;
+            }
+            // The held prefix was no escape after all.
+            out.extend_from_slice(&self.keys[..self.matched]);
+            self.matched = 0;
+            if self.keys.first() == Some(&b) {
+                self.matched = 1;
+                if self.keys.len() == 1 {
+                    return None;
+                }
+            } else {
+                out.push(b);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Docker's default detach sequence, `ctrl-p,ctrl-q`.
+pub const DEFAULT_DETACH_KEYS: &[u8] = &[0x10, 0x11];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_escape_sequence_is_held_then_detaches_or_passes() {
+        let mut e = Escape::new(DEFAULT_DETACH_KEYS);
+        assert_eq!(e.feed(b"ab"), Some(b"ab".to_vec()));
+        assert_eq!(e.feed(&[0x10]), Some(Vec::new()), "held");
+        assert_eq!(e.feed(b"x"), Some(vec![0x10, b'x']), "not the sequence");
+        assert_eq!(e.feed(&[b'y', 0x10]), Some(b"y".to_vec()));
+        assert_eq!(e.feed(&[0x11, b'z']), None, "detached");
+        let mut e = Escape::new(&[]);
+        assert_eq!(e.feed(&[0x10, 0x11]), Some(vec![0x10, 0x11]), "no keys");
+        let mut e = Escape::new(b"q");
+        assert_eq!(e.feed(b"aq"), None);
+    }
 
     #[test]
     fn frames_round_trip_in_pieces() {

@@ -95,6 +95,121 @@ pub struct ContainerConfig {
     /// A build step's container: BuildKit's sandbox (hostname `buildkitsandbox`, its
     /// short `/etc/hosts`, no `/etc/hostname` mount, no `HOSTNAME` variable).
     pub build_step: bool,
+    /// `--shm-size` in bytes (None: Docker's 64 MiB).
+    pub shm_size: Option<i64>,
+    /// `--sysctl KEY=VALUE` (namespaced sysctls only).
+    pub sysctls: BTreeMap<String, String>,
+    /// `--ipc`: `""`/`private`, `shareable`, `none`, `host` or `container:ID`.
+    pub ipc_mode: String,
+    /// `--pid`: `""` (a pid namespace of its own), `host` or `container:ID`.
+    pub pid_mode: String,
+    /// `--uts`: `""` or `host`.
+    pub uts_mode: String,
+    /// `--cgroupns`: `""`/`private` or `host`.
+    pub cgroupns_mode: String,
+    /// `--cgroup-parent`: the cgroup the container's is made under (absolute).
+    pub cgroup_parent: String,
+    /// `--userns`: `""` or `host` (quai makes no user namespace for a container).
+    pub userns_mode: String,
+    /// `--domainname` (the UTS namespace's NIS domain name).
+    pub domainname: String,
+    /// `--oom-score-adj` (-1000..1000).
+    pub oom_score_adj: i32,
+    /// `--log-driver` and `--log-opt`.
+    pub log_config: LogConfig,
+    /// Which standard streams `run` attaches (`-a`; stdout and stderr by default, none
+    /// with `-d`): Docker's `AttachStdin`, `AttachStdout`, `AttachStderr`.
+    pub attach: AttachStreams,
+    /// `--cidfile`.
+    pub cid_file: String,
+    /// `--link`: (the linked container's id, its alias here).
+    pub links: Vec<Link>,
+    /// `--volumes-from` as given (its mounts are copied into `mounts` at create).
+    pub volumes_from: Vec<String>,
+    /// `--runtime` (`runc` or `quai`: both are quai's runtime).
+    pub runtime: String,
+    /// `--isolation` (`default` or empty).
+    pub isolation: String,
+    /// `--annotation KEY=VALUE`: the OCI spec's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// `--log-driver` and `--log-opt` (Docker's `HostConfig.LogConfig`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `json-file` (empty: the default, json-file), `local` (stored as json-file) or
+    /// `none` (nothing kept: `logs` refuses).
+    pub driver: String,
+    /// `max-size`, `max-file`, ...
+    pub opts: BTreeMap<String, String>,
+}
+
+impl LogConfig {
+    /// The driver's name as Docker shows it.
+    pub fn driver_name(&self) -> &str {
+        if self.driver.is_empty() {
+            "json-file"
+        } else {
+            &self.driver
+        }
+    }
+
+    /// Whether output is kept (and `logs` can read it).
+    pub fn keeps_logs(&self) -> bool {
+        self.driver_name() != "none"
+    }
+
+    /// `max-size` in bytes (None: the file grows without rotation).
+    pub fn max_size(&self) -> Option<u64> {
+        let s = self.opts.get("max-size")?;
+        crate::resolve::parse_bytes(s)
+            .and_then(|v| u64::try_from(v).ok())
+            .filter(|v| *v > 0)
+    }
+
+    /// `max-file` (1 when not given: the file is truncated when it reaches `max-size`).
+    pub fn max_file(&self) -> u32 {
+        self.opts
+            .get("max-file")
+            .and_then(|v| v.parse().ok())
+            .filter(|v| *v >= 1)
+            .unwrap_or(1)
+    }
+}
+
+/// Which of a container's standard streams an attached `run` relays.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct AttachStreams {
+    /// Docker's `AttachStdin`.
+    pub stdin: bool,
+    /// Docker's `AttachStdout`.
+    pub stdout: bool,
+    /// Docker's `AttachStderr`.
+    pub stderr: bool,
+}
+
+/// A `--link` to another container on the default bridge.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Link {
+    /// The linked container's id (stored by id: it may be renamed).
+    pub container: String,
+    /// The name it has in this container (its `/etc/hosts` entry).
+    pub alias: String,
+}
+
+impl ContainerConfig {
+    /// Whether the container has an IPC namespace of its own.
+    pub fn own_ipc_ns(&self) -> bool {
+        self.ipc_mode != "host" && !self.ipc_mode.starts_with("container:")
+    }
+
+    /// Whether the container has a UTS namespace of its own.
+    pub fn own_uts_ns(&self) -> bool {
+        self.uts_mode != "host"
+    }
 }
 
 /// A host device given to a container (Docker's `DeviceMapping`).
@@ -399,6 +514,45 @@ pub struct Resources {
     pub pids_limit: Option<i64>,
     /// `--ulimit name=soft[:hard]`.
     pub ulimits: Vec<Ulimit>,
+    /// `--memory-reservation` bytes (the soft limit).
+    pub memory_reservation: Option<i64>,
+    /// `--memory-swappiness` (0..100).
+    pub memory_swappiness: Option<i64>,
+    /// `--oom-kill-disable`.
+    pub oom_kill_disable: bool,
+    /// `--kernel-memory` bytes: accepted and shown, never applied (deprecated by Docker,
+    /// a no-op since Linux 5.16).
+    pub kernel_memory: Option<i64>,
+    /// `--blkio-weight` (10..1000; dropped when the kernel has no weight file).
+    pub blkio_weight: Option<u16>,
+    /// `--device-read-bps`.
+    pub device_read_bps: Vec<ThrottleDevice>,
+    /// `--device-write-bps`.
+    pub device_write_bps: Vec<ThrottleDevice>,
+    /// `--device-read-iops`.
+    pub device_read_iops: Vec<ThrottleDevice>,
+    /// `--device-write-iops`.
+    pub device_write_iops: Vec<ThrottleDevice>,
+    /// `--cpu-period` in microseconds.
+    pub cpu_period: Option<i64>,
+    /// `--cpu-quota` in microseconds.
+    pub cpu_quota: Option<i64>,
+    /// `--cpu-rt-period` in microseconds.
+    pub cpu_rt_period: Option<i64>,
+    /// `--cpu-rt-runtime` in microseconds.
+    pub cpu_rt_runtime: Option<i64>,
+    /// `--cpuset-mems`.
+    pub cpuset_mems: Option<String>,
+}
+
+/// One `--device-{read,write}-{bps,iops}` (Docker's `ThrottleDevice`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ThrottleDevice {
+    /// The block device on the host.
+    pub path: String,
+    /// Bytes or operations per second.
+    pub rate: u64,
 }
 
 /// One `--ulimit`.
@@ -426,6 +580,8 @@ pub struct HealthConfig {
     pub start_period: i64,
     /// Consecutive failures for `unhealthy` (default 3).
     pub retries: u32,
+    /// Between checks during the start period while still `starting` (0: `interval`).
+    pub start_interval: i64,
 }
 
 /// What a container is doing (kept in `state.db`, written by the CLI and the monitor).

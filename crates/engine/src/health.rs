@@ -35,6 +35,8 @@ pub struct Health {
     next: Instant,
     started: Instant,
     running: Option<Running>,
+    /// A check passed since the start: the status is no longer `starting`.
+    passed: bool,
 }
 
 fn dur(ns: i64, default_secs: u64) -> Duration {
@@ -53,16 +55,26 @@ impl Health {
             next: Instant::now(),
             started: Instant::now(),
             running: None,
+            passed: false,
         }
     }
 
+    /// Between checks: `--health-start-interval` while still `starting` in the start
+    /// period (Docker 25's rule), else `--health-interval`.
     fn interval(&self) -> Duration {
+        let starting = !self.passed
+            && self.cfg.start_period > 0
+            && self.started.elapsed() < Duration::from_nanos(self.cfg.start_period as u64);
+        if starting && self.cfg.start_interval > 0 {
+            return dur(self.cfg.start_interval, 5);
+        }
         dur(self.cfg.interval, 30)
     }
 
     /// The container (re)started: the first check comes one interval later.
     pub fn reset(&mut self) {
         self.abandon();
+        self.passed = false;
         self.started = Instant::now();
         self.next = self.started + self.interval();
     }
@@ -126,6 +138,7 @@ impl Health {
         if let Some(r) = self.running.as_mut() {
             if r.code.is_some() && r.pipe.is_none() {
                 let r = self.running.take()?;
+                self.passed |= r.code == Some(0);
                 self.next = now + self.interval();
                 return Some(CheckResult {
                     start: r.start,

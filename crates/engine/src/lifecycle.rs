@@ -91,16 +91,81 @@ impl Engine {
 
     /// Create a container from an image.
     pub fn create(&mut self, req: CreateRequest) -> Result<Record> {
+        self.create_with_warnings(req).map(|(r, _)| r)
+    }
+
+    /// Create a container from an image; also Docker's warnings about what this machine
+    /// cannot apply of it (the setting dropped), for the client to show.
+    pub fn create_with_warnings(&mut self, req: CreateRequest) -> Result<(Record, Vec<String>)> {
         runtime::debug!("create: {}", req.image);
         let images = self.images()?;
         let image_id = images.resolve(&req.image)?;
         let img = images.config(&image_id)?;
         drop(images);
+        if let Some(p) = &req.platform {
+            crate::validate::image_platform(&req.image, p, &img)?;
+        }
         let ic = img.get("config").cloned().unwrap_or(Value::Null);
         let mut c = crate::resolve::resolve(&req, &ic)?;
         c.image = req.image.clone();
         c.image_id = image_id.to_string();
+        crate::validate::host_resources(&c.resources)?;
+        // Other containers named by the options, stored by id (they may be renamed).
+        for (ipc, mode) in [(true, &mut c.ipc_mode), (false, &mut c.pid_mode)] {
+            if let Some(other) = mode.strip_prefix("container:") {
+                let o = self.db.get(other)?;
+                if ipc && o.config.ipc_mode != "shareable" {
+                    return Err(Error::Invalid(format!(
+                        "can't join IPC of container {}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)",
+                        o.id
+                    )));
+                }
+                *mode = format!("container:{}", o.id);
+            }
+        }
+        for l in c.links.iter_mut() {
+            let o = self.db.get(&l.container).map_err(|e| {
+                Error::Invalid(format!("could not get container for {}: {e}", l.container))
+            })?;
+            l.container = o.id;
+        }
+        let mut from_others = Vec::new();
+        for v in &c.volumes_from {
+            let (name, mode) = match v.rsplit_once(':') {
+                Some((n, m)) => (n, Some(m)),
+                None => (v.as_str(), None),
+            };
+            let readonly = match mode {
+                None | Some("rw") => None,
+                Some("ro") => Some(true),
+                Some(m) => return Err(Error::Invalid(format!("invalid mode: {m}"))),
+            };
+            let o = self.db.get(name)?;
+            for m in o
+                .config
+                .mounts
+                .iter()
+                .filter(|m| m.kind != MountKind::Tmpfs)
+            {
+                let mut m = m.clone();
+                // The volume stays the other container's: `rm -v` of this one keeps it.
+                m.anonymous = false;
+                m.copy_up = false;
+                if let Some(ro) = readonly {
+                    m.readonly = ro;
+                }
+                from_others.push(m);
+            }
+        }
+        let warnings = crate::validate::host_warnings(&mut c)?;
         let mut mounts = std::mem::take(&mut c.mounts);
+        // `--volumes-from`: the other containers' mounts, unless a mount of this one has
+        // the target already.
+        for m in from_others {
+            if !mounts.iter().any(|x| x.target == m.target) {
+                mounts.push(m);
+            }
+        }
         match &c.network_mode {
             NetworkMode::Container(other) => {
                 // Stored by id: the other container may be renamed.
@@ -190,7 +255,7 @@ impl Engine {
         let _ = self
             .db
             .event("container", "create", &id, &rec.event_attrs());
-        Ok(rec)
+        Ok((rec, warnings))
     }
 
     /// A container by name or id, with its state made true.

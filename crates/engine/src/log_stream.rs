@@ -1,13 +1,14 @@
-//! `logs` as a stream: a container's log entries from its json-file log, the last N
-//! read from the end, filtered by time, and followed while the container runs. The CLI
-//! prints them; the Docker API frames them; compose prefixes them.
+//! `logs` as a stream: a container's log entries from its json-file log (and the files
+//! rotated away from it, oldest first), the last N read from the end, filtered by time,
+//! and followed while the container runs, across rotations. The CLI prints them; the
+//! Docker API frames them; compose prefixes them.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::lifecycle::Engine;
-use crate::logs::{read_from, read_tail, Entry};
+use crate::logs::{read_from, read_tail, rotated, Entry};
 use crate::{Error, Result};
 
 /// Which entries a [`Logs`] stream yields.
@@ -33,6 +34,8 @@ pub struct Logs<'a> {
     path: PathBuf,
     opts: LogOptions,
     offset: u64,
+    /// The inode of the file `offset` is in: another one means the log was rotated.
+    ino: Option<u64>,
     batch: VecDeque<Entry>,
     /// The first read (the tail) is done.
     started: bool,
@@ -63,16 +66,58 @@ impl Logs<'_> {
 
     fn read(&mut self) -> Result<()> {
         let io = |e| Error::io("read log", self.path.clone(), e);
-        let (entries, offset) = if self.started {
-            read_from(&self.path, self.offset).map_err(io)?
+        let ino = |p: &std::path::Path| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(p).ok().map(|m| m.ino())
+        };
+        let mut entries = Vec::new();
+        if self.started {
+            let now = ino(&self.path);
+            if self.ino.is_some() && now != self.ino {
+                // Rotated since the last read: the rest of the file we were reading (a
+                // `LOG.N` now, unless rotated out), the files rotated after it, then the
+                // new file from its start.
+                let files = rotated(&self.path);
+                if let Some(at) = files.iter().position(|f| ino(f) == self.ino) {
+                    entries.extend(read_from(&files[at], self.offset).map_err(io)?.0);
+                    for f in &files[at + 1..] {
+                        entries.extend(read_from(f, 0).map_err(io)?.0);
+                    }
+                }
+                self.offset = 0;
+            } else if std::fs::metadata(&self.path).is_ok_and(|m| m.len() < self.offset) {
+                // Emptied in place (max-file 1).
+                self.offset = 0;
+            }
+            self.ino = now;
+            let (more, offset) = read_from(&self.path, self.offset).map_err(io)?;
+            entries.extend(more);
+            self.offset = offset;
         } else {
             self.started = true;
-            match self.opts.tail {
+            self.ino = ino(&self.path);
+            let (cur, offset) = match self.opts.tail {
                 Some(n) => read_tail(&self.path, n).map_err(io)?,
                 None => read_from(&self.path, 0).map_err(io)?,
+            };
+            self.offset = offset;
+            // Older files, newest first, for what the current one lacks.
+            let mut older: Vec<Vec<Entry>> = Vec::new();
+            let mut want = self.opts.tail.map(|n| n.saturating_sub(cur.len()));
+            for f in rotated(&self.path).into_iter().rev() {
+                if want == Some(0) {
+                    break;
+                }
+                let got = match want {
+                    Some(n) => read_tail(&f, n).map_err(io)?.0,
+                    None => read_from(&f, 0).map_err(io)?.0,
+                };
+                want = want.map(|n| n.saturating_sub(got.len()));
+                older.push(got);
             }
-        };
-        self.offset = offset;
+            entries.extend(older.into_iter().rev().flatten());
+            entries.extend(cur);
+        }
         let kept: Vec<Entry> = entries.into_iter().filter(|e| self.keep(e)).collect();
         self.batch.extend(kept);
         Ok(())
@@ -123,7 +168,13 @@ impl Iterator for Logs<'_> {
 impl Engine {
     /// A container's log entries, as `docker logs` with these options shows them.
     pub fn logs(&mut self, what: &str, opts: LogOptions) -> Result<Logs<'_>> {
-        let id = self.get(what)?.id;
+        let rec = self.get(what)?;
+        if !rec.config.log_config.keeps_logs() {
+            return Err(Error::Invalid(
+                "configured logging driver does not support reading".into(),
+            ));
+        }
+        let id = rec.id;
         let path = self.paths.log(&id);
         Ok(Logs {
             eng: self,
@@ -131,6 +182,7 @@ impl Engine {
             path,
             opts,
             offset: 0,
+            ino: None,
             batch: VecDeque::new(),
             started: false,
             ended: false,

@@ -1,9 +1,11 @@
 //! Container logs in Docker's json-file format: one JSON object per line,
-//! `{"log":"text\n","stream":"stdout","time":"RFC 3339 with nanoseconds"}`.
+//! `{"log":"text\n","stream":"stdout","time":"RFC 3339 with nanoseconds"}`, rotated as
+//! Docker's `max-size`/`max-file` say (`LOG`, then `LOG.1` the newest of the older ones,
+//! up to `LOG.<max-file - 1>`).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,23 +23,137 @@ pub struct Entry {
 /// Docker splits lines longer than this into several entries.
 const MAX_LINE: usize = 16 * 1024;
 
+/// When to rotate a log file, and how many files to keep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rotation {
+    /// Rotate once the file has this many bytes (None: never).
+    pub max_size: Option<u64>,
+    /// Files kept, the current one included (at least 1: then the file is emptied).
+    pub max_file: u32,
+}
+
 /// Splits a stream's bytes into lines and appends entries to the log file.
 pub struct Writer {
-    file: File,
+    /// None: the `none` driver, nothing is kept.
+    file: Option<File>,
+    path: PathBuf,
+    rotation: Rotation,
+    size: u64,
     partial: [Vec<u8>; 2],
+}
+
+/// The rotated files of a log, oldest first (`LOG.2`, `LOG.1`; not `LOG` itself).
+pub fn rotated(path: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for i in 1.. {
+        let p = numbered(path, i);
+        if !p.exists() {
+            break;
+        }
+        out.push(p);
+    }
+    out.reverse();
+    out
+}
+
+fn numbered(path: &Path, i: u32) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(format!(".{i}"));
+    PathBuf::from(s)
 }
 
 impl Writer {
     /// Open (appending) the log file.
     pub fn open(path: &Path) -> std::io::Result<Writer> {
+        Self::rotating(path, Rotation::default())
+    }
+
+    /// Open (appending) the log file, to be rotated as `rotation` says.
+    pub fn rotating(path: &Path, rotation: Rotation) -> std::io::Result<Writer> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)?;
+        let size = file.metadata()?.len();
         Ok(Writer {
-            file,
+            file: Some(file),
+            path: path.to_path_buf(),
+            rotation,
+            size,
             partial: [Vec::new(), Vec::new()],
         })
+    }
+
+    /// A writer that keeps nothing (the `none` log driver).
+    pub fn discard() -> Writer {
+        Writer {
+            file: None,
+            path: PathBuf::new(),
+            rotation: Rotation::default(),
+            size: 0,
+            partial: [Vec::new(), Vec::new()],
+        }
+    }
+
+    /// Append the entries, rotating before one when the file is full (Docker's rule,
+    /// entry by entry: a file ends past `max-size` by at most its last entry). The
+    /// entries between rotations go in one write.
+    fn append(&mut self, entries: Vec<Vec<u8>>) -> std::io::Result<()> {
+        if self.file.is_none() {
+            return Ok(());
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        for e in entries {
+            if self
+                .rotation
+                .max_size
+                .is_some_and(|m| self.size + buf.len() as u64 >= m)
+            {
+                self.write_out(&mut buf)?;
+                self.rotate()?;
+            }
+            buf.extend(e);
+        }
+        self.write_out(&mut buf)
+    }
+
+    fn write_out(&mut self, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if let Some(f) = self.file.as_mut() {
+            f.write_all(buf)?;
+        }
+        self.size += buf.len() as u64;
+        buf.clear();
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> std::io::Result<()> {
+        let keep = self.rotation.max_file.max(1);
+        if keep == 1 {
+            if let Some(f) = self.file.as_ref() {
+                f.set_len(0)?;
+            }
+            self.size = 0;
+            return Ok(());
+        }
+        // LOG.(keep-2) -> LOG.(keep-1), ..., LOG -> LOG.1; the oldest is overwritten.
+        for i in (1..keep - 1).rev() {
+            let from = numbered(&self.path, i);
+            if from.exists() {
+                std::fs::rename(&from, numbered(&self.path, i + 1))?;
+            }
+        }
+        std::fs::rename(&self.path, numbered(&self.path, 1))?;
+        self.file = Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?,
+        );
+        self.size = 0;
+        Ok(())
     }
 
     /// Add bytes of stream 1 (stdout) or 2 (stderr).
@@ -48,18 +164,15 @@ impl Writer {
             self.partial[i].extend_from_slice(&data[..=nl]);
             data = &data[nl + 1..];
             let line = std::mem::take(&mut self.partial[i]);
-            out.extend(encode(stream, &line));
+            out.push(encode(stream, &line));
         }
         self.partial[i].extend_from_slice(data);
         while self.partial[i].len() >= MAX_LINE {
             let rest = self.partial[i].split_off(MAX_LINE);
             let line = std::mem::replace(&mut self.partial[i], rest);
-            out.extend(encode(stream, &line));
+            out.push(encode(stream, &line));
         }
-        if out.is_empty() {
-            return Ok(());
-        }
-        self.file.write_all(&out)
+        self.append(out)
     }
 
     /// Write what is left of unfinished lines (at the container's exit).
@@ -68,10 +181,10 @@ impl Writer {
         for (i, stream) in [(0usize, 1u8), (1, 2)] {
             let line = std::mem::take(&mut self.partial[i]);
             if !line.is_empty() {
-                out.extend(encode(stream, &line));
+                out.push(encode(stream, &line));
             }
         }
-        self.file.write_all(&out)
+        self.append(out)
     }
 }
 
@@ -330,6 +443,64 @@ mod tests {
         }
         let (e, _) = read_tail(&p, 3).expect("tail");
         assert_eq!(e[0].log, "line 4997\n");
+    }
+
+    #[test]
+    fn rotation_keeps_max_file_files_of_about_max_size() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("log");
+        let mut w = Writer::rotating(
+            &p,
+            Rotation {
+                max_size: Some(300),
+                max_file: 3,
+            },
+        )
+        .expect("open");
+        for i in 0..50 {
+            w.write(1, format!("line {i}\n").as_bytes()).expect("write");
+        }
+        // Many lines in one read of the pipe rotate entry by entry too.
+        let many: String = (50..100).map(|i| format!("line {i}\n")).collect();
+        w.write(1, many.as_bytes()).expect("write");
+        let old = rotated(&p);
+        assert_eq!(old, [d.path().join("log.2"), d.path().join("log.1")]);
+        assert!(!d.path().join("log.3").exists());
+        for f in old.iter().chain([&p]) {
+            let len = std::fs::metadata(f).expect("stat").len();
+            // One entry is about 80 bytes: a file ends at most one entry past the limit.
+            assert!(len < 300 + 100, "{} is {len} bytes", f.display());
+        }
+        // The newest lines are in the current file, the order kept across files.
+        let mut all = Vec::new();
+        for f in old.iter().chain([&p]) {
+            all.extend(read_from(f, 0).expect("read").0);
+        }
+        assert_eq!(all.last().map(|e| e.log.as_str()), Some("line 99\n"));
+        let n: Vec<u32> = all
+            .iter()
+            .filter_map(|e| e.log.trim().strip_prefix("line ")?.parse().ok())
+            .collect();
+        assert!(n.windows(2).all(|w| w[1] == w[0] + 1), "{n:?}");
+        // One file: emptied instead.
+        let q = d.path().join("one");
+        let mut w = Writer::rotating(
+            &q,
+            Rotation {
+                max_size: Some(200),
+                max_file: 1,
+            },
+        )
+        .expect("open");
+        for i in 0..50 {
+            w.write(2, format!("e {i}\n").as_bytes()).expect("write");
+        }
+        assert!(rotated(&q).is_empty());
+        assert!(std::fs::metadata(&q).expect("stat").len() < 300);
+        // `none`: nothing at all.
+        let mut w = Writer::discard();
+        w.write(1, b"gone\n").expect("write");
+        w.flush_partial().expect("flush");
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct HealthFlags {
     pub start_period: Option<i64>,
     /// `--health-retries`.
     pub retries: Option<u32>,
+    /// `--health-start-interval` (ns).
+    pub start_interval: Option<i64>,
     /// `--no-healthcheck`.
     pub disable: bool,
 }
@@ -68,6 +70,8 @@ pub struct CreateRequest {
     /// Leave out the anonymous volumes of the image's `VOLUME`s (a build step's
     /// container: BuildKit keeps what RUN writes there in the layer).
     pub skip_image_volumes: bool,
+    /// `--platform` (`os/arch[/variant]`): the image must be of it.
+    pub platform: Option<String>,
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -278,10 +282,40 @@ pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
         .unwrap_or_else(|| "SIGTERM".into());
     runtime::ops::parse_signal(&c.stop_signal)
         .map_err(|_| Error::Invalid(format!("invalid signal: {}", c.stop_signal)))?;
-    c.exposed_ports = ic["ExposedPorts"]
+    // The image's EXPOSE, `--expose` and the ports `-p` publishes (Docker's
+    // `ExposedPorts` holds all three).
+    let mut exposed: Vec<String> = ic["ExposedPorts"]
         .as_object()
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
+    let published = c
+        .ports
+        .iter()
+        .map(|p| format!("{}/{}", p.container_port, p.proto));
+    for p in std::mem::take(&mut c.exposed_ports)
+        .into_iter()
+        .chain(published)
+    {
+        let p = if p.contains('/') {
+            p
+        } else {
+            format!("{p}/tcp")
+        };
+        if !exposed.contains(&p) {
+            exposed.push(p);
+        }
+    }
+    c.exposed_ports = exposed;
+    if !c.own_uts_ns() && req.hostname.is_some() {
+        return Err(Error::Invalid(
+            "conflicting options: hostname and the UTS mode".into(),
+        ));
+    }
+    if !c.links.is_empty() && c.network_mode == NetworkMode::Host {
+        return Err(Error::Invalid(
+            "conflicting options: host type networking can't be used with links. This would result in undefined behavior".into(),
+        ));
+    }
     if c.network_mode.container().is_some() && (!c.ports.is_empty() || req.publish_all) {
         return Err(Error::Invalid(
             "conflicting options: port publishing and the container network mode".into(),
@@ -419,6 +453,7 @@ fn health_config(image: &Value, f: &HealthFlags) -> Option<HealthConfig> {
             timeout: image["Timeout"].as_i64().unwrap_or(0),
             start_period: image["StartPeriod"].as_i64().unwrap_or(0),
             retries: image["Retries"].as_u64().unwrap_or(0) as u32,
+            start_interval: image["StartInterval"].as_i64().unwrap_or(0),
         }
     } else {
         HealthConfig::default()
@@ -437,6 +472,9 @@ fn health_config(image: &Value, f: &HealthFlags) -> Option<HealthConfig> {
     }
     if let Some(v) = f.retries {
         h.retries = v;
+    }
+    if let Some(v) = f.start_interval {
+        h.start_interval = v;
     }
     (!h.test.is_empty()).then_some(h)
 }

@@ -21,8 +21,22 @@ pub static HOST_MOUNT_NS: std::sync::OnceLock<std::os::fd::OwnedFd> = std::sync:
 /// Move this process into a mount namespace of its own whose mounts stay private (host
 /// mounts still propagate in): what it mounts there vanishes with it.
 pub fn private_mount_namespace() -> Result<()> {
+    private_mount_namespace_from(None)
+}
+
+/// [`private_mount_namespace`], made as a copy of the mount namespace of process `base`
+/// (another container's monitor: what it mounted in its own, its shareable `/dev/shm`,
+/// is then here too) instead of ours. Single-threaded callers only (setns and unshare of
+/// a mount namespace refuse threads sharing the filesystem context).
+pub fn private_mount_namespace_from(base: Option<i32>) -> Result<()> {
     if let Ok(f) = std::fs::File::open("/proc/self/ns/mnt") {
         let _ = HOST_MOUNT_NS.set(f.into());
+    }
+    if let Some(pid) = base {
+        let p = format!("/proc/{pid}/ns/mnt");
+        let f = std::fs::File::open(&p).map_err(|e| Error::io("open", &p, e))?;
+        nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNS)
+            .map_err(|e| Error::io("join mount namespace", &p, e.into()))?;
     }
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .map_err(|e| Error::io("unshare", "mount namespace", e.into()))?;
@@ -237,6 +251,7 @@ pub fn write_etc_files(
     c: &crate::ContainerConfig,
     ip: Option<std::net::Ipv4Addr>,
     dns_server: Option<std::net::Ipv4Addr>,
+    links: &[(String, String)],
 ) -> Result<()> {
     let host_network = c.network_mode == crate::config::NetworkMode::Host;
     let hostname = &c.hostname;
@@ -257,8 +272,16 @@ pub fn write_etc_files(
             hosts.push_str(&format!("{addr}\t{name}\n"));
         }
     }
+    // `--link`: (address, names), after the extra hosts as Docker writes them.
+    for (addr, names) in links {
+        hosts.push_str(&format!("{addr}\t{names}\n"));
+    }
     if let Some(ip) = ip.filter(|_| !c.build_step) {
-        hosts.push_str(&format!("{ip}\t{hostname}\n"));
+        if c.domainname.is_empty() {
+            hosts.push_str(&format!("{ip}\t{hostname}\n"));
+        } else {
+            hosts.push_str(&format!("{ip}\t{hostname}.{} {hostname}\n", c.domainname));
+        }
     }
     w("hosts", hosts)?;
     // On a user-defined network the network's DNS server answers, and forwards to the

@@ -176,6 +176,15 @@ pub struct SpecInputs<'a> {
     pub cgroup_binds: Option<Vec<(String, String)>>,
     /// `--network container:NAME`: that container's init, whose network namespace to join.
     pub join_netns: Option<i32>,
+    /// `--pid container:NAME`: that container's init, whose pid namespace to join.
+    pub join_pidns: Option<i32>,
+    /// `--ipc container:NAME`: that container's init, whose IPC namespace to join.
+    pub join_ipcns: Option<i32>,
+    /// The tmpfs to bind on `/dev/shm` instead of a tmpfs of its own: a shareable
+    /// container's (its own, or its donor's with `--ipc container:`).
+    pub shm_bind: Option<String>,
+    /// The block devices of the I/O limits: path to (major, minor).
+    pub block_devices: std::collections::BTreeMap<String, (u64, u64)>,
     /// `--device`: the host's nodes as they are now.
     pub devices: Vec<Device>,
 }
@@ -218,8 +227,19 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
         json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
     ];
+    // /dev/shm: the IPC namespace's own tmpfs (`--shm-size`), the host's (`--ipc host`),
+    // a shareable one made by the monitor (`--ipc shareable`, `--ipc container:`), or
+    // none (`--ipc none`).
+    match (c.ipc_mode.as_str(), &i.shm_bind) {
+        ("none", _) => {}
+        ("host", _) => mounts.push(json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "rprivate"]})),
+        (_, Some(src)) => mounts.push(json!({"destination": "/dev/shm", "type": "bind", "source": src, "options": ["rbind", "rprivate"]})),
+        _ => {
+            let size = c.shm_size.filter(|s| *s > 0).unwrap_or(DEFAULT_SHM_SIZE);
+            mounts.push(json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={size}")]}));
+        }
+    }
     match &i.cgroup_binds {
         // Binding the container's own cgroup directories (as runc does on v1) costs a
         // fraction of a fresh cgroup v1 mount per hierarchy (about 2 ms each here).
@@ -235,13 +255,27 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
     for (src, dst, typ, opts) in &i.mounts {
         mounts.push(json!({"destination": dst, "type": typ, "source": src, "options": opts}));
     }
-    let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
-        json!({"type": "cgroup"}),
-    ];
+    let mut namespaces = vec![json!({"type": "mount"})];
+    match (c.pid_mode.as_str(), i.join_pidns) {
+        ("host", _) => {}
+        (_, Some(pid)) => {
+            namespaces.push(json!({"type": "pid", "path": format!("/proc/{pid}/ns/pid")}))
+        }
+        _ => namespaces.push(json!({"type": "pid"})),
+    }
+    match (c.ipc_mode.as_str(), i.join_ipcns) {
+        ("host", _) => {}
+        (_, Some(pid)) => {
+            namespaces.push(json!({"type": "ipc", "path": format!("/proc/{pid}/ns/ipc")}))
+        }
+        _ => namespaces.push(json!({"type": "ipc"})),
+    }
+    if c.own_uts_ns() {
+        namespaces.push(json!({"type": "uts"}));
+    }
+    if c.cgroupns_mode != "host" {
+        namespaces.push(json!({"type": "cgroup"}));
+    }
     match (&c.network_mode, i.join_netns) {
         (crate::config::NetworkMode::Host, _) => {}
         (_, Some(pid)) => {
@@ -276,6 +310,15 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
     }
     let mut resources = json!({ "devices": devices });
     let mut memory = serde_json::Map::new();
+    if let Some(v) = r.memory_reservation.filter(|v| *v > 0) {
+        memory.insert("reservation".into(), json!(v));
+    }
+    if let Some(v) = r.memory_swappiness {
+        memory.insert("swappiness".into(), json!(v));
+    }
+    if r.oom_kill_disable {
+        memory.insert("disableOOMKiller".into(), json!(true));
+    }
     if let Some(m) = r.memory {
         memory.insert("limit".into(), json!(m));
         match r.memory_swap {
@@ -296,6 +339,21 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         cpu.insert("period".into(), json!(100_000u64));
         cpu.insert("quota".into(), json!(n / 10_000));
     }
+    if let Some(p) = r.cpu_period.filter(|p| *p > 0) {
+        cpu.insert("period".into(), json!(p));
+    }
+    if let Some(q) = r.cpu_quota.filter(|q| *q != 0) {
+        cpu.insert("quota".into(), json!(q));
+    }
+    if let Some(p) = r.cpu_rt_period.filter(|p| *p > 0) {
+        cpu.insert("realtimePeriod".into(), json!(p));
+    }
+    if let Some(q) = r.cpu_rt_runtime.filter(|q| *q != 0) {
+        cpu.insert("realtimeRuntime".into(), json!(q));
+    }
+    if let Some(m) = &r.cpuset_mems {
+        cpu.insert("mems".into(), json!(m));
+    }
     if let Some(s) = r.cpu_shares {
         cpu.insert("shares".into(), json!(s));
     }
@@ -308,11 +366,38 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
     if let Some(p) = r.pids_limit {
         resources["pids"] = json!({"limit": p});
     }
+    let mut block_io = serde_json::Map::new();
+    if let Some(w) = r.blkio_weight {
+        block_io.insert("weight".into(), json!(w));
+    }
+    for (key, list) in [
+        ("throttleReadBpsDevice", &r.device_read_bps),
+        ("throttleWriteBpsDevice", &r.device_write_bps),
+        ("throttleReadIOPSDevice", &r.device_read_iops),
+        ("throttleWriteIOPSDevice", &r.device_write_iops),
+    ] {
+        let devs: Vec<Value> = list
+            .iter()
+            .filter_map(|d| {
+                let (major, minor) = i.block_devices.get(&d.path)?;
+                Some(json!({"major": major, "minor": minor, "rate": d.rate}))
+            })
+            .collect();
+        if !devs.is_empty() {
+            block_io.insert(key.into(), json!(devs));
+        }
+    }
+    if !block_io.is_empty() {
+        resources["blockIO"] = Value::Object(block_io);
+    }
     let mut linux = json!({
         "namespaces": namespaces,
-        "cgroupsPath": format!("/quai-{}", i.id),
+        "cgroupsPath": cgroups_path(c, i.id),
         "resources": resources,
     });
+    if !c.sysctls.is_empty() {
+        linux["sysctl"] = json!(c.sysctls);
+    }
     if !nodes.is_empty() {
         linux["devices"] = json!(nodes);
     }
@@ -331,7 +416,7 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         "cwd": if c.workdir.is_empty() { "/" } else { c.workdir.as_str() },
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "noNewPrivileges": nnp,
-        "oomScoreAdj": 0,
+        "oomScoreAdj": c.oom_score_adj,
     });
     if !i.user.additional.is_empty() {
         process["user"]["additionalGids"] = json!(i.user.additional);
@@ -339,14 +424,37 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
     if !rlimits.is_empty() {
         process["rlimits"] = json!(rlimits);
     }
-    json!({
+    let mut spec = json!({
         "ociVersion": runtime::OCI_VERSION,
         "process": process,
         "root": {"path": i.rootfs, "readonly": c.read_only},
-        "hostname": c.hostname,
         "mounts": mounts,
         "linux": linux,
-    })
+    });
+    // Names of the UTS namespace: only in one of its own (`--uts host` keeps the host's).
+    if c.own_uts_ns() {
+        spec["hostname"] = json!(c.hostname);
+        if !c.domainname.is_empty() {
+            spec["domainname"] = json!(c.domainname);
+        }
+    }
+    if !c.annotations.is_empty() {
+        spec["annotations"] = json!(c.annotations);
+    }
+    spec
+}
+
+/// Docker's `/dev/shm` size.
+pub const DEFAULT_SHM_SIZE: i64 = 64 << 20;
+
+/// The container's cgroup (`/quai-ID`, under `--cgroup-parent` when given).
+pub fn cgroups_path(c: &ContainerConfig, id: &str) -> String {
+    let parent = c.cgroup_parent.trim_matches('/');
+    if parent.is_empty() {
+        format!("/quai-{id}")
+    } else {
+        format!("/{parent}/quai-{id}")
+    }
 }
 
 /// Errno-returning rules for the syscalls Docker's default profile keeps from an
@@ -504,6 +612,146 @@ mod tests {
         c.cap_drop = vec!["ALL".into()];
         assert_eq!(capabilities(&c), vec!["CAP_SYS_ADMIN".to_string()]);
         assert!(check_caps(&["FOO".into()]).is_err());
+    }
+
+    fn inputs<'a>(user: &'a User) -> SpecInputs<'a> {
+        SpecInputs {
+            id: "abc",
+            rootfs: "/r",
+            user,
+            mounts: Vec::new(),
+            args: vec!["true".into()],
+            env: Vec::new(),
+            seccomp: None,
+            cgroup_binds: None,
+            join_netns: None,
+            join_pidns: None,
+            join_ipcns: None,
+            shm_bind: None,
+            devices: Vec::new(),
+            block_devices: Default::default(),
+        }
+    }
+
+    fn ns_types(spec: &Value) -> Vec<String> {
+        spec["linux"]["namespaces"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|n| match n["path"].as_str() {
+                        Some(p) => format!("{}={p}", n["type"].as_str().unwrap_or("")),
+                        None => n["type"].as_str().unwrap_or("").to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn mount<'v>(spec: &'v Value, dst: &str) -> Option<&'v Value> {
+        spec["mounts"]
+            .as_array()?
+            .iter()
+            .find(|m| m["destination"] == dst)
+    }
+
+    #[test]
+    fn docker_flags_reach_the_spec() {
+        let user = User::default();
+        let mut c = ContainerConfig {
+            hostname: "h".into(),
+            domainname: "example.org".into(),
+            oom_score_adj: 100,
+            shm_size: Some(8 << 20),
+            cgroup_parent: "/parent/".into(),
+            ..Default::default()
+        };
+        c.sysctls.insert("net.ipv4.ip_forward".into(), "1".into());
+        c.annotations.insert("a".into(), "b".into());
+        let r = &mut c.resources;
+        r.memory = Some(64 << 20);
+        r.memory_reservation = Some(32 << 20);
+        r.memory_swappiness = Some(10);
+        r.oom_kill_disable = true;
+        r.kernel_memory = Some(16 << 20);
+        r.cpu_period = Some(50_000);
+        r.cpu_quota = Some(25_000);
+        r.cpu_rt_period = Some(1_000_000);
+        r.cpu_rt_runtime = Some(10_000);
+        r.cpuset_mems = Some("0".into());
+        r.blkio_weight = Some(300);
+        r.device_read_bps = vec![crate::config::ThrottleDevice {
+            path: "/dev/vda".into(),
+            rate: 1 << 20,
+        }];
+        let mut i = inputs(&user);
+        i.block_devices.insert("/dev/vda".into(), (254, 0));
+        let s = build(&c, &i);
+        assert_eq!(s["process"]["oomScoreAdj"], 100);
+        assert_eq!(s["domainname"], "example.org");
+        assert_eq!(s["hostname"], "h");
+        assert_eq!(s["annotations"]["a"], "b");
+        assert_eq!(s["linux"]["sysctl"]["net.ipv4.ip_forward"], "1");
+        assert_eq!(s["linux"]["cgroupsPath"], "/parent/quai-abc");
+        let res = &s["linux"]["resources"];
+        assert_eq!(res["memory"]["reservation"], 32 << 20);
+        assert_eq!(res["memory"]["swappiness"], 10);
+        assert_eq!(res["memory"]["disableOOMKiller"], true);
+        assert!(
+            res["memory"]["kernel"].is_null(),
+            "kernel memory is never applied"
+        );
+        assert_eq!(res["cpu"]["period"], 50_000);
+        assert_eq!(res["cpu"]["quota"], 25_000);
+        assert_eq!(res["cpu"]["realtimePeriod"], 1_000_000);
+        assert_eq!(res["cpu"]["realtimeRuntime"], 10_000);
+        assert_eq!(res["cpu"]["mems"], "0");
+        assert_eq!(res["blockIO"]["weight"], 300);
+        assert_eq!(
+            res["blockIO"]["throttleReadBpsDevice"],
+            json!([{"major": 254, "minor": 0, "rate": 1 << 20}])
+        );
+        let shm = mount(&s, "/dev/shm").expect("shm");
+        assert!(shm["options"]
+            .as_array()
+            .is_some_and(|o| o.contains(&json!("size=8388608"))));
+        assert_eq!(
+            ns_types(&s),
+            ["mount", "pid", "ipc", "uts", "cgroup", "network"]
+        );
+        // Host namespaces: none made, no names set in the host's UTS namespace.
+        c.pid_mode = "host".into();
+        c.ipc_mode = "host".into();
+        c.uts_mode = "host".into();
+        c.cgroupns_mode = "host".into();
+        c.domainname.clear();
+        let s = build(&c, &inputs(&user));
+        assert_eq!(ns_types(&s), ["mount", "network"]);
+        assert!(s["hostname"].is_null() && s["domainname"].is_null());
+        assert_eq!(mount(&s, "/dev/shm").expect("shm")["source"], "/dev/shm");
+        // Another container's: joined by path, its /dev/shm shared.
+        c.pid_mode = "container:x".into();
+        c.ipc_mode = "container:x".into();
+        let mut i = inputs(&user);
+        i.join_pidns = Some(42);
+        i.join_ipcns = Some(42);
+        i.shm_bind = Some("/c/donor/shm".into());
+        let s = build(&c, &i);
+        assert_eq!(
+            ns_types(&s),
+            [
+                "mount",
+                "pid=/proc/42/ns/pid",
+                "ipc=/proc/42/ns/ipc",
+                "network"
+            ]
+        );
+        assert_eq!(
+            mount(&s, "/dev/shm").expect("shm")["source"],
+            "/c/donor/shm"
+        );
+        // `--ipc none`: no /dev/shm at all.
+        c.ipc_mode = "none".into();
+        assert!(mount(&build(&c, &i), "/dev/shm").is_none());
     }
 
     #[test]

@@ -560,13 +560,14 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
         unsafe { libc::close(fd) };
     }
     if let Some(linux) = spec.linux() {
-        if has_mntns {
-            crate::rootfs::mask_paths(linux.masked_paths().as_deref().unwrap_or(&[]))?;
-            crate::rootfs::readonly_paths(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
-        }
+        // Sysctls before the read-only paths, which include /proc/sys (runc's order).
         for (k, v) in linux.sysctl().iter().flatten() {
             let p = Path::new("/proc/sys").join(k.replace('.', "/"));
             std::fs::write(&p, v).map_err(|e| Error::Invalid(format!("sysctl {k}={v}: {e}")))?;
+        }
+        if has_mntns {
+            crate::rootfs::mask_paths(linux.masked_paths().as_deref().unwrap_or(&[]))?;
+            crate::rootfs::readonly_paths(linux.readonly_paths().as_deref().unwrap_or(&[]))?;
         }
     }
     if let Some(h) = spec.hostname() {

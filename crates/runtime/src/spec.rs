@@ -165,6 +165,20 @@ pub fn validate(config: &Path, spec: &Spec) -> Result<()> {
                 ));
             }
         }
+        if let Some(d) = spec.domainname() {
+            if !d.is_empty() && !seen.contains(&LinuxNamespaceType::Uts) {
+                return Err(config_error(
+                    config,
+                    "domainname",
+                    "setting the domainname needs a new uts namespace",
+                ));
+            }
+        }
+        for k in linux.sysctl().iter().flatten().map(|(k, _)| k) {
+            if let Some(why) = sysctl_refusal(k, &seen) {
+                return Err(config_error(config, format!("linux.sysctl.{k}"), why));
+            }
+        }
         for (i, m) in spec.mounts().iter().flatten().enumerate() {
             let idmap = m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
                 || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
@@ -190,6 +204,44 @@ pub fn validate(config: &Path, spec: &Spec) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Why a sysctl may not be written with these namespaces (runc's rule and words): each is
+/// written in the container's own namespace of its kind, never the host's.
+fn sysctl_refusal(k: &str, namespaces: &[LinuxNamespaceType]) -> Option<String> {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let has = |t| namespaces.contains(&t);
+    if IPC.contains(&k) || k.starts_with("fs.mqueue.") {
+        return (!has(LinuxNamespaceType::Ipc))
+            .then(|| format!("sysctl {k:?} is not allowed in the hosts ipc namespace"));
+    }
+    if k.starts_with("net.") {
+        return (!has(LinuxNamespaceType::Network))
+            .then(|| format!("sysctl {k:?} not allowed in host network namespace"));
+    }
+    if has(LinuxNamespaceType::Uts) {
+        match k {
+            "kernel.domainname" => return None,
+            "kernel.hostname" => {
+                return Some(format!(
+                    "sysctl {k:?} is not allowed as it conflicts with the OCI \"hostname\" field"
+                ))
+            }
+            _ => {}
+        }
+    }
+    Some(format!(
+        "sysctl {k:?} is not in a separate kernel namespace"
+    ))
 }
 
 /// The namespace entry of type `t`, if the spec lists one.
@@ -237,5 +289,36 @@ mod tests {
         let spec = parse_spec(p, json).expect("parses");
         let err = validate(p, &spec).expect_err("relative cwd").to_string();
         assert!(err.contains("process.cwd"), "{err}");
+    }
+
+    #[test]
+    fn sysctls_and_names_need_the_containers_own_namespaces() {
+        let p = Path::new("/b/config.json");
+        let check = |namespaces: &str, extra: &str| {
+            let json = format!(
+                r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}},{extra}
+                "process":{{"args":["true"],"cwd":"/","user":{{"uid":0,"gid":0}}}},
+                "linux":{{"namespaces":[{namespaces}],
+                    "sysctl":{{"net.ipv4.ip_forward":"1","kernel.shmmax":"100000"}}}}}}"#
+            );
+            let spec = parse_spec(p, json.as_bytes()).expect("parses");
+            validate(p, &spec).map_err(|e| e.to_string())
+        };
+        assert!(check(r#"{"type":"network"},{"type":"ipc"}"#, "").is_ok());
+        let e = check(r#"{"type":"ipc"}"#, "").expect_err("host netns");
+        assert!(e.contains("not allowed in host network namespace"), "{e}");
+        let e = check(r#"{"type":"network"}"#, "").expect_err("host ipc");
+        assert!(e.contains("not allowed in the hosts ipc namespace"), "{e}");
+        let e = check(
+            r#"{"type":"network"},{"type":"ipc"}"#,
+            r#""domainname":"example.org","#,
+        )
+        .expect_err("host uts");
+        assert!(e.contains("domainname"), "{e}");
+        assert_eq!(
+            sysctl_refusal("kernel.domainname", &[LinuxNamespaceType::Uts]),
+            None
+        );
+        assert!(sysctl_refusal("vm.swappiness", &[LinuxNamespaceType::Uts]).is_some());
     }
 }

@@ -16,7 +16,29 @@ pub(super) fn prepare(
 ) -> Result<oci_spec::runtime::Spec> {
     let c = &rec.config;
     let dir = paths.container(&rec.id);
-    crate::rootfs::private_mount_namespace()?;
+    // `--ipc container:`: our mount namespace copies the donor's monitor's, where its
+    // shareable /dev/shm is mounted (never on the host).
+    let donor = match c.ipc_mode.strip_prefix("container:") {
+        Some(other) => Some(ipc_donor(paths, other)?),
+        None => None,
+    };
+    crate::rootfs::private_mount_namespace_from(donor.as_ref().map(|d| d.0))?;
+    let shm_bind = match (&donor, c.ipc_mode.as_str()) {
+        (Some((_, shm)), _) => {
+            if !is_tmpfs(shm) {
+                return Err(Error::Start {
+                    code: 125,
+                    message: format!(
+                        "can't join IPC of container {}: its /dev/shm is gone (its monitor was replaced)",
+                        c.ipc_mode.trim_start_matches("container:")
+                    ),
+                });
+            }
+            Some(shm.display().to_string())
+        }
+        (None, "shareable") => Some(shareable_shm(&dir, c)?.display().to_string()),
+        _ => None,
+    };
     let image_id: content::Digest = c
         .image_id
         .parse()
@@ -41,7 +63,8 @@ pub(super) fn prepare(
         (Some(n), Some(_)) if n.name != "bridge" => Some(n.subnet()?.gateway()),
         _ => None,
     };
-    crate::rootfs::write_etc_files(&dir, c, ip, dns_server)?;
+    let (link_hosts, link_env) = links(paths, rec)?;
+    crate::rootfs::write_etc_files(&dir, c, ip, dns_server, &link_hosts)?;
     for f in ["hostname", "hosts", "resolv.conf"] {
         if c.build_step && f == "hostname" {
             continue;
@@ -130,7 +153,14 @@ pub(super) fn prepare(
         a.extend(args);
         args = a;
     }
-    let env = environment(c, &user);
+    let mut env = environment(c, &user);
+    // Link variables come first: the container's own win.
+    for e in link_env.into_iter().rev() {
+        let k = e.split('=').next().unwrap_or_default();
+        if !env.iter().any(|x| x.split('=').next() == Some(k)) {
+            env.insert(0, e);
+        }
+    }
     let caps = crate::spec::capabilities(c);
     let seccomp = if c.privileged
         || c.security_opt
@@ -154,7 +184,7 @@ pub(super) fn prepare(
             args,
             env,
             seccomp,
-            cgroup_binds: cgroup_binds(&rec.id),
+            cgroup_binds: cgroup_binds(&crate::spec::cgroups_path(c, &rec.id)),
             devices: c
                 .devices
                 .iter()
@@ -170,20 +200,23 @@ pub(super) fn prepare(
                     })
                 })
                 .collect::<Result<_>>()?,
-            join_netns: match c.network_mode.container() {
-                Some(other) => {
-                    let o = Db::open(&paths.root)?.get(other)?;
-                    if o.state.status != ContainerStatus::Running || o.state.pid <= 0 {
-                        return Err(Error::Start {
-                            code: 125,
-                            message: format!(
-                                "cannot join network of a non running container: {other}"
-                            ),
-                        });
-                    }
-                    Some(o.state.pid)
+            join_netns: running_pid(paths, c.network_mode.container(), "network")?,
+            join_pidns: running_pid(paths, c.pid_mode.strip_prefix("container:"), "PID")?,
+            join_ipcns: running_pid(paths, c.ipc_mode.strip_prefix("container:"), "IPC")?,
+            shm_bind,
+            block_devices: {
+                let r = &c.resources;
+                let mut m = std::collections::BTreeMap::new();
+                for d in r
+                    .device_read_bps
+                    .iter()
+                    .chain(&r.device_write_bps)
+                    .chain(&r.device_read_iops)
+                    .chain(&r.device_write_iops)
+                {
+                    m.insert(d.path.clone(), crate::validate::block_device(&d.path)?);
                 }
-                None => None,
+                m
             },
         },
     );
@@ -200,9 +233,138 @@ pub(super) fn prepare(
     Ok(typed)
 }
 
+/// `--ipc container:`: the donor's monitor (its pid) and the shareable `/dev/shm` it
+/// mounted in its mount namespace; the donor must run.
+fn ipc_donor(paths: &Paths, other: &str) -> Result<(i32, std::path::PathBuf)> {
+    let o = Db::open(&paths.root)?.get(other)?;
+    let up = o.state.status == ContainerStatus::Running
+        && crate::process_alive(o.state.monitor_pid, o.state.monitor_start);
+    if !up {
+        return Err(Error::Start {
+            code: 125,
+            message: format!("cannot join IPC of a non running container: {}", o.name),
+        });
+    }
+    Ok((o.state.monitor_pid, paths.container(&o.id).join("shm")))
+}
+
+/// A shareable container's `/dev/shm`: a tmpfs at `<dir>/shm`, mounted in this monitor's
+/// mount namespace (the monitors of the containers that join its IPC copy it).
+fn shareable_shm(dir: &std::path::Path, c: &ContainerConfig) -> Result<std::path::PathBuf> {
+    let shm = dir.join("shm");
+    if is_tmpfs(&shm) {
+        return Ok(shm);
+    }
+    std::fs::create_dir_all(&shm).map_err(|e| Error::io("create", &shm, e))?;
+    let size = c
+        .shm_size
+        .filter(|s| *s > 0)
+        .unwrap_or(crate::spec::DEFAULT_SHM_SIZE);
+    use nix::mount::MsFlags;
+    nix::mount::mount(
+        Some("shm"),
+        &shm,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some(format!("mode=1777,size={size}").as_str()),
+    )
+    .map_err(|e| Error::io("mount tmpfs", &shm, e.into()))?;
+    Ok(shm)
+}
+
+fn is_tmpfs(p: &std::path::Path) -> bool {
+    nix::sys::statfs::statfs(p).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
+}
+
+/// The init of another container whose namespace of `what` this one joins (it must run).
+fn running_pid(paths: &Paths, other: Option<&str>, what: &str) -> Result<Option<i32>> {
+    let Some(other) = other else {
+        return Ok(None);
+    };
+    let o = Db::open(&paths.root)?.get(other)?;
+    if o.state.status != ContainerStatus::Running || o.state.pid <= 0 {
+        return Err(Error::Start {
+            code: 125,
+            message: format!("cannot join {what} of a non running container: {}", o.name),
+        });
+    }
+    Ok(Some(o.state.pid))
+}
+
+/// `/etc/hosts` lines: (address, names).
+type LinkHosts = Vec<(String, String)>;
+
+/// `--link`: each linked container's address on the default bridge and its names there
+/// (the alias, its hostname, its name), as Docker writes them in `/etc/hosts`, and
+/// Docker's link variables (`ALIAS_NAME`, `ALIAS_PORT_80_TCP...`, `ALIAS_ENV_...`); the
+/// linked container must run.
+fn links(paths: &Paths, rec: &Record) -> Result<(LinkHosts, Vec<String>)> {
+    let c = &rec.config;
+    if c.links.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let db = Db::open(&paths.root)?;
+    let mut out = Vec::new();
+    let mut env = Vec::new();
+    for l in &c.links {
+        let o = db.get(&l.container)?;
+        if !o.state.status.is_up() {
+            return Err(Error::Start {
+                code: 125,
+                message: format!(
+                    "Cannot link to a non running container: /{} AS {}",
+                    o.name, l.alias
+                ),
+            });
+        }
+        // Only an address on the same network means anything (Docker's legacy links are
+        // a default-bridge feature).
+        if o.state.ip.is_empty() || o.config.network_mode != c.network_mode {
+            continue;
+        }
+        let mut names = format!("{} {}", l.alias, o.config.hostname);
+        if o.name != l.alias {
+            names.push_str(&format!(" {}", o.name));
+        }
+        let ip = o.state.ip.clone();
+        let prefix = l.alias.to_ascii_uppercase().replace('-', "_");
+        env.push(format!("{prefix}_NAME=/{}/{}", rec.name, l.alias));
+        let mut ports: Vec<(u16, String)> = o
+            .config
+            .exposed_ports
+            .iter()
+            .filter_map(|p| {
+                let (n, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));
+                Some((n.parse().ok()?, proto.to_string()))
+            })
+            .collect();
+        ports.sort();
+        if let Some((n, proto)) = ports.first() {
+            env.push(format!("{prefix}_PORT={proto}://{ip}:{n}"));
+        }
+        for (n, proto) in &ports {
+            let p = format!("{prefix}_PORT_{n}_{}", proto.to_ascii_uppercase());
+            env.push(format!("{p}={proto}://{ip}:{n}"));
+            env.push(format!("{p}_ADDR={ip}"));
+            env.push(format!("{p}_PORT={n}"));
+            env.push(format!("{p}_PROTO={proto}"));
+        }
+        for e in &o.config.env {
+            if let Some((k, v)) = e.split_once('=') {
+                if k != "HOME" && k != "PATH" {
+                    env.push(format!("{prefix}_ENV_{k}={v}"));
+                }
+            }
+        }
+        out.push((ip, names));
+    }
+    Ok((out, env))
+}
+
 /// The container's cgroup directories on a v1 (or hybrid) host, where the runtime makes
-/// them for the cgroups path `/quai-<id>`; `None` on pure v2 or an unusual layout.
-fn cgroup_binds(id: &str) -> Option<Vec<(String, String)>> {
+/// them for the cgroups path `cgroups_path` (`/quai-<id>`, maybe under a parent);
+/// `None` on pure v2 or an unusual layout.
+fn cgroup_binds(cgroups_path: &str) -> Option<Vec<(String, String)>> {
     let layout = runtime::cgroups::Layout::detect().ok()?;
     if layout.is_pure_v2() {
         return None;
@@ -215,7 +377,7 @@ fn cgroup_binds(id: &str) -> Option<Vec<(String, String)>> {
         let name = h.mountpoint.file_name()?.to_string_lossy().into_owned();
         out.push((
             h.mountpoint
-                .join(format!("quai-{id}"))
+                .join(cgroups_path.trim_start_matches('/'))
                 .display()
                 .to_string(),
             format!("/sys/fs/cgroup/{name}"),

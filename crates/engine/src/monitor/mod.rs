@@ -237,8 +237,17 @@ fn run_monitor(paths: &Paths, id: &str, first: &mut Option<Client>, how: Launch)
     }
     let _ = std::fs::remove_file(&sock);
     let listener = UnixListener::bind(&sock).map_err(|e| Error::io("listen on", &sock, e))?;
-    let log = crate::logs::Writer::open(&paths.log(id))
-        .map_err(|e| Error::io("open", paths.log(id), e))?;
+    let lc = &rec.config.log_config;
+    let log = if lc.keeps_logs() {
+        let rotation = crate::logs::Rotation {
+            max_size: lc.max_size(),
+            max_file: lc.max_file(),
+        };
+        crate::logs::Writer::rotating(&paths.log(id), rotation)
+            .map_err(|e| Error::io("open", paths.log(id), e))?
+    } else {
+        crate::logs::Writer::discard()
+    };
     let health = rec
         .config
         .health

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+// Not every test file uses each of these (cli_differential imports root_or_skip itself).
+#[allow(unused_imports)]
 pub use crate::common::{busybox_tar, quai, root_or_skip};
 
 pub struct Eng {

@@ -6,6 +6,14 @@
 use crate::config::{ContainerConfig, MountConfig, Resources};
 use crate::{Error, Result};
 
+mod host;
+mod modes;
+mod platform;
+
+pub use host::{block_device, host_resources, host_warnings};
+pub use modes::{log_config, sysctl, LOG_DRIVERS};
+pub use platform::{image_platform, platform};
+
 /// Docker's smallest memory limit.
 const MIN_MEMORY: i64 = 6 << 20;
 
@@ -28,7 +36,7 @@ pub const ULIMITS: &[&str] = &[
     "stack",
 ];
 
-fn invalid(m: impl Into<String>) -> Error {
+pub(crate) fn invalid(m: impl Into<String>) -> Error {
     Error::Invalid(m.into())
 }
 
@@ -56,6 +64,7 @@ pub fn container(c: &ContainerConfig) -> Result<()> {
     for r in &c.device_cgroup_rules {
         cgroup_rule(r)?;
     }
+    modes::container(c)?;
     Ok(())
 }
 
@@ -226,6 +235,60 @@ pub fn resources(r: &Resources, online: &[u32]) -> Result<()> {
             )));
         }
     }
+    if let Some(v) = r.memory_reservation {
+        if v > 0 && v < MIN_MEMORY {
+            return Err(invalid("Minimum memory reservation allowed is 6MB"));
+        }
+        if r.memory.is_some_and(|m| m > 0 && m < v) {
+            return Err(invalid(
+                "Minimum memory limit can not be less than memory reservation limit, see usage",
+            ));
+        }
+    }
+    if let Some(s) = r.memory_swappiness {
+        if !(0..=100).contains(&s) {
+            return Err(invalid(format!(
+                "Invalid value: {s}, valid memory swappiness range is 0-100"
+            )));
+        }
+    }
+    if r.kernel_memory.is_some_and(|k| k > 0 && k < 4 << 20) {
+        return Err(invalid("Minimum kernel memory limit allowed is 4MB"));
+    }
+    if r.nano_cpus.is_some_and(|n| n > 0) {
+        if r.cpu_period.is_some_and(|p| p > 0) {
+            return Err(invalid(
+                "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+            ));
+        }
+        if r.cpu_quota.is_some_and(|q| q > 0) {
+            return Err(invalid(
+                "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
+            ));
+        }
+    }
+    if let Some(p) = r.cpu_period.filter(|p| *p != 0) {
+        if !(1000..=1_000_000).contains(&p) {
+            return Err(invalid(
+                "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+            ));
+        }
+    }
+    if r.cpu_quota.is_some_and(|q| q > 0 && q < 1000) {
+        return Err(invalid(
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)",
+        ));
+    }
+    if let (Some(p), Some(rt)) = (r.cpu_rt_period, r.cpu_rt_runtime) {
+        if p != 0 && rt != 0 && rt > p {
+            return Err(invalid(
+                "cpu-rt-runtime cannot be higher than cpu-rt-period",
+            ));
+        }
+    }
+    if let Some(m) = &r.cpuset_mems {
+        cpu_list(m).ok_or_else(|| invalid(format!("Invalid value {m} for cpuset mems")))?;
+    }
     for u in &r.ulimits {
         if !ULIMITS.contains(&u.name.as_str()) {
             return Err(invalid(format!("invalid ulimit type: {}", u.name)));
@@ -352,6 +415,53 @@ mod tests {
             "ulimit soft limit must be less than or equal to hard limit: 1 > 0"
         );
         assert!(u("nofile", 10, 20).is_ok());
+    }
+
+    #[test]
+    fn docker_limits_are_checked_with_dockers_words() {
+        // Limits.
+        assert_eq!(
+            msg(res(|r| r.memory_reservation = Some(1 << 20))),
+            "Minimum memory reservation allowed is 6MB"
+        );
+        assert_eq!(
+            msg(res(|r| {
+                r.memory = Some(8 << 20);
+                r.memory_reservation = Some(16 << 20);
+            })),
+            "Minimum memory limit can not be less than memory reservation limit, see usage"
+        );
+        assert_eq!(
+            msg(res(|r| r.memory_swappiness = Some(101))),
+            "Invalid value: 101, valid memory swappiness range is 0-100"
+        );
+        assert_eq!(
+            msg(res(|r| {
+                r.nano_cpus = Some(1_000_000_000);
+                r.cpu_period = Some(50_000);
+            })),
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set"
+        );
+        assert_eq!(
+            msg(res(|r| r.cpu_period = Some(500))),
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"
+        );
+        assert_eq!(
+            msg(res(|r| r.cpu_quota = Some(500))),
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)"
+        );
+        assert!(res(|r| r.cpu_quota = Some(-1)).is_ok(), "-1: no quota");
+        assert_eq!(
+            msg(res(|r| {
+                r.cpu_rt_period = Some(1000);
+                r.cpu_rt_runtime = Some(2000);
+            })),
+            "cpu-rt-runtime cannot be higher than cpu-rt-period"
+        );
+        assert_eq!(
+            msg(res(|r| r.cpuset_mems = Some("x".into()))),
+            "Invalid value x for cpuset mems"
+        );
     }
 
     #[test]
