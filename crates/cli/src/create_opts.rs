@@ -141,7 +141,7 @@ pub struct CreateArgs {
     #[arg(
         long,
         alias = "net",
-        default_value = "bridge",
+        default_value = "default",
         allow_hyphen_values = true
     )]
     pub network: String,
@@ -447,6 +447,7 @@ pub(crate) fn request(a: CreateArgs, detached: bool) -> anyhow::Result<Plan> {
     c.group_add = a.group_add;
     c.init = a.init;
     c.stop_timeout = a.stop_timeout;
+    c.network_mode_given = a.network.clone();
     c.network_mode = a.network.into();
     for d in &a.dns {
         d.parse::<std::net::IpAddr>()

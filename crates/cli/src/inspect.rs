@@ -122,6 +122,17 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
             a.push(json!({"HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()), "HostPort": p.host_port.to_string()}));
         }
     }
+    // A running container's exposed ports that nothing publishes are there too, as null.
+    if r.state.status.is_active() && r.config.network_mode.network().is_some() {
+        for e in &r.config.exposed_ports {
+            let key = if e.contains('/') {
+                e.clone()
+            } else {
+                format!("{e}/tcp")
+            };
+            ports.entry(key).or_insert(Value::Null);
+        }
+    }
     let (ip, gw, prefix) = if r.state.ip.is_empty() {
         (String::new(), String::new(), 0)
     } else {
@@ -253,7 +264,7 @@ fn host_config(eng: &Engine, r: &Record) -> Value {
     };
     let mut hc = json!({
             "Binds": c.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
-            "NetworkMode": c.network_mode,
+            "NetworkMode": if c.network_mode_given.is_empty() { c.network_mode.to_string() } else { c.network_mode_given.clone() },
             "RestartPolicy": {"Name": c.restart.name, "MaximumRetryCount": c.restart.max_retries},
             "AutoRemove": c.auto_remove,
             "CapAdd": c.cap_add, "CapDrop": c.cap_drop,

@@ -854,7 +854,8 @@ mod argv_tests {
                 "web",
                 "-e",
                 "A=1",
-                "--rm",
+                // run's own booleans take values in clap already: left as given
+                "--rm=true",
                 "img",
                 "--rm=false"
             ])

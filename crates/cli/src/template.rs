@@ -8,6 +8,7 @@ pub fn render(tpl: &str, v: &Value) -> Result<String, String> {
     let tpl = tpl.replace("\\t", "\t").replace("\\n", "\n");
     let mut funcs = gotemplate::Funcs::new();
     funcs.insert_method("Label", label);
+    funcs.empty_values_as_structs();
     let t = gotemplate::Template::parse_with_funcs("", &tpl, funcs).map_err(|e| e.to_string())?;
     t.execute(v).map_err(|e| e.to_string())
 }
@@ -110,6 +111,12 @@ mod tests {
         assert_eq!(
             render("{{.Label \"app\" | upper}}", &row).expect("render"),
             "DB"
+        );
+        // Docker's sets print as Go prints map[string]struct{}.
+        let c = json!({"ExposedPorts": {"80/tcp": {}, "90/tcp": {}}, "Labels": {}});
+        assert_eq!(
+            render("{{.ExposedPorts}} {{.Labels}}", &c).expect("render"),
+            "map[80/tcp:{} 90/tcp:{}] map[]"
         );
         // A field of the same name without arguments is still a field.
         assert_eq!(

@@ -36,10 +36,16 @@ impl Engine {
                 .map_err(io)?;
             crate::rootfs::tar_tree(&mut b, &dir, name)?;
         } else {
-            let mut f = std::fs::File::from(
-                crate::rootfs::open_in(&root, path, OFlags::RDONLY).map_err(io)?,
+            let f = crate::rootfs::open_in(&root, path, OFlags::RDONLY).map_err(io)?;
+            // What was opened, not what was looked at: it may have been swapped.
+            let st = rustix::fs::fstat(&f).map_err(|e| io(e.into()))?;
+            let mut h = crate::rootfs::tar_header(
+                &st,
+                tar::EntryType::Regular,
+                u64::try_from(st.st_size).unwrap_or(0),
             );
-            b.append_file(name, &mut f).map_err(io)?;
+            b.append_data(&mut h, name, std::fs::File::from(f))
+                .map_err(io)?;
         }
         b.into_inner().map_err(io)
     }

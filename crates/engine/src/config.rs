@@ -66,6 +66,10 @@ pub struct ContainerConfig {
     pub health: Option<HealthConfig>,
     /// `--network`.
     pub network_mode: NetworkMode,
+    /// `--network` as given (`default` when it was not), which `inspect` shows as
+    /// `HostConfig.NetworkMode`, as Docker does; empty in records made before it.
+    #[serde(default)]
+    pub network_mode_given: String,
     /// Ports the image EXPOSEs (`80/tcp`).
     pub exposed_ports: Vec<String>,
     /// The JSON of `--security-opt seccomp=FILE`, read at create time.

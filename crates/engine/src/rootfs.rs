@@ -408,11 +408,20 @@ fn host_name(file: &str, id: u32) -> Option<String> {
     map.get(&id).cloned()
 }
 
-fn tar_header(st: &rustix::fs::Stat, kind: tar::EntryType, size: u64) -> tar::Header {
+pub(crate) fn tar_header(st: &rustix::fs::Stat, kind: tar::EntryType, size: u64) -> tar::Header {
     // POSIX ustar with owner names, as docker's archives are.
     let mut h = tar::Header::new_ustar();
     h.set_entry_type(kind);
-    h.set_mode(st.st_mode & 0o7777);
+    // Go's archive/tar keeps the file type bits in the mode (0100644), and writes the
+    // device numbers (0) of every entry.
+    let type_bits = match kind {
+        tar::EntryType::Directory => 0o040000,
+        tar::EntryType::Symlink => 0o120000,
+        _ => 0o100000,
+    };
+    h.set_mode(type_bits | (st.st_mode & 0o7777));
+    let _ = h.set_device_major(0);
+    let _ = h.set_device_minor(0);
     h.set_uid(u64::from(st.st_uid));
     h.set_gid(u64::from(st.st_gid));
     if let Some(u) = host_name("passwd", st.st_uid) {

@@ -6,6 +6,26 @@ use std::fmt::Write as _;
 
 use serde_json::{Number, Value};
 
+thread_local! {
+    static STRUCT_SETS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While held, an empty object that is a map's value prints as `{}` (see
+/// `Funcs::empty_values_as_structs`); the previous setting comes back on drop.
+pub(crate) struct StructSets(bool);
+
+impl StructSets {
+    pub(crate) fn enter(on: bool) -> StructSets {
+        StructSets(STRUCT_SETS.with(|c| c.replace(on)))
+    }
+}
+
+impl Drop for StructSets {
+    fn drop(&mut self) {
+        STRUCT_SETS.with(|c| c.set(self.0));
+    }
+}
+
 /// A JSON number as Go holds it: data integers as `int64`, the rest as `float64`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Num {
@@ -235,7 +255,12 @@ fn fmt_arg(out: &mut String, spec: &Spec, verb: char, v: &Value) {
                 }
                 fmt_arg(out, spec, verb, &Value::String(k.clone()));
                 out.push(':');
-                fmt_arg(out, spec, verb, &m[k]);
+                match &m[k] {
+                    Value::Object(e) if e.is_empty() && STRUCT_SETS.with(std::cell::Cell::get) => {
+                        out.push_str("{}")
+                    }
+                    v => fmt_arg(out, spec, verb, v),
+                }
             }
             out.push(']');
         }

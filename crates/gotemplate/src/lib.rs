@@ -36,6 +36,7 @@ pub type Method = fn(&Value, &[Value]) -> Result<Value, String>;
 pub struct Funcs {
     funcs: BTreeMap<String, Func>,
     methods: BTreeMap<String, Method>,
+    struct_sets: bool,
 }
 
 impl Funcs {
@@ -52,6 +53,14 @@ impl Funcs {
     /// Adds (or replaces) the method `name` of objects.
     pub fn insert_method(&mut self, name: impl Into<String>, m: Method) -> &mut Self {
         self.methods.insert(name.into(), m);
+        self
+    }
+
+    /// Print an empty object that is a map's value as `{}` rather than `map[]`: in
+    /// docker's documents such values are Go's `struct{}` (the sets `ExposedPorts` and
+    /// `Volumes`: `map[80/tcp:{}]`), which JSON cannot tell from an empty map.
+    pub fn empty_values_as_structs(&mut self) -> &mut Self {
+        self.struct_sets = true;
         self
     }
 
@@ -115,6 +124,7 @@ impl Template {
 
     /// Executes the template called `name` (the main one or one it defines) over `data`.
     pub fn execute_template(&self, name: &str, data: &Value) -> Result<String, Error> {
+        let _sets = format::StructSets::enter(self.funcs.struct_sets);
         exec::execute(self, name, data)
     }
 }

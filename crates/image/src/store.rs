@@ -538,11 +538,23 @@ impl ImageStore {
             "Id": id.to_string(),
             "RepoTags": summary.tags.iter().map(Reference::familiar).collect::<Vec<_>>(),
             "RepoDigests": self.repo_digests(&id)?,
+            "Parent": "",
+            // Docker's: the config's comment, which commit and import set (their
+            // message), as the newest history entry also has it.
+            "Comment": c.get("comment").cloned().unwrap_or_else(|| {
+                c["history"]
+                    .as_array()
+                    .and_then(|h| h.last())
+                    .and_then(|e| e.get("comment").cloned())
+                    .unwrap_or(json!(""))
+            }),
             "Created": c["created"],
+            "DockerVersion": "",
             "Author": c.get("author").cloned().unwrap_or(json!("")),
             "Architecture": c["architecture"],
             "Os": c["os"],
             "Size": summary.size,
+            "VirtualSize": summary.size,
             "Config": c.get("config").cloned().unwrap_or(json!({})),
             "RootFS": {"Type": "layers", "Layers": c["rootfs"]["diff_ids"]},
             "Metadata": {"LastTagTime": ""},

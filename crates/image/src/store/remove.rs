@@ -66,10 +66,19 @@ impl ImageStore {
             )
             .map_err(self.dberr())?;
         }
+        let layers = chain_ids(&self.diff_ids(&id)?);
         tx.execute("DELETE FROM images WHERE id = ?1", params![id.to_string()])
             .map_err(self.dberr())?;
         tx.commit().map_err(self.dberr())?;
         lines.push(format!("Deleted: {id}"));
+        // Then the layers no other image has, top first, by chain id: docker's lines.
+        let mut kept = HashSet::new();
+        for img in self.list_all()? {
+            kept.extend(chain_ids(&self.diff_ids(&img.id)?));
+        }
+        for c in layers.iter().rev().filter(|c| !kept.contains(*c)) {
+            lines.push(format!("Deleted: {c}"));
+        }
         Ok(lines)
     }
 
