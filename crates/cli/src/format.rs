@@ -31,9 +31,11 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 
 pub use engine::time::{ago, human_duration};
 
-/// Print rows as a left-aligned table with three spaces between columns.
+/// Print rows as docker's tables are: left-aligned, each column (with its three spaces)
+/// at least 10 wide.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
-    table_min(header, rows, 0)
+    // docker's formatter: Go's tabwriter with minimum width 10 and padding 3.
+    table_min(header, rows, 10)
 }
 
 /// [`table`] whose columns (with their three spaces) are at least `min` wide, as Go's

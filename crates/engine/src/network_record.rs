@@ -51,7 +51,11 @@ impl Network {
     /// The built-in default network.
     pub fn default_bridge() -> Network {
         Network {
-            id: "0".repeat(64),
+            // Docker's networks have random ids; the built-in one's is fixed (a hash of
+            // its role), so that every quai on every machine names it alike.
+            id: content::Digest::of(b"quai built-in network bridge")
+                .hex()
+                .to_string(),
             name: "bridge".into(),
             driver: "bridge".into(),
             subnet: DEFAULT_SUBNET.into(),
