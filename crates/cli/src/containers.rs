@@ -675,3 +675,109 @@ pub fn prune(eng: &mut Engine, filters: &[String]) -> anyhow::Result<Vec<String>
     let f = engine::filters::Filters::parse(filters).map_err(anyhow::Error::new)?;
     eng.container_prune(&f).map_err(anyhow::Error::new)
 }
+
+/// `update` options (docker's).
+#[derive(Debug, clap::Args)]
+pub struct UpdateArgs {
+    /// Block IO weight (10 to 1000, 0 to leave it).
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// Limit CPU CFS period (µs).
+    #[arg(long = "cpu-period", allow_hyphen_values = true)]
+    pub cpu_period: Option<String>,
+    /// Limit CPU CFS quota (µs).
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    /// Limit the CPU real-time period (µs).
+    #[arg(long = "cpu-rt-period", allow_hyphen_values = true)]
+    pub cpu_rt_period: Option<String>,
+    /// Limit the CPU real-time runtime (µs).
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(short = 'c', long = "cpu-shares", allow_hyphen_values = true)]
+    pub cpu_shares: Option<String>,
+    /// Number of CPUs.
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// CPUs in which to allow execution (0-3, 0,1).
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1).
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit.
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Memory soft limit.
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 for unlimited.
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Tune the container's pids limit (-1 for unlimited).
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// Restart policy to apply when a container exits.
+    #[arg(long)]
+    pub restart: Option<String>,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `update`: each container's name as given, once changed (docker's output).
+pub fn update(eng: &mut Engine, a: UpdateArgs) -> anyhow::Result<i32> {
+    use crate::flag_values::{int_flag, size_flag};
+    let swap = match a.memory_swap.as_deref() {
+        Some("-1") => Some(-1),
+        _ => size_flag("memory-swap", &a.memory_swap)?,
+    };
+    if let Some(x) = a.cpus.filter(|x| !x.is_finite() || *x < 0.0) {
+        anyhow::bail!("invalid argument \"{x}\" for \"--cpus\" flag: not a number of CPUs");
+    }
+    let req = engine::update::UpdateRequest {
+        memory: size_flag("memory", &a.memory)?,
+        memory_swap: swap,
+        memory_reservation: size_flag("memory-reservation", &a.memory_reservation)?,
+        nano_cpus: a.cpus.map(|x| (x * 1e9) as i64),
+        cpu_shares: int_flag("cpu-shares", &a.cpu_shares)?,
+        cpu_period: int_flag("cpu-period", &a.cpu_period)?,
+        cpu_quota: int_flag("cpu-quota", &a.cpu_quota)?,
+        cpu_rt_period: int_flag("cpu-rt-period", &a.cpu_rt_period)?,
+        cpu_rt_runtime: int_flag("cpu-rt-runtime", &a.cpu_rt_runtime)?,
+        cpuset_cpus: a.cpuset_cpus,
+        cpuset_mems: a.cpuset_mems,
+        pids_limit: int_flag("pids-limit", &a.pids_limit)?,
+        blkio_weight: a.blkio_weight.filter(|w| *w != 0),
+        restart: a.restart,
+    };
+    let nothing = req.memory.is_none()
+        && req.memory_swap.is_none()
+        && req.memory_reservation.is_none()
+        && req.nano_cpus.is_none()
+        && req.cpu_shares.is_none()
+        && req.cpu_period.is_none()
+        && req.cpu_quota.is_none()
+        && req.cpu_rt_period.is_none()
+        && req.cpu_rt_runtime.is_none()
+        && req.cpuset_cpus.is_none()
+        && req.cpuset_mems.is_none()
+        && req.pids_limit.is_none()
+        && req.blkio_weight.is_none()
+        && req.restart.is_none();
+    if nothing {
+        anyhow::bail!("you must provide one or more flags when using this command");
+    }
+    let mut failed = false;
+    for c in &a.containers {
+        match eng.update(c, &req) {
+            Ok(_) => println!("{c}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}

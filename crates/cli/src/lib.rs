@@ -255,6 +255,8 @@ pub enum Cmd {
         /// `PORT[/PROTO]`.
         port: Option<String>,
     },
+    /// Update the limits and restart policy of containers (live while they run).
+    Update(containers::UpdateArgs),
     /// Rename a container.
     Rename {
         /// Container.
@@ -673,6 +675,7 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
     use common::each;
     match cmd {
         Cmd::Run(a) => containers::run(eng, a),
+        Cmd::Update(a) => containers::update(eng, a),
         Cmd::Create(a) => containers::create(eng, a),
         Cmd::Start {
             attach,

@@ -39,6 +39,7 @@ pub mod rootfs;
 pub mod spec;
 pub mod stats;
 pub mod time;
+pub mod update;
 pub mod validate;
 pub mod volumes;
 

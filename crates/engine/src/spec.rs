@@ -206,6 +206,98 @@ pub struct Device {
     pub access: String,
 }
 
+/// The OCI `linux.resources` of a container's limits (without its device rules):
+/// what `config.json` gets, and what `update` writes to a running container's cgroups.
+/// `block_devices`: the (major, minor) of the throttled devices' paths.
+pub(crate) fn resources_json(
+    r: &crate::config::Resources,
+    block_devices: &std::collections::BTreeMap<String, (u64, u64)>,
+) -> Value {
+    let mut resources = json!({});
+    let mut memory = serde_json::Map::new();
+    if let Some(v) = r.memory_reservation.filter(|v| *v > 0) {
+        memory.insert("reservation".into(), json!(v));
+    }
+    if let Some(v) = r.memory_swappiness {
+        memory.insert("swappiness".into(), json!(v));
+    }
+    if r.oom_kill_disable {
+        memory.insert("disableOOMKiller".into(), json!(true));
+    }
+    if let Some(m) = r.memory {
+        memory.insert("limit".into(), json!(m));
+        match r.memory_swap {
+            Some(s) => {
+                memory.insert("swap".into(), json!(s));
+            }
+            // Docker: without --memory-swap, swap may be as large as the memory limit.
+            None => {
+                memory.insert("swap".into(), json!(m * 2));
+            }
+        }
+    }
+    if !memory.is_empty() {
+        resources["memory"] = Value::Object(memory);
+    }
+    let mut cpu = serde_json::Map::new();
+    if let Some(n) = r.nano_cpus {
+        cpu.insert("period".into(), json!(100_000u64));
+        cpu.insert("quota".into(), json!(n / 10_000));
+    }
+    if let Some(p) = r.cpu_period.filter(|p| *p > 0) {
+        cpu.insert("period".into(), json!(p));
+    }
+    if let Some(q) = r.cpu_quota.filter(|q| *q != 0) {
+        cpu.insert("quota".into(), json!(q));
+    }
+    if let Some(p) = r.cpu_rt_period.filter(|p| *p > 0) {
+        cpu.insert("realtimePeriod".into(), json!(p));
+    }
+    if let Some(q) = r.cpu_rt_runtime.filter(|q| *q != 0) {
+        cpu.insert("realtimeRuntime".into(), json!(q));
+    }
+    if let Some(m) = &r.cpuset_mems {
+        cpu.insert("mems".into(), json!(m));
+    }
+    if let Some(s) = r.cpu_shares {
+        cpu.insert("shares".into(), json!(s));
+    }
+    if let Some(s) = &r.cpuset_cpus {
+        cpu.insert("cpus".into(), json!(s));
+    }
+    if !cpu.is_empty() {
+        resources["cpu"] = Value::Object(cpu);
+    }
+    if let Some(p) = r.pids_limit {
+        resources["pids"] = json!({"limit": p});
+    }
+    let mut block_io = serde_json::Map::new();
+    if let Some(w) = r.blkio_weight {
+        block_io.insert("weight".into(), json!(w));
+    }
+    for (key, list) in [
+        ("throttleReadBpsDevice", &r.device_read_bps),
+        ("throttleWriteBpsDevice", &r.device_write_bps),
+        ("throttleReadIOPSDevice", &r.device_read_iops),
+        ("throttleWriteIOPSDevice", &r.device_write_iops),
+    ] {
+        let devs: Vec<Value> = list
+            .iter()
+            .filter_map(|d| {
+                let (major, minor) = block_devices.get(&d.path)?;
+                Some(json!({"major": major, "minor": minor, "rate": d.rate}))
+            })
+            .collect();
+        if !devs.is_empty() {
+            block_io.insert(key.into(), json!(devs));
+        }
+    }
+    if !block_io.is_empty() {
+        resources["blockIO"] = Value::Object(block_io);
+    }
+    resources
+}
+
 /// Build `config.json`.
 pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
     let caps = capabilities(c);
@@ -308,88 +400,8 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
             devices.push(d);
         }
     }
-    let mut resources = json!({ "devices": devices });
-    let mut memory = serde_json::Map::new();
-    if let Some(v) = r.memory_reservation.filter(|v| *v > 0) {
-        memory.insert("reservation".into(), json!(v));
-    }
-    if let Some(v) = r.memory_swappiness {
-        memory.insert("swappiness".into(), json!(v));
-    }
-    if r.oom_kill_disable {
-        memory.insert("disableOOMKiller".into(), json!(true));
-    }
-    if let Some(m) = r.memory {
-        memory.insert("limit".into(), json!(m));
-        match r.memory_swap {
-            Some(s) => {
-                memory.insert("swap".into(), json!(s));
-            }
-            // Docker: without --memory-swap, swap may be as large as the memory limit.
-            None => {
-                memory.insert("swap".into(), json!(m * 2));
-            }
-        }
-    }
-    if !memory.is_empty() {
-        resources["memory"] = Value::Object(memory);
-    }
-    let mut cpu = serde_json::Map::new();
-    if let Some(n) = r.nano_cpus {
-        cpu.insert("period".into(), json!(100_000u64));
-        cpu.insert("quota".into(), json!(n / 10_000));
-    }
-    if let Some(p) = r.cpu_period.filter(|p| *p > 0) {
-        cpu.insert("period".into(), json!(p));
-    }
-    if let Some(q) = r.cpu_quota.filter(|q| *q != 0) {
-        cpu.insert("quota".into(), json!(q));
-    }
-    if let Some(p) = r.cpu_rt_period.filter(|p| *p > 0) {
-        cpu.insert("realtimePeriod".into(), json!(p));
-    }
-    if let Some(q) = r.cpu_rt_runtime.filter(|q| *q != 0) {
-        cpu.insert("realtimeRuntime".into(), json!(q));
-    }
-    if let Some(m) = &r.cpuset_mems {
-        cpu.insert("mems".into(), json!(m));
-    }
-    if let Some(s) = r.cpu_shares {
-        cpu.insert("shares".into(), json!(s));
-    }
-    if let Some(s) = &r.cpuset_cpus {
-        cpu.insert("cpus".into(), json!(s));
-    }
-    if !cpu.is_empty() {
-        resources["cpu"] = Value::Object(cpu);
-    }
-    if let Some(p) = r.pids_limit {
-        resources["pids"] = json!({"limit": p});
-    }
-    let mut block_io = serde_json::Map::new();
-    if let Some(w) = r.blkio_weight {
-        block_io.insert("weight".into(), json!(w));
-    }
-    for (key, list) in [
-        ("throttleReadBpsDevice", &r.device_read_bps),
-        ("throttleWriteBpsDevice", &r.device_write_bps),
-        ("throttleReadIOPSDevice", &r.device_read_iops),
-        ("throttleWriteIOPSDevice", &r.device_write_iops),
-    ] {
-        let devs: Vec<Value> = list
-            .iter()
-            .filter_map(|d| {
-                let (major, minor) = i.block_devices.get(&d.path)?;
-                Some(json!({"major": major, "minor": minor, "rate": d.rate}))
-            })
-            .collect();
-        if !devs.is_empty() {
-            block_io.insert(key.into(), json!(devs));
-        }
-    }
-    if !block_io.is_empty() {
-        resources["blockIO"] = Value::Object(block_io);
-    }
+    let mut resources = resources_json(r, &i.block_devices);
+    resources["devices"] = json!(devices);
     let mut linux = json!({
         "namespaces": namespaces,
         "cgroupsPath": cgroups_path(c, i.id),

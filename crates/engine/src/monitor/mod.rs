@@ -354,6 +354,10 @@ impl Monitor<'_> {
             if oom {
                 let _ = self.db.event("container", "oom", &self.id, &self.attrs());
             }
+            // `update --restart` may have changed the policy since this monitor began.
+            if let Ok(now) = self.db.get(&self.id) {
+                self.rec.config.restart = now.config.restart;
+            }
             let c = &self.rec.config;
             if c.auto_remove
                 || !c

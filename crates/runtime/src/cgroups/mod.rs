@@ -320,6 +320,18 @@ fn is_initial_uid_map(map: &str) -> bool {
     map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
 }
 
+/// Write new limits to a container's existing cgroups (`update`): the same files as at
+/// creation, devices aside.
+pub fn update(paths: &CgroupPaths, r: &LinuxResources) -> Result<()> {
+    for (ctrls, dir) in &paths.v1 {
+        v1::apply(ctrls, dir, r)?;
+    }
+    if let Some(dir) = &paths.v2 {
+        v2::apply(dir, r, paths.pure_v2)?;
+    }
+    Ok(())
+}
+
 /// Put `pid` into every hierarchy.
 pub fn add_pid(paths: &CgroupPaths, pid: i32) -> Result<()> {
     for (_, dir) in &paths.v1 {
