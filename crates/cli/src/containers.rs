@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::create_opts::{request, resolve_env, CreateArgs, Plan, Pull, RunArgs};
 use crate::flag_values::detach_keys;
+use crate::flag_values::detach_keys as detach_keys_flag;
 use crate::format;
 
 /// A failure with Docker's exit status for it.
@@ -176,7 +177,7 @@ pub fn run(eng: &mut Engine, a: RunArgs) -> anyhow::Result<i32> {
         .map(|(_, c)| *c)
         .collect();
     let (rec, stream) = eng.start(&rec.id, &streams).map_err(engine_err)?;
-    attached(eng, &rec, stream, at.stdin, tty, &keys)
+    attached(eng, &rec, stream, at.stdin, tty, &keys, a.sig_proxy)
 }
 
 fn attached(
@@ -186,10 +187,28 @@ fn attached(
     stdin: bool,
     tty: bool,
     detach_keys: &[u8],
+    sig_proxy: bool,
 ) -> anyhow::Result<i32> {
     let forward = eng.signaller(&rec.id);
+    // --sig-proxy=false: a signal is this client's, as for docker's: it dies of it, and
+    // the container runs on.
+    let proxy = move |s: nix::sys::signal::Signal| {
+        if sig_proxy {
+            forward(s);
+            return;
+        }
+        use nix::sys::signal::{self, SigHandler, SigSet, SigmaskHow};
+        // SAFETY: restoring the default action of a signal this thread then receives.
+        unsafe {
+            let _ = signal::signal(s, SigHandler::SigDfl);
+        }
+        let mut one = SigSet::empty();
+        one.add(s);
+        let _ = signal::pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&one), None);
+        let _ = signal::raise(s);
+    };
     let ended =
-        engine::attach::client_loop(stream, stdin, tty, detach_keys, forward).context("attach")?;
+        engine::attach::client_loop(stream, stdin, tty, detach_keys, proxy).context("attach")?;
     Ok(match ended {
         Ended::Exited(code) => code,
         Ended::Detached => 0,
@@ -204,7 +223,12 @@ pub fn start(
     attach: bool,
     interactive: bool,
     containers: &[String],
+    detach_keys: Option<&str>,
 ) -> anyhow::Result<i32> {
+    let keys = match detach_keys {
+        Some(k) => detach_keys_flag(k)?,
+        None => engine::attach::DEFAULT_DETACH_KEYS.to_vec(),
+    };
     if attach || interactive {
         if containers.len() != 1 {
             bail!("you cannot start and attach multiple containers at once");
@@ -212,14 +236,7 @@ pub fn start(
         let rec = eng.get(&containers[0]).map_err(engine_err)?;
         let streams = if interactive { "ioe" } else { "oe" };
         let (rec, stream) = eng.start(&rec.id, streams).map_err(engine_err)?;
-        return attached(
-            eng,
-            &rec,
-            stream,
-            interactive,
-            rec.config.tty,
-            engine::attach::DEFAULT_DETACH_KEYS,
-        );
+        return attached(eng, &rec, stream, interactive, rec.config.tty, &keys, true);
     }
     crate::common::each(containers, |c| {
         let r = eng.get(c)?;
@@ -619,7 +636,17 @@ pub fn exec(eng: &mut Engine, a: ExecArgs) -> anyhow::Result<i32> {
 }
 
 /// `attach`.
-pub fn attach(eng: &mut Engine, container: &str, no_stdin: bool) -> anyhow::Result<i32> {
+pub fn attach(
+    eng: &mut Engine,
+    container: &str,
+    no_stdin: bool,
+    detach_keys: Option<&str>,
+    sig_proxy: bool,
+) -> anyhow::Result<i32> {
+    let keys = match detach_keys {
+        Some(k) => detach_keys_flag(k)?,
+        None => engine::attach::DEFAULT_DETACH_KEYS.to_vec(),
+    };
     let r = eng.get(container).map_err(engine_err)?;
     if r.state.status != ContainerStatus::Running {
         bail!("You cannot attach to a stopped container, start it first");
@@ -631,14 +658,7 @@ pub fn attach(eng: &mut Engine, container: &str, no_stdin: bool) -> anyhow::Resu
         engine::attach::ATTACH,
         if stdin { b"ioe" } else { b"oe" },
     )?;
-    attached(
-        eng,
-        &r,
-        s,
-        stdin,
-        r.config.tty,
-        engine::attach::DEFAULT_DETACH_KEYS,
-    )
+    attached(eng, &r, s, stdin, r.config.tty, &keys, sig_proxy)
 }
 
 /// Container management verbs (`quai container ...`).

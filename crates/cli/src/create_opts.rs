@@ -303,6 +303,9 @@ pub struct RunArgs {
     /// Override the key sequence for detaching a container (`ctrl-p,ctrl-q`).
     #[arg(long = "detach-keys", allow_hyphen_values = true)]
     pub detach_keys: Option<String>,
+    /// Proxy received signals to the process (without a terminal).
+    #[arg(long = "sig-proxy", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = go_bool, action = ArgAction::Set)]
+    pub sig_proxy: bool,
     /// Create options.
     #[command(flatten)]
     pub create: CreateArgs,

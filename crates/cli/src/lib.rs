@@ -118,6 +118,9 @@ pub enum Cmd {
         /// Attach STDIN.
         #[arg(short, long)]
         interactive: bool,
+        /// Override the key sequence for detaching (`ctrl-p,ctrl-q`).
+        #[arg(long = "detach-keys")]
+        detach_keys: Option<String>,
         /// Containers.
         #[arg(required = true)]
         containers: Vec<String>,
@@ -170,6 +173,12 @@ pub enum Cmd {
         /// Do not attach STDIN.
         #[arg(long = "no-stdin")]
         no_stdin: bool,
+        /// Override the key sequence for detaching (`ctrl-p,ctrl-q`).
+        #[arg(long = "detach-keys")]
+        detach_keys: Option<String>,
+        /// Proxy received signals to the process.
+        #[arg(long = "sig-proxy", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", action = clap::ArgAction::Set)]
+        sig_proxy: bool,
         /// Container.
         container: String,
     },
@@ -680,8 +689,15 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
         Cmd::Start {
             attach,
             interactive,
+            detach_keys,
             containers,
-        } => containers::start(eng, attach, interactive, &containers),
+        } => containers::start(
+            eng,
+            attach,
+            interactive,
+            &containers,
+            detach_keys.as_deref(),
+        ),
         Cmd::Stop(StopArgs { time, containers }) => {
             each(&containers, |c| eng.stop(c, time).map(|_| ()))
         }
@@ -701,8 +717,10 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
         Cmd::Exec(a) => containers::exec(eng, a),
         Cmd::Attach {
             no_stdin,
+            detach_keys,
+            sig_proxy,
             container,
-        } => containers::attach(eng, &container, no_stdin),
+        } => containers::attach(eng, &container, no_stdin, detach_keys.as_deref(), sig_proxy),
         Cmd::Inspect {
             format,
             kind,

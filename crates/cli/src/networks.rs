@@ -260,6 +260,7 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
                            "Labels": labels.join(","), "CreatedAt": d["Created"]})
                 })
                 .collect();
+            let format = format.or_else(|| crate::common::config_format("networksFormat"));
             match format.as_deref() {
                 Some("json") => rows.iter().for_each(|r| println!("{r}")),
                 Some(t) => match t.strip_prefix("table") {

@@ -88,6 +88,13 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             filter,
             format,
         } => {
+            let format = format.or_else(|| {
+                if quiet {
+                    None
+                } else {
+                    crate::common::config_format("volumesFormat")
+                }
+            });
             let used: Vec<String> = eng
                 .records()?
                 .iter()

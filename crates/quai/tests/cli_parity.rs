@@ -148,6 +148,39 @@ fn config_formats_sizes_aliases_and_contexts() {
 }
 
 #[test]
+fn sig_proxy_false_leaves_the_signal_to_the_client() {
+    if !root_or_skip("sig_proxy_false_leaves_the_signal_to_the_client") {
+        return;
+    }
+    let e = Eng::new();
+    let mut client = e
+        .cmd(&[
+            "run",
+            "--name",
+            "sp",
+            "--network",
+            "none",
+            "--sig-proxy=false",
+            "localbusybox",
+            "sleep",
+            "60",
+        ])
+        .spawn()
+        .expect("run");
+    assert!(e.until(10, || e.inspect("sp", ".State.Running") == "true"));
+    // The client (nsenter execs quai in place: the same pid) gets SIGTERM.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &client.id().to_string()])
+        .status();
+    let st = client.wait().expect("wait");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(st.signal(), Some(15), "{st:?}");
+    // The container was told nothing.
+    assert_eq!(e.inspect("sp", ".State.Running"), "true");
+    e.ok(&["rm", "-f", "sp"]);
+}
+
+#[test]
 fn completions_and_man_pages_come_from_the_cli_definition() {
     let bin = common::quai();
     let o = std::process::Command::new(&bin)
