@@ -196,7 +196,11 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
 #[derive(Debug, Subcommand)]
 pub enum SystemCmd {
     /// Show disk usage.
-    Df,
+    Df {
+        /// Go template (`table ...` for a table), or `json`.
+        #[arg(long)]
+        format: Option<String>,
+    },
     /// Remove stopped containers, dangling images (all unused with -a) and, with
     /// --volumes, unused anonymous volumes.
     Prune {
@@ -224,7 +228,7 @@ pub enum SystemCmd {
 /// `system ...`.
 pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
     match cmd {
-        SystemCmd::Df => df(eng),
+        SystemCmd::Df { format } => df(eng, format.as_deref()),
         SystemCmd::Info { format } => info_cmd(eng, format.as_deref()),
         SystemCmd::Boot => {
             let mut code = 0;
@@ -274,7 +278,7 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
     }
 }
 
-fn df(eng: &mut Engine) -> anyhow::Result<i32> {
+fn df(eng: &mut Engine, format: Option<&str>) -> anyhow::Result<i32> {
     let images = eng.image_list()?;
     let used = eng.images_in_use()?;
     let img_size: u64 = images.iter().map(|i| i.size).sum();
@@ -317,51 +321,77 @@ fn df(eng: &mut Engine) -> anyhow::Result<i32> {
             .unwrap_or_default()
     };
     let sum = |v: &[u64]| v.iter().sum::<u64>();
-    format::table(
-        &["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
-        &[
-            vec![
-                "Images".into(),
-                images.len().to_string(),
-                img_active.to_string(),
-                format::human_size(img_size),
-                format!(
-                    "{}{}",
-                    format::human_size(img_reclaim),
-                    pct(img_reclaim, img_size)
-                ),
-            ],
-            vec![
-                "Containers".into(),
-                ctrs.len().to_string(),
-                c_active.to_string(),
-                format::human_size(sum(&sizes)),
-                format!(
-                    "{}{}",
-                    format::human_size(c_reclaim),
-                    pct(c_reclaim, sum(&sizes))
-                ),
-            ],
-            vec![
-                "Local Volumes".into(),
-                vols.len().to_string(),
-                v_active.to_string(),
-                format::human_size(sum(&vol_sizes)),
-                format!(
-                    "{}{}",
-                    format::human_size(v_reclaim),
-                    pct(v_reclaim, sum(&vol_sizes))
-                ),
-            ],
-            vec![
-                "Build Cache".into(),
-                "0".into(),
-                "0".into(),
-                "0B".into(),
-                "0B".into(),
-            ],
-        ],
-    );
+    // The build cache: its entries; those whose images are a build's own steps can go.
+    let cache = eng.build_cache_entries()?;
+    let cache_size: u64 = cache.iter().map(|e| e.size).sum();
+    let cache_reclaim: u64 = cache.iter().filter(|e| e.hidden).map(|e| e.size).sum();
+    let row = |kind: &str, total: usize, active: usize, size: u64, reclaim: u64| {
+        json!({
+            "Type": kind,
+            "TotalCount": total.to_string(),
+            "Active": active.to_string(),
+            "Size": format::human_size(size),
+            "Reclaimable": format!("{}{}", format::human_size(reclaim), pct(reclaim, size)),
+        })
+    };
+    let rows = [
+        row("Images", images.len(), img_active, img_size, img_reclaim),
+        row("Containers", ctrs.len(), c_active, sum(&sizes), c_reclaim),
+        row(
+            "Local Volumes",
+            vols.len(),
+            v_active,
+            sum(&vol_sizes),
+            v_reclaim,
+        ),
+        row(
+            "Build Cache",
+            cache.len(),
+            cache.iter().filter(|e| !e.hidden).count(),
+            cache_size,
+            cache_reclaim,
+        ),
+    ];
+    match format {
+        Some("json") => rows.iter().for_each(|r| println!("{r}")),
+        Some(f) => match f.strip_prefix("table") {
+            Some(rest) => println!(
+                "{}",
+                crate::template::render_table(
+                    rest.trim_start(),
+                    &rows,
+                    &[
+                        ("Type", "TYPE"),
+                        ("TotalCount", "TOTAL"),
+                        ("Active", "ACTIVE"),
+                        ("Size", "SIZE"),
+                        ("Reclaimable", "RECLAIMABLE"),
+                    ],
+                )
+                .map_err(anyhow::Error::msg)?
+            ),
+            None => {
+                for r in &rows {
+                    println!(
+                        "{}",
+                        crate::template::render(f, r).map_err(anyhow::Error::msg)?
+                    );
+                }
+            }
+        },
+        None => format::table(
+            &["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+            &rows
+                .iter()
+                .map(|r| {
+                    ["Type", "TotalCount", "Active", "Size", "Reclaimable"]
+                        .iter()
+                        .map(|k| r[k].as_str().unwrap_or_default().to_string())
+                        .collect()
+                })
+                .collect::<Vec<_>>(),
+        ),
+    }
     Ok(0)
 }
 

@@ -998,6 +998,12 @@ fn everyday_commands_match_docker() {
             "bridge",
         ],
         &["network", "inspect", "-f", "{{.Name}}", "host", "none"],
+        &[
+            "system",
+            "df",
+            "--format",
+            "{{.Type}} {{.TotalCount}} {{.Active}}",
+        ],
         // update, live.
         &["run", "-d", "--name", "upd", "localbusybox", "sleep", "60"],
         &["update", "--memory", "64m", "--memory-swap", "128m", "upd"],
