@@ -3,123 +3,23 @@
 use super::invalid;
 use crate::Result;
 
-/// Operating systems and architectures `--platform` may name (Go's, as containerd
-/// knows them).
-const KNOWN_OS: &[&str] = &[
-    "aix",
-    "android",
-    "darwin",
-    "dragonfly",
-    "freebsd",
-    "hurd",
-    "illumos",
-    "ios",
-    "js",
-    "linux",
-    "nacl",
-    "netbsd",
-    "openbsd",
-    "plan9",
-    "solaris",
-    "wasip1",
-    "windows",
-    "zos",
-];
-const KNOWN_ARCH: &[&str] = &[
-    "386",
-    "amd64",
-    "amd64p32",
-    "arm",
-    "armbe",
-    "arm64",
-    "arm64be",
-    "loong64",
-    "mips",
-    "mipsle",
-    "mips64",
-    "mips64le",
-    "mips64p32",
-    "mips64p32le",
-    "ppc",
-    "ppc64",
-    "ppc64le",
-    "riscv",
-    "riscv64",
-    "s390",
-    "s390x",
-    "sparc",
-    "sparc64",
-    "wasm",
-];
-
-/// containerd's architecture names (`x86_64` is `amd64`, `aarch64` is `arm64`, `arm`
-/// is `arm/v7`, written back without the variant).
-fn normalize_arch(a: &str, v: &str) -> (String, String) {
-    let (a, v) = match a {
-        "x86_64" | "x86-64" | "amd64" => ("amd64", v.to_string()),
-        "i386" => ("386", String::new()),
-        "aarch64" | "arm64" => (
-            "arm64",
-            if v == "8" || v == "v8" {
-                String::new()
-            } else {
-                v.to_string()
-            },
-        ),
-        "armhf" => ("arm", "v7".into()),
-        "armel" => ("arm", "v6".into()),
-        "arm" => (
-            "arm",
-            match v {
-                "" | "7" | "v7" => "v7".into(),
-                "5" | "6" | "8" => format!("v{v}"),
-                _ => v.to_string(),
-            },
-        ),
-        _ => (a, v.to_string()),
-    };
-    let v = if a == "arm" && v == "v7" {
-        String::new()
-    } else {
-        v
-    };
-    (a.to_string(), v)
+/// A variant as images carry it, for comparing: containerd's defaults (`arm64`'s `v8`,
+/// `arm`'s `v7`) are the same as none.
+fn plain_variant(arch: &str, variant: &str) -> String {
+    match (arch, variant) {
+        ("arm64", "v8") | ("arm", "v7") => String::new(),
+        _ => variant.to_string(),
+    }
 }
 
-/// `--platform`: `os[/arch[/variant]]` or `arch`, normalised as containerd does;
+/// `--platform`: `os[/arch[/variant]]` or `arch`, read and normalised as containerd does
+/// (the one parser: the Dockerfile crate's, which `FROM --platform` uses too);
 /// `(os, arch, variant)`.
 pub fn platform(s: &str) -> Result<(String, String, String)> {
-    let bad = |why: &str| invalid(format!("{s:?}: {why}: invalid argument"));
-    let parts: Vec<String> = s.split('/').map(str::to_ascii_lowercase).collect();
-    let component_ok = |p: &String| {
-        !p.is_empty()
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
-    };
-    if !parts.iter().all(component_ok) {
-        return Err(bad("invalid platform component"));
-    }
-    let os = |o: &str| {
-        if o == "macos" {
-            "darwin".to_string()
-        } else {
-            o.to_string()
-        }
-    };
-    let (o, (a, v)) = match parts.as_slice() {
-        [one] if KNOWN_OS.contains(&os(one).as_str()) => (os(one), ("amd64".into(), String::new())),
-        [one] => {
-            let (a, v) = normalize_arch(one, "");
-            if !KNOWN_ARCH.contains(&a.as_str()) {
-                return Err(bad("unknown operating system or architecture"));
-            }
-            ("linux".into(), (a, v))
-        }
-        [o, a] => (os(o), normalize_arch(a, "")),
-        [o, a, v] => (os(o), normalize_arch(a, v)),
-        _ => return Err(bad("cannot parse platform specifier")),
-    };
-    Ok((o, a, v))
+    let p = dockerfile::build::parse_platform(s, &dockerfile::build::Platform::default())
+        .map_err(invalid)?;
+    let v = plain_variant(&p.arch, &p.variant);
+    Ok((p.os, p.arch, v))
 }
 
 /// The image (its config blob `img`) is of the platform asked for (Docker's words when
@@ -127,10 +27,11 @@ pub fn platform(s: &str) -> Result<(String, String, String)> {
 pub fn image_platform(name: &str, want: &str, img: &serde_json::Value) -> Result<()> {
     let (wo, wa, wv) = platform(want)?;
     let io = img["os"].as_str().unwrap_or("linux");
-    let (ia, iv) = normalize_arch(
-        img["architecture"].as_str().unwrap_or("amd64"),
-        img["variant"].as_str().unwrap_or(""),
-    );
+    let arch = img["architecture"].as_str().unwrap_or("amd64");
+    let (_, ia, iv) = match img["variant"].as_str().filter(|v| !v.is_empty()) {
+        Some(v) => platform(&format!("{io}/{arch}/{v}"))?,
+        None => platform(&format!("{io}/{arch}"))?,
+    };
     if wo == io && wa == ia && (wv.is_empty() || wv == iv) {
         return Ok(());
     }
