@@ -170,7 +170,7 @@ pub fn stats(
         }
         if format == "json" {
             for d in &docs {
-                println!("{d}");
+                println!("{}", crate::template::go_json(d));
             }
         } else if let Some(rest) = format.strip_prefix("table") {
             println!(
@@ -320,7 +320,7 @@ pub fn events(eng: &mut Engine, a: EventsArgs) -> anyhow::Result<i32> {
             "time": e.time / 1_000_000_000, "timeNano": e.time,
         });
         let line = match a.format.as_deref() {
-            Some("json") => doc.to_string(),
+            Some("json") => crate::template::go_json(&doc),
             Some(t) => crate::template::render(t, &doc).map_err(anyhow::Error::msg)?,
             None => {
                 let attrs: Vec<String> = e

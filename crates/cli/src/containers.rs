@@ -515,7 +515,7 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
     match a.format.as_deref() {
         Some("json") => {
             for r in &rows {
-                println!("{r}");
+                println!("{}", crate::template::go_json(r));
             }
         }
         Some(t) if t != "table" => match t.strip_prefix("table") {

@@ -305,7 +305,7 @@ pub fn list(eng: &Engine, a: ListArgs) -> anyhow::Result<i32> {
     match format.as_deref() {
         Some("json") => {
             for d in &docs {
-                println!("{d}");
+                println!("{}", crate::template::go_json(d));
             }
             return Ok(0);
         }
@@ -476,7 +476,7 @@ pub fn history(eng: &Engine, a: HistoryArgs) -> anyhow::Result<i32> {
     match a.format.as_deref() {
         Some("json") => {
             for d in &docs {
-                println!("{d}");
+                println!("{}", crate::template::go_json(d));
             }
         }
         Some(f) if f != "table" => match f.strip_prefix("table") {

@@ -256,13 +256,15 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
                         .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect())
                         .unwrap_or_default();
                     json!({"ID": short(d), "Name": d["Name"], "Driver": d["Driver"], "Scope": "local",
-                           "IPv6": "false", "Internal": d["Internal"].as_bool().unwrap_or(false).to_string(),
+                           "IPv4": (d["Driver"] == "bridge").to_string(), "IPv6": "false", "Internal": d["Internal"].as_bool().unwrap_or(false).to_string(),
                            "Labels": labels.join(","), "CreatedAt": d["Created"]})
                 })
                 .collect();
             let format = format.or_else(|| crate::common::config_format("networksFormat"));
             match format.as_deref() {
-                Some("json") => rows.iter().for_each(|r| println!("{r}")),
+                Some("json") => rows
+                    .iter()
+                    .for_each(|r| println!("{}", crate::template::go_json(r))),
                 Some(t) => match t.strip_prefix("table") {
                     Some(rest) => println!(
                         "{}",

@@ -132,7 +132,7 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             }
             match format.as_deref() {
                 Some("json") => rows.iter().for_each(|v| {
-                    println!("{}", json!({"Driver": v.driver, "Name": v.name, "Labels": v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(","), "Mountpoint": eng.volume_mountpoint(&v.name), "Scope": "local"}))
+                    println!("{}", crate::template::go_json(&json!({"Availability": "N/A", "Driver": v.driver, "Group": "N/A", "Labels": v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(","), "Links": "N/A", "Mountpoint": eng.volume_mountpoint(&v.name), "Name": v.name, "Scope": "local", "Size": "N/A", "Status": "N/A"})))
                 }),
                 Some(t) => {
                     for v in &rows {
@@ -353,7 +353,9 @@ fn df(eng: &mut Engine, format: Option<&str>) -> anyhow::Result<i32> {
         ),
     ];
     match format {
-        Some("json") => rows.iter().for_each(|r| println!("{r}")),
+        Some("json") => rows
+            .iter()
+            .for_each(|r| println!("{}", crate::template::go_json(r))),
         Some(f) => match f.strip_prefix("table") {
             Some(rest) => println!(
                 "{}",

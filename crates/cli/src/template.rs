@@ -13,6 +13,15 @@ pub fn render(tpl: &str, v: &Value) -> Result<String, String> {
     t.execute(v).map_err(|e| e.to_string())
 }
 
+/// A row as docker's `--format json` prints it: Go's json.Marshal, whose HTML escaping
+/// is on (`<none>` is `\u003cnone\u003e`; the template function `json` has it off).
+pub fn go_json(v: &Value) -> String {
+    v.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 /// Docker's `.Label "KEY"` of list rows (containers, images, volumes, networks): the
 /// label's value, empty when it has none. Rows carry `Labels` as docker prints them
 /// (`k=v,k2=v2`) or as a map.
@@ -117,6 +126,10 @@ mod tests {
         assert_eq!(
             render("{{.ExposedPorts}} {{.Labels}}", &c).expect("render"),
             "map[80/tcp:{} 90/tcp:{}] map[]"
+        );
+        assert_eq!(
+            go_json(&json!({"Tag": "<none>", "A": "x&y"})),
+            r#"{"A":"x\u0026y","Tag":"\u003cnone\u003e"}"#
         );
         // A field of the same name without arguments is still a field.
         assert_eq!(

@@ -154,6 +154,19 @@ fn mask(s: &str, names: &[(String, String)]) -> String {
     out = regex_lite(&out, 12);
     out = mask_times(&out);
     out = mask_sizes(&out);
+    // A volume's directory: under each engine's own state root.
+    while let Some(i) = out.find("/volumes/<id>/_data") {
+        let b = out.as_bytes();
+        let mut start = i;
+        while start > 0 && !b"\" \n".contains(&b[start - 1]) {
+            start -= 1;
+        }
+        out = format!(
+            "{}<root>{}",
+            &out[..start],
+            &out[i..].replacen("/volumes/", "/v/", 1)
+        );
+    }
     // The daemon's prefix: quai has no daemon.
     out = out.replace("Error response from daemon: ", "Error: ");
     out = out.replace("docker: ", "quai: ");
@@ -213,14 +226,26 @@ fn mask_times(s: &str) -> String {
         let mut i = 0;
         while i < words.len() {
             let unit = words.get(i + 1).map(|u| u.trim_end_matches(','));
-            if words[i].chars().all(|c| c.is_ascii_digit())
-                && !words[i].is_empty()
+            // (a number may follow a quote, as in JSON: `"3 seconds ago"`)
+            let lead: String = words[i]
+                .chars()
+                .take_while(|c| !c.is_ascii_digit())
+                .collect();
+            let num = &words[i][lead.len()..];
+            if num.chars().all(|c| c.is_ascii_digit())
+                && !num.is_empty()
+                && !lead.chars().last().is_some_and(char::is_alphanumeric)
                 && matches!(
                     unit,
                     Some("second" | "seconds" | "minute" | "minutes" | "hours" | "hour")
                 )
             {
-                w2.push("<t>".into());
+                let unit = words[i + 1];
+                let tail: String = unit
+                    .chars()
+                    .skip_while(|c| c.is_alphabetic() || *c == ',')
+                    .collect();
+                w2.push(format!("{lead}<t>{tail}"));
                 i += 2;
                 continue;
             }
@@ -228,6 +253,18 @@ fn mask_times(s: &str) -> String {
             i += 1;
         }
         l = w2.join(" ");
+        // 2026-11-27 15:20:32[.123456789] +0000 UTC (Go's time.String)
+        while let Some(i) = l.find(" +0000 UTC") {
+            let b = l.as_bytes();
+            let mut start = i;
+            while start > 0 && (b[start - 1].is_ascii_digit() || b":.- ".contains(&b[start - 1])) {
+                start -= 1;
+            }
+            while start < i && !b[start].is_ascii_digit() {
+                start += 1;
+            }
+            l = format!("{}<time>{}", &l[..start], &l[i + 10..]);
+        }
         // 2026-11-27T15:20:32.123456789Z
         let b = l.clone();
         let bytes = b.as_bytes();
@@ -724,6 +761,7 @@ fn everyday_commands_match_docker() {
             "a.b:10.1.2.3",
             "localbusybox",
             "grep",
+            "-F",
             "a.b",
             "/etc/hosts",
         ],
@@ -1004,6 +1042,10 @@ fn everyday_commands_match_docker() {
             "--format",
             "{{.Type}} {{.TotalCount}} {{.Active}}",
         ],
+        &["ps", "-a", "--format", "json"],
+        &["images", "--format", "json"],
+        &["network", "ls", "--format", "json", "--filter", "name=none"],
+        &["volume", "ls", "--format", "json"],
         // update, live.
         &["run", "-d", "--name", "upd", "localbusybox", "sleep", "60"],
         &["update", "--memory", "64m", "--memory-swap", "128m", "upd"],

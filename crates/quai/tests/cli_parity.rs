@@ -167,7 +167,11 @@ fn sig_proxy_false_leaves_the_signal_to_the_client() {
         ])
         .spawn()
         .expect("run");
-    assert!(e.until(10, || e.inspect("sp", ".State.Running") == "true"));
+    // (the client may not have made it yet: inspect may fail at first)
+    assert!(e.until(10, || {
+        let o = e.q(&["inspect", "-f", "{{.State.Running}}", "sp"]);
+        String::from_utf8_lossy(&o.stdout).trim() == "true"
+    }));
     // The client (nsenter execs quai in place: the same pid) gets SIGTERM.
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &client.id().to_string()])
