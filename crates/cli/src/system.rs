@@ -214,6 +214,15 @@ pub enum SystemCmd {
         #[arg(long)]
         volumes: bool,
     },
+    /// Serve the Docker Engine API (docker CLI, compose, SDKs) over this engine.
+    Service {
+        /// Exit after this many seconds without a request (0: never).
+        #[arg(short, long, default_value_t = 0)]
+        time: u64,
+        /// Where: `unix:///PATH` (default `unix:///run/quai/docker.sock`) or
+        /// `tcp://127.0.0.1:PORT`.
+        address: Option<String>,
+    },
     /// Display system-wide information.
     Info {
         /// Go template, or `json`.
@@ -229,6 +238,22 @@ pub enum SystemCmd {
 pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
     match cmd {
         SystemCmd::Df { format } => df(eng, format.as_deref()),
+        SystemCmd::Service { time, address } => {
+            let listen: api::Listen = address
+                .as_deref()
+                .unwrap_or("unix:///run/quai/docker.sock")
+                .parse()?;
+            let state = api::State {
+                root: eng.root().to_path_buf(),
+                run_dir: eng.run_dir().to_path_buf(),
+            };
+            api::serve(
+                state,
+                &listen,
+                (time > 0).then(|| std::time::Duration::from_secs(time)),
+            )?;
+            Ok(0)
+        }
         SystemCmd::Info { format } => info_cmd(eng, format.as_deref()),
         SystemCmd::Boot => {
             let mut code = 0;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use content::Digest;
-use image::store::ImageSummary;
+pub use image::store::ImageSummary;
 use image::Reference;
 use serde_json::Value;
 

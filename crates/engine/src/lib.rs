@@ -18,6 +18,7 @@ pub mod commit;
 pub mod config;
 pub mod db;
 pub mod dns;
+pub mod docker;
 pub mod exec;
 pub mod filters;
 pub mod health;

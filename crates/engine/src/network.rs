@@ -596,3 +596,9 @@ pub fn detach(
         _ => Err(Error::Several(errors)),
     }
 }
+
+/// `-p`'s grammar (`[IP:][HOST:]CTR[/PROTO]`, ranges too), for clients that take
+/// published ports in other forms (the Docker API's `PortBindings`).
+pub fn parse_ports(spec: &str) -> std::result::Result<Vec<net::ports::PortBinding>, String> {
+    net::ports::parse(spec).map_err(|e| e.to_string())
+}

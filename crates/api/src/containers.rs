@@ -1,0 +1,518 @@
+//! Containers: list, create (Docker's `Config`/`HostConfig` body), inspect, the state
+//! verbs, wait, logs (multiplexed as dockerd frames them) and remove.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use engine::resolve::CreateRequest;
+use serde_json::{json, Value};
+
+use crate::ApiError;
+
+type Params = Query<HashMap<String, String>>;
+
+/// A query flag as dockerd reads booleans (`1`, `true`).
+fn flag(q: &HashMap<String, String>, k: &str) -> bool {
+    q.get(k)
+        .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+fn no_such(what: &str) -> impl Fn(engine::Error) -> ApiError + '_ {
+    move |e| match e {
+        engine::Error::NoSuchContainer(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, format!("No such container: {what}"))
+        }
+        e => e.into(),
+    }
+}
+
+/// A container as `GET /containers/json` lists it.
+fn summary(r: &engine::Record) -> Value {
+    let c = &r.config;
+    let created = engine::time::parse_rfc3339(&r.created)
+        .map(|n| n.div_euclid(1_000_000_000))
+        .unwrap_or(0);
+    let mut args = c.entrypoint.iter().chain(c.cmd.iter());
+    let mut command = args.next().cloned().unwrap_or_default();
+    for a in args {
+        command.push(' ');
+        if a.contains(' ') {
+            command.push_str(&format!("'{a}'"));
+        } else {
+            command.push_str(a);
+        }
+    }
+    let ports: Vec<Value> = r
+        .state
+        .ports
+        .iter()
+        .map(|p| {
+            json!({"IP": p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                   "PrivatePort": p.container_port, "PublicPort": p.host_port, "Type": p.proto.to_string()})
+        })
+        .collect();
+    let network = c.network_mode.to_string();
+    json!({
+        "Id": r.id,
+        "Names": [format!("/{}", r.name)],
+        "Image": c.image,
+        "ImageID": c.image_id,
+        "Command": command,
+        "Created": created,
+        "Ports": ports,
+        "Labels": c.labels,
+        "State": r.state.status,
+        "Status": status_text(r),
+        "HostConfig": {"NetworkMode": if c.network_mode_given.is_empty() { network.clone() } else { c.network_mode_given.clone() }},
+        "NetworkSettings": {"Networks": {network: {"IPAddress": r.state.ip}}},
+        "Mounts": c.mounts.iter().map(|m| json!({"Source": m.source, "Destination": m.target, "RW": !m.readonly})).collect::<Vec<_>>(),
+    })
+}
+
+/// dockerd's STATUS words (`Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`).
+fn status_text(r: &engine::Record) -> String {
+    use engine::config::ContainerStatus as S;
+    let s = &r.state;
+    match s.status {
+        S::Running => format!("Up {}", engine::time::human_duration(since(&s.started_at))),
+        S::Paused => format!(
+            "Up {} (Paused)",
+            engine::time::human_duration(since(&s.started_at))
+        ),
+        S::Restarting => "Restarting".into(),
+        S::Exited => format!(
+            "Exited ({}) {}",
+            s.exit_code,
+            engine::time::ago(&s.finished_at)
+        ),
+        S::Created => "Created".into(),
+        _ => s.status.as_str().to_string(),
+    }
+}
+
+/// Whole seconds since `t`, as `human_duration` takes them.
+fn since(t: &str) -> i64 {
+    engine::time::parse_rfc3339(t)
+        .map(|n| (engine::time::now_nanos() - n).div_euclid(1_000_000_000))
+        .unwrap_or(0)
+}
+
+/// `GET /containers/json?all=&limit=&filters=`.
+pub async fn list(
+    State(st): State<crate::State>,
+    Query(q): Params,
+) -> Result<Json<Value>, ApiError> {
+    let filters: std::collections::BTreeMap<String, Vec<String>> = match q.get("filters") {
+        Some(f) if !f.is_empty() => parse_filters(f)?,
+        _ => Default::default(),
+    };
+    let all = flag(&q, "all");
+    let limit: Option<usize> = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0);
+    st.with_engine(move |eng| {
+        let f = engine::filters::Filters::from_map(filters);
+        let mut recs = eng.list_filtered(&f)?;
+        match limit {
+            Some(n) => recs.truncate(n),
+            None if !all => recs.retain(|r| r.state.status.is_active()),
+            None => {}
+        }
+        Ok(Json(Value::Array(recs.iter().map(summary).collect())))
+    })
+    .await
+}
+
+/// The `filters` query parameter: `{"key": ["v", ...]}` or the old `{"key": {"v": true}}`.
+fn parse_filters(s: &str) -> Result<std::collections::BTreeMap<String, Vec<String>>, ApiError> {
+    let v: Value = serde_json::from_str(s)
+        .map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
+    let mut out = std::collections::BTreeMap::new();
+    for (k, vals) in v.as_object().into_iter().flatten() {
+        let list: Vec<String> = match vals {
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            Value::Object(m) => m.keys().cloned().collect(),
+            _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
+        };
+        out.insert(k.clone(), list);
+    }
+    Ok(out)
+}
+
+/// `GET /containers/{id}/json`.
+pub async fn inspect(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    st.with_engine(move |eng| {
+        let r = eng.get(&id).map_err(no_such(&id))?;
+        Ok(Json(engine::docker::container_inspect(eng, &r)))
+    })
+    .await
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Value::String(s) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// Docker's create body as the engine's request.
+fn request(name: Option<String>, body: &Value) -> Result<CreateRequest, ApiError> {
+    let cfg = &body;
+    let host = &body["HostConfig"];
+    let image = cfg["Image"].as_str().unwrap_or_default().to_string();
+    if image.is_empty() {
+        return Err(ApiError::bad_request(
+            "config cannot be empty in order to create a container",
+        ));
+    }
+    let mut req = CreateRequest {
+        name,
+        image,
+        ..Default::default()
+    };
+    let entrypoint = strings(&cfg["Entrypoint"]);
+    let cmd = strings(&cfg["Cmd"]);
+    if cfg["Entrypoint"].is_array() || cfg["Entrypoint"].is_string() {
+        // Docker's `--entrypoint X`: its first word; the rest go before the command.
+        let mut e = entrypoint.into_iter();
+        req.entrypoint = Some(e.next().unwrap_or_default());
+        req.cmd = e.chain(cmd).collect();
+    } else {
+        req.cmd = cmd;
+    }
+    let c = &mut req.config;
+    c.env = strings(&cfg["Env"]);
+    for (k, v) in cfg["Labels"].as_object().into_iter().flatten() {
+        c.labels
+            .insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+    }
+    c.tty = cfg["Tty"].as_bool().unwrap_or(false);
+    c.open_stdin = cfg["OpenStdin"].as_bool().unwrap_or(false);
+    req.workdir = cfg["WorkingDir"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    req.user = cfg["User"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    req.hostname = cfg["Hostname"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    req.stop_signal = cfg["StopSignal"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    c.exposed_ports = cfg["ExposedPorts"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    c.auto_remove = host["AutoRemove"].as_bool().unwrap_or(false);
+    c.privileged = host["Privileged"].as_bool().unwrap_or(false);
+    c.read_only = host["ReadonlyRootfs"].as_bool().unwrap_or(false);
+    c.init = host["Init"].as_bool().unwrap_or(false);
+    c.cap_add = strings(&host["CapAdd"]);
+    c.cap_drop = strings(&host["CapDrop"]);
+    c.extra_hosts = strings(&host["ExtraHosts"]);
+    c.dns = strings(&host["Dns"]);
+    c.group_add = strings(&host["GroupAdd"]);
+    c.security_opt = strings(&host["SecurityOpt"]);
+    let mode = host["NetworkMode"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
+    c.network_mode_given = mode.clone();
+    c.network_mode = mode.into();
+    if let Some(r) = host["RestartPolicy"]["Name"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+    {
+        let n = host["RestartPolicy"]["MaximumRetryCount"]
+            .as_u64()
+            .unwrap_or(0);
+        let spec = if r == "on-failure" && n > 0 {
+            format!("{r}:{n}")
+        } else {
+            r.to_string()
+        };
+        c.restart = engine::config::RestartPolicy::parse(&spec).map_err(ApiError::bad_request)?;
+    }
+    let res = &mut c.resources;
+    let pos = |k: &str| host[k].as_i64().filter(|v| *v != 0);
+    res.memory = pos("Memory");
+    res.memory_swap = pos("MemorySwap");
+    res.memory_reservation = pos("MemoryReservation");
+    res.nano_cpus = pos("NanoCpus");
+    res.cpu_shares = host["CpuShares"].as_u64().filter(|v| *v != 0);
+    res.cpu_period = pos("CpuPeriod");
+    res.cpu_quota = pos("CpuQuota");
+    res.pids_limit = pos("PidsLimit").filter(|p| *p > 0);
+    res.cpuset_cpus = host["CpusetCpus"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    req.volumes = strings(&host["Binds"]);
+    for (dst, opts) in host["Tmpfs"].as_object().into_iter().flatten() {
+        let o = opts.as_str().unwrap_or_default();
+        req.tmpfs.push(if o.is_empty() {
+            dst.clone()
+        } else {
+            format!("{dst}:{o}")
+        });
+    }
+    for (port, binds) in host["PortBindings"].as_object().into_iter().flatten() {
+        for b in binds.as_array().into_iter().flatten() {
+            let ip = b["HostIp"].as_str().unwrap_or_default();
+            let hp = b["HostPort"].as_str().unwrap_or_default();
+            let spec = match (ip.is_empty(), hp.is_empty()) {
+                (true, true) => port.clone(),
+                (true, false) => format!("{hp}:{port}"),
+                (false, _) => format!("{ip}:{hp}:{port}"),
+            };
+            let parsed = engine::network::parse_ports(&spec).map_err(ApiError::bad_request)?;
+            req.config.ports.extend(parsed);
+        }
+    }
+    req.publish_all = host["PublishAllPorts"].as_bool().unwrap_or(false);
+    Ok(req)
+}
+
+/// `POST /containers/create?name=`.
+pub async fn create(
+    State(st): State<crate::State>,
+    Query(q): Params,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    let req = request(q.get("name").filter(|n| !n.is_empty()).cloned(), &body)?;
+    let image = req.image.clone();
+    st.with_engine(move |eng| match eng.create(req) {
+        Ok(r) => Ok((
+            StatusCode::CREATED,
+            Json(json!({"Id": r.id, "Warnings": []})),
+        )),
+        Err(e) if e.is_no_such_image() => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("No such image: {image}"),
+        )),
+        Err(e) => Err(e.into()),
+    })
+    .await
+}
+
+/// `POST /containers/{id}/start` (304 when it runs already).
+pub async fn start(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    st.with_engine(move |eng| {
+        let r = eng.get(&id).map_err(no_such(&id))?;
+        if r.state.status.is_active() {
+            return Ok(StatusCode::NOT_MODIFIED);
+        }
+        eng.start(&r.id, "").map_err(no_such(&id))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `POST /containers/{id}/stop?t=` (304 when it is stopped already).
+pub async fn stop(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Result<StatusCode, ApiError> {
+    let t = q.get("t").and_then(|t| t.parse().ok());
+    st.with_engine(move |eng| {
+        let r = eng.get(&id).map_err(no_such(&id))?;
+        if !r.state.status.is_active() {
+            return Ok(StatusCode::NOT_MODIFIED);
+        }
+        eng.stop(&r.id, t).map_err(no_such(&id))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `POST /containers/{id}/restart?t=`.
+pub async fn restart(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Result<StatusCode, ApiError> {
+    let t = q.get("t").and_then(|t| t.parse().ok());
+    st.with_engine(move |eng| {
+        eng.restart(&id, t).map_err(no_such(&id))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `POST /containers/{id}/kill?signal=`.
+pub async fn kill(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Result<StatusCode, ApiError> {
+    let sig = q.get("signal").cloned().unwrap_or_else(|| "KILL".into());
+    st.with_engine(move |eng| {
+        eng.kill(&id, &sig).map_err(no_such(&id))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `POST /containers/{id}/pause`.
+pub async fn pause(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    st.with_engine(move |eng| {
+        eng.pause(&id, true).map_err(no_such(&id))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `POST /containers/{id}/unpause`.
+pub async fn unpause(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    st.with_engine(move |eng| {
+        eng.pause(&id, false).map_err(no_such(&id))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `POST /containers/{id}/wait`: `{"StatusCode": N}` once it has stopped.
+pub async fn wait(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    st.with_engine(move |eng| {
+        let code = eng.wait(&id).map_err(no_such(&id))?;
+        Ok(Json(json!({"StatusCode": code, "Error": null})))
+    })
+    .await
+}
+
+/// `DELETE /containers/{id}?force=&v=`.
+pub async fn remove(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Result<StatusCode, ApiError> {
+    let (force, volumes) = (flag(&q, "force"), flag(&q, "v"));
+    st.with_engine(move |eng| {
+        eng.remove(&id, force, volumes).map_err(no_such(&id))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// One frame of dockerd's multiplexed stream: the stream (1 stdout, 2 stderr), three
+/// zero bytes, the payload's length (big endian), the payload.
+fn frame(stream: u8, data: &[u8]) -> Vec<u8> {
+    let mut f = vec![stream, 0, 0, 0];
+    f.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    f.extend_from_slice(data);
+    f
+}
+
+/// `GET /containers/{id}/logs?stdout=&stderr=&tail=&timestamps=&follow=`: framed unless
+/// the container has a terminal. `follow` streams as the entries come.
+pub async fn logs(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
+    let (want_out, want_err) = (flag(&q, "stdout"), flag(&q, "stderr"));
+    let stamps = flag(&q, "timestamps");
+    let tail = q.get("tail").and_then(|t| t.parse::<usize>().ok());
+    let follow = flag(&q, "follow");
+    let since = q
+        .get("since")
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map(|s| (s * 1e9) as i64);
+    let until = q
+        .get("until")
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map(|s| (s * 1e9) as i64);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(64);
+    let tty = st
+        .with_engine({
+            let id = id.clone();
+            move |eng| Ok(eng.get(&id).map_err(no_such(&id))?.config.tty)
+        })
+        .await?;
+    let (root, run) = (st.root.clone(), st.run_dir.clone());
+    tokio::task::spawn_blocking(move || {
+        let Ok(mut eng) = engine::lifecycle::Engine::open(&root, &run) else {
+            return;
+        };
+        let opts = engine::log_stream::LogOptions {
+            tail,
+            since,
+            until,
+            follow,
+        };
+        let Ok(entries) = eng.logs(&id, opts) else {
+            return;
+        };
+        for e in entries {
+            let Ok(e) = e else { break };
+            let is_err = e.stream == "stderr";
+            if (is_err && !want_err) || (!is_err && !want_out) {
+                continue;
+            }
+            let text = if stamps {
+                format!("{} {}", e.time, e.log)
+            } else {
+                e.log
+            };
+            let bytes = if tty {
+                text.into_bytes()
+            } else {
+                frame(if is_err { 2 } else { 1 }, text.as_bytes())
+            };
+            if tx.blocking_send(Ok(bytes)).is_err() {
+                break;
+            }
+        }
+    });
+    let stream = futures_stream(rx);
+    let kind = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    Ok(([(header::CONTENT_TYPE, kind)], Body::from_stream(stream)).into_response())
+}
+
+/// A receiver as a stream of body chunks.
+fn futures_stream(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

@@ -1,0 +1,338 @@
+//! The Docker Engine API, served over the engine library (`quai system service`): the
+//! docker CLI, compose and the SDKs drive quai through it. axum on tokio; every request
+//! opens the engine afresh on a blocking thread (the engine is the one owner of the
+//! state, this service keeps none), so several services and CLIs share one state.
+//!
+//! Paths come versioned (`/v1.47/containers/json`) or not; a version outside what this
+//! service speaks is refused with dockerd's message. Errors are `{"message": ...}` with
+//! dockerd's status codes.
+
+mod containers;
+mod system;
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::Router;
+use serde_json::json;
+
+/// The API version this service speaks (and reports in `Api-Version`).
+pub const API_VERSION: &str = "1.47";
+/// The oldest version it accepts.
+pub const MIN_API_VERSION: &str = "1.24";
+
+/// Service errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Listening failed.
+    #[error("listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The address is not one this service takes.
+    #[error("{0}")]
+    Address(String),
+}
+
+/// Where to listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// `unix:///PATH`.
+    Unix(PathBuf),
+    /// `tcp://127.0.0.1:PORT` (loopback only: no TLS yet).
+    Tcp(std::net::SocketAddr),
+}
+
+impl std::str::FromStr for Listen {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Listen, Error> {
+        if let Some(p) = s.strip_prefix("unix://") {
+            return Ok(Listen::Unix(PathBuf::from(p)));
+        }
+        if let Some(a) = s.strip_prefix("tcp://") {
+            let addr: std::net::SocketAddr =
+                a.parse().map_err(|e| Error::Address(format!("{s}: {e}")))?;
+            if !addr.ip().is_loopback() {
+                return Err(Error::Address(format!(
+                    "{s}: TCP is served on loopback only (TLS with client certificates is not supported yet)"
+                )));
+            }
+            return Ok(Listen::Tcp(addr));
+        }
+        Err(Error::Address(format!(
+            "{s}: want unix:///PATH or tcp://127.0.0.1:PORT"
+        )))
+    }
+}
+
+/// What the handlers need: where the engine's state is.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// The engine's root.
+    pub root: PathBuf,
+    /// The engine's run dir.
+    pub run_dir: PathBuf,
+}
+
+impl State {
+    /// Run `f` on a fresh engine, on a blocking thread.
+    pub(crate) async fn with_engine<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut engine::lifecycle::Engine) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (root, run) = (self.root.clone(), self.run_dir.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut eng = engine::lifecycle::Engine::open(&root, &run).map_err(ApiError::from)?;
+            f(&mut eng)
+        })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    }
+}
+
+/// An error as dockerd returns it: a status and `{"message": ...}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<engine::Error> for ApiError {
+    fn from(e: engine::Error) -> ApiError {
+        let status = match &e {
+            engine::Error::NoSuchContainer(_) => StatusCode::NOT_FOUND,
+            _ if e.is_no_such_image() => StatusCode::NOT_FOUND,
+            engine::Error::Invalid(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({"message": self.message}))).into_response()
+    }
+}
+
+/// Parse `MAJOR.MINOR` into a comparable pair.
+fn version(v: &str) -> Option<(u32, u32)> {
+    let (a, b) = v.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// `/v1.47/x` is `/x`; an unsupported version becomes a path that answers dockerd's
+/// refusal.
+fn strip_version(mut req: Request<Body>) -> Request<Body> {
+    let path = req.uri().path().to_string();
+    let Some(rest) = path.strip_prefix("/v") else {
+        return req;
+    };
+    let Some((ver, tail)) = rest.split_once('/') else {
+        return req;
+    };
+    let Some(v) = version(ver) else {
+        return req;
+    };
+    let new_path = if v < version(MIN_API_VERSION).unwrap_or((1, 24)) {
+        format!("/__too_old/{ver}")
+    } else if v > version(API_VERSION).unwrap_or((1, 47)) {
+        format!("/__too_new/{ver}")
+    } else {
+        format!("/{tail}")
+    };
+    let query = req
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    if let Ok(uri) = format!("{new_path}{query}").parse() {
+        *req.uri_mut() = uri;
+    }
+    req
+}
+
+async fn too_old(axum::extract::Path(v): axum::extract::Path<String>) -> ApiError {
+    ApiError::bad_request(format!(
+        "client version {v} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
+    ))
+}
+
+async fn too_new(axum::extract::Path(v): axum::extract::Path<String>) -> ApiError {
+    ApiError::bad_request(format!(
+        "client version {v} is too new. Maximum supported API version is {API_VERSION}"
+    ))
+}
+
+async fn not_found(req: Request<Body>) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("page not found: {} {}", req.method(), req.uri().path()),
+    )
+}
+
+/// The routes.
+pub fn router(state: State) -> Router {
+    Router::new()
+        .route("/_ping", get(system::ping).head(system::ping))
+        .route("/version", get(system::version))
+        .route("/info", get(system::info))
+        .route("/containers/json", get(containers::list))
+        .route("/containers/create", post(containers::create))
+        .route("/containers/{id}/json", get(containers::inspect))
+        .route("/containers/{id}/start", post(containers::start))
+        .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/restart", post(containers::restart))
+        .route("/containers/{id}/kill", post(containers::kill))
+        .route("/containers/{id}/pause", post(containers::pause))
+        .route("/containers/{id}/unpause", post(containers::unpause))
+        .route("/containers/{id}/wait", post(containers::wait))
+        .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}", delete(containers::remove))
+        .route("/images/json", get(system::images))
+        .route("/images/{*name}", get(system::image_inspect))
+        .route("/__too_old/{v}", axum::routing::any(too_old))
+        .route("/__too_new/{v}", axum::routing::any(too_new))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024))
+        .with_state(state)
+}
+
+/// Unix seconds of the last request (for `--time`).
+static LAST_REQUEST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Resolves once `idle` has passed without a request (never without one).
+async fn idle_for(idle: Option<std::time::Duration>) {
+    let Some(idle) = idle else {
+        return std::future::pending().await;
+    };
+    LAST_REQUEST.store(now_secs(), std::sync::atomic::Ordering::Relaxed);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let last = LAST_REQUEST.load(std::sync::atomic::Ordering::Relaxed);
+        if now_secs().saturating_sub(last) >= idle.as_secs() {
+            return;
+        }
+    }
+}
+
+/// Serve until stopped, or (`idle`) until that long has passed without a request, as
+/// podman's `system service --time` does.
+pub fn serve(
+    state: State,
+    listen: &Listen,
+    idle: Option<std::time::Duration>,
+) -> Result<(), Error> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Listen {
+            addr: format!("{listen:?}"),
+            source,
+        })?;
+    rt.block_on(async move {
+        let app = router(state);
+        let app = tower_map(app);
+        match listen {
+            Listen::Unix(p) => {
+                let _ = std::fs::remove_file(p);
+                if let Some(dir) = p.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let l = tokio::net::UnixListener::bind(p).map_err(|source| Error::Listen {
+                    addr: p.display().to_string(),
+                    source,
+                })?;
+                // Root only: whoever can reach the socket can run anything as root.
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600));
+                let served = axum::serve(l, axum::ServiceExt::into_make_service(app))
+                    .with_graceful_shutdown(idle_for(idle))
+                    .await;
+                let _ = std::fs::remove_file(p);
+                served.map_err(|source| Error::Listen {
+                    addr: p.display().to_string(),
+                    source,
+                })
+            }
+            Listen::Tcp(a) => {
+                let l = tokio::net::TcpListener::bind(a)
+                    .await
+                    .map_err(|source| Error::Listen {
+                        addr: a.to_string(),
+                        source,
+                    })?;
+                axum::serve(l, axum::ServiceExt::into_make_service(app))
+                    .with_graceful_shutdown(idle_for(idle))
+                    .await
+                    .map_err(|source| Error::Listen {
+                        addr: a.to_string(),
+                        source,
+                    })
+            }
+        }
+    })
+}
+
+/// The router behind the version-stripping rewrite (done before routing).
+fn tower_map(
+    app: Router,
+) -> impl tower_service::Service<
+    Request<Body>,
+    Response = Response,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + 'static {
+    MapRequest { inner: app }
+}
+
+/// A service that rewrites each request with [`strip_version`] before `inner` sees it.
+#[derive(Clone)]
+struct MapRequest {
+    inner: Router,
+}
+
+impl tower_service::Service<Request<Body>> for MapRequest {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = <Router as tower_service::Service<Request<Body>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tower_service::Service::<Request<Body>>::poll_ready(&mut self.inner, cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        LAST_REQUEST.store(now_secs(), std::sync::atomic::Ordering::Relaxed);
+        self.inner.call(strip_version(req))
+    }
+}

@@ -1,0 +1,151 @@
+//! `/_ping`, `/version`, `/info`, and the images the docker CLI lists and inspects.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::{ApiError, API_VERSION, MIN_API_VERSION};
+
+/// The headers dockerd answers every ping with (the CLI negotiates its version on them).
+fn ping_headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in [
+        ("Api-Version", API_VERSION),
+        ("Ostype", "linux"),
+        ("Server", "quai"),
+        ("Builder-Version", "1"),
+        ("Docker-Experimental", "false"),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(k, v);
+        }
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h
+}
+
+/// `GET|HEAD /_ping`.
+pub async fn ping() -> impl IntoResponse {
+    (ping_headers(), "OK")
+}
+
+/// `GET /version`.
+pub async fn version() -> impl IntoResponse {
+    let v = env!("CARGO_PKG_VERSION");
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    (
+        ping_headers(),
+        Json(json!({
+            "Platform": {"Name": "quai"},
+            "Components": [{"Name": "Engine", "Version": v, "Details": {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": "amd64", "KernelVersion": kernel.trim()}}],
+            "Version": v,
+            "ApiVersion": API_VERSION,
+            "MinAPIVersion": MIN_API_VERSION,
+            "GitCommit": "",
+            "GoVersion": "",
+            "Os": "linux",
+            "Arch": "amd64",
+            "KernelVersion": kernel.trim(),
+            "BuildTime": "",
+        })),
+    )
+}
+
+/// `GET /info`.
+pub async fn info(State(st): State<crate::State>) -> Result<Json<Value>, ApiError> {
+    st.with_engine(|eng| {
+        let i = eng.info()?;
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        Ok(Json(json!({
+            "ID": "",
+            "Containers": i.containers,
+            "ContainersRunning": i.running,
+            "ContainersPaused": i.paused,
+            "ContainersStopped": i.containers - i.running - i.paused,
+            "Images": i.images,
+            "Driver": "overlay",
+            "DockerRootDir": eng.root().display().to_string(),
+            "LoggingDriver": "json-file",
+            "CgroupDriver": "cgroupfs",
+            "CgroupVersion": i.cgroup_version.to_string(),
+            "KernelVersion": i.kernel,
+            "OperatingSystem": i.operating_system,
+            "OSType": "linux",
+            "Architecture": i.architecture,
+            "NCPU": i.cpus,
+            "MemTotal": i.memory,
+            "Name": host.trim(),
+            "ServerVersion": env!("CARGO_PKG_VERSION"),
+            "DefaultRuntime": "quai-runtime",
+            "Runtimes": {"quai-runtime": {"path": "quai"}},
+            "SecurityOptions": ["name=seccomp,profile=builtin"],
+            "Warnings": null,
+        })))
+    })
+    .await
+}
+
+/// An image as `GET /images/json` lists it.
+fn image_summary(i: &engine::images::ImageSummary, repo_digests: Vec<String>) -> Value {
+    let created = engine::time::parse_rfc3339(&i.created)
+        .map(|n| n.div_euclid(1_000_000_000))
+        .unwrap_or(0);
+    let tags: Vec<String> = i.tags.iter().map(|t| t.familiar()).collect();
+    json!({
+        "Id": i.id.to_string(),
+        "ParentId": "",
+        "RepoTags": tags,
+        "RepoDigests": repo_digests,
+        "Created": created,
+        "Size": i.size,
+        "SharedSize": -1,
+        "VirtualSize": i.size,
+        "Labels": {},
+        "Containers": -1,
+    })
+}
+
+/// `GET /images/json`.
+pub async fn images(State(st): State<crate::State>) -> Result<Json<Value>, ApiError> {
+    st.with_engine(|eng| {
+        let mut out = Vec::new();
+        for i in eng.image_list()? {
+            let digests = eng.image_repo_digests(&i.id).unwrap_or_default();
+            out.push(image_summary(&i, digests));
+        }
+        Ok(Json(Value::Array(out)))
+    })
+    .await
+}
+
+/// `GET /images/{name}/json` (the name may have slashes: `/images/a/b:1/json`).
+pub async fn image_inspect(
+    State(st): State<crate::State>,
+    Path(path): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(name) = path.strip_suffix("/json").map(str::to_string) else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("page not found: GET /images/{path}"),
+        ));
+    };
+    st.with_engine(move |eng| {
+        eng.image_inspect(&name).map(Json).map_err(|e| {
+            if e.is_no_such_image() {
+                ApiError::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    format!("No such image: {name}"),
+                )
+            } else {
+                e.into()
+            }
+        })
+    })
+    .await
+}

@@ -1,0 +1,262 @@
+//! Docker's documents of the engine's objects, shaped as the Docker Engine API returns
+//! them (and `docker inspect` prints them): a container's `Config`, `HostConfig`, `State`,
+//! `Mounts` and `NetworkSettings`. The CLI's `inspect` and the Docker API service both
+//! serve these.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::config::{ContainerStatus, MountKind, NetworkMode};
+use crate::db::Record;
+use crate::lifecycle::Engine;
+
+/// The Docker-shaped `inspect` document of a container.
+pub fn container_inspect(eng: &Engine, r: &Record) -> Value {
+    let c = &r.config;
+    let s = &r.state;
+    let args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
+    let dir = eng.container_dir(&r.id);
+    let mounts: Vec<Value> = c
+        .mounts
+        .iter()
+        .map(|m| {
+            let source = match m.kind {
+                MountKind::Volume => eng.volume_mountpoint(&m.source).display().to_string(),
+                MountKind::Bind => m.source.clone(),
+                MountKind::Tmpfs => String::new(),
+            };
+            let mut v = json!({
+                "Type": m.kind, "Source": source, "Destination": m.target,
+                "Mode": if m.readonly { "ro" } else { "" }, "RW": !m.readonly, "Propagation": "",
+            });
+            if m.kind == MountKind::Volume {
+                v["Name"] = json!(m.source);
+                v["Driver"] = json!("local");
+            }
+            v
+        })
+        .collect();
+    let health = s.health.as_ref().map(|h| {
+        json!({"Status": h.status, "FailingStreak": h.failing_streak,
+            "Log": h.log.iter().map(|l| json!({"Start": l.start, "End": l.end, "ExitCode": l.exit_code, "Output": l.output})).collect::<Vec<_>>()})
+    });
+    let mut state = json!({
+        "Status": s.status, "Running": s.status.is_up(),
+        "Paused": s.status == ContainerStatus::Paused, "Restarting": s.status == ContainerStatus::Restarting,
+        "OOMKilled": s.oom_killed, "Dead": s.status == ContainerStatus::Dead, "Pid": s.pid,
+        "ExitCode": s.exit_code, "Error": s.error,
+        "StartedAt": if s.started_at.is_empty() { "0001-01-01T00:00:00Z" } else { s.started_at.as_str() },
+        "FinishedAt": if s.finished_at.is_empty() { "0001-01-01T00:00:00Z" } else { s.finished_at.as_str() },
+    });
+    if let Some(h) = health {
+        state["Health"] = h;
+    }
+    let healthcheck = c.health.as_ref().map(|h| {
+        let mut v = json!({"Test": h.test, "Interval": h.interval, "Timeout": h.timeout, "StartPeriod": h.start_period, "Retries": h.retries});
+        if h.start_interval > 0 {
+            v["StartInterval"] = json!(h.start_interval);
+        }
+        v
+    });
+
+    let ports: BTreeMap<String, Value> = c
+        .exposed_ports
+        .iter()
+        .map(|p| (p.clone(), json!({})))
+        .collect();
+    let volumes: BTreeMap<String, Value> = c
+        .mounts
+        .iter()
+        .filter(|m| m.anonymous)
+        .map(|m| (m.target.clone(), json!({})))
+        .collect();
+    json!({
+        "Id": r.id,
+        "Created": r.created,
+        "Path": args.first().cloned().unwrap_or_default(),
+        "Args": args.get(1..).unwrap_or_default(),
+        "State": state,
+        "Image": c.image_id,
+        "ResolvConfPath": dir.join("resolv.conf"),
+        "HostnamePath": dir.join("hostname"),
+        "HostsPath": dir.join("hosts"),
+        // Docker shows no path for a driver whose file is not json-file's.
+        "LogPath": if c.log_config.driver_name() == "json-file" { json!(eng.log_path(&r.id)) } else { json!("") },
+        "Name": format!("/{}", r.name),
+        "RestartCount": s.restart_count,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "HostConfig": host_config(eng, r),
+        "Mounts": mounts,
+        "Config": {
+            "Hostname": c.hostname,
+            "Domainname": c.domainname,
+            "User": c.user,
+            "AttachStdin": c.attach.stdin,
+            "AttachStdout": c.attach.stdout,
+            "AttachStderr": c.attach.stderr,
+            "Tty": c.tty,
+            "OpenStdin": c.open_stdin,
+            "Env": c.env,
+            "Cmd": c.cmd,
+            "Image": c.image,
+            "Volumes": if volumes.is_empty() { Value::Null } else { json!(volumes) },
+            "WorkingDir": c.workdir,
+            "Entrypoint": if c.entrypoint.is_empty() { Value::Null } else { json!(c.entrypoint) },
+            "Labels": c.labels,
+            "StopSignal": c.stop_signal,
+            "StopTimeout": c.stop_timeout,
+            "Healthcheck": healthcheck,
+            "ExposedPorts": if ports.is_empty() { Value::Null } else { json!(ports) },
+        },
+        "NetworkSettings": network_settings(eng, r),
+    })
+}
+
+fn network_settings(eng: &Engine, r: &Record) -> Value {
+    let mut ports: BTreeMap<String, Value> = BTreeMap::new();
+    for p in &r.state.ports {
+        let v = ports
+            .entry(format!("{}/{}", p.container_port, p.proto))
+            .or_insert_with(|| json!([]));
+        if let Some(a) = v.as_array_mut() {
+            a.push(json!({"HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()), "HostPort": p.host_port.to_string()}));
+        }
+    }
+    // A running container's exposed ports that nothing publishes are there too, as null.
+    if r.state.status.is_active() && r.config.network_mode.network().is_some() {
+        for e in &r.config.exposed_ports {
+            let key = if e.contains('/') {
+                e.clone()
+            } else {
+                format!("{e}/tcp")
+            };
+            ports.entry(key).or_insert(Value::Null);
+        }
+    }
+    let (ip, gw, prefix) = if r.state.ip.is_empty() {
+        (String::new(), String::new(), 0)
+    } else {
+        let net = r.config.network_mode.network().unwrap_or_default();
+        match eng.network(net).and_then(|n| n.subnet()) {
+            Ok(s) => (r.state.ip.clone(), s.gateway().to_string(), s.prefix),
+            Err(_) => (r.state.ip.clone(), String::new(), 0),
+        }
+    };
+    let mut networks = serde_json::Map::new();
+    if (r.config.network_mode != NetworkMode::Host || !ip.is_empty())
+        && !r.config.primary_disconnected
+    {
+        networks.insert(
+            r.config.network_mode.to_string(),
+            json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix}),
+        );
+    }
+    for e in &r.state.endpoints {
+        let (gw, prefix) = eng
+            .network(&e.network)
+            .and_then(|n| n.subnet())
+            .map(|s| (s.gateway().to_string(), s.prefix))
+            .unwrap_or_default();
+        networks.insert(
+            e.network.clone(),
+            json!({"IPAddress": e.ip, "Gateway": gw, "IPPrefixLen": prefix}),
+        );
+    }
+    json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix, "Ports": ports, "Networks": networks})
+}
+
+/// Docker's `HostConfig` of a container.
+fn host_config(eng: &Engine, r: &Record) -> Value {
+    let c = &r.config;
+    let res = &c.resources;
+    // `/NAME:/THIS/ALIAS`, as Docker stores a link (names as they are now).
+    let links: Vec<String> = if c.links.is_empty() {
+        Vec::new()
+    } else {
+        let all = eng.records().unwrap_or_default();
+        c.links
+            .iter()
+            .map(|l| {
+                let name = all
+                    .iter()
+                    .find(|o| o.id == l.container)
+                    .map_or(l.container.as_str(), |o| o.name.as_str());
+                format!("/{name}:/{}/{}", r.name, l.alias)
+            })
+            .collect()
+    };
+    let mut hc = json!({
+            "Binds": c.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
+            "NetworkMode": if c.network_mode_given.is_empty() { c.network_mode.to_string() } else { c.network_mode_given.clone() },
+            "RestartPolicy": {"Name": c.restart.name, "MaximumRetryCount": c.restart.max_retries},
+            "AutoRemove": c.auto_remove,
+            "CapAdd": c.cap_add, "CapDrop": c.cap_drop,
+            "GroupAdd": c.group_add,
+            "Privileged": c.privileged,
+            "ReadonlyRootfs": c.read_only,
+            "SecurityOpt": c.security_opt,
+            "Devices": c.devices.iter().map(|d| json!({
+                "PathOnHost": d.path_on_host,
+                "PathInContainer": d.path_in_container,
+                "CgroupPermissions": d.cgroup_permissions,
+            })).collect::<Vec<_>>(),
+            "DeviceCgroupRules": c.device_cgroup_rules,
+            "Init": c.init,
+            "Memory": c.resources.memory.unwrap_or(0),
+            // Docker stores what it applies: twice the memory when no swap limit was given.
+            "MemorySwap": c.resources.memory_swap.or(c.resources.memory.map(|m| m * 2)).unwrap_or(0),
+            "NanoCpus": c.resources.nano_cpus.unwrap_or(0),
+            "CpuShares": c.resources.cpu_shares.unwrap_or(0),
+            "CpusetCpus": c.resources.cpuset_cpus.clone().unwrap_or_default(),
+            "PidsLimit": c.resources.pids_limit,
+            "Ulimits": c.resources.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
+            "Tmpfs": c.mounts.iter().filter(|m| m.kind == MountKind::Tmpfs).map(|m| (m.target.clone(), json!(""))).collect::<BTreeMap<_, _>>(),
+    });
+    let more = json!({
+            "ShmSize": c.shm_size.unwrap_or(crate::spec::DEFAULT_SHM_SIZE),
+            "Sysctls": if c.sysctls.is_empty() { Value::Null } else { json!(c.sysctls) },
+            "IpcMode": if c.ipc_mode.is_empty() { "private" } else { c.ipc_mode.as_str() },
+            "PidMode": c.pid_mode,
+            "UTSMode": c.uts_mode,
+            "UsernsMode": c.userns_mode,
+            "CgroupnsMode": if c.cgroupns_mode.is_empty() { "private" } else { c.cgroupns_mode.as_str() },
+            "CgroupParent": c.cgroup_parent,
+            "OomScoreAdj": c.oom_score_adj,
+            "OomKillDisable": res.oom_kill_disable,
+            "MemoryReservation": res.memory_reservation.unwrap_or(0),
+            "MemorySwappiness": res.memory_swappiness,
+            "KernelMemory": res.kernel_memory.unwrap_or(0),
+            "BlkioWeight": res.blkio_weight.unwrap_or(0),
+            "BlkioDeviceReadBps": throttles(&res.device_read_bps),
+            "BlkioDeviceWriteBps": throttles(&res.device_write_bps),
+            "BlkioDeviceReadIOps": throttles(&res.device_read_iops),
+            "BlkioDeviceWriteIOps": throttles(&res.device_write_iops),
+            "CpuPeriod": res.cpu_period.unwrap_or(0),
+            "CpuQuota": res.cpu_quota.unwrap_or(0),
+            "CpuRealtimePeriod": res.cpu_rt_period.unwrap_or(0),
+            "CpuRealtimeRuntime": res.cpu_rt_runtime.unwrap_or(0),
+            "CpusetMems": res.cpuset_mems.clone().unwrap_or_default(),
+            "LogConfig": {"Type": c.log_config.driver_name(), "Config": c.log_config.opts},
+            "ContainerIDFile": c.cid_file,
+            "Links": if links.is_empty() { Value::Null } else { json!(links) },
+            "VolumesFrom": if c.volumes_from.is_empty() { Value::Null } else { json!(c.volumes_from) },
+            "Runtime": if c.runtime.is_empty() { "runc" } else { c.runtime.as_str() },
+            "Isolation": c.isolation,
+            "Annotations": if c.annotations.is_empty() { Value::Null } else { json!(c.annotations) },
+            "Dns": c.dns,
+            "ExtraHosts": if c.extra_hosts.is_empty() { Value::Null } else { json!(c.extra_hosts) },
+    });
+    if let (Some(hc), Value::Object(more)) = (hc.as_object_mut(), more) {
+        hc.extend(more);
+    }
+    hc
+}
+
+/// `--device-*-bps|iops` as Docker shows them.
+fn throttles(list: &[crate::config::ThrottleDevice]) -> Vec<Value> {
+    list.iter()
+        .map(|d| json!({"Path": d.path, "Rate": d.rate}))
+        .collect()
+}

@@ -1,0 +1,150 @@
+//! `quai system service`: the docker CLI drives quai through the Docker Engine API
+//! (version negotiation, ps, run -d, logs, inspect, stop, rm, images, errors).
+
+mod common;
+mod engine_common;
+
+use std::process::{Command, Output, Stdio};
+
+use engine_common::{root_or_skip, Eng};
+
+fn docker_cli() -> Option<&'static str> {
+    ["/usr/local/bin/docker", "/usr/bin/docker"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+}
+
+/// The service, stopped (by its pid) when dropped.
+struct Service {
+    child: std::process::Child,
+    sock: std::path::PathBuf,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn the_docker_cli_drives_quai_through_the_api() {
+    if !root_or_skip("the_docker_cli_drives_quai_through_the_api") {
+        return;
+    }
+    let Some(cli) = docker_cli() else {
+        eprintln!("SKIP the_docker_cli_drives_quai_through_the_api: no docker CLI (apt-get install -y docker.io)");
+        return;
+    };
+    let e = Eng::new();
+    let sock = e.dir.path().join("docker.sock");
+    let child = e
+        .cmd(&["system", "service", &format!("unix://{}", sock.display())])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("service");
+    let svc = Service { child, sock };
+    assert!(e.until(10, || svc.sock.exists()), "no socket");
+    let cfg = e.dir.path().join("docker-config");
+    let d = |args: &[&str]| -> Output {
+        Command::new(cli)
+            .arg("-H")
+            .arg(format!("unix://{}", svc.sock.display()))
+            .args(args)
+            .env("DOCKER_CONFIG", &cfg)
+            .stdin(Stdio::null())
+            .output()
+            .expect("docker")
+    };
+    let ok = |args: &[&str]| -> String {
+        let o = d(args);
+        assert!(o.status.success(), "docker {args:?}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // Negotiation: the CLI speaks the service's version.
+    assert_eq!(
+        ok(&["version", "--format", "{{.Server.APIVersion}}"]),
+        "1.47"
+    );
+    assert!(ok(&["info", "--format", "{{.OSType}}"]).contains("linux"));
+    assert!(ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).contains("localbusybox:latest"));
+    // run -d, then the everyday verbs on it, through the API and seen by quai itself.
+    let id = ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "none",
+        "-e",
+        "A=1",
+        "-l",
+        "app=x",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo hello; echo oops >&2; sleep 60",
+    ]);
+    assert_eq!(id.len(), 64, "{id}");
+    assert_eq!(e.inspect("web", ".State.Running"), "true");
+    assert_eq!(
+        ok(&["ps", "--format", "{{.Names}} {{.Label \"app\"}}"]),
+        "web x"
+    );
+    assert!(e.until(5, || d(&["logs", "web"]).stdout == b"hello\n"));
+    let o = d(&["logs", "web"]);
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "oops\n");
+    assert_eq!(
+        ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.Config.Env}} {{.Id}}",
+            "web"
+        ]),
+        format!("running [A=1] {id}")
+    );
+    assert_eq!(
+        ok(&["ps", "-a", "--filter", "label=app=x", "-q"]),
+        &id[..12]
+    );
+    ok(&["stop", "-t", "0", "web"]);
+    assert_eq!(e.inspect("web", ".State.Running"), "false");
+    assert!(ok(&["ps", "-a", "--format", "{{.Status}}"]).starts_with("Exited (137)"));
+    ok(&["start", "web"]);
+    assert_eq!(e.inspect("web", ".State.Running"), "true");
+    ok(&["kill", "web"]);
+    assert_eq!(ok(&["wait", "web"]), "137");
+    ok(&["rm", "-f", "web"]);
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+    // Errors in dockerd's words and statuses.
+    let o = d(&["inspect", "nosuch"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("No such object: nosuch"), "{}", text(&o));
+    let o = d(&["stop", "nosuch"]);
+    assert!(
+        text(&o).contains("No such container: nosuch"),
+        "{}",
+        text(&o)
+    );
+    // An old client is refused as dockerd refuses it.
+    let o = Command::new(cli)
+        .arg("-H")
+        .arg(format!("unix://{}", svc.sock.display()))
+        .args(["version"])
+        .env("DOCKER_CONFIG", &cfg)
+        .env("DOCKER_API_VERSION", "1.12")
+        .output()
+        .expect("docker");
+    assert!(text(&o).contains("1.12 is too old"), "{}", text(&o));
+}
