@@ -8,6 +8,7 @@
 //! dockerd's status codes.
 
 mod containers;
+mod objects;
 mod system;
 
 use std::path::PathBuf;
@@ -207,6 +208,18 @@ pub fn router(state: State) -> Router {
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}", delete(containers::remove))
+        .route("/volumes", get(objects::volumes))
+        .route("/volumes/create", post(objects::volume_create))
+        .route(
+            "/volumes/{name}",
+            get(objects::volume).delete(objects::volume_remove),
+        )
+        .route("/networks", get(objects::networks))
+        .route("/networks/create", post(objects::network_create))
+        .route(
+            "/networks/{id}",
+            get(objects::network).delete(objects::network_remove),
+        )
         .route("/images/json", get(system::images))
         .route("/images/{*name}", get(system::image_inspect))
         .route("/__too_old/{v}", axum::routing::any(too_old))

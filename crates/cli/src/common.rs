@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use engine::db::Volume;
 use engine::lifecycle::Engine;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Run `f` on each name: print the name on success, docker's error line otherwise; exit 1
 /// if any failed.
@@ -39,15 +39,7 @@ pub(crate) fn kv(list: &[String]) -> BTreeMap<String, String> {
 
 /// Docker's `volume inspect` document.
 pub fn volume_json(eng: &Engine, v: &Volume) -> Value {
-    json!({
-        "CreatedAt": v.created,
-        "Driver": v.driver,
-        "Labels": v.labels,
-        "Mountpoint": eng.volume_mountpoint(&v.name),
-        "Name": v.name,
-        "Options": v.options,
-        "Scope": "local",
-    })
+    engine::docker::volume_inspect(eng, v)
 }
 
 /// Docker's prune prompt, unless `--force`.

@@ -67,7 +67,7 @@ pub fn inspect(
         let doc = match doc {
             Some(d) => Some(d),
             None if kind.is_none() || kind == Some("network") => {
-                crate::networks::inspect_doc(eng, n)
+                engine::docker::network_by_name(eng, n)
             }
             None => None,
         };

@@ -2,7 +2,6 @@
 
 use clap::Subcommand;
 use engine::lifecycle::Engine;
-use engine::network::Network;
 use serde_json::{json, Value};
 
 use crate::format;
@@ -95,89 +94,6 @@ pub enum NetworkCmd {
     },
 }
 
-/// One entry of `IPAM.Config`: Docker leaves out an `IPRange` that was not given.
-fn ipam_config(n: &Network, gw: &str) -> Value {
-    let mut c = json!({"Subnet": n.subnet, "Gateway": gw});
-    if !n.ip_range.is_empty() {
-        c["IPRange"] = json!(n.ip_range);
-    }
-    c
-}
-
-/// Docker's `network inspect` document.
-pub fn network_json(eng: &Engine, n: &Network) -> Value {
-    let gw = n
-        .subnet()
-        .map(|s| s.gateway().to_string())
-        .unwrap_or_default();
-    let mut containers = serde_json::Map::new();
-    for r in eng.records().unwrap_or_default() {
-        let ip = if r.config.network_mode.is_on(&n.name) && !r.state.ip.is_empty() {
-            r.state.ip.clone()
-        } else {
-            r.state
-                .endpoints
-                .iter()
-                .find(|e| e.network == n.name)
-                .map(|e| e.ip.clone())
-                .unwrap_or_default()
-        };
-        if !ip.is_empty() {
-            let prefix = n.subnet().map(|s| s.prefix).unwrap_or(0);
-            containers.insert(
-                r.id.clone(),
-                json!({"Name": r.name, "IPv4Address": format!("{ip}/{prefix}")}),
-            );
-        }
-    }
-    json!({
-        "Name": n.name, "Id": n.id, "Created": n.created, "Scope": "local", "Driver": n.driver,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Config": [ipam_config(n, &gw)]},
-        "Internal": n.internal, "Attachable": false,
-        "Containers": containers, "Options": n.options, "Labels": n.labels,
-        "com.quai.bridge": n.bridge,
-    })
-}
-
-/// Docker's predefined `host` and `none` networks (no state of their own: a container
-/// on them shares the host's network namespace, or has only loopback).
-const PREDEFINED: &[(&str, &str)] = &[("host", "host"), ("none", "null")];
-
-/// The `network inspect` document of `host` or `none`.
-fn predefined_json(eng: &Engine, name: &str, driver: &str) -> Value {
-    let id = content::Digest::of(format!("quai predefined network {name}").as_bytes());
-    let mut containers = serde_json::Map::new();
-    for r in eng.records().unwrap_or_default() {
-        let on = match r.config.network_mode {
-            engine::config::NetworkMode::Host => name == "host",
-            engine::config::NetworkMode::None => name == "none",
-            _ => false,
-        };
-        if on {
-            containers.insert(
-                r.id.clone(),
-                json!({"Name": r.name, "IPv4Address": "", "IPv6Address": "", "MacAddress": ""}),
-            );
-        }
-    }
-    json!({
-        "Name": name, "Id": id.hex(), "Created": "0001-01-01T00:00:00Z", "Scope": "local",
-        "Driver": driver, "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": null, "Config": []},
-        "Internal": false, "Attachable": false, "Ingress": false,
-        "Containers": containers, "Options": {}, "Labels": {},
-    })
-}
-
-/// A network's inspect document by name or id (the predefined ones too), if any.
-pub fn inspect_doc(eng: &Engine, name: &str) -> Option<Value> {
-    if let Some((n, driver)) = PREDEFINED.iter().find(|(p, _)| *p == name) {
-        return Some(predefined_json(eng, n, driver));
-    }
-    eng.network(name).ok().map(|n| network_json(eng, &n))
-}
-
 /// `network ...`.
 pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
     match cmd {
@@ -214,10 +130,10 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             let mut docs: Vec<Value> = eng
                 .networks()?
                 .iter()
-                .map(|n| network_json(eng, n))
+                .map(|n| engine::docker::network_inspect(eng, n))
                 .collect();
-            for (name, driver) in PREDEFINED {
-                docs.push(predefined_json(eng, name, driver));
+            for (name, driver) in engine::docker::PREDEFINED {
+                docs.push(engine::docker::predefined_network(eng, name, driver));
             }
             docs.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
             let text = |d: &Value, k: &str| d[k].as_str().unwrap_or_default().to_string();
@@ -312,12 +228,14 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             let mut docs = Vec::new();
             let mut code = 0;
             for n in &names {
-                if let Some((name, driver)) = PREDEFINED.iter().find(|(p, _)| p == n) {
-                    docs.push(predefined_json(eng, name, driver));
+                if let Some((name, driver)) =
+                    engine::docker::PREDEFINED.iter().find(|(p, _)| p == n)
+                {
+                    docs.push(engine::docker::predefined_network(eng, name, driver));
                     continue;
                 }
                 match eng.network(n) {
-                    Ok(net) => docs.push(network_json(eng, &net)),
+                    Ok(net) => docs.push(engine::docker::network_inspect(eng, &net)),
                     Err(e) => {
                         eprintln!("Error: {e}");
                         code = 1;

@@ -260,3 +260,99 @@ fn throttles(list: &[crate::config::ThrottleDevice]) -> Vec<Value> {
         .map(|d| json!({"Path": d.path, "Rate": d.rate}))
         .collect()
 }
+
+/// One entry of `IPAM.Config`: Docker leaves out an `IPRange` that was not given.
+fn ipam_config(n: &crate::network_record::Network, gw: &str) -> Value {
+    let mut c = json!({"Subnet": n.subnet, "Gateway": gw});
+    if !n.ip_range.is_empty() {
+        c["IPRange"] = json!(n.ip_range);
+    }
+    c
+}
+
+/// Docker's `network inspect` document.
+pub fn network_inspect(eng: &Engine, n: &crate::network_record::Network) -> Value {
+    let gw = n
+        .subnet()
+        .map(|s| s.gateway().to_string())
+        .unwrap_or_default();
+    let mut containers = serde_json::Map::new();
+    for r in eng.records().unwrap_or_default() {
+        let ip = if r.config.network_mode.is_on(&n.name) && !r.state.ip.is_empty() {
+            r.state.ip.clone()
+        } else {
+            r.state
+                .endpoints
+                .iter()
+                .find(|e| e.network == n.name)
+                .map(|e| e.ip.clone())
+                .unwrap_or_default()
+        };
+        if !ip.is_empty() {
+            let prefix = n.subnet().map(|s| s.prefix).unwrap_or(0);
+            containers.insert(
+                r.id.clone(),
+                json!({"Name": r.name, "IPv4Address": format!("{ip}/{prefix}")}),
+            );
+        }
+    }
+    json!({
+        "Name": n.name, "Id": n.id, "Created": if n.created.is_empty() { "0001-01-01T00:00:00Z" } else { n.created.as_str() }, "Scope": "local", "Driver": n.driver,
+        "EnableIPv6": false,
+        "IPAM": {"Driver": "default", "Config": [ipam_config(n, &gw)]},
+        "Internal": n.internal, "Attachable": false,
+        "Containers": containers, "Options": n.options, "Labels": n.labels,
+        "com.quai.bridge": n.bridge,
+    })
+}
+
+/// Docker's predefined `host` and `none` networks (no state of their own: a container
+/// on them shares the host's network namespace, or has only loopback).
+pub const PREDEFINED: &[(&str, &str)] = &[("host", "host"), ("none", "null")];
+
+/// The `network inspect` document of `host` or `none`.
+pub fn predefined_network(eng: &Engine, name: &str, driver: &str) -> Value {
+    let id = content::Digest::of(format!("quai predefined network {name}").as_bytes());
+    let mut containers = serde_json::Map::new();
+    for r in eng.records().unwrap_or_default() {
+        let on = match r.config.network_mode {
+            crate::config::NetworkMode::Host => name == "host",
+            crate::config::NetworkMode::None => name == "none",
+            _ => false,
+        };
+        if on {
+            containers.insert(
+                r.id.clone(),
+                json!({"Name": r.name, "IPv4Address": "", "IPv6Address": "", "MacAddress": ""}),
+            );
+        }
+    }
+    json!({
+        "Name": name, "Id": id.hex(), "Created": "0001-01-01T00:00:00Z", "Scope": "local",
+        "Driver": driver, "EnableIPv6": false,
+        "IPAM": {"Driver": "default", "Options": null, "Config": []},
+        "Internal": false, "Attachable": false, "Ingress": false,
+        "Containers": containers, "Options": {}, "Labels": {},
+    })
+}
+
+/// A network's inspect document by name or id (the predefined ones too), if any.
+pub fn network_by_name(eng: &Engine, name: &str) -> Option<Value> {
+    if let Some((n, driver)) = PREDEFINED.iter().find(|(p, _)| *p == name) {
+        return Some(predefined_network(eng, n, driver));
+    }
+    eng.network(name).ok().map(|n| network_inspect(eng, &n))
+}
+
+/// Docker's `volume inspect` document.
+pub fn volume_inspect(eng: &Engine, v: &crate::db::Volume) -> Value {
+    json!({
+        "CreatedAt": v.created,
+        "Driver": v.driver,
+        "Labels": v.labels,
+        "Mountpoint": eng.volume_mountpoint(&v.name),
+        "Name": v.name,
+        "Options": v.options,
+        "Scope": "local",
+    })
+}

@@ -127,6 +127,73 @@ fn the_docker_cli_drives_quai_through_the_api() {
     assert_eq!(ok(&["wait", "web"]), "137");
     ok(&["rm", "-f", "web"]);
     assert_eq!(e.ok(&["ps", "-aq"]), "");
+    // Volumes and networks, and a container on them.
+    assert_eq!(ok(&["volume", "create", "--label", "k=v", "data"]), "data");
+    assert_eq!(
+        ok(&["volume", "ls", "--format", "{{.Name}} {{.Driver}}"]),
+        "data local"
+    );
+    assert_eq!(
+        ok(&["volume", "inspect", "-f", "{{.Labels.k}}", "data"]),
+        "v"
+    );
+    let netid = ok(&["network", "create", "--subnet", "10.123.5.0/24", "apinet"]);
+    assert_eq!(netid.len(), 64, "{netid}");
+    let nets = ok(&["network", "ls", "--format", "{{.Name}}"]);
+    for n in ["apinet", "bridge", "host", "none"] {
+        assert!(nets.lines().any(|l| l == n), "{nets}");
+    }
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "onnet",
+        "--network",
+        "apinet",
+        "-v",
+        "data:/data",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f; sleep 60",
+    ]);
+    let ip = ok(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.Networks.apinet.IPAddress}}",
+        "onnet",
+    ]);
+    assert!(ip.starts_with("10.123.5."), "{ip}");
+    assert_eq!(
+        ok(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .Containers}}{{.Name}}{{end}}",
+            "apinet"
+        ]),
+        "onnet"
+    );
+    let o = d(&["volume", "rm", "data"]);
+    assert_ne!(o.status.code(), Some(0), "a volume in use stays");
+    ok(&["rm", "-f", "onnet"]);
+    assert!(e.until(5, || e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "data:/d",
+        "localbusybox",
+        "cat",
+        "/d/f"
+    ]) == "kept"));
+    ok(&["volume", "rm", "data"]);
+    ok(&["network", "rm", "apinet"]);
+    let o = d(&["network", "rm", "host"]);
+    assert!(text(&o).contains("pre-defined network"), "{}", text(&o));
+    let o = d(&["volume", "inspect", "nosuch"]);
+    assert!(text(&o).contains("no such volume"), "{}", text(&o));
     // Errors in dockerd's words and statuses.
     let o = d(&["inspect", "nosuch"]);
     assert_eq!(o.status.code(), Some(1));
