@@ -511,7 +511,7 @@ pub async fn logs(
 }
 
 /// A receiver as a stream of body chunks.
-fn futures_stream(
+pub(crate) fn futures_stream(
     mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
 ) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))

@@ -221,6 +221,7 @@ pub fn router(state: State) -> Router {
             get(objects::network).delete(objects::network_remove),
         )
         .route("/images/json", get(system::images))
+        .route("/images/create", post(system::image_create))
         .route("/images/{*name}", get(system::image_inspect))
         .route("/__too_old/{v}", axum::routing::any(too_old))
         .route("/__too_new/{v}", axum::routing::any(too_new))

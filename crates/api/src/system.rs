@@ -149,3 +149,80 @@ pub async fn image_inspect(
     })
     .await
 }
+
+/// One line of dockerd's JSON progress stream.
+fn progress_line(v: Value) -> Vec<u8> {
+    let mut b = v.to_string().into_bytes();
+    b.push(b'\n');
+    b
+}
+
+/// `POST /images/create?fromImage=&tag=`: a pull, its progress streamed as dockerd's
+/// JSON lines (a failure comes in-band, as `error`/`errorDetail`, after the 200).
+pub async fn image_create(
+    State(st): State<crate::State>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<axum::response::Response, ApiError> {
+    let Some(from) = q.get("fromImage").filter(|f| !f.is_empty()).cloned() else {
+        return Err(ApiError::bad_request(
+            "importing with fromSrc is not supported by this service yet",
+        ));
+    };
+    let name = match q.get("tag").filter(|t| !t.is_empty()) {
+        Some(t) if t.starts_with("sha256:") => format!("{from}@{t}"),
+        Some(t) => format!("{from}:{t}"),
+        None => from,
+    };
+    let r: engine::images::Reference =
+        name.parse()
+            .map_err(|e: <engine::images::Reference as std::str::FromStr>::Err| {
+                ApiError::bad_request(format!("invalid reference format: {e}"))
+            })?;
+    let platform: engine::images::Platform = q
+        .get("platform")
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse())
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("{e}")))?
+        .unwrap_or_default();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(64);
+    let (root, run) = (st.root.clone(), st.run_dir.clone());
+    tokio::task::spawn_blocking(move || {
+        let send = |v: Value| {
+            let _ = tx.blocking_send(Ok(progress_line(v)));
+        };
+        let fail = |m: String| send(json!({"errorDetail": {"message": m}, "error": m}));
+        let eng = match engine::lifecycle::Engine::open(&root, &run) {
+            Ok(e) => e,
+            Err(e) => return fail(e.to_string()),
+        };
+        let tag = r.tag.clone().unwrap_or_else(|| "latest".into());
+        send(json!({"status": format!("Pulling from {}", r.path), "id": tag}));
+        let on_event = |ev: engine::images::ProgressEvent| match ev.layer() {
+            Some(d) => {
+                send(json!({"status": ev.status(), "progressDetail": {}, "id": &d.hex()[..12]}))
+            }
+            None => send(json!({"status": ev.status()})),
+        };
+        let progress = engine::images::Progress {
+            event: &on_event,
+            bytes: None,
+        };
+        match eng.image_pull(
+            &r,
+            &platform,
+            engine::images::RegistryOptions::default(),
+            progress,
+        ) {
+            Ok(_) => send(
+                json!({"status": format!("Status: Downloaded newer image for {}", r.familiar())}),
+            ),
+            Err(e) => fail(e.to_string()),
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(crate::containers::futures_stream(rx)),
+    )
+        .into_response())
+}

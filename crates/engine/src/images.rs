@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 
 use content::Digest;
 pub use image::store::ImageSummary;
-use image::Reference;
+pub use image::Reference;
 use serde_json::Value;
 
 use crate::lifecycle::Engine;

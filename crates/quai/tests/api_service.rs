@@ -194,6 +194,54 @@ fn the_docker_cli_drives_quai_through_the_api() {
     assert!(text(&o).contains("pre-defined network"), "{}", text(&o));
     let o = d(&["volume", "inspect", "nosuch"]);
     assert!(text(&o).contains("no such volume"), "{}", text(&o));
+    // Pulls: `docker pull` and the pull of `docker run` for a missing image, from a
+    // registry on the test's loopback.
+    let regdir = e.dir.path().join("registry");
+    let mut reg = e
+        .cmd(&[
+            "registry",
+            "serve",
+            "--addr",
+            "127.0.0.1:5111",
+            "--root",
+            regdir.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("registry");
+    assert!(e.until(10, || e
+        .q(&["tag", "localbusybox", "127.0.0.1:5111/t/bb:v1"])
+        .status
+        .success()
+        && e.q(&["push", "127.0.0.1:5111/t/bb:v1"]).status.success()));
+    e.ok(&["rmi", "127.0.0.1:5111/t/bb:v1"]);
+    let pulled = ok(&["pull", "127.0.0.1:5111/t/bb:v1"]);
+    assert!(
+        pulled.contains("Downloaded newer image for 127.0.0.1:5111/t/bb:v1"),
+        "{pulled}"
+    );
+    assert!(e
+        .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .contains("127.0.0.1:5111/t/bb:v1"));
+    e.ok(&["rmi", "127.0.0.1:5111/t/bb:v1"]);
+    let o = d(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "127.0.0.1:5111/t/bb:v1",
+        "true",
+    ]);
+    // (foreground run needs the attach endpoint, not served yet: the pull must happen)
+    let _ = o;
+    assert!(e
+        .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .contains("127.0.0.1:5111/t/bb:v1"));
+    let o = d(&["pull", "127.0.0.1:5111/t/nosuch:v1"]);
+    assert_ne!(o.status.code(), Some(0));
+    let _ = Command::new("kill").arg(reg.id().to_string()).status();
+    let _ = reg.wait();
     // Errors in dockerd's words and statuses.
     let o = d(&["inspect", "nosuch"]);
     assert_eq!(o.status.code(), Some(1));
