@@ -322,12 +322,22 @@ pub async fn start(
     State(st): State<crate::State>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let waiting = st.waiting.clone();
     st.with_engine(move |eng| {
         let r = eng.get(&id).map_err(no_such(&id))?;
         if r.state.status.is_active() {
             return Ok(StatusCode::NOT_MODIFIED);
         }
-        eng.start(&r.id, "").map_err(no_such(&id))?;
+        // An attach made before the start gets the start's own output stream.
+        match waiting.take(&r.id) {
+            Some(attacher) => {
+                let (_, stream) = eng.start(&r.id, "oe").map_err(no_such(&id))?;
+                let _ = attacher.send(stream);
+            }
+            None => {
+                eng.start(&r.id, "").map_err(no_such(&id))?;
+            }
+        }
         Ok(StatusCode::NO_CONTENT)
     })
     .await
@@ -403,16 +413,64 @@ pub async fn unpause(
     .await
 }
 
-/// `POST /containers/{id}/wait`: `{"StatusCode": N}` once it has stopped.
+/// `POST /containers/{id}/wait?condition=not-running|next-exit|removed`:
+/// `{"StatusCode": N}` once the condition holds (`next-exit`, what `docker run` asks
+/// before it starts the container, waits for a start first).
 pub async fn wait(
     State(st): State<crate::State>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    st.with_engine(move |eng| {
-        let code = eng.wait(&id).map_err(no_such(&id))?;
-        Ok(Json(json!({"StatusCode": code, "Error": null})))
-    })
-    .await
+    Query(q): Params,
+) -> Result<Response, ApiError> {
+    let condition = q.get("condition").cloned().unwrap_or_default();
+    // dockerd answers the headers at once and the body when the condition holds:
+    // `docker run` waits for the headers before it starts the container.
+    let first = st
+        .with_engine({
+            let id = id.clone();
+            move |eng| eng.get(&id).map_err(no_such(&id))
+        })
+        .await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let (root, run) = (st.root.clone(), st.run_dir.clone());
+    tokio::task::spawn_blocking(move || {
+        let Ok(mut eng) = engine::lifecycle::Engine::open(&root, &run) else {
+            return;
+        };
+        let full = first.id.clone();
+        let mut last = first;
+        if condition == "next-exit" || condition == "removed" {
+            // Until it has started (or is gone: a short-lived --rm container).
+            while let Ok(now) = eng.get(&full) {
+                let started = now.state.status != engine::config::ContainerStatus::Created;
+                last = now;
+                if started {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        let (code, error) = match eng.wait(&full) {
+            Ok(c) => (c, Value::Null),
+            // Removed before the wait began (--rm): its `die` event's.
+            Err(engine::Error::NoSuchContainer(_)) => (eng.exit_of_removed(&last), Value::Null),
+            Err(e) => (-1, json!({"Message": e.to_string()})),
+        };
+        if condition == "removed" {
+            while eng.get(&full).is_ok() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        let mut body = json!({"StatusCode": code, "Error": error})
+            .to_string()
+            .into_bytes();
+        body.push(b'\n');
+        let _ = tx.blocking_send(Ok(body));
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(futures_stream(rx)),
+    )
+        .into_response())
 }
 
 /// `DELETE /containers/{id}?force=&v=`.

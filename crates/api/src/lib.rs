@@ -7,6 +7,7 @@
 //! service speaks is refused with dockerd's message. Errors are `{"message": ...}` with
 //! dockerd's status codes.
 
+mod attach;
 mod containers;
 mod objects;
 mod system;
@@ -71,16 +72,27 @@ impl std::str::FromStr for Listen {
     }
 }
 
-/// What the handlers need: where the engine's state is.
+/// What the handlers need: where the engine's state is (and the attach requests
+/// waiting for their containers' start, the one thing held in the process).
 #[derive(Debug, Clone)]
 pub struct State {
     /// The engine's root.
     pub root: PathBuf,
     /// The engine's run dir.
     pub run_dir: PathBuf,
+    pub(crate) waiting: attach::Waiting,
 }
 
 impl State {
+    /// The service's state over the engine at `root` and `run_dir`.
+    pub fn new(root: PathBuf, run_dir: PathBuf) -> State {
+        State {
+            root,
+            run_dir,
+            waiting: Default::default(),
+        }
+    }
+
     /// Run `f` on a fresh engine, on a blocking thread.
     pub(crate) async fn with_engine<T: Send + 'static>(
         &self,
@@ -207,6 +219,7 @@ pub fn router(state: State) -> Router {
         .route("/containers/{id}/unpause", post(containers::unpause))
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}/attach", post(attach::attach))
         .route("/containers/{id}", delete(containers::remove))
         .route("/volumes", get(objects::volumes))
         .route("/volumes/create", post(objects::volume_create))

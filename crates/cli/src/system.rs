@@ -243,10 +243,7 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
                 .as_deref()
                 .unwrap_or("unix:///run/quai/docker.sock")
                 .parse()?;
-            let state = api::State {
-                root: eng.root().to_path_buf(),
-                run_dir: eng.run_dir().to_path_buf(),
-            };
+            let state = api::State::new(eng.root().to_path_buf(), eng.run_dir().to_path_buf());
             api::serve(
                 state,
                 &listen,

@@ -616,11 +616,24 @@ impl Engine {
             let mut conn = attach::connect(&self.paths.socket(&rec.id)).ok();
             self.wait_exit(&rec, conn.as_mut(), None)?;
         }
-        Ok(self
-            .db
-            .get(&rec.id)
-            .map(|r| r.state.exit_code)
-            .unwrap_or(rec.state.exit_code))
+        Ok(match self.db.get(&rec.id) {
+            Ok(r) => r.state.exit_code,
+            Err(_) => self.exit_of_removed(&rec),
+        })
+    }
+
+    /// How a container that is gone (removed as it exited: `--rm`) ended: its last `die`
+    /// event's exit code (`rec`: a record of it from before).
+    pub fn exit_of_removed(&self, rec: &Record) -> i32 {
+        let since = crate::time::parse_rfc3339(&rec.created).unwrap_or(0);
+        self.db
+            .events(0, since)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .find(|e| e.id == rec.id && e.action == "die")
+            .and_then(|e| e.attributes.get("exitCode")?.parse().ok())
+            .unwrap_or(rec.state.exit_code)
     }
 
     /// Freeze or thaw.

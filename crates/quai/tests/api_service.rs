@@ -72,6 +72,39 @@ fn the_docker_cli_drives_quai_through_the_api() {
         assert!(o.status.success(), "docker {args:?}: {}", text(&o));
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
+    // Foreground runs: the output (stdout and stderr apart) through the hijacked attach,
+    // and the exit status, with and without --rm.
+    let o = d(&[
+        "run",
+        "--network",
+        "none",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
+    let o = d(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo gone; exit 4",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "gone\n");
+    assert_eq!(
+        e.ok(&["ps", "-a", "--format", "{{.Status}}"])
+            .lines()
+            .count(),
+        1
+    );
+    e.ok(&["rm", "-f", &e.ok(&["ps", "-aq"])]);
     // Negotiation: the CLI speaks the service's version.
     assert_eq!(
         ok(&["version", "--format", "{{.Server.APIVersion}}"]),
