@@ -16,6 +16,28 @@ use tokio::io::AsyncWriteExt;
 
 use crate::ApiError;
 
+/// Starts made by this service, for waits on `next-exit` to see at once (a start by
+/// another process is seen by polling).
+#[derive(Debug, Default, Clone)]
+pub struct Started(Arc<(Mutex<u64>, std::sync::Condvar)>);
+
+impl Started {
+    /// A start happened.
+    pub(crate) fn notify(&self) {
+        if let Ok(mut n) = self.0 .0.lock() {
+            *n += 1;
+        }
+        self.0 .1.notify_all();
+    }
+
+    /// Sleep until a start happens here, or `max` passes.
+    pub(crate) fn wait(&self, max: std::time::Duration) {
+        if let Ok(g) = self.0 .0.lock() {
+            let _ = self.0 .1.wait_timeout(g, max);
+        }
+    }
+}
+
 /// Attach requests waiting for their container's start, by container id.
 #[derive(Debug, Default, Clone)]
 pub struct Waiting(Arc<Mutex<HashMap<String, tokio::sync::oneshot::Sender<UnixStream>>>>);

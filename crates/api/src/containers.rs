@@ -323,6 +323,7 @@ pub async fn start(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let waiting = st.waiting.clone();
+    let started = st.started.clone();
     st.with_engine(move |eng| {
         let r = eng.get(&id).map_err(no_such(&id))?;
         if r.state.status.is_active() {
@@ -338,6 +339,7 @@ pub async fn start(
                 eng.start(&r.id, "").map_err(no_such(&id))?;
             }
         }
+        started.notify();
         Ok(StatusCode::NO_CONTENT)
     })
     .await
@@ -432,6 +434,7 @@ pub async fn wait(
         .await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     let (root, run) = (st.root.clone(), st.run_dir.clone());
+    let starts = st.started.clone();
     tokio::task::spawn_blocking(move || {
         let Ok(mut eng) = engine::lifecycle::Engine::open(&root, &run) else {
             return;
@@ -446,7 +449,7 @@ pub async fn wait(
                 if started {
                     break;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(10));
+                starts.wait(std::time::Duration::from_millis(10));
             }
         }
         let (code, error) = match eng.wait(&full) {
@@ -457,7 +460,7 @@ pub async fn wait(
         };
         if condition == "removed" {
             while eng.get(&full).is_ok() {
-                std::thread::sleep(std::time::Duration::from_millis(10));
+                std::thread::sleep(std::time::Duration::from_millis(2));
             }
         }
         let mut body = json!({"StatusCode": code, "Error": error})

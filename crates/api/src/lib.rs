@@ -81,6 +81,7 @@ pub struct State {
     /// The engine's run dir.
     pub run_dir: PathBuf,
     pub(crate) waiting: attach::Waiting,
+    pub(crate) started: attach::Started,
 }
 
 impl State {
@@ -90,6 +91,7 @@ impl State {
             root,
             run_dir,
             waiting: Default::default(),
+            started: Default::default(),
         }
     }
 
