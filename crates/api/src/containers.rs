@@ -577,3 +577,124 @@ pub(crate) fn futures_stream(
 ) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
+
+/// `GET /containers/{id}/top?ps_args=`.
+pub async fn top(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Result<Json<Value>, ApiError> {
+    let args: Vec<String> = q
+        .get("ps_args")
+        .map(|a| a.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    st.with_engine(move |eng| {
+        let r = eng.get(&id).map_err(no_such(&id))?;
+        if !r.state.status.is_active() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("Container {} is not running", r.id),
+            ));
+        }
+        let t = eng.top(&r.id, &args)?;
+        Ok(Json(json!({"Titles": t.titles, "Processes": t.processes})))
+    })
+    .await
+}
+
+/// `GET /containers/{id}/changes`: Docker's kinds as numbers (0 modified, 1 added,
+/// 2 deleted).
+pub async fn changes(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    st.with_engine(move |eng| {
+        let r = eng.get(&id).map_err(no_such(&id))?;
+        let list: Vec<Value> = eng
+            .diff(&r.id)?
+            .iter()
+            .map(|c| {
+                let kind = match c.kind.letter() {
+                    'C' => 0,
+                    'A' => 1,
+                    _ => 2,
+                };
+                json!({"Path": c.path, "Kind": kind})
+            })
+            .collect();
+        Ok(Json(Value::Array(list)))
+    })
+    .await
+}
+
+/// `POST /containers/{id}/rename?name=`.
+pub async fn rename(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Result<StatusCode, ApiError> {
+    let name = q.get("name").cloned().unwrap_or_default();
+    st.with_engine(move |eng| {
+        eng.rename(&id, &name).map_err(no_such(&id))?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+/// `GET /events?since=&until=&filters=`: dockerd's event objects, one JSON per line,
+/// as they happen (the recorded ones first with `since`).
+pub async fn events(
+    State(st): State<crate::State>,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
+    let point = |k: &str| -> Result<Option<i64>, ApiError> {
+        match q.get(k).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => engine::time::parse_point(v, engine::time::now_nanos())
+                .map(Some)
+                .ok_or_else(|| ApiError::bad_request(format!("invalid value for {k}: {v}"))),
+        }
+    };
+    let (since, until) = (point("since")?, point("until")?);
+    let filters = match q.get("filters") {
+        Some(f) if !f.is_empty() => parse_filters(f)?,
+        _ => Default::default(),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(64);
+    let (root, run) = (st.root.clone(), st.run_dir.clone());
+    let opts = engine::filters::EventOptions {
+        since,
+        until,
+        filters: engine::filters::Filters::from_map(filters),
+    };
+    opts.filters
+        .check_event()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let Ok(mut eng) = engine::lifecycle::Engine::open(&root, &run) else {
+            return;
+        };
+        let Ok(stream) = eng.event_stream(opts) else {
+            return;
+        };
+        for e in stream {
+            let Ok(e) = e else { break };
+            let doc = json!({
+                "status": e.action, "id": e.id, "from": e.attributes.get("image"),
+                "Type": e.kind, "Action": e.action,
+                "Actor": {"ID": e.id, "Attributes": e.attributes},
+                "scope": "local", "time": e.time.div_euclid(1_000_000_000), "timeNano": e.time,
+            });
+            let mut line = doc.to_string().into_bytes();
+            line.push(b'\n');
+            if tx.blocking_send(Ok(line)).is_err() {
+                break;
+            }
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(futures_stream(rx)),
+    )
+        .into_response())
+}

@@ -151,6 +151,27 @@ fn the_docker_cli_drives_quai_through_the_api() {
         ok(&["ps", "-a", "--filter", "label=app=x", "-q"]),
         &id[..12]
     );
+    // top, diff, rename, events, through the API.
+    let top = ok(&["top", "web", "-o", "pid,args"]);
+    assert!(top.starts_with("PID") && top.contains("sleep 60"), "{top}");
+    assert!(d(&["diff", "web"]).status.success());
+    ok(&["rename", "web", "web2"]);
+    assert_eq!(e.inspect(&id, ".Name"), "/web2");
+    ok(&["rename", "web2", "web"]);
+    // (the CLI sends `--until 0s` in whole seconds, as to dockerd: let this one pass)
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let ev = ok(&[
+        "events",
+        "--since",
+        "1h",
+        "--until",
+        "0s",
+        "--filter",
+        "event=rename",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    assert_eq!(ev, "rename web2\nrename web", "{ev}");
     ok(&["stop", "-t", "0", "web"]);
     assert_eq!(e.inspect("web", ".State.Running"), "false");
     assert!(ok(&["ps", "-a", "--format", "{{.Status}}"]).starts_with("Exited (137)"));
