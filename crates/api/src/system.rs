@@ -59,36 +59,8 @@ pub async fn version() -> impl IntoResponse {
 
 /// `GET /info`.
 pub async fn info(State(st): State<crate::State>) -> Result<Json<Value>, ApiError> {
-    st.with_engine(|eng| {
-        let i = eng.info()?;
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-        Ok(Json(json!({
-            "ID": "",
-            "Containers": i.containers,
-            "ContainersRunning": i.running,
-            "ContainersPaused": i.paused,
-            "ContainersStopped": i.containers - i.running - i.paused,
-            "Images": i.images,
-            "Driver": "overlay",
-            "DockerRootDir": eng.root().display().to_string(),
-            "LoggingDriver": "json-file",
-            "CgroupDriver": "cgroupfs",
-            "CgroupVersion": i.cgroup_version.to_string(),
-            "KernelVersion": i.kernel,
-            "OperatingSystem": i.operating_system,
-            "OSType": "linux",
-            "Architecture": i.architecture,
-            "NCPU": i.cpus,
-            "MemTotal": i.memory,
-            "Name": host.trim(),
-            "ServerVersion": env!("CARGO_PKG_VERSION"),
-            "DefaultRuntime": "quai-runtime",
-            "Runtimes": {"quai-runtime": {"path": "quai"}},
-            "SecurityOptions": ["name=seccomp,profile=builtin"],
-            "Warnings": null,
-        })))
-    })
-    .await
+    st.with_engine(|eng| Ok(Json(engine::docker::info(eng)?)))
+        .await
 }
 
 /// An image as `GET /images/json` lists it.

@@ -422,33 +422,9 @@ fn df(eng: &mut Engine, format: Option<&str>) -> anyhow::Result<i32> {
 /// Docker's `info` document (the Engine API's `/info` shape, with the client's part
 /// under `ClientInfo`), for `info --format`.
 fn info_json(eng: &mut Engine) -> anyhow::Result<serde_json::Value> {
-    let i = eng.info()?;
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    Ok(serde_json::json!({
-        "ID": "",
-        "Containers": i.containers,
-        "ContainersRunning": i.running,
-        "ContainersPaused": i.paused,
-        "ContainersStopped": i.containers - i.running - i.paused,
-        "Images": i.images,
-        "Driver": "overlay",
-        "DockerRootDir": eng.root().display().to_string(),
-        "LoggingDriver": "json-file",
-        "CgroupDriver": "cgroupfs",
-        "CgroupVersion": i.cgroup_version.to_string(),
-        "KernelVersion": i.kernel,
-        "OperatingSystem": i.operating_system,
-        "OSType": "linux",
-        "Architecture": i.architecture,
-        "NCPU": i.cpus,
-        "MemTotal": i.memory,
-        "Name": host.trim(),
-        "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "DefaultRuntime": "quai-runtime",
-        "SecurityOptions": ["name=seccomp,profile=builtin"],
-        "Warnings": serde_json::Value::Null,
-        "ClientInfo": {"Debug": false, "Version": env!("CARGO_PKG_VERSION"), "Context": "default", "Plugins": []},
-    }))
+    let mut doc = engine::docker::info(eng)?;
+    doc["ClientInfo"] = serde_json::json!({"Debug": false, "Version": env!("CARGO_PKG_VERSION"), "Context": "default", "Plugins": []});
+    Ok(doc)
 }
 
 /// `info [--format TEMPLATE]`.

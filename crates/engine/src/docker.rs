@@ -356,3 +356,34 @@ pub fn volume_inspect(eng: &Engine, v: &crate::db::Volume) -> Value {
         "Scope": "local",
     })
 }
+
+/// Docker's `info` document (the Engine API's `/info`), of this engine.
+pub fn info(eng: &mut Engine) -> crate::Result<Value> {
+    let i = eng.info()?;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    Ok(json!({
+        "ID": "",
+        "Containers": i.containers,
+        "ContainersRunning": i.running,
+        "ContainersPaused": i.paused,
+        "ContainersStopped": i.containers - i.running - i.paused,
+        "Images": i.images,
+        "Driver": "overlay",
+        "DockerRootDir": eng.root().display().to_string(),
+        "LoggingDriver": "json-file",
+        "CgroupDriver": "cgroupfs",
+        "CgroupVersion": i.cgroup_version.to_string(),
+        "KernelVersion": i.kernel,
+        "OperatingSystem": i.operating_system,
+        "OSType": "linux",
+        "Architecture": i.architecture,
+        "NCPU": i.cpus,
+        "MemTotal": i.memory,
+        "Name": host.trim(),
+        "ServerVersion": env!("CARGO_PKG_VERSION"),
+        "DefaultRuntime": "quai-runtime",
+        "Runtimes": {"quai-runtime": {"path": "quai"}},
+        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "Warnings": null,
+    }))
+}
