@@ -49,11 +49,6 @@ impl Waiting {
     }
 }
 
-fn flag(q: &HashMap<String, String>, k: &str) -> bool {
-    q.get(k)
-        .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
-}
-
 /// `POST /containers/{id}/attach?stream=1&stdout=1&stderr=1`.
 pub async fn attach(
     State(st): State<crate::State>,
@@ -61,7 +56,10 @@ pub async fn attach(
     Query(q): Query<HashMap<String, String>>,
     mut req: Request,
 ) -> Result<Response, ApiError> {
-    let (want_out, want_err) = (flag(&q, "stdout"), flag(&q, "stderr"));
+    let (want_out, want_err) = (
+        crate::containers::flag(&q, "stdout"),
+        crate::containers::flag(&q, "stderr"),
+    );
     let (rec_id, tty, created) = st
         .with_engine({
             let id = id.clone();
@@ -128,10 +126,7 @@ pub async fn attach(
                 let bytes = if tty {
                     data
                 } else {
-                    let mut f = vec![out, 0, 0, 0];
-                    f.extend_from_slice(&(data.len() as u32).to_be_bytes());
-                    f.extend_from_slice(&data);
-                    f
+                    crate::containers::frame(out, &data)
                 };
                 if tx.blocking_send(bytes).is_err() {
                     break;

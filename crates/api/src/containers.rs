@@ -16,7 +16,7 @@ use crate::ApiError;
 type Params = Query<HashMap<String, String>>;
 
 /// A query flag as dockerd reads booleans (`1`, `true`).
-fn flag(q: &HashMap<String, String>, k: &str) -> bool {
+pub(crate) fn flag(q: &HashMap<String, String>, k: &str) -> bool {
     q.get(k)
         .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
@@ -36,16 +36,7 @@ fn summary(r: &engine::Record) -> Value {
     let created = engine::time::parse_rfc3339(&r.created)
         .map(|n| n.div_euclid(1_000_000_000))
         .unwrap_or(0);
-    let mut args = c.entrypoint.iter().chain(c.cmd.iter());
-    let mut command = args.next().cloned().unwrap_or_default();
-    for a in args {
-        command.push(' ');
-        if a.contains(' ') {
-            command.push_str(&format!("'{a}'"));
-        } else {
-            command.push_str(a);
-        }
-    }
+    let command = engine::docker::command_text(c);
     let ports: Vec<Value> = r
         .state
         .ports
@@ -66,39 +57,11 @@ fn summary(r: &engine::Record) -> Value {
         "Ports": ports,
         "Labels": c.labels,
         "State": r.state.status,
-        "Status": status_text(r),
+        "Status": engine::docker::status_text(r),
         "HostConfig": {"NetworkMode": if c.network_mode_given.is_empty() { network.clone() } else { c.network_mode_given.clone() }},
         "NetworkSettings": {"Networks": {network: {"IPAddress": r.state.ip}}},
         "Mounts": c.mounts.iter().map(|m| json!({"Source": m.source, "Destination": m.target, "RW": !m.readonly})).collect::<Vec<_>>(),
     })
-}
-
-/// dockerd's STATUS words (`Up 3 seconds`, `Exited (0) 2 minutes ago`, `Created`).
-fn status_text(r: &engine::Record) -> String {
-    use engine::config::ContainerStatus as S;
-    let s = &r.state;
-    match s.status {
-        S::Running => format!("Up {}", engine::time::human_duration(since(&s.started_at))),
-        S::Paused => format!(
-            "Up {} (Paused)",
-            engine::time::human_duration(since(&s.started_at))
-        ),
-        S::Restarting => "Restarting".into(),
-        S::Exited => format!(
-            "Exited ({}) {}",
-            s.exit_code,
-            engine::time::ago(&s.finished_at)
-        ),
-        S::Created => "Created".into(),
-        _ => s.status.as_str().to_string(),
-    }
-}
-
-/// Whole seconds since `t`, as `human_duration` takes them.
-fn since(t: &str) -> i64 {
-    engine::time::parse_rfc3339(t)
-        .map(|n| (engine::time::now_nanos() - n).div_euclid(1_000_000_000))
-        .unwrap_or(0)
 }
 
 /// `GET /containers/json?all=&limit=&filters=`.
@@ -492,7 +455,7 @@ pub async fn remove(
 
 /// One frame of dockerd's multiplexed stream: the stream (1 stdout, 2 stderr), three
 /// zero bytes, the payload's length (big endian), the payload.
-fn frame(stream: u8, data: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(stream: u8, data: &[u8]) -> Vec<u8> {
     let mut f = vec![stream, 0, 0, 0];
     f.extend_from_slice(&(data.len() as u32).to_be_bytes());
     f.extend_from_slice(data);
@@ -679,12 +642,7 @@ pub async fn events(
         };
         for e in stream {
             let Ok(e) = e else { break };
-            let doc = json!({
-                "status": e.action, "id": e.id, "from": e.attributes.get("image"),
-                "Type": e.kind, "Action": e.action,
-                "Actor": {"ID": e.id, "Attributes": e.attributes},
-                "scope": "local", "time": e.time.div_euclid(1_000_000_000), "timeNano": e.time,
-            });
+            let doc = engine::docker::event(&e);
             let mut line = doc.to_string().into_bytes();
             line.push(b'\n');
             if tx.blocking_send(Ok(line)).is_err() {

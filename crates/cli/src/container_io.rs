@@ -314,11 +314,7 @@ pub fn events(eng: &mut Engine, a: EventsArgs) -> anyhow::Result<i32> {
     let stream = eng.event_stream(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     for e in stream {
         let e = e?;
-        let doc = serde_json::json!({
-            "Type": e.kind, "Action": e.action, "status": e.action, "id": e.id,
-            "Actor": {"ID": e.id, "Attributes": e.attributes},
-            "time": e.time / 1_000_000_000, "timeNano": e.time,
-        });
+        let doc = engine::docker::event(&e);
         let line = match a.format.as_deref() {
             Some("json") => crate::template::go_json(&doc),
             Some(t) => crate::template::render(t, &doc).map_err(anyhow::Error::msg)?,

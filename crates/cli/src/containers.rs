@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use engine::attach::Ended;
 use engine::lifecycle::{CreateRequest, Engine};
-use engine::{ContainerConfig, Record};
+use engine::Record;
 use serde_json::{json, Value};
 
 use crate::create_opts::{request, resolve_env, CreateArgs, Plan, Pull, RunArgs};
@@ -247,76 +247,6 @@ pub fn start(
     })
 }
 
-/// `Up 5 seconds (healthy)`, `Exited (0) 3 seconds ago`, `Created`, ...
-pub fn status_text(r: &Record) -> String {
-    let s = &r.state;
-    let since = |t: &str| {
-        format::parse_rfc3339(t)
-            .map(|t| {
-                let now = engine::time::now_nanos() / 1_000_000_000;
-                format::human_duration(now - t)
-            })
-            .unwrap_or_default()
-    };
-    let health = s
-        .health
-        .as_ref()
-        .map(|h| match h.status.as_str() {
-            "starting" => " (health: starting)".to_string(),
-            st => format!(" ({st})"),
-        })
-        .unwrap_or_default();
-    match s.status {
-        ContainerStatus::Running => format!("Up {}{health}", since(&s.started_at)),
-        ContainerStatus::Paused => format!("Up {} (Paused)", since(&s.started_at)),
-        ContainerStatus::Restarting => {
-            format!("Restarting ({}) {} ago", s.exit_code, since(&s.finished_at))
-        }
-        ContainerStatus::Exited => {
-            format!("Exited ({}) {} ago", s.exit_code, since(&s.finished_at))
-        }
-        ContainerStatus::Created => "Created".into(),
-        ContainerStatus::Removing => "Removal In Progress".into(),
-        ContainerStatus::Dead => "Dead".into(),
-    }
-}
-
-/// The COMMAND column as dockerd makes it: the path, then the arguments, those with a
-/// space in single quotes.
-fn command_text(c: &ContainerConfig) -> String {
-    let mut all = c.entrypoint.iter().chain(c.cmd.iter());
-    let mut out = all.next().cloned().unwrap_or_default();
-    for a in all {
-        out.push(' ');
-        if a.contains(' ') {
-            out.push_str(&format!("'{a}'"));
-        } else {
-            out.push_str(a);
-        }
-    }
-    out
-}
-
-/// Go's `strconv.Quote`: double quotes, with `"` and `\` and control characters escaped.
-fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// `ps` options.
 #[derive(Debug, Args)]
 pub struct PsArgs {
@@ -409,11 +339,11 @@ fn displayable_ports(r: &Record) -> String {
 }
 
 fn ps_row(r: &Record, no_trunc: bool) -> Value {
-    let cmd = command_text(&r.config);
+    let cmd = engine::docker::command_text(&r.config);
     let cmd = if no_trunc || cmd.chars().count() <= 20 {
-        go_quote(&cmd)
+        dockerfile::go_quote(&cmd)
     } else {
-        go_quote(&format!("{}…", cmd.chars().take(19).collect::<String>()))
+        dockerfile::go_quote(&format!("{}…", cmd.chars().take(19).collect::<String>()))
     };
     let labels: Vec<String> = r
         .config
@@ -427,7 +357,7 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
         "Command": cmd,
         "CreatedAt": engine::time::parse_rfc3339(&r.created).map(engine::time::go_string_secs).unwrap_or_default(),
         "RunningFor": format::ago(&r.created),
-        "Status": status_text(r),
+        "Status": engine::docker::status_text(r),
         "State": r.state.status,
         "Ports": displayable_ports(r),
         "Names": r.name,

@@ -25,11 +25,15 @@ pub fn human_size(bytes: u64) -> String {
 }
 
 /// Seconds since the epoch of an RFC 3339 time (`2026-11-22T05:00:00Z`, fractions ok).
+/// (The status words that used it are the engine's now; its checks stay.)
+#[cfg(test)]
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     engine::time::parse_rfc3339(s).map(|n| n.div_euclid(1_000_000_000))
 }
 
-pub use engine::time::{ago, human_duration};
+pub use engine::time::ago;
+#[cfg(test)]
+use engine::time::human_duration;
 
 /// Print rows as docker's tables are: left-aligned, each column (with its three spaces)
 /// at least 10 wide.

@@ -168,12 +168,8 @@ pub(crate) fn write_layer_blob(
     {
         return Ok(None);
     }
-    let (reader, writer) = std::io::pipe().map_err(|e| Error::io("pipe for", upper, e))?;
-    let (up, lo, mp) = (upper.to_path_buf(), lowers.to_vec(), mount_points.to_vec());
-    let producer = std::thread::spawn(move || {
-        let w = std::io::BufWriter::with_capacity(256 * 1024, writer);
-        image::diff::write_layer_excluding(&up, &lo, &mp, w)
-    });
+    let (reader, producer) =
+        image::diff::layer_stream(upper, lowers, mount_points).map_err(diff_err)?;
     let added = store.add_layer(reader);
     let produced = producer
         .join()

@@ -387,3 +387,64 @@ pub fn info(eng: &mut Engine) -> crate::Result<Value> {
         "Warnings": null,
     }))
 }
+
+/// `Up 5 seconds (healthy)`, `Exited (0) 3 seconds ago`, `Created`, ...
+pub fn status_text(r: &Record) -> String {
+    let s = &r.state;
+    let since = |t: &str| {
+        crate::time::parse_rfc3339(t)
+            .map(|t| {
+                crate::time::human_duration(
+                    (crate::time::now_nanos() - t).div_euclid(1_000_000_000),
+                )
+            })
+            .unwrap_or_default()
+    };
+    let health = s
+        .health
+        .as_ref()
+        .map(|h| match h.status.as_str() {
+            "starting" => " (health: starting)".to_string(),
+            st => format!(" ({st})"),
+        })
+        .unwrap_or_default();
+    match s.status {
+        ContainerStatus::Running => format!("Up {}{health}", since(&s.started_at)),
+        ContainerStatus::Paused => format!("Up {} (Paused)", since(&s.started_at)),
+        ContainerStatus::Restarting => {
+            format!("Restarting ({}) {} ago", s.exit_code, since(&s.finished_at))
+        }
+        ContainerStatus::Exited => {
+            format!("Exited ({}) {} ago", s.exit_code, since(&s.finished_at))
+        }
+        ContainerStatus::Created => "Created".into(),
+        ContainerStatus::Removing => "Removal In Progress".into(),
+        ContainerStatus::Dead => "Dead".into(),
+    }
+}
+
+/// The COMMAND column as dockerd makes it: the path, then the arguments, those with a
+/// space in single quotes.
+pub fn command_text(c: &crate::config::ContainerConfig) -> String {
+    let mut all = c.entrypoint.iter().chain(c.cmd.iter());
+    let mut out = all.next().cloned().unwrap_or_default();
+    for a in all {
+        out.push(' ');
+        if a.contains(' ') {
+            out.push_str(&format!("'{a}'"));
+        } else {
+            out.push_str(a);
+        }
+    }
+    out
+}
+
+/// An event as dockerd reports it (`GET /events`, `docker events --format`).
+pub fn event(e: &crate::db::Event) -> Value {
+    json!({
+        "status": e.action, "id": e.id, "from": e.attributes.get("image"),
+        "Type": e.kind, "Action": e.action,
+        "Actor": {"ID": e.id, "Attributes": e.attributes},
+        "scope": "local", "time": e.time.div_euclid(1_000_000_000), "timeNano": e.time,
+    })
+}

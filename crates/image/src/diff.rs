@@ -442,6 +442,29 @@ pub fn nothing_changed(
     Ok(scan(upper, lowers, mount_points)?.is_empty())
 }
 
+/// [`write_layer_excluding`] as a stream: the tar is written by a thread into a pipe as
+/// the returned reader is read (hashing or storing it then overlaps reading the files).
+/// The thread's result says whether the layer had entries, or what failed.
+pub fn layer_stream(
+    upper: &Path,
+    lowers: &[PathBuf],
+    mount_points: &[PathBuf],
+) -> Result<
+    (
+        std::io::PipeReader,
+        std::thread::JoinHandle<Result<bool, Error>>,
+    ),
+    Error,
+> {
+    let (reader, writer) = std::io::pipe().map_err(io_err("pipe for", upper))?;
+    let (up, lo, mp) = (upper.to_path_buf(), lowers.to_vec(), mount_points.to_vec());
+    let producer = std::thread::spawn(move || {
+        let w = std::io::BufWriter::with_capacity(256 * 1024, writer);
+        write_layer_excluding(&up, &lo, &mp, w)
+    });
+    Ok((reader, producer))
+}
+
 /// [`write_layer`], with more mount points left out (relative paths: a build step's
 /// mounts, whose targets the runtime created and which belong to no layer).
 pub fn write_layer_excluding(

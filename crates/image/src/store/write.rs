@@ -58,12 +58,12 @@ fn layer_of_dir(dir: &std::path::Path, lowers: &[std::path::PathBuf]) -> Result<
         let path = dir.to_path_buf();
         move |source| Error::Io { op, path, source }
     };
-    let (reader, writer) = std::io::pipe().map_err(io("pipe for"))?;
-    let (fs, lo) = (dir.to_path_buf(), lowers.to_vec());
-    let producer = std::thread::spawn(move || {
-        let w = std::io::BufWriter::with_capacity(256 * 1024, writer);
-        crate::diff::write_layer(&fs, &lo, w)
-    });
+    let diff_err = |e: crate::diff::Error| Error::Io {
+        op: e.op,
+        path: e.path,
+        source: e.source,
+    };
+    let (reader, producer) = crate::diff::layer_stream(dir, lowers, &[]).map_err(diff_err)?;
     let mut counted = Counted {
         inner: reader,
         n: 0,
@@ -74,11 +74,7 @@ fn layer_of_dir(dir: &std::path::Path, lowers: &[std::path::PathBuf]) -> Result<
         digest: dir.display().to_string(),
         message: "the layer writer panicked".into(),
     })?;
-    produced.map_err(|e| Error::Io {
-        op: e.op,
-        path: e.path,
-        source: e.source,
-    })?;
+    produced.map_err(diff_err)?;
     Ok(LayerDesc {
         media_type: OCI_LAYER_TAR.into(),
         digest: digest.map_err(io("read the layer of"))?,
@@ -282,16 +278,8 @@ impl ImageStore {
             if l.media_type != OCI_LAYER_TAR {
                 return Err(changed("its blob is missing".into()));
             }
-            let (reader, writer) = std::io::pipe().map_err(|source| Error::Io {
-                op: "pipe for",
-                path: dirs[i].clone(),
-                source,
-            })?;
-            let (fs, lowers) = (dirs[i].clone(), dirs[..i].to_vec());
-            let producer = std::thread::spawn(move || {
-                let w = std::io::BufWriter::with_capacity(256 * 1024, writer);
-                crate::diff::write_layer(&fs, &lowers, w)
-            });
+            let (reader, producer) = crate::diff::layer_stream(&dirs[i], &dirs[..i], &[])
+                .map_err(|e| changed(e.to_string()))?;
             let ingested = self.content.ingest(reader, Some(&l.digest), Some(l.size));
             let produced = producer
                 .join()
