@@ -8,11 +8,9 @@ use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use tokio::io::AsyncWriteExt;
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use crate::ApiError;
 
@@ -38,18 +36,31 @@ impl Started {
     }
 }
 
+/// An attacher waiting for its container's start: where the start's stream goes, and
+/// the streams it wants (`i`, `o`, `e`).
+pub(crate) struct Waiter {
+    pub tx: tokio::sync::oneshot::Sender<UnixStream>,
+    pub streams: String,
+}
+
 /// Attach requests waiting for their container's start, by container id.
-#[derive(Debug, Default, Clone)]
-pub struct Waiting(Arc<Mutex<HashMap<String, tokio::sync::oneshot::Sender<UnixStream>>>>);
+#[derive(Default, Clone)]
+pub struct Waiting(Arc<Mutex<HashMap<String, Waiter>>>);
+
+impl std::fmt::Debug for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Waiting")
+    }
+}
 
 impl Waiting {
     /// The attacher waiting for `id`, if any.
-    pub(crate) fn take(&self, id: &str) -> Option<tokio::sync::oneshot::Sender<UnixStream>> {
+    pub(crate) fn take(&self, id: &str) -> Option<Waiter> {
         self.0.lock().ok()?.remove(id)
     }
 }
 
-/// `POST /containers/{id}/attach?stream=1&stdout=1&stderr=1`.
+/// `POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=`.
 pub async fn attach(
     State(st): State<crate::State>,
     Path(id): Path<String>,
@@ -60,7 +71,13 @@ pub async fn attach(
         crate::containers::flag(&q, "stdout"),
         crate::containers::flag(&q, "stderr"),
     );
-    let (rec_id, tty, created) = st
+    let keys = match q.get("detachKeys").filter(|k| !k.is_empty()) {
+        Some(k) => {
+            engine::attach::detach_keys(k).map_err(|e| ApiError::bad_request(e.to_string()))?
+        }
+        None => engine::attach::DEFAULT_DETACH_KEYS.to_vec(),
+    };
+    let (rec_id, tty, created, open_stdin) = st
         .with_engine({
             let id = id.clone();
             move |eng| {
@@ -74,46 +91,73 @@ pub async fn attach(
                     r.id.clone(),
                     r.config.tty,
                     r.state.status == engine::config::ContainerStatus::Created,
+                    r.config.open_stdin,
                 ))
             }
         })
         .await?;
+    let want_in = open_stdin && crate::containers::flag(&q, "stdin");
+    let streams = format!("{}oe", if want_in { "i" } else { "" });
     // Where the container's output will come from: the start's stream, or the running
     // container's attach socket.
-    let source: tokio::sync::oneshot::Receiver<UnixStream> = if created {
-        let (tx, rx) = tokio::sync::oneshot::channel();
+    let (tx, source) = tokio::sync::oneshot::channel::<UnixStream>();
+    if created {
         if let Ok(mut m) = st.waiting.0.lock() {
-            m.insert(rec_id.clone(), tx);
+            m.insert(rec_id.clone(), Waiter { tx, streams });
         }
-        rx
     } else {
-        let (tx, rx) = tokio::sync::oneshot::channel();
         let s = st
             .with_engine({
                 let id = rec_id.clone();
                 move |eng| {
                     let mut s = eng.attach_stream(&id)?;
-                    engine::attach::send(&mut s, engine::attach::ATTACH, b"oe").map_err(|e| {
-                        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-                    })?;
+                    engine::attach::send(&mut s, engine::attach::ATTACH, streams.as_bytes())
+                        .map_err(|e| {
+                            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+                        })?;
                     Ok(s)
                 }
             })
             .await?;
         let _ = tx.send(s);
-        rx
-    };
-    let upgrade = hyper::upgrade::on(&mut req);
+    }
+    let (out_tx, out) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    let (in_tx, mut in_rx) = tokio::sync::mpsc::channel::<Option<Vec<u8>>>(16);
     tokio::spawn(async move {
-        let Ok(upgraded) = upgrade.await else {
-            return;
-        };
-        let mut io = hyper_util::rt::TokioIo::new(upgraded);
         let Ok(stream) = source.await else {
             return;
         };
+        // The client's input, as the monitor's stdin frames; the detach keys end the
+        // session (the container runs on).
+        if want_in {
+            if let Ok(mut w) = stream.try_clone() {
+                tokio::task::spawn_blocking(move || {
+                    let mut esc = engine::attach::Escape::new(&keys);
+                    while let Some(chunk) = in_rx.blocking_recv() {
+                        let Some(b) = chunk else {
+                            let _ = engine::attach::send(&mut w, engine::attach::STDIN_CLOSE, b"");
+                            return;
+                        };
+                        let data = if tty { esc.feed(&b) } else { Some(b) };
+                        match data {
+                            Some(d) => {
+                                if !d.is_empty()
+                                    && engine::attach::send(&mut w, engine::attach::STDIN, &d)
+                                        .is_err()
+                                {
+                                    return;
+                                }
+                            }
+                            None => {
+                                let _ = w.shutdown(std::net::Shutdown::Both);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        }
         // The engine's frames, read on a blocking thread, become dockerd's.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
         tokio::task::spawn_blocking(move || {
             let mut stream = stream;
             while let Ok(Some((kind, data))) = engine::attach::recv(&mut stream) {
@@ -128,28 +172,56 @@ pub async fn attach(
                 } else {
                     crate::containers::frame(out, &data)
                 };
-                if tx.blocking_send(bytes).is_err() {
+                if out_tx.blocking_send(bytes).is_err() {
                     break;
                 }
             }
         });
-        while let Some(b) = rx.recv().await {
-            if io.write_all(&b).await.is_err() {
-                break;
-            }
-        }
-        let _ = io.shutdown().await;
     });
-    let kind = if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
+    let session = crate::hijack::Session {
+        out,
+        input: want_in.then_some(in_tx),
     };
-    Ok(Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::CONNECTION, "Upgrade")
-        .header(header::UPGRADE, "tcp")
-        .header(header::CONTENT_TYPE, kind)
-        .body(Body::empty())
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
+    Ok(crate::hijack::respond(&mut req, tty, session))
+}
+
+/// `POST /containers/{id}/resize?h=&w=`: the container's terminal size.
+pub async fn resize(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<StatusCode, ApiError> {
+    let (h, w) = size(&q)?;
+    st.with_engine(move |eng| {
+        let r = eng.get(&id).map_err(|e| match e {
+            engine::Error::NoSuchContainer(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("No such container: {id}"))
+            }
+            e => e.into(),
+        })?;
+        if !r.state.status.is_active() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("Container {} is not running", r.id),
+            ));
+        }
+        let mut s = eng.attach_stream(&r.id)?;
+        let mut p = h.to_be_bytes().to_vec();
+        p.extend_from_slice(&w.to_be_bytes());
+        engine::attach::send(&mut s, engine::attach::RESIZE, &p)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        Ok(StatusCode::OK)
+    })
+    .await
+}
+
+/// `h` and `w` of a resize, as dockerd reads them.
+pub(crate) fn size(q: &HashMap<String, String>) -> Result<(u16, u16), ApiError> {
+    let get = |k: &str| -> Result<u16, ApiError> {
+        let v = q.get(k).map(String::as_str).unwrap_or("");
+        v.parse::<u16>().map_err(|_| {
+            ApiError::bad_request(format!("strconv.Atoi: parsing \"{v}\": invalid syntax"))
+        })
+    };
+    Ok((get("h")?, get("w")?))
 }

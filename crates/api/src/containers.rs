@@ -295,8 +295,8 @@ pub async fn start(
         // An attach made before the start gets the start's own output stream.
         match waiting.take(&r.id) {
             Some(attacher) => {
-                let (_, stream) = eng.start(&r.id, "oe").map_err(no_such(&id))?;
-                let _ = attacher.send(stream);
+                let (_, stream) = eng.start(&r.id, &attacher.streams).map_err(no_such(&id))?;
+                let _ = attacher.tx.send(stream);
             }
             None => {
                 eng.start(&r.id, "").map_err(no_such(&id))?;
@@ -446,11 +446,11 @@ pub async fn remove(
     Query(q): Params,
 ) -> Result<StatusCode, ApiError> {
     let (force, volumes) = (flag(&q, "force"), flag(&q, "v"));
-    st.with_engine(move |eng| {
-        eng.remove(&id, force, volumes).map_err(no_such(&id))?;
-        Ok(StatusCode::NO_CONTENT)
-    })
-    .await
+    let gone = st
+        .with_engine(move |eng| Ok(eng.remove(&id, force, volumes).map_err(no_such(&id))?.id))
+        .await?;
+    crate::exec::forget_container(&st, &gone);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// One frame of dockerd's multiplexed stream: the stream (1 stdout, 2 stderr), three

@@ -9,6 +9,8 @@
 
 mod attach;
 mod containers;
+mod exec;
+mod hijack;
 mod objects;
 mod system;
 
@@ -82,6 +84,7 @@ pub struct State {
     pub run_dir: PathBuf,
     pub(crate) waiting: attach::Waiting,
     pub(crate) started: attach::Started,
+    pub(crate) terminals: exec::Terminals,
 }
 
 impl State {
@@ -92,6 +95,7 @@ impl State {
             run_dir,
             waiting: Default::default(),
             started: Default::default(),
+            terminals: Default::default(),
         }
     }
 
@@ -222,6 +226,11 @@ pub fn router(state: State) -> Router {
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/attach", post(attach::attach))
+        .route("/containers/{id}/resize", post(attach::resize))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/resize", post(exec::resize))
+        .route("/exec/{id}/json", get(exec::inspect))
         .route("/containers/{id}/top", get(containers::top))
         .route("/containers/{id}/changes", get(containers::changes))
         .route("/containers/{id}/rename", post(containers::rename))

@@ -12,9 +12,8 @@ use engine::Record;
 use serde_json::{json, Value};
 
 use crate::create_opts::{request, resolve_env, CreateArgs, Plan, Pull, RunArgs};
-use crate::flag_values::detach_keys;
-use crate::flag_values::detach_keys as detach_keys_flag;
 use crate::format;
+use engine::attach::detach_keys as detach_keys_flag;
 
 /// A failure with Docker's exit status for it.
 #[derive(Debug)]
@@ -160,7 +159,7 @@ pub fn create(eng: &mut Engine, a: CreateArgs) -> anyhow::Result<i32> {
 pub fn run(eng: &mut Engine, a: RunArgs) -> anyhow::Result<i32> {
     let tty = a.create.tty;
     let keys = match &a.detach_keys {
-        Some(k) => detach_keys(k).map_err(usage)?,
+        Some(k) => detach_keys_flag(k).map_err(|e| usage(e.into()))?,
         None => engine::attach::DEFAULT_DETACH_KEYS.to_vec(),
     };
     let rec = create_with_pull(eng, request(a.create, a.detach).map_err(usage)?)
@@ -533,7 +532,7 @@ pub struct ExecArgs {
 
 /// `exec`.
 pub fn exec(eng: &mut Engine, a: ExecArgs) -> anyhow::Result<i32> {
-    eng.exec(
+    eng.exec_reported(
         &a.container,
         engine::exec::ExecRequest {
             cmd: a.cmd,
@@ -551,18 +550,7 @@ pub fn exec(eng: &mut Engine, a: ExecArgs) -> anyhow::Result<i32> {
             privileged: a.privileged,
         },
     )
-    .or_else(|e| match e {
-        // Docker (against dockerd 20.10) reports a process that could not start on the
-        // exec's output stream and exits 126 whatever the reason.
-        engine::Error::Start { message, .. } => {
-            println!(
-                "OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown\r"
-            );
-            Ok(126)
-        }
-        // Anything else is the CLI's plain failure (status 1).
-        e => Err(anyhow::Error::new(e)),
-    })
+    .map_err(anyhow::Error::new)
 }
 
 /// `attach`.

@@ -151,34 +151,6 @@ pub(crate) fn link_flag(v: &str) -> anyhow::Result<Link> {
     })
 }
 
-/// `--detach-keys`: `ctrl-<c>` or single characters, comma-separated; the bytes.
-pub(crate) fn detach_keys(v: &str) -> anyhow::Result<Vec<u8>> {
-    let bad = || anyhow::anyhow!("Invalid escape keys ({v}) provided");
-    let mut out = Vec::new();
-    for k in v.split(',') {
-        let k = k.trim();
-        if let Some(c) = k.strip_prefix("ctrl-") {
-            let c = c.to_ascii_lowercase();
-            let b = match c.as_bytes() {
-                [b @ b'a'..=b'z'] => b - b'a' + 1,
-                [b'@'] => 0,
-                [b'['] => 27,
-                [b'\\'] => 28,
-                [b']'] => 29,
-                [b'^'] => 30,
-                [b'_'] => 31,
-                _ => return Err(bad()),
-            };
-            out.push(b);
-        } else if k.len() == 1 {
-            out.extend_from_slice(k.as_bytes());
-        } else {
-            return Err(bad());
-        }
-    }
-    Ok(out)
-}
-
 /// `--label-file`: `key=value` lines (`#` comments and blank lines skipped).
 pub(crate) fn label_file(p: &Path) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(p)
@@ -225,15 +197,7 @@ mod tests {
         assert_eq!((l.container.as_str(), l.alias.as_str()), ("web", "alias"));
         assert_eq!(link_flag("web").expect("link").alias, "web");
         assert!(link_flag("a:b:c").is_err());
-        assert_eq!(detach_keys("ctrl-p,ctrl-q").expect("keys"), [16, 17]);
-        assert_eq!(
-            detach_keys("ctrl-@,x,ctrl-\\").expect("keys"),
-            [0, b'x', 28]
-        );
-        assert_eq!(
-            detach_keys("bogus").expect_err("bad").to_string(),
-            "Invalid escape keys (bogus) provided"
-        );
+
         assert_eq!(
             int_flag::<u16>("blkio-weight", &Some("x".into()))
                 .expect_err("bad")

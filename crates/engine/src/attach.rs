@@ -274,19 +274,20 @@ pub fn client_loop(
 
 /// Docker's escape proxy: input bytes pass through, except the detach sequence, held
 /// while it is being typed (and let through when a byte breaks it).
-struct Escape<'a> {
+pub struct Escape<'a> {
     keys: &'a [u8],
     /// How many bytes of `keys` were typed last.
     matched: usize,
 }
 
 impl<'a> Escape<'a> {
-    fn new(keys: &'a [u8]) -> Escape<'a> {
+    /// A proxy for `keys` (none: everything passes).
+    pub fn new(keys: &'a [u8]) -> Escape<'a> {
         Escape { keys, matched: 0 }
     }
 
     /// The bytes to send on, or None: the whole sequence was typed.
-    fn feed(&mut self, input: &[u8]) -> Option<Vec<u8>> {
+    pub fn feed(&mut self, input: &[u8]) -> Option<Vec<u8>> {
         if self.keys.is_empty() {
             return Some(input.to_vec());
         }
@@ -315,6 +316,34 @@ impl<'a> Escape<'a> {
     }
 }
 
+/// `--detach-keys`: `ctrl-<c>` or single characters, comma-separated; the bytes.
+pub fn detach_keys(v: &str) -> crate::Result<Vec<u8>> {
+    let bad = || crate::Error::Invalid(format!("Invalid escape keys ({v}) provided"));
+    let mut out = Vec::new();
+    for k in v.split(',') {
+        let k = k.trim();
+        if let Some(c) = k.strip_prefix("ctrl-") {
+            let c = c.to_ascii_lowercase();
+            let b = match c.as_bytes() {
+                [b @ b'a'..=b'z'] => b - b'a' + 1,
+                [b'@'] => 0,
+                [b'['] => 27,
+                [b'\\'] => 28,
+                [b']'] => 29,
+                [b'^'] => 30,
+                [b'_'] => 31,
+                _ => return Err(bad()),
+            };
+            out.push(b);
+        } else if k.len() == 1 {
+            out.extend_from_slice(k.as_bytes());
+        } else {
+            return Err(bad());
+        }
+    }
+    Ok(out)
+}
+
 /// Docker's default detach sequence, `ctrl-p,ctrl-q`.
 pub const DEFAULT_DETACH_KEYS: &[u8] = &[0x10, 0x11];
 
@@ -334,6 +363,19 @@ mod tests {
         assert_eq!(e.feed(&[0x10, 0x11]), Some(vec![0x10, 0x11]), "no keys");
         let mut e = Escape::new(b"q");
         assert_eq!(e.feed(b"aq"), None);
+    }
+
+    #[test]
+    fn detach_keys_in_dockers_words() {
+        assert_eq!(detach_keys("ctrl-p,ctrl-q").expect("keys"), [16, 17]);
+        assert_eq!(
+            detach_keys("ctrl-@,x,ctrl-\\").expect("keys"),
+            [0, b'x', 28]
+        );
+        assert_eq!(
+            detach_keys("bogus").expect_err("bad").to_string(),
+            "Invalid escape keys (bogus) provided"
+        );
     }
 
     #[test]

@@ -1,15 +1,24 @@
 //! `exec`: another process in a running container, through the runtime library, with the
 //! caller's stdio (or a pty relayed to it with `-t`). The exec'd process's output is not
 //! logged (Docker's behaviour).
+//!
+//! A caller that cannot fork (the API service is a multi-threaded process) runs an exec
+//! through [`Engine::exec_spawn`]: a helper process of our own binary (`quai __exec`, the
+//! way the monitor is started) whose stdio are the caller's pipes or terminal.
 
-use std::os::fd::AsRawFd;
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
 
 use crate::config::ContainerStatus;
 use crate::lifecycle::Engine;
 use crate::{Error, Result};
 
+/// The hidden subcommand of the exec helper.
+pub const ARG: &str = "__exec";
+
 /// `exec` options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ExecRequest {
     /// The command.
     pub cmd: Vec<String>,
@@ -30,24 +39,85 @@ pub struct ExecRequest {
 }
 
 impl Engine {
-    /// Run a process in a running container; its exit code (0 at once with `detach`).
-    pub fn exec(&mut self, what: &str, req: ExecRequest) -> Result<i32> {
+    /// The container `what` if it can take an exec now (running, not paused).
+    pub fn exec_target(&mut self, what: &str) -> Result<crate::Record> {
         let rec = self.get(what)?;
         match rec.state.status {
-            ContainerStatus::Running => {}
-            ContainerStatus::Paused => {
-                return Err(Error::Conflict(format!(
-                    "container {} is paused, unpause the container before exec",
-                    rec.id
-                )))
+            ContainerStatus::Running => Ok(rec),
+            ContainerStatus::Paused => Err(Error::Conflict(format!(
+                "container {} is paused, unpause the container before exec",
+                rec.id
+            ))),
+            _ => Err(Error::Conflict(format!(
+                "container {} is not running",
+                rec.id
+            ))),
+        }
+    }
+
+    /// [`Engine::exec`] as docker reports it: a process that could not start is told
+    /// on the exec's output and ends with status 126, whatever the reason.
+    pub fn exec_reported(&mut self, what: &str, req: ExecRequest) -> Result<i32> {
+        self.exec(what, req).or_else(|e| match e {
+            Error::Start { message, .. } => {
+                println!(
+                    "OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown\r"
+                );
+                Ok(126)
             }
-            _ => {
-                return Err(Error::Conflict(format!(
-                    "container {} is not running",
-                    rec.id
-                )))
+            e => Err(e),
+        })
+    }
+
+    /// Run `req` in the container from a helper process whose standard descriptors are
+    /// `stdio` (`terminal`: they are a terminal, made the helper's controlling one, and
+    /// the process gets a terminal of its own relayed to it). The helper's exit status
+    /// is the process's. The container is checked first, so a stopped or paused one is
+    /// refused here rather than on the helper's output.
+    pub fn exec_spawn(
+        &mut self,
+        what: &str,
+        req: &ExecRequest,
+        stdio: [OwnedFd; 3],
+        terminal: bool,
+    ) -> Result<std::process::Child> {
+        use std::os::unix::process::CommandExt;
+        let rec = self.exec_target(what)?;
+        if req.cmd.is_empty() {
+            return Err(Error::Invalid("No exec command specified".into()));
+        }
+        let body =
+            serde_json::to_string(req).map_err(|e| Error::Invalid(format!("exec request: {e}")))?;
+        let [i, o, e] = stdio;
+        let mut cmd = std::process::Command::new("/proc/self/exe");
+        cmd.arg0("quai")
+            .arg(ARG)
+            .arg(&self.paths.root)
+            .arg(&self.paths.run)
+            .arg(&rec.id)
+            .arg(body)
+            .stdin(i)
+            .stdout(o)
+            .stderr(e);
+        if terminal {
+            // SAFETY: setsid and ioctl are async-signal-safe; fd 0 is the terminal.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::setsid();
+                    if libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
             }
         }
+        cmd.spawn()
+            .map_err(|e| Error::io("start the exec helper for", &rec.id, e))
+    }
+
+    /// Run a process in a running container; its exit code (0 at once with `detach`).
+    pub fn exec(&mut self, what: &str, req: ExecRequest) -> Result<i32> {
+        let rec = self.exec_target(what)?;
         if req.cmd.is_empty() {
             return Err(Error::Invalid("exec: no command given".into()));
         }
@@ -62,6 +132,17 @@ impl Engine {
         let mut p = spec.process().clone().unwrap_or_default();
         p.set_args(Some(req.cmd.clone()));
         p.set_terminal(Some(req.tty));
+        if req.tty {
+            // The terminal starts at the caller's size (a resize after the start would
+            // race the process's first look at it).
+            if let Some(w) = crate::attach::winsize_payload() {
+                let b = oci_spec::runtime::BoxBuilder::default()
+                    .height(u16::from_be_bytes([w[0], w[1]]))
+                    .width(u16::from_be_bytes([w[2], w[3]]))
+                    .build();
+                p.set_console_size(b.ok());
+            }
+        }
         let mut env = p.env().clone().unwrap_or_default();
         for e in &req.env {
             let k = e.split('=').next().unwrap_or_default();
@@ -158,6 +239,34 @@ impl Engine {
             nix::unistd::Pid::from_raw(pid),
             master,
         )?)
+    }
+}
+
+/// `quai __exec ROOT RUN ID REQUEST-JSON`: the helper [`Engine::exec_spawn`] starts; its
+/// exit status is the process's (126 when it could not run at all).
+pub fn main(args: &[OsString]) -> i32 {
+    let [root, run, id, body] = match args.get(2..) {
+        Some([a, b, c, d]) => [a, b, c, d],
+        _ => {
+            eprintln!("quai: {ARG}: usage: ROOT RUN ID REQUEST");
+            return 126;
+        }
+    };
+    let req: ExecRequest = match serde_json::from_str(&body.to_string_lossy()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("quai: {ARG}: request: {e}");
+            return 126;
+        }
+    };
+    let code = Engine::open(&PathBuf::from(root), &PathBuf::from(run))
+        .and_then(|mut eng| eng.exec_reported(&id.to_string_lossy(), req));
+    match code {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error response from daemon: {e}");
+            126
+        }
     }
 }
 

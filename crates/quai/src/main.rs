@@ -25,6 +25,7 @@ fn main() {
         match args.get(1).and_then(|a| a.to_str()) {
             Some(engine::monitor::ARG) => engine::monitor::main(&args),
             Some(engine::dns::ARG) => engine::dns::main(&args),
+            Some(engine::exec::ARG) => engine::exec::main(&args),
             Some("runtime") => {
                 let mut rest = vec![OsString::from("quai runtime")];
                 rest.extend(args.into_iter().skip(2));

@@ -20,6 +20,65 @@ struct Service {
     sock: std::path::PathBuf,
 }
 
+impl Service {
+    /// `quai system service` on a socket in the test's dir.
+    fn start(e: &Eng) -> Service {
+        let sock = e.dir.path().join("docker.sock");
+        let child = e
+            .cmd(&["system", "service", &format!("unix://{}", sock.display())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("service");
+        let svc = Service { child, sock };
+        assert!(e.until(10, || svc.sock.exists()), "no socket");
+        svc
+    }
+
+    /// The docker CLI against the service (its config in the test's dir), with `input`
+    /// on its stdin.
+    fn docker(&self, cli: &str, args: &[&str], input: Option<&[u8]>) -> Output {
+        use std::io::Write;
+        let cfg = self.sock.with_file_name("docker-config");
+        let mut c = Command::new(cli)
+            .arg("-H")
+            .arg(format!("unix://{}", self.sock.display()))
+            .args(args)
+            .env("DOCKER_CONFIG", &cfg)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("docker");
+        if let Some(i) = input {
+            let mut w = c.stdin.take().expect("stdin");
+            w.write_all(i).expect("write stdin");
+        }
+        c.wait_with_output().expect("docker")
+    }
+
+    /// The docker CLI on a terminal of its own (util-linux `script`), 24 rows by 80
+    /// columns, for `-t`.
+    fn docker_tty(&self, cli: &str, args: &str) -> Output {
+        let cfg = self.sock.with_file_name("docker-config");
+        Command::new("script")
+            .args(["-qec"])
+            .arg(format!(
+                "stty rows 24 cols 80; {cli} -H unix://{} {args}",
+                self.sock.display()
+            ))
+            .arg("/dev/null")
+            .env("DOCKER_CONFIG", &cfg)
+            .stdin(Stdio::null())
+            .output()
+            .expect("script")
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = Command::new("kill")
@@ -47,26 +106,9 @@ fn the_docker_cli_drives_quai_through_the_api() {
         return;
     };
     let e = Eng::new();
-    let sock = e.dir.path().join("docker.sock");
-    let child = e
-        .cmd(&["system", "service", &format!("unix://{}", sock.display())])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("service");
-    let svc = Service { child, sock };
-    assert!(e.until(10, || svc.sock.exists()), "no socket");
+    let svc = Service::start(&e);
     let cfg = e.dir.path().join("docker-config");
-    let d = |args: &[&str]| -> Output {
-        Command::new(cli)
-            .arg("-H")
-            .arg(format!("unix://{}", svc.sock.display()))
-            .args(args)
-            .env("DOCKER_CONFIG", &cfg)
-            .stdin(Stdio::null())
-            .output()
-            .expect("docker")
-    };
+    let d = |args: &[&str]| svc.docker(cli, args, None);
     let ok = |args: &[&str]| -> String {
         let o = d(args);
         assert!(o.status.success(), "docker {args:?}: {}", text(&o));
@@ -97,6 +139,11 @@ fn the_docker_cli_drives_quai_through_the_api() {
         "echo gone; exit 4",
     ]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("24 80"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(String::from_utf8_lossy(&o.stdout), "gone\n");
     assert_eq!(
         e.ok(&["ps", "-a", "--format", "{{.Status}}"])
@@ -316,4 +363,156 @@ fn the_docker_cli_drives_quai_through_the_api() {
         .output()
         .expect("docker");
     assert!(text(&o).contains("1.12 is too old"), "{}", text(&o));
+}
+
+#[test]
+fn exec_and_interactive_attach_through_the_api() {
+    if !root_or_skip("exec_and_interactive_attach_through_the_api") {
+        return;
+    }
+    let Some(cli) = docker_cli() else {
+        eprintln!("SKIP exec_and_interactive_attach_through_the_api: no docker CLI (apt-get install -y docker.io)");
+        return;
+    };
+    let e = Eng::new();
+    let svc = Service::start(&e);
+    let d = |args: &[&str]| svc.docker(cli, args, None);
+    let ok = |args: &[&str]| -> String {
+        let o = d(args);
+        assert!(o.status.success(), "docker {args:?}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "--network",
+        "none",
+        "localbusybox",
+        "sleep",
+        "600",
+    ]);
+    // exec: both streams apart, the exit code, -e and -w.
+    let o = d(&["exec", "box", "sh", "-c", "echo out; echo err >&2; exit 5"]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
+    assert_eq!(
+        ok(&[
+            "exec",
+            "-e",
+            "A=7",
+            "-w",
+            "/tmp",
+            "-u",
+            "65534",
+            "box",
+            "sh",
+            "-c",
+            "echo $A $(pwd) $(id -u)"
+        ]),
+        "7 /tmp 65534"
+    );
+    // -i: the client's input, then its end.
+    let o = svc.docker(
+        cli,
+        &["exec", "-i", "box", "tr", "a-z", "A-Z"],
+        Some(b"hello\n"),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "HELLO\n",
+        "{}",
+        text(&o)
+    );
+    // -d: runs on its own.
+    ok(&["exec", "-d", "box", "sh", "-c", "echo bg > /tmp/d"]);
+    assert!(e.until(5, || d(&["exec", "box", "cat", "/tmp/d"]).stdout == b"bg\n"));
+    // -t: a terminal of the container's own, sized as the client's.
+    let o = svc.docker_tty(cli, "exec -t box sh -c 'tty; stty size; exit 4'");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("/dev/pts/"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("24 80"),
+        "{}",
+        text(&o)
+    );
+    // Errors in dockerd's words.
+    let o = d(&["exec", "nosuchbox", "true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("No such container: nosuchbox"),
+        "{}",
+        text(&o)
+    );
+    let o = d(&["exec", "box", "/nosuch"]);
+    assert_eq!(o.status.code(), Some(126), "{}", text(&o));
+    assert!(
+        text(&o).contains("no such file or directory"),
+        "{}",
+        text(&o)
+    );
+    ok(&["pause", "box"]);
+    let o = d(&["exec", "box", "true"]);
+    assert!(
+        text(&o).contains("is paused, unpause the container before exec"),
+        "{}",
+        text(&o)
+    );
+    ok(&["unpause", "box"]);
+    // run -i: stdin reaches the container from before its start.
+    let o = svc.docker(
+        cli,
+        &[
+            "run",
+            "-i",
+            "--rm",
+            "--network",
+            "none",
+            "localbusybox",
+            "tr",
+            "a-z",
+            "A-Z",
+        ],
+        Some(b"abc\n"),
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "ABC\n", "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0));
+    // run -t: the container's terminal.
+    let o = svc.docker_tty(
+        cli,
+        "run --rm -t --network none localbusybox sh -c 'tty; stty size; exit 3'",
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("/dev/pts/0"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    // attach -i to a running container: input in, output and exit status out.
+    ok(&[
+        "run",
+        "-di",
+        "--name",
+        "sh1",
+        "--network",
+        "none",
+        "localbusybox",
+        "sh",
+    ]);
+    let o = svc.docker(cli, &["attach", "sh1"], Some(b"echo attached\nexit 6\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "attached\n",
+        "{}",
+        text(&o)
+    );
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
+    ok(&["rm", "-f", "box", "sh1"]);
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
 }
