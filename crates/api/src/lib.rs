@@ -11,6 +11,7 @@ mod attach;
 mod containers;
 mod exec;
 mod hijack;
+mod listen;
 mod objects;
 mod system;
 
@@ -41,6 +42,9 @@ pub enum Error {
     /// The address is not one this service takes.
     #[error("{0}")]
     Address(String),
+    /// The TLS files could not be used.
+    #[error("{path}: {reason}")]
+    Tls { path: PathBuf, reason: String },
 }
 
 /// Where to listen.
@@ -48,30 +52,95 @@ pub enum Error {
 pub enum Listen {
     /// `unix:///PATH`.
     Unix(PathBuf),
-    /// `tcp://127.0.0.1:PORT` (loopback only: no TLS yet).
+    /// `tcp://HOST:PORT` (loopback, or any address with TLS and client certificates).
     Tcp(std::net::SocketAddr),
+    /// `fd://` (the first socket systemd passed) or `fd://N`.
+    Fd(Option<i32>),
 }
 
 impl std::str::FromStr for Listen {
     type Err = Error;
     fn from_str(s: &str) -> Result<Listen, Error> {
         if let Some(p) = s.strip_prefix("unix://") {
+            if !p.starts_with('/') {
+                return Err(Error::Address(format!("{s}: want unix:///ABSOLUTE/PATH")));
+            }
             return Ok(Listen::Unix(PathBuf::from(p)));
         }
         if let Some(a) = s.strip_prefix("tcp://") {
             let addr: std::net::SocketAddr =
                 a.parse().map_err(|e| Error::Address(format!("{s}: {e}")))?;
-            if !addr.ip().is_loopback() {
-                return Err(Error::Address(format!(
-                    "{s}: TCP is served on loopback only (TLS with client certificates is not supported yet)"
-                )));
-            }
             return Ok(Listen::Tcp(addr));
         }
+        if let Some(n) = s.strip_prefix("fd://") {
+            if n.is_empty() {
+                return Ok(Listen::Fd(None));
+            }
+            let fd: i32 = n
+                .parse()
+                .map_err(|_| Error::Address(format!("{s}: want fd:// or fd://NUMBER")))?;
+            return Ok(Listen::Fd(Some(fd)));
+        }
         Err(Error::Address(format!(
-            "{s}: want unix:///PATH or tcp://127.0.0.1:PORT"
+            "{s}: want unix:///PATH, tcp://HOST:PORT or fd://"
         )))
     }
+}
+
+/// TLS for a TCP listener (`--tls`, `--tlsverify`, as dockerd takes them).
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    /// `--tlscert`.
+    pub cert: PathBuf,
+    /// `--tlskey`.
+    pub key: PathBuf,
+    /// `--tlscacert`: with `verify`, clients must show a certificate it signed.
+    pub ca: Option<PathBuf>,
+    /// `--tlsverify`.
+    pub verify: bool,
+}
+
+/// How to serve.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--time`: exit after this long without a request.
+    pub idle: Option<std::time::Duration>,
+    /// `--group`: the unix socket's group (mode 0660), else root's alone (0600).
+    pub group: Option<u32>,
+    /// TLS on a TCP listener.
+    pub tls: Option<Tls>,
+}
+
+/// Refuse what would open the engine to more than root on this machine: TCP beyond
+/// loopback without client certificates, TLS options on a unix socket.
+pub fn check(listen: &Listen, opts: &Options) -> Result<(), Error> {
+    match listen {
+        Listen::Tcp(a) if !a.ip().is_loopback() => {
+            let verified = opts
+                .tls
+                .as_ref()
+                .is_some_and(|t| t.verify && t.ca.is_some());
+            if !verified {
+                return Err(Error::Address(format!(
+                    "tcp://{a}: beyond loopback the API is served only with TLS and client certificates (--tlsverify --tlscacert --tlscert --tlskey)"
+                )));
+            }
+        }
+        Listen::Unix(_) | Listen::Fd(_) if opts.tls.is_some() => {
+            return Err(Error::Address(
+                "TLS is for tcp:// listeners only".to_string(),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(t) = &opts.tls {
+        if t.verify && t.ca.is_none() {
+            return Err(Error::Address(
+                "--tlsverify needs --tlscacert (the CA that signs client certificates)".to_string(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What the handlers need: where the engine's state is (and the attach requests
@@ -282,61 +351,37 @@ async fn idle_for(idle: Option<std::time::Duration>) {
     }
 }
 
-/// Serve until stopped, or (`idle`) until that long has passed without a request, as
-/// podman's `system service --time` does.
-pub fn serve(
-    state: State,
-    listen: &Listen,
-    idle: Option<std::time::Duration>,
-) -> Result<(), Error> {
+/// Serve until stopped, or (`opts.idle`) until that long has passed without a request,
+/// as podman's `system service --time` does.
+pub fn serve(state: State, listen: &Listen, opts: &Options) -> Result<(), Error> {
+    check(listen, opts)?;
+    let fail = |addr: String| move |source| Error::Listen { addr, source };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|source| Error::Listen {
-            addr: format!("{listen:?}"),
-            source,
-        })?;
+        .map_err(fail(format!("{listen:?}")))?;
     rt.block_on(async move {
-        let app = router(state);
-        let app = tower_map(app);
-        match listen {
-            Listen::Unix(p) => {
-                let _ = std::fs::remove_file(p);
-                if let Some(dir) = p.parent() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                let l = tokio::net::UnixListener::bind(p).map_err(|source| Error::Listen {
-                    addr: p.display().to_string(),
-                    source,
-                })?;
-                // Root only: whoever can reach the socket can run anything as root.
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600));
+        let app = tower_map(router(state));
+        let idle = opts.idle;
+        match listen::open(listen, opts).await? {
+            listen::Bound::Unix(l, path) => {
                 let served = axum::serve(l, axum::ServiceExt::into_make_service(app))
                     .with_graceful_shutdown(idle_for(idle))
                     .await;
-                let _ = std::fs::remove_file(p);
-                served.map_err(|source| Error::Listen {
-                    addr: p.display().to_string(),
-                    source,
-                })
+                if let Some(p) = &path {
+                    let _ = std::fs::remove_file(p);
+                }
+                served.map_err(fail(format!("{listen:?}")))
             }
-            Listen::Tcp(a) => {
-                let l = tokio::net::TcpListener::bind(a)
-                    .await
-                    .map_err(|source| Error::Listen {
-                        addr: a.to_string(),
-                        source,
-                    })?;
-                axum::serve(l, axum::ServiceExt::into_make_service(app))
-                    .with_graceful_shutdown(idle_for(idle))
-                    .await
-                    .map_err(|source| Error::Listen {
-                        addr: a.to_string(),
-                        source,
-                    })
-            }
+            listen::Bound::Tcp(l) => axum::serve(l, axum::ServiceExt::into_make_service(app))
+                .with_graceful_shutdown(idle_for(idle))
+                .await
+                .map_err(fail(format!("{listen:?}"))),
+            listen::Bound::Tls(l) => axum::serve(l, axum::ServiceExt::into_make_service(app))
+                .with_graceful_shutdown(idle_for(idle))
+                .await
+                .map_err(fail(format!("{listen:?}"))),
         }
     })
 }

@@ -215,14 +215,7 @@ pub enum SystemCmd {
         volumes: bool,
     },
     /// Serve the Docker Engine API (docker CLI, compose, SDKs) over this engine.
-    Service {
-        /// Exit after this many seconds without a request (0: never).
-        #[arg(short, long, default_value_t = 0)]
-        time: u64,
-        /// Where: `unix:///PATH` (default `unix:///run/quai/docker.sock`) or
-        /// `tcp://127.0.0.1:PORT`.
-        address: Option<String>,
-    },
+    Service(ServiceArgs),
     /// Display system-wide information.
     Info {
         /// Go template, or `json`.
@@ -234,23 +227,155 @@ pub enum SystemCmd {
     Boot,
 }
 
+/// `system service`.
+#[derive(Debug, clap::Args)]
+pub struct ServiceArgs {
+    /// Exit after this many seconds without a request (0: never).
+    #[arg(short, long, default_value_t = 0)]
+    time: u64,
+    /// Share the unix socket with this group (name or id; mode 0660).
+    #[arg(long)]
+    group: Option<String>,
+    /// Serve TLS (tcp:// only).
+    #[arg(long)]
+    tls: bool,
+    /// Serve TLS and require client certificates signed by --tlscacert.
+    #[arg(long)]
+    tlsverify: bool,
+    /// The CA that signs client certificates.
+    #[arg(long)]
+    tlscacert: Option<std::path::PathBuf>,
+    /// The server's certificate (PEM).
+    #[arg(long)]
+    tlscert: Option<std::path::PathBuf>,
+    /// The server's key (PEM).
+    #[arg(long)]
+    tlskey: Option<std::path::PathBuf>,
+    /// Write systemd units (quai.socket, quai.service) that start the service on the
+    /// first connection, and enable them where systemd runs.
+    #[arg(long)]
+    install: bool,
+    /// Where: `unix:///PATH` (default `unix:///run/quai/docker.sock`),
+    /// `tcp://HOST:PORT` or `fd://` (socket activation).
+    address: Option<String>,
+}
+
+/// `system service`: validate everything, then serve.
+fn service(eng: &Engine, a: ServiceArgs) -> anyhow::Result<i32> {
+    let address = a
+        .address
+        .as_deref()
+        .unwrap_or("unix:///run/quai/docker.sock");
+    let listen: api::Listen = address.parse()?;
+    let group = match &a.group {
+        None => None,
+        // The host's /etc/group, read as for a container's `-u` (no NSS in a static
+        // binary).
+        Some(g) => Some(
+            engine::rootfs::resolve_user(std::path::Path::new("/"), &format!("0:{g}"), &[])
+                .map_err(|_| anyhow::anyhow!("group {g} not found"))?
+                .gid,
+        ),
+    };
+    let tls = if a.tls || a.tlsverify {
+        let need = |p: &Option<std::path::PathBuf>, flag: &str| {
+            p.clone()
+                .ok_or_else(|| anyhow::anyhow!("--{flag} is needed with --tls/--tlsverify"))
+        };
+        Some(api::Tls {
+            cert: need(&a.tlscert, "tlscert")?,
+            key: need(&a.tlskey, "tlskey")?,
+            ca: a.tlscacert.clone(),
+            verify: a.tlsverify,
+        })
+    } else {
+        None
+    };
+    let opts = api::Options {
+        idle: (a.time > 0).then(|| std::time::Duration::from_secs(a.time)),
+        group,
+        tls,
+    };
+    api::check(&listen, &opts)?;
+    if a.install {
+        return install(eng, &listen, &a);
+    }
+    let state = api::State::new(eng.root().to_path_buf(), eng.run_dir().to_path_buf());
+    api::serve(state, &listen, &opts)?;
+    Ok(0)
+}
+
+/// `system service --install`: quai.socket listens where the service would, and starts
+/// quai.service (`system service fd://`) on the first connection, as docker.socket does.
+fn install(eng: &Engine, listen: &api::Listen, a: &ServiceArgs) -> anyhow::Result<i32> {
+    let stream = match listen {
+        api::Listen::Unix(p) => p.display().to_string(),
+        api::Listen::Tcp(t) => t.to_string(),
+        api::Listen::Fd(_) => anyhow::bail!("--install: give the address to listen on, not fd://"),
+    };
+    let (mode, group) = match &a.group {
+        Some(g) => ("0660", format!("SocketGroup={g}\n")),
+        None => ("0600", String::new()),
+    };
+    let exe = std::fs::read_link("/proc/self/exe").context("our own binary")?;
+    let mut extra = String::new();
+    for (flag, v) in [
+        ("--tlscacert", &a.tlscacert),
+        ("--tlscert", &a.tlscert),
+        ("--tlskey", &a.tlskey),
+    ] {
+        if let Some(p) = v {
+            extra.push_str(&format!(" {flag} {}", p.display()));
+        }
+    }
+    if a.tlsverify {
+        extra.push_str(" --tlsverify");
+    } else if a.tls {
+        extra.push_str(" --tls");
+    }
+    if a.time > 0 {
+        extra.push_str(&format!(" --time {}", a.time));
+    }
+    let socket = format!(
+        "[Unit]\nDescription=quai Docker Engine API socket\n\n[Socket]\nListenStream={stream}\nSocketMode={mode}\nSocketUser=root\n{group}\n[Install]\nWantedBy=sockets.target\n"
+    );
+    let service = format!(
+        "[Unit]\nDescription=quai Docker Engine API service\nRequires=quai.socket\nAfter=quai.socket\n\n[Service]\nType=exec\nEnvironment=QUAI_ROOT={} QUAI_RUN_DIR={}\nExecStart={} system service{extra} fd://\nKillMode=process\nDelegate=yes\n\n[Install]\nWantedBy=multi-user.target\n",
+        eng.root().display(),
+        eng.run_dir().display(),
+        exe.display(),
+    );
+    let dir = std::env::var_os("QUAI_SYSTEMD_UNIT_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/etc/systemd/system".into());
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    for (name, text) in [("quai.socket", &socket), ("quai.service", &service)] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).with_context(|| format!("write {}", p.display()))?;
+        println!("{}", p.display());
+    }
+    if std::path::Path::new("/run/systemd/system").exists() {
+        for args in [
+            &["daemon-reload"][..],
+            &["enable", "--now", "quai.socket"][..],
+        ] {
+            let st = std::process::Command::new("systemctl")
+                .args(args)
+                .status()
+                .context("systemctl")?;
+            anyhow::ensure!(st.success(), "systemctl {} failed", args.join(" "));
+        }
+    } else {
+        eprintln!("systemd is not running here: start the socket with `systemctl enable --now quai.socket` where it is");
+    }
+    Ok(0)
+}
+
 /// `system ...`.
 pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
     match cmd {
         SystemCmd::Df { format } => df(eng, format.as_deref()),
-        SystemCmd::Service { time, address } => {
-            let listen: api::Listen = address
-                .as_deref()
-                .unwrap_or("unix:///run/quai/docker.sock")
-                .parse()?;
-            let state = api::State::new(eng.root().to_path_buf(), eng.run_dir().to_path_buf());
-            api::serve(
-                state,
-                &listen,
-                (time > 0).then(|| std::time::Duration::from_secs(time)),
-            )?;
-            Ok(0)
-        }
+        SystemCmd::Service(a) => service(eng, a),
         SystemCmd::Info { format } => info_cmd(eng, format.as_deref()),
         SystemCmd::Boot => {
             let mut code = 0;

@@ -516,3 +516,206 @@ fn exec_and_interactive_attach_through_the_api() {
     ok(&["rm", "-f", "box", "sh1"]);
     assert_eq!(e.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn service_sockets_tls_activation_and_install() {
+    if !root_or_skip("service_sockets_tls_activation_and_install") {
+        return;
+    }
+    let Some(cli) = docker_cli() else {
+        eprintln!("SKIP service_sockets_tls_activation_and_install: no docker CLI (apt-get install -y docker.io)");
+        return;
+    };
+    use std::os::unix::fs::MetadataExt;
+    let e = Eng::new();
+    let dir = e.dir.path();
+    let cfg = dir.join("docker-config");
+    // The default socket is root's alone; --group shares it with one group.
+    let svc = Service::start(&e);
+    let m = std::fs::metadata(&svc.sock).expect("socket");
+    assert_eq!(m.mode() & 0o777, 0o600);
+    drop(svc);
+    let sock = dir.join("group.sock");
+    let child = e
+        .cmd(&[
+            "system",
+            "service",
+            "--group",
+            "65534",
+            &format!("unix://{}", sock.display()),
+        ])
+        .spawn()
+        .expect("service");
+    let svc = Service { child, sock };
+    assert!(e.until(10, || svc.sock.exists()));
+    let m = std::fs::metadata(&svc.sock).expect("socket");
+    assert_eq!((m.mode() & 0o777, m.gid()), (0o660, 65534));
+    drop(svc);
+    // Refusals before anything is bound.
+    for (args, words) in [
+        (
+            &["tcp://0.0.0.0:23750"][..],
+            "only with TLS and client certificates",
+        ),
+        (&["unix://relative.sock"][..], "want unix:///ABSOLUTE/PATH"),
+        (
+            &["--tls", "tcp://127.0.0.1:23750"][..],
+            "--tlscert is needed",
+        ),
+        (
+            &["--group", "nosuchgroup", "unix:///tmp/x.sock"][..],
+            "group nosuchgroup not found",
+        ),
+    ] {
+        let mut a = vec!["system", "service"];
+        a.extend_from_slice(args);
+        let o = e.q(&a);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(words), "{args:?}: {}", text(&o));
+    }
+    // Socket activation: systemd's protocol (LISTEN_PID, LISTEN_FDS, fd 3).
+    let sock = dir.join("activated.sock");
+    let child = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", e.netns))
+        .arg("systemd-socket-activate")
+        .arg("-l")
+        .arg(&sock)
+        .arg(&e.bin)
+        .args(["system", "service", "fd://"])
+        .env("QUAI_ROOT", &e.root)
+        .env("QUAI_RUN_DIR", &e.run)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("systemd-socket-activate");
+    let svc = Service { child, sock };
+    assert!(e.until(10, || svc.sock.exists()));
+    let o = svc.docker(cli, &["ps", "-a", "--format", "{{.Names}}"], None);
+    assert!(o.status.success(), "{}", text(&o));
+    drop(svc);
+    // TLS with client certificates, on TCP in the test's network namespace.
+    let pki = dir.join("pki");
+    std::fs::create_dir_all(&pki).expect("pki");
+    let script = r#"set -e
+        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+        key ca-key.pem
+        openssl req -x509 -new -key ca-key.pem -out ca.pem -days 1 -subj /CN=test-ca 2>/dev/null
+        for who in server client; do
+            key $who-key.pem
+            openssl req -new -key $who-key.pem -out $who.csr -subj /CN=$who 2>/dev/null
+        done
+        printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+        printf 'extendedKeyUsage=clientAuth\n' > client.ext
+        for who in server client; do
+            openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+                -out $who.pem -days 1 -extfile $who.ext 2>/dev/null
+        done
+        cp ca.pem client/ca.pem 2>/dev/null || { mkdir client; cp ca.pem client/ca.pem; }
+        cp client.pem client/cert.pem; cp client-key.pem client/key.pem
+        mkdir -p noclient; cp ca.pem noclient/ca.pem"#;
+    let o = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(&pki)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", text(&o));
+    let p = |f: &str| pki.join(f).display().to_string();
+    let child = e
+        .cmd(&[
+            "system",
+            "service",
+            "--tlsverify",
+            "--tlscacert",
+            &p("ca.pem"),
+            "--tlscert",
+            &p("server.pem"),
+            "--tlskey",
+            &p("server-key.pem"),
+            "tcp://127.0.0.1:23760",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("service");
+    let tls_svc = Service {
+        child,
+        sock: dir.join("none"),
+    };
+    let tls_docker = |certs: &str, args: &[&str]| -> Output {
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", e.netns))
+            .arg(cli)
+            .args(["-H", "tcp://127.0.0.1:23760"])
+            .args(args)
+            .env("DOCKER_CONFIG", &cfg)
+            .env("DOCKER_CERT_PATH", p(certs))
+            .env("DOCKER_TLS_VERIFY", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("docker")
+    };
+    assert!(e.until(10, || tls_docker("client", &["version"]).status.success()));
+    let o = tls_docker(
+        "client",
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "localbusybox",
+            "echo",
+            "over tls",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "over tls\n",
+        "{}",
+        text(&o)
+    );
+    // Without a client certificate the handshake fails: nothing is served.
+    let o = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", e.netns))
+        .arg(cli)
+        .args(["-H", "tcp://127.0.0.1:23760", "--tls", "--tlscacert"])
+        .arg(p("ca.pem"))
+        .arg("ps")
+        .env("DOCKER_CONFIG", &cfg)
+        .stdin(Stdio::null())
+        .output()
+        .expect("docker");
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    drop(tls_svc);
+    // --install writes the socket and service units (systemd is not pid 1 here).
+    let units = dir.join("units");
+    let o = e
+        .cmd(&[
+            "system",
+            "service",
+            "--install",
+            "--group",
+            "65534",
+            "unix:///run/quai-test.sock",
+        ])
+        .env("QUAI_SYSTEMD_UNIT_DIR", &units)
+        .output()
+        .expect("install");
+    assert!(o.status.success(), "{}", text(&o));
+    let socket = std::fs::read_to_string(units.join("quai.socket")).expect("socket unit");
+    assert!(
+        socket.contains("ListenStream=/run/quai-test.sock"),
+        "{socket}"
+    );
+    assert!(
+        socket.contains("SocketMode=0660") && socket.contains("SocketGroup=65534"),
+        "{socket}"
+    );
+    let service = std::fs::read_to_string(units.join("quai.service")).expect("service unit");
+    assert!(service.contains("system service fd://"), "{service}");
+    assert!(
+        service.contains(&format!("QUAI_ROOT={}", e.root.display())),
+        "{service}"
+    );
+    assert!(!std::path::Path::new("/run/quai-test.sock").exists());
+}
