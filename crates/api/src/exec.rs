@@ -182,7 +182,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!({ "Id": rec.id }))))
 }
 
-fn new_id() -> Result<String, ApiError> {
+pub(crate) fn new_id() -> Result<String, ApiError> {
     let mut b = [0u8; 32];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut b))

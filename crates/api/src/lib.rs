@@ -8,6 +8,8 @@
 //! dockerd's status codes.
 
 mod attach;
+mod body;
+mod build;
 mod containers;
 mod exec;
 mod hijack;
@@ -304,6 +306,10 @@ pub fn router(state: State) -> Router {
         .route("/containers/{id}/changes", get(containers::changes))
         .route("/containers/{id}/rename", post(containers::rename))
         .route("/events", get(containers::events))
+        .route(
+            "/build",
+            post(build::build).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/containers/{id}", delete(containers::remove))
         .route("/volumes", get(objects::volumes))
         .route("/volumes/create", post(objects::volume_create))

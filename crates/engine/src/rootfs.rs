@@ -88,8 +88,13 @@ pub fn fd_path(fd: &impl AsFd) -> PathBuf {
 }
 
 fn read_in(root: &Path, path: &str) -> Option<String> {
-    let fd = open_in(root, path, OFlags::RDONLY).ok()?;
-    std::fs::read_to_string(fd_path(&fd)).ok()
+    read_file_in(root, path).ok()
+}
+
+/// The text of `path` inside `root`, never resolved out of it (links included).
+pub fn read_file_in(root: &Path, path: &str) -> std::io::Result<String> {
+    let fd = open_in(root, path, OFlags::RDONLY)?;
+    std::fs::read_to_string(fd_path(&fd))
 }
 
 /// Resolve Docker's `-u` (`name`, `uid`, `uid:gid`, `name:group`) and `--group-add`

@@ -719,3 +719,90 @@ fn service_sockets_tls_activation_and_install() {
     );
     assert!(!std::path::Path::new("/run/quai-test.sock").exists());
 }
+
+#[test]
+fn docker_build_through_the_api() {
+    if !root_or_skip("docker_build_through_the_api") {
+        return;
+    }
+    let Some(cli) = docker_cli() else {
+        eprintln!(
+            "SKIP docker_build_through_the_api: no docker CLI (apt-get install -y docker.io)"
+        );
+        return;
+    };
+    let e = Eng::new();
+    let svc = Service::start(&e);
+    let d = |args: &[&str]| svc.docker(cli, args, None);
+    let ctx = e.dir.path().join("ctx");
+    std::fs::create_dir_all(ctx.join("sub")).expect("ctx");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM localbusybox\nARG X=1\nRUN echo built-$X > /b\nCOPY f /f\nCOPY sub/ /sub/\nCMD cat /b /f; ls /sub\n",
+    )
+    .expect("Dockerfile");
+    std::fs::write(ctx.join("f"), "file\n").expect("f");
+    std::fs::write(ctx.join("sub/kept"), "").expect("kept");
+    std::fs::write(ctx.join("sub/secret"), "").expect("secret");
+    std::fs::write(ctx.join(".dockerignore"), "sub/secret\n").expect("ignore");
+    let c = ctx.to_str().expect("utf-8");
+    // The classic builder's endpoint: the CLI sends the context as a tar.
+    let o = d(&["build", "-t", "built:1", "--build-arg", "X=2", c]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Step 2/4 : RUN echo built-2 > /b"), "{out}");
+    assert!(out.contains("Successfully tagged built:1"), "{out}");
+    let o = d(&["run", "--rm", "--network", "none", "built:1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "built-2\nfile\nkept\n",
+        "{}",
+        text(&o)
+    );
+    // Again: from the cache.
+    let o = d(&["build", "-t", "built:1", "--build-arg", "X=2", c]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Using cache"),
+        "{}",
+        text(&o)
+    );
+    // -q: the id alone; the image is the one listed.
+    let o = d(&["build", "-q", "--build-arg", "X=2", c]);
+    let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(id.starts_with("sha256:"), "{}", text(&o));
+    assert_eq!(e.ok(&["image", "inspect", "-f", "{{.Id}}", "built:1"]), id);
+    // -f elsewhere, and a failing RUN: its status is the CLI's.
+    let alt = e.dir.path().join("Dockerfile.alt");
+    std::fs::write(&alt, "FROM localbusybox\nRUN echo failing; exit 3\n").expect("alt");
+    let o = d(&["build", "-f", alt.to_str().expect("utf-8"), c]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o)
+            .contains("The command '/bin/sh -c echo failing; exit 3' returned a non-zero code: 3"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("failing"),
+        "{}",
+        text(&o)
+    );
+    // A Dockerfile error, and nothing left behind in the run dir.
+    std::fs::write(&alt, "FROM localbusybox\nNOSUCH x\n").expect("alt");
+    let o = d(&["build", "-f", alt.to_str().expect("utf-8"), c]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).to_lowercase().contains("unknown instruction"),
+        "{}",
+        text(&o)
+    );
+    let left: Vec<_> = std::fs::read_dir(e.run.join("api"))
+        .map(|r| r.flatten().map(|x| x.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with("build-")),
+        "{left:?}"
+    );
+}
