@@ -241,46 +241,42 @@ pub async fn build(
             quiet,
             from: false,
         };
-        let fail = |out: &Legacy, message: String, code: i32| {
-            out.send(json!({"errorDetail": {"code": code, "message": message}, "error": message}));
-        };
-        if let Err(e) = image::layer::unpack(Padded::new(reader), &ctx.0) {
-            return fail(&out, format!("unpack the build context: {e}"), 1);
-        }
-        // The Dockerfile is read inside the context, never through a link out of it.
-        let dockerfile = match engine::rootfs::read_file_in(&ctx.0, &dockerfile_name) {
-            Ok(t) => t,
-            Err(e) => {
-                return fail(
-                    &out,
-                    format!("Cannot locate specified Dockerfile: {dockerfile_name} ({e})"),
-                    1,
-                )
-            }
-        };
-        let mut eng = match engine::lifecycle::Engine::open(&root, &run) {
-            Ok(e) => e,
-            Err(e) => return fail(&out, e.to_string(), 1),
-        };
-        let name = std::path::Path::new(&dockerfile_name)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "Dockerfile".into());
-        let req = build::BuildRequest {
-            context: ctx.0.clone(),
-            dockerfile,
-            dockerfile_name: name,
-            tags: tags.clone(),
-            target,
-            build_args,
-            labels,
-            no_cache,
-            pull,
-            network,
-            extra_hosts,
-            ..Default::default()
-        };
-        match build::build(&mut eng, &req, &mut out) {
+        let built = (|| -> Result<content::Digest, (String, i32)> {
+            image::layer::unpack(Padded::new(reader), &ctx.0)
+                .map_err(|e| (format!("unpack the build context: {e}"), 1))?;
+            // The Dockerfile is read inside the context, never through a link out of it.
+            let dockerfile =
+                engine::rootfs::read_file_in(&ctx.0, &dockerfile_name).map_err(|e| {
+                    (
+                        format!("Cannot locate specified Dockerfile: {dockerfile_name} ({e})"),
+                        1,
+                    )
+                })?;
+            let mut eng =
+                engine::lifecycle::Engine::open(&root, &run).map_err(|e| (e.to_string(), 1))?;
+            let name = std::path::Path::new(&dockerfile_name)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "Dockerfile".into());
+            let req = build::BuildRequest {
+                context: ctx.0.clone(),
+                dockerfile,
+                dockerfile_name: name,
+                tags: tags.clone(),
+                target,
+                build_args,
+                labels,
+                no_cache,
+                pull,
+                network,
+                extra_hosts,
+                ..Default::default()
+            };
+            build::build(&mut eng, &req, &mut out).map_err(|e| failure(&e))
+        })();
+        // The context goes before the last line: a client that sees the end sees it gone.
+        drop(ctx);
+        match built {
             Ok(id) => {
                 out.send(json!({"aux": {"ID": id.to_string()}}));
                 if quiet {
@@ -292,9 +288,10 @@ pub async fn build(
                     out.stream(&format!("Successfully tagged {}\n", t.familiar()));
                 }
             }
-            Err(e) => {
-                let (message, code) = failure(&e);
-                fail(&out, message, code);
+            Err((message, code)) => {
+                out.send(
+                    json!({"errorDetail": {"code": code, "message": message}, "error": message}),
+                );
             }
         }
     });
