@@ -557,7 +557,7 @@ impl ImageStore {
             "VirtualSize": summary.size,
             "Config": c.get("config").cloned().unwrap_or(json!({})),
             "RootFS": {"Type": "layers", "Layers": c["rootfs"]["diff_ids"]},
-            "Metadata": {"LastTagTime": ""},
+            "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
         }))
     }
 
