@@ -87,10 +87,12 @@ pub async fn attach(
                     }
                     e => e.into(),
                 })?;
+                // A container not running yet (created, or exited: `docker start -a`)
+                // is attached by its next start.
                 Ok((
                     r.id.clone(),
                     r.config.tty,
-                    r.state.status == engine::config::ContainerStatus::Created,
+                    !r.state.status.is_active(),
                     r.config.open_stdin,
                 ))
             }
@@ -135,7 +137,14 @@ pub async fn attach(
                     let mut esc = engine::attach::Escape::new(&keys);
                     while let Some(chunk) = in_rx.blocking_recv() {
                         let Some(b) = chunk else {
-                            let _ = engine::attach::send(&mut w, engine::attach::STDIN_CLOSE, b"");
+                            // The end of the client's input ends the container's only
+                            // for the attacher of its start (`run -i`, `start -ai`:
+                            // dockerd's StdinOnce); a later attacher going away leaves
+                            // it open for the next one.
+                            if created {
+                                let _ =
+                                    engine::attach::send(&mut w, engine::attach::STDIN_CLOSE, b"");
+                            }
                             return;
                         };
                         let data = if tty { esc.feed(&b) } else { Some(b) };

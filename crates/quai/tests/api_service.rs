@@ -508,7 +508,84 @@ fn exec_and_interactive_attach_through_the_api() {
         text(&o)
     );
     assert_eq!(o.status.code(), Some(6), "{}", text(&o));
-    ok(&["rm", "-f", "box", "sh1"]);
+    // start -a / -ai on an exited container: the next start's output and input.
+    let o = d(&[
+        "run",
+        "--name",
+        "sa",
+        "--network",
+        "none",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo ran; exit 2",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = d(&["start", "-a", "sa"]);
+    assert_eq!(
+        (String::from_utf8_lossy(&o.stdout).as_ref(), o.status.code()),
+        ("ran\n", Some(2)),
+        "{}",
+        text(&o)
+    );
+    let o = d(&[
+        "run",
+        "-i",
+        "--name",
+        "again",
+        "--network",
+        "none",
+        "localbusybox",
+        "sh",
+        "-c",
+        "read x; echo got-$x",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "got-\n", "{}", text(&o));
+    let o = svc.docker(cli, &["start", "-ai", "again"], Some(b"abc\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "got-abc\n",
+        "{}",
+        text(&o)
+    );
+    // A client killed mid-attach and mid-exec leaves the container as it was.
+    for args in [&["attach", "sh2"][..], &["exec", "-i", "sh2", "sh"][..]] {
+        if args[0] == "attach" {
+            ok(&[
+                "run",
+                "-di",
+                "--name",
+                "sh2",
+                "--network",
+                "none",
+                "localbusybox",
+                "sh",
+            ]);
+        }
+        let mut c = Command::new(cli)
+            .arg("-H")
+            .arg(format!("unix://{}", svc.sock.display()))
+            .args(args)
+            .env("DOCKER_CONFIG", svc.sock.with_file_name("docker-config"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = c.kill();
+        let _ = c.wait();
+        assert_eq!(e.inspect("sh2", ".State.Status"), "running", "{args:?}");
+        assert_eq!(ok(&["exec", "sh2", "echo", "alive"]), "alive");
+    }
+    let o = svc.docker(cli, &["attach", "sh2"], Some(b"echo again\nexit 0\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "again\n",
+        "{}",
+        text(&o)
+    );
+    ok(&["rm", "-f", "box", "sh1", "sh2", "sa", "again"]);
     assert_eq!(e.ok(&["ps", "-aq"]), "");
 }
 
