@@ -1,5 +1,5 @@
-//! Containers: list, create (Docker's `Config`/`HostConfig` body), inspect, the state
-//! verbs, wait, logs (multiplexed as dockerd frames them) and remove.
+//! Containers: list, inspect, the state verbs, wait, logs (multiplexed as dockerd frames
+//! them) and remove (create is `create.rs`).
 
 use std::collections::HashMap;
 
@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use engine::resolve::CreateRequest;
 use serde_json::{json, Value};
 
 use crate::ApiError;
@@ -118,164 +117,6 @@ pub async fn inspect(
     st.with_engine(move |eng| {
         let r = eng.get(&id).map_err(no_such(&id))?;
         Ok(Json(engine::docker::container_inspect(eng, &r)))
-    })
-    .await
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
-
-/// Docker's create body as the engine's request.
-fn request(name: Option<String>, body: &Value) -> Result<CreateRequest, ApiError> {
-    let cfg = &body;
-    let host = &body["HostConfig"];
-    let image = cfg["Image"].as_str().unwrap_or_default().to_string();
-    if image.is_empty() {
-        return Err(ApiError::bad_request(
-            "config cannot be empty in order to create a container",
-        ));
-    }
-    let mut req = CreateRequest {
-        name,
-        image,
-        ..Default::default()
-    };
-    let entrypoint = strings(&cfg["Entrypoint"]);
-    let cmd = strings(&cfg["Cmd"]);
-    if cfg["Entrypoint"].is_array() || cfg["Entrypoint"].is_string() {
-        // Docker's `--entrypoint X`: its first word; the rest go before the command.
-        let mut e = entrypoint.into_iter();
-        req.entrypoint = Some(e.next().unwrap_or_default());
-        req.cmd = e.chain(cmd).collect();
-    } else {
-        req.cmd = cmd;
-    }
-    let c = &mut req.config;
-    c.env = strings(&cfg["Env"]);
-    for (k, v) in cfg["Labels"].as_object().into_iter().flatten() {
-        c.labels
-            .insert(k.clone(), v.as_str().unwrap_or_default().to_string());
-    }
-    c.tty = cfg["Tty"].as_bool().unwrap_or(false);
-    c.open_stdin = cfg["OpenStdin"].as_bool().unwrap_or(false);
-    req.workdir = cfg["WorkingDir"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    req.user = cfg["User"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    req.hostname = cfg["Hostname"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    req.stop_signal = cfg["StopSignal"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    c.exposed_ports = cfg["ExposedPorts"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    c.auto_remove = host["AutoRemove"].as_bool().unwrap_or(false);
-    c.privileged = host["Privileged"].as_bool().unwrap_or(false);
-    c.read_only = host["ReadonlyRootfs"].as_bool().unwrap_or(false);
-    c.init = host["Init"].as_bool().unwrap_or(false);
-    c.cap_add = strings(&host["CapAdd"]);
-    c.cap_drop = strings(&host["CapDrop"]);
-    c.extra_hosts = strings(&host["ExtraHosts"]);
-    c.dns = strings(&host["Dns"]);
-    c.group_add = strings(&host["GroupAdd"]);
-    c.security_opt = strings(&host["SecurityOpt"]);
-    let mode = host["NetworkMode"]
-        .as_str()
-        .unwrap_or("default")
-        .to_string();
-    c.network_mode_given = mode.clone();
-    c.network_mode = mode.into();
-    if let Some(r) = host["RestartPolicy"]["Name"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-    {
-        let n = host["RestartPolicy"]["MaximumRetryCount"]
-            .as_u64()
-            .unwrap_or(0);
-        let spec = if r == "on-failure" && n > 0 {
-            format!("{r}:{n}")
-        } else {
-            r.to_string()
-        };
-        c.restart = engine::config::RestartPolicy::parse(&spec).map_err(ApiError::bad_request)?;
-    }
-    let res = &mut c.resources;
-    let pos = |k: &str| host[k].as_i64().filter(|v| *v != 0);
-    res.memory = pos("Memory");
-    res.memory_swap = pos("MemorySwap");
-    res.memory_reservation = pos("MemoryReservation");
-    res.nano_cpus = pos("NanoCpus");
-    res.cpu_shares = host["CpuShares"].as_u64().filter(|v| *v != 0);
-    res.cpu_period = pos("CpuPeriod");
-    res.cpu_quota = pos("CpuQuota");
-    res.pids_limit = pos("PidsLimit").filter(|p| *p > 0);
-    res.cpuset_cpus = host["CpusetCpus"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    req.volumes = strings(&host["Binds"]);
-    for (dst, opts) in host["Tmpfs"].as_object().into_iter().flatten() {
-        let o = opts.as_str().unwrap_or_default();
-        req.tmpfs.push(if o.is_empty() {
-            dst.clone()
-        } else {
-            format!("{dst}:{o}")
-        });
-    }
-    for (port, binds) in host["PortBindings"].as_object().into_iter().flatten() {
-        for b in binds.as_array().into_iter().flatten() {
-            let ip = b["HostIp"].as_str().unwrap_or_default();
-            let hp = b["HostPort"].as_str().unwrap_or_default();
-            let spec = match (ip.is_empty(), hp.is_empty()) {
-                (true, true) => port.clone(),
-                (true, false) => format!("{hp}:{port}"),
-                (false, _) => format!("{ip}:{hp}:{port}"),
-            };
-            let parsed = engine::network::parse_ports(&spec).map_err(ApiError::bad_request)?;
-            req.config.ports.extend(parsed);
-        }
-    }
-    req.publish_all = host["PublishAllPorts"].as_bool().unwrap_or(false);
-    Ok(req)
-}
-
-/// `POST /containers/create?name=`.
-pub async fn create(
-    State(st): State<crate::State>,
-    Query(q): Params,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
-    let req = request(q.get("name").filter(|n| !n.is_empty()).cloned(), &body)?;
-    let image = req.image.clone();
-    st.with_engine(move |eng| match eng.create(req) {
-        Ok(r) => Ok((
-            StatusCode::CREATED,
-            Json(json!({"Id": r.id, "Warnings": []})),
-        )),
-        Err(e) if e.is_no_such_image() => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("No such image: {image}"),
-        )),
-        Err(e) => Err(e.into()),
     })
     .await
 }

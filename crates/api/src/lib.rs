@@ -11,6 +11,7 @@ mod attach;
 mod body;
 mod build;
 mod containers;
+mod create;
 mod exec;
 mod hijack;
 mod listen;
@@ -208,9 +209,12 @@ impl ApiError {
 impl From<engine::Error> for ApiError {
     fn from(e: engine::Error) -> ApiError {
         let status = match &e {
-            engine::Error::NoSuchContainer(_) => StatusCode::NOT_FOUND,
+            engine::Error::NoSuchContainer(_) | engine::Error::NoSuchNetwork(_) => {
+                StatusCode::NOT_FOUND
+            }
             _ if e.is_no_such_image() => StatusCode::NOT_FOUND,
             engine::Error::Invalid(_) => StatusCode::BAD_REQUEST,
+            engine::Error::Conflict(_) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
@@ -229,9 +233,28 @@ fn version(v: &str) -> Option<(u32, u32)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
+/// The API version a request speaks (its path's, or this service's), for handlers whose
+/// behaviour dockerd ties to the version (an extension of every request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ApiVersion(pub u32, pub u32);
+
+impl ApiVersion {
+    /// This service's own version.
+    pub fn current() -> ApiVersion {
+        let (a, b) = version(API_VERSION).unwrap_or((1, 47));
+        ApiVersion(a, b)
+    }
+
+    /// At least `major.minor`.
+    pub fn at_least(self, major: u32, minor: u32) -> bool {
+        self >= ApiVersion(major, minor)
+    }
+}
+
 /// `/v1.47/x` is `/x`; an unsupported version becomes a path that answers dockerd's
 /// refusal.
 fn strip_version(mut req: Request<Body>) -> Request<Body> {
+    req.extensions_mut().insert(ApiVersion::current());
     let path = req.uri().path().to_string();
     let Some(rest) = path.strip_prefix("/v") else {
         return req;
@@ -242,6 +265,7 @@ fn strip_version(mut req: Request<Body>) -> Request<Body> {
     let Some(v) = version(ver) else {
         return req;
     };
+    req.extensions_mut().insert(ApiVersion(v.0, v.1));
     let new_path = if v < version(MIN_API_VERSION).unwrap_or((1, 24)) {
         format!("/__too_old/{ver}")
     } else if v > version(API_VERSION).unwrap_or((1, 47)) {
@@ -286,7 +310,7 @@ pub fn router(state: State) -> Router {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/containers/json", get(containers::list))
-        .route("/containers/create", post(containers::create))
+        .route("/containers/create", post(create::create))
         .route("/containers/{id}/json", get(containers::inspect))
         .route("/containers/{id}/start", post(containers::start))
         .route("/containers/{id}/stop", post(containers::stop))

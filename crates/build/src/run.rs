@@ -75,7 +75,7 @@ pub fn run(
     labels.insert(OWNER_LABEL.to_string(), owner_tag());
     let mut req = CreateRequest {
         image: spec.image.to_string(),
-        entrypoint: Some(String::new()),
+        entrypoint: Some(vec![String::new()]),
         cmd: spec.invocation.args.clone(),
         workdir: Some(if spec.workdir.is_empty() {
             "/".into()

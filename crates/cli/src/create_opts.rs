@@ -10,9 +10,7 @@ use engine::lifecycle::{CreateRequest, HealthFlags};
 use engine::ContainerConfig;
 
 use crate::containers::Status;
-use crate::flag_values::{
-    bad_arg, expose_flag, go_bool, int_flag, label_file, link_flag, size_flag, throttle_flag,
-};
+use crate::flag_values::{bad_arg, go_bool, int_flag, label_file, size_flag, throttle_flag};
 
 /// Options shared by `create` and `run`.
 #[derive(Debug, Args)]
@@ -160,6 +158,12 @@ pub struct CreateArgs {
     /// Custom DNS servers.
     #[arg(long, allow_hyphen_values = true)]
     pub dns: Vec<String>,
+    /// Set DNS options (`resolv.conf`'s `options`).
+    #[arg(long = "dns-option", alias = "dns-opt", allow_hyphen_values = true)]
+    pub dns_option: Vec<String>,
+    /// Set custom DNS search domains.
+    #[arg(long = "dns-search", allow_hyphen_values = true)]
+    pub dns_search: Vec<String>,
     /// Add a custom host-to-IP mapping (`host:ip`).
     #[arg(long = "add-host", allow_hyphen_values = true)]
     pub add_host: Vec<String>,
@@ -453,18 +457,14 @@ pub(crate) fn request(a: CreateArgs, detached: bool) -> anyhow::Result<Plan> {
     c.network_mode_given = a.network.clone();
     c.network_mode = a.network.into();
     for d in &a.dns {
-        d.parse::<std::net::IpAddr>()
-            .with_context(|| format!("{d} is not an ip address"))?;
+        engine::validate::dns_server(d).map_err(|e| bad_arg("dns", d, e))?;
     }
     for h in &a.add_host {
-        let ok = h
-            .split_once(':')
-            .is_some_and(|(n, ip)| !n.is_empty() && ip.parse::<std::net::IpAddr>().is_ok());
-        if !ok {
-            bail!("invalid argument {h:?} for \"--add-host\" flag: bad format for add-host");
-        }
+        engine::validate::extra_host(h).map_err(|e| bad_arg("add-host", h, e))?;
     }
     c.dns = a.dns;
+    c.dns_options = a.dns_option;
+    c.dns_search = a.dns_search;
     c.ip = a.ip;
     c.aliases = a.network_alias;
     c.mac_address = a.mac_address;
@@ -472,7 +472,7 @@ pub(crate) fn request(a: CreateArgs, detached: bool) -> anyhow::Result<Plan> {
     for p in &a.publish {
         c.ports.extend(net::ports::parse(p)?);
     }
-    c.exposed_ports = expose_flag(&a.expose)?;
+    c.exposed_ports = engine::validate::exposed_ports(&a.expose)?;
     if a.ip6.is_some() {
         bail!("--ip6: quai's networks have no IPv6 addresses");
     }
@@ -480,7 +480,7 @@ pub(crate) fn request(a: CreateArgs, detached: bool) -> anyhow::Result<Plan> {
         bail!("could not select device driver \"\" with capabilities: [[gpu]] (--gpus {g}: quai has no GPU support)");
     }
     for l in &a.link {
-        c.links.push(link_flag(l)?);
+        c.links.push(engine::validate::link(l)?);
     }
     c.volumes_from = a.volumes_from;
     let r = &mut c.resources;
@@ -563,6 +563,8 @@ pub(crate) fn request(a: CreateArgs, detached: bool) -> anyhow::Result<Plan> {
             attach.stderr = true;
         }
     }
+    // docker's CLI: an attached stdin closes when its client leaves.
+    c.stdin_once = c.open_stdin && attach.stdin;
     c.attach = attach;
     c.cid_file = a
         .cidfile
@@ -581,23 +583,30 @@ pub(crate) fn request(a: CreateArgs, detached: bool) -> anyhow::Result<Plan> {
         engine::validate::platform(p)
             .map_err(|e| anyhow::anyhow!("error parsing specified platform: {e}"))?;
     }
+    let mounts = a
+        .mount
+        .iter()
+        .map(|m| engine::mounts::MountSpec::parse_flag(m).map_err(|e| bad_arg("mount", m, e)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut command = a.command.into_iter();
     let image = command.next().unwrap_or_default();
     let req = CreateRequest {
         name: a.name,
         image,
         config: c,
-        entrypoint: a.entrypoint,
+        // `--entrypoint ''` is `[""]`, as docker's CLI sends it.
+        entrypoint: a.entrypoint.map(|e| vec![e]),
         cmd: command.collect(),
         workdir: a.workdir,
         user: a.user,
         hostname: a.hostname,
         stop_signal: a.stop_signal,
         volumes: a.volume,
-        mounts: a.mount,
+        mounts,
+        anonymous_volumes: Vec::new(),
         tmpfs: a.tmpfs,
         health: HealthFlags {
-            cmd: a.health_cmd,
+            test: a.health_cmd.map(|c| vec!["CMD-SHELL".to_string(), c]),
             interval: duration_flag("health-interval", &a.health_interval)?,
             timeout: duration_flag("health-timeout", &a.health_timeout)?,
             start_period: duration_flag("health-start-period", &a.health_start_period)?,

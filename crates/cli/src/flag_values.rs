@@ -1,11 +1,11 @@
 //! Docker's flag values as its CLI (pflag and docker's opts) reads them, with their
-//! words when they do not parse: booleans, integers, sizes, I/O limits, exposed ports,
-//! links, detach keys, label files.
+//! words when they do not parse: booleans, integers, sizes, I/O limits, label files
+//! (exposed ports, links, mounts and hosts are the engine's: `engine::validate`,
+//! `engine::mounts`, shared with the Docker API service).
 
 use std::path::Path;
 
-use anyhow::bail;
-use engine::config::{Link, ThrottleDevice};
+use engine::config::ThrottleDevice;
 
 /// A boolean flag's value as Go's `strconv.ParseBool` reads it (docker's `--rm=false`,
 /// `-d=0`).
@@ -91,66 +91,6 @@ pub(crate) fn throttle_flag(
     Ok(out)
 }
 
-/// `--expose 80`, `--expose 7000-7010/udp`: the `PORT/PROTO` keys, Docker's grammar.
-pub(crate) fn expose_flag(list: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
-    for e in list {
-        if e.contains(':') {
-            bail!("invalid port format for --expose: {e}");
-        }
-        let (range, proto) = e.split_once('/').unwrap_or((e.as_str(), "tcp"));
-        let proto = if proto.is_empty() { "tcp" } else { proto };
-        let num = |p: &str| -> anyhow::Result<u16> {
-            p.parse::<u16>().map_err(|_| {
-                let why = if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) {
-                    "value out of range"
-                } else {
-                    "invalid syntax"
-                };
-                anyhow::anyhow!(
-                    "invalid range format for --expose: {e}, error: strconv.ParseUint: parsing {p:?}: {why}"
-                )
-            })
-        };
-        let (lo, hi) = match range.split_once('-') {
-            Some((a, b)) => (num(a)?, num(b)?),
-            None => {
-                let p = num(range)?;
-                (p, p)
-            }
-        };
-        if hi < lo {
-            bail!("invalid range format for --expose: {e}, error: invalid range specified for container port: {range}");
-        }
-        for p in lo..=hi {
-            let k = format!("{p}/{proto}");
-            if !out.contains(&k) {
-                out.push(k);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// `--link NAME[:ALIAS]` (Docker's `ParseLink`, including the `/name:/c/alias` form a
-/// stored HostConfig has).
-pub(crate) fn link_flag(v: &str) -> anyhow::Result<Link> {
-    if v.is_empty() {
-        bail!("empty string specified for links");
-    }
-    let parts: Vec<&str> = v.split(':').collect();
-    let (name, alias) = match parts.as_slice() {
-        [n] => (*n, *n),
-        [n, a] if n.starts_with('/') => (&n[1..], a.rsplit('/').next().unwrap_or(a)),
-        [n, a] => (*n, *a),
-        _ => bail!("bad format for links: {v}"),
-    };
-    Ok(Link {
-        container: name.to_string(),
-        alias: alias.to_string(),
-    })
-}
-
 /// `--label-file`: `key=value` lines (`#` comments and blank lines skipped).
 pub(crate) fn label_file(p: &Path) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(p)
@@ -169,15 +109,6 @@ mod tests {
 
     #[test]
     fn flag_values_with_dockers_words() {
-        assert_eq!(
-            expose_flag(&["80".into(), "7000-7001/udp".into(), "80/tcp".into()]).expect("ports"),
-            ["80/tcp", "7000/udp", "7001/udp"]
-        );
-        assert_eq!(
-            expose_flag(&["x".into()]).expect_err("bad").to_string(),
-            "invalid range format for --expose: x, error: strconv.ParseUint: parsing \"x\": invalid syntax"
-        );
-        assert!(expose_flag(&["1:2".into()]).is_err());
         let t = throttle_flag("device-read-bps", &["/dev/sda:1mb".into()], true).expect("bps");
         assert_eq!((t[0].path.as_str(), t[0].rate), ("/dev/sda", 1 << 20));
         assert_eq!(
@@ -191,12 +122,6 @@ mod tests {
             .expect_err("path")
             .to_string()
             .contains("bad format for device path"));
-        let l = link_flag("web:alias").expect("link");
-        assert_eq!((l.container.as_str(), l.alias.as_str()), ("web", "alias"));
-        let l = link_flag("/web:/me/alias").expect("stored form");
-        assert_eq!((l.container.as_str(), l.alias.as_str()), ("web", "alias"));
-        assert_eq!(link_flag("web").expect("link").alias, "web");
-        assert!(link_flag("a:b:c").is_err());
 
         assert_eq!(
             int_flag::<u16>("blkio-weight", &Some("x".into()))

@@ -36,6 +36,12 @@ pub struct ContainerConfig {
     pub tty: bool,
     /// `-i`.
     pub open_stdin: bool,
+    /// Docker's `StdinOnce`: stdin closes when the first attached client leaves (kept
+    /// and shown; `run -i` asks for it).
+    pub stdin_once: bool,
+    /// Docker's `NetworkDisabled`: no network but loopback (the network mode is kept as
+    /// given and shown).
+    pub network_disabled: bool,
     /// Volumes, binds and tmpfs, resolved.
     pub mounts: Vec<MountConfig>,
     /// `--restart`.
@@ -78,6 +84,10 @@ pub struct ContainerConfig {
     pub ports: Vec<net::ports::PortBinding>,
     /// `--dns` servers (replace the host's in `resolv.conf`).
     pub dns: Vec<String>,
+    /// `--dns-option` (`resolv.conf`'s `options`).
+    pub dns_options: Vec<String>,
+    /// `--dns-search` (`resolv.conf`'s `search`).
+    pub dns_search: Vec<String>,
     /// `--add-host NAME:IP` lines for `/etc/hosts`.
     pub extra_hosts: Vec<String>,
     /// `--ip`.
@@ -388,6 +398,23 @@ pub struct MountConfig {
     pub anonymous: bool,
     /// Copy the image's content at the target into an empty volume on first use.
     pub copy_up: bool,
+    /// How it was asked for, which `inspect` shows back in `HostConfig` (None: the
+    /// image's VOLUME, `-v /path`, or a record made before this field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<MountOrigin>,
+}
+
+/// Where a mount comes from (`HostConfig.Binds`, `Mounts`, `Tmpfs`, `VolumesFrom`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum MountOrigin {
+    /// `-v` / `HostConfig.Binds`: the text as given.
+    Bind(String),
+    /// `--mount` / `HostConfig.Mounts`: the specification as given.
+    Mount(Box<crate::mounts::MountSpec>),
+    /// `--tmpfs` / `HostConfig.Tmpfs`: its options as given.
+    Tmpfs(String),
+    /// `--volumes-from`: another container's mount.
+    VolumesFrom,
 }
 
 /// A restart policy's kind (stored as Docker's name; an empty or unknown name reads back

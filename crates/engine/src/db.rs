@@ -147,12 +147,26 @@ impl Db {
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
                 let owner = self.find_exact(&r.name)?.map(|o| o.id).unwrap_or_default();
-                Err(Error::Conflict(format!(
-                    "the container name \"/{}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name",
-                    r.name
-                )))
+                Err(name_in_use(&r.name, &owner))
             }
             Err(e) => Err(Error::db(&self.path, e)),
+        }
+    }
+
+    /// No container has the name `name` (Docker's conflict, naming the owner, if one has).
+    pub fn check_name_free(&self, name: &str) -> Result<()> {
+        let owner: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT id FROM containers WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())?;
+        match owner {
+            Some(id) => Err(name_in_use(name, &id)),
+            None => Ok(()),
         }
     }
 
@@ -526,6 +540,13 @@ impl Db {
             .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))
             .map_err(self.err())
     }
+}
+
+/// Docker's conflict for a taken container name.
+fn name_in_use(name: &str, owner: &str) -> Error {
+    Error::Conflict(format!(
+        "the container name \"/{name}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name"
+    ))
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String> {

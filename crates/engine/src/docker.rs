@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::config::{ContainerStatus, MountKind, NetworkMode};
+use crate::config::{ContainerStatus, MountKind, MountOrigin, NetworkMode};
 use crate::db::Record;
 use crate::lifecycle::Engine;
 
@@ -52,10 +52,19 @@ pub fn container_inspect(eng: &Engine, r: &Record) -> Value {
     if let Some(h) = health {
         state["Health"] = h;
     }
+    // Docker's `HealthConfig`: every field `omitempty`.
     let healthcheck = c.health.as_ref().map(|h| {
-        let mut v = json!({"Test": h.test, "Interval": h.interval, "Timeout": h.timeout, "StartPeriod": h.start_period, "Retries": h.retries});
-        if h.start_interval > 0 {
-            v["StartInterval"] = json!(h.start_interval);
+        let mut v = json!({"Test": h.test});
+        for (k, n) in [
+            ("Interval", h.interval),
+            ("Timeout", h.timeout),
+            ("StartPeriod", h.start_period),
+            ("StartInterval", h.start_interval),
+            ("Retries", i64::from(h.retries)),
+        ] {
+            if n != 0 {
+                v[k] = json!(n);
+            }
         }
         v
     });
@@ -65,13 +74,14 @@ pub fn container_inspect(eng: &Engine, r: &Record) -> Value {
         .iter()
         .map(|p| (p.clone(), json!({})))
         .collect();
+    // `Config.Volumes`: the anonymous volumes but `--mount`'s (image's VOLUMEs, `-v /x`).
     let volumes: BTreeMap<String, Value> = c
         .mounts
         .iter()
-        .filter(|m| m.anonymous)
+        .filter(|m| m.anonymous && !matches!(m.origin, Some(MountOrigin::Mount(_))))
         .map(|m| (m.target.clone(), json!({})))
         .collect();
-    json!({
+    let mut doc = json!({
         "Id": r.id,
         "Created": r.created,
         "Path": args.first().cloned().unwrap_or_default(),
@@ -98,6 +108,7 @@ pub fn container_inspect(eng: &Engine, r: &Record) -> Value {
             "AttachStderr": c.attach.stderr,
             "Tty": c.tty,
             "OpenStdin": c.open_stdin,
+            "StdinOnce": c.stdin_once,
             "Env": c.env,
             "Cmd": c.cmd,
             "Image": c.image,
@@ -109,9 +120,14 @@ pub fn container_inspect(eng: &Engine, r: &Record) -> Value {
             "StopTimeout": c.stop_timeout,
             "Healthcheck": healthcheck,
             "ExposedPorts": if ports.is_empty() { Value::Null } else { json!(ports) },
+            "OnBuild": null,
         },
         "NetworkSettings": network_settings(eng, r),
-    })
+    });
+    if c.network_disabled {
+        doc["Config"]["NetworkDisabled"] = json!(true);
+    }
+    doc
 }
 
 fn network_settings(eng: &Engine, r: &Record) -> Value {
@@ -144,14 +160,22 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
             Err(_) => (r.state.ip.clone(), String::new(), 0),
         }
     };
+    let c = &r.config;
     let mut networks = serde_json::Map::new();
-    if (r.config.network_mode != NetworkMode::Host || !ip.is_empty())
-        && !r.config.primary_disconnected
-    {
-        networks.insert(
-            r.config.network_mode.to_string(),
-            json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix}),
-        );
+    if (c.network_mode != NetworkMode::Host || !ip.is_empty()) && !c.primary_disconnected {
+        let name = c.network_mode.to_string();
+        let mut ep = endpoint(eng, r, &name, &c.aliases, c.ip.as_deref());
+        ep["IPAddress"] = json!(ip);
+        ep["Gateway"] = json!(gw);
+        ep["IPPrefixLen"] = json!(prefix);
+        ep["MacAddress"] = json!(c.mac_address.clone().unwrap_or_default());
+        networks.insert(name, ep);
+    }
+    // The further networks as asked, then the addresses of those joined (a first
+    // network joined again while it runs is one of them).
+    for a in &c.networks {
+        let ep = endpoint(eng, r, &a.network, &a.aliases, a.ip.as_deref());
+        networks.insert(a.network.clone(), ep);
     }
     for e in &r.state.endpoints {
         let (gw, prefix) = eng
@@ -159,12 +183,45 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
             .and_then(|n| n.subnet())
             .map(|s| (s.gateway().to_string(), s.prefix))
             .unwrap_or_default();
-        networks.insert(
-            e.network.clone(),
-            json!({"IPAddress": e.ip, "Gateway": gw, "IPPrefixLen": prefix}),
-        );
+        let ep = networks
+            .entry(e.network.clone())
+            .or_insert_with(|| endpoint(eng, r, &e.network, &c.aliases, c.ip.as_deref()));
+        ep["IPAddress"] = json!(e.ip);
+        ep["Gateway"] = json!(gw);
+        ep["IPPrefixLen"] = json!(prefix);
     }
     json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix, "Ports": ports, "Networks": networks})
+}
+
+/// One of `NetworkSettings.Networks` (Docker's `EndpointSettings`), before its address:
+/// what was asked (aliases, `IPAMConfig`) and the names the network's DNS answers for it.
+fn endpoint(eng: &Engine, r: &Record, net: &str, aliases: &[String], ip: Option<&str>) -> Value {
+    let id = eng.network(net).map(|n| n.id).unwrap_or_default();
+    // The embedded DNS of a user network answers the name, the aliases and the short id.
+    let dns_names = (net != "bridge" && !id.is_empty()).then(|| {
+        let mut names = vec![r.name.clone()];
+        names.extend(aliases.iter().cloned());
+        names.push(r.id[..12.min(r.id.len())].to_string());
+        names.dedup();
+        names
+    });
+    json!({
+        "IPAMConfig": ip.map(|ip| json!({"IPv4Address": ip})),
+        "Links": null,
+        "Aliases": if aliases.is_empty() { Value::Null } else { json!(aliases) },
+        "MacAddress": "",
+        "DriverOpts": null,
+        "GwPriority": 0,
+        "NetworkID": id,
+        "EndpointID": "",
+        "Gateway": "",
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "DNSNames": dns_names,
+    })
 }
 
 /// Docker's `HostConfig` of a container.
@@ -188,7 +245,7 @@ fn host_config(eng: &Engine, r: &Record) -> Value {
             .collect()
     };
     let mut hc = json!({
-            "Binds": c.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
+            "Binds": binds(c),
             "NetworkMode": if c.network_mode_given.is_empty() { c.network_mode.to_string() } else { c.network_mode_given.clone() },
             "RestartPolicy": {"Name": c.restart.name, "MaximumRetryCount": c.restart.max_retries},
             "AutoRemove": c.auto_remove,
@@ -212,7 +269,12 @@ fn host_config(eng: &Engine, r: &Record) -> Value {
             "CpusetCpus": c.resources.cpuset_cpus.clone().unwrap_or_default(),
             "PidsLimit": c.resources.pids_limit,
             "Ulimits": c.resources.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
-            "Tmpfs": c.mounts.iter().filter(|m| m.kind == MountKind::Tmpfs).map(|m| (m.target.clone(), json!(""))).collect::<BTreeMap<_, _>>(),
+            "Tmpfs": c.mounts.iter().filter_map(|m| match &m.origin {
+                Some(MountOrigin::Tmpfs(o)) => Some((m.target.clone(), json!(o))),
+                None if m.kind == MountKind::Tmpfs => Some((m.target.clone(), json!(""))),
+                _ => None,
+            }).collect::<BTreeMap<_, _>>(),
+            "PortBindings": port_bindings(c),
     });
     let more = json!({
             "ShmSize": c.shm_size.unwrap_or(crate::spec::DEFAULT_SHM_SIZE),
@@ -246,12 +308,58 @@ fn host_config(eng: &Engine, r: &Record) -> Value {
             "Isolation": c.isolation,
             "Annotations": if c.annotations.is_empty() { Value::Null } else { json!(c.annotations) },
             "Dns": c.dns,
+            "DnsOptions": c.dns_options,
+            "DnsSearch": c.dns_search,
             "ExtraHosts": if c.extra_hosts.is_empty() { Value::Null } else { json!(c.extra_hosts) },
     });
     if let (Some(hc), Value::Object(more)) = (hc.as_object_mut(), more) {
         hc.extend(more);
     }
+    // `Mounts` (omitted when empty, as dockerd omits it): the `--mount`s as given.
+    let specs: Vec<&crate::mounts::MountSpec> = c
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.origin {
+            Some(MountOrigin::Mount(spec)) => Some(spec.as_ref()),
+            _ => None,
+        })
+        .collect();
+    if !specs.is_empty() {
+        hc["Mounts"] = json!(specs);
+    }
     hc
+}
+
+/// `HostConfig.Binds`: the `-v` texts as given (a record made before they were kept: its
+/// binds, as `SRC:DST[:ro]`).
+fn binds(c: &crate::config::ContainerConfig) -> Vec<String> {
+    c.mounts
+        .iter()
+        .filter_map(|m| match &m.origin {
+            Some(MountOrigin::Bind(text)) => Some(text.clone()),
+            None if m.kind == MountKind::Bind => Some(format!(
+                "{}:{}{}",
+                m.source,
+                m.target,
+                if m.readonly { ":ro" } else { "" }
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `HostConfig.PortBindings`: the ports asked for (host port 0: any, shown empty).
+fn port_bindings(c: &crate::config::ContainerConfig) -> Value {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for p in &c.ports {
+        out.entry(format!("{}/{}", p.container_port, p.proto))
+            .or_default()
+            .push(json!({
+                "HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+                "HostPort": if p.host_port == 0 { String::new() } else { p.host_port.to_string() },
+            }));
+    }
+    json!(out)
 }
 
 /// `--device-*-bps|iops` as Docker shows them.

@@ -31,6 +31,7 @@ pub mod lock;
 pub mod log_stream;
 pub mod logs;
 pub mod monitor;
+pub mod mounts;
 pub mod network;
 pub mod network_record;
 pub mod removal;
@@ -76,6 +77,9 @@ pub enum Error {
     /// No volume by that name.
     #[error("no such volume: {0}")]
     NoSuchVolume(String),
+    /// No network by that name or id.
+    #[error("network {0} not found")]
+    NoSuchNetwork(String),
     /// Refused, with the reason.
     #[error("{0}")]
     Conflict(String),

@@ -15,9 +15,7 @@ use crate::config::ContainerState;
 use crate::config::MountKind;
 use crate::config::{ContainerStatus, NetworkMode, RestartName};
 use crate::db::{Db, Record};
-pub use crate::resolve::{
-    parse_bytes, parse_mount_flag, parse_volume_flag, CreateRequest, HealthFlags,
-};
+pub use crate::resolve::{parse_bytes, parse_volume_flag, CreateRequest, HealthFlags};
 use crate::{Error, Paths, Result};
 
 /// The engine as a CLI process holds it.
@@ -151,6 +149,7 @@ impl Engine {
                 // The volume stays the other container's: `rm -v` of this one keeps it.
                 m.anonymous = false;
                 m.copy_up = false;
+                m.origin = Some(crate::config::MountOrigin::VolumesFrom);
                 if let Some(ro) = readonly {
                     m.readonly = ro;
                 }
@@ -174,7 +173,17 @@ impl Engine {
             }
             NetworkMode::Network(n) => {
                 // By name or id; stored as the name.
-                c.network_mode = NetworkMode::Network(crate::network::get(&self.db, n)?.name);
+                let net = crate::network::get(&self.db, n)?;
+                // dockerd's `validateEndpointSettings`: `--ip` parses and is on the network.
+                if let Some(ip) = crate::network::parse_ip(c.ip.as_deref())? {
+                    if !net.subnet()?.contains(ip) {
+                        return Err(Error::Invalid(format!(
+                            "invalid config for network {}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {ip}",
+                            net.name
+                        )));
+                    }
+                }
+                c.network_mode = NetworkMode::Network(net.name);
             }
             NetworkMode::Bridge | NetworkMode::None | NetworkMode::Host => {}
         }
@@ -182,7 +191,12 @@ impl Engine {
             s.strip_prefix("seccomp=")
                 .or_else(|| s.strip_prefix("seccomp:"))
         }) {
-            if opt != "unconfined" {
+            if opt.trim_start().starts_with('{') {
+                // The profile itself: docker's CLI reads the file and sends its JSON.
+                serde_json::from_str::<Value>(opt)
+                    .map_err(|e| Error::Invalid(format!("decoding seccomp profile failed: {e}")))?;
+                c.seccomp_profile = Some(opt.to_string());
+            } else if opt != "unconfined" && opt != "builtin" {
                 let text = std::fs::read_to_string(opt)
                     .map_err(|e| Error::io("read seccomp profile", opt, e))?;
                 serde_json::from_str::<Value>(&text)
@@ -194,6 +208,9 @@ impl Engine {
             Some(n) => {
                 let n = n.strip_prefix('/').unwrap_or(&n).to_string();
                 check_name(&n)?;
+                // Taken names are refused before anything is made (the insert below
+                // refuses a name taken since).
+                self.db.check_name_free(&n)?;
                 n
             }
             None => random_name(&self.db)?,
@@ -215,13 +232,18 @@ impl Engine {
         }
         // Volumes named by the container exist before it does.
         for m in mounts.iter_mut().filter(|m| m.kind == MountKind::Volume) {
+            // `--mount`'s volume-label and volume-opt, for a volume it creates.
+            let (labels, options) = match &m.origin {
+                Some(crate::config::MountOrigin::Mount(spec)) => spec.volume_settings(),
+                _ => (BTreeMap::new(), BTreeMap::new()),
+            };
             let v = crate::volumes::create(
                 &self.paths,
                 &self.db,
                 (!m.anonymous).then_some(m.source.as_str()),
                 "local",
-                BTreeMap::new(),
-                BTreeMap::new(),
+                labels,
+                options,
                 m.anonymous,
             )?;
             m.source = v.name;

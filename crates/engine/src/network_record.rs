@@ -125,6 +125,6 @@ pub fn get(db: &Db, what: &str) -> Result<Network> {
         .collect();
     match by_prefix.as_slice() {
         [one] => Ok((*one).clone()),
-        _ => Err(Error::Invalid(format!("network {what} not found"))),
+        _ => Err(Error::NoSuchNetwork(what.to_string())),
     }
 }

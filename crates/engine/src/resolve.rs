@@ -7,20 +7,21 @@
 //! is `Engine::create`'s. Unit-tested without root.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::Value;
 
 use crate::config::{
     ContainerConfig, HealthConfig, MountConfig, MountKind, NetworkMode, RestartName,
 };
+use crate::mounts::MountSpec;
 use crate::{Error, Result};
 
 /// `--health-*` options.
 #[derive(Debug, Clone, Default)]
 pub struct HealthFlags {
-    /// `--health-cmd` (run with `/bin/sh -c`).
-    pub cmd: Option<String>,
+    /// The test: `["CMD", ...]`, `["CMD-SHELL", "..."]` (`--health-cmd`) or `["NONE"]`;
+    /// None or empty: the image's.
+    pub test: Option<Vec<String>>,
     /// `--health-interval` (ns).
     pub interval: Option<i64>,
     /// `--health-timeout` (ns).
@@ -45,8 +46,10 @@ pub struct CreateRequest {
     pub image: String,
     /// Fields set directly from flags (env, labels, resources, security, ...).
     pub config: ContainerConfig,
-    /// `--entrypoint` (an empty string clears the image's).
-    pub entrypoint: Option<String>,
+    /// `--entrypoint` / `Entrypoint`, with dockerd's rules: None keeps the image's; `[]`
+    /// clears it (the image's CMD stays when no command is given); `[""]` (what
+    /// `--entrypoint ''` sends) clears it and the command is the request's alone.
+    pub entrypoint: Option<Vec<String>>,
     /// Arguments after the image.
     pub cmd: Vec<String>,
     /// `-w`.
@@ -59,8 +62,11 @@ pub struct CreateRequest {
     pub stop_signal: Option<String>,
     /// `-v`.
     pub volumes: Vec<String>,
-    /// `--mount`.
-    pub mounts: Vec<String>,
+    /// `--mount` / `HostConfig.Mounts`.
+    pub mounts: Vec<MountSpec>,
+    /// `Config.Volumes`: anonymous volumes, unless another mount has the target (as the
+    /// image's VOLUMEs).
+    pub anonymous_volumes: Vec<String>,
     /// `--tmpfs`.
     pub tmpfs: Vec<String>,
     /// `--health-*`.
@@ -84,118 +90,8 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Parse `-v SPEC`: `NAME:/dst[:opts]`, `/host:/dst[:opts]` or `/dst` (anonymous).
-pub fn parse_volume_flag(s: &str) -> Result<MountConfig> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let bad = || Error::Invalid(format!("invalid volume specification: '{s}'"));
-    let (src, dst, opts) = match parts.as_slice() {
-        [d] => ("", *d, ""),
-        [a, b] if b.starts_with('/') => (*a, *b, ""),
-        [d, o] => ("", *d, *o),
-        [a, b, o] => (*a, *b, *o),
-        _ => return Err(bad()),
-    };
-    if !dst.starts_with('/') || dst == "/" {
-        return Err(bad());
-    }
-    let mut readonly = false;
-    for o in opts.split(',').filter(|o| !o.is_empty()) {
-        match o {
-            "ro" => readonly = true,
-            "rw" | "z" | "Z" | "nocopy" | "rprivate" | "private" | "rshared" | "shared"
-            | "rslave" | "slave" => {}
-            _ => return Err(bad()),
-        }
-    }
-    let nocopy = opts.split(',').any(|o| o == "nocopy");
-    Ok(if src.is_empty() {
-        MountConfig {
-            kind: MountKind::Volume,
-            target: dst.into(),
-            readonly,
-            anonymous: true,
-            copy_up: !nocopy,
-            ..Default::default()
-        }
-    } else if src.starts_with('/') || src.starts_with('.') {
-        MountConfig {
-            kind: MountKind::Bind,
-            source: src.into(),
-            target: dst.into(),
-            readonly,
-            ..Default::default()
-        }
-    } else {
-        crate::volumes::check_name(src)?;
-        MountConfig {
-            kind: MountKind::Volume,
-            source: src.into(),
-            target: dst.into(),
-            readonly,
-            copy_up: !nocopy,
-            ..Default::default()
-        }
-    })
-}
-
-/// Parse `--mount type=...,source=...,target=...[,readonly][,tmpfs-size=N][,tmpfs-mode=M]`.
-pub fn parse_mount_flag(s: &str) -> Result<MountConfig> {
-    let mut m = MountConfig {
-        kind: MountKind::Volume,
-        copy_up: true,
-        ..Default::default()
-    };
-    for kv in s.split(',') {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        match k {
-            "type" => {
-                m.kind = MountKind::parse(v).ok_or_else(|| {
-                    Error::Invalid(format!("invalid mount config: mount type unknown: {v:?}"))
-                })?
-            }
-            "source" | "src" => m.source = v.into(),
-            "target" | "destination" | "dst" => m.target = v.into(),
-            "readonly" | "ro" => m.readonly = v.is_empty() || v == "true" || v == "1",
-            "volume-nocopy" => m.copy_up = !(v.is_empty() || v == "true"),
-            "tmpfs-size" => {
-                m.tmpfs_size = Some(parse_bytes(v).ok_or_else(|| {
-                    Error::Invalid(format!("invalid mount config: bad tmpfs-size {v:?}"))
-                })? as u64)
-            }
-            "tmpfs-mode" => {
-                m.tmpfs_mode = Some(u32::from_str_radix(v, 8).map_err(|_| {
-                    Error::Invalid(format!("invalid mount config: bad tmpfs-mode {v:?}"))
-                })?)
-            }
-            "bind-propagation" | "consistency" => {}
-            _ => {
-                return Err(Error::Invalid(format!(
-                    "invalid field '{k}' must be a key=value pair"
-                )))
-            }
-        }
-    }
-    if !m.target.starts_with('/') {
-        return Err(Error::Invalid(
-            "invalid mount config: target must be an absolute path".into(),
-        ));
-    }
-    match m.kind {
-        MountKind::Bind => {
-            m.copy_up = false;
-            if !Path::new(&m.source).exists() {
-                return Err(Error::Invalid(format!(
-                    "invalid mount config for type \"bind\": bind source path does not exist: {}",
-                    m.source
-                )));
-            }
-        }
-        MountKind::Volume if m.source.is_empty() => m.anonymous = true,
-        MountKind::Volume => crate::volumes::check_name(&m.source)?,
-        MountKind::Tmpfs => m.copy_up = false,
-    }
-    Ok(m)
-}
+/// `-v SPEC` (moved to [`crate::mounts::parse_volume`]).
+pub use crate::mounts::parse_volume as parse_volume_flag;
 
 /// Docker's byte sizes: `512`, `64k`, `256m`, `1g` (binary units).
 pub fn parse_bytes(s: &str) -> Option<i64> {
@@ -219,28 +115,33 @@ pub fn parse_bytes(s: &str) -> Option<i64> {
 /// (bind sources not resolved, volumes not created); `hostname` is the request's or empty.
 pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
     crate::validate::container(&req.config)?;
+    let r = &req.config.resources;
+    if r.memory_swap.is_some_and(|s| s > 0) && r.memory.unwrap_or(0) == 0 {
+        return Err(Error::Invalid(
+            "You should always set the Memory limit when using Memoryswap limit, see usage".into(),
+        ));
+    }
     if let Some(h) = &req.hostname {
         crate::validate::hostname(h)?;
     }
     let mut c = req.config.clone();
     c.version = crate::config::CONFIG_VERSION;
+    // dockerd's `merge` and `mergeAndVerifyConfig`.
+    c.cmd = req.cmd.clone();
     match &req.entrypoint {
-        Some(e) => {
-            c.entrypoint = if e.is_empty() {
-                Vec::new()
-            } else {
-                vec![e.clone()]
-            };
-            c.cmd = req.cmd.clone();
-        }
-        None => {
-            c.entrypoint = strings(&ic["Entrypoint"]);
-            c.cmd = if req.cmd.is_empty() {
-                strings(&ic["Cmd"])
-            } else {
-                req.cmd.clone()
+        Some(e) if !e.is_empty() => c.entrypoint = e.clone(),
+        given => {
+            if c.cmd.is_empty() {
+                c.cmd = strings(&ic["Cmd"]);
+            }
+            c.entrypoint = match given {
+                None => strings(&ic["Entrypoint"]),
+                Some(_) => Vec::new(),
             };
         }
+    }
+    if c.entrypoint.len() == 1 && c.entrypoint[0].is_empty() {
+        c.entrypoint.clear();
     }
     if c.entrypoint.is_empty() && c.cmd.is_empty() {
         return Err(Error::Invalid("no command specified".into()));
@@ -306,6 +207,7 @@ pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
         }
     }
     c.exposed_ports = exposed;
+    container_network_mode(req)?;
     if !c.own_uts_ns() && req.hostname.is_some() {
         return Err(Error::Invalid(
             "conflicting options: hostname and the UTS mode".into(),
@@ -314,11 +216,6 @@ pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
     if !c.links.is_empty() && c.network_mode == NetworkMode::Host {
         return Err(Error::Invalid(
             "conflicting options: host type networking can't be used with links. This would result in undefined behavior".into(),
-        ));
-    }
-    if c.network_mode.container().is_some() && (!c.ports.is_empty() || req.publish_all) {
-        return Err(Error::Invalid(
-            "conflicting options: port publishing and the container network mode".into(),
         ));
     }
     if (c.ip.is_some() || !c.aliases.is_empty() || c.mac_address.is_some())
@@ -360,7 +257,11 @@ pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
             c.network_mode
         )));
     }
-    c.health = health_config(&ic["Healthcheck"], &req.health);
+    c.health = health_config(&ic["Healthcheck"], &req.health)?;
+    if c.network_disabled {
+        // Loopback only; `HostConfig.NetworkMode` stays as given.
+        c.network_mode = NetworkMode::None;
+    }
     if c.auto_remove && c.restart.name != RestartName::No {
         return Err(Error::Invalid(
             "conflicting options: cannot specify both --restart and --rm".into(),
@@ -371,39 +272,25 @@ pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
     for v in &req.volumes {
         mounts.push(parse_volume_flag(v)?);
     }
-    for v in &req.mounts {
-        mounts.push(parse_mount_flag(v)?);
+    for m in &req.mounts {
+        mounts.push(m.to_config()?);
     }
     for t in &req.tmpfs {
         let (dst, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
-        let mut m = MountConfig {
-            kind: MountKind::Tmpfs,
-            target: dst.into(),
-            ..Default::default()
-        };
-        for o in opts.split(',').filter(|o| !o.is_empty()) {
-            if let Some(v) = o.strip_prefix("size=") {
-                m.tmpfs_size =
-                    Some(parse_bytes(v).ok_or_else(|| {
-                        Error::Invalid(format!("invalid tmpfs size {v:?} for {dst}"))
-                    })? as u64);
-            } else if let Some(v) = o.strip_prefix("mode=") {
-                m.tmpfs_mode = u32::from_str_radix(v, 8).ok();
-            } else if o == "ro" {
-                m.readonly = true;
-            }
-        }
-        mounts.push(m);
+        mounts.push(crate::mounts::parse_tmpfs(dst, opts)?);
     }
-    let image_volumes = if req.skip_image_volumes {
-        Vec::new()
-    } else {
-        ic["Volumes"]
-            .as_object()
-            .map(|o| o.keys().cloned().collect::<Vec<_>>())
-            .unwrap_or_default()
-    };
-    for target in image_volumes {
+    // `Config.Volumes`, then the image's (dockerd merges them; a bind or a mount of the
+    // target wins).
+    let mut anonymous = req.anonymous_volumes.clone();
+    if !req.skip_image_volumes {
+        anonymous.extend(
+            ic["Volumes"]
+                .as_object()
+                .into_iter()
+                .flat_map(|o| o.keys().cloned()),
+        );
+    }
+    for target in anonymous {
         if !mounts.iter().any(|m| m.target == target) {
             mounts.push(MountConfig {
                 kind: MountKind::Volume,
@@ -439,12 +326,65 @@ pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
     Ok(c)
 }
 
-fn health_config(image: &Value, f: &HealthFlags) -> Option<HealthConfig> {
-    if f.disable {
-        return Some(HealthConfig {
+/// dockerd's `validateNetContainerMode`: a container sharing another's network namespace
+/// has that one's name, resolvers, hosts and ports.
+fn container_network_mode(req: &CreateRequest) -> Result<()> {
+    let c = &req.config;
+    let Some(other) = c.network_mode.container() else {
+        return Ok(());
+    };
+    let conflict = |what: &str| Err(Error::Invalid(format!("conflicting options: {what}")));
+    if other.is_empty() {
+        return Err(Error::Invalid(
+            "invalid network mode: invalid container format container:<name|id>".into(),
+        ));
+    }
+    if req.hostname.as_deref().is_some_and(|h| !h.is_empty()) {
+        return conflict("hostname and the network mode");
+    }
+    if !c.links.is_empty() {
+        return conflict("container type network can't be used with links. This would result in undefined behavior");
+    }
+    if !c.dns.is_empty() {
+        return conflict("dns and the network mode");
+    }
+    if !c.extra_hosts.is_empty() {
+        return conflict("custom host-to-IP mapping and the network mode");
+    }
+    if !c.ports.is_empty() || req.publish_all {
+        return conflict("port publishing and the container type network mode");
+    }
+    if !c.exposed_ports.is_empty() {
+        return conflict("port exposing and the container type network mode");
+    }
+    Ok(())
+}
+
+/// The health check in effect: the request's over the image's, field by field
+/// (dockerd's `merge`), checked as dockerd checks it.
+fn health_config(image: &Value, f: &HealthFlags) -> Result<Option<HealthConfig>> {
+    // dockerd's `validateHealthCheck`: durations are 0 (the default) or at least 1ms.
+    for (name, v) in [
+        ("Interval", f.interval),
+        ("Timeout", f.timeout),
+        ("StartPeriod", f.start_period),
+        ("StartInterval", f.start_interval),
+    ] {
+        if v.is_some_and(|v| v != 0 && v < 1_000_000) {
+            return Err(Error::Invalid(format!(
+                "{name} in Healthcheck cannot be less than 1ms"
+            )));
+        }
+    }
+    let disable = f.disable
+        || f.test
+            .as_deref()
+            .is_some_and(|t| t.first().is_some_and(|w| w == "NONE"));
+    if disable {
+        return Ok(Some(HealthConfig {
             test: vec!["NONE".into()],
             ..Default::default()
-        });
+        }));
     }
     let mut h = if image.is_object() {
         HealthConfig {
@@ -458,25 +398,26 @@ fn health_config(image: &Value, f: &HealthFlags) -> Option<HealthConfig> {
     } else {
         HealthConfig::default()
     };
-    if let Some(c) = &f.cmd {
-        h.test = vec!["CMD-SHELL".into(), c.clone()];
+    if let Some(t) = f.test.as_ref().filter(|t| !t.is_empty()) {
+        h.test = t.clone();
     }
-    if let Some(v) = f.interval {
+    // A zero duration is "the image's" (dockerd's merge), as an absent one.
+    if let Some(v) = f.interval.filter(|v| *v != 0) {
         h.interval = v;
     }
-    if let Some(v) = f.timeout {
+    if let Some(v) = f.timeout.filter(|v| *v != 0) {
         h.timeout = v;
     }
-    if let Some(v) = f.start_period {
+    if let Some(v) = f.start_period.filter(|v| *v != 0) {
         h.start_period = v;
     }
-    if let Some(v) = f.retries {
+    if let Some(v) = f.retries.filter(|v| *v != 0) {
         h.retries = v;
     }
-    if let Some(v) = f.start_interval {
+    if let Some(v) = f.start_interval.filter(|v| *v != 0) {
         h.start_interval = v;
     }
-    (!h.test.is_empty()).then_some(h)
+    Ok((!h.test.is_empty()).then_some(h))
 }
 
 #[cfg(test)]
@@ -533,7 +474,7 @@ mod tests {
         r.volumes = vec!["vol:/data".into()];
         r.publish_all = true;
         r.health = HealthFlags {
-            cmd: Some("curl -f localhost".into()),
+            test: Some(vec!["CMD-SHELL".into(), "curl -f localhost".into()]),
             ..Default::default()
         };
         let c = resolve(&r, &image()).expect("resolve");
@@ -563,7 +504,7 @@ mod tests {
         assert_eq!(h.retries, 3, "what the flags do not set stays the image's");
         // `--entrypoint ''` clears the image's, and the arguments are the whole command.
         let mut r = req();
-        r.entrypoint = Some(String::new());
+        r.entrypoint = Some(vec![String::new()]);
         r.cmd = vec!["true".into()];
         let c = resolve(&r, &image()).expect("resolve");
         assert!(c.entrypoint.is_empty());
@@ -605,7 +546,7 @@ mod tests {
                 r.config.network_mode = NetworkMode::Container("other".into());
                 r.publish_all = true;
             },
-            "port publishing and the container network mode",
+            "port publishing and the container type network mode",
         );
         bad(
             &|r| r.config.ip = Some("10.99.0.9".into()),

@@ -273,7 +273,7 @@ pub fn write_etc_files(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string()
     };
     for h in &c.extra_hosts {
-        if let Some((name, addr)) = h.split_once(':').or_else(|| h.split_once('=')) {
+        if let Some((name, addr)) = h.split_once('=').or_else(|| h.split_once(':')) {
             hosts.push_str(&format!("{addr}\t{name}\n"));
         }
     }
@@ -289,14 +289,37 @@ pub fn write_etc_files(
         }
     }
     w("hosts", hosts)?;
+    // `--dns-search` (`.` alone: none) and `--dns-option` lines, replacing the host's.
+    let search: Vec<&String> = c.dns_search.iter().filter(|d| *d != ".").collect();
+    let mut tail = String::new();
+    if !search.is_empty() {
+        tail.push_str(&format!(
+            "search {}\n",
+            search
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
     // On a user-defined network the network's DNS server answers, and forwards to the
     // `--dns` servers (as Docker's embedded DNS does); elsewhere those are the resolvers.
     if let Some(d) = dns_server {
-        return w("resolv.conf", format!("nameserver {d}\noptions ndots:0\n"));
+        let mut opts = c.dns_options.clone();
+        if !opts.iter().any(|o| o.starts_with("ndots:")) {
+            opts.insert(0, "ndots:0".into());
+        }
+        return w(
+            "resolv.conf",
+            format!("nameserver {d}\n{tail}options {}\n", opts.join(" ")),
+        );
+    }
+    if !c.dns_options.is_empty() {
+        tail.push_str(&format!("options {}\n", c.dns_options.join(" ")));
     }
     if !c.dns.is_empty() {
         let text: String = c.dns.iter().map(|d| format!("nameserver {d}\n")).collect();
-        return w("resolv.conf", text);
+        return w("resolv.conf", text + &tail);
     }
     // The host's resolvers, without loopback ones (they mean nothing in another network
     // namespace), as Docker does.
@@ -310,12 +333,15 @@ pub fn write_etc_files(
                 a.starts_with("127.") || a == "::1"
             })
             .unwrap_or(false);
-        if !loopback || host_network {
+        let word = l.split_whitespace().next().unwrap_or_default();
+        let replaced = (!c.dns_search.is_empty() && matches!(word, "search" | "domain"))
+            || (!c.dns_options.is_empty() && word == "options");
+        if (!loopback || host_network) && !replaced {
             out.push_str(l);
             out.push('\n');
         }
     }
-    w("resolv.conf", out)
+    w("resolv.conf", out + &tail)
 }
 
 /// Fill an empty volume directory with what the image has at `target` (Docker's copy-up

@@ -18,18 +18,7 @@ pub fn create(
     options: BTreeMap<String, String>,
     anonymous: bool,
 ) -> Result<Volume> {
-    if driver != "local" {
-        return Err(Error::Invalid(format!(
-            "volume driver {driver:?} is not supported: only \"local\""
-        )));
-    }
-    for k in options.keys() {
-        if !["type", "device", "o"].contains(&k.as_str()) {
-            return Err(Error::Invalid(format!(
-                "invalid option key: {k:?} (local driver takes type, device, o)"
-            )));
-        }
-    }
+    check_driver(driver, &options)?;
     let name = match name {
         Some(n) => {
             check_name(n)?;
@@ -55,6 +44,23 @@ pub fn create(
     } else {
         db.volume(&name)?.ok_or(Error::NoSuchVolume(name))
     }
+}
+
+/// The driver (`local`; empty is `local`) and its options (`type`, `device`, `o`).
+pub fn check_driver(driver: &str, options: &BTreeMap<String, String>) -> Result<()> {
+    if !driver.is_empty() && driver != "local" {
+        return Err(Error::Invalid(format!(
+            "volume driver {driver:?} is not supported: only \"local\""
+        )));
+    }
+    for k in options.keys() {
+        if !["type", "device", "o"].contains(&k.as_str()) {
+            return Err(Error::Invalid(format!(
+                "invalid option key: {k:?} (local driver takes type, device, o)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Docker's volume name rule.

@@ -8,10 +8,12 @@ use crate::{Error, Result};
 
 mod host;
 mod modes;
+mod net;
 mod platform;
 
 pub use host::{block_device, host_resources, host_warnings};
 pub use modes::{log_config, sysctl, LOG_DRIVERS};
+pub use net::{dns_server, exposed_ports, extra_host, link};
 pub use platform::{image_platform, platform};
 
 /// Docker's smallest memory limit.
@@ -63,6 +65,12 @@ pub fn container(c: &ContainerConfig) -> Result<()> {
     }
     for r in &c.device_cgroup_rules {
         cgroup_rule(r)?;
+    }
+    for d in &c.dns {
+        dns_server(d)?;
+    }
+    for h in &c.extra_hosts {
+        extra_host(h)?;
     }
     modes::container(c)?;
     Ok(())
