@@ -705,6 +705,10 @@ mod tests {
                 "never",
                 "--memory-swappiness",
                 "-1",
+                "--dns-search",
+                "example.org",
+                "--dns-option",
+                "ndots:2",
                 "img",
             ],
             false,
@@ -719,6 +723,13 @@ mod tests {
         assert_eq!(c.log_config.opts["max-size"], "1k");
         assert!(c.attach.stdout && !c.attach.stderr && !c.attach.stdin);
         assert_eq!(c.resources.memory_swappiness, None, "-1: the host's");
+        assert_eq!(
+            (c.dns_search.as_slice(), c.dns_options.as_slice()),
+            (
+                &["example.org".to_string()][..],
+                &["ndots:2".to_string()][..]
+            )
+        );
         assert_eq!(p.pull, Pull::Never);
         let p = plan(&["-i", "img"], false).expect("request");
         assert!(p.req.config.attach.stdin && p.req.config.attach.stdout);

@@ -78,6 +78,8 @@ pub struct ContainerConfig {
     pub network_mode_given: String,
     /// Ports the image EXPOSEs (`80/tcp`).
     pub exposed_ports: Vec<String>,
+    /// `-P` (Docker's `PublishAllPorts`; the ports it publishes are in `ports`).
+    pub publish_all: bool,
     /// The JSON of `--security-opt seccomp=FILE`, read at create time.
     pub seccomp_profile: Option<String>,
     /// `-p` (and `-P`: the image's EXPOSEd ports); host port 0 is chosen at start.

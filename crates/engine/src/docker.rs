@@ -275,6 +275,7 @@ fn host_config(eng: &Engine, r: &Record) -> Value {
                 _ => None,
             }).collect::<BTreeMap<_, _>>(),
             "PortBindings": port_bindings(c),
+            "PublishAllPorts": c.publish_all,
     });
     let more = json!({
             "ShmSize": c.shm_size.unwrap_or(crate::spec::DEFAULT_SHM_SIZE),

@@ -237,6 +237,7 @@ pub fn resolve(req: &CreateRequest, ic: &Value) -> Result<ContainerConfig> {
             "network-scoped alias is supported only for containers in user defined networks".into(),
         ));
     }
+    c.publish_all = req.publish_all;
     if req.publish_all {
         for p in &c.exposed_ports {
             let (port, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));

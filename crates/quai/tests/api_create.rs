@@ -208,6 +208,8 @@ fn the_docker_cli_creates_with_many_flags() {
         "myhost",
         "--dns-search",
         "example.org",
+        "--dns-option",
+        "ndots:3",
         "--add-host",
         "db.local:10.1.2.3",
         "--entrypoint",
@@ -248,7 +250,10 @@ fn the_docker_cli_creates_with_many_flags() {
         "ro",
         "--read-only"
     );
-    assert_eq!(sh("grep -c example.org /etc/resolv.conf"), "1");
+    assert_eq!(
+        sh("grep -E '^(search|options)' /etc/resolv.conf"),
+        "search example.org\noptions ndots:3"
+    );
     assert_eq!(sh("grep db.local /etc/hosts"), "10.1.2.3\tdb.local");
     let status = sh("cat /proc/1/status");
     assert!(has_cap(&status, "CapBnd:", 12), "NET_ADMIN: {status}");
@@ -287,7 +292,8 @@ fn the_docker_cli_creates_with_many_flags() {
             &format!("volume,vdata,/data,false bind,{},/host,true tmpfs,,/scratch,false", hostdir.display()),
         ),
         ("{{json (index .HostConfig.Mounts 2).TmpfsOptions}}", "{\"SizeBytes\":2097152,\"Mode\":1016}"),
-        ("{{json .HostConfig.DnsSearch}} {{json .HostConfig.ExtraHosts}}", "[\"example.org\"] [\"db.local:10.1.2.3\"]"),
+        ("{{json .HostConfig.DnsSearch}} {{json .HostConfig.DnsOptions}} {{json .HostConfig.ExtraHosts}}", "[\"example.org\"] [\"ndots:3\"] [\"db.local:10.1.2.3\"]"),
+        ("{{.HostConfig.PublishAllPorts}} {{.Config.StdinOnce}}", "false false"),
         ("{{.HostConfig.NetworkMode}}", "apinet"),
         ("{{json .NetworkSettings.Networks.apinet.Aliases}}", "[\"webalias\"]"),
         ("{{.NetworkSettings.Networks.apinet.IPAddress}} {{.NetworkSettings.Networks.apinet.IPAMConfig.IPv4Address}}", "10.123.7.50 10.123.7.50"),
