@@ -577,9 +577,18 @@ pub async fn create(
     } = plan(name, platform, version, decode(&body)?)?;
     let image = req.image.clone();
     st.with_engine(move |eng| {
-        // The further networks exist before anything is made.
+        // The further networks exist, and their addresses are on them, before anything
+        // is made.
         for j in &joins {
-            eng.network(&j.network)?;
+            let n = eng.network(&j.network)?;
+            let ip = engine::network::parse_ip(j.ip.as_deref())?;
+            if ip.is_some_and(|ip| n.subnet().is_ok_and(|s| !s.contains(ip))) {
+                return Err(bad(format!(
+                    "invalid config for network {}: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address {}",
+                    n.name,
+                    j.ip.as_deref().unwrap_or_default()
+                )));
+            }
         }
         let (rec, more) = match eng.create_with_warnings(req) {
             Ok(made) => made,

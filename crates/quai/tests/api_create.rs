@@ -435,6 +435,7 @@ fn bad_bodies_are_refused_and_leave_nothing() {
     let e = Eng::new();
     let svc = service(&e);
     let create = |body: &[u8]| request(&svc.sock, "POST", "/v1.47/containers/create", body);
+    e.ok(&["network", "create", "--subnet", "10.123.30.0/24", "side"]);
     let (status, v) = create(b"{\"Image\": \"localbusybox\",");
     assert_eq!(status, 400, "{v}");
     assert!(
@@ -480,6 +481,18 @@ fn bad_bodies_are_refused_and_leave_nothing() {
                    "NetworkingConfig": {"EndpointsConfig": {"bridge": {}, "nosuchnet": {}}}}),
             404,
             "network nosuchnet not found",
+        ),
+        (
+            json!({"Image": "localbusybox", "HostConfig": {"Binds": ["leak4:/v"]},
+                   "NetworkingConfig": {"EndpointsConfig": {"bridge": {}, "side": {"IPAMConfig": {"IPv4Address": "10.1.1.1"}}}}}),
+            400,
+            "invalid config for network side: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address 10.1.1.1",
+        ),
+        (
+            json!({"Image": "localbusybox", "HostConfig": {"NetworkMode": "side", "Binds": ["leak5:/v"]},
+                   "NetworkingConfig": {"EndpointsConfig": {"side": {"IPAMConfig": {"IPv4Address": "10.1.1.2"}}}}}),
+            400,
+            "invalid config for network side: invalid endpoint settings:\nno configured subnet or ip-range contain the IP address 10.1.1.2",
         ),
         (
             json!({"Image": "localbusybox", "Healthcheck": {"Test": ["CMD", "true"], "Interval": 5}}),
