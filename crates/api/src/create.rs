@@ -421,10 +421,9 @@ pub(crate) fn plan(
         c.ports
             .extend(engine::network::parse_ports(p).map_err(bad)?);
     }
-    c.network_mode_given = h.network_mode.clone();
-    if c.network_mode_given.is_empty() {
-        c.network_mode_given = "default".into();
-    }
+    // dockerd's router names the default network at once: `HostConfig.NetworkMode` reads
+    // back `bridge` for `""` and `default`.
+    c.network_mode_given = mode.clone();
     c.network_mode = as_mode;
     c.ip = opt(primary.ipam_config.ipv4_address);
     c.aliases = primary.aliases;

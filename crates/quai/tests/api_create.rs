@@ -539,6 +539,25 @@ fn bad_bodies_are_refused_and_leave_nothing() {
     );
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["Warnings"], json!([]));
+    // No NetworkMode: dockerd's router names the default network.
+    let (status, v) = create(
+        json!({"Image": "localbusybox", "Entrypoint": "echo", "Cmd": "hi"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 201, "{v}");
+    let id = v["Id"].as_str().unwrap_or_default().to_string();
+    let (status, v) = request(
+        &svc.sock,
+        "GET",
+        &format!("/v1.47/containers/{id}/json"),
+        b"",
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["HostConfig"]["NetworkMode"], "bridge");
+    assert_eq!(v["Config"]["Entrypoint"], json!(["echo"]));
+    assert_eq!(v["Config"]["Cmd"], json!(["hi"]));
+    e.ok(&["rm", &id]);
     let (status, v) = request(
         &svc.sock,
         "POST",
