@@ -251,11 +251,15 @@ pub fn hosts_entry(dir: &Path, ip: &str, hostname: Option<&str>) -> Result<()> {
 }
 
 /// Write `hostname`, `hosts` and `resolv.conf` for the container into `dir`.
+/// `--add-host NAME:host-gateway` names `gateway`: the host's address on the container's
+/// network (its bridge's, which the host answers on; Docker's is docker0's), or the
+/// loopback on the host's network.
 pub fn write_etc_files(
     dir: &Path,
     c: &crate::ContainerConfig,
     ip: Option<std::net::Ipv4Addr>,
     dns_server: Option<std::net::Ipv4Addr>,
+    gateway: Option<std::net::Ipv4Addr>,
     links: &[(String, String)],
 ) -> Result<()> {
     let host_network = c.network_mode == crate::config::NetworkMode::Host;
@@ -274,6 +278,12 @@ pub fn write_etc_files(
     };
     for h in &c.extra_hosts {
         if let Some((name, addr)) = h.split_once('=').or_else(|| h.split_once(':')) {
+            let addr = match (addr, gateway) {
+                (crate::validate::HOST_GATEWAY, _) if host_network => "127.0.0.1".to_string(),
+                (crate::validate::HOST_GATEWAY, Some(g)) => g.to_string(),
+                (crate::validate::HOST_GATEWAY, None) => continue,
+                (a, _) => a.to_string(),
+            };
             hosts.push_str(&format!("{addr}\t{name}\n"));
         }
     }

@@ -839,3 +839,66 @@ fn gateway_range_and_driver_options() {
     assert!(!links.contains("qtest-br0"), "{links}");
     assert_eq!(e.leaks(&ids), Vec::<String>::new());
 }
+
+#[test]
+fn host_gateway_names_the_host() {
+    if !root_or_skip("host_gateway_names_the_host") {
+        return;
+    }
+    let e = Eng::new();
+    // A server on the "host" (the engine's network namespace), from a host-network
+    // container.
+    let www = e.dir.path().join("www");
+    std::fs::create_dir_all(&www).expect("www");
+    std::fs::write(www.join("index.html"), "host-side\n").expect("index");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hostweb",
+        "--network",
+        "host",
+        "-v",
+        &format!("{}:/www", www.display()),
+        "localbusybox",
+        "httpd",
+        "-f",
+        "-p",
+        "18777",
+        "-h",
+        "/www",
+    ]);
+    e.ok(&["network", "create", "--subnet", "10.100.31.0/24", "hgnet"]);
+    let probe = "grep host.docker.internal /etc/hosts; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc host.docker.internal 18777 | tail -1";
+    // The default bridge's gateway, a user network's own, the loopback on the host's.
+    for (net, addr) in [
+        ("bridge", "10.99.0.1"),
+        ("hgnet", "10.100.31.1"),
+        ("host", "127.0.0.1"),
+    ] {
+        let out = e.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "--add-host",
+            "host.docker.internal:host-gateway",
+            "localbusybox",
+            "sh",
+            "-c",
+            probe,
+        ]);
+        assert_eq!(
+            out,
+            format!("{addr}\thost.docker.internal\nhost-side"),
+            "{net}"
+        );
+    }
+    assert_eq!(
+        e.ok(&["create", "--add-host", "h:host-gateway", "localbusybox"])
+            .len(),
+        64
+    );
+    e.ok(&["rm", "-f", "hostweb"]);
+    e.ok(&["network", "rm", "hgnet"]);
+}

@@ -64,7 +64,15 @@ pub(super) fn prepare(
         _ => None,
     };
     let (link_hosts, link_env) = links(paths, rec)?;
-    crate::rootfs::write_etc_files(&dir, c, ip, dns_server, &link_hosts)?;
+    // `host-gateway`: the host on the container's bridge, else on the default one.
+    let gateway = match network {
+        Some(n) => Some(n.subnet()?.gateway()),
+        None => crate::network::Network::default_bridge()
+            .subnet()
+            .ok()
+            .map(|s| s.gateway()),
+    };
+    crate::rootfs::write_etc_files(&dir, c, ip, dns_server, gateway, &link_hosts)?;
     for f in ["hostname", "hosts", "resolv.conf"] {
         if c.build_step && f == "hostname" {
             continue;

@@ -13,7 +13,7 @@ mod platform;
 
 pub use host::{block_device, host_resources, host_warnings};
 pub use modes::{log_config, sysctl, LOG_DRIVERS};
-pub use net::{dns_server, exposed_ports, extra_host, link};
+pub use net::{dns_server, exposed_ports, extra_host, link, HOST_GATEWAY};
 pub use platform::{image_platform, platform};
 
 /// Docker's smallest memory limit.

@@ -12,18 +12,20 @@ pub fn dns_server(d: &str) -> Result<()> {
         .map_err(|_| invalid(format!("{d} is not an ip address")))
 }
 
+/// The address word of `--add-host NAME:host-gateway`.
+pub const HOST_GATEWAY: &str = "host-gateway";
+
 /// An `--add-host` entry (`ExtraHosts[]`): `NAME:IP` or `NAME=IP`, dockerd's
-/// `ValidateExtraHost` and its words (`host-gateway` is refused: quai does not map it).
+/// `ValidateExtraHost` and its words. `host-gateway` is the host as the container reaches
+/// it (see [`crate::rootfs::write_etc_files`]).
 pub fn extra_host(h: &str) -> Result<()> {
     let (_, addr) = h
         .split_once('=')
         .or_else(|| h.split_once(':'))
         .filter(|(n, _)| !n.is_empty() && !n.contains(':'))
         .ok_or_else(|| invalid(format!("bad format for add-host: {h:?}")))?;
-    if addr == "host-gateway" {
-        return Err(invalid(format!(
-            "invalid IP address in add-host: \"host-gateway\" (quai does not map host-gateway: give the address in {h:?})"
-        )));
+    if addr == HOST_GATEWAY {
+        return Ok(());
     }
     let bare = addr
         .strip_prefix('[')
