@@ -157,6 +157,7 @@ pub struct State {
     pub(crate) waiting: attach::Waiting,
     pub(crate) started: attach::Started,
     pub(crate) terminals: exec::Terminals,
+    engines: Engines,
 }
 
 impl State {
@@ -168,21 +169,57 @@ impl State {
             waiting: Default::default(),
             started: Default::default(),
             terminals: Default::default(),
+            engines: Default::default(),
         }
     }
 
-    /// Run `f` on a fresh engine, on a blocking thread.
+    /// Run `f` on an engine, on a blocking thread. Engines are kept open between
+    /// requests (a few, one per request under way): opening one is most of a small
+    /// request's time. An open engine holds no state of its own that could go stale —
+    /// every read goes to the state database and the stores — so what other services
+    /// and CLIs change is seen at once.
     pub(crate) async fn with_engine<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut engine::lifecycle::Engine) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let (root, run) = (self.root.clone(), self.run_dir.clone());
+        let pool = self.engines.clone();
         tokio::task::spawn_blocking(move || {
-            let mut eng = engine::lifecycle::Engine::open(&root, &run).map_err(ApiError::from)?;
-            f(&mut eng)
+            let kept = pool.lock().ok().and_then(|mut p| p.pop());
+            let mut eng = match kept {
+                Some(e) => e,
+                None => engine::lifecycle::Engine::open(&root, &run).map_err(ApiError::from)?,
+            };
+            let out = f(&mut eng);
+            if let Ok(mut p) = pool.lock() {
+                if p.len() < ENGINES_KEPT {
+                    p.push(eng);
+                }
+            }
+            out
         })
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    }
+}
+
+/// How many open engines a service keeps for the next requests.
+const ENGINES_KEPT: usize = 4;
+
+/// Open engines, for the next requests.
+#[derive(Clone, Default)]
+pub(crate) struct Engines(std::sync::Arc<std::sync::Mutex<Vec<engine::lifecycle::Engine>>>);
+
+impl std::ops::Deref for Engines {
+    type Target = std::sync::Mutex<Vec<engine::lifecycle::Engine>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Engines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Engines")
     }
 }
 
