@@ -37,6 +37,12 @@ pub fn ensure(paths: &Paths, n: &Network) -> Result<()> {
     if running(paths, n).is_some() {
         return Ok(());
     }
+    // Containers on one network start at once (compose starts a project's together):
+    // one of them starts the server, the others find it running.
+    let _one = crate::lock::container(paths, &format!("dns-{}", n.bridge))?;
+    if running(paths, n).is_some() {
+        return Ok(());
+    }
     use std::os::unix::process::CommandExt;
     // Our own binary through the magic link: after the re-exec from the read-only copy
     // (runtime::selfexe) no path in any mount namespace names it.

@@ -902,3 +902,47 @@ fn host_gateway_names_the_host() {
     e.ok(&["rm", "-f", "hostweb"]);
     e.ok(&["network", "rm", "hgnet"]);
 }
+
+#[test]
+fn containers_starting_together_share_their_networks_dns_server() {
+    if !root_or_skip("containers_starting_together_share_their_networks_dns_server") {
+        return;
+    }
+    let e = Eng::new();
+    e.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.100.32.0/24",
+        "together",
+    ]);
+    // Four starts at once on a network whose DNS server is not running yet (compose
+    // starts a project's containers so): one starts it, none fails on its port.
+    let kids: Vec<_> = (0..4)
+        .map(|i| {
+            e.cmd(&[
+                "run",
+                "-d",
+                "--name",
+                &format!("t{i}"),
+                "--network",
+                "together",
+                "localbusybox",
+                "sleep",
+                "60",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run")
+        })
+        .collect();
+    for k in kids {
+        let o = k.wait_with_output().expect("wait");
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let out = e.sh_on("together", "nslookup t3");
+    assert!(out.contains("10.100.32."), "{out}");
+    e.ok(&["rm", "-f", "t0", "t1", "t2", "t3"]);
+    e.ok(&["network", "rm", "together"]);
+}
