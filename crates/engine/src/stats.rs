@@ -31,6 +31,47 @@ pub struct Sample {
     pub block_write: u64,
 }
 
+/// A sample with when it was taken and the host's CPU time then: what Docker's stats
+/// document (`GET /containers/{id}/stats`) needs for its percentages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// The container's use.
+    pub sample: Sample,
+    /// When it was read, nanoseconds since the epoch.
+    pub time: i64,
+    /// CPU time of the whole host, in nanoseconds (`/proc/stat`).
+    pub system_cpu_ns: u64,
+    /// CPUs online.
+    pub online_cpus: u32,
+}
+
+/// The host's CPU time in nanoseconds (the `cpu` line of `/proc/stat`, as Docker sums
+/// it) and the number of CPUs online.
+pub fn host_cpu() -> (u64, u32) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    // SAFETY: sysconf(3) takes no pointers; it only reads a constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    proc_stat_cpu(&text, u64::try_from(ticks).unwrap_or(100).max(1))
+}
+
+fn proc_stat_cpu(text: &str, ticks_per_sec: u64) -> (u64, u32) {
+    let mut total = 0;
+    let mut cpus = 0;
+    for l in text.lines() {
+        let mut f = l.split_whitespace();
+        match f.next() {
+            // user nice system idle iowait irq softirq steal (guest time is in user).
+            Some("cpu") => {
+                let jiffies: u64 = f.take(8).filter_map(|v| v.parse::<u64>().ok()).sum();
+                total = jiffies.saturating_mul(1_000_000_000 / ticks_per_sec);
+            }
+            Some(c) if c.starts_with("cpu") => cpus += 1,
+            _ => {}
+        }
+    }
+    (total, cpus)
+}
+
 /// `ps` output restricted to a container's processes: its header's columns and one row
 /// per process (the last column keeps its spaces, as Docker's `top` does).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -215,6 +256,19 @@ impl Engine {
         Some(sample_of(&st, host_memory()))
     }
 
+    /// One reading of a container's use with the host's CPU time; `None` when it is not
+    /// running.
+    pub fn stats_reading(&self, id: &str) -> Option<Reading> {
+        let sample = self.stats(id)?;
+        let (system_cpu_ns, online_cpus) = host_cpu();
+        Some(Reading {
+            sample,
+            time: crate::time::now_nanos(),
+            system_cpu_ns,
+            online_cpus,
+        })
+    }
+
     /// The processes of a running or paused container as `ps ARGS` (default `-ef`)
     /// shows them.
     pub fn top(&mut self, what: &str, ps_args: &[String]) -> Result<Top> {
@@ -241,6 +295,12 @@ mod tests {
     fn net_dev_leaves_out_loopback() {
         let t = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:     100       1    0    0    0     0          0         0      100       1    0    0    0     0       0          0\n  eth0:    2048      10    0    0    0     0          0         0      512       5    0    0    0     0       0          0\n";
         assert_eq!(net_dev_bytes(t), (2048, 512));
+    }
+
+    #[test]
+    fn host_cpu_time_sums_the_cpu_line() {
+        let t = "cpu  100 0 50 800 10 0 5 0 0 0\ncpu0 50 0 25 400 5 0 2 0 0 0\ncpu1 50 0 25 400 5 0 3 0 0 0\nintr 1\n";
+        assert_eq!(proc_stat_cpu(t, 100), (965 * 10_000_000, 2));
     }
 
     #[test]

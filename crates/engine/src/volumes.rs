@@ -112,16 +112,25 @@ pub fn remove(paths: &Paths, db: &Db, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Remove unused volumes (anonymous ones only, unless `all`), returning their names.
-pub fn prune(paths: &Paths, db: &Db, all: bool) -> Result<Vec<String>> {
+/// Remove unused volumes that pass a prune's filters (anonymous ones only, unless
+/// `all=true`), returning their names and the bytes they held.
+pub fn prune(paths: &Paths, db: &Db, f: &crate::filters::Filters) -> Result<(Vec<String>, u64)> {
+    f.check_prune(&["all"])?;
+    let all = f.flag("all")?;
     let mut out = Vec::new();
+    let mut freed = 0;
     for v in db.volumes()? {
-        if (all || v.anonymous) && users(db, &v.name)?.is_empty() {
+        if (all || v.anonymous)
+            && users(db, &v.name)?.is_empty()
+            && f.prune_match(&v.labels, &v.created)?
+        {
+            let size = dir_size(&paths.volume_data(&v.name));
             remove(paths, db, &v.name)?;
+            freed += size;
             out.push(v.name);
         }
     }
-    Ok(out)
+    Ok((out, freed))
 }
 
 /// Bytes used under a directory (for `system df` and `volume inspect`).
