@@ -21,7 +21,7 @@ pub(crate) fn flag(q: &HashMap<String, String>, k: &str) -> bool {
         .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
-fn no_such(what: &str) -> impl Fn(engine::Error) -> ApiError + '_ {
+pub(crate) fn no_such(what: &str) -> impl Fn(engine::Error) -> ApiError + '_ {
     move |e| match e {
         engine::Error::NoSuchContainer(_) => {
             ApiError::new(StatusCode::NOT_FOUND, format!("No such container: {what}"))
@@ -31,7 +31,7 @@ fn no_such(what: &str) -> impl Fn(engine::Error) -> ApiError + '_ {
 }
 
 /// A container as `GET /containers/json` lists it.
-fn summary(r: &engine::Record) -> Value {
+pub(crate) fn summary(r: &engine::Record) -> Value {
     let c = &r.config;
     let created = engine::time::parse_rfc3339(&r.created)
         .map(|n| n.div_euclid(1_000_000_000))
@@ -92,7 +92,9 @@ pub async fn list(
 }
 
 /// The `filters` query parameter: `{"key": ["v", ...]}` or the old `{"key": {"v": true}}`.
-fn parse_filters(s: &str) -> Result<std::collections::BTreeMap<String, Vec<String>>, ApiError> {
+pub(crate) fn parse_filters(
+    s: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, ApiError> {
     let v: Value = serde_json::from_str(s)
         .map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
     let mut out = std::collections::BTreeMap::new();
@@ -231,6 +233,22 @@ fn request(name: Option<String>, body: &Value) -> Result<CreateRequest, ApiError
         .filter(|s| !s.is_empty())
         .map(str::to_string);
     req.volumes = strings(&host["Binds"]);
+    // `-v /path` comes as `Config.Volumes`: an anonymous volume unless a bind has the
+    // path.
+    for target in cfg["Volumes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(t, _)| t)
+    {
+        if !req
+            .volumes
+            .iter()
+            .any(|b| b.split(':').nth(1) == Some(target.as_str()))
+        {
+            req.volumes.push(target.clone());
+        }
+    }
     for (dst, opts) in host["Tmpfs"].as_object().into_iter().flatten() {
         let o = opts.as_str().unwrap_or_default();
         req.tmpfs.push(if o.is_empty() {

@@ -558,7 +558,8 @@ impl ImageStore {
             "VirtualSize": summary.size,
             "Config": c.get("config").cloned().unwrap_or(json!({})),
             "RootFS": {"Type": "layers", "Layers": c["rootfs"]["diff_ids"]},
-            "Metadata": {"LastTagTime": ""},
+            // Go's zero time, as dockerd writes it: the docker CLI parses the field.
+            "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
         }))
     }
 
