@@ -31,7 +31,7 @@ pub(crate) fn no_such(what: &str) -> impl Fn(engine::Error) -> ApiError + '_ {
 }
 
 /// A container as `GET /containers/json` lists it.
-pub(crate) fn summary(r: &engine::Record) -> Value {
+pub(crate) fn summary(eng: &engine::lifecycle::Engine, r: &engine::Record) -> Value {
     let c = &r.config;
     let created = engine::time::parse_rfc3339(&r.created)
         .map(|n| n.div_euclid(1_000_000_000))
@@ -60,7 +60,7 @@ pub(crate) fn summary(r: &engine::Record) -> Value {
         "Status": engine::docker::status_text(r),
         "HostConfig": {"NetworkMode": if c.network_mode_given.is_empty() { network.clone() } else { c.network_mode_given.clone() }},
         "NetworkSettings": {"Networks": {network: {"IPAddress": r.state.ip}}},
-        "Mounts": c.mounts.iter().map(|m| json!({"Source": m.source, "Destination": m.target, "RW": !m.readonly})).collect::<Vec<_>>(),
+        "Mounts": engine::docker::mount_points(eng, r),
     })
 }
 
@@ -86,7 +86,9 @@ pub async fn list(
             None if !all => recs.retain(|r| r.state.status.is_active()),
             None => {}
         }
-        Ok(Json(Value::Array(recs.iter().map(summary).collect())))
+        Ok(Json(Value::Array(
+            recs.iter().map(|r| summary(eng, r)).collect(),
+        )))
     })
     .await
 }

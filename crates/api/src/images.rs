@@ -139,9 +139,16 @@ async fn save(State(st): State<crate::State>, names: Vec<String>) -> Result<Resp
     let (root, run) = (st.root.clone(), st.run_dir.clone());
     streamed(content_type("application/x-tar"), move |w| {
         let eng = engine::lifecycle::Engine::open(&root, &run)?;
-        // Every name first: a missing one is a 404, not a cut tar.
+        // Every name first: a missing one is a 404 (named as given, as dockerd's save
+        // names it), not a cut tar.
         for n in &names {
-            eng.image_resolve(n).map_err(image_err(n))?;
+            eng.image_resolve(n).map_err(|e| {
+                if e.is_no_such_image() {
+                    ApiError::new(StatusCode::NOT_FOUND, format!("No such image: {n}"))
+                } else {
+                    e.into()
+                }
+            })?;
         }
         eng.image_save(&names, engine::images::ArchiveFormat::DockerArchive, w)?;
         Ok(())

@@ -199,6 +199,12 @@ pub async fn network_remove(
 /// The network `id` (404 in dockerd's words when there is none) and the container
 /// named in a connect or disconnect body.
 fn endpoint_target(eng: &engine::lifecycle::Engine, id: &str) -> Result<(), ApiError> {
+    if id == "host" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "container cannot be disconnected from host network or connected to host network",
+        ));
+    }
     eng.network(id)
         .map(|_| ())
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("network {id} not found")))
@@ -247,9 +253,9 @@ pub async fn network_connect(
         .filter(|s| !s.is_empty())
         .map(str::to_string);
     st.with_engine(move |eng| {
-        endpoint_target(eng, &id)?;
         eng.get(&container)
             .map_err(crate::containers::no_such(&container))?;
+        endpoint_target(eng, &id)?;
         eng.network_connect(&id, &container, aliases, ip)
             .map_err(forbidden)?;
         Ok(StatusCode::OK)
@@ -271,9 +277,9 @@ pub async fn network_disconnect(
         ));
     }
     st.with_engine(move |eng| {
-        endpoint_target(eng, &id)?;
         eng.get(&container)
             .map_err(crate::containers::no_such(&container))?;
+        endpoint_target(eng, &id)?;
         eng.network_disconnect(&id, &container).map_err(forbidden)?;
         Ok(StatusCode::OK)
     })

@@ -135,7 +135,14 @@ pub async fn push(
     let repo: Reference = name
         .parse()
         .map_err(|e| ApiError::bad_request(format!("invalid reference format: {e}")))?;
-    let tag = q.non_empty("tag");
+    // A tag in the name counts when the query has none (dockerd's reading).
+    let named_tag = name
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':') && !name.contains('@'));
+    let tag = q
+        .non_empty("tag")
+        .or_else(|| repo.tag.clone().filter(|_| named_tag));
     let (lines, resp) = Lines::new();
     let (root, run) = (st.root.clone(), st.run_dir.clone());
     tokio::task::spawn_blocking(move || {
@@ -161,7 +168,13 @@ pub async fn push(
             ..Default::default()
         };
         for r in refs {
-            if let Err(m) = push_one(&eng, &r, &opts, &lines) {
+            if let Err(e) = push_one(&eng, &r, &opts, &lines) {
+                // dockerd's words for a registry that wants (other) credentials.
+                let m = match (&opts.credentials, e.is_registry_unauthorized()) {
+                    (Credentials::Anonymous, true) => "no basic auth credentials".to_string(),
+                    (_, true) => "unauthorized: authentication required".to_string(),
+                    _ => e.to_string(),
+                };
                 lines.error(&m);
                 return;
             }
@@ -211,11 +224,9 @@ fn push_one(
     r: &Reference,
     opts: &RegistryOptions,
     lines: &Lines,
-) -> Result<(), String> {
+) -> Result<(), engine::Error> {
     // dockerd shows the layers, not the config blob.
-    let config = eng
-        .image_resolve(&r.to_string())
-        .map_err(|e| e.to_string())?;
+    let config = eng.image_resolve(&r.to_string())?;
     let short = |d: &engine::images::Digest| d.hex()[..12].to_string();
     let on_event = |ev: ProgressEvent| {
         if let ProgressEvent::TagPushed {
@@ -267,7 +278,6 @@ fn push_one(
         },
     )
     .map(|_| ())
-    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -104,7 +104,12 @@ pub(crate) async fn image_inspect(
     st.with_engine(move |eng| {
         eng.image_inspect(&name).map(Json).map_err(|e| {
             if e.is_no_such_image() {
-                crate::images::no_such_image(&name)
+                // dockerd 28's words, its lookup's error wrapped in its own.
+                let inner = crate::images::no_such_image(&name);
+                ApiError::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    format!("no such image: {name}: {}", inner.message()),
+                )
             } else {
                 e.into()
             }

@@ -51,7 +51,7 @@ pub async fn df(State(st): State<crate::State>, q: Q) -> Result<Json<Value>, Api
                 .containers
                 .iter()
                 .map(|c| {
-                    let mut v = crate::containers::summary(&c.record);
+                    let mut v = crate::containers::summary(eng, &c.record);
                     v["SizeRw"] = json!(c.size_rw);
                     v["SizeRootFs"] = json!(c.size_root_fs);
                     v

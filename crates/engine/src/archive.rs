@@ -42,8 +42,8 @@ impl PathStat {
 pub struct PutOptions {
     /// Refuse to replace a directory with a non-directory or the reverse.
     pub no_overwrite_dir_non_dir: bool,
-    /// Give what is copied to the container's user (`-u`) instead of its root, as
-    /// Docker's `cp -a` does.
+    /// Give what is copied to the container's user (`-u`, when it has one) instead of
+    /// the tar's owners, as dockerd does for `cp -a`.
     pub copy_uid_gid: bool,
 }
 
@@ -99,8 +99,14 @@ impl Engine {
         } else {
             String::new()
         };
+        // (Go's `filepath.Base("/")`, what dockerd names the root.)
+        let name = if path.trim_end_matches('/').is_empty() {
+            "/".to_string()
+        } else {
+            archive_name(path).display().to_string()
+        };
         Ok(PathStat {
-            name: archive_name(path).display().to_string(),
+            name,
             size: st.st_size,
             mode: st.st_mode,
             mtime: st
@@ -166,9 +172,9 @@ impl Engine {
         b.into_inner().and_then(|mut w| w.flush()).map_err(io)
     }
 
-    /// Unpack the tar stream `tar` into directory `dir` of the container. What it holds
-    /// is owned by the container's root (or, with `copy_uid_gid`, its user), as Docker's
-    /// `cp` leaves it; `.wh.` names are plain names here.
+    /// Unpack the tar stream `tar` into directory `dir` of the container, owned as the
+    /// tar says (or, with `copy_uid_gid`, by the container's user), as dockerd leaves it;
+    /// `.wh.` names are plain names here.
     pub fn archive_put(
         &mut self,
         what: &str,
@@ -188,21 +194,40 @@ impl Engine {
         if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
             return Err(Error::Invalid("extraction point is not a directory".into()));
         }
+        // dockerd keeps the tar's owners, or with `copy_uid_gid` gives everything to
+        // the container's user (looked up in the container's passwd, not the host's).
         let owner = if opts.copy_uid_gid && !user.is_empty() {
             let u = crate::rootfs::resolve_user(&root.path, &user, &[])?;
-            (u.uid, u.gid)
+            Some((u.uid, u.gid))
         } else {
-            (0, 0)
+            None
         };
         let unpack = image::layer::UnpackOptions {
             whiteouts: false,
-            owner: Some(owner),
+            owner,
             no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
         };
         // Entries are created relative to the directory, resolved inside it: a symlink in
         // the container cannot send them to the host.
-        image::layer::unpack_with(tar, &crate::rootfs::fd_path(&dfd), &unpack)?;
-        Ok(())
+        match image::layer::unpack_with(tar, &crate::rootfs::fd_path(&dfd), &unpack) {
+            Ok(_) => Ok(()),
+            Err(image::layer::Error::Overwrite {
+                entry,
+                existing_dir,
+            }) => {
+                let base = dir.trim_end_matches('/');
+                let (at, parent) = (
+                    format!("{base}/{entry}"),
+                    if base.is_empty() { "/" } else { base },
+                );
+                Err(Error::Copy(if existing_dir {
+                    format!("cannot overwrite directory {at:?} with non-directory {parent:?}")
+                } else {
+                    format!("cannot overwrite non-directory {at:?} with directory {parent:?}")
+                }))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -17,26 +17,7 @@ pub fn container_inspect(eng: &Engine, r: &Record) -> Value {
     let s = &r.state;
     let args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
     let dir = eng.container_dir(&r.id);
-    let mounts: Vec<Value> = c
-        .mounts
-        .iter()
-        .map(|m| {
-            let source = match m.kind {
-                MountKind::Volume => eng.volume_mountpoint(&m.source).display().to_string(),
-                MountKind::Bind => m.source.clone(),
-                MountKind::Tmpfs => String::new(),
-            };
-            let mut v = json!({
-                "Type": m.kind, "Source": source, "Destination": m.target,
-                "Mode": if m.readonly { "ro" } else { "" }, "RW": !m.readonly, "Propagation": "",
-            });
-            if m.kind == MountKind::Volume {
-                v["Name"] = json!(m.source);
-                v["Driver"] = json!("local");
-            }
-            v
-        })
-        .collect();
+    let mounts = mount_points(eng, r);
     let health = s.health.as_ref().map(|h| {
         json!({"Status": h.status, "FailingStreak": h.failing_streak,
             "Log": h.log.iter().map(|l| json!({"Start": l.start, "End": l.end, "ExitCode": l.exit_code, "Output": l.output})).collect::<Vec<_>>()})
@@ -114,6 +95,30 @@ pub fn container_inspect(eng: &Engine, r: &Record) -> Value {
     })
 }
 
+/// A container's mounts as dockerd lists them (`Mounts` of inspect and of the list).
+pub fn mount_points(eng: &Engine, r: &Record) -> Vec<Value> {
+    r.config
+        .mounts
+        .iter()
+        .map(|m| {
+            let source = match m.kind {
+                MountKind::Volume => eng.volume_mountpoint(&m.source).display().to_string(),
+                MountKind::Bind => m.source.clone(),
+                MountKind::Tmpfs => String::new(),
+            };
+            let mut v = json!({
+                "Type": m.kind, "Source": source, "Destination": m.target,
+                "Mode": if m.readonly { "ro" } else { "" }, "RW": !m.readonly, "Propagation": "",
+            });
+            if m.kind == MountKind::Volume {
+                v["Name"] = json!(m.source);
+                v["Driver"] = json!("local");
+            }
+            v
+        })
+        .collect()
+}
+
 fn network_settings(eng: &Engine, r: &Record) -> Value {
     let mut ports: BTreeMap<String, Value> = BTreeMap::new();
     for p in &r.state.ports {
@@ -144,13 +149,22 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
             Err(_) => (r.state.ip.clone(), String::new(), 0),
         }
     };
+    // `--network-alias` / `network connect --alias`: null when none, as dockerd has it.
+    let aliases = |a: &[String]| {
+        if a.is_empty() {
+            Value::Null
+        } else {
+            json!(a)
+        }
+    };
     let mut networks = serde_json::Map::new();
     if (r.config.network_mode != NetworkMode::Host || !ip.is_empty())
         && !r.config.primary_disconnected
     {
         networks.insert(
             r.config.network_mode.to_string(),
-            json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix}),
+            json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix,
+                   "Aliases": aliases(&r.config.aliases)}),
         );
     }
     for e in &r.state.endpoints {
@@ -159,9 +173,16 @@ fn network_settings(eng: &Engine, r: &Record) -> Value {
             .and_then(|n| n.subnet())
             .map(|s| (s.gateway().to_string(), s.prefix))
             .unwrap_or_default();
+        let extra = r
+            .config
+            .networks
+            .iter()
+            .find(|a| a.network == e.network)
+            .map_or(&[][..], |a| a.aliases.as_slice());
         networks.insert(
             e.network.clone(),
-            json!({"IPAddress": e.ip, "Gateway": gw, "IPPrefixLen": prefix}),
+            json!({"IPAddress": e.ip, "Gateway": gw, "IPPrefixLen": prefix,
+                   "Aliases": aliases(extra)}),
         );
     }
     json!({"IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix, "Ports": ports, "Networks": networks})

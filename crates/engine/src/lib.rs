@@ -86,6 +86,9 @@ pub enum Error {
     /// A registry refused the credentials (dockerd's words).
     #[error("{0}")]
     Unauthorized(String),
+    /// A copy into a container that could not be done (dockerd's words).
+    #[error("{0}")]
+    Copy(String),
     /// No such path in a container (`cp`, Docker's archive endpoints).
     #[error("Could not find the file {path} in container {container}")]
     NoSuchPath { path: String, container: String },
@@ -165,6 +168,14 @@ impl Error {
             self,
             Error::Invalid(_)
                 | Error::Image(image::store::Error::Reference(_) | image::store::Error::Change(_))
+        )
+    }
+
+    /// A registry refused the request for want of (good) credentials.
+    pub fn is_registry_unauthorized(&self) -> bool {
+        matches!(
+            self,
+            Error::Unauthorized(_) | Error::Registry(registry::Error::Unauthorized { .. })
         )
     }
 

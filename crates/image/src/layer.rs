@@ -28,10 +28,12 @@ pub enum Error {
     /// An entry tries to leave the layer directory.
     #[error("layer entry {entry:?}: {reason}")]
     Escape { entry: String, reason: &'static str },
-    /// An entry would replace a directory with a non-directory or the reverse, which
-    /// was refused.
-    #[error("{what} {entry:?}")]
-    Overwrite { entry: String, what: &'static str },
+    /// An entry would replace a directory with a non-directory (`existing_dir`) or the
+    /// reverse, which was refused.
+    #[error("layer entry {entry:?}: would replace a {} with a {}",
+        if *existing_dir { "directory" } else { "non-directory" },
+        if *existing_dir { "non-directory" } else { "directory" })]
+    Overwrite { entry: String, existing_dir: bool },
     /// Creating an entry failed.
     #[error("layer entry {entry:?}: {op}: {source}")]
     Entry {
@@ -431,16 +433,10 @@ fn unpack_tar<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<Report
         let is_dir = kind.is_dir();
         if opts.no_overwrite_dir_non_dir {
             match existing_is_dir(&pdir, &name) {
-                Some(true) if !is_dir => {
+                Some(existing_dir) if existing_dir != is_dir => {
                     return Err(Error::Overwrite {
-                        entry: shown,
-                        what: "cannot overwrite directory with non-directory",
-                    })
-                }
-                Some(false) if is_dir => {
-                    return Err(Error::Overwrite {
-                        entry: shown,
-                        what: "cannot overwrite non-directory with directory",
+                        entry: rel.display().to_string(),
+                        existing_dir,
                     })
                 }
                 _ => {}
