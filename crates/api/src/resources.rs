@@ -64,7 +64,7 @@ pub async fn stats(
                 return;
             }
             std::thread::sleep(INTERVAL);
-            pre = cur;
+            pre = cur.take();
             cur = eng.stats_reading(&rec.id);
         }
     });

@@ -571,7 +571,12 @@ pub fn stats(
     let throttling = json!({"periods": 0, "throttled_periods": 0, "throttled_time": 0});
     let cpu = |x: Option<&crate::stats::Reading>| match x {
         Some(x) => json!({
-            "cpu_usage": {"total_usage": x.sample.cpu_ns, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "cpu_usage": {
+                "total_usage": x.sample.cpu_ns,
+                "percpu_usage": if x.detail.percpu_ns.is_empty() { Value::Null } else { json!(x.detail.percpu_ns) },
+                "usage_in_kernelmode": x.detail.cpu_kernel_ns,
+                "usage_in_usermode": x.detail.cpu_user_ns,
+            },
             "system_cpu_usage": x.system_cpu_ns,
             "online_cpus": x.online_cpus,
             "throttling_data": throttling,
@@ -611,7 +616,11 @@ pub fn stats(
         {"major": 0, "minor": 0, "op": "read", "value": s.block_read},
         {"major": 0, "minor": 0, "op": "write", "value": s.block_write},
     ]);
-    doc["memory_stats"] = json!({"usage": s.memory, "stats": {}, "limit": s.memory_limit});
+    doc["memory_stats"] =
+        json!({"usage": s.memory, "stats": c.detail.memory_stat, "limit": s.memory_limit});
+    if let Some(m) = c.detail.memory_max_usage {
+        doc["memory_stats"]["max_usage"] = json!(m);
+    }
     if r.config.network_mode.network().is_some() {
         doc["networks"] = json!({"eth0": {
             "rx_bytes": s.net_rx, "rx_packets": 0, "rx_errors": 0, "rx_dropped": 0,
