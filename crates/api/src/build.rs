@@ -10,15 +10,14 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{json, Value};
 
 use crate::ApiError;
 
 /// The classic builder's progress, from the builder's events.
 struct Legacy {
-    tx: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    lines: crate::stream::Lines,
     quiet: bool,
     /// The step under way is a FROM (its image is not a cache hit).
     from: bool,
@@ -26,9 +25,7 @@ struct Legacy {
 
 impl Legacy {
     fn send(&self, v: Value) {
-        let mut b = v.to_string().into_bytes();
-        b.push(b'\n');
-        let _ = self.tx.blocking_send(Ok(b));
+        let _ = self.lines.send(v);
     }
 
     fn stream(&self, s: &str) {
@@ -232,12 +229,12 @@ pub async fn build(
     std::fs::create_dir_all(&dir)
         .map_err(|e| ApiError::bad_request(format!("create {}: {e}", dir.display())))?;
     let ctx = Context(dir);
-    let reader = crate::body::reader(body);
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(64);
+    let reader = crate::stream::body_reader(body);
+    let (lines, response) = crate::stream::Lines::new();
     let (root, run) = (st.root.clone(), st.run_dir.clone());
     tokio::task::spawn_blocking(move || {
         let mut out = Legacy {
-            tx,
+            lines,
             quiet,
             from: false,
         };
@@ -295,11 +292,7 @@ pub async fn build(
             }
         }
     });
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(crate::containers::futures_stream(rx)),
-    )
-        .into_response())
+    Ok(response)
 }
 
 #[cfg(test)]

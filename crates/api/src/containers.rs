@@ -20,7 +20,7 @@ pub(crate) fn flag(q: &HashMap<String, String>, k: &str) -> bool {
         .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
-fn no_such(what: &str) -> impl Fn(engine::Error) -> ApiError + '_ {
+pub(crate) fn no_such(what: &str) -> impl Fn(engine::Error) -> ApiError + '_ {
     move |e| match e {
         engine::Error::NoSuchContainer(_) => {
             ApiError::new(StatusCode::NOT_FOUND, format!("No such container: {what}"))
@@ -30,7 +30,7 @@ fn no_such(what: &str) -> impl Fn(engine::Error) -> ApiError + '_ {
 }
 
 /// A container as `GET /containers/json` lists it.
-fn summary(r: &engine::Record) -> Value {
+pub(crate) fn summary(eng: &engine::lifecycle::Engine, r: &engine::Record) -> Value {
     let c = &r.config;
     let created = engine::time::parse_rfc3339(&r.created)
         .map(|n| n.div_euclid(1_000_000_000))
@@ -59,7 +59,7 @@ fn summary(r: &engine::Record) -> Value {
         "Status": engine::docker::status_text(r),
         "HostConfig": {"NetworkMode": if c.network_mode_given.is_empty() { network.clone() } else { c.network_mode_given.clone() }},
         "NetworkSettings": {"Networks": {network: {"IPAddress": r.state.ip}}},
-        "Mounts": c.mounts.iter().map(|m| json!({"Source": m.source, "Destination": m.target, "RW": !m.readonly})).collect::<Vec<_>>(),
+        "Mounts": engine::docker::mount_points(eng, r),
     })
 }
 
@@ -85,13 +85,17 @@ pub async fn list(
             None if !all => recs.retain(|r| r.state.status.is_active()),
             None => {}
         }
-        Ok(Json(Value::Array(recs.iter().map(summary).collect())))
+        Ok(Json(Value::Array(
+            recs.iter().map(|r| summary(eng, r)).collect(),
+        )))
     })
     .await
 }
 
 /// The `filters` query parameter: `{"key": ["v", ...]}` or the old `{"key": {"v": true}}`.
-fn parse_filters(s: &str) -> Result<std::collections::BTreeMap<String, Vec<String>>, ApiError> {
+pub(crate) fn parse_filters(
+    s: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, ApiError> {
     let v: Value = serde_json::from_str(s)
         .map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
     let mut out = std::collections::BTreeMap::new();
@@ -275,7 +279,7 @@ pub async fn wait(
     });
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(futures_stream(rx)),
+        Body::from_stream(crate::stream::receiver_stream(rx)),
     )
         .into_response())
 }
@@ -366,20 +370,13 @@ pub async fn logs(
             }
         }
     });
-    let stream = futures_stream(rx);
+    let stream = crate::stream::receiver_stream(rx);
     let kind = if tty {
         "application/vnd.docker.raw-stream"
     } else {
         "application/vnd.docker.multiplexed-stream"
     };
     Ok(([(header::CONTENT_TYPE, kind)], Body::from_stream(stream)).into_response())
-}
-
-/// A receiver as a stream of body chunks.
-pub(crate) fn futures_stream(
-    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
-) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// `GET /containers/{id}/top?ps_args=`.
@@ -493,7 +490,7 @@ pub async fn events(
     });
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(futures_stream(rx)),
+        Body::from_stream(crate::stream::receiver_stream(rx)),
     )
         .into_response())
 }

@@ -52,7 +52,7 @@ pub(crate) fn respond(req: &mut Request, tty: bool, s: Session) -> Response {
                 }
             }
         });
-        let body = Body::from_stream(crate::containers::futures_stream(rx));
+        let body = Body::from_stream(crate::stream::receiver_stream(rx));
         return ([(header::CONTENT_TYPE, content_type(tty))], body).into_response();
     }
     let upgrade = hyper::upgrade::on(req);

@@ -7,20 +7,26 @@
 //! service speaks is refused with dockerd's message. Errors are `{"message": ...}` with
 //! dockerd's status codes.
 
+mod archive;
 mod attach;
-mod body;
 mod build;
 mod containers;
 mod create;
 mod exec;
 mod hijack;
+mod images;
 mod listen;
 mod objects;
+mod registry;
+mod resources;
+mod stream;
 mod system;
+mod usage;
 
 use std::path::PathBuf;
 
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -246,15 +252,105 @@ impl ApiError {
 impl From<engine::Error> for ApiError {
     fn from(e: engine::Error) -> ApiError {
         let status = match &e {
-            engine::Error::NoSuchContainer(_) | engine::Error::NoSuchNetwork(_) => {
-                StatusCode::NOT_FOUND
-            }
+            engine::Error::NoSuchContainer(_)
+            | engine::Error::NoSuchNetwork(_)
+            | engine::Error::NoSuchPath { .. } => StatusCode::NOT_FOUND,
+            engine::Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             _ if e.is_no_such_image() => StatusCode::NOT_FOUND,
-            engine::Error::Invalid(_) => StatusCode::BAD_REQUEST,
-            engine::Error::Conflict(_) => StatusCode::CONFLICT,
+            _ if e.is_bad_input() => StatusCode::BAD_REQUEST,
+            _ if e.is_conflict() => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
+    }
+}
+
+impl ApiError {
+    /// The message (what `{"message": ...}` carries).
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The status.
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+/// A JSON request body: empty is `{}`; anything but an object is refused with 400.
+pub(crate) fn json_body(b: &[u8]) -> Result<serde_json::Value, ApiError> {
+    if b.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    let v: serde_json::Value = serde_json::from_slice(b)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    match v {
+        serde_json::Value::Object(_) => Ok(v),
+        serde_json::Value::Null => Ok(json!({})),
+        _ => Err(ApiError::bad_request(
+            "invalid JSON: the body must be a JSON object",
+        )),
+    }
+}
+
+/// A query string with repeated keys kept (`names=a&names=b`, `changes=...`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Q(Vec<(String, String)>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Q {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Q, ApiError> {
+        let q = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(q)
+            .map(Q)
+            .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))
+    }
+}
+
+impl Q {
+    /// The first value of `k`.
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of `k` unless it is empty.
+    pub(crate) fn non_empty(&self, k: &str) -> Option<String> {
+        self.get(k).filter(|v| !v.is_empty()).map(str::to_string)
+    }
+
+    /// Every value of `k`.
+    pub(crate) fn all(&self, k: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// A boolean as dockerd reads it (`1`, `true`); `default` when absent.
+    pub(crate) fn flag_or(&self, k: &str, default: bool) -> bool {
+        match self.get(k) {
+            None => default,
+            Some(v) => v == "1" || v.eq_ignore_ascii_case("true"),
+        }
+    }
+
+    /// The `filters` parameter, decoded.
+    pub(crate) fn filters(&self) -> Result<engine::filters::Filters, ApiError> {
+        match self.get("filters") {
+            Some(f) if !f.is_empty() => Ok(engine::filters::Filters::from_map(
+                containers::parse_filters(f)?,
+            )),
+            _ => Ok(engine::filters::Filters::default()),
+        }
     }
 }
 
@@ -366,6 +462,20 @@ pub fn router(state: State) -> Router {
         .route("/containers/{id}/top", get(containers::top))
         .route("/containers/{id}/changes", get(containers::changes))
         .route("/containers/{id}/rename", post(containers::rename))
+        .route("/containers/{id}/export", get(archive::export))
+        .route(
+            "/containers/{id}/archive",
+            get(archive::get)
+                .head(archive::head)
+                .put(archive::put)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/containers/{id}/stats", get(resources::stats))
+        .route("/containers/{id}/update", post(resources::update))
+        .route("/containers/prune", post(usage::containers))
+        .route("/commit", post(images::commit))
+        .route("/system/df", get(usage::df))
+        .route("/auth", post(registry::auth))
         .route("/events", get(containers::events))
         .route(
             "/build",
@@ -373,6 +483,7 @@ pub fn router(state: State) -> Router {
         )
         .route("/containers/{id}", delete(containers::remove))
         .route("/volumes", get(objects::volumes))
+        .route("/volumes/prune", post(usage::volumes))
         .route("/volumes/create", post(objects::volume_create))
         .route(
             "/volumes/{name}",
@@ -380,17 +491,38 @@ pub fn router(state: State) -> Router {
         )
         .route("/networks", get(objects::networks))
         .route("/networks/create", post(objects::network_create))
+        .route("/networks/prune", post(usage::networks))
+        .route("/networks/{id}/connect", post(objects::network_connect))
+        .route(
+            "/networks/{id}/disconnect",
+            post(objects::network_disconnect),
+        )
         .route(
             "/networks/{id}",
             get(objects::network).delete(objects::network_remove),
         )
         .route("/images/json", get(system::images))
-        .route("/images/create", post(system::image_create))
-        .route("/images/{*name}", get(system::image_inspect))
+        // Import and load stream their bodies: no limit there.
+        .route(
+            "/images/create",
+            post(images::create).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/images/load",
+            post(images::load).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/images/prune", post(images::prune))
+        // Names have slashes: the last element says what is asked.
+        .route(
+            "/images/{*name}",
+            get(images::get_dispatch)
+                .post(images::post_dispatch)
+                .delete(images::remove),
+        )
         .route("/__too_old/{v}", axum::routing::any(too_old))
         .route("/__too_new/{v}", axum::routing::any(too_new))
         .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024))
+        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
         .with_state(state)
 }
 

@@ -195,3 +195,102 @@ pub async fn network_remove(
     })
     .await
 }
+
+/// The network `id` (404 in dockerd's words when there is none) and the container
+/// named in a connect or disconnect body.
+fn endpoint_target(eng: &engine::lifecycle::Engine, id: &str) -> Result<(), ApiError> {
+    if id == "host" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "container cannot be disconnected from host network or connected to host network",
+        ));
+    }
+    eng.network(id)
+        .map(|_| ())
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("network {id} not found")))
+}
+
+fn container_of(b: &Value) -> Result<String, ApiError> {
+    match &b["Container"] {
+        Value::String(c) if !c.is_empty() => Ok(c.clone()),
+        Value::Null | Value::String(_) => Err(ApiError::bad_request("Container is required")),
+        _ => Err(ApiError::bad_request(
+            "invalid JSON: Container must be a string",
+        )),
+    }
+}
+
+/// `POST /networks/{id}/connect` (`{"Container", "EndpointConfig": {"Aliases",
+/// "IPAMConfig": {"IPv4Address"}}}`).
+pub async fn network_connect(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    b: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let b = crate::json_body(&b)?;
+    let container = container_of(&b)?;
+    let ec = &b["EndpointConfig"];
+    if !(ec.is_null() || ec.is_object()) {
+        return Err(ApiError::bad_request(
+            "invalid JSON: EndpointConfig must be an object",
+        ));
+    }
+    let aliases = match &ec["Aliases"] {
+        Value::Null => Vec::new(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ApiError::bad_request("invalid JSON: Aliases must be strings"))?,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid JSON: Aliases must be a list",
+            ))
+        }
+    };
+    let ip = ec["IPAMConfig"]["IPv4Address"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    st.with_engine(move |eng| {
+        eng.get(&container)
+            .map_err(crate::containers::no_such(&container))?;
+        endpoint_target(eng, &id)?;
+        eng.network_connect(&id, &container, aliases, ip)
+            .map_err(forbidden)?;
+        Ok(StatusCode::OK)
+    })
+    .await
+}
+
+/// `POST /networks/{id}/disconnect` (`{"Container", "Force"}`).
+pub async fn network_disconnect(
+    State(st): State<crate::State>,
+    Path(id): Path<String>,
+    b: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let b = crate::json_body(&b)?;
+    let container = container_of(&b)?;
+    if !(b["Force"].is_null() || b["Force"].is_boolean()) {
+        return Err(ApiError::bad_request(
+            "invalid JSON: Force must be a boolean",
+        ));
+    }
+    st.with_engine(move |eng| {
+        eng.get(&container)
+            .map_err(crate::containers::no_such(&container))?;
+        endpoint_target(eng, &id)?;
+        eng.network_disconnect(&id, &container).map_err(forbidden)?;
+        Ok(StatusCode::OK)
+    })
+    .await
+}
+
+/// A refusal to (dis)connect is dockerd's 403.
+fn forbidden(e: engine::Error) -> ApiError {
+    if e.is_conflict() {
+        ApiError::new(StatusCode::FORBIDDEN, e.to_string())
+    } else {
+        e.into()
+    }
+}

@@ -1,6 +1,6 @@
 //! `/_ping`, `/version`, `/info`, and the images the docker CLI lists and inspects.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::IntoResponse;
 use axum::Json;
@@ -64,7 +64,7 @@ pub async fn info(State(st): State<crate::State>) -> Result<Json<Value>, ApiErro
 }
 
 /// An image as `GET /images/json` lists it.
-fn image_summary(i: &engine::images::ImageSummary, repo_digests: Vec<String>) -> Value {
+pub(crate) fn image_summary(i: &engine::images::ImageSummary, repo_digests: Vec<String>) -> Value {
     let created = engine::time::parse_rfc3339(&i.created)
         .map(|n| n.div_euclid(1_000_000_000))
         .unwrap_or(0);
@@ -97,22 +97,18 @@ pub async fn images(State(st): State<crate::State>) -> Result<Json<Value>, ApiEr
 }
 
 /// `GET /images/{name}/json` (the name may have slashes: `/images/a/b:1/json`).
-pub async fn image_inspect(
+pub(crate) async fn image_inspect(
     State(st): State<crate::State>,
-    Path(path): Path<String>,
+    name: String,
 ) -> Result<Json<Value>, ApiError> {
-    let Some(name) = path.strip_suffix("/json").map(str::to_string) else {
-        return Err(ApiError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            format!("page not found: GET /images/{path}"),
-        ));
-    };
     st.with_engine(move |eng| {
         eng.image_inspect(&name).map(Json).map_err(|e| {
             if e.is_no_such_image() {
+                // dockerd 28's words, its lookup's error wrapped in its own.
+                let inner = crate::images::no_such_image(&name);
                 ApiError::new(
                     axum::http::StatusCode::NOT_FOUND,
-                    format!("No such image: {name}"),
+                    format!("no such image: {name}: {}", inner.message()),
                 )
             } else {
                 e.into()
@@ -130,16 +126,15 @@ fn progress_line(v: Value) -> Vec<u8> {
 }
 
 /// `POST /images/create?fromImage=&tag=`: a pull, its progress streamed as dockerd's
-/// JSON lines (a failure comes in-band, as `error`/`errorDetail`, after the 200).
-pub async fn image_create(
+/// JSON lines (a failure comes in-band, as `error`/`errorDetail`, after the 200), with
+/// the credentials of `X-Registry-Auth`.
+pub(crate) async fn pull(
     State(st): State<crate::State>,
-    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    q: crate::Q,
+    headers: HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
-    let Some(from) = q.get("fromImage").filter(|f| !f.is_empty()).cloned() else {
-        return Err(ApiError::bad_request(
-            "importing with fromSrc is not supported by this service yet",
-        ));
-    };
+    let credentials = crate::registry::registry_auth(&headers)?;
+    let from = q.non_empty("fromImage").unwrap_or_default();
     let name = match q.get("tag").filter(|t| !t.is_empty()) {
         Some(t) if t.starts_with("sha256:") => format!("{from}@{t}"),
         Some(t) => format!("{from}:{t}"),
@@ -180,12 +175,11 @@ pub async fn image_create(
             event: &on_event,
             bytes: None,
         };
-        match eng.image_pull(
-            &r,
-            &platform,
-            engine::images::RegistryOptions::default(),
-            progress,
-        ) {
+        let opts = engine::images::RegistryOptions {
+            credentials,
+            ..Default::default()
+        };
+        match eng.image_pull(&r, &platform, opts, progress) {
             Ok(_) => send(
                 json!({"status": format!("Status: Downloaded newer image for {}", r.familiar())}),
             ),
@@ -194,7 +188,7 @@ pub async fn image_create(
     });
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
-        axum::body::Body::from_stream(crate::containers::futures_stream(rx)),
+        axum::body::Body::from_stream(crate::stream::receiver_stream(rx)),
     )
         .into_response())
 }

@@ -234,12 +234,14 @@ pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
                     dest.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| ".".into()),
                 )
             };
-            let data = eng
-                .archive_get(c, path, &name)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if dst == "-" {
-                std::io::stdout().write_all(&data)?;
+                let mut out = std::io::stdout().lock();
+                eng.archive_get(c, path, &name, &mut out)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             } else {
+                let mut data = Vec::new();
+                eng.archive_get(c, path, &name, &mut data)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let mut ar = tar::Archive::new(&data[..]);
                 ar.set_preserve_permissions(true);
                 ar.unpack(&into).with_context(|| format!("extract into {}", into.display()))?;
@@ -254,7 +256,15 @@ pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
             } else {
                 Vec::new()
             };
-            let target_is_dir = eng.archive_is_dir(c, path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            // A symlink is followed inside the container, as docker's cp does.
+            let target_is_dir = match eng.archive_stat(c, path) {
+                Ok(st) if !st.link_target.is_empty() => eng
+                    .archive_stat(c, &st.link_target)
+                    .is_ok_and(|t| t.is_dir()),
+                Ok(st) => st.is_dir(),
+                Err(engine::Error::NoSuchPath { .. }) => false,
+                Err(e) => bail!("{e}"),
+            };
             let (dir, name) = if target_is_dir || src == "-" {
                 (path.to_string(), None)
             } else {
@@ -279,7 +289,7 @@ pub fn cp(eng: &mut Engine, src: &str, dst: &str) -> anyhow::Result<i32> {
                 }
                 b.into_inner()?
             };
-            eng.archive_put(c, &dir, &data)
+            eng.archive_put(c, &dir, &data[..], engine::archive::PutOptions::default())
                 .map_err(|e| anyhow::anyhow!("copy into {c}:{dir}: {e}"))?;
             Ok(0)
         }

@@ -608,8 +608,9 @@ pub enum ContainerCmd {
     },
 }
 
-/// `container prune`: stopped containers (matching the filters) removed; their ids.
-pub fn prune(eng: &mut Engine, filters: &[String]) -> anyhow::Result<Vec<String>> {
+/// `container prune`: stopped containers (matching the filters) removed; their ids and
+/// the bytes their layers held.
+pub fn prune(eng: &mut Engine, filters: &[String]) -> anyhow::Result<(Vec<String>, u64)> {
     let f = engine::filters::Filters::parse(filters).map_err(anyhow::Error::new)?;
     eng.container_prune(&f).map_err(anyhow::Error::new)
 }

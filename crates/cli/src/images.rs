@@ -430,40 +430,21 @@ const HISTORY_HEADERS: &[(&str, &str)] = &[
 /// `history`.
 pub fn history(eng: &Engine, a: HistoryArgs) -> anyhow::Result<i32> {
     let no_trunc = a.no_trunc;
-    let id = eng.image_resolve(&a.image)?;
-    let c = eng.image_config(&id)?;
-    // Each history entry that made a layer takes the next layer, bottom first.
-    let sizes: Vec<u64> = eng.image_layers(&id)?.iter().map(|l| l.size).collect();
-    let hist: Vec<serde_json::Value> = c["history"].as_array().cloned().unwrap_or_default();
-    let mut next_layer = 0usize;
-    let layer_size: Vec<u64> = hist
-        .iter()
-        .map(|h| {
-            if h["empty_layer"].as_bool().unwrap_or(false) {
-                0
-            } else {
-                next_layer += 1;
-                sizes.get(next_layer - 1).copied().unwrap_or(0)
-            }
-        })
-        .collect();
     let mut docs = Vec::new();
-    for (n, h) in hist.iter().enumerate().rev() {
-        let size = layer_size[n];
-        let created_by = h["created_by"].as_str().unwrap_or_default().to_string();
-        let created_by = if no_trunc || created_by.chars().count() <= 45 {
-            created_by
+    for h in eng.image_history(&a.image)? {
+        let created_by = if no_trunc || h.created_by.chars().count() <= 45 {
+            h.created_by
         } else {
-            format!("{}…", created_by.chars().take(44).collect::<String>())
+            format!("{}…", h.created_by.chars().take(44).collect::<String>())
         };
-        let created = h["created"].as_str().unwrap_or_default();
+        let created = h.created.as_str();
         docs.push(json!({
-            "ID": if n + 1 == hist.len() { short(&id, no_trunc) } else { "<missing>".into() },
+            "ID": h.id.as_ref().map_or_else(|| "<missing>".into(), |id| short(id, no_trunc)),
             "CreatedSince": if a.human { ago(created) } else { created.to_string() },
             "CreatedAt": created,
             "CreatedBy": created_by,
-            "Size": if a.human { human_size(size) } else { size.to_string() },
-            "Comment": h["comment"].as_str().unwrap_or_default(),
+            "Size": if a.human { human_size(h.size) } else { h.size.to_string() },
+            "Comment": h.comment,
         }));
     }
     // As docker's: a format of one's own wins over -q.
@@ -546,7 +527,8 @@ pub fn image_cmd(eng: &mut Engine, cmd: ImageCmd) -> anyhow::Result<i32> {
                 deleted.iter().for_each(|l| {
                     println!(
                         "{}",
-                        l.replacen("Untagged", "untagged", 1)
+                        l.to_string()
+                            .replacen("Untagged", "untagged", 1)
                             .replacen("Deleted", "deleted", 1)
                     )
                 });

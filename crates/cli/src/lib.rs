@@ -804,20 +804,12 @@ fn containers_dispatch(eng: &mut engine::lifecycle::Engine, cmd: Cmd) -> anyhow:
                 if !common::confirm(force, "all stopped containers")? {
                     return Ok(0);
                 }
-                // What each stopped container wrote, measured before it goes.
-                let sizes: std::collections::HashMap<String, u64> = eng
-                    .records()?
-                    .iter()
-                    .filter(|r| r.state.status.can_start())
-                    .map(|r| (r.id.clone(), eng.container_size(&r.id)))
-                    .collect();
-                let gone = containers::prune(eng, &filter)?;
+                let (gone, freed) = containers::prune(eng, &filter)?;
                 if !gone.is_empty() {
                     println!("Deleted Containers:");
                     gone.iter().for_each(|c| println!("{c}"));
                     println!();
                 }
-                let freed: u64 = gone.iter().filter_map(|c| sizes.get(c)).sum();
                 println!("Total reclaimed space: {}", format::human_size(freed));
                 Ok(0)
             }

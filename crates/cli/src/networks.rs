@@ -272,7 +272,7 @@ pub fn network(eng: &mut Engine, cmd: NetworkCmd) -> anyhow::Result<i32> {
             )? {
                 return Ok(0);
             }
-            let gone = eng.network_prune()?;
+            let gone = eng.network_prune(&engine::filters::Filters::default())?;
             if !gone.is_empty() {
                 println!("Deleted Networks:");
                 gone.iter().for_each(|n| println!("{n}"));

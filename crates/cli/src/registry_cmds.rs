@@ -188,6 +188,7 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
             &r,
             engine::images::RegistryOptions {
                 tls_verify: a.tls_verify,
+                ..Default::default()
             },
         )?;
         for t in tags {
@@ -244,6 +245,7 @@ pub fn pull(eng: &Engine, a: PullArgs) -> anyhow::Result<i32> {
         &platform,
         engine::images::RegistryOptions {
             tls_verify: a.tls_verify,
+            ..Default::default()
         },
         engine::images::Progress {
             event: &progress,
@@ -283,6 +285,7 @@ pub fn push(eng: &Engine, a: PushArgs) -> anyhow::Result<i32> {
         &r,
         engine::images::RegistryOptions {
             tls_verify: a.tls_verify,
+            ..Default::default()
         },
         engine::images::Progress {
             event: &progress,
@@ -353,6 +356,7 @@ pub fn login(a: LoginArgs) -> anyhow::Result<i32> {
         &password,
         engine::images::RegistryOptions {
             tls_verify: a.tls_verify,
+            ..Default::default()
         },
     )
     .with_context(|| format!("login to {}", a.server))?;

@@ -174,22 +174,25 @@ pub fn volume(eng: &mut Engine, cmd: VolumeCmd) -> anyhow::Result<i32> {
             )? {
                 return Ok(0);
             }
-            let sizes: std::collections::HashMap<String, u64> = eng
-                .volumes()?
-                .iter()
-                .map(|v| (v.name.clone(), eng.volume_size(&v.name)))
-                .collect();
-            let gone = eng.volume_prune(all)?;
+            let (gone, freed) = eng.volume_prune(&prune_all(all))?;
             if !gone.is_empty() {
                 println!("Deleted Volumes:");
                 gone.iter().for_each(|v| println!("{v}"));
                 println!();
             }
-            let freed: u64 = gone.iter().filter_map(|v| sizes.get(v)).sum();
             println!("Total reclaimed space: {}", format::human_size(freed));
             Ok(0)
         }
     }
+}
+
+/// A volume prune's filters: anonymous volumes, or with `all` every unused one.
+fn prune_all(all: bool) -> engine::filters::Filters {
+    let mut m = std::collections::BTreeMap::new();
+    if all {
+        m.insert("all".to_string(), vec!["true".to_string()]);
+    }
+    engine::filters::Filters::from_map(m)
 }
 
 /// `system` subcommands.
@@ -402,13 +405,13 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
                 return Ok(0);
             }
             eng.make_room();
-            let gone = crate::containers::prune(eng, &[])?;
+            let (gone, _) = crate::containers::prune(eng, &[])?;
             if !gone.is_empty() {
                 println!("Deleted Containers:");
                 gone.iter().for_each(|c| println!("{c}"));
             }
             if volumes {
-                let v = eng.volume_prune(false)?;
+                let (v, _) = eng.volume_prune(&prune_all(false))?;
                 if !v.is_empty() {
                     println!("Deleted Volumes:");
                     v.iter().for_each(|x| println!("{x}"));
@@ -426,50 +429,36 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
 }
 
 fn df(eng: &mut Engine, format: Option<&str>) -> anyhow::Result<i32> {
-    let images = eng.image_list()?;
-    let used = eng.images_in_use()?;
-    let img_size: u64 = images.iter().map(|i| i.size).sum();
-    let img_active = images
+    let du = eng.disk_usage()?;
+    let img_active = du.images.iter().filter(|i| i.containers > 0).count();
+    let c_active = du
+        .containers
         .iter()
-        .filter(|i| used.contains_key(&i.id.to_string()))
+        .filter(|c| c.record.state.status == ContainerStatus::Running)
         .count();
-    let img_reclaim: u64 = images
+    let c_size: u64 = du.containers.iter().map(|c| c.size_rw).sum();
+    let c_reclaim: u64 = du
+        .containers
         .iter()
-        .filter(|i| !used.contains_key(&i.id.to_string()))
-        .map(|i| i.size)
+        .filter(|c| c.record.state.status != ContainerStatus::Running)
+        .map(|c| c.size_rw)
         .sum();
-    let ctrs = eng.list()?;
-    let sizes: Vec<u64> = ctrs.iter().map(|r| eng.container_size(&r.id)).collect();
-    let c_active = ctrs
+    let v_active = du.volumes.iter().filter(|v| v.ref_count > 0).count();
+    let v_size: u64 = du.volumes.iter().map(|v| v.size).sum();
+    let v_reclaim: u64 = du
+        .volumes
         .iter()
-        .filter(|r| r.state.status == ContainerStatus::Running)
-        .count();
-    let c_reclaim: u64 = ctrs
-        .iter()
-        .zip(&sizes)
-        .filter(|(r, _)| r.state.status != ContainerStatus::Running)
-        .map(|(_, s)| *s)
+        .filter(|v| v.ref_count == 0)
+        .map(|v| v.size)
         .sum();
-    let vols = eng.volumes()?;
-    let vol_sizes: Vec<u64> = vols.iter().map(|v| eng.volume_size(&v.name)).collect();
-    let mut v_active = 0;
-    let mut v_reclaim = 0;
-    for (v, s) in vols.iter().zip(&vol_sizes) {
-        if eng.volume_users(&v.name)?.is_empty() {
-            v_reclaim += s;
-        } else {
-            v_active += 1;
-        }
-    }
     let pct = |r: u64, t: u64| {
         (r * 100)
             .checked_div(t)
             .map(|p| format!(" ({p}%)"))
             .unwrap_or_default()
     };
-    let sum = |v: &[u64]| v.iter().sum::<u64>();
     // The build cache: its entries; those whose images are a build's own steps can go.
-    let cache = eng.build_cache_entries()?;
+    let cache = &du.build_cache;
     let cache_size: u64 = cache.iter().map(|e| e.size).sum();
     let cache_reclaim: u64 = cache.iter().filter(|e| e.hidden).map(|e| e.size).sum();
     let row = |kind: &str, total: usize, active: usize, size: u64, reclaim: u64| {
@@ -482,13 +471,25 @@ fn df(eng: &mut Engine, format: Option<&str>) -> anyhow::Result<i32> {
         })
     };
     let rows = [
-        row("Images", images.len(), img_active, img_size, img_reclaim),
-        row("Containers", ctrs.len(), c_active, sum(&sizes), c_reclaim),
+        row(
+            "Images",
+            du.images.len(),
+            img_active,
+            du.layers_size,
+            du.images_reclaimable(),
+        ),
+        row(
+            "Containers",
+            du.containers.len(),
+            c_active,
+            c_size,
+            c_reclaim,
+        ),
         row(
             "Local Volumes",
-            vols.len(),
+            du.volumes.len(),
             v_active,
-            sum(&vol_sizes),
+            v_size,
             v_reclaim,
         ),
         row(

@@ -189,11 +189,16 @@ impl Engine {
         crate::network::active_users(&self.db, n)
     }
 
-    /// `network prune`: user networks no container uses; their names.
-    pub fn network_prune(&self) -> Result<Vec<String>> {
+    /// `network prune`: user networks no container uses that pass the filters (`label`,
+    /// `label!`, `until`); their names.
+    pub fn network_prune(&self, f: &crate::filters::Filters) -> Result<Vec<String>> {
+        f.check_prune(&[])?;
         let mut gone = Vec::new();
         for n in self.networks()? {
-            if n.name != "bridge" && self.network_users(&n)?.is_empty() {
+            if n.name != "bridge"
+                && self.network_users(&n)?.is_empty()
+                && f.prune_match(&n.labels, &n.created)?
+            {
                 self.network_remove(&n.name)?;
                 gone.push(n.name);
             }
@@ -227,9 +232,10 @@ impl Engine {
         crate::volumes::remove(&self.paths, &self.db, name)
     }
 
-    /// `volume prune`: unused volumes (anonymous ones only, unless `all`); their names.
-    pub fn volume_prune(&self, all: bool) -> Result<Vec<String>> {
-        crate::volumes::prune(&self.paths, &self.db, all)
+    /// `volume prune`: unused volumes that pass the filters (anonymous ones only unless
+    /// `all=true`; `label`, `label!`, `until`); their names and the bytes they held.
+    pub fn volume_prune(&self, f: &crate::filters::Filters) -> Result<(Vec<String>, u64)> {
+        crate::volumes::prune(&self.paths, &self.db, f)
     }
 
     /// The containers that use a volume.

@@ -17,26 +17,7 @@ pub fn container_inspect(eng: &Engine, r: &Record) -> Value {
     let s = &r.state;
     let args: Vec<String> = c.entrypoint.iter().chain(c.cmd.iter()).cloned().collect();
     let dir = eng.container_dir(&r.id);
-    let mounts: Vec<Value> = c
-        .mounts
-        .iter()
-        .map(|m| {
-            let source = match m.kind {
-                MountKind::Volume => eng.volume_mountpoint(&m.source).display().to_string(),
-                MountKind::Bind => m.source.clone(),
-                MountKind::Tmpfs => String::new(),
-            };
-            let mut v = json!({
-                "Type": m.kind, "Source": source, "Destination": m.target,
-                "Mode": if m.readonly { "ro" } else { "" }, "RW": !m.readonly, "Propagation": "",
-            });
-            if m.kind == MountKind::Volume {
-                v["Name"] = json!(m.source);
-                v["Driver"] = json!("local");
-            }
-            v
-        })
-        .collect();
+    let mounts = mount_points(eng, r);
     let health = s.health.as_ref().map(|h| {
         json!({"Status": h.status, "FailingStreak": h.failing_streak,
             "Log": h.log.iter().map(|l| json!({"Start": l.start, "End": l.end, "ExitCode": l.exit_code, "Output": l.output})).collect::<Vec<_>>()})
@@ -128,6 +109,30 @@ pub fn container_inspect(eng: &Engine, r: &Record) -> Value {
         doc["Config"]["NetworkDisabled"] = json!(true);
     }
     doc
+}
+
+/// A container's mounts as dockerd lists them (`Mounts` of inspect and of the list).
+pub fn mount_points(eng: &Engine, r: &Record) -> Vec<Value> {
+    r.config
+        .mounts
+        .iter()
+        .map(|m| {
+            let source = match m.kind {
+                MountKind::Volume => eng.volume_mountpoint(&m.source).display().to_string(),
+                MountKind::Bind => m.source.clone(),
+                MountKind::Tmpfs => String::new(),
+            };
+            let mut v = json!({
+                "Type": m.kind, "Source": source, "Destination": m.target,
+                "Mode": if m.readonly { "ro" } else { "" }, "RW": !m.readonly, "Propagation": "",
+            });
+            if m.kind == MountKind::Volume {
+                v["Name"] = json!(m.source);
+                v["Driver"] = json!("local");
+            }
+            v
+        })
+        .collect()
 }
 
 fn network_settings(eng: &Engine, r: &Record) -> Value {
@@ -556,4 +561,164 @@ pub fn event(e: &crate::db::Event) -> Value {
         "Actor": {"ID": e.id, "Attributes": e.attributes},
         "scope": "local", "time": e.time.div_euclid(1_000_000_000), "timeNano": e.time,
     })
+}
+
+/// `DELETE /images/{name}`'s and `/images/prune`'s steps: `{"Untagged": ...}` and
+/// `{"Deleted": ...}`.
+pub fn image_delete_items(items: &[crate::images::Removed]) -> Value {
+    Value::Array(
+        items
+            .iter()
+            .map(|i| match i {
+                crate::images::Removed::Untagged(n) => json!({"Untagged": n}),
+                crate::images::Removed::Deleted(d) => json!({"Deleted": d}),
+            })
+            .collect(),
+    )
+}
+
+/// `GET /images/{name}/history`: the entries newest first; the newest has the image's
+/// id and names, the others `<missing>`.
+pub fn image_history(entries: &[crate::images::HistoryEntry]) -> Value {
+    Value::Array(
+        entries
+            .iter()
+            .map(|h| {
+                let created = crate::time::parse_rfc3339(&h.created)
+                    .map(|n| n.div_euclid(1_000_000_000))
+                    .unwrap_or(0);
+                let tags: Vec<String> = h.tags.iter().map(|t| t.familiar()).collect();
+                json!({
+                    "Id": h.id.as_ref().map_or_else(|| "<missing>".to_string(), ToString::to_string),
+                    "Created": created,
+                    "CreatedBy": h.created_by,
+                    "Tags": if tags.is_empty() { Value::Null } else { json!(tags) },
+                    "Size": h.size,
+                    "Comment": h.comment,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Go's `os.FileMode` of a `st_mode` (what Docker's path stat carries): the permission
+/// bits, and the type and special bits where Go keeps them.
+pub fn go_file_mode(st_mode: u32) -> u32 {
+    const DIR: u32 = 1 << 31;
+    const SYMLINK: u32 = 1 << 27;
+    const DEVICE: u32 = 1 << 26;
+    const NAMED_PIPE: u32 = 1 << 25;
+    const SOCKET: u32 = 1 << 24;
+    const SETUID: u32 = 1 << 23;
+    const SETGID: u32 = 1 << 22;
+    const CHAR_DEVICE: u32 = 1 << 21;
+    const STICKY: u32 = 1 << 20;
+    let mut m = st_mode & 0o777;
+    m |= match st_mode & 0o170000 {
+        0o060000 => DEVICE,
+        0o020000 => DEVICE | CHAR_DEVICE,
+        0o040000 => DIR,
+        0o010000 => NAMED_PIPE,
+        0o120000 => SYMLINK,
+        0o140000 => SOCKET,
+        _ => 0,
+    };
+    if st_mode & 0o4000 != 0 {
+        m |= SETUID;
+    }
+    if st_mode & 0o2000 != 0 {
+        m |= SETGID;
+    }
+    if st_mode & 0o1000 != 0 {
+        m |= STICKY;
+    }
+    m
+}
+
+/// The `X-Docker-Container-Path-Stat` document (before its base64).
+pub fn path_stat(s: &crate::archive::PathStat) -> Value {
+    json!({
+        "name": s.name,
+        "size": s.size,
+        "mode": go_file_mode(s.mode),
+        "mtime": crate::time::rfc3339_nanos(s.mtime),
+        "linkTarget": s.link_target,
+    })
+}
+
+/// `GET /containers/{id}/stats`'s document: the reading `cur` (none for a container
+/// that is not running: zeros, as dockerd sends) and the one before it (`precpu_stats`,
+/// for the CPU percentage).
+pub fn stats(
+    r: &Record,
+    cur: Option<&crate::stats::Reading>,
+    pre: Option<&crate::stats::Reading>,
+) -> Value {
+    const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+    let time = |x: Option<&crate::stats::Reading>| {
+        x.map_or_else(
+            || ZERO_TIME.to_string(),
+            |x| crate::time::rfc3339_nanos(x.time),
+        )
+    };
+    let throttling = json!({"periods": 0, "throttled_periods": 0, "throttled_time": 0});
+    let cpu = |x: Option<&crate::stats::Reading>| match x {
+        Some(x) => json!({
+            "cpu_usage": {
+                "total_usage": x.sample.cpu_ns,
+                "percpu_usage": if x.detail.percpu_ns.is_empty() { Value::Null } else { json!(x.detail.percpu_ns) },
+                "usage_in_kernelmode": x.detail.cpu_kernel_ns,
+                "usage_in_usermode": x.detail.cpu_user_ns,
+            },
+            "system_cpu_usage": x.system_cpu_ns,
+            "online_cpus": x.online_cpus,
+            "throttling_data": throttling,
+        }),
+        None => json!({
+            "cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "throttling_data": throttling,
+        }),
+    };
+    let mut doc = json!({
+        "read": time(cur),
+        "preread": time(pre),
+        "pids_stats": {},
+        "blkio_stats": {
+            "io_service_bytes_recursive": null, "io_serviced_recursive": null,
+            "io_queue_recursive": null, "io_service_time_recursive": null,
+            "io_wait_time_recursive": null, "io_merged_recursive": null,
+            "io_time_recursive": null, "sectors_recursive": null,
+        },
+        "num_procs": 0,
+        "storage_stats": {},
+        "cpu_stats": cpu(cur),
+        "precpu_stats": cpu(pre),
+        "memory_stats": {},
+        "name": format!("/{}", r.name),
+        "id": r.id,
+    });
+    let Some(c) = cur else {
+        return doc;
+    };
+    let s = &c.sample;
+    doc["pids_stats"] = match r.config.resources.pids_limit {
+        Some(l) => json!({"current": s.pids, "limit": l}),
+        None => json!({"current": s.pids}),
+    };
+    doc["blkio_stats"]["io_service_bytes_recursive"] = json!([
+        {"major": 0, "minor": 0, "op": "read", "value": s.block_read},
+        {"major": 0, "minor": 0, "op": "write", "value": s.block_write},
+    ]);
+    doc["memory_stats"] =
+        json!({"usage": s.memory, "stats": c.detail.memory_stat, "limit": s.memory_limit});
+    if let Some(m) = c.detail.memory_max_usage {
+        doc["memory_stats"]["max_usage"] = json!(m);
+    }
+    if r.config.network_mode.network().is_some() {
+        doc["networks"] = json!({"eth0": {
+            "rx_bytes": s.net_rx, "rx_packets": 0, "rx_errors": 0, "rx_dropped": 0,
+            "tx_bytes": s.net_tx, "tx_packets": 0, "tx_errors": 0, "tx_dropped": 0,
+        }});
+    }
+    doc
 }

@@ -33,6 +33,9 @@ fn port_matches(v: &str, port: u16, proto: &str) -> bool {
         _ => false,
     }
 }
+/// Keys every prune's filter knows (a volume prune adds `all`).
+const PRUNE_KEYS: &[&str] = &["label", "label!", "until"];
+
 /// Keys an event filter knows.
 const EVENT_KEYS: &[&str] = &["type", "event", "container", "volume", "image", "label"];
 
@@ -81,6 +84,51 @@ impl Filters {
     /// Refuse keys an event filter does not know.
     pub fn check_event(&self) -> Result<()> {
         self.check(EVENT_KEYS)
+    }
+
+    /// Refuse keys a prune does not know (Docker's: `label`, `label!`, `until`, and
+    /// what `also` adds).
+    pub fn check_prune(&self, also: &[&str]) -> Result<()> {
+        match self
+            .0
+            .keys()
+            .find(|k| !PRUNE_KEYS.contains(&k.as_str()) && !also.contains(&k.as_str()))
+        {
+            Some(k) => Err(Error::Invalid(format!("invalid filter '{k}'"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `key` is given as true (`all=true`, `all=1`); another value is refused.
+    pub fn flag(&self, key: &str) -> Result<bool> {
+        let mut on = false;
+        for v in self.get(key) {
+            match v.as_str() {
+                "true" | "1" => on = true,
+                "false" | "0" => {}
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "invalid filter '{key}={v}': invalid value"
+                    )))
+                }
+            }
+        }
+        Ok(on)
+    }
+
+    /// Whether an object with `labels`, made at `created` (RFC 3339), passes a prune's
+    /// filters: every `label` matches, no `label!` does, and it is older than `until`.
+    pub fn prune_match(&self, labels: &BTreeMap<String, String>, created: &str) -> Result<bool> {
+        let now = crate::time::now_nanos();
+        for v in self.get("until") {
+            let t = crate::time::parse_point(v, now)
+                .ok_or_else(|| Error::Invalid(format!("invalid filter 'until={v}'")))?;
+            if crate::time::parse_rfc3339(created).is_some_and(|c| c >= t) {
+                return Ok(false);
+            }
+        }
+        Ok(self.get("label").iter().all(|v| label_matches(labels, v))
+            && !self.get("label!").iter().any(|v| label_matches(labels, v)))
     }
 
     /// Whether a container passes.
@@ -260,16 +308,21 @@ impl Engine {
             .collect())
     }
 
-    /// Remove the stopped containers that pass the filters; their ids.
-    pub fn container_prune(&mut self, f: &Filters) -> Result<Vec<String>> {
+    /// Remove the stopped containers that pass a prune's filters (`label`, `label!`,
+    /// `until`); their ids and the bytes their writable layers held.
+    pub fn container_prune(&mut self, f: &Filters) -> Result<(Vec<String>, u64)> {
+        f.check_prune(&[])?;
         let mut out = Vec::new();
-        for r in self.list_filtered(f)? {
-            if r.state.status.can_start() {
+        let mut freed = 0;
+        for r in self.list()? {
+            if r.state.status.can_start() && f.prune_match(&r.config.labels, &r.created)? {
+                let size = self.container_size(&r.id);
                 self.remove(&r.id, false, false)?;
+                freed += size;
                 out.push(r.id);
             }
         }
-        Ok(out)
+        Ok((out, freed))
     }
 
     /// Events as they happen (and, with `since`, the recorded ones first).

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
-use content::Digest;
+pub use content::Digest;
 pub use image::store::ImageSummary;
 pub use image::Reference;
 use serde_json::Value;
@@ -17,17 +17,49 @@ use crate::{Error, Result};
 pub use image::archive::{Format as ArchiveFormat, Loaded};
 pub use registry::pull::{Event as ProgressEvent, Platform};
 
+pub use image::store::Removed;
+pub use registry::auth::Credentials;
+
 /// Where and how to reach a registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryOptions {
     /// Verify TLS certificates (and use HTTPS for hosts other than loopback).
     pub tls_verify: bool,
+    /// What to answer the registry's challenges with (Docker's config file by default).
+    pub credentials: Credentials,
 }
 
 impl Default for RegistryOptions {
     fn default() -> Self {
-        RegistryOptions { tls_verify: true }
+        RegistryOptions {
+            tls_verify: true,
+            credentials: Credentials::Config,
+        }
     }
+}
+
+impl RegistryOptions {
+    fn client(&self) -> registry::Client {
+        registry::Client::new(self.tls_verify).with_credentials(self.credentials.clone())
+    }
+}
+
+/// One entry of an image's history, as `docker history` and the Engine API's
+/// `/images/{name}/history` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The image's id on its newest entry; `None` on the entries below (`<missing>`).
+    pub id: Option<Digest>,
+    /// When the step ran (RFC 3339, as recorded).
+    pub created: String,
+    /// The step (`/bin/sh -c #(nop) CMD ["sh"]`).
+    pub created_by: String,
+    /// Bytes of the layer the step made (0 for a step that made none).
+    pub size: u64,
+    /// The step's comment (`commit -m`, `import -m`).
+    pub comment: String,
+    /// The image's names, on its newest entry.
+    pub tags: Vec<Reference>,
 }
 
 /// What a pull brought in.
@@ -83,30 +115,52 @@ impl Engine {
     }
 
     /// Remove an image name (or, by id, the image), then the layers and blobs no image
-    /// uses any more. An image a container uses stays, even with `force` (its layers are
-    /// the container's root): Docker's conflict message says which container.
-    pub fn image_remove(&self, what: &str, force: bool) -> Result<Vec<String>> {
+    /// uses any more. A name the image has besides others goes whoever uses the image
+    /// (as Docker untags); the last name or the image itself stays while a container uses
+    /// it, even with `force` (its layers are the container's root), refused in Docker's
+    /// words.
+    pub fn image_remove(&self, what: &str, force: bool) -> Result<Vec<Removed>> {
         crate::reserve::release_if_low(&self.paths.root);
         let mut store = self.images()?;
-        let used = self.images_in_use()?;
-        if let Some(c) = store
-            .resolve(what)
-            .ok()
-            .and_then(|id| used.get(&id.to_string()))
-        {
-            return Err(Error::Conflict(format!(
-                "conflict: unable to remove repository reference \"{what}\" - container {} is using its referenced image",
-                &c[..12.min(c.len())]
-            )));
+        let id = store.resolve(what)?;
+        if let Some(user) = self.image_user(&id)? {
+            let names: Vec<String> = store
+                .list()?
+                .into_iter()
+                .filter(|i| i.id == id)
+                .flat_map(|i| i.tags)
+                .map(|t| t.to_string())
+                .collect();
+            let by_name = what
+                .parse::<Reference>()
+                .ok()
+                .is_some_and(|r| names.contains(&r.to_string()));
+            if !(by_name && names.len() > 1) {
+                return Err(Error::Conflict(in_use_message(
+                    what, &id, &user, by_name, force,
+                )));
+            }
         }
         let lines = store.remove(what, force)?;
         store.gc()?;
         Ok(lines)
     }
 
+    /// A container using image `id`, a running one first.
+    fn image_user(&self, id: &Digest) -> Result<Option<crate::db::Record>> {
+        let mut users: Vec<crate::db::Record> = self
+            .db
+            .list()?
+            .into_iter()
+            .filter(|r| r.config.image_id == id.to_string())
+            .collect();
+        users.sort_by_key(|r| !r.state.status.is_active());
+        Ok(users.into_iter().next())
+    }
+
     /// Remove the images no container uses: the untagged ones, or with `all` every one.
-    /// Returns Docker's `Untagged: ...` / `Deleted: ...` lines and the bytes freed.
-    pub fn image_prune(&self, all: bool) -> Result<(Vec<String>, u64)> {
+    /// Returns Docker's `Untagged` / `Deleted` steps and the bytes freed.
+    pub fn image_prune(&self, all: bool) -> Result<(Vec<Removed>, u64)> {
         crate::reserve::release_if_low(&self.paths.root);
         let mut store = self.images()?;
         let used = self.images_in_use()?;
@@ -118,6 +172,49 @@ impl Engine {
         }
         let freed = store.gc()?;
         Ok((deleted, freed))
+    }
+
+    /// An image's history, newest first: each step with the size of the layer it made
+    /// (the steps that made a layer take the image's layers in order, bottom first).
+    pub fn image_history(&self, what: &str) -> Result<Vec<HistoryEntry>> {
+        let store = self.images()?;
+        let id = store.resolve(what)?;
+        let config = store.config(&id)?;
+        let tags: Vec<Reference> = store
+            .list()?
+            .into_iter()
+            .filter(|i| i.id == id)
+            .flat_map(|i| i.tags)
+            .collect();
+        let sizes: Vec<u64> = store.layers(&id)?.iter().map(|l| l.size).collect();
+        let hist = config["history"].as_array().cloned().unwrap_or_default();
+        let mut next_layer = 0usize;
+        let mut out: Vec<HistoryEntry> = hist
+            .iter()
+            .map(|h| {
+                let size = if h["empty_layer"].as_bool().unwrap_or(false) {
+                    0
+                } else {
+                    next_layer += 1;
+                    sizes.get(next_layer - 1).copied().unwrap_or(0)
+                };
+                let text = |k: &str| h[k].as_str().unwrap_or_default().to_string();
+                HistoryEntry {
+                    id: None,
+                    created: text("created"),
+                    created_by: text("created_by"),
+                    size,
+                    comment: text("comment"),
+                    tags: Vec::new(),
+                }
+            })
+            .collect();
+        out.reverse();
+        if let Some(top) = out.first_mut() {
+            top.id = Some(id);
+            top.tags = tags;
+        }
+        Ok(out)
     }
 
     /// `import`: a root filesystem tar (optionally compressed) as a one-layer image,
@@ -161,7 +258,7 @@ impl Engine {
         let mut store = self.images()?;
         // Blobs land before the image that refers to them.
         let _lease = store.lease()?;
-        let client = registry::Client::new(opts.tls_verify);
+        let client = opts.client();
         let pulled = registry::pull::pull(
             &client,
             store.content(),
@@ -184,10 +281,7 @@ impl Engine {
 
     /// The tags of a repository in its registry (`pull --all-tags`).
     pub fn image_remote_tags(&self, r: &Reference, opts: RegistryOptions) -> Result<Vec<String>> {
-        Ok(registry::pull::tags(
-            &registry::Client::new(opts.tls_verify),
-            r,
-        )?)
+        Ok(registry::pull::tags(&opts.client(), r)?)
     }
 
     /// `push`: send an image to the registry its name points at, mounting blobs from
@@ -222,7 +316,7 @@ impl Engine {
         }
         sources.sort();
         sources.dedup();
-        let client = registry::Client::new(opts.tls_verify);
+        let client = opts.client();
         Ok(registry::push::push(
             &client,
             store.content(),
@@ -235,18 +329,10 @@ impl Engine {
     }
 }
 
-/// `login`: check the credentials against the registry, then store them (Docker's
-/// `config.json` format) for later pulls and pushes. Nothing is kept if the registry
-/// refuses them.
-pub fn registry_login(
-    server: &str,
-    user: &str,
-    password: &str,
-    opts: RegistryOptions,
-) -> Result<()> {
-    let client = registry::Client::new(opts.tls_verify);
-    registry::auth::store(server, user, password)
-        .map_err(|e| Error::io("store credentials for", server, e))?;
+/// Whether the registry at `server` accepts `opts.credentials` (nothing is stored):
+/// refused credentials give [`Error::Unauthorized`] with dockerd's words.
+pub fn registry_check_login(server: &str, opts: &RegistryOptions) -> Result<()> {
+    let client = opts.client();
     let checked = client
         .authorize(server, "registry:catalog:*")
         .and_then(|_| {
@@ -263,11 +349,64 @@ pub fn registry_login(
                 .ok()
                 .map(|_| ())
         });
-    if let Err(e) = checked {
-        let _ = registry::auth::remove(server);
-        return Err(e.into());
+    match checked {
+        Ok(()) => Ok(()),
+        Err(registry::Error::Unauthorized { .. }) => {
+            let base = client
+                .base(server)
+                .unwrap_or_else(|_| format!("https://{server}"));
+            Err(Error::Unauthorized(format!(
+                "login attempt to {base}/v2/ failed with status: 401 Unauthorized"
+            )))
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(())
+}
+
+/// `login`: check the credentials against the registry, then store them (Docker's
+/// `config.json` format) for later pulls and pushes. Nothing is kept if the registry
+/// refuses them.
+pub fn registry_login(
+    server: &str,
+    user: &str,
+    password: &str,
+    opts: RegistryOptions,
+) -> Result<()> {
+    let opts = RegistryOptions {
+        credentials: Credentials::Basic {
+            username: user.to_string(),
+            password: password.to_string(),
+        },
+        ..opts
+    };
+    registry_check_login(server, &opts)?;
+    registry::auth::store(server, user, password)
+        .map_err(|e| Error::io("store credentials for", server, e))
+}
+
+/// Docker's refusal to remove an image (or its last name) a container uses.
+fn in_use_message(
+    what: &str,
+    id: &Digest,
+    user: &crate::db::Record,
+    by_name: bool,
+    force: bool,
+) -> String {
+    let (c, i) = (&user.id[..12.min(user.id.len())], &id.hex()[..12]);
+    if by_name {
+        let must = if force { "" } else { " (must force)" };
+        return format!(
+            "conflict: unable to remove repository reference \"{what}\"{must} - container {c} is using its referenced image {i}"
+        );
+    }
+    let (how, state) = if user.state.status.is_active() {
+        ("cannot be forced", "running")
+    } else if force {
+        ("cannot be forced", "stopped")
+    } else {
+        ("must be forced", "stopped")
+    };
+    format!("conflict: unable to delete {i} ({how}) - image is being used by {state} container {c}")
 }
 
 /// `logout`: forget the stored credentials; whether there were any.

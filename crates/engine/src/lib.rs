@@ -11,7 +11,7 @@
 
 pub mod adopt;
 mod api;
-mod archive;
+pub mod archive;
 pub mod attach;
 mod build_support;
 pub mod commit;
@@ -42,6 +42,7 @@ pub mod spec;
 pub mod stats;
 pub mod time;
 pub mod update;
+pub mod usage;
 pub mod validate;
 pub mod volumes;
 
@@ -86,6 +87,15 @@ pub enum Error {
     /// Bad input, with the reason.
     #[error("{0}")]
     Invalid(String),
+    /// A registry refused the credentials (dockerd's words).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A copy into a container that could not be done (dockerd's words).
+    #[error("{0}")]
+    Copy(String),
+    /// No such path in a container (`cp`, Docker's archive endpoints).
+    #[error("Could not find the file {path} in container {container}")]
+    NoSuchPath { path: String, container: String },
     /// Opening `state.db`.
     #[error(transparent)]
     Open(#[from] image::statedb::OpenError),
@@ -143,6 +153,33 @@ impl Error {
                 ),
                 ..
             }
+        )
+    }
+
+    /// Refused because of the state of things (an image in use, a name taken): the
+    /// Engine API's 409.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            Error::Conflict(_) | Error::Image(image::store::Error::Conflict(_))
+        )
+    }
+
+    /// Bad input from the caller (a malformed reference or `--change`, an invalid
+    /// value): the Engine API's 400.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Error::Invalid(_)
+                | Error::Image(image::store::Error::Reference(_) | image::store::Error::Change(_))
+        )
+    }
+
+    /// A registry refused the request for want of (good) credentials.
+    pub fn is_registry_unauthorized(&self) -> bool {
+        matches!(
+            self,
+            Error::Unauthorized(_) | Error::Registry(registry::Error::Unauthorized { .. })
         )
     }
 

@@ -459,7 +459,7 @@ pub fn disconnect(paths: &Paths, db: &mut Db, net_name: &str, ctr: &str) -> Resu
     } else {
         return Err(Error::Conflict(format!(
             "container {} is not connected to network {}",
-            r.name, n.name
+            r.id, n.name
         )));
     }
     db.set_config(&r.id, &r.config)?;

@@ -31,6 +31,126 @@ pub struct Sample {
     pub block_write: u64,
 }
 
+/// What Docker's stats document shows beyond a [`Sample`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Detail {
+    /// The cgroup's `memory.stat`, as it reads (`total_inactive_file` on v1,
+    /// `inactive_file` on v2: what docker's CLI leaves out of the usage it shows).
+    pub memory_stat: std::collections::BTreeMap<String, u64>,
+    /// The most memory it was charged (v1 only).
+    pub memory_max_usage: Option<u64>,
+    /// CPU time in user mode, in nanoseconds.
+    pub cpu_user_ns: u64,
+    /// CPU time in kernel mode, in nanoseconds.
+    pub cpu_kernel_ns: u64,
+    /// CPU time per CPU, in nanoseconds (v1 only).
+    pub percpu_ns: Vec<u64>,
+}
+
+/// A sample with when it was taken and the host's CPU time then: what Docker's stats
+/// document (`GET /containers/{id}/stats`) needs for its percentages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// The container's use.
+    pub sample: Sample,
+    /// The rest of what the cgroups say.
+    pub detail: Detail,
+    /// When it was read, nanoseconds since the epoch.
+    pub time: i64,
+    /// CPU time of the whole host, in nanoseconds (`/proc/stat`).
+    pub system_cpu_ns: u64,
+    /// CPUs online.
+    pub online_cpus: u32,
+}
+
+/// Clock ticks per second (`USER_HZ`), the unit of `/proc/stat` and `cpuacct.stat`.
+fn ticks_per_sec() -> u64 {
+    // SAFETY: sysconf(3) takes no pointers; it only reads a constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(ticks).unwrap_or(100).max(1)
+}
+
+/// The host's CPU time in nanoseconds (the `cpu` line of `/proc/stat`, as Docker sums
+/// it) and the number of CPUs online.
+pub fn host_cpu() -> (u64, u32) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    proc_stat_cpu(&text, ticks_per_sec())
+}
+
+/// `key value` lines (`memory.stat`, `cpu.stat`, `cpuacct.stat`) as a map.
+fn key_values(text: &str) -> std::collections::BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            Some((k.to_string(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The v1 hierarchy directory of controller `ctrl` of a container.
+fn v1_dir(st: &runtime::state::State, ctrl: &str) -> Option<std::path::PathBuf> {
+    st.cgroups
+        .v1
+        .iter()
+        .find(|(c, _)| c.split(',').any(|x| x == ctrl))
+        .map(|(_, d)| d.clone())
+}
+
+fn detail_of(st: &runtime::state::State) -> Detail {
+    let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap_or_default();
+    if let Some(d) = st.cgroups.v2.as_ref().filter(|_| st.cgroups.pure_v2) {
+        let cpu = key_values(&read(d, "cpu.stat"));
+        let us = |k: &str| cpu.get(k).copied().unwrap_or(0).saturating_mul(1000);
+        return Detail {
+            memory_stat: key_values(&read(d, "memory.stat")),
+            memory_max_usage: None,
+            cpu_user_ns: us("user_usec"),
+            cpu_kernel_ns: us("system_usec"),
+            percpu_ns: Vec::new(),
+        };
+    }
+    let mut detail = Detail::default();
+    if let Some(d) = v1_dir(st, "memory") {
+        detail.memory_stat = key_values(&read(&d, "memory.stat"));
+        detail.memory_max_usage = read_u64(&d, "memory.max_usage_in_bytes");
+    }
+    if let Some(d) = v1_dir(st, "cpuacct") {
+        let ticks = key_values(&read(&d, "cpuacct.stat"));
+        let ns = |k: &str| {
+            ticks
+                .get(k)
+                .copied()
+                .unwrap_or(0)
+                .saturating_mul(1_000_000_000 / ticks_per_sec())
+        };
+        detail.cpu_user_ns = ns("user");
+        detail.cpu_kernel_ns = ns("system");
+        detail.percpu_ns = read(&d, "cpuacct.usage_percpu")
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+    }
+    detail
+}
+
+fn proc_stat_cpu(text: &str, ticks_per_sec: u64) -> (u64, u32) {
+    let mut total = 0;
+    let mut cpus = 0;
+    for l in text.lines() {
+        let mut f = l.split_whitespace();
+        match f.next() {
+            // user nice system idle iowait irq softirq steal (guest time is in user).
+            Some("cpu") => {
+                let jiffies: u64 = f.take(8).filter_map(|v| v.parse::<u64>().ok()).sum();
+                total = jiffies.saturating_mul(1_000_000_000 / ticks_per_sec);
+            }
+            Some(c) if c.starts_with("cpu") => cpus += 1,
+            _ => {}
+        }
+    }
+    (total, cpus)
+}
+
 /// `ps` output restricted to a container's processes: its header's columns and one row
 /// per process (the last column keeps its spaces, as Docker's `top` does).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,13 +262,7 @@ fn sample_of(st: &runtime::state::State, host_mem: u64) -> Sample {
             block_write,
         };
     }
-    let v1 = |ctrl: &str| {
-        st.cgroups
-            .v1
-            .iter()
-            .find(|(c, _)| c.split(',').any(|x| x == ctrl))
-            .map(|(_, d)| d.clone())
-    };
+    let v1 = |ctrl: &str| v1_dir(st, ctrl);
     let (memory, limit) = v1("memory")
         .map(|d| {
             (
@@ -215,6 +329,21 @@ impl Engine {
         Some(sample_of(&st, host_memory()))
     }
 
+    /// One reading of a container's use with the host's CPU time; `None` when it is not
+    /// running.
+    pub fn stats_reading(&self, id: &str) -> Option<Reading> {
+        let st = runtime::state::State::load(&self.paths.runtime_root(), id).ok()?;
+        let sample = sample_of(&st, host_memory());
+        let (system_cpu_ns, online_cpus) = host_cpu();
+        Some(Reading {
+            sample,
+            detail: detail_of(&st),
+            time: crate::time::now_nanos(),
+            system_cpu_ns,
+            online_cpus,
+        })
+    }
+
     /// The processes of a running or paused container as `ps ARGS` (default `-ef`)
     /// shows them.
     pub fn top(&mut self, what: &str, ps_args: &[String]) -> Result<Top> {
@@ -241,6 +370,12 @@ mod tests {
     fn net_dev_leaves_out_loopback() {
         let t = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:     100       1    0    0    0     0          0         0      100       1    0    0    0     0       0          0\n  eth0:    2048      10    0    0    0     0          0         0      512       5    0    0    0     0       0          0\n";
         assert_eq!(net_dev_bytes(t), (2048, 512));
+    }
+
+    #[test]
+    fn host_cpu_time_sums_the_cpu_line() {
+        let t = "cpu  100 0 50 800 10 0 5 0 0 0\ncpu0 50 0 25 400 5 0 2 0 0 0\ncpu1 50 0 25 400 5 0 3 0 0 0\nintr 1\n";
+        assert_eq!(proc_stat_cpu(t, 100), (965 * 10_000_000, 2));
     }
 
     #[test]

@@ -118,29 +118,47 @@ pub fn remove(paths: &Paths, db: &Db, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Remove unused volumes (anonymous ones only, unless `all`), returning their names.
-pub fn prune(paths: &Paths, db: &Db, all: bool) -> Result<Vec<String>> {
+/// Remove unused volumes that pass a prune's filters (anonymous ones only, unless
+/// `all=true`), returning their names and the bytes they held.
+pub fn prune(paths: &Paths, db: &Db, f: &crate::filters::Filters) -> Result<(Vec<String>, u64)> {
+    f.check_prune(&["all"])?;
+    let all = f.flag("all")?;
     let mut out = Vec::new();
+    let mut freed = 0;
     for v in db.volumes()? {
-        if (all || v.anonymous) && users(db, &v.name)?.is_empty() {
+        if (all || v.anonymous)
+            && users(db, &v.name)?.is_empty()
+            && f.prune_match(&v.labels, &v.created)?
+        {
+            let size = dir_size(&paths.volume_data(&v.name));
             remove(paths, db, &v.name)?;
+            freed += size;
             out.push(v.name);
         }
     }
-    Ok(out)
+    Ok((out, freed))
 }
 
-/// Bytes used under a directory (for `system df` and `volume inspect`).
+/// Bytes under a directory as Docker counts them (`system df`, a container's `SizeRw`,
+/// `volume inspect`): the sizes of what is not a directory, a hard-linked file once.
 pub fn dir_size(p: &std::path::Path) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    apparent_size(p, &mut seen)
+}
+
+fn apparent_size(p: &std::path::Path, seen: &mut std::collections::HashSet<(u64, u64)>) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let Ok(rd) = std::fs::read_dir(p) else {
         return 0;
     };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.blocks() * 512,
-            Err(_) => 0,
-        })
-        .sum()
+    let mut sum = 0;
+    for e in rd.flatten() {
+        // `DirEntry::metadata` does not follow a symlink: its own size counts.
+        match e.metadata() {
+            Ok(m) if m.is_dir() => sum += apparent_size(&e.path(), seen),
+            Ok(m) if seen.insert((m.dev(), m.ino())) => sum += m.size(),
+            _ => {}
+        }
+    }
+    sum
 }

@@ -28,6 +28,12 @@ pub enum Error {
     /// An entry tries to leave the layer directory.
     #[error("layer entry {entry:?}: {reason}")]
     Escape { entry: String, reason: &'static str },
+    /// An entry would replace a directory with a non-directory (`existing_dir`) or the
+    /// reverse, which was refused.
+    #[error("layer entry {entry:?}: would replace a {} with a {}",
+        if *existing_dir { "directory" } else { "non-directory" },
+        if *existing_dir { "non-directory" } else { "directory" })]
+    Overwrite { entry: String, existing_dir: bool },
     /// Creating an entry failed.
     #[error("layer entry {entry:?}: {op}: {source}")]
     Entry {
@@ -106,9 +112,48 @@ pub fn decompress<'a, R: Read + 'a>(reader: R) -> Result<Box<dyn Read + 'a>> {
     })
 }
 
+/// How [`unpack_with`] treats what the tar holds and what `dest` holds already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnpackOptions {
+    /// `.wh.` entries are whiteouts (a layer); otherwise they are ordinary names (a copy
+    /// into a container, as Docker's `cp` unpacks).
+    pub whiteouts: bool,
+    /// Every entry owned by this uid and gid instead of the tar's (Docker's `cp`, which
+    /// gives what it copies to the container's root or user).
+    pub owner: Option<(u32, u32)>,
+    /// Refuse to replace a directory with a non-directory or the reverse (Docker's
+    /// `noOverwriteDirNonDir`), instead of replacing it as a layer does.
+    pub no_overwrite_dir_non_dir: bool,
+}
+
+impl UnpackOptions {
+    /// A layer: whiteouts, the tar's owners, existing entries replaced.
+    pub const LAYER: UnpackOptions = UnpackOptions {
+        whiteouts: true,
+        owner: None,
+        no_overwrite_dir_non_dir: false,
+    };
+}
+
+impl Default for UnpackOptions {
+    fn default() -> Self {
+        UnpackOptions::LAYER
+    }
+}
+
 /// Unpack a (possibly compressed) layer stream into `dest` (which must exist).
 pub fn unpack<'a, R: Read + 'a>(reader: R, dest: &Path) -> Result<Report> {
-    unpack_tar(decompress(reader)?, dest)
+    unpack_with(reader, dest, &UnpackOptions::LAYER)
+}
+
+/// Unpack a (possibly compressed) tar stream into `dest` (which must exist) as `opts`
+/// say.
+pub fn unpack_with<'a, R: Read + 'a>(
+    reader: R,
+    dest: &Path,
+    opts: &UnpackOptions,
+) -> Result<Report> {
+    unpack_tar(decompress(reader)?, dest, opts)
 }
 
 fn entry_err<'a>(entry: &'a str, op: &'static str) -> impl FnOnce(rustix::io::Errno) -> Error + 'a {
@@ -292,7 +337,16 @@ fn set_xattrs(fd: &OwnedFd, xattrs: &[(String, Vec<u8>)], entry: &str) -> Result
     Ok(())
 }
 
-fn unpack_tar<R: Read>(r: R, dest: &Path) -> Result<Report> {
+/// Whether `name` in `pdir` is a directory (`None` when there is nothing there).
+fn existing_is_dir(pdir: &OwnedFd, name: &OsStr) -> Option<bool> {
+    rustix::fs::statat(pdir, name, AtFlags::SYMLINK_NOFOLLOW)
+        .ok()
+        .map(|st| {
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
+        })
+}
+
+fn unpack_tar<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<Report> {
     let root = rustix::fs::open(
         dest,
         OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
@@ -330,7 +384,7 @@ fn unpack_tar<R: Read>(r: R, dest: &Path) -> Result<Report> {
         let pdir = ctx.dir(&parent, &shown)?;
         let name_b = name.as_bytes();
         // Whiteouts.
-        if name_b == b".wh..wh..opq" {
+        if opts.whiteouts && name_b == b".wh..wh..opq" {
             set_xattr(&pdir, "trusted.overlay.opaque", b"y").map_err(|source| Error::Entry {
                 entry: shown.clone(),
                 op: "mark opaque",
@@ -339,7 +393,7 @@ fn unpack_tar<R: Read>(r: R, dest: &Path) -> Result<Report> {
             report.entries += 1;
             continue;
         }
-        if let Some(hidden) = name_b.strip_prefix(b".wh.") {
+        if let Some(hidden) = name_b.strip_prefix(b".wh.").filter(|_| opts.whiteouts) {
             let hidden = OsStr::from_bytes(hidden);
             remove_existing(&pdir, hidden, false);
             rustix::fs::mknodat(
@@ -355,8 +409,13 @@ fn unpack_tar<R: Read>(r: R, dest: &Path) -> Result<Report> {
         }
         let h = entry.header().clone();
         let mode = Mode::from_raw_mode(h.mode().map_err(Error::Archive)? & 0o7777);
-        let uid = h.uid().map_err(Error::Archive)? as u32;
-        let gid = h.gid().map_err(Error::Archive)? as u32;
+        let (uid, gid) = match opts.owner {
+            Some(o) => o,
+            None => (
+                h.uid().map_err(Error::Archive)? as u32,
+                h.gid().map_err(Error::Archive)? as u32,
+            ),
+        };
         let mtime = h.mtime().unwrap_or(0) as i64;
         let xattrs: Vec<(String, Vec<u8>)> = match entry.pax_extensions() {
             Ok(Some(exts)) => exts
@@ -372,6 +431,17 @@ fn unpack_tar<R: Read>(r: R, dest: &Path) -> Result<Report> {
         };
         let kind = h.entry_type();
         let is_dir = kind.is_dir();
+        if opts.no_overwrite_dir_non_dir {
+            match existing_is_dir(&pdir, &name) {
+                Some(existing_dir) if existing_dir != is_dir => {
+                    return Err(Error::Overwrite {
+                        entry: rel.display().to_string(),
+                        existing_dir,
+                    })
+                }
+                _ => {}
+            }
+        }
         remove_existing(&pdir, &name, is_dir);
         let owner = |fd_or_name: Option<&OwnedFd>| -> Result<()> {
             let r = match fd_or_name {

@@ -18,6 +18,7 @@ mod write;
 
 pub use cache::{CacheEntry, FileStamp};
 pub use lease::Lease;
+pub use remove::Removed;
 pub use write::LayerDesc;
 
 /// Media types quai writes.
@@ -557,6 +558,7 @@ impl ImageStore {
             "VirtualSize": summary.size,
             "Config": c.get("config").cloned().unwrap_or(json!({})),
             "RootFS": {"Type": "layers", "Layers": c["rootfs"]["diff_ids"]},
+            // Go's zero time, as dockerd writes it: the docker CLI parses the field.
             "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
         }))
     }
@@ -757,12 +759,17 @@ mod tests {
         assert!(s.remove(&id.hex()[..12], false).is_err());
         assert_eq!(
             s.remove("localbusybox", false).expect("untag"),
-            vec!["Untagged: localbusybox:latest"]
+            vec![Removed::Untagged("localbusybox:latest".into())]
         );
         let layer = chain_ids(&s.diff_ids(&id).expect("diff ids"))
             .pop()
             .expect("chain");
-        let lines = s.remove("example.com/a/b:1", false).expect("rmi");
+        let lines: Vec<String> = s
+            .remove("example.com/a/b:1", false)
+            .expect("rmi")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         // The image, then the layer no other image has (by chain id), as docker says.
         assert_eq!(
             lines[lines.len() - 2..],
@@ -787,7 +794,12 @@ mod tests {
         let layer = chain_ids(&s.diff_ids(&id).expect("diff ids"))
             .pop()
             .expect("chain");
-        let lines = s.remove("example.com/a/b:1", false).expect("rmi");
+        let lines: Vec<String> = s
+            .remove("example.com/a/b:1", false)
+            .expect("rmi")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             lines,
             vec![
@@ -804,7 +816,10 @@ mod tests {
             .expect("repo digest");
         s.db.execute("DELETE FROM tags", []).expect("untag");
         let lines = s.remove(&id.hex()[..12], false).expect("rmi by id");
-        assert!(lines.contains(&format!("Deleted: {id}")), "{lines:?}");
+        assert!(
+            lines.contains(&Removed::Deleted(id.to_string())),
+            "{lines:?}"
+        );
         assert!(s.list().expect("list").is_empty());
         let left: i64 =
             s.db.query_row("SELECT count(*) FROM digests", [], |r| r.get(0))

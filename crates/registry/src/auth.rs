@@ -33,6 +33,35 @@ pub fn auth_key(host: &str) -> String {
     }
 }
 
+/// Which credentials a client answers a registry's challenge with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Credentials {
+    /// What Docker's config file holds for the host ([`credentials`]): the CLI's way.
+    #[default]
+    Config,
+    /// These, whatever the config file says (the Docker API's `X-Registry-Auth`, a
+    /// `login` being checked before anything is stored).
+    Basic {
+        /// User name.
+        username: String,
+        /// Password or token.
+        password: String,
+    },
+    /// None: anonymous requests only (a Docker API client that sent no credentials).
+    Anonymous,
+}
+
+impl Credentials {
+    /// The user name and password to answer `host` with, if any.
+    pub fn for_host(&self, host: &str) -> Option<(String, String)> {
+        match self {
+            Credentials::Config => credentials(host),
+            Credentials::Basic { username, password } => Some((username.clone(), password.clone())),
+            Credentials::Anonymous => None,
+        }
+    }
+}
+
 /// Ask a credential helper (`docker-credential-NAME get`, the host on stdin, JSON out).
 fn from_helper(helper: &str, host: &str) -> Option<(String, String)> {
     use std::io::Write;

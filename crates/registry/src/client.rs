@@ -103,6 +103,7 @@ pub struct Client {
     tls_verify: bool,
     schemes: Mutex<HashMap<String, &'static str>>,
     tokens: Mutex<HashMap<(String, String), String>>,
+    credentials: crate::auth::Credentials,
 }
 
 /// Whether a host is on this machine (Docker allows plain HTTP there).
@@ -156,7 +157,15 @@ impl Client {
             tls_verify,
             schemes: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
+            credentials: crate::auth::Credentials::Config,
         }
+    }
+
+    /// This client, answering challenges with `credentials` (the config file's by
+    /// default).
+    pub fn with_credentials(mut self, credentials: crate::auth::Credentials) -> Client {
+        self.credentials = credentials;
+        self
     }
 
     /// `https://host` or, for loopback and insecure registries that do not speak TLS,
@@ -259,7 +268,7 @@ impl Client {
     }
 
     fn answer(&self, host: &str, scope: &str, challenge: &str) -> Result<()> {
-        let creds = crate::auth::credentials(host);
+        let creds = self.credentials.for_host(host);
         let basic = creds.as_ref().map(|(u, p)| {
             format!(
                 "Basic {}",

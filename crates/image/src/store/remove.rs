@@ -8,13 +8,32 @@ use serde_json::Value;
 
 use super::{chain_ids, Error, ImageStore, Result};
 
+/// One step of a removal, as Docker reports it (the Engine API's
+/// `ImageDeleteResponseItem`; `Untagged: busybox:latest` as text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removed {
+    /// A name that no longer points at the image.
+    Untagged(String),
+    /// An image or a layer (by chain id) deleted.
+    Deleted(String),
+}
+
+impl std::fmt::Display for Removed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Removed::Untagged(n) => write!(f, "Untagged: {n}"),
+            Removed::Deleted(d) => write!(f, "Deleted: {d}"),
+        }
+    }
+}
+
 impl ImageStore {
     /// Remove a name, or an image by id. An image goes when its last name goes; an image
     /// with several names is only removed by id with `force`. The image's row goes with
     /// every row that refers to it (names and the repository digests recorded at pull),
     /// all in one IMMEDIATE transaction: it is removed whole or not at all. Returns
-    /// Docker's lines.
-    pub fn remove(&mut self, what: &str, force: bool) -> Result<Vec<String>> {
+    /// Docker's steps.
+    pub fn remove(&mut self, what: &str, force: bool) -> Result<Vec<Removed>> {
         // `new_unchecked` borrows the connection shared: the lookups below run on it, in
         // the transaction. The write lock is taken first, so nothing changes between them
         // and the deletes (and no read has to be upgraded to a write).
@@ -38,7 +57,7 @@ impl ImageStore {
             Some(r) => {
                 tx.execute("DELETE FROM tags WHERE name = ?1", params![r.to_string()])
                     .map_err(self.dberr())?;
-                lines.push(format!("Untagged: {}", r.familiar()));
+                lines.push(Removed::Untagged(r.familiar()));
                 if tags.len() > 1 {
                     tx.commit().map_err(self.dberr())?;
                     return Ok(lines);
@@ -47,17 +66,17 @@ impl ImageStore {
             None => {
                 if tags.len() > 1 && !force {
                     return Err(Error::Conflict(format!(
-                        "unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                        "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
                         &id.hex()[..12]
                     )));
                 }
                 for t in &tags {
-                    lines.push(format!("Untagged: {}", t.familiar()));
+                    lines.push(Removed::Untagged(t.familiar()));
                 }
             }
         }
         for d in self.repo_digests(&id)? {
-            lines.push(format!("Untagged: {d}"));
+            lines.push(Removed::Untagged(d));
         }
         for table in ["tags", "digests"] {
             tx.execute(
@@ -70,14 +89,14 @@ impl ImageStore {
         tx.execute("DELETE FROM images WHERE id = ?1", params![id.to_string()])
             .map_err(self.dberr())?;
         tx.commit().map_err(self.dberr())?;
-        lines.push(format!("Deleted: {id}"));
+        lines.push(Removed::Deleted(id.to_string()));
         // Then the layers no other image has, top first, by chain id: docker's lines.
         let mut kept = HashSet::new();
         for img in self.list_all()? {
             kept.extend(chain_ids(&self.diff_ids(&img.id)?));
         }
         for c in layers.iter().rev().filter(|c| !kept.contains(*c)) {
-            lines.push(format!("Deleted: {c}"));
+            lines.push(Removed::Deleted(c.to_string()));
         }
         Ok(lines)
     }
