@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::lifecycle::Engine;
-use crate::logs::{read_from, read_tail, rotated, Entry};
+use crate::logs::{read_from, read_from_file, read_tail, rotated, Entry};
 use crate::{Error, Result};
 
 /// Which entries a [`Logs`] stream yields.
@@ -36,6 +36,10 @@ pub struct Logs<'a> {
     offset: u64,
     /// The inode of the file `offset` is in: another one means the log was rotated.
     ino: Option<u64>,
+    /// That file, held open by a follower: what the container wrote last is still read
+    /// when the container (and its log) is removed right after it exits (`docker run
+    /// --rm` of an SDK reads its followed logs after the removal).
+    held: Option<std::fs::File>,
     batch: VecDeque<Entry>,
     /// The first read (the tail) is done.
     started: bool,
@@ -73,6 +77,27 @@ impl Logs<'_> {
         let mut entries = Vec::new();
         if self.started {
             let now = ino(&self.path);
+            if now.is_none() && self.held.is_some() {
+                let active = self
+                    .eng
+                    .get(&self.id)
+                    .map(|r| r.state.status.is_active())
+                    .unwrap_or(false);
+                if active {
+                    // Between a rotation's rename and the new file: next time.
+                    return Ok(());
+                }
+                // Gone with its container (or going): the rest of the file we hold,
+                // then nothing more.
+                if let Some(f) = self.held.take() {
+                    let (more, _) = read_from_file(f, self.offset).map_err(io)?;
+                    entries.extend(more);
+                }
+                self.ended = true;
+                let kept: Vec<Entry> = entries.into_iter().filter(|e| self.keep(e)).collect();
+                self.batch.extend(kept);
+                return Ok(());
+            }
             if self.ino.is_some() && now != self.ino {
                 // Rotated since the last read: the rest of the file we were reading (a
                 // `LOG.N` now, unless rotated out), the files rotated after it, then the
@@ -89,13 +114,22 @@ impl Logs<'_> {
                 // Emptied in place (max-file 1).
                 self.offset = 0;
             }
+            if now != self.ino || self.held.is_none() {
+                self.held = std::fs::File::open(&self.path).ok();
+            }
             self.ino = now;
-            let (more, offset) = read_from(&self.path, self.offset).map_err(io)?;
+            let (more, offset) = match self.held.as_ref().and_then(|f| f.try_clone().ok()) {
+                Some(f) => read_from_file(f, self.offset).map_err(io)?,
+                None => read_from(&self.path, self.offset).map_err(io)?,
+            };
             entries.extend(more);
             self.offset = offset;
         } else {
             self.started = true;
             self.ino = ino(&self.path);
+            if self.opts.follow {
+                self.held = std::fs::File::open(&self.path).ok();
+            }
             let (cur, offset) = match self.opts.tail {
                 Some(n) => read_tail(&self.path, n).map_err(io)?,
                 None => read_from(&self.path, 0).map_err(io)?,
@@ -183,6 +217,7 @@ impl Engine {
             opts,
             offset: 0,
             ino: None,
+            held: None,
             batch: VecDeque::new(),
             started: false,
             ended: false,

@@ -202,12 +202,17 @@ fn encode(stream: u8, line: &[u8]) -> Vec<u8> {
 /// Read entries from a log file starting at byte `offset`; returns them and the offset
 /// after the last complete line.
 pub fn read_from(path: &Path, offset: u64) -> std::io::Result<(Vec<Entry>, u64)> {
+    match File::open(path) {
+        Ok(f) => read_from_file(f, offset),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Vec::new(), offset)),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`read_from`] on an open log file (one a follower holds: it stays readable after
+/// the container and its log are removed).
+pub fn read_from_file(mut f: File, offset: u64) -> std::io::Result<(Vec<Entry>, u64)> {
     use std::io::Seek;
-    let mut f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), offset)),
-        Err(e) => return Err(e),
-    };
     f.seek(std::io::SeekFrom::Start(offset))?;
     let mut r = BufReader::new(f);
     let mut out = Vec::new();
