@@ -271,10 +271,12 @@ pub fn record(db: &mut Db, id: &str, rec: &Record, h: &Health, r: CheckResult) -
         }
     })?;
     if let Some(st) = changed {
-        let mut a = std::collections::BTreeMap::new();
-        a.insert("name".to_string(), rec.name.clone());
-        a.insert("image".to_string(), rec.config.image.clone());
-        db.event("container", &format!("health_status: {st}"), id, &a)?;
+        db.event(
+            "container",
+            &format!("health_status: {st}"),
+            id,
+            &rec.event_attrs(),
+        )?;
     }
     Ok(())
 }

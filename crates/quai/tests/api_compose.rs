@@ -113,6 +113,19 @@ fn scenario(e: &Eng, sock: &std::path::Path, compose: &[&str], port: u16) {
     }
     ok(&["down", "-v"]);
     assert_eq!(e.ok(&["ps", "-aq"]), "", "{compose:?}: containers left");
+    // Attached `up`: the logs, and the end of each container as compose learns it from
+    // the events of its project's label.
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        "services:\n  one:\n    image: localbusybox\n    command: [\"sh\", \"-c\", \"echo attached-hi; sleep 0.5; exit 3\"]\n",
+    )
+    .expect("compose file");
+    let o = run(&["up"]);
+    assert!(o.status.success(), "{compose:?}: {}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("attached-hi"), "{compose:?}: {out}");
+    assert!(out.contains("exited with code 3"), "{compose:?}: {out}");
+    ok(&["down"]);
     assert!(
         !e.ok(&["volume", "ls", "-q"]).contains("demo_data"),
         "{compose:?}: volume left"

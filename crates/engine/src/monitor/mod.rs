@@ -448,11 +448,10 @@ impl Monitor<'_> {
         Ok(())
     }
 
+    /// The attributes of this container's events: its name, image and labels (compose
+    /// follows its project's containers by label).
     fn attrs(&self) -> BTreeMap<String, String> {
-        let mut a = BTreeMap::new();
-        a.insert("name".into(), self.rec.name.clone());
-        a.insert("image".into(), self.rec.config.image.clone());
-        a
+        self.rec.event_attrs()
     }
 
     /// Take over the orphan: record ourselves as its monitor, hand the lock back.
