@@ -202,22 +202,24 @@ pub async fn create(
     }
 }
 
+/// The image name of `repo=` and `tag=` (import, commit), if any.
+fn repo_tag(q: &Q) -> Result<Option<Reference>, ApiError> {
+    let Some(repo) = q.non_empty("repo") else {
+        return Ok(None);
+    };
+    let full = match q.non_empty("tag") {
+        Some(t) => format!("{repo}:{t}"),
+        None => repo,
+    };
+    full.parse::<Reference>()
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(format!("invalid reference format: {e}")))
+}
+
 /// `POST /images/create?fromSrc=-&repo=&tag=&changes=&message=`: the body's root
 /// filesystem tar as an image; `{"status": "sha256:..."}`.
 async fn import(State(st): State<crate::State>, q: Q, body: Body) -> Result<Response, ApiError> {
-    let name = match q.non_empty("repo") {
-        Some(repo) => {
-            let full = match q.non_empty("tag") {
-                Some(t) => format!("{repo}:{t}"),
-                None => repo,
-            };
-            Some(
-                full.parse::<Reference>()
-                    .map_err(|e| ApiError::bad_request(format!("invalid reference format: {e}")))?,
-            )
-        }
-        None => None,
-    };
+    let name = repo_tag(&q)?;
     let changes = q.all("changes");
     let message = q.non_empty("message");
     let reader = body_reader(body);
@@ -314,19 +316,7 @@ pub async fn commit(
     let mut changes = config_changes(&crate::json_body(&body)?)?;
     changes.extend(q.all("changes"));
     let container = q.get("container").unwrap_or_default().to_string();
-    let reference = match q.non_empty("repo") {
-        Some(repo) => {
-            let full = match q.non_empty("tag") {
-                Some(t) => format!("{repo}:{t}"),
-                None => repo,
-            };
-            Some(
-                full.parse::<Reference>()
-                    .map_err(|e| ApiError::bad_request(format!("invalid reference format: {e}")))?,
-            )
-        }
-        None => None,
-    };
+    let reference = repo_tag(&q)?;
     let opts = engine::commit::CommitOptions {
         reference,
         author: q.non_empty("author"),

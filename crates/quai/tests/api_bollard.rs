@@ -2,27 +2,16 @@
 //! container created with a typed body, started, waited for, its logs, an exec with its
 //! exit code, inspect, volumes and networks, and errors as typed responses.
 
+mod api_common;
 mod common;
 mod engine_common;
 
-use std::process::Stdio;
-
+use api_common::Service;
 use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters as qp;
 use bollard::Docker;
 use engine_common::{root_or_skip, Eng};
 use futures_util::{StreamExt, TryStreamExt};
-
-struct Service(std::process::Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn bollard_drives_quai_through_the_api() {
@@ -30,15 +19,8 @@ fn bollard_drives_quai_through_the_api() {
         return;
     }
     let e = Eng::new();
-    let sock = e.dir.path().join("docker.sock");
-    let _svc = Service(
-        e.cmd(&["system", "service", &format!("unix://{}", sock.display())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("service"),
-    );
-    assert!(e.until(10, || sock.exists()), "no socket");
+    let svc = Service::start(&e);
+    let sock = svc.sock.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -3,29 +3,14 @@
 //! a one-shot service filling a volume, a web server on it with a published port, a
 //! client that reaches the server by its service name, exec, logs, ps and down -v.
 
+mod api_common;
 mod common;
 mod engine_common;
 
 use std::process::{Command, Output, Stdio};
 
+use api_common::{text, Service};
 use engine_common::{root_or_skip, Eng};
-
-struct Service(std::process::Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 const PROJECT: &str = r#"services:
   init:
@@ -154,15 +139,8 @@ fn docker_compose_v1_and_v2_through_the_api() {
         return;
     }
     let e = Eng::new();
-    let sock = e.dir.path().join("docker.sock");
-    let _svc = Service(
-        e.cmd(&["system", "service", &format!("unix://{}", sock.display())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("service"),
-    );
-    assert!(e.until(10, || sock.exists()), "no socket");
+    let svc = Service::start(&e);
+    let sock = svc.sock.clone();
     match v2 {
         Some(cli) => scenario(&e, &sock, &[cli, "compose"], 18181),
         None => eprintln!("SKIP compose v2: no /usr/local/lib/docker/cli-plugins/docker-compose"),

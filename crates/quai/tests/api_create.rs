@@ -3,6 +3,7 @@
 //! `inspect` shows them back, and a bad body is refused in dockerd's words with nothing
 //! created.
 
+mod api_common;
 mod common;
 mod engine_common;
 
@@ -10,50 +11,13 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use api_common::{docker_cli, text, Service};
 use engine_common::{root_or_skip, Eng};
 use serde_json::{json, Value};
 
-fn docker_cli() -> Option<&'static str> {
-    ["/usr/local/bin/docker", "/usr/bin/docker"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-}
-
-/// The service, stopped (by its pid) when dropped.
-struct Service {
-    child: std::process::Child,
-    sock: PathBuf,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
 /// `quai system service` on a socket in the test's directory (and network namespace).
 fn service(e: &Eng) -> Service {
-    let sock = e.dir.path().join("docker.sock");
-    let child = e
-        .cmd(&["system", "service", &format!("unix://{}", sock.display())])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("service");
-    let svc = Service { child, sock };
-    assert!(e.until(10, || svc.sock.exists()), "no socket");
-    svc
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    Service::start(e)
 }
 
 /// The docker CLI on the service's socket, with its config in the test's directory.

@@ -5,6 +5,7 @@
 //! service; dockerd's words and exit codes are the oracle. (`exec` is quai's own: the
 //! API's exec is not part of these.)
 
+mod api_common;
 mod common;
 mod engine_common;
 
@@ -12,21 +13,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use api_common::{docker_cli, text};
 use engine_common::{root_or_skip, Eng};
-
-fn docker_cli() -> Option<&'static str> {
-    ["/usr/local/bin/docker", "/usr/bin/docker"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// A process of this test's, stopped (by its pid) when dropped.
 struct Child(std::process::Child);

@@ -2,42 +2,14 @@
 //! everyday calls beyond create, and Debian's docker 20.10 CLI (API 1.41) beside the
 //! docker 28 CLI the other tests drive.
 
+mod api_common;
 mod common;
 mod engine_common;
 
 use std::process::{Command, Output, Stdio};
 
+use api_common::{text, Service};
 use engine_common::{root_or_skip, Eng};
-
-struct Service(std::process::Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn service(e: &Eng) -> (Service, std::path::PathBuf) {
-    let sock = e.dir.path().join("docker.sock");
-    let svc = Service(
-        e.cmd(&["system", "service", &format!("unix://{}", sock.display())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("service"),
-    );
-    assert!(e.until(10, || sock.exists()), "no socket");
-    (svc, sock)
-}
 
 #[test]
 fn docker_py_everyday_calls() {
@@ -55,7 +27,8 @@ fn docker_py_everyday_calls() {
         return;
     }
     let e = Eng::new();
-    let (_svc, sock) = service(&e);
+    let svc = Service::start(&e);
+    let sock = svc.sock.clone();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/api_sdk.py");
     let o = Command::new("nsenter")
         .arg(format!("--net=/run/netns/{}", e.netns))
@@ -86,28 +59,8 @@ fn docker_cli_20_10_drives_quai_too() {
         return;
     }
     let e = Eng::new();
-    let (_svc, sock) = service(&e);
-    let d = |args: &[&str], input: Option<&[u8]>| -> Output {
-        use std::io::Write;
-        let mut c = Command::new(cli)
-            .arg("-H")
-            .arg(format!("unix://{}", sock.display()))
-            .args(args)
-            .env("DOCKER_CONFIG", e.dir.path().join("docker-config"))
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("docker");
-        if let Some(i) = input {
-            c.stdin.take().expect("stdin").write_all(i).expect("stdin");
-        }
-        c.wait_with_output().expect("docker")
-    };
+    let svc = Service::start(&e);
+    let d = |args: &[&str], input: Option<&[u8]>| -> Output { svc.docker(cli, args, input) };
     let ok = |args: &[&str]| -> String {
         let o = d(args, None);
         assert!(o.status.success(), "{args:?}: {}", text(&o));
