@@ -178,6 +178,86 @@ fn bollard_drives_quai_through_the_api() {
         assert_eq!(seen, "exec-out\n");
         let ei = docker.inspect_exec(&exec).await.expect("inspect exec");
         assert_eq!((ei.running, ei.exit_code), (Some(false), Some(3)));
+        // Docker's documents decode into bollard's types (bollard-stubs, generated from
+        // the Engine API's own description): lists, inspects, info, df, history, top,
+        // changes, one stats reading, events.
+        let listed = docker
+            .list_containers(Some(
+                qp::ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .build(),
+            ))
+            .await
+            .expect("list containers");
+        assert_eq!(listed.len(), 2);
+        assert!(listed
+            .iter()
+            .any(|c| c.names.as_deref() == Some(&["/b2".to_string()][..])));
+        let img = docker
+            .inspect_image("localbusybox")
+            .await
+            .expect("inspect image");
+        assert!(img.id.as_deref().is_some_and(|i| i.starts_with("sha256:")));
+        assert!(!docker
+            .image_history("localbusybox")
+            .await
+            .expect("history")
+            .is_empty());
+        let info = docker.info().await.expect("info");
+        assert_eq!(info.containers, Some(2));
+        let df = docker.df(None).await.expect("df");
+        assert!(df.images.unwrap_or_default().len() >= 1);
+        let top = docker
+            .top_processes("b2", None::<qp::TopOptions>)
+            .await
+            .expect("top");
+        assert!(top
+            .processes
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p.iter().any(|f| f.contains("sleep"))));
+        docker.container_changes("b2").await.expect("changes");
+        let stats: Vec<_> = docker
+            .stats(
+                "b2",
+                Some(
+                    qp::StatsOptionsBuilder::default()
+                        .stream(false)
+                        .one_shot(true)
+                        .build(),
+                ),
+            )
+            .try_collect()
+            .await
+            .expect("stats");
+        assert!(
+            stats[0]
+                .memory_stats
+                .as_ref()
+                .and_then(|m| m.usage)
+                .unwrap_or(0)
+                > 0
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let events: Vec<_> = docker
+            .events(Some(
+                qp::EventsOptionsBuilder::default()
+                    .since(&(now - 60).to_string())
+                    .until(&(now + 1).to_string())
+                    .build(),
+            ))
+            .try_collect()
+            .await
+            .expect("events");
+        assert!(events.iter().any(|e| e.action.as_deref() == Some("start")));
+        docker
+            .list_networks(None::<qp::ListNetworksOptions>)
+            .await
+            .expect("networks");
+        docker.inspect_volume("bvol").await.expect("inspect volume");
         // Volumes and networks.
         let vols = docker
             .list_volumes(None::<qp::ListVolumesOptions>)
