@@ -206,7 +206,7 @@ fn bollard_drives_quai_through_the_api() {
         let info = docker.info().await.expect("info");
         assert_eq!(info.containers, Some(2));
         let df = docker.df(None).await.expect("df");
-        assert!(df.images.unwrap_or_default().len() >= 1);
+        assert!(!df.images.unwrap_or_default().is_empty());
         let top = docker
             .top_processes("b2", None::<qp::TopOptions>)
             .await
