@@ -29,6 +29,18 @@ pub(crate) fn no_such(what: &str) -> impl Fn(engine::Error) -> ApiError + '_ {
     }
 }
 
+/// `SizeRw` and `SizeRootFs` (`size=1`).
+fn sizes(
+    eng: &engine::lifecycle::Engine,
+    r: &engine::Record,
+    images: &HashMap<String, u64>,
+    d: &mut Value,
+) {
+    let rw = eng.container_size(&r.id);
+    d["SizeRw"] = json!(rw);
+    d["SizeRootFs"] = json!(rw + images.get(&r.config.image_id).copied().unwrap_or(0));
+}
+
 /// A container as `GET /containers/json` lists it.
 pub(crate) fn summary(eng: &engine::lifecycle::Engine, r: &engine::Record) -> Value {
     let c = &r.config;
@@ -73,6 +85,7 @@ pub async fn list(
         _ => Default::default(),
     };
     let all = flag(&q, "all");
+    let size = flag(&q, "size");
     let limit: Option<usize> = q
         .get("limit")
         .and_then(|l| l.parse().ok())
@@ -85,9 +98,22 @@ pub async fn list(
             None if !all => recs.retain(|r| r.state.status.is_active()),
             None => {}
         }
-        Ok(Json(Value::Array(
-            recs.iter().map(|r| summary(eng, r)).collect(),
-        )))
+        let images = if size {
+            eng.image_sizes()?
+        } else {
+            Default::default()
+        };
+        let docs = recs
+            .iter()
+            .map(|r| {
+                let mut d = summary(eng, r);
+                if size {
+                    sizes(eng, r, &images, &mut d);
+                }
+                d
+            })
+            .collect();
+        Ok(Json(Value::Array(docs)))
     })
     .await
 }
@@ -117,10 +143,16 @@ pub(crate) fn parse_filters(
 pub async fn inspect(
     State(st): State<crate::State>,
     Path(id): Path<String>,
+    Query(q): Params,
 ) -> Result<Json<Value>, ApiError> {
+    let size = flag(&q, "size");
     st.with_engine(move |eng| {
         let r = eng.get(&id).map_err(no_such(&id))?;
-        Ok(Json(engine::docker::container_inspect(eng, &r)))
+        let mut d = engine::docker::container_inspect(eng, &r);
+        if size {
+            sizes(eng, &r, &eng.image_sizes()?, &mut d);
+        }
+        Ok(Json(d))
     })
     .await
 }

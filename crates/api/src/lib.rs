@@ -484,6 +484,7 @@ pub fn router(state: State) -> Router {
         .route("/containers/{id}", delete(containers::remove))
         .route("/volumes", get(objects::volumes))
         .route("/volumes/prune", post(usage::volumes))
+        .route("/build/prune", post(usage::build_cache))
         .route("/volumes/create", post(objects::volume_create))
         .route(
             "/volumes/{name}",

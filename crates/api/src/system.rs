@@ -83,11 +83,45 @@ pub(crate) fn image_summary(i: &engine::images::ImageSummary, repo_digests: Vec<
     })
 }
 
-/// `GET /images/json`.
-pub async fn images(State(st): State<crate::State>) -> Result<Json<Value>, ApiError> {
-    st.with_engine(|eng| {
+/// `GET /images/json?filters=`: `dangling` and `reference` (which keeps, of each image,
+/// only the names that match, as dockerd does).
+pub async fn images(
+    State(st): State<crate::State>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let filters = match q.get("filters").filter(|f| !f.is_empty()) {
+        Some(f) => crate::containers::parse_filters(f)?,
+        None => Default::default(),
+    };
+    for k in filters.keys() {
+        if !matches!(k.as_str(), "dangling" | "reference") {
+            return Err(ApiError::bad_request(format!(
+                "invalid filter '{k}' (supported here: dangling, reference)"
+            )));
+        }
+    }
+    let dangling = filters
+        .get("dangling")
+        .and_then(|v| v.first())
+        .map(|v| v == "true" || v == "1");
+    let refs = filters.get("reference").cloned().unwrap_or_default();
+    st.with_engine(move |eng| {
         let mut out = Vec::new();
-        for i in eng.image_list()? {
+        for mut i in eng.image_list()? {
+            if dangling.is_some_and(|d| d != i.tags.is_empty()) {
+                continue;
+            }
+            if !refs.is_empty() {
+                i.tags.retain(|t| {
+                    let f = t.familiar();
+                    let (repo, tag) = f.rsplit_once(':').unwrap_or((f.as_str(), ""));
+                    refs.iter()
+                        .all(|p| engine::images::reference_matches(p, repo, tag))
+                });
+                if i.tags.is_empty() {
+                    continue;
+                }
+            }
             let digests = eng.image_repo_digests(&i.id).unwrap_or_default();
             out.push(image_summary(&i, digests));
         }

@@ -105,6 +105,27 @@ pub async fn containers(State(st): State<crate::State>, q: Q) -> Result<Json<Val
     .await
 }
 
+/// `POST /build/prune?all=&filters=`: the build cache no image uses (`until`), as
+/// `docker system prune` and `docker builder prune` ask for it. The cache records'
+/// ids are not kept, so `CachesDeleted` stays empty; the space reclaimed is counted.
+pub async fn build_cache(State(st): State<crate::State>, q: Q) -> Result<Json<Value>, ApiError> {
+    let f = q.filters()?;
+    let mut older = None;
+    for v in f.get("until") {
+        let d = engine::time::parse_duration(v)
+            .ok_or_else(|| ApiError::bad_request(format!("invalid filter 'until={v}'")))?;
+        older = Some((engine::time::now_nanos() - d) / 1_000_000_000);
+    }
+    let all = q.flag_or("all", false);
+    st.with_engine(move |eng| {
+        let (_, freed) = eng.build_cache_prune(all, older)?;
+        Ok(Json(
+            json!({"CachesDeleted": null, "SpaceReclaimed": freed}),
+        ))
+    })
+    .await
+}
+
 /// `POST /volumes/prune?filters=`: unused anonymous volumes, or every unused one with
 /// `all=true` (API 1.42 and later).
 pub async fn volumes(State(st): State<crate::State>, q: Q) -> Result<Json<Value>, ApiError> {

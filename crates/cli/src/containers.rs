@@ -404,11 +404,7 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
     }
     let mut rows = Vec::new();
     let image_sizes: std::collections::HashMap<String, u64> = if a.size {
-        eng.image_list()
-            .map_err(anyhow::Error::new)?
-            .into_iter()
-            .map(|i| (i.id.to_string(), i.size))
-            .collect()
+        eng.image_sizes()?
     } else {
         Default::default()
     };

@@ -181,19 +181,6 @@ fn familiar_repo(r: &str) -> String {
         .to_string()
 }
 
-/// `*` matches within a path segment, like Docker's reference filter.
-fn glob(pat: &str, s: &str) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && go(p, &s[1..])),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    go(pat.as_bytes(), s.as_bytes())
-}
-
 /// Docker's header names of `images` fields (docker/cli's image formatter).
 const IMAGES_HEADERS: &[(&str, &str)] = &[
     ("ID", "IMAGE ID"),
@@ -284,7 +271,7 @@ pub fn list(eng: &Engine, a: ListArgs) -> anyhow::Result<i32> {
             if wanted
                 && refs
                     .iter()
-                    .all(|p| glob(p, &format!("{repo}:{tag}")) || glob(p, &repo))
+                    .all(|p| engine::images::reference_matches(p, &repo, &tag))
             {
                 rows.push((repo, tag, i));
             }
@@ -592,17 +579,4 @@ pub fn load(eng: &Engine, a: LoadArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn reference_globs() {
-        assert!(glob("busy*", "busybox"));
-        assert!(glob("*box:1.*", "busybox:1.36"));
-        assert!(!glob("*", "library/busybox"));
-        assert!(glob("*/*", "library/busybox"));
-    }
 }

@@ -29,13 +29,10 @@ pub fn inspect(
                     if size {
                         let rw = eng.container_size(&r.id);
                         let image = eng
-                            .image_list()
+                            .image_sizes()
                             .ok()
-                            .and_then(|l| {
-                                l.into_iter()
-                                    .find(|i| i.id.to_string() == r.config.image_id)
-                            })
-                            .map_or(0, |i| i.size);
+                            .and_then(|m| m.get(&r.config.image_id).copied())
+                            .unwrap_or(0);
                         d["SizeRw"] = json!(rw);
                         d["SizeRootFs"] = json!(rw + image);
                     }

@@ -63,6 +63,16 @@ impl Engine {
         crate::volumes::dir_size(&self.paths.container(id).join("upper"))
     }
 
+    /// Each image's size, by id (a container's `SizeRootFs` is its layer's and its
+    /// image's).
+    pub fn image_sizes(&self) -> Result<std::collections::HashMap<String, u64>> {
+        Ok(self
+            .image_list()?
+            .into_iter()
+            .map(|i| (i.id.to_string(), i.size))
+            .collect())
+    }
+
     /// Records as stored, without checking on their processes (cheap; `list` is the
     /// one that makes states true).
     pub fn records(&self) -> Result<Vec<Record>> {

@@ -413,3 +413,38 @@ fn in_use_message(
 pub fn registry_logout(server: &str) -> Result<bool> {
     registry::auth::remove(server).map_err(|e| Error::io("remove credentials for", server, e))
 }
+
+/// Docker's `reference=PATTERN` image filter on one name (`repo` and `tag` as `images`
+/// shows them): the pattern matches `repo:tag` or `repo`.
+pub fn reference_matches(pattern: &str, repo: &str, tag: &str) -> bool {
+    glob(pattern, &format!("{repo}:{tag}")) || glob(pattern, repo)
+}
+
+/// `*` matches within a path segment, like Docker's reference filter.
+fn glob(pat: &str, s: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && go(p, &s[1..])),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    go(pat.as_bytes(), s.as_bytes())
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+
+    #[test]
+    fn reference_patterns_match_within_path_segments() {
+        assert!(glob("busy*", "busybox"));
+        assert!(glob("*box:1.*", "busybox:1.36"));
+        assert!(!glob("*", "library/busybox"));
+        assert!(glob("*/*", "library/busybox"));
+        assert!(reference_matches("busy*", "busybox", "latest"));
+        assert!(reference_matches("busybox:1.*", "busybox", "1.36"));
+        assert!(!reference_matches("other", "busybox", "latest"));
+    }
+}

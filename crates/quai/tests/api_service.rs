@@ -792,3 +792,73 @@ fn docker_build_through_the_api() {
         "{left:?}"
     );
 }
+
+#[test]
+fn sizes_image_filters_and_system_prune_through_the_api() {
+    if !root_or_skip("sizes_image_filters_and_system_prune_through_the_api") {
+        return;
+    }
+    let Some(cli) = docker_cli() else {
+        eprintln!("SKIP sizes_image_filters_and_system_prune_through_the_api: no docker CLI");
+        return;
+    };
+    let e = Eng::new();
+    let svc = Service::start(&e);
+    let ok = |args: &[&str]| -> String {
+        let o = svc.docker(cli, args, None);
+        assert!(o.status.success(), "docker {args:?}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sized",
+        "--network",
+        "none",
+        "localbusybox",
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/f bs=1k count=100 2>/dev/null; sleep 60",
+    ]);
+    assert!(e.until(5, || ok(&[
+        "inspect",
+        "--size",
+        "-f",
+        "{{.SizeRw}}",
+        "sized"
+    ]) == "102400"));
+    let root_fs: u64 = ok(&["inspect", "--size", "-f", "{{.SizeRootFs}}", "sized"])
+        .parse()
+        .expect("SizeRootFs");
+    assert!(root_fs > 102400, "{root_fs}");
+    let ps = ok(&["ps", "-s", "--format", "{{.Size}}"]);
+    assert!(ps.starts_with("102kB (virtual "), "{ps}");
+    // Image filters: dangling, reference (only the matching names).
+    ok(&["tag", "localbusybox", "other/name:v1"]);
+    assert_eq!(
+        ok(&[
+            "images",
+            "--filter",
+            "reference=other/*",
+            "--format",
+            "{{.Repository}}:{{.Tag}}"
+        ]),
+        "other/name:v1"
+    );
+    assert_eq!(ok(&["images", "--filter", "dangling=true", "-q"]), "");
+    // system prune: stopped containers, unused networks, dangling images, build cache.
+    ok(&[
+        "run",
+        "--name",
+        "done",
+        "--network",
+        "none",
+        "localbusybox",
+        "true",
+    ]);
+    let out = ok(&["system", "prune", "-f"]);
+    assert!(out.contains("Total reclaimed space"), "{out}");
+    assert_eq!(ok(&["ps", "-a", "--format", "{{.Names}}"]), "sized");
+    ok(&["rm", "-f", "sized"]);
+}
