@@ -862,3 +862,57 @@ fn sizes_image_filters_and_system_prune_through_the_api() {
     assert_eq!(ok(&["ps", "-a", "--format", "{{.Names}}"]), "sized");
     ok(&["rm", "-f", "sized"]);
 }
+
+#[test]
+fn two_services_and_the_cli_share_one_state() {
+    if !root_or_skip("two_services_and_the_cli_share_one_state") {
+        return;
+    }
+    let Some(cli) = docker_cli() else {
+        eprintln!("SKIP two_services_and_the_cli_share_one_state: no docker CLI");
+        return;
+    };
+    let e = Eng::new();
+    let a = Service::start(&e);
+    let sock_b = e.dir.path().join("b.sock");
+    let b = Service {
+        child: e
+            .cmd(&["system", "service", &format!("unix://{}", sock_b.display())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("service b"),
+        sock: sock_b,
+    };
+    assert!(e.until(10, || b.sock.exists()));
+    let ok = |svc: &Service, args: &[&str]| -> String {
+        let o = svc.docker(cli, args, None);
+        assert!(o.status.success(), "docker {args:?}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // Made through one service, seen and driven through the other and by quai itself.
+    ok(
+        &a,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "shared",
+            "--network",
+            "none",
+            "localbusybox",
+            "sleep",
+            "60",
+        ],
+    );
+    assert_eq!(ok(&b, &["ps", "--format", "{{.Names}}"]), "shared");
+    assert_eq!(ok(&b, &["exec", "shared", "echo", "via-b"]), "via-b");
+    assert_eq!(e.ok(&["ps", "--format", "{{.Names}}"]), "shared");
+    e.ok(&["stop", "-t", "0", "shared"]);
+    assert_eq!(
+        ok(&a, &["inspect", "-f", "{{.State.Status}}", "shared"]),
+        "exited"
+    );
+    ok(&b, &["rm", "shared"]);
+    assert_eq!(ok(&a, &["ps", "-aq"]), "");
+}
