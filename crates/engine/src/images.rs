@@ -101,7 +101,31 @@ impl Engine {
 
     /// Give an image another name.
     pub fn image_tag(&self, source: &str, target: &Reference) -> Result<()> {
-        Ok(self.images()?.tag(source, target)?)
+        let mut store = self.images()?;
+        store.tag(source, target)?;
+        if let Ok(id) = store.resolve(&target.to_string()) {
+            self.image_event("tag", &id.to_string(), &target.familiar());
+        }
+        Ok(())
+    }
+
+    /// Record an image event as dockerd's: the image's id (or, for pull and push, the
+    /// name) and its `name` attribute.
+    fn image_event(&self, action: &str, id: &str, name: &str) {
+        let mut a = std::collections::BTreeMap::new();
+        a.insert("name".to_string(), name.to_string());
+        let _ = self.db.event("image", action, id, &a);
+    }
+
+    /// The events of a removal: `untag` for each name, `delete` for the image.
+    fn removal_events(&self, id: &Digest, steps: &[Removed]) {
+        for r in steps {
+            match r {
+                Removed::Untagged(n) => self.image_event("untag", &id.to_string(), n),
+                Removed::Deleted(d) if *d == id.to_string() => self.image_event("delete", d, d),
+                Removed::Deleted(_) => {}
+            }
+        }
     }
 
     /// Image ids that containers use, each with one container using it.
@@ -143,6 +167,7 @@ impl Engine {
         }
         let lines = store.remove(what, force)?;
         store.gc()?;
+        self.removal_events(&id, &lines);
         Ok(lines)
     }
 
@@ -167,7 +192,9 @@ impl Engine {
         let mut deleted = Vec::new();
         for i in store.list()? {
             if (all || i.tags.is_empty()) && !used.contains_key(&i.id.to_string()) {
-                deleted.extend(store.remove(&i.id.to_string(), true)?);
+                let steps = store.remove(&i.id.to_string(), true)?;
+                self.removal_events(&i.id, &steps);
+                deleted.extend(steps);
             }
         }
         let freed = store.gc()?;
@@ -226,7 +253,10 @@ impl Engine {
         changes: &[String],
         message: Option<&str>,
     ) -> Result<Digest> {
-        Ok(self.images()?.import(input, name, changes, message)?)
+        let id = self.images()?.import(input, name, changes, message)?;
+        let shown = name.map(|n| n.familiar()).unwrap_or_default();
+        self.image_event("import", &id.to_string(), &shown);
+        Ok(id)
     }
 
     /// `save`: images as a docker-archive or oci-archive tar.
@@ -243,7 +273,15 @@ impl Engine {
     pub fn image_load(&self, input: impl Read) -> Result<Loaded> {
         let mut store = self.images()?;
         let _lease = store.lease()?;
-        Ok(image::archive::load(&mut store, input)?)
+        let loaded = image::archive::load(&mut store, input)?;
+        for (id, names) in &loaded {
+            let name = names
+                .first()
+                .map(|n| n.familiar())
+                .unwrap_or_else(|| id.to_string());
+            self.image_event("load", &id.to_string(), &name);
+        }
+        Ok(loaded)
     }
 
     /// `pull`: fetch an image (the manifest for `platform` of an index) and record it
@@ -276,6 +314,7 @@ impl Engine {
             name,
         )?;
         store.record_repo_digest(&pulled.config, r, &pulled.manifest)?;
+        self.image_event("pull", &r.familiar(), &r.familiar());
         Ok(pulled)
     }
 
@@ -317,7 +356,7 @@ impl Engine {
         sources.sort();
         sources.dedup();
         let client = opts.client();
-        Ok(registry::push::push(
+        let digest = registry::push::push(
             &client,
             store.content(),
             r,
@@ -325,7 +364,9 @@ impl Engine {
             &sources,
             progress.event,
             progress.bytes,
-        )?)
+        )?;
+        self.image_event("push", &r.familiar(), &r.familiar());
+        Ok(digest)
     }
 }
 

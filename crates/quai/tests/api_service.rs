@@ -847,6 +847,24 @@ fn sizes_image_filters_and_system_prune_through_the_api() {
         "other/name:v1"
     );
     assert_eq!(ok(&["images", "--filter", "dangling=true", "-q"]), "");
+    // Image events, as dockerd's.
+    ok(&["rmi", "other/name:v1"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let ev = ok(&[
+        "events",
+        "--since",
+        "1m",
+        "--until",
+        "0s",
+        "--filter",
+        "type=image",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    assert!(
+        ev.ends_with("import localbusybox:latest\ntag other/name:v1\nuntag other/name:v1"),
+        "{ev}"
+    );
     // system prune: stopped containers, unused networks, dangling images, build cache.
     ok(&[
         "run",
