@@ -159,6 +159,15 @@ impl Engine {
                 .parse::<Reference>()
                 .ok()
                 .is_some_and(|r| names.contains(&r.to_string()));
+            if by_name && names.len() == 1 && force {
+                // dockerd's: the name goes, the image stays for its containers.
+                let r: Reference = what
+                    .parse()
+                    .map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+                let lines = store.untag(&r)?;
+                self.removal_events(&id, &lines);
+                return Ok(lines);
+            }
             if !(by_name && names.len() > 1) {
                 return Err(Error::Conflict(in_use_message(
                     what, &id, &user, by_name, force,

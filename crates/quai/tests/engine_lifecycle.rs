@@ -44,14 +44,23 @@ fn run_exit_statuses_and_rm() {
     let o = e.q(&["run", "--name", "broken", "localbusybox", "nosuch"]);
     assert_eq!(o.status.code(), Some(127));
     assert_eq!(e.inspect("broken", ".State.Status"), "created");
-    // An image a container uses cannot be removed, even forced.
-    let o = e.q(&["rmi", "-f", "localbusybox"]);
+    // An image a container uses cannot be removed; forced by name, its last name goes
+    // and the image stays for the container (docker's `rmi -f`).
+    let o = e.q(&["rmi", "localbusybox"]);
     assert_ne!(o.status.code(), Some(0));
     assert!(
         text(&o).contains("is using its referenced image"),
         "{}",
         text(&o)
     );
+    let id = e.ok(&["image", "inspect", "-f", "{{.Id}}", "localbusybox"]);
+    let o = e.q(&["rmi", "-f", id.as_str()]);
+    assert_ne!(o.status.code(), Some(0), "by id: the image itself stays");
+    assert_eq!(
+        e.ok(&["rmi", "-f", "localbusybox"]),
+        "Untagged: localbusybox:latest"
+    );
+    assert_eq!(e.inspect("broken", ".Image"), id);
     e.ok(&["image", "prune", "-a", "-f"]);
     e.ok(&["rm", "broken"]);
     assert!(

@@ -28,6 +28,19 @@ impl std::fmt::Display for Removed {
 }
 
 impl ImageStore {
+    /// Remove a name only, whatever is left of its image (which then stays, without a
+    /// name when it was its last: Docker's `rmi -f NAME` of an image a container uses).
+    pub fn untag(&mut self, r: &crate::Reference) -> Result<Vec<Removed>> {
+        let n = self
+            .db
+            .execute("DELETE FROM tags WHERE name = ?1", params![r.to_string()])
+            .map_err(self.dberr())?;
+        if n == 0 {
+            return Err(Error::NotFound(r.familiar()));
+        }
+        Ok(vec![Removed::Untagged(r.familiar())])
+    }
+
     /// Remove a name, or an image by id. An image goes when its last name goes; an image
     /// with several names is only removed by id with `force`. The image's row goes with
     /// every row that refers to it (names and the repository digests recorded at pull),
