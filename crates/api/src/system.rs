@@ -15,7 +15,7 @@ fn ping_headers() -> HeaderMap {
         ("Api-Version", API_VERSION),
         ("Ostype", "linux"),
         ("Server", "quai"),
-        ("Builder-Version", "1"),
+        ("Builder-Version", "2"),
         ("Docker-Experimental", "false"),
     ] {
         if let Ok(v) = HeaderValue::from_str(v) {
