@@ -5,7 +5,8 @@
 //! the image id, `Successfully built`). Clients that build with the classic builder
 //! (`DOCKER_BUILDKIT=0`, docker-py, compose v1) take this path; BuildKit's clients
 //! (compose v2, buildx's "docker" driver) take `/grpc` and `/session` (`buildkit.rs`).
-//! A BuildKit build through this endpoint (`version=2`) is refused with a message.
+//! A BuildKit build through this endpoint (`version=2`, docker CLI 20.10 with BuildKit)
+//! is served by `buildkit/classic.rs` with the context from the client's session.
 
 use std::collections::BTreeMap;
 
@@ -175,9 +176,7 @@ pub async fn build(
     };
     let flag = |k: &str| matches!(get(k), Some("1" | "true" | "True"));
     if get("version") == Some("2") {
-        return Err(ApiError::bad_request(
-            "BuildKit builds are not served through /build here: BuildKit's clients build through /grpc and /session (buildx's docker driver)",
-        ));
+        return crate::buildkit::classic::build(st, q).await;
     }
     if get("remote").is_some_and(|r| !r.is_empty()) {
         return Err(ApiError::bad_request(

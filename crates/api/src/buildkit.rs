@@ -21,6 +21,7 @@
 //! Only the Dockerfile frontend is
 //! served; LLB definitions, other frontends, cache export and attestations are not.
 
+pub(crate) mod classic;
 mod fsutil;
 mod grpc;
 mod proto;
@@ -45,6 +46,9 @@ pub(crate) struct Registry(Arc<Mutex<Inner>>);
 #[derive(Default)]
 struct Inner {
     sessions: HashMap<String, h2::client::SendRequest<Bytes>>,
+    /// Sessions to close when they come, or now: their build was refused. The docker
+    /// CLI 20.10 waits for its session to end, which it may dial after the refusal.
+    closing: HashMap<String, Arc<tokio::sync::Notify>>,
     builds: HashMap<String, Arc<Build>>,
     /// The refs of the last builds ended: a call for one that comes late (a `Status`
     /// after its `Solve` has answered) finds it over rather than making it anew.
@@ -128,6 +132,22 @@ impl Registry {
 
     fn session(&self, id: &str) -> Option<h2::client::SendRequest<Bytes>> {
         self.lock().sessions.get(id).cloned()
+    }
+
+    /// The notice that closes the session `id`.
+    fn closer(&self, id: &str) -> Arc<tokio::sync::Notify> {
+        let mut inner = self.lock();
+        if inner.closing.len() > 256 {
+            // Notices of sessions that never came.
+            inner.closing.retain(|_, n| Arc::strong_count(n) > 1);
+        }
+        inner.closing.entry(id.to_string()).or_default().clone()
+    }
+
+    /// Close the session `id`, now or as soon as it comes.
+    pub(crate) fn close_session(&self, id: &str) {
+        // `notify_one` keeps the notice for a session that is not yet waiting.
+        self.closer(id).notify_one();
     }
 }
 
@@ -235,6 +255,7 @@ pub async fn session(
     }
     let upgrade = hyper::upgrade::on(&mut req);
     let reg = st.buildkit.clone();
+    let closer = reg.closer(&id);
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else {
             return;
@@ -249,8 +270,13 @@ pub async fn session(
             return;
         };
         reg.lock().sessions.insert(id.clone(), send);
-        let _ = conn.await;
-        reg.lock().sessions.remove(&id);
+        tokio::select! {
+            _ = conn => {}
+            _ = closer.notified() => {}
+        }
+        let mut inner = reg.lock();
+        inner.sessions.remove(&id);
+        inner.closing.remove(&id);
     });
     switching("h2c")
 }

@@ -2,7 +2,8 @@
 //! BuildKit's path (no `DOCKER_BUILDKIT=0`): buildx's "docker" driver dials the
 //! service's `/grpc` and `/session`, the context comes over the session's file sync
 //! (`.dockerignore` applied), quai's builder runs the Dockerfile, and the progress and
-//! a failure come back in BuildKit's words.
+//! a failure come back in BuildKit's words. Debian's docker CLI 20.10 with
+//! `DOCKER_BUILDKIT=1` builds through `POST /build?version=2` and its session.
 
 mod common;
 mod engine_common;
@@ -150,4 +151,85 @@ fn docker_compose_v2_builds_through_buildkits_api() {
             .any(|n| n.to_string_lossy().starts_with("buildkit-")),
         "{left:?}"
     );
+}
+
+#[test]
+fn docker_cli_20_10_builds_with_buildkit_through_the_session() {
+    if !root_or_skip("docker_cli_20_10_builds_with_buildkit_through_the_session") {
+        return;
+    }
+    let cli = "/usr/bin/docker";
+    if !std::path::Path::new(cli).exists() {
+        eprintln!("SKIP docker_cli_20_10_builds_with_buildkit_through_the_session: no {cli} (scripts/deps.sh installs docker.io)");
+        return;
+    }
+    let e = Eng::new();
+    let sock = e.dir.path().join("docker.sock");
+    let _svc = Service(
+        e.cmd(&["system", "service", &format!("unix://{}", sock.display())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("service"),
+    );
+    assert!(e.until(10, || sock.exists()), "no socket");
+    let dir = e.dir.path().join("ctx");
+    std::fs::create_dir_all(&dir).expect("ctx");
+    std::fs::write(dir.join("Dockerfile"), DOCKERFILE).expect("Dockerfile");
+    std::fs::write(dir.join("hello.txt"), "hello over the session\n").expect("file");
+    std::fs::write(dir.join("secret.txt"), "never sent\n").expect("file");
+    std::fs::write(dir.join(".dockerignore"), "secret.txt\n").expect("ignore");
+    // The docker CLI waits for its session to end: a kill after a minute keeps a
+    // regression from hanging the suite.
+    let docker = |args: &[&str], stdin: Stdio| -> Output {
+        Command::new("timeout")
+            .args(["-s", "KILL", "60", "nsenter"])
+            .arg(format!("--net=/run/netns/{}", e.netns))
+            .args([cli, "-H", &format!("unix://{}", sock.display())])
+            .args(args)
+            .current_dir(&dir)
+            .env("DOCKER_BUILDKIT", "1")
+            .env("DOCKER_CONFIG", e.dir.path().join("docker-config"))
+            .stdin(stdin)
+            .output()
+            .expect("docker")
+    };
+    let o = docker(
+        &[
+            "build",
+            "--progress",
+            "plain",
+            "--build-arg",
+            "GREETING=from-20.10",
+            "-t",
+            "bk20:1",
+            ".",
+        ],
+        Stdio::null(),
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("[3/3] COPY hello.txt /hello.txt"), "{out}");
+    assert!(out.contains("naming to docker.io/library/bk20:1"), "{out}");
+    let ran = e.ok(&["run", "--rm", "--network", "none", "bk20:1"]);
+    assert!(
+        ran.contains("built by RUN with from-20.10\nhello over the session\n"),
+        "{ran}"
+    );
+    assert!(ran.contains("/secret.txt: No such file"), "{ran}");
+    // A context sent as the body (a tar on stdin) is refused, and the CLI ends.
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&dir)
+        .args(["-cf", "-", "."])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tar");
+    let o = docker(
+        &["build", "-t", "bk20:2", "-"],
+        Stdio::from(tar.stdout.expect("tar's stdout")),
+    );
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(out.contains("not supported here"), "{out}");
 }
