@@ -218,16 +218,19 @@ fn docker_cli_20_10_builds_with_buildkit_through_the_session() {
     );
     assert!(ran.contains("/secret.txt: No such file"), "{ran}");
     // A context sent as the body (a tar on stdin) is refused, and the CLI ends.
-    let tar = Command::new("tar")
+    let tar = dir.parent().expect("parent").join("ctx.tar");
+    let made = Command::new("tar")
         .arg("-C")
         .arg(&dir)
-        .args(["-cf", "-", "."])
-        .stdout(Stdio::piped())
-        .spawn()
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
         .expect("tar");
+    assert!(made.success(), "tar");
     let o = docker(
         &["build", "-t", "bk20:2", "-"],
-        Stdio::from(tar.stdout.expect("tar's stdout")),
+        Stdio::from(std::fs::File::open(&tar).expect("ctx.tar")),
     );
     let out = text(&o);
     assert!(!o.status.success(), "{out}");
