@@ -2,9 +2,11 @@
 //! or compressed), unpacked into a private directory of the run dir; quai's builder runs
 //! it in-process (the same `build::build` as `quai build`), and its progress goes back as
 //! the classic builder's JSON lines (`Step 2/3 : RUN ...`, the step's output, `aux` with
-//! the image id, `Successfully built`). Services advertise `Builder-Version: 1`, so the
-//! docker CLI and compose take this path; a BuildKit session request (`version=2`) is
-//! refused with a message.
+//! the image id, `Successfully built`). Clients that build with the classic builder
+//! (`DOCKER_BUILDKIT=0`, docker-py, compose v1) take this path; BuildKit's clients
+//! (compose v2, buildx's "docker" driver) take `/grpc` and `/session` (`buildkit.rs`).
+//! A BuildKit build through this endpoint (`version=2`, docker CLI 20.10 with BuildKit)
+//! is served by `buildkit/classic.rs` with the context from the client's session.
 
 use std::collections::BTreeMap;
 
@@ -174,9 +176,7 @@ pub async fn build(
     };
     let flag = |k: &str| matches!(get(k), Some("1" | "true" | "True"));
     if get("version") == Some("2") {
-        return Err(ApiError::bad_request(
-            "BuildKit sessions are not served here: this service builds with the classic builder's API (Builder-Version 1)",
-        ));
+        return crate::buildkit::classic::build(st, q).await;
     }
     if get("remote").is_some_and(|r| !r.is_empty()) {
         return Err(ApiError::bad_request(

@@ -10,6 +10,7 @@
 mod archive;
 mod attach;
 mod build;
+mod buildkit;
 mod containers;
 mod create;
 mod exec;
@@ -163,6 +164,7 @@ pub struct State {
     pub(crate) waiting: attach::Waiting,
     pub(crate) started: attach::Started,
     pub(crate) terminals: exec::Terminals,
+    pub(crate) buildkit: buildkit::Registry,
     engines: Engines,
 }
 
@@ -175,6 +177,7 @@ impl State {
             waiting: Default::default(),
             started: Default::default(),
             terminals: Default::default(),
+            buildkit: Default::default(),
             engines: Default::default(),
         }
     }
@@ -481,6 +484,9 @@ pub fn router(state: State) -> Router {
             "/build",
             post(build::build).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        // BuildKit's API (buildx's "docker" driver): both hijacked to HTTP/2.
+        .route("/grpc", post(buildkit::grpc))
+        .route("/session", post(buildkit::session))
         .route("/containers/{id}", delete(containers::remove))
         .route("/volumes", get(objects::volumes))
         .route("/volumes/prune", post(usage::volumes))

@@ -15,6 +15,11 @@ fn ping_headers() -> HeaderMap {
         ("Api-Version", API_VERSION),
         ("Ostype", "linux"),
         ("Server", "quai"),
+        // 1, though BuildKit's API is served (`buildkit.rs`, ADR 017): docker CLI 28
+        // takes BuildKit as on for any Linux daemon and compose v2 builds through
+        // `/grpc` anyway, while a 2 would send older CLIs (Debian's 20.10) to
+        // `POST /build?version=2` by default, where tar and URL contexts, secrets
+        // and SSH are not served.
         ("Builder-Version", "1"),
         ("Docker-Experimental", "false"),
     ] {
