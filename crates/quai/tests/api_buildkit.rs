@@ -5,29 +5,14 @@
 //! a failure come back in BuildKit's words. Debian's docker CLI 20.10 with
 //! `DOCKER_BUILDKIT=1` builds through `POST /build?version=2` and its session.
 
+mod api_common;
 mod common;
 mod engine_common;
 
 use std::process::{Command, Output, Stdio};
 
+use api_common::{text, Service};
 use engine_common::{root_or_skip, Eng};
-
-struct Service(std::process::Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 const DOCKERFILE: &str = "FROM localbusybox
 ARG GREETING=unset
@@ -60,15 +45,8 @@ fn docker_compose_v2_builds_through_buildkits_api() {
         return;
     };
     let e = Eng::new();
-    let sock = e.dir.path().join("docker.sock");
-    let _svc = Service(
-        e.cmd(&["system", "service", &format!("unix://{}", sock.display())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("service"),
-    );
-    assert!(e.until(10, || sock.exists()), "no socket");
+    let svc = Service::start(&e);
+    let sock = svc.sock.clone();
     let dir = e.dir.path().join("proj");
     std::fs::create_dir_all(&dir).expect("project dir");
     std::fs::write(dir.join("Dockerfile"), DOCKERFILE).expect("Dockerfile");
@@ -164,15 +142,8 @@ fn docker_cli_20_10_builds_with_buildkit_through_the_session() {
         return;
     }
     let e = Eng::new();
-    let sock = e.dir.path().join("docker.sock");
-    let _svc = Service(
-        e.cmd(&["system", "service", &format!("unix://{}", sock.display())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("service"),
-    );
-    assert!(e.until(10, || sock.exists()), "no socket");
+    let svc = Service::start(&e);
+    let sock = svc.sock.clone();
     let dir = e.dir.path().join("ctx");
     std::fs::create_dir_all(&dir).expect("ctx");
     std::fs::write(dir.join("Dockerfile"), DOCKERFILE).expect("Dockerfile");
