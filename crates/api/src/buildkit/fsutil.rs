@@ -259,7 +259,9 @@ pub async fn receive(
         match p.r#type {
             PACKET_STAT => match &p.stat {
                 Some(st) => {
-                    if let Some(id) = w.entry(next_id, st)? {
+                    // File system work off the async worker's hands (it serves other
+                    // requests meanwhile).
+                    if let Some(id) = tokio::task::block_in_place(|| w.entry(next_id, st))? {
                         tx.send_data(packet(PACKET_REQ, id), false)?;
                     }
                     next_id += 1;
@@ -267,7 +269,7 @@ pub async fn receive(
                 None => listed = true,
             },
             PACKET_DATA => {
-                w.data(p.id, &p.data)?;
+                tokio::task::block_in_place(|| w.data(p.id, &p.data))?;
             }
             PACKET_FIN => {
                 // The sender may have ended the call already (its FIN, then its
@@ -275,7 +277,7 @@ pub async fn receive(
                 let _ = tx.send_data(Bytes::new(), true);
                 while rx.next::<Packet>().await?.is_some() {}
                 rx.status().await?;
-                w.finish()?;
+                tokio::task::block_in_place(|| w.finish())?;
                 return Ok(w.bytes);
             }
             PACKET_ERR => {
