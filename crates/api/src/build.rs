@@ -168,13 +168,8 @@ pub async fn build(
     Query(q): Query<Vec<(String, String)>>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let get = |k: &str| {
-        q.iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let flag = |k: &str| matches!(get(k), Some("1" | "true" | "True"));
+    let get = |k: &str| crate::query_last(&q, k);
+    let flag = |k: &str| crate::query_flag(&q, k);
     if get("version") == Some("2") {
         return crate::buildkit::classic::build(st, q).await;
     }

@@ -297,6 +297,20 @@ pub(crate) fn json_body(b: &[u8]) -> Result<serde_json::Value, ApiError> {
     }
 }
 
+/// The last value of `k` in a query's pairs (a repeated key's last word counts, as Go's
+/// `FormValue` on the classic builder's options reads them).
+pub(crate) fn query_last<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    q.iter()
+        .rev()
+        .find(|(key, _)| key == k)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A boolean query option as the builders read it (`1`, `true`, `True`).
+pub(crate) fn query_flag(q: &[(String, String)], k: &str) -> bool {
+    matches!(query_last(q, k), Some("1" | "true" | "True"))
+}
+
 /// A query string with repeated keys kept (`names=a&names=b`, `changes=...`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Q(Vec<(String, String)>);

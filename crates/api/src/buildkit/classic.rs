@@ -17,13 +17,8 @@ use crate::ApiError;
 
 /// The classic query's options as the Dockerfile frontend's.
 fn attrs(q: &[(String, String)]) -> Result<HashMap<String, String>, ApiError> {
-    let get = |k: &str| {
-        q.iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let flag = |k: &str| matches!(get(k), Some("1" | "true" | "True"));
+    let get = |k: &str| crate::query_last(q, k);
+    let flag = |k: &str| crate::query_flag(q, k);
     let mut a = HashMap::new();
     if let Some(d) = get("dockerfile").filter(|d| !d.is_empty()) {
         a.insert("filename".to_string(), d.to_string());
@@ -77,11 +72,9 @@ fn trace(m: &proto::StatusResponse) -> serde_json::Value {
 /// `POST /build?version=2&remote=client-session&session=ID&buildid=ID&...`.
 pub async fn build(st: crate::State, q: Vec<(String, String)>) -> Result<Response, ApiError> {
     let get = |k: &str| {
-        q.iter()
-            .rev()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
+        crate::query_last(&q, k)
             .filter(|v| !v.is_empty())
+            .map(str::to_string)
     };
     if get("remote").as_deref() != Some("client-session") {
         if let Some(s) = get("session") {
