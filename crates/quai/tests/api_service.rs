@@ -7,20 +7,14 @@ mod engine_common;
 
 use std::process::{Command, Output, Stdio};
 
-use api_common::{docker_cli, text, Service};
+use api_common::{docker_cli, setup, text, Service};
 use engine_common::{root_or_skip, Eng};
 
 #[test]
 fn the_docker_cli_drives_quai_through_the_api() {
-    if !root_or_skip("the_docker_cli_drives_quai_through_the_api") {
-        return;
-    }
-    let Some(cli) = docker_cli() else {
-        eprintln!("SKIP the_docker_cli_drives_quai_through_the_api: no docker CLI (apt-get install -y docker.io)");
+    let Some((cli, e, svc)) = setup("the_docker_cli_drives_quai_through_the_api") else {
         return;
     };
-    let e = Eng::new();
-    let svc = Service::start(&e);
     let cfg = e.dir.path().join("docker-config");
     let d = |args: &[&str]| svc.docker(cli, args, None);
     let ok = |args: &[&str]| -> String {
@@ -276,15 +270,9 @@ fn the_docker_cli_drives_quai_through_the_api() {
 
 #[test]
 fn exec_and_interactive_attach_through_the_api() {
-    if !root_or_skip("exec_and_interactive_attach_through_the_api") {
-        return;
-    }
-    let Some(cli) = docker_cli() else {
-        eprintln!("SKIP exec_and_interactive_attach_through_the_api: no docker CLI (apt-get install -y docker.io)");
+    let Some((cli, e, svc)) = setup("exec_and_interactive_attach_through_the_api") else {
         return;
     };
-    let e = Eng::new();
-    let svc = Service::start(&e);
     let d = |args: &[&str]| svc.docker(cli, args, None);
     let ok = |args: &[&str]| -> String {
         let o = d(args);
@@ -795,15 +783,9 @@ fn docker_build_through_the_api() {
 
 #[test]
 fn sizes_image_filters_and_system_prune_through_the_api() {
-    if !root_or_skip("sizes_image_filters_and_system_prune_through_the_api") {
-        return;
-    }
-    let Some(cli) = docker_cli() else {
-        eprintln!("SKIP sizes_image_filters_and_system_prune_through_the_api: no docker CLI");
+    let Some((cli, e, svc)) = setup("sizes_image_filters_and_system_prune_through_the_api") else {
         return;
     };
-    let e = Eng::new();
-    let svc = Service::start(&e);
     let ok = |args: &[&str]| -> String {
         let o = svc.docker(cli, args, None);
         assert!(o.status.success(), "docker {args:?}: {}", text(&o));

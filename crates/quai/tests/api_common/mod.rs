@@ -7,6 +7,22 @@ use std::process::{Command, Output, Stdio};
 
 use crate::engine_common::Eng;
 
+/// The start of most API tests: root, the docker CLI, a private engine and the service
+/// over it; `None` (with the reason printed) when the test cannot run here. Bind it as
+/// `let Some((cli, e, svc)) = setup(..)`: the service stops before the engine cleans up.
+pub fn setup(test: &str) -> Option<(&'static str, Eng, Service)> {
+    if !crate::engine_common::root_or_skip(test) {
+        return None;
+    }
+    let Some(cli) = docker_cli() else {
+        eprintln!("SKIP {test}: no docker CLI (apt-get install -y docker.io)");
+        return None;
+    };
+    let e = Eng::new();
+    let svc = Service::start(&e);
+    Some((cli, e, svc))
+}
+
 pub fn docker_cli() -> Option<&'static str> {
     ["/usr/local/bin/docker", "/usr/bin/docker"]
         .into_iter()
