@@ -81,12 +81,7 @@ pub async fn attach(
         .with_engine({
             let id = id.clone();
             move |eng| {
-                let r = eng.get(&id).map_err(|e| match e {
-                    engine::Error::NoSuchContainer(_) => {
-                        ApiError::new(StatusCode::NOT_FOUND, format!("No such container: {id}"))
-                    }
-                    e => e.into(),
-                })?;
+                let r = eng.get(&id).map_err(crate::containers::no_such(&id))?;
                 // A container not running yet (created, or exited: `docker start -a`)
                 // is attached by its next start.
                 Ok((
@@ -202,12 +197,7 @@ pub async fn resize(
 ) -> Result<StatusCode, ApiError> {
     let (h, w) = size(&q)?;
     st.with_engine(move |eng| {
-        let r = eng.get(&id).map_err(|e| match e {
-            engine::Error::NoSuchContainer(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, format!("No such container: {id}"))
-            }
-            e => e.into(),
-        })?;
+        let r = eng.get(&id).map_err(crate::containers::no_such(&id))?;
         if !r.state.status.is_active() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,

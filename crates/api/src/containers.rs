@@ -36,9 +36,9 @@ fn sizes(
     images: &HashMap<String, u64>,
     d: &mut Value,
 ) {
-    let rw = eng.container_size(&r.id);
+    let (rw, root_fs) = eng.container_sizes(r, images);
     d["SizeRw"] = json!(rw);
-    d["SizeRootFs"] = json!(rw + images.get(&r.config.image_id).copied().unwrap_or(0));
+    d["SizeRootFs"] = json!(root_fs);
 }
 
 /// A container as `GET /containers/json` lists it.

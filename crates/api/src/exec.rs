@@ -113,20 +113,13 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-fn parse_body(b: &[u8]) -> Result<Value, ApiError> {
-    if b.is_empty() {
-        return Ok(json!({}));
-    }
-    serde_json::from_slice(b).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
-}
-
 /// `POST /containers/{id}/exec`.
 pub async fn create(
     State(st): State<crate::State>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let b = parse_body(&body)?;
+    let b = crate::json_body(&body)?;
     let cmd = strings(&b["Cmd"]);
     if cmd.is_empty() {
         return Err(ApiError::bad_request("No exec command specified"));
@@ -156,13 +149,11 @@ pub async fn create(
         engine::validate::workdir(w).map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
     let container = st
-        .with_engine(move |eng| match eng.exec_target(&id) {
-            Ok(r) => Ok(r.id),
-            Err(engine::Error::NoSuchContainer(_)) => Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("No such container: {id}"),
-            )),
-            Err(e) => Err(e.into()),
+        .with_engine(move |eng| {
+            let r = eng
+                .exec_target(&id)
+                .map_err(crate::containers::no_such(&id))?;
+            Ok(r.id)
         })
         .await?;
     let rec = Record {
@@ -183,11 +174,7 @@ pub async fn create(
 }
 
 pub(crate) fn new_id() -> Result<String, ApiError> {
-    let mut b = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    engine::random_id().map_err(ApiError::from)
 }
 
 /// `GET /exec/{id}/json`.
@@ -322,7 +309,7 @@ pub async fn start(
     let body = axum::body::to_bytes(std::mem::take(req.body_mut()), 1 << 20)
         .await
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let b = parse_body(&body)?;
+    let b = crate::json_body(&body)?;
     let detach = b["Detach"].as_bool().unwrap_or(false);
     let mut rec = load(&st, &id)?;
     let size = console_size(&b).or(rec.size);

@@ -44,15 +44,11 @@ pub(crate) fn respond(req: &mut Request, tty: bool, s: Session) -> Response {
         if let Some(i) = input {
             let _ = i.try_send(None);
         }
-        let (tx, rx) = mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
-        tokio::spawn(async move {
-            while let Some(b) = out.recv().await {
-                if tx.send(Ok(b)).await.is_err() {
-                    break;
-                }
-            }
+        let chunks = futures_util::stream::poll_fn(move |cx| {
+            out.poll_recv(cx)
+                .map(|b| b.map(Ok::<Vec<u8>, std::io::Error>))
         });
-        let body = Body::from_stream(crate::stream::receiver_stream(rx));
+        let body = Body::from_stream(chunks);
         return ([(header::CONTENT_TYPE, content_type(tty))], body).into_response();
     }
     let upgrade = hyper::upgrade::on(req);

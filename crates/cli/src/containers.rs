@@ -411,12 +411,11 @@ pub fn ps(eng: &mut Engine, a: PsArgs) -> anyhow::Result<i32> {
     for r in &all {
         let mut row = ps_row(r, a.no_trunc);
         if a.size {
-            let rw = eng.container_size(&r.id);
-            let image = image_sizes.get(&r.config.image_id).copied().unwrap_or(0);
+            let (rw, root_fs) = eng.container_sizes(r, &image_sizes);
             row["Size"] = json!(format!(
                 "{} (virtual {})",
                 format::human_size(rw),
-                format::human_size(rw + image)
+                format::human_size(root_fs)
             ));
         }
         rows.push(row);

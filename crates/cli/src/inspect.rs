@@ -27,14 +27,10 @@ pub fn inspect(
                 Ok(r) => {
                     let mut d = inspect_json(eng, &r);
                     if size {
-                        let rw = eng.container_size(&r.id);
-                        let image = eng
-                            .image_sizes()
-                            .ok()
-                            .and_then(|m| m.get(&r.config.image_id).copied())
-                            .unwrap_or(0);
+                        let images = eng.image_sizes().unwrap_or_default();
+                        let (rw, root_fs) = eng.container_sizes(&r, &images);
                         d["SizeRw"] = json!(rw);
-                        d["SizeRootFs"] = json!(rw + image);
+                        d["SizeRootFs"] = json!(root_fs);
                     }
                     Some(d)
                 }

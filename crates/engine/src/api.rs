@@ -63,6 +63,20 @@ impl Engine {
         crate::volumes::dir_size(&self.paths.container(id).join("upper"))
     }
 
+    /// A container's `SizeRw` and `SizeRootFs`: what it wrote to its own layer, and that
+    /// with its image (`images`: [`Engine::image_sizes`]).
+    pub fn container_sizes(
+        &self,
+        r: &Record,
+        images: &std::collections::HashMap<String, u64>,
+    ) -> (u64, u64) {
+        let rw = self.container_size(&r.id);
+        (
+            rw,
+            rw + images.get(&r.config.image_id).copied().unwrap_or(0),
+        )
+    }
+
     /// Each image's size, by id (a container's `SizeRootFs` is its layer's and its
     /// image's).
     pub fn image_sizes(&self) -> Result<std::collections::HashMap<String, u64>> {
