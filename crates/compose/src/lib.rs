@@ -1,0 +1,3 @@
+//! quai compose: compose-spec projects.
+
+pub mod yaml;
