@@ -1,0 +1,550 @@
+//! Compose files as a tree: YAML read through `saphyr-parser`'s events, with what compose
+//! needs and a generic tree would lose: the line of every node (errors name it), the
+//! `!reset` / `!override` tags, anchors and aliases resolved, and `<<` merge keys applied as
+//! go-yaml v3 applies them (keys written in the mapping win; among merged mappings, the
+//! first one wins). Plain scalars resolve by YAML 1.2's core schema, as go-yaml v3 does.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+/// A node's compose tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tag {
+    #[default]
+    None,
+    /// `!reset`: the value is removed (or emptied) when files merge.
+    Reset,
+    /// `!override`: the value replaces what earlier files had, without merging.
+    Override,
+}
+
+/// A YAML node with its line (1-based; 0 for nodes made by the loader).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: usize,
+    pub tag: Tag,
+}
+
+/// A node's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+/// A YAML syntax error, with its line.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("yaml: line {line}: {msg}")]
+pub struct Error {
+    pub line: usize,
+    pub msg: String,
+}
+
+impl Node {
+    pub fn new(value: Value) -> Node {
+        Node {
+            value,
+            line: 0,
+            tag: Tag::None,
+        }
+    }
+
+    pub fn str(s: impl Into<String>) -> Node {
+        Node::new(Value::Str(s.into()))
+    }
+
+    pub fn map(entries: Vec<(String, Node)>) -> Node {
+        Node::new(Value::Map(entries))
+    }
+
+    pub fn at(mut self, line: usize) -> Node {
+        self.line = line;
+        self
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&Vec<(String, Node)>> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_map_mut(&mut self) -> Option<&mut Vec<(String, Node)>> {
+        match &mut self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&Vec<Node>> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// The value under `key` of a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.as_map_mut()?
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Set `key` of a mapping (replacing in place, else appending).
+    pub fn set(&mut self, key: &str, v: Node) {
+        if let Some(m) = self.as_map_mut() {
+            if let Some(slot) = m.iter_mut().find(|(k, _)| k == key) {
+                slot.1 = v;
+            } else {
+                m.push((key.to_string(), v));
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Node> {
+        let m = self.as_map_mut()?;
+        let i = m.iter().position(|(k, _)| k == key)?;
+        Some(m.remove(i).1)
+    }
+
+    /// A scalar as text, as Go's `fmt.Sprint` writes it (for values compose turns into
+    /// strings: environment, labels, build args, ...).
+    pub fn scalar_text(&self) -> Option<String> {
+        Some(match &self.value {
+            Value::Str(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => go_float(*f),
+            _ => return None,
+        })
+    }
+
+    /// The tree as JSON (tags dropped).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
+            Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+        }
+    }
+
+    /// A JSON value as a tree (line 0).
+    pub fn from_json(v: &serde_json::Value) -> Node {
+        use serde_json::Value as J;
+        Node::new(match v {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            J::String(s) => Value::Str(s.clone()),
+            J::Array(a) => Value::Seq(a.iter().map(Node::from_json).collect()),
+            J::Object(o) => Value::Map(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Node::from_json(v)))
+                    .collect(),
+            ),
+        })
+    }
+
+    /// A short name of the node's type, as compose-go's schema errors say it.
+    pub fn type_name(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "number",
+            Value::Str(_) => "string",
+            Value::Seq(_) => "array",
+            Value::Map(_) => "object",
+        }
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` for the values compose files hold.
+pub fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let exp = if f == 0.0 {
+        0
+    } else {
+        f.abs().log10().floor() as i32
+    };
+    if (-4..21).contains(&exp) {
+        format!("{f}")
+    } else {
+        let s = format!("{f:e}");
+        // Rust writes `1e21`, Go `1e+21`; both write `1e-05` differently (`1e-5` here).
+        match s.split_once('e') {
+            Some((m, e)) => {
+                let (sign, digits) = match e.strip_prefix('-') {
+                    Some(d) => ('-', d),
+                    None => ('+', e),
+                };
+                let digits = if digits.len() < 2 {
+                    format!("0{digits}")
+                } else {
+                    digits.to_string()
+                };
+                format!("{m}e{sign}{digits}")
+            }
+            None => s,
+        }
+    }
+}
+
+/// Resolve a plain scalar by YAML 1.2's core schema (go-yaml v3's resolve).
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
+        return Value::Str(s.to_string());
+    }
+    let plain: String = s.chars().filter(|c| *c != '_').collect();
+    let (neg, body) = match plain.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, plain.strip_prefix('+').unwrap_or(&plain)),
+    };
+    let int = if let Some(h) = body.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok()
+    } else if let Some(o) = body.strip_prefix("0o") {
+        i64::from_str_radix(o, 8).ok()
+    } else if let Some(b) = body.strip_prefix("0b") {
+        i64::from_str_radix(b, 2).ok()
+    } else if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
+        // go-yaml v3 reads a leading 0 as octal (YAML 1.1's rule it kept).
+        if body.len() > 1 && body.starts_with('0') {
+            i64::from_str_radix(body, 8).ok()
+        } else {
+            body.parse().ok()
+        }
+    } else {
+        None
+    };
+    if let Some(i) = int {
+        return Value::Int(if neg { -i } else { i });
+    }
+    let float_like = body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && body.bytes().any(|b| b.is_ascii_digit());
+    if float_like && !s.contains('_') {
+        if let Ok(f) = s.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(s.to_string())
+}
+
+struct Builder<'a> {
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+}
+
+fn line_of(span: &Span) -> usize {
+    span.start.line()
+}
+
+impl<'a> Builder<'a> {
+    fn next(&mut self) -> Result<(Event<'a>, Span), Error> {
+        match self.parser.next_event() {
+            Some(Ok(ev)) => Ok(ev),
+            Some(Err(e)) => Err(Error {
+                line: e.marker().line(),
+                msg: e.info().to_string(),
+            }),
+            None => Err(Error {
+                line: 0,
+                msg: "unexpected end of input".into(),
+            }),
+        }
+    }
+
+    fn tag(
+        t: &Option<std::borrow::Cow<'_, saphyr_parser::Tag>>,
+        line: usize,
+    ) -> Result<Tag, Error> {
+        let Some(t) = t else { return Ok(Tag::None) };
+        match (t.handle.as_str(), t.suffix.as_str()) {
+            ("!", "reset") => Ok(Tag::Reset),
+            ("!", "override") => Ok(Tag::Override),
+            // The core schema's own tags (`!!str` and friends) change nothing here.
+            ("tag:yaml.org,2002:", _) | ("!!", _) => Ok(Tag::None),
+            (h, s) => Err(Error {
+                line,
+                msg: format!("unsupported tag {h}{s}"),
+            }),
+        }
+    }
+
+    /// The node whose first event is `ev`.
+    fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node, Error> {
+        let line = line_of(&span);
+        match ev {
+            Event::Alias(id) => self.anchors.get(&id).cloned().ok_or(Error {
+                line,
+                msg: "unknown anchor".into(),
+            }),
+            Event::Scalar(text, style, anchor, tag) => {
+                let t = Self::tag(&tag, line)?;
+                let core_str = tag
+                    .as_ref()
+                    .is_some_and(|t| t.suffix == "str" && t.handle != "!");
+                let value = if style == ScalarStyle::Plain && !core_str {
+                    resolve_plain(&text)
+                } else {
+                    Value::Str(text.into_owned())
+                };
+                let n = Node {
+                    value,
+                    line,
+                    tag: t,
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, n.clone());
+                }
+                Ok(n)
+            }
+            Event::SequenceStart(anchor, tag) => {
+                let t = Self::tag(&tag, line)?;
+                let mut items = Vec::new();
+                loop {
+                    let (ev, sp) = self.next()?;
+                    if matches!(ev, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node(ev, sp)?);
+                }
+                let n = Node {
+                    value: Value::Seq(items),
+                    line,
+                    tag: t,
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, n.clone());
+                }
+                Ok(n)
+            }
+            Event::MappingStart(anchor, tag) => {
+                let t = Self::tag(&tag, line)?;
+                let mut entries: Vec<(String, Node)> = Vec::new();
+                let mut merged: Vec<Vec<(String, Node)>> = Vec::new();
+                loop {
+                    let (ev, sp) = self.next()?;
+                    if matches!(ev, Event::MappingEnd) {
+                        break;
+                    }
+                    let kline = line_of(&sp);
+                    let is_merge =
+                        matches!(&ev, Event::Scalar(k, ScalarStyle::Plain, _, None) if k == "<<");
+                    let key = self.node(ev, sp)?;
+                    let (vev, vsp) = self.next()?;
+                    let value = self.node(vev, vsp)?;
+                    if is_merge {
+                        match value.value {
+                            Value::Map(m) => merged.push(m),
+                            Value::Seq(items) => {
+                                for it in items {
+                                    match it.value {
+                                        Value::Map(m) => merged.push(m),
+                                        _ => {
+                                            return Err(Error {
+                                                line: kline,
+                                                msg: "map merge requires map or sequence of maps as the value".into(),
+                                            })
+                                        }
+                                    }
+                                }
+                            }
+                            _ => {
+                                return Err(Error {
+                                    line: kline,
+                                    msg: "map merge requires map or sequence of maps as the value"
+                                        .into(),
+                                })
+                            }
+                        }
+                        continue;
+                    }
+                    let k = match key.scalar_text() {
+                        Some(k) => k,
+                        None if key.is_null() => "null".to_string(),
+                        None => {
+                            return Err(Error {
+                                line: kline,
+                                msg: "invalid map key: a mapping key must be a scalar".into(),
+                            })
+                        }
+                    };
+                    if let Some((_, prev)) = entries.iter().find(|(x, _)| *x == k) {
+                        return Err(Error {
+                            line: kline,
+                            msg: format!(
+                                "mapping key {k:?} already defined at line {}",
+                                prev.line.max(1)
+                            ),
+                        });
+                    }
+                    entries.push((k, value));
+                }
+                for m in merged {
+                    for (k, v) in m {
+                        if !entries.iter().any(|(x, _)| *x == k) {
+                            entries.push((k, v));
+                        }
+                    }
+                }
+                let n = Node {
+                    value: Value::Map(entries),
+                    line,
+                    tag: t,
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, n.clone());
+                }
+                Ok(n)
+            }
+            other => Err(Error {
+                line,
+                msg: format!("unexpected {other:?}"),
+            }),
+        }
+    }
+}
+
+/// Parse one YAML document (an empty file is `Null`). A second document is refused.
+pub fn parse(src: &str) -> Result<Node, Error> {
+    let mut b = Builder {
+        parser: Parser::new_from_str(src),
+        anchors: HashMap::new(),
+    };
+    let mut doc: Option<Node> = None;
+    loop {
+        let (ev, sp) = b.next()?;
+        match ev {
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                let (ev, sp) = b.next()?;
+                if matches!(ev, Event::DocumentEnd) {
+                    continue;
+                }
+                if doc.is_some() {
+                    return Err(Error {
+                        line: line_of(&sp),
+                        msg: "expected a single document in the stream".into(),
+                    });
+                }
+                doc = Some(b.node(ev, sp)?);
+            }
+            other => {
+                return Err(Error {
+                    line: line_of(&sp),
+                    msg: format!("unexpected {other:?}"),
+                })
+            }
+        }
+    }
+    Ok(doc.unwrap_or(Node::new(Value::Null)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_resolve_as_core_schema() {
+        let n =
+            parse("a: 1\nb: '1'\nc: true\nd: yes\ne: 1.5\nf: ~\ng: 0x10\nh: 8080:80\n").unwrap();
+        assert_eq!(n.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(n.get("b").unwrap().value, Value::Str("1".into()));
+        assert_eq!(n.get("c").unwrap().value, Value::Bool(true));
+        assert_eq!(n.get("d").unwrap().value, Value::Str("yes".into()));
+        assert_eq!(n.get("e").unwrap().value, Value::Float(1.5));
+        assert!(n.get("f").unwrap().is_null());
+        assert_eq!(n.get("g").unwrap().value, Value::Int(16));
+        assert_eq!(n.get("h").unwrap().value, Value::Str("8080:80".into()));
+        assert_eq!(n.get("h").unwrap().line, 8);
+    }
+
+    #[test]
+    fn anchors_and_merge_keys() {
+        let src = "x: &base\n  a: 1\n  b: 2\ny:\n  <<: *base\n  b: 3\nz: *base\n";
+        let n = parse(src).unwrap();
+        let y = n.get("y").unwrap();
+        assert_eq!(y.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(y.get("b").unwrap().value, Value::Int(3));
+        assert_eq!(n.get("z").unwrap().get("b").unwrap().value, Value::Int(2));
+    }
+
+    #[test]
+    fn tags_and_errors() {
+        let n = parse("a: !reset []\nb: !override {c: 1}\n").unwrap();
+        assert_eq!(n.get("a").unwrap().tag, Tag::Reset);
+        assert_eq!(n.get("b").unwrap().tag, Tag::Override);
+        let e = parse("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "yaml: line 2: mapping key \"a\" already defined at line 1"
+        );
+        assert!(parse("a: [1\n").is_err());
+        assert!(parse("").unwrap().is_null());
+    }
+
+    #[test]
+    fn go_floats() {
+        assert_eq!(go_float(1.0), "1");
+        assert_eq!(go_float(0.5), "0.5");
+        assert_eq!(go_float(1e21), "1e+21");
+    }
+}
