@@ -237,6 +237,8 @@ pub enum Cmd {
     },
     /// Build an image from a Dockerfile.
     Build(build_cmd::BuildArgs),
+    /// Define and run multi-container applications (compose files).
+    Compose(compose::cli::ComposeArgs),
     /// Manage builds.
     Builder {
         #[command(subcommand)]
@@ -659,6 +661,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Man { dir } => system::man_pages(<Cli as clap::CommandFactory>::command(), &dir),
         Cmd::Context { cmd } => system::context(cmd),
+        Cmd::Compose(a) => compose::command::main(a, &cli.root, &cli.run_dir),
         Cmd::Version { format: None } => Ok(system::version()),
         Cmd::Version { format: Some(f) } => system::version_format(&f),
         cmd => {

@@ -1,0 +1,901 @@
+//! Short syntaxes made long (compose-go's `transform.Canonical` and
+//! `SetDefaultValues`), and the values compose-go's types normalise on decoding:
+//! durations as Go prints them, byte sizes as byte counts, commands split as a shell
+//! would, `KEY=VALUE` lists as mappings.
+
+use crate::yaml::{go_float, Node, Value};
+
+/// A parsed short volume (`SRC:DST:MODE`).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ShortVolume {
+    pub kind: &'static str,
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+    pub selinux: String,
+    pub propagation: String,
+    pub nocopy: bool,
+}
+
+fn is_windows_drive(buf: &[char], c: char) -> bool {
+    c == ':' && buf.len() == 1 && buf[0].is_alphabetic()
+}
+
+fn is_file_path(s: &str) -> bool {
+    match s.chars().next() {
+        None => false,
+        Some('.' | '/' | '~') => true,
+        Some(_) if s.starts_with("\\\\") => true,
+        Some(c) => {
+            let mut it = s.chars();
+            it.next();
+            it.next().is_some_and(|n| is_windows_drive(&[c], n))
+        }
+    }
+}
+
+/// compose-go's `ParseVolume`.
+pub fn parse_volume(spec: &str) -> Result<ShortVolume, String> {
+    let mut v = ShortVolume::default();
+    let n = spec.chars().count();
+    if n == 0 {
+        return Err("invalid empty volume spec".into());
+    }
+    if n <= 2 {
+        v.target = spec.to_string();
+        v.kind = "volume";
+        return Ok(v);
+    }
+    let chars: Vec<char> = spec.chars().collect();
+    let mut buf: Vec<char> = Vec::new();
+    let mut depth = 0;
+    let mut i = 0;
+    while i <= chars.len() {
+        let end = i == chars.len();
+        let c = if end { '\0' } else { chars[i] };
+        if !end && c == '$' && chars.get(i + 1) == Some(&'{') {
+            depth += 1;
+            buf.push(c);
+        } else if !end && c == '}' && depth > 0 {
+            depth -= 1;
+            buf.push(c);
+        } else if !end && is_windows_drive(&buf, c) {
+            buf.push(c);
+        } else if (c == ':' || end) && depth == 0 {
+            let s: String = buf.iter().collect();
+            if buf.is_empty() {
+                return Err(format!(
+                    "invalid spec: {spec}: empty section between colons"
+                ));
+            } else if v.source.is_empty() && end {
+                v.target = s;
+            } else if v.source.is_empty() {
+                v.source = s;
+            } else if v.target.is_empty() {
+                v.target = s;
+            } else if c == ':' {
+                return Err(format!("invalid spec: {spec}: too many colons"));
+            } else {
+                for opt in s.split(',') {
+                    match opt {
+                        "ro" => v.read_only = true,
+                        "rw" => v.read_only = false,
+                        "nocopy" => v.nocopy = true,
+                        "rprivate" | "private" | "rshared" | "shared" | "rslave" | "slave" => {
+                            v.propagation = opt.into()
+                        }
+                        "z" | "Z" => v.selinux = opt.into(),
+                        _ => {}
+                    }
+                }
+            }
+            buf.clear();
+        } else {
+            buf.push(c);
+        }
+        i += 1;
+    }
+    v.kind = if is_file_path(&v.source) {
+        "bind"
+    } else {
+        "volume"
+    };
+    Ok(v)
+}
+
+fn s(x: impl Into<String>) -> Node {
+    Node::str(x)
+}
+
+fn b(x: bool) -> Node {
+    Node::new(Value::Bool(x))
+}
+
+fn i(x: i64) -> Node {
+    Node::new(Value::Int(x))
+}
+
+fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
+    let v = parse_volume(spec)?;
+    let mut m: Vec<(String, Node)> = vec![("type".into(), s(v.kind))];
+    if !v.source.is_empty() {
+        m.push(("source".into(), s(&v.source)));
+    }
+    m.push(("target".into(), s(&v.target)));
+    if v.read_only {
+        m.push(("read_only".into(), b(true)));
+    }
+    if v.kind == "bind" {
+        let mut bind = Vec::new();
+        if !v.selinux.is_empty() {
+            bind.push(("selinux".into(), s(&v.selinux)));
+        }
+        if !v.propagation.is_empty() {
+            bind.push(("propagation".into(), s(&v.propagation)));
+        }
+        bind.push(("create_host_path".into(), b(true)));
+        m.push(("bind".into(), Node::map(bind)));
+    } else if !v.source.is_empty() || v.nocopy || spec.chars().count() > 2 {
+        let mut vol = Vec::new();
+        if v.nocopy {
+            vol.push(("nocopy".into(), b(true)));
+        }
+        m.push(("volume".into(), Node::map(vol)));
+    }
+    Ok(Node::map(m).at(line))
+}
+
+/// One port in nat's grammar: `[[IP:]PUBLISHED:]TARGET[/PROTO]`, with ranges.
+pub fn parse_ports(spec: &str, line: usize) -> Result<Vec<Node>, String> {
+    let (rest, proto) = match spec.rsplit_once('/') {
+        Some((r, p)) => (r, p.to_ascii_lowercase()),
+        None => (spec, "tcp".to_string()),
+    };
+    // IPv6 addresses come in brackets.
+    let (ip, rest) = if let Some(r) = rest.strip_prefix('[') {
+        let (addr, after) = r
+            .split_once(']')
+            .ok_or_else(|| format!("invalid IP address: {spec}"))?;
+        (
+            addr.to_string(),
+            after.strip_prefix(':').unwrap_or(after).to_string(),
+        )
+    } else {
+        let parts: Vec<&str> = rest.split(':').collect();
+        match parts.len() {
+            1 | 2 => (String::new(), rest.to_string()),
+            3 => (parts[0].to_string(), format!("{}:{}", parts[1], parts[2])),
+            _ => {
+                // An unbracketed IPv6 address: the last two parts are the ports.
+                let n = parts.len();
+                (
+                    parts[..n - 2].join(":"),
+                    format!("{}:{}", parts[n - 2], parts[n - 1]),
+                )
+            }
+        }
+    };
+    let (published, target) = match rest.split_once(':') {
+        Some((p, t)) => (p.to_string(), t.to_string()),
+        None => (String::new(), rest.clone()),
+    };
+    if target.is_empty() {
+        return Err(format!("no port specified: {spec}<empty>"));
+    }
+    let range = |r: &str| -> Result<(u32, u32), String> {
+        let (a, z) = r.split_once('-').unwrap_or((r, r));
+        let a: u32 = a
+            .parse()
+            .map_err(|_| format!("invalid containerPort: {target}"))?;
+        let z: u32 = z
+            .parse()
+            .map_err(|_| format!("invalid containerPort: {target}"))?;
+        if z < a || z > 65535 {
+            return Err(format!("invalid containerPort: {target}"));
+        }
+        Ok((a, z))
+    };
+    let (t0, t1) = range(&target)?;
+    let prange = if published.is_empty() {
+        None
+    } else {
+        let (a, z) = published
+            .split_once('-')
+            .unwrap_or((&published, &published));
+        let a: u32 = a
+            .parse()
+            .map_err(|_| format!("invalid hostPort: {published}"))?;
+        let z: u32 = z
+            .parse()
+            .map_err(|_| format!("invalid hostPort: {published}"))?;
+        Some((a, z))
+    };
+    let mut out = Vec::new();
+    for (k, t) in (t0..=t1).enumerate() {
+        let publ = match prange {
+            None => String::new(),
+            Some((a, z)) if t0 == t1 => {
+                if a == z {
+                    a.to_string()
+                } else {
+                    format!("{a}-{z}")
+                }
+            }
+            Some((a, z)) => {
+                if z - a != t1 - t0 {
+                    return Err(format!(
+                        "invalid ranges specified for container and host Ports: {target} and {published}"
+                    ));
+                }
+                (a + k as u32).to_string()
+            }
+        };
+        let mut m = vec![("mode".to_string(), s("ingress"))];
+        if !ip.is_empty() {
+            m.push(("host_ip".into(), s(&ip)));
+        }
+        m.push(("target".into(), i(t as i64)));
+        if !publ.is_empty() {
+            m.push(("published".into(), s(publ)));
+        }
+        m.push(("protocol".into(), s(&proto)));
+        out.push(Node::map(m).at(line));
+    }
+    // nat sorts the ports by their text (`80/tcp` < `8080/tcp`).
+    out.sort_by_key(|n| {
+        format!(
+            "{}/{}",
+            n.get("target")
+                .and_then(Node::scalar_text)
+                .unwrap_or_default(),
+            proto
+        )
+    });
+    Ok(out)
+}
+
+/// `KEY=VALUE` list (or mapping) as a mapping; a key without `=` maps to `missing`.
+pub fn key_values(n: &Node, missing: Option<&str>) -> Node {
+    match &n.value {
+        Value::Seq(items) => {
+            let mut m: Vec<(String, Node)> = Vec::new();
+            for it in items {
+                let t = it.scalar_text().unwrap_or_default();
+                let (k, v) = match t.split_once('=') {
+                    Some((k, v)) => (k.to_string(), s(v)),
+                    None => (t.clone(), missing.map_or(Node::new(Value::Null), s)),
+                };
+                if let Some(slot) = m.iter_mut().find(|(x, _)| *x == k) {
+                    slot.1 = v.at(it.line);
+                } else {
+                    m.push((k, v.at(it.line)));
+                }
+            }
+            Node::map(m).at(n.line)
+        }
+        Value::Map(m) => Node::map(
+            m.iter()
+                .map(|(k, v)| {
+                    let v2 = match &v.value {
+                        Value::Null => missing.map_or(Node::new(Value::Null), s),
+                        _ => s(v.scalar_text().unwrap_or_default()),
+                    };
+                    (k.clone(), v2.at(v.line))
+                })
+                .collect(),
+        )
+        .at(n.line),
+        _ => n.clone(),
+    }
+}
+
+/// Go's `time.Duration.String()` of a compose duration (`1m30s`, `500ms`, `0s`).
+pub fn go_duration(text: &str) -> Result<String, String> {
+    let nanos = parse_duration(text)?;
+    Ok(format_duration(nanos))
+}
+
+/// A Go duration (`1h2m3.5s`, `300ms`; a bare number is seconds, as compose reads it) in
+/// nanoseconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<f64>() {
+        return Ok((n * 1e9) as i64);
+    }
+    let bad = || format!("time: invalid duration {:?}", text);
+    let (neg, mut rest) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("time: missing unit in duration {:?}", text))?;
+        let num: f64 = rest[..num_end].parse().map_err(|_| bad())?;
+        let after = &rest[num_end..];
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let mult = match &after[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "" => return Err(format!("time: missing unit in duration {:?}", text)),
+            u => return Err(format!("time: unknown unit {u:?} in duration {:?}", text)),
+        };
+        total += num * mult;
+        rest = &after[unit_end..];
+    }
+    Ok(if neg { -(total as i64) } else { total as i64 })
+}
+
+/// Go's `Duration.String`.
+pub fn format_duration(d: i64) -> String {
+    if d == 0 {
+        return "0s".into();
+    }
+    let neg = d < 0;
+    let u = d.unsigned_abs();
+    let sign = if neg { "-" } else { "" };
+    if u < 1_000_000_000 {
+        let (unit, div) = if u < 1_000 {
+            ("ns", 1)
+        } else if u < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        return format!("{sign}{}{unit}", frac(u, div));
+    }
+    let h = u / 3_600_000_000_000;
+    let rem = u % 3_600_000_000_000;
+    let m = rem / 60_000_000_000;
+    let sec = rem % 60_000_000_000;
+    let mut out = sign.to_string();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if h > 0 || m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    out.push_str(&format!("{}s", frac(sec, 1_000_000_000)));
+    out
+}
+
+fn frac(v: u64, div: u64) -> String {
+    let whole = v / div;
+    let f = v % div;
+    if f == 0 {
+        return whole.to_string();
+    }
+    let width = div.to_string().len() - 1;
+    let digits = format!("{f:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// Docker's `RAMInBytes`: `512m`, `1g`, `1.5GB`, a bare number of bytes.
+pub fn ram_bytes(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("invalid size: '{text}'"))?;
+    let mult: f64 = match unit.trim() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024f64.powi(4),
+        "p" | "pb" | "pib" => 1024f64.powi(5),
+        _ => return Err(format!("invalid size: '{text}'")),
+    };
+    Ok((n * mult) as i64)
+}
+
+fn bytes_node(n: &Node) -> Result<Node, String> {
+    let v = match &n.value {
+        Value::Int(i) => *i,
+        Value::Float(f) => *f as i64,
+        Value::Str(t) => ram_bytes(t)?,
+        _ => return Ok(n.clone()),
+    };
+    Ok(s(v.to_string()).at(n.line))
+}
+
+fn duration_node(n: &Node) -> Result<Node, String> {
+    match &n.value {
+        Value::Str(t) => Ok(s(go_duration(t)?).at(n.line)),
+        Value::Int(v) => Ok(s(format_duration(*v * 1_000_000_000)).at(n.line)),
+        _ => Ok(n.clone()),
+    }
+}
+
+fn float_node(n: &Node) -> Result<Node, String> {
+    match &n.value {
+        Value::Str(t) => t
+            .trim()
+            .parse::<f64>()
+            .map(|f| Node::new(Value::Float(f)).at(n.line))
+            .map_err(|_| format!("invalid cpus value {t:?}")),
+        Value::Int(v) => Ok(Node::new(Value::Float(*v as f64)).at(n.line)),
+        _ => Ok(n.clone()),
+    }
+}
+
+/// A shell-like command line split into words (go-shellwords' rules for what compose
+/// files hold: quotes, backslashes, no expansion).
+pub fn split_command(text: &str) -> Result<Vec<String>, String> {
+    shlex::split(text).ok_or_else(|| format!("invalid command line string: {text:?}"))
+}
+
+fn command_node(n: &Node) -> Result<Node, String> {
+    match &n.value {
+        Value::Str(t) => Ok(Node::new(Value::Seq(
+            split_command(t)?.into_iter().map(Node::str).collect(),
+        ))
+        .at(n.line)),
+        Value::Seq(items) => Ok(Node::new(Value::Seq(
+            items
+                .iter()
+                .map(|x| s(x.scalar_text().unwrap_or_default()).at(x.line))
+                .collect(),
+        ))
+        .at(n.line)),
+        _ => Ok(n.clone()),
+    }
+}
+
+fn string_or_list(n: &Node) -> Node {
+    match &n.value {
+        Value::Str(_) => Node::new(Value::Seq(vec![n.clone()])).at(n.line),
+        _ => n.clone(),
+    }
+}
+
+fn transform<F>(m: &mut Node, key: &str, f: F) -> Result<(), String>
+where
+    F: FnOnce(&Node) -> Result<Node, String>,
+{
+    if let Some(v) = m.get(key) {
+        if v.is_null() {
+            return Ok(());
+        }
+        let nv = f(v)?;
+        m.set(key, nv);
+    }
+    Ok(())
+}
+
+/// Canonical (long) forms of one service, in place.
+pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
+    let at = |k: &str, e: String| format!("services.{name}.{k}: {e}");
+    transform(svc, "build", |b| {
+        let mut b = match &b.value {
+            Value::Str(_) => Node::map(vec![("context".into(), b.clone())]).at(b.line),
+            _ => b.clone(),
+        };
+        for k in ["args", "labels"] {
+            transform(&mut b, k, |x| Ok(key_values(x, None)))?;
+        }
+        transform(&mut b, "additional_contexts", |x| Ok(key_values(x, None)))?;
+        transform(&mut b, "shm_size", bytes_node)?;
+        if b.get("context").is_none() {
+            b.set("context", s("."));
+        }
+        if b.get("dockerfile").is_none() && b.get("dockerfile_inline").is_none() {
+            b.set("dockerfile", s("Dockerfile"));
+        }
+        Ok(b)
+    })
+    .map_err(|e| at("build", e))?;
+    transform(svc, "depends_on", |d| {
+        let mut d = crate::merge::to_mapping(d.clone(), true);
+        if let Some(m) = d.as_map_mut() {
+            for (_, v) in m.iter_mut() {
+                if v.is_null() {
+                    *v = Node::map(vec![]);
+                }
+                if v.get("condition").is_none() {
+                    v.set("condition", s("service_started"));
+                }
+                if v.get("required").is_none() {
+                    v.set("required", b(true));
+                }
+            }
+        }
+        Ok(d)
+    })?;
+    transform(svc, "env_file", |e| {
+        let items = match &e.value {
+            Value::Seq(items) => items.clone(),
+            _ => vec![e.clone()],
+        };
+        Ok(Node::new(Value::Seq(
+            items
+                .into_iter()
+                .map(|it| match &it.value {
+                    Value::Str(p) => {
+                        Node::map(vec![("path".into(), s(p)), ("required".into(), b(true))])
+                            .at(it.line)
+                    }
+                    _ => {
+                        let mut it = it;
+                        if it.get("required").is_none() {
+                            it.set("required", b(true));
+                        }
+                        it
+                    }
+                })
+                .collect(),
+        ))
+        .at(e.line))
+    })?;
+    transform(svc, "extends", |e| {
+        Ok(match &e.value {
+            Value::Str(_) => Node::map(vec![("service".into(), e.clone())]).at(e.line),
+            _ => e.clone(),
+        })
+    })?;
+    transform(svc, "networks", |n| {
+        Ok(crate::merge::to_mapping(n.clone(), false))
+    })?;
+    transform(svc, "models", |n| {
+        Ok(crate::merge::to_mapping(n.clone(), false))
+    })?;
+    transform(svc, "volumes", |v| {
+        let Some(items) = v.as_seq() else {
+            return Ok(v.clone());
+        };
+        let mut out = Vec::new();
+        for it in items {
+            match &it.value {
+                Value::Str(spec) => out.push(short_volume(spec, it.line)?),
+                _ => {
+                    let mut it = it.clone();
+                    if it.get("type").and_then(Node::as_str) == Some("bind")
+                        && it.get("bind").is_none()
+                    {
+                        it.set(
+                            "bind",
+                            Node::map(vec![("create_host_path".into(), b(true))]),
+                        );
+                    }
+                    transform(&mut it, "tmpfs", |t| {
+                        let mut t = t.clone();
+                        transform(&mut t, "size", |x| match &x.value {
+                            Value::Str(v) => Ok(i(ram_bytes(v)?)),
+                            _ => Ok(x.clone()),
+                        })?;
+                        Ok(t)
+                    })?;
+                    out.push(it)
+                }
+            }
+        }
+        Ok(Node::new(Value::Seq(out)).at(v.line))
+    })
+    .map_err(|e| at("volumes", e))?;
+    for k in ["dns", "dns_search", "tmpfs", "label_file"] {
+        transform(svc, k, |x| Ok(string_or_list(x)))?;
+    }
+    transform(svc, "devices", |d| {
+        let Some(items) = d.as_seq() else {
+            return Ok(d.clone());
+        };
+        Ok(Node::new(Value::Seq(
+            items
+                .iter()
+                .map(|it| match &it.value {
+                    Value::Str(spec) => {
+                        let p: Vec<&str> = spec.split(':').collect();
+                        let (src, dst, perm) = match p.len() {
+                            1 => (p[0], p[0], "rwm"),
+                            2 => (p[0], p[1], "rwm"),
+                            _ => (p[0], p[1], p[2]),
+                        };
+                        Node::map(vec![
+                            ("source".into(), s(src)),
+                            ("target".into(), s(dst)),
+                            ("permissions".into(), s(perm)),
+                        ])
+                        .at(it.line)
+                    }
+                    _ => it.clone(),
+                })
+                .collect(),
+        ))
+        .at(d.line))
+    })?;
+    for (k, default_dir) in [("secrets", "/run/secrets/"), ("configs", "/")] {
+        transform(svc, k, |x| {
+            let Some(items) = x.as_seq() else {
+                return Ok(x.clone());
+            };
+            Ok(Node::new(Value::Seq(
+                items
+                    .iter()
+                    .map(|it| {
+                        let mut it = match &it.value {
+                            Value::Str(src) => {
+                                Node::map(vec![("source".into(), s(src))]).at(it.line)
+                            }
+                            _ => it.clone(),
+                        };
+                        if k == "secrets" {
+                            let src = it
+                                .get("source")
+                                .and_then(Node::scalar_text)
+                                .unwrap_or_default();
+                            match it.get("target").and_then(Node::scalar_text) {
+                                None => it.set("target", s(format!("{default_dir}{src}"))),
+                                Some(t) if !t.starts_with('/') => {
+                                    it.set("target", s(format!("{default_dir}{t}")))
+                                }
+                                _ => {}
+                            }
+                        }
+                        transform(&mut it, "mode", |m| {
+                            Ok(match &m.value {
+                                Value::Int(v) => s(format!("0{v:o}")),
+                                Value::Str(t) => {
+                                    match i64::from_str_radix(t.trim_start_matches("0o"), 8) {
+                                        Ok(v) => s(format!("0{v:o}")),
+                                        Err(_) => m.clone(),
+                                    }
+                                }
+                                _ => m.clone(),
+                            })
+                        })
+                        .ok();
+                        it
+                    })
+                    .collect(),
+            ))
+            .at(x.line))
+        })?;
+    }
+    transform(svc, "ports", |p| {
+        let Some(items) = p.as_seq() else {
+            return Ok(p.clone());
+        };
+        let mut out = Vec::new();
+        for it in items {
+            match &it.value {
+                Value::Str(spec) => out.extend(parse_ports(spec, it.line)?),
+                Value::Int(n) => out.extend(parse_ports(&n.to_string(), it.line)?),
+                _ => {
+                    let mut it = it.clone();
+                    if it.get("mode").is_none() {
+                        it.set("mode", s("ingress"));
+                    }
+                    if it.get("protocol").is_none() {
+                        it.set("protocol", s("tcp"));
+                    }
+                    transform(&mut it, "published", |x| {
+                        Ok(s(x.scalar_text().unwrap_or_default()).at(x.line))
+                    })?;
+                    out.push(it);
+                }
+            }
+        }
+        Ok(Node::new(Value::Seq(out)).at(p.line))
+    })
+    .map_err(|e| at("ports", e))?;
+    transform(svc, "expose", |e| {
+        Ok(match &e.value {
+            Value::Seq(items) => Node::new(Value::Seq(
+                items
+                    .iter()
+                    .map(|x| s(x.scalar_text().unwrap_or_default()).at(x.line))
+                    .collect(),
+            ))
+            .at(e.line),
+            _ => e.clone(),
+        })
+    })?;
+    transform(svc, "environment", |e| Ok(key_values(e, None)))?;
+    for k in ["labels", "annotations"] {
+        transform(svc, k, |e| Ok(key_values(e, Some(""))))?;
+    }
+    transform(svc, "sysctls", |e| Ok(key_values(e, Some(""))))?;
+    transform(svc, "extra_hosts", |e| {
+        let items: Vec<Node> = match &e.value {
+            Value::Map(m) => {
+                let mut out = Vec::new();
+                for (k, v) in m {
+                    match &v.value {
+                        Value::Seq(ips) => {
+                            for ip in ips {
+                                out.push(s(format!("{k}={}", ip.scalar_text().unwrap_or_default())))
+                            }
+                        }
+                        _ => out.push(s(format!("{k}={}", v.scalar_text().unwrap_or_default()))),
+                    }
+                }
+                out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                out
+            }
+            Value::Seq(items) => items
+                .iter()
+                .map(|x| {
+                    let t = x.scalar_text().unwrap_or_default();
+                    let t = if t.contains('=') {
+                        t
+                    } else {
+                        t.replacen(':', "=", 1)
+                    };
+                    s(t).at(x.line)
+                })
+                .collect(),
+            _ => return Ok(e.clone()),
+        };
+        Ok(Node::new(Value::Seq(items)).at(e.line))
+    })?;
+    for k in ["command", "entrypoint"] {
+        transform(svc, k, command_node).map_err(|e| at(k, e))?;
+    }
+    transform(svc, "healthcheck", |h| {
+        let mut h = h.clone();
+        transform(&mut h, "test", |t| {
+            Ok(match &t.value {
+                Value::Str(c) => Node::new(Value::Seq(vec![s("CMD-SHELL"), s(c)])).at(t.line),
+                _ => command_node(t)?,
+            })
+        })?;
+        for k in ["timeout", "interval", "start_period", "start_interval"] {
+            transform(&mut h, k, duration_node)?;
+        }
+        Ok(h)
+    })
+    .map_err(|e| at("healthcheck", e))?;
+    transform(svc, "stop_grace_period", duration_node).map_err(|e| at("stop_grace_period", e))?;
+    for k in ["mem_limit", "mem_reservation", "memswap_limit", "shm_size"] {
+        transform(svc, k, bytes_node).map_err(|e| at(k, e))?;
+    }
+    transform(svc, "cpus", float_node).map_err(|e| at("cpus", e))?;
+    transform(svc, "deploy", |d| {
+        let mut d = d.clone();
+        transform(&mut d, "labels", |e| Ok(key_values(e, Some(""))))?;
+        transform(&mut d, "resources", |r| {
+            let mut r = r.clone();
+            for k in ["limits", "reservations"] {
+                transform(&mut r, k, |l| {
+                    let mut l = l.clone();
+                    transform(&mut l, "memory", bytes_node)?;
+                    transform(&mut l, "cpus", float_node)?;
+                    Ok(l)
+                })?;
+            }
+            Ok(r)
+        })?;
+        for k in ["update_config", "rollback_config"] {
+            transform(&mut d, k, |u| {
+                let mut u = u.clone();
+                transform(&mut u, "delay", duration_node)?;
+                transform(&mut u, "monitor", duration_node)?;
+                Ok(u)
+            })?;
+        }
+        transform(&mut d, "restart_policy", |u| {
+            let mut u = u.clone();
+            transform(&mut u, "delay", duration_node)?;
+            transform(&mut u, "window", duration_node)?;
+            Ok(u)
+        })?;
+        Ok(d)
+    })
+    .map_err(|e| at("deploy", e))?;
+    transform(svc, "ulimits", |u| {
+        let mut u = u.clone();
+        if let Some(m) = u.as_map_mut() {
+            for (_, v) in m.iter_mut() {
+                if let Value::Str(t) = &v.value {
+                    if let Ok(n) = t.parse::<i64>() {
+                        *v = i(n);
+                    }
+                }
+            }
+        }
+        Ok(u)
+    })?;
+    transform(svc, "develop", |d| {
+        let mut d = d.clone();
+        transform(&mut d, "watch", |w| {
+            let Some(items) = w.as_seq() else {
+                return Ok(w.clone());
+            };
+            Ok(Node::new(Value::Seq(
+                items
+                    .iter()
+                    .map(|t| {
+                        let mut t = t.clone();
+                        for k in ["ignore", "include"] {
+                            transform(&mut t, k, |x| Ok(string_or_list(x))).ok();
+                        }
+                        t
+                    })
+                    .collect(),
+            ))
+            .at(w.line))
+        })?;
+        Ok(d)
+    })?;
+    for k in ["post_start", "pre_stop"] {
+        transform(svc, k, |hooks| {
+            let Some(items) = hooks.as_seq() else {
+                return Ok(hooks.clone());
+            };
+            let mut out = Vec::new();
+            for h in items {
+                let mut h = h.clone();
+                transform(&mut h, "command", command_node)?;
+                transform(&mut h, "environment", |e| Ok(key_values(e, None)))?;
+                out.push(h);
+            }
+            Ok(Node::new(Value::Seq(out)).at(hooks.line))
+        })?;
+    }
+    Ok(())
+}
+
+/// A number as compose-go prints a float32 (`cpus`).
+pub fn float32_text(f: f64) -> String {
+    go_float((f as f32) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(go_duration("90s").unwrap(), "1m30s");
+        assert_eq!(go_duration("1h").unwrap(), "1h0m0s");
+        assert_eq!(go_duration("500ms").unwrap(), "500ms");
+        assert_eq!(go_duration("1.5s").unwrap(), "1.5s");
+        assert_eq!(go_duration("0s").unwrap(), "0s");
+        assert!(go_duration("5x").is_err());
+    }
+
+    #[test]
+    fn volumes() {
+        let v = parse_volume("./a:/b:ro,z").unwrap();
+        assert_eq!(
+            (v.kind, v.source.as_str(), v.target.as_str(), v.read_only),
+            ("bind", "./a", "/b", true)
+        );
+        assert_eq!(v.selinux, "z");
+        let v = parse_volume("data:/d").unwrap();
+        assert_eq!(v.kind, "volume");
+        let v = parse_volume("/anon").unwrap();
+        assert_eq!((v.source.as_str(), v.target.as_str()), ("", "/anon"));
+        assert!(parse_volume("a::b").is_err());
+    }
+
+    #[test]
+    fn ports() {
+        let p = parse_ports("127.0.0.1:8000-8001:80-81/udp", 1).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[1].get("published").unwrap().as_str(), Some("8001"));
+        assert_eq!(p[1].get("protocol").unwrap().as_str(), Some("udp"));
+        let p = parse_ports("80", 1).unwrap();
+        assert!(p[0].get("published").is_none());
+        assert!(parse_ports("a:b", 1).is_err());
+    }
+
+    #[test]
+    fn bytes() {
+        assert_eq!(ram_bytes("512m").unwrap(), 536870912);
+        assert_eq!(ram_bytes("1g").unwrap(), 1 << 30);
+        assert_eq!(ram_bytes("100").unwrap(), 100);
+    }
+}

@@ -1,0 +1,247 @@
+//! `quai compose config`: the loaded model, or lists drawn from it.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use sha2::Digest;
+
+use crate::cli::ConfigArgs;
+use crate::load::Project;
+use crate::yaml::{Node, Value};
+
+/// A service's configuration hash (docker compose's `ServiceHash`: the service as
+/// compact JSON without what does not need a new container: build, pull policy, scale,
+/// replicas, dependencies, profiles).
+pub fn service_hash(svc: &Node) -> String {
+    let mut s = svc.clone();
+    for k in ["build", "pull_policy", "scale", "depends_on", "profiles"] {
+        s.remove(k);
+    }
+    if let Some(d) = s.get_mut("deploy") {
+        d.remove("replicas");
+    }
+    strip_extensions(&mut s);
+    let text = crate::emit::compact_service(&s);
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// JSON leaves out `x-` keys below the top level.
+pub fn strip_extensions(n: &mut Node) {
+    match &mut n.value {
+        Value::Map(m) => {
+            m.retain(|(k, _)| !k.starts_with("x-"));
+            for (_, v) in m.iter_mut() {
+                strip_extensions(v);
+            }
+        }
+        Value::Seq(items) => {
+            for v in items.iter_mut() {
+                strip_extensions(v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `$` written as `$$`, so the output loads again to the same model.
+pub fn escape_dollars(n: &mut Node) {
+    match &mut n.value {
+        Value::Str(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Value::Map(m) => {
+            for (k, v) in m.iter_mut() {
+                if k.contains('$') {
+                    *k = k.replace('$', "$$");
+                }
+                escape_dollars(v);
+            }
+        }
+        Value::Seq(items) => {
+            for v in items.iter_mut() {
+                escape_dollars(v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Services in dependency order (dependencies first), each after the ones it needs.
+pub fn dependency_order(model: &Node) -> Vec<String> {
+    let Some(m) = model.get("services").and_then(Node::as_map) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    fn visit(n: &str, model: &Node, out: &mut Vec<String>, seen: &mut BTreeSet<String>) {
+        if !seen.insert(n.to_string()) {
+            return;
+        }
+        if let Some(deps) = model
+            .get("services")
+            .and_then(|s| s.get(n))
+            .and_then(|s| s.get("depends_on"))
+            .and_then(Node::as_map)
+        {
+            for (d, _) in deps {
+                visit(d, model, out, seen);
+            }
+        }
+        if model.get("services").and_then(|s| s.get(n)).is_some() {
+            out.push(n.to_string());
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (k, _) in m {
+        visit(k, model, &mut out, &mut seen);
+    }
+    out
+}
+
+/// The image a service runs: `image`, else `PROJECT-SERVICE` for a build.
+pub fn image_name(project: &str, name: &str, svc: &Node) -> String {
+    svc.get("image")
+        .and_then(Node::scalar_text)
+        .unwrap_or_else(|| format!("{project}-{name}"))
+}
+
+/// Keep only `names` and what they depend on.
+pub fn select(model: &mut Node, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<String> = names.to_vec();
+    while let Some(n) = todo.pop() {
+        if !keep.insert(n.clone()) {
+            continue;
+        }
+        if let Some(deps) = model
+            .get("services")
+            .and_then(|s| s.get(&n))
+            .and_then(|s| s.get("depends_on"))
+            .and_then(Node::as_map)
+        {
+            todo.extend(deps.iter().map(|(d, _)| d.clone()));
+        }
+    }
+    if let Some(m) = model.get_mut("services").and_then(Node::as_map_mut) {
+        m.retain(|(k, _)| keep.contains(k));
+    }
+}
+
+/// Run `config`.
+pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32> {
+    let mut out = String::new();
+    let model = &p.model;
+    if a.services {
+        for s in dependency_order(model) {
+            out.push_str(&s);
+            out.push('\n');
+        }
+    } else if a.volumes {
+        for v in model
+            .get("volumes")
+            .and_then(Node::as_map)
+            .into_iter()
+            .flatten()
+        {
+            out.push_str(&v.0);
+            out.push('\n');
+        }
+    } else if a.networks {
+        for v in model
+            .get("networks")
+            .and_then(Node::as_map)
+            .into_iter()
+            .flatten()
+        {
+            out.push_str(&v.0);
+            out.push('\n');
+        }
+    } else if a.models {
+        for v in model
+            .get("models")
+            .and_then(Node::as_map)
+            .into_iter()
+            .flatten()
+        {
+            out.push_str(&v.0);
+            out.push('\n');
+        }
+    } else if a.profiles {
+        for pr in &p.all_profiles {
+            out.push_str(pr);
+            out.push('\n');
+        }
+    } else if a.images {
+        for (k, v) in model
+            .get("services")
+            .and_then(Node::as_map)
+            .into_iter()
+            .flatten()
+        {
+            out.push_str(&image_name(&p.name, k, v));
+            out.push('\n');
+        }
+    } else if let Some(h) = &a.hash {
+        let want: Vec<&str> = h.split(',').map(str::trim).collect();
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for (k, v) in model
+            .get("services")
+            .and_then(Node::as_map)
+            .into_iter()
+            .flatten()
+        {
+            if want.contains(&"*") || want.contains(&k.as_str()) {
+                rows.push((k.clone(), service_hash(v)));
+            }
+        }
+        rows.sort();
+        for (k, h) in rows {
+            out.push_str(&format!("{k} {h}\n"));
+        }
+    } else if a.environment {
+        for (k, v) in &p.env {
+            out.push_str(&format!("{k}={v}\n"));
+        }
+    } else if a.quiet {
+        return Ok(0);
+    } else {
+        let json = a.format.as_deref() == Some("json");
+        match raw {
+            Some(r) => {
+                // --no-interpolate: the merged files as they are, sorted.
+                out = if json {
+                    crate::emit::json(&r)
+                } else {
+                    crate::emit::sorted_yaml(&r)
+                };
+            }
+            None => {
+                let mut m = model.clone();
+                select(&mut m, &a.names);
+                escape_dollars(&mut m);
+                if json {
+                    if let Some(svcs) = m.get_mut("services") {
+                        strip_extensions(svcs);
+                    }
+                    for k in ["networks", "volumes", "secrets", "configs"] {
+                        if let Some(x) = m.get_mut(k) {
+                            strip_extensions(x);
+                        }
+                    }
+                    out = crate::emit::project_json(&m);
+                } else {
+                    out = crate::emit::project_yaml(&crate::emit::for_yaml(&m));
+                }
+            }
+        }
+    }
+    match &a.output {
+        Some(f) => std::fs::write(f, out)?,
+        None => {
+            let mut so = std::io::stdout().lock();
+            so.write_all(out.as_bytes())?;
+            so.flush()?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,695 @@
+//! The model printed as docker compose prints it: JSON as Go's `json.MarshalIndent`
+//! writes compose-go's types (fields in the types' order, mappings sorted, the project
+//! itself a sorted mapping), YAML as go-yaml v3 writes them (indent 2, fields in the
+//! types' order, quoting what would read back as another type).
+
+use crate::yaml::{go_float, Node, Value};
+
+/// How a node's keys are ordered.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// Sorted keys, values of any kind.
+    Any,
+    /// Sorted keys, values of one kind.
+    Map(&'static Kind),
+    /// Items of one kind.
+    Seq(&'static Kind),
+    /// A Go struct: its fields in order (then `x-` extensions, sorted).
+    Struct(&'static [(&'static str, Kind)]),
+}
+
+use Kind::{Any, Map, Seq, Struct};
+
+const fn f(name: &'static str) -> (&'static str, Kind) {
+    (name, Any)
+}
+
+static PORT: Kind = Struct(&[
+    f("name"),
+    f("mode"),
+    f("host_ip"),
+    f("target"),
+    f("published"),
+    f("protocol"),
+    f("app_protocol"),
+]);
+static VOLUME: Kind = Struct(&[
+    f("type"),
+    f("source"),
+    f("target"),
+    f("read_only"),
+    f("consistency"),
+    (
+        "bind",
+        Struct(&[
+            f("selinux"),
+            f("propagation"),
+            f("create_host_path"),
+            f("recursive"),
+        ]),
+    ),
+    ("volume", Struct(&[f("labels"), f("nocopy"), f("subpath")])),
+    ("tmpfs", Struct(&[f("size"), f("mode")])),
+    ("image", Struct(&[f("subpath")])),
+]);
+static FILEREF: Kind = Struct(&[f("source"), f("target"), f("uid"), f("gid"), f("mode")]);
+static DEVICE: Kind = Struct(&[f("source"), f("target"), f("permissions")]);
+static DEVREQ: Kind = Struct(&[
+    f("capabilities"),
+    f("driver"),
+    f("count"),
+    f("device_ids"),
+    f("options"),
+]);
+static HEALTH: Kind = Struct(&[
+    f("test"),
+    f("timeout"),
+    f("interval"),
+    f("retries"),
+    f("start_period"),
+    f("start_interval"),
+    f("disable"),
+]);
+static HOOK: Kind = Struct(&[
+    f("command"),
+    f("user"),
+    f("privileged"),
+    f("working_dir"),
+    f("environment"),
+]);
+static RESOURCE: Kind = Struct(&[
+    f("cpus"),
+    f("memory"),
+    f("pids"),
+    ("devices", Seq(&DEVREQ)),
+    f("generic_resources"),
+]);
+static UPDATE: Kind = Struct(&[
+    f("parallelism"),
+    f("delay"),
+    f("failure_action"),
+    f("monitor"),
+    f("max_failure_ratio"),
+    f("order"),
+]);
+static DEPLOY: Kind = Struct(&[
+    f("mode"),
+    f("replicas"),
+    f("labels"),
+    ("update_config", UPDATE),
+    ("rollback_config", UPDATE),
+    (
+        "resources",
+        Struct(&[("limits", RESOURCE), ("reservations", RESOURCE)]),
+    ),
+    (
+        "restart_policy",
+        Struct(&[f("condition"), f("delay"), f("max_attempts"), f("window")]),
+    ),
+    (
+        "placement",
+        Struct(&[
+            f("constraints"),
+            f("preferences"),
+            f("max_replicas_per_node"),
+        ]),
+    ),
+    f("endpoint_mode"),
+]);
+static BUILD: Kind = Struct(&[
+    f("context"),
+    f("dockerfile"),
+    f("dockerfile_inline"),
+    f("entitlements"),
+    f("args"),
+    f("provenance"),
+    f("sbom"),
+    f("ssh"),
+    f("labels"),
+    f("cache_from"),
+    f("cache_to"),
+    f("no_cache"),
+    f("additional_contexts"),
+    f("pull"),
+    f("extra_hosts"),
+    f("isolation"),
+    f("network"),
+    f("target"),
+    ("secrets", Seq(&FILEREF)),
+    f("shm_size"),
+    f("tags"),
+    ("ulimits", Map(&ULIMIT)),
+    f("platforms"),
+    f("privileged"),
+]);
+static ULIMIT: Kind = Struct(&[f("single"), f("soft"), f("hard")]);
+static SVC_NET: Kind = Struct(&[
+    f("aliases"),
+    f("driver_opts"),
+    f("gw_priority"),
+    f("interface_name"),
+    f("ipv4_address"),
+    f("ipv6_address"),
+    f("link_local_ips"),
+    f("mac_address"),
+    f("priority"),
+]);
+static DEPENDENCY: Kind = Struct(&[f("condition"), f("restart"), f("required")]);
+static TRIGGER: Kind = Struct(&[
+    f("path"),
+    f("action"),
+    f("target"),
+    ("exec", HOOK),
+    f("include"),
+    f("ignore"),
+    f("initial_sync"),
+]);
+static SERVICE: Kind = Struct(&[
+    f("profiles"),
+    f("annotations"),
+    f("attach"),
+    ("build", BUILD),
+    ("develop", Struct(&[("watch", Seq(&TRIGGER))])),
+    f("blkio_config"),
+    f("cap_add"),
+    f("cap_drop"),
+    f("cgroup_parent"),
+    f("cgroup"),
+    f("cpu_count"),
+    f("cpu_percent"),
+    f("cpu_period"),
+    f("cpu_quota"),
+    f("cpu_rt_period"),
+    f("cpu_rt_runtime"),
+    f("cpus"),
+    f("cpuset"),
+    f("cpu_shares"),
+    f("command"),
+    ("configs", Seq(&FILEREF)),
+    f("container_name"),
+    f("credential_spec"),
+    ("depends_on", Map(&DEPENDENCY)),
+    ("deploy", DEPLOY),
+    f("device_cgroup_rules"),
+    ("devices", Seq(&DEVICE)),
+    f("dns"),
+    f("dns_opt"),
+    f("dns_search"),
+    f("dockerfile"),
+    f("domainname"),
+    f("entrypoint"),
+    f("provider"),
+    f("environment"),
+    f("env_file"),
+    f("expose"),
+    ("extends", Struct(&[f("file"), f("service")])),
+    f("external_links"),
+    f("extra_hosts"),
+    f("group_add"),
+    ("gpus", Seq(&DEVREQ)),
+    f("hostname"),
+    ("healthcheck", HEALTH),
+    f("image"),
+    f("init"),
+    f("ipc"),
+    f("isolation"),
+    f("labels"),
+    f("label_file"),
+    f("links"),
+    ("logging", Struct(&[f("driver"), f("options")])),
+    f("log_driver"),
+    f("log_opt"),
+    f("mem_limit"),
+    f("mem_reservation"),
+    f("memswap_limit"),
+    f("mem_swappiness"),
+    f("mac_address"),
+    f("models"),
+    f("net"),
+    f("network_mode"),
+    ("networks", Map(&SVC_NET)),
+    f("oom_kill_disable"),
+    f("oom_score_adj"),
+    f("pid"),
+    f("pids_limit"),
+    f("platform"),
+    ("ports", Seq(&PORT)),
+    f("privileged"),
+    f("pull_policy"),
+    f("read_only"),
+    f("restart"),
+    f("runtime"),
+    f("scale"),
+    ("secrets", Seq(&FILEREF)),
+    f("security_opt"),
+    f("shm_size"),
+    f("stdin_open"),
+    f("stop_grace_period"),
+    f("stop_signal"),
+    f("storage_opt"),
+    f("sysctls"),
+    f("tmpfs"),
+    f("tty"),
+    ("ulimits", Map(&ULIMIT)),
+    f("use_api_socket"),
+    f("user"),
+    f("userns_mode"),
+    f("uts"),
+    f("volume_driver"),
+    ("volumes", Seq(&VOLUME)),
+    f("volumes_from"),
+    f("working_dir"),
+    ("post_start", Seq(&HOOK)),
+    ("pre_stop", Seq(&HOOK)),
+]);
+static NETWORK: Kind = Struct(&[
+    f("name"),
+    f("driver"),
+    f("driver_opts"),
+    (
+        "ipam",
+        Struct(&[
+            f("driver"),
+            (
+                "config",
+                Seq(&Struct(&[
+                    f("subnet"),
+                    f("gateway"),
+                    f("ip_range"),
+                    f("aux_addresses"),
+                ])),
+            ),
+        ]),
+    ),
+    f("external"),
+    f("internal"),
+    f("attachable"),
+    f("labels"),
+    f("enable_ipv4"),
+    f("enable_ipv6"),
+]);
+static VOLUME_DEF: Kind = Struct(&[
+    f("name"),
+    f("driver"),
+    f("driver_opts"),
+    f("external"),
+    f("labels"),
+]);
+static FILE_OBJ: Kind = Struct(&[
+    f("name"),
+    f("file"),
+    f("environment"),
+    f("content"),
+    f("external"),
+    f("labels"),
+    f("driver"),
+    f("driver_opts"),
+    f("template_driver"),
+]);
+static MODEL: Kind = Struct(&[f("name"), f("model"), f("context_size"), f("runtime_flags")]);
+static SERVICES: Kind = Map(&SERVICE);
+static NETWORKS: Kind = Map(&NETWORK);
+static VOLUMES: Kind = Map(&VOLUME_DEF);
+static FILE_OBJS: Kind = Map(&FILE_OBJ);
+static MODELS: Kind = Map(&MODEL);
+
+/// The project as YAML sees it (struct order).
+pub static PROJECT_YAML: Kind = Struct(&[
+    f("name"),
+    ("services", SERVICES),
+    ("networks", NETWORKS),
+    ("volumes", VOLUMES),
+    ("secrets", FILE_OBJS),
+    ("configs", FILE_OBJS),
+    ("models", MODELS),
+]);
+
+fn project_json_child(key: &str) -> Kind {
+    match key {
+        "services" => SERVICES,
+        "networks" => NETWORKS,
+        "volumes" => VOLUMES,
+        "secrets" | "configs" => FILE_OBJS,
+        "models" => MODELS,
+        _ => Any,
+    }
+}
+
+/// Keys in print order with the kind of their values.
+fn ordered<'a>(n: &'a Node, kind: Kind, top_json: bool) -> Vec<(&'a str, &'a Node, Kind)> {
+    let Some(m) = n.as_map() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&str, &Node, Kind)> = Vec::new();
+    match kind {
+        Struct(fields) if !top_json => {
+            for (fname, fk) in fields {
+                if let Some((k, v)) = m.iter().find(|(k, _)| k == fname) {
+                    out.push((k.as_str(), v, *fk));
+                }
+            }
+            let mut rest: Vec<&(String, Node)> = m
+                .iter()
+                .filter(|(k, _)| !fields.iter().any(|(f, _)| f == k))
+                .collect();
+            rest.sort_by(|a, b| a.0.cmp(&b.0));
+            out.extend(rest.into_iter().map(|(k, v)| (k.as_str(), v, Any)));
+        }
+        _ => {
+            let mut all: Vec<&(String, Node)> = m.iter().collect();
+            all.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, v) in all {
+                let ck = if top_json {
+                    project_json_child(k)
+                } else {
+                    match kind {
+                        Map(inner) => *inner,
+                        _ => Any,
+                    }
+                };
+                out.push((k.as_str(), v, ck));
+            }
+        }
+    }
+    out
+}
+
+fn item_kind(kind: Kind) -> Kind {
+    match kind {
+        Seq(inner) => *inner,
+        _ => Any,
+    }
+}
+
+/// Go's JSON string escaping (HTML characters escaped too).
+pub fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_at(n: &Node, kind: Kind, top: bool, indent: usize, out: &mut String) {
+    json_write(n, kind, top, Some(indent), out)
+}
+
+/// `indent` None: compact (Go's `json.Marshal`).
+fn json_write(n: &Node, kind: Kind, top: bool, indent: Option<usize>, out: &mut String) {
+    let compact = indent.is_none();
+    let indent = indent.unwrap_or(0);
+    let nl = if compact { "" } else { "\n" };
+    let pad = |k: usize| {
+        if compact {
+            String::new()
+        } else {
+            "  ".repeat(k)
+        }
+    };
+    match &n.value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(x) => out.push_str(&go_float(*x)),
+        Value::Str(s) => json_string(s, out),
+        Value::Seq(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            out.push_str(nl);
+            for (i, it) in items.iter().enumerate() {
+                out.push_str(&pad(indent + 1));
+                json_write(
+                    it,
+                    item_kind(kind),
+                    false,
+                    (!compact).then_some(indent + 1),
+                    out,
+                );
+                if i + 1 < items.len() {
+                    out.push(',');
+                }
+                out.push_str(nl);
+            }
+            out.push_str(&pad(indent));
+            out.push(']');
+        }
+        Value::Map(_) => {
+            let entries = ordered(n, kind, top);
+            if entries.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            out.push('{');
+            out.push_str(nl);
+            for (i, (k, v, ck)) in entries.iter().enumerate() {
+                out.push_str(&pad(indent + 1));
+                json_string(k, out);
+                out.push_str(if compact { ":" } else { ": " });
+                json_write(v, *ck, false, (!compact).then_some(indent + 1), out);
+                if i + 1 < entries.len() {
+                    out.push(',');
+                }
+                out.push_str(nl);
+            }
+            out.push_str(&pad(indent));
+            out.push('}');
+        }
+    }
+}
+
+/// The project as `config --format json` prints it.
+pub fn project_json(model: &Node) -> String {
+    let mut out = String::new();
+    json_at(model, Any, true, 0, &mut out);
+    out
+}
+
+/// A service as Go's `json.Marshal` writes compose-go's `ServiceConfig`.
+pub fn compact_service(n: &Node) -> String {
+    let mut out = String::new();
+    json_write(n, SERVICE, false, None, &mut out);
+    out
+}
+
+/// Any node as YAML with sorted keys.
+pub fn sorted_yaml(n: &Node) -> String {
+    let mut out = String::new();
+    yaml_at(n, Any, 0, &mut out);
+    out
+}
+
+/// Any node as indented JSON with sorted keys.
+pub fn json(n: &Node) -> String {
+    let mut out = String::new();
+    json_at(n, Any, false, 0, &mut out);
+    out
+}
+
+/// Whether go-yaml v3 would quote a plain string.
+fn needs_quotes(s: &str) -> bool {
+    if s.is_empty() {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
+    ) {
+        return true;
+    }
+    let v = crate::yaml::parse(&format!("x: {s}")).ok();
+    let resolves_to_string = v
+        .as_ref()
+        .and_then(|n| n.get("x"))
+        .is_some_and(|x| matches!(&x.value, Value::Str(t) if t == s));
+    if !resolves_to_string {
+        return true;
+    }
+    let first = s.chars().next().unwrap_or(' ');
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
+        && !(first == '-'
+            && s.len() > 1
+            && !s.starts_with("- ")
+            && !s.starts_with("--- ")
+            && s != "---")
+    {
+        return true;
+    }
+    s.starts_with(' ')
+        || s.ends_with(' ')
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || s.contains('\t')
+        || s.chars().any(|c| c.is_control())
+}
+
+fn yaml_scalar(s: &str) -> String {
+    if needs_quotes(s) {
+        let mut o = String::new();
+        json_string(s, &mut o);
+        // go-yaml does not escape HTML characters.
+        o.replace("\\u003c", "<")
+            .replace("\\u003e", ">")
+            .replace("\\u0026", "&")
+    } else {
+        s.to_string()
+    }
+}
+
+fn yaml_inline(n: &Node) -> Option<String> {
+    Some(match &n.value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(x) => go_float(*x),
+        Value::Str(s) if s.contains('\n') => return None,
+        Value::Str(s) => yaml_scalar(s),
+        Value::Seq(items) if items.is_empty() => "[]".into(),
+        Value::Map(m) if m.is_empty() => "{}".into(),
+        _ => return None,
+    })
+}
+
+fn yaml_block_string(s: &str, indent: usize, out: &mut String) {
+    let chomp = if s.ends_with('\n') { "" } else { "-" };
+    out.push_str(&format!("|{chomp}\n"));
+    for line in s.trim_end_matches('\n').split('\n') {
+        if !line.is_empty() {
+            out.push_str(&"  ".repeat(indent));
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+}
+
+fn yaml_at(n: &Node, kind: Kind, indent: usize, out: &mut String) {
+    // Called for a block mapping or sequence that starts on a fresh line.
+    let pad = "  ".repeat(indent);
+    match &n.value {
+        Value::Map(_) => {
+            for (k, v, ck) in ordered(n, kind, false) {
+                out.push_str(&pad);
+                out.push_str(&yaml_scalar(k));
+                out.push(':');
+                yaml_value(v, ck, indent, out);
+            }
+        }
+        Value::Seq(items) => {
+            for it in items {
+                out.push_str(&pad);
+                out.push('-');
+                match &it.value {
+                    Value::Map(m) if !m.is_empty() => {
+                        // The first key goes on the dash's line.
+                        let mut sub = String::new();
+                        yaml_at(it, item_kind(kind), indent + 1, &mut sub);
+                        out.push(' ');
+                        out.push_str(sub.trim_start());
+                    }
+                    _ => yaml_value(it, item_kind(kind), indent, out),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A value after `key:` or `-`.
+fn yaml_value(v: &Node, kind: Kind, indent: usize, out: &mut String) {
+    if let Some(t) = yaml_inline(v) {
+        out.push(' ');
+        out.push_str(&t);
+        out.push('\n');
+        return;
+    }
+    match &v.value {
+        Value::Str(s) => {
+            out.push(' ');
+            yaml_block_string(s, indent + 1, out);
+        }
+        _ => {
+            out.push('\n');
+            yaml_at(v, kind, indent + 1, out);
+        }
+    }
+}
+
+/// The project as `config` prints it.
+pub fn project_yaml(model: &Node) -> String {
+    let mut out = String::new();
+    yaml_at(model, PROJECT_YAML, 0, &mut out);
+    out
+}
+
+/// Fields the YAML form leaves out when empty or null (Go's `omitempty` on structs that
+/// JSON keeps).
+pub fn for_yaml(model: &Node) -> Node {
+    let mut m = model.clone();
+    if let Some(svcs) = m.get_mut("services").and_then(Node::as_map_mut) {
+        for (_, s) in svcs.iter_mut() {
+            for k in ["command", "entrypoint"] {
+                if s.get(k).is_some_and(Node::is_null) {
+                    s.remove(k);
+                }
+            }
+            if let Some(d) = s.get_mut("deploy") {
+                for k in ["resources", "placement"] {
+                    if d.get(k).and_then(Node::as_map).is_some_and(Vec::is_empty) {
+                        d.remove(k);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(nets) = m.get_mut("networks").and_then(Node::as_map_mut) {
+        for (_, n) in nets.iter_mut() {
+            if n.get("ipam")
+                .and_then(Node::as_map)
+                .is_some_and(Vec::is_empty)
+            {
+                n.remove("ipam");
+            }
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_quoting() {
+        assert!(needs_quotes("8080"));
+        assert!(needs_quotes("true"));
+        assert!(needs_quotes(""));
+        assert!(!needs_quotes("nginx:latest"));
+        assert!(!needs_quotes("/tmp/x"));
+        assert!(!needs_quotes("1m30s"));
+        assert!(needs_quotes("a: b"));
+    }
+
+    #[test]
+    fn yaml_layout() {
+        let n = crate::yaml::parse("name: p\nservices:\n  web:\n    image: x\n    ports:\n      - {mode: ingress, target: 80, published: '8080'}\n    command: [a, b]\n").unwrap();
+        let y = project_yaml(&n);
+        assert_eq!(y, "name: p\nservices:\n  web:\n    command:\n      - a\n      - b\n    image: x\n    ports:\n      - mode: ingress\n        target: 80\n        published: \"8080\"\n");
+    }
+}

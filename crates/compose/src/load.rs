@@ -1,0 +1,901 @@
+//! Loading a project as compose-go does it: which files (`-f`, `COMPOSE_FILE`, the default
+//! names up the directory tree and their override), which variables (the environment,
+//! then the project's `.env` or `--env-file`), then per file: parse, check against the
+//! schema, interpolate, cast, `extends`, `include`, merge; then the canonical long forms,
+//! paths made absolute, names and defaults, profiles, the services' environment, and the
+//! consistency checks. The file system is read through [`Fs`], so the loader is tested
+//! without touching a disk.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::yaml::{Node, Value};
+
+/// What the loader reads.
+pub trait Fs {
+    fn read(&self, p: &Path) -> std::io::Result<String>;
+    fn exists(&self, p: &Path) -> bool;
+}
+
+/// The real file system.
+pub struct RealFs;
+
+impl Fs for RealFs {
+    fn read(&self, p: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(p)
+    }
+    fn exists(&self, p: &Path) -> bool {
+        p.exists()
+    }
+}
+
+/// A loading error: one line, naming the file, key or line at fault.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("{0}")]
+pub struct Error(pub String);
+
+fn err<T>(m: impl Into<String>) -> Result<T, Error> {
+    Err(Error(m.into()))
+}
+
+/// The command line's loading options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `-f` (`-` is standard input, read by the caller into `stdin`).
+    pub files: Vec<PathBuf>,
+    pub stdin: Option<String>,
+    /// `-p`.
+    pub project_name: Option<String>,
+    /// `--profile`.
+    pub profiles: Vec<String>,
+    /// `--env-file`.
+    pub env_files: Vec<PathBuf>,
+    /// `--project-directory`.
+    pub project_directory: Option<PathBuf>,
+    /// The current directory.
+    pub cwd: PathBuf,
+    /// The process environment.
+    pub os_env: BTreeMap<String, String>,
+    pub interpolate: bool,
+    pub normalize: bool,
+    pub resolve_paths: bool,
+    pub consistency: bool,
+    pub resolve_env: bool,
+    /// Keep services whose profiles are not enabled (`config --profiles`).
+    pub all_profiles: bool,
+    /// Services named on the command line: their profiles are enabled.
+    pub services: Vec<String>,
+}
+
+impl Options {
+    pub fn new(cwd: PathBuf, os_env: BTreeMap<String, String>) -> Options {
+        Options {
+            files: Vec::new(),
+            stdin: None,
+            project_name: None,
+            profiles: Vec::new(),
+            env_files: Vec::new(),
+            project_directory: None,
+            cwd,
+            os_env,
+            interpolate: true,
+            normalize: true,
+            resolve_paths: true,
+            consistency: true,
+            resolve_env: true,
+            all_profiles: false,
+            services: Vec::new(),
+        }
+    }
+}
+
+/// A loaded project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub name: String,
+    pub workdir: PathBuf,
+    pub files: Vec<PathBuf>,
+    /// The variables interpolation saw.
+    pub env: BTreeMap<String, String>,
+    /// The canonical model (what `config --format json` prints).
+    pub model: Node,
+    /// Services a profile left out.
+    pub disabled: Vec<String>,
+    /// Every profile named in the files.
+    pub all_profiles: Vec<String>,
+    /// The merged files before canonical forms (`config --no-interpolate`).
+    pub raw: Node,
+}
+
+pub const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+pub const OVERRIDE_FILES: &[&str] = &[
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
+
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    clean(&joined)
+}
+
+/// Go's `filepath.Clean` for absolute paths.
+pub fn clean(p: &Path) -> PathBuf {
+    let mut out: Vec<String> = Vec::new();
+    let abs = p.is_absolute();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                if out.last().is_some_and(|l| l != "..") {
+                    out.pop();
+                } else if !abs {
+                    out.push("..".into());
+                }
+            }
+            std::path::Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    let s = out.join("/");
+    PathBuf::from(if abs {
+        format!("/{s}")
+    } else if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    })
+}
+
+/// Variables of env files, over `env` (which wins: the environment overrides `.env`).
+fn read_env_files(
+    fs: &dyn Fs,
+    files: &[PathBuf],
+    env: &BTreeMap<String, String>,
+    explicit: bool,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut out = env.clone();
+    let mut from_files: BTreeMap<String, String> = BTreeMap::new();
+    for f in files {
+        let src = match fs.read(f) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => continue,
+            Err(e) => {
+                return err(format!(
+                    "couldn't find env file: {}: {}",
+                    f.display(),
+                    io_text(&e)
+                ))
+            }
+        };
+        let vars = crate::dotenv::parse(&src, &|k: &str| {
+            from_files.get(k).cloned().or_else(|| env.get(k).cloned())
+        })
+        .map_err(|e| Error(format!("failed to read {}: {e}", f.display())))?;
+        for (k, v) in vars {
+            from_files.insert(k, v);
+        }
+    }
+    for (k, v) in from_files {
+        out.entry(k).or_insert(v);
+    }
+    Ok(out)
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Docker's project name normalisation: lower case, only `[a-z0-9_-]`.
+pub fn normalize_name(s: &str) -> String {
+    s.to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect()
+}
+
+fn check_name(s: &str) -> Result<(), Error> {
+    let ok = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        err(format!("invalid project name {s:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"))
+    }
+}
+
+/// The files to load, in order.
+pub fn config_files(
+    opts: &Options,
+    env: &BTreeMap<String, String>,
+    fs: &dyn Fs,
+) -> Result<Vec<PathBuf>, Error> {
+    if !opts.files.is_empty() {
+        return Ok(opts
+            .files
+            .iter()
+            .map(|f| {
+                if f.as_os_str() == "-" {
+                    f.clone()
+                } else {
+                    absolute(&opts.cwd, f)
+                }
+            })
+            .collect());
+    }
+    if let Some(cf) = env.get("COMPOSE_FILE").filter(|s| !s.is_empty()) {
+        let sep = env
+            .get("COMPOSE_PATH_SEPARATOR")
+            .cloned()
+            .unwrap_or(":".into());
+        let base = opts.project_directory.as_deref().unwrap_or(&opts.cwd);
+        return Ok(cf
+            .split(sep.as_str())
+            .filter(|s| !s.is_empty())
+            .map(|f| absolute(&absolute(&opts.cwd, base), Path::new(f)))
+            .collect());
+    }
+    let mut dir = absolute(
+        &opts.cwd,
+        opts.project_directory.as_deref().unwrap_or(Path::new(".")),
+    );
+    loop {
+        if let Some(f) = DEFAULT_FILES
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| fs.exists(p))
+        {
+            let mut out = vec![f];
+            if let Some(o) = OVERRIDE_FILES
+                .iter()
+                .map(|n| dir.join(n))
+                .find(|p| fs.exists(p))
+            {
+                out.push(o);
+            }
+            return Ok(out);
+        }
+        match dir.parent() {
+            Some(p) if p != dir => dir = p.to_path_buf(),
+            _ => return err("no configuration file provided: not found"),
+        }
+    }
+}
+
+/// Variables, files and working directory of a project.
+struct Context<'a> {
+    fs: &'a dyn Fs,
+    opts: &'a Options,
+}
+
+/// Path patterns (`*` one key, `[]` one index) and the type a string there is cast to
+/// after interpolation.
+const CASTS: &[(&str, char)] = &[
+    ("services.*.cpu_count", 'i'),
+    ("services.*.cpu_percent", 'f'),
+    ("services.*.cpu_period", 'i'),
+    ("services.*.cpu_quota", 'i'),
+    ("services.*.cpu_rt_period", 'i'),
+    ("services.*.cpu_rt_runtime", 'i'),
+    ("services.*.cpus", 'f'),
+    ("services.*.cpu_shares", 'i'),
+    ("services.*.init", 'b'),
+    ("services.*.deploy.replicas", 'i'),
+    ("services.*.deploy.update_config.parallelism", 'i'),
+    ("services.*.deploy.update_config.max_failure_ratio", 'f'),
+    ("services.*.deploy.rollback_config.parallelism", 'i'),
+    ("services.*.deploy.rollback_config.max_failure_ratio", 'f'),
+    ("services.*.deploy.restart_policy.max_attempts", 'i'),
+    ("services.*.deploy.placement.max_replicas_per_node", 'i'),
+    ("services.*.healthcheck.retries", 'i'),
+    ("services.*.healthcheck.disable", 'b'),
+    ("services.*.oom_kill_disable", 'b'),
+    ("services.*.oom_score_adj", 'i'),
+    ("services.*.pids_limit", 'i'),
+    ("services.*.ports.[].target", 'i'),
+    ("services.*.privileged", 'b'),
+    ("services.*.read_only", 'b'),
+    ("services.*.scale", 'i'),
+    ("services.*.stdin_open", 'b'),
+    ("services.*.tty", 'b'),
+    ("services.*.ulimits.*", 'i'),
+    ("services.*.ulimits.*.hard", 'i'),
+    ("services.*.ulimits.*.soft", 'i'),
+    ("services.*.volumes.[].read_only", 'b'),
+    ("services.*.volumes.[].volume.nocopy", 'b'),
+    ("networks.*.external", 'b'),
+    ("networks.*.internal", 'b'),
+    ("networks.*.attachable", 'b'),
+    ("networks.*.enable_ipv4", 'b'),
+    ("networks.*.enable_ipv6", 'b'),
+    ("volumes.*.external", 'b'),
+    ("secrets.*.external", 'b'),
+    ("configs.*.external", 'b'),
+];
+
+fn path_matches(path: &[String], pattern: &str) -> bool {
+    let pat: Vec<&str> = pattern.split('.').collect();
+    pat.len() == path.len()
+        && pat.iter().zip(path).all(|(p, s)| {
+            *p == "*" && !s.starts_with('[') || *p == "[]" && s.starts_with('[') || *p == s
+        })
+}
+
+fn cast(s: &str, kind: char) -> Result<Value, String> {
+    match kind {
+        'i' => s
+            .parse::<i64>()
+            .map(Value::Int)
+            .map_err(|_| format!("strconv.ParseInt: parsing {s:?}: invalid syntax")),
+        'f' => s
+            .parse::<f64>()
+            .map(Value::Float)
+            .map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")),
+        _ => match s.to_ascii_lowercase().as_str() {
+            "true" | "y" | "yes" | "on" => Ok(Value::Bool(true)),
+            "false" | "n" | "no" | "off" => Ok(Value::Bool(false)),
+            _ => Err(format!("invalid boolean: {s}")),
+        },
+    }
+}
+
+/// Interpolate every string of a file's tree, then cast the typed paths.
+pub fn interpolate(n: &mut Node, env: &BTreeMap<String, String>) -> Result<(), Error> {
+    fn walk(
+        n: &mut Node,
+        path: &mut Vec<String>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        match &mut n.value {
+            Value::Str(s) => {
+                let out = crate::interpolate::substitute(s, &|k: &str| env.get(k).cloned())
+                    .map_err(|e| {
+                        Error(
+                            e.at_path(
+                                &path
+                                    .iter()
+                                    .map(|p| p.trim_start_matches('[').trim_end_matches(']'))
+                                    .collect::<Vec<_>>()
+                                    .join("."),
+                            ),
+                        )
+                    })?;
+                if let Some((_, kind)) = CASTS.iter().find(|(p, _)| path_matches(path, p)) {
+                    n.value = cast(&out, *kind)
+                        .map_err(|e| Error(format!("failed to cast to expected type: {e}")))?;
+                } else {
+                    *s = out;
+                }
+            }
+            Value::Seq(items) => {
+                for (i, it) in items.iter_mut().enumerate() {
+                    path.push(format!("[{i}]"));
+                    walk(it, path, env)?;
+                    path.pop();
+                }
+            }
+            Value::Map(m) => {
+                for (k, v) in m.iter_mut() {
+                    path.push(k.clone());
+                    walk(v, path, env)?;
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    walk(n, &mut Vec::new(), env)
+}
+
+impl Context<'_> {
+    fn read_yaml(&self, file: &Path) -> Result<Node, Error> {
+        let src = if file.as_os_str() == "-" {
+            self.opts.stdin.clone().unwrap_or_default()
+        } else {
+            self.fs
+                .read(file)
+                .map_err(|e| Error(format!("open {}: {}", file.display(), io_text(&e))))?
+        };
+        let n = crate::yaml::parse(&src)
+            .map_err(|e| Error(format!("failed to parse {}: {e}", file.display())))?;
+        match &n.value {
+            Value::Map(_) => Ok(n),
+            Value::Null => err(format!("empty compose file: {}", file.display())),
+            _ => err(format!(
+                "Top-level object must be a mapping in {}",
+                file.display()
+            )),
+        }
+    }
+
+    /// One file: parsed, checked, interpolated, with its `extends` and `include` applied.
+    fn load_file(
+        &self,
+        file: &Path,
+        workdir: &Path,
+        env: &BTreeMap<String, String>,
+        included: &mut Vec<PathBuf>,
+    ) -> Result<Node, Error> {
+        let mut n = self.read_yaml(file)?;
+        crate::schema::validate(&n)
+            .map_err(|e| Error(format!("validating {}: {e}", file.display())))?;
+        if self.opts.interpolate {
+            interpolate(&mut n, env)?;
+        }
+        self.apply_extends(&mut n, file, workdir, env)?;
+        if let Some(inc) = n.remove("include") {
+            included.push(file.to_path_buf());
+            let extra = self.apply_include(&inc, file, workdir, env, included)?;
+            included.pop();
+            for (kind, entries) in extra {
+                let mut section = n.remove(&kind).unwrap_or(Node::map(vec![]));
+                if section.is_null() {
+                    section = Node::map(vec![]);
+                }
+                for (k, v) in entries {
+                    match section.get(&k) {
+                        Some(existing) if existing.to_json() != v.to_json() => {
+                            return err(format!("{kind}.{k} conflicts with imported resource"))
+                        }
+                        Some(_) => {}
+                        None => section.set(&k, v),
+                    }
+                }
+                n.set(&kind, section);
+            }
+        }
+        Ok(n)
+    }
+
+    fn apply_extends(
+        &self,
+        n: &mut Node,
+        file: &Path,
+        workdir: &Path,
+        env: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        let names: Vec<String> = match n.get("services").and_then(Node::as_map) {
+            Some(m) => m.iter().map(|(k, _)| k.clone()).collect(),
+            None => return Ok(()),
+        };
+        for name in names {
+            let mut chain = vec![(file.to_path_buf(), name.clone())];
+            let resolved = self.resolve_service(n, file, workdir, env, &name, &mut chain)?;
+            if let Some(s) = n.get_mut("services") {
+                s.set(&name, resolved);
+            }
+        }
+        Ok(())
+    }
+
+    /// A service with its `extends` chain merged in.
+    fn resolve_service(
+        &self,
+        doc: &Node,
+        file: &Path,
+        workdir: &Path,
+        env: &BTreeMap<String, String>,
+        name: &str,
+        chain: &mut Vec<(PathBuf, String)>,
+    ) -> Result<Node, Error> {
+        let Some(svc) = doc.get("services").and_then(|s| s.get(name)) else {
+            return err(format!(
+                "cannot extend service {name:?} in {}: service not found",
+                file.display()
+            ));
+        };
+        let mut svc = svc.clone();
+        if svc.is_null() {
+            svc = Node::map(vec![]);
+        }
+        let Some(ext) = svc.remove("extends") else {
+            return Ok(svc);
+        };
+        let (efile, ename) = match &ext.value {
+            Value::Str(s) => (None, s.clone()),
+            _ => (
+                ext.get("file").and_then(Node::scalar_text),
+                ext.get("service")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default(),
+            ),
+        };
+        let (base_file, base_doc) = match &efile {
+            Some(f) => {
+                let dir = file.parent().unwrap_or(workdir);
+                let p = absolute(dir, Path::new(f));
+                let mut d = self.read_yaml(&p)?;
+                crate::schema::validate(&d)
+                    .map_err(|e| Error(format!("validating {}: {e}", p.display())))?;
+                if self.opts.interpolate {
+                    interpolate(&mut d, env)?;
+                }
+                (p, d)
+            }
+            None => (file.to_path_buf(), doc.clone()),
+        };
+        if chain.iter().any(|(f, s)| *f == base_file && *s == ename) {
+            let mut names: Vec<String> = chain.iter().map(|(_, s)| s.clone()).collect();
+            names.push(ename.clone());
+            return err(format!(
+                "Circular reference with extends: {}",
+                names.join(" -> ")
+            ));
+        }
+        chain.push((base_file.clone(), ename.clone()));
+        let mut base = self.resolve_service(&base_doc, &base_file, workdir, env, &ename, chain)?;
+        chain.pop();
+        if base_file.parent() != file.parent() {
+            if let Some(dir) = base_file.parent() {
+                resolve_service_paths(&mut base, dir, &self.opts.os_env);
+            }
+        }
+        // Merging runs on a one-service document, so the service rules apply.
+        let wrap = |s: Node| Node::map(vec![("services".into(), Node::map(vec![("x".into(), s)]))]);
+        let merged = crate::merge::merge(wrap(base), wrap(svc)).map_err(Error)?;
+        Ok(merged
+            .get("services")
+            .and_then(|s| s.get("x"))
+            .cloned()
+            .unwrap_or(Node::map(vec![])))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn apply_include(
+        &self,
+        inc: &Node,
+        file: &Path,
+        workdir: &Path,
+        env: &BTreeMap<String, String>,
+        included: &mut Vec<PathBuf>,
+    ) -> Result<Vec<(String, Vec<(String, Node)>)>, Error> {
+        let mut out: Vec<(String, Vec<(String, Node)>)> = Vec::new();
+        let Some(items) = inc.as_seq() else {
+            return Ok(out);
+        };
+        let base_dir = file.parent().unwrap_or(workdir).to_path_buf();
+        for it in items {
+            let (paths, pdir, env_files): (Vec<String>, Option<String>, Vec<String>) = match &it
+                .value
+            {
+                Value::Str(s) => (vec![s.clone()], None, vec![]),
+                _ => {
+                    let list = |k: &str| -> Vec<String> {
+                        match it.get(k) {
+                            Some(n) => match &n.value {
+                                Value::Seq(s) => s.iter().filter_map(Node::scalar_text).collect(),
+                                _ => n.scalar_text().into_iter().collect(),
+                            },
+                            None => vec![],
+                        }
+                    };
+                    (
+                        list("path"),
+                        it.get("project_directory").and_then(Node::scalar_text),
+                        list("env_file"),
+                    )
+                }
+            };
+            let files: Vec<PathBuf> = paths
+                .iter()
+                .map(|p| absolute(&base_dir, Path::new(p)))
+                .collect();
+            let Some(first) = files.first() else { continue };
+            if included.contains(first) {
+                let mut chain: Vec<String> =
+                    included.iter().map(|p| p.display().to_string()).collect();
+                chain.push(first.display().to_string());
+                return err(format!(
+                    "include cycle detected:\n{}",
+                    chain.join("\n include ")
+                ));
+            }
+            let sub_dir = match &pdir {
+                Some(d) => absolute(&base_dir, Path::new(d)),
+                None => first.parent().unwrap_or(&base_dir).to_path_buf(),
+            };
+            let env_paths: Vec<PathBuf> = if env_files.is_empty() {
+                vec![sub_dir.join(".env")]
+            } else {
+                env_files
+                    .iter()
+                    .map(|f| absolute(&base_dir, Path::new(f)))
+                    .collect()
+            };
+            let sub_env = read_env_files(self.fs, &env_paths, env, !env_files.is_empty())?;
+            let mut dict = Node::map(vec![]);
+            for f in &files {
+                if !self.fs.exists(f) {
+                    return err(format!("open {}: no such file or directory", f.display()));
+                }
+                let n = self.load_file(f, &sub_dir, &sub_env, included)?;
+                dict = crate::merge::merge(dict, n).map_err(Error)?;
+            }
+            crate::merge::unicity(&mut dict);
+            if self.opts.resolve_paths {
+                resolve_paths(&mut dict, &sub_dir, &self.opts.os_env);
+            }
+            for kind in [
+                "services", "networks", "volumes", "secrets", "configs", "models",
+            ] {
+                if let Some(m) = dict.get(kind).and_then(Node::as_map) {
+                    let entry = match out.iter_mut().find(|(k, _)| k == kind) {
+                        Some(e) => e,
+                        None => {
+                            out.push((kind.to_string(), Vec::new()));
+                            let n = out.len() - 1;
+                            &mut out[n]
+                        }
+                    };
+                    for (k, v) in m {
+                        entry.1.push((k.clone(), v.clone()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn is_remote(s: &str) -> bool {
+    s.contains("://") || s.starts_with("git@") || s.starts_with("github.com/")
+}
+
+fn expand_home(s: &str, env: &BTreeMap<String, String>) -> String {
+    if s == "~" || s.starts_with("~/") {
+        if let Some(h) = env.get("HOME") {
+            return format!("{h}{}", &s[1..]);
+        }
+    }
+    s.to_string()
+}
+
+fn abs_text(dir: &Path, s: &str, env: &BTreeMap<String, String>) -> String {
+    let s = expand_home(s, env);
+    absolute(dir, Path::new(&s)).display().to_string()
+}
+
+/// Relative paths of one service made absolute against `dir` (compose-go's
+/// `ResolveRelativePaths`); the service may still be in short syntax.
+pub fn resolve_service_paths(svc: &mut Node, dir: &Path, env: &BTreeMap<String, String>) {
+    if let Some(b) = svc.get_mut("build") {
+        match &mut b.value {
+            Value::Str(c) if !is_remote(c) => *c = abs_text(dir, c, env),
+            Value::Map(_) => {
+                if let Some(c) = b.get_mut("context") {
+                    if let Value::Str(s) = &mut c.value {
+                        if !is_remote(s) {
+                            *s = abs_text(dir, s, env);
+                        }
+                    }
+                }
+                if let Some(Value::Map(m)) = b.get_mut("additional_contexts").map(|n| &mut n.value)
+                {
+                    for (_, v) in m.iter_mut() {
+                        if let Value::Str(s) = &mut v.value {
+                            if !is_remote(s) && !s.contains(':') {
+                                *s = abs_text(dir, s, env);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for key in ["env_file", "label_file"] {
+        if let Some(e) = svc.get_mut(key) {
+            match &mut e.value {
+                Value::Str(s) => *s = abs_text(dir, s, env),
+                Value::Seq(items) => {
+                    for it in items {
+                        match &mut it.value {
+                            Value::Str(s) => *s = abs_text(dir, s, env),
+                            Value::Map(_) => {
+                                if let Some(Value::Str(s)) =
+                                    it.get_mut("path").map(|n| &mut n.value)
+                                {
+                                    *s = abs_text(dir, s, env);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(Value::Seq(items)) = svc.get_mut("volumes").map(|n| &mut n.value) {
+        for it in items {
+            match &mut it.value {
+                Value::Str(spec) => {
+                    if let Ok(v) = crate::canon::parse_volume(spec) {
+                        if v.kind == "bind" {
+                            let src = abs_text(dir, &v.source, env);
+                            // Put the absolute source back into the short form.
+                            if let Some(rest) = spec.strip_prefix(&v.source) {
+                                *spec = format!("{src}{rest}");
+                            }
+                        }
+                    }
+                }
+                Value::Map(_) => {
+                    let bind = it.get("type").and_then(Node::as_str) == Some("bind");
+                    if bind {
+                        if let Some(Value::Str(s)) = it.get_mut("source").map(|n| &mut n.value) {
+                            *s = abs_text(dir, s, env);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(Value::Map(_)) = svc.get("extends").map(|n| &n.value) {
+        if let Some(Value::Str(s)) = svc
+            .get_mut("extends")
+            .and_then(|e| e.get_mut("file"))
+            .map(|n| &mut n.value)
+        {
+            *s = abs_text(dir, s, env);
+        }
+    }
+    if let Some(Value::Seq(items)) = svc
+        .get_mut("develop")
+        .and_then(|d| d.get_mut("watch"))
+        .map(|n| &mut n.value)
+    {
+        for it in items {
+            if let Some(Value::Str(s)) = it.get_mut("path").map(|n| &mut n.value) {
+                *s = abs_text(dir, s, env);
+            }
+        }
+    }
+}
+
+/// Every relative path of a document made absolute against `dir`.
+pub fn resolve_paths(doc: &mut Node, dir: &Path, env: &BTreeMap<String, String>) {
+    if let Some(Value::Map(m)) = doc.get_mut("services").map(|n| &mut n.value) {
+        for (_, svc) in m.iter_mut() {
+            resolve_service_paths(svc, dir, env);
+        }
+    }
+    for kind in ["secrets", "configs"] {
+        if let Some(Value::Map(m)) = doc.get_mut(kind).map(|n| &mut n.value) {
+            for (_, v) in m.iter_mut() {
+                if let Some(Value::Str(s)) = v.get_mut("file").map(|n| &mut n.value) {
+                    *s = abs_text(dir, s, env);
+                }
+            }
+        }
+    }
+}
+
+/// Load a project.
+pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
+    // The variables that choose files and names: the environment, then the `.env` of
+    // the project directory (or the current one) or `--env-file`.
+    let first_dir = absolute(
+        &opts.cwd,
+        opts.project_directory.as_deref().unwrap_or(Path::new(".")),
+    );
+    let explicit_env = !opts.env_files.is_empty();
+    let env_paths = |dir: &Path| -> Vec<PathBuf> {
+        if explicit_env {
+            opts.env_files
+                .iter()
+                .map(|f| absolute(&opts.cwd, f))
+                .collect()
+        } else {
+            vec![dir.join(".env")]
+        }
+    };
+    let pre_env = read_env_files(fs, &env_paths(&first_dir), &opts.os_env, explicit_env)?;
+    let files = config_files(opts, &pre_env, fs)?;
+    let workdir = match &opts.project_directory {
+        Some(d) => absolute(&opts.cwd, d),
+        None => files
+            .iter()
+            .find(|f| f.as_os_str() != "-")
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .unwrap_or(opts.cwd.clone()),
+    };
+    let env = if workdir == first_dir {
+        pre_env
+    } else {
+        read_env_files(fs, &env_paths(&workdir), &opts.os_env, explicit_env)?
+    };
+    let cx = Context { fs, opts };
+    let mut dict = Node::map(vec![]);
+    let mut included = Vec::new();
+    for f in &files {
+        let n = cx.load_file(f, &workdir, &env, &mut included)?;
+        dict = crate::merge::merge(dict, n).map_err(Error)?;
+        crate::merge::unicity(&mut dict);
+    }
+    crate::merge::strip_tags(&mut dict);
+    let raw = dict.clone();
+
+    // The project's name.
+    let from_file = dict.get("name").and_then(Node::scalar_text);
+    let name = if let Some(n) = opts.project_name.clone().filter(|s| !s.is_empty()) {
+        check_name(&n)?;
+        n
+    } else if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|s| !s.is_empty()) {
+        check_name(n)?;
+        n.clone()
+    } else if let Some(n) = from_file.filter(|s| !s.is_empty()) {
+        check_name(&n)?;
+        n
+    } else {
+        let base = workdir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let n = normalize_name(&base);
+        if n.is_empty() {
+            return err(format!("project name must not be empty"));
+        }
+        n
+    };
+    let mut env = env;
+    env.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
+
+    // Canonical forms.
+    if let Some(Value::Map(m)) = dict.get_mut("services").map(|n| &mut n.value) {
+        for (sname, svc) in m.iter_mut() {
+            if svc.is_null() {
+                *svc = Node::map(vec![]);
+            }
+            if opts.resolve_paths {
+                resolve_service_paths(svc, &workdir, &opts.os_env);
+            }
+            crate::canon::service(sname, svc).map_err(Error)?;
+        }
+    }
+    if opts.resolve_paths {
+        resolve_paths(&mut dict, &workdir, &opts.os_env);
+    }
+    crate::merge::unicity(&mut dict);
+    let (model, disabled, all_profiles) =
+        crate::normalize::project(dict, &name, &env, opts, fs, &workdir)?;
+    Ok(Project {
+        name,
+        workdir,
+        files,
+        env,
+        model,
+        disabled,
+        all_profiles,
+        raw,
+    })
+}
+
+/// Names of the services a set of profiles enables.
+pub fn profile_active(svc: &Node, enabled: &BTreeSet<String>) -> bool {
+    let profiles: Vec<String> = svc
+        .get("profiles")
+        .and_then(Node::as_seq)
+        .map(|s| s.iter().filter_map(Node::scalar_text).collect())
+        .unwrap_or_default();
+    profiles.is_empty() || enabled.contains("*") || profiles.iter().any(|p| enabled.contains(p))
+}

@@ -1,0 +1,461 @@
+//! Merging compose files (`-f a -f b`, `extends`, `include`) by the compose
+//! specification's rules as compose-go applies them: mappings merge key by key,
+//! sequences append, and the fields below have rules of their own. `!reset` removes what
+//! earlier files set, `!override` replaces it whole. [`unicity`] then keeps one entry per
+//! key in the sequences that must not repeat one (the last one wins, in the first one's
+//! place).
+
+use crate::yaml::{Node, Tag, Value};
+
+/// A path pattern: `*` matches one key, `[]` one sequence index.
+fn matches(path: &[String], pattern: &str) -> bool {
+    let pat: Vec<&str> = pattern.split('.').collect();
+    pat.len() == path.len() && pat.iter().zip(path).all(|(p, s)| *p == "*" || *p == s)
+}
+
+#[derive(Clone, Copy)]
+enum Rule {
+    ToSequence,
+    Override,
+    Build,
+    DependsOn,
+    ToMapping,
+    ExtraHosts,
+    Logging,
+    Ulimit,
+}
+
+const RULES: &[(&str, Rule)] = &[
+    ("networks.*.labels", Rule::ToSequence),
+    ("volumes.*.labels", Rule::ToSequence),
+    ("services.*.annotations", Rule::ToSequence),
+    ("services.*.build", Rule::Build),
+    ("services.*.build.args", Rule::ToSequence),
+    ("services.*.build.additional_contexts", Rule::ToSequence),
+    ("services.*.build.extra_hosts", Rule::ExtraHosts),
+    ("services.*.build.labels", Rule::ToSequence),
+    ("services.*.command", Rule::Override),
+    ("services.*.depends_on", Rule::DependsOn),
+    ("services.*.deploy.labels", Rule::ToSequence),
+    ("services.*.dns", Rule::ToSequence),
+    ("services.*.dns_opt", Rule::ToSequence),
+    ("services.*.dns_search", Rule::ToSequence),
+    ("services.*.entrypoint", Rule::Override),
+    ("services.*.env_file", Rule::ToSequence),
+    ("services.*.label_file", Rule::ToSequence),
+    ("services.*.environment", Rule::ToSequence),
+    ("services.*.extra_hosts", Rule::ExtraHosts),
+    ("services.*.healthcheck.test", Rule::Override),
+    ("services.*.labels", Rule::ToSequence),
+    ("services.*.volumes.[].volume.labels", Rule::ToSequence),
+    ("services.*.logging", Rule::Logging),
+    ("services.*.models", Rule::ToMapping),
+    ("services.*.networks", Rule::ToMapping),
+    ("services.*.sysctls", Rule::ToSequence),
+    ("services.*.tmpfs", Rule::ToSequence),
+    ("services.*.ulimits.*", Rule::Ulimit),
+];
+
+/// Merge `over` into `base` (the document root).
+pub fn merge(base: Node, over: Node) -> Result<Node, String> {
+    merge_at(base, over, &mut Vec::new())
+}
+
+fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, String> {
+    if over.tag == Tag::Override {
+        let mut o = over;
+        o.tag = Tag::None;
+        return Ok(o);
+    }
+    if let Some(rule) = RULES.iter().find(|(p, _)| matches(path, p)).map(|r| r.1) {
+        return Ok(match rule {
+            Rule::Override => over,
+            Rule::ToSequence => {
+                let mut s = to_sequence(&base);
+                s.extend(to_sequence(&over));
+                seq_node(s, base.line)
+            }
+            Rule::ExtraHosts => {
+                let mut s = to_sequence(&base);
+                for v in to_sequence(&over) {
+                    if !s.iter().any(|x| x.value == v.value) {
+                        s.push(v);
+                    }
+                }
+                seq_node(s, base.line)
+            }
+            Rule::Build => {
+                let b = to_build(base);
+                let o = to_build(over);
+                merge_maps(b, o, path)?
+            }
+            Rule::DependsOn => {
+                let b = to_mapping(base, true);
+                let o = to_mapping(over, true);
+                merge_maps(b, o, path)?
+            }
+            Rule::ToMapping => {
+                let b = to_mapping(base, false);
+                let o = to_mapping(over, false);
+                merge_maps(b, o, path)?
+            }
+            Rule::Logging => {
+                let bd = base
+                    .get("driver")
+                    .and_then(Node::as_str)
+                    .map(str::to_string);
+                let od = over
+                    .get("driver")
+                    .and_then(Node::as_str)
+                    .map(str::to_string);
+                match (bd, od) {
+                    (Some(b), Some(o)) if b != o => over,
+                    _ => merge_maps(base, over, path)?,
+                }
+            }
+            Rule::Ulimit => {
+                if base.as_map().is_some() && over.as_map().is_some() {
+                    merge_maps(base, over, path)?
+                } else {
+                    over
+                }
+            }
+        });
+    }
+    if over.is_null() {
+        return Ok(base);
+    }
+    match (&base.value, &over.value) {
+        (Value::Map(_), Value::Map(_)) => merge_maps(base, over, path),
+        (Value::Map(_), _) | (Value::Seq(_), _) if base.value_kind() != over.value_kind() => {
+            Err(format!("cannot override {}", path.join(".")))
+        }
+        (Value::Seq(_), Value::Seq(_)) => {
+            let mut b = base;
+            if let (Value::Seq(bs), Value::Seq(os)) = (&mut b.value, over.value) {
+                bs.extend(os);
+            }
+            Ok(b)
+        }
+        _ => Ok(over),
+    }
+}
+
+impl Node {
+    fn value_kind(&self) -> u8 {
+        match self.value {
+            Value::Map(_) => 1,
+            Value::Seq(_) => 2,
+            _ => 0,
+        }
+    }
+}
+
+fn seq_node(items: Vec<Node>, line: usize) -> Node {
+    Node::new(Value::Seq(items)).at(line)
+}
+
+fn merge_maps(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, String> {
+    let line = base.line;
+    let Value::Map(mut bm) = base.value else {
+        return Ok(over);
+    };
+    let Value::Map(om) = over.value else {
+        return Ok(Node::new(Value::Map(bm)).at(line));
+    };
+    for (k, v) in om {
+        if v.tag == Tag::Reset {
+            bm.retain(|(x, _)| *x != k);
+            continue;
+        }
+        match bm.iter().position(|(x, _)| *x == k) {
+            None => {
+                let mut v = v;
+                strip_tags(&mut v);
+                bm.push((k, v));
+            }
+            Some(i) => {
+                let old = std::mem::replace(&mut bm[i].1, Node::new(Value::Null));
+                path.push(k.clone());
+                let merged = merge_at(old, v, path);
+                path.pop();
+                bm[i].1 = merged?;
+            }
+        }
+    }
+    Ok(Node::new(Value::Map(bm)).at(line))
+}
+
+/// Drop `!reset` entries and tags from a subtree that merges into nothing.
+pub fn strip_tags(n: &mut Node) {
+    n.tag = Tag::None;
+    match &mut n.value {
+        Value::Map(m) => {
+            m.retain(|(_, v)| v.tag != Tag::Reset);
+            for (_, v) in m.iter_mut() {
+                strip_tags(v);
+            }
+        }
+        Value::Seq(s) => {
+            s.retain(|v| v.tag != Tag::Reset);
+            for v in s.iter_mut() {
+                strip_tags(v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A `KEY=VALUE` sequence of a mapping (sorted by text, as compose-go does), or the
+/// sequence itself.
+pub fn to_sequence(n: &Node) -> Vec<Node> {
+    match &n.value {
+        Value::Map(m) => {
+            let mut out: Vec<Node> = Vec::new();
+            for (k, v) in m {
+                match &v.value {
+                    Value::Null => out.push(Node::str(k.clone()).at(v.line)),
+                    Value::Seq(items) => {
+                        for it in items {
+                            out.push(
+                                Node::str(format!("{k}={}", it.scalar_text().unwrap_or_default()))
+                                    .at(it.line),
+                            )
+                        }
+                    }
+                    _ => out.push(
+                        Node::str(format!("{k}={}", v.scalar_text().unwrap_or_default()))
+                            .at(v.line),
+                    ),
+                }
+            }
+            out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            out
+        }
+        Value::Seq(s) => s.clone(),
+        Value::Str(_) => vec![n.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn to_build(n: Node) -> Node {
+    match &n.value {
+        Value::Str(_) => Node::map(vec![("context".into(), n.clone())]).at(n.line),
+        _ => n,
+    }
+}
+
+/// A list of names as a mapping (`depends_on`'s entries get their defaults).
+pub fn to_mapping(n: Node, depends: bool) -> Node {
+    match n.value {
+        Value::Seq(items) => Node::map(
+            items
+                .into_iter()
+                .map(|it| {
+                    let v = if depends {
+                        Node::map(vec![
+                            ("condition".into(), Node::str("service_started")),
+                            ("required".into(), Node::new(Value::Bool(true))),
+                        ])
+                        .at(it.line)
+                    } else {
+                        Node::new(Value::Null).at(it.line)
+                    };
+                    (it.scalar_text().unwrap_or_default(), v)
+                })
+                .collect(),
+        )
+        .at(n.line),
+        _ => n,
+    }
+}
+
+type Indexer = fn(&Node) -> Option<String>;
+
+fn key_value(n: &Node) -> Option<String> {
+    let s = n.scalar_text()?;
+    Some(s.split_once('=').map_or(s.clone(), |(k, _)| k.to_string()))
+}
+
+fn volume_key(n: &Node) -> Option<String> {
+    match &n.value {
+        Value::Map(_) => n.get("target").and_then(Node::scalar_text),
+        Value::Str(s) => crate::canon::parse_volume(s).ok().map(|v| v.target),
+        _ => None,
+    }
+}
+
+fn device_key(n: &Node) -> Option<String> {
+    match &n.value {
+        Value::Map(_) => n.get("target").and_then(Node::scalar_text),
+        Value::Str(s) => {
+            let parts: Vec<&str> = s.split(':').collect();
+            Some(parts.get(1).unwrap_or(&parts[0]).to_string())
+        }
+        _ => None,
+    }
+}
+
+fn expose_key(n: &Node) -> Option<String> {
+    n.scalar_text()
+}
+
+fn mount_key(default: &str, n: &Node) -> Option<String> {
+    match &n.value {
+        Value::Str(s) => Some(format!("{default}/{s}")),
+        Value::Map(_) => match n.get("target").and_then(Node::scalar_text) {
+            Some(t) => Some(t),
+            None => Some(format!(
+                "{default}/{}",
+                n.get("source")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default()
+            )),
+        },
+        _ => None,
+    }
+}
+
+fn secret_key(n: &Node) -> Option<String> {
+    mount_key("/run/secrets", n)
+}
+
+fn config_key(n: &Node) -> Option<String> {
+    mount_key("", n)
+}
+
+fn port_key(n: &Node) -> Option<String> {
+    match &n.value {
+        Value::Map(_) => {
+            let t = |k: &str, d: &str| n.get(k).and_then(Node::scalar_text).unwrap_or(d.into());
+            Some(format!(
+                "{}:{}:{}/{}",
+                t("host_ip", "0.0.0.0"),
+                t("published", "%!s(<nil>)"),
+                t("target", "0"),
+                t("protocol", "tcp")
+            ))
+        }
+        _ => n.scalar_text(),
+    }
+}
+
+fn env_file_key(n: &Node) -> Option<String> {
+    match &n.value {
+        Value::Map(_) => n.get("path").and_then(Node::scalar_text),
+        _ => n.scalar_text(),
+    }
+}
+
+const UNIQUE: &[(&str, Indexer)] = &[
+    ("networks.*.labels", key_value),
+    ("networks.*.ipam.options", key_value),
+    ("services.*.annotations", key_value),
+    ("services.*.build.args", key_value),
+    ("services.*.build.additional_contexts", key_value),
+    ("services.*.build.platform", key_value),
+    ("services.*.build.tags", key_value),
+    ("services.*.build.labels", key_value),
+    ("services.*.cap_add", key_value),
+    ("services.*.cap_drop", key_value),
+    ("services.*.configs", config_key),
+    ("services.*.deploy.labels", key_value),
+    ("services.*.dns", key_value),
+    ("services.*.dns_opt", key_value),
+    ("services.*.dns_search", key_value),
+    ("services.*.environment", key_value),
+    ("services.*.env_file", env_file_key),
+    ("services.*.expose", expose_key),
+    ("services.*.labels", key_value),
+    ("services.*.links", key_value),
+    ("services.*.networks.*.aliases", key_value),
+    ("services.*.networks.*.link_local_ips", key_value),
+    ("services.*.ports", port_key),
+    ("services.*.profiles", key_value),
+    ("services.*.secrets", secret_key),
+    ("services.*.sysctls", key_value),
+    ("services.*.tmpfs", key_value),
+    ("services.*.volumes", volume_key),
+    ("services.*.devices", device_key),
+];
+
+/// compose-go's `EnforceUnicity`.
+pub fn unicity(n: &mut Node) {
+    unicity_at(n, &mut Vec::new())
+}
+
+fn unicity_at(n: &mut Node, path: &mut Vec<String>) {
+    match &mut n.value {
+        Value::Map(m) => {
+            for (k, v) in m.iter_mut() {
+                path.push(k.clone());
+                unicity_at(v, path);
+                path.pop();
+            }
+        }
+        Value::Seq(items) => {
+            if let Some((_, idx)) = UNIQUE.iter().find(|(p, _)| matches(path, p)) {
+                let mut out: Vec<Node> = Vec::new();
+                let mut keys: Vec<String> = Vec::new();
+                for it in items.drain(..) {
+                    let k = idx(&it).unwrap_or_default();
+                    match keys.iter().position(|x| *x == k) {
+                        Some(j) => out[j] = it,
+                        None => {
+                            keys.push(k);
+                            out.push(it);
+                        }
+                    }
+                }
+                *items = out;
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse;
+
+    fn j(n: &Node) -> String {
+        n.to_json().to_string()
+    }
+
+    #[test]
+    fn maps_merge_sequences_append_scalars_override() {
+        let a = parse("services:\n  web:\n    image: a\n    cap_add: [X]\n    environment: {A: 1, B: 2}\n    command: [a, b]\n").unwrap();
+        let b = parse("services:\n  web:\n    image: b\n    cap_add: [Y]\n    environment: [B=3]\n    command: c\n").unwrap();
+        let mut m = merge(a, b).unwrap();
+        unicity(&mut m);
+        let w = m.get("services").unwrap().get("web").unwrap();
+        assert_eq!(j(w.get("image").unwrap()), "\"b\"");
+        assert_eq!(j(w.get("cap_add").unwrap()), "[\"X\",\"Y\"]");
+        assert_eq!(j(w.get("environment").unwrap()), "[\"A=1\",\"B=3\"]");
+        assert_eq!(j(w.get("command").unwrap()), "\"c\"");
+    }
+
+    #[test]
+    fn reset_and_override() {
+        let a =
+            parse("services:\n  web:\n    image: a\n    ports: ['80:80']\n    labels: {a: b}\n")
+                .unwrap();
+        let b = parse("services:\n  web:\n    ports: !reset []\n    labels: !override {c: d}\n")
+            .unwrap();
+        let m = merge(a, b).unwrap();
+        let w = m.get("services").unwrap().get("web").unwrap();
+        assert!(w.get("ports").is_none());
+        assert_eq!(j(w.get("labels").unwrap()), "{\"c\":\"d\"}");
+    }
+
+    #[test]
+    fn ports_keep_one_per_binding() {
+        let a = parse("services:\n  web:\n    ports: ['80:80', '81:81']\n").unwrap();
+        let b = parse("services:\n  web:\n    ports: ['80:80']\n").unwrap();
+        let mut m = merge(a, b).unwrap();
+        unicity(&mut m);
+        let w = m.get("services").unwrap().get("web").unwrap();
+        assert_eq!(j(w.get("ports").unwrap()), "[\"80:80\",\"81:81\"]");
+    }
+}

@@ -1,0 +1,468 @@
+//! The last steps of loading (compose-go's `normalize`, `WithProfiles`,
+//! `WithServicesEnvironmentResolved`, `CheckConsistency` and
+//! `WithoutUnnecessaryResources`): the default network, resource names, implicit
+//! dependencies, profiles, each service's environment with its env files read, the
+//! references checked, and unused networks, volumes, secrets and configs left out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::load::{Error, Fs, Options};
+use crate::yaml::{Node, Value};
+
+fn s(x: impl Into<String>) -> Node {
+    Node::str(x)
+}
+
+fn invalid(m: String) -> Error {
+    Error(format!("{m}: invalid compose project"))
+}
+
+fn names(n: Option<&Node>) -> Vec<String> {
+    n.and_then(Node::as_map)
+        .map(|m| m.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default()
+}
+
+fn ensure_map<'a>(doc: &'a mut Node, key: &str) -> &'a mut Node {
+    if doc.get(key).is_none_or(Node::is_null) {
+        doc.set(key, Node::map(vec![]));
+    }
+    // The key was just set.
+    doc.get_mut(key).expect("set above")
+}
+
+/// Everything after the canonical forms. Returns the model, the disabled services and
+/// every profile named.
+pub fn project(
+    mut doc: Node,
+    name: &str,
+    env: &BTreeMap<String, String>,
+    opts: &Options,
+    fs: &dyn Fs,
+    _workdir: &Path,
+) -> Result<(Node, Vec<String>, Vec<String>), Error> {
+    doc.set("name", s(name));
+    doc.remove("version");
+    ensure_map(&mut doc, "services");
+
+    // Profiles.
+    let mut enabled: BTreeSet<String> = opts.profiles.iter().cloned().collect();
+    if enabled.is_empty() {
+        if let Some(p) = env.get("COMPOSE_PROFILES") {
+            enabled.extend(p.split(',').filter(|x| !x.is_empty()).map(str::to_string));
+        }
+    }
+    let mut all_profiles = BTreeSet::new();
+    let mut disabled = Vec::new();
+    if let Some(m) = doc.get("services").and_then(Node::as_map) {
+        for (k, v) in m {
+            for p in v
+                .get("profiles")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(t) = p.scalar_text() {
+                    all_profiles.insert(t);
+                }
+            }
+            let named = opts.services.contains(k);
+            if !opts.all_profiles && !named && !crate::load::profile_active(v, &enabled) {
+                disabled.push(k.clone());
+            }
+        }
+    }
+    if let Some(m) = doc.get_mut("services").and_then(Node::as_map_mut) {
+        m.retain(|(k, _)| !disabled.contains(k));
+    }
+
+    // Services: implicit dependencies, default network, environment.
+    let service_names = names(doc.get("services"));
+    let mut uses_default = false;
+    let svc_map = ensure_map(&mut doc, "services");
+    if let Some(m) = svc_map.as_map_mut() {
+        for (sname, svc) in m.iter_mut() {
+            let mut implicit: Vec<String> = Vec::new();
+            if let Some(links) = svc.get("links").and_then(Node::as_seq) {
+                for l in links.iter().filter_map(Node::scalar_text) {
+                    implicit.push(l.split(':').next().unwrap_or(&l).to_string());
+                }
+            }
+            if let Some(nm) = svc.get("network_mode").and_then(Node::as_str) {
+                if let Some(x) = nm.strip_prefix("service:") {
+                    implicit.push(x.to_string());
+                }
+            }
+            if let Some(vf) = svc.get("volumes_from").and_then(Node::as_seq) {
+                for v in vf.iter().filter_map(Node::scalar_text) {
+                    if !v.starts_with("container:") {
+                        implicit.push(v.split(':').next().unwrap_or(&v).to_string());
+                    }
+                }
+            }
+            for dep in implicit {
+                if dep == *sname {
+                    continue;
+                }
+                if svc.get("depends_on").is_none() {
+                    svc.set("depends_on", Node::map(vec![]));
+                }
+                if let Some(d) = svc.get_mut("depends_on") {
+                    if d.get(&dep).is_none() {
+                        d.set(
+                            &dep,
+                            Node::map(vec![
+                                ("condition".into(), s("service_started")),
+                                ("restart".into(), Node::new(Value::Bool(true))),
+                                ("required".into(), Node::new(Value::Bool(true))),
+                            ]),
+                        );
+                    }
+                }
+            }
+            if svc.get("network_mode").is_none() {
+                if svc
+                    .get("networks")
+                    .is_none_or(|n| n.as_map().is_none_or(Vec::is_empty))
+                {
+                    svc.set(
+                        "networks",
+                        Node::map(vec![("default".into(), Node::new(Value::Null))]),
+                    );
+                }
+                if svc.get("networks").and_then(|n| n.get("default")).is_some() {
+                    uses_default = true;
+                }
+            }
+            if svc.get("command").is_none() {
+                svc.set("command", Node::new(Value::Null));
+            }
+            if svc.get("entrypoint").is_none() {
+                svc.set("entrypoint", Node::new(Value::Null));
+            }
+            if opts.resolve_env {
+                resolve_environment(sname, svc, env, fs)?;
+            }
+            if let Some(d) = svc.get_mut("deploy") {
+                if d.get("resources").is_none() {
+                    d.set("resources", Node::map(vec![]));
+                }
+                if d.get("placement").is_none() {
+                    d.set("placement", Node::map(vec![]));
+                }
+            }
+        }
+    }
+
+    // Networks and volumes: names.
+    if uses_default {
+        let nets = ensure_map(&mut doc, "networks");
+        if nets.get("default").is_none() {
+            nets.set("default", Node::map(vec![]));
+        }
+    }
+    for kind in ["networks", "volumes", "secrets", "configs"] {
+        if let Some(m) = doc.get_mut(kind).and_then(Node::as_map_mut) {
+            for (k, v) in m.iter_mut() {
+                if v.is_null() {
+                    *v = Node::map(vec![]);
+                }
+                let external = match v.get("external").map(|e| &e.value) {
+                    Some(Value::Bool(b)) => *b,
+                    Some(Value::Map(_)) => true,
+                    _ => false,
+                };
+                if external {
+                    if let Some(Value::Map(e)) = v.get("external").map(|e| &e.value) {
+                        // `external: {name: X}` (legacy) names the resource.
+                        if let Some(n) = e.iter().find(|(x, _)| x == "name") {
+                            let n = n.1.clone();
+                            v.set("name", n);
+                        }
+                    }
+                    v.set("external", Node::new(Value::Bool(true)));
+                    if v.get("name").is_none() {
+                        v.set("name", s(k.clone()));
+                    }
+                } else if v.get("name").is_none() {
+                    v.set("name", s(format!("{name}_{k}")));
+                }
+                if kind == "networks" {
+                    if v.get("ipam").is_none() {
+                        v.set("ipam", Node::map(vec![]));
+                    }
+                    if let Some(l) = v.get("labels").cloned() {
+                        v.set("labels", crate::canon::key_values(&l, Some("")));
+                    }
+                }
+                if kind == "volumes" {
+                    if let Some(l) = v.get("labels").cloned() {
+                        v.set("labels", crate::canon::key_values(&l, Some("")));
+                    }
+                }
+                if kind == "secrets" || kind == "configs" {
+                    if let Some(Value::Str(var)) = v.get("environment").map(|e| e.value.clone()) {
+                        if kind == "configs" {
+                            if let Some(val) = env.get(&var) {
+                                v.set("content", s(val.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    if opts.consistency {
+        check_consistency(&doc, &service_names)?;
+    }
+    prune_unused(&mut doc);
+    for kind in ["networks", "volumes", "secrets", "configs", "models"] {
+        if doc
+            .get(kind)
+            .and_then(Node::as_map)
+            .is_some_and(Vec::is_empty)
+        {
+            doc.remove(kind);
+        }
+    }
+    Ok((doc, disabled, all_profiles.into_iter().collect()))
+}
+
+/// `env_file` read into `environment` (the file's values first, `environment` over
+/// them); variables named without a value take the project's.
+fn resolve_environment(
+    sname: &str,
+    svc: &mut Node,
+    env: &BTreeMap<String, String>,
+    fs: &dyn Fs,
+) -> Result<(), Error> {
+    let mut merged: Vec<(String, Node)> = Vec::new();
+    let mut set = |k: String, v: Node| {
+        if let Some(slot) = merged.iter_mut().find(|(x, _)| *x == k) {
+            slot.1 = v;
+        } else {
+            merged.push((k, v));
+        }
+    };
+    if let Some(files) = svc.remove("env_file") {
+        for f in files.as_seq().into_iter().flatten() {
+            let path = f
+                .get("path")
+                .and_then(Node::scalar_text)
+                .unwrap_or_default();
+            let required = !matches!(
+                f.get("required").map(|r| &r.value),
+                Some(Value::Bool(false))
+            );
+            let raw = f.get("format").and_then(Node::as_str) == Some("raw");
+            let src = match fs.read(Path::new(&path)) {
+                Ok(t) => t,
+                Err(_) if !required => continue,
+                Err(_) => {
+                    return Err(Error(format!(
+                        "env file {path} not found: stat {path}: no such file or directory"
+                    )))
+                }
+            };
+            let lookup = |k: &str| env.get(k).cloned();
+            let vars = if raw {
+                crate::dotenv::parse_raw(&src, &lookup)
+            } else {
+                crate::dotenv::parse(&src, &lookup)
+            }
+            .map_err(|e| Error(format!("failed to read {path}: {e}")))?;
+            for (k, v) in vars {
+                set(k, s(v));
+            }
+        }
+    }
+    if let Some(e) = svc.get("environment").and_then(Node::as_map) {
+        for (k, v) in e.clone() {
+            set(k, v);
+        }
+    }
+    for (k, v) in merged.iter_mut() {
+        if v.is_null() {
+            if let Some(val) = env.get(k) {
+                *v = s(val.clone());
+            }
+        }
+    }
+    let _ = sname;
+    if !merged.is_empty() {
+        svc.set("environment", Node::map(merged));
+    }
+    Ok(())
+}
+
+fn check_consistency(doc: &Node, all: &[String]) -> Result<(), Error> {
+    let empty = Vec::new();
+    let services = doc.get("services").and_then(Node::as_map).unwrap_or(&empty);
+    let nets = names(doc.get("networks"));
+    let vols = names(doc.get("volumes"));
+    let secrets = names(doc.get("secrets"));
+    let configs = names(doc.get("configs"));
+    let active: Vec<&String> = services.iter().map(|(k, _)| k).collect();
+    for (sname, svc) in services {
+        for n in names(svc.get("networks")) {
+            if !nets.contains(&n) {
+                return Err(invalid(format!(
+                    "service {sname:?} refers to undefined network {n}"
+                )));
+            }
+        }
+        for v in svc
+            .get("volumes")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+        {
+            if v.get("type").and_then(Node::as_str) == Some("volume") {
+                if let Some(src) = v.get("source").and_then(Node::as_str) {
+                    if !vols.iter().any(|x| x == src) {
+                        return Err(invalid(format!(
+                            "service {sname:?} refers to undefined volume {src}"
+                        )));
+                    }
+                }
+            }
+        }
+        for (kind, defined) in [("secret", &secrets), ("config", &configs)] {
+            let key = format!("{kind}s");
+            for it in svc.get(&key).and_then(Node::as_seq).into_iter().flatten() {
+                if let Some(src) = it.get("source").and_then(Node::as_str) {
+                    if !defined.iter().any(|x| x == src) {
+                        return Err(invalid(format!(
+                            "service {sname:?} refers to undefined {kind} {src}"
+                        )));
+                    }
+                }
+            }
+        }
+        for dep in names(svc.get("depends_on")) {
+            let required = !matches!(
+                svc.get("depends_on")
+                    .and_then(|d| d.get(&dep))
+                    .and_then(|d| d.get("required"))
+                    .map(|r| &r.value),
+                Some(Value::Bool(false))
+            );
+            if !active.contains(&&dep) && required {
+                if all.contains(&dep) {
+                    return Err(invalid(format!(
+                        "service {sname:?} depends on undefined service {dep:?}"
+                    )));
+                }
+                return Err(invalid(format!(
+                    "service {sname:?} depends on undefined service {dep:?}"
+                )));
+            }
+        }
+    }
+    // Cycles in depends_on.
+    let graph: BTreeMap<String, Vec<String>> = services
+        .iter()
+        .map(|(k, v)| (k.clone(), names(v.get("depends_on"))))
+        .collect();
+    fn visit(
+        n: &str,
+        g: &BTreeMap<String, Vec<String>>,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Result<(), Error> {
+        if done.contains(n) {
+            return Ok(());
+        }
+        if let Some(i) = stack.iter().position(|x| x == n) {
+            let mut cyc: Vec<String> = stack[i..].to_vec();
+            cyc.push(n.to_string());
+            return Err(Error(format!(
+                "dependency cycle detected: {}",
+                cyc.join(" -> ")
+            )));
+        }
+        stack.push(n.to_string());
+        for d in g.get(n).into_iter().flatten() {
+            visit(d, g, stack, done)?;
+        }
+        stack.pop();
+        done.insert(n.to_string());
+        Ok(())
+    }
+    let mut done = BTreeSet::new();
+    for k in graph.keys() {
+        visit(k, &graph, &mut Vec::new(), &mut done)?;
+    }
+    Ok(())
+}
+
+/// Networks, volumes, secrets and configs no service uses are left out.
+fn prune_unused(doc: &mut Node) {
+    let mut nets = BTreeSet::new();
+    let mut vols = BTreeSet::new();
+    let mut secrets = BTreeSet::new();
+    let mut configs = BTreeSet::new();
+    for (_, svc) in doc
+        .get("services")
+        .and_then(Node::as_map)
+        .into_iter()
+        .flatten()
+    {
+        nets.extend(names(svc.get("networks")));
+        for v in svc
+            .get("volumes")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+        {
+            if v.get("type").and_then(Node::as_str) == Some("volume") {
+                if let Some(src) = v.get("source").and_then(Node::scalar_text) {
+                    vols.insert(src);
+                }
+            }
+        }
+        for it in svc
+            .get("secrets")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(src) = it.get("source").and_then(Node::scalar_text) {
+                secrets.insert(src);
+            }
+        }
+        for it in svc
+            .get("build")
+            .and_then(|b| b.get("secrets"))
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(src) = it.get("source").and_then(Node::scalar_text) {
+                secrets.insert(src);
+            }
+        }
+        for it in svc
+            .get("configs")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(src) = it.get("source").and_then(Node::scalar_text) {
+                configs.insert(src);
+            }
+        }
+    }
+    for (kind, used) in [
+        ("networks", nets),
+        ("volumes", vols),
+        ("secrets", secrets),
+        ("configs", configs),
+    ] {
+        if let Some(m) = doc.get_mut(kind).and_then(Node::as_map_mut) {
+            m.retain(|(k, _)| used.contains(k));
+        }
+    }
+}
