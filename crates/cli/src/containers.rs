@@ -278,7 +278,7 @@ pub struct PsArgs {
 /// The PORTS column as docker's CLI makes it from a running container's ports: runs of
 /// exposed ports (and ports published on the same number) grouped into ranges first,
 /// then the other published ones, each `IP:HOST->PORT/PROTO`.
-fn displayable_ports(r: &Record) -> String {
+pub(crate) fn displayable_ports(r: &Record) -> String {
     if !r.state.status.is_active() {
         return String::new();
     }

@@ -6,6 +6,7 @@
 
 mod build_cmd;
 mod common;
+mod compose_cmd;
 mod container_io;
 mod containers;
 mod create_opts;
@@ -661,7 +662,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Man { dir } => system::man_pages(<Cli as clap::CommandFactory>::command(), &dir),
         Cmd::Context { cmd } => system::context(cmd),
-        Cmd::Compose(a) => compose::command::main(a, &cli.root, &cli.run_dir),
+        Cmd::Compose(a) => compose_cmd::compose(a, &cli.root, &cli.run_dir),
         Cmd::Version { format: None } => Ok(system::version()),
         Cmd::Version { format: Some(f) } => system::version_format(&f),
         cmd => {

@@ -7,12 +7,16 @@ pub mod command;
 pub mod config_cmd;
 pub mod dotenv;
 pub mod emit;
+pub mod exec;
 pub mod interpolate;
 pub mod load;
+pub mod logs;
 pub mod merge;
 pub mod normalize;
 pub mod schema;
+pub mod service;
 pub mod up;
+pub mod watch;
 pub mod yaml;
 
 /// The docker compose version quai compose matches (and writes in its labels).

@@ -1,7 +1,1557 @@
-//! Running a project over the engine library.
-use crate::cli::ComposeArgs;
-use crate::load::Options;
+//! Running a project over the engine library, as docker compose v2 runs it on dockerd:
+//! images first (pulled or built before anything is made), then networks and volumes,
+//! then each service's containers in dependency order, recreated only when their
+//! configuration hash changed; `down` removes what `up` made and nothing else.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::Path;
-pub fn dispatch(_a: &ComposeArgs, _o: &Options, _root: &Path, _run: &Path) -> anyhow::Result<i32> {
-    anyhow::bail!("not yet")
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _};
+use engine::config::ContainerStatus;
+use engine::lifecycle::Engine;
+use engine::Record;
+
+use crate::cli::{ComposeArgs, ComposeCmd, CreateOpts, DownArgs, UpArgs};
+use crate::config_cmd::{dependency_order, image_name, service_hash};
+use crate::load::{Options, Project};
+use crate::service::{self as svcmod, LABEL_NUMBER, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE};
+use crate::yaml::{Node, Value};
+
+/// A project and the engine it runs on.
+pub struct Ctx {
+    pub p: Project,
+    pub eng: Engine,
+    pub root: std::path::PathBuf,
+    pub run_dir: std::path::PathBuf,
+    pub quiet: bool,
+}
+
+impl Ctx {
+    /// A progress line, as docker compose prints them without a terminal.
+    pub fn say(&self, kind: &str, name: &str, state: &str) {
+        if !self.quiet {
+            eprintln!(" {kind} {name}  {state}");
+        }
+    }
+
+    pub fn services(&self) -> Vec<(String, Node)> {
+        self.p
+            .model
+            .get("services")
+            .and_then(Node::as_map)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn service(&self, name: &str) -> anyhow::Result<Node> {
+        self.p
+            .model
+            .get("services")
+            .and_then(|s| s.get(name))
+            .cloned()
+            .ok_or_else(|| anyhow!("no such service: {name}"))
+    }
+}
+
+/// Every container of project `name` (one-off ones with `oneoff`).
+pub fn project_containers(
+    eng: &mut Engine,
+    name: &str,
+    oneoff: bool,
+) -> anyhow::Result<Vec<Record>> {
+    let mut v: Vec<Record> = eng
+        .list()?
+        .into_iter()
+        .filter(|r| r.config.labels.get(LABEL_PROJECT).map(String::as_str) == Some(name))
+        .filter(|r| oneoff || r.config.labels.get(LABEL_ONEOFF).map(String::as_str) != Some("True"))
+        .collect();
+    v.sort_by(|a, b| {
+        let k = |r: &Record| {
+            (
+                r.config
+                    .labels
+                    .get(LABEL_SERVICE)
+                    .cloned()
+                    .unwrap_or_default(),
+                number(r),
+            )
+        };
+        k(a).cmp(&k(b))
+    });
+    Ok(v)
+}
+
+/// A container's replica number.
+pub fn number(r: &Record) -> u32 {
+    r.config
+        .labels
+        .get(LABEL_NUMBER)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn service_of(r: &Record) -> String {
+    r.config
+        .labels
+        .get(LABEL_SERVICE)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn is_oneoff(r: &Record) -> bool {
+    r.config.labels.get(LABEL_ONEOFF).map(String::as_str) == Some("True")
+}
+
+/// The services to act on: those named (or all) plus, unless `no_deps`, what they
+/// depend on; in dependency order.
+pub fn selected(p: &Project, names: &[String], no_deps: bool) -> anyhow::Result<Vec<String>> {
+    let all = dependency_order(&p.model);
+    for n in names {
+        if !all.contains(n) {
+            if p.disabled.contains(n) {
+                bail!("service {n:?} is not enabled by the active profiles");
+            }
+            bail!("no such service: {n}");
+        }
+    }
+    if names.is_empty() {
+        return Ok(all);
+    }
+    let mut keep: BTreeSet<String> = names.iter().cloned().collect();
+    if !no_deps {
+        let mut todo: Vec<String> = names.to_vec();
+        while let Some(n) = todo.pop() {
+            for (d, _) in p
+                .model
+                .get("services")
+                .and_then(|s| s.get(&n))
+                .and_then(|s| s.get("depends_on"))
+                .and_then(Node::as_map)
+                .into_iter()
+                .flatten()
+            {
+                if keep.insert(d.clone()) {
+                    todo.push(d.clone());
+                }
+            }
+        }
+    }
+    Ok(all.into_iter().filter(|s| keep.contains(s)).collect())
+}
+
+fn replicas(svc: &Node, scale: &BTreeMap<String, u32>, name: &str) -> u32 {
+    if let Some(n) = scale.get(name) {
+        return *n;
+    }
+    let int = |n: Option<&Node>| match n.map(|x| &x.value) {
+        Some(Value::Int(i)) => Some(*i),
+        _ => None,
+    };
+    int(svc.get("scale"))
+        .or(int(svc.get("deploy").and_then(|d| d.get("replicas"))))
+        .map_or(1, |n| n.max(0) as u32)
+}
+
+fn parse_scale(list: &[String]) -> anyhow::Result<BTreeMap<String, u32>> {
+    let mut m = BTreeMap::new();
+    for s in list {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow!("invalid scale specifier: {s}"))?;
+        let n: u32 = v
+            .parse()
+            .map_err(|_| anyhow!("invalid scale specifier: {s}"))?;
+        m.insert(k.to_string(), n);
+    }
+    Ok(m)
+}
+
+/// Dispatch the commands that run things.
+pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> anyhow::Result<i32> {
+    if let ComposeCmd::Ls {
+        all,
+        format,
+        quiet,
+        filter,
+    } = &a.cmd
+    {
+        let mut eng = Engine::open(root, run_dir)?;
+        return ls(&mut eng, *all, format, *quiet, filter.as_deref());
+    }
+    let mut o = o.clone();
+    match &a.cmd {
+        ComposeCmd::Up(u) => o.services = u.services.clone(),
+        ComposeCmd::Run(r) => o.services = vec![r.service.clone()],
+        _ => {}
+    }
+    // Commands that act on what exists may name a project that has no files here.
+    let p = match crate::command::load(&o) {
+        Ok(p) => p,
+        Err(e) if a.project_name.is_some() && is_no_file(&e) && acts_on_existing(&a.cmd) => {
+            stub_project(a.project_name.clone().unwrap_or_default(), &o)
+        }
+        Err(e) => return Err(e),
+    };
+    let eng = Engine::open(root, run_dir)?;
+    let quiet = a.progress.as_deref() == Some("quiet");
+    let mut cx = Ctx {
+        p,
+        eng,
+        root: root.to_path_buf(),
+        run_dir: run_dir.to_path_buf(),
+        quiet,
+    };
+    match &a.cmd {
+        ComposeCmd::Up(u) => up(&mut cx, u),
+        ComposeCmd::Create { opts, services } => {
+            let u = UpArgs {
+                create: opts.clone(),
+                detach: true,
+                no_start: true,
+                services: services.clone(),
+                ..Default::default()
+            };
+            up(&mut cx, &u)
+        }
+        ComposeCmd::Down(d) => down(&mut cx, d),
+        ComposeCmd::Start {
+            wait,
+            wait_timeout,
+            services,
+        } => {
+            let names = selected(&cx.p, services, false)?;
+            start_services(&mut cx, &names, true)?;
+            if *wait {
+                wait_healthy(&mut cx, &names, wait_timeout.map(Duration::from_secs))?;
+            }
+            Ok(0)
+        }
+        ComposeCmd::Stop { timeout, services } => {
+            stop(&mut cx, services, *timeout)?;
+            Ok(0)
+        }
+        ComposeCmd::Restart {
+            no_deps,
+            timeout,
+            services,
+        } => {
+            let names = selected(&cx.p, services, *no_deps)?;
+            for r in project_containers(&mut cx.eng, &cx.p.name.clone(), false)? {
+                if names.contains(&service_of(&r)) {
+                    cx.say("Container", &r.name, "Restarting");
+                    cx.eng.restart(&r.id, *timeout)?;
+                    cx.say("Container", &r.name, "Started");
+                }
+            }
+            Ok(0)
+        }
+        ComposeCmd::Kill {
+            remove_orphans: orphans,
+            signal,
+            services,
+        } => {
+            for r in targets(&mut cx, services)? {
+                if r.state.status.is_up() {
+                    cx.say("Container", &r.name, "Killing");
+                    cx.eng.kill(&r.id, signal)?;
+                    cx.say("Container", &r.name, "Killed");
+                }
+            }
+            if *orphans {
+                remove_orphans(&mut cx, None)?;
+            }
+            Ok(0)
+        }
+        ComposeCmd::Rm {
+            force: _,
+            stop: st,
+            volumes,
+            services,
+        } => {
+            let mut gone = Vec::new();
+            for r in targets(&mut cx, services)? {
+                if r.state.status.is_up() {
+                    if *st {
+                        cx.say("Container", &r.name, "Stopping");
+                        cx.eng.stop(&r.id, None)?;
+                        cx.say("Container", &r.name, "Stopped");
+                    } else {
+                        continue;
+                    }
+                }
+                gone.push(r);
+            }
+            if gone.is_empty() {
+                eprintln!("No stopped containers");
+            }
+            for r in gone {
+                cx.say("Container", &r.name, "Removing");
+                cx.eng.remove(&r.id, true, *volumes)?;
+                cx.say("Container", &r.name, "Removed");
+            }
+            Ok(0)
+        }
+        ComposeCmd::Pause { services } => {
+            for r in targets(&mut cx, services)? {
+                if r.state.status == ContainerStatus::Running {
+                    cx.say("Container", &r.name, "Pausing");
+                    cx.eng.pause(&r.id, true)?;
+                    cx.say("Container", &r.name, "Paused");
+                }
+            }
+            Ok(0)
+        }
+        ComposeCmd::Unpause { services } => {
+            for r in targets(&mut cx, services)? {
+                if r.state.status == ContainerStatus::Paused {
+                    cx.say("Container", &r.name, "Unpausing");
+                    cx.eng.pause(&r.id, false)?;
+                    cx.say("Container", &r.name, "Unpaused");
+                }
+            }
+            Ok(0)
+        }
+        ComposeCmd::Pull {
+            ignore_buildable,
+            ignore_pull_failures,
+            include_deps,
+            policy,
+            quiet,
+            services,
+        } => {
+            let names = selected(&cx.p, services, !include_deps)?;
+            let mut failed = false;
+            for n in names {
+                let svc = cx.service(&n)?;
+                if svc.get("image").is_none() || (*ignore_buildable && svc.get("build").is_some()) {
+                    continue;
+                }
+                let image = image_name(&cx.p.name, &n, &svc);
+                if policy.as_deref() == Some("missing") && cx.eng.image_resolve(&image).is_ok() {
+                    continue;
+                }
+                match pull(&cx, &image, *quiet) {
+                    Ok(()) => {}
+                    Err(e) if *ignore_pull_failures => {
+                        eprintln!("{e:#}");
+                        failed = true;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(if failed { 0 } else { 0 })
+        }
+        ComposeCmd::Push {
+            ignore_push_failures,
+            include_deps,
+            quiet,
+            services,
+        } => {
+            let names = selected(&cx.p, services, !include_deps)?;
+            for n in names {
+                let svc = cx.service(&n)?;
+                let Some(image) = svc.get("image").and_then(Node::scalar_text) else {
+                    continue;
+                };
+                let r: image::reference::Reference = image.parse()?;
+                if !quiet {
+                    cx.say("Image", &image, "Pushing");
+                }
+                let res = cx.eng.image_push(
+                    &r,
+                    engine::images::RegistryOptions::default(),
+                    engine::images::Progress {
+                        event: &|_| {},
+                        bytes: None,
+                    },
+                );
+                match res {
+                    Ok(_) => {
+                        if !quiet {
+                            cx.say("Image", &image, "Pushed");
+                        }
+                    }
+                    Err(e) if *ignore_push_failures => eprintln!("{e}"),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(0)
+        }
+        ComposeCmd::Build {
+            build_arg,
+            no_cache,
+            pull: pl,
+            push: _,
+            quiet,
+            with_dependencies,
+            services,
+        } => {
+            let names = selected(&cx.p, services, !with_dependencies)?;
+            let args: BTreeMap<String, String> = build_arg
+                .iter()
+                .map(|a| match a.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (a.clone(), std::env::var(a).unwrap_or_default()),
+                })
+                .collect();
+            for n in names {
+                let svc = cx.service(&n)?;
+                if svc.get("build").is_some() {
+                    build_service(&mut cx, &n, &svc, &args, *no_cache, *pl, *quiet)?;
+                }
+            }
+            Ok(0)
+        }
+        ComposeCmd::Scale { no_deps, scales } => {
+            let scale = parse_scale(scales)?;
+            let names: Vec<String> = scale.keys().cloned().collect();
+            let u = UpArgs {
+                detach: true,
+                no_deps: *no_deps,
+                create: CreateOpts {
+                    scale: scales.clone(),
+                    ..Default::default()
+                },
+                services: names,
+                ..Default::default()
+            };
+            up(&mut cx, &u)
+        }
+        ComposeCmd::Wait {
+            down_project,
+            services,
+        } => {
+            let names = selected(&cx.p, services, true)?;
+            let mut code = 0;
+            loop {
+                let cs = project_containers(&mut cx.eng, &cx.p.name.clone(), false)?;
+                let mine: Vec<&Record> = cs
+                    .iter()
+                    .filter(|r| names.contains(&service_of(r)))
+                    .collect();
+                if let Some(r) = mine.iter().find(|r| !r.state.status.is_up()) {
+                    code = r.state.exit_code;
+                    println!("{}", r.state.exit_code);
+                    if *down_project {
+                        down(&mut cx, &DownArgs::default())?;
+                    }
+                    break;
+                }
+                if mine.is_empty() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Ok(code)
+        }
+        ComposeCmd::Exec(e) => crate::exec::exec(&mut cx, e),
+        ComposeCmd::Run(r) => crate::exec::run(&mut cx, r),
+        ComposeCmd::Logs(l) => crate::logs::logs(&mut cx, l),
+        ComposeCmd::Watch {
+            no_up,
+            prune: _,
+            quiet,
+            services,
+        } => crate::watch::watch(&mut cx, services, *no_up, *quiet),
+        ComposeCmd::Events {
+            json,
+            since: _,
+            until: _,
+            services,
+        } => crate::logs::events(&mut cx, services, *json),
+        other => bail!(
+            "quai compose {}: handled by the command line",
+            command_name(other)
+        ),
+    }
+}
+
+fn command_name(c: &ComposeCmd) -> String {
+    format!("{c:?}")
+        .split(|ch: char| !ch.is_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+fn is_no_file(e: &anyhow::Error) -> bool {
+    e.to_string().starts_with("no configuration file provided")
+}
+
+fn acts_on_existing(c: &ComposeCmd) -> bool {
+    matches!(
+        c,
+        ComposeCmd::Down(_)
+            | ComposeCmd::Ps(_)
+            | ComposeCmd::Logs(_)
+            | ComposeCmd::Stop { .. }
+            | ComposeCmd::Kill { .. }
+            | ComposeCmd::Rm { .. }
+            | ComposeCmd::Pause { .. }
+            | ComposeCmd::Unpause { .. }
+            | ComposeCmd::Restart { .. }
+            | ComposeCmd::Start { .. }
+            | ComposeCmd::Exec(_)
+            | ComposeCmd::Top { .. }
+            | ComposeCmd::Images { .. }
+            | ComposeCmd::Port { .. }
+            | ComposeCmd::Events { .. }
+            | ComposeCmd::Wait { .. }
+            | ComposeCmd::Cp { .. }
+            | ComposeCmd::Attach { .. }
+            | ComposeCmd::Stats { .. }
+            | ComposeCmd::Volumes { .. }
+            | ComposeCmd::Commit { .. }
+            | ComposeCmd::Export { .. }
+    )
+}
+
+/// A project known only by name (`-p NAME` with no files): what its containers carry.
+pub fn stub_project(name: String, o: &Options) -> Project {
+    Project {
+        name: name.clone(),
+        workdir: o.cwd.clone(),
+        files: Vec::new(),
+        env: o.os_env.clone(),
+        model: Node::map(vec![
+            ("name".into(), Node::str(name)),
+            ("services".into(), Node::map(vec![])),
+        ]),
+        disabled: Vec::new(),
+        all_profiles: Vec::new(),
+        raw: Node::map(vec![]),
+    }
+}
+
+/// The project's containers of the named services (all when none named).
+pub fn targets(cx: &mut Ctx, services: &[String]) -> anyhow::Result<Vec<Record>> {
+    let all = project_containers(&mut cx.eng, &cx.p.name.clone(), false)?;
+    Ok(all
+        .into_iter()
+        .filter(|r| services.is_empty() || services.contains(&service_of(r)))
+        .collect())
+}
+
+/// Pull one image.
+pub fn pull(cx: &Ctx, image: &str, quiet: bool) -> anyhow::Result<()> {
+    let r: image::reference::Reference = image
+        .parse()
+        .map_err(|e| anyhow!("invalid reference format {image:?}: {e}"))?;
+    let platform: engine::images::Platform = "".parse().unwrap_or_default();
+    if !quiet {
+        cx.say("Image", image, "Pulling");
+    }
+    cx.eng
+        .image_pull(
+            &r,
+            &platform,
+            engine::images::RegistryOptions::default(),
+            engine::images::Progress {
+                event: &|_| {},
+                bytes: None,
+            },
+        )
+        .map_err(|e| anyhow!("Error response from daemon: {e}"))?;
+    if !quiet {
+        cx.say("Image", image, "Pulled");
+    }
+    Ok(())
+}
+
+/// Build a service's image (tagged `image`, or `PROJECT-SERVICE`).
+pub fn build_service(
+    cx: &mut Ctx,
+    name: &str,
+    svc: &Node,
+    extra_args: &BTreeMap<String, String>,
+    no_cache: bool,
+    pull: bool,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let b = svc.get("build").cloned().unwrap_or(Node::map(vec![]));
+    let text = |k: &str| b.get(k).and_then(Node::scalar_text);
+    let ctx_dir = std::path::PathBuf::from(text("context").unwrap_or(".".into()));
+    if text("context").is_some_and(|c| c.contains("://")) {
+        bail!(
+            "service {name:?}: quai builds from local contexts only, not {}",
+            text("context").unwrap_or_default()
+        );
+    }
+    let (dockerfile, dname) = match text("dockerfile_inline") {
+        Some(inline) => (inline, "Dockerfile".to_string()),
+        None => {
+            let d = text("dockerfile").unwrap_or("Dockerfile".into());
+            let path = if Path::new(&d).is_absolute() {
+                Path::new(&d).to_path_buf()
+            } else {
+                ctx_dir.join(&d)
+            };
+            let body = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "service {name:?}: failed to read dockerfile: open {}",
+                    path.display()
+                )
+            })?;
+            (body, d)
+        }
+    };
+    let mut args: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in b.get("args").and_then(Node::as_map).into_iter().flatten() {
+        if let Some(t) = v.scalar_text() {
+            args.insert(k.clone(), t);
+        } else if let Some(t) = cx.p.env.get(k) {
+            args.insert(k.clone(), t.clone());
+        }
+    }
+    args.extend(extra_args.clone());
+    let mut labels: BTreeMap<String, String> = b
+        .get("labels")
+        .and_then(Node::as_map)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+        .collect();
+    labels.insert(LABEL_PROJECT.into(), cx.p.name.clone());
+    labels.insert(LABEL_SERVICE.into(), name.into());
+    labels.insert(svcmod::LABEL_VERSION.into(), crate::VERSION.into());
+    let image = image_name(&cx.p.name, name, svc);
+    let mut tags = vec![image
+        .parse()
+        .map_err(|e| anyhow!("invalid reference format {image:?}: {e}"))?];
+    for t in b.get("tags").and_then(Node::as_seq).into_iter().flatten() {
+        if let Some(s) = t.scalar_text() {
+            tags.push(s.parse().map_err(|e| anyhow!("invalid tag {s:?}: {e}"))?);
+        }
+    }
+    let network = match text("network") {
+        Some(n) => engine::config::NetworkMode::from(n),
+        None => engine::config::NetworkMode::default(),
+    };
+    let req = build::BuildRequest {
+        context: ctx_dir,
+        dockerfile,
+        dockerfile_name: dname,
+        tags,
+        target: text("target"),
+        build_args: args,
+        labels,
+        no_cache: no_cache
+            || matches!(b.get("no_cache").map(|n| &n.value), Some(Value::Bool(true))),
+        no_cache_filter: Vec::new(),
+        pull: pull || matches!(b.get("pull").map(|n| &n.value), Some(Value::Bool(true))),
+        network,
+        extra_hosts: b
+            .get("extra_hosts")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+            .filter_map(Node::scalar_text)
+            .map(|h| h.replacen('=', ":", 1))
+            .collect(),
+        secrets: BTreeMap::new(),
+        ssh: None,
+        cache_from: Vec::new(),
+        cache_to: None,
+    };
+    cx.say("Service", name, "Building");
+    let res = if quiet || cx.quiet {
+        build::build(&mut cx.eng, &req, &mut build::progress::Quiet)
+    } else {
+        let mut pr = build::progress::Plain::new(std::io::stderr());
+        build::build(&mut cx.eng, &req, &mut pr)
+    };
+    res.map_err(|e| anyhow!("failed to solve: {e}"))?;
+    cx.say("Service", name, "Built");
+    Ok(())
+}
+
+/// Images of the services, pulled or built as their policies say, before anything is
+/// made. Returns each service's image id.
+fn ensure_images(
+    cx: &mut Ctx,
+    names: &[String],
+    o: &CreateOpts,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut ids = BTreeMap::new();
+    for n in names {
+        let svc = cx.service(n)?;
+        let image = image_name(&cx.p.name, n, &svc);
+        let policy = svc
+            .get("pull_policy")
+            .and_then(Node::scalar_text)
+            .unwrap_or_default();
+        let has_build = svc.get("build").is_some();
+        let present = cx.eng.image_resolve(&image).is_ok();
+        let must_build = has_build
+            && !o.no_build
+            && (o.build || policy == "build" || (!present && policy != "always"));
+        if must_build {
+            build_service(cx, n, &svc, &BTreeMap::new(), false, false, false)?;
+        } else {
+            let pol = o.pull.clone().unwrap_or(policy);
+            match pol.as_str() {
+                "always" => pull(cx, &image, o.quiet_pull)?,
+                "never" if !present => {
+                    bail!("Error response from daemon: No such image: {image}")
+                }
+                _ if !present => {
+                    if has_build && o.no_build {
+                        bail!("service {n:?} has no image and --no-build was given");
+                    }
+                    pull(cx, &image, o.quiet_pull)?
+                }
+                _ => {}
+            }
+        }
+        let id = cx
+            .eng
+            .image_resolve(&image)
+            .map_err(|e| anyhow!("{e}"))?
+            .to_string();
+        ids.insert(n.clone(), id);
+    }
+    Ok(ids)
+}
+
+/// The project's networks and volumes (made when missing; external ones must exist).
+pub fn ensure_resources(cx: &mut Ctx, names: &[String]) -> anyhow::Result<()> {
+    let model = cx.p.model.clone();
+    let mut nets: BTreeSet<String> = BTreeSet::new();
+    let mut vols: BTreeSet<String> = BTreeSet::new();
+    for n in names {
+        let svc = cx.service(n)?;
+        for (k, _) in svcmod::service_networks(&svc) {
+            nets.insert(k);
+        }
+        for v in svc
+            .get("volumes")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+        {
+            if v.get("type").and_then(Node::as_str) == Some("volume") {
+                if let Some(s) = v.get("source").and_then(Node::scalar_text) {
+                    vols.insert(s);
+                }
+            }
+        }
+    }
+    let existing: Vec<engine::network_record::Network> = cx.eng.networks()?;
+    for key in nets {
+        let def = model
+            .get("networks")
+            .and_then(|m| m.get(&key))
+            .cloned()
+            .unwrap_or(Node::map(vec![]));
+        let name = svcmod::resource_name(&model, "networks", &key);
+        let external = matches!(
+            def.get("external").map(|e| &e.value),
+            Some(Value::Bool(true))
+        );
+        if existing.iter().any(|n| n.name == name) {
+            continue;
+        }
+        if external {
+            bail!("network {name} declared as external, but could not be found");
+        }
+        let pool = def
+            .get("ipam")
+            .and_then(|i| i.get("config"))
+            .and_then(Node::as_seq)
+            .and_then(|s| s.first())
+            .cloned();
+        let subnet = pool
+            .as_ref()
+            .and_then(|p| p.get("subnet"))
+            .and_then(Node::scalar_text);
+        let gateway = pool
+            .as_ref()
+            .and_then(|p| p.get("gateway"))
+            .and_then(Node::scalar_text);
+        let ip_range = pool
+            .as_ref()
+            .and_then(|p| p.get("ip_range"))
+            .and_then(Node::scalar_text);
+        let options: BTreeMap<String, String> = def
+            .get("driver_opts")
+            .and_then(Node::as_map)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+            .collect();
+        cx.say("Network", &name, "Creating");
+        cx.eng
+            .network_create(engine::network::CreateArgs {
+                name: &name,
+                subnet: subnet.as_deref(),
+                gateway: gateway.as_deref(),
+                ip_range: ip_range.as_deref(),
+                internal: matches!(
+                    def.get("internal").map(|e| &e.value),
+                    Some(Value::Bool(true))
+                ),
+                labels: svcmod::resource_labels(&cx.p, svcmod::LABEL_NETWORK, &key, &def),
+                options,
+            })
+            .map_err(|e| anyhow!("failed to create network {name}: {e}"))?;
+        cx.say("Network", &name, "Created");
+    }
+    for key in vols {
+        let def = model
+            .get("volumes")
+            .and_then(|m| m.get(&key))
+            .cloned()
+            .unwrap_or(Node::map(vec![]));
+        let name = svcmod::resource_name(&model, "volumes", &key);
+        let external = matches!(
+            def.get("external").map(|e| &e.value),
+            Some(Value::Bool(true))
+        );
+        if cx.eng.volume(&name)?.is_some() {
+            continue;
+        }
+        if external {
+            bail!("external volume \"{name}\" not found");
+        }
+        let driver = def
+            .get("driver")
+            .and_then(Node::scalar_text)
+            .unwrap_or("local".into());
+        let options: BTreeMap<String, String> = def
+            .get("driver_opts")
+            .and_then(Node::as_map)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+            .collect();
+        cx.say("Volume", &name, "Creating");
+        cx.eng
+            .volume_create(
+                Some(&name),
+                &driver,
+                svcmod::resource_labels(&cx.p, svcmod::LABEL_VOLUME, &key, &def),
+                options,
+            )
+            .map_err(|e| anyhow!("failed to create volume {name}: {e}"))?;
+        cx.say("Volume", &name, "Created");
+    }
+    svcmod::write_contents(&cx.p, &cx.root).map_err(|e| anyhow!(e))?;
+    Ok(())
+}
+
+/// Make replica `number` of a service.
+pub fn create_container(
+    cx: &mut Ctx,
+    name: &str,
+    svc: &Node,
+    number: u32,
+    oneoff: bool,
+    image_id: &str,
+    edit: impl FnOnce(&mut engine::resolve::CreateRequest),
+) -> anyhow::Result<Record> {
+    let hash = service_hash(svc);
+    let mut made = svcmod::request(&cx.p, &cx.root, name, svc, number, oneoff, image_id, &hash)
+        .map_err(|e| anyhow!("service {name:?}: {e}"))?;
+    edit(&mut made.req);
+    let cname = made.req.name.clone().unwrap_or_default();
+    cx.say("Container", &cname, "Creating");
+    let rec = cx
+        .eng
+        .create(made.req)
+        .map_err(|e| anyhow!("Error response from daemon: {e}"))?;
+    for j in made.joins {
+        if let Err(e) = cx.eng.network_connect(&j.network, &rec.id, j.aliases, j.ip) {
+            let _ = cx.eng.remove(&rec.id, true, false);
+            bail!("Error response from daemon: {e}");
+        }
+    }
+    cx.say("Container", &cname, "Created");
+    Ok(rec)
+}
+
+/// Bring each service's containers to its configuration and count.
+fn converge(
+    cx: &mut Ctx,
+    names: &[String],
+    ids: &BTreeMap<String, String>,
+    o: &CreateOpts,
+    scale: &BTreeMap<String, u32>,
+) -> anyhow::Result<()> {
+    let pname = cx.p.name.clone();
+    for n in names {
+        let svc = cx.service(n)?;
+        let want = replicas(&svc, scale, n);
+        let hash = service_hash(&svc);
+        let id = ids.get(n).cloned().unwrap_or_default();
+        let existing: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+            .into_iter()
+            .filter(|r| service_of(r) == *n)
+            .collect();
+        // Extra replicas go, highest numbers first.
+        for r in existing
+            .iter()
+            .filter(|r| number(r) > want || number(r) == 0)
+        {
+            cx.say("Container", &r.name, "Stopping");
+            cx.eng.stop(&r.id, None)?;
+            cx.say("Container", &r.name, "Stopped");
+            cx.say("Container", &r.name, "Removing");
+            cx.eng.remove(&r.id, true, false)?;
+            cx.say("Container", &r.name, "Removed");
+        }
+        for k in 1..=want {
+            match existing.iter().find(|r| number(r) == k) {
+                Some(r) => {
+                    let same = r.config.labels.get(svcmod::LABEL_HASH) == Some(&hash)
+                        && (id.is_empty() || r.config.labels.get(svcmod::LABEL_IMAGE) == Some(&id));
+                    if (same && !o.force_recreate) || o.no_recreate {
+                        continue;
+                    }
+                    cx.say("Container", &r.name, "Recreate");
+                    if r.state.status.is_up() {
+                        cx.eng.stop(&r.id, None)?;
+                    }
+                    let old = r.id.clone();
+                    let tmp = format!("{}_{}", &old[..12], r.name);
+                    cx.eng.rename(&old, &tmp)?;
+                    match create_container(cx, n, &svc, k, false, &id, |_| {}) {
+                        Ok(_) => {
+                            cx.eng.remove(&old, true, false)?;
+                        }
+                        Err(e) => {
+                            let _ = cx.eng.rename(&old, &r.name);
+                            return Err(e);
+                        }
+                    }
+                    cx.say("Container", &r.name, "Recreated");
+                }
+                None => {
+                    create_container(cx, n, &svc, k, false, &id, |_| {})?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Wait for what `svc` depends on, per condition.
+fn wait_dependencies(cx: &mut Ctx, svc: &Node, timeout: Option<Duration>) -> anyhow::Result<()> {
+    let pname = cx.p.name.clone();
+    for (dep, cond) in svc
+        .get("depends_on")
+        .and_then(Node::as_map)
+        .cloned()
+        .unwrap_or_default()
+    {
+        let condition = cond
+            .get("condition")
+            .and_then(Node::scalar_text)
+            .unwrap_or("service_started".into());
+        let required = !matches!(
+            cond.get("required").map(|r| &r.value),
+            Some(Value::Bool(false))
+        );
+        let start = Instant::now();
+        let mut said = false;
+        loop {
+            let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+                .into_iter()
+                .filter(|r| service_of(r) == dep)
+                .collect();
+            if cs.is_empty() {
+                if required && condition != "service_started" {
+                    bail!("dependency failed to start: service {dep:?} has no container");
+                }
+                break;
+            }
+            let done = match condition.as_str() {
+                "service_healthy" => {
+                    let mut all = true;
+                    for r in &cs {
+                        let h = r
+                            .state
+                            .health
+                            .as_ref()
+                            .map(|h| h.status.clone())
+                            .unwrap_or_default();
+                        if h.is_empty() {
+                            bail!("dependency failed to start: container {} has no healthcheck configured", r.name);
+                        }
+                        if h == "unhealthy" {
+                            if required {
+                                bail!(
+                                    "dependency failed to start: container {} is unhealthy",
+                                    r.name
+                                );
+                            }
+                        }
+                        if h != "healthy" {
+                            all = false;
+                        }
+                        if !r.state.status.is_up() {
+                            bail!(
+                                "dependency failed to start: container {} exited ({})",
+                                r.name,
+                                r.state.exit_code
+                            );
+                        }
+                    }
+                    if all {
+                        for r in &cs {
+                            cx.say("Container", &r.name, "Healthy");
+                        }
+                    }
+                    all
+                }
+                "service_completed_successfully" => {
+                    let mut all = true;
+                    for r in &cs {
+                        if r.state.status.is_up() || r.state.status == ContainerStatus::Created {
+                            all = false;
+                        } else if r.state.exit_code != 0 && required {
+                            bail!(
+                                "service {dep:?} didn't complete successfully: exit {}",
+                                r.state.exit_code
+                            );
+                        }
+                    }
+                    if all {
+                        for r in &cs {
+                            cx.say("Container", &r.name, "Exited");
+                        }
+                    }
+                    all
+                }
+                _ => true,
+            };
+            if done {
+                break;
+            }
+            if timeout.is_some_and(|t| start.elapsed() > t) {
+                bail!("timeout waiting for dependency {dep:?}");
+            }
+            if !said {
+                said = true;
+                for r in &cs {
+                    cx.say("Container", &r.name, "Waiting");
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
+/// Start the services' containers in order, each after its dependencies' conditions.
+pub fn start_services(cx: &mut Ctx, names: &[String], wait_deps: bool) -> anyhow::Result<()> {
+    let pname = cx.p.name.clone();
+    for n in names {
+        let svc = cx.service(n)?;
+        if wait_deps {
+            wait_dependencies(cx, &svc, None)?;
+        }
+        let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+            .into_iter()
+            .filter(|r| service_of(r) == *n)
+            .collect();
+        for r in cs {
+            if r.state.status.is_up() {
+                continue;
+            }
+            cx.say("Container", &r.name, "Starting");
+            cx.eng
+                .start(&r.id, "")
+                .map_err(|e| anyhow!("Error response from daemon: {e}"))?;
+            run_hooks(cx, &svc, "post_start", &r.id)?;
+            cx.say("Container", &r.name, "Started");
+        }
+    }
+    Ok(())
+}
+
+/// `post_start` / `pre_stop` hooks, run in the container.
+fn run_hooks(cx: &mut Ctx, svc: &Node, key: &str, id: &str) -> anyhow::Result<()> {
+    for h in svc
+        .get(key)
+        .and_then(Node::as_seq)
+        .cloned()
+        .unwrap_or_default()
+    {
+        let cmd: Vec<String> = h
+            .get("command")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+            .filter_map(Node::scalar_text)
+            .collect();
+        if cmd.is_empty() {
+            continue;
+        }
+        let env: Vec<String> = h
+            .get("environment")
+            .and_then(Node::as_map)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| v.scalar_text().map(|t| format!("{k}={t}")))
+            .collect();
+        let code = cx.eng.exec(
+            id,
+            engine::exec::ExecRequest {
+                cmd,
+                detach: false,
+                env,
+                workdir: h.get("working_dir").and_then(Node::scalar_text),
+                user: h.get("user").and_then(Node::scalar_text),
+                privileged: matches!(
+                    h.get("privileged").map(|p| &p.value),
+                    Some(Value::Bool(true))
+                ),
+                ..Default::default()
+            },
+        )?;
+        if code != 0 && key == "post_start" {
+            bail!("{key} hook exited with status {code}");
+        }
+    }
+    Ok(())
+}
+
+/// `--wait`: every selected service running (and healthy where it has a check); one-shot
+/// services that exited 0 count as done.
+fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> anyhow::Result<()> {
+    let pname = cx.p.name.clone();
+    let start = Instant::now();
+    loop {
+        let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+            .into_iter()
+            .filter(|r| names.contains(&service_of(r)))
+            .collect();
+        let mut ready = true;
+        for r in &cs {
+            match r.state.status {
+                ContainerStatus::Running => {
+                    if let Some(h) = &r.state.health {
+                        if h.status == "unhealthy" {
+                            bail!("container {} is unhealthy", r.name);
+                        }
+                        if h.status != "healthy" {
+                            ready = false;
+                        }
+                    }
+                }
+                ContainerStatus::Exited | ContainerStatus::Dead => {
+                    if r.state.exit_code != 0 {
+                        bail!("container {} exited ({})", r.name, r.state.exit_code);
+                    }
+                }
+                _ => ready = false,
+            }
+        }
+        if ready {
+            for r in &cs {
+                cx.say("Container", &r.name, "Healthy");
+            }
+            return Ok(());
+        }
+        if timeout.is_some_and(|t| start.elapsed() > t) {
+            bail!(
+                "application not healthy after {:?}",
+                timeout.unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn remove_orphans(cx: &mut Ctx, timeout: Option<i64>) -> anyhow::Result<()> {
+    let known: Vec<String> = cx.services().into_iter().map(|(k, _)| k).collect();
+    let pname = cx.p.name.clone();
+    for r in project_containers(&mut cx.eng, &pname, true)? {
+        let s = service_of(&r);
+        if !known.contains(&s) && !cx.p.disabled.contains(&s) {
+            if r.state.status.is_up() {
+                cx.say("Container", &r.name, "Stopping");
+                cx.eng.stop(&r.id, timeout)?;
+            }
+            cx.say("Container", &r.name, "Removing");
+            cx.eng.remove(&r.id, true, false)?;
+            cx.say("Container", &r.name, "Removed");
+        }
+    }
+    Ok(())
+}
+
+/// `up` (and `create`, `scale`).
+pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
+    let names = selected(&cx.p, &u.services, u.no_deps)?;
+    let scale = parse_scale(&u.create.scale)?;
+    for k in scale.keys() {
+        if !names.contains(k) {
+            bail!("no such service: {k}");
+        }
+    }
+    if let Some(s) = &u.exit_code_from {
+        if !names.contains(s) {
+            bail!("exit-code-from: no such service: {s}");
+        }
+    }
+    // Everything checked and every image present before anything is made.
+    let ids = ensure_images(cx, &names, &u.create)?;
+    ensure_resources(cx, &names)?;
+    converge(cx, &names, &ids, &u.create, &scale)?;
+    if u.create.remove_orphans {
+        remove_orphans(cx, u.timeout)?;
+    } else {
+        let known: Vec<String> = cx.services().into_iter().map(|(k, _)| k).collect();
+        let pname = cx.p.name.clone();
+        let orphans: Vec<String> = project_containers(&mut cx.eng, &pname, false)?
+            .iter()
+            .filter(|r| !known.contains(&service_of(r)) && !cx.p.disabled.contains(&service_of(r)))
+            .map(|r| r.name.clone())
+            .collect();
+        if !orphans.is_empty() && !cx.quiet {
+            eprintln!("WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.", orphans.join(" "));
+        }
+    }
+    if u.no_start {
+        return Ok(0);
+    }
+    let detach = u.detach || u.wait;
+    if detach {
+        start_services(cx, &names, true)?;
+        if u.wait {
+            wait_healthy(cx, &names, u.wait_timeout.map(Duration::from_secs))?;
+        }
+        return Ok(0);
+    }
+    // Attached: follow the logs of the attached services from the start.
+    let attach: Vec<String> = if !u.attach.is_empty() {
+        u.attach.clone()
+    } else if u.services.is_empty() || u.attach_dependencies {
+        names.clone()
+    } else {
+        u.services.clone()
+    };
+    let attach: Vec<String> = attach
+        .into_iter()
+        .filter(|s| !u.no_attach.contains(s))
+        .collect();
+    let mut follower = crate::logs::Follower::new(!u.no_color, !u.no_log_prefix, u.timestamps);
+    let pname = cx.p.name.clone();
+    // Offsets from before the start, so no line is missed.
+    for r in project_containers(&mut cx.eng, &pname, false)? {
+        if attach.contains(&service_of(&r)) {
+            follower.add(&cx.eng, &r, true);
+        }
+    }
+    let interrupted = crate::logs::interrupt_flag();
+    let started = start_services(cx, &names, true);
+    if let Err(e) = started {
+        follower.drain(&mut cx.eng);
+        return Err(e);
+    }
+    let abort =
+        u.abort_on_container_exit || u.abort_on_container_failure || u.exit_code_from.is_some();
+    let mut code = 0;
+    loop {
+        follower.drain(&mut cx.eng);
+        if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+            stop(cx, &[], u.timeout)?;
+            return Ok(130);
+        }
+        let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+            .into_iter()
+            .filter(|r| names.contains(&service_of(r)))
+            .collect();
+        for r in &cs {
+            follower.note_exit(r);
+        }
+        if abort {
+            let exited = cs.iter().find(|r| {
+                matches!(
+                    r.state.status,
+                    ContainerStatus::Exited | ContainerStatus::Dead
+                ) && (u.abort_on_container_exit
+                    || u.exit_code_from.is_some()
+                    || r.state.exit_code != 0)
+                    && r.config.restart.name == engine::config::RestartName::No
+            });
+            if let Some(r) = exited {
+                follower.drain(&mut cx.eng);
+                code = match &u.exit_code_from {
+                    Some(s) => cs
+                        .iter()
+                        .find(|x| service_of(x) == *s)
+                        .map_or(r.state.exit_code, |x| x.state.exit_code),
+                    None => r.state.exit_code,
+                };
+                eprintln!("Aborting on container exit...");
+                stop(cx, &[], u.timeout)?;
+                if let Some(s) = &u.exit_code_from {
+                    let cs2 = project_containers(&mut cx.eng, &pname, false)?;
+                    if let Some(x) = cs2.iter().find(|x| service_of(x) == *s) {
+                        code = x.state.exit_code;
+                    }
+                }
+                return Ok(code);
+            }
+        }
+        let running = cs.iter().any(|r| {
+            attach.contains(&service_of(r))
+                && (r.state.status.is_up() || r.state.status == ContainerStatus::Restarting)
+        });
+        if !running {
+            follower.drain(&mut cx.eng);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::io::stdout().flush();
+    let _ = &mut code;
+    Ok(code)
+}
+
+/// Stop containers at once, each on a thread with an engine of its own (docker compose
+/// stops a project's containers in parallel, so a slow one does not hold up the rest).
+pub fn stop_parallel(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<String> {
+    let up: Vec<&Record> = cs.iter().filter(|r| r.state.status.is_up()).collect();
+    for r in &up {
+        if let Ok(svc) = cx.service(&service_of(r)) {
+            let _ = run_hooks(cx, &svc, "pre_stop", &r.id);
+        }
+        cx.say("Container", &r.name, "Stopping");
+    }
+    let (root, run) = (cx.root.clone(), cx.run_dir.clone());
+    let results: Vec<(String, Result<(), String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = up
+            .iter()
+            .map(|r| {
+                let (root, run, id, name) = (&root, &run, r.id.clone(), r.name.clone());
+                s.spawn(move || {
+                    let res = Engine::open(root, run)
+                        .and_then(|mut e| e.stop(&id, timeout).map(|_| ()))
+                        .map_err(|e| e.to_string());
+                    (name, res)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| (String::new(), Err("stop panicked".into())))
+            })
+            .collect()
+    });
+    let mut errors = Vec::new();
+    for (name, r) in results {
+        match r {
+            Ok(()) => cx.say("Container", &name, "Stopped"),
+            Err(e) => errors.push(e),
+        }
+    }
+    errors
+}
+
+/// `stop`.
+pub fn stop(cx: &mut Ctx, services: &[String], timeout: Option<i64>) -> anyhow::Result<()> {
+    // Dependents first.
+    let mut order = dependency_order(&cx.p.model);
+    order.reverse();
+    let mut cs = targets(cx, services)?;
+    cs.sort_by_key(|r| {
+        order
+            .iter()
+            .position(|s| *s == service_of(r))
+            .unwrap_or(usize::MAX)
+    });
+    let errors = stop_parallel(cx, &cs, timeout);
+    if !errors.is_empty() {
+        bail!("{}", errors.join("; "));
+    }
+    Ok(())
+}
+
+/// `down`: containers (one-off ones too), then networks, then volumes (`-v`), images
+/// (`--rmi`) and the project's files.
+pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
+    let pname = cx.p.name.clone();
+    let known: Vec<String> = cx.services().into_iter().map(|(k, _)| k).collect();
+    let all = project_containers(&mut cx.eng, &pname, true)?;
+    let mut errors: Vec<String> = Vec::new();
+    let mut order = dependency_order(&cx.p.model);
+    order.reverse();
+    let mut cs: Vec<Record> = all
+        .into_iter()
+        .filter(|r| {
+            let s = service_of(r);
+            (d.services.is_empty() || d.services.contains(&s))
+                && (known.is_empty()
+                    || known.contains(&s)
+                    || d.remove_orphans
+                    || is_oneoff(r)
+                    || cx.p.files.is_empty())
+        })
+        .collect();
+    cs.sort_by_key(|r| {
+        order
+            .iter()
+            .position(|s| *s == service_of(r))
+            .unwrap_or(usize::MAX)
+    });
+    let mut images: BTreeSet<String> = BTreeSet::new();
+    errors.extend(stop_parallel(cx, &cs, d.timeout));
+    for r in &cs {
+        cx.say("Container", &r.name, "Removing");
+        match cx.eng.remove(&r.id, true, d.volumes) {
+            Ok(_) => cx.say("Container", &r.name, "Removed"),
+            Err(e) => errors.push(e.to_string()),
+        }
+        images.insert(r.config.image.clone());
+    }
+    if d.services.is_empty() {
+        // Networks of the project (by label, so a project known only by name goes too).
+        for n in cx.eng.networks()? {
+            if n.labels.get(LABEL_PROJECT) == Some(&pname) {
+                if !cx.eng.network_users(&n)?.is_empty() {
+                    continue;
+                }
+                cx.say("Network", &n.name, "Removing");
+                match cx.eng.network_remove(&n.name) {
+                    Ok(_) => cx.say("Network", &n.name, "Removed"),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+        }
+        if d.volumes {
+            for v in cx.eng.volumes()? {
+                if v.labels.get(LABEL_PROJECT) == Some(&pname) {
+                    cx.say("Volume", &v.name, "Removing");
+                    match cx.eng.volume_remove(&v.name) {
+                        Ok(()) => cx.say("Volume", &v.name, "Removed"),
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+            }
+        }
+        if let Some(mode) = &d.rmi {
+            let mut rm: BTreeSet<String> = BTreeSet::new();
+            for (n, svc) in cx.services() {
+                let has_image = svc.get("image").is_some();
+                if mode == "all" || !has_image {
+                    rm.insert(image_name(&pname, &n, &svc));
+                }
+            }
+            if mode == "all" {
+                rm.extend(images);
+            }
+            for i in rm {
+                if cx.eng.image_resolve(&i).is_err() {
+                    continue;
+                }
+                cx.say("Image", &i, "Removing");
+                match cx.eng.image_remove(&i, false) {
+                    Ok(_) => cx.say("Image", &i, "Removed"),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+        }
+        let dir = svcmod::project_dir(&cx.root, &pname);
+        if dir.exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("; "));
+    }
+    Ok(0)
+}
+
+/// One project of `ls`.
+pub struct ProjectSummary {
+    pub name: String,
+    pub status: String,
+    pub files: String,
+}
+
+/// Projects from their containers' labels.
+pub fn projects(eng: &mut Engine, all: bool) -> anyhow::Result<Vec<ProjectSummary>> {
+    let mut by: BTreeMap<String, (BTreeMap<String, usize>, String)> = BTreeMap::new();
+    for r in eng.list()? {
+        let Some(p) = r.config.labels.get(LABEL_PROJECT) else {
+            continue;
+        };
+        let e = by.entry(p.clone()).or_default();
+        *e.0.entry(r.state.status.as_str().to_string()).or_default() += 1;
+        if e.1.is_empty() {
+            e.1 = r
+                .config
+                .labels
+                .get(svcmod::LABEL_FILES)
+                .cloned()
+                .unwrap_or_default();
+        }
+    }
+    let mut out = Vec::new();
+    for (name, (counts, files)) in by {
+        if !all && !counts.contains_key("running") {
+            continue;
+        }
+        let status = counts
+            .iter()
+            .map(|(s, n)| format!("{s}({n})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(ProjectSummary {
+            name,
+            status,
+            files,
+        });
+    }
+    Ok(out)
+}
+
+fn ls(
+    eng: &mut Engine,
+    all: bool,
+    format: &str,
+    quiet: bool,
+    filter: Option<&str>,
+) -> anyhow::Result<i32> {
+    let mut ps = projects(eng, all)?;
+    if let Some(f) = filter {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow!("invalid filter {f:?}"))?;
+        if k != "name" {
+            bail!("invalid filter {k:?}");
+        }
+        ps.retain(|p| p.name.contains(v));
+    }
+    if quiet {
+        for p in ps {
+            println!("{}", p.name);
+        }
+        return Ok(0);
+    }
+    if format == "json" {
+        let v: Vec<serde_json::Value> = ps
+            .iter()
+            .map(
+                |p| serde_json::json!({"Name": p.name, "Status": p.status, "ConfigFiles": p.files}),
+            )
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
+        return Ok(0);
+    }
+    let w0 = ps.iter().map(|p| p.name.len()).max().unwrap_or(0).max(4) + 3;
+    let w1 = ps.iter().map(|p| p.status.len()).max().unwrap_or(0).max(6) + 3;
+    println!("{:w0$}{:w1$}{}", "NAME", "STATUS", "CONFIG FILES");
+    for p in ps {
+        println!("{:w0$}{:w1$}{}", p.name, p.status, p.files);
+    }
+    Ok(0)
 }
