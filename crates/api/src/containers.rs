@@ -70,7 +70,8 @@ pub(crate) fn summary(eng: &engine::lifecycle::Engine, r: &engine::Record) -> Va
         "State": r.state.status,
         "Status": engine::docker::status_text(r),
         "HostConfig": {"NetworkMode": if c.network_mode_given.is_empty() { network.clone() } else { c.network_mode_given.clone() }},
-        "NetworkSettings": {"Networks": {network: {"IPAddress": r.state.ip}}},
+        // Every network with its id (compose compares them to decide on recreation).
+        "NetworkSettings": {"Networks": engine::docker::network_settings(eng, r)["Networks"].take()},
         "Mounts": engine::docker::mount_points(eng, r),
     })
 }

@@ -1240,10 +1240,10 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
         .collect();
     let mut follower = crate::logs::Follower::new(!u.no_color, !u.no_log_prefix, u.timestamps);
     let pname = cx.p.name.clone();
-    // Offsets from before the start, so no line is missed.
+    // Offsets from before the start: no new line is missed, no old one shown again.
     for r in project_containers(&mut cx.eng, &pname, false)? {
         if attach.contains(&service_of(&r)) {
-            follower.add(&cx.eng, &r, true);
+            follower.add(&cx.eng, &r, false);
         }
     }
     let interrupted = crate::logs::interrupt_flag();

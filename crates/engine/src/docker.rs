@@ -135,7 +135,8 @@ pub fn mount_points(eng: &Engine, r: &Record) -> Vec<Value> {
         .collect()
 }
 
-fn network_settings(eng: &Engine, r: &Record) -> Value {
+/// Docker's `NetworkSettings` of a container (inspect; the list's `Networks` part).
+pub fn network_settings(eng: &Engine, r: &Record) -> Value {
     let mut ports: BTreeMap<String, Value> = BTreeMap::new();
     for p in &r.state.ports {
         let v = ports
