@@ -29,6 +29,39 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Run `f` on each item at once, each on a thread with an engine of its own; the
+    /// results with the items' names, in order.
+    pub fn parallel<F>(
+        &self,
+        items: Vec<(String, String)>,
+        f: F,
+    ) -> Vec<(String, Result<(), String>)>
+    where
+        F: Fn(&mut Engine, String) -> engine::Result<()> + Sync,
+    {
+        let (root, run) = (&self.root, &self.run_dir);
+        let f = &f;
+        std::thread::scope(|s| {
+            let hs: Vec<_> = items
+                .into_iter()
+                .map(|(item, name)| {
+                    s.spawn(move || {
+                        let r = Engine::open(root, run)
+                            .and_then(|mut e| f(&mut e, item))
+                            .map_err(|e| e.to_string());
+                        (name, r)
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| (String::new(), Err("worker panicked".into())))
+                })
+                .collect()
+        })
+    }
+
     /// A progress line, as docker compose prints them without a terminal.
     pub fn say(&self, kind: &str, name: &str, state: &str) {
         if !self.quiet {
@@ -1324,28 +1357,8 @@ pub fn stop_parallel(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<S
         }
         cx.say("Container", &r.name, "Stopping");
     }
-    let (root, run) = (cx.root.clone(), cx.run_dir.clone());
-    let results: Vec<(String, Result<(), String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = up
-            .iter()
-            .map(|r| {
-                let (root, run, id, name) = (&root, &run, r.id.clone(), r.name.clone());
-                s.spawn(move || {
-                    let res = Engine::open(root, run)
-                        .and_then(|mut e| e.stop(&id, timeout).map(|_| ()))
-                        .map_err(|e| e.to_string());
-                    (name, res)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| (String::new(), Err("stop panicked".into())))
-            })
-            .collect()
-    });
+    let items: Vec<(String, String)> = up.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
+    let results = cx.parallel(items, move |e, id| e.stop(&id, timeout).map(|_| ()));
     let mut errors = Vec::new();
     for (name, r) in results {
         match r {
@@ -1406,24 +1419,29 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
     errors.extend(stop_parallel(cx, &cs, d.timeout));
     for r in &cs {
         cx.say("Container", &r.name, "Removing");
-        match cx.eng.remove(&r.id, true, d.volumes) {
-            Ok(_) => cx.say("Container", &r.name, "Removed"),
-            Err(e) => errors.push(e.to_string()),
-        }
         images.insert(r.config.image.clone());
     }
+    let ids: Vec<(String, String)> = cs.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
+    for (name, res) in cx.parallel(ids, move |e, id| e.remove(&id, true, d.volumes).map(|_| ())) {
+        match res {
+            Ok(()) => cx.say("Container", &name, "Removed"),
+            Err(e) => errors.push(e),
+        }
+    }
     if d.services.is_empty() {
-        // Networks of the project (by label, so a project known only by name goes too).
+        // Networks of the project (by label, so a project known only by name goes too),
+        // removed at once: each is a bridge and an nftables transaction of its own.
+        let mut nets = Vec::new();
         for n in cx.eng.networks()? {
-            if n.labels.get(LABEL_PROJECT) == Some(&pname) {
-                if !cx.eng.network_users(&n)?.is_empty() {
-                    continue;
-                }
+            if n.labels.get(LABEL_PROJECT) == Some(&pname) && cx.eng.network_users(&n)?.is_empty() {
                 cx.say("Network", &n.name, "Removing");
-                match cx.eng.network_remove(&n.name) {
-                    Ok(_) => cx.say("Network", &n.name, "Removed"),
-                    Err(e) => errors.push(e.to_string()),
-                }
+                nets.push((n.name.clone(), n.name.clone()));
+            }
+        }
+        for (name, res) in cx.parallel(nets, |e, n| e.network_remove(&n).map(|_| ())) {
+            match res {
+                Ok(()) => cx.say("Network", &name, "Removed"),
+                Err(e) => errors.push(e),
             }
         }
         if d.volumes {

@@ -218,11 +218,20 @@ pub fn ensure_full(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Re
 /// elements are added when its first container joins).
 pub fn remove_network(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
     let _ = std::fs::remove_file(lock.with_file_name(format!("net-{bridge}.ready")));
-    for line in network_elements("delete", subnet, kind).lines() {
-        match run("nft", &["-f", "-"], line) {
-            Err(Error::Command { message, .. }) if nft_says_missing(&message) => {}
-            other => other?,
+    // One transaction for the whole network (one nft process, one commit); only when some
+    // element is missing already (a network never used here) line by line, so the rest
+    // still goes.
+    let script = network_elements("delete", subnet, kind);
+    match run("nft", &["-f", "-"], &script) {
+        Err(Error::Command { message, .. }) if nft_says_missing(&message) => {
+            for line in script.lines() {
+                match run("nft", &["-f", "-"], line) {
+                    Err(Error::Command { message, .. }) if nft_says_missing(&message) => {}
+                    other => other?,
+                }
+            }
         }
+        other => other?,
     }
     Route::new()?.del_link(bridge).map(drop)
 }
