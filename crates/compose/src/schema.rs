@@ -3,7 +3,7 @@
 //! (`schema/compose-spec.json`, draft 07) and the validator it uses
 //! (santhosh-tekuri/jsonschema v6), with its error messages.
 //!
-//! The schema's facts are written here as Rust: [`Sch`] holds the keywords that schema uses
+//! The schema's facts are written here as Rust: `Sch` holds the keywords that schema uses
 //! (`type`, `enum`, `pattern`, `minimum`, `maximum`, `required`, `properties`,
 //! `patternProperties`, `additionalProperties: false`, `items`, `uniqueItems`, `oneOf`);
 //! `$ref`s are written inline (the validator only nests their errors, which changes nothing
@@ -16,6 +16,13 @@
 //! the order is random in compose-go; here it is the file's order.
 //!
 //! `!reset` nodes are left out, as compose-go's reset processor drops them before the check.
+//!
+//! Where compose-go checks: per file, on the tree of this file merged into the earlier
+//! files', after interpolation (with its casts), `extends`, `include` (whose key is gone by
+//! then) and `EnforceUnicity` (so duplicates in the lists it indexes are never reported);
+//! `validating FILE: ` names the file just merged. Before interpolation, `${VAR}` fails the
+//! enums and patterns (`cgroup`, `pull_policy`, `condition`, volume `type`, ...) that the
+//! interpolated value passes.
 
 use crate::yaml::{Node, Tag, Value};
 
@@ -26,7 +33,8 @@ pub struct Error {
     /// The key path of the offending value, joined with dots (`services.web.ports.0`);
     /// empty for the file's top level.
     pub path: String,
-    /// The offending node's line (1-based; 0 for nodes the loader made).
+    /// The line of the node at `path` (1-based; 0 for nodes the loader made): for
+    /// additional properties and missing ones, the object's.
     pub line: usize,
     /// What is wrong (`must be a array`, `additional properties 'imag' not allowed`, ...).
     pub message: String,
