@@ -435,8 +435,6 @@ impl Context<'_> {
         included: &mut Vec<PathBuf>,
     ) -> Result<Node, Error> {
         let mut n = self.read_yaml(file)?;
-        crate::schema::validate(&n)
-            .map_err(|e| Error(format!("validating {}: {e}", file.display())))?;
         if self.opts.interpolate {
             interpolate(&mut n, env)?;
         }
@@ -523,8 +521,6 @@ impl Context<'_> {
                 let dir = file.parent().unwrap_or(workdir);
                 let p = absolute(dir, Path::new(f));
                 let mut d = self.read_yaml(&p)?;
-                crate::schema::validate(&d)
-                    .map_err(|e| Error(format!("validating {}: {e}", p.display())))?;
                 if self.opts.interpolate {
                     interpolate(&mut d, env)?;
                 }
@@ -831,6 +827,10 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
         let n = cx.load_file(f, &workdir, &env, &mut included)?;
         dict = crate::merge::merge(dict, n).map_err(Error)?;
         crate::merge::unicity(&mut dict);
+        // compose-go checks the files merged so far, interpolated, against the schema,
+        // naming the file just merged.
+        crate::schema::validate(&dict)
+            .map_err(|e| Error(format!("validating {}: {e}", f.display())))?;
     }
     crate::merge::strip_tags(&mut dict);
     let raw = dict.clone();
