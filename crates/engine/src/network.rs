@@ -206,11 +206,15 @@ pub fn remove(paths: &Paths, db: &Db, what: &str) -> Result<Network> {
         )));
     }
     crate::dns::stop(paths, &n);
+    // A bridge named by quai (never chosen again) is deleted in the background; one the
+    // user named, at once, so the name is free when this returns.
+    let deferred = !n.options.contains_key(OPT_BRIDGE_NAME);
     net::bridge::remove_network(
         &n.bridge,
         &n.subnet()?,
         n.kind(),
         &paths.run.join("net.lock"),
+        deferred,
     )
     .map_err(Error::Net)?;
     db.delete_network(&n.name)?;

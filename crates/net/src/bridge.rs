@@ -216,7 +216,18 @@ pub fn ensure_full(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Re
 /// Remove a network's bridge and its elements in quai's table. Elements, sets or the table
 /// that were never created are fine: a network no container used has none of them (its
 /// elements are added when its first container joins).
-pub fn remove_network(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
+///
+/// With `defer`, the bridge is taken down at once (its routes go with it) and deleted by a
+/// process left behind: a deletion waits for the kernel's RCU grace periods (35-50 ms a
+/// bridge here), and nothing can use a down bridge whose name nobody will choose again
+/// (docs/adr/019).
+pub fn remove_network(
+    bridge: &str,
+    subnet: &Subnet,
+    kind: Kind,
+    lock: &Path,
+    defer: bool,
+) -> Result<()> {
     let _ = std::fs::remove_file(lock.with_file_name(format!("net-{bridge}.ready")));
     // One transaction for the whole network (one nft process, one commit); only when some
     // element is missing already (a network never used here) line by line, so the rest
@@ -233,7 +244,23 @@ pub fn remove_network(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) ->
         }
         other => other?,
     }
-    Route::new()?.del_link(bridge).map(drop)
+    let mut route = Route::new()?;
+    if defer {
+        if let Some(index) = route.link_index(bridge)? {
+            route.set_down(index, &format!("take {bridge} down"))?;
+            // `sh` exits once `ip` runs in the background: nothing is left to reap here.
+            let spawned = std::process::Command::new("sh")
+                .args(["-c", "ip link del \"$0\" >/dev/null 2>&1 &", bridge])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            if spawned.is_ok_and(|s| s.success()) {
+                return Ok(());
+            }
+        }
+    }
+    route.del_link(bridge).map(drop)
 }
 
 /// Whether every error `nft` reported (its stderr, lines joined with `; `) says that

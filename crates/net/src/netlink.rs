@@ -205,6 +205,15 @@ impl Route {
             .map(drop)
     }
 
+    /// Take an interface down.
+    pub fn set_down(&mut self, index: u32, what: &str) -> Result<()> {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.header.change_mask = LinkFlags::Up;
+        self.request(RouteNetlinkMessage::NewLink(m), 0, what)
+            .map(drop)
+    }
+
     /// `ip link add NAME [mtu MTU] type bridge`, then its address and up.
     pub fn add_bridge(
         &mut self,
