@@ -75,7 +75,7 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
     let svc = cx.service(&a.service)?;
     // Dependencies first, as `up -d` would start them.
     if !a.no_deps {
-        let deps: Vec<String> = selected(&cx.p, &[a.service.clone()], false)?
+        let deps: Vec<String> = selected(&cx.p, std::slice::from_ref(&a.service), false)?
             .into_iter()
             .filter(|s| *s != a.service)
             .collect();

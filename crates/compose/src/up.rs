@@ -374,7 +374,9 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
                     Err(e) => return Err(e),
                 }
             }
-            Ok(if failed { 0 } else { 0 })
+            // Failures with --ignore-pull-failures were reported; the pull goes on.
+            let _ = failed;
+            Ok(0)
         }
         ComposeCmd::Push {
             ignore_push_failures,
@@ -1012,8 +1014,8 @@ fn wait_dependencies(cx: &mut Ctx, svc: &Node, timeout: Option<Duration>) -> any
                         if h.is_empty() {
                             bail!("dependency failed to start: container {} has no healthcheck configured", r.name);
                         }
-                        if h == "unhealthy" {
-                            if required {
+                        if h == "unhealthy" && required {
+                            {
                                 bail!(
                                     "dependency failed to start: container {} is unhealthy",
                                     r.name
@@ -1567,7 +1569,7 @@ fn ls(
     }
     let w0 = ps.iter().map(|p| p.name.len()).max().unwrap_or(0).max(4) + 3;
     let w1 = ps.iter().map(|p| p.status.len()).max().unwrap_or(0).max(6) + 3;
-    println!("{:w0$}{:w1$}{}", "NAME", "STATUS", "CONFIG FILES");
+    println!("{:w0$}{:w1$}CONFIG FILES", "NAME", "STATUS");
     for p in ps {
         println!("{:w0$}{:w1$}{}", p.name, p.status, p.files);
     }

@@ -194,6 +194,7 @@ pub fn watch(cx: &mut Ctx, services: &[String], no_up: bool, quiet: bool) -> any
     let stop = crate::logs::interrupt_flag();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(300));
+        #[allow(clippy::needless_range_loop)] // `cx` is borrowed mutably inside.
         for i in 0..rules.len() {
             let mut now = Snapshot::new();
             scan(&rules[i].path, &rules[i].ignore, &mut now);
