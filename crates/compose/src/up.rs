@@ -1106,6 +1106,19 @@ pub fn start_services(cx: &mut Ctx, names: &[String], wait_deps: bool) -> anyhow
     Ok(())
 }
 
+/// A process in a container from the engine's exec helper (a process of its own: this
+/// one may have threads, and must not fork into a container); its exit status. Its
+/// output is this command's.
+pub fn exec_helper(cx: &mut Ctx, id: &str, req: engine::exec::ExecRequest) -> anyhow::Result<i32> {
+    use std::os::fd::AsFd;
+    let null: std::os::fd::OwnedFd = std::fs::File::open("/dev/null")?.into();
+    let out = std::io::stdout().as_fd().try_clone_to_owned()?;
+    let err = std::io::stderr().as_fd().try_clone_to_owned()?;
+    let mut child = cx.eng.exec_spawn(id, &req, [null, out, err], false)?;
+    let st = child.wait()?;
+    Ok(st.code().unwrap_or(255))
+}
+
 /// `post_start` / `pre_stop` hooks, run in the container.
 fn run_hooks(cx: &mut Ctx, svc: &Node, key: &str, id: &str) -> anyhow::Result<()> {
     for h in svc
@@ -1131,7 +1144,8 @@ fn run_hooks(cx: &mut Ctx, svc: &Node, key: &str, id: &str) -> anyhow::Result<()
             .flatten()
             .filter_map(|(k, v)| v.scalar_text().map(|t| format!("{k}={t}")))
             .collect();
-        let code = cx.eng.exec(
+        let code = exec_helper(
+            cx,
             id,
             engine::exec::ExecRequest {
                 cmd,

@@ -105,7 +105,8 @@ fn sync(cx: &mut Ctx, service: &str, root: &Path, file: &Path, target: &str) -> 
             continue;
         }
         if !file.exists() {
-            let _ = cx.eng.exec(
+            let _ = crate::up::exec_helper(
+                cx,
                 &r.id,
                 engine::exec::ExecRequest {
                     cmd: vec!["rm".into(), "-rf".into(), dest.display().to_string()],
@@ -119,7 +120,8 @@ fn sync(cx: &mut Ctx, service: &str, root: &Path, file: &Path, target: &str) -> 
         b.append_path_with_name(file, &name)?;
         let data = b.into_inner()?;
         // The directory may not exist yet.
-        let _ = cx.eng.exec(
+        let _ = crate::up::exec_helper(
+            cx,
             &r.id,
             engine::exec::ExecRequest {
                 cmd: vec!["mkdir".into(), "-p".into(), dir.display().to_string()],
@@ -256,7 +258,8 @@ pub fn watch(cx: &mut Ctx, services: &[String], no_up: bool, quiet: bool) -> any
                         let pname = cx.p.name.clone();
                         for r in project_containers(&mut cx.eng, &pname, false)? {
                             if service_of(&r) == svc && r.state.status.is_up() {
-                                cx.eng.exec(
+                                crate::up::exec_helper(
+                                    cx,
                                     &r.id,
                                     engine::exec::ExecRequest {
                                         cmd: rules[i].exec.clone(),

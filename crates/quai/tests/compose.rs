@@ -563,3 +563,57 @@ fn docker_compose_and_quai_compose_share_projects() {
     p.ok(&["down", "-v", "-t", "1"]);
     assert_clean(&e, port);
 }
+
+#[test]
+fn build_and_watch_sync() {
+    if !root_or_skip("build_and_watch_sync") {
+        return;
+    }
+    let e = Eng::new();
+    let dir = e.dir.path().join("bw");
+    std::fs::create_dir_all(dir.join("app")).expect("dir");
+    std::fs::write(
+        dir.join("app/Dockerfile"),
+        "FROM localbusybox\nARG MSG=none\nRUN echo \"built $MSG\" > /msg\nCOPY hello.txt /hello.txt\nCMD [\"sh\", \"-c\", \"cat /msg; exec sleep 100\"]\n",
+    )
+    .expect("Dockerfile");
+    std::fs::write(dir.join("app/hello.txt"), "first\n").expect("hello");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "name: demo\nservices:\n  app:\n    build:\n      context: ./app\n      args: {MSG: by-compose}\n    init: true\n    develop:\n      watch:\n        - path: ./app/hello.txt\n          target: /hello.txt\n          action: sync\n",
+    )
+    .expect("compose.yaml");
+    let p = Proj {
+        e: &e,
+        dir: dir.clone(),
+    };
+    p.ok(&["up", "-d", "--wait"]);
+    // The image is PROJECT-SERVICE, built with the args; the container runs it.
+    assert!(e
+        .ok(&["images", "--format", "{{.Repository}}"])
+        .contains("demo-app"));
+    assert!(e.until(5, || p.ok(&["logs", "app"]).contains("built by-compose")));
+    assert_eq!(p.ok(&["exec", "-T", "app", "cat", "/hello.txt"]), "first\n");
+    // watch copies a changed file into the running container.
+    let mut w = e
+        .cmd(&["compose", "watch", "--no-up"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("watch");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::fs::write(dir.join("app/hello.txt"), "second\n").expect("hello");
+    let synced = e.until(10, || {
+        p.ok(&["exec", "-T", "app", "cat", "/hello.txt"]) == "second\n"
+    });
+    let _ = w.kill();
+    let _ = w.wait();
+    assert!(synced, "watch did not sync the file");
+    // down --rmi local removes the built image.
+    p.ok(&["down", "--rmi", "local", "-t", "1"]);
+    assert!(!e
+        .ok(&["images", "--format", "{{.Repository}}"])
+        .contains("demo-app"));
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+}
