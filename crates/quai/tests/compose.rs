@@ -190,6 +190,16 @@ services:
       init: {condition: service_completed_successfully}
       db: {condition: service_healthy}
     networks: [front, back]
+    restart: unless-stopped
+    deploy:
+      resources:
+        limits: {memory: 64m}
+    secrets: [token, from_env]
+    configs:
+      - source: motd
+        target: /etc/motd
+    post_start:
+      - command: sh -c 'echo started > /tmp/post_start'
   init:
     image: localbusybox
     command: sh -c 'echo hello from quai compose > /www/index.html'
@@ -203,7 +213,9 @@ services:
       interval: 1s
       start_period: 10s
       start_interval: 100ms
-    networks: [back]
+    networks:
+      back:
+        ipv4_address: 10.123.0.10
   debug:
     image: localbusybox
     profiles: [debug]
@@ -214,6 +226,17 @@ volumes:
 networks:
   front:
   back:
+    ipam:
+      config:
+        - subnet: 10.123.0.0/24
+secrets:
+  token:
+    file: ./token.txt
+  from_env:
+    environment: SECRET_VALUE
+configs:
+  motd:
+    content: welcome to ${COMPOSE_PROJECT_NAME}
 "#;
 
 struct Proj<'a> {
@@ -282,7 +305,8 @@ fn quai_compose_runs_a_project_and_down_leaves_nothing() {
         PROJECT.replace("PORT", &port.to_string()),
     )
     .expect("compose.yaml");
-    std::fs::write(dir.join(".env"), "GREETING=hello\n").expect(".env");
+    std::fs::write(dir.join(".env"), "GREETING=hello\nSECRET_VALUE=s3cret\n").expect(".env");
+    std::fs::write(dir.join("token.txt"), "file-token\n").expect("token");
     let p = Proj {
         e: &e,
         dir: dir.clone(),
@@ -316,6 +340,20 @@ fn quai_compose_runs_a_project_and_down_leaves_nothing() {
         "{hash}"
     );
     assert_eq!(e.inspect("demo-db-1", ".State.Health.Status"), "healthy");
+    // A static address, limits, the restart policy, secrets, configs, a post_start hook.
+    assert!(e
+        .inspect("demo-db-1", "json .NetworkSettings.Networks")
+        .contains("10.123.0.10"));
+    assert_eq!(e.inspect("demo-web-1", ".HostConfig.Memory"), "67108864");
+    assert_eq!(
+        e.inspect("demo-web-1", ".HostConfig.RestartPolicy.Name"),
+        "unless-stopped"
+    );
+    let sh = |c: &str| p.ok(&["exec", "-T", "web", "sh", "-c", c]);
+    assert_eq!(sh("cat /run/secrets/token"), "file-token\n");
+    assert_eq!(sh("cat /run/secrets/from_env"), "s3cret");
+    assert_eq!(sh("cat /etc/motd"), "welcome to demo");
+    assert_eq!(sh("cat /tmp/post_start"), "started\n");
 
     // ps, exec, logs, run, DNS by service name on a shared network, .env interpolation.
     let ps = p.ok(&["ps"]);
@@ -373,7 +411,7 @@ fn quai_compose_runs_a_project_and_down_leaves_nothing() {
     let before = p.ids();
     p.ok(&["up", "-d", "--wait"]);
     assert_eq!(p.ids(), before, "an unchanged project was recreated");
-    std::fs::write(dir.join(".env"), "GREETING=changed\n").expect(".env");
+    std::fs::write(dir.join(".env"), "GREETING=changed\nSECRET_VALUE=s3cret\n").expect(".env");
     p.ok(&["up", "-d", "--wait"]);
     let after = p.ids();
     let changed: Vec<&String> = after
@@ -510,6 +548,8 @@ fn docker_compose_and_quai_compose_share_projects() {
         PROJECT.replace("PORT", &port.to_string()),
     )
     .expect("compose.yaml");
+    std::fs::write(dir.join(".env"), "SECRET_VALUE=s3cret\n").expect(".env");
+    std::fs::write(dir.join("token.txt"), "file-token\n").expect("token");
     let p = Proj {
         e: &e,
         dir: dir.clone(),
