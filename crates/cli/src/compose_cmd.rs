@@ -50,6 +50,8 @@ pub fn compose(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i3
         root: root.to_path_buf(),
         run_dir: run_dir.to_path_buf(),
         quiet: false,
+        ansi: a.ansi.clone(),
+        parallel: a.parallel,
     };
     match a.cmd {
         ComposeCmd::Ps(ps) => ps_cmd(&mut cx, &ps),

@@ -62,11 +62,20 @@ pub fn prefix_of(r: &Record) -> String {
     }
 }
 
+/// Whether to colour: `--ansi always|never`, else on a terminal unless `--no-color`.
+pub fn colors(ansi: &str, no_color: bool) -> bool {
+    match ansi {
+        "always" => true,
+        "never" => false,
+        _ => !no_color && std::io::stdout().is_terminal(),
+    }
+}
+
 impl Follower {
     pub fn new(color: bool, prefix: bool, timestamps: bool) -> Follower {
         Follower {
             sources: Vec::new(),
-            color: color && std::io::stdout().is_terminal(),
+            color,
             prefix,
             timestamps,
             width: 0,
@@ -180,7 +189,7 @@ pub fn logs(cx: &mut Ctx, a: &LogsArgs) -> anyhow::Result<i32> {
         .filter(|r| a.services.is_empty() || a.services.contains(&service_of(r)))
         .filter(|r| a.index.is_none_or(|i| number(r) == i))
         .collect();
-    let mut f = Follower::new(!a.no_color, !a.no_log_prefix, a.timestamps);
+    let mut f = Follower::new(colors(&cx.ansi, a.no_color), !a.no_log_prefix, a.timestamps);
     let tail: Option<usize> = match a.tail.as_str() {
         "all" | "" => None,
         t => Some(

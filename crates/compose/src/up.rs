@@ -26,6 +26,10 @@ pub struct Ctx {
     pub root: std::path::PathBuf,
     pub run_dir: std::path::PathBuf,
     pub quiet: bool,
+    /// `--ansi`: `always`, `never` or `auto` (colours on a terminal).
+    pub ansi: String,
+    /// `--parallel`: at most this many engine operations at once (-1: no limit).
+    pub parallel: i64,
 }
 
 impl Ctx {
@@ -41,25 +45,36 @@ impl Ctx {
     {
         let (root, run) = (&self.root, &self.run_dir);
         let f = &f;
-        std::thread::scope(|s| {
-            let hs: Vec<_> = items
-                .into_iter()
-                .map(|(item, name)| {
-                    s.spawn(move || {
-                        let r = Engine::open(root, run)
-                            .and_then(|mut e| f(&mut e, item))
-                            .map_err(|e| e.to_string());
-                        (name, r)
+        let width = if self.parallel > 0 {
+            self.parallel as usize
+        } else {
+            items.len().max(1)
+        };
+        let mut out = Vec::new();
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let batch: Vec<(String, String)> = items.by_ref().take(width).collect();
+            out.extend(std::thread::scope(|s| {
+                let hs: Vec<_> = batch
+                    .into_iter()
+                    .map(|(item, name)| {
+                        s.spawn(move || {
+                            let r = Engine::open(root, run)
+                                .and_then(|mut e| f(&mut e, item))
+                                .map_err(|e| e.to_string());
+                            (name, r)
+                        })
                     })
-                })
-                .collect();
-            hs.into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| (String::new(), Err("worker panicked".into())))
-                })
-                .collect()
-        })
+                    .collect();
+                hs.into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| (String::new(), Err("worker panicked".into())))
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        out
     }
 
     /// A progress line, as docker compose prints them without a terminal.
@@ -235,6 +250,8 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
         root: root.to_path_buf(),
         run_dir: run_dir.to_path_buf(),
         quiet,
+        ansi: a.ansi.clone(),
+        parallel: a.parallel,
     };
     match &a.cmd {
         ComposeCmd::Up(u) => up(&mut cx, u),
@@ -876,6 +893,47 @@ pub fn ensure_resources(cx: &mut Ctx, names: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What quai cannot run, refused before anything is made.
+fn refuse_unsupported(name: &str, svc: &Node) -> anyhow::Result<()> {
+    if svc.get("gpus").is_some()
+        || svc
+            .get("deploy")
+            .and_then(|d| d.get("resources"))
+            .and_then(|r| r.get("reservations"))
+            .and_then(|r| r.get("devices"))
+            .is_some()
+    {
+        bail!("service {name:?}: quai has no GPU support (gpus, deploy.resources.reservations.devices)");
+    }
+    if svc.get("provider").is_some() {
+        bail!("service {name:?}: provider services are not supported by quai");
+    }
+    if svc.get("models").is_some() {
+        bail!("service {name:?}: models are not supported by quai");
+    }
+    if let Some(b) = svc.get("build") {
+        for k in [
+            "ssh",
+            "cache_to",
+            "platforms",
+            "entitlements",
+            "privileged",
+            "isolation",
+        ] {
+            if b.get(k).is_some() {
+                bail!("service {name:?}: build.{k} is not supported by quai's builder");
+            }
+        }
+        if b.get("context")
+            .and_then(Node::scalar_text)
+            .is_some_and(|c| c.contains("://") || c.starts_with("git@"))
+        {
+            bail!("service {name:?}: quai builds from local contexts only");
+        }
+    }
+    Ok(())
+}
+
 /// Make replica `number` of a service.
 pub fn create_container(
     cx: &mut Ctx,
@@ -1246,6 +1304,13 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
             bail!("exit-code-from: no such service: {s}");
         }
     }
+    if u.renew_anon_volumes {
+        bail!("--renew-anon-volumes: quai compose keeps anonymous volumes with their containers and cannot renew them yet");
+    }
+    for n in &names {
+        let svc = cx.service(n)?;
+        refuse_unsupported(n, &svc)?;
+    }
     // Everything checked and every image present before anything is made.
     let ids = ensure_images(cx, &names, &u.create)?;
     ensure_resources(cx, &names)?;
@@ -1267,11 +1332,14 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
     if u.no_start {
         return Ok(0);
     }
-    let detach = u.detach || u.wait;
+    let detach = u.detach || u.wait || u.watch;
     if detach {
         start_services(cx, &names, true)?;
         if u.wait {
             wait_healthy(cx, &names, u.wait_timeout.map(Duration::from_secs))?;
+        }
+        if u.watch {
+            return crate::watch::watch(cx, &u.services, true, u.quiet_build);
         }
         return Ok(0);
     }
@@ -1287,7 +1355,11 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
         .into_iter()
         .filter(|s| !u.no_attach.contains(s))
         .collect();
-    let mut follower = crate::logs::Follower::new(!u.no_color, !u.no_log_prefix, u.timestamps);
+    let mut follower = crate::logs::Follower::new(
+        crate::logs::colors(&cx.ansi, u.no_color),
+        !u.no_log_prefix,
+        u.timestamps,
+    );
     let pname = cx.p.name.clone();
     // Offsets from before the start: no new line is missed, no old one shown again.
     for r in project_containers(&mut cx.eng, &pname, false)? {
