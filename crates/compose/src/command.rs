@@ -52,7 +52,16 @@ pub fn main(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> 
             o.resolve_env = !c.no_env_resolution;
             o.all_profiles = c.profiles;
             o.services = c.names.clone();
+            if c.variables {
+                o.interpolate = false;
+                o.consistency = false;
+            }
             let p = load(&o)?;
+            if c.variables {
+                let vars = crate::variables::collect(&p.raw);
+                print!("{}", crate::variables::render(&vars, c.format.as_deref() == Some("json")));
+                return Ok(0);
+            }
             let raw = (!o.interpolate).then(|| p.raw.clone());
             crate::config_cmd::run(&p, c, raw)
         }

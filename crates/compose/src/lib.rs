@@ -16,6 +16,7 @@ pub mod normalize;
 pub mod schema;
 pub mod service;
 pub mod up;
+pub mod variables;
 pub mod watch;
 pub mod yaml;
 
