@@ -59,7 +59,10 @@ pub fn main(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> 
             let p = load(&o)?;
             if c.variables {
                 let vars = crate::variables::collect(&p.raw);
-                print!("{}", crate::variables::render(&vars, c.format.as_deref() == Some("json")));
+                print!(
+                    "{}",
+                    crate::variables::render(&vars, c.format.as_deref() == Some("json"))
+                );
                 return Ok(0);
             }
             let raw = (!o.interpolate).then(|| p.raw.clone());

@@ -189,6 +189,33 @@ pub fn selected(p: &Project, names: &[String], no_deps: bool) -> anyhow::Result<
     Ok(all.into_iter().filter(|s| keep.contains(s)).collect())
 }
 
+/// `names` and every service that depends on one of them, transitively.
+pub fn dependents(p: &Project, names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = names.to_vec();
+    loop {
+        let mut added = false;
+        for (k, v) in p
+            .model
+            .get("services")
+            .and_then(Node::as_map)
+            .into_iter()
+            .flatten()
+        {
+            if out.contains(k) {
+                continue;
+            }
+            let deps = v.get("depends_on").and_then(Node::as_map);
+            if deps.is_some_and(|d| d.iter().any(|(x, _)| out.contains(x))) {
+                out.push(k.clone());
+                added = true;
+            }
+        }
+        if !added {
+            return out;
+        }
+    }
+}
+
 fn replicas(svc: &Node, scale: &BTreeMap<String, u32>, name: &str) -> u32 {
     if let Some(n) = scale.get(name) {
         return *n;
@@ -287,8 +314,20 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             timeout,
             services,
         } => {
-            let names = selected(&cx.p, services, *no_deps)?;
-            for r in project_containers(&mut cx.eng, &cx.p.name.clone(), false)? {
+            // The services named and, unless --no-deps, those that depend on them.
+            let mut names = selected(&cx.p, services, true)?;
+            if !services.is_empty() && !*no_deps {
+                names = dependents(&cx.p, &names);
+            }
+            let order = dependency_order(&cx.p.model);
+            let mut cs = project_containers(&mut cx.eng, &cx.p.name.clone(), false)?;
+            cs.sort_by_key(|r| {
+                order
+                    .iter()
+                    .position(|s| *s == service_of(r))
+                    .unwrap_or(usize::MAX)
+            });
+            for r in cs {
                 if names.contains(&service_of(&r)) {
                     cx.say("Container", &r.name, "Restarting");
                     cx.eng.restart(&r.id, *timeout)?;

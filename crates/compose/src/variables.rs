@@ -58,7 +58,14 @@ pub fn scan(s: &str, out: &mut BTreeMap<String, Variable>) {
                     name: name.to_string(),
                     ..Default::default()
                 });
-                for (op, kind) in [(":-", 'd'), (":?", 'r'), (":+", 'p'), ("-", 'd'), ("?", 'r'), ("+", 'p')] {
+                for (op, kind) in [
+                    (":-", 'd'),
+                    (":?", 'r'),
+                    (":+", 'p'),
+                    ("-", 'd'),
+                    ("?", 'r'),
+                    ("+", 'p'),
+                ] {
                     if let Some(val) = rest.strip_prefix(op) {
                         match kind {
                             'd' => v.default = val.to_string(),
@@ -166,7 +173,10 @@ mod tests {
     #[test]
     fn forms() {
         let mut v = BTreeMap::new();
-        scan("nginx:${TAG:-latest} ${X:?need x} ${Y:+alt} $Z $$NOT ${A-${B:-deep}}", &mut v);
+        scan(
+            "nginx:${TAG:-latest} ${X:?need x} ${Y:+alt} $Z $$NOT ${A-${B:-deep}}",
+            &mut v,
+        );
         assert_eq!(v["TAG"].default, "latest");
         assert!(v["X"].required);
         assert_eq!(v["Y"].presence, "alt");
@@ -174,6 +184,11 @@ mod tests {
         assert_eq!(v["A"].default, "${B:-deep}");
         assert_eq!(v["B"].default, "deep");
         let t = render(&v, false);
-        assert!(t.starts_with("NAME                REQUIRED            DEFAULT VALUE       ALTERNATE VALUE\n"), "{t}");
+        assert!(
+            t.starts_with(
+                "NAME                REQUIRED            DEFAULT VALUE       ALTERNATE VALUE\n"
+            ),
+            "{t}"
+        );
     }
 }
