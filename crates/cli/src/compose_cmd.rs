@@ -299,12 +299,7 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
 }
 
 fn row(r: &Record, no_trunc: bool) -> Value {
-    let cmd = engine::docker::command_text(&r.config);
-    let cmd = if no_trunc || cmd.chars().count() <= 20 {
-        dockerfile::go_quote(&cmd)
-    } else {
-        dockerfile::go_quote(&format!("{}…", cmd.chars().take(19).collect::<String>()))
-    };
+    let cmd = crate::containers::command_column(r, no_trunc);
     let health = r
         .state
         .health
@@ -324,12 +319,7 @@ fn row(r: &Record, no_trunc: bool) -> Value {
             })
         })
         .collect();
-    let labels: Vec<String> = r
-        .config
-        .labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let labels = crate::containers::labels_text(r);
     json!({
         "Command": cmd,
         "CreatedAt": engine::time::parse_rfc3339(&r.created).map(engine::time::go_string_secs).unwrap_or_default(),
@@ -337,7 +327,7 @@ fn row(r: &Record, no_trunc: bool) -> Value {
         "Health": health,
         "ID": if no_trunc { r.id.clone() } else { r.id[..12].to_string() },
         "Image": r.config.image,
-        "Labels": labels.join(","),
+        "Labels": labels,
         "LocalVolumes": r.config.mounts.iter().filter(|m| m.kind == engine::config::MountKind::Volume).count().to_string(),
         "Mounts": r.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
         "Name": r.name,

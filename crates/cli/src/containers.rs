@@ -337,19 +337,29 @@ pub(crate) fn displayable_ports(r: &Record) -> String {
         .join(", ")
 }
 
-fn ps_row(r: &Record, no_trunc: bool) -> Value {
+/// The COMMAND column: quoted, cut to 20 characters unless `no_trunc`.
+pub(crate) fn command_column(r: &Record, no_trunc: bool) -> String {
     let cmd = engine::docker::command_text(&r.config);
-    let cmd = if no_trunc || cmd.chars().count() <= 20 {
+    if no_trunc || cmd.chars().count() <= 20 {
         dockerfile::go_quote(&cmd)
     } else {
         dockerfile::go_quote(&format!("{}…", cmd.chars().take(19).collect::<String>()))
-    };
-    let labels: Vec<String> = r
-        .config
+    }
+}
+
+/// The Labels field: `k=v` joined with commas.
+pub(crate) fn labels_text(r: &Record) -> String {
+    r.config
         .labels
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn ps_row(r: &Record, no_trunc: bool) -> Value {
+    let cmd = command_column(r, no_trunc);
+    let labels = labels_text(r);
     json!({
         "ID": if no_trunc { r.id.clone() } else { r.id[..12].to_string() },
         "Image": r.config.image,
@@ -360,7 +370,7 @@ fn ps_row(r: &Record, no_trunc: bool) -> Value {
         "State": r.state.status,
         "Ports": displayable_ports(r),
         "Names": r.name,
-        "Labels": labels.join(","),
+        "Labels": labels,
         "Mounts": r.config.mounts.iter().map(|m| m.source.clone()).collect::<Vec<_>>().join(","),
         "Networks": (!r.config.primary_disconnected)
             .then(|| r.config.network_mode.to_string())

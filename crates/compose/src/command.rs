@@ -40,7 +40,8 @@ pub fn main(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> 
             } else if format.as_deref() == Some("json") {
                 println!("{{\"version\":\"v{v}\"}}");
             } else {
-                println!("Docker Compose version v{v}");
+                // The compose version quai follows (scripts compare it), said as quai's.
+                println!("quai compose version v{v} (docker compose v{v} compatible)");
             }
             Ok(0)
         }

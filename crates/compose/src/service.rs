@@ -67,6 +67,15 @@ fn nanos(n: Option<&Node>) -> Option<i64> {
     text(n).and_then(|t| crate::canon::parse_duration(&t).ok())
 }
 
+/// A mapping's values as text (labels, options): an absent mapping is empty.
+pub fn text_map(n: Option<&Node>) -> BTreeMap<String, String> {
+    n.and_then(Node::as_map)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+        .collect()
+}
+
 /// The networks a service joins, in the order docker compose attaches them (priority,
 /// highest first, then name): (key in the model, its settings).
 pub fn service_networks(svc: &Node) -> Vec<(String, Node)> {
@@ -337,13 +346,7 @@ pub fn request(
     if let Some(lg) = svc.get("logging") {
         c.log_config = LogConfig {
             driver: text(lg.get("driver")).unwrap_or_default(),
-            opts: lg
-                .get("options")
-                .and_then(Node::as_map)
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
-                .collect(),
+            opts: crate::service::text_map(lg.get("options")),
         };
     }
 
@@ -631,13 +634,7 @@ pub fn resource_labels(
     key: &str,
     def: &Node,
 ) -> BTreeMap<String, String> {
-    let mut l: BTreeMap<String, String> = def
-        .get("labels")
-        .and_then(Node::as_map)
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
-        .collect();
+    let mut l: BTreeMap<String, String> = crate::service::text_map(def.get("labels"));
     l.insert(LABEL_PROJECT.into(), p.name.clone());
     l.insert(kind_label.into(), key.into());
     l.insert(LABEL_VERSION.into(), crate::VERSION.into());

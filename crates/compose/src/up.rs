@@ -382,26 +382,20 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             }
             Ok(0)
         }
-        ComposeCmd::Pause { services } => {
-            for r in targets(&mut cx, services)? {
-                if r.state.status == ContainerStatus::Running {
-                    cx.say("Container", &r.name, "Pausing");
-                    cx.eng.pause(&r.id, true)?;
-                    cx.say("Container", &r.name, "Paused");
-                }
-            }
-            Ok(0)
-        }
-        ComposeCmd::Unpause { services } => {
-            for r in targets(&mut cx, services)? {
-                if r.state.status == ContainerStatus::Paused {
-                    cx.say("Container", &r.name, "Unpausing");
-                    cx.eng.pause(&r.id, false)?;
-                    cx.say("Container", &r.name, "Unpaused");
-                }
-            }
-            Ok(0)
-        }
+        ComposeCmd::Pause { services } => each(
+            &mut cx,
+            services,
+            ContainerStatus::Running,
+            ("Pausing", "Paused"),
+            |e, id| e.pause(id, true).map(drop),
+        ),
+        ComposeCmd::Unpause { services } => each(
+            &mut cx,
+            services,
+            ContainerStatus::Paused,
+            ("Unpausing", "Unpaused"),
+            |e, id| e.pause(id, false).map(drop),
+        ),
         ComposeCmd::Pull {
             ignore_buildable,
             ignore_pull_failures,
@@ -559,6 +553,24 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
     }
 }
 
+/// `op` on the named services' containers that are in status `when`, with its progress.
+fn each(
+    cx: &mut Ctx,
+    services: &[String],
+    when: ContainerStatus,
+    words: (&str, &str),
+    op: impl Fn(&mut Engine, &str) -> engine::Result<()>,
+) -> anyhow::Result<i32> {
+    for r in targets(cx, services)? {
+        if r.state.status == when {
+            cx.say("Container", &r.name, words.0);
+            op(&mut cx.eng, &r.id)?;
+            cx.say("Container", &r.name, words.1);
+        }
+    }
+    Ok(0)
+}
+
 fn command_name(c: &ComposeCmd) -> String {
     format!("{c:?}")
         .split(|ch: char| !ch.is_alphanumeric())
@@ -697,13 +709,7 @@ pub fn build_service(
         }
     }
     args.extend(extra_args.clone());
-    let mut labels: BTreeMap<String, String> = b
-        .get("labels")
-        .and_then(Node::as_map)
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
-        .collect();
+    let mut labels: BTreeMap<String, String> = crate::service::text_map(b.get("labels"));
     labels.insert(LABEL_PROJECT.into(), cx.p.name.clone());
     labels.insert(LABEL_SERVICE.into(), name.into());
     labels.insert(svcmod::LABEL_VERSION.into(), crate::VERSION.into());
@@ -865,13 +871,7 @@ pub fn ensure_resources(cx: &mut Ctx, names: &[String]) -> anyhow::Result<()> {
             .as_ref()
             .and_then(|p| p.get("ip_range"))
             .and_then(Node::scalar_text);
-        let options: BTreeMap<String, String> = def
-            .get("driver_opts")
-            .and_then(Node::as_map)
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
-            .collect();
+        let options: BTreeMap<String, String> = crate::service::text_map(def.get("driver_opts"));
         cx.say("Network", &name, "Creating");
         cx.eng
             .network_create(engine::network::CreateArgs {
@@ -910,13 +910,7 @@ pub fn ensure_resources(cx: &mut Ctx, names: &[String]) -> anyhow::Result<()> {
             .get("driver")
             .and_then(Node::scalar_text)
             .unwrap_or("local".into());
-        let options: BTreeMap<String, String> = def
-            .get("driver_opts")
-            .and_then(Node::as_map)
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
-            .collect();
+        let options: BTreeMap<String, String> = crate::service::text_map(def.get("driver_opts"));
         cx.say("Volume", &name, "Creating");
         cx.eng
             .volume_create(
