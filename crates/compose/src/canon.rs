@@ -208,6 +208,9 @@ pub fn parse_ports(spec: &str, line: usize) -> Result<Vec<Node>, String> {
         let z: u32 = z
             .parse()
             .map_err(|_| format!("invalid hostPort: {published}"))?;
+        if a > 65535 || z > 65535 || z < a {
+            return Err(format!("invalid hostPort: {published}"));
+        }
         Some((a, z))
     };
     let mut out = Vec::new();
@@ -434,7 +437,7 @@ fn float_node(n: &Node) -> Result<Node, String> {
 /// A shell-like command line split into words (go-shellwords' rules for what compose
 /// files hold: quotes, backslashes, no expansion).
 pub fn split_command(text: &str) -> Result<Vec<String>, String> {
-    shlex::split(text).ok_or_else(|| format!("invalid command line string: {text:?}"))
+    shlex::split(text).ok_or_else(|| "invalid command line string".to_string())
 }
 
 fn command_node(n: &Node) -> Result<Node, String> {
@@ -475,9 +478,21 @@ where
     Ok(())
 }
 
+const DECODING: &str = "decoding failed due to the following error(s):";
+
+/// mapstructure's report of a value that does not decode (`path` as it writes it:
+/// `services[app].healthcheck.interval`); an error already in that form is kept.
+fn decode(path: &str, e: String) -> String {
+    if e.starts_with(DECODING) {
+        e
+    } else {
+        format!("{DECODING}\n\n'{path}' {e}")
+    }
+}
+
 /// Canonical (long) forms of one service, in place.
 pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
-    let at = |k: &str, e: String| format!("services.{name}.{k}: {e}");
+    let at = |k: &str, e: String| decode(&format!("services[{name}].{k}"), e);
     transform(svc, "build", |b| {
         let mut b = match &b.value {
             Value::Str(_) => Node::map(vec![("context".into(), b.clone())]).at(b.line),
@@ -487,7 +502,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             transform(&mut b, k, |x| Ok(key_values(x, None)))?;
         }
         transform(&mut b, "additional_contexts", |x| Ok(key_values(x, None)))?;
-        transform(&mut b, "shm_size", bytes_node)?;
+        transform(&mut b, "shm_size", bytes_node).map_err(|e| at("build.shm_size", e))?;
         if b.get("context").is_none() {
             b.set("context", s("."));
         }
@@ -495,8 +510,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             b.set("dockerfile", s("Dockerfile"));
         }
         Ok(b)
-    })
-    .map_err(|e| at("build", e))?;
+    })?;
     transform(svc, "depends_on", |d| {
         let mut d = crate::merge::to_mapping(d.clone(), true);
         if let Some(m) = d.as_map_mut() {
@@ -556,7 +570,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             return Ok(v.clone());
         };
         let mut out = Vec::new();
-        for it in items {
+        for (idx, it) in items.iter().enumerate() {
             match &it.value {
                 Value::Str(spec) => out.push(short_volume(spec, it.line)?),
                 _ => {
@@ -571,10 +585,8 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
                     }
                     transform(&mut it, "tmpfs", |t| {
                         let mut t = t.clone();
-                        transform(&mut t, "size", |x| match &x.value {
-                            Value::Str(v) => Ok(i(ram_bytes(v)?)),
-                            _ => Ok(x.clone()),
-                        })?;
+                        transform(&mut t, "size", bytes_node)
+                            .map_err(|e| at(&format!("volumes[{idx}].tmpfs.size"), e))?;
                         Ok(t)
                     })?;
                     out.push(it)
@@ -582,8 +594,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             }
         }
         Ok(Node::new(Value::Seq(out)).at(v.line))
-    })
-    .map_err(|e| at("volumes", e))?;
+    })?;
     for k in ["dns", "dns_search", "tmpfs", "label_file"] {
         transform(svc, k, |x| Ok(string_or_list(x)))?;
     }
@@ -688,8 +699,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             }
         }
         Ok(Node::new(Value::Seq(out)).at(p.line))
-    })
-    .map_err(|e| at("ports", e))?;
+    })?;
     transform(svc, "expose", |e| {
         Ok(match &e.value {
             Value::Seq(items) => Node::new(Value::Seq(
@@ -752,11 +762,10 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             })
         })?;
         for k in ["timeout", "interval", "start_period", "start_interval"] {
-            transform(&mut h, k, duration_node)?;
+            transform(&mut h, k, duration_node).map_err(|e| at(&format!("healthcheck.{k}"), e))?;
         }
         Ok(h)
-    })
-    .map_err(|e| at("healthcheck", e))?;
+    })?;
     transform(svc, "stop_grace_period", duration_node).map_err(|e| at("stop_grace_period", e))?;
     for k in ["mem_limit", "mem_reservation", "memswap_limit", "shm_size"] {
         transform(svc, k, bytes_node).map_err(|e| at(k, e))?;
@@ -770,7 +779,8 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             for k in ["limits", "reservations"] {
                 transform(&mut r, k, |l| {
                     let mut l = l.clone();
-                    transform(&mut l, "memory", bytes_node)?;
+                    transform(&mut l, "memory", bytes_node)
+                        .map_err(|e| at(&format!("deploy.resources.{k}.memory"), e))?;
                     transform(&mut l, "cpus", float_node)?;
                     Ok(l)
                 })?;
@@ -780,20 +790,23 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         for k in ["update_config", "rollback_config"] {
             transform(&mut d, k, |u| {
                 let mut u = u.clone();
-                transform(&mut u, "delay", duration_node)?;
-                transform(&mut u, "monitor", duration_node)?;
+                for f in ["delay", "monitor"] {
+                    transform(&mut u, f, duration_node)
+                        .map_err(|e| at(&format!("deploy.{k}.{f}"), e))?;
+                }
                 Ok(u)
             })?;
         }
         transform(&mut d, "restart_policy", |u| {
             let mut u = u.clone();
-            transform(&mut u, "delay", duration_node)?;
-            transform(&mut u, "window", duration_node)?;
+            for f in ["delay", "window"] {
+                transform(&mut u, f, duration_node)
+                    .map_err(|e| at(&format!("deploy.restart_policy.{f}"), e))?;
+            }
             Ok(u)
         })?;
         Ok(d)
-    })
-    .map_err(|e| at("deploy", e))?;
+    })?;
     transform(svc, "ulimits", |u| {
         let mut u = u.clone();
         if let Some(m) = u.as_map_mut() {

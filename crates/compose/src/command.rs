@@ -52,7 +52,14 @@ pub fn main(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> 
             o.resolve_env = !c.no_env_resolution;
             o.all_profiles = c.profiles;
             o.services = c.names.clone();
-            let p = load(&o)?;
+            // docker compose prints a loading error as it is (no prefix, lines kept).
+            let p = match crate::load::load(&o, &RealFs) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(1);
+                }
+            };
             let raw = (!o.interpolate).then(|| p.raw.clone());
             crate::config_cmd::run(&p, c, raw)
         }

@@ -477,8 +477,8 @@ impl Context<'_> {
             None => return Ok(()),
         };
         for name in names {
-            let mut chain = vec![(file.to_path_buf(), name.clone())];
-            let resolved = self.resolve_service(n, file, workdir, env, &name, &mut chain)?;
+            let mut chain = Vec::new();
+            let resolved = self.resolve_service(n, file, file, workdir, env, &name, &mut chain)?;
             if let Some(s) = n.get_mut("services") {
                 s.set(&name, resolved);
             }
@@ -486,21 +486,23 @@ impl Context<'_> {
         Ok(())
     }
 
-    /// A service with its `extends` chain merged in.
+    /// A service with its `extends` chain merged in. `top` is the file being loaded
+    /// (compose-go names it in errors even when the chain went through other files);
+    /// `chain` holds (file as written, extending service) pairs, as compose-go's cycle
+    /// tracker does.
+    #[allow(clippy::too_many_arguments)]
     fn resolve_service(
         &self,
         doc: &Node,
         file: &Path,
+        top: &Path,
         workdir: &Path,
         env: &BTreeMap<String, String>,
         name: &str,
-        chain: &mut Vec<(PathBuf, String)>,
+        chain: &mut Vec<(String, String)>,
     ) -> Result<Node, Error> {
         let Some(svc) = doc.get("services").and_then(|s| s.get(name)) else {
-            return err(format!(
-                "cannot extend service {name:?} in {}: service not found",
-                file.display()
-            ));
+            return Ok(Node::map(vec![]));
         };
         let mut svc = svc.clone();
         if svc.is_null() {
@@ -518,7 +520,7 @@ impl Context<'_> {
                     .unwrap_or_default(),
             ),
         };
-        let (base_file, base_doc) = match &efile {
+        let (base_file, base_doc, label) = match &efile {
             Some(f) => {
                 let dir = file.parent().unwrap_or(workdir);
                 let p = absolute(dir, Path::new(f));
@@ -528,20 +530,36 @@ impl Context<'_> {
                 if self.opts.interpolate {
                     interpolate(&mut d, env)?;
                 }
-                (p, d)
+                if d.get("services").and_then(|s| s.get(&ename)).is_none() {
+                    return err(format!(
+                        "cannot extend service {name:?} in {}: service {ename:?} not found in {f}",
+                        top.display()
+                    ));
+                }
+                (p, d, f.clone())
             }
-            None => (file.to_path_buf(), doc.clone()),
+            None => {
+                if doc.get("services").and_then(|s| s.get(&ename)).is_none() {
+                    return err(format!(
+                        "cannot extend service {name:?} in {}: service {ename:?} not found",
+                        top.display()
+                    ));
+                }
+                (file.to_path_buf(), doc.clone(), top.display().to_string())
+            }
         };
-        if chain.iter().any(|(f, s)| *f == base_file && *s == ename) {
-            let mut names: Vec<String> = chain.iter().map(|(_, s)| s.clone()).collect();
-            names.push(ename.clone());
-            return err(format!(
-                "Circular reference with extends: {}",
-                names.join(" -> ")
-            ));
+        let entry = (label, name.to_string());
+        if chain.contains(&entry) {
+            let mut lines = vec!["Circular reference:".to_string()];
+            for (i, (f, s)) in chain.iter().chain(std::iter::once(&entry)).enumerate() {
+                let verb = if i == 0 { "" } else { "extends " };
+                lines.push(format!("  {verb}{s} in {f}"));
+            }
+            return err(lines.join("\n"));
         }
-        chain.push((base_file.clone(), ename.clone()));
-        let mut base = self.resolve_service(&base_doc, &base_file, workdir, env, &ename, chain)?;
+        chain.push(entry);
+        let mut base =
+            self.resolve_service(&base_doc, &base_file, top, workdir, env, &ename, chain)?;
         chain.pop();
         if base_file.parent() != file.parent() {
             if let Some(dir) = base_file.parent() {
