@@ -808,6 +808,59 @@ pub fn resolve_paths(doc: &mut Node, dir: &Path, env: &BTreeMap<String, String>)
     }
 }
 
+/// The project's name, known before the files are interpolated (they may use
+/// `COMPOSE_PROJECT_NAME`): `-p`, else `COMPOSE_PROJECT_NAME` (both must be valid names),
+/// else the last `name:` of the files, interpolated and normalised, else the project
+/// directory's name, normalised.
+fn project_name(
+    cx: &Context<'_>,
+    files: &[PathBuf],
+    workdir: &Path,
+    env: &BTreeMap<String, String>,
+) -> Result<String, Error> {
+    let opts = cx.opts;
+    if let Some(n) = opts.project_name.clone().filter(|s| !s.is_empty()) {
+        check_name(&n)?;
+        return Ok(n);
+    }
+    if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|s| !s.is_empty()) {
+        check_name(n)?;
+        return Ok(n.clone());
+    }
+    let mut from_file = String::new();
+    for f in files {
+        // A file that does not parse is reported when it is loaded.
+        if let Some(n) = cx
+            .read_yaml(f)
+            .ok()
+            .and_then(|d| d.get("name").and_then(Node::scalar_text))
+            .filter(|n| !n.is_empty())
+        {
+            from_file = n;
+        }
+    }
+    if opts.interpolate {
+        let mut n = Node::map(vec![("name".into(), Node::str(from_file))]);
+        interpolate(&mut n, env)?;
+        from_file = n.get("name").and_then(Node::scalar_text).unwrap_or_default();
+    }
+    if opts.normalize {
+        from_file = normalize_name(&from_file);
+    }
+    if !from_file.is_empty() {
+        return Ok(from_file);
+    }
+    let base = workdir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = normalize_name(&base);
+    if n.is_empty() {
+        return err("project name must not be empty");
+    }
+    Ok(n)
+}
+
 /// Load a project.
 pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
     // The variables that choose files and names: the environment, then the `.env` of
@@ -816,13 +869,31 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
         &opts.cwd,
         opts.project_directory.as_deref().unwrap_or(Path::new(".")),
     );
-    let explicit_env = !opts.env_files.is_empty();
+    // `--env-file`, else `COMPOSE_ENV_FILES` (a comma list), else the project's `.env`
+    // (unless `COMPOSE_DISABLE_ENV_FILE` is true).
+    let chosen: Vec<PathBuf> = if !opts.env_files.is_empty() {
+        opts.env_files.clone()
+    } else {
+        opts.os_env
+            .get("COMPOSE_ENV_FILES")
+            .map(|v| {
+                v.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let explicit_env = !chosen.is_empty();
+    let no_dotenv = opts
+        .os_env
+        .get("COMPOSE_DISABLE_ENV_FILE")
+        .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
     let env_paths = |dir: &Path| -> Vec<PathBuf> {
         if explicit_env {
-            opts.env_files
-                .iter()
-                .map(|f| absolute(&opts.cwd, f))
-                .collect()
+            chosen.iter().map(|f| absolute(&opts.cwd, f)).collect()
+        } else if no_dotenv {
+            Vec::new()
         } else {
             vec![dir.join(".env")]
         }
@@ -843,6 +914,9 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
         read_env_files(fs, &env_paths(&workdir), &opts.os_env, explicit_env)?
     };
     let cx = Context { fs, opts };
+    let name = project_name(&cx, &files, &workdir, &env)?;
+    let mut env = env;
+    env.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
     let mut dict = Node::map(vec![]);
     let mut included = Vec::new();
     for f in &files {
@@ -852,31 +926,6 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
     }
     crate::merge::strip_tags(&mut dict);
     let raw = dict.clone();
-
-    // The project's name.
-    let from_file = dict.get("name").and_then(Node::scalar_text);
-    let name = if let Some(n) = opts.project_name.clone().filter(|s| !s.is_empty()) {
-        check_name(&n)?;
-        n
-    } else if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|s| !s.is_empty()) {
-        check_name(n)?;
-        n.clone()
-    } else if let Some(n) = from_file.filter(|s| !s.is_empty()) {
-        check_name(&n)?;
-        n
-    } else {
-        let base = workdir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let n = normalize_name(&base);
-        if n.is_empty() {
-            return err(format!("project name must not be empty"));
-        }
-        n
-    };
-    let mut env = env;
-    env.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
 
     // Canonical forms.
     if let Some(Value::Map(m)) = dict.get_mut("services").map(|n| &mut n.value) {
