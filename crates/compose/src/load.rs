@@ -842,7 +842,10 @@ fn project_name(
     if opts.interpolate {
         let mut n = Node::map(vec![("name".into(), Node::str(from_file))]);
         interpolate(&mut n, env)?;
-        from_file = n.get("name").and_then(Node::scalar_text).unwrap_or_default();
+        from_file = n
+            .get("name")
+            .and_then(Node::scalar_text)
+            .unwrap_or_default();
     }
     if opts.normalize {
         from_file = normalize_name(&from_file);

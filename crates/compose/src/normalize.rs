@@ -78,7 +78,6 @@ pub fn project(
     }
 
     // Services: implicit dependencies, default network, environment.
-    let service_names = names(doc.get("services"));
     let mut uses_default = false;
     let svc_map = ensure_map(&mut doc, "services");
     if let Some(m) = svc_map.as_map_mut() {
@@ -215,7 +214,7 @@ pub fn project(
     }
 
     if opts.consistency {
-        check_consistency(&doc, &service_names)?;
+        check_consistency(&mut doc, &disabled)?;
     }
     prune_unused(&mut doc);
     for kind in ["networks", "volumes", "secrets", "configs", "models"] {
@@ -297,19 +296,104 @@ fn resolve_environment(
     Ok(())
 }
 
-fn check_consistency(doc: &Node, all: &[String]) -> Result<(), Error> {
-    let empty = Vec::new();
-    let services = doc.get("services").and_then(Node::as_map).unwrap_or(&empty);
+/// compose-go's `checkConsistency`: references to undefined resources, settings that
+/// contradict each other, then dependency cycles. `disabled` are the services a profile
+/// left out (an optional dependency on one of them is allowed). `scale` is copied to
+/// `deploy.replicas` on the way, as compose-go does.
+fn check_consistency(doc: &mut Node, disabled: &[String]) -> Result<(), Error> {
     let nets = names(doc.get("networks"));
     let vols = names(doc.get("volumes"));
     let secrets = names(doc.get("secrets"));
     let configs = names(doc.get("configs"));
-    let active: Vec<&String> = services.iter().map(|(k, _)| k).collect();
-    for (sname, svc) in services {
+    let models = names(doc.get("models"));
+    let active = names(doc.get("services"));
+    let text = |n: Option<&Node>| n.and_then(Node::scalar_text);
+    let num = |n: Option<&Node>| -> Option<f64> {
+        match n.map(|x| &x.value) {
+            Some(Value::Int(i)) => Some(*i as f64),
+            Some(Value::Float(f)) => Some(*f),
+            Some(Value::Str(t)) => t.parse().ok(),
+            _ => None,
+        }
+    };
+    let Some(services) = doc.get_mut("services").and_then(Node::as_map_mut) else {
+        return Ok(());
+    };
+    for (sname, svc) in services.iter_mut() {
+        let build = svc.get("build").filter(|b| !b.is_null());
+        if build.is_none()
+            && text(svc.get("image")).is_none_or(|i| i.is_empty())
+            && svc.get("provider").is_none_or(Node::is_null)
+        {
+            return Err(invalid(format!(
+                "service {sname:?} has neither an image nor a build context specified"
+            )));
+        }
+        if let Some(b) = build {
+            if text(b.get("dockerfile_inline")).is_some_and(|t| !t.is_empty())
+                && b.get("dockerfile").is_some_and(|d| !d.is_null())
+            {
+                return Err(invalid(format!(
+                    "service {sname:?} declares mutualy exclusive dockerfile and dockerfile_inline"
+                )));
+            }
+        }
+        if svc.get("network_mode").is_some_and(|n| !n.is_null())
+            && svc
+                .get("networks")
+                .and_then(Node::as_map)
+                .is_some_and(|m| !m.is_empty())
+        {
+            return Err(invalid(format!(
+                "service {sname} declares mutually exclusive `network_mode` and `networks`"
+            )));
+        }
         for n in names(svc.get("networks")) {
             if !nets.contains(&n) {
                 return Err(invalid(format!(
                     "service {sname:?} refers to undefined network {n}"
+                )));
+            }
+        }
+        if let Some(first) = svc
+            .get("healthcheck")
+            .and_then(|h| h.get("test"))
+            .and_then(Node::as_seq)
+            .and_then(|t| t.first())
+            .and_then(Node::scalar_text)
+        {
+            if !matches!(first.as_str(), "CMD" | "CMD-SHELL" | "NONE") {
+                return Err(Error(
+                    "healthcheck.test must start either by \"CMD\", \"CMD-SHELL\" or \"NONE\""
+                        .into(),
+                ));
+            }
+        }
+        if let Some(deps) = svc.get("depends_on").and_then(Node::as_map) {
+            for (dep, cfg) in deps {
+                if active.contains(dep) {
+                    continue;
+                }
+                let required = !matches!(
+                    cfg.get("required").map(|r| &r.value),
+                    Some(Value::Bool(false))
+                );
+                if disabled.contains(dep) && !required {
+                    continue;
+                }
+                return Err(invalid(format!(
+                    "service {sname:?} depends on undefined service {dep:?}"
+                )));
+            }
+        }
+        if let Some(target) = svc
+            .get("network_mode")
+            .and_then(Node::as_str)
+            .and_then(|m| m.strip_prefix("service:"))
+        {
+            if !active.iter().any(|a| a == target) {
+                return Err(Error(format!(
+                    "service {target:?} not found for network_mode 'service:{target}'"
                 )));
             }
         }
@@ -320,7 +404,11 @@ fn check_consistency(doc: &Node, all: &[String]) -> Result<(), Error> {
             .flatten()
         {
             if v.get("type").and_then(Node::as_str) == Some("volume") {
-                if let Some(src) = v.get("source").and_then(Node::as_str) {
+                if let Some(src) = v
+                    .get("source")
+                    .and_then(Node::as_str)
+                    .filter(|s| !s.is_empty())
+                {
                     if !vols.iter().any(|x| x == src) {
                         return Err(invalid(format!(
                             "service {sname:?} refers to undefined volume {src}"
@@ -329,38 +417,176 @@ fn check_consistency(doc: &Node, all: &[String]) -> Result<(), Error> {
                 }
             }
         }
-        for (kind, defined) in [("secret", &secrets), ("config", &configs)] {
-            let key = format!("{kind}s");
-            for it in svc.get(&key).and_then(Node::as_seq).into_iter().flatten() {
-                if let Some(src) = it.get("source").and_then(Node::as_str) {
-                    if !defined.iter().any(|x| x == src) {
-                        return Err(invalid(format!(
-                            "service {sname:?} refers to undefined {kind} {src}"
-                        )));
-                    }
-                }
-            }
-        }
-        for dep in names(svc.get("depends_on")) {
-            let required = !matches!(
-                svc.get("depends_on")
-                    .and_then(|d| d.get(&dep))
-                    .and_then(|d| d.get("required"))
-                    .map(|r| &r.value),
-                Some(Value::Bool(false))
-            );
-            if !active.contains(&&dep) && required {
-                if all.contains(&dep) {
-                    return Err(invalid(format!(
-                        "service {sname:?} depends on undefined service {dep:?}"
-                    )));
-                }
+        let sources = |n: Option<&Node>| -> Vec<String> {
+            n.and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(|it| it.get("source").and_then(Node::scalar_text))
+                .collect()
+        };
+        for src in sources(svc.get("build").and_then(|b| b.get("secrets"))) {
+            if !secrets.contains(&src) {
                 return Err(invalid(format!(
-                    "service {sname:?} depends on undefined service {dep:?}"
+                    "service {sname:?} refers to undefined build secret {src}"
                 )));
             }
         }
+        for src in sources(svc.get("configs")) {
+            if !configs.contains(&src) {
+                return Err(invalid(format!(
+                    "service {sname:?} refers to undefined config {src}"
+                )));
+            }
+        }
+        for m in names(svc.get("models")) {
+            if !models.contains(&m) {
+                return Err(invalid(format!(
+                    "service {sname:?} refers to undefined model {m}"
+                )));
+            }
+        }
+        for src in sources(svc.get("secrets")) {
+            if !secrets.contains(&src) {
+                return Err(invalid(format!(
+                    "service {sname:?} refers to undefined secret {src}"
+                )));
+            }
+        }
+        let scale = num(svc.get("scale"));
+        let has_deploy = svc.get("deploy").is_some_and(|d| !d.is_null());
+        if let (Some(sc), true) = (scale, has_deploy) {
+            if num(svc.get("deploy").and_then(|d| d.get("replicas"))).is_some_and(|r| r != sc) {
+                return Err(invalid(format!(
+                    "services.{sname}: can't set distinct values on 'scale' and 'deploy.replicas'"
+                )));
+            }
+            if let (Some(d), Some(sc)) = (svc.get_mut("deploy"), svc_scale(scale)) {
+                d.set("replicas", sc);
+            }
+        }
+        if scale.is_some_and(|x| x < 0.0) {
+            return Err(Error(format!(
+                "services.{sname}.scale: must be greater than or equal to 0"
+            )));
+        }
+        let replicas = num(svc.get("deploy").and_then(|d| d.get("replicas")));
+        if replicas.is_some_and(|x| x < 0.0) {
+            return Err(Error(format!(
+                "services.{sname}.deploy.replicas: must be greater than or equal to 0"
+            )));
+        }
+        let res = |part: &str, key: &str| {
+            svc.get("deploy")
+                .and_then(|d| d.get("resources"))
+                .and_then(|r| r.get(part))
+                .filter(|l| !l.is_null())
+                .map(|l| num(l.get(key)).unwrap_or(0.0))
+        };
+        for (own, part, key) in [
+            ("cpus", "limits", "cpus"),
+            ("mem_limit", "limits", "memory"),
+            ("mem_reservation", "reservations", "memory"),
+            ("pids_limit", "limits", "pids"),
+        ] {
+            let v = num(svc.get(own)).unwrap_or(0.0);
+            if v != 0.0 && res(part, key).is_some_and(|r| r != v) {
+                return Err(invalid(format!(
+                    "services.{sname}: can't set distinct values on '{own}' and 'deploy.resources.{part}.{key}'"
+                )));
+            }
+        }
+        let n = scale.or(replicas).unwrap_or(1.0);
+        if n > 1.0 && text(svc.get("container_name")).is_some_and(|c| !c.is_empty()) {
+            // compose-go swaps the two arguments of this message.
+            let attr = if scale.is_some() {
+                "scale"
+            } else {
+                "deploy.replicas"
+            };
+            return Err(invalid(format!(
+                "services.{attr}: can't set container_name and {sname} as container name must be unique"
+            )));
+        }
+        for w in svc
+            .get("develop")
+            .and_then(|d| d.get("watch"))
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+        {
+            let action = text(w.get("action")).unwrap_or_default();
+            if text(w.get("target")).is_none_or(|t| t.is_empty())
+                && action != "rebuild"
+                && action != "restart"
+            {
+                return Err(invalid(format!(
+                    "services.{sname}.develop.watch: target is required for non-rebuild actions"
+                )));
+            }
+        }
+        let mut mounts: Vec<(String, String)> = Vec::new();
+        let tmpfs: Vec<String> = svc
+            .get("tmpfs")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+            .filter_map(Node::scalar_text)
+            .collect();
+        let targets: Vec<String> = svc
+            .get("volumes")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+            .map(|v| text(v.get("target")).unwrap_or_default())
+            .collect();
+        let entries = tmpfs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    t.split(':').next().unwrap_or_default().to_string(),
+                    format!("services.{sname}.tmpfs[{i}]"),
+                )
+            })
+            .chain(
+                targets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (t.clone(), format!("services.{sname}.volumes[{i}]"))),
+            );
+        for (path, loc) in entries {
+            if let Some((_, p)) = mounts.iter().find(|(m, _)| *m == path) {
+                return Err(Error(format!(
+                    "{loc}: target {path} already mounted as {p}"
+                )));
+            }
+            mounts.push((path, loc));
+        }
     }
+    for (name, secret) in doc
+        .get("secrets")
+        .and_then(Node::as_map)
+        .into_iter()
+        .flatten()
+    {
+        let external = matches!(
+            secret.get("external").map(|e| &e.value),
+            Some(Value::Bool(true))
+        );
+        if !external
+            && text(secret.get("file")).is_none_or(|f| f.is_empty())
+            && text(secret.get("environment")).is_none_or(|f| f.is_empty())
+        {
+            return Err(invalid(format!(
+                "secret {name:?} must declare either `file` or `environment`"
+            )));
+        }
+    }
+    let services = doc
+        .get("services")
+        .and_then(Node::as_map)
+        .cloned()
+        .unwrap_or_default();
     // Cycles in depends_on.
     let graph: BTreeMap<String, Vec<String>> = services
         .iter()
@@ -396,6 +622,10 @@ fn check_consistency(doc: &Node, all: &[String]) -> Result<(), Error> {
         visit(k, &graph, &mut Vec::new(), &mut done)?;
     }
     Ok(())
+}
+
+fn svc_scale(scale: Option<f64>) -> Option<Node> {
+    scale.map(|x| Node::new(Value::Int(x as i64)))
 }
 
 /// Networks, volumes, secrets and configs no service uses are left out.
