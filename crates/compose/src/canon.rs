@@ -490,6 +490,63 @@ fn decode(path: &str, e: String) -> String {
     }
 }
 
+/// compose-go's `HostsList`: entries grouped by host (`host=ip`, `host:ip`, comma
+/// lists of addresses, the mapping form), brackets around an address removed, printed
+/// as sorted `host=ip` lines.
+pub fn extra_hosts(e: &Node) -> Result<Node, String> {
+    let mut hosts: Vec<(String, Vec<String>)> = Vec::new();
+    let mut add = |host: String, ips: Vec<String>| match hosts.iter_mut().find(|(h, _)| *h == host)
+    {
+        Some((_, v)) => v.extend(ips),
+        None => hosts.push((host, ips)),
+    };
+    match &e.value {
+        Value::Map(m) => {
+            for (k, v) in m {
+                let ips = match &v.value {
+                    Value::Seq(items) => items
+                        .iter()
+                        .map(|x| x.scalar_text().unwrap_or_default())
+                        .collect(),
+                    _ => vec![v.scalar_text().unwrap_or_default()],
+                };
+                add(k.clone(), ips);
+            }
+        }
+        Value::Seq(items) => {
+            for x in items {
+                let t = x.scalar_text().unwrap_or_default();
+                let (host, ip) = t
+                    .split_once('=')
+                    .or_else(|| t.split_once(':'))
+                    .ok_or_else(|| format!("invalid additional host, missing IP: {t}"))?;
+                add(
+                    host.to_string(),
+                    ip.split(',').map(str::to_string).collect(),
+                );
+            }
+        }
+        _ => return Ok(e.clone()),
+    }
+    let mut out = Vec::new();
+    for (host, ips) in hosts {
+        if host.is_empty() || host.contains([':', '=']) {
+            return Err(format!("bad host name '{host}'"));
+        }
+        for ip in ips {
+            let ip = match ip.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+                Some(inner) if ip.len() > 2 => inner.to_string(),
+                _ => ip,
+            };
+            out.push(format!("{host}={ip}"));
+        }
+    }
+    out.sort();
+    Ok(Node::new(Value::Seq(
+        out.into_iter().map(Node::str).collect(),
+    )))
+}
+
 /// Canonical (long) forms of one service, in place.
 pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
     let at = |k: &str, e: String| decode(&format!("services[{name}].{k}"), e);
@@ -574,15 +631,8 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             match &it.value {
                 Value::Str(spec) => out.push(short_volume(spec, it.line)?),
                 _ => {
+                    // The long syntax gets no `create_host_path` default.
                     let mut it = it.clone();
-                    if it.get("type").and_then(Node::as_str) == Some("bind")
-                        && it.get("bind").is_none()
-                    {
-                        it.set(
-                            "bind",
-                            Node::map(vec![("create_host_path".into(), b(true))]),
-                        );
-                    }
                     transform(&mut it, "tmpfs", |t| {
                         let mut t = t.clone();
                         transform(&mut t, "size", bytes_node)
@@ -717,39 +767,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         transform(svc, k, |e| Ok(key_values(e, Some(""))))?;
     }
     transform(svc, "sysctls", |e| Ok(key_values(e, Some(""))))?;
-    transform(svc, "extra_hosts", |e| {
-        let items: Vec<Node> = match &e.value {
-            Value::Map(m) => {
-                let mut out = Vec::new();
-                for (k, v) in m {
-                    match &v.value {
-                        Value::Seq(ips) => {
-                            for ip in ips {
-                                out.push(s(format!("{k}={}", ip.scalar_text().unwrap_or_default())))
-                            }
-                        }
-                        _ => out.push(s(format!("{k}={}", v.scalar_text().unwrap_or_default()))),
-                    }
-                }
-                out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-                out
-            }
-            Value::Seq(items) => items
-                .iter()
-                .map(|x| {
-                    let t = x.scalar_text().unwrap_or_default();
-                    let t = if t.contains('=') {
-                        t
-                    } else {
-                        t.replacen(':', "=", 1)
-                    };
-                    s(t).at(x.line)
-                })
-                .collect(),
-            _ => return Ok(e.clone()),
-        };
-        Ok(Node::new(Value::Seq(items)).at(e.line))
-    })?;
+    transform(svc, "extra_hosts", |e| Ok(extra_hosts(e)?.at(e.line)))?;
     for k in ["command", "entrypoint"] {
         transform(svc, k, command_node).map_err(|e| at(k, e))?;
     }

@@ -330,7 +330,8 @@ const CASTS: &[(&str, char)] = &[
     ("configs.*.external", 'b'),
 ];
 
-fn path_matches(path: &[String], pattern: &str) -> bool {
+/// Whether a path (`[i]` for items) matches a pattern (`*` one key, `[]` one item).
+pub(crate) fn path_matches(path: &[String], pattern: &str) -> bool {
     let pat: Vec<&str> = pattern.split('.').collect();
     pat.len() == path.len()
         && pat.iter().zip(path).all(|(p, s)| {

@@ -226,7 +226,69 @@ pub fn project(
             doc.remove(kind);
         }
     }
+    drop_false(&mut doc);
     Ok((doc, disabled, all_profiles.into_iter().collect()))
+}
+
+/// Boolean fields compose-go's types declare `omitempty` (not pointers): `false` is not
+/// printed. Patterns as in [`crate::load`]'s casts: `*` any key, `[]` any item.
+const OMIT_FALSE: &[&str] = &[
+    "services.*.oom_kill_disable",
+    "services.*.privileged",
+    "services.*.read_only",
+    "services.*.stdin_open",
+    "services.*.tty",
+    "services.*.use_api_socket",
+    "services.*.build.no_cache",
+    "services.*.build.pull",
+    "services.*.build.privileged",
+    "services.*.volumes.[].read_only",
+    "services.*.volumes.[].bind.create_host_path",
+    "services.*.volumes.[].volume.nocopy",
+    "services.*.depends_on.*.restart",
+    "services.*.post_start.[].privileged",
+    "services.*.pre_stop.[].privileged",
+    "services.*.develop.watch.[].initial_sync",
+    "networks.*.internal",
+    "networks.*.attachable",
+    "networks.*.external",
+    "volumes.*.external",
+    "secrets.*.external",
+    "configs.*.external",
+];
+
+fn drop_false(doc: &mut Node) {
+    fn walk(n: &mut Node, path: &mut Vec<String>) {
+        match &mut n.value {
+            Value::Map(m) => {
+                m.retain(|(k, v)| {
+                    if !matches!(v.value, Value::Bool(false)) {
+                        return true;
+                    }
+                    path.push(k.clone());
+                    let omit = OMIT_FALSE
+                        .iter()
+                        .any(|p| crate::load::path_matches(path, p));
+                    path.pop();
+                    !omit
+                });
+                for (k, v) in m.iter_mut() {
+                    path.push(k.clone());
+                    walk(v, path);
+                    path.pop();
+                }
+            }
+            Value::Seq(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    path.push(format!("[{i}]"));
+                    walk(v, path);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(doc, &mut Vec::new());
 }
 
 /// `env_file` read into `environment` (the file's values first, `environment` over
