@@ -490,6 +490,25 @@ fn decode(path: &str, e: String) -> String {
     }
 }
 
+/// Device requests with `count: all` as compose-go stores it (`-1`).
+fn device_counts(d: &Node) -> Node {
+    let mut d = d.clone();
+    if let Value::Seq(items) = &mut d.value {
+        for it in items.iter_mut() {
+            match it.get("count").map(|c| &c.value) {
+                Some(Value::Str(t)) if t == "all" => it.set("count", i(-1)),
+                Some(Value::Str(t)) => {
+                    if let Ok(n) = t.parse::<i64>() {
+                        it.set("count", i(n));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    d
+}
+
 /// compose-go's `HostsList`: entries grouped by host (`host=ip`, `host:ip`, comma
 /// lists of addresses, the mapping form), brackets around an address removed, printed
 /// as sorted `host=ip` lines.
@@ -560,6 +579,24 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         }
         transform(&mut b, "additional_contexts", |x| Ok(key_values(x, None)))?;
         transform(&mut b, "shm_size", bytes_node).map_err(|e| at("build.shm_size", e))?;
+        // Build secrets: the short form is a source, with no default target.
+        transform(&mut b, "secrets", |x| {
+            Ok(match &x.value {
+                Value::Seq(items) => Node::new(Value::Seq(
+                    items
+                        .iter()
+                        .map(|it| match &it.value {
+                            Value::Str(src) => {
+                                Node::map(vec![("source".into(), s(src))]).at(it.line)
+                            }
+                            _ => it.clone(),
+                        })
+                        .collect(),
+                ))
+                .at(x.line),
+                _ => x.clone(),
+            })
+        })?;
         if b.get("context").is_none() {
             b.set("context", s("."));
         }
@@ -789,6 +826,15 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         transform(svc, k, bytes_node).map_err(|e| at(k, e))?;
     }
     transform(svc, "cpus", float_node).map_err(|e| at("cpus", e))?;
+    // `gpus: all` is one request for every GPU.
+    transform(svc, "gpus", |g| {
+        Ok(match &g.value {
+            Value::Str(t) if t == "all" => {
+                Node::new(Value::Seq(vec![Node::map(vec![("count".into(), i(-1))])])).at(g.line)
+            }
+            _ => device_counts(g),
+        })
+    })?;
     transform(svc, "deploy", |d| {
         let mut d = d.clone();
         transform(&mut d, "labels", |e| Ok(key_values(e, Some(""))))?;
@@ -800,6 +846,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
                     transform(&mut l, "memory", bytes_node)
                         .map_err(|e| at(&format!("deploy.resources.{k}.memory"), e))?;
                     transform(&mut l, "cpus", float_node)?;
+                    transform(&mut l, "devices", |d| Ok(device_counts(d)))?;
                     Ok(l)
                 })?;
             }

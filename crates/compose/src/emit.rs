@@ -649,6 +649,22 @@ pub fn for_yaml(model: &Node) -> Node {
                     s.remove(k);
                 }
             }
+            // An empty watch `exec` hook is a zero struct, which go-yaml leaves out.
+            if let Some(Value::Seq(rules)) = s
+                .get_mut("develop")
+                .and_then(|d| d.get_mut("watch"))
+                .map(|w| &mut w.value)
+            {
+                for r in rules.iter_mut() {
+                    let empty = r
+                        .get("exec")
+                        .and_then(Node::as_map)
+                        .is_some_and(|m| m.iter().all(|(_, v)| v.is_null()));
+                    if empty {
+                        r.remove("exec");
+                    }
+                }
+            }
             if let Some(d) = s.get_mut("deploy") {
                 for k in ["resources", "placement"] {
                     if d.get(k).and_then(Node::as_map).is_some_and(Vec::is_empty) {

@@ -142,6 +142,22 @@ pub fn project(
             }
             if opts.resolve_env {
                 resolve_environment(sname, svc, env, fs)?;
+                resolve_build_args(svc, env);
+            }
+            // Every watch rule carries its (empty) `exec` hook.
+            if let Some(Value::Seq(rules)) = svc
+                .get_mut("develop")
+                .and_then(|d| d.get_mut("watch"))
+                .map(|w| &mut w.value)
+            {
+                for r in rules.iter_mut() {
+                    if r.as_map().is_some() && r.get("exec").is_none() {
+                        r.set(
+                            "exec",
+                            Node::map(vec![("command".into(), Node::new(Value::Null))]),
+                        );
+                    }
+                }
             }
             if let Some(d) = svc.get_mut("deploy") {
                 if d.get("resources").is_none() {
@@ -198,15 +214,6 @@ pub fn project(
                 if kind == "volumes" {
                     if let Some(l) = v.get("labels").cloned() {
                         v.set("labels", crate::canon::key_values(&l, Some("")));
-                    }
-                }
-                if kind == "secrets" || kind == "configs" {
-                    if let Some(Value::Str(var)) = v.get("environment").map(|e| e.value.clone()) {
-                        if kind == "configs" {
-                            if let Some(val) = env.get(&var) {
-                                v.set("content", s(val.clone()));
-                            }
-                        }
                     }
                 }
             }
@@ -289,6 +296,28 @@ fn drop_false(doc: &mut Node) {
         }
     }
     walk(doc, &mut Vec::new());
+}
+
+/// Build args named without a value take the project's variable, or are left out.
+fn resolve_build_args(svc: &mut Node, env: &BTreeMap<String, String>) {
+    if let Some(args) = svc
+        .get_mut("build")
+        .and_then(|b| b.get_mut("args"))
+        .and_then(Node::as_map_mut)
+    {
+        args.retain_mut(|(k, v)| {
+            if !v.is_null() {
+                return true;
+            }
+            match env.get(k) {
+                Some(val) => {
+                    *v = s(val.clone()).at(v.line);
+                    true
+                }
+                None => false,
+            }
+        });
+    }
 }
 
 /// `env_file` read into `environment` (the file's values first, `environment` over
