@@ -826,6 +826,23 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         transform(svc, k, bytes_node).map_err(|e| at(k, e))?;
     }
     transform(svc, "cpus", float_node).map_err(|e| at("cpus", e))?;
+    transform(svc, "blkio_config", |bc| {
+        let mut bc = bc.clone();
+        for k in [
+            "device_read_bps",
+            "device_read_iops",
+            "device_write_bps",
+            "device_write_iops",
+        ] {
+            if let Some(Value::Seq(items)) = bc.get_mut(k).map(|x| &mut x.value) {
+                for (idx, it) in items.iter_mut().enumerate() {
+                    transform(it, "rate", bytes_node)
+                        .map_err(|e| at(&format!("blkio_config.{k}[{idx}].rate"), e))?;
+                }
+            }
+        }
+        Ok(bc)
+    })?;
     // `gpus: all` is one request for every GPU.
     transform(svc, "gpus", |g| {
         Ok(match &g.value {

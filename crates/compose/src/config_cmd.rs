@@ -21,6 +21,7 @@ pub fn service_hash(svc: &Node) -> String {
         d.remove("replicas");
     }
     strip_extensions(&mut s);
+    crate::emit::go_json_names(&mut s);
     let text = crate::emit::compact_service(&s);
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
@@ -222,6 +223,11 @@ pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32
                 if json {
                     if let Some(svcs) = m.get_mut("services") {
                         strip_extensions(svcs);
+                        if let Some(all) = svcs.as_map_mut() {
+                            for (_, svc) in all.iter_mut() {
+                                crate::emit::go_json_names(svc);
+                            }
+                        }
                     }
                     for k in ["networks", "volumes", "secrets", "configs"] {
                         if let Some(x) = m.get_mut(k) {

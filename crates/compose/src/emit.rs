@@ -61,6 +61,14 @@ static DEVREQ: Kind = Struct(&[
     f("device_ids"),
     f("options"),
 ]);
+static BLKIO: Kind = Struct(&[
+    f("weight"),
+    f("weight_device"),
+    f("device_read_bps"),
+    f("device_read_iops"),
+    f("device_write_bps"),
+    f("device_write_iops"),
+]);
 static HEALTH: Kind = Struct(&[
     f("test"),
     f("timeout"),
@@ -170,7 +178,7 @@ static SERVICE: Kind = Struct(&[
     f("attach"),
     ("build", BUILD),
     ("develop", Struct(&[("watch", Seq(&TRIGGER))])),
-    f("blkio_config"),
+    ("blkio_config", BLKIO),
     f("cap_add"),
     f("cap_drop"),
     f("cgroup_parent"),
@@ -469,6 +477,36 @@ fn json_write(n: &Node, kind: Kind, top: bool, indent: Option<usize>, out: &mut 
             }
             out.push_str(&pad(indent));
             out.push('}');
+        }
+    }
+}
+
+/// Go's JSON names of struct fields without a `json` tag (compose-go's blkio devices:
+/// `Path`, `Rate`, `Weight`); YAML lowercases them, so the model keeps them lowercase.
+pub fn go_json_names(svc: &mut Node) {
+    let Some(bc) = svc.get_mut("blkio_config") else {
+        return;
+    };
+    for k in [
+        "weight_device",
+        "device_read_bps",
+        "device_read_iops",
+        "device_write_bps",
+        "device_write_iops",
+    ] {
+        if let Some(Value::Seq(items)) = bc.get_mut(k).map(|x| &mut x.value) {
+            for it in items.iter_mut() {
+                if let Some(m) = it.as_map_mut() {
+                    for (key, _) in m.iter_mut() {
+                        if matches!(key.as_str(), "path" | "rate" | "weight") {
+                            let mut c = key.chars();
+                            if let Some(f) = c.next() {
+                                *key = f.to_ascii_uppercase().to_string() + c.as_str();
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
