@@ -51,7 +51,11 @@ pub fn main(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> 
             o.consistency = !c.no_consistency;
             o.resolve_env = !c.no_env_resolution;
             o.all_profiles = c.profiles;
-            o.services = c.names.clone();
+            // `config --services NAME` lists the active services: the names select
+            // nothing (and enable no profile).
+            if !c.services {
+                o.services = c.names.clone();
+            }
             // docker compose prints a loading error as it is (no prefix, lines kept).
             let p = match crate::load::load(&o, &RealFs) {
                 Ok(p) => p,

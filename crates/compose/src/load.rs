@@ -505,10 +505,11 @@ impl Context<'_> {
         let Some(svc) = doc.get("services").and_then(|s| s.get(name)) else {
             return Ok(Node::map(vec![]));
         };
-        let mut svc = svc.clone();
-        if svc.is_null() {
-            svc = Node::map(vec![]);
+        // Without `extends` the service is kept as written (a `!reset` tag included).
+        if svc.get("extends").is_none() {
+            return Ok(svc.clone());
         }
+        let mut svc = svc.clone();
         let Some(ext) = svc.remove("extends") else {
             return Ok(svc);
         };
