@@ -600,9 +600,6 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         if b.get("context").is_none() {
             b.set("context", s("."));
         }
-        if b.get("dockerfile").is_none() && b.get("dockerfile_inline").is_none() {
-            b.set("dockerfile", s("Dockerfile"));
-        }
         Ok(b)
     })?;
     transform(svc, "depends_on", |d| {

@@ -83,17 +83,31 @@ pub fn project(
     if let Some(m) = svc_map.as_map_mut() {
         for (sname, svc) in m.iter_mut() {
             let mut implicit: Vec<String> = Vec::new();
-            if let Some(links) = svc.get("links").and_then(Node::as_seq) {
+            // `--no-normalize`: no implicit dependencies, default network or names.
+            let normalize = opts.normalize;
+            if let Some(links) = svc
+                .get("links")
+                .and_then(Node::as_seq)
+                .filter(|_| normalize)
+            {
                 for l in links.iter().filter_map(Node::scalar_text) {
                     implicit.push(l.split(':').next().unwrap_or(&l).to_string());
                 }
             }
-            if let Some(nm) = svc.get("network_mode").and_then(Node::as_str) {
+            if let Some(nm) = svc
+                .get("network_mode")
+                .and_then(Node::as_str)
+                .filter(|_| normalize)
+            {
                 if let Some(x) = nm.strip_prefix("service:") {
                     implicit.push(x.to_string());
                 }
             }
-            if let Some(vf) = svc.get("volumes_from").and_then(Node::as_seq) {
+            if let Some(vf) = svc
+                .get("volumes_from")
+                .and_then(Node::as_seq)
+                .filter(|_| normalize)
+            {
                 for v in vf.iter().filter_map(Node::scalar_text) {
                     if !v.starts_with("container:") {
                         implicit.push(v.split(':').next().unwrap_or(&v).to_string());
@@ -120,7 +134,7 @@ pub fn project(
                     }
                 }
             }
-            if svc.get("network_mode").is_none() {
+            if normalize && svc.get("network_mode").is_none() {
                 if svc
                     .get("networks")
                     .is_none_or(|n| n.as_map().is_none_or(Vec::is_empty))
@@ -139,6 +153,11 @@ pub fn project(
             }
             if svc.get("entrypoint").is_none() {
                 svc.set("entrypoint", Node::new(Value::Null));
+            }
+            if let Some(b) = svc.get_mut("build").filter(|_| normalize) {
+                if b.get("dockerfile").is_none() && b.get("dockerfile_inline").is_none() {
+                    b.set("dockerfile", s("Dockerfile"));
+                }
             }
             if opts.resolve_env {
                 resolve_environment(sname, svc, env, fs)?;
@@ -182,6 +201,9 @@ pub fn project(
             for (k, v) in m.iter_mut() {
                 if v.is_null() {
                     *v = Node::map(vec![]);
+                }
+                if !opts.normalize {
+                    continue;
                 }
                 let external = match v.get("external").map(|e| &e.value) {
                     Some(Value::Bool(b)) => *b,
