@@ -539,8 +539,17 @@ pub fn json(n: &Node) -> String {
     out
 }
 
-/// Whether go-yaml v3 would quote a plain string.
-fn needs_quotes(s: &str) -> bool {
+/// How go-yaml v3 writes a one-line string.
+#[derive(Debug, PartialEq, Eq)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+}
+
+/// Whether a plain string would read back as something else (a number, a boolean, null,
+/// a YAML 1.1 boolean such as `yes`): go-yaml double-quotes those.
+fn resolves_to_other(s: &str) -> bool {
     if s.is_empty() {
         return true;
     }
@@ -551,43 +560,109 @@ fn needs_quotes(s: &str) -> bool {
     ) {
         return true;
     }
-    let v = crate::yaml::parse(&format!("x: {s}")).ok();
-    let resolves_to_string = v
-        .as_ref()
-        .and_then(|n| n.get("x"))
-        .is_some_and(|x| matches!(&x.value, Value::Str(t) if t == s));
-    if !resolves_to_string {
-        return true;
+    !matches!(crate::yaml::resolve_plain(s), Value::Str(_)) || timestamp_like(s) || base60_float(s)
+}
+
+/// A plain scalar go-yaml would read as a timestamp (`2001-12-14`, `2001-12-14T21:59:43Z`).
+fn timestamp_like(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && {
+        let rest = &s[5..];
+        let (m, after) = rest.split_once('-').unwrap_or((rest, ""));
+        let d: String = after.chars().take_while(char::is_ascii_digit).collect();
+        (1..=2).contains(&m.len())
+            && m.bytes().all(|c| c.is_ascii_digit())
+            && (1..=2).contains(&d.len())
+            && {
+                let tail = &after[d.len()..];
+                tail.is_empty() || tail.starts_with(['T', 't', ' '])
+            }
     }
-    let first = s.chars().next().unwrap_or(' ');
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
-        && !(first == '-'
-            && s.len() > 1
-            && !s.starts_with("- ")
-            && !s.starts_with("--- ")
-            && s != "---")
+}
+
+/// YAML 1.1's sexagesimal floats (`1:20`, `-1:30:00.5`), which go-yaml quotes.
+fn base60_float(s: &str) -> bool {
+    let t = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int_part, frac) = t.split_once('.').unwrap_or((t, ""));
+    let mut parts = int_part.split(':');
+    let head = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    !rest.is_empty()
+        && head.starts_with(|c: char| c.is_ascii_digit())
+        && head.bytes().all(|c| c.is_ascii_digit() || c == b'_')
+        && rest.iter().all(|p| {
+            (1..=2).contains(&p.len())
+                && p.bytes().all(|c| c.is_ascii_digit())
+                && (p.len() == 1 || p.as_bytes()[0] <= b'5')
+        })
+        && frac.bytes().all(|c| c.is_ascii_digit() || c == b'_')
+}
+
+/// go-yaml's emitter analysis: whether a string may be written plain in block context.
+fn plain_allowed(s: &str) -> bool {
+    let chars: Vec<char> = s.chars().collect();
+    let Some(&first) = chars.first() else {
+        return false;
+    };
+    let ws_after = |i: usize| chars.get(i + 1).is_none_or(|c| *c == ' ' || *c == '\t');
+    if "#,[]{}&*!|>'\"%@`".contains(first)
+        || (first == '-' || first == '?' || first == ':') && ws_after(0)
     {
-        return true;
+        return false;
     }
-    s.starts_with(' ')
-        || s.ends_with(' ')
-        || s.contains(": ")
-        || s.contains(" #")
-        || s.ends_with(':')
-        || s.contains('\t')
-        || s.chars().any(|c| c.is_control())
+    if s.starts_with("---") || s.starts_with("...") {
+        return false;
+    }
+    if first == ' ' || chars.last() == Some(&' ') {
+        return false;
+    }
+    for (i, c) in chars.iter().enumerate() {
+        if *c == ':' && ws_after(i) {
+            return false;
+        }
+        if *c == '#' && i > 0 && matches!(chars[i - 1], ' ' | '\t') {
+            return false;
+        }
+    }
+    true
+}
+
+/// Characters go-yaml only writes inside double quotes (not printable).
+fn special(s: &str) -> bool {
+    s.chars().any(|c| {
+        !(c == '\n' || (' '..='~').contains(&c) || c == '\u{85}' || (c as u32) >= 0xA0)
+            || c == '\u{FEFF}'
+    })
+}
+
+fn style(s: &str) -> Style {
+    if resolves_to_other(s) || special(s) {
+        Style::Double
+    } else if plain_allowed(s) {
+        Style::Plain
+    } else {
+        Style::Single
+    }
+}
+
+/// Whether go-yaml v3 would quote a string.
+#[cfg(test)]
+fn needs_quotes(s: &str) -> bool {
+    style(s) != Style::Plain
 }
 
 fn yaml_scalar(s: &str) -> String {
-    if needs_quotes(s) {
-        let mut o = String::new();
-        json_string(s, &mut o);
-        // go-yaml does not escape HTML characters.
-        o.replace("\\u003c", "<")
-            .replace("\\u003e", ">")
-            .replace("\\u0026", "&")
-    } else {
-        s.to_string()
+    match style(s) {
+        Style::Plain => s.to_string(),
+        Style::Single => format!("'{}'", s.replace('\'', "''")),
+        Style::Double => {
+            let mut o = String::new();
+            json_string(s, &mut o);
+            // go-yaml does not escape HTML characters.
+            o.replace("\\u003c", "<")
+                .replace("\\u003e", ">")
+                .replace("\\u0026", "&")
+        }
     }
 }
 

@@ -234,7 +234,7 @@ pub fn go_float(f: f64) -> String {
 }
 
 /// Resolve a plain scalar by YAML 1.2's core schema (go-yaml v3's resolve).
-fn resolve_plain(s: &str) -> Value {
+pub(crate) fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
