@@ -950,44 +950,50 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(go_duration("90s").unwrap(), "1m30s");
-        assert_eq!(go_duration("1h").unwrap(), "1h0m0s");
-        assert_eq!(go_duration("500ms").unwrap(), "500ms");
-        assert_eq!(go_duration("1.5s").unwrap(), "1.5s");
-        assert_eq!(go_duration("0s").unwrap(), "0s");
+        assert_eq!(go_duration("90s").expect("a valid duration"), "1m30s");
+        assert_eq!(go_duration("1h").expect("a valid duration"), "1h0m0s");
+        assert_eq!(go_duration("500ms").expect("a valid duration"), "500ms");
+        assert_eq!(go_duration("1.5s").expect("a valid duration"), "1.5s");
+        assert_eq!(go_duration("0s").expect("a valid duration"), "0s");
         assert!(go_duration("5x").is_err());
     }
 
     #[test]
     fn volumes() {
-        let v = parse_volume("./a:/b:ro,z").unwrap();
+        let v = parse_volume("./a:/b:ro,z").expect("a valid volume");
         assert_eq!(
             (v.kind, v.source.as_str(), v.target.as_str(), v.read_only),
             ("bind", "./a", "/b", true)
         );
         assert_eq!(v.selinux, "z");
-        let v = parse_volume("data:/d").unwrap();
+        let v = parse_volume("data:/d").expect("a valid volume");
         assert_eq!(v.kind, "volume");
-        let v = parse_volume("/anon").unwrap();
+        let v = parse_volume("/anon").expect("a valid volume");
         assert_eq!((v.source.as_str(), v.target.as_str()), ("", "/anon"));
         assert!(parse_volume("a::b").is_err());
     }
 
     #[test]
     fn ports() {
-        let p = parse_ports("127.0.0.1:8000-8001:80-81/udp", 1).unwrap();
+        let p = parse_ports("127.0.0.1:8000-8001:80-81/udp", 1).expect("a valid port");
         assert_eq!(p.len(), 2);
-        assert_eq!(p[1].get("published").unwrap().as_str(), Some("8001"));
-        assert_eq!(p[1].get("protocol").unwrap().as_str(), Some("udp"));
-        let p = parse_ports("80", 1).unwrap();
+        assert_eq!(
+            p[1].get("published").expect("the key is present").as_str(),
+            Some("8001")
+        );
+        assert_eq!(
+            p[1].get("protocol").expect("the key is present").as_str(),
+            Some("udp")
+        );
+        let p = parse_ports("80", 1).expect("a valid port");
         assert!(p[0].get("published").is_none());
         assert!(parse_ports("a:b", 1).is_err());
     }
 
     #[test]
     fn bytes() {
-        assert_eq!(ram_bytes("512m").unwrap(), 536870912);
-        assert_eq!(ram_bytes("1g").unwrap(), 1 << 30);
-        assert_eq!(ram_bytes("100").unwrap(), 100);
+        assert_eq!(ram_bytes("512m").expect("a valid size"), 536870912);
+        assert_eq!(ram_bytes("1g").expect("a valid size"), 1 << 30);
+        assert_eq!(ram_bytes("100").expect("a valid size"), 100);
     }
 }

@@ -817,7 +817,7 @@ mod tests {
 
     #[test]
     fn yaml_layout() {
-        let n = crate::yaml::parse("name: p\nservices:\n  web:\n    image: x\n    ports:\n      - {mode: ingress, target: 80, published: '8080'}\n    command: [a, b]\n").unwrap();
+        let n = crate::yaml::parse("name: p\nservices:\n  web:\n    image: x\n    ports:\n      - {mode: ingress, target: 80, published: '8080'}\n    command: [a, b]\n").expect("the YAML parses");
         let y = project_yaml(&n);
         assert_eq!(y, "name: p\nservices:\n  web:\n    command:\n      - a\n      - b\n    image: x\n    ports:\n      - mode: ingress\n        target: 80\n        published: \"8080\"\n");
     }

@@ -504,41 +504,66 @@ mod tests {
 
     #[test]
     fn scalars_resolve_as_core_schema() {
-        let n =
-            parse("a: 1\nb: '1'\nc: true\nd: yes\ne: 1.5\nf: ~\ng: 0x10\nh: 8080:80\n").unwrap();
-        assert_eq!(n.get("a").unwrap().value, Value::Int(1));
-        assert_eq!(n.get("b").unwrap().value, Value::Str("1".into()));
-        assert_eq!(n.get("c").unwrap().value, Value::Bool(true));
-        assert_eq!(n.get("d").unwrap().value, Value::Str("yes".into()));
-        assert_eq!(n.get("e").unwrap().value, Value::Float(1.5));
-        assert!(n.get("f").unwrap().is_null());
-        assert_eq!(n.get("g").unwrap().value, Value::Int(16));
-        assert_eq!(n.get("h").unwrap().value, Value::Str("8080:80".into()));
-        assert_eq!(n.get("h").unwrap().line, 8);
+        let n = parse("a: 1\nb: '1'\nc: true\nd: yes\ne: 1.5\nf: ~\ng: 0x10\nh: 8080:80\n")
+            .expect("the YAML parses");
+        assert_eq!(n.get("a").expect("the key is present").value, Value::Int(1));
+        assert_eq!(
+            n.get("b").expect("the key is present").value,
+            Value::Str("1".into())
+        );
+        assert_eq!(
+            n.get("c").expect("the key is present").value,
+            Value::Bool(true)
+        );
+        assert_eq!(
+            n.get("d").expect("the key is present").value,
+            Value::Str("yes".into())
+        );
+        assert_eq!(
+            n.get("e").expect("the key is present").value,
+            Value::Float(1.5)
+        );
+        assert!(n.get("f").expect("the key is present").is_null());
+        assert_eq!(
+            n.get("g").expect("the key is present").value,
+            Value::Int(16)
+        );
+        assert_eq!(
+            n.get("h").expect("the key is present").value,
+            Value::Str("8080:80".into())
+        );
+        assert_eq!(n.get("h").expect("the key is present").line, 8);
     }
 
     #[test]
     fn anchors_and_merge_keys() {
         let src = "x: &base\n  a: 1\n  b: 2\ny:\n  <<: *base\n  b: 3\nz: *base\n";
-        let n = parse(src).unwrap();
-        let y = n.get("y").unwrap();
-        assert_eq!(y.get("a").unwrap().value, Value::Int(1));
-        assert_eq!(y.get("b").unwrap().value, Value::Int(3));
-        assert_eq!(n.get("z").unwrap().get("b").unwrap().value, Value::Int(2));
+        let n = parse(src).expect("the YAML parses");
+        let y = n.get("y").expect("the key is present");
+        assert_eq!(y.get("a").expect("the key is present").value, Value::Int(1));
+        assert_eq!(y.get("b").expect("the key is present").value, Value::Int(3));
+        assert_eq!(
+            n.get("z")
+                .expect("the key is present")
+                .get("b")
+                .expect("the key is present")
+                .value,
+            Value::Int(2)
+        );
     }
 
     #[test]
     fn tags_and_errors() {
-        let n = parse("a: !reset []\nb: !override {c: 1}\n").unwrap();
-        assert_eq!(n.get("a").unwrap().tag, Tag::Reset);
-        assert_eq!(n.get("b").unwrap().tag, Tag::Override);
+        let n = parse("a: !reset []\nb: !override {c: 1}\n").expect("the YAML parses");
+        assert_eq!(n.get("a").expect("the key is present").tag, Tag::Reset);
+        assert_eq!(n.get("b").expect("the key is present").tag, Tag::Override);
         let e = parse("a: 1\na: 2\n").unwrap_err();
         assert_eq!(
             e.to_string(),
             "yaml: line 2: mapping key \"a\" already defined at line 1"
         );
         assert!(parse("a: [1\n").is_err());
-        assert!(parse("").unwrap().is_null());
+        assert!(parse("").expect("the YAML parses").is_null());
     }
 
     #[test]
