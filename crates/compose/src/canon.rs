@@ -970,7 +970,12 @@ mod tests {
         assert_eq!(v.kind, "volume");
         let v = parse_volume("/anon").expect("a valid volume");
         assert_eq!((v.source.as_str(), v.target.as_str()), ("", "/anon"));
-        assert!(parse_volume("a::b").is_err());
+        // A one-letter section before a colon reads as a Windows drive (as in
+        // compose-go: `a::b` binds `a:` on `b`); empty sections elsewhere are errors.
+        let v = parse_volume("a::b").expect("a valid volume");
+        assert_eq!((v.source.as_str(), v.target.as_str()), ("a:", "b"));
+        assert!(parse_volume("/a:/b::ro").is_err());
+        assert!(parse_volume("a:b:").is_err());
     }
 
     #[test]
@@ -995,5 +1000,118 @@ mod tests {
         assert_eq!(ram_bytes("512m").expect("a valid size"), 536870912);
         assert_eq!(ram_bytes("1g").expect("a valid size"), 1 << 30);
         assert_eq!(ram_bytes("100").expect("a valid size"), 100);
+    }
+
+    fn svc(src: &str) -> Result<Node, String> {
+        let mut n = crate::yaml::parse(src).expect("the YAML parses");
+        service("app", &mut n)?;
+        Ok(n)
+    }
+
+    fn json(n: Option<&Node>) -> String {
+        n.expect("the key is present").to_json().to_string()
+    }
+
+    #[test]
+    fn extra_hosts_are_grouped_unbracketed_and_sorted() {
+        let n = svc(
+            "extra_hosts: ['somehost:1.2.3.4', 'other=5.6.7.8', 'v6=[::1]', 'm=1.1.1.1,2.2.2.2']\n",
+        )
+        .expect("valid extra_hosts");
+        assert_eq!(
+            json(n.get("extra_hosts")),
+            r#"["m=1.1.1.1","m=2.2.2.2","other=5.6.7.8","somehost=1.2.3.4","v6=::1"]"#
+        );
+        let n =
+            svc("extra_hosts: {b: '[::2]', a: [1.1.1.1, 2.2.2.2]}\n").expect("valid extra_hosts");
+        assert_eq!(
+            json(n.get("extra_hosts")),
+            r#"["a=1.1.1.1","a=2.2.2.2","b=::2"]"#
+        );
+        assert!(svc("extra_hosts: [nohost]\n").is_err());
+    }
+
+    #[test]
+    fn count_all_is_minus_one() {
+        let n = svc("gpus: all\ndeploy: {resources: {reservations: {devices: [{capabilities: [gpu], count: all}]}}}\n")
+            .expect("valid devices");
+        assert_eq!(json(n.get("gpus")), r#"[{"count":-1}]"#);
+        assert_eq!(
+            json(n.get("deploy")),
+            r#"{"resources":{"reservations":{"devices":[{"capabilities":["gpu"],"count":-1}]}}}"#
+        );
+    }
+
+    #[test]
+    fn build_secrets_short_form_has_no_target() {
+        let n = svc("build: {context: ., secrets: [s1, {source: s2, target: t}]}\n")
+            .expect("valid build");
+        assert_eq!(
+            json(n.get("build").and_then(|b| b.get("secrets"))),
+            r#"[{"source":"s1"},{"source":"s2","target":"t"}]"#
+        );
+        // The dockerfile default is normalisation's business.
+        assert!(n.get("build").and_then(|b| b.get("dockerfile")).is_none());
+    }
+
+    #[test]
+    fn blkio_rates_are_byte_counts() {
+        let n =
+            svc("blkio_config: {weight: 300, device_read_bps: [{path: /dev/sda, rate: 12mb}]}\n")
+                .expect("valid blkio");
+        assert_eq!(
+            json(n.get("blkio_config")),
+            r#"{"device_read_bps":[{"path":"/dev/sda","rate":"12582912"}],"weight":300}"#
+        );
+    }
+
+    #[test]
+    fn tmpfs_size_is_a_byte_count_string() {
+        let n = svc("volumes: [{type: tmpfs, target: /t, tmpfs: {size: 10m}}]\n")
+            .expect("valid volume");
+        assert_eq!(
+            json(n.get("volumes")),
+            r#"[{"target":"/t","tmpfs":{"size":"10485760"},"type":"tmpfs"}]"#
+        );
+    }
+
+    #[test]
+    fn long_bind_gets_no_create_host_path() {
+        let n =
+            svc("volumes: [{type: bind, source: /a, target: /b}, /c:/d]\n").expect("valid volumes");
+        assert_eq!(
+            json(n.get("volumes")),
+            r#"[{"source":"/a","target":"/b","type":"bind"},{"bind":{"create_host_path":true},"source":"/c","target":"/d","type":"bind"}]"#
+        );
+    }
+
+    #[test]
+    fn decoding_errors_name_the_field() {
+        assert_eq!(
+            svc("stop_grace_period: forever\n").err(),
+            Some("decoding failed due to the following error(s):\n\n'services[app].stop_grace_period' time: invalid duration \"forever\"".to_string())
+        );
+        assert_eq!(
+            svc("healthcheck: {interval: lots}\n").err(),
+            Some("decoding failed due to the following error(s):\n\n'services[app].healthcheck.interval' time: invalid duration \"lots\"".to_string())
+        );
+        assert_eq!(
+            svc("mem_limit: lots\n").err(),
+            Some("decoding failed due to the following error(s):\n\n'services[app].mem_limit' invalid size: 'lots'".to_string())
+        );
+        assert_eq!(
+            svc("command: 'echo \"open'\n").err(),
+            Some("decoding failed due to the following error(s):\n\n'services[app].command' invalid command line string".to_string())
+        );
+    }
+
+    #[test]
+    fn host_ports_are_checked() {
+        assert_eq!(
+            parse_ports("99999:80", 1).err(),
+            Some("invalid hostPort: 99999".to_string())
+        );
+        assert!(parse_ports("8081-8080:80", 1).is_err());
+        assert!(parse_ports("65535:80", 1).is_ok());
     }
 }

@@ -344,7 +344,7 @@ fn project_json_child(key: &str) -> Kind {
 }
 
 /// Keys in print order with the kind of their values.
-fn ordered<'a>(n: &'a Node, kind: Kind, top_json: bool) -> Vec<(&'a str, &'a Node, Kind)> {
+fn ordered(n: &Node, kind: Kind, top_json: bool) -> Vec<(&str, &Node, Kind)> {
     let Some(m) = n.as_map() else {
         return Vec::new();
     };
@@ -820,5 +820,52 @@ mod tests {
         let n = crate::yaml::parse("name: p\nservices:\n  web:\n    image: x\n    ports:\n      - {mode: ingress, target: 80, published: '8080'}\n    command: [a, b]\n").expect("the YAML parses");
         let y = project_yaml(&n);
         assert_eq!(y, "name: p\nservices:\n  web:\n    command:\n      - a\n      - b\n    image: x\n    ports:\n      - mode: ingress\n        target: 80\n        published: \"8080\"\n");
+    }
+
+    #[test]
+    fn yaml_string_styles() {
+        assert_eq!(yaml_scalar("plain"), "plain");
+        assert_eq!(yaml_scalar("yes"), "\"yes\"");
+        assert_eq!(yaml_scalar("0755"), "\"0755\"");
+        assert_eq!(yaml_scalar("1:20"), "\"1:20\"");
+        assert_eq!(yaml_scalar("2001-12-14"), "\"2001-12-14\"");
+        assert_eq!(yaml_scalar("[x]"), "'[x]'");
+        assert_eq!(yaml_scalar("a: b"), "'a: b'");
+        assert_eq!(yaml_scalar("-"), "'-'");
+        assert_eq!(yaml_scalar("a #b"), "'a #b'");
+        assert_eq!(yaml_scalar(" x"), "' x'");
+        assert_eq!(yaml_scalar("*"), "'*'");
+        assert_eq!(yaml_scalar("it's: x"), "'it''s: x'");
+        assert_eq!(yaml_scalar("a\tb"), "\"a\\tb\"");
+        assert_eq!(yaml_scalar("-x"), "-x");
+        assert_eq!(yaml_scalar(":x"), ":x");
+        assert_eq!(yaml_scalar("a#b"), "a#b");
+        assert_eq!(yaml_scalar("<<"), "<<");
+    }
+
+    #[test]
+    fn blkio_json_names() {
+        let mut n = crate::yaml::parse("blkio_config: {device_read_bps: [{path: /dev/sda, rate: '1'}], weight_device: [{path: /dev/sdb, weight: 2}]}\n")
+            .expect("the YAML parses");
+        go_json_names(&mut n);
+        assert_eq!(
+            n.to_json().to_string(),
+            r#"{"blkio_config":{"device_read_bps":[{"Path":"/dev/sda","Rate":"1"}],"weight_device":[{"Path":"/dev/sdb","Weight":2}]}}"#
+        );
+    }
+
+    #[test]
+    fn empty_watch_exec_is_not_yaml() {
+        let n = crate::yaml::parse("services: {app: {develop: {watch: [{path: /a, action: rebuild, exec: {command: null}}]}}}\n")
+            .expect("the YAML parses");
+        let y = for_yaml(&n);
+        assert!(y
+            .get("services")
+            .and_then(|s| s.get("app"))
+            .and_then(|a| a.get("develop"))
+            .and_then(|d| d.get("watch"))
+            .and_then(Node::as_seq)
+            .and_then(|w| w.first())
+            .is_some_and(|r| r.get("exec").is_none()));
     }
 }

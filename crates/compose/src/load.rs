@@ -971,3 +971,141 @@ pub fn profile_active(svc: &Node, enabled: &BTreeSet<String>) -> bool {
         .unwrap_or_default();
     profiles.is_empty() || enabled.contains("*") || profiles.iter().any(|p| enabled.contains(p))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files in memory.
+    struct MemFs(Vec<(&'static str, &'static str)>);
+
+    impl Fs for MemFs {
+        fn read(&self, p: &Path) -> std::io::Result<String> {
+            self.0
+                .iter()
+                .find(|(n, _)| Path::new(n) == p)
+                .map(|(_, t)| t.to_string())
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+        fn exists(&self, p: &Path) -> bool {
+            self.0.iter().any(|(n, _)| Path::new(n) == p)
+        }
+    }
+
+    fn load_with(
+        files: Vec<(&'static str, &'static str)>,
+        env: &[(&str, &str)],
+    ) -> Result<Project, Error> {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let o = Options::new(PathBuf::from("/p/Dir.Name"), env);
+        load(&o, &MemFs(files))
+    }
+
+    #[test]
+    fn extends_cycle_names_the_files_as_written() {
+        let e = load_with(
+            vec![
+                (
+                    "/p/Dir.Name/compose.yaml",
+                    "services:\n  a:\n    extends:\n      file: other.yaml\n      service: b\n",
+                ),
+                (
+                    "/p/Dir.Name/other.yaml",
+                    "services:\n  b:\n    extends:\n      file: compose.yaml\n      service: a\n",
+                ),
+            ],
+            &[],
+        )
+        .err();
+        assert_eq!(
+            e.map(|e| e.0),
+            Some("Circular reference:\n  a in other.yaml\n  extends b in compose.yaml\n  extends a in other.yaml".into())
+        );
+    }
+
+    #[test]
+    fn extends_of_a_missing_service() {
+        let e = load_with(
+            vec![(
+                "/p/Dir.Name/compose.yaml",
+                "services:\n  child:\n    extends: nosuch\n",
+            )],
+            &[],
+        )
+        .err();
+        assert_eq!(
+            e.map(|e| e.0),
+            Some("cannot extend service \"child\" in /p/Dir.Name/compose.yaml: service \"nosuch\" not found".into())
+        );
+    }
+
+    #[test]
+    fn project_name_is_known_to_interpolation() {
+        let p = load_with(
+            vec![
+                ("/p/Dir.Name/compose.yaml", "name: App-${STAGE}!\nservices:\n  app:\n    image: busybox\n    environment:\n      P: ${COMPOSE_PROJECT_NAME}\n"),
+                ("/p/Dir.Name/.env", "STAGE=prod\n"),
+            ],
+            &[],
+        )
+        .expect("the project loads");
+        assert_eq!(p.name, "app-prod");
+        let env = p
+            .model
+            .get("services")
+            .and_then(|s| s.get("app"))
+            .and_then(|a| a.get("environment"))
+            .and_then(|e| e.get("P"))
+            .and_then(Node::scalar_text);
+        assert_eq!(env.as_deref(), Some("app-prod"));
+        let p = load_with(
+            vec![(
+                "/p/Dir.Name/compose.yaml",
+                "services:\n  app:\n    image: busybox\n",
+            )],
+            &[],
+        )
+        .expect("the project loads");
+        assert_eq!(p.name, "dirname");
+    }
+
+    #[test]
+    fn compose_env_files_replace_dotenv() {
+        let p = load_with(
+            vec![
+                (
+                    "/p/Dir.Name/compose.yaml",
+                    "services:\n  app:\n    image: busybox:${T}\n",
+                ),
+                ("/p/Dir.Name/.env", "T=dotenv\n"),
+                ("/p/Dir.Name/a.env", "T=a\n"),
+                ("/p/Dir.Name/b.env", "T=b\n"),
+            ],
+            &[("COMPOSE_ENV_FILES", "a.env,b.env")],
+        )
+        .expect("the project loads");
+        assert_eq!(p.env.get("T").map(String::as_str), Some("b"));
+    }
+
+    #[test]
+    fn reset_removes_a_service() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into(), "b.yaml".into()];
+        let fs = MemFs(vec![
+            (
+                "/p/x/a.yaml",
+                "services:\n  app:\n    image: a\n  other:\n    image: b\n",
+            ),
+            ("/p/x/b.yaml", "services:\n  other: !reset\n"),
+        ]);
+        let p = load(&o, &fs).expect("the project loads");
+        assert!(p
+            .model
+            .get("services")
+            .and_then(|s| s.get("other"))
+            .is_none());
+    }
+}

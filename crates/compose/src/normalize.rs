@@ -809,3 +809,92 @@ fn prune_unused(doc: &mut Node) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(src: &str) -> Node {
+        crate::yaml::parse(src).expect("the YAML parses")
+    }
+
+    fn consistency(src: &str, disabled: &[&str]) -> Result<Node, String> {
+        let mut d = doc(src);
+        let disabled: Vec<String> = disabled.iter().map(|s| s.to_string()).collect();
+        check_consistency(&mut d, &disabled).map_err(|e| e.0)?;
+        Ok(d)
+    }
+
+    #[test]
+    fn false_is_left_out_where_go_omits_it() {
+        let mut d = doc("services: {app: {privileged: false, tty: false, init: false, volumes: [{type: bind, bind: {create_host_path: false}}], depends_on: {db: {restart: false, required: false}}}}\nnetworks: {n: {external: false}}\n");
+        drop_false(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"networks":{"n":{}},"services":{"app":{"depends_on":{"db":{"required":false}},"init":false,"volumes":[{"bind":{},"type":"bind"}]}}}"#
+        );
+    }
+
+    #[test]
+    fn optional_dependency_only_on_a_disabled_service() {
+        let src = "services: {app: {image: a, depends_on: {opt: {condition: service_started, required: false}}}}\n";
+        assert!(consistency(src, &["opt"]).is_ok());
+        assert_eq!(
+            consistency(src, &[]).err(),
+            Some(
+                "service \"app\" depends on undefined service \"opt\": invalid compose project"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn image_or_build_is_required() {
+        assert_eq!(
+            consistency("services: {app: {command: [x]}}\n", &[]).err(),
+            Some("service \"app\" has neither an image nor a build context specified: invalid compose project".into())
+        );
+        assert!(consistency("services: {app: {build: {context: .}}}\n", &[]).is_ok());
+    }
+
+    #[test]
+    fn scale_and_resources_must_agree() {
+        assert_eq!(
+            consistency("services: {both: {image: a, scale: 2, deploy: {replicas: 3}}}\n", &[]).err(),
+            Some("services.both: can't set distinct values on 'scale' and 'deploy.replicas': invalid compose project".into())
+        );
+        assert_eq!(
+            consistency("services: {app: {image: a, mem_limit: '1073741824', deploy: {resources: {limits: {memory: '1610612736'}}}}}\n", &[]).err(),
+            Some("services.app: can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory': invalid compose project".into())
+        );
+        // scale is copied to deploy.replicas.
+        let d = consistency(
+            "services: {app: {image: a, scale: 2, deploy: {labels: {a: b}}}}\n",
+            &[],
+        )
+        .expect("consistent");
+        assert_eq!(
+            d.get("services")
+                .and_then(|s| s.get("app"))
+                .and_then(|a| a.get("deploy"))
+                .and_then(|x| x.get("replicas"))
+                .map(|r| r.value.clone()),
+            Some(Value::Int(2))
+        );
+    }
+
+    #[test]
+    fn mounts_must_not_overlap() {
+        assert_eq!(
+            consistency(
+                "services: {app: {image: a, tmpfs: [/x], volumes: [{type: volume, target: /x}]}}\n",
+                &[]
+            )
+            .err(),
+            Some(
+                "services.app.volumes[0]: target /x already mounted as services.app.tmpfs[0]"
+                    .into()
+            )
+        );
+    }
+}

@@ -557,7 +557,7 @@ mod tests {
         let n = parse("a: !reset []\nb: !override {c: 1}\n").expect("the YAML parses");
         assert_eq!(n.get("a").expect("the key is present").tag, Tag::Reset);
         assert_eq!(n.get("b").expect("the key is present").tag, Tag::Override);
-        let e = parse("a: 1\na: 2\n").unwrap_err();
+        let e = parse("a: 1\na: 2\n").expect_err("a duplicate key is an error");
         assert_eq!(
             e.to_string(),
             "yaml: line 2: mapping key \"a\" already defined at line 1"
