@@ -688,7 +688,12 @@ fn expand_home(s: &str, env: &BTreeMap<String, String>) -> String {
     s.to_string()
 }
 
+/// A path made absolute against `dir` (cleaned, as Go's `filepath.Join` does); an
+/// absolute path is kept as written.
 fn abs_text(dir: &Path, s: &str, env: &BTreeMap<String, String>) -> String {
+    if s.starts_with('/') {
+        return s.to_string();
+    }
     let s = expand_home(s, env);
     absolute(dir, Path::new(&s)).display().to_string()
 }

@@ -82,7 +82,9 @@ pub fn project(
     let svc_map = ensure_map(&mut doc, "services");
     if let Some(m) = svc_map.as_map_mut() {
         for (sname, svc) in m.iter_mut() {
-            let mut implicit: Vec<String> = Vec::new();
+            // Implicit dependencies (compose-go's order: links, then services whose
+            // namespaces are shared, then volumes_from, which does not restart).
+            let mut implicit: Vec<(String, bool)> = Vec::new();
             // `--no-normalize`: no implicit dependencies, default network or names.
             let normalize = opts.normalize;
             if let Some(links) = svc
@@ -91,16 +93,19 @@ pub fn project(
                 .filter(|_| normalize)
             {
                 for l in links.iter().filter_map(Node::scalar_text) {
-                    implicit.push(l.split(':').next().unwrap_or(&l).to_string());
+                    let parts: Vec<&str> = l.split(':').collect();
+                    let target = if parts.len() == 2 { parts[0] } else { &l };
+                    implicit.push((target.to_string(), true));
                 }
             }
-            if let Some(nm) = svc
-                .get("network_mode")
-                .and_then(Node::as_str)
-                .filter(|_| normalize)
-            {
-                if let Some(x) = nm.strip_prefix("service:") {
-                    implicit.push(x.to_string());
+            for ns in ["network_mode", "ipc", "pid", "uts", "cgroup"] {
+                if let Some(x) = svc
+                    .get(ns)
+                    .and_then(Node::as_str)
+                    .filter(|_| normalize)
+                    .and_then(|m| m.strip_prefix("service:"))
+                {
+                    implicit.push((x.to_string(), true));
                 }
             }
             if let Some(vf) = svc
@@ -110,11 +115,11 @@ pub fn project(
             {
                 for v in vf.iter().filter_map(Node::scalar_text) {
                     if !v.starts_with("container:") {
-                        implicit.push(v.split(':').next().unwrap_or(&v).to_string());
+                        implicit.push((v.split(':').next().unwrap_or(&v).to_string(), false));
                     }
                 }
             }
-            for dep in implicit {
+            for (dep, restart) in implicit {
                 if dep == *sname {
                     continue;
                 }
@@ -127,10 +132,23 @@ pub fn project(
                             &dep,
                             Node::map(vec![
                                 ("condition".into(), s("service_started")),
-                                ("restart".into(), Node::new(Value::Bool(true))),
+                                ("restart".into(), Node::new(Value::Bool(restart))),
                                 ("required".into(), Node::new(Value::Bool(true))),
                             ]),
                         );
+                    }
+                }
+            }
+            if normalize && svc.get("pull_policy").and_then(Node::as_str) == Some("if_not_present")
+            {
+                svc.set("pull_policy", s("missing"));
+            }
+            if normalize {
+                if let Some(Value::Seq(vols)) = svc.get_mut("volumes").map(|v| &mut v.value) {
+                    for v in vols.iter_mut() {
+                        if let Some(Value::Str(t)) = v.get_mut("target").map(|t| &mut t.value) {
+                            *t = clean_path(t);
+                        }
                     }
                 }
             }
@@ -318,6 +336,19 @@ fn drop_false(doc: &mut Node) {
         }
     }
     walk(doc, &mut Vec::new());
+}
+
+/// Go's `path.Clean` (slash paths, relative ones kept relative).
+fn clean_path(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let cleaned = crate::load::clean(Path::new(p)).display().to_string();
+    if p.starts_with('/') || cleaned != "." || p == "." {
+        cleaned
+    } else {
+        ".".into()
+    }
 }
 
 /// Build args named without a value take the project's variable, or are left out.
