@@ -490,6 +490,137 @@ fn decode(path: &str, e: String) -> String {
     }
 }
 
+/// The canonical forms compose-go gives a service before it is typed (what
+/// `config --no-interpolate` prints): long forms of build, dependencies, env files,
+/// ports, volumes, secrets and configs; values (environment, commands, sizes) as written.
+/// A port or volume that does not parse (it may hold a `${...}`) is kept as written.
+pub fn raw_service(svc: &mut Node) {
+    if let Some(b) = svc.get_mut("build") {
+        if let Value::Str(_) = b.value {
+            *b = Node::map(vec![("context".into(), b.clone())]).at(b.line);
+        }
+        if b.as_map().is_some() && b.get("context").is_none() {
+            b.set("context", s("."));
+        }
+        if let Some(Value::Seq(items)) = b.get_mut("secrets").map(|x| &mut x.value) {
+            for it in items.iter_mut() {
+                if let Value::Str(src) = &it.value {
+                    *it = Node::map(vec![("source".into(), s(src))]).at(it.line);
+                }
+            }
+        }
+    }
+    let _ = transform(svc, "depends_on", |d| {
+        let mut d = crate::merge::to_mapping(d.clone(), true);
+        if let Some(m) = d.as_map_mut() {
+            for (_, v) in m.iter_mut() {
+                if v.is_null() {
+                    *v = Node::map(vec![]);
+                }
+                if v.get("condition").is_none() {
+                    v.set("condition", s("service_started"));
+                }
+                if v.get("required").is_none() {
+                    v.set("required", b(true));
+                }
+            }
+        }
+        Ok(d)
+    });
+    let _ = transform(svc, "env_file", |e| {
+        let items = match &e.value {
+            Value::Seq(items) => items.clone(),
+            _ => vec![e.clone()],
+        };
+        Ok(Node::new(Value::Seq(
+            items
+                .into_iter()
+                .map(|it| match &it.value {
+                    Value::Str(p) => {
+                        Node::map(vec![("path".into(), s(p)), ("required".into(), b(true))])
+                            .at(it.line)
+                    }
+                    _ => it,
+                })
+                .collect(),
+        ))
+        .at(e.line))
+    });
+    for k in ["dns", "label_file"] {
+        let _ = transform(svc, k, |x| Ok(string_or_list(x)));
+    }
+    let _ = transform(svc, "extends", |e| {
+        Ok(match &e.value {
+            Value::Str(_) => Node::map(vec![("service".into(), e.clone())]).at(e.line),
+            _ => e.clone(),
+        })
+    });
+    for k in ["networks", "models"] {
+        let _ = transform(svc, k, |n| Ok(crate::merge::to_mapping(n.clone(), false)));
+    }
+    if let Some(Value::Seq(items)) = svc.get_mut("volumes").map(|x| &mut x.value) {
+        for it in items.iter_mut() {
+            if let Value::Str(spec) = &it.value {
+                if let Ok(mut v) = short_volume(spec, it.line) {
+                    if let Some(Value::Str(t)) = v.get_mut("target").map(|t| &mut t.value) {
+                        if !t.is_empty() {
+                            *t = crate::load::clean(std::path::Path::new(t.as_str()))
+                                .display()
+                                .to_string();
+                        }
+                    }
+                    *it = v;
+                }
+            }
+        }
+    }
+    for (k, default_dir) in [("secrets", Some("/run/secrets/")), ("configs", None)] {
+        if let Some(Value::Seq(items)) = svc.get_mut(k).map(|x| &mut x.value) {
+            for it in items.iter_mut() {
+                if let Value::Str(src) = &it.value {
+                    *it = Node::map(vec![("source".into(), s(src))]).at(it.line);
+                }
+                if let (Some(dir), None) = (default_dir, it.get("target")) {
+                    let src = it
+                        .get("source")
+                        .and_then(Node::scalar_text)
+                        .unwrap_or_default();
+                    it.set("target", s(format!("{dir}{src}")));
+                }
+            }
+        }
+    }
+    if let Some(p) = svc.get("ports").and_then(Node::as_seq) {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for it in p {
+            let parsed = match &it.value {
+                Value::Str(spec) => parse_ports(spec, it.line),
+                Value::Int(n) => parse_ports(&n.to_string(), it.line),
+                _ => {
+                    let mut it = it.clone();
+                    if it.as_map().is_some() {
+                        if it.get("mode").is_none() {
+                            it.set("mode", s("ingress"));
+                        }
+                        if it.get("protocol").is_none() {
+                            it.set("protocol", s("tcp"));
+                        }
+                    }
+                    Ok(vec![it])
+                }
+            };
+            match parsed {
+                Ok(v) => out.extend(v),
+                Err(_) => ok = false,
+            }
+        }
+        if ok {
+            svc.set("ports", Node::new(Value::Seq(out)));
+        }
+    }
+}
+
 /// Device requests with `count: all` as compose-go stores it (`-1`).
 fn device_counts(d: &Node) -> Node {
     let mut d = d.clone();
@@ -1113,5 +1244,18 @@ mod tests {
         );
         assert!(parse_ports("8081-8080:80", 1).is_err());
         assert!(parse_ports("65535:80", 1).is_ok());
+    }
+
+    #[test]
+    fn raw_forms_keep_values_as_written() {
+        let mut n = crate::yaml::parse(
+            "build: ./b\ncommand: echo $$HOME\nenvironment: [A=$A]\nports: ['${P:-1}:2', '80']\nsecrets: [s]\ndepends_on: [db]\n",
+        )
+        .expect("the YAML parses");
+        raw_service(&mut n);
+        assert_eq!(
+            n.to_json().to_string(),
+            r#"{"build":{"context":"./b"},"command":"echo $$HOME","depends_on":{"db":{"condition":"service_started","required":true}},"environment":["A=$A"],"ports":["${P:-1}:2","80"],"secrets":[{"source":"s","target":"/run/secrets/s"}]}"#
+        );
     }
 }

@@ -935,7 +935,21 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
         crate::merge::unicity(&mut dict);
     }
     crate::merge::strip_tags(&mut dict);
-    let raw = dict.clone();
+
+    if !opts.interpolate {
+        // `--no-interpolate`: the model before it is typed.
+        let model = crate::normalize::raw_project(dict, &name, opts, &workdir);
+        return Ok(Project {
+            name,
+            workdir,
+            files,
+            env,
+            model: model.clone(),
+            disabled: Vec::new(),
+            all_profiles: Vec::new(),
+            raw: model,
+        });
+    }
 
     // Canonical forms.
     if let Some(Value::Map(m)) = dict.get_mut("services").map(|n| &mut n.value) {
@@ -963,7 +977,7 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
         model,
         disabled,
         all_profiles,
-        raw,
+        raw: Node::map(vec![]),
     })
 }
 

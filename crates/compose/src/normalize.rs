@@ -338,6 +338,127 @@ fn drop_false(doc: &mut Node) {
     walk(doc, &mut Vec::new());
 }
 
+/// What `config --no-interpolate` prints: the merged files with compose-go's canonical
+/// long forms, paths made absolute and (unless `--no-normalize`) the default network,
+/// build defaults, dependencies implied by links and shared namespaces, and resource
+/// names. Values stay as written: no profiles, no environment files read, nothing pruned.
+pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) -> Node {
+    doc.set("name", s(name));
+    let env = &opts.os_env;
+    if let Some(m) = doc.get_mut("services").and_then(Node::as_map_mut) {
+        for (_, svc) in m.iter_mut() {
+            if svc.is_null() {
+                *svc = Node::map(vec![]);
+            }
+            if opts.resolve_paths {
+                crate::load::resolve_service_paths(svc, workdir, env);
+            }
+            crate::canon::raw_service(svc);
+        }
+    }
+    if opts.resolve_paths {
+        crate::load::resolve_paths(&mut doc, workdir, env);
+    }
+    if !opts.normalize {
+        return doc;
+    }
+    let mut uses_default = false;
+    if let Some(m) = doc.get_mut("services").and_then(Node::as_map_mut) {
+        for (_, svc) in m.iter_mut() {
+            if let Some(b) = svc.get_mut("build") {
+                if b.get("dockerfile").is_none() && b.get("dockerfile_inline").is_none() {
+                    b.set("dockerfile", s("Dockerfile"));
+                }
+            }
+            let mut implicit: Vec<String> = Vec::new();
+            for l in svc
+                .get("links")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(Node::scalar_text)
+            {
+                let parts: Vec<&str> = l.split(':').collect();
+                implicit.push(if parts.len() == 2 {
+                    parts[0].to_string()
+                } else {
+                    l.clone()
+                });
+            }
+            for ns in ["network_mode", "ipc", "pid", "uts", "cgroup"] {
+                if let Some(x) = svc
+                    .get(ns)
+                    .and_then(Node::as_str)
+                    .and_then(|m| m.strip_prefix("service:"))
+                {
+                    implicit.push(x.to_string());
+                }
+            }
+            for dep in implicit {
+                if svc.get("depends_on").is_none() {
+                    svc.set("depends_on", Node::map(vec![]));
+                }
+                if let Some(d) = svc.get_mut("depends_on") {
+                    if d.get(&dep).is_none() {
+                        d.set(
+                            &dep,
+                            Node::map(vec![
+                                ("condition".into(), s("service_started")),
+                                ("restart".into(), Node::new(Value::Bool(true))),
+                                ("required".into(), Node::new(Value::Bool(true))),
+                            ]),
+                        );
+                    }
+                }
+            }
+            if svc.get("network_mode").is_none() {
+                let empty = svc
+                    .get("networks")
+                    .is_none_or(|n| n.as_map().is_none_or(Vec::is_empty));
+                if empty {
+                    svc.set(
+                        "networks",
+                        Node::map(vec![("default".into(), Node::new(Value::Null))]),
+                    );
+                }
+                if svc.get("networks").and_then(|n| n.get("default")).is_some() {
+                    uses_default = true;
+                }
+            }
+        }
+    }
+    if uses_default {
+        let nets = ensure_map(&mut doc, "networks");
+        if nets.get("default").is_none() {
+            nets.set("default", Node::map(vec![]));
+        }
+    }
+    for kind in ["networks", "volumes", "secrets", "configs"] {
+        if let Some(m) = doc.get_mut(kind).and_then(Node::as_map_mut) {
+            for (k, v) in m.iter_mut() {
+                if v.is_null() {
+                    *v = Node::map(vec![]);
+                }
+                if v.get("name").is_some() {
+                    continue;
+                }
+                let external = match v.get("external").map(|e| &e.value) {
+                    Some(Value::Bool(b)) => *b,
+                    Some(Value::Map(_)) => true,
+                    _ => false,
+                };
+                let n = if external {
+                    k.clone()
+                } else {
+                    format!("{name}_{k}")
+                };
+                v.set("name", s(n));
+            }
+        }
+    }
+    doc
+}
+
 /// Go's `path.Clean` (slash paths, relative ones kept relative).
 fn clean_path(p: &str) -> String {
     if p.is_empty() {
