@@ -415,8 +415,18 @@ impl Context<'_> {
                 .read(file)
                 .map_err(|e| Error(format!("open {}: {}", file.display(), io_text(&e))))?
         };
-        let n = crate::yaml::parse(&src)
-            .map_err(|e| Error(format!("failed to parse {}: {e}", file.display())))?;
+        let n = crate::yaml::parse(&src).map_err(|e| {
+            if e.is_duplicate_key() {
+                Error(format!(
+                    "failed to parse {}: line {}: {}",
+                    file.display(),
+                    e.line,
+                    e.msg
+                ))
+            } else {
+                Error(e.to_string())
+            }
+        })?;
         match &n.value {
             Value::Map(_) => Ok(n),
             Value::Null => err(format!("empty compose file: {}", file.display())),
