@@ -65,6 +65,8 @@ pub struct Options {
     pub all_profiles: bool,
     /// Services named on the command line: their profiles are enabled.
     pub services: Vec<String>,
+    /// Where warnings go (docker compose logs them on stderr).
+    pub warn: fn(&str),
 }
 
 impl Options {
@@ -85,6 +87,7 @@ impl Options {
             resolve_env: true,
             all_profiles: false,
             services: Vec::new(),
+            warn: |_| {},
         }
     }
 }
@@ -256,18 +259,28 @@ pub fn config_files(
         &opts.cwd,
         opts.project_directory.as_deref().unwrap_or(Path::new(".")),
     );
-    loop {
-        if let Some(f) = DEFAULT_FILES
+    // Every supported name present counts; the first wins, with a warning when there
+    // are several.
+    let pick = |names: &[&str], dir: &Path, what: &str| -> Option<PathBuf> {
+        let found: Vec<PathBuf> = names
             .iter()
             .map(|n| dir.join(n))
-            .find(|p| fs.exists(p))
-        {
+            .filter(|p| fs.exists(p))
+            .collect();
+        if found.len() > 1 {
+            let list: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+            (opts.warn)(&format!(
+                "Found multiple {what} files with supported names: {}",
+                list.join(", ")
+            ));
+            (opts.warn)(&format!("Using {}", list[0]));
+        }
+        found.into_iter().next()
+    };
+    loop {
+        if let Some(f) = pick(DEFAULT_FILES, &dir, "config") {
             let mut out = vec![f];
-            if let Some(o) = OVERRIDE_FILES
-                .iter()
-                .map(|n| dir.join(n))
-                .find(|p| fs.exists(p))
-            {
+            if let Some(o) = pick(OVERRIDE_FILES, &dir, "override") {
                 out.push(o);
             }
             return Ok(out);
@@ -283,6 +296,8 @@ pub fn config_files(
 struct Context<'a> {
     fs: &'a dyn Fs,
     opts: &'a Options,
+    /// Files already warned about for their `version`.
+    versioned: std::cell::RefCell<Vec<PathBuf>>,
 }
 
 /// Path patterns (`*` one key, `[]` one index) and the type a string there is cast to
@@ -357,27 +372,37 @@ fn cast(s: &str, kind: char) -> Result<Value, String> {
     }
 }
 
-/// Interpolate every string of a file's tree, then cast the typed paths.
-pub fn interpolate(n: &mut Node, env: &BTreeMap<String, String>) -> Result<(), Error> {
+/// Interpolate every string of a file's tree, then cast the typed paths. `warn` gets
+/// compose-go's warning for each unset variable used without a default.
+pub fn interpolate(
+    n: &mut Node,
+    env: &BTreeMap<String, String>,
+    warn: fn(&str),
+) -> Result<(), Error> {
     fn walk(
         n: &mut Node,
         path: &mut Vec<String>,
         env: &BTreeMap<String, String>,
+        warn: fn(&str),
     ) -> Result<(), Error> {
         match &mut n.value {
             Value::Str(s) => {
-                let out = crate::interpolate::substitute(s, &|k: &str| env.get(k).cloned())
-                    .map_err(|e| {
-                        Error(
-                            e.at_path(
-                                &path
-                                    .iter()
-                                    .map(|p| p.trim_start_matches('[').trim_end_matches(']'))
-                                    .collect::<Vec<_>>()
-                                    .join("."),
-                            ),
-                        )
-                    })?;
+                let out = crate::interpolate::substitute_logged(
+                    s,
+                    &|k: &str| env.get(k).cloned(),
+                    &|k: &str| warn(&unset_warning(k)),
+                )
+                .map_err(|e| {
+                    Error(
+                        e.at_path(
+                            &path
+                                .iter()
+                                .map(|p| p.trim_start_matches('[').trim_end_matches(']'))
+                                .collect::<Vec<_>>()
+                                .join("."),
+                        ),
+                    )
+                })?;
                 if let Some((_, kind)) = CASTS.iter().find(|(p, _)| path_matches(path, p)) {
                     n.value = cast(&out, *kind)
                         .map_err(|e| Error(format!("failed to cast to expected type: {e}")))?;
@@ -388,14 +413,14 @@ pub fn interpolate(n: &mut Node, env: &BTreeMap<String, String>) -> Result<(), E
             Value::Seq(items) => {
                 for (i, it) in items.iter_mut().enumerate() {
                     path.push(format!("[{i}]"));
-                    walk(it, path, env)?;
+                    walk(it, path, env, warn)?;
                     path.pop();
                 }
             }
             Value::Map(m) => {
                 for (k, v) in m.iter_mut() {
                     path.push(k.clone());
-                    walk(v, path, env)?;
+                    walk(v, path, env, warn)?;
                     path.pop();
                 }
             }
@@ -403,10 +428,26 @@ pub fn interpolate(n: &mut Node, env: &BTreeMap<String, String>) -> Result<(), E
         }
         Ok(())
     }
-    walk(n, &mut Vec::new(), env)
+    walk(n, &mut Vec::new(), env, warn)
+}
+
+/// compose-go's warning for an unset variable.
+pub fn unset_warning(name: &str) -> String {
+    format!(
+        "The {} variable is not set. Defaulting to a blank string.",
+        crate::interpolate::go_quote(name)
+    )
 }
 
 impl Context<'_> {
+    /// compose-go's warning for a file with `version` (once per file).
+    fn warn_version(&self, n: &Node, file: &Path) {
+        if n.get("version").is_some() && !self.versioned.borrow().iter().any(|f| f == file) {
+            (self.opts.warn)(&format!("{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion", file.display()));
+            self.versioned.borrow_mut().push(file.to_path_buf());
+        }
+    }
+
     fn read_yaml(&self, file: &Path) -> Result<Node, Error> {
         let src = if file.as_os_str() == "-" {
             self.opts.stdin.clone().unwrap_or_default()
@@ -446,10 +487,11 @@ impl Context<'_> {
         included: &mut Vec<PathBuf>,
     ) -> Result<Node, Error> {
         let mut n = self.read_yaml(file)?;
+        self.warn_version(&n, file);
         crate::schema::validate(&n)
             .map_err(|e| Error(format!("validating {}: {e}", file.display())))?;
         if self.opts.interpolate {
-            interpolate(&mut n, env)?;
+            interpolate(&mut n, env, self.opts.warn)?;
         }
         self.apply_extends(&mut n, file, workdir, env)?;
         if let Some(inc) = n.remove("include") {
@@ -537,10 +579,11 @@ impl Context<'_> {
                 let dir = file.parent().unwrap_or(workdir);
                 let p = absolute(dir, Path::new(f));
                 let mut d = self.read_yaml(&p)?;
+                self.warn_version(&d, &p);
                 crate::schema::validate(&d)
                     .map_err(|e| Error(format!("validating {}: {e}", p.display())))?;
                 if self.opts.interpolate {
-                    interpolate(&mut d, env)?;
+                    interpolate(&mut d, env, self.opts.warn)?;
                 }
                 if d.get("services").and_then(|s| s.get(&ename)).is_none() {
                     return err(format!(
@@ -651,6 +694,9 @@ impl Context<'_> {
                     .collect()
             };
             let sub_env = read_env_files(self.fs, &env_paths, env, !env_files.is_empty())?;
+            for v in crate::dotenv::take_unset() {
+                (self.opts.warn)(&unset_warning(&v));
+            }
             let mut dict = Node::map(vec![]);
             for f in &files {
                 if !self.fs.exists(f) {
@@ -858,7 +904,7 @@ fn project_name(
     }
     if opts.interpolate {
         let mut n = Node::map(vec![("name".into(), Node::str(from_file))]);
-        interpolate(&mut n, env)?;
+        interpolate(&mut n, env, opts.warn)?;
         from_file = n
             .get("name")
             .and_then(Node::scalar_text)
@@ -918,7 +964,9 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
             vec![dir.join(".env")]
         }
     };
+    let _ = crate::dotenv::take_unset();
     let pre_env = read_env_files(fs, &env_paths(&first_dir), &opts.os_env, explicit_env)?;
+    let mut env_unset = crate::dotenv::take_unset();
     let files = config_files(opts, &pre_env, fs)?;
     let workdir = match &opts.project_directory {
         Some(d) => absolute(&opts.cwd, d),
@@ -931,9 +979,22 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
     let env = if workdir == first_dir {
         pre_env
     } else {
-        read_env_files(fs, &env_paths(&workdir), &opts.os_env, explicit_env)?
+        let e = read_env_files(fs, &env_paths(&workdir), &opts.os_env, explicit_env)?;
+        env_unset = crate::dotenv::take_unset();
+        e
     };
-    let cx = Context { fs, opts };
+    // docker compose reads the project's env files four times for `config`, warning
+    // each time.
+    for _ in 0..4 {
+        for v in &env_unset {
+            (opts.warn)(&unset_warning(v));
+        }
+    }
+    let cx = Context {
+        fs,
+        opts,
+        versioned: std::cell::RefCell::new(Vec::new()),
+    };
     let name = project_name(&cx, &files, &workdir, &env)?;
     let mut env = env;
     env.insert("COMPOSE_PROJECT_NAME".into(), name.clone());

@@ -178,7 +178,11 @@ pub fn project(
                 }
             }
             if opts.resolve_env {
+                let _ = crate::dotenv::take_unset();
                 resolve_environment(sname, svc, env, fs)?;
+                for v in crate::dotenv::take_unset() {
+                    (opts.warn)(&crate::load::unset_warning(&v));
+                }
                 resolve_build_args(svc, env);
             }
             // Every watch rule carries its (empty) `exec` hook.
