@@ -115,7 +115,8 @@ fn i(x: i64) -> Node {
     Node::new(Value::Int(x))
 }
 
-fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
+/// A volume in the short syntax in its long form.
+pub(crate) fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
     let v = parse_volume(spec)?;
     let mut m: Vec<(String, Node)> = vec![("type".into(), s(v.kind))];
     if !v.source.is_empty() {
@@ -574,6 +575,13 @@ pub fn raw_service(svc: &mut Node) {
             }
         }
     }
+    if let Some(Value::Seq(items)) = svc.get_mut("devices").map(|x| &mut x.value) {
+        for it in items.iter_mut() {
+            if let Value::Str(spec) = &it.value {
+                *it = device_node(spec).at(it.line);
+            }
+        }
+    }
     for (k, default_dir) in [("secrets", Some("/run/secrets/")), ("configs", None)] {
         if let Some(Value::Seq(items)) = svc.get_mut(k).map(|x| &mut x.value) {
             for it in items.iter_mut() {
@@ -619,6 +627,21 @@ pub fn raw_service(svc: &mut Node) {
             svc.set("ports", Node::new(Value::Seq(out)));
         }
     }
+}
+
+/// A device in the short syntax (`SRC[:DST[:PERMISSIONS]]`).
+fn device_node(spec: &str) -> Node {
+    let p: Vec<&str> = spec.split(':').collect();
+    let (src, dst, perm) = match p.len() {
+        1 => (p[0], p[0], "rwm"),
+        2 => (p[0], p[1], "rwm"),
+        _ => (p[0], p[1], p[2]),
+    };
+    Node::map(vec![
+        ("source".into(), s(src)),
+        ("target".into(), s(dst)),
+        ("permissions".into(), s(perm)),
+    ])
 }
 
 /// Device requests with `count: all` as compose-go stores it (`-1`).
@@ -821,20 +844,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             items
                 .iter()
                 .map(|it| match &it.value {
-                    Value::Str(spec) => {
-                        let p: Vec<&str> = spec.split(':').collect();
-                        let (src, dst, perm) = match p.len() {
-                            1 => (p[0], p[0], "rwm"),
-                            2 => (p[0], p[1], "rwm"),
-                            _ => (p[0], p[1], p[2]),
-                        };
-                        Node::map(vec![
-                            ("source".into(), s(src)),
-                            ("target".into(), s(dst)),
-                            ("permissions".into(), s(perm)),
-                        ])
-                        .at(it.line)
-                    }
+                    Value::Str(spec) => device_node(spec).at(it.line),
                     _ => it.clone(),
                 })
                 .collect(),
@@ -861,12 +871,9 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
                                 .get("source")
                                 .and_then(Node::scalar_text)
                                 .unwrap_or_default();
-                            match it.get("target").and_then(Node::scalar_text) {
-                                None => it.set("target", s(format!("{default_dir}{src}"))),
-                                Some(t) if !t.starts_with('/') => {
-                                    it.set("target", s(format!("{default_dir}{t}")))
-                                }
-                                _ => {}
+                            // A relative target is kept as written.
+                            if it.get("target").is_none() {
+                                it.set("target", s(format!("{default_dir}{src}")));
                             }
                         }
                         transform(&mut it, "mode", |m| {

@@ -92,7 +92,8 @@ pub fn main(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> 
             o.normalize = !c.no_normalize;
             o.resolve_paths = !c.no_path_resolution;
             o.consistency = !c.no_consistency;
-            o.resolve_env = !c.no_env_resolution;
+            // docker compose hashes services as written: env files not read.
+            o.resolve_env = !c.no_env_resolution && c.hash.is_none();
             o.all_profiles = c.profiles;
             // `config --services NAME` lists the active services: the names select
             // nothing (and enable no profile).

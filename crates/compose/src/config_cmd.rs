@@ -11,7 +11,8 @@ use crate::yaml::{Node, Value};
 
 /// A service's configuration hash (docker compose's `ServiceHash`: the service as
 /// compact JSON without what does not need a new container: build, pull policy, scale,
-/// replicas, dependencies, profiles).
+/// replicas, dependencies, profiles). `config --hash` loads the project without
+/// resolving environments: env files count by their paths, not their contents.
 pub fn service_hash(svc: &Node) -> String {
     let mut s = svc.clone();
     for k in ["build", "pull_policy", "scale", "depends_on", "profiles"] {
@@ -19,6 +20,18 @@ pub fn service_hash(svc: &Node) -> String {
     }
     if let Some(d) = s.get_mut("deploy") {
         d.remove("replicas");
+    }
+    // Go marshals a required env file as its path, others as `{path, required}`.
+    if let Some(Value::Seq(files)) = s.get_mut("env_file").map(|e| &mut e.value) {
+        for f in files.iter_mut() {
+            let required = !matches!(
+                f.get("required").map(|r| &r.value),
+                Some(Value::Bool(false))
+            );
+            if let (Some(p), true, None) = (f.get("path").cloned(), required, f.get("format")) {
+                *f = p;
+            }
+        }
     }
     strip_extensions(&mut s);
     crate::emit::go_json_names(&mut s);
@@ -184,6 +197,18 @@ pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32
         }
     } else if let Some(h) = &a.hash {
         let want: Vec<&str> = h.split(',').map(str::trim).collect();
+        for w in want.iter().filter(|w| **w != "*") {
+            let present = model.get("services").and_then(|s| s.get(w)).is_some();
+            if !present {
+                let why = if p.disabled.iter().any(|d| d == w) {
+                    "disabled"
+                } else {
+                    "not found"
+                };
+                eprintln!("no such service: {w}: {why}");
+                return Ok(1);
+            }
+        }
         let mut rows: Vec<(String, String)> = Vec::new();
         for (k, v) in model
             .get("services")

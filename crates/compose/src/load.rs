@@ -616,10 +616,15 @@ impl Context<'_> {
         let mut base =
             self.resolve_service(&base_doc, &base_file, top, workdir, env, &ename, chain)?;
         chain.pop();
-        if base_file.parent() != file.parent() {
-            if let Some(dir) = base_file.parent() {
-                resolve_service_paths(&mut base, dir, &self.opts.os_env);
-            }
+        // A service from another file has its relative paths rebased on that file's
+        // directory as written (`common/base.yaml`: `./data` is `common/data`), which
+        // the project directory then makes absolute.
+        if let Some(f) = &efile {
+            let rel = match Path::new(f).parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            resolve_service_paths(&mut base, &rel, &self.opts.os_env);
         }
         // Merging runs on a one-service document, so the service rules apply.
         let wrap = |s: Node| Node::map(vec![("services".into(), Node::map(vec![("x".into(), s)]))]);
@@ -811,10 +816,11 @@ pub fn resolve_service_paths(svc: &mut Node, dir: &Path, env: &BTreeMap<String, 
                 Value::Str(spec) => {
                     if let Ok(v) = crate::canon::parse_volume(spec) {
                         if v.kind == "bind" {
-                            let src = abs_text(dir, &v.source, env);
-                            // Put the absolute source back into the short form.
-                            if let Some(rest) = spec.strip_prefix(&v.source) {
-                                *spec = format!("{src}{rest}");
+                            // The long form, so that a rebased relative source
+                            // (`common/data`) still reads as a bind.
+                            if let Ok(mut long) = crate::canon::short_volume(spec, it.line) {
+                                long.set("source", Node::str(abs_text(dir, &v.source, env)));
+                                *it = long;
                             }
                         }
                     }

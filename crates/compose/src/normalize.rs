@@ -225,6 +225,9 @@ pub fn project(
                     *v = Node::map(vec![]);
                 }
                 if !opts.normalize {
+                    if kind == "networks" && v.get("ipam").is_none() {
+                        v.set("ipam", Node::map(vec![]));
+                    }
                     continue;
                 }
                 let external = match v.get("external").map(|e| &e.value) {
