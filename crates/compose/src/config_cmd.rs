@@ -242,6 +242,14 @@ pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32
                 };
             }
             None => {
+                if let Some(n) = a
+                    .names
+                    .iter()
+                    .find(|n| model.get("services").and_then(|s| s.get(n)).is_none())
+                {
+                    eprintln!("no such service: {n}");
+                    return Ok(1);
+                }
                 let mut m = model.clone();
                 select(&mut m, &a.names);
                 escape_dollars(&mut m);
