@@ -303,14 +303,14 @@ struct Context<'a> {
 /// Path patterns (`*` one key, `[]` one index) and the type a string there is cast to
 /// after interpolation.
 const CASTS: &[(&str, char)] = &[
-    ("services.*.cpu_count", 'i'),
+    ("services.*.cpu_count", 'I'),
     ("services.*.cpu_percent", 'f'),
-    ("services.*.cpu_period", 'i'),
-    ("services.*.cpu_quota", 'i'),
-    ("services.*.cpu_rt_period", 'i'),
-    ("services.*.cpu_rt_runtime", 'i'),
+    ("services.*.cpu_period", 'I'),
+    ("services.*.cpu_quota", 'I'),
+    ("services.*.cpu_rt_period", 'I'),
+    ("services.*.cpu_rt_runtime", 'I'),
     ("services.*.cpus", 'f'),
-    ("services.*.cpu_shares", 'i'),
+    ("services.*.cpu_shares", 'I'),
     ("services.*.init", 'b'),
     ("services.*.deploy.replicas", 'i'),
     ("services.*.deploy.update_config.parallelism", 'i'),
@@ -322,8 +322,8 @@ const CASTS: &[(&str, char)] = &[
     ("services.*.healthcheck.retries", 'i'),
     ("services.*.healthcheck.disable", 'b'),
     ("services.*.oom_kill_disable", 'b'),
-    ("services.*.oom_score_adj", 'i'),
-    ("services.*.pids_limit", 'i'),
+    ("services.*.oom_score_adj", 'I'),
+    ("services.*.pids_limit", 'I'),
     ("services.*.ports.[].target", 'i'),
     ("services.*.privileged", 'b'),
     ("services.*.read_only", 'b'),
@@ -354,19 +354,46 @@ pub(crate) fn path_matches(path: &[String], pattern: &str) -> bool {
         })
 }
 
-fn cast(s: &str, kind: char) -> Result<Value, String> {
+/// A path as compose-go writes it in errors (`services.app.ports.[].target`).
+fn go_path(path: &[String]) -> String {
+    path.iter()
+        .map(|p| if p.starts_with('[') { "[]" } else { p.as_str() })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// compose-go's casts: `i` `strconv.Atoi`, `I` `strconv.ParseInt`, `f` `ParseFloat`,
+/// `b` its boolean (YAML 1.1 words accepted with a warning).
+fn cast(s: &str, kind: char, warn: fn(&str)) -> Result<Value, String> {
+    let q = crate::interpolate::go_quote(s);
     match kind {
-        'i' => s
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| format!("strconv.ParseInt: parsing {s:?}: invalid syntax")),
+        'i' | 'I' => s.parse::<i64>().map(Value::Int).map_err(|_| {
+            let f = if kind == 'i' {
+                "strconv.Atoi"
+            } else {
+                "strconv.ParseInt"
+            };
+            format!("{f}: parsing {q}: invalid syntax")
+        }),
         'f' => s
             .parse::<f64>()
             .map(Value::Float)
-            .map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")),
+            .map_err(|_| format!("strconv.ParseFloat: parsing {q}: invalid syntax")),
         _ => match s.to_ascii_lowercase().as_str() {
-            "true" | "y" | "yes" | "on" => Ok(Value::Bool(true)),
-            "false" | "n" | "no" | "off" => Ok(Value::Bool(false)),
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            "y" | "yes" | "on" => {
+                warn(&format!(
+                    "{q} for boolean is not supported by YAML 1.2, please use `true`"
+                ));
+                Ok(Value::Bool(true))
+            }
+            "n" | "no" | "off" => {
+                warn(&format!(
+                    "{q} for boolean is not supported by YAML 1.2, please use `false`"
+                ));
+                Ok(Value::Bool(false))
+            }
             _ => Err(format!("invalid boolean: {s}")),
         },
     }
@@ -392,20 +419,14 @@ pub fn interpolate(
                     &|k: &str| env.get(k).cloned(),
                     &|k: &str| warn(&unset_warning(k)),
                 )
-                .map_err(|e| {
-                    Error(
-                        e.at_path(
-                            &path
-                                .iter()
-                                .map(|p| p.trim_start_matches('[').trim_end_matches(']'))
-                                .collect::<Vec<_>>()
-                                .join("."),
-                        ),
-                    )
-                })?;
+                .map_err(|e| Error(e.at_path(&go_path(path))))?;
                 if let Some((_, kind)) = CASTS.iter().find(|(p, _)| path_matches(path, p)) {
-                    n.value = cast(&out, *kind)
-                        .map_err(|e| Error(format!("failed to cast to expected type: {e}")))?;
+                    n.value = cast(&out, *kind, warn).map_err(|e| {
+                        Error(format!(
+                            "error while interpolating {}: failed to cast to expected type: {e}",
+                            go_path(path)
+                        ))
+                    })?;
                 } else {
                     *s = out;
                 }
@@ -470,7 +491,7 @@ impl Context<'_> {
         })?;
         match &n.value {
             Value::Map(_) => Ok(n),
-            Value::Null => err(format!("empty compose file: {}", file.display())),
+            Value::Null => err("empty compose file"),
             _ => err(format!(
                 "Top-level object must be a mapping in {}",
                 file.display()
