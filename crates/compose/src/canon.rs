@@ -510,6 +510,7 @@ pub fn raw_service(svc: &mut Node) {
                 }
             }
         }
+        let _ = transform(b, "ssh", |x| Ok(ssh_keys(x)));
     }
     let _ = transform(svc, "depends_on", |d| {
         let mut d = crate::merge::to_mapping(d.clone(), true);
@@ -629,6 +630,24 @@ pub fn raw_service(svc: &mut Node) {
     }
 }
 
+/// Build SSH keys as a mapping (`default` alone maps to null, `id=path` to the path).
+fn ssh_keys(x: &Node) -> Node {
+    match &x.value {
+        Value::Seq(items) => Node::map(
+            items
+                .iter()
+                .filter_map(Node::scalar_text)
+                .map(|t| match t.split_once('=') {
+                    Some((id, p)) => (id.to_string(), s(p)),
+                    None => (t, Node::new(Value::Null)),
+                })
+                .collect(),
+        )
+        .at(x.line),
+        _ => x.clone(),
+    }
+}
+
 /// A device in the short syntax (`SRC[:DST[:PERMISSIONS]]`).
 fn device_node(spec: &str) -> Node {
     let p: Vec<&str> = spec.split(':').collect();
@@ -733,6 +752,22 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         }
         transform(&mut b, "additional_contexts", |x| Ok(key_values(x, None)))?;
         transform(&mut b, "shm_size", bytes_node).map_err(|e| at("build.shm_size", e))?;
+        transform(&mut b, "extra_hosts", |e| Ok(extra_hosts(e)?.at(e.line)))?;
+        // Typed, SSH keys are `id` or `id=path` items.
+        transform(&mut b, "ssh", |x| {
+            Ok(match &x.value {
+                Value::Map(m) => Node::new(Value::Seq(
+                    m.iter()
+                        .map(|(k, v)| match v.scalar_text().filter(|p| !p.is_empty()) {
+                            Some(p) => s(format!("{k}={p}")),
+                            None => s(k),
+                        })
+                        .collect(),
+                ))
+                .at(x.line),
+                _ => x.clone(),
+            })
+        })?;
         // Build secrets: the short form is a source, with no default target.
         transform(&mut b, "secrets", |x| {
             Ok(match &x.value {
@@ -957,7 +992,13 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         Ok(h)
     })?;
     transform(svc, "stop_grace_period", duration_node).map_err(|e| at("stop_grace_period", e))?;
-    for k in ["mem_limit", "mem_reservation", "memswap_limit", "shm_size"] {
+    for k in [
+        "mem_limit",
+        "mem_reservation",
+        "memswap_limit",
+        "mem_swappiness",
+        "shm_size",
+    ] {
         transform(svc, k, bytes_node).map_err(|e| at(k, e))?;
     }
     transform(svc, "cpus", float_node).map_err(|e| at("cpus", e))?;

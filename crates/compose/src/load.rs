@@ -1036,7 +1036,7 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
 
     if !opts.interpolate {
         // `--no-interpolate`: the model before it is typed.
-        let model = crate::normalize::raw_project(dict, &name, opts, &workdir);
+        let model = crate::normalize::raw_project(dict, &name, opts, &workdir, &env);
         return Ok(Project {
             name,
             workdir,

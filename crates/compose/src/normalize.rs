@@ -280,6 +280,7 @@ pub fn project(
             doc.remove(kind);
         }
     }
+    stringify_maps(&mut doc);
     drop_false(&mut doc);
     Ok((doc, disabled, all_profiles.into_iter().collect()))
 }
@@ -310,6 +311,64 @@ const OMIT_FALSE: &[&str] = &[
     "secrets.*.external",
     "configs.*.external",
 ];
+
+/// Mappings compose-go types as string to string (`Options`, `Mapping`,
+/// `map[string]string`): scalar values print as strings (`mtu: 1500` is `"1500"`).
+const STRING_MAPS: &[&str] = &[
+    "services.*.log_opt",
+    "services.*.storage_opt",
+    "services.*.logging.options",
+    "services.*.networks.*.driver_opts",
+    "services.*.volumes.[].volume.labels",
+    "services.*.build.additional_contexts",
+    "networks.*.driver_opts",
+    "networks.*.labels",
+    "networks.*.ipam.options",
+    "networks.*.ipam.config.[].aux_addresses",
+    "volumes.*.driver_opts",
+    "volumes.*.labels",
+    "secrets.*.driver_opts",
+    "secrets.*.labels",
+    "configs.*.labels",
+];
+
+fn stringify_maps(doc: &mut Node) {
+    fn walk(n: &mut Node, path: &mut Vec<String>) {
+        if STRING_MAPS
+            .iter()
+            .any(|p| crate::load::path_matches(path, p))
+        {
+            if let Some(m) = n.as_map_mut() {
+                for (_, v) in m.iter_mut() {
+                    if matches!(v.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
+                        if let Some(t) = v.scalar_text() {
+                            *v = s(t).at(v.line);
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        match &mut n.value {
+            Value::Map(m) => {
+                for (k, v) in m.iter_mut() {
+                    path.push(k.clone());
+                    walk(v, path);
+                    path.pop();
+                }
+            }
+            Value::Seq(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    path.push(format!("[{i}]"));
+                    walk(v, path);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(doc, &mut Vec::new());
+}
 
 fn drop_false(doc: &mut Node) {
     fn walk(n: &mut Node, path: &mut Vec<String>) {
@@ -349,7 +408,13 @@ fn drop_false(doc: &mut Node) {
 /// long forms, paths made absolute and (unless `--no-normalize`) the default network,
 /// build defaults, dependencies implied by links and shared namespaces, and resource
 /// names. Values stay as written: no profiles, no environment files read, nothing pruned.
-pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) -> Node {
+pub fn raw_project(
+    mut doc: Node,
+    name: &str,
+    opts: &Options,
+    workdir: &Path,
+    project_env: &BTreeMap<String, String>,
+) -> Node {
     doc.set("name", s(name));
     let env = &opts.os_env;
     if let Some(m) = doc.get_mut("services").and_then(Node::as_map_mut) {
@@ -376,8 +441,14 @@ pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) ->
                 if b.get("dockerfile").is_none() && b.get("dockerfile_inline").is_none() {
                     b.set("dockerfile", s("Dockerfile"));
                 }
+                if let Some(a) = b.get_mut("args") {
+                    raw_resolve(a, project_env, false);
+                }
             }
-            let mut implicit: Vec<String> = Vec::new();
+            if let Some(e) = svc.get_mut("environment") {
+                raw_resolve(e, project_env, true);
+            }
+            let mut implicit: Vec<(String, bool)> = Vec::new();
             for l in svc
                 .get("links")
                 .and_then(Node::as_seq)
@@ -386,11 +457,8 @@ pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) ->
                 .filter_map(Node::scalar_text)
             {
                 let parts: Vec<&str> = l.split(':').collect();
-                implicit.push(if parts.len() == 2 {
-                    parts[0].to_string()
-                } else {
-                    l.clone()
-                });
+                let target = if parts.len() == 2 { parts[0] } else { &l };
+                implicit.push((target.to_string(), true));
             }
             for ns in ["network_mode", "ipc", "pid", "uts", "cgroup"] {
                 if let Some(x) = svc
@@ -398,10 +466,21 @@ pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) ->
                     .and_then(Node::as_str)
                     .and_then(|m| m.strip_prefix("service:"))
                 {
-                    implicit.push(x.to_string());
+                    implicit.push((x.to_string(), true));
                 }
             }
-            for dep in implicit {
+            for v in svc
+                .get("volumes_from")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(Node::scalar_text)
+            {
+                if !v.starts_with("container:") {
+                    implicit.push((v.split(':').next().unwrap_or(&v).to_string(), false));
+                }
+            }
+            for (dep, restart) in implicit {
                 if svc.get("depends_on").is_none() {
                     svc.set("depends_on", Node::map(vec![]));
                 }
@@ -411,7 +490,7 @@ pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) ->
                             &dep,
                             Node::map(vec![
                                 ("condition".into(), s("service_started")),
-                                ("restart".into(), Node::new(Value::Bool(true))),
+                                ("restart".into(), Node::new(Value::Bool(restart))),
                                 ("required".into(), Node::new(Value::Bool(true))),
                             ]),
                         );
@@ -464,6 +543,42 @@ pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) ->
         }
     }
     doc
+}
+
+/// compose-go's `resolve` of the untyped model: a variable named without a value takes
+/// the project's; an unknown one is kept (as a name or null) when `keep_empty`, else
+/// dropped.
+fn raw_resolve(n: &mut Node, env: &BTreeMap<String, String>, keep_empty: bool) {
+    match &mut n.value {
+        Value::Seq(items) => {
+            items.retain_mut(|it| match &it.value {
+                Value::Str(t) if !t.contains('=') => match env.get(t) {
+                    Some(v) => {
+                        *it = s(format!("{t}={v}")).at(it.line);
+                        true
+                    }
+                    None => keep_empty,
+                },
+                Value::Str(_) => true,
+                _ => false,
+            });
+        }
+        Value::Map(m) => {
+            m.retain_mut(|(k, v)| {
+                if !v.is_null() {
+                    return true;
+                }
+                match env.get(k) {
+                    Some(val) => {
+                        *v = s(val.clone()).at(v.line);
+                        true
+                    }
+                    None => keep_empty,
+                }
+            });
+        }
+        _ => {}
+    }
 }
 
 /// Go's `path.Clean` (slash paths, relative ones kept relative).
