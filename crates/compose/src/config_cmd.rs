@@ -284,3 +284,23 @@ pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_counts_env_files_by_path() {
+        // What docker compose v2.40.3 prints for `config --hash a` of
+        // `a: {image: x, env_file: [{path: e.env, required: false}, nope.env]}` in
+        // /tmp/compose-case/h.
+        let svc = crate::yaml::parse(
+            "command: null\nentrypoint: null\nenv_file:\n  - {path: /tmp/compose-case/h/e.env, required: false}\n  - {path: /tmp/compose-case/h/nope.env, required: true}\nimage: x\nnetworks: {default: null}\n",
+        )
+        .expect("the YAML parses");
+        assert_eq!(
+            service_hash(&svc),
+            "1393d03072a43cdfc021c8b56c4fecee9678c66603007a22f440e7e46f386e52"
+        );
+    }
+}

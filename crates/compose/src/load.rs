@@ -1225,4 +1225,74 @@ mod tests {
             .and_then(|s| s.get("other"))
             .is_none());
     }
+
+    #[test]
+    fn casts_as_compose_go() {
+        assert_eq!(cast("3", 'i', |_| {}), Ok(Value::Int(3)));
+        assert_eq!(
+            cast("many", 'i', |_| {}),
+            Err("strconv.Atoi: parsing \"many\": invalid syntax".into())
+        );
+        assert_eq!(
+            cast("x", 'I', |_| {}),
+            Err("strconv.ParseInt: parsing \"x\": invalid syntax".into())
+        );
+        assert_eq!(cast("yes", 'b', |_| {}), Ok(Value::Bool(true)));
+        assert_eq!(cast("Off", 'b', |_| {}), Ok(Value::Bool(false)));
+        assert_eq!(
+            cast("maybe", 'b', |_| {}),
+            Err("invalid boolean: maybe".into())
+        );
+    }
+
+    #[test]
+    fn interpolation_errors_name_items_as_brackets() {
+        let mut n = crate::yaml::parse("services:\n  app:\n    environment:\n      - A=${B:?}\n    ports:\n      - target: ${P}\n")
+            .expect("the YAML parses");
+        let env = BTreeMap::new();
+        assert_eq!(
+            interpolate(&mut n.clone(), &env, |_| {}).err().map(|e| e.0),
+            Some("error while interpolating services.app.environment.[]: required variable B is missing a value".into())
+        );
+        let env: BTreeMap<String, String> = [
+            ("B".to_string(), "1".to_string()),
+            ("P".to_string(), "x".to_string()),
+        ]
+        .into();
+        assert_eq!(
+            interpolate(&mut n, &env, |_| {}).err().map(|e| e.0),
+            Some("error while interpolating services.app.ports.[].target: failed to cast to expected type: strconv.Atoi: parsing \"x\": invalid syntax".into())
+        );
+    }
+
+    #[test]
+    fn extended_paths_are_rebased_on_the_file_as_written() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.resolve_paths = false;
+        let fs = MemFs(vec![
+            (
+                "/p/x/compose.yaml",
+                "services:\n  web:\n    extends: {file: common/base.yaml, service: base}\n",
+            ),
+            (
+                "/p/x/common/base.yaml",
+                "services:\n  base:\n    image: a\n    volumes: ['./data:/data']\n",
+            ),
+        ]);
+        let p = load(&o, &fs).expect("the project loads");
+        let src = p
+            .model
+            .get("services")
+            .and_then(|s| s.get("web"))
+            .and_then(|w| w.get("volumes"))
+            .and_then(Node::as_seq)
+            .and_then(|v| v.first())
+            .map(|v| {
+                (
+                    v.get("type").and_then(Node::scalar_text),
+                    v.get("source").and_then(Node::scalar_text),
+                )
+            });
+        assert_eq!(src, Some((Some("bind".into()), Some("common/data".into()))));
+    }
 }

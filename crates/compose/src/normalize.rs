@@ -1171,4 +1171,36 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn string_maps_print_strings() {
+        let mut d = doc("networks: {n: {driver_opts: {mtu: 1500, flag: true}}}\nservices: {app: {logging: {options: {max-file: 3}}, labels: {keep: 1}}}\n");
+        stringify_maps(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"networks":{"n":{"driver_opts":{"flag":"true","mtu":"1500"}}},"services":{"app":{"labels":{"keep":1},"logging":{"options":{"max-file":"3"}}}}}"#
+        );
+    }
+
+    #[test]
+    fn raw_resolution_of_named_variables() {
+        let env: BTreeMap<String, String> = [("SET".to_string(), "v".to_string())].into();
+        let mut args = doc("[A=1, SET, UNSET]");
+        raw_resolve(&mut args, &env, false);
+        assert_eq!(args.to_json().to_string(), r#"["A=1","SET=v"]"#);
+        let mut envs = doc("{SET: null, UNSET: null, X: 1}");
+        raw_resolve(&mut envs, &env, true);
+        assert_eq!(
+            envs.to_json().to_string(),
+            r#"{"SET":"v","UNSET":null,"X":1}"#
+        );
+    }
+
+    #[test]
+    fn clean_path_is_go_path_clean() {
+        assert_eq!(clean_path("/c/../d/"), "/d");
+        assert_eq!(clean_path("/e/./f/"), "/e/f");
+        assert_eq!(clean_path("a/../.."), "..");
+        assert_eq!(clean_path(""), ".");
+    }
 }
