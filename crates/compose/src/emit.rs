@@ -629,14 +629,56 @@ fn plain_allowed(s: &str) -> bool {
 
 /// Characters go-yaml only writes inside double quotes (not printable).
 fn special(s: &str) -> bool {
-    s.chars().any(|c| {
-        !(c == '\n' || (' '..='~').contains(&c) || c == '\u{85}' || (c as u32) >= 0xA0)
-            || c == '\u{FEFF}'
-    })
+    s.chars().any(|c| c != '\t' && !printable(c))
+}
+
+/// libyaml's printable characters (astral ones are not).
+fn printable(c: char) -> bool {
+    let u = c as u32;
+    c == '\n'
+        || (0x20..=0x7E).contains(&u)
+        || (0xA0..=0xD7FF).contains(&u)
+        || ((0xE000..=0xFFFD).contains(&u) && u != 0xFEFF)
+}
+
+/// A double-quoted YAML scalar as go-yaml writes it.
+fn yaml_double(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\0' => o.push_str("\\0"),
+            '\u{7}' => o.push_str("\\a"),
+            '\u{8}' => o.push_str("\\b"),
+            '\t' => o.push_str("\\t"),
+            '\n' => o.push_str("\\n"),
+            '\u{b}' => o.push_str("\\v"),
+            '\u{c}' => o.push_str("\\f"),
+            '\r' => o.push_str("\\r"),
+            '\u{1b}' => o.push_str("\\e"),
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\u{85}' => o.push_str("\\N"),
+            '\u{a0}' => o.push_str("\\_"),
+            '\u{2028}' => o.push_str("\\L"),
+            '\u{2029}' => o.push_str("\\P"),
+            c if printable(c) => o.push(c),
+            c if (c as u32) <= 0xFF => o.push_str(&format!("\\x{:02X}", c as u32)),
+            c if (c as u32) <= 0xFFFF => o.push_str(&format!("\\u{:04X}", c as u32)),
+            c => o.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// Whether go-yaml may write a multi-line string as a literal block.
+fn block_allowed(s: &str) -> bool {
+    !special(s) && !s.contains(" \n") && !s.ends_with(' ')
 }
 
 fn style(s: &str) -> Style {
-    if resolves_to_other(s) || special(s) {
+    // A tab rules out the plain and single-quoted styles (not a literal block).
+    if resolves_to_other(s) || special(s) || s.contains('\t') {
         Style::Double
     } else if plain_allowed(s) {
         Style::Plain
@@ -655,14 +697,7 @@ fn yaml_scalar(s: &str) -> String {
     match style(s) {
         Style::Plain => s.to_string(),
         Style::Single => format!("'{}'", s.replace('\'', "''")),
-        Style::Double => {
-            let mut o = String::new();
-            json_string(s, &mut o);
-            // go-yaml does not escape HTML characters.
-            o.replace("\\u003c", "<")
-                .replace("\\u003e", ">")
-                .replace("\\u0026", "&")
-        }
+        Style::Double => yaml_double(s),
     }
 }
 
@@ -672,7 +707,8 @@ fn yaml_inline(n: &Node) -> Option<String> {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(x) => go_float(*x),
-        Value::Str(s) if s.contains('\n') => return None,
+        Value::Str(s) if s.contains('\n') && block_allowed(s) => return None,
+        Value::Str(s) if s.contains('\n') => yaml_double(s),
         Value::Str(s) => yaml_scalar(s),
         Value::Seq(items) if items.is_empty() => "[]".into(),
         Value::Map(m) if m.is_empty() => "{}".into(),
@@ -681,9 +717,19 @@ fn yaml_inline(n: &Node) -> Option<String> {
 }
 
 fn yaml_block_string(s: &str, indent: usize, out: &mut String) {
-    let chomp = if s.ends_with('\n') { "" } else { "-" };
-    out.push_str(&format!("|{chomp}\n"));
-    for line in s.trim_end_matches('\n').split('\n') {
+    // go-yaml's hints: an indentation indicator when the text starts with a blank,
+    // `-` without a final line break, `+` with more than one.
+    let hint = if s.starts_with([' ', '\n']) { "2" } else { "" };
+    let chomp = if !s.ends_with('\n') {
+        "-"
+    } else if s == "\n" || s.ends_with("\n\n") {
+        "+"
+    } else {
+        ""
+    };
+    out.push_str(&format!("|{hint}{chomp}\n"));
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    for line in body.split('\n') {
         if !line.is_empty() {
             out.push_str(&"  ".repeat(indent));
             out.push_str(line);
@@ -867,5 +913,25 @@ mod tests {
             .and_then(Node::as_seq)
             .and_then(|w| w.first())
             .is_some_and(|r| r.get("exec").is_none()));
+    }
+
+    #[test]
+    fn yaml_multiline_and_unprintable_strings() {
+        assert_eq!(yaml_scalar("héllo 🎉"), "\"héllo \\U0001F389\"");
+        assert_eq!(yaml_scalar("a\rb"), "\"a\\rb\"");
+        let block = |s: &str| {
+            let mut o = String::new();
+            yaml_value(&Node::str(s), Kind::Any, 0, &mut o);
+            o
+        };
+        assert_eq!(block("a\nb"), " |-\n  a\n  b\n");
+        assert_eq!(block("a\nb\n"), " |\n  a\n  b\n");
+        assert_eq!(block("a\nb\n\n"), " |+\n  a\n  b\n\n");
+        assert_eq!(block("\na"), " |2-\n\n  a\n");
+        assert_eq!(block("  a\n b"), " |2-\n    a\n   b\n");
+        assert_eq!(block("a\n\tb"), " |-\n  a\n  \tb\n");
+        // A space before a line break, or a trailing space, needs double quotes.
+        assert_eq!(block("x \ny"), " \"x \\ny\"\n");
+        assert_eq!(block("x\ny "), " \"x\\ny \"\n");
     }
 }
