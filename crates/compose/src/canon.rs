@@ -196,6 +196,12 @@ pub fn parse_ports(spec: &str, line: usize) -> Result<Vec<Node>, String> {
         }
         Ok((a, z))
     };
+    if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
+        return Err(format!("invalid IP address: {ip}"));
+    }
+    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(format!("invalid proto: {proto}"));
+    }
     let (t0, t1) = range(&target)?;
     let prange = if published.is_empty() {
         None
@@ -856,6 +862,17 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
                 _ => {
                     // The long syntax gets no `create_host_path` default.
                     let mut it = it.clone();
+                    if it.get("type").and_then(Node::as_str) == Some("bind")
+                        && it
+                            .get("source")
+                            .and_then(Node::scalar_text)
+                            .is_none_or(|s| s.is_empty())
+                    {
+                        return Err(
+                            "invalid mount config for type \"bind\": field Source must not be empty"
+                                .into(),
+                        );
+                    }
                     transform(&mut it, "tmpfs", |t| {
                         let mut t = t.clone();
                         transform(&mut t, "size", bytes_node)
@@ -1304,6 +1321,31 @@ mod tests {
         assert_eq!(
             n.to_json().to_string(),
             r#"{"build":{"context":"./b"},"command":"echo $$HOME","depends_on":{"db":{"condition":"service_started","required":true}},"environment":["A=$A"],"ports":["${P:-1}:2","80"],"secrets":[{"source":"s","target":"/run/secrets/s"}]}"#
+        );
+    }
+
+    #[test]
+    fn port_addresses_and_protocols_are_checked() {
+        assert_eq!(
+            parse_ports("1:2:3:4", 1).err(),
+            Some("invalid IP address: 1:2".to_string())
+        );
+        assert_eq!(
+            parse_ports("80/xyz", 1).err(),
+            Some("invalid proto: xyz".to_string())
+        );
+        assert!(parse_ports("::1:80:80", 1).is_ok());
+        assert!(parse_ports("0.0.0.0:1:1/UDP", 1).is_ok());
+    }
+
+    #[test]
+    fn a_long_bind_needs_a_source() {
+        assert_eq!(
+            svc("volumes: [{type: bind, target: /x}]\n").err(),
+            Some(
+                "invalid mount config for type \"bind\": field Source must not be empty"
+                    .to_string()
+            )
         );
     }
 }
