@@ -1019,6 +1019,23 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         transform(svc, k, bytes_node).map_err(|e| at(k, e))?;
     }
     transform(svc, "cpus", float_node).map_err(|e| at("cpus", e))?;
+    // Provider options are lists of strings.
+    if let Some(Value::Map(opts)) = svc
+        .get_mut("provider")
+        .and_then(|p| p.get_mut("options"))
+        .map(|o| &mut o.value)
+    {
+        for (_, v) in opts.iter_mut() {
+            let items: Vec<Node> = match &v.value {
+                Value::Seq(items) => items
+                    .iter()
+                    .map(|x| s(x.scalar_text().unwrap_or_default()))
+                    .collect(),
+                _ => vec![s(v.scalar_text().unwrap_or_default())],
+            };
+            *v = Node::new(Value::Seq(items)).at(v.line);
+        }
+    }
     transform(svc, "blkio_config", |bc| {
         let mut bc = bc.clone();
         for k in [

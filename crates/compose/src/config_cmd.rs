@@ -267,6 +267,8 @@ pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32
                             strip_extensions(x);
                         }
                     }
+                    // The project's models are not part of its JSON form.
+                    m.remove("models");
                     out = crate::emit::project_json(&m);
                 } else {
                     out = crate::emit::project_yaml(&crate::emit::for_yaml(&m));

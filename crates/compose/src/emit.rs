@@ -206,7 +206,7 @@ static SERVICE: Kind = Struct(&[
     f("dockerfile"),
     f("domainname"),
     f("entrypoint"),
-    f("provider"),
+    ("provider", Struct(&[f("type"), f("options")])),
     f("environment"),
     f("env_file"),
     f("expose"),

@@ -152,7 +152,8 @@ pub fn project(
                     }
                 }
             }
-            if normalize && svc.get("network_mode").is_none() {
+            // A provider service joins no network.
+            if normalize && svc.get("network_mode").is_none() && svc.get("provider").is_none() {
                 if svc
                     .get("networks")
                     .is_none_or(|n| n.as_map().is_none_or(Vec::is_empty))
@@ -177,6 +178,7 @@ pub fn project(
                     b.set("dockerfile", s("Dockerfile"));
                 }
             }
+            resolve_label_files(svc, fs)?;
             if opts.resolve_env {
                 let _ = crate::dotenv::take_unset();
                 resolve_environment(sname, svc, env, fs)?;
@@ -592,6 +594,44 @@ fn clean_path(p: &str) -> String {
     } else {
         ".".into()
     }
+}
+
+/// `label_file` read into `labels` (the files' values first, `labels` over them).
+fn resolve_label_files(svc: &mut Node, fs: &dyn Fs) -> Result<(), Error> {
+    let Some(files) = svc.remove("label_file") else {
+        return Ok(());
+    };
+    let mut merged: Vec<(String, Node)> = Vec::new();
+    for f in files.as_seq().into_iter().flatten() {
+        let Some(path) = f.scalar_text() else {
+            continue;
+        };
+        let src = fs.read(Path::new(&path)).map_err(|_| {
+            Error(format!(
+                "failed to load label file {path}: open {path}: no such file or directory"
+            ))
+        })?;
+        let vars = crate::dotenv::parse(&src, &|_: &str| None)
+            .map_err(|e| Error(format!("failed to read {path}: {e}")))?;
+        for (k, v) in vars {
+            match merged.iter_mut().find(|(x, _)| *x == k) {
+                Some(slot) => slot.1 = s(v),
+                None => merged.push((k, s(v))),
+            }
+        }
+    }
+    if let Some(l) = svc.get("labels").and_then(Node::as_map) {
+        for (k, v) in l.clone() {
+            match merged.iter_mut().find(|(x, _)| *x == k) {
+                Some(slot) => slot.1 = v,
+                None => merged.push((k, v)),
+            }
+        }
+    }
+    if !merged.is_empty() {
+        svc.set("labels", Node::map(merged));
+    }
+    Ok(())
 }
 
 /// Build args named without a value take the project's variable, or are left out.
@@ -1202,5 +1242,30 @@ mod tests {
         assert_eq!(clean_path("/e/./f/"), "/e/f");
         assert_eq!(clean_path("a/../.."), "..");
         assert_eq!(clean_path(""), ".");
+    }
+
+    struct OneFile(&'static str, &'static str);
+
+    impl Fs for OneFile {
+        fn read(&self, p: &Path) -> std::io::Result<String> {
+            if p == Path::new(self.0) {
+                Ok(self.1.to_string())
+            } else {
+                Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+            }
+        }
+        fn exists(&self, p: &Path) -> bool {
+            p == Path::new(self.0)
+        }
+    }
+
+    #[test]
+    fn label_files_are_read_under_labels() {
+        let mut svc = doc("label_file: [/l.txt]\nlabels: {b: override}\n");
+        resolve_label_files(&mut svc, &OneFile("/l.txt", "a=1\nb=2\n")).expect("the file is read");
+        assert_eq!(
+            svc.to_json().to_string(),
+            r#"{"labels":{"a":"1","b":"override"}}"#
+        );
     }
 }
