@@ -418,6 +418,7 @@ pub fn raw_project(
     project_env: &BTreeMap<String, String>,
 ) -> Node {
     doc.set("name", s(name));
+    doc.remove("version");
     let env = &opts.os_env;
     if let Some(m) = doc.get_mut("services").and_then(Node::as_map_mut) {
         for (_, svc) in m.iter_mut() {
