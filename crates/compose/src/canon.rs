@@ -115,7 +115,8 @@ fn i(x: i64) -> Node {
     Node::new(Value::Int(x))
 }
 
-fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
+/// A volume in the short syntax in its long form.
+pub(crate) fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
     let v = parse_volume(spec)?;
     let mut m: Vec<(String, Node)> = vec![("type".into(), s(v.kind))];
     if !v.source.is_empty() {
@@ -195,6 +196,12 @@ pub fn parse_ports(spec: &str, line: usize) -> Result<Vec<Node>, String> {
         }
         Ok((a, z))
     };
+    if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
+        return Err(format!("invalid IP address: {ip}"));
+    }
+    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(format!("invalid proto: {proto}"));
+    }
     let (t0, t1) = range(&target)?;
     let prange = if published.is_empty() {
         None
@@ -208,6 +215,9 @@ pub fn parse_ports(spec: &str, line: usize) -> Result<Vec<Node>, String> {
         let z: u32 = z
             .parse()
             .map_err(|_| format!("invalid hostPort: {published}"))?;
+        if a > 65535 || z > 65535 || z < a {
+            return Err(format!("invalid hostPort: {published}"));
+        }
         Some((a, z))
     };
     let mut out = Vec::new();
@@ -434,7 +444,7 @@ fn float_node(n: &Node) -> Result<Node, String> {
 /// A shell-like command line split into words (go-shellwords' rules for what compose
 /// files hold: quotes, backslashes, no expansion).
 pub fn split_command(text: &str) -> Result<Vec<String>, String> {
-    shlex::split(text).ok_or_else(|| format!("invalid command line string: {text:?}"))
+    shlex::split(text).ok_or_else(|| "invalid command line string".to_string())
 }
 
 fn command_node(n: &Node) -> Result<Node, String> {
@@ -475,9 +485,269 @@ where
     Ok(())
 }
 
+const DECODING: &str = "decoding failed due to the following error(s):";
+
+/// mapstructure's report of a value that does not decode (`path` as it writes it:
+/// `services[app].healthcheck.interval`); an error already in that form is kept.
+fn decode(path: &str, e: String) -> String {
+    if e.starts_with(DECODING) {
+        e
+    } else {
+        format!("{DECODING}\n\n'{path}' {e}")
+    }
+}
+
+/// The canonical forms compose-go gives a service before it is typed (what
+/// `config --no-interpolate` prints): long forms of build, dependencies, env files,
+/// ports, volumes, secrets and configs; values (environment, commands, sizes) as written.
+/// A port or volume that does not parse (it may hold a `${...}`) is kept as written.
+pub fn raw_service(svc: &mut Node) {
+    if let Some(b) = svc.get_mut("build") {
+        if let Value::Str(_) = b.value {
+            *b = Node::map(vec![("context".into(), b.clone())]).at(b.line);
+        }
+        if b.as_map().is_some() && b.get("context").is_none() {
+            b.set("context", s("."));
+        }
+        if let Some(Value::Seq(items)) = b.get_mut("secrets").map(|x| &mut x.value) {
+            for it in items.iter_mut() {
+                if let Value::Str(src) = &it.value {
+                    *it = Node::map(vec![("source".into(), s(src))]).at(it.line);
+                }
+            }
+        }
+        let _ = transform(b, "ssh", |x| Ok(ssh_keys(x)));
+    }
+    let _ = transform(svc, "depends_on", |d| {
+        let mut d = crate::merge::to_mapping(d.clone(), true);
+        if let Some(m) = d.as_map_mut() {
+            for (_, v) in m.iter_mut() {
+                if v.is_null() {
+                    *v = Node::map(vec![]);
+                }
+                if v.get("condition").is_none() {
+                    v.set("condition", s("service_started"));
+                }
+                if v.get("required").is_none() {
+                    v.set("required", b(true));
+                }
+            }
+        }
+        Ok(d)
+    });
+    let _ = transform(svc, "env_file", |e| {
+        let items = match &e.value {
+            Value::Seq(items) => items.clone(),
+            _ => vec![e.clone()],
+        };
+        Ok(Node::new(Value::Seq(
+            items
+                .into_iter()
+                .map(|it| match &it.value {
+                    Value::Str(p) => {
+                        Node::map(vec![("path".into(), s(p)), ("required".into(), b(true))])
+                            .at(it.line)
+                    }
+                    _ => it,
+                })
+                .collect(),
+        ))
+        .at(e.line))
+    });
+    for k in ["dns", "label_file"] {
+        let _ = transform(svc, k, |x| Ok(string_or_list(x)));
+    }
+    let _ = transform(svc, "extends", |e| {
+        Ok(match &e.value {
+            Value::Str(_) => Node::map(vec![("service".into(), e.clone())]).at(e.line),
+            _ => e.clone(),
+        })
+    });
+    for k in ["networks", "models"] {
+        let _ = transform(svc, k, |n| Ok(crate::merge::to_mapping(n.clone(), false)));
+    }
+    if let Some(Value::Seq(items)) = svc.get_mut("volumes").map(|x| &mut x.value) {
+        for it in items.iter_mut() {
+            if let Value::Str(spec) = &it.value {
+                if let Ok(mut v) = short_volume(spec, it.line) {
+                    if let Some(Value::Str(t)) = v.get_mut("target").map(|t| &mut t.value) {
+                        if !t.is_empty() {
+                            *t = crate::load::clean(std::path::Path::new(t.as_str()))
+                                .display()
+                                .to_string();
+                        }
+                    }
+                    *it = v;
+                }
+            }
+        }
+    }
+    if let Some(Value::Seq(items)) = svc.get_mut("devices").map(|x| &mut x.value) {
+        for it in items.iter_mut() {
+            if let Value::Str(spec) = &it.value {
+                *it = device_node(spec).at(it.line);
+            }
+        }
+    }
+    for (k, default_dir) in [("secrets", Some("/run/secrets/")), ("configs", None)] {
+        if let Some(Value::Seq(items)) = svc.get_mut(k).map(|x| &mut x.value) {
+            for it in items.iter_mut() {
+                if let Value::Str(src) = &it.value {
+                    *it = Node::map(vec![("source".into(), s(src))]).at(it.line);
+                }
+                if let (Some(dir), None) = (default_dir, it.get("target")) {
+                    let src = it
+                        .get("source")
+                        .and_then(Node::scalar_text)
+                        .unwrap_or_default();
+                    it.set("target", s(format!("{dir}{src}")));
+                }
+            }
+        }
+    }
+    if let Some(p) = svc.get("ports").and_then(Node::as_seq) {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for it in p {
+            let parsed = match &it.value {
+                Value::Str(spec) => parse_ports(spec, it.line),
+                Value::Int(n) => parse_ports(&n.to_string(), it.line),
+                _ => {
+                    let mut it = it.clone();
+                    if it.as_map().is_some() {
+                        if it.get("mode").is_none() {
+                            it.set("mode", s("ingress"));
+                        }
+                        if it.get("protocol").is_none() {
+                            it.set("protocol", s("tcp"));
+                        }
+                    }
+                    Ok(vec![it])
+                }
+            };
+            match parsed {
+                Ok(v) => out.extend(v),
+                Err(_) => ok = false,
+            }
+        }
+        if ok {
+            svc.set("ports", Node::new(Value::Seq(out)));
+        }
+    }
+}
+
+/// Build SSH keys as a mapping (`default` alone maps to null, `id=path` to the path).
+fn ssh_keys(x: &Node) -> Node {
+    match &x.value {
+        Value::Seq(items) => Node::map(
+            items
+                .iter()
+                .filter_map(Node::scalar_text)
+                .map(|t| match t.split_once('=') {
+                    Some((id, p)) => (id.to_string(), s(p)),
+                    None => (t, Node::new(Value::Null)),
+                })
+                .collect(),
+        )
+        .at(x.line),
+        _ => x.clone(),
+    }
+}
+
+/// A device in the short syntax (`SRC[:DST[:PERMISSIONS]]`).
+fn device_node(spec: &str) -> Node {
+    let p: Vec<&str> = spec.split(':').collect();
+    let (src, dst, perm) = match p.len() {
+        1 => (p[0], p[0], "rwm"),
+        2 => (p[0], p[1], "rwm"),
+        _ => (p[0], p[1], p[2]),
+    };
+    Node::map(vec![
+        ("source".into(), s(src)),
+        ("target".into(), s(dst)),
+        ("permissions".into(), s(perm)),
+    ])
+}
+
+/// Device requests with `count: all` as compose-go stores it (`-1`).
+fn device_counts(d: &Node) -> Node {
+    let mut d = d.clone();
+    if let Value::Seq(items) = &mut d.value {
+        for it in items.iter_mut() {
+            match it.get("count").map(|c| &c.value) {
+                Some(Value::Str(t)) if t == "all" => it.set("count", i(-1)),
+                Some(Value::Str(t)) => {
+                    if let Ok(n) = t.parse::<i64>() {
+                        it.set("count", i(n));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    d
+}
+
+/// compose-go's `HostsList`: entries grouped by host (`host=ip`, `host:ip`, comma
+/// lists of addresses, the mapping form), brackets around an address removed, printed
+/// as sorted `host=ip` lines.
+pub fn extra_hosts(e: &Node) -> Result<Node, String> {
+    let mut hosts: Vec<(String, Vec<String>)> = Vec::new();
+    let mut add = |host: String, ips: Vec<String>| match hosts.iter_mut().find(|(h, _)| *h == host)
+    {
+        Some((_, v)) => v.extend(ips),
+        None => hosts.push((host, ips)),
+    };
+    match &e.value {
+        Value::Map(m) => {
+            for (k, v) in m {
+                let ips = match &v.value {
+                    Value::Seq(items) => items
+                        .iter()
+                        .map(|x| x.scalar_text().unwrap_or_default())
+                        .collect(),
+                    _ => vec![v.scalar_text().unwrap_or_default()],
+                };
+                add(k.clone(), ips);
+            }
+        }
+        Value::Seq(items) => {
+            for x in items {
+                let t = x.scalar_text().unwrap_or_default();
+                let (host, ip) = t
+                    .split_once('=')
+                    .or_else(|| t.split_once(':'))
+                    .ok_or_else(|| format!("invalid additional host, missing IP: {t}"))?;
+                add(
+                    host.to_string(),
+                    ip.split(',').map(str::to_string).collect(),
+                );
+            }
+        }
+        _ => return Ok(e.clone()),
+    }
+    let mut out = Vec::new();
+    for (host, ips) in hosts {
+        if host.is_empty() || host.contains([':', '=']) {
+            return Err(format!("bad host name '{host}'"));
+        }
+        for ip in ips {
+            let ip = match ip.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+                Some(inner) if ip.len() > 2 => inner.to_string(),
+                _ => ip,
+            };
+            out.push(format!("{host}={ip}"));
+        }
+    }
+    out.sort();
+    Ok(Node::new(Value::Seq(
+        out.into_iter().map(Node::str).collect(),
+    )))
+}
+
 /// Canonical (long) forms of one service, in place.
 pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
-    let at = |k: &str, e: String| format!("services.{name}.{k}: {e}");
+    let at = |k: &str, e: String| decode(&format!("services[{name}].{k}"), e);
     transform(svc, "build", |b| {
         let mut b = match &b.value {
             Value::Str(_) => Node::map(vec![("context".into(), b.clone())]).at(b.line),
@@ -487,16 +757,46 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             transform(&mut b, k, |x| Ok(key_values(x, None)))?;
         }
         transform(&mut b, "additional_contexts", |x| Ok(key_values(x, None)))?;
-        transform(&mut b, "shm_size", bytes_node)?;
+        transform(&mut b, "shm_size", bytes_node).map_err(|e| at("build.shm_size", e))?;
+        transform(&mut b, "extra_hosts", |e| Ok(extra_hosts(e)?.at(e.line)))?;
+        // Typed, SSH keys are `id` or `id=path` items.
+        transform(&mut b, "ssh", |x| {
+            Ok(match &x.value {
+                Value::Map(m) => Node::new(Value::Seq(
+                    m.iter()
+                        .map(|(k, v)| match v.scalar_text().filter(|p| !p.is_empty()) {
+                            Some(p) => s(format!("{k}={p}")),
+                            None => s(k),
+                        })
+                        .collect(),
+                ))
+                .at(x.line),
+                _ => x.clone(),
+            })
+        })?;
+        // Build secrets: the short form is a source, with no default target.
+        transform(&mut b, "secrets", |x| {
+            Ok(match &x.value {
+                Value::Seq(items) => Node::new(Value::Seq(
+                    items
+                        .iter()
+                        .map(|it| match &it.value {
+                            Value::Str(src) => {
+                                Node::map(vec![("source".into(), s(src))]).at(it.line)
+                            }
+                            _ => it.clone(),
+                        })
+                        .collect(),
+                ))
+                .at(x.line),
+                _ => x.clone(),
+            })
+        })?;
         if b.get("context").is_none() {
             b.set("context", s("."));
         }
-        if b.get("dockerfile").is_none() && b.get("dockerfile_inline").is_none() {
-            b.set("dockerfile", s("Dockerfile"));
-        }
         Ok(b)
-    })
-    .map_err(|e| at("build", e))?;
+    })?;
     transform(svc, "depends_on", |d| {
         let mut d = crate::merge::to_mapping(d.clone(), true);
         if let Some(m) = d.as_map_mut() {
@@ -556,25 +856,27 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             return Ok(v.clone());
         };
         let mut out = Vec::new();
-        for it in items {
+        for (idx, it) in items.iter().enumerate() {
             match &it.value {
                 Value::Str(spec) => out.push(short_volume(spec, it.line)?),
                 _ => {
+                    // The long syntax gets no `create_host_path` default.
                     let mut it = it.clone();
                     if it.get("type").and_then(Node::as_str) == Some("bind")
-                        && it.get("bind").is_none()
+                        && it
+                            .get("source")
+                            .and_then(Node::scalar_text)
+                            .is_none_or(|s| s.is_empty())
                     {
-                        it.set(
-                            "bind",
-                            Node::map(vec![("create_host_path".into(), b(true))]),
+                        return Err(
+                            "invalid mount config for type \"bind\": field Source must not be empty"
+                                .into(),
                         );
                     }
                     transform(&mut it, "tmpfs", |t| {
                         let mut t = t.clone();
-                        transform(&mut t, "size", |x| match &x.value {
-                            Value::Str(v) => Ok(i(ram_bytes(v)?)),
-                            _ => Ok(x.clone()),
-                        })?;
+                        transform(&mut t, "size", bytes_node)
+                            .map_err(|e| at(&format!("volumes[{idx}].tmpfs.size"), e))?;
                         Ok(t)
                     })?;
                     out.push(it)
@@ -582,8 +884,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             }
         }
         Ok(Node::new(Value::Seq(out)).at(v.line))
-    })
-    .map_err(|e| at("volumes", e))?;
+    })?;
     for k in ["dns", "dns_search", "tmpfs", "label_file"] {
         transform(svc, k, |x| Ok(string_or_list(x)))?;
     }
@@ -595,20 +896,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             items
                 .iter()
                 .map(|it| match &it.value {
-                    Value::Str(spec) => {
-                        let p: Vec<&str> = spec.split(':').collect();
-                        let (src, dst, perm) = match p.len() {
-                            1 => (p[0], p[0], "rwm"),
-                            2 => (p[0], p[1], "rwm"),
-                            _ => (p[0], p[1], p[2]),
-                        };
-                        Node::map(vec![
-                            ("source".into(), s(src)),
-                            ("target".into(), s(dst)),
-                            ("permissions".into(), s(perm)),
-                        ])
-                        .at(it.line)
-                    }
+                    Value::Str(spec) => device_node(spec).at(it.line),
                     _ => it.clone(),
                 })
                 .collect(),
@@ -635,12 +923,9 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
                                 .get("source")
                                 .and_then(Node::scalar_text)
                                 .unwrap_or_default();
-                            match it.get("target").and_then(Node::scalar_text) {
-                                None => it.set("target", s(format!("{default_dir}{src}"))),
-                                Some(t) if !t.starts_with('/') => {
-                                    it.set("target", s(format!("{default_dir}{t}")))
-                                }
-                                _ => {}
+                            // A relative target is kept as written.
+                            if it.get("target").is_none() {
+                                it.set("target", s(format!("{default_dir}{src}")));
                             }
                         }
                         transform(&mut it, "mode", |m| {
@@ -688,8 +973,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             }
         }
         Ok(Node::new(Value::Seq(out)).at(p.line))
-    })
-    .map_err(|e| at("ports", e))?;
+    })?;
     transform(svc, "expose", |e| {
         Ok(match &e.value {
             Value::Seq(items) => Node::new(Value::Seq(
@@ -707,39 +991,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         transform(svc, k, |e| Ok(key_values(e, Some(""))))?;
     }
     transform(svc, "sysctls", |e| Ok(key_values(e, Some(""))))?;
-    transform(svc, "extra_hosts", |e| {
-        let items: Vec<Node> = match &e.value {
-            Value::Map(m) => {
-                let mut out = Vec::new();
-                for (k, v) in m {
-                    match &v.value {
-                        Value::Seq(ips) => {
-                            for ip in ips {
-                                out.push(s(format!("{k}={}", ip.scalar_text().unwrap_or_default())))
-                            }
-                        }
-                        _ => out.push(s(format!("{k}={}", v.scalar_text().unwrap_or_default()))),
-                    }
-                }
-                out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-                out
-            }
-            Value::Seq(items) => items
-                .iter()
-                .map(|x| {
-                    let t = x.scalar_text().unwrap_or_default();
-                    let t = if t.contains('=') {
-                        t
-                    } else {
-                        t.replacen(':', "=", 1)
-                    };
-                    s(t).at(x.line)
-                })
-                .collect(),
-            _ => return Ok(e.clone()),
-        };
-        Ok(Node::new(Value::Seq(items)).at(e.line))
-    })?;
+    transform(svc, "extra_hosts", |e| Ok(extra_hosts(e)?.at(e.line)))?;
     for k in ["command", "entrypoint"] {
         transform(svc, k, command_node).map_err(|e| at(k, e))?;
     }
@@ -752,16 +1004,64 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             })
         })?;
         for k in ["timeout", "interval", "start_period", "start_interval"] {
-            transform(&mut h, k, duration_node)?;
+            transform(&mut h, k, duration_node).map_err(|e| at(&format!("healthcheck.{k}"), e))?;
         }
         Ok(h)
-    })
-    .map_err(|e| at("healthcheck", e))?;
+    })?;
     transform(svc, "stop_grace_period", duration_node).map_err(|e| at("stop_grace_period", e))?;
-    for k in ["mem_limit", "mem_reservation", "memswap_limit", "shm_size"] {
+    for k in [
+        "mem_limit",
+        "mem_reservation",
+        "memswap_limit",
+        "mem_swappiness",
+        "shm_size",
+    ] {
         transform(svc, k, bytes_node).map_err(|e| at(k, e))?;
     }
     transform(svc, "cpus", float_node).map_err(|e| at("cpus", e))?;
+    // Provider options are lists of strings.
+    if let Some(Value::Map(opts)) = svc
+        .get_mut("provider")
+        .and_then(|p| p.get_mut("options"))
+        .map(|o| &mut o.value)
+    {
+        for (_, v) in opts.iter_mut() {
+            let items: Vec<Node> = match &v.value {
+                Value::Seq(items) => items
+                    .iter()
+                    .map(|x| s(x.scalar_text().unwrap_or_default()))
+                    .collect(),
+                _ => vec![s(v.scalar_text().unwrap_or_default())],
+            };
+            *v = Node::new(Value::Seq(items)).at(v.line);
+        }
+    }
+    transform(svc, "blkio_config", |bc| {
+        let mut bc = bc.clone();
+        for k in [
+            "device_read_bps",
+            "device_read_iops",
+            "device_write_bps",
+            "device_write_iops",
+        ] {
+            if let Some(Value::Seq(items)) = bc.get_mut(k).map(|x| &mut x.value) {
+                for (idx, it) in items.iter_mut().enumerate() {
+                    transform(it, "rate", bytes_node)
+                        .map_err(|e| at(&format!("blkio_config.{k}[{idx}].rate"), e))?;
+                }
+            }
+        }
+        Ok(bc)
+    })?;
+    // `gpus: all` is one request for every GPU.
+    transform(svc, "gpus", |g| {
+        Ok(match &g.value {
+            Value::Str(t) if t == "all" => {
+                Node::new(Value::Seq(vec![Node::map(vec![("count".into(), i(-1))])])).at(g.line)
+            }
+            _ => device_counts(g),
+        })
+    })?;
     transform(svc, "deploy", |d| {
         let mut d = d.clone();
         transform(&mut d, "labels", |e| Ok(key_values(e, Some(""))))?;
@@ -770,8 +1070,10 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
             for k in ["limits", "reservations"] {
                 transform(&mut r, k, |l| {
                     let mut l = l.clone();
-                    transform(&mut l, "memory", bytes_node)?;
+                    transform(&mut l, "memory", bytes_node)
+                        .map_err(|e| at(&format!("deploy.resources.{k}.memory"), e))?;
                     transform(&mut l, "cpus", float_node)?;
+                    transform(&mut l, "devices", |d| Ok(device_counts(d)))?;
                     Ok(l)
                 })?;
             }
@@ -780,20 +1082,23 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         for k in ["update_config", "rollback_config"] {
             transform(&mut d, k, |u| {
                 let mut u = u.clone();
-                transform(&mut u, "delay", duration_node)?;
-                transform(&mut u, "monitor", duration_node)?;
+                for f in ["delay", "monitor"] {
+                    transform(&mut u, f, duration_node)
+                        .map_err(|e| at(&format!("deploy.{k}.{f}"), e))?;
+                }
                 Ok(u)
             })?;
         }
         transform(&mut d, "restart_policy", |u| {
             let mut u = u.clone();
-            transform(&mut u, "delay", duration_node)?;
-            transform(&mut u, "window", duration_node)?;
+            for f in ["delay", "window"] {
+                transform(&mut u, f, duration_node)
+                    .map_err(|e| at(&format!("deploy.restart_policy.{f}"), e))?;
+            }
             Ok(u)
         })?;
         Ok(d)
-    })
-    .map_err(|e| at("deploy", e))?;
+    })?;
     transform(svc, "ulimits", |u| {
         let mut u = u.clone();
         if let Some(m) = u.as_map_mut() {
@@ -858,44 +1163,206 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(go_duration("90s").unwrap(), "1m30s");
-        assert_eq!(go_duration("1h").unwrap(), "1h0m0s");
-        assert_eq!(go_duration("500ms").unwrap(), "500ms");
-        assert_eq!(go_duration("1.5s").unwrap(), "1.5s");
-        assert_eq!(go_duration("0s").unwrap(), "0s");
+        assert_eq!(go_duration("90s").expect("a valid duration"), "1m30s");
+        assert_eq!(go_duration("1h").expect("a valid duration"), "1h0m0s");
+        assert_eq!(go_duration("500ms").expect("a valid duration"), "500ms");
+        assert_eq!(go_duration("1.5s").expect("a valid duration"), "1.5s");
+        assert_eq!(go_duration("0s").expect("a valid duration"), "0s");
         assert!(go_duration("5x").is_err());
     }
 
     #[test]
     fn volumes() {
-        let v = parse_volume("./a:/b:ro,z").unwrap();
+        let v = parse_volume("./a:/b:ro,z").expect("a valid volume");
         assert_eq!(
             (v.kind, v.source.as_str(), v.target.as_str(), v.read_only),
             ("bind", "./a", "/b", true)
         );
         assert_eq!(v.selinux, "z");
-        let v = parse_volume("data:/d").unwrap();
+        let v = parse_volume("data:/d").expect("a valid volume");
         assert_eq!(v.kind, "volume");
-        let v = parse_volume("/anon").unwrap();
+        let v = parse_volume("/anon").expect("a valid volume");
         assert_eq!((v.source.as_str(), v.target.as_str()), ("", "/anon"));
-        assert!(parse_volume("a::b").is_err());
+        // A one-letter section before a colon reads as a Windows drive (as in
+        // compose-go: `a::b` binds `a:` on `b`); empty sections elsewhere are errors.
+        let v = parse_volume("a::b").expect("a valid volume");
+        assert_eq!((v.source.as_str(), v.target.as_str()), ("a:", "b"));
+        assert!(parse_volume("/a:/b::ro").is_err());
+        assert!(parse_volume("a:b:").is_err());
     }
 
     #[test]
     fn ports() {
-        let p = parse_ports("127.0.0.1:8000-8001:80-81/udp", 1).unwrap();
+        let p = parse_ports("127.0.0.1:8000-8001:80-81/udp", 1).expect("a valid port");
         assert_eq!(p.len(), 2);
-        assert_eq!(p[1].get("published").unwrap().as_str(), Some("8001"));
-        assert_eq!(p[1].get("protocol").unwrap().as_str(), Some("udp"));
-        let p = parse_ports("80", 1).unwrap();
+        assert_eq!(
+            p[1].get("published").expect("the key is present").as_str(),
+            Some("8001")
+        );
+        assert_eq!(
+            p[1].get("protocol").expect("the key is present").as_str(),
+            Some("udp")
+        );
+        let p = parse_ports("80", 1).expect("a valid port");
         assert!(p[0].get("published").is_none());
         assert!(parse_ports("a:b", 1).is_err());
     }
 
     #[test]
     fn bytes() {
-        assert_eq!(ram_bytes("512m").unwrap(), 536870912);
-        assert_eq!(ram_bytes("1g").unwrap(), 1 << 30);
-        assert_eq!(ram_bytes("100").unwrap(), 100);
+        assert_eq!(ram_bytes("512m").expect("a valid size"), 536870912);
+        assert_eq!(ram_bytes("1g").expect("a valid size"), 1 << 30);
+        assert_eq!(ram_bytes("100").expect("a valid size"), 100);
+    }
+
+    fn svc(src: &str) -> Result<Node, String> {
+        let mut n = crate::yaml::parse(src).expect("the YAML parses");
+        service("app", &mut n)?;
+        Ok(n)
+    }
+
+    fn json(n: Option<&Node>) -> String {
+        n.expect("the key is present").to_json().to_string()
+    }
+
+    #[test]
+    fn extra_hosts_are_grouped_unbracketed_and_sorted() {
+        let n = svc(
+            "extra_hosts: ['somehost:1.2.3.4', 'other=5.6.7.8', 'v6=[::1]', 'm=1.1.1.1,2.2.2.2']\n",
+        )
+        .expect("valid extra_hosts");
+        assert_eq!(
+            json(n.get("extra_hosts")),
+            r#"["m=1.1.1.1","m=2.2.2.2","other=5.6.7.8","somehost=1.2.3.4","v6=::1"]"#
+        );
+        let n =
+            svc("extra_hosts: {b: '[::2]', a: [1.1.1.1, 2.2.2.2]}\n").expect("valid extra_hosts");
+        assert_eq!(
+            json(n.get("extra_hosts")),
+            r#"["a=1.1.1.1","a=2.2.2.2","b=::2"]"#
+        );
+        assert!(svc("extra_hosts: [nohost]\n").is_err());
+    }
+
+    #[test]
+    fn count_all_is_minus_one() {
+        let n = svc("gpus: all\ndeploy: {resources: {reservations: {devices: [{capabilities: [gpu], count: all}]}}}\n")
+            .expect("valid devices");
+        assert_eq!(json(n.get("gpus")), r#"[{"count":-1}]"#);
+        assert_eq!(
+            json(n.get("deploy")),
+            r#"{"resources":{"reservations":{"devices":[{"capabilities":["gpu"],"count":-1}]}}}"#
+        );
+    }
+
+    #[test]
+    fn build_secrets_short_form_has_no_target() {
+        let n = svc("build: {context: ., secrets: [s1, {source: s2, target: t}]}\n")
+            .expect("valid build");
+        assert_eq!(
+            json(n.get("build").and_then(|b| b.get("secrets"))),
+            r#"[{"source":"s1"},{"source":"s2","target":"t"}]"#
+        );
+        // The dockerfile default is normalisation's business.
+        assert!(n.get("build").and_then(|b| b.get("dockerfile")).is_none());
+    }
+
+    #[test]
+    fn blkio_rates_are_byte_counts() {
+        let n =
+            svc("blkio_config: {weight: 300, device_read_bps: [{path: /dev/sda, rate: 12mb}]}\n")
+                .expect("valid blkio");
+        assert_eq!(
+            json(n.get("blkio_config")),
+            r#"{"device_read_bps":[{"path":"/dev/sda","rate":"12582912"}],"weight":300}"#
+        );
+    }
+
+    #[test]
+    fn tmpfs_size_is_a_byte_count_string() {
+        let n = svc("volumes: [{type: tmpfs, target: /t, tmpfs: {size: 10m}}]\n")
+            .expect("valid volume");
+        assert_eq!(
+            json(n.get("volumes")),
+            r#"[{"target":"/t","tmpfs":{"size":"10485760"},"type":"tmpfs"}]"#
+        );
+    }
+
+    #[test]
+    fn long_bind_gets_no_create_host_path() {
+        let n =
+            svc("volumes: [{type: bind, source: /a, target: /b}, /c:/d]\n").expect("valid volumes");
+        assert_eq!(
+            json(n.get("volumes")),
+            r#"[{"source":"/a","target":"/b","type":"bind"},{"bind":{"create_host_path":true},"source":"/c","target":"/d","type":"bind"}]"#
+        );
+    }
+
+    #[test]
+    fn decoding_errors_name_the_field() {
+        assert_eq!(
+            svc("stop_grace_period: forever\n").err(),
+            Some("decoding failed due to the following error(s):\n\n'services[app].stop_grace_period' time: invalid duration \"forever\"".to_string())
+        );
+        assert_eq!(
+            svc("healthcheck: {interval: lots}\n").err(),
+            Some("decoding failed due to the following error(s):\n\n'services[app].healthcheck.interval' time: invalid duration \"lots\"".to_string())
+        );
+        assert_eq!(
+            svc("mem_limit: lots\n").err(),
+            Some("decoding failed due to the following error(s):\n\n'services[app].mem_limit' invalid size: 'lots'".to_string())
+        );
+        assert_eq!(
+            svc("command: 'echo \"open'\n").err(),
+            Some("decoding failed due to the following error(s):\n\n'services[app].command' invalid command line string".to_string())
+        );
+    }
+
+    #[test]
+    fn host_ports_are_checked() {
+        assert_eq!(
+            parse_ports("99999:80", 1).err(),
+            Some("invalid hostPort: 99999".to_string())
+        );
+        assert!(parse_ports("8081-8080:80", 1).is_err());
+        assert!(parse_ports("65535:80", 1).is_ok());
+    }
+
+    #[test]
+    fn raw_forms_keep_values_as_written() {
+        let mut n = crate::yaml::parse(
+            "build: ./b\ncommand: echo $$HOME\nenvironment: [A=$A]\nports: ['${P:-1}:2', '80']\nsecrets: [s]\ndepends_on: [db]\n",
+        )
+        .expect("the YAML parses");
+        raw_service(&mut n);
+        assert_eq!(
+            n.to_json().to_string(),
+            r#"{"build":{"context":"./b"},"command":"echo $$HOME","depends_on":{"db":{"condition":"service_started","required":true}},"environment":["A=$A"],"ports":["${P:-1}:2","80"],"secrets":[{"source":"s","target":"/run/secrets/s"}]}"#
+        );
+    }
+
+    #[test]
+    fn port_addresses_and_protocols_are_checked() {
+        assert_eq!(
+            parse_ports("1:2:3:4", 1).err(),
+            Some("invalid IP address: 1:2".to_string())
+        );
+        assert_eq!(
+            parse_ports("80/xyz", 1).err(),
+            Some("invalid proto: xyz".to_string())
+        );
+        assert!(parse_ports("::1:80:80", 1).is_ok());
+        assert!(parse_ports("0.0.0.0:1:1/UDP", 1).is_ok());
+    }
+
+    #[test]
+    fn a_long_bind_needs_a_source() {
+        assert_eq!(
+            svc("volumes: [{type: bind, target: /x}]\n").err(),
+            Some(
+                "invalid mount config for type \"bind\": field Source must not be empty"
+                    .to_string()
+            )
+        );
     }
 }

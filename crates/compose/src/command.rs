@@ -21,7 +21,50 @@ pub fn options(a: &ComposeArgs) -> anyhow::Result<Options> {
     o.profiles = a.profile.clone();
     o.env_files = a.env_file.clone();
     o.project_directory = a.project_directory.clone();
+    o.warn = warn;
     Ok(o)
+}
+
+/// A warning on stderr as docker compose's logrus writes it when stderr is not a
+/// terminal: `time="2026-01-02T03:04:05Z" level=warning msg="..."`.
+pub fn warn(msg: &str) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // logrus quotes a value unless it is only letters, digits and `-._/@^+`.
+    let plain = !msg.is_empty()
+        && msg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
+    let text = if plain {
+        msg.to_string()
+    } else {
+        crate::interpolate::go_quote(msg)
+    };
+    eprintln!("time=\"{}\" level=warning msg={text}", rfc3339(secs));
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC time.
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
 }
 
 /// Load the project.
@@ -50,14 +93,26 @@ pub fn main(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> 
             o.normalize = !c.no_normalize;
             o.resolve_paths = !c.no_path_resolution;
             o.consistency = !c.no_consistency;
-            o.resolve_env = !c.no_env_resolution;
+            // docker compose hashes services as written: env files not read.
+            o.resolve_env = !c.no_env_resolution && c.hash.is_none();
             o.all_profiles = c.profiles;
-            o.services = c.names.clone();
             if c.variables {
                 o.interpolate = false;
                 o.consistency = false;
             }
-            let p = load(&o)?;
+            // `config --services NAME` lists the active services: the names select
+            // nothing (and enable no profile).
+            if !c.services {
+                o.services = c.names.clone();
+            }
+            // docker compose prints a loading error as it is (no prefix, lines kept).
+            let p = match crate::load::load(&o, &RealFs) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(1);
+                }
+            };
             if c.variables {
                 let vars = crate::variables::collect(&p.raw);
                 print!(

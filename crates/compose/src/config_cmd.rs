@@ -11,7 +11,8 @@ use crate::yaml::{Node, Value};
 
 /// A service's configuration hash (docker compose's `ServiceHash`: the service as
 /// compact JSON without what does not need a new container: build, pull policy, scale,
-/// replicas, dependencies, profiles).
+/// replicas, dependencies, profiles). `config --hash` loads the project without
+/// resolving environments: env files count by their paths, not their contents.
 pub fn service_hash(svc: &Node) -> String {
     let mut s = svc.clone();
     for k in ["build", "pull_policy", "scale", "depends_on", "profiles"] {
@@ -20,7 +21,20 @@ pub fn service_hash(svc: &Node) -> String {
     if let Some(d) = s.get_mut("deploy") {
         d.remove("replicas");
     }
+    // Go marshals a required env file as its path, others as `{path, required}`.
+    if let Some(Value::Seq(files)) = s.get_mut("env_file").map(|e| &mut e.value) {
+        for f in files.iter_mut() {
+            let required = !matches!(
+                f.get("required").map(|r| &r.value),
+                Some(Value::Bool(false))
+            );
+            if let (Some(p), true, None) = (f.get("path").cloned(), required, f.get("format")) {
+                *f = p;
+            }
+        }
+    }
     strip_extensions(&mut s);
+    crate::emit::go_json_names(&mut s);
     let text = crate::emit::compact_service(&s);
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
@@ -183,6 +197,18 @@ pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32
         }
     } else if let Some(h) = &a.hash {
         let want: Vec<&str> = h.split(',').map(str::trim).collect();
+        for w in want.iter().filter(|w| **w != "*") {
+            let present = model.get("services").and_then(|s| s.get(w)).is_some();
+            if !present {
+                let why = if p.disabled.iter().any(|d| d == w) {
+                    "disabled"
+                } else {
+                    "not found"
+                };
+                eprintln!("no such service: {w}: {why}");
+                return Ok(1);
+            }
+        }
         let mut rows: Vec<(String, String)> = Vec::new();
         for (k, v) in model
             .get("services")
@@ -216,18 +242,33 @@ pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32
                 };
             }
             None => {
+                if let Some(n) = a
+                    .names
+                    .iter()
+                    .find(|n| model.get("services").and_then(|s| s.get(n)).is_none())
+                {
+                    eprintln!("no such service: {n}");
+                    return Ok(1);
+                }
                 let mut m = model.clone();
                 select(&mut m, &a.names);
                 escape_dollars(&mut m);
                 if json {
                     if let Some(svcs) = m.get_mut("services") {
                         strip_extensions(svcs);
+                        if let Some(all) = svcs.as_map_mut() {
+                            for (_, svc) in all.iter_mut() {
+                                crate::emit::go_json_names(svc);
+                            }
+                        }
                     }
                     for k in ["networks", "volumes", "secrets", "configs"] {
                         if let Some(x) = m.get_mut(k) {
                             strip_extensions(x);
                         }
                     }
+                    // The project's models are not part of its JSON form.
+                    m.remove("models");
                     out = crate::emit::project_json(&m);
                 } else {
                     out = crate::emit::project_yaml(&crate::emit::for_yaml(&m));
@@ -244,4 +285,24 @@ pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_counts_env_files_by_path() {
+        // What docker compose v2.40.3 prints for `config --hash a` of
+        // `a: {image: x, env_file: [{path: e.env, required: false}, nope.env]}` in
+        // /tmp/compose-case/h.
+        let svc = crate::yaml::parse(
+            "command: null\nentrypoint: null\nenv_file:\n  - {path: /tmp/compose-case/h/e.env, required: false}\n  - {path: /tmp/compose-case/h/nope.env, required: true}\nimage: x\nnetworks: {default: null}\n",
+        )
+        .expect("the YAML parses");
+        assert_eq!(
+            service_hash(&svc),
+            "1393d03072a43cdfc021c8b56c4fecee9678c66603007a22f440e7e46f386e52"
+        );
+    }
 }

@@ -290,7 +290,21 @@ fn expand(
 ) -> Result<String, Error> {
     let mapping =
         |k: &str| lookup(k).or_else(|| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
-    interpolate::substitute(value, &mapping).map_err(Error::Interpolation)
+    interpolate::substitute_logged(value, &mapping, &|k: &str| {
+        UNSET.with(|u| u.borrow_mut().push(k.to_string()))
+    })
+    .map_err(Error::Interpolation)
+}
+
+thread_local! {
+    /// Unset variables substituted without a default since [`take_unset`] last ran.
+    static UNSET: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The unset variables the parses since the last call substituted without a default
+/// (compose-go warns about each), in order.
+pub fn take_unset() -> Vec<String> {
+    UNSET.with(|u| std::mem::take(&mut *u.borrow_mut()))
 }
 
 /// Decodes the escapes of double-quoted values (`\$` becomes `$$`, which

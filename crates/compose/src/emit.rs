@@ -61,6 +61,14 @@ static DEVREQ: Kind = Struct(&[
     f("device_ids"),
     f("options"),
 ]);
+static BLKIO: Kind = Struct(&[
+    f("weight"),
+    f("weight_device"),
+    f("device_read_bps"),
+    f("device_read_iops"),
+    f("device_write_bps"),
+    f("device_write_iops"),
+]);
 static HEALTH: Kind = Struct(&[
     f("test"),
     f("timeout"),
@@ -170,7 +178,7 @@ static SERVICE: Kind = Struct(&[
     f("attach"),
     ("build", BUILD),
     ("develop", Struct(&[("watch", Seq(&TRIGGER))])),
-    f("blkio_config"),
+    ("blkio_config", BLKIO),
     f("cap_add"),
     f("cap_drop"),
     f("cgroup_parent"),
@@ -198,7 +206,7 @@ static SERVICE: Kind = Struct(&[
     f("dockerfile"),
     f("domainname"),
     f("entrypoint"),
-    f("provider"),
+    ("provider", Struct(&[f("type"), f("options")])),
     f("environment"),
     f("env_file"),
     f("expose"),
@@ -336,7 +344,7 @@ fn project_json_child(key: &str) -> Kind {
 }
 
 /// Keys in print order with the kind of their values.
-fn ordered<'a>(n: &'a Node, kind: Kind, top_json: bool) -> Vec<(&'a str, &'a Node, Kind)> {
+fn ordered(n: &Node, kind: Kind, top_json: bool) -> Vec<(&str, &Node, Kind)> {
     let Some(m) = n.as_map() else {
         return Vec::new();
     };
@@ -473,6 +481,36 @@ fn json_write(n: &Node, kind: Kind, top: bool, indent: Option<usize>, out: &mut 
     }
 }
 
+/// Go's JSON names of struct fields without a `json` tag (compose-go's blkio devices:
+/// `Path`, `Rate`, `Weight`); YAML lowercases them, so the model keeps them lowercase.
+pub fn go_json_names(svc: &mut Node) {
+    let Some(bc) = svc.get_mut("blkio_config") else {
+        return;
+    };
+    for k in [
+        "weight_device",
+        "device_read_bps",
+        "device_read_iops",
+        "device_write_bps",
+        "device_write_iops",
+    ] {
+        if let Some(Value::Seq(items)) = bc.get_mut(k).map(|x| &mut x.value) {
+            for it in items.iter_mut() {
+                if let Some(m) = it.as_map_mut() {
+                    for (key, _) in m.iter_mut() {
+                        if matches!(key.as_str(), "path" | "rate" | "weight") {
+                            let mut c = key.chars();
+                            if let Some(f) = c.next() {
+                                *key = f.to_ascii_uppercase().to_string() + c.as_str();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The project as `config --format json` prints it.
 pub fn project_json(model: &Node) -> String {
     let mut out = String::new();
@@ -501,8 +539,17 @@ pub fn json(n: &Node) -> String {
     out
 }
 
-/// Whether go-yaml v3 would quote a plain string.
-fn needs_quotes(s: &str) -> bool {
+/// How go-yaml v3 writes a one-line string.
+#[derive(Debug, PartialEq, Eq)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+}
+
+/// Whether a plain string would read back as something else (a number, a boolean, null,
+/// a YAML 1.1 boolean such as `yes`): go-yaml double-quotes those.
+fn resolves_to_other(s: &str) -> bool {
     if s.is_empty() {
         return true;
     }
@@ -513,43 +560,144 @@ fn needs_quotes(s: &str) -> bool {
     ) {
         return true;
     }
-    let v = crate::yaml::parse(&format!("x: {s}")).ok();
-    let resolves_to_string = v
-        .as_ref()
-        .and_then(|n| n.get("x"))
-        .is_some_and(|x| matches!(&x.value, Value::Str(t) if t == s));
-    if !resolves_to_string {
-        return true;
+    !matches!(crate::yaml::resolve_plain(s), Value::Str(_)) || timestamp_like(s) || base60_float(s)
+}
+
+/// A plain scalar go-yaml would read as a timestamp (`2001-12-14`, `2001-12-14T21:59:43Z`).
+fn timestamp_like(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && {
+        let rest = &s[5..];
+        let (m, after) = rest.split_once('-').unwrap_or((rest, ""));
+        let d: String = after.chars().take_while(char::is_ascii_digit).collect();
+        (1..=2).contains(&m.len())
+            && m.bytes().all(|c| c.is_ascii_digit())
+            && (1..=2).contains(&d.len())
+            && {
+                let tail = &after[d.len()..];
+                tail.is_empty() || tail.starts_with(['T', 't', ' '])
+            }
     }
-    let first = s.chars().next().unwrap_or(' ');
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
-        && !(first == '-'
-            && s.len() > 1
-            && !s.starts_with("- ")
-            && !s.starts_with("--- ")
-            && s != "---")
+}
+
+/// YAML 1.1's sexagesimal floats (`1:20`, `-1:30:00.5`), which go-yaml quotes.
+fn base60_float(s: &str) -> bool {
+    let t = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int_part, frac) = t.split_once('.').unwrap_or((t, ""));
+    let mut parts = int_part.split(':');
+    let head = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    !rest.is_empty()
+        && head.starts_with(|c: char| c.is_ascii_digit())
+        && head.bytes().all(|c| c.is_ascii_digit() || c == b'_')
+        && rest.iter().all(|p| {
+            (1..=2).contains(&p.len())
+                && p.bytes().all(|c| c.is_ascii_digit())
+                && (p.len() == 1 || p.as_bytes()[0] <= b'5')
+        })
+        && frac.bytes().all(|c| c.is_ascii_digit() || c == b'_')
+}
+
+/// go-yaml's emitter analysis: whether a string may be written plain in block context.
+fn plain_allowed(s: &str) -> bool {
+    let chars: Vec<char> = s.chars().collect();
+    let Some(&first) = chars.first() else {
+        return false;
+    };
+    let ws_after = |i: usize| chars.get(i + 1).is_none_or(|c| *c == ' ' || *c == '\t');
+    if "#,[]{}&*!|>'\"%@`".contains(first)
+        || (first == '-' || first == '?' || first == ':') && ws_after(0)
     {
-        return true;
+        return false;
     }
-    s.starts_with(' ')
-        || s.ends_with(' ')
-        || s.contains(": ")
-        || s.contains(" #")
-        || s.ends_with(':')
-        || s.contains('\t')
-        || s.chars().any(|c| c.is_control())
+    if s.starts_with("---") || s.starts_with("...") {
+        return false;
+    }
+    if first == ' ' || chars.last() == Some(&' ') {
+        return false;
+    }
+    for (i, c) in chars.iter().enumerate() {
+        if *c == ':' && ws_after(i) {
+            return false;
+        }
+        if *c == '#' && i > 0 && matches!(chars[i - 1], ' ' | '\t') {
+            return false;
+        }
+    }
+    true
+}
+
+/// Characters go-yaml only writes inside double quotes (not printable).
+fn special(s: &str) -> bool {
+    s.chars().any(|c| c != '\t' && !printable(c))
+}
+
+/// libyaml's printable characters (astral ones are not).
+fn printable(c: char) -> bool {
+    let u = c as u32;
+    c == '\n'
+        || (0x20..=0x7E).contains(&u)
+        || (0xA0..=0xD7FF).contains(&u)
+        || ((0xE000..=0xFFFD).contains(&u) && u != 0xFEFF)
+}
+
+/// A double-quoted YAML scalar as go-yaml writes it.
+fn yaml_double(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\0' => o.push_str("\\0"),
+            '\u{7}' => o.push_str("\\a"),
+            '\u{8}' => o.push_str("\\b"),
+            '\t' => o.push_str("\\t"),
+            '\n' => o.push_str("\\n"),
+            '\u{b}' => o.push_str("\\v"),
+            '\u{c}' => o.push_str("\\f"),
+            '\r' => o.push_str("\\r"),
+            '\u{1b}' => o.push_str("\\e"),
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\u{85}' => o.push_str("\\N"),
+            '\u{a0}' => o.push_str("\\_"),
+            '\u{2028}' => o.push_str("\\L"),
+            '\u{2029}' => o.push_str("\\P"),
+            c if printable(c) => o.push(c),
+            c if (c as u32) <= 0xFF => o.push_str(&format!("\\x{:02X}", c as u32)),
+            c if (c as u32) <= 0xFFFF => o.push_str(&format!("\\u{:04X}", c as u32)),
+            c => o.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// Whether go-yaml may write a multi-line string as a literal block.
+fn block_allowed(s: &str) -> bool {
+    !special(s) && !s.contains(" \n") && !s.ends_with(' ')
+}
+
+fn style(s: &str) -> Style {
+    // A tab rules out the plain and single-quoted styles (not a literal block).
+    if resolves_to_other(s) || special(s) || s.contains('\t') {
+        Style::Double
+    } else if plain_allowed(s) {
+        Style::Plain
+    } else {
+        Style::Single
+    }
+}
+
+/// Whether go-yaml v3 would quote a string.
+#[cfg(test)]
+fn needs_quotes(s: &str) -> bool {
+    style(s) != Style::Plain
 }
 
 fn yaml_scalar(s: &str) -> String {
-    if needs_quotes(s) {
-        let mut o = String::new();
-        json_string(s, &mut o);
-        // go-yaml does not escape HTML characters.
-        o.replace("\\u003c", "<")
-            .replace("\\u003e", ">")
-            .replace("\\u0026", "&")
-    } else {
-        s.to_string()
+    match style(s) {
+        Style::Plain => s.to_string(),
+        Style::Single => format!("'{}'", s.replace('\'', "''")),
+        Style::Double => yaml_double(s),
     }
 }
 
@@ -559,7 +707,8 @@ fn yaml_inline(n: &Node) -> Option<String> {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(x) => go_float(*x),
-        Value::Str(s) if s.contains('\n') => return None,
+        Value::Str(s) if s.contains('\n') && block_allowed(s) => return None,
+        Value::Str(s) if s.contains('\n') => yaml_double(s),
         Value::Str(s) => yaml_scalar(s),
         Value::Seq(items) if items.is_empty() => "[]".into(),
         Value::Map(m) if m.is_empty() => "{}".into(),
@@ -568,9 +717,19 @@ fn yaml_inline(n: &Node) -> Option<String> {
 }
 
 fn yaml_block_string(s: &str, indent: usize, out: &mut String) {
-    let chomp = if s.ends_with('\n') { "" } else { "-" };
-    out.push_str(&format!("|{chomp}\n"));
-    for line in s.trim_end_matches('\n').split('\n') {
+    // go-yaml's hints: an indentation indicator when the text starts with a blank,
+    // `-` without a final line break, `+` with more than one.
+    let hint = if s.starts_with([' ', '\n']) { "2" } else { "" };
+    let chomp = if !s.ends_with('\n') {
+        "-"
+    } else if s == "\n" || s.ends_with("\n\n") {
+        "+"
+    } else {
+        ""
+    };
+    out.push_str(&format!("|{hint}{chomp}\n"));
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    for line in body.split('\n') {
         if !line.is_empty() {
             out.push_str(&"  ".repeat(indent));
             out.push_str(line);
@@ -649,6 +808,22 @@ pub fn for_yaml(model: &Node) -> Node {
                     s.remove(k);
                 }
             }
+            // An empty watch `exec` hook is a zero struct, which go-yaml leaves out.
+            if let Some(Value::Seq(rules)) = s
+                .get_mut("develop")
+                .and_then(|d| d.get_mut("watch"))
+                .map(|w| &mut w.value)
+            {
+                for r in rules.iter_mut() {
+                    let empty = r
+                        .get("exec")
+                        .and_then(Node::as_map)
+                        .is_some_and(|m| m.iter().all(|(_, v)| v.is_null()));
+                    if empty {
+                        r.remove("exec");
+                    }
+                }
+            }
             if let Some(d) = s.get_mut("deploy") {
                 for k in ["resources", "placement"] {
                     if d.get(k).and_then(Node::as_map).is_some_and(Vec::is_empty) {
@@ -688,8 +863,75 @@ mod tests {
 
     #[test]
     fn yaml_layout() {
-        let n = crate::yaml::parse("name: p\nservices:\n  web:\n    image: x\n    ports:\n      - {mode: ingress, target: 80, published: '8080'}\n    command: [a, b]\n").unwrap();
+        let n = crate::yaml::parse("name: p\nservices:\n  web:\n    image: x\n    ports:\n      - {mode: ingress, target: 80, published: '8080'}\n    command: [a, b]\n").expect("the YAML parses");
         let y = project_yaml(&n);
         assert_eq!(y, "name: p\nservices:\n  web:\n    command:\n      - a\n      - b\n    image: x\n    ports:\n      - mode: ingress\n        target: 80\n        published: \"8080\"\n");
+    }
+
+    #[test]
+    fn yaml_string_styles() {
+        assert_eq!(yaml_scalar("plain"), "plain");
+        assert_eq!(yaml_scalar("yes"), "\"yes\"");
+        assert_eq!(yaml_scalar("0755"), "\"0755\"");
+        assert_eq!(yaml_scalar("1:20"), "\"1:20\"");
+        assert_eq!(yaml_scalar("2001-12-14"), "\"2001-12-14\"");
+        assert_eq!(yaml_scalar("[x]"), "'[x]'");
+        assert_eq!(yaml_scalar("a: b"), "'a: b'");
+        assert_eq!(yaml_scalar("-"), "'-'");
+        assert_eq!(yaml_scalar("a #b"), "'a #b'");
+        assert_eq!(yaml_scalar(" x"), "' x'");
+        assert_eq!(yaml_scalar("*"), "'*'");
+        assert_eq!(yaml_scalar("it's: x"), "'it''s: x'");
+        assert_eq!(yaml_scalar("a\tb"), "\"a\\tb\"");
+        assert_eq!(yaml_scalar("-x"), "-x");
+        assert_eq!(yaml_scalar(":x"), ":x");
+        assert_eq!(yaml_scalar("a#b"), "a#b");
+        assert_eq!(yaml_scalar("<<"), "<<");
+    }
+
+    #[test]
+    fn blkio_json_names() {
+        let mut n = crate::yaml::parse("blkio_config: {device_read_bps: [{path: /dev/sda, rate: '1'}], weight_device: [{path: /dev/sdb, weight: 2}]}\n")
+            .expect("the YAML parses");
+        go_json_names(&mut n);
+        assert_eq!(
+            n.to_json().to_string(),
+            r#"{"blkio_config":{"device_read_bps":[{"Path":"/dev/sda","Rate":"1"}],"weight_device":[{"Path":"/dev/sdb","Weight":2}]}}"#
+        );
+    }
+
+    #[test]
+    fn empty_watch_exec_is_not_yaml() {
+        let n = crate::yaml::parse("services: {app: {develop: {watch: [{path: /a, action: rebuild, exec: {command: null}}]}}}\n")
+            .expect("the YAML parses");
+        let y = for_yaml(&n);
+        assert!(y
+            .get("services")
+            .and_then(|s| s.get("app"))
+            .and_then(|a| a.get("develop"))
+            .and_then(|d| d.get("watch"))
+            .and_then(Node::as_seq)
+            .and_then(|w| w.first())
+            .is_some_and(|r| r.get("exec").is_none()));
+    }
+
+    #[test]
+    fn yaml_multiline_and_unprintable_strings() {
+        assert_eq!(yaml_scalar("héllo 🎉"), "\"héllo \\U0001F389\"");
+        assert_eq!(yaml_scalar("a\rb"), "\"a\\rb\"");
+        let block = |s: &str| {
+            let mut o = String::new();
+            yaml_value(&Node::str(s), Kind::Any, 0, &mut o);
+            o
+        };
+        assert_eq!(block("a\nb"), " |-\n  a\n  b\n");
+        assert_eq!(block("a\nb\n"), " |\n  a\n  b\n");
+        assert_eq!(block("a\nb\n\n"), " |+\n  a\n  b\n\n");
+        assert_eq!(block("\na"), " |2-\n\n  a\n");
+        assert_eq!(block("  a\n b"), " |2-\n    a\n   b\n");
+        assert_eq!(block("a\n\tb"), " |-\n  a\n  \tb\n");
+        // A space before a line break, or a trailing space, needs double quotes.
+        assert_eq!(block("x \ny"), " \"x \\ny\"\n");
+        assert_eq!(block("x\ny "), " \"x\\ny \"\n");
     }
 }

@@ -139,6 +139,16 @@ pub fn substitute(
     template: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, Error> {
+    substitute_logged(template, lookup, &|_| {})
+}
+
+/// [`substitute`], calling `unset` with the name of each unset variable used without a
+/// default (where compose-go logs "The "X" variable is not set").
+pub fn substitute_logged(
+    template: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &dyn Fn(&str),
+) -> Result<String, Error> {
     let mut out = String::with_capacity(template.len());
     let mut pos = 0;
     while let Some(m) = find_match(template, pos) {
@@ -148,6 +158,7 @@ pub fn substitute(
             &template[m.start..m.end],
             m.kind,
             lookup,
+            unset,
         )?);
         pos = m.end;
     }
@@ -289,13 +300,21 @@ fn replace(
     m: &str,
     kind: Kind,
     lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &dyn Fn(&str),
 ) -> Result<String, Error> {
+    let plain = |name: &str| {
+        let v = lookup(name);
+        if v.is_none() {
+            unset(name);
+        }
+        v.unwrap_or_default()
+    };
     match kind {
         Kind::Escaped => Ok("$".to_string()),
         Kind::Invalid => Err(Error::InvalidTemplate {
             template: template.to_string(),
         }),
-        Kind::Named => Ok(lookup(&m[1..]).unwrap_or_default()),
+        Kind::Named => Ok(plain(&m[1..])),
         Kind::Braced => {
             let (head, rest) = match first_closing_brace(m.as_bytes()) {
                 Some(i) => (&m[..=i], &m[i + 1..]),
@@ -307,14 +326,14 @@ fn replace(
             let name = &substitution[..n];
             let op_and_arg = &substitution[n..];
             let (colon, op, arg) = match op_and_arg.as_bytes() {
-                [] => return Ok(lookup(name).unwrap_or_default()),
+                [] => return Ok(plain(name)),
                 [b':', op, ..] => (true, *op, &op_and_arg[2..]),
                 [op, ..] => (false, *op, &op_and_arg[1..]),
             };
             // compose-go v2.9.1 (docker compose v2.40.3) substitutes the
             // default / replacement / message before looking at the variable,
             // so its errors count even when it is not used.
-            let arg = substitute(arg, lookup)?;
+            let arg = substitute_logged(arg, lookup, unset)?;
             let value = lookup(name);
             let set = matches!(&value, Some(v) if !(colon && v.is_empty()));
             let result = match op {
@@ -330,7 +349,7 @@ fn replace(
                     });
                 }
             };
-            Ok(result + &substitute(rest, lookup)?)
+            Ok(result + &substitute_logged(rest, lookup, unset)?)
         }
     }
 }

@@ -65,6 +65,8 @@ pub struct Options {
     pub all_profiles: bool,
     /// Services named on the command line: their profiles are enabled.
     pub services: Vec<String>,
+    /// Where warnings go (docker compose logs them on stderr).
+    pub warn: fn(&str),
 }
 
 impl Options {
@@ -85,6 +87,7 @@ impl Options {
             resolve_env: true,
             all_profiles: false,
             services: Vec::new(),
+            warn: |_| {},
         }
     }
 }
@@ -256,18 +259,28 @@ pub fn config_files(
         &opts.cwd,
         opts.project_directory.as_deref().unwrap_or(Path::new(".")),
     );
-    loop {
-        if let Some(f) = DEFAULT_FILES
+    // Every supported name present counts; the first wins, with a warning when there
+    // are several.
+    let pick = |names: &[&str], dir: &Path, what: &str| -> Option<PathBuf> {
+        let found: Vec<PathBuf> = names
             .iter()
             .map(|n| dir.join(n))
-            .find(|p| fs.exists(p))
-        {
+            .filter(|p| fs.exists(p))
+            .collect();
+        if found.len() > 1 {
+            let list: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+            (opts.warn)(&format!(
+                "Found multiple {what} files with supported names: {}",
+                list.join(", ")
+            ));
+            (opts.warn)(&format!("Using {}", list[0]));
+        }
+        found.into_iter().next()
+    };
+    loop {
+        if let Some(f) = pick(DEFAULT_FILES, &dir, "config") {
             let mut out = vec![f];
-            if let Some(o) = OVERRIDE_FILES
-                .iter()
-                .map(|n| dir.join(n))
-                .find(|p| fs.exists(p))
-            {
+            if let Some(o) = pick(OVERRIDE_FILES, &dir, "override") {
                 out.push(o);
             }
             return Ok(out);
@@ -283,19 +296,21 @@ pub fn config_files(
 struct Context<'a> {
     fs: &'a dyn Fs,
     opts: &'a Options,
+    /// Files already warned about for their `version`.
+    versioned: std::cell::RefCell<Vec<PathBuf>>,
 }
 
 /// Path patterns (`*` one key, `[]` one index) and the type a string there is cast to
 /// after interpolation.
 const CASTS: &[(&str, char)] = &[
-    ("services.*.cpu_count", 'i'),
+    ("services.*.cpu_count", 'I'),
     ("services.*.cpu_percent", 'f'),
-    ("services.*.cpu_period", 'i'),
-    ("services.*.cpu_quota", 'i'),
-    ("services.*.cpu_rt_period", 'i'),
-    ("services.*.cpu_rt_runtime", 'i'),
+    ("services.*.cpu_period", 'I'),
+    ("services.*.cpu_quota", 'I'),
+    ("services.*.cpu_rt_period", 'I'),
+    ("services.*.cpu_rt_runtime", 'I'),
     ("services.*.cpus", 'f'),
-    ("services.*.cpu_shares", 'i'),
+    ("services.*.cpu_shares", 'I'),
     ("services.*.init", 'b'),
     ("services.*.deploy.replicas", 'i'),
     ("services.*.deploy.update_config.parallelism", 'i'),
@@ -307,8 +322,8 @@ const CASTS: &[(&str, char)] = &[
     ("services.*.healthcheck.retries", 'i'),
     ("services.*.healthcheck.disable", 'b'),
     ("services.*.oom_kill_disable", 'b'),
-    ("services.*.oom_score_adj", 'i'),
-    ("services.*.pids_limit", 'i'),
+    ("services.*.oom_score_adj", 'I'),
+    ("services.*.pids_limit", 'I'),
     ("services.*.ports.[].target", 'i'),
     ("services.*.privileged", 'b'),
     ("services.*.read_only", 'b'),
@@ -330,7 +345,8 @@ const CASTS: &[(&str, char)] = &[
     ("configs.*.external", 'b'),
 ];
 
-fn path_matches(path: &[String], pattern: &str) -> bool {
+/// Whether a path (`[i]` for items) matches a pattern (`*` one key, `[]` one item).
+pub(crate) fn path_matches(path: &[String], pattern: &str) -> bool {
     let pat: Vec<&str> = pattern.split('.').collect();
     pat.len() == path.len()
         && pat.iter().zip(path).all(|(p, s)| {
@@ -338,48 +354,79 @@ fn path_matches(path: &[String], pattern: &str) -> bool {
         })
 }
 
-fn cast(s: &str, kind: char) -> Result<Value, String> {
+/// A path as compose-go writes it in errors (`services.app.ports.[].target`).
+fn go_path(path: &[String]) -> String {
+    path.iter()
+        .map(|p| if p.starts_with('[') { "[]" } else { p.as_str() })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// compose-go's casts: `i` `strconv.Atoi`, `I` `strconv.ParseInt`, `f` `ParseFloat`,
+/// `b` its boolean (YAML 1.1 words accepted with a warning).
+fn cast(s: &str, kind: char, warn: fn(&str)) -> Result<Value, String> {
+    let q = crate::interpolate::go_quote(s);
     match kind {
-        'i' => s
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| format!("strconv.ParseInt: parsing {s:?}: invalid syntax")),
+        'i' | 'I' => s.parse::<i64>().map(Value::Int).map_err(|_| {
+            let f = if kind == 'i' {
+                "strconv.Atoi"
+            } else {
+                "strconv.ParseInt"
+            };
+            format!("{f}: parsing {q}: invalid syntax")
+        }),
         'f' => s
             .parse::<f64>()
             .map(Value::Float)
-            .map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")),
+            .map_err(|_| format!("strconv.ParseFloat: parsing {q}: invalid syntax")),
         _ => match s.to_ascii_lowercase().as_str() {
-            "true" | "y" | "yes" | "on" => Ok(Value::Bool(true)),
-            "false" | "n" | "no" | "off" => Ok(Value::Bool(false)),
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            "y" | "yes" | "on" => {
+                warn(&format!(
+                    "{q} for boolean is not supported by YAML 1.2, please use `true`"
+                ));
+                Ok(Value::Bool(true))
+            }
+            "n" | "no" | "off" => {
+                warn(&format!(
+                    "{q} for boolean is not supported by YAML 1.2, please use `false`"
+                ));
+                Ok(Value::Bool(false))
+            }
             _ => Err(format!("invalid boolean: {s}")),
         },
     }
 }
 
-/// Interpolate every string of a file's tree, then cast the typed paths.
-pub fn interpolate(n: &mut Node, env: &BTreeMap<String, String>) -> Result<(), Error> {
+/// Interpolate every string of a file's tree, then cast the typed paths. `warn` gets
+/// compose-go's warning for each unset variable used without a default.
+pub fn interpolate(
+    n: &mut Node,
+    env: &BTreeMap<String, String>,
+    warn: fn(&str),
+) -> Result<(), Error> {
     fn walk(
         n: &mut Node,
         path: &mut Vec<String>,
         env: &BTreeMap<String, String>,
+        warn: fn(&str),
     ) -> Result<(), Error> {
         match &mut n.value {
             Value::Str(s) => {
-                let out = crate::interpolate::substitute(s, &|k: &str| env.get(k).cloned())
-                    .map_err(|e| {
-                        Error(
-                            e.at_path(
-                                &path
-                                    .iter()
-                                    .map(|p| p.trim_start_matches('[').trim_end_matches(']'))
-                                    .collect::<Vec<_>>()
-                                    .join("."),
-                            ),
-                        )
-                    })?;
+                let out = crate::interpolate::substitute_logged(
+                    s,
+                    &|k: &str| env.get(k).cloned(),
+                    &|k: &str| warn(&unset_warning(k)),
+                )
+                .map_err(|e| Error(e.at_path(&go_path(path))))?;
                 if let Some((_, kind)) = CASTS.iter().find(|(p, _)| path_matches(path, p)) {
-                    n.value = cast(&out, *kind)
-                        .map_err(|e| Error(format!("failed to cast to expected type: {e}")))?;
+                    n.value = cast(&out, *kind, warn).map_err(|e| {
+                        Error(format!(
+                            "error while interpolating {}: failed to cast to expected type: {e}",
+                            go_path(path)
+                        ))
+                    })?;
                 } else {
                     *s = out;
                 }
@@ -387,14 +434,14 @@ pub fn interpolate(n: &mut Node, env: &BTreeMap<String, String>) -> Result<(), E
             Value::Seq(items) => {
                 for (i, it) in items.iter_mut().enumerate() {
                     path.push(format!("[{i}]"));
-                    walk(it, path, env)?;
+                    walk(it, path, env, warn)?;
                     path.pop();
                 }
             }
             Value::Map(m) => {
                 for (k, v) in m.iter_mut() {
                     path.push(k.clone());
-                    walk(v, path, env)?;
+                    walk(v, path, env, warn)?;
                     path.pop();
                 }
             }
@@ -402,10 +449,26 @@ pub fn interpolate(n: &mut Node, env: &BTreeMap<String, String>) -> Result<(), E
         }
         Ok(())
     }
-    walk(n, &mut Vec::new(), env)
+    walk(n, &mut Vec::new(), env, warn)
+}
+
+/// compose-go's warning for an unset variable.
+pub fn unset_warning(name: &str) -> String {
+    format!(
+        "The {} variable is not set. Defaulting to a blank string.",
+        crate::interpolate::go_quote(name)
+    )
 }
 
 impl Context<'_> {
+    /// compose-go's warning for a file with `version` (once per file).
+    fn warn_version(&self, n: &Node, file: &Path) {
+        if n.get("version").is_some() && !self.versioned.borrow().iter().any(|f| f == file) {
+            (self.opts.warn)(&format!("{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion", file.display()));
+            self.versioned.borrow_mut().push(file.to_path_buf());
+        }
+    }
+
     fn read_yaml(&self, file: &Path) -> Result<Node, Error> {
         let src = if file.as_os_str() == "-" {
             self.opts.stdin.clone().unwrap_or_default()
@@ -414,11 +477,21 @@ impl Context<'_> {
                 .read(file)
                 .map_err(|e| Error(format!("open {}: {}", file.display(), io_text(&e))))?
         };
-        let n = crate::yaml::parse(&src)
-            .map_err(|e| Error(format!("failed to parse {}: {e}", file.display())))?;
+        let n = crate::yaml::parse(&src).map_err(|e| {
+            if e.is_duplicate_key() {
+                Error(format!(
+                    "failed to parse {}: line {}: {}",
+                    file.display(),
+                    e.line,
+                    e.msg
+                ))
+            } else {
+                Error(e.to_string())
+            }
+        })?;
         match &n.value {
             Value::Map(_) => Ok(n),
-            Value::Null => err(format!("empty compose file: {}", file.display())),
+            Value::Null => err("empty compose file"),
             _ => err(format!(
                 "Top-level object must be a mapping in {}",
                 file.display()
@@ -435,8 +508,9 @@ impl Context<'_> {
         included: &mut Vec<PathBuf>,
     ) -> Result<Node, Error> {
         let mut n = self.read_yaml(file)?;
+        self.warn_version(&n, file);
         if self.opts.interpolate {
-            interpolate(&mut n, env)?;
+            interpolate(&mut n, env, self.opts.warn)?;
         }
         self.apply_extends(&mut n, file, workdir, env)?;
         if let Some(inc) = n.remove("include") {
@@ -475,8 +549,8 @@ impl Context<'_> {
             None => return Ok(()),
         };
         for name in names {
-            let mut chain = vec![(file.to_path_buf(), name.clone())];
-            let resolved = self.resolve_service(n, file, workdir, env, &name, &mut chain)?;
+            let mut chain = Vec::new();
+            let resolved = self.resolve_service(n, file, file, workdir, env, &name, &mut chain)?;
             if let Some(s) = n.get_mut("services") {
                 s.set(&name, resolved);
             }
@@ -484,26 +558,29 @@ impl Context<'_> {
         Ok(())
     }
 
-    /// A service with its `extends` chain merged in.
+    /// A service with its `extends` chain merged in. `top` is the file being loaded
+    /// (compose-go names it in errors even when the chain went through other files);
+    /// `chain` holds (file as written, extending service) pairs, as compose-go's cycle
+    /// tracker does.
+    #[allow(clippy::too_many_arguments)]
     fn resolve_service(
         &self,
         doc: &Node,
         file: &Path,
+        top: &Path,
         workdir: &Path,
         env: &BTreeMap<String, String>,
         name: &str,
-        chain: &mut Vec<(PathBuf, String)>,
+        chain: &mut Vec<(String, String)>,
     ) -> Result<Node, Error> {
         let Some(svc) = doc.get("services").and_then(|s| s.get(name)) else {
-            return err(format!(
-                "cannot extend service {name:?} in {}: service not found",
-                file.display()
-            ));
+            return Ok(Node::map(vec![]));
         };
-        let mut svc = svc.clone();
-        if svc.is_null() {
-            svc = Node::map(vec![]);
+        // Without `extends` the service is kept as written (a `!reset` tag included).
+        if svc.get("extends").is_none() {
+            return Ok(svc.clone());
         }
+        let mut svc = svc.clone();
         let Some(ext) = svc.remove("extends") else {
             return Ok(svc);
         };
@@ -516,33 +593,55 @@ impl Context<'_> {
                     .unwrap_or_default(),
             ),
         };
-        let (base_file, base_doc) = match &efile {
+        let (base_file, base_doc, label) = match &efile {
             Some(f) => {
                 let dir = file.parent().unwrap_or(workdir);
                 let p = absolute(dir, Path::new(f));
                 let mut d = self.read_yaml(&p)?;
+                self.warn_version(&d, &p);
                 if self.opts.interpolate {
-                    interpolate(&mut d, env)?;
+                    interpolate(&mut d, env, self.opts.warn)?;
                 }
-                (p, d)
+                if d.get("services").and_then(|s| s.get(&ename)).is_none() {
+                    return err(format!(
+                        "cannot extend service {name:?} in {}: service {ename:?} not found in {f}",
+                        top.display()
+                    ));
+                }
+                (p, d, f.clone())
             }
-            None => (file.to_path_buf(), doc.clone()),
+            None => {
+                if doc.get("services").and_then(|s| s.get(&ename)).is_none() {
+                    return err(format!(
+                        "cannot extend service {name:?} in {}: service {ename:?} not found",
+                        top.display()
+                    ));
+                }
+                (file.to_path_buf(), doc.clone(), top.display().to_string())
+            }
         };
-        if chain.iter().any(|(f, s)| *f == base_file && *s == ename) {
-            let mut names: Vec<String> = chain.iter().map(|(_, s)| s.clone()).collect();
-            names.push(ename.clone());
-            return err(format!(
-                "Circular reference with extends: {}",
-                names.join(" -> ")
-            ));
-        }
-        chain.push((base_file.clone(), ename.clone()));
-        let mut base = self.resolve_service(&base_doc, &base_file, workdir, env, &ename, chain)?;
-        chain.pop();
-        if base_file.parent() != file.parent() {
-            if let Some(dir) = base_file.parent() {
-                resolve_service_paths(&mut base, dir, &self.opts.os_env);
+        let entry = (label, name.to_string());
+        if chain.contains(&entry) {
+            let mut lines = vec!["Circular reference:".to_string()];
+            for (i, (f, s)) in chain.iter().chain(std::iter::once(&entry)).enumerate() {
+                let verb = if i == 0 { "" } else { "extends " };
+                lines.push(format!("  {verb}{s} in {f}"));
             }
+            return err(lines.join("\n"));
+        }
+        chain.push(entry);
+        let mut base =
+            self.resolve_service(&base_doc, &base_file, top, workdir, env, &ename, chain)?;
+        chain.pop();
+        // A service from another file has its relative paths rebased on that file's
+        // directory as written (`common/base.yaml`: `./data` is `common/data`), which
+        // the project directory then makes absolute.
+        if let Some(f) = &efile {
+            let rel = match Path::new(f).parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            resolve_service_paths(&mut base, &rel, &self.opts.os_env);
         }
         // Merging runs on a one-service document, so the service rules apply.
         let wrap = |s: Node| Node::map(vec![("services".into(), Node::map(vec![("x".into(), s)]))]);
@@ -617,6 +716,9 @@ impl Context<'_> {
                     .collect()
             };
             let sub_env = read_env_files(self.fs, &env_paths, env, !env_files.is_empty())?;
+            for v in crate::dotenv::take_unset() {
+                (self.opts.warn)(&unset_warning(&v));
+            }
             let mut dict = Node::map(vec![]);
             for f in &files {
                 if !self.fs.exists(f) {
@@ -664,7 +766,12 @@ fn expand_home(s: &str, env: &BTreeMap<String, String>) -> String {
     s.to_string()
 }
 
+/// A path made absolute against `dir` (cleaned, as Go's `filepath.Join` does); an
+/// absolute path is kept as written.
 fn abs_text(dir: &Path, s: &str, env: &BTreeMap<String, String>) -> String {
+    if s.starts_with('/') {
+        return s.to_string();
+    }
     let s = expand_home(s, env);
     absolute(dir, Path::new(&s)).display().to_string()
 }
@@ -726,10 +833,11 @@ pub fn resolve_service_paths(svc: &mut Node, dir: &Path, env: &BTreeMap<String, 
                 Value::Str(spec) => {
                     if let Ok(v) = crate::canon::parse_volume(spec) {
                         if v.kind == "bind" {
-                            let src = abs_text(dir, &v.source, env);
-                            // Put the absolute source back into the short form.
-                            if let Some(rest) = spec.strip_prefix(&v.source) {
-                                *spec = format!("{src}{rest}");
+                            // The long form, so that a rebased relative source
+                            // (`common/data`) still reads as a bind.
+                            if let Ok(mut long) = crate::canon::short_volume(spec, it.line) {
+                                long.set("source", Node::str(abs_text(dir, &v.source, env)));
+                                *it = long;
                             }
                         }
                     }
@@ -786,6 +894,62 @@ pub fn resolve_paths(doc: &mut Node, dir: &Path, env: &BTreeMap<String, String>)
     }
 }
 
+/// The project's name, known before the files are interpolated (they may use
+/// `COMPOSE_PROJECT_NAME`): `-p`, else `COMPOSE_PROJECT_NAME` (both must be valid names),
+/// else the last `name:` of the files, interpolated and normalised, else the project
+/// directory's name, normalised.
+fn project_name(
+    cx: &Context<'_>,
+    files: &[PathBuf],
+    workdir: &Path,
+    env: &BTreeMap<String, String>,
+) -> Result<String, Error> {
+    let opts = cx.opts;
+    if let Some(n) = opts.project_name.clone().filter(|s| !s.is_empty()) {
+        check_name(&n)?;
+        return Ok(n);
+    }
+    if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|s| !s.is_empty()) {
+        check_name(n)?;
+        return Ok(n.clone());
+    }
+    let mut from_file = String::new();
+    for f in files {
+        // A file that does not parse is reported when it is loaded.
+        if let Some(n) = cx
+            .read_yaml(f)
+            .ok()
+            .and_then(|d| d.get("name").and_then(Node::scalar_text))
+            .filter(|n| !n.is_empty())
+        {
+            from_file = n;
+        }
+    }
+    if opts.interpolate {
+        let mut n = Node::map(vec![("name".into(), Node::str(from_file))]);
+        interpolate(&mut n, env, opts.warn)?;
+        from_file = n
+            .get("name")
+            .and_then(Node::scalar_text)
+            .unwrap_or_default();
+    }
+    if opts.normalize {
+        from_file = normalize_name(&from_file);
+    }
+    if !from_file.is_empty() {
+        return Ok(from_file);
+    }
+    let base = workdir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = normalize_name(&base);
+    if n.is_empty() {
+        return err("project name must not be empty");
+    }
+    Ok(n)
+}
+
 /// Load a project.
 pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
     // The variables that choose files and names: the environment, then the `.env` of
@@ -794,18 +958,38 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
         &opts.cwd,
         opts.project_directory.as_deref().unwrap_or(Path::new(".")),
     );
-    let explicit_env = !opts.env_files.is_empty();
+    // `--env-file`, else `COMPOSE_ENV_FILES` (a comma list), else the project's `.env`
+    // (unless `COMPOSE_DISABLE_ENV_FILE` is true).
+    let chosen: Vec<PathBuf> = if !opts.env_files.is_empty() {
+        opts.env_files.clone()
+    } else {
+        opts.os_env
+            .get("COMPOSE_ENV_FILES")
+            .map(|v| {
+                v.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let explicit_env = !chosen.is_empty();
+    let no_dotenv = opts
+        .os_env
+        .get("COMPOSE_DISABLE_ENV_FILE")
+        .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
     let env_paths = |dir: &Path| -> Vec<PathBuf> {
         if explicit_env {
-            opts.env_files
-                .iter()
-                .map(|f| absolute(&opts.cwd, f))
-                .collect()
+            chosen.iter().map(|f| absolute(&opts.cwd, f)).collect()
+        } else if no_dotenv {
+            Vec::new()
         } else {
             vec![dir.join(".env")]
         }
     };
+    let _ = crate::dotenv::take_unset();
     let pre_env = read_env_files(fs, &env_paths(&first_dir), &opts.os_env, explicit_env)?;
+    let mut env_unset = crate::dotenv::take_unset();
     let files = config_files(opts, &pre_env, fs)?;
     let workdir = match &opts.project_directory {
         Some(d) => absolute(&opts.cwd, d),
@@ -818,9 +1002,25 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
     let env = if workdir == first_dir {
         pre_env
     } else {
-        read_env_files(fs, &env_paths(&workdir), &opts.os_env, explicit_env)?
+        let e = read_env_files(fs, &env_paths(&workdir), &opts.os_env, explicit_env)?;
+        env_unset = crate::dotenv::take_unset();
+        e
     };
-    let cx = Context { fs, opts };
+    // docker compose reads the project's env files four times for `config`, warning
+    // each time.
+    for _ in 0..4 {
+        for v in &env_unset {
+            (opts.warn)(&unset_warning(v));
+        }
+    }
+    let cx = Context {
+        fs,
+        opts,
+        versioned: std::cell::RefCell::new(Vec::new()),
+    };
+    let name = project_name(&cx, &files, &workdir, &env)?;
+    let mut env = env;
+    env.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
     let mut dict = Node::map(vec![]);
     let mut included = Vec::new();
     for f in &files {
@@ -833,32 +1033,21 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
             .map_err(|e| Error(format!("validating {}: {e}", f.display())))?;
     }
     crate::merge::strip_tags(&mut dict);
-    let raw = dict.clone();
 
-    // The project's name.
-    let from_file = dict.get("name").and_then(Node::scalar_text);
-    let name = if let Some(n) = opts.project_name.clone().filter(|s| !s.is_empty()) {
-        check_name(&n)?;
-        n
-    } else if let Some(n) = env.get("COMPOSE_PROJECT_NAME").filter(|s| !s.is_empty()) {
-        check_name(n)?;
-        n.clone()
-    } else if let Some(n) = from_file.filter(|s| !s.is_empty()) {
-        check_name(&n)?;
-        n
-    } else {
-        let base = workdir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let n = normalize_name(&base);
-        if n.is_empty() {
-            return err(format!("project name must not be empty"));
-        }
-        n
-    };
-    let mut env = env;
-    env.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
+    if !opts.interpolate {
+        // `--no-interpolate`: the model before it is typed.
+        let model = crate::normalize::raw_project(dict, &name, opts, &workdir, &env);
+        return Ok(Project {
+            name,
+            workdir,
+            files,
+            env,
+            model: model.clone(),
+            disabled: Vec::new(),
+            all_profiles: Vec::new(),
+            raw: model,
+        });
+    }
 
     // Canonical forms.
     if let Some(Value::Map(m)) = dict.get_mut("services").map(|n| &mut n.value) {
@@ -886,7 +1075,7 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
         model,
         disabled,
         all_profiles,
-        raw,
+        raw: Node::map(vec![]),
     })
 }
 
@@ -898,4 +1087,212 @@ pub fn profile_active(svc: &Node, enabled: &BTreeSet<String>) -> bool {
         .map(|s| s.iter().filter_map(Node::scalar_text).collect())
         .unwrap_or_default();
     profiles.is_empty() || enabled.contains("*") || profiles.iter().any(|p| enabled.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files in memory.
+    struct MemFs(Vec<(&'static str, &'static str)>);
+
+    impl Fs for MemFs {
+        fn read(&self, p: &Path) -> std::io::Result<String> {
+            self.0
+                .iter()
+                .find(|(n, _)| Path::new(n) == p)
+                .map(|(_, t)| t.to_string())
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+        fn exists(&self, p: &Path) -> bool {
+            self.0.iter().any(|(n, _)| Path::new(n) == p)
+        }
+    }
+
+    fn load_with(
+        files: Vec<(&'static str, &'static str)>,
+        env: &[(&str, &str)],
+    ) -> Result<Project, Error> {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let o = Options::new(PathBuf::from("/p/Dir.Name"), env);
+        load(&o, &MemFs(files))
+    }
+
+    #[test]
+    fn extends_cycle_names_the_files_as_written() {
+        let e = load_with(
+            vec![
+                (
+                    "/p/Dir.Name/compose.yaml",
+                    "services:\n  a:\n    extends:\n      file: other.yaml\n      service: b\n",
+                ),
+                (
+                    "/p/Dir.Name/other.yaml",
+                    "services:\n  b:\n    extends:\n      file: compose.yaml\n      service: a\n",
+                ),
+            ],
+            &[],
+        )
+        .err();
+        assert_eq!(
+            e.map(|e| e.0),
+            Some("Circular reference:\n  a in other.yaml\n  extends b in compose.yaml\n  extends a in other.yaml".into())
+        );
+    }
+
+    #[test]
+    fn extends_of_a_missing_service() {
+        let e = load_with(
+            vec![(
+                "/p/Dir.Name/compose.yaml",
+                "services:\n  child:\n    extends: nosuch\n",
+            )],
+            &[],
+        )
+        .err();
+        assert_eq!(
+            e.map(|e| e.0),
+            Some("cannot extend service \"child\" in /p/Dir.Name/compose.yaml: service \"nosuch\" not found".into())
+        );
+    }
+
+    #[test]
+    fn project_name_is_known_to_interpolation() {
+        let p = load_with(
+            vec![
+                ("/p/Dir.Name/compose.yaml", "name: App-${STAGE}!\nservices:\n  app:\n    image: busybox\n    environment:\n      P: ${COMPOSE_PROJECT_NAME}\n"),
+                ("/p/Dir.Name/.env", "STAGE=prod\n"),
+            ],
+            &[],
+        )
+        .expect("the project loads");
+        assert_eq!(p.name, "app-prod");
+        let env = p
+            .model
+            .get("services")
+            .and_then(|s| s.get("app"))
+            .and_then(|a| a.get("environment"))
+            .and_then(|e| e.get("P"))
+            .and_then(Node::scalar_text);
+        assert_eq!(env.as_deref(), Some("app-prod"));
+        let p = load_with(
+            vec![(
+                "/p/Dir.Name/compose.yaml",
+                "services:\n  app:\n    image: busybox\n",
+            )],
+            &[],
+        )
+        .expect("the project loads");
+        assert_eq!(p.name, "dirname");
+    }
+
+    #[test]
+    fn compose_env_files_replace_dotenv() {
+        let p = load_with(
+            vec![
+                (
+                    "/p/Dir.Name/compose.yaml",
+                    "services:\n  app:\n    image: busybox:${T}\n",
+                ),
+                ("/p/Dir.Name/.env", "T=dotenv\n"),
+                ("/p/Dir.Name/a.env", "T=a\n"),
+                ("/p/Dir.Name/b.env", "T=b\n"),
+            ],
+            &[("COMPOSE_ENV_FILES", "a.env,b.env")],
+        )
+        .expect("the project loads");
+        assert_eq!(p.env.get("T").map(String::as_str), Some("b"));
+    }
+
+    #[test]
+    fn reset_removes_a_service() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into(), "b.yaml".into()];
+        let fs = MemFs(vec![
+            (
+                "/p/x/a.yaml",
+                "services:\n  app:\n    image: a\n  other:\n    image: b\n",
+            ),
+            ("/p/x/b.yaml", "services:\n  other: !reset\n"),
+        ]);
+        let p = load(&o, &fs).expect("the project loads");
+        assert!(p
+            .model
+            .get("services")
+            .and_then(|s| s.get("other"))
+            .is_none());
+    }
+
+    #[test]
+    fn casts_as_compose_go() {
+        assert_eq!(cast("3", 'i', |_| {}), Ok(Value::Int(3)));
+        assert_eq!(
+            cast("many", 'i', |_| {}),
+            Err("strconv.Atoi: parsing \"many\": invalid syntax".into())
+        );
+        assert_eq!(
+            cast("x", 'I', |_| {}),
+            Err("strconv.ParseInt: parsing \"x\": invalid syntax".into())
+        );
+        assert_eq!(cast("yes", 'b', |_| {}), Ok(Value::Bool(true)));
+        assert_eq!(cast("Off", 'b', |_| {}), Ok(Value::Bool(false)));
+        assert_eq!(
+            cast("maybe", 'b', |_| {}),
+            Err("invalid boolean: maybe".into())
+        );
+    }
+
+    #[test]
+    fn interpolation_errors_name_items_as_brackets() {
+        let mut n = crate::yaml::parse("services:\n  app:\n    environment:\n      - A=${B:?}\n    ports:\n      - target: ${P}\n")
+            .expect("the YAML parses");
+        let env = BTreeMap::new();
+        assert_eq!(
+            interpolate(&mut n.clone(), &env, |_| {}).err().map(|e| e.0),
+            Some("error while interpolating services.app.environment.[]: required variable B is missing a value".into())
+        );
+        let env: BTreeMap<String, String> = [
+            ("B".to_string(), "1".to_string()),
+            ("P".to_string(), "x".to_string()),
+        ]
+        .into();
+        assert_eq!(
+            interpolate(&mut n, &env, |_| {}).err().map(|e| e.0),
+            Some("error while interpolating services.app.ports.[].target: failed to cast to expected type: strconv.Atoi: parsing \"x\": invalid syntax".into())
+        );
+    }
+
+    #[test]
+    fn extended_paths_are_rebased_on_the_file_as_written() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.resolve_paths = false;
+        let fs = MemFs(vec![
+            (
+                "/p/x/compose.yaml",
+                "services:\n  web:\n    extends: {file: common/base.yaml, service: base}\n",
+            ),
+            (
+                "/p/x/common/base.yaml",
+                "services:\n  base:\n    image: a\n    volumes: ['./data:/data']\n",
+            ),
+        ]);
+        let p = load(&o, &fs).expect("the project loads");
+        let src = p
+            .model
+            .get("services")
+            .and_then(|s| s.get("web"))
+            .and_then(|w| w.get("volumes"))
+            .and_then(Node::as_seq)
+            .and_then(|v| v.first())
+            .map(|v| {
+                (
+                    v.get("type").and_then(Node::scalar_text),
+                    v.get("source").and_then(Node::scalar_text),
+                )
+            });
+        assert_eq!(src, Some((Some("bind".into()), Some("common/data".into()))));
+    }
 }

@@ -425,37 +425,62 @@ mod tests {
 
     #[test]
     fn maps_merge_sequences_append_scalars_override() {
-        let a = parse("services:\n  web:\n    image: a\n    cap_add: [X]\n    environment: {A: 1, B: 2}\n    command: [a, b]\n").unwrap();
-        let b = parse("services:\n  web:\n    image: b\n    cap_add: [Y]\n    environment: [B=3]\n    command: c\n").unwrap();
-        let mut m = merge(a, b).unwrap();
+        let a = parse("services:\n  web:\n    image: a\n    cap_add: [X]\n    environment: {A: 1, B: 2}\n    command: [a, b]\n").expect("the YAML parses");
+        let b = parse("services:\n  web:\n    image: b\n    cap_add: [Y]\n    environment: [B=3]\n    command: c\n").expect("the YAML parses");
+        let mut m = merge(a, b).expect("the files merge");
         unicity(&mut m);
-        let w = m.get("services").unwrap().get("web").unwrap();
-        assert_eq!(j(w.get("image").unwrap()), "\"b\"");
-        assert_eq!(j(w.get("cap_add").unwrap()), "[\"X\",\"Y\"]");
-        assert_eq!(j(w.get("environment").unwrap()), "[\"A=1\",\"B=3\"]");
-        assert_eq!(j(w.get("command").unwrap()), "\"c\"");
+        let w = m
+            .get("services")
+            .expect("the key is present")
+            .get("web")
+            .expect("the key is present");
+        assert_eq!(j(w.get("image").expect("the key is present")), "\"b\"");
+        assert_eq!(
+            j(w.get("cap_add").expect("the key is present")),
+            "[\"X\",\"Y\"]"
+        );
+        assert_eq!(
+            j(w.get("environment").expect("the key is present")),
+            "[\"A=1\",\"B=3\"]"
+        );
+        assert_eq!(j(w.get("command").expect("the key is present")), "\"c\"");
     }
 
     #[test]
     fn reset_and_override() {
         let a =
             parse("services:\n  web:\n    image: a\n    ports: ['80:80']\n    labels: {a: b}\n")
-                .unwrap();
+                .expect("the YAML parses");
         let b = parse("services:\n  web:\n    ports: !reset []\n    labels: !override {c: d}\n")
-            .unwrap();
-        let m = merge(a, b).unwrap();
-        let w = m.get("services").unwrap().get("web").unwrap();
+            .expect("the YAML parses");
+        let m = merge(a, b).expect("the files merge");
+        let w = m
+            .get("services")
+            .expect("the key is present")
+            .get("web")
+            .expect("the key is present");
         assert!(w.get("ports").is_none());
-        assert_eq!(j(w.get("labels").unwrap()), "{\"c\":\"d\"}");
+        assert_eq!(
+            j(w.get("labels").expect("the key is present")),
+            "{\"c\":\"d\"}"
+        );
     }
 
     #[test]
     fn ports_keep_one_per_binding() {
-        let a = parse("services:\n  web:\n    ports: ['80:80', '81:81']\n").unwrap();
-        let b = parse("services:\n  web:\n    ports: ['80:80']\n").unwrap();
-        let mut m = merge(a, b).unwrap();
+        let a =
+            parse("services:\n  web:\n    ports: ['80:80', '81:81']\n").expect("the YAML parses");
+        let b = parse("services:\n  web:\n    ports: ['80:80']\n").expect("the YAML parses");
+        let mut m = merge(a, b).expect("the files merge");
         unicity(&mut m);
-        let w = m.get("services").unwrap().get("web").unwrap();
-        assert_eq!(j(w.get("ports").unwrap()), "[\"80:80\",\"81:81\"]");
+        let w = m
+            .get("services")
+            .expect("the key is present")
+            .get("web")
+            .expect("the key is present");
+        assert_eq!(
+            j(w.get("ports").expect("the key is present")),
+            "[\"80:80\",\"81:81\"]"
+        );
     }
 }

@@ -78,30 +78,48 @@ pub fn project(
     }
 
     // Services: implicit dependencies, default network, environment.
-    let service_names = names(doc.get("services"));
     let mut uses_default = false;
     let svc_map = ensure_map(&mut doc, "services");
     if let Some(m) = svc_map.as_map_mut() {
         for (sname, svc) in m.iter_mut() {
-            let mut implicit: Vec<String> = Vec::new();
-            if let Some(links) = svc.get("links").and_then(Node::as_seq) {
+            // Implicit dependencies (compose-go's order: links, then services whose
+            // namespaces are shared, then volumes_from, which does not restart).
+            let mut implicit: Vec<(String, bool)> = Vec::new();
+            // `--no-normalize`: no implicit dependencies, default network or names.
+            let normalize = opts.normalize;
+            if let Some(links) = svc
+                .get("links")
+                .and_then(Node::as_seq)
+                .filter(|_| normalize)
+            {
                 for l in links.iter().filter_map(Node::scalar_text) {
-                    implicit.push(l.split(':').next().unwrap_or(&l).to_string());
+                    let parts: Vec<&str> = l.split(':').collect();
+                    let target = if parts.len() == 2 { parts[0] } else { &l };
+                    implicit.push((target.to_string(), true));
                 }
             }
-            if let Some(nm) = svc.get("network_mode").and_then(Node::as_str) {
-                if let Some(x) = nm.strip_prefix("service:") {
-                    implicit.push(x.to_string());
+            for ns in ["network_mode", "ipc", "pid", "uts", "cgroup"] {
+                if let Some(x) = svc
+                    .get(ns)
+                    .and_then(Node::as_str)
+                    .filter(|_| normalize)
+                    .and_then(|m| m.strip_prefix("service:"))
+                {
+                    implicit.push((x.to_string(), true));
                 }
             }
-            if let Some(vf) = svc.get("volumes_from").and_then(Node::as_seq) {
+            if let Some(vf) = svc
+                .get("volumes_from")
+                .and_then(Node::as_seq)
+                .filter(|_| normalize)
+            {
                 for v in vf.iter().filter_map(Node::scalar_text) {
                     if !v.starts_with("container:") {
-                        implicit.push(v.split(':').next().unwrap_or(&v).to_string());
+                        implicit.push((v.split(':').next().unwrap_or(&v).to_string(), false));
                     }
                 }
             }
-            for dep in implicit {
+            for (dep, restart) in implicit {
                 if dep == *sname {
                     continue;
                 }
@@ -114,14 +132,28 @@ pub fn project(
                             &dep,
                             Node::map(vec![
                                 ("condition".into(), s("service_started")),
-                                ("restart".into(), Node::new(Value::Bool(true))),
+                                ("restart".into(), Node::new(Value::Bool(restart))),
                                 ("required".into(), Node::new(Value::Bool(true))),
                             ]),
                         );
                     }
                 }
             }
-            if svc.get("network_mode").is_none() {
+            if normalize && svc.get("pull_policy").and_then(Node::as_str) == Some("if_not_present")
+            {
+                svc.set("pull_policy", s("missing"));
+            }
+            if normalize {
+                if let Some(Value::Seq(vols)) = svc.get_mut("volumes").map(|v| &mut v.value) {
+                    for v in vols.iter_mut() {
+                        if let Some(Value::Str(t)) = v.get_mut("target").map(|t| &mut t.value) {
+                            *t = clean_path(t);
+                        }
+                    }
+                }
+            }
+            // A provider service joins no network.
+            if normalize && svc.get("network_mode").is_none() && svc.get("provider").is_none() {
                 if svc
                     .get("networks")
                     .is_none_or(|n| n.as_map().is_none_or(Vec::is_empty))
@@ -141,8 +173,34 @@ pub fn project(
             if svc.get("entrypoint").is_none() {
                 svc.set("entrypoint", Node::new(Value::Null));
             }
+            if let Some(b) = svc.get_mut("build").filter(|_| normalize) {
+                if b.get("dockerfile").is_none() && b.get("dockerfile_inline").is_none() {
+                    b.set("dockerfile", s("Dockerfile"));
+                }
+            }
+            resolve_label_files(svc, fs)?;
             if opts.resolve_env {
+                let _ = crate::dotenv::take_unset();
                 resolve_environment(sname, svc, env, fs)?;
+                for v in crate::dotenv::take_unset() {
+                    (opts.warn)(&crate::load::unset_warning(&v));
+                }
+                resolve_build_args(svc, env);
+            }
+            // Every watch rule carries its (empty) `exec` hook.
+            if let Some(Value::Seq(rules)) = svc
+                .get_mut("develop")
+                .and_then(|d| d.get_mut("watch"))
+                .map(|w| &mut w.value)
+            {
+                for r in rules.iter_mut() {
+                    if r.as_map().is_some() && r.get("exec").is_none() {
+                        r.set(
+                            "exec",
+                            Node::map(vec![("command".into(), Node::new(Value::Null))]),
+                        );
+                    }
+                }
             }
             if let Some(d) = svc.get_mut("deploy") {
                 if d.get("resources").is_none() {
@@ -167,6 +225,12 @@ pub fn project(
             for (k, v) in m.iter_mut() {
                 if v.is_null() {
                     *v = Node::map(vec![]);
+                }
+                if !opts.normalize {
+                    if kind == "networks" && v.get("ipam").is_none() {
+                        v.set("ipam", Node::map(vec![]));
+                    }
+                    continue;
                 }
                 let external = match v.get("external").map(|e| &e.value) {
                     Some(Value::Bool(b)) => *b,
@@ -201,21 +265,12 @@ pub fn project(
                         v.set("labels", crate::canon::key_values(&l, Some("")));
                     }
                 }
-                if kind == "secrets" || kind == "configs" {
-                    if let Some(Value::Str(var)) = v.get("environment").map(|e| e.value.clone()) {
-                        if kind == "configs" {
-                            if let Some(val) = env.get(&var) {
-                                v.set("content", s(val.clone()));
-                            }
-                        }
-                    }
-                }
             }
         }
     }
 
     if opts.consistency {
-        check_consistency(&doc, &service_names)?;
+        check_consistency(&mut doc, &disabled)?;
     }
     prune_unused(&mut doc);
     for kind in ["networks", "volumes", "secrets", "configs", "models"] {
@@ -227,7 +282,379 @@ pub fn project(
             doc.remove(kind);
         }
     }
+    stringify_maps(&mut doc);
+    drop_false(&mut doc);
     Ok((doc, disabled, all_profiles.into_iter().collect()))
+}
+
+/// Boolean fields compose-go's types declare `omitempty` (not pointers): `false` is not
+/// printed. Patterns as in [`crate::load`]'s casts: `*` any key, `[]` any item.
+const OMIT_FALSE: &[&str] = &[
+    "services.*.oom_kill_disable",
+    "services.*.privileged",
+    "services.*.read_only",
+    "services.*.stdin_open",
+    "services.*.tty",
+    "services.*.use_api_socket",
+    "services.*.build.no_cache",
+    "services.*.build.pull",
+    "services.*.build.privileged",
+    "services.*.volumes.[].read_only",
+    "services.*.volumes.[].bind.create_host_path",
+    "services.*.volumes.[].volume.nocopy",
+    "services.*.depends_on.*.restart",
+    "services.*.post_start.[].privileged",
+    "services.*.pre_stop.[].privileged",
+    "services.*.develop.watch.[].initial_sync",
+    "networks.*.internal",
+    "networks.*.attachable",
+    "networks.*.external",
+    "volumes.*.external",
+    "secrets.*.external",
+    "configs.*.external",
+];
+
+/// Mappings compose-go types as string to string (`Options`, `Mapping`,
+/// `map[string]string`): scalar values print as strings (`mtu: 1500` is `"1500"`).
+const STRING_MAPS: &[&str] = &[
+    "services.*.log_opt",
+    "services.*.storage_opt",
+    "services.*.logging.options",
+    "services.*.networks.*.driver_opts",
+    "services.*.volumes.[].volume.labels",
+    "services.*.build.additional_contexts",
+    "networks.*.driver_opts",
+    "networks.*.labels",
+    "networks.*.ipam.options",
+    "networks.*.ipam.config.[].aux_addresses",
+    "volumes.*.driver_opts",
+    "volumes.*.labels",
+    "secrets.*.driver_opts",
+    "secrets.*.labels",
+    "configs.*.labels",
+];
+
+fn stringify_maps(doc: &mut Node) {
+    fn walk(n: &mut Node, path: &mut Vec<String>) {
+        if STRING_MAPS
+            .iter()
+            .any(|p| crate::load::path_matches(path, p))
+        {
+            if let Some(m) = n.as_map_mut() {
+                for (_, v) in m.iter_mut() {
+                    if matches!(v.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
+                        if let Some(t) = v.scalar_text() {
+                            *v = s(t).at(v.line);
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        match &mut n.value {
+            Value::Map(m) => {
+                for (k, v) in m.iter_mut() {
+                    path.push(k.clone());
+                    walk(v, path);
+                    path.pop();
+                }
+            }
+            Value::Seq(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    path.push(format!("[{i}]"));
+                    walk(v, path);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(doc, &mut Vec::new());
+}
+
+fn drop_false(doc: &mut Node) {
+    fn walk(n: &mut Node, path: &mut Vec<String>) {
+        match &mut n.value {
+            Value::Map(m) => {
+                m.retain(|(k, v)| {
+                    if !matches!(v.value, Value::Bool(false)) {
+                        return true;
+                    }
+                    path.push(k.clone());
+                    let omit = OMIT_FALSE
+                        .iter()
+                        .any(|p| crate::load::path_matches(path, p));
+                    path.pop();
+                    !omit
+                });
+                for (k, v) in m.iter_mut() {
+                    path.push(k.clone());
+                    walk(v, path);
+                    path.pop();
+                }
+            }
+            Value::Seq(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    path.push(format!("[{i}]"));
+                    walk(v, path);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(doc, &mut Vec::new());
+}
+
+/// What `config --no-interpolate` prints: the merged files with compose-go's canonical
+/// long forms, paths made absolute and (unless `--no-normalize`) the default network,
+/// build defaults, dependencies implied by links and shared namespaces, and resource
+/// names. Values stay as written: no profiles, no environment files read, nothing pruned.
+pub fn raw_project(
+    mut doc: Node,
+    name: &str,
+    opts: &Options,
+    workdir: &Path,
+    project_env: &BTreeMap<String, String>,
+) -> Node {
+    doc.set("name", s(name));
+    doc.remove("version");
+    let env = &opts.os_env;
+    if let Some(m) = doc.get_mut("services").and_then(Node::as_map_mut) {
+        for (_, svc) in m.iter_mut() {
+            if svc.is_null() {
+                *svc = Node::map(vec![]);
+            }
+            if opts.resolve_paths {
+                crate::load::resolve_service_paths(svc, workdir, env);
+            }
+            crate::canon::raw_service(svc);
+        }
+    }
+    if opts.resolve_paths {
+        crate::load::resolve_paths(&mut doc, workdir, env);
+    }
+    if !opts.normalize {
+        return doc;
+    }
+    let mut uses_default = false;
+    if let Some(m) = doc.get_mut("services").and_then(Node::as_map_mut) {
+        for (_, svc) in m.iter_mut() {
+            if let Some(b) = svc.get_mut("build") {
+                if b.get("dockerfile").is_none() && b.get("dockerfile_inline").is_none() {
+                    b.set("dockerfile", s("Dockerfile"));
+                }
+                if let Some(a) = b.get_mut("args") {
+                    raw_resolve(a, project_env, false);
+                }
+            }
+            if let Some(e) = svc.get_mut("environment") {
+                raw_resolve(e, project_env, true);
+            }
+            let mut implicit: Vec<(String, bool)> = Vec::new();
+            for l in svc
+                .get("links")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(Node::scalar_text)
+            {
+                let parts: Vec<&str> = l.split(':').collect();
+                let target = if parts.len() == 2 { parts[0] } else { &l };
+                implicit.push((target.to_string(), true));
+            }
+            for ns in ["network_mode", "ipc", "pid", "uts", "cgroup"] {
+                if let Some(x) = svc
+                    .get(ns)
+                    .and_then(Node::as_str)
+                    .and_then(|m| m.strip_prefix("service:"))
+                {
+                    implicit.push((x.to_string(), true));
+                }
+            }
+            for v in svc
+                .get("volumes_from")
+                .and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(Node::scalar_text)
+            {
+                if !v.starts_with("container:") {
+                    implicit.push((v.split(':').next().unwrap_or(&v).to_string(), false));
+                }
+            }
+            for (dep, restart) in implicit {
+                if svc.get("depends_on").is_none() {
+                    svc.set("depends_on", Node::map(vec![]));
+                }
+                if let Some(d) = svc.get_mut("depends_on") {
+                    if d.get(&dep).is_none() {
+                        d.set(
+                            &dep,
+                            Node::map(vec![
+                                ("condition".into(), s("service_started")),
+                                ("restart".into(), Node::new(Value::Bool(restart))),
+                                ("required".into(), Node::new(Value::Bool(true))),
+                            ]),
+                        );
+                    }
+                }
+            }
+            if svc.get("network_mode").is_none() {
+                let empty = svc
+                    .get("networks")
+                    .is_none_or(|n| n.as_map().is_none_or(Vec::is_empty));
+                if empty {
+                    svc.set(
+                        "networks",
+                        Node::map(vec![("default".into(), Node::new(Value::Null))]),
+                    );
+                }
+                if svc.get("networks").and_then(|n| n.get("default")).is_some() {
+                    uses_default = true;
+                }
+            }
+        }
+    }
+    if uses_default {
+        let nets = ensure_map(&mut doc, "networks");
+        if nets.get("default").is_none() {
+            nets.set("default", Node::map(vec![]));
+        }
+    }
+    for kind in ["networks", "volumes", "secrets", "configs"] {
+        if let Some(m) = doc.get_mut(kind).and_then(Node::as_map_mut) {
+            for (k, v) in m.iter_mut() {
+                if v.is_null() {
+                    *v = Node::map(vec![]);
+                }
+                if v.get("name").is_some() {
+                    continue;
+                }
+                let external = match v.get("external").map(|e| &e.value) {
+                    Some(Value::Bool(b)) => *b,
+                    Some(Value::Map(_)) => true,
+                    _ => false,
+                };
+                let n = if external {
+                    k.clone()
+                } else {
+                    format!("{name}_{k}")
+                };
+                v.set("name", s(n));
+            }
+        }
+    }
+    doc
+}
+
+/// compose-go's `resolve` of the untyped model: a variable named without a value takes
+/// the project's; an unknown one is kept (as a name or null) when `keep_empty`, else
+/// dropped.
+fn raw_resolve(n: &mut Node, env: &BTreeMap<String, String>, keep_empty: bool) {
+    match &mut n.value {
+        Value::Seq(items) => {
+            items.retain_mut(|it| match &it.value {
+                Value::Str(t) if !t.contains('=') => match env.get(t) {
+                    Some(v) => {
+                        *it = s(format!("{t}={v}")).at(it.line);
+                        true
+                    }
+                    None => keep_empty,
+                },
+                Value::Str(_) => true,
+                _ => false,
+            });
+        }
+        Value::Map(m) => {
+            m.retain_mut(|(k, v)| {
+                if !v.is_null() {
+                    return true;
+                }
+                match env.get(k) {
+                    Some(val) => {
+                        *v = s(val.clone()).at(v.line);
+                        true
+                    }
+                    None => keep_empty,
+                }
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Go's `path.Clean` (slash paths, relative ones kept relative).
+fn clean_path(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let cleaned = crate::load::clean(Path::new(p)).display().to_string();
+    if p.starts_with('/') || cleaned != "." || p == "." {
+        cleaned
+    } else {
+        ".".into()
+    }
+}
+
+/// `label_file` read into `labels` (the files' values first, `labels` over them).
+fn resolve_label_files(svc: &mut Node, fs: &dyn Fs) -> Result<(), Error> {
+    let Some(files) = svc.remove("label_file") else {
+        return Ok(());
+    };
+    let mut merged: Vec<(String, Node)> = Vec::new();
+    for f in files.as_seq().into_iter().flatten() {
+        let Some(path) = f.scalar_text() else {
+            continue;
+        };
+        let src = fs.read(Path::new(&path)).map_err(|_| {
+            Error(format!(
+                "failed to load label file {path}: open {path}: no such file or directory"
+            ))
+        })?;
+        let vars = crate::dotenv::parse(&src, &|_: &str| None)
+            .map_err(|e| Error(format!("failed to read {path}: {e}")))?;
+        for (k, v) in vars {
+            match merged.iter_mut().find(|(x, _)| *x == k) {
+                Some(slot) => slot.1 = s(v),
+                None => merged.push((k, s(v))),
+            }
+        }
+    }
+    if let Some(l) = svc.get("labels").and_then(Node::as_map) {
+        for (k, v) in l.clone() {
+            match merged.iter_mut().find(|(x, _)| *x == k) {
+                Some(slot) => slot.1 = v,
+                None => merged.push((k, v)),
+            }
+        }
+    }
+    if !merged.is_empty() {
+        svc.set("labels", Node::map(merged));
+    }
+    Ok(())
+}
+
+/// Build args named without a value take the project's variable, or are left out.
+fn resolve_build_args(svc: &mut Node, env: &BTreeMap<String, String>) {
+    if let Some(args) = svc
+        .get_mut("build")
+        .and_then(|b| b.get_mut("args"))
+        .and_then(Node::as_map_mut)
+    {
+        args.retain_mut(|(k, v)| {
+            if !v.is_null() {
+                return true;
+            }
+            match env.get(k) {
+                Some(val) => {
+                    *v = s(val.clone()).at(v.line);
+                    true
+                }
+                None => false,
+            }
+        });
+    }
 }
 
 /// `env_file` read into `environment` (the file's values first, `environment` over
@@ -297,19 +724,104 @@ fn resolve_environment(
     Ok(())
 }
 
-fn check_consistency(doc: &Node, all: &[String]) -> Result<(), Error> {
-    let empty = Vec::new();
-    let services = doc.get("services").and_then(Node::as_map).unwrap_or(&empty);
+/// compose-go's `checkConsistency`: references to undefined resources, settings that
+/// contradict each other, then dependency cycles. `disabled` are the services a profile
+/// left out (an optional dependency on one of them is allowed). `scale` is copied to
+/// `deploy.replicas` on the way, as compose-go does.
+fn check_consistency(doc: &mut Node, disabled: &[String]) -> Result<(), Error> {
     let nets = names(doc.get("networks"));
     let vols = names(doc.get("volumes"));
     let secrets = names(doc.get("secrets"));
     let configs = names(doc.get("configs"));
-    let active: Vec<&String> = services.iter().map(|(k, _)| k).collect();
-    for (sname, svc) in services {
+    let models = names(doc.get("models"));
+    let active = names(doc.get("services"));
+    let text = |n: Option<&Node>| n.and_then(Node::scalar_text);
+    let num = |n: Option<&Node>| -> Option<f64> {
+        match n.map(|x| &x.value) {
+            Some(Value::Int(i)) => Some(*i as f64),
+            Some(Value::Float(f)) => Some(*f),
+            Some(Value::Str(t)) => t.parse().ok(),
+            _ => None,
+        }
+    };
+    let Some(services) = doc.get_mut("services").and_then(Node::as_map_mut) else {
+        return Ok(());
+    };
+    for (sname, svc) in services.iter_mut() {
+        let build = svc.get("build").filter(|b| !b.is_null());
+        if build.is_none()
+            && text(svc.get("image")).is_none_or(|i| i.is_empty())
+            && svc.get("provider").is_none_or(Node::is_null)
+        {
+            return Err(invalid(format!(
+                "service {sname:?} has neither an image nor a build context specified"
+            )));
+        }
+        if let Some(b) = build {
+            if text(b.get("dockerfile_inline")).is_some_and(|t| !t.is_empty())
+                && b.get("dockerfile").is_some_and(|d| !d.is_null())
+            {
+                return Err(invalid(format!(
+                    "service {sname:?} declares mutualy exclusive dockerfile and dockerfile_inline"
+                )));
+            }
+        }
+        if svc.get("network_mode").is_some_and(|n| !n.is_null())
+            && svc
+                .get("networks")
+                .and_then(Node::as_map)
+                .is_some_and(|m| !m.is_empty())
+        {
+            return Err(invalid(format!(
+                "service {sname} declares mutually exclusive `network_mode` and `networks`"
+            )));
+        }
         for n in names(svc.get("networks")) {
             if !nets.contains(&n) {
                 return Err(invalid(format!(
                     "service {sname:?} refers to undefined network {n}"
+                )));
+            }
+        }
+        if let Some(first) = svc
+            .get("healthcheck")
+            .and_then(|h| h.get("test"))
+            .and_then(Node::as_seq)
+            .and_then(|t| t.first())
+            .and_then(Node::scalar_text)
+        {
+            if !matches!(first.as_str(), "CMD" | "CMD-SHELL" | "NONE") {
+                return Err(Error(
+                    "healthcheck.test must start either by \"CMD\", \"CMD-SHELL\" or \"NONE\""
+                        .into(),
+                ));
+            }
+        }
+        if let Some(deps) = svc.get("depends_on").and_then(Node::as_map) {
+            for (dep, cfg) in deps {
+                if active.contains(dep) {
+                    continue;
+                }
+                let required = !matches!(
+                    cfg.get("required").map(|r| &r.value),
+                    Some(Value::Bool(false))
+                );
+                if disabled.contains(dep) && !required {
+                    continue;
+                }
+                return Err(invalid(format!(
+                    "service {sname:?} depends on undefined service {dep:?}"
+                )));
+            }
+        }
+        if let Some(target) = svc
+            .get("network_mode")
+            .and_then(Node::as_str)
+            .and_then(|m| m.strip_prefix("service:"))
+        {
+            if !active.iter().any(|a| a == target) {
+                return Err(Error(format!(
+                    "service {target:?} not found for network_mode 'service:{target}'"
                 )));
             }
         }
@@ -320,7 +832,11 @@ fn check_consistency(doc: &Node, all: &[String]) -> Result<(), Error> {
             .flatten()
         {
             if v.get("type").and_then(Node::as_str) == Some("volume") {
-                if let Some(src) = v.get("source").and_then(Node::as_str) {
+                if let Some(src) = v
+                    .get("source")
+                    .and_then(Node::as_str)
+                    .filter(|s| !s.is_empty())
+                {
                     if !vols.iter().any(|x| x == src) {
                         return Err(invalid(format!(
                             "service {sname:?} refers to undefined volume {src}"
@@ -329,38 +845,176 @@ fn check_consistency(doc: &Node, all: &[String]) -> Result<(), Error> {
                 }
             }
         }
-        for (kind, defined) in [("secret", &secrets), ("config", &configs)] {
-            let key = format!("{kind}s");
-            for it in svc.get(&key).and_then(Node::as_seq).into_iter().flatten() {
-                if let Some(src) = it.get("source").and_then(Node::as_str) {
-                    if !defined.iter().any(|x| x == src) {
-                        return Err(invalid(format!(
-                            "service {sname:?} refers to undefined {kind} {src}"
-                        )));
-                    }
-                }
-            }
-        }
-        for dep in names(svc.get("depends_on")) {
-            let required = !matches!(
-                svc.get("depends_on")
-                    .and_then(|d| d.get(&dep))
-                    .and_then(|d| d.get("required"))
-                    .map(|r| &r.value),
-                Some(Value::Bool(false))
-            );
-            if !active.contains(&&dep) && required {
-                if all.contains(&dep) {
-                    return Err(invalid(format!(
-                        "service {sname:?} depends on undefined service {dep:?}"
-                    )));
-                }
+        let sources = |n: Option<&Node>| -> Vec<String> {
+            n.and_then(Node::as_seq)
+                .into_iter()
+                .flatten()
+                .filter_map(|it| it.get("source").and_then(Node::scalar_text))
+                .collect()
+        };
+        for src in sources(svc.get("build").and_then(|b| b.get("secrets"))) {
+            if !secrets.contains(&src) {
                 return Err(invalid(format!(
-                    "service {sname:?} depends on undefined service {dep:?}"
+                    "service {sname:?} refers to undefined build secret {src}"
                 )));
             }
         }
+        for src in sources(svc.get("configs")) {
+            if !configs.contains(&src) {
+                return Err(invalid(format!(
+                    "service {sname:?} refers to undefined config {src}"
+                )));
+            }
+        }
+        for m in names(svc.get("models")) {
+            if !models.contains(&m) {
+                return Err(invalid(format!(
+                    "service {sname:?} refers to undefined model {m}"
+                )));
+            }
+        }
+        for src in sources(svc.get("secrets")) {
+            if !secrets.contains(&src) {
+                return Err(invalid(format!(
+                    "service {sname:?} refers to undefined secret {src}"
+                )));
+            }
+        }
+        let scale = num(svc.get("scale"));
+        let has_deploy = svc.get("deploy").is_some_and(|d| !d.is_null());
+        if let (Some(sc), true) = (scale, has_deploy) {
+            if num(svc.get("deploy").and_then(|d| d.get("replicas"))).is_some_and(|r| r != sc) {
+                return Err(invalid(format!(
+                    "services.{sname}: can't set distinct values on 'scale' and 'deploy.replicas'"
+                )));
+            }
+            if let (Some(d), Some(sc)) = (svc.get_mut("deploy"), svc_scale(scale)) {
+                d.set("replicas", sc);
+            }
+        }
+        if scale.is_some_and(|x| x < 0.0) {
+            return Err(Error(format!(
+                "services.{sname}.scale: must be greater than or equal to 0"
+            )));
+        }
+        let replicas = num(svc.get("deploy").and_then(|d| d.get("replicas")));
+        if replicas.is_some_and(|x| x < 0.0) {
+            return Err(Error(format!(
+                "services.{sname}.deploy.replicas: must be greater than or equal to 0"
+            )));
+        }
+        let res = |part: &str, key: &str| {
+            svc.get("deploy")
+                .and_then(|d| d.get("resources"))
+                .and_then(|r| r.get(part))
+                .filter(|l| !l.is_null())
+                .map(|l| num(l.get(key)).unwrap_or(0.0))
+        };
+        for (own, part, key) in [
+            ("cpus", "limits", "cpus"),
+            ("mem_limit", "limits", "memory"),
+            ("mem_reservation", "reservations", "memory"),
+            ("pids_limit", "limits", "pids"),
+        ] {
+            let v = num(svc.get(own)).unwrap_or(0.0);
+            if v != 0.0 && res(part, key).is_some_and(|r| r != v) {
+                return Err(invalid(format!(
+                    "services.{sname}: can't set distinct values on '{own}' and 'deploy.resources.{part}.{key}'"
+                )));
+            }
+        }
+        let n = scale.or(replicas).unwrap_or(1.0);
+        if n > 1.0 && text(svc.get("container_name")).is_some_and(|c| !c.is_empty()) {
+            // compose-go swaps the two arguments of this message.
+            let attr = if scale.is_some() {
+                "scale"
+            } else {
+                "deploy.replicas"
+            };
+            return Err(invalid(format!(
+                "services.{attr}: can't set container_name and {sname} as container name must be unique"
+            )));
+        }
+        for w in svc
+            .get("develop")
+            .and_then(|d| d.get("watch"))
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+        {
+            let action = text(w.get("action")).unwrap_or_default();
+            if text(w.get("target")).is_none_or(|t| t.is_empty())
+                && action != "rebuild"
+                && action != "restart"
+            {
+                return Err(invalid(format!(
+                    "services.{sname}.develop.watch: target is required for non-rebuild actions"
+                )));
+            }
+        }
+        let mut mounts: Vec<(String, String)> = Vec::new();
+        let tmpfs: Vec<String> = svc
+            .get("tmpfs")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+            .filter_map(Node::scalar_text)
+            .collect();
+        let targets: Vec<String> = svc
+            .get("volumes")
+            .and_then(Node::as_seq)
+            .into_iter()
+            .flatten()
+            .map(|v| text(v.get("target")).unwrap_or_default())
+            .collect();
+        let entries = tmpfs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    t.split(':').next().unwrap_or_default().to_string(),
+                    format!("services.{sname}.tmpfs[{i}]"),
+                )
+            })
+            .chain(
+                targets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (t.clone(), format!("services.{sname}.volumes[{i}]"))),
+            );
+        for (path, loc) in entries {
+            if let Some((_, p)) = mounts.iter().find(|(m, _)| *m == path) {
+                return Err(Error(format!(
+                    "{loc}: target {path} already mounted as {p}"
+                )));
+            }
+            mounts.push((path, loc));
+        }
     }
+    for (name, secret) in doc
+        .get("secrets")
+        .and_then(Node::as_map)
+        .into_iter()
+        .flatten()
+    {
+        let external = matches!(
+            secret.get("external").map(|e| &e.value),
+            Some(Value::Bool(true))
+        );
+        if !external
+            && text(secret.get("file")).is_none_or(|f| f.is_empty())
+            && text(secret.get("environment")).is_none_or(|f| f.is_empty())
+        {
+            return Err(invalid(format!(
+                "secret {name:?} must declare either `file` or `environment`"
+            )));
+        }
+    }
+    let services = doc
+        .get("services")
+        .and_then(Node::as_map)
+        .cloned()
+        .unwrap_or_default();
     // Cycles in depends_on.
     let graph: BTreeMap<String, Vec<String>> = services
         .iter()
@@ -396,6 +1050,10 @@ fn check_consistency(doc: &Node, all: &[String]) -> Result<(), Error> {
         visit(k, &graph, &mut Vec::new(), &mut done)?;
     }
     Ok(())
+}
+
+fn svc_scale(scale: Option<f64>) -> Option<Node> {
+    scale.map(|x| Node::new(Value::Int(x as i64)))
 }
 
 /// Networks, volumes, secrets and configs no service uses are left out.
@@ -464,5 +1122,151 @@ fn prune_unused(doc: &mut Node) {
         if let Some(m) = doc.get_mut(kind).and_then(Node::as_map_mut) {
             m.retain(|(k, _)| used.contains(k));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(src: &str) -> Node {
+        crate::yaml::parse(src).expect("the YAML parses")
+    }
+
+    fn consistency(src: &str, disabled: &[&str]) -> Result<Node, String> {
+        let mut d = doc(src);
+        let disabled: Vec<String> = disabled.iter().map(|s| s.to_string()).collect();
+        check_consistency(&mut d, &disabled).map_err(|e| e.0)?;
+        Ok(d)
+    }
+
+    #[test]
+    fn false_is_left_out_where_go_omits_it() {
+        let mut d = doc("services: {app: {privileged: false, tty: false, init: false, volumes: [{type: bind, bind: {create_host_path: false}}], depends_on: {db: {restart: false, required: false}}}}\nnetworks: {n: {external: false}}\n");
+        drop_false(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"networks":{"n":{}},"services":{"app":{"depends_on":{"db":{"required":false}},"init":false,"volumes":[{"bind":{},"type":"bind"}]}}}"#
+        );
+    }
+
+    #[test]
+    fn optional_dependency_only_on_a_disabled_service() {
+        let src = "services: {app: {image: a, depends_on: {opt: {condition: service_started, required: false}}}}\n";
+        assert!(consistency(src, &["opt"]).is_ok());
+        assert_eq!(
+            consistency(src, &[]).err(),
+            Some(
+                "service \"app\" depends on undefined service \"opt\": invalid compose project"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn image_or_build_is_required() {
+        assert_eq!(
+            consistency("services: {app: {command: [x]}}\n", &[]).err(),
+            Some("service \"app\" has neither an image nor a build context specified: invalid compose project".into())
+        );
+        assert!(consistency("services: {app: {build: {context: .}}}\n", &[]).is_ok());
+    }
+
+    #[test]
+    fn scale_and_resources_must_agree() {
+        assert_eq!(
+            consistency("services: {both: {image: a, scale: 2, deploy: {replicas: 3}}}\n", &[]).err(),
+            Some("services.both: can't set distinct values on 'scale' and 'deploy.replicas': invalid compose project".into())
+        );
+        assert_eq!(
+            consistency("services: {app: {image: a, mem_limit: '1073741824', deploy: {resources: {limits: {memory: '1610612736'}}}}}\n", &[]).err(),
+            Some("services.app: can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory': invalid compose project".into())
+        );
+        // scale is copied to deploy.replicas.
+        let d = consistency(
+            "services: {app: {image: a, scale: 2, deploy: {labels: {a: b}}}}\n",
+            &[],
+        )
+        .expect("consistent");
+        assert_eq!(
+            d.get("services")
+                .and_then(|s| s.get("app"))
+                .and_then(|a| a.get("deploy"))
+                .and_then(|x| x.get("replicas"))
+                .map(|r| r.value.clone()),
+            Some(Value::Int(2))
+        );
+    }
+
+    #[test]
+    fn mounts_must_not_overlap() {
+        assert_eq!(
+            consistency(
+                "services: {app: {image: a, tmpfs: [/x], volumes: [{type: volume, target: /x}]}}\n",
+                &[]
+            )
+            .err(),
+            Some(
+                "services.app.volumes[0]: target /x already mounted as services.app.tmpfs[0]"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn string_maps_print_strings() {
+        let mut d = doc("networks: {n: {driver_opts: {mtu: 1500, flag: true}}}\nservices: {app: {logging: {options: {max-file: 3}}, labels: {keep: 1}}}\n");
+        stringify_maps(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"networks":{"n":{"driver_opts":{"flag":"true","mtu":"1500"}}},"services":{"app":{"labels":{"keep":1},"logging":{"options":{"max-file":"3"}}}}}"#
+        );
+    }
+
+    #[test]
+    fn raw_resolution_of_named_variables() {
+        let env: BTreeMap<String, String> = [("SET".to_string(), "v".to_string())].into();
+        let mut args = doc("[A=1, SET, UNSET]");
+        raw_resolve(&mut args, &env, false);
+        assert_eq!(args.to_json().to_string(), r#"["A=1","SET=v"]"#);
+        let mut envs = doc("{SET: null, UNSET: null, X: 1}");
+        raw_resolve(&mut envs, &env, true);
+        assert_eq!(
+            envs.to_json().to_string(),
+            r#"{"SET":"v","UNSET":null,"X":1}"#
+        );
+    }
+
+    #[test]
+    fn clean_path_is_go_path_clean() {
+        assert_eq!(clean_path("/c/../d/"), "/d");
+        assert_eq!(clean_path("/e/./f/"), "/e/f");
+        assert_eq!(clean_path("a/../.."), "..");
+        assert_eq!(clean_path(""), ".");
+    }
+
+    struct OneFile(&'static str, &'static str);
+
+    impl Fs for OneFile {
+        fn read(&self, p: &Path) -> std::io::Result<String> {
+            if p == Path::new(self.0) {
+                Ok(self.1.to_string())
+            } else {
+                Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+            }
+        }
+        fn exists(&self, p: &Path) -> bool {
+            p == Path::new(self.0)
+        }
+    }
+
+    #[test]
+    fn label_files_are_read_under_labels() {
+        let mut svc = doc("label_file: [/l.txt]\nlabels: {b: override}\n");
+        resolve_label_files(&mut svc, &OneFile("/l.txt", "a=1\nb=2\n")).expect("the file is read");
+        assert_eq!(
+            svc.to_json().to_string(),
+            r#"{"labels":{"a":"1","b":"override"}}"#
+        );
     }
 }

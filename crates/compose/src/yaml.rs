@@ -39,12 +39,42 @@ pub enum Value {
     Map(Vec<(String, Node)>),
 }
 
-/// A YAML syntax error, with its line.
+/// A YAML syntax error, with the line go-yaml reports (0: none), printed as go-yaml
+/// prints it (`yaml: line 1: did not find expected key`).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-#[error("yaml: line {line}: {msg}")]
+#[error("{}", self.text())]
 pub struct Error {
     pub line: usize,
     pub msg: String,
+}
+
+impl Error {
+    fn text(&self) -> String {
+        if self.line == 0 {
+            format!("yaml: {}", self.msg)
+        } else {
+            format!("yaml: line {}: {}", self.line, self.msg)
+        }
+    }
+
+    /// A duplicate key (compose-go reports those itself, not as go-yaml's errors).
+    pub fn is_duplicate_key(&self) -> bool {
+        self.msg.starts_with("mapping key ")
+    }
+}
+
+/// saphyr's wording of a problem in go-yaml's (libyaml's) words.
+fn go_problem(p: &str) -> String {
+    match p {
+        "expected ',' or ']'" => "did not find expected ',' or ']'".into(),
+        "expected ',' or '}'" => "did not find expected ',' or '}'".into(),
+        // go-yaml reads on to the end of the file looking for the closing quote.
+        "invalid indentation in quoted scalar" => "found unexpected end of stream".into(),
+        p if p.starts_with("tabs disallowed") || p.starts_with("unexpected character") => {
+            "found character that cannot start any token".into()
+        }
+        p => p.to_string(),
+    }
 }
 
 impl Node {
@@ -234,7 +264,7 @@ pub fn go_float(f: f64) -> String {
 }
 
 /// Resolve a plain scalar by YAML 1.2's core schema (go-yaml v3's resolve).
-fn resolve_plain(s: &str) -> Value {
+pub(crate) fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
@@ -289,6 +319,10 @@ fn resolve_plain(s: &str) -> Value {
 struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: HashMap<usize, Node>,
+    src: &'a str,
+    /// The (0-based) first lines of the collections being read: go-yaml names the
+    /// innermost one's in a parser error.
+    open: Vec<usize>,
 }
 
 fn line_of(span: &Span) -> usize {
@@ -299,14 +333,53 @@ impl<'a> Builder<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), Error> {
         match self.parser.next_event() {
             Some(Ok(ev)) => Ok(ev),
-            Some(Err(e)) => Err(Error {
-                line: e.marker().line(),
-                msg: e.info().to_string(),
-            }),
+            Some(Err(e)) => Err(self.go_error(e.marker().line(), e.marker().col(), e.info())),
             None => Err(Error {
                 line: 0,
                 msg: "unexpected end of input".into(),
             }),
+        }
+    }
+
+    /// go-yaml's report of a syntax error saphyr found at `line` (1-based), `col`: a
+    /// parser error names the line (0-based, as go-yaml does) where the enclosing
+    /// collection starts, unless that is the first line; a scanner error names the line
+    /// of the problem (1-based); no line when it would be 0.
+    fn go_error(&self, line: usize, col: usize, info: &str) -> Error {
+        let line0 = line.saturating_sub(1);
+        let (context, problem) = match info.split_once(", ") {
+            Some((c, p)) if c.starts_with("while ") => (Some(c), p),
+            _ => (None, info),
+        };
+        if problem.contains("unknown anchor") {
+            let text = self.src.lines().nth(line0).unwrap_or_default();
+            let from: String = text.chars().skip(col).collect();
+            let name: String = from
+                .split_once('*')
+                .map(|(_, n)| n)
+                .unwrap_or_default()
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+                .collect();
+            return Error {
+                line: 0,
+                msg: format!("unknown anchor '{name}' referenced"),
+            };
+        }
+        let parser_error = context.is_some_and(|c| c.starts_with("while parsing"));
+        let line = if parser_error {
+            match self.open.last() {
+                Some(&start) if start != 0 => start,
+                _ => line0,
+            }
+        } else if line0 != 0 {
+            line0 + 1
+        } else {
+            0
+        };
+        Error {
+            line,
+            msg: go_problem(problem),
         }
     }
 
@@ -358,6 +431,7 @@ impl<'a> Builder<'a> {
             Event::SequenceStart(anchor, tag) => {
                 let t = Self::tag(&tag, line)?;
                 let mut items = Vec::new();
+                self.open.push(line.saturating_sub(1));
                 loop {
                     let (ev, sp) = self.next()?;
                     if matches!(ev, Event::SequenceEnd) {
@@ -365,6 +439,7 @@ impl<'a> Builder<'a> {
                     }
                     items.push(self.node(ev, sp)?);
                 }
+                self.open.pop();
                 let n = Node {
                     value: Value::Seq(items),
                     line,
@@ -379,9 +454,11 @@ impl<'a> Builder<'a> {
                 let t = Self::tag(&tag, line)?;
                 let mut entries: Vec<(String, Node)> = Vec::new();
                 let mut merged: Vec<Vec<(String, Node)>> = Vec::new();
+                self.open.push(line.saturating_sub(1));
                 loop {
                     let (ev, sp) = self.next()?;
                     if matches!(ev, Event::MappingEnd) {
+                        self.open.pop();
                         break;
                     }
                     let kline = line_of(&sp);
@@ -467,6 +544,8 @@ pub fn parse(src: &str) -> Result<Node, Error> {
     let mut b = Builder {
         parser: Parser::new_from_str(src),
         anchors: HashMap::new(),
+        src,
+        open: Vec::new(),
     };
     let mut doc: Option<Node> = None;
     loop {
@@ -504,41 +583,66 @@ mod tests {
 
     #[test]
     fn scalars_resolve_as_core_schema() {
-        let n =
-            parse("a: 1\nb: '1'\nc: true\nd: yes\ne: 1.5\nf: ~\ng: 0x10\nh: 8080:80\n").unwrap();
-        assert_eq!(n.get("a").unwrap().value, Value::Int(1));
-        assert_eq!(n.get("b").unwrap().value, Value::Str("1".into()));
-        assert_eq!(n.get("c").unwrap().value, Value::Bool(true));
-        assert_eq!(n.get("d").unwrap().value, Value::Str("yes".into()));
-        assert_eq!(n.get("e").unwrap().value, Value::Float(1.5));
-        assert!(n.get("f").unwrap().is_null());
-        assert_eq!(n.get("g").unwrap().value, Value::Int(16));
-        assert_eq!(n.get("h").unwrap().value, Value::Str("8080:80".into()));
-        assert_eq!(n.get("h").unwrap().line, 8);
+        let n = parse("a: 1\nb: '1'\nc: true\nd: yes\ne: 1.5\nf: ~\ng: 0x10\nh: 8080:80\n")
+            .expect("the YAML parses");
+        assert_eq!(n.get("a").expect("the key is present").value, Value::Int(1));
+        assert_eq!(
+            n.get("b").expect("the key is present").value,
+            Value::Str("1".into())
+        );
+        assert_eq!(
+            n.get("c").expect("the key is present").value,
+            Value::Bool(true)
+        );
+        assert_eq!(
+            n.get("d").expect("the key is present").value,
+            Value::Str("yes".into())
+        );
+        assert_eq!(
+            n.get("e").expect("the key is present").value,
+            Value::Float(1.5)
+        );
+        assert!(n.get("f").expect("the key is present").is_null());
+        assert_eq!(
+            n.get("g").expect("the key is present").value,
+            Value::Int(16)
+        );
+        assert_eq!(
+            n.get("h").expect("the key is present").value,
+            Value::Str("8080:80".into())
+        );
+        assert_eq!(n.get("h").expect("the key is present").line, 8);
     }
 
     #[test]
     fn anchors_and_merge_keys() {
         let src = "x: &base\n  a: 1\n  b: 2\ny:\n  <<: *base\n  b: 3\nz: *base\n";
-        let n = parse(src).unwrap();
-        let y = n.get("y").unwrap();
-        assert_eq!(y.get("a").unwrap().value, Value::Int(1));
-        assert_eq!(y.get("b").unwrap().value, Value::Int(3));
-        assert_eq!(n.get("z").unwrap().get("b").unwrap().value, Value::Int(2));
+        let n = parse(src).expect("the YAML parses");
+        let y = n.get("y").expect("the key is present");
+        assert_eq!(y.get("a").expect("the key is present").value, Value::Int(1));
+        assert_eq!(y.get("b").expect("the key is present").value, Value::Int(3));
+        assert_eq!(
+            n.get("z")
+                .expect("the key is present")
+                .get("b")
+                .expect("the key is present")
+                .value,
+            Value::Int(2)
+        );
     }
 
     #[test]
     fn tags_and_errors() {
-        let n = parse("a: !reset []\nb: !override {c: 1}\n").unwrap();
-        assert_eq!(n.get("a").unwrap().tag, Tag::Reset);
-        assert_eq!(n.get("b").unwrap().tag, Tag::Override);
-        let e = parse("a: 1\na: 2\n").unwrap_err();
+        let n = parse("a: !reset []\nb: !override {c: 1}\n").expect("the YAML parses");
+        assert_eq!(n.get("a").expect("the key is present").tag, Tag::Reset);
+        assert_eq!(n.get("b").expect("the key is present").tag, Tag::Override);
+        let e = parse("a: 1\na: 2\n").expect_err("a duplicate key is an error");
         assert_eq!(
             e.to_string(),
             "yaml: line 2: mapping key \"a\" already defined at line 1"
         );
         assert!(parse("a: [1\n").is_err());
-        assert!(parse("").unwrap().is_null());
+        assert!(parse("").expect("the YAML parses").is_null());
     }
 
     #[test]
@@ -546,5 +650,37 @@ mod tests {
         assert_eq!(go_float(1.0), "1");
         assert_eq!(go_float(0.5), "0.5");
         assert_eq!(go_float(1e21), "1e+21");
+    }
+
+    #[test]
+    fn syntax_errors_read_as_go_yaml_writes_them() {
+        let e = |src: &str| parse(src).expect_err("a syntax error").to_string();
+        assert_eq!(
+            e("services:\n  app:\n    image: busybox\n   bad-indent: x\n"),
+            "yaml: line 1: did not find expected key"
+        );
+        assert_eq!(
+            e("services:\n  app: {image: x}\n}\n"),
+            "yaml: line 2: did not find expected key"
+        );
+        assert_eq!(
+            e("services:\n  app:\n    image: [a, b\n"),
+            "yaml: line 2: did not find expected ',' or ']'"
+        );
+        assert_eq!(
+            e("services:\n\tapp:\n    image: busybox\n"),
+            "yaml: line 2: found character that cannot start any token"
+        );
+        assert_eq!(
+            e("a: b: c\n"),
+            "yaml: mapping values are not allowed in this context"
+        );
+        assert_eq!(
+            e("a:\n  b: *nope\n"),
+            "yaml: unknown anchor 'nope' referenced"
+        );
+        assert!(parse("a: 1\na: 2\n")
+            .expect_err("a duplicate key")
+            .is_duplicate_key());
     }
 }
