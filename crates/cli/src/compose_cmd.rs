@@ -205,13 +205,28 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
             _ => bail!("invalid filter {f:?}: only status=... is supported"),
         }
     }
-    let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, true)?
+    for n in &a.names {
+        if !known.is_empty() && !known.contains(n) {
+            bail!("no such service: {n}");
+        }
+    }
+    let oneoff = |r: &Record| {
+        r.config
+            .labels
+            .get(compose::service::LABEL_ONEOFF)
+            .map(String::as_str)
+            == Some("True")
+    };
+    let mut cs: Vec<Record> = project_containers(&mut cx.eng, &pname, true)?
         .into_iter()
+        // One-off containers only with -a or a status filter (docker compose's).
+        .filter(|r| !oneoff(r) || a.all || !statuses.is_empty())
         .filter(|r| a.all || r.state.status.is_up() || !statuses.is_empty())
         .filter(|r| a.names.is_empty() || a.names.contains(&service_of(r)))
         .filter(|r| a.orphans || known.is_empty() || known.contains(&service_of(r)))
         .filter(|r| status_filter(r, &statuses))
         .collect();
+    cs.sort_by(|x, y| x.name.cmp(&y.name));
     if a.services {
         let mut seen = Vec::new();
         for r in &cs {
@@ -225,14 +240,8 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
     }
     if a.quiet {
         for r in &cs {
-            println!(
-                "{}",
-                if a.no_trunc {
-                    r.id.clone()
-                } else {
-                    r.id[..12].to_string()
-                }
-            );
+            // Full ids, as docker compose prints them.
+            println!("{}", r.id);
         }
         return Ok(0);
     }
@@ -350,6 +359,7 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
     let list = cx.eng.image_list()?;
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut json_rows: Vec<Value> = Vec::new();
+    let mut printed: Vec<String> = Vec::new();
     for r in &cs {
         let id = r.config.image_id.clone();
         let img = list.iter().find(|i| i.id.to_string() == id);
@@ -357,10 +367,14 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
             Some((a, b)) if !b.contains('/') => (a.to_string(), b.to_string()),
             _ => (r.config.image.clone(), "latest".to_string()),
         };
-        let short = id.strip_prefix("sha256:").unwrap_or(&id);
-        let short = &short[..short.len().min(12)];
+        let bare = id.strip_prefix("sha256:").unwrap_or(&id);
+        let short = &bare[..bare.len().min(12)];
         if quiet {
-            println!("{short}");
+            // Full ids, once each.
+            if !printed.contains(&bare.to_string()) {
+                println!("{bare}");
+                printed.push(bare.to_string());
+            }
             continue;
         }
         let size = img.map_or(0, |i| i.size);

@@ -34,7 +34,8 @@ pub fn exec(cx: &mut Ctx, a: &ExecArgs) -> anyhow::Result<i32> {
     if !r.state.status.is_up() {
         bail!("service {:?} is not running", a.service);
     }
-    let tty = !a.no_tty && !a.detach && std::io::stdin().is_terminal();
+    // docker compose: a terminal when its own output is one, unless -T.
+    let tty = !a.no_tty && !a.detach && std::io::stdout().is_terminal();
     Ok(cx.eng.exec_reported(
         &r.id,
         engine::exec::ExecRequest {
@@ -66,10 +67,6 @@ fn resolve_env(e: &str) -> String {
     }
 }
 
-fn random_suffix() -> anyhow::Result<String> {
-    Ok(engine::random_id()?[..12].to_string())
-}
-
 /// `run`.
 pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
     let svc = cx.service(&a.service)?;
@@ -93,6 +90,7 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
             };
             crate::up::up(cx, &u)?;
         }
+        crate::up::wait_for_run(cx, &a.service, &svc)?;
     }
     // The service's own image.
     let image = crate::config_cmd::image_name(&cx.p.name, &a.service, &svc);
@@ -122,15 +120,30 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
         crate::up::ensure_resources(cx, &names)
     };
     write_pull_network(cx)?;
-    let tty = !a.no_tty && (a.tty || std::io::stdin().is_terminal()) && !a.detach;
+    if a.quiet {
+        cx.quiet = true;
+    }
+    // A terminal when both ends are one (or -t), unless -T or -d.
+    let tty = !a.no_tty
+        && !a.detach
+        && (a.tty || (std::io::stdin().is_terminal() && std::io::stdout().is_terminal()));
     let mut svc2 = svc.clone();
     if !a.service_ports {
         svc2.remove("ports");
     }
+    let slug = engine::random_id()?;
     let name = match &a.name {
         Some(n) => n.clone(),
-        None => format!("{}-{}-run-{}", cx.p.name, a.service, random_suffix()?),
+        None => format!("{}-{}-run-{}", cx.p.name, a.service, &slug[..12]),
     };
+    let mut from_files: Vec<String> = Vec::new();
+    for f in &a.env_from_file {
+        let src =
+            std::fs::read_to_string(f).map_err(|e| anyhow!("env file {}: {e}", f.display()))?;
+        let vars = crate::dotenv::parse_raw(&src, &|k: &str| std::env::var(k).ok())
+            .map_err(|e| anyhow!("env file {}: {e}", f.display()))?;
+        from_files.extend(vars.into_iter().map(|(k, v)| format!("{k}={v}")));
+    }
     let mut publish = Vec::new();
     for p in &a.publish {
         publish.extend(net::ports::parse(p).map_err(|e| anyhow!("invalid publish {p:?}: {e}"))?);
@@ -147,8 +160,17 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
         }
         if let Some(e) = entrypoint {
             req.entrypoint = Some(e);
+            // docker compose: a new entrypoint drops the service's command.
+            if a.command.is_empty() {
+                req.cmd.clear();
+            }
         }
-        for e in &a.env {
+        // One-off containers carry no replica number, and a slug.
+        req.config.labels.remove(crate::service::LABEL_NUMBER);
+        req.config
+            .labels
+            .insert("com.docker.compose.slug".into(), slug.clone());
+        for e in from_files.iter().chain(a.env.iter()) {
             let e = resolve_env(e);
             if let Some((k, _)) = e.split_once('=') {
                 req.config
@@ -174,7 +196,7 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
         req.config.cap_add.extend(a.cap_add.iter().cloned());
         req.config.cap_drop.extend(a.cap_drop.iter().cloned());
         req.config.tty = tty;
-        req.config.open_stdin = a.interactive && !a.detach;
+        req.config.open_stdin = a.interactive;
         req.config.stdin_once = req.config.open_stdin;
         req.config.auto_remove = a.rm && a.detach;
         // A one-off container does not restart.
@@ -187,7 +209,7 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
         cx.eng
             .start(&rec.id, "")
             .map_err(|e| anyhow!("Error response from daemon: {e}"))?;
-        println!("{}", rec.name);
+        println!("{}", rec.id);
         return Ok(0);
     }
     let stdin = a.interactive;
@@ -205,17 +227,19 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
         forward,
     )?;
     let code = match ended {
-        Ended::Exited(c) => c,
+        Ended::Exited(c) => Ok(c),
         Ended::Detached => return Ok(0),
-        Ended::Closed => cx
+        Ended::Closed => Ok(cx
             .eng
             .get(&rec.id)
             .map(|r| r.state.exit_code)
-            .unwrap_or(255),
-        Ended::Failed { code: _, message } => bail!("{message}"),
+            .unwrap_or(255)),
+        Ended::Failed { code: _, message } => Err(anyhow!("{message}")),
     };
+    // --rm: removed however the run ended (its anonymous volumes too, as docker's
+    // AutoRemove does).
     if a.rm {
-        let _ = cx.eng.remove(&rec.id, true, false);
+        let _ = cx.eng.remove(&rec.id, true, true);
     }
-    Ok(code)
+    code
 }

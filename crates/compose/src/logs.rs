@@ -33,6 +33,8 @@ pub struct Follower {
     prefix: bool,
     timestamps: bool,
     width: usize,
+    /// Attached `up`: a container's stderr goes to this command's stderr.
+    pub split_streams: bool,
 }
 
 /// The prefix of a container (`web-1`), as docker compose v2 names it in logs.
@@ -79,6 +81,7 @@ impl Follower {
             prefix,
             timestamps,
             width: 0,
+            split_streams: false,
         }
     }
 
@@ -119,6 +122,7 @@ impl Follower {
     /// Print what was written since the last call.
     pub fn drain(&mut self, eng: &mut Engine) {
         let mut out = std::io::stdout().lock();
+        let mut err = std::io::stderr().lock();
         for i in 0..self.sources.len() {
             let path = eng.log_path(&self.sources[i].id);
             let Ok((entries, off)) = engine::logs::read_from(&path, self.sources[i].offset) else {
@@ -133,10 +137,15 @@ impl Follower {
                     String::new()
                 };
                 let line = e.log.strip_suffix('\n').unwrap_or(&e.log);
-                let _ = writeln!(out, "{head}{ts}{line}");
+                if self.split_streams && e.stream == "stderr" {
+                    let _ = writeln!(err, "{head}{ts}{line}");
+                } else {
+                    let _ = writeln!(out, "{head}{ts}{line}");
+                }
             }
         }
         let _ = out.flush();
+        let _ = err.flush();
     }
 
     /// `web-1 exited with code 3`, once per exit.
@@ -163,9 +172,18 @@ impl Follower {
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static FORCED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_interrupt(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::Relaxed);
+    // A second signal while the first is being handled asks for force.
+    if INTERRUPTED.swap(true, Ordering::Relaxed) {
+        FORCED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether a second SIGINT or SIGTERM came (attached `up` then kills instead of waiting).
+pub fn forced() -> bool {
+    FORCED.load(Ordering::Relaxed)
 }
 
 /// A flag SIGINT and SIGTERM set (attached `up` then stops the project).

@@ -214,10 +214,8 @@ pub fn request(
     if !image_id.is_empty() {
         l.insert(LABEL_IMAGE.into(), image_id.into());
     }
-    let deps = depends_label(svc);
-    if !deps.is_empty() {
-        l.insert(LABEL_DEPENDS.into(), deps);
-    }
+    // Always there, empty when there is nothing (docker compose's).
+    l.insert(LABEL_DEPENDS.into(), depends_label(svc));
 
     c.tty = boolean(svc.get("tty"));
     c.open_stdin = boolean(svc.get("stdin_open"));
@@ -260,8 +258,57 @@ pub fn request(
         c.sysctls
             .insert(k.clone(), v.scalar_text().unwrap_or_default());
     }
-    c.ipc_mode = text(svc.get("ipc")).unwrap_or_default();
-    c.pid_mode = text(svc.get("pid")).unwrap_or_default();
+    // `service:NAME` is that service's first container.
+    let service_ref = |v: String| -> String {
+        match v.strip_prefix("service:") {
+            Some(s) => {
+                let t = model.get("services").and_then(|x| x.get(s));
+                format!(
+                    "container:{}",
+                    t.map(|t| container_name(&p.name, s, t, 1))
+                        .unwrap_or_else(|| format!("{}-{s}-1", p.name))
+                )
+            }
+            None => v,
+        }
+    };
+    c.ipc_mode = service_ref(text(svc.get("ipc")).unwrap_or_default());
+    c.pid_mode = service_ref(text(svc.get("pid")).unwrap_or_default());
+    for v in strings(svc.get("volumes_from")) {
+        // `SERVICE[:MODE]` or `container:NAME[:MODE]`.
+        let (what, mode) = match v.strip_prefix("container:") {
+            Some(rest) => (
+                rest.split(':').next().unwrap_or_default().to_string(),
+                rest.split_once(':').map(|x| x.1.to_string()),
+            ),
+            None => {
+                let (s, m) = match v.split_once(':') {
+                    Some((s, m)) => (s.to_string(), Some(m.to_string())),
+                    None => (v.clone(), None),
+                };
+                let t = model.get("services").and_then(|x| x.get(&s));
+                (
+                    t.map(|t| container_name(&p.name, &s, t, 1))
+                        .unwrap_or_else(|| format!("{}-{s}-1", p.name)),
+                    m,
+                )
+            }
+        };
+        c.volumes_from.push(match mode {
+            Some(m) => format!("{what}:{m}"),
+            None => what,
+        });
+    }
+    for l in strings(svc.get("links")) {
+        let (s, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
+        let target = model
+            .get("services")
+            .and_then(|x| x.get(s))
+            .map(|t| container_name(&p.name, s, t, 1))
+            .unwrap_or_else(|| s.to_string());
+        c.links
+            .push(engine::validate::link(&format!("{target}:{alias}")).map_err(|e| e.to_string())?);
+    }
     c.uts_mode = text(svc.get("uts")).unwrap_or_default();
     c.userns_mode = text(svc.get("userns_mode")).unwrap_or_default();
     c.cgroup_parent = text(svc.get("cgroup_parent")).unwrap_or_default();
@@ -408,7 +455,15 @@ pub fn request(
     {
         let target = int(pt.get("target")).unwrap_or(0);
         let proto = text(pt.get("protocol")).unwrap_or("tcp".into());
-        let spec = match (text(pt.get("host_ip")), text(pt.get("published"))) {
+        // An IPv6 address in brackets, as the port grammar wants it.
+        let host_ip = text(pt.get("host_ip")).map(|ip| {
+            if ip.contains(':') {
+                format!("[{ip}]")
+            } else {
+                ip
+            }
+        });
+        let spec = match (host_ip, text(pt.get("published"))) {
             (Some(ip), Some(p)) => format!("{ip}:{p}:{target}/{proto}"),
             (Some(ip), None) => format!("{ip}::{target}/{proto}"),
             (None, Some(p)) => format!("{p}:{target}/{proto}"),

@@ -299,6 +299,16 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             services,
         } => {
             let names = selected(&cx.p, services, false)?;
+            let pname = cx.p.name.clone();
+            let have: Vec<String> = project_containers(&mut cx.eng, &pname, false)?
+                .iter()
+                .map(service_of)
+                .collect();
+            for n in &names {
+                if !have.contains(n) {
+                    bail!("service {n:?} has no container to start");
+                }
+            }
             start_services(&mut cx, &names, true)?;
             if *wait {
                 wait_healthy(&mut cx, &names, wait_timeout.map(Duration::from_secs))?;
@@ -354,26 +364,39 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             Ok(0)
         }
         ComposeCmd::Rm {
-            force: _,
+            force,
             stop: st,
             volumes,
             services,
         } => {
-            let mut gone = Vec::new();
-            for r in targets(&mut cx, services)? {
-                if r.state.status.is_up() {
-                    if *st {
-                        cx.say("Container", &r.name, "Stopping");
-                        cx.eng.stop(&r.id, None)?;
-                        cx.say("Container", &r.name, "Stopped");
-                    } else {
-                        continue;
-                    }
+            let all = targets(&mut cx, services)?;
+            if *st {
+                let errors = stop_in_order(&mut cx, &all, None);
+                if !errors.is_empty() {
+                    bail!("{}", errors.join("; "));
                 }
-                gone.push(r);
             }
+            let pname = cx.p.name.clone();
+            let gone: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+                .into_iter()
+                .filter(|r| all.iter().any(|a| a.id == r.id) && !r.state.status.is_up())
+                .collect();
             if gone.is_empty() {
                 eprintln!("No stopped containers");
+                return Ok(0);
+            }
+            let names: Vec<&str> = gone.iter().map(|r| r.name.as_str()).collect();
+            println!("Going to remove {}", names.join(", "));
+            if !*force {
+                // docker compose asks; no answer (a script's closed stdin) is no.
+                print!("? Are you sure you want to remove these containers? (y/N) ");
+                std::io::stdout().flush()?;
+                let mut answer = String::new();
+                let _ = std::io::stdin().read_line(&mut answer);
+                if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+                    println!();
+                    return Ok(0);
+                }
             }
             for r in gone {
                 cx.say("Container", &r.name, "Removing");
@@ -997,74 +1020,183 @@ pub fn create_container(
     Ok(rec)
 }
 
-/// Bring each service's containers to its configuration and count.
+/// How `up` treats containers whose configuration did not change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Recreate {
+    /// Only those that diverged.
+    Diverged,
+    /// All of them.
+    Force,
+    /// None.
+    Never,
+}
+
+/// Replace container `old` with a new one of `svc` numbered `k`, as docker compose
+/// does: the new one is made first (under a temporary name, with the old one's anonymous
+/// volumes unless `renew`), then the old one is stopped and removed, then the new one
+/// takes the name. A failed create leaves the old container as it was.
+#[allow(clippy::too_many_arguments)]
+fn recreate(
+    cx: &mut Ctx,
+    name: &str,
+    svc: &Node,
+    k: u32,
+    old: &Record,
+    image_id: &str,
+    renew: bool,
+    timeout: Option<i64>,
+) -> anyhow::Result<()> {
+    cx.say("Container", &old.name, "Recreate");
+    let tmp = format!("{}_{}", &old.id[..12], old.name);
+    let inherited: Vec<(String, String)> = if renew {
+        Vec::new()
+    } else {
+        old.config
+            .mounts
+            .iter()
+            .filter(|m| m.anonymous && m.kind == engine::config::MountKind::Volume)
+            .map(|m| (m.source.clone(), m.target.clone()))
+            .collect()
+    };
+    let replaced = old.id.clone();
+    let new = create_container(cx, name, svc, k, false, image_id, |req| {
+        req.name = Some(tmp.clone());
+        req.config
+            .labels
+            .insert(svcmod::LABEL_REPLACE.into(), replaced.clone());
+        let taken: BTreeSet<String> = req
+            .mounts
+            .iter()
+            .map(|m| m.target.clone())
+            .chain(req.volumes.iter().filter_map(|v| {
+                let parts: Vec<&str> = v.split(':').collect();
+                parts.get(1).or(parts.first()).map(|t| t.to_string())
+            }))
+            .chain(
+                req.tmpfs
+                    .iter()
+                    .map(|t| t.split(':').next().unwrap_or_default().to_string()),
+            )
+            .collect();
+        for (vol, target) in &inherited {
+            // The service's own anonymous volume at that target takes the old one's.
+            if let Some(m) = req
+                .mounts
+                .iter_mut()
+                .find(|m| m.kind == "volume" && m.source.is_empty() && m.target == *target)
+            {
+                m.source = vol.clone();
+                continue;
+            }
+            if !taken.contains(target) {
+                req.mounts.push(engine::mounts::MountSpec {
+                    kind: "volume".into(),
+                    source: vol.clone(),
+                    target: target.clone(),
+                    ..Default::default()
+                });
+            }
+        }
+    })?;
+    if old.state.status.is_up() {
+        if let Ok(s) = cx.service(name) {
+            let _ = run_hooks(cx, &s, "pre_stop", &old.id);
+        }
+        cx.eng.stop(&old.id, timeout)?;
+    }
+    cx.eng.remove(&old.id, true, renew)?;
+    cx.eng.rename(&new.id, &old.name)?;
+    cx.say("Container", &old.name, "Recreated");
+    Ok(())
+}
+
+/// Bring each service's containers to its configuration and count: obsolete replicas go
+/// first when scaling down, new ones take the next numbers.
+#[allow(clippy::too_many_arguments)]
 fn converge(
     cx: &mut Ctx,
     names: &[String],
     ids: &BTreeMap<String, String>,
-    o: &CreateOpts,
+    u: &UpArgs,
     scale: &BTreeMap<String, u32>,
 ) -> anyhow::Result<()> {
     let pname = cx.p.name.clone();
+    let o = &u.create;
     for n in names {
         let svc = cx.service(n)?;
-        let want = replicas(&svc, scale, n);
+        let want = replicas(&svc, scale, n) as usize;
         let hash = service_hash(&svc);
         let id = ids.get(n).cloned().unwrap_or_default();
-        let existing: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+        // --force-recreate is for the services asked for; their dependencies only with
+        // --always-recreate-deps.
+        let asked = u.services.is_empty() || u.services.contains(n);
+        let policy = if o.no_recreate {
+            Recreate::Never
+        } else if o.force_recreate && (asked || u.always_recreate_deps) {
+            Recreate::Force
+        } else {
+            Recreate::Diverged
+        };
+        if want > 1 && svc.get("container_name").is_some() {
+            bail!("services.{n}: can't set container_name and {n} as container name must be unique: invalid compose project");
+        }
+        let diverged = |r: &Record| {
+            r.config.labels.get(svcmod::LABEL_HASH) != Some(&hash)
+                || (!id.is_empty() && r.config.labels.get(svcmod::LABEL_IMAGE) != Some(&id))
+        };
+        let mut existing: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
             .into_iter()
             .filter(|r| service_of(r) == *n)
             .collect();
-        // Extra replicas go, highest numbers first.
-        for r in existing
-            .iter()
-            .filter(|r| number(r) > want || number(r) == 0)
-        {
+        // Keep the up-to-date ones with the lowest numbers; obsolete ones go first.
+        existing.sort_by_key(|r| (diverged(r) && policy != Recreate::Never, number(r)));
+        let next = existing.iter().map(number).max().unwrap_or(0) + 1;
+        for r in existing.iter().skip(want) {
             cx.say("Container", &r.name, "Stopping");
-            cx.eng.stop(&r.id, None)?;
+            cx.eng.stop(&r.id, u.timeout)?;
             cx.say("Container", &r.name, "Stopped");
             cx.say("Container", &r.name, "Removing");
             cx.eng.remove(&r.id, true, false)?;
             cx.say("Container", &r.name, "Removed");
         }
-        for k in 1..=want {
-            match existing.iter().find(|r| number(r) == k) {
-                Some(r) => {
-                    let same = r.config.labels.get(svcmod::LABEL_HASH) == Some(&hash)
-                        && (id.is_empty() || r.config.labels.get(svcmod::LABEL_IMAGE) == Some(&id));
-                    if (same && !o.force_recreate) || o.no_recreate {
-                        continue;
-                    }
-                    cx.say("Container", &r.name, "Recreate");
-                    if r.state.status.is_up() {
-                        cx.eng.stop(&r.id, None)?;
-                    }
-                    let old = r.id.clone();
-                    let tmp = format!("{}_{}", &old[..12], r.name);
-                    cx.eng.rename(&old, &tmp)?;
-                    match create_container(cx, n, &svc, k, false, &id, |_| {}) {
-                        Ok(_) => {
-                            cx.eng.remove(&old, true, false)?;
-                        }
-                        Err(e) => {
-                            let _ = cx.eng.rename(&old, &r.name);
-                            return Err(e);
-                        }
-                    }
-                    cx.say("Container", &r.name, "Recreated");
-                }
-                None => {
-                    create_container(cx, n, &svc, k, false, &id, |_| {})?;
-                }
+        for r in existing.iter().take(want) {
+            let redo = match policy {
+                Recreate::Never => false,
+                Recreate::Force => true,
+                Recreate::Diverged => diverged(r),
+            };
+            if redo {
+                recreate(
+                    cx,
+                    n,
+                    &svc,
+                    number(r).max(1),
+                    r,
+                    &id,
+                    u.renew_anon_volumes,
+                    u.timeout,
+                )?;
             }
+        }
+        for i in 0..want.saturating_sub(existing.len()) {
+            create_container(cx, n, &svc, next + i as u32, false, &id, |_| {})?;
         }
     }
     Ok(())
 }
 
-/// Wait for what `svc` depends on, per condition.
-fn wait_dependencies(cx: &mut Ctx, svc: &Node, timeout: Option<Duration>) -> anyhow::Result<()> {
+/// Wait for what `svc` depends on, per condition, as docker compose does: `service_started`
+/// is the start order itself; a dependency outside `scope` (`--no-deps`) or scaled to 0
+/// is not waited for; an optional one that fails is a warning.
+fn wait_dependencies(
+    cx: &mut Ctx,
+    name: &str,
+    svc: &Node,
+    scope: &[String],
+    timeout: Option<Duration>,
+) -> anyhow::Result<()> {
     let pname = cx.p.name.clone();
+    let stop = crate::logs::interrupt_flag();
     for (dep, cond) in svc
         .get("depends_on")
         .and_then(Node::as_map)
@@ -1079,81 +1211,116 @@ fn wait_dependencies(cx: &mut Ctx, svc: &Node, timeout: Option<Duration>) -> any
             cond.get("required").map(|r| &r.value),
             Some(Value::Bool(false))
         );
+        if condition == "service_started" || !scope.contains(&dep) {
+            continue;
+        }
+        if let Ok(d) = cx.service(&dep) {
+            if replicas(&d, &BTreeMap::new(), &dep) == 0 {
+                continue;
+            }
+        }
         let start = Instant::now();
         let mut said = false;
         loop {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                bail!("canceled");
+            }
             let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
                 .into_iter()
                 .filter(|r| service_of(r) == dep)
                 .collect();
             if cs.is_empty() {
-                if required && condition != "service_started" {
-                    bail!("dependency failed to start: service {dep:?} has no container");
+                if required {
+                    bail!("{name} is missing dependency {dep}");
                 }
+                crate::command::warn(&format!("{name} is missing dependency {dep}"));
                 break;
             }
-            let done = match condition.as_str() {
+            // Ok(true): done; Ok(false): not yet; Err: failed.
+            let state: Result<bool, String> = match condition.as_str() {
                 "service_healthy" => {
-                    let mut all = true;
+                    let mut res = Ok(true);
                     for r in &cs {
-                        let h = r
-                            .state
-                            .health
-                            .as_ref()
-                            .map(|h| h.status.clone())
-                            .unwrap_or_default();
-                        if h.is_empty() {
-                            bail!("dependency failed to start: container {} has no healthcheck configured", r.name);
+                        if matches!(
+                            r.state.status,
+                            ContainerStatus::Exited | ContainerStatus::Dead
+                        ) {
+                            res = Err(format!(
+                                "container {} exited ({})",
+                                r.name, r.state.exit_code
+                            ));
+                            break;
                         }
-                        if h == "unhealthy" && required {
-                            {
-                                bail!(
-                                    "dependency failed to start: container {} is unhealthy",
+                        match r.state.health.as_ref().map(|h| h.status.as_str()) {
+                            None | Some("") => {
+                                res = Err(format!(
+                                    "container {} has no healthcheck configured",
                                     r.name
-                                );
+                                ));
+                                break;
                             }
-                        }
-                        if h != "healthy" {
-                            all = false;
-                        }
-                        if !r.state.status.is_up() {
-                            bail!(
-                                "dependency failed to start: container {} exited ({})",
-                                r.name,
-                                r.state.exit_code
-                            );
+                            Some("healthy") => {}
+                            Some("unhealthy") => {
+                                res = Err(format!("container {} is unhealthy", r.name));
+                                break;
+                            }
+                            Some(_) => res = res.map(|_| false),
                         }
                     }
-                    if all {
-                        for r in &cs {
-                            cx.say("Container", &r.name, "Healthy");
+                    match res {
+                        Err(e) if !required => {
+                            crate::command::warn(&format!(
+                                "optional dependency {dep:?} is not healthy: {e}"
+                            ));
+                            Ok(true)
                         }
+                        Err(e) => Err(format!("dependency failed to start: {e}")),
+                        Ok(true) => {
+                            for r in &cs {
+                                cx.say("Container", &r.name, "Healthy");
+                            }
+                            Ok(true)
+                        }
+                        other => other,
                     }
-                    all
                 }
                 "service_completed_successfully" => {
-                    let mut all = true;
-                    for r in &cs {
-                        if r.state.status.is_up() || r.state.status == ContainerStatus::Created {
-                            all = false;
-                        } else if r.state.exit_code != 0 && required {
-                            bail!(
-                                "service {dep:?} didn't complete successfully: exit {}",
+                    match cs.iter().find(|r| {
+                        matches!(
+                            r.state.status,
+                            ContainerStatus::Exited | ContainerStatus::Dead
+                        )
+                    }) {
+                        None => Ok(false),
+                        Some(r) if r.state.exit_code == 0 => {
+                            for r in &cs {
+                                cx.say("Container", &r.name, "Exited");
+                            }
+                            Ok(true)
+                        }
+                        Some(r) => {
+                            let msg = format!(
+                                "{dep:?} didn't complete successfully: exit {}",
                                 r.state.exit_code
                             );
+                            if required {
+                                Err(format!("service {msg}"))
+                            } else {
+                                crate::command::warn(&format!("optional dependency {msg}"));
+                                Ok(true)
+                            }
                         }
                     }
-                    if all {
-                        for r in &cs {
-                            cx.say("Container", &r.name, "Exited");
-                        }
-                    }
-                    all
                 }
-                _ => true,
+                other => {
+                    crate::command::warn(&format!("unsupported depends_on condition: {other}"));
+                    Ok(true)
+                }
             };
-            if done {
-                break;
+            match state {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => bail!("{e}"),
             }
             if timeout.is_some_and(|t| start.elapsed() > t) {
                 bail!("timeout waiting for dependency {dep:?}");
@@ -1170,13 +1337,19 @@ fn wait_dependencies(cx: &mut Ctx, svc: &Node, timeout: Option<Duration>) -> any
     Ok(())
 }
 
+/// `run`: wait for the service's dependencies (all of the project in scope).
+pub fn wait_for_run(cx: &mut Ctx, name: &str, svc: &Node) -> anyhow::Result<()> {
+    let scope: Vec<String> = cx.services().into_iter().map(|(k, _)| k).collect();
+    wait_dependencies(cx, name, svc, &scope, None)
+}
+
 /// Start the services' containers in order, each after its dependencies' conditions.
 pub fn start_services(cx: &mut Ctx, names: &[String], wait_deps: bool) -> anyhow::Result<()> {
     let pname = cx.p.name.clone();
     for n in names {
         let svc = cx.service(n)?;
         if wait_deps {
-            wait_dependencies(cx, &svc, None)?;
+            wait_dependencies(cx, n, &svc, names, None)?;
         }
         let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
             .into_iter()
@@ -1258,6 +1431,22 @@ fn run_hooks(cx: &mut Ctx, svc: &Node, key: &str, id: &str) -> anyhow::Result<()
     Ok(())
 }
 
+/// Whether some service waits for `name` with `service_completed_successfully`.
+fn completion_awaited(p: &Project, name: &str) -> bool {
+    p.model
+        .get("services")
+        .and_then(Node::as_map)
+        .into_iter()
+        .flatten()
+        .any(|(_, s)| {
+            s.get("depends_on")
+                .and_then(|d| d.get(name))
+                .and_then(|c| c.get("condition"))
+                .and_then(Node::as_str)
+                == Some("service_completed_successfully")
+        })
+}
+
 /// `--wait`: every selected service running (and healthy where it has a check); one-shot
 /// services that exited 0 count as done.
 fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> anyhow::Result<()> {
@@ -1282,7 +1471,10 @@ fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> an
                     }
                 }
                 ContainerStatus::Exited | ContainerStatus::Dead => {
-                    if r.state.exit_code != 0 {
+                    // A one-shot service others wait for to complete is done when it
+                    // exited 0; any other exit fails the wait (docker compose's).
+                    let s = service_of(r);
+                    if r.state.exit_code != 0 || !completion_awaited(&cx.p, &s) {
                         bail!("container {} exited ({})", r.name, r.state.exit_code);
                     }
                 }
@@ -1297,8 +1489,10 @@ fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> an
         }
         if timeout.is_some_and(|t| start.elapsed() > t) {
             bail!(
-                "application not healthy after {:?}",
-                timeout.unwrap_or_default()
+                "application not healthy after {}",
+                crate::canon::format_duration(
+                    i64::try_from(timeout.unwrap_or_default().as_nanos()).unwrap_or(i64::MAX)
+                )
             );
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -1337,8 +1531,17 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
             bail!("exit-code-from: no such service: {s}");
         }
     }
-    if u.renew_anon_volumes {
-        bail!("--renew-anon-volumes: quai compose keeps anonymous volumes with their containers and cannot renew them yet");
+    // docker compose's own checks of the flags.
+    let conflicts = [
+        (u.create.force_recreate && u.create.no_recreate, "--force-recreate and --no-recreate are incompatible"),
+        (u.create.build && u.create.no_build, "--build and --no-build are incompatible"),
+        (u.abort_on_container_exit && u.abort_on_container_failure, "--abort-on-container-exit and --abort-on-container-failure cannot be combined"),
+        (u.detach && (u.abort_on_container_exit || u.abort_on_container_failure), "--abort-on-container-exit and --abort-on-container-failure cannot be combined with --detach"),
+        (u.detach && !u.attach.is_empty(), "--detach cannot be combined with --attach"),
+        (u.detach && u.attach_dependencies, "--detach cannot be combined with --attach-dependencies"),
+    ];
+    if let Some((_, msg)) = conflicts.iter().find(|(c, _)| *c) {
+        bail!("{msg}");
     }
     for n in &names {
         let svc = cx.service(n)?;
@@ -1347,7 +1550,7 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
     // Everything checked and every image present before anything is made.
     let ids = ensure_images(cx, &names, &u.create)?;
     ensure_resources(cx, &names)?;
-    converge(cx, &names, &ids, &u.create, &scale)?;
+    converge(cx, &names, &ids, u, &scale)?;
     if u.create.remove_orphans {
         remove_orphans(cx, u.timeout)?;
     } else {
@@ -1384,21 +1587,41 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
     } else {
         u.services.clone()
     };
+    for s in &u.attach {
+        if !names.contains(s) {
+            bail!("cannot attach to services not included in up: {s}");
+        }
+    }
     let attach: Vec<String> = attach
         .into_iter()
         .filter(|s| !u.no_attach.contains(s))
+        // A service's `attach: false` keeps it out unless --attach names it.
+        .filter(|s| {
+            u.attach.contains(s)
+                || !cx
+                    .service(s)
+                    .ok()
+                    .and_then(|n| n.get("attach").cloned())
+                    .is_some_and(|a| matches!(a.value, Value::Bool(false)))
+        })
         .collect();
     let mut follower = crate::logs::Follower::new(
         crate::logs::colors(&cx.ansi, u.no_color),
         !u.no_log_prefix,
         u.timestamps,
     );
+    follower.split_streams = true;
     let pname = cx.p.name.clone();
     // Offsets from before the start: no new line is missed, no old one shown again.
+    let mut attached = Vec::new();
     for r in project_containers(&mut cx.eng, &pname, false)? {
         if attach.contains(&service_of(&r)) {
             follower.add(&cx.eng, &r, false);
+            attached.push(crate::logs::prefix_of(&r));
         }
+    }
+    if !attached.is_empty() {
+        println!("Attaching to {}", attached.join(", "));
     }
     let interrupted = crate::logs::interrupt_flag();
     let started = start_services(cx, &names, true);
@@ -1410,16 +1633,46 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
         u.abort_on_container_exit || u.abort_on_container_failure || u.exit_code_from.is_some();
     let mut code = 0;
     loop {
-        follower.drain(&mut cx.eng);
         if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
-            eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
-            stop(cx, &[], u.timeout)?;
+            follower.drain(&mut cx.eng);
+            println!("Gracefully Stopping... press Ctrl+C again to force");
+            let (root, run) = (cx.root.clone(), cx.run_dir.clone());
+            let targets_now: Vec<String> = targets(cx, &u.services)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            let finished = std::sync::atomic::AtomicBool::new(false);
+            let res = std::thread::scope(|s| {
+                let h = s.spawn(|| {
+                    let r = stop(cx, &u.services, u.timeout);
+                    finished.store(true, std::sync::atomic::Ordering::Relaxed);
+                    r
+                });
+                // A second Ctrl+C kills what is still running.
+                let mut killed = false;
+                while !finished.load(std::sync::atomic::Ordering::Relaxed) {
+                    if !killed && crate::logs::forced() {
+                        killed = true;
+                        if let Ok(mut e) = Engine::open(&root, &run) {
+                            for id in &targets_now {
+                                let _ = e.kill(id, "SIGKILL");
+                            }
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                h.join().unwrap_or_else(|_| Err(anyhow!("stop panicked")))
+            });
+            res?;
             return Ok(130);
         }
+        // The state first, then the output: an exit line follows the container's last
+        // lines.
         let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
             .into_iter()
             .filter(|r| names.contains(&service_of(r)))
             .collect();
+        follower.drain(&mut cx.eng);
         for r in &cs {
             follower.note_exit(r);
         }
@@ -1431,7 +1684,6 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
                 ) && (u.abort_on_container_exit
                     || u.exit_code_from.is_some()
                     || r.state.exit_code != 0)
-                    && r.config.restart.name == engine::config::RestartName::No
             });
             if let Some(r) = exited {
                 follower.drain(&mut cx.eng);
@@ -1442,8 +1694,8 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
                         .map_or(r.state.exit_code, |x| x.state.exit_code),
                     None => r.state.exit_code,
                 };
-                eprintln!("Aborting on container exit...");
-                stop(cx, &[], u.timeout)?;
+                println!("Aborting on container exit...");
+                stop(cx, &u.services, u.timeout)?;
                 if let Some(s) = &u.exit_code_from {
                     let cs2 = project_containers(&mut cx.eng, &pname, false)?;
                     if let Some(x) = cs2.iter().find(|x| service_of(x) == *s) {
@@ -1490,19 +1742,45 @@ pub fn stop_parallel(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<S
     errors
 }
 
+/// Stop `cs` in reverse dependency order: a service's containers stop (at once) after
+/// those of every service that depends on it.
+pub fn stop_in_order(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<String> {
+    let order = dependency_order(&cx.p.model);
+    let services: Vec<String> = order.clone();
+    // A service's level: 0 for those nothing depends on, else one more than its
+    // dependents' highest.
+    let mut level: BTreeMap<String, usize> = BTreeMap::new();
+    for s in order.iter().rev() {
+        let l = services
+            .iter()
+            .filter(|d| {
+                cx.service(d)
+                    .ok()
+                    .and_then(|n| n.get("depends_on").and_then(|x| x.get(s)).cloned())
+                    .is_some()
+            })
+            .map(|d| level.get(d).copied().unwrap_or(0) + 1)
+            .max()
+            .unwrap_or(0);
+        level.insert(s.clone(), l);
+    }
+    let mut errors = Vec::new();
+    let max = level.values().copied().max().unwrap_or(0);
+    for l in 0..=max {
+        let batch: Vec<Record> = cs
+            .iter()
+            .filter(|r| level.get(&service_of(r)).copied().unwrap_or(0) == l)
+            .cloned()
+            .collect();
+        errors.extend(stop_parallel(cx, &batch, timeout));
+    }
+    errors
+}
+
 /// `stop`.
 pub fn stop(cx: &mut Ctx, services: &[String], timeout: Option<i64>) -> anyhow::Result<()> {
-    // Dependents first.
-    let mut order = dependency_order(&cx.p.model);
-    order.reverse();
-    let mut cs = targets(cx, services)?;
-    cs.sort_by_key(|r| {
-        order
-            .iter()
-            .position(|s| *s == service_of(r))
-            .unwrap_or(usize::MAX)
-    });
-    let errors = stop_parallel(cx, &cs, timeout);
+    let cs = targets(cx, services)?;
+    let errors = stop_in_order(cx, &cs, timeout);
     if !errors.is_empty() {
         bail!("{}", errors.join("; "));
     }
@@ -1515,6 +1793,8 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
     let pname = cx.p.name.clone();
     let known: Vec<String> = cx.services().into_iter().map(|(k, _)| k).collect();
     let all = project_containers(&mut cx.eng, &pname, true)?;
+    // `down SERVICE` takes the services that depend on it down too.
+    let scope = dependents(&cx.p, &d.services);
     let mut errors: Vec<String> = Vec::new();
     let mut order = dependency_order(&cx.p.model);
     order.reverse();
@@ -1522,11 +1802,11 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
         .into_iter()
         .filter(|r| {
             let s = service_of(r);
-            (d.services.is_empty() || d.services.contains(&s))
+            (d.services.is_empty() || scope.contains(&s))
+                && (!is_oneoff(r) || d.remove_orphans || cx.p.files.is_empty())
                 && (known.is_empty()
                     || known.contains(&s)
                     || d.remove_orphans
-                    || is_oneoff(r)
                     || cx.p.files.is_empty())
         })
         .collect();
@@ -1537,7 +1817,7 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
             .unwrap_or(usize::MAX)
     });
     let mut images: BTreeSet<String> = BTreeSet::new();
-    errors.extend(stop_parallel(cx, &cs, d.timeout));
+    errors.extend(stop_in_order(cx, &cs, d.timeout));
     for r in &cs {
         cx.say("Container", &r.name, "Removing");
         images.insert(r.config.image.clone());
@@ -1639,8 +1919,10 @@ pub fn projects(eng: &mut Engine, all: bool) -> anyhow::Result<Vec<ProjectSummar
         if !all && !counts.contains_key("running") {
             continue;
         }
+        // Without -a, docker compose counts the running containers only.
         let status = counts
             .iter()
+            .filter(|(s, _)| all || s.as_str() == "running")
             .map(|(s, n)| format!("{s}({n})"))
             .collect::<Vec<_>>()
             .join(", ");

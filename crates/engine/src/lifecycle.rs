@@ -246,6 +246,12 @@ impl Engine {
                 options,
                 m.anonymous,
             )?;
+            // An anonymous volume stays one when another container mounts it by name
+            // (docker compose hands a recreated container its predecessor's): `rm -v`
+            // removes it with its last user, as dockerd does.
+            if v.anonymous {
+                m.anonymous = true;
+            }
             m.source = v.name;
         }
         c.mounts = mounts;

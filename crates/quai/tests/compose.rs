@@ -662,3 +662,54 @@ fn build_and_watch_sync() {
         .contains("demo-app"));
     assert_eq!(e.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn recreation_keeps_anonymous_volumes_and_run_waits_for_dependencies() {
+    if !root_or_skip("recreation_keeps_anonymous_volumes_and_run_waits_for_dependencies") {
+        return;
+    }
+    let e = Eng::new();
+    let dir = e.dir.path().join("rec");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = |v: &str| {
+        format!(
+            "name: demo\nservices:\n  data:\n    image: localbusybox\n    init: true\n    command: sleep 1000\n    volumes: [/keep]\n    environment: {{V: '{v}'}}\n  slow:\n    image: localbusybox\n    init: true\n    command: sh -c 'sleep 1; touch /tmp/ready; exec sleep 1000'\n    healthcheck:\n      test: [CMD, test, -f, /tmp/ready]\n      interval: 100ms\n      start_period: 10s\n  client:\n    image: localbusybox\n    profiles: [tools]\n    depends_on:\n      slow: {{condition: service_healthy}}\n"
+        )
+    };
+    std::fs::write(dir.join("compose.yaml"), file("1")).expect("compose.yaml");
+    let p = Proj {
+        e: &e,
+        dir: dir.clone(),
+    };
+    p.ok(&["up", "-d", "data"]);
+    p.ok(&["exec", "-T", "data", "sh", "-c", "echo kept > /keep/f"]);
+    let before = p.ids();
+    // A changed configuration: a new container, the old one's anonymous volume.
+    std::fs::write(dir.join("compose.yaml"), file("2")).expect("compose.yaml");
+    p.ok(&["up", "-d", "data"]);
+    assert_ne!(p.ids(), before, "not recreated");
+    assert_eq!(p.ok(&["exec", "-T", "data", "cat", "/keep/f"]), "kept\n");
+    // -V: a fresh one.
+    std::fs::write(dir.join("compose.yaml"), file("3")).expect("compose.yaml");
+    p.ok(&["up", "-d", "-V", "data"]);
+    let o = p.run(&["exec", "-T", "data", "cat", "/keep/f"]);
+    assert_ne!(o.status.code(), Some(0), "renewed volume kept the file");
+    // run starts the dependency and waits for it to be healthy.
+    let o = p.run(&[
+        "--profile",
+        "tools",
+        "run",
+        "--rm",
+        "-T",
+        "client",
+        "echo",
+        "ran",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "ran\n");
+    assert_eq!(e.inspect("demo-slow-1", ".State.Health.Status"), "healthy");
+    // down -v leaves no volume, anonymous ones included.
+    p.ok(&["down", "-v", "-t", "1"]);
+    assert_eq!(e.ok(&["ps", "-aq"]), "");
+    assert_eq!(e.ok(&["volume", "ls", "-q"]), "", "volumes left");
+}
