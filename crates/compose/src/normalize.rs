@@ -335,75 +335,55 @@ const STRING_MAPS: &[&str] = &[
 ];
 
 fn stringify_maps(doc: &mut Node) {
-    fn walk(n: &mut Node, path: &mut Vec<String>) {
-        if STRING_MAPS
+    crate::yaml::visit_mut(doc, &mut |n, path| {
+        if !STRING_MAPS
             .iter()
             .any(|p| crate::load::path_matches(path, p))
         {
-            if let Some(m) = n.as_map_mut() {
-                for (_, v) in m.iter_mut() {
-                    if matches!(v.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
-                        if let Some(t) = v.scalar_text() {
-                            *v = s(t).at(v.line);
-                        }
+            return true;
+        }
+        if let Some(m) = n.as_map_mut() {
+            for (_, v) in m.iter_mut() {
+                if matches!(v.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
+                    if let Some(t) = v.scalar_text() {
+                        *v = s(t).at(v.line);
                     }
                 }
             }
-            return;
         }
-        match &mut n.value {
-            Value::Map(m) => {
-                for (k, v) in m.iter_mut() {
-                    path.push(k.clone());
-                    walk(v, path);
-                    path.pop();
-                }
-            }
-            Value::Seq(items) => {
-                for (i, v) in items.iter_mut().enumerate() {
-                    path.push(format!("[{i}]"));
-                    walk(v, path);
-                    path.pop();
-                }
-            }
-            _ => {}
-        }
-    }
-    walk(doc, &mut Vec::new());
+        false
+    });
 }
 
 fn drop_false(doc: &mut Node) {
-    fn walk(n: &mut Node, path: &mut Vec<String>) {
-        match &mut n.value {
-            Value::Map(m) => {
-                m.retain(|(k, v)| {
-                    if !matches!(v.value, Value::Bool(false)) {
-                        return true;
-                    }
-                    path.push(k.clone());
-                    let omit = OMIT_FALSE
-                        .iter()
-                        .any(|p| crate::load::path_matches(path, p));
-                    path.pop();
-                    !omit
-                });
-                for (k, v) in m.iter_mut() {
-                    path.push(k.clone());
-                    walk(v, path);
-                    path.pop();
+    crate::yaml::visit_mut(doc, &mut |n, path| {
+        if let Some(m) = n.as_map_mut() {
+            let mut child = path.to_vec();
+            m.retain(|(k, v)| {
+                if !matches!(v.value, Value::Bool(false)) {
+                    return true;
                 }
-            }
-            Value::Seq(items) => {
-                for (i, v) in items.iter_mut().enumerate() {
-                    path.push(format!("[{i}]"));
-                    walk(v, path);
-                    path.pop();
-                }
-            }
-            _ => {}
+                child.push(k.clone());
+                let omit = OMIT_FALSE
+                    .iter()
+                    .any(|p| crate::load::path_matches(&child, p));
+                child.pop();
+                !omit
+            });
         }
-    }
-    walk(doc, &mut Vec::new());
+        true
+    });
+}
+
+/// The names of the project volumes a service mounts.
+pub fn volume_sources(svc: &Node) -> Vec<String> {
+    svc.get("volumes")
+        .and_then(Node::as_seq)
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("type").and_then(Node::as_str) == Some("volume"))
+        .filter_map(|v| v.get("source").and_then(Node::scalar_text))
+        .collect()
 }
 
 /// What `config --no-interpolate` prints: the merged files with compose-go's canonical
@@ -1069,18 +1049,7 @@ fn prune_unused(doc: &mut Node) {
         .flatten()
     {
         nets.extend(names(svc.get("networks")));
-        for v in svc
-            .get("volumes")
-            .and_then(Node::as_seq)
-            .into_iter()
-            .flatten()
-        {
-            if v.get("type").and_then(Node::as_str) == Some("volume") {
-                if let Some(src) = v.get("source").and_then(Node::scalar_text) {
-                    vols.insert(src);
-                }
-            }
-        }
+        vols.extend(volume_sources(svc));
         for it in svc
             .get("secrets")
             .and_then(Node::as_seq)

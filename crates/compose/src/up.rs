@@ -845,18 +845,7 @@ pub fn ensure_resources(cx: &mut Ctx, names: &[String]) -> anyhow::Result<()> {
         for (k, _) in svcmod::service_networks(&svc) {
             nets.insert(k);
         }
-        for v in svc
-            .get("volumes")
-            .and_then(Node::as_seq)
-            .into_iter()
-            .flatten()
-        {
-            if v.get("type").and_then(Node::as_str) == Some("volume") {
-                if let Some(s) = v.get("source").and_then(Node::scalar_text) {
-                    vols.insert(s);
-                }
-            }
-        }
+        vols.extend(crate::normalize::volume_sources(&svc));
     }
     let existing: Vec<engine::network_record::Network> = cx.eng.networks()?;
     for key in nets {

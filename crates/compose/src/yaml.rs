@@ -223,6 +223,34 @@ impl Node {
     }
 }
 
+/// Visit every node depth first with its path (keys, `[i]` for items); `f` answers
+/// whether to go into the node's children.
+pub fn visit_mut(n: &mut Node, f: &mut dyn FnMut(&mut Node, &[String]) -> bool) {
+    fn go(n: &mut Node, path: &mut Vec<String>, f: &mut dyn FnMut(&mut Node, &[String]) -> bool) {
+        if !f(n, path) {
+            return;
+        }
+        match &mut n.value {
+            Value::Map(m) => {
+                for (k, v) in m.iter_mut() {
+                    path.push(k.clone());
+                    go(v, path, f);
+                    path.pop();
+                }
+            }
+            Value::Seq(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    path.push(format!("[{i}]"));
+                    go(v, path, f);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    go(n, &mut Vec::new(), f)
+}
+
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)` for the values compose files hold.
 pub fn go_float(f: f64) -> String {
     if f.is_nan() {
