@@ -249,7 +249,8 @@ impl Engine {
             // An anonymous volume stays one when another container mounts it by name
             // (docker compose hands a recreated container its predecessor's): `rm -v`
             // removes it with its last user, as dockerd does.
-            if v.anonymous {
+            // (Not one borrowed with `--volumes-from`: that stays its lender's.)
+            if v.anonymous && m.origin != Some(crate::config::MountOrigin::VolumesFrom) {
                 m.anonymous = true;
             }
             m.source = v.name;
