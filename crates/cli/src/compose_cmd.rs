@@ -33,16 +33,7 @@ pub fn compose(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i3
         return compose::command::main(a, root, run_dir);
     }
     let o = compose::command::options(&a)?;
-    let p = match compose::command::load(&o) {
-        Ok(p) => p,
-        Err(e)
-            if a.project_name.is_some()
-                && e.to_string().starts_with("no configuration file provided") =>
-        {
-            compose::up::stub_project(a.project_name.clone().unwrap_or_default(), &o)
-        }
-        Err(e) => return Err(e),
-    };
+    let p = compose::up::project_for(&a, &o)?;
     let eng = Engine::open(root, run_dir)?;
     let mut cx = Ctx {
         p,
@@ -76,6 +67,10 @@ pub fn compose(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i3
             private_port,
         } => {
             let r = compose::exec::service_container(&mut cx, &service, index)?;
+            if !r.state.status.is_up() {
+                bail!("service {service:?} is not running");
+            }
+            let protocol = protocol.to_ascii_lowercase();
             let port: u16 = private_port
                 .parse()
                 .map_err(|_| anyhow::anyhow!("invalid port {private_port:?}"))?;
@@ -89,7 +84,17 @@ pub fn compose(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i3
                     return Ok(0);
                 }
             }
-            bail!("no port {private_port}/{protocol} for container {}", r.name)
+            let have: Vec<String> = r
+                .state
+                .ports
+                .iter()
+                .map(|b| format!("{}/{}", b.container_port, b.proto))
+                .collect();
+            bail!(
+                "no port {private_port}/{protocol} for container {}: {}",
+                r.name,
+                have.join(", ")
+            )
         }
         ComposeCmd::Cp {
             index, src, dst, ..

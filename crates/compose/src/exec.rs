@@ -12,14 +12,22 @@ use crate::up::{create_container, number, project_containers, selected, service_
 /// The container of `service` with replica `index` (0: the first one).
 pub fn service_container(cx: &mut Ctx, service: &str, index: u32) -> anyhow::Result<Record> {
     let pname = cx.p.name.clone();
-    let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+    // The service's containers, one-off ones last (docker compose's exec target).
+    let mut cs: Vec<Record> = project_containers(&mut cx.eng, &pname, true)?
         .into_iter()
         .filter(|r| service_of(r) == service)
         .collect();
+    cs.sort_by_key(|r| {
+        r.config
+            .labels
+            .get(crate::service::LABEL_ONEOFF)
+            .is_some_and(|v| v == "True")
+    });
     let pick = if index == 0 {
         cs.iter().find(|r| r.state.status.is_up()).or(cs.first())
     } else {
-        cs.iter().find(|r| number(r) == index)
+        cs.iter()
+            .find(|r| number(r) == index && r.state.status.is_up())
     };
     match pick {
         Some(r) => Ok(r.clone()),

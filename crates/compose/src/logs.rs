@@ -202,8 +202,19 @@ pub fn interrupt_flag() -> &'static AtomicBool {
 /// `logs`.
 pub fn logs(cx: &mut Ctx, a: &LogsArgs) -> anyhow::Result<i32> {
     let pname = cx.p.name.clone();
+    // With the files loaded, only the project's services (no orphans), and names checked.
+    let known: Vec<String> = cx.services().into_iter().map(|(k, _)| k).collect();
+    let loaded = !cx.p.files.is_empty();
+    if loaded {
+        for s in &a.services {
+            if !known.contains(s) {
+                anyhow::bail!("no such service: {s}");
+            }
+        }
+    }
     let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
         .into_iter()
+        .filter(|r| !loaded || known.contains(&service_of(r)))
         .filter(|r| a.services.is_empty() || a.services.contains(&service_of(r)))
         .filter(|r| a.index.is_none_or(|i| number(r) == i))
         .collect();

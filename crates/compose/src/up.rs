@@ -155,6 +155,10 @@ fn is_oneoff(r: &Record) -> bool {
 /// The services to act on: those named (or all) plus, unless `no_deps`, what they
 /// depend on; in dependency order.
 pub fn selected(p: &Project, names: &[String], no_deps: bool) -> anyhow::Result<Vec<String>> {
+    if p.files.is_empty() {
+        // A project known by name only: the names are its services' as they are.
+        return Ok(names.to_vec());
+    }
     let all = dependency_order(&p.model);
     for n in names {
         if !all.contains(n) {
@@ -261,14 +265,7 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
         ComposeCmd::Run(r) => o.services = vec![r.service.clone()],
         _ => {}
     }
-    // Commands that act on what exists may name a project that has no files here.
-    let p = match crate::command::load(&o) {
-        Ok(p) => p,
-        Err(e) if a.project_name.is_some() && is_no_file(&e) && acts_on_existing(&a.cmd) => {
-            stub_project(a.project_name.clone().unwrap_or_default(), &o)
-        }
-        Err(e) => return Err(e),
-    };
+    let p = project_for(a, &o)?;
     let eng = Engine::open(root, run_dir)?;
     let quiet = a.progress.as_deref() == Some("quiet");
     let mut cx = Ctx {
@@ -298,12 +295,17 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             wait_timeout,
             services,
         } => {
-            let names = selected(&cx.p, services, false)?;
+            let mut names = selected(&cx.p, services, false)?;
             let pname = cx.p.name.clone();
             let have: Vec<String> = project_containers(&mut cx.eng, &pname, false)?
                 .iter()
                 .map(service_of)
                 .collect();
+            if names.is_empty() {
+                // A project known by name only: what it has.
+                names = have.clone();
+                names.dedup();
+            }
             for n in &names {
                 if !have.contains(n) {
                     bail!("service {n:?} has no container to start");
@@ -602,11 +604,30 @@ fn command_name(c: &ComposeCmd) -> String {
         .to_lowercase()
 }
 
-fn is_no_file(e: &anyhow::Error) -> bool {
-    e.to_string().starts_with("no configuration file provided")
+/// The project a command acts on. The commands on what exists take a project by name
+/// alone (`-p NAME` without `-f`: no file read), and fall back to `COMPOSE_PROJECT_NAME`
+/// when the files do not load, as docker compose's `projectOrName` does.
+pub fn project_for(a: &ComposeArgs, o: &Options) -> anyhow::Result<Project> {
+    if !acts_on_existing(&a.cmd) {
+        return crate::command::load(o);
+    }
+    if let Some(name) = a.project_name.clone().filter(|_| a.file.is_empty()) {
+        return Ok(stub_project(name, o));
+    }
+    match crate::command::load(o) {
+        Ok(p) => Ok(p),
+        Err(e) => match o
+            .os_env
+            .get("COMPOSE_PROJECT_NAME")
+            .filter(|n| !n.is_empty())
+        {
+            Some(n) => Ok(stub_project(n.clone(), o)),
+            None => Err(e),
+        },
+    }
 }
 
-fn acts_on_existing(c: &ComposeCmd) -> bool {
+pub fn acts_on_existing(c: &ComposeCmd) -> bool {
     matches!(
         c,
         ComposeCmd::Down(_)
@@ -1336,7 +1357,8 @@ pub fn wait_for_run(cx: &mut Ctx, name: &str, svc: &Node) -> anyhow::Result<()> 
 pub fn start_services(cx: &mut Ctx, names: &[String], wait_deps: bool) -> anyhow::Result<()> {
     let pname = cx.p.name.clone();
     for n in names {
-        let svc = cx.service(n)?;
+        // A project known by name only has no definitions: its containers as they are.
+        let svc = cx.service(n).unwrap_or(Node::map(vec![]));
         if wait_deps {
             wait_dependencies(cx, n, &svc, names, None)?;
         }
@@ -1557,7 +1579,7 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
     if u.no_start {
         return Ok(0);
     }
-    let detach = u.detach || u.wait || u.watch;
+    let detach = u.detach || u.wait;
     if detach {
         start_services(cx, &names, true)?;
         if u.wait {
@@ -1620,6 +1642,14 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
     }
     let abort =
         u.abort_on_container_exit || u.abort_on_container_failure || u.exit_code_from.is_some();
+    // --watch: the rules run between two looks at the logs.
+    let mut watcher = if u.watch {
+        let w = crate::watch::Watcher::new(cx, &u.services, u.quiet_build)?;
+        eprintln!("Watch enabled");
+        Some(w)
+    } else {
+        None
+    };
     let mut code = 0;
     loop {
         if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
@@ -1665,6 +1695,9 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
         for r in &cs {
             follower.note_exit(r);
         }
+        if let Some(w) = watcher.as_mut() {
+            w.tick(cx);
+        }
         if abort {
             let exited = cs.iter().find(|r| {
                 matches!(
@@ -1698,7 +1731,8 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
             attach.contains(&service_of(r))
                 && (r.state.status.is_up() || r.state.status == ContainerStatus::Restarting)
         });
-        if !running {
+        // With --watch, up stays until interrupted (a rebuild may bring them back).
+        if !running && watcher.is_none() {
             follower.drain(&mut cx.eng);
             break;
         }
@@ -1894,13 +1928,20 @@ pub fn projects(eng: &mut Engine, all: bool) -> anyhow::Result<Vec<ProjectSummar
         };
         let e = by.entry(p.clone()).or_default();
         *e.0.entry(r.state.status.as_str().to_string()).or_default() += 1;
-        if e.1.is_empty() {
-            e.1 = r
-                .config
-                .labels
-                .get(svcmod::LABEL_FILES)
-                .cloned()
-                .unwrap_or_default();
+        // The union of the files the project's containers were made from.
+        for f in r
+            .config
+            .labels
+            .get(svcmod::LABEL_FILES)
+            .map(|f| f.split(',').map(str::to_string).collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            if !f.is_empty() && !e.1.split(',').any(|x| x == f) {
+                if !e.1.is_empty() {
+                    e.1.push(',');
+                }
+                e.1.push_str(&f);
+            }
         }
     }
     let mut out = Vec::new();

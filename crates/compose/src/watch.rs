@@ -140,62 +140,71 @@ fn sync(cx: &mut Ctx, service: &str, root: &Path, file: &Path, target: &str) -> 
     Ok(())
 }
 
-/// `watch`.
-pub fn watch(cx: &mut Ctx, services: &[String], no_up: bool, quiet: bool) -> anyhow::Result<i32> {
-    let names = selected(&cx.p, services, false)?;
-    let mut rules: Vec<Rule> = Vec::new();
-    for n in &names {
-        let svc = cx.service(n)?;
-        for t in svc
-            .get("develop")
-            .and_then(|d| d.get("watch"))
-            .and_then(Node::as_seq)
-            .cloned()
-            .unwrap_or_default()
-        {
-            let path = PathBuf::from(
-                t.get("path")
-                    .and_then(Node::scalar_text)
-                    .unwrap_or_default(),
-            );
-            let mut ignore = strings(t.get("ignore"));
-            ignore.push(".git".into());
-            let mut snap = Snapshot::new();
-            scan(&path, &ignore, &mut snap);
-            rules.push(Rule {
-                service: n.clone(),
-                path,
-                action: t
-                    .get("action")
-                    .and_then(Node::scalar_text)
-                    .unwrap_or_default(),
-                target: t
-                    .get("target")
-                    .and_then(Node::scalar_text)
-                    .unwrap_or_default(),
-                ignore,
-                exec: strings(t.get("exec").and_then(|e| e.get("command"))),
-                snap,
-            });
+/// The `develop.watch` rules of some services, and what their paths held when last seen.
+pub struct Watcher {
+    rules: Vec<Rule>,
+    quiet: bool,
+    last: std::time::Instant,
+}
+
+impl Watcher {
+    /// The rules of `services` (all when empty) and their paths as they are now.
+    pub fn new(cx: &mut Ctx, services: &[String], quiet: bool) -> anyhow::Result<Watcher> {
+        let names = selected(&cx.p, services, false)?;
+        let mut rules: Vec<Rule> = Vec::new();
+        for n in &names {
+            let svc = cx.service(n)?;
+            for t in svc
+                .get("develop")
+                .and_then(|d| d.get("watch"))
+                .and_then(Node::as_seq)
+                .cloned()
+                .unwrap_or_default()
+            {
+                let path = PathBuf::from(
+                    t.get("path")
+                        .and_then(Node::scalar_text)
+                        .unwrap_or_default(),
+                );
+                let mut ignore = strings(t.get("ignore"));
+                ignore.push(".git".into());
+                let mut snap = Snapshot::new();
+                scan(&path, &ignore, &mut snap);
+                rules.push(Rule {
+                    service: n.clone(),
+                    path,
+                    action: t
+                        .get("action")
+                        .and_then(Node::scalar_text)
+                        .unwrap_or_default(),
+                    target: t
+                        .get("target")
+                        .and_then(Node::scalar_text)
+                        .unwrap_or_default(),
+                    ignore,
+                    exec: strings(t.get("exec").and_then(|e| e.get("command"))),
+                    snap,
+                });
+            }
         }
+        if rules.is_empty() {
+            anyhow::bail!("none of the selected services is configured for watch, consider setting a 'develop' section");
+        }
+        Ok(Watcher {
+            rules,
+            quiet,
+            last: std::time::Instant::now(),
+        })
     }
-    if rules.is_empty() {
-        anyhow::bail!("none of the selected services is configured for watch, consider setting a 'develop' section");
-    }
-    if !no_up {
-        let u = crate::cli::UpArgs {
-            detach: true,
-            services: names.clone(),
-            ..Default::default()
-        };
-        crate::up::up(cx, &u)?;
-    }
-    if !quiet {
-        eprintln!("Watch enabled");
-    }
-    let stop = crate::logs::interrupt_flag();
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(300));
+
+    /// Look for changes (at most every 300 ms) and apply the rules of what changed.
+    pub fn tick(&mut self, cx: &mut Ctx) {
+        if self.last.elapsed() < Duration::from_millis(300) {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        let quiet = self.quiet;
+        let rules = &mut self.rules;
         #[allow(clippy::needless_range_loop)] // `cx` is borrowed mutably inside.
         for i in 0..rules.len() {
             let mut now = Snapshot::new();
@@ -277,6 +286,28 @@ pub fn watch(cx: &mut Ctx, services: &[String], no_up: bool, quiet: bool) -> any
                 eprintln!("watch: {e:#}");
             }
         }
+    }
+}
+
+/// `watch`.
+pub fn watch(cx: &mut Ctx, services: &[String], no_up: bool, quiet: bool) -> anyhow::Result<i32> {
+    let mut w = Watcher::new(cx, services, quiet)?;
+    if !no_up {
+        let names = selected(&cx.p, services, false)?;
+        let u = crate::cli::UpArgs {
+            detach: true,
+            services: names,
+            ..Default::default()
+        };
+        crate::up::up(cx, &u)?;
+    }
+    if !quiet {
+        eprintln!("Watch enabled");
+    }
+    let stop = crate::logs::interrupt_flag();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        w.tick(cx);
     }
     Ok(0)
 }
