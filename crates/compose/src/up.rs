@@ -533,26 +533,41 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             down_project,
             services,
         } => {
-            let names = selected(&cx.p, services, true)?;
-            let mut code = 0;
-            loop {
-                let cs = project_containers(&mut cx.eng, &cx.p.name.clone(), false)?;
-                let mine: Vec<&Record> = cs
-                    .iter()
-                    .filter(|r| names.contains(&service_of(r)))
-                    .collect();
-                if let Some(r) = mine.iter().find(|r| !r.state.status.is_up()) {
-                    code = r.state.exit_code;
-                    println!("{}", r.state.exit_code);
-                    if *down_project {
-                        down(&mut cx, &DownArgs::default())?;
-                    }
-                    break;
+            // Every running container of the services (one-off ones too), each waited on
+            // at once; the status of the last to exit (docker compose's).
+            let pname = cx.p.name.clone();
+            let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, true)?
+                .into_iter()
+                .filter(|r| services.contains(&service_of(r)) && r.state.status.is_up())
+                .collect();
+            if cs.is_empty() {
+                bail!("no containers for project {pname:?}");
+            }
+            let (root, run) = (cx.root.clone(), cx.run_dir.clone());
+            let last = std::sync::Mutex::new(0i32);
+            std::thread::scope(|s| {
+                for r in &cs {
+                    let (root, run, last) = (&root, &run, &last);
+                    s.spawn(move || {
+                        let code = Engine::open(root, run).and_then(|mut e| e.wait(&r.id));
+                        if let Ok(code) = code {
+                            println!("container {:?} exited with status code {code}", r.id);
+                            if let Ok(mut l) = last.lock() {
+                                *l = code;
+                            }
+                        }
+                    });
                 }
-                if mine.is_empty() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
+            });
+            let code = last.into_inner().unwrap_or(0);
+            if *down_project {
+                down(
+                    &mut cx,
+                    &DownArgs {
+                        remove_orphans: true,
+                        ..Default::default()
+                    },
+                )?;
             }
             Ok(code)
         }
