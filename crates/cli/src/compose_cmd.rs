@@ -278,7 +278,8 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
                         .collect()
                 })
                 .collect();
-            format::table_min(&header, &cells, 0);
+            // docker/cli's container table: cells at least 10 wide.
+            format::table(&header, &cells);
         }
         Some(t) => {
             if t.starts_with("table") {
@@ -405,6 +406,7 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
         println!("{}", Value::Array(json_rows));
         return Ok(0);
     }
+    // docker compose's pretty tables: cells at least 20 wide.
     format::table_min(
         &[
             "CONTAINER",
@@ -416,7 +418,7 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
             "CREATED",
         ],
         &rows,
-        0,
+        20,
     );
     Ok(0)
 }

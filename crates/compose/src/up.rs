@@ -2013,11 +2013,12 @@ fn ls(
         println!("{}", serde_json::Value::Array(v));
         return Ok(0);
     }
-    let w0 = ps.iter().map(|p| p.name.len()).max().unwrap_or(0).max(4) + 3;
-    let w1 = ps.iter().map(|p| p.status.len()).max().unwrap_or(0).max(6) + 3;
-    println!("{:w0$}{:w1$}CONFIG FILES", "NAME", "STATUS");
-    for p in ps {
-        println!("{:w0$}{:w1$}{}", p.name, p.status, p.files);
-    }
+    let mut rows = vec![vec![
+        "NAME".to_string(),
+        "STATUS".to_string(),
+        "CONFIG FILES".to_string(),
+    ]];
+    rows.extend(ps.into_iter().map(|p| vec![p.name, p.status, p.files]));
+    print!("{}", crate::variables::pretty_table(&rows));
     Ok(0)
 }

@@ -143,17 +143,21 @@ pub fn render(vars: &BTreeMap<String, Variable>, json: bool) -> String {
         ]
     }))
     .collect();
-    let mut w = [0usize; 4];
-    for r in &rows {
+    pretty_table(&rows.iter().map(|r| r.to_vec()).collect::<Vec<_>>())
+}
+
+/// docker compose's tables (`ls`, `images`, `config --variables`): Go's tabwriter with
+/// cells at least 20 wide and 3 spaces of padding; the last column as it is.
+pub fn pretty_table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut w = vec![20usize; cols];
+    for r in rows {
         for (k, c) in r.iter().enumerate() {
-            w[k] = w[k].max(c.chars().count() + 1);
+            w[k] = w[k].max(c.chars().count() + 3);
         }
     }
-    for c in &mut w {
-        *c = (*c).max(20);
-    }
     let mut out = String::new();
-    for r in &rows {
+    for r in rows {
         for (k, c) in r.iter().enumerate() {
             if k + 1 < r.len() {
                 out.push_str(&format!("{c:<width$}", width = w[k]));
