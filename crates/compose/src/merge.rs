@@ -67,6 +67,7 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, Stri
         o.tag = Tag::None;
         return Ok(o);
     }
+    let (base, over) = apply_entry_resets(base, over);
     if let Some(rule) = RULES.iter().find(|(p, _)| matches(path, p)).map(|r| r.1) {
         return Ok(match rule {
             Rule::Override => over,
@@ -149,6 +150,39 @@ impl Node {
             _ => 0,
         }
     }
+}
+
+/// `KEY: !reset ...` entries of an overriding mapping remove `KEY` from the base, in
+/// either of its forms (a mapping's entry, or a `KEY=VALUE` / `KEY` item of a list), and
+/// are dropped themselves: compose-go removes reset paths before it merges, so a reset
+/// inside `environment` or `labels` (merged as sequences) still takes the entry away.
+fn apply_entry_resets(base: Node, over: Node) -> (Node, Node) {
+    let Value::Map(om) = &over.value else {
+        return (base, over);
+    };
+    let reset: Vec<String> = om
+        .iter()
+        .filter(|(_, v)| v.tag == Tag::Reset)
+        .map(|(k, _)| k.clone())
+        .collect();
+    if reset.is_empty() {
+        return (base, over);
+    }
+    let mut base = base;
+    match &mut base.value {
+        Value::Map(bm) => bm.retain(|(k, _)| !reset.contains(k)),
+        Value::Seq(items) => items.retain(|it| {
+            let t = it.scalar_text().unwrap_or_default();
+            let k = t.split_once('=').map_or(t.as_str(), |(k, _)| k);
+            !reset.iter().any(|r| r == k)
+        }),
+        _ => {}
+    }
+    let mut over = over;
+    if let Value::Map(om) = &mut over.value {
+        om.retain(|(_, v)| v.tag != Tag::Reset);
+    }
+    (base, over)
 }
 
 fn seq_node(items: Vec<Node>, line: usize) -> Node {
