@@ -14,8 +14,19 @@ use serde_json::{json, Value};
 
 use crate::format;
 
-/// Run `quai compose ...`.
+/// Run `quai compose ...`. docker compose prints its errors bare (no `Error: `), and
+/// exits 1.
 pub fn compose(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> {
+    match compose_inner(a, root, run_dir) {
+        Err(e) if e.downcast_ref::<crate::containers::Status>().is_none() => {
+            eprintln!("{}", format!("{e:#}").replace('\n', " "));
+            Ok(1)
+        }
+        r => r,
+    }
+}
+
+fn compose_inner(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> {
     let shown = matches!(
         a.cmd,
         ComposeCmd::Ps(_)
