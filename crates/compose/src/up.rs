@@ -195,6 +195,12 @@ pub fn selected(p: &Project, names: &[String], no_deps: bool) -> anyhow::Result<
 
 /// `names` and every service that depends on one of them, transitively.
 pub fn dependents(p: &Project, names: &[String]) -> Vec<String> {
+    dependents_by(p, names, false)
+}
+
+/// `names` and the services that depend on one of them, transitively; with `restart`,
+/// only through `depends_on` entries with `restart: true` (what `restart` takes along).
+pub fn dependents_by(p: &Project, names: &[String], restart: bool) -> Vec<String> {
     let mut out: Vec<String> = names.to_vec();
     loop {
         let mut added = false;
@@ -209,7 +215,13 @@ pub fn dependents(p: &Project, names: &[String]) -> Vec<String> {
                 continue;
             }
             let deps = v.get("depends_on").and_then(Node::as_map);
-            if deps.is_some_and(|d| d.iter().any(|(x, _)| out.contains(x))) {
+            let edge = |(x, d): &(String, Node)| {
+                out.contains(x)
+                    && (!restart
+                        || d.get("restart")
+                            .is_some_and(|r| matches!(r.value, Value::Bool(true))))
+            };
+            if deps.is_some_and(|d| d.iter().any(edge)) {
                 out.push(k.clone());
                 added = true;
             }
@@ -329,7 +341,7 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             // The services named and, unless --no-deps, those that depend on them.
             let mut names = selected(&cx.p, services, true)?;
             if !services.is_empty() && !*no_deps {
-                names = dependents(&cx.p, &names);
+                names = dependents_by(&cx.p, &names, true);
             }
             let order = dependency_order(&cx.p.model);
             let mut cs = project_containers(&mut cx.eng, &cx.p.name.clone(), false)?;
@@ -411,14 +423,14 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             &mut cx,
             services,
             ContainerStatus::Running,
-            ("Pausing", "Paused"),
+            "Paused",
             |e, id| e.pause(id, true).map(drop),
         ),
         ComposeCmd::Unpause { services } => each(
             &mut cx,
             services,
             ContainerStatus::Paused,
-            ("Unpausing", "Unpaused"),
+            "Unpaused",
             |e, id| e.pause(id, false).map(drop),
         ),
         ComposeCmd::Pull {
@@ -593,19 +605,19 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
     }
 }
 
-/// `op` on the named services' containers that are in status `when`, with its progress.
+/// `op` on the named services' containers that are in status `when`, with its outcome.
 fn each(
     cx: &mut Ctx,
     services: &[String],
     when: ContainerStatus,
-    words: (&str, &str),
+    done: &str,
     op: impl Fn(&mut Engine, &str) -> engine::Result<()>,
 ) -> anyhow::Result<i32> {
+    // docker compose prints the outcome only ("Paused", no "Pausing").
     for r in targets(cx, services)? {
         if r.state.status == when {
-            cx.say("Container", &r.name, words.0);
             op(&mut cx.eng, &r.id)?;
-            cx.say("Container", &r.name, words.1);
+            cx.say("Container", &r.name, done);
         }
     }
     Ok(0)
@@ -689,6 +701,8 @@ pub fn stub_project(name: String, o: &Options) -> Project {
 
 /// The project's containers of the named services (all when none named).
 pub fn targets(cx: &mut Ctx, services: &[String]) -> anyhow::Result<Vec<Record>> {
+    // docker compose refuses a name that is not one of the project's services.
+    selected(&cx.p, services, true)?;
     let all = project_containers(&mut cx.eng, &cx.p.name.clone(), false)?;
     Ok(all
         .into_iter()
@@ -1761,15 +1775,25 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
 /// Stop containers at once, each on a thread with an engine of its own (docker compose
 /// stops a project's containers in parallel, so a slow one does not hold up the rest).
 pub fn stop_parallel(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<String> {
-    let up: Vec<&Record> = cs.iter().filter(|r| r.state.status.is_up()).collect();
+    // docker compose reports every container of the services, stopped ones too.
+    let up: Vec<&Record> = cs.iter().collect();
     for r in &up {
-        if let Ok(svc) = cx.service(&service_of(r)) {
-            let _ = run_hooks(cx, &svc, "pre_stop", &r.id);
+        if r.state.status.is_up() {
+            if let Ok(svc) = cx.service(&service_of(r)) {
+                let _ = run_hooks(cx, &svc, "pre_stop", &r.id);
+            }
         }
         cx.say("Container", &r.name, "Stopping");
     }
-    let items: Vec<(String, String)> = up.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
-    let results = cx.parallel(items, move |e, id| e.stop(&id, timeout).map(|_| ()));
+    let items: Vec<(String, String)> = up
+        .iter()
+        .filter(|r| r.state.status.is_up())
+        .map(|r| (r.id.clone(), r.name.clone()))
+        .collect();
+    let mut results = cx.parallel(items, move |e, id| e.stop(&id, timeout).map(|_| ()));
+    for r in up.iter().filter(|r| !r.state.status.is_up()) {
+        results.push((r.name.clone(), Ok(())));
+    }
     let mut errors = Vec::new();
     for (name, r) in results {
         match r {
