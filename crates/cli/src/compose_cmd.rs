@@ -63,11 +63,24 @@ fn compose_inner(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<
             services,
         } => images(&mut cx, &format, quiet, &services),
         ComposeCmd::Top { services } => {
+            // One table, as docker compose prints it: the service and the container's
+            // number first, then ps's columns.
             let cs = compose::up::targets(&mut cx, &services)?;
+            let mut header: Vec<String> = vec!["SERVICE".into(), "#".into()];
+            let mut rows: Vec<Vec<String>> = Vec::new();
             for r in cs.iter().filter(|r| r.state.status.is_up()) {
-                println!("{}", r.name);
-                crate::container_io::top(&mut cx.eng, &r.id, &[])?;
-                println!();
+                let t = cx.eng.top(&r.id, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+                if header.len() == 2 {
+                    header.extend(t.titles.iter().cloned());
+                }
+                for p in t.processes {
+                    let mut row = vec![service_of(r), compose::up::number(r).to_string()];
+                    row.extend(p);
+                    rows.push(row);
+                }
+            }
+            if !rows.is_empty() {
+                print!("{}", tabwrite(&header, &rows, 4, 2));
             }
             Ok(0)
         }
@@ -218,7 +231,8 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
     if let Some(f) = &a.filter {
         match f.split_once('=') {
             Some(("status", v)) => statuses.push(v.to_string()),
-            _ => bail!("invalid filter {f:?}: only status=... is supported"),
+            Some((k, _)) => bail!("unknown filter {k}"),
+            None => bail!("arguments to --filter should be in form KEY=VAL"),
         }
     }
     for n in &a.names {
@@ -289,8 +303,11 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
                         .collect()
                 })
                 .collect();
-            // docker/cli's container table: cells at least 10 wide.
-            format::table(&header, &cells);
+            // docker/cli's container table: cells at least 10 wide, padding 3, a row's
+            // last cells kept as Go's tabwriter leaves them (blanks after STATUS when
+            // there are no ports).
+            let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+            print!("{}", tabwrite(&header, &cells, 10, 3));
         }
         Some(t) => {
             if t.starts_with("table") {
@@ -477,4 +494,46 @@ fn volumes(
         _ => format::table(&["DRIVER", "VOLUME NAME"], &rows),
     }
     Ok(0)
+}
+
+/// Rows as Go's tabwriter lays them out (cells padded to the column's widest plus
+/// `padding`, at least `min`; the last cell as it is).
+fn tabwrite(header: &[String], rows: &[Vec<String>], min: usize, padding: usize) -> String {
+    let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i < w.len() {
+                w[i] = w[i].max(c.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    for cells in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        let n = cells.len();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == n {
+                out.push_str(c);
+            } else {
+                let width = (w.get(i).copied().unwrap_or(0) + padding).max(min);
+                out.push_str(&format!("{c:<width$}"));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tabwrite;
+
+    #[test]
+    fn top_table_is_laid_out_as_docker_compose_does() {
+        let h: Vec<String> = ["SERVICE", "#", "UID", "CMD"].map(String::from).to_vec();
+        let rows = vec![["api", "1", "root", "sleep 1"].map(String::from).to_vec()];
+        assert_eq!(
+            tabwrite(&h, &rows, 4, 2),
+            "SERVICE  #   UID   CMD\napi      1   root  sleep 1\n"
+        );
+    }
 }

@@ -161,6 +161,8 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
         .as_ref()
         .map(|e| crate::canon::split_command(e).map_err(|x| anyhow!(x)))
         .transpose()?;
+    // docker compose shows no progress for the one-off container itself.
+    let quiet = std::mem::replace(&mut cx.quiet, true);
     let rec = create_container(cx, &a.service, &svc2, 0, true, &id, |req| {
         req.name = Some(name.clone());
         if !a.command.is_empty() {
@@ -212,7 +214,9 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
         if !a.use_aliases {
             req.config.aliases.clear();
         }
-    })?;
+    });
+    cx.quiet = quiet;
+    let rec = rec?;
     if a.detach {
         cx.eng
             .start(&rec.id, "")
@@ -248,6 +252,11 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
     // AutoRemove does).
     if a.rm {
         let _ = cx.eng.remove(&rec.id, true, true);
+    }
+    if code.as_ref().is_ok_and(|c| *c != 0) {
+        // The exit status reaches docker's CLI as a status error with no message: a
+        // blank line.
+        eprintln!();
     }
     code
 }

@@ -158,11 +158,13 @@ impl Follower {
         if let Some(s) = self.sources.iter_mut().find(|s| s.id == r.id) {
             if exited && !s.exited_said {
                 s.exited_said = true;
+                // docker compose starts the line by clearing it ("\r\x1b[K"), terminal
+                // or not.
                 let text = format!("{} exited with code {}", s.prefix, r.state.exit_code);
                 if color {
-                    println!("\x1b[{}m{text}\x1b[0m", s.color);
+                    println!("\r\x1b[K\x1b[{}m{text}\x1b[0m", s.color);
                 } else {
-                    println!("{text}");
+                    println!("\r\x1b[K{text}");
                 }
             } else if !exited {
                 s.exited_said = false;

@@ -1098,6 +1098,8 @@ fn recreate(
             .collect()
     };
     let replaced = old.id.clone();
+    // The new container under its temporary name is no progress of its own.
+    let quiet = std::mem::replace(&mut cx.quiet, true);
     let new = create_container(cx, name, svc, k, false, image_id, |req| {
         req.name = Some(tmp.clone());
         req.config
@@ -1136,7 +1138,9 @@ fn recreate(
                 });
             }
         }
-    })?;
+    });
+    cx.quiet = quiet;
+    let new = new?;
     if old.state.status.is_up() {
         if let Ok(s) = cx.service(name) {
             let _ = run_hooks(cx, &s, "pre_stop", &old.id);
@@ -1190,6 +1194,17 @@ fn converge(
         // Keep the up-to-date ones with the lowest numbers; obsolete ones go first.
         existing.sort_by_key(|r| (diverged(r) && policy != Recreate::Never, number(r)));
         let next = existing.iter().map(number).max().unwrap_or(0) + 1;
+        let redo = |r: &Record| match policy {
+            Recreate::Never => false,
+            Recreate::Force => true,
+            Recreate::Diverged => diverged(r),
+        };
+        for r in existing.iter().take(want) {
+            if !redo(r) && r.state.status.is_up() {
+                // Up to date and running: docker compose says so, before any scaling.
+                cx.say("Container", &r.name, "Running");
+            }
+        }
         for r in existing.iter().skip(want) {
             cx.say("Container", &r.name, "Stopping");
             cx.eng.stop(&r.id, u.timeout)?;
@@ -1199,12 +1214,7 @@ fn converge(
             cx.say("Container", &r.name, "Removed");
         }
         for r in existing.iter().take(want) {
-            let redo = match policy {
-                Recreate::Never => false,
-                Recreate::Force => true,
-                Recreate::Diverged => diverged(r),
-            };
-            if redo {
+            if redo(r) {
                 recreate(
                     cx,
                     n,
@@ -1268,6 +1278,13 @@ fn wait_dependencies(
                 .into_iter()
                 .filter(|r| service_of(r) == dep)
                 .collect();
+            // docker compose says it waits on each of them first, done or not.
+            if !said {
+                said = true;
+                for r in &cs {
+                    cx.say("Container", &r.name, "Waiting");
+                }
+            }
             if cs.is_empty() {
                 if required {
                     bail!("{name} is missing dependency {dep}");
@@ -1363,12 +1380,6 @@ fn wait_dependencies(
             }
             if timeout.is_some_and(|t| start.elapsed() > t) {
                 bail!("timeout waiting for dependency {dep:?}");
-            }
-            if !said {
-                said = true;
-                for r in &cs {
-                    cx.say("Container", &r.name, "Waiting");
-                }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -1492,24 +1503,31 @@ fn completion_awaited(p: &Project, name: &str) -> bool {
 fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> anyhow::Result<()> {
     let pname = cx.p.name.clone();
     let start = Instant::now();
+    // Each container: "Waiting" first, then "Healthy" (or "Exited" for a one-shot one
+    // that completed) as soon as it is, as docker compose prints them.
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut said = false;
     loop {
         let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
             .into_iter()
             .filter(|r| names.contains(&service_of(r)))
             .collect();
+        if !said {
+            said = true;
+            for r in &cs {
+                cx.say("Container", &r.name, "Waiting");
+            }
+        }
         let mut ready = true;
         for r in &cs {
-            match r.state.status {
-                ContainerStatus::Running => {
-                    if let Some(h) = &r.state.health {
-                        if h.status == "unhealthy" {
-                            bail!("container {} is unhealthy", r.name);
-                        }
-                        if h.status != "healthy" {
-                            ready = false;
-                        }
+            let outcome = match r.state.status {
+                ContainerStatus::Running => match &r.state.health {
+                    Some(h) if h.status == "unhealthy" => {
+                        bail!("container {} is unhealthy", r.name);
                     }
-                }
+                    Some(h) if h.status != "healthy" => None,
+                    _ => Some("Healthy"),
+                },
                 ContainerStatus::Exited | ContainerStatus::Dead => {
                     // A one-shot service others wait for to complete is done when it
                     // exited 0; any other exit fails the wait (docker compose's).
@@ -1517,14 +1535,20 @@ fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> an
                     if r.state.exit_code != 0 || !completion_awaited(&cx.p, &s) {
                         bail!("container {} exited ({})", r.name, r.state.exit_code);
                     }
+                    Some("Exited")
                 }
-                _ => ready = false,
+                _ => None,
+            };
+            match outcome {
+                Some(word) => {
+                    if done.insert(r.id.clone()) {
+                        cx.say("Container", &r.name, word);
+                    }
+                }
+                None => ready = false,
             }
         }
         if ready {
-            for r in &cs {
-                cx.say("Container", &r.name, "Healthy");
-            }
             return Ok(());
         }
         if timeout.is_some_and(|t| start.elapsed() > t) {
@@ -1568,7 +1592,7 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
     }
     if let Some(s) = &u.exit_code_from {
         if !names.contains(s) {
-            bail!("exit-code-from: no such service: {s}");
+            bail!("no such service: {s}: not found");
         }
     }
     // docker compose's own checks of the flags.
@@ -1590,21 +1614,27 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
     // Everything checked and every image present before anything is made.
     let ids = ensure_images(cx, &names, &u.create)?;
     ensure_resources(cx, &names)?;
-    converge(cx, &names, &ids, u, &scale)?;
+    // Orphans first: removed, or the warning before any progress (docker compose's).
     if u.create.remove_orphans {
         remove_orphans(cx, u.timeout)?;
     } else {
         let known: Vec<String> = cx.services().into_iter().map(|(k, _)| k).collect();
         let pname = cx.p.name.clone();
-        let orphans: Vec<String> = project_containers(&mut cx.eng, &pname, false)?
-            .iter()
-            .filter(|r| !known.contains(&service_of(r)) && !cx.p.disabled.contains(&service_of(r)))
-            .map(|r| r.name.clone())
-            .collect();
+        let mut orphans: Vec<&Record> = Vec::new();
+        let cs = project_containers(&mut cx.eng, &pname, false)?;
+        for r in &cs {
+            if !known.contains(&service_of(r)) && !cx.p.disabled.contains(&service_of(r)) {
+                orphans.push(r);
+            }
+        }
+        // Newest first, as the engine's list gives them to docker compose.
+        orphans.sort_by(|a, b| b.created.cmp(&a.created));
+        let orphans: Vec<String> = orphans.iter().map(|r| r.name.clone()).collect();
         if !orphans.is_empty() && !cx.quiet {
-            eprintln!("WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.", orphans.join(" "));
+            crate::command::warn(&format!("Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.", orphans.join(" ")));
         }
     }
+    converge(cx, &names, &ids, u, &scale)?;
     if u.no_start {
         return Ok(0);
     }
@@ -1664,7 +1694,10 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
         println!("Attaching to {}", attached.join(", "));
     }
     let interrupted = crate::logs::interrupt_flag();
+    // Attached, docker compose shows no progress of the start (no Starting/Started).
+    let quiet = std::mem::replace(&mut cx.quiet, true);
     let started = start_services(cx, &names, true);
+    cx.quiet = quiet;
     if let Err(e) = started {
         follower.drain(&mut cx.eng);
         return Err(e);
@@ -1745,13 +1778,24 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
                         .map_or(r.state.exit_code, |x| x.state.exit_code),
                     None => r.state.exit_code,
                 };
-                println!("Aborting on container exit...");
+                let _ = std::io::stdout().flush();
+                // On stderr, in red, terminal or not (docker compose's).
+                eprintln!("\x1b[31m\x1b[1mAborting on container exit...\x1b[0m");
                 stop(cx, &u.services, u.timeout)?;
+                let cs2 = project_containers(&mut cx.eng, &pname, false)?;
+                follower.drain(&mut cx.eng);
+                for r in cs2.iter().filter(|r| names.contains(&service_of(r))) {
+                    follower.note_exit(r);
+                }
                 if let Some(s) = &u.exit_code_from {
-                    let cs2 = project_containers(&mut cx.eng, &pname, false)?;
                     if let Some(x) = cs2.iter().find(|x| service_of(x) == *s) {
                         code = x.state.exit_code;
                     }
+                }
+                let _ = std::io::stdout().flush();
+                if code != 0 {
+                    // docker's CLI prints the status error's empty message: a blank line.
+                    eprintln!();
                 }
                 return Ok(code);
             }
@@ -1790,7 +1834,11 @@ pub fn stop_parallel(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<S
         .filter(|r| r.state.status.is_up())
         .map(|r| (r.id.clone(), r.name.clone()))
         .collect();
-    let mut results = cx.parallel(items, move |e, id| e.stop(&id, timeout).map(|_| ()));
+    let mut results = cx.parallel(items, move |e, id| match e.stop(&id, timeout) {
+        // Gone while stopping (a `run --rm` container removes itself).
+        Err(engine::Error::NoSuchContainer(_)) => Ok(()),
+        r => r.map(|_| ()),
+    });
     for r in up.iter().filter(|r| !r.state.status.is_up()) {
         results.push((r.name.clone(), Ok(())));
     }
@@ -1885,7 +1933,12 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
         images.insert(r.config.image.clone());
     }
     let ids: Vec<(String, String)> = cs.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
-    for (name, res) in cx.parallel(ids, move |e, id| e.remove(&id, true, d.volumes).map(|_| ())) {
+    let removal = move |e: &mut Engine, id: String| match e.remove(&id, true, d.volumes) {
+        // Gone already (a `run --rm` container removes itself once stopped).
+        Err(engine::Error::NoSuchContainer(_)) => Ok(()),
+        r => r.map(|_| ()),
+    };
+    for (name, res) in cx.parallel(ids, removal) {
         match res {
             Ok(()) => cx.say("Container", &name, "Removed"),
             Err(e) => errors.push(e),
@@ -1896,9 +1949,14 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
         // removed at once: each is a bridge and an nftables transaction of its own.
         let mut nets = Vec::new();
         for n in cx.eng.networks()? {
-            if n.labels.get(LABEL_PROJECT) == Some(&pname) && cx.eng.network_users(&n)?.is_empty() {
+            if n.labels.get(LABEL_PROJECT) == Some(&pname) {
                 cx.say("Network", &n.name, "Removing");
-                nets.push((n.name.clone(), n.name.clone()));
+                if cx.eng.network_users(&n)?.is_empty() {
+                    nets.push((n.name.clone(), n.name.clone()));
+                } else {
+                    // docker compose tries, and says why not (not an error).
+                    cx.say("Network", &n.name, "Resource is still in use");
+                }
             }
         }
         for (name, res) in cx.parallel(nets, |e, n| e.network_remove(&n).map(|_| ())) {
