@@ -108,11 +108,13 @@ fn compose_inner(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<
                     return Ok(0);
                 }
             }
-            let have: Vec<String> = r
-                .state
-                .ports
+            // What is published, as docker compose lists it: the host ports, in the
+            // order of the container ports.
+            let mut ports: Vec<_> = r.state.ports.iter().collect();
+            ports.sort_by_key(|b| (b.container_port, b.proto.to_string()));
+            let have: Vec<String> = ports
                 .iter()
-                .map(|b| format!("{}/{}", b.container_port, b.proto))
+                .map(|b| format!("{}/{}", b.host_port, b.proto))
                 .collect();
             bail!(
                 "no port {private_port}/{protocol} for container {}: {}",
@@ -324,9 +326,11 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
                     ("Health", "HEALTH"),
                     ("ExitCode", "EXIT CODE"),
                 ];
-                print!(
+                let rest = t.strip_prefix("table").unwrap_or(t).trim_start();
+                println!(
                     "{}",
-                    crate::template::render_table(t, &rows, headers).map_err(anyhow::Error::msg)?
+                    crate::template::render_table(rest, &rows, headers)
+                        .map_err(anyhow::Error::msg)?
                 );
             } else {
                 for r in &rows {
@@ -392,7 +396,7 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
     let cs = compose::up::targets(cx, services)?;
     let list = cx.eng.image_list()?;
     let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut json_rows: Vec<Value> = Vec::new();
+    let mut json_rows: Vec<String> = Vec::new();
     let mut printed: Vec<String> = Vec::new();
     for r in &cs {
         let id = r.config.image_id.clone();
@@ -412,11 +416,15 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
             continue;
         }
         let size = img.map_or(0, |i| i.size);
-        json_rows.push(json!({
-            "ID": id, "ContainerName": r.name, "Repository": repo, "Tag": tag,
-            "Platform": "linux/amd64", "Size": size,
-            "LastTagTime": "0001-01-01T00:00:00Z",
-        }));
+        json_rows.push(compose::up::ordered_json(&[
+            ("ID", json!(id)),
+            ("ContainerName", json!(r.name)),
+            ("Repository", json!(repo)),
+            ("Tag", json!(tag)),
+            ("Platform", json!("linux/amd64")),
+            ("Size", json!(size)),
+            ("LastTagTime", json!("0001-01-01T00:00:00Z")),
+        ]));
         rows.push(vec![
             r.name.clone(),
             repo,
@@ -431,7 +439,8 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
         return Ok(0);
     }
     if fmt == "json" {
-        println!("{}", Value::Array(json_rows));
+        // docker compose's order of the keys, and a blank line after.
+        println!("[{}]\n", json_rows.join(","));
         return Ok(0);
     }
     // docker compose's pretty tables: cells at least 20 wide.

@@ -220,6 +220,11 @@ pub fn logs(cx: &mut Ctx, a: &LogsArgs) -> anyhow::Result<i32> {
         .filter(|r| a.services.is_empty() || a.services.contains(&service_of(r)))
         .filter(|r| a.index.is_none_or(|i| number(r) == i))
         .collect();
+    if let (Some(i), true) = (a.index, cs.is_empty()) {
+        // docker compose's words for a replica that is not there.
+        let s = a.services.first().cloned().unwrap_or_default();
+        anyhow::bail!("service {s:?} is not running container #{i}");
+    }
     let mut f = Follower::new(colors(&cx.ansi, a.no_color), !a.no_log_prefix, a.timestamps);
     let tail: Option<usize> = match a.tail.as_str() {
         "all" | "" => None,

@@ -365,7 +365,12 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             signal,
             services,
         } => {
-            for r in targets(&mut cx, services)? {
+            let cs = targets(&mut cx, services)?;
+            if !cs.iter().any(|r| r.state.status.is_up()) {
+                // docker compose's words, without a newline; not an error.
+                eprint!("no container to kill");
+            }
+            for r in cs {
                 if r.state.status.is_up() {
                     cx.say("Container", &r.name, "Killing");
                     cx.eng.kill(&r.id, signal)?;
@@ -1325,12 +1330,26 @@ fn wait_dependencies(
                     }
                     match res {
                         Err(e) if !required => {
+                            for r in &cs {
+                                cx.say(
+                                    "Container",
+                                    &r.name,
+                                    &format!(
+                                        "Skipped: optional dependency {dep:?} failed to start"
+                                    ),
+                                );
+                            }
                             crate::command::warn(&format!(
-                                "optional dependency {dep:?} is not healthy: {e}"
+                                "optional dependency {dep:?} failed to start: {e}"
                             ));
                             Ok(true)
                         }
-                        Err(e) => Err(format!("dependency failed to start: {e}")),
+                        Err(e) => {
+                            for r in &cs {
+                                cx.say("Container", &r.name, "Error");
+                            }
+                            Err(format!("dependency failed to start: {e}"))
+                        }
                         Ok(true) => {
                             for r in &cs {
                                 cx.say("Container", &r.name, "Healthy");
@@ -1359,9 +1378,16 @@ fn wait_dependencies(
                                 "{dep:?} didn't complete successfully: exit {}",
                                 r.state.exit_code
                             );
+                            let name = r.name.clone();
                             if required {
+                                cx.say("Container", &name, &format!("service {msg}"));
                                 Err(format!("service {msg}"))
                             } else {
+                                cx.say(
+                                    "Container",
+                                    &name,
+                                    &format!("Skipped: optional dependency {msg}"),
+                                );
                                 crate::command::warn(&format!("optional dependency {msg}"));
                                 Ok(true)
                             }
@@ -1521,6 +1547,8 @@ fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> an
         let mut ready = true;
         for r in &cs {
             let outcome = match r.state.status {
+                // A one-shot service others wait for to complete: done when it exits.
+                ContainerStatus::Running if completion_awaited(&cx.p, &service_of(r)) => None,
                 ContainerStatus::Running => match &r.state.health {
                     Some(h) if h.status == "unhealthy" => {
                         bail!("container {} is unhealthy", r.name);
@@ -1855,6 +1883,16 @@ pub fn stop_parallel(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<S
 /// Stop `cs` in reverse dependency order: a service's containers stop (at once) after
 /// those of every service that depends on it.
 pub fn stop_in_order(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<String> {
+    let mut errors = Vec::new();
+    for batch in stop_levels(cx, cs) {
+        errors.extend(stop_parallel(cx, &batch, timeout));
+    }
+    errors
+}
+
+/// `cs` in batches, in reverse dependency order: a service's containers come after
+/// those of every service that depends on it.
+fn stop_levels(cx: &Ctx, cs: &[Record]) -> Vec<Vec<Record>> {
     let order = dependency_order(&cx.p.model);
     let services: Vec<String> = order.clone();
     // A service's level: 0 for those nothing depends on, else one more than its
@@ -1874,17 +1912,15 @@ pub fn stop_in_order(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<S
             .unwrap_or(0);
         level.insert(s.clone(), l);
     }
-    let mut errors = Vec::new();
     let max = level.values().copied().max().unwrap_or(0);
-    for l in 0..=max {
-        let batch: Vec<Record> = cs
-            .iter()
-            .filter(|r| level.get(&service_of(r)).copied().unwrap_or(0) == l)
-            .cloned()
-            .collect();
-        errors.extend(stop_parallel(cx, &batch, timeout));
-    }
-    errors
+    (0..=max)
+        .map(|l| {
+            cs.iter()
+                .filter(|r| level.get(&service_of(r)).copied().unwrap_or(0) == l)
+                .cloned()
+                .collect()
+        })
+        .collect()
 }
 
 /// `stop`.
@@ -1927,21 +1963,28 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
             .unwrap_or(usize::MAX)
     });
     let mut images: BTreeSet<String> = BTreeSet::new();
-    errors.extend(stop_in_order(cx, &cs, d.timeout));
-    for r in &cs {
-        cx.say("Container", &r.name, "Removing");
-        images.insert(r.config.image.clone());
-    }
-    let ids: Vec<(String, String)> = cs.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
-    let removal = move |e: &mut Engine, id: String| match e.remove(&id, true, d.volumes) {
-        // Gone already (a `run --rm` container removes itself once stopped).
-        Err(engine::Error::NoSuchContainer(_)) => Ok(()),
-        r => r.map(|_| ()),
-    };
-    for (name, res) in cx.parallel(ids, removal) {
-        match res {
-            Ok(()) => cx.say("Container", &name, "Removed"),
-            Err(e) => errors.push(e),
+    // Level by level (reverse dependency order), each batch stopped then removed, as
+    // docker compose takes a service down before what it depends on.
+    for batch in stop_levels(cx, &cs) {
+        errors.extend(stop_parallel(cx, &batch, d.timeout));
+        for r in &batch {
+            cx.say("Container", &r.name, "Removing");
+            images.insert(r.config.image.clone());
+        }
+        let ids: Vec<(String, String)> = batch
+            .iter()
+            .map(|r| (r.id.clone(), r.name.clone()))
+            .collect();
+        let removal = move |e: &mut Engine, id: String| match e.remove(&id, true, d.volumes) {
+            // Gone already (a `run --rm` container removes itself once stopped).
+            Err(engine::Error::NoSuchContainer(_)) => Ok(()),
+            r => r.map(|_| ()),
+        };
+        for (name, res) in cx.parallel(ids, removal) {
+            match res {
+                Ok(()) => cx.say("Container", &name, "Removed"),
+                Err(e) => errors.push(e),
+            }
         }
     }
     if d.services.is_empty() {
@@ -2086,13 +2129,18 @@ fn ls(
         return Ok(0);
     }
     if format == "json" {
-        let v: Vec<serde_json::Value> = ps
+        // docker compose's order of the keys.
+        let v: Vec<String> = ps
             .iter()
-            .map(
-                |p| serde_json::json!({"Name": p.name, "Status": p.status, "ConfigFiles": p.files}),
-            )
+            .map(|p| {
+                ordered_json(&[
+                    ("Name", serde_json::json!(p.name)),
+                    ("Status", serde_json::json!(p.status)),
+                    ("ConfigFiles", serde_json::json!(p.files)),
+                ])
+            })
             .collect();
-        println!("{}", serde_json::Value::Array(v));
+        println!("[{}]", v.join(","));
         return Ok(0);
     }
     let mut rows = vec![vec![
@@ -2103,4 +2151,31 @@ fn ls(
     rows.extend(ps.into_iter().map(|p| vec![p.name, p.status, p.files]));
     print!("{}", crate::variables::pretty_table(&rows));
     Ok(0)
+}
+
+/// A JSON object with its keys in the order given (Go's encoding of a struct).
+pub fn ordered_json(pairs: &[(&str, serde_json::Value)]) -> String {
+    let fields: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(*k)))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ordered_json;
+
+    #[test]
+    fn ordered_json_keeps_the_keys_in_order() {
+        let s = ordered_json(&[
+            ("Name", serde_json::json!("p")),
+            ("Status", serde_json::json!("running(1)")),
+            ("ConfigFiles", serde_json::json!("/a \"b\"")),
+        ]);
+        assert_eq!(
+            s,
+            r#"{"Name":"p","Status":"running(1)","ConfigFiles":"/a \"b\""}"#
+        );
+    }
 }
