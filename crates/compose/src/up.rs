@@ -404,6 +404,9 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
                 eprintln!("No stopped containers");
                 return Ok(0);
             }
+            // Newest first, as the engine lists them to docker compose.
+            let mut gone = gone;
+            gone.sort_by(|a, b| b.created.cmp(&a.created));
             let names: Vec<&str> = gone.iter().map(|r| r.name.as_str()).collect();
             println!("Going to remove {}", names.join(", "));
             if !*force {
@@ -619,11 +622,28 @@ fn each(
     op: impl Fn(&mut Engine, &str) -> engine::Result<()>,
 ) -> anyhow::Result<i32> {
     // docker compose prints the outcome only ("Paused", no "Pausing").
+    // Every running container of the services, paused or not (as the engine lists them
+    // to docker compose): one already in the state is the daemon's error.
+    let mut failed: Option<String> = None;
     for r in targets(cx, services)? {
+        if r.state.status.is_up() && r.state.status != when {
+            let already = if when == ContainerStatus::Running {
+                "is already paused"
+            } else {
+                "is not paused"
+            };
+            failed.get_or_insert(format!(
+                "Error response from daemon: Container {} {already}",
+                r.id
+            ));
+        }
         if r.state.status == when {
             op(&mut cx.eng, &r.id)?;
             cx.say("Container", &r.name, done);
         }
+    }
+    if let Some(e) = failed {
+        bail!("{e}");
     }
     Ok(0)
 }
@@ -2034,9 +2054,20 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
                 if cx.eng.image_resolve(&i).is_err() {
                     continue;
                 }
-                cx.say("Image", &i, "Removing");
+                // Named as docker compose names it: with its tag.
+                let last = i.rsplit('/').next().unwrap_or(&i);
+                let shown = if last.contains(':') || last.contains('@') {
+                    i.clone()
+                } else {
+                    format!("{i}:latest")
+                };
+                cx.say("Image", &shown, "Removing");
                 match cx.eng.image_remove(&i, false) {
-                    Ok(_) => cx.say("Image", &i, "Removed"),
+                    Ok(_) => cx.say("Image", &shown, "Removed"),
+                    // Used by another container: docker compose says so, and goes on.
+                    Err(engine::Error::Conflict(_)) => {
+                        cx.say("Image", &shown, "Resource is still in use");
+                    }
                     Err(e) => errors.push(e.to_string()),
                 }
             }
