@@ -408,15 +408,29 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             let mut gone = gone;
             gone.sort_by(|a, b| b.created.cmp(&a.created));
             let names: Vec<&str> = gone.iter().map(|r| r.name.as_str()).collect();
-            println!("Going to remove {}", names.join(", "));
-            if !*force {
-                // docker compose asks; no answer (a script's closed stdin) is no.
-                print!("? Are you sure you want to remove these containers? (y/N) ");
+            let msg = format!("Going to remove {}", names.join(", "));
+            if *force {
+                println!("{msg}");
+            } else {
+                // docker compose asks: on a terminal as survey does, else the message
+                // alone (no newline) and a line read; no answer (a closed stdin) is no.
+                use std::io::IsTerminal;
+                let tty = std::io::stdin().is_terminal();
+                if tty {
+                    print!("? {msg} (y/N) ");
+                } else {
+                    print!("{msg}");
+                }
                 std::io::stdout().flush()?;
                 let mut answer = String::new();
                 let _ = std::io::stdin().read_line(&mut answer);
-                if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-                    println!();
+                if !matches!(
+                    answer.trim().to_ascii_lowercase().as_str(),
+                    "y" | "yes" | "true" | "1"
+                ) {
+                    if tty {
+                        println!();
+                    }
                     return Ok(0);
                 }
             }
