@@ -1252,6 +1252,32 @@ fn converge(
             cx.eng.remove(&r.id, true, false)?;
             cx.say("Container", &r.name, "Removed");
         }
+        if existing.iter().take(want).any(|r| redo(r)) {
+            // What depends on it with `restart: true` stops first, to start again after
+            // (docker compose's stopDependentContainers).
+            let dependents: Vec<String> = names
+                .iter()
+                .filter(|d| {
+                    cx.service(d).ok().is_some_and(|s| {
+                        s.get("depends_on").and_then(|x| x.get(n)).is_some_and(|c| {
+                            c.get("restart")
+                                .is_some_and(|r| matches!(r.value, Value::Bool(true)))
+                        })
+                    })
+                })
+                .cloned()
+                .collect();
+            if !dependents.is_empty() {
+                let theirs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+                    .into_iter()
+                    .filter(|r| dependents.contains(&service_of(r)))
+                    .collect();
+                let errors = stop_parallel(cx, &theirs, u.timeout);
+                if !errors.is_empty() {
+                    bail!("{}", errors.join("; "));
+                }
+            }
+        }
         for r in existing.iter().take(want) {
             if redo(r) {
                 recreate(
