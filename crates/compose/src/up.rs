@@ -2023,6 +2023,8 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
             .unwrap_or(usize::MAX)
     });
     let mut images: BTreeSet<String> = BTreeSet::new();
+    // Anything to take down at all (else docker compose's warning).
+    let mut acted = !cs.is_empty();
     // Level by level (reverse dependency order), each batch stopped then removed, as
     // docker compose takes a service down before what it depends on.
     for batch in stop_levels(cx, &cs) {
@@ -2054,6 +2056,7 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
         for n in cx.eng.networks()? {
             if n.labels.get(LABEL_PROJECT) == Some(&pname) {
                 cx.say("Network", &n.name, "Removing");
+                acted = true;
                 if cx.eng.network_users(&n)?.is_empty() {
                     nets.push((n.name.clone(), n.name.clone()));
                 } else {
@@ -2072,6 +2075,7 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
             for v in cx.eng.volumes()? {
                 if v.labels.get(LABEL_PROJECT) == Some(&pname) {
                     cx.say("Volume", &v.name, "Removing");
+                    acted = true;
                     match cx.eng.volume_remove(&v.name) {
                         Ok(()) => cx.say("Volume", &v.name, "Removed"),
                         Err(e) => errors.push(e.to_string()),
@@ -2102,6 +2106,7 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
                     format!("{i}:latest")
                 };
                 cx.say("Image", &shown, "Removing");
+                acted = true;
                 match cx.eng.image_remove(&i, false) {
                     Ok(_) => cx.say("Image", &shown, "Removed"),
                     // Used by another container: docker compose says so, and goes on.
@@ -2116,6 +2121,11 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
         if dir.exists() {
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+    if !acted {
+        crate::command::warn(&format!(
+            "Warning: No resource found to remove for project {pname:?}."
+        ));
     }
     if !errors.is_empty() {
         bail!("{}", errors.join("; "));
