@@ -1252,7 +1252,7 @@ fn converge(
             cx.eng.remove(&r.id, true, false)?;
             cx.say("Container", &r.name, "Removed");
         }
-        if existing.iter().take(want).any(|r| redo(r)) {
+        if existing.iter().take(want).any(&redo) {
             // What depends on it with `restart: true` stops first, to start again after
             // (docker compose's stopDependentContainers).
             let dependents: Vec<String> = names
