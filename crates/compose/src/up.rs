@@ -1584,6 +1584,18 @@ fn completion_awaited(p: &Project, name: &str) -> bool {
         })
 }
 
+/// Whether a running container has been up long enough to count as running for
+/// `--wait` (250ms since it started).
+fn settled(r: &Record) -> bool {
+    let Some(started) = engine::time::parse_rfc3339(&r.state.started_at) else {
+        return true;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    now.saturating_sub(started) >= 250_000_000
+}
+
 /// `--wait`: every selected service running (and healthy where it has a check); one-shot
 /// services that exited 0 count as done.
 fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> anyhow::Result<()> {
@@ -1614,7 +1626,12 @@ fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> an
                         bail!("container {} is unhealthy", r.name);
                     }
                     Some(h) if h.status != "healthy" => None,
-                    _ => Some("Healthy"),
+                    Some(_) => Some("Healthy"),
+                    // No check: running is enough, once it has settled (docker compose
+                    // first looks half a second in, so a one-shot container has exited
+                    // by then and fails the wait).
+                    None if !settled(r) => None,
+                    None => Some("Healthy"),
                 },
                 ContainerStatus::Exited | ContainerStatus::Dead => {
                     // A one-shot service others wait for to complete is done when it
