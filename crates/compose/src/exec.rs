@@ -42,6 +42,12 @@ pub fn exec(cx: &mut Ctx, a: &ExecArgs) -> anyhow::Result<i32> {
     if !r.state.status.is_up() {
         bail!("service {:?} is not running", a.service);
     }
+    if r.state.status == engine::config::ContainerStatus::Paused {
+        bail!(
+            "Error response from daemon: Container {} is paused, unpause the container before exec",
+            r.id
+        );
+    }
     // docker compose: a terminal when its own output is one, unless -T.
     let tty = !a.no_tty && !a.detach && std::io::stdout().is_terminal();
     Ok(cx.eng.exec_reported(

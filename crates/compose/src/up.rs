@@ -373,7 +373,17 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             for r in cs {
                 if r.state.status.is_up() {
                     cx.say("Container", &r.name, "Killing");
-                    cx.eng.kill(&r.id, signal)?;
+                    if let Err(e) = cx.eng.kill(&r.id, signal) {
+                        // The daemon's words, capitalized as dockerd's are.
+                        cx.say("Container", &r.name, "Error while Killing");
+                        let e = e.to_string();
+                        let mut c = e.chars();
+                        let e = c
+                            .next()
+                            .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                            .unwrap_or_default();
+                        bail!("Error response from daemon: {e}");
+                    }
                     cx.say("Container", &r.name, "Killed");
                 }
             }
