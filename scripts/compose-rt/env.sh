@@ -3,7 +3,7 @@
 # namespace of its own (quai-rt) with private state and imports the busybox image into it
 # and into a private quai root; `run.sh sc/NAME.sh` runs a scenario with both and shows
 # the diff of their normalized output; `env.sh stop` takes everything down. As root.
-# start: dockerd in netns quai-rt, quai root private. Writes /work/rt/state/env
+# Start: dockerd in netns quai-rt with its state under $RT_STATE; the quai root beside it.
 set -euo pipefail
 W=${RT_STATE:-/tmp/quai-compose-rt}
 ns=quai-rt
