@@ -14,8 +14,19 @@ use serde_json::{json, Value};
 
 use crate::format;
 
-/// Run `quai compose ...`.
+/// Run `quai compose ...`. docker compose prints its errors bare (no `Error: `), and
+/// exits 1.
 pub fn compose(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> {
+    match compose_inner(a, root, run_dir) {
+        Err(e) if e.downcast_ref::<crate::containers::Status>().is_none() => {
+            eprintln!("{}", format!("{e:#}").replace('\n', " "));
+            Ok(1)
+        }
+        r => r,
+    }
+}
+
+fn compose_inner(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> {
     let shown = matches!(
         a.cmd,
         ComposeCmd::Ps(_)
@@ -52,11 +63,24 @@ pub fn compose(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i3
             services,
         } => images(&mut cx, &format, quiet, &services),
         ComposeCmd::Top { services } => {
+            // One table, as docker compose prints it: the service and the container's
+            // number first, then ps's columns.
             let cs = compose::up::targets(&mut cx, &services)?;
+            let mut header: Vec<String> = vec!["SERVICE".into(), "#".into()];
+            let mut rows: Vec<Vec<String>> = Vec::new();
             for r in cs.iter().filter(|r| r.state.status.is_up()) {
-                println!("{}", r.name);
-                crate::container_io::top(&mut cx.eng, &r.id, &[])?;
-                println!();
+                let t = cx.eng.top(&r.id, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+                if header.len() == 2 {
+                    header.extend(t.titles.iter().cloned());
+                }
+                for p in t.processes {
+                    let mut row = vec![service_of(r), compose::up::number(r).to_string()];
+                    row.extend(p);
+                    rows.push(row);
+                }
+            }
+            if !rows.is_empty() {
+                print!("{}", tabwrite(&header, &rows, 4, 2));
             }
             Ok(0)
         }
@@ -84,11 +108,13 @@ pub fn compose(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i3
                     return Ok(0);
                 }
             }
-            let have: Vec<String> = r
-                .state
-                .ports
+            // What is published, as docker compose lists it: the host ports, in the
+            // order of the container ports.
+            let mut ports: Vec<_> = r.state.ports.iter().collect();
+            ports.sort_by_key(|b| (b.container_port, b.proto.to_string()));
+            let have: Vec<String> = ports
                 .iter()
-                .map(|b| format!("{}/{}", b.container_port, b.proto))
+                .map(|b| format!("{}/{}", b.host_port, b.proto))
                 .collect();
             bail!(
                 "no port {private_port}/{protocol} for container {}: {}",
@@ -207,7 +233,8 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
     if let Some(f) = &a.filter {
         match f.split_once('=') {
             Some(("status", v)) => statuses.push(v.to_string()),
-            _ => bail!("invalid filter {f:?}: only status=... is supported"),
+            Some((k, _)) => bail!("unknown filter {k}"),
+            None => bail!("arguments to --filter should be in form KEY=VAL"),
         }
     }
     for n in &a.names {
@@ -278,8 +305,11 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
                         .collect()
                 })
                 .collect();
-            // docker/cli's container table: cells at least 10 wide.
-            format::table(&header, &cells);
+            // docker/cli's container table: cells at least 10 wide, padding 3, a row's
+            // last cells kept as Go's tabwriter leaves them (blanks after STATUS when
+            // there are no ports).
+            let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+            print!("{}", tabwrite(&header, &cells, 10, 3));
         }
         Some(t) => {
             if t.starts_with("table") {
@@ -296,9 +326,11 @@ fn ps_cmd(cx: &mut Ctx, a: &PsArgs) -> anyhow::Result<i32> {
                     ("Health", "HEALTH"),
                     ("ExitCode", "EXIT CODE"),
                 ];
-                print!(
+                let rest = t.strip_prefix("table").unwrap_or(t).trim_start();
+                println!(
                     "{}",
-                    crate::template::render_table(t, &rows, headers).map_err(anyhow::Error::msg)?
+                    crate::template::render_table(rest, &rows, headers)
+                        .map_err(anyhow::Error::msg)?
                 );
             } else {
                 for r in &rows {
@@ -364,7 +396,7 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
     let cs = compose::up::targets(cx, services)?;
     let list = cx.eng.image_list()?;
     let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut json_rows: Vec<Value> = Vec::new();
+    let mut json_rows: Vec<String> = Vec::new();
     let mut printed: Vec<String> = Vec::new();
     for r in &cs {
         let id = r.config.image_id.clone();
@@ -384,11 +416,15 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
             continue;
         }
         let size = img.map_or(0, |i| i.size);
-        json_rows.push(json!({
-            "ID": id, "ContainerName": r.name, "Repository": repo, "Tag": tag,
-            "Platform": "linux/amd64", "Size": size,
-            "LastTagTime": "0001-01-01T00:00:00Z",
-        }));
+        json_rows.push(compose::up::ordered_json(&[
+            ("ID", json!(id)),
+            ("ContainerName", json!(r.name)),
+            ("Repository", json!(repo)),
+            ("Tag", json!(tag)),
+            ("Platform", json!("linux/amd64")),
+            ("Size", json!(size)),
+            ("LastTagTime", json!("0001-01-01T00:00:00Z")),
+        ]));
         rows.push(vec![
             r.name.clone(),
             repo,
@@ -403,7 +439,8 @@ fn images(cx: &mut Ctx, fmt: &str, quiet: bool, services: &[String]) -> anyhow::
         return Ok(0);
     }
     if fmt == "json" {
-        println!("{}", Value::Array(json_rows));
+        // docker compose's order of the keys, and a blank line after.
+        println!("[{}]\n", json_rows.join(","));
         return Ok(0);
     }
     // docker compose's pretty tables: cells at least 20 wide.
@@ -466,4 +503,46 @@ fn volumes(
         _ => format::table(&["DRIVER", "VOLUME NAME"], &rows),
     }
     Ok(0)
+}
+
+/// Rows as Go's tabwriter lays them out (cells padded to the column's widest plus
+/// `padding`, at least `min`; the last cell as it is).
+fn tabwrite(header: &[String], rows: &[Vec<String>], min: usize, padding: usize) -> String {
+    let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i < w.len() {
+                w[i] = w[i].max(c.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    for cells in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        let n = cells.len();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == n {
+                out.push_str(c);
+            } else {
+                let width = (w.get(i).copied().unwrap_or(0) + padding).max(min);
+                out.push_str(&format!("{c:<width$}"));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tabwrite;
+
+    #[test]
+    fn top_table_is_laid_out_as_docker_compose_does() {
+        let h: Vec<String> = ["SERVICE", "#", "UID", "CMD"].map(String::from).to_vec();
+        let rows = vec![["api", "1", "root", "sleep 1"].map(String::from).to_vec()];
+        assert_eq!(
+            tabwrite(&h, &rows, 4, 2),
+            "SERVICE  #   UID   CMD\napi      1   root  sleep 1\n"
+        );
+    }
 }

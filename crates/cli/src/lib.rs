@@ -562,6 +562,9 @@ fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> i32 {
     let command = format!("quai {}", command_path(args))
         .trim_end()
         .to_string();
+    if command == "quai compose" {
+        return compose_usage_error(e, args);
+    }
     match e.kind() {
         ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
             // `run` and `create` show their usage line, as docker's do.
@@ -587,6 +590,117 @@ fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> i32 {
             let _ = e.print();
             if e.use_stderr() {
                 125
+            } else {
+                0
+            }
+        }
+    }
+}
+
+/// `quai compose`'s usage errors as docker compose (cobra) words them, exit status 1.
+fn compose_usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> i32 {
+    use clap::error::{ContextKind, ErrorKind};
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // The compose subcommand and the words after it, past compose's global options.
+    let at = words.iter().position(|w| w == "compose").unwrap_or(0);
+    let mut i = at + 1;
+    while i < words.len() && words[i].starts_with('-') {
+        let takes = matches!(
+            words[i].as_str(),
+            "-f" | "--file"
+                | "-p"
+                | "--project-name"
+                | "--project-directory"
+                | "--env-file"
+                | "--profile"
+                | "--ansi"
+                | "--progress"
+                | "--parallel"
+        );
+        i += if takes { 2 } else { 1 };
+    }
+    let sub = words.get(i).cloned().unwrap_or_default();
+    let rest = words.get(i + 1..).unwrap_or(&[]);
+    let arg = e
+        .get(ContextKind::InvalidArg)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let flag = arg
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        ErrorKind::UnknownArgument => {
+            match flag.strip_prefix('-').filter(|f| !f.starts_with('-')) {
+                Some(short) => {
+                    let c = short.chars().next().unwrap_or('-');
+                    eprintln!("unknown shorthand flag: '{c}' in {flag}");
+                }
+                None => eprintln!("unknown flag: {flag}"),
+            }
+            1
+        }
+        ErrorKind::InvalidSubcommand => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            if let Some(c) = cmd.find_subcommand_mut("compose") {
+                println!("{}", c.render_help());
+            }
+            eprintln!("unknown docker command: \"compose {sub}\"");
+            1
+        }
+        ErrorKind::MissingRequiredArgument | ErrorKind::MissingSubcommand => {
+            let need = match sub.as_str() {
+                "exec" | "port" | "cp" => 2,
+                _ => 1,
+            };
+            let got = rest.iter().filter(|w| !w.starts_with('-')).count();
+            eprintln!("requires at least {need} arg(s), only received {got}");
+            1
+        }
+        ErrorKind::InvalidValue
+            if e.get(ContextKind::InvalidValue)
+                .is_some_and(|v| v.to_string().is_empty()) =>
+        {
+            eprintln!("flag needs an argument: {flag}");
+            1
+        }
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue => {
+            let value = e
+                .get(ContextKind::InvalidValue)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            // The flag's names as cobra shows them ("-t, --timeout").
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let long = flag.trim_start_matches('-').to_string();
+            let short = cmd
+                .find_subcommand_mut("compose")
+                .and_then(|c| c.find_subcommand_mut(&sub))
+                .and_then(|c| {
+                    c.get_arguments()
+                        .find(|a| a.get_long() == Some(long.as_str()))
+                        .and_then(|a| a.get_short())
+                });
+            let names = match short {
+                Some(s) => format!("-{s}, --{long}"),
+                None => format!("--{long}"),
+            };
+            eprintln!(
+                "invalid argument \"{value}\" for \"{names}\" flag: strconv.ParseInt: parsing \"{value}\": invalid syntax"
+            );
+            1
+        }
+        _ => {
+            let _ = e.print();
+            if e.use_stderr() {
+                1
             } else {
                 0
             }

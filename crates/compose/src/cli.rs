@@ -220,7 +220,7 @@ pub struct ExecArgs {
     #[arg(long, default_value_t = 0)]
     pub index: u32,
     /// Disable pseudo-TTY allocation.
-    #[arg(short = 'T', long = "no-tty")]
+    #[arg(short = 'T', long = "no-TTY", alias = "no-tty")]
     pub no_tty: bool,
     /// Give extended privileges to the process.
     #[arg(long)]
@@ -278,7 +278,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Disable pseudo-TTY allocation (default: auto-detected).
-    #[arg(short = 'T', long = "no-TTY")]
+    #[arg(short = 'T', long = "no-TTY", alias = "no-tty")]
     pub no_tty: bool,
     /// Allocate a pseudo-TTY.
     #[arg(short = 't', long, hide = true)]

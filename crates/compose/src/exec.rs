@@ -42,6 +42,12 @@ pub fn exec(cx: &mut Ctx, a: &ExecArgs) -> anyhow::Result<i32> {
     if !r.state.status.is_up() {
         bail!("service {:?} is not running", a.service);
     }
+    if r.state.status == engine::config::ContainerStatus::Paused {
+        bail!(
+            "Error response from daemon: Container {} is paused, unpause the container before exec",
+            r.id
+        );
+    }
     // docker compose: a terminal when its own output is one, unless -T.
     let tty = !a.no_tty && !a.detach && std::io::stdout().is_terminal();
     Ok(cx.eng.exec_reported(
@@ -161,6 +167,8 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
         .as_ref()
         .map(|e| crate::canon::split_command(e).map_err(|x| anyhow!(x)))
         .transpose()?;
+    // docker compose shows no progress for the one-off container itself.
+    let quiet = std::mem::replace(&mut cx.quiet, true);
     let rec = create_container(cx, &a.service, &svc2, 0, true, &id, |req| {
         req.name = Some(name.clone());
         if !a.command.is_empty() {
@@ -212,7 +220,9 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
         if !a.use_aliases {
             req.config.aliases.clear();
         }
-    })?;
+    });
+    cx.quiet = quiet;
+    let rec = rec?;
     if a.detach {
         cx.eng
             .start(&rec.id, "")
@@ -248,6 +258,11 @@ pub fn run(cx: &mut Ctx, a: &RunArgs) -> anyhow::Result<i32> {
     // AutoRemove does).
     if a.rm {
         let _ = cx.eng.remove(&rec.id, true, true);
+    }
+    if code.as_ref().is_ok_and(|c| *c != 0) {
+        // The exit status reaches docker's CLI as a status error with no message: a
+        // blank line.
+        eprintln!();
     }
     code
 }

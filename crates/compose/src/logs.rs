@@ -158,11 +158,13 @@ impl Follower {
         if let Some(s) = self.sources.iter_mut().find(|s| s.id == r.id) {
             if exited && !s.exited_said {
                 s.exited_said = true;
+                // docker compose starts the line by clearing it ("\r\x1b[K"), terminal
+                // or not.
                 let text = format!("{} exited with code {}", s.prefix, r.state.exit_code);
                 if color {
-                    println!("\x1b[{}m{text}\x1b[0m", s.color);
+                    println!("\r\x1b[K\x1b[{}m{text}\x1b[0m", s.color);
                 } else {
-                    println!("{text}");
+                    println!("\r\x1b[K{text}");
                 }
             } else if !exited {
                 s.exited_said = false;
@@ -218,6 +220,11 @@ pub fn logs(cx: &mut Ctx, a: &LogsArgs) -> anyhow::Result<i32> {
         .filter(|r| a.services.is_empty() || a.services.contains(&service_of(r)))
         .filter(|r| a.index.is_none_or(|i| number(r) == i))
         .collect();
+    if let (Some(i), true) = (a.index, cs.is_empty()) {
+        // docker compose's words for a replica that is not there.
+        let s = a.services.first().cloned().unwrap_or_default();
+        anyhow::bail!("service {s:?} is not running container #{i}");
+    }
     let mut f = Follower::new(colors(&cx.ansi, a.no_color), !a.no_log_prefix, a.timestamps);
     let tail: Option<usize> = match a.tail.as_str() {
         "all" | "" => None,

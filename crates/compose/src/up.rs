@@ -195,6 +195,12 @@ pub fn selected(p: &Project, names: &[String], no_deps: bool) -> anyhow::Result<
 
 /// `names` and every service that depends on one of them, transitively.
 pub fn dependents(p: &Project, names: &[String]) -> Vec<String> {
+    dependents_by(p, names, false)
+}
+
+/// `names` and the services that depend on one of them, transitively; with `restart`,
+/// only through `depends_on` entries with `restart: true` (what `restart` takes along).
+pub fn dependents_by(p: &Project, names: &[String], restart: bool) -> Vec<String> {
     let mut out: Vec<String> = names.to_vec();
     loop {
         let mut added = false;
@@ -209,7 +215,13 @@ pub fn dependents(p: &Project, names: &[String]) -> Vec<String> {
                 continue;
             }
             let deps = v.get("depends_on").and_then(Node::as_map);
-            if deps.is_some_and(|d| d.iter().any(|(x, _)| out.contains(x))) {
+            let edge = |(x, d): &(String, Node)| {
+                out.contains(x)
+                    && (!restart
+                        || d.get("restart")
+                            .is_some_and(|r| matches!(r.value, Value::Bool(true))))
+            };
+            if deps.is_some_and(|d| d.iter().any(edge)) {
                 out.push(k.clone());
                 added = true;
             }
@@ -329,7 +341,7 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             // The services named and, unless --no-deps, those that depend on them.
             let mut names = selected(&cx.p, services, true)?;
             if !services.is_empty() && !*no_deps {
-                names = dependents(&cx.p, &names);
+                names = dependents_by(&cx.p, &names, true);
             }
             let order = dependency_order(&cx.p.model);
             let mut cs = project_containers(&mut cx.eng, &cx.p.name.clone(), false)?;
@@ -353,10 +365,25 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             signal,
             services,
         } => {
-            for r in targets(&mut cx, services)? {
+            let cs = targets(&mut cx, services)?;
+            if !cs.iter().any(|r| r.state.status.is_up()) {
+                // docker compose's words, without a newline; not an error.
+                eprint!("no container to kill");
+            }
+            for r in cs {
                 if r.state.status.is_up() {
                     cx.say("Container", &r.name, "Killing");
-                    cx.eng.kill(&r.id, signal)?;
+                    if let Err(e) = cx.eng.kill(&r.id, signal) {
+                        // The daemon's words, capitalized as dockerd's are.
+                        cx.say("Container", &r.name, "Error while Killing");
+                        let e = e.to_string();
+                        let mut c = e.chars();
+                        let e = c
+                            .next()
+                            .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                            .unwrap_or_default();
+                        bail!("Error response from daemon: {e}");
+                    }
                     cx.say("Container", &r.name, "Killed");
                 }
             }
@@ -387,16 +414,33 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
                 eprintln!("No stopped containers");
                 return Ok(0);
             }
+            // Newest first, as the engine lists them to docker compose.
+            let mut gone = gone;
+            gone.sort_by(|a, b| b.created.cmp(&a.created));
             let names: Vec<&str> = gone.iter().map(|r| r.name.as_str()).collect();
-            println!("Going to remove {}", names.join(", "));
-            if !*force {
-                // docker compose asks; no answer (a script's closed stdin) is no.
-                print!("? Are you sure you want to remove these containers? (y/N) ");
+            let msg = format!("Going to remove {}", names.join(", "));
+            if *force {
+                println!("{msg}");
+            } else {
+                // docker compose asks: on a terminal as survey does, else the message
+                // alone (no newline) and a line read; no answer (a closed stdin) is no.
+                use std::io::IsTerminal;
+                let tty = std::io::stdin().is_terminal();
+                if tty {
+                    print!("? {msg} (y/N) ");
+                } else {
+                    print!("{msg}");
+                }
                 std::io::stdout().flush()?;
                 let mut answer = String::new();
                 let _ = std::io::stdin().read_line(&mut answer);
-                if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-                    println!();
+                if !matches!(
+                    answer.trim().to_ascii_lowercase().as_str(),
+                    "y" | "yes" | "true" | "1"
+                ) {
+                    if tty {
+                        println!();
+                    }
                     return Ok(0);
                 }
             }
@@ -411,14 +455,14 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             &mut cx,
             services,
             ContainerStatus::Running,
-            ("Pausing", "Paused"),
+            "Paused",
             |e, id| e.pause(id, true).map(drop),
         ),
         ComposeCmd::Unpause { services } => each(
             &mut cx,
             services,
             ContainerStatus::Paused,
-            ("Unpausing", "Unpaused"),
+            "Unpaused",
             |e, id| e.pause(id, false).map(drop),
         ),
         ComposeCmd::Pull {
@@ -593,20 +637,37 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
     }
 }
 
-/// `op` on the named services' containers that are in status `when`, with its progress.
+/// `op` on the named services' containers that are in status `when`, with its outcome.
 fn each(
     cx: &mut Ctx,
     services: &[String],
     when: ContainerStatus,
-    words: (&str, &str),
+    done: &str,
     op: impl Fn(&mut Engine, &str) -> engine::Result<()>,
 ) -> anyhow::Result<i32> {
+    // docker compose prints the outcome only ("Paused", no "Pausing").
+    // Every running container of the services, paused or not (as the engine lists them
+    // to docker compose): one already in the state is the daemon's error.
+    let mut failed: Option<String> = None;
     for r in targets(cx, services)? {
-        if r.state.status == when {
-            cx.say("Container", &r.name, words.0);
-            op(&mut cx.eng, &r.id)?;
-            cx.say("Container", &r.name, words.1);
+        if r.state.status.is_up() && r.state.status != when {
+            let already = if when == ContainerStatus::Running {
+                "is already paused"
+            } else {
+                "is not paused"
+            };
+            failed.get_or_insert(format!(
+                "Error response from daemon: Container {} {already}",
+                r.id
+            ));
         }
+        if r.state.status == when {
+            op(&mut cx.eng, &r.id)?;
+            cx.say("Container", &r.name, done);
+        }
+    }
+    if let Some(e) = failed {
+        bail!("{e}");
     }
     Ok(0)
 }
@@ -689,6 +750,8 @@ pub fn stub_project(name: String, o: &Options) -> Project {
 
 /// The project's containers of the named services (all when none named).
 pub fn targets(cx: &mut Ctx, services: &[String]) -> anyhow::Result<Vec<Record>> {
+    // docker compose refuses a name that is not one of the project's services.
+    selected(&cx.p, services, true)?;
     let all = project_containers(&mut cx.eng, &cx.p.name.clone(), false)?;
     Ok(all
         .into_iter()
@@ -1084,6 +1147,8 @@ fn recreate(
             .collect()
     };
     let replaced = old.id.clone();
+    // The new container under its temporary name is no progress of its own.
+    let quiet = std::mem::replace(&mut cx.quiet, true);
     let new = create_container(cx, name, svc, k, false, image_id, |req| {
         req.name = Some(tmp.clone());
         req.config
@@ -1122,7 +1187,9 @@ fn recreate(
                 });
             }
         }
-    })?;
+    });
+    cx.quiet = quiet;
+    let new = new?;
     if old.state.status.is_up() {
         if let Ok(s) = cx.service(name) {
             let _ = run_hooks(cx, &s, "pre_stop", &old.id);
@@ -1176,6 +1243,17 @@ fn converge(
         // Keep the up-to-date ones with the lowest numbers; obsolete ones go first.
         existing.sort_by_key(|r| (diverged(r) && policy != Recreate::Never, number(r)));
         let next = existing.iter().map(number).max().unwrap_or(0) + 1;
+        let redo = |r: &Record| match policy {
+            Recreate::Never => false,
+            Recreate::Force => true,
+            Recreate::Diverged => diverged(r),
+        };
+        for r in existing.iter().take(want) {
+            if !redo(r) && r.state.status.is_up() {
+                // Up to date and running: docker compose says so, before any scaling.
+                cx.say("Container", &r.name, "Running");
+            }
+        }
         for r in existing.iter().skip(want) {
             cx.say("Container", &r.name, "Stopping");
             cx.eng.stop(&r.id, u.timeout)?;
@@ -1184,13 +1262,34 @@ fn converge(
             cx.eng.remove(&r.id, true, false)?;
             cx.say("Container", &r.name, "Removed");
         }
+        if existing.iter().take(want).any(&redo) {
+            // What depends on it with `restart: true` stops first, to start again after
+            // (docker compose's stopDependentContainers).
+            let dependents: Vec<String> = names
+                .iter()
+                .filter(|d| {
+                    cx.service(d).ok().is_some_and(|s| {
+                        s.get("depends_on").and_then(|x| x.get(n)).is_some_and(|c| {
+                            c.get("restart")
+                                .is_some_and(|r| matches!(r.value, Value::Bool(true)))
+                        })
+                    })
+                })
+                .cloned()
+                .collect();
+            if !dependents.is_empty() {
+                let theirs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
+                    .into_iter()
+                    .filter(|r| dependents.contains(&service_of(r)))
+                    .collect();
+                let errors = stop_parallel(cx, &theirs, u.timeout);
+                if !errors.is_empty() {
+                    bail!("{}", errors.join("; "));
+                }
+            }
+        }
         for r in existing.iter().take(want) {
-            let redo = match policy {
-                Recreate::Never => false,
-                Recreate::Force => true,
-                Recreate::Diverged => diverged(r),
-            };
-            if redo {
+            if redo(r) {
                 recreate(
                     cx,
                     n,
@@ -1254,6 +1353,13 @@ fn wait_dependencies(
                 .into_iter()
                 .filter(|r| service_of(r) == dep)
                 .collect();
+            // docker compose says it waits on each of them first, done or not.
+            if !said {
+                said = true;
+                for r in &cs {
+                    cx.say("Container", &r.name, "Waiting");
+                }
+            }
             if cs.is_empty() {
                 if required {
                     bail!("{name} is missing dependency {dep}");
@@ -1294,12 +1400,26 @@ fn wait_dependencies(
                     }
                     match res {
                         Err(e) if !required => {
+                            for r in &cs {
+                                cx.say(
+                                    "Container",
+                                    &r.name,
+                                    &format!(
+                                        "Skipped: optional dependency {dep:?} failed to start"
+                                    ),
+                                );
+                            }
                             crate::command::warn(&format!(
-                                "optional dependency {dep:?} is not healthy: {e}"
+                                "optional dependency {dep:?} failed to start: {e}"
                             ));
                             Ok(true)
                         }
-                        Err(e) => Err(format!("dependency failed to start: {e}")),
+                        Err(e) => {
+                            for r in &cs {
+                                cx.say("Container", &r.name, "Error");
+                            }
+                            Err(format!("dependency failed to start: {e}"))
+                        }
                         Ok(true) => {
                             for r in &cs {
                                 cx.say("Container", &r.name, "Healthy");
@@ -1328,9 +1448,16 @@ fn wait_dependencies(
                                 "{dep:?} didn't complete successfully: exit {}",
                                 r.state.exit_code
                             );
+                            let name = r.name.clone();
                             if required {
+                                cx.say("Container", &name, &format!("service {msg}"));
                                 Err(format!("service {msg}"))
                             } else {
+                                cx.say(
+                                    "Container",
+                                    &name,
+                                    &format!("Skipped: optional dependency {msg}"),
+                                );
                                 crate::command::warn(&format!("optional dependency {msg}"));
                                 Ok(true)
                             }
@@ -1349,12 +1476,6 @@ fn wait_dependencies(
             }
             if timeout.is_some_and(|t| start.elapsed() > t) {
                 bail!("timeout waiting for dependency {dep:?}");
-            }
-            if !said {
-                said = true;
-                for r in &cs {
-                    cx.say("Container", &r.name, "Waiting");
-                }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -1473,29 +1594,55 @@ fn completion_awaited(p: &Project, name: &str) -> bool {
         })
 }
 
+/// Whether a running container has been up long enough to count as running for
+/// `--wait` (250ms since it started).
+fn settled(r: &Record) -> bool {
+    let Some(started) = engine::time::parse_rfc3339(&r.state.started_at) else {
+        return true;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    now.saturating_sub(started) >= 250_000_000
+}
+
 /// `--wait`: every selected service running (and healthy where it has a check); one-shot
 /// services that exited 0 count as done.
 fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> anyhow::Result<()> {
     let pname = cx.p.name.clone();
     let start = Instant::now();
+    // Each container: "Waiting" first, then "Healthy" (or "Exited" for a one-shot one
+    // that completed) as soon as it is, as docker compose prints them.
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut said = false;
     loop {
         let cs: Vec<Record> = project_containers(&mut cx.eng, &pname, false)?
             .into_iter()
             .filter(|r| names.contains(&service_of(r)))
             .collect();
+        if !said {
+            said = true;
+            for r in &cs {
+                cx.say("Container", &r.name, "Waiting");
+            }
+        }
         let mut ready = true;
         for r in &cs {
-            match r.state.status {
-                ContainerStatus::Running => {
-                    if let Some(h) = &r.state.health {
-                        if h.status == "unhealthy" {
-                            bail!("container {} is unhealthy", r.name);
-                        }
-                        if h.status != "healthy" {
-                            ready = false;
-                        }
+            let outcome = match r.state.status {
+                // A one-shot service others wait for to complete: done when it exits.
+                ContainerStatus::Running if completion_awaited(&cx.p, &service_of(r)) => None,
+                ContainerStatus::Running => match &r.state.health {
+                    Some(h) if h.status == "unhealthy" => {
+                        bail!("container {} is unhealthy", r.name);
                     }
-                }
+                    Some(h) if h.status != "healthy" => None,
+                    Some(_) => Some("Healthy"),
+                    // No check: running is enough, once it has settled (docker compose
+                    // first looks half a second in, so a one-shot container has exited
+                    // by then and fails the wait).
+                    None if !settled(r) => None,
+                    None => Some("Healthy"),
+                },
                 ContainerStatus::Exited | ContainerStatus::Dead => {
                     // A one-shot service others wait for to complete is done when it
                     // exited 0; any other exit fails the wait (docker compose's).
@@ -1503,14 +1650,20 @@ fn wait_healthy(cx: &mut Ctx, names: &[String], timeout: Option<Duration>) -> an
                     if r.state.exit_code != 0 || !completion_awaited(&cx.p, &s) {
                         bail!("container {} exited ({})", r.name, r.state.exit_code);
                     }
+                    Some("Exited")
                 }
-                _ => ready = false,
+                _ => None,
+            };
+            match outcome {
+                Some(word) => {
+                    if done.insert(r.id.clone()) {
+                        cx.say("Container", &r.name, word);
+                    }
+                }
+                None => ready = false,
             }
         }
         if ready {
-            for r in &cs {
-                cx.say("Container", &r.name, "Healthy");
-            }
             return Ok(());
         }
         if timeout.is_some_and(|t| start.elapsed() > t) {
@@ -1554,7 +1707,7 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
     }
     if let Some(s) = &u.exit_code_from {
         if !names.contains(s) {
-            bail!("exit-code-from: no such service: {s}");
+            bail!("no such service: {s}: not found");
         }
     }
     // docker compose's own checks of the flags.
@@ -1576,21 +1729,27 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
     // Everything checked and every image present before anything is made.
     let ids = ensure_images(cx, &names, &u.create)?;
     ensure_resources(cx, &names)?;
-    converge(cx, &names, &ids, u, &scale)?;
+    // Orphans first: removed, or the warning before any progress (docker compose's).
     if u.create.remove_orphans {
         remove_orphans(cx, u.timeout)?;
     } else {
         let known: Vec<String> = cx.services().into_iter().map(|(k, _)| k).collect();
         let pname = cx.p.name.clone();
-        let orphans: Vec<String> = project_containers(&mut cx.eng, &pname, false)?
-            .iter()
-            .filter(|r| !known.contains(&service_of(r)) && !cx.p.disabled.contains(&service_of(r)))
-            .map(|r| r.name.clone())
-            .collect();
+        let mut orphans: Vec<&Record> = Vec::new();
+        let cs = project_containers(&mut cx.eng, &pname, false)?;
+        for r in &cs {
+            if !known.contains(&service_of(r)) && !cx.p.disabled.contains(&service_of(r)) {
+                orphans.push(r);
+            }
+        }
+        // Newest first, as the engine's list gives them to docker compose.
+        orphans.sort_by(|a, b| b.created.cmp(&a.created));
+        let orphans: Vec<String> = orphans.iter().map(|r| r.name.clone()).collect();
         if !orphans.is_empty() && !cx.quiet {
-            eprintln!("WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.", orphans.join(" "));
+            crate::command::warn(&format!("Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.", orphans.join(" ")));
         }
     }
+    converge(cx, &names, &ids, u, &scale)?;
     if u.no_start {
         return Ok(0);
     }
@@ -1650,7 +1809,10 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
         println!("Attaching to {}", attached.join(", "));
     }
     let interrupted = crate::logs::interrupt_flag();
+    // Attached, docker compose shows no progress of the start (no Starting/Started).
+    let quiet = std::mem::replace(&mut cx.quiet, true);
     let started = start_services(cx, &names, true);
+    cx.quiet = quiet;
     if let Err(e) = started {
         follower.drain(&mut cx.eng);
         return Err(e);
@@ -1731,13 +1893,24 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
                         .map_or(r.state.exit_code, |x| x.state.exit_code),
                     None => r.state.exit_code,
                 };
-                println!("Aborting on container exit...");
+                let _ = std::io::stdout().flush();
+                // On stderr, in red, terminal or not (docker compose's).
+                eprintln!("\x1b[31m\x1b[1mAborting on container exit...\x1b[0m");
                 stop(cx, &u.services, u.timeout)?;
+                let cs2 = project_containers(&mut cx.eng, &pname, false)?;
+                follower.drain(&mut cx.eng);
+                for r in cs2.iter().filter(|r| names.contains(&service_of(r))) {
+                    follower.note_exit(r);
+                }
                 if let Some(s) = &u.exit_code_from {
-                    let cs2 = project_containers(&mut cx.eng, &pname, false)?;
                     if let Some(x) = cs2.iter().find(|x| service_of(x) == *s) {
                         code = x.state.exit_code;
                     }
+                }
+                let _ = std::io::stdout().flush();
+                if code != 0 {
+                    // docker's CLI prints the status error's empty message: a blank line.
+                    eprintln!();
                 }
                 return Ok(code);
             }
@@ -1761,15 +1934,29 @@ pub fn up(cx: &mut Ctx, u: &UpArgs) -> anyhow::Result<i32> {
 /// Stop containers at once, each on a thread with an engine of its own (docker compose
 /// stops a project's containers in parallel, so a slow one does not hold up the rest).
 pub fn stop_parallel(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<String> {
-    let up: Vec<&Record> = cs.iter().filter(|r| r.state.status.is_up()).collect();
+    // docker compose reports every container of the services, stopped ones too.
+    let up: Vec<&Record> = cs.iter().collect();
     for r in &up {
-        if let Ok(svc) = cx.service(&service_of(r)) {
-            let _ = run_hooks(cx, &svc, "pre_stop", &r.id);
+        if r.state.status.is_up() {
+            if let Ok(svc) = cx.service(&service_of(r)) {
+                let _ = run_hooks(cx, &svc, "pre_stop", &r.id);
+            }
         }
         cx.say("Container", &r.name, "Stopping");
     }
-    let items: Vec<(String, String)> = up.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
-    let results = cx.parallel(items, move |e, id| e.stop(&id, timeout).map(|_| ()));
+    let items: Vec<(String, String)> = up
+        .iter()
+        .filter(|r| r.state.status.is_up())
+        .map(|r| (r.id.clone(), r.name.clone()))
+        .collect();
+    let mut results = cx.parallel(items, move |e, id| match e.stop(&id, timeout) {
+        // Gone while stopping (a `run --rm` container removes itself).
+        Err(engine::Error::NoSuchContainer(_)) => Ok(()),
+        r => r.map(|_| ()),
+    });
+    for r in up.iter().filter(|r| !r.state.status.is_up()) {
+        results.push((r.name.clone(), Ok(())));
+    }
     let mut errors = Vec::new();
     for (name, r) in results {
         match r {
@@ -1783,6 +1970,16 @@ pub fn stop_parallel(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<S
 /// Stop `cs` in reverse dependency order: a service's containers stop (at once) after
 /// those of every service that depends on it.
 pub fn stop_in_order(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<String> {
+    let mut errors = Vec::new();
+    for batch in stop_levels(cx, cs) {
+        errors.extend(stop_parallel(cx, &batch, timeout));
+    }
+    errors
+}
+
+/// `cs` in batches, in reverse dependency order: a service's containers come after
+/// those of every service that depends on it.
+fn stop_levels(cx: &Ctx, cs: &[Record]) -> Vec<Vec<Record>> {
     let order = dependency_order(&cx.p.model);
     let services: Vec<String> = order.clone();
     // A service's level: 0 for those nothing depends on, else one more than its
@@ -1802,17 +1999,15 @@ pub fn stop_in_order(cx: &mut Ctx, cs: &[Record], timeout: Option<i64>) -> Vec<S
             .unwrap_or(0);
         level.insert(s.clone(), l);
     }
-    let mut errors = Vec::new();
     let max = level.values().copied().max().unwrap_or(0);
-    for l in 0..=max {
-        let batch: Vec<Record> = cs
-            .iter()
-            .filter(|r| level.get(&service_of(r)).copied().unwrap_or(0) == l)
-            .cloned()
-            .collect();
-        errors.extend(stop_parallel(cx, &batch, timeout));
-    }
-    errors
+    (0..=max)
+        .map(|l| {
+            cs.iter()
+                .filter(|r| level.get(&service_of(r)).copied().unwrap_or(0) == l)
+                .cloned()
+                .collect()
+        })
+        .collect()
 }
 
 /// `stop`.
@@ -1855,16 +2050,30 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
             .unwrap_or(usize::MAX)
     });
     let mut images: BTreeSet<String> = BTreeSet::new();
-    errors.extend(stop_in_order(cx, &cs, d.timeout));
-    for r in &cs {
-        cx.say("Container", &r.name, "Removing");
-        images.insert(r.config.image.clone());
-    }
-    let ids: Vec<(String, String)> = cs.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
-    for (name, res) in cx.parallel(ids, move |e, id| e.remove(&id, true, d.volumes).map(|_| ())) {
-        match res {
-            Ok(()) => cx.say("Container", &name, "Removed"),
-            Err(e) => errors.push(e),
+    // Anything to take down at all (else docker compose's warning).
+    let mut acted = !cs.is_empty();
+    // Level by level (reverse dependency order), each batch stopped then removed, as
+    // docker compose takes a service down before what it depends on.
+    for batch in stop_levels(cx, &cs) {
+        errors.extend(stop_parallel(cx, &batch, d.timeout));
+        for r in &batch {
+            cx.say("Container", &r.name, "Removing");
+            images.insert(r.config.image.clone());
+        }
+        let ids: Vec<(String, String)> = batch
+            .iter()
+            .map(|r| (r.id.clone(), r.name.clone()))
+            .collect();
+        let removal = move |e: &mut Engine, id: String| match e.remove(&id, true, d.volumes) {
+            // Gone already (a `run --rm` container removes itself once stopped).
+            Err(engine::Error::NoSuchContainer(_)) => Ok(()),
+            r => r.map(|_| ()),
+        };
+        for (name, res) in cx.parallel(ids, removal) {
+            match res {
+                Ok(()) => cx.say("Container", &name, "Removed"),
+                Err(e) => errors.push(e),
+            }
         }
     }
     if d.services.is_empty() {
@@ -1872,9 +2081,15 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
         // removed at once: each is a bridge and an nftables transaction of its own.
         let mut nets = Vec::new();
         for n in cx.eng.networks()? {
-            if n.labels.get(LABEL_PROJECT) == Some(&pname) && cx.eng.network_users(&n)?.is_empty() {
+            if n.labels.get(LABEL_PROJECT) == Some(&pname) {
                 cx.say("Network", &n.name, "Removing");
-                nets.push((n.name.clone(), n.name.clone()));
+                acted = true;
+                if cx.eng.network_users(&n)?.is_empty() {
+                    nets.push((n.name.clone(), n.name.clone()));
+                } else {
+                    // docker compose tries, and says why not (not an error).
+                    cx.say("Network", &n.name, "Resource is still in use");
+                }
             }
         }
         for (name, res) in cx.parallel(nets, |e, n| e.network_remove(&n).map(|_| ())) {
@@ -1887,6 +2102,7 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
             for v in cx.eng.volumes()? {
                 if v.labels.get(LABEL_PROJECT) == Some(&pname) {
                     cx.say("Volume", &v.name, "Removing");
+                    acted = true;
                     match cx.eng.volume_remove(&v.name) {
                         Ok(()) => cx.say("Volume", &v.name, "Removed"),
                         Err(e) => errors.push(e.to_string()),
@@ -1909,9 +2125,21 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
                 if cx.eng.image_resolve(&i).is_err() {
                     continue;
                 }
-                cx.say("Image", &i, "Removing");
+                // Named as docker compose names it: with its tag.
+                let last = i.rsplit('/').next().unwrap_or(&i);
+                let shown = if last.contains(':') || last.contains('@') {
+                    i.clone()
+                } else {
+                    format!("{i}:latest")
+                };
+                cx.say("Image", &shown, "Removing");
+                acted = true;
                 match cx.eng.image_remove(&i, false) {
-                    Ok(_) => cx.say("Image", &i, "Removed"),
+                    Ok(_) => cx.say("Image", &shown, "Removed"),
+                    // Used by another container: docker compose says so, and goes on.
+                    Err(engine::Error::Conflict(_)) => {
+                        cx.say("Image", &shown, "Resource is still in use");
+                    }
                     Err(e) => errors.push(e.to_string()),
                 }
             }
@@ -1920,6 +2148,11 @@ pub fn down(cx: &mut Ctx, d: &DownArgs) -> anyhow::Result<i32> {
         if dir.exists() {
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+    if !acted {
+        crate::command::warn(&format!(
+            "Warning: No resource found to remove for project {pname:?}."
+        ));
     }
     if !errors.is_empty() {
         bail!("{}", errors.join("; "));
@@ -2004,13 +2237,18 @@ fn ls(
         return Ok(0);
     }
     if format == "json" {
-        let v: Vec<serde_json::Value> = ps
+        // docker compose's order of the keys.
+        let v: Vec<String> = ps
             .iter()
-            .map(
-                |p| serde_json::json!({"Name": p.name, "Status": p.status, "ConfigFiles": p.files}),
-            )
+            .map(|p| {
+                ordered_json(&[
+                    ("Name", serde_json::json!(p.name)),
+                    ("Status", serde_json::json!(p.status)),
+                    ("ConfigFiles", serde_json::json!(p.files)),
+                ])
+            })
             .collect();
-        println!("{}", serde_json::Value::Array(v));
+        println!("[{}]", v.join(","));
         return Ok(0);
     }
     let mut rows = vec![vec![
@@ -2021,4 +2259,31 @@ fn ls(
     rows.extend(ps.into_iter().map(|p| vec![p.name, p.status, p.files]));
     print!("{}", crate::variables::pretty_table(&rows));
     Ok(0)
+}
+
+/// A JSON object with its keys in the order given (Go's encoding of a struct).
+pub fn ordered_json(pairs: &[(&str, serde_json::Value)]) -> String {
+    let fields: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(*k)))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ordered_json;
+
+    #[test]
+    fn ordered_json_keeps_the_keys_in_order() {
+        let s = ordered_json(&[
+            ("Name", serde_json::json!("p")),
+            ("Status", serde_json::json!("running(1)")),
+            ("ConfigFiles", serde_json::json!("/a \"b\"")),
+        ]);
+        assert_eq!(
+            s,
+            r#"{"Name":"p","Status":"running(1)","ConfigFiles":"/a \"b\""}"#
+        );
+    }
 }
