@@ -126,7 +126,10 @@ pub(crate) fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
     if v.read_only {
         m.push(("read_only".into(), b(true)));
     }
-    if v.kind == "bind" {
+    // compose-go keeps `z`/`Z` and propagation options whatever the type (a named
+    // volume `db:/x:z` gets `bind: {selinux: z}`), and `nocopy` on a bind too.
+    let is_bind = v.kind == "bind";
+    if is_bind || !v.selinux.is_empty() || !v.propagation.is_empty() {
         let mut bind = Vec::new();
         if !v.selinux.is_empty() {
             bind.push(("selinux".into(), s(&v.selinux)));
@@ -134,9 +137,12 @@ pub(crate) fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
         if !v.propagation.is_empty() {
             bind.push(("propagation".into(), s(&v.propagation)));
         }
-        bind.push(("create_host_path".into(), b(true)));
+        if is_bind {
+            bind.push(("create_host_path".into(), b(true)));
+        }
         m.push(("bind".into(), Node::map(bind)));
-    } else if !v.source.is_empty() || v.nocopy || spec.chars().count() > 2 {
+    }
+    if v.nocopy || (!is_bind && (!v.source.is_empty() || spec.chars().count() > 2)) {
         let mut vol = Vec::new();
         if v.nocopy {
             vol.push(("nocopy".into(), b(true)));
@@ -1189,6 +1195,28 @@ mod tests {
         assert_eq!((v.source.as_str(), v.target.as_str()), ("a:", "b"));
         assert!(parse_volume("/a:/b::ro").is_err());
         assert!(parse_volume("a:b:").is_err());
+    }
+
+    #[test]
+    fn short_volume_options_whatever_the_type() {
+        let j = |spec: &str| {
+            short_volume(spec, 0)
+                .expect("a valid volume")
+                .to_json()
+                .to_string()
+        };
+        assert_eq!(
+            j("db:/var/lib/mysql:Z"),
+            r#"{"bind":{"selinux":"Z"},"source":"db","target":"/var/lib/mysql","type":"volume","volume":{}}"#
+        );
+        assert_eq!(
+            j("./a:/b:nocopy,rslave"),
+            r#"{"bind":{"create_host_path":true,"propagation":"rslave"},"source":"./a","target":"/b","type":"bind","volume":{"nocopy":true}}"#
+        );
+        assert_eq!(
+            j("data:/d"),
+            r#"{"source":"data","target":"/d","type":"volume","volume":{}}"#
+        );
     }
 
     #[test]

@@ -186,6 +186,10 @@ pub fn project(
                     (opts.warn)(&crate::load::unset_warning(&v));
                 }
                 resolve_build_args(svc, env);
+            } else {
+                // Even unresolved (`--no-env-resolution`, `--hash`), a variable named
+                // without a value takes the project's.
+                resolve_null_environment(svc, env);
             }
             // Every watch rule carries its (empty) `exec` hook.
             if let Some(Value::Seq(rules)) = svc
@@ -296,6 +300,7 @@ const OMIT_FALSE: &[&str] = &[
     "services.*.stdin_open",
     "services.*.tty",
     "services.*.use_api_socket",
+    "services.*.healthcheck.disable",
     "services.*.build.no_cache",
     "services.*.build.pull",
     "services.*.build.privileged",
@@ -634,6 +639,19 @@ fn resolve_build_args(svc: &mut Node, env: &BTreeMap<String, String>) {
                 None => false,
             }
         });
+    }
+}
+
+/// `environment` entries without a value set from the project's variables.
+fn resolve_null_environment(svc: &mut Node, env: &BTreeMap<String, String>) {
+    if let Some(m) = svc.get_mut("environment").and_then(Node::as_map_mut) {
+        for (k, v) in m.iter_mut() {
+            if v.is_null() {
+                if let Some(val) = env.get(k) {
+                    *v = s(val.clone()).at(v.line);
+                }
+            }
+        }
     }
 }
 
@@ -1116,6 +1134,27 @@ mod tests {
         assert_eq!(
             d.to_json().to_string(),
             r#"{"networks":{"n":{}},"services":{"app":{"depends_on":{"db":{"required":false}},"init":false,"volumes":[{"bind":{},"type":"bind"}]}}}"#
+        );
+    }
+
+    #[test]
+    fn healthcheck_disable_false_is_left_out() {
+        let mut d = doc("services: {app: {healthcheck: {disable: false}}}\n");
+        drop_false(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"services":{"app":{"healthcheck":{}}}}"#
+        );
+    }
+
+    #[test]
+    fn unresolved_environment_still_takes_project_values() {
+        let env: BTreeMap<String, String> = [("A".to_string(), "1".to_string())].into();
+        let mut svc = doc("{environment: {A: null, C: null, B: b}, env_file: [{path: e.env}]}");
+        resolve_null_environment(&mut svc, &env);
+        assert_eq!(
+            svc.to_json().to_string(),
+            r#"{"env_file":[{"path":"e.env"}],"environment":{"A":"1","B":"b","C":null}}"#
         );
     }
 
