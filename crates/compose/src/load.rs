@@ -463,7 +463,11 @@ pub fn unset_warning(name: &str) -> String {
 impl Context<'_> {
     /// compose-go's warning for a file with `version` (once per file).
     fn warn_version(&self, n: &Node, file: &Path) {
-        if n.get("version").is_some() && !self.versioned.borrow().iter().any(|f| f == file) {
+        self.warn_version_if(n.get("version").is_some(), file);
+    }
+
+    fn warn_version_if(&self, versioned: bool, file: &Path) {
+        if versioned && !self.versioned.borrow().iter().any(|f| f == file) {
             (self.opts.warn)(&format!("{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion", file.display()));
             self.versioned.borrow_mut().push(file.to_path_buf());
         }
@@ -506,9 +510,14 @@ impl Context<'_> {
         workdir: &Path,
         env: &BTreeMap<String, String>,
         included: &mut Vec<PathBuf>,
+        top: bool,
     ) -> Result<Node, Error> {
         let mut n = self.read_yaml(file)?;
-        self.warn_version(&n, file);
+        // A project's own files warn once they passed the schema (a file it refuses
+        // gets no warning); included ones as they are read.
+        if !top {
+            self.warn_version(&n, file);
+        }
         if self.opts.interpolate {
             interpolate(&mut n, env, self.opts.warn)?;
         }
@@ -724,7 +733,7 @@ impl Context<'_> {
                 if !self.fs.exists(f) {
                     return err(format!("open {}: no such file or directory", f.display()));
                 }
-                let n = self.load_file(f, &sub_dir, &sub_env, included)?;
+                let n = self.load_file(f, &sub_dir, &sub_env, included, false)?;
                 dict = crate::merge::merge(dict, n).map_err(Error)?;
             }
             crate::merge::unicity(&mut dict);
@@ -1024,13 +1033,15 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
     let mut dict = Node::map(vec![]);
     let mut included = Vec::new();
     for f in &files {
-        let n = cx.load_file(f, &workdir, &env, &mut included)?;
+        let n = cx.load_file(f, &workdir, &env, &mut included, true)?;
+        let versioned = n.get("version").is_some();
         dict = crate::merge::merge(dict, n).map_err(Error)?;
         crate::merge::unicity(&mut dict);
         // compose-go checks the files merged so far, interpolated, against the schema,
         // naming the file just merged.
         crate::schema::validate(&dict)
             .map_err(|e| Error(format!("validating {}: {e}", f.display())))?;
+        cx.warn_version_if(versioned, f);
     }
     crate::merge::strip_tags(&mut dict);
 
@@ -1205,6 +1216,32 @@ mod tests {
         )
         .expect("the project loads");
         assert_eq!(p.env.get("T").map(String::as_str), Some("b"));
+    }
+
+    thread_local! {
+        static WARNED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    #[test]
+    fn version_warning_only_for_a_file_the_schema_accepts() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into()];
+        o.warn = |m| WARNED.with(|w| w.borrow_mut().push(m.to_string()));
+        let bad = MemFs(vec![(
+            "/p/x/a.yaml",
+            "version: '3'\nservices:\n  app:\n    image: a\n    ports: 1\n",
+        )]);
+        assert!(load(&o, &bad).is_err());
+        assert!(WARNED.with(|w| w.borrow().is_empty()));
+        let good = MemFs(vec![(
+            "/p/x/a.yaml",
+            "version: '3'\nservices:\n  app:\n    image: a\n",
+        )]);
+        load(&o, &good).expect("the project loads");
+        assert_eq!(
+            WARNED.with(|w| w.borrow().clone()),
+            vec!["/p/x/a.yaml: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion".to_string()]
+        );
     }
 
     #[test]

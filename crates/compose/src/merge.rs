@@ -188,7 +188,9 @@ fn merge_maps(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, St
 
 /// Drop `!reset` entries and tags from a subtree that merges into nothing.
 pub fn strip_tags(n: &mut Node) {
-    n.tag = Tag::None;
+    if n.tag != Tag::Timestamp {
+        n.tag = Tag::None;
+    }
     match &mut n.value {
         Value::Map(m) => {
             m.retain(|(_, v)| v.tag != Tag::Reset);

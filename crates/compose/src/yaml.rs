@@ -17,6 +17,9 @@ pub enum Tag {
     Reset,
     /// `!override`: the value replaces what earlier files had, without merging.
     Override,
+    /// A plain scalar go-yaml v3 reads as a timestamp (`2020-01-01`): compose-go's
+    /// schema refuses it where it expects a type (the value stays a string here).
+    Timestamp,
 }
 
 /// A YAML node with its line (1-based; 0 for nodes made by the loader).
@@ -291,6 +294,91 @@ pub fn go_float(f: f64) -> String {
     }
 }
 
+/// go-yaml v3's `parseTimestamp`: `YYYY-M-D`, optionally with a time (`T`, `t` or a
+/// space before it; `H:M:S` with an optional fraction; after `T`/`t` a zone, `Z` or
+/// `±hh:mm`), each part in range as Go's `time.Parse` checks it.
+pub(crate) fn is_timestamp(s: &str) -> bool {
+    fn num(s: &str, i: &mut usize, min: usize, max: usize) -> Option<u32> {
+        let b = s.as_bytes();
+        let start = *i;
+        while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        if *i - start < min {
+            return None;
+        }
+        s[start..*i].parse().ok()
+    }
+    fn lit(s: &str, i: &mut usize, c: &[u8]) -> bool {
+        match s.as_bytes().get(*i) {
+            Some(x) if c.contains(x) => {
+                *i += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+    let parse = || -> Option<()> {
+        let mut i = 0;
+        let year = num(s, &mut i, 4, 4)?;
+        lit(s, &mut i, b"-").then_some(())?;
+        let month = num(s, &mut i, 1, 2)?;
+        lit(s, &mut i, b"-").then_some(())?;
+        let day = num(s, &mut i, 1, 2)?;
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if day == 0 || day > days {
+            return None;
+        }
+        if i == s.len() {
+            return Some(());
+        }
+        let zoned = match s.as_bytes()[i] {
+            b'T' | b't' => true,
+            b' ' => false,
+            _ => return None,
+        };
+        i += 1;
+        let h = num(s, &mut i, 1, 2)?;
+        lit(s, &mut i, b":").then_some(())?;
+        let m = num(s, &mut i, 1, 2)?;
+        lit(s, &mut i, b":").then_some(())?;
+        let sec = num(s, &mut i, 1, 2)?;
+        if h > 23 || m > 59 || sec > 59 {
+            return None;
+        }
+        if lit(s, &mut i, b".") {
+            // Go takes any number of fraction digits.
+            let start = i;
+            while s.as_bytes().get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            (i > start).then_some(())?;
+        }
+        if zoned {
+            if lit(s, &mut i, b"Z") {
+            } else if lit(s, &mut i, b"+-") {
+                let zh = num(s, &mut i, 2, 2)?;
+                lit(s, &mut i, b":").then_some(())?;
+                let zm = num(s, &mut i, 2, 2)?;
+                if zh > 24 || zm > 60 {
+                    return None;
+                }
+            } else {
+                return None;
+            }
+        }
+        (i == s.len()).then_some(())
+    };
+    parse().is_some()
+}
+
 /// Resolve a plain scalar by YAML 1.2's core schema (go-yaml v3's resolve).
 pub(crate) fn resolve_plain(s: &str) -> Value {
     match s {
@@ -441,7 +529,16 @@ impl<'a> Builder<'a> {
                 let core_str = tag
                     .as_ref()
                     .is_some_and(|t| t.suffix == "str" && t.handle != "!");
-                let value = if style == ScalarStyle::Plain && !core_str {
+                let stamp_tag = tag
+                    .as_ref()
+                    .is_some_and(|t| t.suffix == "timestamp" && t.handle != "!");
+                let plain = style == ScalarStyle::Plain && !core_str;
+                let t = if t == Tag::None && (plain || stamp_tag) && is_timestamp(&text) {
+                    Tag::Timestamp
+                } else {
+                    t
+                };
+                let value = if plain {
                     resolve_plain(&text)
                 } else {
                     Value::Str(text.into_owned())
@@ -608,6 +705,38 @@ pub fn parse(src: &str) -> Result<Node, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_as_go_yaml_reads_them() {
+        for t in [
+            "2020-01-01",
+            "2020-1-1",
+            "2001-12-14 21:59:43.10",
+            "2001-12-14T21:59:43Z",
+            "2001-12-14t21:59:43.10-05:00",
+            "2024-02-29",
+        ] {
+            assert!(is_timestamp(t), "{t}");
+        }
+        for t in [
+            "2001-12-14 21:59:43.10 -5",
+            "2023-02-29",
+            "2020-13-01",
+            "20-01-01",
+            "2020-01-01T10:00:00",
+            "2020-01-01x",
+            "2020-01",
+        ] {
+            assert!(!is_timestamp(t), "{t}");
+        }
+        let n = parse("a: 2020-01-01\nb: '2020-01-01'\nc: !!timestamp '2020-01-01'\n")
+            .expect("the YAML parses");
+        let tag = |k: &str| n.get(k).expect("the key is present").tag;
+        assert_eq!(
+            (tag("a"), tag("b"), tag("c")),
+            (Tag::Timestamp, Tag::None, Tag::Timestamp)
+        );
+    }
 
     #[test]
     fn scalars_resolve_as_core_schema() {
