@@ -505,7 +505,7 @@ fn json_write(n: &Node, kind: Kind, top: bool, indent: Option<usize>, out: &mut 
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Float(x) => out.push_str(&go_float(*x)),
+        Value::Float(x) => out.push_str(&crate::yaml::go_json_float(*x)),
         Value::Str(s) => json_string(s, out),
         Value::Seq(items) => {
             if items.is_empty() {

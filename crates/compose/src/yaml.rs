@@ -254,7 +254,29 @@ pub fn visit_mut(n: &mut Node, f: &mut dyn FnMut(&mut Node, &[String]) -> bool) 
     go(n, &mut Vec::new(), f)
 }
 
-/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` for the values compose files hold.
+/// The shortest digits of `f` and its decimal exponent (`1.5e9` → ("1.5", 9)).
+fn sci(f: f64) -> (String, i32) {
+    let s = format!("{:e}", f.abs());
+    match s.split_once('e') {
+        Some((m, e)) => (m.to_string(), e.parse().unwrap_or(0)),
+        None => (s, 0),
+    }
+}
+
+/// `m` and `exp` as Go writes an exponent: at least two digits, signed (`e+06`).
+fn go_exp(neg: bool, m: &str, exp: i32, two_digits: bool) -> String {
+    let sign = if exp < 0 { '-' } else { '+' };
+    let digits = exp.unsigned_abs().to_string();
+    let digits = if two_digits && digits.len() < 2 {
+        format!("0{digits}")
+    } else {
+        digits
+    };
+    format!("{}{m}e{sign}{digits}", if neg { "-" } else { "" })
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` (what go-yaml writes and `fmt.Sprint`
+/// gives): the exponent form below 1e-4 and from 1e6 up (`1e+06`, `1.5e+09`).
 pub fn go_float(f: f64) -> String {
     if f.is_nan() {
         return "NaN".into();
@@ -266,31 +288,26 @@ pub fn go_float(f: f64) -> String {
             "-Inf".into()
         };
     }
-    let exp = if f == 0.0 {
-        0
-    } else {
-        f.abs().log10().floor() as i32
-    };
-    if (-4..21).contains(&exp) {
+    let (m, exp) = sci(f);
+    if f == 0.0 || (-4..6).contains(&exp) {
         format!("{f}")
     } else {
-        let s = format!("{f:e}");
-        // Rust writes `1e21`, Go `1e+21`; both write `1e-05` differently (`1e-5` here).
-        match s.split_once('e') {
-            Some((m, e)) => {
-                let (sign, digits) = match e.strip_prefix('-') {
-                    Some(d) => ('-', d),
-                    None => ('+', e),
-                };
-                let digits = if digits.len() < 2 {
-                    format!("0{digits}")
-                } else {
-                    digits.to_string()
-                };
-                format!("{m}e{sign}{digits}")
-            }
-            None => s,
-        }
+        go_exp(f < 0.0, &m, exp, true)
+    }
+}
+
+/// Go's `encoding/json` for a float64: plain digits from 1e-6 up to 1e21, the
+/// exponent form outside (`1e+21`, `1e-7`).
+pub fn go_json_float(f: f64) -> String {
+    if !f.is_finite() {
+        return go_float(f);
+    }
+    let a = f.abs();
+    if a == 0.0 || (1e-6..1e21).contains(&a) {
+        format!("{f}")
+    } else {
+        let (m, exp) = sci(f);
+        go_exp(f < 0.0, &m, exp, exp >= 0)
     }
 }
 
@@ -807,6 +824,17 @@ mod tests {
         assert_eq!(go_float(1.0), "1");
         assert_eq!(go_float(0.5), "0.5");
         assert_eq!(go_float(1e21), "1e+21");
+        assert_eq!(go_float(1e6), "1e+06");
+        assert_eq!(go_float(1.5e9), "1.5e+09");
+        assert_eq!(go_float(123456.5), "123456.5");
+        assert_eq!(go_float(1234567.5), "1.2345675e+06");
+        assert_eq!(go_float(0.00001), "1e-05");
+        assert_eq!(go_float(0.0001), "0.0001");
+        assert_eq!(go_float(-9.223372036854776e18), "-9.223372036854776e+18");
+        assert_eq!(go_json_float(1.5e9), "1500000000");
+        assert_eq!(go_json_float(1e21), "1e+21");
+        assert_eq!(go_json_float(1e-7), "1e-7");
+        assert_eq!(go_json_float(0.000001), "0.000001");
     }
 
     #[test]
