@@ -396,25 +396,54 @@ fn frac(v: u64, div: u64) -> String {
     format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
-/// Docker's `RAMInBytes`: `512m`, `1g`, `1.5GB`, a bare number of bytes.
+/// Docker's `RAMInBytes` (go-units' `parseSize` with binary units): `512m`, `1g`,
+/// `1.5GB`, `10 MiB`, a bare number of bytes; its errors word for word.
 pub fn ram_bytes(text: &str) -> Result<i64, String> {
-    let t = text.trim();
-    let lower = t.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(lower.len());
-    let (num, unit) = lower.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("invalid size: '{text}'"))?;
-    let mult: f64 = match unit.trim() {
-        "" | "b" => 1.0,
-        "k" | "kb" | "kib" => 1024.0,
-        "m" | "mb" | "mib" => 1024.0 * 1024.0,
-        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "t" | "tb" | "tib" => 1024f64.powi(4),
-        "p" | "pb" | "pib" => 1024f64.powi(5),
-        _ => return Err(format!("invalid size: '{text}'")),
+    let Some(sep) = text.rfind(|c: char| c.is_ascii_digit() || c == '.' || c == ' ') else {
+        return Err(format!("invalid size: '{text}'"));
     };
-    Ok((n * mult) as i64)
+    let (num, sfx) = if text.as_bytes()[sep] == b' ' {
+        (&text[..sep], &text[sep + 1..])
+    } else {
+        (&text[..=sep], &text[sep + 1..])
+    };
+    let size: f64 = num.parse().map_err(|_| {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            crate::interpolate::go_quote(num)
+        )
+    })?;
+    if size < 0.0 {
+        return Err(format!("invalid size: '{text}'"));
+    }
+    if sfx.is_empty() {
+        return Ok(size as i64);
+    }
+    let bad = |s: &str| Err(format!("invalid suffix: '{s}'"));
+    if sfx.len() > 3 {
+        return bad(sfx);
+    }
+    let lower = sfx.to_lowercase();
+    let b = lower.as_bytes();
+    if b[0] == b'b' {
+        return if b.len() > 1 {
+            bad(&lower)
+        } else {
+            Ok(size as i64)
+        };
+    }
+    let mult: f64 = match b[0] {
+        b'k' => 1024.0,
+        b'm' => 1024f64.powi(2),
+        b'g' => 1024f64.powi(3),
+        b't' => 1024f64.powi(4),
+        b'p' => 1024f64.powi(5),
+        _ => return bad(&lower),
+    };
+    if (b.len() == 2 && b[1] != b'b') || (b.len() == 3 && &b[1..] != b"ib") {
+        return bad(&lower);
+    }
+    Ok((size * mult) as i64)
 }
 
 fn bytes_node(n: &Node) -> Result<Node, String> {
@@ -1303,6 +1332,21 @@ mod tests {
         assert_eq!(
             json(n.get("blkio_config")),
             r#"{"device_read_bps":[{"path":"/dev/sda","rate":"12582912"}],"weight":300}"#
+        );
+    }
+
+    #[test]
+    fn ram_bytes_as_go_units() {
+        assert_eq!(ram_bytes("512m"), Ok(536870912));
+        assert_eq!(ram_bytes("1.5GB"), Ok(1610612736));
+        assert_eq!(ram_bytes("10 MiB"), Ok(10485760));
+        assert_eq!(ram_bytes("100b"), Ok(100));
+        assert_eq!(ram_bytes("1.5gigs"), Err("invalid suffix: 'gigs'".into()));
+        assert_eq!(ram_bytes("2MX"), Err("invalid suffix: 'mx'".into()));
+        assert_eq!(ram_bytes("lots"), Err("invalid size: 'lots'".into()));
+        assert_eq!(
+            ram_bytes("1.2.3m"),
+            Err("strconv.ParseFloat: parsing \"1.2.3\": invalid syntax".into())
         );
     }
 

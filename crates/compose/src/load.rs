@@ -1036,6 +1036,7 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
         let n = cx.load_file(f, &workdir, &env, &mut included, true)?;
         let versioned = n.get("version").is_some();
         dict = crate::merge::merge(dict, n).map_err(Error)?;
+        crate::merge::unicity_errors(&dict).map_err(Error)?;
         crate::merge::unicity(&mut dict);
         // compose-go checks the files merged so far, interpolated, against the schema,
         // naming the file just merged.

@@ -381,6 +381,56 @@ const UNIQUE: &[(&str, Indexer)] = &[
     ("services.*.devices", device_key),
 ];
 
+/// The Go type compose-go names for a YAML value (`%T`).
+fn go_type(n: &Node) -> &'static str {
+    match &n.value {
+        Value::Str(_) if n.tag == Tag::Timestamp => "time.Time",
+        Value::Str(_) => "string",
+        Value::Int(_) => "int",
+        Value::Float(_) => "float64",
+        Value::Bool(_) => "bool",
+        Value::Null => "<nil>",
+        Value::Map(_) => "map[string]interface {}",
+        Value::Seq(_) => "[]interface {}",
+    }
+}
+
+/// The errors of compose-go's `EnforceUnicity` (which runs before the schema): an item
+/// of a `KEY=VALUE` list that is not a string (`- NAME: value` in an `environment`
+/// list) is refused as `services.web.environment.[1]: unexpected type ...`.
+pub fn unicity_errors(n: &Node) -> Result<(), String> {
+    fn walk(n: &Node, path: &mut Vec<String>) -> Result<(), String> {
+        match &n.value {
+            Value::Map(m) => {
+                for (k, v) in m {
+                    path.push(k.clone());
+                    walk(v, path)?;
+                    path.pop();
+                }
+            }
+            Value::Seq(items) => {
+                let key_value_list = UNIQUE.iter().any(|(p, idx)| {
+                    std::ptr::fn_addr_eq(*idx, key_value as Indexer) && matches(path, p)
+                });
+                if key_value_list {
+                    for (i, it) in items.iter().enumerate() {
+                        if !matches!(it.value, Value::Str(_)) || it.tag == Tag::Timestamp {
+                            return Err(format!(
+                                "{}.[{i}]: unexpected type {}",
+                                path.join("."),
+                                go_type(it)
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    walk(n, &mut Vec::new())
+}
+
 /// compose-go's `EnforceUnicity`.
 pub fn unicity(n: &mut Node) {
     unicity_at(n, &mut Vec::new())
@@ -423,6 +473,25 @@ mod tests {
 
     fn j(n: &Node) -> String {
         n.to_json().to_string()
+    }
+
+    #[test]
+    fn non_string_items_of_key_value_lists_are_refused() {
+        let n = parse("services:\n  web:\n    environment:\n      - DEBUG=1\n      - NESTED:\n          a: b\n")
+            .expect("the YAML parses");
+        assert_eq!(
+            unicity_errors(&n),
+            Err("services.web.environment.[1]: unexpected type map[string]interface {}".into())
+        );
+        let n = parse("services:\n  web:\n    labels: [2020-01-01]\n    ports: [80]\n")
+            .expect("the YAML parses");
+        assert_eq!(
+            unicity_errors(&n),
+            Err("services.web.labels.[0]: unexpected type time.Time".into())
+        );
+        let n = parse("services:\n  web:\n    cap_add: [NET_ADMIN]\n    ports: [80]\n")
+            .expect("the YAML parses");
+        assert_eq!(unicity_errors(&n), Ok(()));
     }
 
     #[test]
