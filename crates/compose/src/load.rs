@@ -172,6 +172,10 @@ fn read_env_files(
         let src = match fs.read(f) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => continue,
+            // compose-go's `GetEnvFromFile`: a missing file is named without the cause.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return err(format!("couldn't find env file: {}", f.display()))
+            }
             Err(e) => {
                 return err(format!(
                     "couldn't find env file: {}: {}",
@@ -1242,6 +1246,18 @@ mod tests {
         assert_eq!(
             WARNED.with(|w| w.borrow().clone()),
             vec!["/p/x/a.yaml: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_missing_env_file_flag_is_named_without_the_cause() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into()];
+        o.env_files = vec!["env/missing.env".into()];
+        let fs = MemFs(vec![("/p/x/a.yaml", "services:\n  app:\n    image: a\n")]);
+        assert_eq!(
+            load(&o, &fs).err().map(|e| e.0),
+            Some("couldn't find env file: /p/x/env/missing.env".into())
         );
     }
 
