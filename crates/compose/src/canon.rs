@@ -592,6 +592,17 @@ pub fn raw_service(svc: &mut Node) {
     for k in ["dns", "label_file"] {
         let _ = transform(svc, k, |x| Ok(string_or_list(x)));
     }
+    // compose-go's `transformGpus`: a string (`all`) is one request for all devices.
+    let _ = transform(svc, "gpus", |g| {
+        Ok(match &g.value {
+            Value::Str(_) => Node::new(Value::Seq(vec![Node::map(vec![(
+                "count".into(),
+                s("all"),
+            )])]))
+            .at(g.line),
+            _ => g.clone(),
+        })
+    });
     let _ = transform(svc, "extends", |e| {
         Ok(match &e.value {
             Value::Str(_) => Node::map(vec![("service".into(), e.clone())]).at(e.line),
@@ -1009,18 +1020,21 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         }
         Ok(Node::new(Value::Seq(out)).at(p.line))
     })?;
-    transform(svc, "expose", |e| {
-        Ok(match &e.value {
-            Value::Seq(items) => Node::new(Value::Seq(
-                items
-                    .iter()
-                    .map(|x| s(x.scalar_text().unwrap_or_default()).at(x.line))
-                    .collect(),
-            ))
-            .at(e.line),
-            _ => e.clone(),
-        })
-    })?;
+    // Both are lists of strings in compose-go's types (`group_add: [1001]` is "1001").
+    for k in ["expose", "group_add"] {
+        transform(svc, k, |e| {
+            Ok(match &e.value {
+                Value::Seq(items) => Node::new(Value::Seq(
+                    items
+                        .iter()
+                        .map(|x| s(x.scalar_text().unwrap_or_default()).at(x.line))
+                        .collect(),
+                ))
+                .at(e.line),
+                _ => e.clone(),
+            })
+        })?;
+    }
     transform(svc, "environment", |e| Ok(key_values(e, None)))?;
     for k in ["labels", "annotations"] {
         transform(svc, k, |e| Ok(key_values(e, Some(""))))?;
@@ -1403,13 +1417,13 @@ mod tests {
     #[test]
     fn raw_forms_keep_values_as_written() {
         let mut n = crate::yaml::parse(
-            "build: ./b\ncommand: echo $$HOME\nenvironment: [A=$A]\nports: ['${P:-1}:2', '80']\nsecrets: [s]\ndepends_on: [db]\n",
+            "build: ./b\ncommand: echo $$HOME\nenvironment: [A=$A]\nports: ['${P:-1}:2', '80']\nsecrets: [s]\ndepends_on: [db]\ngpus: all\n",
         )
         .expect("the YAML parses");
         raw_service(&mut n);
         assert_eq!(
             n.to_json().to_string(),
-            r#"{"build":{"context":"./b"},"command":"echo $$HOME","depends_on":{"db":{"condition":"service_started","required":true}},"environment":["A=$A"],"ports":["${P:-1}:2","80"],"secrets":[{"source":"s","target":"/run/secrets/s"}]}"#
+            r#"{"build":{"context":"./b"},"command":"echo $$HOME","depends_on":{"db":{"condition":"service_started","required":true}},"environment":["A=$A"],"gpus":[{"count":"all"}],"ports":["${P:-1}:2","80"],"secrets":[{"source":"s","target":"/run/secrets/s"}]}"#
         );
     }
 

@@ -780,6 +780,9 @@ fn yaml_inline(n: &Node) -> Option<String> {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
+        // go-yaml writes the special floats in YAML's words.
+        Value::Float(x) if x.is_nan() => ".nan".into(),
+        Value::Float(x) if x.is_infinite() => if *x > 0.0 { ".inf" } else { "-.inf" }.into(),
         Value::Float(x) => go_float(*x),
         Value::Str(s) if s.contains('\n') && block_allowed(s) => return None,
         Value::Str(s) if s.contains('\n') => yaml_double(s),
@@ -958,6 +961,15 @@ mod tests {
         assert_eq!(
             project_yaml(&n),
             "services:\n  web:\n    environment:\n      DB_DATA_LOCATION: b\n      DB_DATABASE_NAME: a\n"
+        );
+    }
+
+    #[test]
+    fn special_floats_in_yaml() {
+        let n = crate::yaml::parse("x-f: [.inf, -.Inf, .nan, 1e6]\n").expect("the YAML parses");
+        assert_eq!(
+            sorted_yaml(&n),
+            "x-f:\n  - .inf\n  - -.inf\n  - .nan\n  - 1e+06\n"
         );
     }
 

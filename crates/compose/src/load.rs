@@ -132,6 +132,25 @@ fn absolute(base: &Path, p: &Path) -> PathBuf {
     clean(&joined)
 }
 
+/// Go's `filepath.Rel` for two clean absolute paths: `to` as seen from `base`.
+pub fn relative_to(base: &Path, to: &Path) -> PathBuf {
+    let b: Vec<_> = base.components().collect();
+    let t: Vec<_> = to.components().collect();
+    let common = b.iter().zip(&t).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
 /// Go's `filepath.Clean` for absolute paths.
 pub fn clean(p: &Path) -> PathBuf {
     let mut out: Vec<String> = Vec::new();
@@ -743,6 +762,14 @@ impl Context<'_> {
             crate::merge::unicity(&mut dict);
             if self.opts.resolve_paths {
                 resolve_paths(&mut dict, &sub_dir, &self.opts.os_env);
+            } else {
+                // compose-go resolves an included file's paths whatever the flags, against
+                // its directory relative to the including project's (`monitoring/x.yml`).
+                resolve_paths(
+                    &mut dict,
+                    &relative_to(workdir, &sub_dir),
+                    &self.opts.os_env,
+                );
             }
             for kind in [
                 "services", "networks", "volumes", "secrets", "configs", "models",
@@ -1052,7 +1079,7 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
 
     if !opts.interpolate {
         // `--no-interpolate`: the model before it is typed.
-        let model = crate::normalize::raw_project(dict, &name, opts, &workdir, &env);
+        let model = crate::normalize::raw_project(dict, &name, opts, &workdir);
         return Ok(Project {
             name,
             workdir,
@@ -1259,6 +1286,84 @@ mod tests {
             load(&o, &fs).err().map(|e| e.0),
             Some("couldn't find env file: /p/x/env/missing.env".into())
         );
+    }
+
+    #[test]
+    fn relative_paths_as_go_filepath_rel() {
+        let r = |a: &str, b: &str| {
+            relative_to(Path::new(a), Path::new(b))
+                .display()
+                .to_string()
+        };
+        assert_eq!(r("/p/x", "/p/x/monitoring"), "monitoring");
+        assert_eq!(r("/p/x", "/p/x"), ".");
+        assert_eq!(r("/p/x", "/p/shared/inc"), "../shared/inc");
+    }
+
+    #[test]
+    fn included_paths_rebased_without_path_resolution() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["compose.yaml".into()];
+        o.resolve_paths = false;
+        let fs = MemFs(vec![
+            ("/p/x/compose.yaml", "include: [./mon/compose.yaml]\nservices:\n  app:\n    image: a\n    volumes: [./data:/data]\n"),
+            ("/p/x/mon/compose.yaml", "services:\n  prom:\n    image: p\n    volumes: [./prom.yml:/etc/prom.yml]\n"),
+        ]);
+        let p = load(&o, &fs).expect("the project loads");
+        let src = |svc: &str| {
+            p.model
+                .get("services")
+                .and_then(|s| s.get(svc))
+                .and_then(|s| s.get("volumes"))
+                .and_then(Node::as_seq)
+                .and_then(|v| v.first())
+                .and_then(|v| v.get("source"))
+                .and_then(Node::scalar_text)
+        };
+        assert_eq!(src("prom"), Some("mon/prom.yml".into()));
+        assert_eq!(src("app"), Some("./data".into()));
+    }
+
+    #[test]
+    fn unnamed_values_without_normalization_or_interpolation() {
+        let env: BTreeMap<String, String> =
+            [("X".to_string(), "xx".to_string())].into_iter().collect();
+        let fs = MemFs(vec![(
+            "/p/x/compose.yaml",
+            "services:\n  a:\n    image: x\n    group_add: [audio, 1001]\n    environment: [X]\n    build:\n      context: .\n      args: {X: null, Y: 1}\n",
+        )]);
+        let run = |interpolate: bool, normalize: bool| {
+            let mut o = Options::new(PathBuf::from("/p/x"), env.clone());
+            o.files = vec!["compose.yaml".into()];
+            o.interpolate = interpolate;
+            o.normalize = normalize;
+            let p = load(&o, &fs).expect("the project loads");
+            let a = p
+                .model
+                .get("services")
+                .and_then(|s| s.get("a"))
+                .expect("a service")
+                .to_json();
+            (
+                a["group_add"].to_string(),
+                a["build"]["args"].to_string(),
+                a["environment"].to_string(),
+            )
+        };
+        // Typed and normalized: numbers are strings, named variables resolved.
+        assert_eq!(
+            run(true, true),
+            (
+                r#"["audio","1001"]"#.into(),
+                r#"{"X":"xx","Y":"1"}"#.into(),
+                r#"{"X":"xx"}"#.into()
+            )
+        );
+        // --no-normalize: build args keep their nulls.
+        assert_eq!(run(true, false).1, r#"{"X":null,"Y":"1"}"#);
+        // --no-interpolate: resolved against no variables.
+        let raw = run(false, true);
+        assert_eq!((raw.1, raw.2), (r#"{"Y":1}"#.into(), r#"["X"]"#.into()));
     }
 
     #[test]

@@ -185,7 +185,11 @@ pub fn project(
                 for v in crate::dotenv::take_unset() {
                     (opts.warn)(&crate::load::unset_warning(&v));
                 }
-                resolve_build_args(svc, env);
+                // compose-go resolves build args when it normalizes (`--no-normalize`
+                // keeps `X: null`).
+                if normalize {
+                    resolve_build_args(svc, env);
+                }
             } else {
                 // Even unresolved (`--no-env-resolution`, `--hash`), a variable named
                 // without a value takes the project's.
@@ -395,13 +399,7 @@ pub fn volume_sources(svc: &Node) -> Vec<String> {
 /// long forms, paths made absolute and (unless `--no-normalize`) the default network,
 /// build defaults, dependencies implied by links and shared namespaces, and resource
 /// names. Values stay as written: no profiles, no environment files read, nothing pruned.
-pub fn raw_project(
-    mut doc: Node,
-    name: &str,
-    opts: &Options,
-    workdir: &Path,
-    project_env: &BTreeMap<String, String>,
-) -> Node {
+pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) -> Node {
     doc.set("name", s(name));
     doc.remove("version");
     let env = &opts.os_env;
@@ -423,6 +421,9 @@ pub fn raw_project(
         return doc;
     }
     let mut uses_default = false;
+    // docker compose resolves the untyped model against no variables: a name without a
+    // value stays as it is in `environment` and leaves build args.
+    let no_vars: BTreeMap<String, String> = BTreeMap::new();
     if let Some(m) = doc.get_mut("services").and_then(Node::as_map_mut) {
         for (_, svc) in m.iter_mut() {
             if let Some(b) = svc.get_mut("build") {
@@ -430,11 +431,11 @@ pub fn raw_project(
                     b.set("dockerfile", s("Dockerfile"));
                 }
                 if let Some(a) = b.get_mut("args") {
-                    raw_resolve(a, project_env, false);
+                    raw_resolve(a, &no_vars, false);
                 }
             }
             if let Some(e) = svc.get_mut("environment") {
-                raw_resolve(e, project_env, true);
+                raw_resolve(e, &no_vars, true);
             }
             let mut implicit: Vec<(String, bool)> = Vec::new();
             for l in svc
