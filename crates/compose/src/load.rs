@@ -1330,7 +1330,7 @@ mod tests {
             [("X".to_string(), "xx".to_string())].into_iter().collect();
         let fs = MemFs(vec![(
             "/p/x/compose.yaml",
-            "services:\n  a:\n    image: x\n    group_add: [audio, 1001]\n    environment: [X]\n    build:\n      context: .\n      args: {X: null, Y: 1}\n",
+            "services:\n  a:\n    image: x\n    group_add: [audio, 1001]\n    environment: [X]\n    volumes: [{type: bind, source: ., target: /opt/x/}]\n    build:\n      context: .\n      args: {X: null, Y: 1}\n",
         )]);
         let run = |interpolate: bool, normalize: bool| {
             let mut o = Options::new(PathBuf::from("/p/x"), env.clone());
@@ -1344,6 +1344,9 @@ mod tests {
                 .and_then(|s| s.get("a"))
                 .expect("a service")
                 .to_json();
+            // compose-go's `Normalize` cleans mount targets, typed or not.
+            let target = if normalize { "/opt/x" } else { "/opt/x/" };
+            assert_eq!(a["volumes"][0]["target"], target);
             (
                 a["group_add"].to_string(),
                 a["build"]["args"].to_string(),

@@ -437,6 +437,14 @@ pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) ->
             if let Some(e) = svc.get_mut("environment") {
                 raw_resolve(e, &no_vars, true);
             }
+            // compose-go's `Normalize` cleans every mount target, typed or not.
+            if let Some(Value::Seq(vols)) = svc.get_mut("volumes").map(|v| &mut v.value) {
+                for v in vols.iter_mut() {
+                    if let Some(Value::Str(t)) = v.get_mut("target").map(|t| &mut t.value) {
+                        *t = clean_path(t);
+                    }
+                }
+            }
             let mut implicit: Vec<(String, bool)> = Vec::new();
             for l in svc
                 .get("links")
