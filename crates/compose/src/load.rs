@@ -61,7 +61,8 @@ pub struct Options {
     pub resolve_paths: bool,
     pub consistency: bool,
     pub resolve_env: bool,
-    /// Keep services whose profiles are not enabled (`config --profiles`).
+    /// `config --profiles` (the profiles of all services are always collected; the
+    /// project is loaded with the enabled ones, as docker compose does).
     pub all_profiles: bool,
     /// Services named on the command line: their profiles are enabled.
     pub services: Vec<String>,
@@ -1367,6 +1368,30 @@ mod tests {
         // --no-interpolate: resolved against no variables.
         let raw = run(false, true);
         assert_eq!((raw.1, raw.2), (r#"{"Y":1}"#.into(), r#"["X"]"#.into()));
+    }
+
+    #[test]
+    fn profiles_listing_loads_with_the_enabled_profiles() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into()];
+        o.all_profiles = true;
+        let fs = MemFs(vec![(
+            "/p/x/a.yaml",
+            "services:\n  app:\n    image: a\n  dbg:\n    image: b\n    profiles: [debug]\n",
+        )]);
+        let p = load(&o, &fs).expect("the project loads");
+        assert_eq!(p.all_profiles, vec!["debug".to_string()]);
+        let fs = MemFs(vec![(
+            "/p/x/a.yaml",
+            "services:\n  app:\n    image: a\n    depends_on: [dbg]\n  dbg:\n    image: b\n    profiles: [debug]\n",
+        )]);
+        assert_eq!(
+            load(&o, &fs).err().map(|e| e.0),
+            Some(
+                "service \"app\" depends on undefined service \"dbg\": invalid compose project"
+                    .into()
+            )
+        );
     }
 
     #[test]

@@ -68,7 +68,10 @@ pub fn project(
                 }
             }
             let named = opts.services.contains(k);
-            if !opts.all_profiles && !named && !crate::load::profile_active(v, &enabled) {
+            // `config --profiles` lists the profiles of every service, but (as docker
+            // compose) loads the project with the enabled ones: a dependency on a
+            // disabled service is still an error.
+            if !named && !crate::load::profile_active(v, &enabled) {
                 disabled.push(k.clone());
             }
         }

@@ -683,6 +683,8 @@ impl<'a> Builder<'a> {
 
 /// Parse one YAML document (an empty file is `Null`). A second document is refused.
 pub fn parse(src: &str) -> Result<Node, Error> {
+    // go-yaml reads past a byte order mark at the start.
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut b = Builder {
         parser: Parser::new_from_str(src),
         anchors: HashMap::new(),
@@ -722,6 +724,20 @@ pub fn parse(src: &str) -> Result<Node, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_order_mark_and_crlf() {
+        let n = parse("\u{feff}version: \"3\"\r\nservices:\r\n  web:\r\n    command: |\r\n      a\r\n      b\r\n")
+            .expect("the YAML parses");
+        assert!(n.get("version").is_some());
+        assert_eq!(
+            n.get("services")
+                .and_then(|s| s.get("web"))
+                .and_then(|w| w.get("command"))
+                .and_then(Node::as_str),
+            Some("a\nb\n")
+        );
+    }
 
     #[test]
     fn timestamps_as_go_yaml_reads_them() {
