@@ -1157,6 +1157,10 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
                         *v = i(n);
                     }
                 }
+                // compose-go prints a single limit of 0 (its zero value) as the pair.
+                if matches!(v.value, Value::Int(0)) {
+                    *v = Node::map(vec![("soft".into(), i(0)), ("hard".into(), i(0))]).at(v.line);
+                }
             }
         }
         Ok(u)
@@ -1346,6 +1350,15 @@ mod tests {
         assert_eq!(
             json(n.get("blkio_config")),
             r#"{"device_read_bps":[{"path":"/dev/sda","rate":"12582912"}],"weight":300}"#
+        );
+    }
+
+    #[test]
+    fn zero_ulimit_is_a_pair() {
+        let n = svc("ulimits: {nofile: 0, nproc: 10}\n").expect("valid ulimits");
+        assert_eq!(
+            json(n.get("ulimits")),
+            r#"{"nofile":{"hard":0,"soft":0},"nproc":10}"#
         );
     }
 

@@ -557,7 +557,17 @@ fn json_write(n: &Node, kind: Kind, top: bool, indent: Option<usize>, out: &mut 
 
 /// Go's JSON names of struct fields without a `json` tag (compose-go's blkio devices:
 /// `Path`, `Rate`, `Weight`); YAML lowercases them, so the model keeps them lowercase.
+/// Also the JSON-only `omitempty` of a ulimit's `soft` and `hard` (YAML prints both).
 pub fn go_json_names(svc: &mut Node) {
+    if let Some(u) = svc.get_mut("ulimits").and_then(Node::as_map_mut) {
+        for (_, l) in u.iter_mut() {
+            if let Some(m) = l.as_map_mut() {
+                m.retain(|(k, v)| {
+                    !(matches!(k.as_str(), "soft" | "hard") && matches!(v.value, Value::Int(0)))
+                });
+            }
+        }
+    }
     let Some(bc) = svc.get_mut("blkio_config") else {
         return;
     };
@@ -961,6 +971,19 @@ mod tests {
         assert_eq!(
             project_yaml(&n),
             "services:\n  web:\n    environment:\n      DB_DATA_LOCATION: b\n      DB_DATABASE_NAME: a\n"
+        );
+    }
+
+    #[test]
+    fn zero_ulimit_halves_left_out_of_json() {
+        let mut n = crate::yaml::parse(
+            "ulimits: {nofile: {soft: 0, hard: 0}, nproc: {soft: 0, hard: 5}}\n",
+        )
+        .expect("the YAML parses");
+        go_json_names(&mut n);
+        assert_eq!(
+            n.to_json().to_string(),
+            r#"{"ulimits":{"nofile":{},"nproc":{"hard":5}}}"#
         );
     }
 

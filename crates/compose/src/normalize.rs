@@ -367,18 +367,63 @@ fn stringify_maps(doc: &mut Node) {
     });
 }
 
+/// Numbers, byte counts and durations compose-go's types declare `omitempty` without
+/// a pointer: zero (`cpus: 0`, `mem_limit: 0`, `update_config.delay: 0s`) is not
+/// printed.
+const OMIT_ZERO: &[&str] = &[
+    "services.*.cpu_count",
+    "services.*.cpu_percent",
+    "services.*.cpu_period",
+    "services.*.cpu_quota",
+    "services.*.cpu_rt_period",
+    "services.*.cpu_rt_runtime",
+    "services.*.cpus",
+    "services.*.cpu_shares",
+    "services.*.mem_limit",
+    "services.*.mem_reservation",
+    "services.*.memswap_limit",
+    "services.*.mem_swappiness",
+    "services.*.oom_score_adj",
+    "services.*.pids_limit",
+    "services.*.shm_size",
+    "services.*.build.shm_size",
+    "services.*.deploy.update_config.delay",
+    "services.*.deploy.update_config.monitor",
+    "services.*.deploy.update_config.max_failure_ratio",
+    "services.*.deploy.rollback_config.delay",
+    "services.*.deploy.rollback_config.monitor",
+    "services.*.deploy.rollback_config.max_failure_ratio",
+    "services.*.deploy.resources.limits.cpus",
+    "services.*.deploy.resources.limits.memory",
+    "services.*.deploy.resources.limits.pids",
+    "services.*.deploy.resources.reservations.cpus",
+    "services.*.deploy.resources.reservations.memory",
+    "services.*.deploy.resources.reservations.pids",
+];
+
+fn is_zero(v: &Node) -> bool {
+    match &v.value {
+        Value::Int(0) => true,
+        Value::Float(f) => *f == 0.0,
+        Value::Str(t) => t == "0" || t == "0s",
+        _ => false,
+    }
+}
+
 fn drop_false(doc: &mut Node) {
     crate::yaml::visit_mut(doc, &mut |n, path| {
         if let Some(m) = n.as_map_mut() {
             let mut child = path.to_vec();
             m.retain(|(k, v)| {
-                if !matches!(v.value, Value::Bool(false)) {
+                let list = if matches!(v.value, Value::Bool(false)) {
+                    OMIT_FALSE
+                } else if is_zero(v) {
+                    OMIT_ZERO
+                } else {
                     return true;
-                }
+                };
                 child.push(k.clone());
-                let omit = OMIT_FALSE
-                    .iter()
-                    .any(|p| crate::load::path_matches(&child, p));
+                let omit = list.iter().any(|p| crate::load::path_matches(&child, p));
                 child.pop();
                 !omit
             });
@@ -1146,6 +1191,16 @@ mod tests {
         assert_eq!(
             d.to_json().to_string(),
             r#"{"networks":{"n":{}},"services":{"app":{"depends_on":{"db":{"required":false}},"init":false,"volumes":[{"bind":{},"type":"bind"}]}}}"#
+        );
+    }
+
+    #[test]
+    fn zero_numbers_are_left_out_where_go_omits_them() {
+        let mut d = doc("services: {app: {cpus: 0, mem_limit: '0', oom_score_adj: 0, healthcheck: {retries: 0, interval: 0s}, deploy: {replicas: 0, update_config: {parallelism: 0, delay: 0s, max_failure_ratio: 0}, resources: {limits: {cpus: 0, pids: 0}}, restart_policy: {delay: 0s}}}}\n");
+        drop_false(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"services":{"app":{"deploy":{"replicas":0,"resources":{"limits":{}},"restart_policy":{"delay":"0s"},"update_config":{"parallelism":0}},"healthcheck":{"interval":"0s","retries":0}}}}"#
         );
     }
 
