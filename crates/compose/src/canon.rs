@@ -115,6 +115,40 @@ fn i(x: i64) -> Node {
     Node::new(Value::Int(x))
 }
 
+/// compose-go's `transformMaybeExternal` for the top-level resources: the legacy
+/// `external: {name: X}` becomes `external: true` with `name: X`, with a warning
+/// (`networks.proxy: external.name is deprecated...`); a different `name` is an error.
+pub fn legacy_externals(doc: &mut Node, warn: fn(&str)) -> Result<(), String> {
+    for kind in ["volumes", "networks", "secrets", "configs"] {
+        let Some(m) = doc.get_mut(kind).and_then(Node::as_map_mut) else {
+            continue;
+        };
+        for (k, v) in m.iter_mut() {
+            let Some(ext) = v.get("external").filter(|e| e.as_map().is_some()) else {
+                continue;
+            };
+            let ext_name = ext.get("name").cloned();
+            let line = ext.line;
+            v.set("external", b(true).at(line));
+            if let Some(en) = ext_name {
+                warn(&format!(
+                    "{kind}.{k}: external.name is deprecated. Please set name and external: true"
+                ));
+                match v.get("name") {
+                    Some(n) if n.value != en.value => {
+                        return Err(format!(
+                            "{kind}.{k}: name and external.name conflict; only use name"
+                        ));
+                    }
+                    Some(_) => {}
+                    None => v.set("name", en),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A volume in the short syntax in its long form.
 pub(crate) fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
     let v = parse_volume(spec)?;
@@ -1350,6 +1384,25 @@ mod tests {
         assert_eq!(
             json(n.get("blkio_config")),
             r#"{"device_read_bps":[{"path":"/dev/sda","rate":"12582912"}],"weight":300}"#
+        );
+    }
+
+    #[test]
+    fn legacy_external_names() {
+        let mut d = crate::yaml::parse(
+            "networks: {proxy: {external: {name: nginx-proxy}}}\nvolumes: {v: {external: true}}\n",
+        )
+        .expect("the YAML parses");
+        legacy_externals(&mut d, |_| {}).expect("no conflict");
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"networks":{"proxy":{"external":true,"name":"nginx-proxy"}},"volumes":{"v":{"external":true}}}"#
+        );
+        let mut d = crate::yaml::parse("volumes: {v: {name: a, external: {name: b}}}\n")
+            .expect("the YAML parses");
+        assert_eq!(
+            legacy_externals(&mut d, |_| {}),
+            Err("volumes.v: name and external.name conflict; only use name".into())
         );
     }
 

@@ -1075,6 +1075,7 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
         crate::schema::validate(&dict)
             .map_err(|e| Error(format!("validating {}: {e}", f.display())))?;
         cx.warn_version_if(versioned, f);
+        crate::canon::legacy_externals(&mut dict, opts.warn).map_err(Error)?;
     }
     crate::merge::strip_tags(&mut dict);
 
@@ -1391,6 +1392,25 @@ mod tests {
                 "service \"app\" depends on undefined service \"dbg\": invalid compose project"
                     .into()
             )
+        );
+    }
+
+    #[test]
+    fn ipam_options_are_not_in_the_model() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into()];
+        let fs = MemFs(vec![(
+            "/p/x/a.yaml",
+            "services:\n  app:\n    image: a\nnetworks:\n  default:\n    ipam:\n      driver: default\n      options: {foo: bar}\n",
+        )]);
+        let p = load(&o, &fs).expect("the project loads");
+        assert_eq!(
+            p.model
+                .get("networks")
+                .and_then(|n| n.get("default"))
+                .and_then(|n| n.get("ipam"))
+                .map(|i| i.to_json().to_string()),
+            Some(r#"{"driver":"default"}"#.into())
         );
     }
 

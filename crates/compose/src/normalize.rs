@@ -237,6 +237,13 @@ pub fn project(
                 if v.is_null() {
                     *v = Node::map(vec![]);
                 }
+                // compose-go's `IPAMConfig` has no `options`: the schema takes them, the
+                // model drops them.
+                if kind == "networks" {
+                    if let Some(ipam) = v.get_mut("ipam") {
+                        ipam.remove("options");
+                    }
+                }
                 if !opts.normalize {
                     if kind == "networks" && v.get("ipam").is_none() {
                         v.set("ipam", Node::map(vec![]));
