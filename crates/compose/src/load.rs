@@ -1332,7 +1332,7 @@ mod tests {
             [("X".to_string(), "xx".to_string())].into_iter().collect();
         let fs = MemFs(vec![(
             "/p/x/compose.yaml",
-            "services:\n  a:\n    image: x\n    group_add: [audio, 1001]\n    environment: [X]\n    volumes: [{type: bind, source: ., target: /opt/x/}]\n    build:\n      context: .\n      args: {X: null, Y: 1}\n",
+            "services:\n  a:\n    image: x\n    group_add: [audio, 1001]\n    environment: [X]\n    volumes: [{type: bind, source: ., target: /opt/x/}]\n    pull_policy: if_not_present\n    build:\n      context: .\n      args: {X: null, Y: 1}\n",
         )]);
         let run = |interpolate: bool, normalize: bool| {
             let mut o = Options::new(PathBuf::from("/p/x"), env.clone());
@@ -1349,6 +1349,12 @@ mod tests {
             // compose-go's `Normalize` cleans mount targets, typed or not.
             let target = if normalize { "/opt/x" } else { "/opt/x/" };
             assert_eq!(a["volumes"][0]["target"], target);
+            let policy = if normalize {
+                "missing"
+            } else {
+                "if_not_present"
+            };
+            assert_eq!(a["pull_policy"], policy);
             (
                 a["group_add"].to_string(),
                 a["build"]["args"].to_string(),

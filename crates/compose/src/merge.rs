@@ -431,6 +431,39 @@ pub fn unicity_errors(n: &Node) -> Result<(), String> {
     walk(n, &mut Vec::new())
 }
 
+/// Empty lists as the untyped model holds them: compose-go's `OmitEmpty` rebuilds every
+/// list (an empty one becomes Go's nil slice, JSON `null`), then `EnforceUnicity` makes
+/// the ones it indexes empty again (`cap_add: []` stays `[]`). With `resolved` (the
+/// model was normalized), `environment` and build `args` went through compose-go's
+/// `resolve` after that, which rebuilds them (nil when empty). For `--no-interpolate`
+/// JSON; YAML writes a nil slice as `[]` too.
+pub fn nil_empty_lists(n: &mut Node, resolved: bool) {
+    fn walk(n: &mut Node, path: &mut Vec<String>, resolved: bool) {
+        let rebuilt = resolved
+            && (matches(path, "services.*.environment") || matches(path, "services.*.build.args"));
+        let unique = !rebuilt && UNIQUE.iter().any(|(p, _)| matches(path, p));
+        match &mut n.value {
+            Value::Seq(items) if items.is_empty() && !unique => n.value = Value::Null,
+            Value::Seq(items) => {
+                path.push("[]".into());
+                for it in items.iter_mut() {
+                    walk(it, path, resolved);
+                }
+                path.pop();
+            }
+            Value::Map(m) => {
+                for (k, v) in m.iter_mut() {
+                    path.push(k.clone());
+                    walk(v, path, resolved);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(n, &mut Vec::new(), resolved)
+}
+
 /// compose-go's `EnforceUnicity`.
 pub fn unicity(n: &mut Node) {
     unicity_at(n, &mut Vec::new())
@@ -473,6 +506,23 @@ mod tests {
 
     fn j(n: &Node) -> String {
         n.to_json().to_string()
+    }
+
+    #[test]
+    fn empty_lists_of_the_untyped_model() {
+        let src = "services:\n  a:\n    command: []\n    cap_add: []\n    environment: []\n    x-e: []\nx-top: []\n";
+        let mut n = parse(src).expect("the YAML parses");
+        nil_empty_lists(&mut n, true);
+        assert_eq!(
+            j(&n),
+            r#"{"services":{"a":{"cap_add":[],"command":null,"environment":null,"x-e":null}},"x-top":null}"#
+        );
+        let mut n = parse(src).expect("the YAML parses");
+        nil_empty_lists(&mut n, false);
+        assert_eq!(
+            j(&n),
+            r#"{"services":{"a":{"cap_add":[],"command":null,"environment":[],"x-e":null}},"x-top":null}"#
+        );
     }
 
     #[test]

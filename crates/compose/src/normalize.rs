@@ -492,6 +492,9 @@ pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) ->
             if let Some(e) = svc.get_mut("environment") {
                 raw_resolve(e, &no_vars, true);
             }
+            if svc.get("pull_policy").and_then(Node::as_str) == Some("if_not_present") {
+                svc.set("pull_policy", s("missing"));
+            }
             // compose-go's `Normalize` cleans every mount target, typed or not.
             if let Some(Value::Seq(vols)) = svc.get_mut("volumes").map(|v| &mut v.value) {
                 for v in vols.iter_mut() {
