@@ -499,7 +499,9 @@ impl<'a> Builder<'a> {
                 msg: format!("unknown anchor '{name}' referenced"),
             };
         }
-        let parser_error = context.is_some_and(|c| c.starts_with("while parsing"));
+        // go-yaml reports a bad escape as a scanner error at the quoted scalar.
+        let bad_escape = problem.contains("unknown escape character");
+        let parser_error = !bad_escape && context.is_some_and(|c| c.starts_with("while parsing"));
         let line = if parser_error {
             match self.open.last() {
                 Some(&start) if start != 0 => start,
@@ -724,6 +726,16 @@ pub fn parse(src: &str) -> Result<Node, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_escape_names_its_line() {
+        let e = parse("services:\n  app:\n    environment:\n      A: \"ok\"\n      B: \"{\\}\"\n")
+            .expect_err("a syntax error");
+        assert_eq!(
+            e.to_string(),
+            "yaml: line 5: found unknown escape character"
+        );
+    }
 
     #[test]
     fn byte_order_mark_and_crlf() {
