@@ -506,6 +506,11 @@ fn json_write(n: &Node, kind: Kind, top: bool, indent: Option<usize>, out: &mut 
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => out.push_str(&i.to_string()),
         Value::Float(x) => out.push_str(&crate::yaml::go_json_float(*x)),
+        // A YAML timestamp kept as written (in an `x-` extension) is Go's `time.Time`.
+        Value::Str(s) if n.tag == crate::yaml::Tag::Timestamp => json_string(
+            &crate::yaml::go_timestamp(s).unwrap_or_else(|| s.clone()),
+            out,
+        ),
         Value::Str(s) => json_string(s, out),
         Value::Seq(items) => {
             if items.is_empty() {
@@ -794,6 +799,9 @@ fn yaml_inline(n: &Node) -> Option<String> {
         Value::Float(x) if x.is_nan() => ".nan".into(),
         Value::Float(x) if x.is_infinite() => if *x > 0.0 { ".inf" } else { "-.inf" }.into(),
         Value::Float(x) => go_float(*x),
+        Value::Str(s) if n.tag == crate::yaml::Tag::Timestamp => {
+            crate::yaml::go_timestamp(s).unwrap_or_else(|| yaml_scalar(s))
+        }
         Value::Str(s) if s.contains('\n') && block_allowed(s) => return None,
         Value::Str(s) if s.contains('\n') => yaml_double(s),
         Value::Str(s) => yaml_scalar(s),
@@ -985,6 +993,17 @@ mod tests {
             n.to_json().to_string(),
             r#"{"ulimits":{"nofile":{},"nproc":{"hard":5}}}"#
         );
+    }
+
+    #[test]
+    fn timestamps_in_extensions_print_as_go_times() {
+        let n =
+            crate::yaml::parse("x-d: 2020-01-01\nx-q: '2020-01-01'\n").expect("the YAML parses");
+        assert_eq!(
+            sorted_yaml(&n),
+            "x-d: 2020-01-01T00:00:00Z\nx-q: \"2020-01-01\"\n"
+        );
+        assert!(project_json(&n).contains("\"x-d\": \"2020-01-01T00:00:00Z\""));
     }
 
     #[test]

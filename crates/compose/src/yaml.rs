@@ -315,6 +315,12 @@ pub fn go_json_float(f: f64) -> String {
 /// space before it; `H:M:S` with an optional fraction; after `T`/`t` a zone, `Z` or
 /// `±hh:mm`), each part in range as Go's `time.Parse` checks it.
 pub(crate) fn is_timestamp(s: &str) -> bool {
+    go_timestamp(s).is_some()
+}
+
+/// A YAML timestamp as Go prints the `time.Time` go-yaml reads from it (RFC 3339 with
+/// nanoseconds: `2020-01-01` is `2020-01-01T00:00:00Z`); `None` when it is none.
+pub fn go_timestamp(s: &str) -> Option<String> {
     fn num(s: &str, i: &mut usize, min: usize, max: usize) -> Option<u32> {
         let b = s.as_bytes();
         let start = *i;
@@ -335,7 +341,7 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
             _ => false,
         }
     }
-    let parse = || -> Option<()> {
+    let parse = || -> Option<String> {
         let mut i = 0;
         let year = num(s, &mut i, 4, 4)?;
         lit(s, &mut i, b"-").then_some(())?;
@@ -353,8 +359,9 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
         if day == 0 || day > days {
             return None;
         }
+        let date = format!("{year:04}-{month:02}-{day:02}");
         if i == s.len() {
-            return Some(());
+            return Some(format!("{date}T00:00:00Z"));
         }
         let zoned = match s.as_bytes()[i] {
             b'T' | b't' => true,
@@ -370,30 +377,41 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
         if h > 23 || m > 59 || sec > 59 {
             return None;
         }
+        let mut frac = String::new();
         if lit(s, &mut i, b".") {
-            // Go takes any number of fraction digits.
+            // Go takes any number of fraction digits (nanoseconds kept).
             let start = i;
             while s.as_bytes().get(i).is_some_and(u8::is_ascii_digit) {
                 i += 1;
             }
             (i > start).then_some(())?;
+            let digits = s[start..i].chars().take(9).collect::<String>();
+            let digits = digits.trim_end_matches('0');
+            if !digits.is_empty() {
+                frac = format!(".{digits}");
+            }
         }
+        let mut zone = "Z".to_string();
         if zoned {
             if lit(s, &mut i, b"Z") {
             } else if lit(s, &mut i, b"+-") {
+                let sign = s.as_bytes()[i - 1] as char;
                 let zh = num(s, &mut i, 2, 2)?;
                 lit(s, &mut i, b":").then_some(())?;
                 let zm = num(s, &mut i, 2, 2)?;
                 if zh > 24 || zm > 60 {
                     return None;
                 }
+                if zh != 0 || zm != 0 {
+                    zone = format!("{sign}{zh:02}:{zm:02}");
+                }
             } else {
                 return None;
             }
         }
-        (i == s.len()).then_some(())
+        (i == s.len()).then(|| format!("{date}T{h:02}:{m:02}:{sec:02}{frac}{zone}"))
     };
-    parse().is_some()
+    parse()
 }
 
 /// Resolve a plain scalar by YAML 1.2's core schema (go-yaml v3's resolve).
@@ -774,6 +792,18 @@ mod tests {
         ] {
             assert!(!is_timestamp(t), "{t}");
         }
+        assert_eq!(
+            go_timestamp("2020-1-2").as_deref(),
+            Some("2020-01-02T00:00:00Z")
+        );
+        assert_eq!(
+            go_timestamp("2001-12-14t21:59:43.10-05:00").as_deref(),
+            Some("2001-12-14T21:59:43.1-05:00")
+        );
+        assert_eq!(
+            go_timestamp("2001-12-14 21:59:43.10").as_deref(),
+            Some("2001-12-14T21:59:43.1Z")
+        );
         let n = parse("a: 2020-01-01\nb: '2020-01-01'\nc: !!timestamp '2020-01-01'\n")
             .expect("the YAML parses");
         let tag = |k: &str| n.get(k).expect("the key is present").tag;
