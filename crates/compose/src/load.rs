@@ -577,8 +577,17 @@ impl Context<'_> {
         workdir: &Path,
         env: &BTreeMap<String, String>,
     ) -> Result<(), Error> {
-        let names: Vec<String> = match n.get("services").and_then(Node::as_map) {
-            Some(m) => m.iter().map(|(k, _)| k.clone()).collect(),
+        // compose-go's `ApplyExtends` runs before the schema and wants mappings.
+        let names: Vec<String> = match n.get("services").map(|s| &s.value) {
+            Some(Value::Map(m)) => {
+                for (k, v) in m {
+                    if !matches!(v.value, Value::Map(_) | Value::Null) {
+                        return err(format!("services.{k} must be a mapping"));
+                    }
+                }
+                m.iter().map(|(k, _)| k.clone()).collect()
+            }
+            Some(_) => return err("services must be a mapping".to_string()),
             None => return Ok(()),
         };
         for name in names {
@@ -1417,6 +1426,33 @@ mod tests {
                 .and_then(|n| n.get("ipam"))
                 .map(|i| i.to_json().to_string()),
             Some(r#"{"driver":"default"}"#.into())
+        );
+    }
+
+    #[test]
+    fn services_must_be_mappings_before_the_schema() {
+        let e = |src: &'static str| {
+            let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+            o.files = vec!["a.yaml".into()];
+            load(&o, &MemFs(vec![("/p/x/a.yaml", src)]))
+                .err()
+                .map(|e| e.0)
+        };
+        assert_eq!(
+            e("services: ~\n"),
+            Some("services must be a mapping".into())
+        );
+        assert_eq!(
+            e("services: [web]\n"),
+            Some("services must be a mapping".into())
+        );
+        assert_eq!(
+            e("services:\n  a: 1\n"),
+            Some("services.a must be a mapping".into())
+        );
+        assert_eq!(
+            e("services:\n  a:\n"),
+            Some("validating /p/x/a.yaml: services.a must be a mapping".into())
         );
     }
 

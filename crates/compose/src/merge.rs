@@ -408,6 +408,18 @@ pub fn unicity_errors(n: &Node) -> Result<(), String> {
                     path.pop();
                 }
             }
+            Value::Seq(items) if matches(path, "services.*.volumes") => {
+                for (i, it) in items.iter().enumerate() {
+                    if it.as_map().is_some()
+                        && !matches!(it.get("target").map(|t| &t.value), Some(Value::Str(_)))
+                    {
+                        return Err(format!(
+                            "service volume {}.[{i}] is missing a mount target",
+                            path.join(".")
+                        ));
+                    }
+                }
+            }
             Value::Seq(items) => {
                 let key_value_list = UNIQUE.iter().any(|(p, idx)| {
                     std::ptr::fn_addr_eq(*idx, key_value as Indexer) && matches(path, p)
@@ -538,6 +550,12 @@ mod tests {
         assert_eq!(
             unicity_errors(&n),
             Err("services.web.labels.[0]: unexpected type time.Time".into())
+        );
+        let n = parse("services:\n  web:\n    volumes: [{type: bind, source: ./a}]\n")
+            .expect("the YAML parses");
+        assert_eq!(
+            unicity_errors(&n),
+            Err("service volume services.web.volumes.[0] is missing a mount target".into())
         );
         let n = parse("services:\n  web:\n    cap_add: [NET_ADMIN]\n    ports: [80]\n")
             .expect("the YAML parses");

@@ -408,6 +408,59 @@ const OMIT_ZERO: &[&str] = &[
     "services.*.deploy.resources.reservations.pids",
 ];
 
+/// Lists and mappings compose-go's types declare `omitempty` (Go slices and maps): an
+/// empty one (`cap_add: []`, `labels: {}`, `healthcheck.test: []`) is not printed.
+/// (`command` and `entrypoint` are not among them: `command: []` prints `[]`.)
+const OMIT_EMPTY: &[&str] = &[
+    "services.*.annotations",
+    "services.*.cap_add",
+    "services.*.cap_drop",
+    "services.*.configs",
+    "services.*.device_cgroup_rules",
+    "services.*.devices",
+    "services.*.dns",
+    "services.*.dns_opt",
+    "services.*.dns_search",
+    "services.*.env_file",
+    "services.*.environment",
+    "services.*.expose",
+    "services.*.external_links",
+    "services.*.extra_hosts",
+    "services.*.group_add",
+    "services.*.labels",
+    "services.*.label_file",
+    "services.*.links",
+    "services.*.networks",
+    "services.*.ports",
+    "services.*.profiles",
+    "services.*.secrets",
+    "services.*.security_opt",
+    "services.*.storage_opt",
+    "services.*.sysctls",
+    "services.*.tmpfs",
+    "services.*.ulimits",
+    "services.*.volumes",
+    "services.*.volumes_from",
+    "services.*.healthcheck.test",
+    "services.*.logging.options",
+    "services.*.deploy.labels",
+    "services.*.build.args",
+    "services.*.build.labels",
+    "services.*.build.cache_from",
+    "services.*.build.cache_to",
+    "services.*.build.tags",
+    "services.*.build.platforms",
+    "services.*.build.extra_hosts",
+];
+
+fn is_empty_collection(v: &Node) -> bool {
+    match &v.value {
+        Value::Seq(s) => s.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
 fn is_zero(v: &Node) -> bool {
     match &v.value {
         Value::Int(0) => true,
@@ -426,6 +479,8 @@ fn drop_false(doc: &mut Node) {
                     OMIT_FALSE
                 } else if is_zero(v) {
                     OMIT_ZERO
+                } else if is_empty_collection(v) {
+                    OMIT_EMPTY
                 } else {
                     return true;
                 };
@@ -751,6 +806,11 @@ fn resolve_environment(
             let raw = f.get("format").and_then(Node::as_str) == Some("raw");
             let src = match fs.read(Path::new(&path)) {
                 Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
+                    return Err(Error(format!(
+                        "failed to read {path}: read {path}: is a directory"
+                    )))
+                }
                 Err(_) if !required => continue,
                 Err(_) => {
                     return Err(Error(format!(
@@ -1211,6 +1271,16 @@ mod tests {
         assert_eq!(
             d.to_json().to_string(),
             r#"{"services":{"app":{"deploy":{"replicas":0,"resources":{"limits":{}},"restart_policy":{"delay":"0s"},"update_config":{"parallelism":0}},"healthcheck":{"interval":"0s","retries":0}}}}"#
+        );
+    }
+
+    #[test]
+    fn empty_lists_and_maps_are_left_out_where_go_omits_them() {
+        let mut d = doc("services: {app: {command: [], cap_add: [], labels: {}, healthcheck: {test: []}, volumes: [{type: volume, target: /v, volume: {}}]}}\n");
+        drop_false(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"services":{"app":{"command":[],"healthcheck":{},"volumes":[{"target":"/v","type":"volume","volume":{}}]}}}"#
         );
     }
 
