@@ -451,6 +451,20 @@ const OMIT_EMPTY: &[&str] = &[
     "services.*.build.tags",
     "services.*.build.platforms",
     "services.*.build.extra_hosts",
+    "services.*.develop.watch",
+    "services.*.post_start",
+    "services.*.pre_stop",
+    "services.*.deploy.placement.constraints",
+    "services.*.deploy.placement.preferences",
+    "services.*.deploy.resources.reservations.devices",
+    "networks.*.driver_opts",
+    "networks.*.labels",
+    "networks.*.ipam.config",
+    "volumes.*.driver_opts",
+    "volumes.*.labels",
+    "secrets.*.driver_opts",
+    "secrets.*.labels",
+    "configs.*.labels",
 ];
 
 fn is_empty_collection(v: &Node) -> bool {
@@ -1276,11 +1290,11 @@ mod tests {
 
     #[test]
     fn empty_lists_and_maps_are_left_out_where_go_omits_them() {
-        let mut d = doc("services: {app: {command: [], cap_add: [], labels: {}, healthcheck: {test: []}, volumes: [{type: volume, target: /v, volume: {}}]}}\n");
+        let mut d = doc("services: {app: {command: [], cap_add: [], labels: {}, healthcheck: {test: []}, volumes: [{type: volume, target: /v, volume: {}}], develop: {watch: []}, deploy: {placement: {constraints: []}}}}\nnetworks: {n: {labels: {}, ipam: {config: []}}}\n");
         drop_false(&mut d);
         assert_eq!(
             d.to_json().to_string(),
-            r#"{"services":{"app":{"command":[],"healthcheck":{},"volumes":[{"target":"/v","type":"volume","volume":{}}]}}}"#
+            r#"{"networks":{"n":{"ipam":{}}},"services":{"app":{"command":[],"deploy":{"placement":{}},"develop":{},"healthcheck":{},"volumes":[{"target":"/v","type":"volume","volume":{}}]}}}"#
         );
     }
 
