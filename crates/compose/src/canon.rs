@@ -115,6 +115,40 @@ fn i(x: i64) -> Node {
     Node::new(Value::Int(x))
 }
 
+/// compose-go's `transformMaybeExternal` for the top-level resources: the legacy
+/// `external: {name: X}` becomes `external: true` with `name: X`, with a warning
+/// (`networks.proxy: external.name is deprecated...`); a different `name` is an error.
+pub fn legacy_externals(doc: &mut Node, warn: fn(&str)) -> Result<(), String> {
+    for kind in ["volumes", "networks", "secrets", "configs"] {
+        let Some(m) = doc.get_mut(kind).and_then(Node::as_map_mut) else {
+            continue;
+        };
+        for (k, v) in m.iter_mut() {
+            let Some(ext) = v.get("external").filter(|e| e.as_map().is_some()) else {
+                continue;
+            };
+            let ext_name = ext.get("name").cloned();
+            let line = ext.line;
+            v.set("external", b(true).at(line));
+            if let Some(en) = ext_name {
+                warn(&format!(
+                    "{kind}.{k}: external.name is deprecated. Please set name and external: true"
+                ));
+                match v.get("name") {
+                    Some(n) if n.value != en.value => {
+                        return Err(format!(
+                            "{kind}.{k}: name and external.name conflict; only use name"
+                        ));
+                    }
+                    Some(_) => {}
+                    None => v.set("name", en),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A volume in the short syntax in its long form.
 pub(crate) fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
     let v = parse_volume(spec)?;
@@ -126,7 +160,10 @@ pub(crate) fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
     if v.read_only {
         m.push(("read_only".into(), b(true)));
     }
-    if v.kind == "bind" {
+    // compose-go keeps `z`/`Z` and propagation options whatever the type (a named
+    // volume `db:/x:z` gets `bind: {selinux: z}`), and `nocopy` on a bind too.
+    let is_bind = v.kind == "bind";
+    if is_bind || !v.selinux.is_empty() || !v.propagation.is_empty() {
         let mut bind = Vec::new();
         if !v.selinux.is_empty() {
             bind.push(("selinux".into(), s(&v.selinux)));
@@ -134,9 +171,12 @@ pub(crate) fn short_volume(spec: &str, line: usize) -> Result<Node, String> {
         if !v.propagation.is_empty() {
             bind.push(("propagation".into(), s(&v.propagation)));
         }
-        bind.push(("create_host_path".into(), b(true)));
+        if is_bind {
+            bind.push(("create_host_path".into(), b(true)));
+        }
         m.push(("bind".into(), Node::map(bind)));
-    } else if !v.source.is_empty() || v.nocopy || spec.chars().count() > 2 {
+    }
+    if v.nocopy || (!is_bind && (!v.source.is_empty() || spec.chars().count() > 2)) {
         let mut vol = Vec::new();
         if v.nocopy {
             vol.push(("nocopy".into(), b(true)));
@@ -390,25 +430,54 @@ fn frac(v: u64, div: u64) -> String {
     format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
-/// Docker's `RAMInBytes`: `512m`, `1g`, `1.5GB`, a bare number of bytes.
+/// Docker's `RAMInBytes` (go-units' `parseSize` with binary units): `512m`, `1g`,
+/// `1.5GB`, `10 MiB`, a bare number of bytes; its errors word for word.
 pub fn ram_bytes(text: &str) -> Result<i64, String> {
-    let t = text.trim();
-    let lower = t.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(lower.len());
-    let (num, unit) = lower.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("invalid size: '{text}'"))?;
-    let mult: f64 = match unit.trim() {
-        "" | "b" => 1.0,
-        "k" | "kb" | "kib" => 1024.0,
-        "m" | "mb" | "mib" => 1024.0 * 1024.0,
-        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "t" | "tb" | "tib" => 1024f64.powi(4),
-        "p" | "pb" | "pib" => 1024f64.powi(5),
-        _ => return Err(format!("invalid size: '{text}'")),
+    let Some(sep) = text.rfind(|c: char| c.is_ascii_digit() || c == '.' || c == ' ') else {
+        return Err(format!("invalid size: '{text}'"));
     };
-    Ok((n * mult) as i64)
+    let (num, sfx) = if text.as_bytes()[sep] == b' ' {
+        (&text[..sep], &text[sep + 1..])
+    } else {
+        (&text[..=sep], &text[sep + 1..])
+    };
+    let size: f64 = num.parse().map_err(|_| {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            crate::interpolate::go_quote(num)
+        )
+    })?;
+    if size < 0.0 {
+        return Err(format!("invalid size: '{text}'"));
+    }
+    if sfx.is_empty() {
+        return Ok(size as i64);
+    }
+    let bad = |s: &str| Err(format!("invalid suffix: '{s}'"));
+    if sfx.len() > 3 {
+        return bad(sfx);
+    }
+    let lower = sfx.to_lowercase();
+    let b = lower.as_bytes();
+    if b[0] == b'b' {
+        return if b.len() > 1 {
+            bad(&lower)
+        } else {
+            Ok(size as i64)
+        };
+    }
+    let mult: f64 = match b[0] {
+        b'k' => 1024.0,
+        b'm' => 1024f64.powi(2),
+        b'g' => 1024f64.powi(3),
+        b't' => 1024f64.powi(4),
+        b'p' => 1024f64.powi(5),
+        _ => return bad(&lower),
+    };
+    if (b.len() == 2 && b[1] != b'b') || (b.len() == 3 && &b[1..] != b"ib") {
+        return bad(&lower);
+    }
+    Ok((size * mult) as i64)
 }
 
 fn bytes_node(n: &Node) -> Result<Node, String> {
@@ -557,6 +626,17 @@ pub fn raw_service(svc: &mut Node) {
     for k in ["dns", "label_file"] {
         let _ = transform(svc, k, |x| Ok(string_or_list(x)));
     }
+    // compose-go's `transformGpus`: a string (`all`) is one request for all devices.
+    let _ = transform(svc, "gpus", |g| {
+        Ok(match &g.value {
+            Value::Str(_) => Node::new(Value::Seq(vec![Node::map(vec![(
+                "count".into(),
+                s("all"),
+            )])]))
+            .at(g.line),
+            _ => g.clone(),
+        })
+    });
     let _ = transform(svc, "extends", |e| {
         Ok(match &e.value {
             Value::Str(_) => Node::map(vec![("service".into(), e.clone())]).at(e.line),
@@ -974,18 +1054,21 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         }
         Ok(Node::new(Value::Seq(out)).at(p.line))
     })?;
-    transform(svc, "expose", |e| {
-        Ok(match &e.value {
-            Value::Seq(items) => Node::new(Value::Seq(
-                items
-                    .iter()
-                    .map(|x| s(x.scalar_text().unwrap_or_default()).at(x.line))
-                    .collect(),
-            ))
-            .at(e.line),
-            _ => e.clone(),
-        })
-    })?;
+    // Both are lists of strings in compose-go's types (`group_add: [1001]` is "1001").
+    for k in ["expose", "group_add"] {
+        transform(svc, k, |e| {
+            Ok(match &e.value {
+                Value::Seq(items) => Node::new(Value::Seq(
+                    items
+                        .iter()
+                        .map(|x| s(x.scalar_text().unwrap_or_default()).at(x.line))
+                        .collect(),
+                ))
+                .at(e.line),
+                _ => e.clone(),
+            })
+        })?;
+    }
     transform(svc, "environment", |e| Ok(key_values(e, None)))?;
     for k in ["labels", "annotations"] {
         transform(svc, k, |e| Ok(key_values(e, Some(""))))?;
@@ -1108,6 +1191,10 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
                         *v = i(n);
                     }
                 }
+                // compose-go prints a single limit of 0 (its zero value) as the pair.
+                if matches!(v.value, Value::Int(0)) {
+                    *v = Node::map(vec![("soft".into(), i(0)), ("hard".into(), i(0))]).at(v.line);
+                }
             }
         }
         Ok(u)
@@ -1189,6 +1276,28 @@ mod tests {
         assert_eq!((v.source.as_str(), v.target.as_str()), ("a:", "b"));
         assert!(parse_volume("/a:/b::ro").is_err());
         assert!(parse_volume("a:b:").is_err());
+    }
+
+    #[test]
+    fn short_volume_options_whatever_the_type() {
+        let j = |spec: &str| {
+            short_volume(spec, 0)
+                .expect("a valid volume")
+                .to_json()
+                .to_string()
+        };
+        assert_eq!(
+            j("db:/var/lib/mysql:Z"),
+            r#"{"bind":{"selinux":"Z"},"source":"db","target":"/var/lib/mysql","type":"volume","volume":{}}"#
+        );
+        assert_eq!(
+            j("./a:/b:nocopy,rslave"),
+            r#"{"bind":{"create_host_path":true,"propagation":"rslave"},"source":"./a","target":"/b","type":"bind","volume":{"nocopy":true}}"#
+        );
+        assert_eq!(
+            j("data:/d"),
+            r#"{"source":"data","target":"/d","type":"volume","volume":{}}"#
+        );
     }
 
     #[test]
@@ -1279,6 +1388,49 @@ mod tests {
     }
 
     #[test]
+    fn legacy_external_names() {
+        let mut d = crate::yaml::parse(
+            "networks: {proxy: {external: {name: nginx-proxy}}}\nvolumes: {v: {external: true}}\n",
+        )
+        .expect("the YAML parses");
+        legacy_externals(&mut d, |_| {}).expect("no conflict");
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"networks":{"proxy":{"external":true,"name":"nginx-proxy"}},"volumes":{"v":{"external":true}}}"#
+        );
+        let mut d = crate::yaml::parse("volumes: {v: {name: a, external: {name: b}}}\n")
+            .expect("the YAML parses");
+        assert_eq!(
+            legacy_externals(&mut d, |_| {}),
+            Err("volumes.v: name and external.name conflict; only use name".into())
+        );
+    }
+
+    #[test]
+    fn zero_ulimit_is_a_pair() {
+        let n = svc("ulimits: {nofile: 0, nproc: 10}\n").expect("valid ulimits");
+        assert_eq!(
+            json(n.get("ulimits")),
+            r#"{"nofile":{"hard":0,"soft":0},"nproc":10}"#
+        );
+    }
+
+    #[test]
+    fn ram_bytes_as_go_units() {
+        assert_eq!(ram_bytes("512m"), Ok(536870912));
+        assert_eq!(ram_bytes("1.5GB"), Ok(1610612736));
+        assert_eq!(ram_bytes("10 MiB"), Ok(10485760));
+        assert_eq!(ram_bytes("100b"), Ok(100));
+        assert_eq!(ram_bytes("1.5gigs"), Err("invalid suffix: 'gigs'".into()));
+        assert_eq!(ram_bytes("2MX"), Err("invalid suffix: 'mx'".into()));
+        assert_eq!(ram_bytes("lots"), Err("invalid size: 'lots'".into()));
+        assert_eq!(
+            ram_bytes("1.2.3m"),
+            Err("strconv.ParseFloat: parsing \"1.2.3\": invalid syntax".into())
+        );
+    }
+
+    #[test]
     fn tmpfs_size_is_a_byte_count_string() {
         let n = svc("volumes: [{type: tmpfs, target: /t, tmpfs: {size: 10m}}]\n")
             .expect("valid volume");
@@ -1331,13 +1483,13 @@ mod tests {
     #[test]
     fn raw_forms_keep_values_as_written() {
         let mut n = crate::yaml::parse(
-            "build: ./b\ncommand: echo $$HOME\nenvironment: [A=$A]\nports: ['${P:-1}:2', '80']\nsecrets: [s]\ndepends_on: [db]\n",
+            "build: ./b\ncommand: echo $$HOME\nenvironment: [A=$A]\nports: ['${P:-1}:2', '80']\nsecrets: [s]\ndepends_on: [db]\ngpus: all\n",
         )
         .expect("the YAML parses");
         raw_service(&mut n);
         assert_eq!(
             n.to_json().to_string(),
-            r#"{"build":{"context":"./b"},"command":"echo $$HOME","depends_on":{"db":{"condition":"service_started","required":true}},"environment":["A=$A"],"ports":["${P:-1}:2","80"],"secrets":[{"source":"s","target":"/run/secrets/s"}]}"#
+            r#"{"build":{"context":"./b"},"command":"echo $$HOME","depends_on":{"db":{"condition":"service_started","required":true}},"environment":["A=$A"],"gpus":[{"count":"all"}],"ports":["${P:-1}:2","80"],"secrets":[{"source":"s","target":"/run/secrets/s"}]}"#
         );
     }
 

@@ -236,6 +236,8 @@ pub fn run(p: &Project, a: &ConfigArgs, raw: Option<Node>) -> anyhow::Result<i32
             Some(r) => {
                 // --no-interpolate: the merged files as they are, sorted.
                 out = if json {
+                    let mut r = r;
+                    crate::merge::nil_empty_lists(&mut r, !a.no_normalize);
                     crate::emit::json(&r)
                 } else {
                     crate::emit::sorted_yaml(&r)

@@ -344,7 +344,76 @@ fn project_json_child(key: &str) -> Kind {
 }
 
 /// Keys in print order with the kind of their values.
-fn ordered(n: &Node, kind: Kind, top_json: bool) -> Vec<(&str, &Node, Kind)> {
+/// go-yaml v3's order of mapping keys (its `keyList.Less`): letters compare as
+/// characters, a non-letter sorts before a letter (after a letter when it follows a
+/// digit), and runs of digits compare as numbers (`a2` < `a10`).
+pub fn go_yaml_key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    let less = |x: bool| if x { Ordering::Less } else { Ordering::Greater };
+    let mut digits = false;
+    let mut i = 0;
+    while i < ar.len() && i < br.len() {
+        if ar[i] == br[i] {
+            digits = ar[i].is_numeric();
+            i += 1;
+            continue;
+        }
+        let al = ar[i].is_alphabetic();
+        let bl = br[i].is_alphabetic();
+        if al && bl {
+            return ar[i].cmp(&br[i]);
+        }
+        if al || bl {
+            return less(if digits { al } else { bl });
+        }
+        let mut an: i64 = 0;
+        let mut bn: i64 = 0;
+        if ar[i] == '0' || br[i] == '0' {
+            let mut j = i;
+            while j > 0 && ar[j - 1].is_numeric() {
+                j -= 1;
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && ar[ai].is_ascii_digit() {
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && br[bi].is_ascii_digit() {
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(br[bi] as u8 - b'0'));
+            bi += 1;
+        }
+        if an != bn {
+            return an.cmp(&bn);
+        }
+        if ai != bi {
+            return ai.cmp(&bi);
+        }
+        return ar[i].cmp(&br[i]);
+    }
+    ar.len().cmp(&br.len())
+}
+
+fn ordered(n: &Node, kind: Kind, top_json: bool, yaml: bool) -> Vec<(&str, &Node, Kind)> {
+    let cmp = |a: &str, b: &str| {
+        if yaml {
+            go_yaml_key_cmp(a, b)
+        } else {
+            a.cmp(b)
+        }
+    };
     let Some(m) = n.as_map() else {
         return Vec::new();
     };
@@ -353,6 +422,11 @@ fn ordered(n: &Node, kind: Kind, top_json: bool) -> Vec<(&str, &Node, Kind)> {
         Struct(fields) if !top_json => {
             for (fname, fk) in fields {
                 if let Some((k, v)) = m.iter().find(|(k, _)| k == fname) {
+                    // Every field of compose-go's types is `omitempty`: an empty
+                    // string (`hostname: ${UNSET:-}`) is not printed.
+                    if matches!(&v.value, Value::Str(t) if t.is_empty()) {
+                        continue;
+                    }
                     out.push((k.as_str(), v, *fk));
                 }
             }
@@ -360,12 +434,12 @@ fn ordered(n: &Node, kind: Kind, top_json: bool) -> Vec<(&str, &Node, Kind)> {
                 .iter()
                 .filter(|(k, _)| !fields.iter().any(|(f, _)| f == k))
                 .collect();
-            rest.sort_by(|a, b| a.0.cmp(&b.0));
+            rest.sort_by(|a, b| cmp(&a.0, &b.0));
             out.extend(rest.into_iter().map(|(k, v)| (k.as_str(), v, Any)));
         }
         _ => {
             let mut all: Vec<&(String, Node)> = m.iter().collect();
-            all.sort_by(|a, b| a.0.cmp(&b.0));
+            all.sort_by(|a, b| cmp(&a.0, &b.0));
             for (k, v) in all {
                 let ck = if top_json {
                     project_json_child(k)
@@ -431,7 +505,12 @@ fn json_write(n: &Node, kind: Kind, top: bool, indent: Option<usize>, out: &mut 
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Float(x) => out.push_str(&go_float(*x)),
+        Value::Float(x) => out.push_str(&crate::yaml::go_json_float(*x)),
+        // A YAML timestamp kept as written (in an `x-` extension) is Go's `time.Time`.
+        Value::Str(s) if n.tag == crate::yaml::Tag::Timestamp => json_string(
+            &crate::yaml::go_timestamp(s).unwrap_or_else(|| s.clone()),
+            out,
+        ),
         Value::Str(s) => json_string(s, out),
         Value::Seq(items) => {
             if items.is_empty() {
@@ -458,7 +537,7 @@ fn json_write(n: &Node, kind: Kind, top: bool, indent: Option<usize>, out: &mut 
             out.push(']');
         }
         Value::Map(_) => {
-            let entries = ordered(n, kind, top);
+            let entries = ordered(n, kind, top, false);
             if entries.is_empty() {
                 out.push_str("{}");
                 return;
@@ -483,7 +562,17 @@ fn json_write(n: &Node, kind: Kind, top: bool, indent: Option<usize>, out: &mut 
 
 /// Go's JSON names of struct fields without a `json` tag (compose-go's blkio devices:
 /// `Path`, `Rate`, `Weight`); YAML lowercases them, so the model keeps them lowercase.
+/// Also the JSON-only `omitempty` of a ulimit's `soft` and `hard` (YAML prints both).
 pub fn go_json_names(svc: &mut Node) {
+    if let Some(u) = svc.get_mut("ulimits").and_then(Node::as_map_mut) {
+        for (_, l) in u.iter_mut() {
+            if let Some(m) = l.as_map_mut() {
+                m.retain(|(k, v)| {
+                    !(matches!(k.as_str(), "soft" | "hard") && matches!(v.value, Value::Int(0)))
+                });
+            }
+        }
+    }
     let Some(bc) = svc.get_mut("blkio_config") else {
         return;
     };
@@ -706,7 +795,13 @@ fn yaml_inline(n: &Node) -> Option<String> {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
+        // go-yaml writes the special floats in YAML's words.
+        Value::Float(x) if x.is_nan() => ".nan".into(),
+        Value::Float(x) if x.is_infinite() => if *x > 0.0 { ".inf" } else { "-.inf" }.into(),
         Value::Float(x) => go_float(*x),
+        Value::Str(s) if n.tag == crate::yaml::Tag::Timestamp => {
+            crate::yaml::go_timestamp(s).unwrap_or_else(|| yaml_scalar(s))
+        }
         Value::Str(s) if s.contains('\n') && block_allowed(s) => return None,
         Value::Str(s) if s.contains('\n') => yaml_double(s),
         Value::Str(s) => yaml_scalar(s),
@@ -743,7 +838,7 @@ fn yaml_at(n: &Node, kind: Kind, indent: usize, out: &mut String) {
     let pad = "  ".repeat(indent);
     match &n.value {
         Value::Map(_) => {
-            for (k, v, ck) in ordered(n, kind, false) {
+            for (k, v, ck) in ordered(n, kind, false, true) {
                 out.push_str(&pad);
                 out.push_str(&yaml_scalar(k));
                 out.push(':');
@@ -859,6 +954,65 @@ mod tests {
         assert!(!needs_quotes("/tmp/x"));
         assert!(!needs_quotes("1m30s"));
         assert!(needs_quotes("a: b"));
+    }
+
+    #[test]
+    fn yaml_keys_in_go_yaml_order() {
+        use std::cmp::Ordering::{Greater, Less};
+        // A non-letter sorts before a letter; digit runs compare as numbers.
+        assert_eq!(
+            go_yaml_key_cmp("DB_DATA_LOCATION", "DB_DATABASE_NAME"),
+            Less
+        );
+        assert_eq!(
+            go_yaml_key_cmp("KAFKA_LOG4J", "KAFKA_LOG_RETENTION"),
+            Greater
+        );
+        assert_eq!(go_yaml_key_cmp("minio2", "minio10"), Less);
+        assert_eq!(go_yaml_key_cmp("a", "ab"), Less);
+        assert_eq!(go_yaml_key_cmp("B", "a"), Less);
+        let n = crate::yaml::parse("services:\n  web:\n    environment: {DB_DATABASE_NAME: a, DB_DATA_LOCATION: b}\n    hostname: ''\n")
+            .expect("the YAML parses");
+        // JSON keeps Go's byte order.
+        assert!(project_json(&n).contains("\"DB_DATABASE_NAME\": \"a\",\n"));
+        // An empty string field is left out (omitempty).
+        assert_eq!(
+            project_yaml(&n),
+            "services:\n  web:\n    environment:\n      DB_DATA_LOCATION: b\n      DB_DATABASE_NAME: a\n"
+        );
+    }
+
+    #[test]
+    fn zero_ulimit_halves_left_out_of_json() {
+        let mut n = crate::yaml::parse(
+            "ulimits: {nofile: {soft: 0, hard: 0}, nproc: {soft: 0, hard: 5}}\n",
+        )
+        .expect("the YAML parses");
+        go_json_names(&mut n);
+        assert_eq!(
+            n.to_json().to_string(),
+            r#"{"ulimits":{"nofile":{},"nproc":{"hard":5}}}"#
+        );
+    }
+
+    #[test]
+    fn timestamps_in_extensions_print_as_go_times() {
+        let n =
+            crate::yaml::parse("x-d: 2020-01-01\nx-q: '2020-01-01'\n").expect("the YAML parses");
+        assert_eq!(
+            sorted_yaml(&n),
+            "x-d: 2020-01-01T00:00:00Z\nx-q: \"2020-01-01\"\n"
+        );
+        assert!(project_json(&n).contains("\"x-d\": \"2020-01-01T00:00:00Z\""));
+    }
+
+    #[test]
+    fn special_floats_in_yaml() {
+        let n = crate::yaml::parse("x-f: [.inf, -.Inf, .nan, 1e6]\n").expect("the YAML parses");
+        assert_eq!(
+            sorted_yaml(&n),
+            "x-f:\n  - .inf\n  - -.inf\n  - .nan\n  - 1e+06\n"
+        );
     }
 
     #[test]

@@ -61,7 +61,8 @@ pub struct Options {
     pub resolve_paths: bool,
     pub consistency: bool,
     pub resolve_env: bool,
-    /// Keep services whose profiles are not enabled (`config --profiles`).
+    /// `config --profiles` (the profiles of all services are always collected; the
+    /// project is loaded with the enabled ones, as docker compose does).
     pub all_profiles: bool,
     /// Services named on the command line: their profiles are enabled.
     pub services: Vec<String>,
@@ -132,6 +133,25 @@ fn absolute(base: &Path, p: &Path) -> PathBuf {
     clean(&joined)
 }
 
+/// Go's `filepath.Rel` for two clean absolute paths: `to` as seen from `base`.
+pub fn relative_to(base: &Path, to: &Path) -> PathBuf {
+    let b: Vec<_> = base.components().collect();
+    let t: Vec<_> = to.components().collect();
+    let common = b.iter().zip(&t).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
 /// Go's `filepath.Clean` for absolute paths.
 pub fn clean(p: &Path) -> PathBuf {
     let mut out: Vec<String> = Vec::new();
@@ -172,6 +192,10 @@ fn read_env_files(
         let src = match fs.read(f) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => continue,
+            // compose-go's `GetEnvFromFile`: a missing file is named without the cause.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return err(format!("couldn't find env file: {}", f.display()))
+            }
             Err(e) => {
                 return err(format!(
                     "couldn't find env file: {}: {}",
@@ -463,7 +487,11 @@ pub fn unset_warning(name: &str) -> String {
 impl Context<'_> {
     /// compose-go's warning for a file with `version` (once per file).
     fn warn_version(&self, n: &Node, file: &Path) {
-        if n.get("version").is_some() && !self.versioned.borrow().iter().any(|f| f == file) {
+        self.warn_version_if(n.get("version").is_some(), file);
+    }
+
+    fn warn_version_if(&self, versioned: bool, file: &Path) {
+        if versioned && !self.versioned.borrow().iter().any(|f| f == file) {
             (self.opts.warn)(&format!("{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion", file.display()));
             self.versioned.borrow_mut().push(file.to_path_buf());
         }
@@ -506,9 +534,14 @@ impl Context<'_> {
         workdir: &Path,
         env: &BTreeMap<String, String>,
         included: &mut Vec<PathBuf>,
+        top: bool,
     ) -> Result<Node, Error> {
         let mut n = self.read_yaml(file)?;
-        self.warn_version(&n, file);
+        // A project's own files warn once they passed the schema (a file it refuses
+        // gets no warning); included ones as they are read.
+        if !top {
+            self.warn_version(&n, file);
+        }
         if self.opts.interpolate {
             interpolate(&mut n, env, self.opts.warn)?;
         }
@@ -544,8 +577,17 @@ impl Context<'_> {
         workdir: &Path,
         env: &BTreeMap<String, String>,
     ) -> Result<(), Error> {
-        let names: Vec<String> = match n.get("services").and_then(Node::as_map) {
-            Some(m) => m.iter().map(|(k, _)| k.clone()).collect(),
+        // compose-go's `ApplyExtends` runs before the schema and wants mappings.
+        let names: Vec<String> = match n.get("services").map(|s| &s.value) {
+            Some(Value::Map(m)) => {
+                for (k, v) in m {
+                    if !matches!(v.value, Value::Map(_) | Value::Null) {
+                        return err(format!("services.{k} must be a mapping"));
+                    }
+                }
+                m.iter().map(|(k, _)| k.clone()).collect()
+            }
+            Some(_) => return err("services must be a mapping".to_string()),
             None => return Ok(()),
         };
         for name in names {
@@ -724,12 +766,20 @@ impl Context<'_> {
                 if !self.fs.exists(f) {
                     return err(format!("open {}: no such file or directory", f.display()));
                 }
-                let n = self.load_file(f, &sub_dir, &sub_env, included)?;
+                let n = self.load_file(f, &sub_dir, &sub_env, included, false)?;
                 dict = crate::merge::merge(dict, n).map_err(Error)?;
             }
             crate::merge::unicity(&mut dict);
             if self.opts.resolve_paths {
                 resolve_paths(&mut dict, &sub_dir, &self.opts.os_env);
+            } else {
+                // compose-go resolves an included file's paths whatever the flags, against
+                // its directory relative to the including project's (`monitoring/x.yml`).
+                resolve_paths(
+                    &mut dict,
+                    &relative_to(workdir, &sub_dir),
+                    &self.opts.os_env,
+                );
             }
             for kind in [
                 "services", "networks", "volumes", "secrets", "configs", "models",
@@ -1024,19 +1074,23 @@ pub fn load(opts: &Options, fs: &dyn Fs) -> Result<Project, Error> {
     let mut dict = Node::map(vec![]);
     let mut included = Vec::new();
     for f in &files {
-        let n = cx.load_file(f, &workdir, &env, &mut included)?;
+        let n = cx.load_file(f, &workdir, &env, &mut included, true)?;
+        let versioned = n.get("version").is_some();
         dict = crate::merge::merge(dict, n).map_err(Error)?;
+        crate::merge::unicity_errors(&dict).map_err(Error)?;
         crate::merge::unicity(&mut dict);
         // compose-go checks the files merged so far, interpolated, against the schema,
         // naming the file just merged.
         crate::schema::validate(&dict)
             .map_err(|e| Error(format!("validating {}: {e}", f.display())))?;
+        cx.warn_version_if(versioned, f);
+        crate::canon::legacy_externals(&mut dict, opts.warn).map_err(Error)?;
     }
     crate::merge::strip_tags(&mut dict);
 
     if !opts.interpolate {
         // `--no-interpolate`: the model before it is typed.
-        let model = crate::normalize::raw_project(dict, &name, opts, &workdir, &env);
+        let model = crate::normalize::raw_project(dict, &name, opts, &workdir);
         return Ok(Project {
             name,
             workdir,
@@ -1205,6 +1259,201 @@ mod tests {
         )
         .expect("the project loads");
         assert_eq!(p.env.get("T").map(String::as_str), Some("b"));
+    }
+
+    thread_local! {
+        static WARNED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    #[test]
+    fn version_warning_only_for_a_file_the_schema_accepts() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into()];
+        o.warn = |m| WARNED.with(|w| w.borrow_mut().push(m.to_string()));
+        let bad = MemFs(vec![(
+            "/p/x/a.yaml",
+            "version: '3'\nservices:\n  app:\n    image: a\n    ports: 1\n",
+        )]);
+        assert!(load(&o, &bad).is_err());
+        assert!(WARNED.with(|w| w.borrow().is_empty()));
+        let good = MemFs(vec![(
+            "/p/x/a.yaml",
+            "version: '3'\nservices:\n  app:\n    image: a\n",
+        )]);
+        load(&o, &good).expect("the project loads");
+        assert_eq!(
+            WARNED.with(|w| w.borrow().clone()),
+            vec!["/p/x/a.yaml: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_missing_env_file_flag_is_named_without_the_cause() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into()];
+        o.env_files = vec!["env/missing.env".into()];
+        let fs = MemFs(vec![("/p/x/a.yaml", "services:\n  app:\n    image: a\n")]);
+        assert_eq!(
+            load(&o, &fs).err().map(|e| e.0),
+            Some("couldn't find env file: /p/x/env/missing.env".into())
+        );
+    }
+
+    #[test]
+    fn relative_paths_as_go_filepath_rel() {
+        let r = |a: &str, b: &str| {
+            relative_to(Path::new(a), Path::new(b))
+                .display()
+                .to_string()
+        };
+        assert_eq!(r("/p/x", "/p/x/monitoring"), "monitoring");
+        assert_eq!(r("/p/x", "/p/x"), ".");
+        assert_eq!(r("/p/x", "/p/shared/inc"), "../shared/inc");
+    }
+
+    #[test]
+    fn included_paths_rebased_without_path_resolution() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["compose.yaml".into()];
+        o.resolve_paths = false;
+        let fs = MemFs(vec![
+            ("/p/x/compose.yaml", "include: [./mon/compose.yaml]\nservices:\n  app:\n    image: a\n    volumes: [./data:/data]\n"),
+            ("/p/x/mon/compose.yaml", "services:\n  prom:\n    image: p\n    volumes: [./prom.yml:/etc/prom.yml]\n"),
+        ]);
+        let p = load(&o, &fs).expect("the project loads");
+        let src = |svc: &str| {
+            p.model
+                .get("services")
+                .and_then(|s| s.get(svc))
+                .and_then(|s| s.get("volumes"))
+                .and_then(Node::as_seq)
+                .and_then(|v| v.first())
+                .and_then(|v| v.get("source"))
+                .and_then(Node::scalar_text)
+        };
+        assert_eq!(src("prom"), Some("mon/prom.yml".into()));
+        assert_eq!(src("app"), Some("./data".into()));
+    }
+
+    #[test]
+    fn unnamed_values_without_normalization_or_interpolation() {
+        let env: BTreeMap<String, String> =
+            [("X".to_string(), "xx".to_string())].into_iter().collect();
+        let fs = MemFs(vec![(
+            "/p/x/compose.yaml",
+            "services:\n  a:\n    image: x\n    group_add: [audio, 1001]\n    environment: [X]\n    volumes: [{type: bind, source: ., target: /opt/x/}]\n    pull_policy: if_not_present\n    build:\n      context: .\n      args: {X: null, Y: 1}\n",
+        )]);
+        let run = |interpolate: bool, normalize: bool| {
+            let mut o = Options::new(PathBuf::from("/p/x"), env.clone());
+            o.files = vec!["compose.yaml".into()];
+            o.interpolate = interpolate;
+            o.normalize = normalize;
+            let p = load(&o, &fs).expect("the project loads");
+            let a = p
+                .model
+                .get("services")
+                .and_then(|s| s.get("a"))
+                .expect("a service")
+                .to_json();
+            // compose-go's `Normalize` cleans mount targets, typed or not.
+            let target = if normalize { "/opt/x" } else { "/opt/x/" };
+            assert_eq!(a["volumes"][0]["target"], target);
+            let policy = if normalize {
+                "missing"
+            } else {
+                "if_not_present"
+            };
+            assert_eq!(a["pull_policy"], policy);
+            (
+                a["group_add"].to_string(),
+                a["build"]["args"].to_string(),
+                a["environment"].to_string(),
+            )
+        };
+        // Typed and normalized: numbers are strings, named variables resolved.
+        assert_eq!(
+            run(true, true),
+            (
+                r#"["audio","1001"]"#.into(),
+                r#"{"X":"xx","Y":"1"}"#.into(),
+                r#"{"X":"xx"}"#.into()
+            )
+        );
+        // --no-normalize: build args keep their nulls.
+        assert_eq!(run(true, false).1, r#"{"X":null,"Y":"1"}"#);
+        // --no-interpolate: resolved against no variables.
+        let raw = run(false, true);
+        assert_eq!((raw.1, raw.2), (r#"{"Y":1}"#.into(), r#"["X"]"#.into()));
+    }
+
+    #[test]
+    fn profiles_listing_loads_with_the_enabled_profiles() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into()];
+        o.all_profiles = true;
+        let fs = MemFs(vec![(
+            "/p/x/a.yaml",
+            "services:\n  app:\n    image: a\n  dbg:\n    image: b\n    profiles: [debug]\n",
+        )]);
+        let p = load(&o, &fs).expect("the project loads");
+        assert_eq!(p.all_profiles, vec!["debug".to_string()]);
+        let fs = MemFs(vec![(
+            "/p/x/a.yaml",
+            "services:\n  app:\n    image: a\n    depends_on: [dbg]\n  dbg:\n    image: b\n    profiles: [debug]\n",
+        )]);
+        assert_eq!(
+            load(&o, &fs).err().map(|e| e.0),
+            Some(
+                "service \"app\" depends on undefined service \"dbg\": invalid compose project"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn ipam_options_are_not_in_the_model() {
+        let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+        o.files = vec!["a.yaml".into()];
+        let fs = MemFs(vec![(
+            "/p/x/a.yaml",
+            "services:\n  app:\n    image: a\nnetworks:\n  default:\n    ipam:\n      driver: default\n      options: {foo: bar}\n",
+        )]);
+        let p = load(&o, &fs).expect("the project loads");
+        assert_eq!(
+            p.model
+                .get("networks")
+                .and_then(|n| n.get("default"))
+                .and_then(|n| n.get("ipam"))
+                .map(|i| i.to_json().to_string()),
+            Some(r#"{"driver":"default"}"#.into())
+        );
+    }
+
+    #[test]
+    fn services_must_be_mappings_before_the_schema() {
+        let e = |src: &'static str| {
+            let mut o = Options::new(PathBuf::from("/p/x"), BTreeMap::new());
+            o.files = vec!["a.yaml".into()];
+            load(&o, &MemFs(vec![("/p/x/a.yaml", src)]))
+                .err()
+                .map(|e| e.0)
+        };
+        assert_eq!(
+            e("services: ~\n"),
+            Some("services must be a mapping".into())
+        );
+        assert_eq!(
+            e("services: [web]\n"),
+            Some("services must be a mapping".into())
+        );
+        assert_eq!(
+            e("services:\n  a: 1\n"),
+            Some("services.a must be a mapping".into())
+        );
+        assert_eq!(
+            e("services:\n  a:\n"),
+            Some("validating /p/x/a.yaml: services.a must be a mapping".into())
+        );
     }
 
     #[test]

@@ -222,7 +222,9 @@ fn merge_maps(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, St
 
 /// Drop `!reset` entries and tags from a subtree that merges into nothing.
 pub fn strip_tags(n: &mut Node) {
-    n.tag = Tag::None;
+    if n.tag != Tag::Timestamp {
+        n.tag = Tag::None;
+    }
     match &mut n.value {
         Value::Map(m) => {
             m.retain(|(_, v)| v.tag != Tag::Reset);
@@ -413,6 +415,101 @@ const UNIQUE: &[(&str, Indexer)] = &[
     ("services.*.devices", device_key),
 ];
 
+/// The Go type compose-go names for a YAML value (`%T`).
+fn go_type(n: &Node) -> &'static str {
+    match &n.value {
+        Value::Str(_) if n.tag == Tag::Timestamp => "time.Time",
+        Value::Str(_) => "string",
+        Value::Int(_) => "int",
+        Value::Float(_) => "float64",
+        Value::Bool(_) => "bool",
+        Value::Null => "<nil>",
+        Value::Map(_) => "map[string]interface {}",
+        Value::Seq(_) => "[]interface {}",
+    }
+}
+
+/// The errors of compose-go's `EnforceUnicity` (which runs before the schema): an item
+/// of a `KEY=VALUE` list that is not a string (`- NAME: value` in an `environment`
+/// list) is refused as `services.web.environment.[1]: unexpected type ...`.
+pub fn unicity_errors(n: &Node) -> Result<(), String> {
+    fn walk(n: &Node, path: &mut Vec<String>) -> Result<(), String> {
+        match &n.value {
+            Value::Map(m) => {
+                for (k, v) in m {
+                    path.push(k.clone());
+                    walk(v, path)?;
+                    path.pop();
+                }
+            }
+            Value::Seq(items) if matches(path, "services.*.volumes") => {
+                for (i, it) in items.iter().enumerate() {
+                    if it.as_map().is_some()
+                        && !matches!(it.get("target").map(|t| &t.value), Some(Value::Str(_)))
+                    {
+                        return Err(format!(
+                            "service volume {}.[{i}] is missing a mount target",
+                            path.join(".")
+                        ));
+                    }
+                }
+            }
+            Value::Seq(items) => {
+                let key_value_list = UNIQUE.iter().any(|(p, idx)| {
+                    std::ptr::fn_addr_eq(*idx, key_value as Indexer) && matches(path, p)
+                });
+                if key_value_list {
+                    for (i, it) in items.iter().enumerate() {
+                        if !matches!(it.value, Value::Str(_)) || it.tag == Tag::Timestamp {
+                            return Err(format!(
+                                "{}.[{i}]: unexpected type {}",
+                                path.join("."),
+                                go_type(it)
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    walk(n, &mut Vec::new())
+}
+
+/// Empty lists as the untyped model holds them: compose-go's `OmitEmpty` rebuilds every
+/// list (an empty one becomes Go's nil slice, JSON `null`), then `EnforceUnicity` makes
+/// the ones it indexes empty again (`cap_add: []` stays `[]`). With `resolved` (the
+/// model was normalized), `environment` and build `args` went through compose-go's
+/// `resolve` after that, which rebuilds them (nil when empty). For `--no-interpolate`
+/// JSON; YAML writes a nil slice as `[]` too.
+pub fn nil_empty_lists(n: &mut Node, resolved: bool) {
+    fn walk(n: &mut Node, path: &mut Vec<String>, resolved: bool) {
+        let rebuilt = resolved
+            && (matches(path, "services.*.environment") || matches(path, "services.*.build.args"));
+        let unique = !rebuilt && UNIQUE.iter().any(|(p, _)| matches(path, p));
+        match &mut n.value {
+            Value::Seq(items) if items.is_empty() && !unique => n.value = Value::Null,
+            Value::Seq(items) => {
+                path.push("[]".into());
+                for it in items.iter_mut() {
+                    walk(it, path, resolved);
+                }
+                path.pop();
+            }
+            Value::Map(m) => {
+                for (k, v) in m.iter_mut() {
+                    path.push(k.clone());
+                    walk(v, path, resolved);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(n, &mut Vec::new(), resolved)
+}
+
 /// compose-go's `EnforceUnicity`.
 pub fn unicity(n: &mut Node) {
     unicity_at(n, &mut Vec::new())
@@ -455,6 +552,48 @@ mod tests {
 
     fn j(n: &Node) -> String {
         n.to_json().to_string()
+    }
+
+    #[test]
+    fn empty_lists_of_the_untyped_model() {
+        let src = "services:\n  a:\n    command: []\n    cap_add: []\n    environment: []\n    x-e: []\nx-top: []\n";
+        let mut n = parse(src).expect("the YAML parses");
+        nil_empty_lists(&mut n, true);
+        assert_eq!(
+            j(&n),
+            r#"{"services":{"a":{"cap_add":[],"command":null,"environment":null,"x-e":null}},"x-top":null}"#
+        );
+        let mut n = parse(src).expect("the YAML parses");
+        nil_empty_lists(&mut n, false);
+        assert_eq!(
+            j(&n),
+            r#"{"services":{"a":{"cap_add":[],"command":null,"environment":[],"x-e":null}},"x-top":null}"#
+        );
+    }
+
+    #[test]
+    fn non_string_items_of_key_value_lists_are_refused() {
+        let n = parse("services:\n  web:\n    environment:\n      - DEBUG=1\n      - NESTED:\n          a: b\n")
+            .expect("the YAML parses");
+        assert_eq!(
+            unicity_errors(&n),
+            Err("services.web.environment.[1]: unexpected type map[string]interface {}".into())
+        );
+        let n = parse("services:\n  web:\n    labels: [2020-01-01]\n    ports: [80]\n")
+            .expect("the YAML parses");
+        assert_eq!(
+            unicity_errors(&n),
+            Err("services.web.labels.[0]: unexpected type time.Time".into())
+        );
+        let n = parse("services:\n  web:\n    volumes: [{type: bind, source: ./a}]\n")
+            .expect("the YAML parses");
+        assert_eq!(
+            unicity_errors(&n),
+            Err("service volume services.web.volumes.[0] is missing a mount target".into())
+        );
+        let n = parse("services:\n  web:\n    cap_add: [NET_ADMIN]\n    ports: [80]\n")
+            .expect("the YAML parses");
+        assert_eq!(unicity_errors(&n), Ok(()));
     }
 
     #[test]

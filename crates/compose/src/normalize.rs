@@ -68,7 +68,10 @@ pub fn project(
                 }
             }
             let named = opts.services.contains(k);
-            if !opts.all_profiles && !named && !crate::load::profile_active(v, &enabled) {
+            // `config --profiles` lists the profiles of every service, but (as docker
+            // compose) loads the project with the enabled ones: a dependency on a
+            // disabled service is still an error.
+            if !named && !crate::load::profile_active(v, &enabled) {
                 disabled.push(k.clone());
             }
         }
@@ -185,7 +188,15 @@ pub fn project(
                 for v in crate::dotenv::take_unset() {
                     (opts.warn)(&crate::load::unset_warning(&v));
                 }
-                resolve_build_args(svc, env);
+                // compose-go resolves build args when it normalizes (`--no-normalize`
+                // keeps `X: null`).
+                if normalize {
+                    resolve_build_args(svc, env);
+                }
+            } else {
+                // Even unresolved (`--no-env-resolution`, `--hash`), a variable named
+                // without a value takes the project's.
+                resolve_null_environment(svc, env);
             }
             // Every watch rule carries its (empty) `exec` hook.
             if let Some(Value::Seq(rules)) = svc
@@ -225,6 +236,13 @@ pub fn project(
             for (k, v) in m.iter_mut() {
                 if v.is_null() {
                     *v = Node::map(vec![]);
+                }
+                // compose-go's `IPAMConfig` has no `options`: the schema takes them, the
+                // model drops them.
+                if kind == "networks" {
+                    if let Some(ipam) = v.get_mut("ipam") {
+                        ipam.remove("options");
+                    }
                 }
                 if !opts.normalize {
                     if kind == "networks" && v.get("ipam").is_none() {
@@ -296,6 +314,7 @@ const OMIT_FALSE: &[&str] = &[
     "services.*.stdin_open",
     "services.*.tty",
     "services.*.use_api_socket",
+    "services.*.healthcheck.disable",
     "services.*.build.no_cache",
     "services.*.build.pull",
     "services.*.build.privileged",
@@ -355,18 +374,132 @@ fn stringify_maps(doc: &mut Node) {
     });
 }
 
+/// Numbers, byte counts and durations compose-go's types declare `omitempty` without
+/// a pointer: zero (`cpus: 0`, `mem_limit: 0`, `update_config.delay: 0s`) is not
+/// printed.
+const OMIT_ZERO: &[&str] = &[
+    "services.*.cpu_count",
+    "services.*.cpu_percent",
+    "services.*.cpu_period",
+    "services.*.cpu_quota",
+    "services.*.cpu_rt_period",
+    "services.*.cpu_rt_runtime",
+    "services.*.cpus",
+    "services.*.cpu_shares",
+    "services.*.mem_limit",
+    "services.*.mem_reservation",
+    "services.*.memswap_limit",
+    "services.*.mem_swappiness",
+    "services.*.oom_score_adj",
+    "services.*.pids_limit",
+    "services.*.shm_size",
+    "services.*.build.shm_size",
+    "services.*.deploy.update_config.delay",
+    "services.*.deploy.update_config.monitor",
+    "services.*.deploy.update_config.max_failure_ratio",
+    "services.*.deploy.rollback_config.delay",
+    "services.*.deploy.rollback_config.monitor",
+    "services.*.deploy.rollback_config.max_failure_ratio",
+    "services.*.deploy.resources.limits.cpus",
+    "services.*.deploy.resources.limits.memory",
+    "services.*.deploy.resources.limits.pids",
+    "services.*.deploy.resources.reservations.cpus",
+    "services.*.deploy.resources.reservations.memory",
+    "services.*.deploy.resources.reservations.pids",
+];
+
+/// Lists and mappings compose-go's types declare `omitempty` (Go slices and maps): an
+/// empty one (`cap_add: []`, `labels: {}`, `healthcheck.test: []`) is not printed.
+/// (`command` and `entrypoint` are not among them: `command: []` prints `[]`.)
+const OMIT_EMPTY: &[&str] = &[
+    "services.*.annotations",
+    "services.*.cap_add",
+    "services.*.cap_drop",
+    "services.*.configs",
+    "services.*.device_cgroup_rules",
+    "services.*.devices",
+    "services.*.dns",
+    "services.*.dns_opt",
+    "services.*.dns_search",
+    "services.*.env_file",
+    "services.*.environment",
+    "services.*.expose",
+    "services.*.external_links",
+    "services.*.extra_hosts",
+    "services.*.group_add",
+    "services.*.labels",
+    "services.*.label_file",
+    "services.*.links",
+    "services.*.networks",
+    "services.*.ports",
+    "services.*.profiles",
+    "services.*.secrets",
+    "services.*.security_opt",
+    "services.*.storage_opt",
+    "services.*.sysctls",
+    "services.*.tmpfs",
+    "services.*.ulimits",
+    "services.*.volumes",
+    "services.*.volumes_from",
+    "services.*.healthcheck.test",
+    "services.*.logging.options",
+    "services.*.deploy.labels",
+    "services.*.build.args",
+    "services.*.build.labels",
+    "services.*.build.cache_from",
+    "services.*.build.cache_to",
+    "services.*.build.tags",
+    "services.*.build.platforms",
+    "services.*.build.extra_hosts",
+    "services.*.develop.watch",
+    "services.*.post_start",
+    "services.*.pre_stop",
+    "services.*.deploy.placement.constraints",
+    "services.*.deploy.placement.preferences",
+    "services.*.deploy.resources.reservations.devices",
+    "networks.*.driver_opts",
+    "networks.*.labels",
+    "networks.*.ipam.config",
+    "volumes.*.driver_opts",
+    "volumes.*.labels",
+    "secrets.*.driver_opts",
+    "secrets.*.labels",
+    "configs.*.labels",
+];
+
+fn is_empty_collection(v: &Node) -> bool {
+    match &v.value {
+        Value::Seq(s) => s.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+fn is_zero(v: &Node) -> bool {
+    match &v.value {
+        Value::Int(0) => true,
+        Value::Float(f) => *f == 0.0,
+        Value::Str(t) => t == "0" || t == "0s",
+        _ => false,
+    }
+}
+
 fn drop_false(doc: &mut Node) {
     crate::yaml::visit_mut(doc, &mut |n, path| {
         if let Some(m) = n.as_map_mut() {
             let mut child = path.to_vec();
             m.retain(|(k, v)| {
-                if !matches!(v.value, Value::Bool(false)) {
+                let list = if matches!(v.value, Value::Bool(false)) {
+                    OMIT_FALSE
+                } else if is_zero(v) {
+                    OMIT_ZERO
+                } else if is_empty_collection(v) {
+                    OMIT_EMPTY
+                } else {
                     return true;
-                }
+                };
                 child.push(k.clone());
-                let omit = OMIT_FALSE
-                    .iter()
-                    .any(|p| crate::load::path_matches(&child, p));
+                let omit = list.iter().any(|p| crate::load::path_matches(&child, p));
                 child.pop();
                 !omit
             });
@@ -390,13 +523,7 @@ pub fn volume_sources(svc: &Node) -> Vec<String> {
 /// long forms, paths made absolute and (unless `--no-normalize`) the default network,
 /// build defaults, dependencies implied by links and shared namespaces, and resource
 /// names. Values stay as written: no profiles, no environment files read, nothing pruned.
-pub fn raw_project(
-    mut doc: Node,
-    name: &str,
-    opts: &Options,
-    workdir: &Path,
-    project_env: &BTreeMap<String, String>,
-) -> Node {
+pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) -> Node {
     doc.set("name", s(name));
     doc.remove("version");
     let env = &opts.os_env;
@@ -418,6 +545,9 @@ pub fn raw_project(
         return doc;
     }
     let mut uses_default = false;
+    // docker compose resolves the untyped model against no variables: a name without a
+    // value stays as it is in `environment` and leaves build args.
+    let no_vars: BTreeMap<String, String> = BTreeMap::new();
     if let Some(m) = doc.get_mut("services").and_then(Node::as_map_mut) {
         for (_, svc) in m.iter_mut() {
             if let Some(b) = svc.get_mut("build") {
@@ -425,11 +555,22 @@ pub fn raw_project(
                     b.set("dockerfile", s("Dockerfile"));
                 }
                 if let Some(a) = b.get_mut("args") {
-                    raw_resolve(a, project_env, false);
+                    raw_resolve(a, &no_vars, false);
                 }
             }
             if let Some(e) = svc.get_mut("environment") {
-                raw_resolve(e, project_env, true);
+                raw_resolve(e, &no_vars, true);
+            }
+            if svc.get("pull_policy").and_then(Node::as_str) == Some("if_not_present") {
+                svc.set("pull_policy", s("missing"));
+            }
+            // compose-go's `Normalize` cleans every mount target, typed or not.
+            if let Some(Value::Seq(vols)) = svc.get_mut("volumes").map(|v| &mut v.value) {
+                for v in vols.iter_mut() {
+                    if let Some(Value::Str(t)) = v.get_mut("target").map(|t| &mut t.value) {
+                        *t = clean_path(t);
+                    }
+                }
             }
             let mut implicit: Vec<(String, bool)> = Vec::new();
             for l in svc
@@ -637,6 +778,19 @@ fn resolve_build_args(svc: &mut Node, env: &BTreeMap<String, String>) {
     }
 }
 
+/// `environment` entries without a value set from the project's variables.
+fn resolve_null_environment(svc: &mut Node, env: &BTreeMap<String, String>) {
+    if let Some(m) = svc.get_mut("environment").and_then(Node::as_map_mut) {
+        for (k, v) in m.iter_mut() {
+            if v.is_null() {
+                if let Some(val) = env.get(k) {
+                    *v = s(val.clone()).at(v.line);
+                }
+            }
+        }
+    }
+}
+
 /// `env_file` read into `environment` (the file's values first, `environment` over
 /// them); variables named without a value take the project's.
 fn resolve_environment(
@@ -666,6 +820,11 @@ fn resolve_environment(
             let raw = f.get("format").and_then(Node::as_str) == Some("raw");
             let src = match fs.read(Path::new(&path)) {
                 Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
+                    return Err(Error(format!(
+                        "failed to read {path}: read {path}: is a directory"
+                    )))
+                }
                 Err(_) if !required => continue,
                 Err(_) => {
                     return Err(Error(format!(
@@ -1116,6 +1275,47 @@ mod tests {
         assert_eq!(
             d.to_json().to_string(),
             r#"{"networks":{"n":{}},"services":{"app":{"depends_on":{"db":{"required":false}},"init":false,"volumes":[{"bind":{},"type":"bind"}]}}}"#
+        );
+    }
+
+    #[test]
+    fn zero_numbers_are_left_out_where_go_omits_them() {
+        let mut d = doc("services: {app: {cpus: 0, mem_limit: '0', oom_score_adj: 0, healthcheck: {retries: 0, interval: 0s}, deploy: {replicas: 0, update_config: {parallelism: 0, delay: 0s, max_failure_ratio: 0}, resources: {limits: {cpus: 0, pids: 0}}, restart_policy: {delay: 0s}}}}\n");
+        drop_false(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"services":{"app":{"deploy":{"replicas":0,"resources":{"limits":{}},"restart_policy":{"delay":"0s"},"update_config":{"parallelism":0}},"healthcheck":{"interval":"0s","retries":0}}}}"#
+        );
+    }
+
+    #[test]
+    fn empty_lists_and_maps_are_left_out_where_go_omits_them() {
+        let mut d = doc("services: {app: {command: [], cap_add: [], labels: {}, healthcheck: {test: []}, volumes: [{type: volume, target: /v, volume: {}}], develop: {watch: []}, deploy: {placement: {constraints: []}}}}\nnetworks: {n: {labels: {}, ipam: {config: []}}}\n");
+        drop_false(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"networks":{"n":{"ipam":{}}},"services":{"app":{"command":[],"deploy":{"placement":{}},"develop":{},"healthcheck":{},"volumes":[{"target":"/v","type":"volume","volume":{}}]}}}"#
+        );
+    }
+
+    #[test]
+    fn healthcheck_disable_false_is_left_out() {
+        let mut d = doc("services: {app: {healthcheck: {disable: false}}}\n");
+        drop_false(&mut d);
+        assert_eq!(
+            d.to_json().to_string(),
+            r#"{"services":{"app":{"healthcheck":{}}}}"#
+        );
+    }
+
+    #[test]
+    fn unresolved_environment_still_takes_project_values() {
+        let env: BTreeMap<String, String> = [("A".to_string(), "1".to_string())].into();
+        let mut svc = doc("{environment: {A: null, C: null, B: b}, env_file: [{path: e.env}]}");
+        resolve_null_environment(&mut svc, &env);
+        assert_eq!(
+            svc.to_json().to_string(),
+            r#"{"env_file":[{"path":"e.env"}],"environment":{"A":"1","B":"b","C":null}}"#
         );
     }
 

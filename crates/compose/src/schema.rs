@@ -76,6 +76,7 @@ struct Leaf {
 impl Leaf {
     fn specificity(&self) -> usize {
         match self.kind {
+            Kind::Timestamp => usize::MAX,
             Kind::Additional(_) => self.path.len() + 1,
             _ => self.path.len(),
         }
@@ -92,6 +93,8 @@ enum Kind {
     Required(Vec<&'static str>),
     Additional(Vec<String>),
     Unique(usize, usize),
+    /// A YAML timestamp where the schema expects a type: the validator stops there.
+    Timestamp,
 }
 
 impl Kind {
@@ -118,6 +121,7 @@ impl Kind {
                 p.iter().map(|p| quote(p)).collect::<Vec<_>>().join(", ")
             ),
             Kind::Unique(i, j) => format!("items at {i} and {j} are equal"),
+            Kind::Timestamp => "invalid jsonType time.Time".into(),
         }
     }
 }
@@ -245,6 +249,11 @@ fn check(s: &Sch, n: &Node, path: &mut Vec<String>, out: &mut Vec<Leaf>) -> bool
         line: n.line,
         kind,
     };
+    // A timestamp is no JSON type at all.
+    if n.tag == Tag::Timestamp {
+        out.push(leaf(Kind::Timestamp, path));
+        return false;
+    }
     // type --
     if s.ty != 0 {
         let t = json_type(n);
@@ -1140,6 +1149,26 @@ networks:
     ports: 5
 "#,
             Some("services.web.ports must be a array"),
+        ),
+        (
+            "timestamp_label",
+            r#"services:
+  web:
+    image: x
+    ports: 1
+    labels: {built: 2020-01-01, quoted: "2020-01-02"}
+"#,
+            Some("services.web.labels.built invalid jsonType time.Time"),
+        ),
+        (
+            "timestamp_in_extension",
+            r#"x-date: 2020-01-01
+services:
+  web:
+    image: x
+    x-when: 2001-12-14t21:59:43.10-05:00
+"#,
+            None,
         ),
         (
             "null_service",

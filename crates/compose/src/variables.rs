@@ -107,7 +107,7 @@ pub fn collect(n: &Node) -> BTreeMap<String, Variable> {
     out
 }
 
-/// The table (Go's tabwriter, columns 20 wide) or, with `json`, docker compose's JSON.
+/// The table (Go's tabwriter: columns at least 20 wide, cells padded by 3) or, with `json`, docker compose's JSON.
 pub fn render(vars: &BTreeMap<String, Variable>, json: bool) -> String {
     if json {
         let mut out = String::from("{\n");
@@ -191,6 +191,19 @@ mod tests {
         assert!(
             t.starts_with(
                 "NAME                REQUIRED            DEFAULT VALUE       ALTERNATE VALUE\n"
+            ),
+            "{t}"
+        );
+        // A cell as wide as the minimum gets the padding of 3 on top.
+        let mut v = BTreeMap::new();
+        scan(
+            "${LOGSTASH_INTERNAL_PASSWORD} ${E:-postmaster@example.com}",
+            &mut v,
+        );
+        let t = render(&v, false);
+        assert!(
+            t.contains(
+                "\nE                            false               postmaster@example.com   \n"
             ),
             "{t}"
         );

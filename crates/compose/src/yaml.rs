@@ -17,6 +17,9 @@ pub enum Tag {
     Reset,
     /// `!override`: the value replaces what earlier files had, without merging.
     Override,
+    /// A plain scalar go-yaml v3 reads as a timestamp (`2020-01-01`): compose-go's
+    /// schema refuses it where it expects a type (the value stays a string here).
+    Timestamp,
 }
 
 /// A YAML node with its line (1-based; 0 for nodes made by the loader).
@@ -251,7 +254,29 @@ pub fn visit_mut(n: &mut Node, f: &mut dyn FnMut(&mut Node, &[String]) -> bool) 
     go(n, &mut Vec::new(), f)
 }
 
-/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` for the values compose files hold.
+/// The shortest digits of `f` and its decimal exponent (`1.5e9` → ("1.5", 9)).
+fn sci(f: f64) -> (String, i32) {
+    let s = format!("{:e}", f.abs());
+    match s.split_once('e') {
+        Some((m, e)) => (m.to_string(), e.parse().unwrap_or(0)),
+        None => (s, 0),
+    }
+}
+
+/// `m` and `exp` as Go writes an exponent: at least two digits, signed (`e+06`).
+fn go_exp(neg: bool, m: &str, exp: i32, two_digits: bool) -> String {
+    let sign = if exp < 0 { '-' } else { '+' };
+    let digits = exp.unsigned_abs().to_string();
+    let digits = if two_digits && digits.len() < 2 {
+        format!("0{digits}")
+    } else {
+        digits
+    };
+    format!("{}{m}e{sign}{digits}", if neg { "-" } else { "" })
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` (what go-yaml writes and `fmt.Sprint`
+/// gives): the exponent form below 1e-4 and from 1e6 up (`1e+06`, `1.5e+09`).
 pub fn go_float(f: f64) -> String {
     if f.is_nan() {
         return "NaN".into();
@@ -263,32 +288,130 @@ pub fn go_float(f: f64) -> String {
             "-Inf".into()
         };
     }
-    let exp = if f == 0.0 {
-        0
-    } else {
-        f.abs().log10().floor() as i32
-    };
-    if (-4..21).contains(&exp) {
+    let (m, exp) = sci(f);
+    if f == 0.0 || (-4..6).contains(&exp) {
         format!("{f}")
     } else {
-        let s = format!("{f:e}");
-        // Rust writes `1e21`, Go `1e+21`; both write `1e-05` differently (`1e-5` here).
-        match s.split_once('e') {
-            Some((m, e)) => {
-                let (sign, digits) = match e.strip_prefix('-') {
-                    Some(d) => ('-', d),
-                    None => ('+', e),
-                };
-                let digits = if digits.len() < 2 {
-                    format!("0{digits}")
-                } else {
-                    digits.to_string()
-                };
-                format!("{m}e{sign}{digits}")
+        go_exp(f < 0.0, &m, exp, true)
+    }
+}
+
+/// Go's `encoding/json` for a float64: plain digits from 1e-6 up to 1e21, the
+/// exponent form outside (`1e+21`, `1e-7`).
+pub fn go_json_float(f: f64) -> String {
+    if !f.is_finite() {
+        return go_float(f);
+    }
+    let a = f.abs();
+    if a == 0.0 || (1e-6..1e21).contains(&a) {
+        format!("{f}")
+    } else {
+        let (m, exp) = sci(f);
+        go_exp(f < 0.0, &m, exp, exp >= 0)
+    }
+}
+
+/// go-yaml v3's `parseTimestamp`: `YYYY-M-D`, optionally with a time (`T`, `t` or a
+/// space before it; `H:M:S` with an optional fraction; after `T`/`t` a zone, `Z` or
+/// `±hh:mm`), each part in range as Go's `time.Parse` checks it.
+pub(crate) fn is_timestamp(s: &str) -> bool {
+    go_timestamp(s).is_some()
+}
+
+/// A YAML timestamp as Go prints the `time.Time` go-yaml reads from it (RFC 3339 with
+/// nanoseconds: `2020-01-01` is `2020-01-01T00:00:00Z`); `None` when it is none.
+pub fn go_timestamp(s: &str) -> Option<String> {
+    fn num(s: &str, i: &mut usize, min: usize, max: usize) -> Option<u32> {
+        let b = s.as_bytes();
+        let start = *i;
+        while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        if *i - start < min {
+            return None;
+        }
+        s[start..*i].parse().ok()
+    }
+    fn lit(s: &str, i: &mut usize, c: &[u8]) -> bool {
+        match s.as_bytes().get(*i) {
+            Some(x) if c.contains(x) => {
+                *i += 1;
+                true
             }
-            None => s,
+            _ => false,
         }
     }
+    let parse = || -> Option<String> {
+        let mut i = 0;
+        let year = num(s, &mut i, 4, 4)?;
+        lit(s, &mut i, b"-").then_some(())?;
+        let month = num(s, &mut i, 1, 2)?;
+        lit(s, &mut i, b"-").then_some(())?;
+        let day = num(s, &mut i, 1, 2)?;
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if day == 0 || day > days {
+            return None;
+        }
+        let date = format!("{year:04}-{month:02}-{day:02}");
+        if i == s.len() {
+            return Some(format!("{date}T00:00:00Z"));
+        }
+        let zoned = match s.as_bytes()[i] {
+            b'T' | b't' => true,
+            b' ' => false,
+            _ => return None,
+        };
+        i += 1;
+        let h = num(s, &mut i, 1, 2)?;
+        lit(s, &mut i, b":").then_some(())?;
+        let m = num(s, &mut i, 1, 2)?;
+        lit(s, &mut i, b":").then_some(())?;
+        let sec = num(s, &mut i, 1, 2)?;
+        if h > 23 || m > 59 || sec > 59 {
+            return None;
+        }
+        let mut frac = String::new();
+        if lit(s, &mut i, b".") {
+            // Go takes any number of fraction digits (nanoseconds kept).
+            let start = i;
+            while s.as_bytes().get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            (i > start).then_some(())?;
+            let digits = s[start..i].chars().take(9).collect::<String>();
+            let digits = digits.trim_end_matches('0');
+            if !digits.is_empty() {
+                frac = format!(".{digits}");
+            }
+        }
+        let mut zone = "Z".to_string();
+        if zoned {
+            if lit(s, &mut i, b"Z") {
+            } else if lit(s, &mut i, b"+-") {
+                let sign = s.as_bytes()[i - 1] as char;
+                let zh = num(s, &mut i, 2, 2)?;
+                lit(s, &mut i, b":").then_some(())?;
+                let zm = num(s, &mut i, 2, 2)?;
+                if zh > 24 || zm > 60 {
+                    return None;
+                }
+                if zh != 0 || zm != 0 {
+                    zone = format!("{sign}{zh:02}:{zm:02}");
+                }
+            } else {
+                return None;
+            }
+        }
+        (i == s.len()).then(|| format!("{date}T{h:02}:{m:02}:{sec:02}{frac}{zone}"))
+    };
+    parse()
 }
 
 /// Resolve a plain scalar by YAML 1.2's core schema (go-yaml v3's resolve).
@@ -394,7 +517,9 @@ impl<'a> Builder<'a> {
                 msg: format!("unknown anchor '{name}' referenced"),
             };
         }
-        let parser_error = context.is_some_and(|c| c.starts_with("while parsing"));
+        // go-yaml reports a bad escape as a scanner error at the quoted scalar.
+        let bad_escape = problem.contains("unknown escape character");
+        let parser_error = !bad_escape && context.is_some_and(|c| c.starts_with("while parsing"));
         let line = if parser_error {
             match self.open.last() {
                 Some(&start) if start != 0 => start,
@@ -441,7 +566,16 @@ impl<'a> Builder<'a> {
                 let core_str = tag
                     .as_ref()
                     .is_some_and(|t| t.suffix == "str" && t.handle != "!");
-                let value = if style == ScalarStyle::Plain && !core_str {
+                let stamp_tag = tag
+                    .as_ref()
+                    .is_some_and(|t| t.suffix == "timestamp" && t.handle != "!");
+                let plain = style == ScalarStyle::Plain && !core_str;
+                let t = if t == Tag::None && (plain || stamp_tag) && is_timestamp(&text) {
+                    Tag::Timestamp
+                } else {
+                    t
+                };
+                let value = if plain {
                     resolve_plain(&text)
                 } else {
                     Value::Str(text.into_owned())
@@ -569,6 +703,8 @@ impl<'a> Builder<'a> {
 
 /// Parse one YAML document (an empty file is `Null`). A second document is refused.
 pub fn parse(src: &str) -> Result<Node, Error> {
+    // go-yaml reads past a byte order mark at the start.
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut b = Builder {
         parser: Parser::new_from_str(src),
         anchors: HashMap::new(),
@@ -608,6 +744,74 @@ pub fn parse(src: &str) -> Result<Node, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_escape_names_its_line() {
+        let e = parse("services:\n  app:\n    environment:\n      A: \"ok\"\n      B: \"{\\}\"\n")
+            .expect_err("a syntax error");
+        assert_eq!(
+            e.to_string(),
+            "yaml: line 5: found unknown escape character"
+        );
+    }
+
+    #[test]
+    fn byte_order_mark_and_crlf() {
+        let n = parse("\u{feff}version: \"3\"\r\nservices:\r\n  web:\r\n    command: |\r\n      a\r\n      b\r\n")
+            .expect("the YAML parses");
+        assert!(n.get("version").is_some());
+        assert_eq!(
+            n.get("services")
+                .and_then(|s| s.get("web"))
+                .and_then(|w| w.get("command"))
+                .and_then(Node::as_str),
+            Some("a\nb\n")
+        );
+    }
+
+    #[test]
+    fn timestamps_as_go_yaml_reads_them() {
+        for t in [
+            "2020-01-01",
+            "2020-1-1",
+            "2001-12-14 21:59:43.10",
+            "2001-12-14T21:59:43Z",
+            "2001-12-14t21:59:43.10-05:00",
+            "2024-02-29",
+        ] {
+            assert!(is_timestamp(t), "{t}");
+        }
+        for t in [
+            "2001-12-14 21:59:43.10 -5",
+            "2023-02-29",
+            "2020-13-01",
+            "20-01-01",
+            "2020-01-01T10:00:00",
+            "2020-01-01x",
+            "2020-01",
+        ] {
+            assert!(!is_timestamp(t), "{t}");
+        }
+        assert_eq!(
+            go_timestamp("2020-1-2").as_deref(),
+            Some("2020-01-02T00:00:00Z")
+        );
+        assert_eq!(
+            go_timestamp("2001-12-14t21:59:43.10-05:00").as_deref(),
+            Some("2001-12-14T21:59:43.1-05:00")
+        );
+        assert_eq!(
+            go_timestamp("2001-12-14 21:59:43.10").as_deref(),
+            Some("2001-12-14T21:59:43.1Z")
+        );
+        let n = parse("a: 2020-01-01\nb: '2020-01-01'\nc: !!timestamp '2020-01-01'\n")
+            .expect("the YAML parses");
+        let tag = |k: &str| n.get(k).expect("the key is present").tag;
+        assert_eq!(
+            (tag("a"), tag("b"), tag("c")),
+            (Tag::Timestamp, Tag::None, Tag::Timestamp)
+        );
+    }
 
     #[test]
     fn scalars_resolve_as_core_schema() {
@@ -678,6 +882,17 @@ mod tests {
         assert_eq!(go_float(1.0), "1");
         assert_eq!(go_float(0.5), "0.5");
         assert_eq!(go_float(1e21), "1e+21");
+        assert_eq!(go_float(1e6), "1e+06");
+        assert_eq!(go_float(1.5e9), "1.5e+09");
+        assert_eq!(go_float(123456.5), "123456.5");
+        assert_eq!(go_float(1234567.5), "1.2345675e+06");
+        assert_eq!(go_float(0.00001), "1e-05");
+        assert_eq!(go_float(0.0001), "0.0001");
+        assert_eq!(go_float(-9.223372036854776e18), "-9.223372036854776e+18");
+        assert_eq!(go_json_float(1.5e9), "1500000000");
+        assert_eq!(go_json_float(1e21), "1e+21");
+        assert_eq!(go_json_float(1e-7), "1e-7");
+        assert_eq!(go_json_float(0.000001), "0.000001");
     }
 
     #[test]
