@@ -35,7 +35,7 @@ pub struct ComposeArgs {
     #[arg(long)]
     pub compatibility: bool,
     /// Execute command in dry run mode.
-    #[arg(long = "dry-run")]
+    #[arg(long = "dry-run", global = true)]
     pub dry_run: bool,
     /// Include all resources, even those not used by services.
     #[arg(long = "all-resources")]
@@ -336,7 +336,7 @@ pub struct ConfigArgs {
     #[arg(long)]
     pub environment: bool,
     /// Format the output. Values: [yaml | json].
-    #[arg(long, value_parser = ["yaml", "json"])]
+    #[arg(long)]
     pub format: Option<String>,
     /// Print the service config hash, one per line.
     #[arg(long)]

@@ -94,7 +94,18 @@ pub fn main(a: ComposeArgs, root: &Path, run_dir: &Path) -> anyhow::Result<i32> 
             o.resolve_paths = !c.no_path_resolution;
             o.consistency = !c.no_consistency;
             // docker compose hashes services as written: env files not read.
-            o.resolve_env = !c.no_env_resolution && c.hash.is_none();
+            // docker compose v2.40.3 reads env files for the model whatever
+            // --no-env-resolution says, and not at all for the hash and the lists.
+            o.resolve_env = c.hash.is_none()
+                && !(c.services || c.volumes || c.networks || c.images || c.profiles || c.models);
+            if let Some(f) = c
+                .format
+                .as_deref()
+                .filter(|f| !matches!(*f, "yaml" | "json"))
+            {
+                eprintln!("unsupported format {f:?}");
+                return Ok(1);
+            }
             o.all_profiles = c.profiles;
             if c.variables {
                 o.interpolate = false;
