@@ -587,23 +587,7 @@ pub fn raw_service(svc: &mut Node) {
         }
         let _ = transform(b, "ssh", |x| Ok(ssh_keys(x)));
     }
-    let _ = transform(svc, "depends_on", |d| {
-        let mut d = crate::merge::to_mapping(d.clone(), true);
-        if let Some(m) = d.as_map_mut() {
-            for (_, v) in m.iter_mut() {
-                if v.is_null() {
-                    *v = Node::map(vec![]);
-                }
-                if v.get("condition").is_none() {
-                    v.set("condition", s("service_started"));
-                }
-                if v.get("required").is_none() {
-                    v.set("required", b(true));
-                }
-            }
-        }
-        Ok(d)
-    });
+    let _ = transform(svc, "depends_on", |d| Ok(depends_on_long(d)));
     let _ = transform(svc, "env_file", |e| {
         let items = match &e.value {
             Value::Seq(items) => items.clone(),
@@ -877,23 +861,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         }
         Ok(b)
     })?;
-    transform(svc, "depends_on", |d| {
-        let mut d = crate::merge::to_mapping(d.clone(), true);
-        if let Some(m) = d.as_map_mut() {
-            for (_, v) in m.iter_mut() {
-                if v.is_null() {
-                    *v = Node::map(vec![]);
-                }
-                if v.get("condition").is_none() {
-                    v.set("condition", s("service_started"));
-                }
-                if v.get("required").is_none() {
-                    v.set("required", b(true));
-                }
-            }
-        }
-        Ok(d)
-    })?;
+    transform(svc, "depends_on", |d| Ok(depends_on_long(d)))?;
     transform(svc, "env_file", |e| {
         let items = match &e.value {
             Value::Seq(items) => items.clone(),
@@ -1237,6 +1205,25 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         })?;
     }
     Ok(())
+}
+
+/// `depends_on` in its long form, each entry with its defaults.
+fn depends_on_long(d: &Node) -> Node {
+    let mut d = crate::merge::to_mapping(d.clone(), true);
+    if let Some(m) = d.as_map_mut() {
+        for (_, v) in m.iter_mut() {
+            if v.is_null() {
+                *v = Node::map(vec![]);
+            }
+            if v.get("condition").is_none() {
+                v.set("condition", s("service_started"));
+            }
+            if v.get("required").is_none() {
+                v.set("required", b(true));
+            }
+        }
+    }
+    d
 }
 
 /// A number as compose-go prints a float32 (`cpus`).

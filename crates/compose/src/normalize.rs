@@ -126,21 +126,7 @@ pub fn project(
                 if dep == *sname {
                     continue;
                 }
-                if svc.get("depends_on").is_none() {
-                    svc.set("depends_on", Node::map(vec![]));
-                }
-                if let Some(d) = svc.get_mut("depends_on") {
-                    if d.get(&dep).is_none() {
-                        d.set(
-                            &dep,
-                            Node::map(vec![
-                                ("condition".into(), s("service_started")),
-                                ("restart".into(), Node::new(Value::Bool(restart))),
-                                ("required".into(), Node::new(Value::Bool(true))),
-                            ]),
-                        );
-                    }
-                }
+                add_implicit_dependency(svc, &dep, restart);
             }
             if normalize && svc.get("pull_policy").and_then(Node::as_str) == Some("if_not_present")
             {
@@ -508,6 +494,26 @@ fn drop_false(doc: &mut Node) {
     });
 }
 
+/// An implied dependency (`links`, `volumes_from`, a `service:` namespace): started
+/// first, required, unless the service names it already.
+fn add_implicit_dependency(svc: &mut Node, dep: &str, restart: bool) {
+    if svc.get("depends_on").is_none() {
+        svc.set("depends_on", Node::map(vec![]));
+    }
+    if let Some(d) = svc.get_mut("depends_on") {
+        if d.get(dep).is_none() {
+            d.set(
+                dep,
+                Node::map(vec![
+                    ("condition".into(), s("service_started")),
+                    ("restart".into(), Node::new(Value::Bool(restart))),
+                    ("required".into(), Node::new(Value::Bool(true))),
+                ]),
+            );
+        }
+    }
+}
+
 /// The names of the project volumes a service mounts.
 pub fn volume_sources(svc: &Node) -> Vec<String> {
     svc.get("volumes")
@@ -605,21 +611,7 @@ pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) ->
                 }
             }
             for (dep, restart) in implicit {
-                if svc.get("depends_on").is_none() {
-                    svc.set("depends_on", Node::map(vec![]));
-                }
-                if let Some(d) = svc.get_mut("depends_on") {
-                    if d.get(&dep).is_none() {
-                        d.set(
-                            &dep,
-                            Node::map(vec![
-                                ("condition".into(), s("service_started")),
-                                ("restart".into(), Node::new(Value::Bool(restart))),
-                                ("required".into(), Node::new(Value::Bool(true))),
-                            ]),
-                        );
-                    }
-                }
+                add_implicit_dependency(svc, &dep, restart);
             }
             if svc.get("network_mode").is_none() {
                 let empty = svc

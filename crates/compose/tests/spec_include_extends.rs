@@ -1,25 +1,13 @@
 //! `include` (14-include.md) and `extends` (05-services.md) as the compose specification
 //! describes them, through the whole loader on an in-memory file system.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use compose::load::{load, Fs, Options};
+mod common;
+
+use common::MemFs;
+use compose::load::{load, Options};
 use serde_json::Value;
-
-struct MemFs(BTreeMap<PathBuf, String>);
-
-impl Fs for MemFs {
-    fn read(&self, p: &Path) -> std::io::Result<String> {
-        self.0
-            .get(p)
-            .cloned()
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-    fn exists(&self, p: &Path) -> bool {
-        self.0.contains_key(p)
-    }
-}
 
 fn project(files: &[(&str, &str)], env: &[(&str, &str)]) -> Result<Value, String> {
     let fs = MemFs(

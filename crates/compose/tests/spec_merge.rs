@@ -2,24 +2,13 @@
 //! through the whole loader (two files, `-f a -f b`) from an in-memory file system.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use compose::load::{load, Fs, Options};
+mod common;
+
+use common::MemFs;
+use compose::load::{load, Options};
 use serde_json::{json, Value};
-
-struct MemFs(BTreeMap<PathBuf, String>);
-
-impl Fs for MemFs {
-    fn read(&self, p: &Path) -> std::io::Result<String> {
-        self.0
-            .get(p)
-            .cloned()
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-    fn exists(&self, p: &Path) -> bool {
-        self.0.contains_key(p)
-    }
-}
 
 /// The service `foo`/`app` of `base` merged with `over`, as the model's JSON.
 fn merged(base: &str, over: &str) -> Value {
