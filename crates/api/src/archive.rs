@@ -94,12 +94,15 @@ pub async fn put(
         no_overwrite_dir_non_dir: q.flag_or("noOverwriteDirNonDir", false),
         copy_uid_gid: q.flag_or("copyUIDGID", false),
     };
-    let reader = body_reader(body);
+    let mut reader = body_reader(body);
     let (root, run) = (st.root.clone(), st.run_dir.clone());
     own_thread(move || {
-        let mut eng = engine::lifecycle::Engine::open(&root, &run)?;
-        eng.archive_put(&id, &path, reader, opts)
-            .map_err(crate::containers::no_such(&id))
+        let res = engine::lifecycle::Engine::open(&root, &run)
+            .and_then(|mut eng| eng.archive_put(&id, &path, &mut reader, opts));
+        // The tar ends before the body does (its padding, or a refusal): the rest is read
+        // too, so the client finishes sending and gets the answer instead of a broken pipe.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        res.map_err(crate::containers::no_such(&id))
     })
     .await?;
     Ok(StatusCode::OK)
