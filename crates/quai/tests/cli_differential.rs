@@ -295,7 +295,8 @@ fn mask_times(s: &str) -> String {
     out.join("\n")
 }
 
-/// Replace runs of exactly `n` lowercase hex digits (not part of a longer run) by `<id>`.
+/// Replace runs of exactly `n` lowercase hex digits (not part of a longer run) by `<id>`
+/// (ids of 12 or 64 digits even when they happen to hold no letter).
 fn regex_lite(s: &str, n: usize) -> String {
     let b = s.as_bytes();
     let mut out = String::new();
@@ -308,7 +309,12 @@ fn regex_lite(s: &str, n: usize) -> String {
                 j += 1;
             }
             let boundary = j == b.len() || !b[j].is_ascii_alphanumeric();
-            if j - i == n && boundary && b[i..j].iter().any(|c| c.is_ascii_alphabetic()) {
+            // An id may be all digits (about one in 280 for 12 of them); a shorter run
+            // of digits alone is a number.
+            if j - i == n
+                && boundary
+                && (n >= 12 || b[i..j].iter().any(|c| c.is_ascii_alphabetic()))
+            {
                 out.push_str("<id>");
                 i = j;
                 continue;
