@@ -588,25 +588,7 @@ pub fn raw_service(svc: &mut Node) {
         let _ = transform(b, "ssh", |x| Ok(ssh_keys(x)));
     }
     let _ = transform(svc, "depends_on", |d| Ok(depends_on_long(d)));
-    let _ = transform(svc, "env_file", |e| {
-        let items = match &e.value {
-            Value::Seq(items) => items.clone(),
-            _ => vec![e.clone()],
-        };
-        Ok(Node::new(Value::Seq(
-            items
-                .into_iter()
-                .map(|it| match &it.value {
-                    Value::Str(p) => {
-                        Node::map(vec![("path".into(), s(p)), ("required".into(), b(true))])
-                            .at(it.line)
-                    }
-                    _ => it,
-                })
-                .collect(),
-        ))
-        .at(e.line))
-    });
+    let _ = transform(svc, "env_file", |e| Ok(env_file_long(e, false)));
     for k in ["dns", "label_file"] {
         let _ = transform(svc, k, |x| Ok(string_or_list(x)));
     }
@@ -862,31 +844,7 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         Ok(b)
     })?;
     transform(svc, "depends_on", |d| Ok(depends_on_long(d)))?;
-    transform(svc, "env_file", |e| {
-        let items = match &e.value {
-            Value::Seq(items) => items.clone(),
-            _ => vec![e.clone()],
-        };
-        Ok(Node::new(Value::Seq(
-            items
-                .into_iter()
-                .map(|it| match &it.value {
-                    Value::Str(p) => {
-                        Node::map(vec![("path".into(), s(p)), ("required".into(), b(true))])
-                            .at(it.line)
-                    }
-                    _ => {
-                        let mut it = it;
-                        if it.get("required").is_none() {
-                            it.set("required", b(true));
-                        }
-                        it
-                    }
-                })
-                .collect(),
-        ))
-        .at(e.line))
-    })?;
+    transform(svc, "env_file", |e| Ok(env_file_long(e, true)))?;
     transform(svc, "extends", |e| {
         Ok(match &e.value {
             Value::Str(_) => Node::map(vec![("service".into(), e.clone())]).at(e.line),
@@ -1205,6 +1163,34 @@ pub fn service(name: &str, svc: &mut Node) -> Result<(), String> {
         })?;
     }
     Ok(())
+}
+
+/// `env_file` in its long form: a path is `{path, required: true}`; with `fill`, a long
+/// entry without `required` gets it too (the typed model; the untyped one keeps it as
+/// written).
+fn env_file_long(e: &Node, fill: bool) -> Node {
+    let items = match &e.value {
+        Value::Seq(items) => items.clone(),
+        _ => vec![e.clone()],
+    };
+    Node::new(Value::Seq(
+        items
+            .into_iter()
+            .map(|it| match &it.value {
+                Value::Str(p) => {
+                    Node::map(vec![("path".into(), s(p)), ("required".into(), b(true))]).at(it.line)
+                }
+                _ => {
+                    let mut it = it;
+                    if fill && it.get("required").is_none() {
+                        it.set("required", b(true));
+                    }
+                    it
+                }
+            })
+            .collect(),
+    ))
+    .at(e.line)
 }
 
 /// `depends_on` in its long form, each entry with its defaults.

@@ -212,10 +212,7 @@ pub fn project(
 
     // Networks and volumes: names.
     if uses_default {
-        let nets = ensure_map(&mut doc, "networks");
-        if nets.get("default").is_none() {
-            nets.set("default", Node::map(vec![]));
-        }
+        add_default_network(&mut doc);
     }
     for kind in ["networks", "volumes", "secrets", "configs"] {
         if let Some(m) = doc.get_mut(kind).and_then(Node::as_map_mut) {
@@ -494,6 +491,15 @@ fn drop_false(doc: &mut Node) {
     });
 }
 
+/// The project's `default` network, when a service is on it and the files did not
+/// declare it.
+fn add_default_network(doc: &mut Node) {
+    let nets = ensure_map(doc, "networks");
+    if nets.get("default").is_none() {
+        nets.set("default", Node::map(vec![]));
+    }
+}
+
 /// An implied dependency (`links`, `volumes_from`, a `service:` namespace): started
 /// first, required, unless the service names it already.
 fn add_implicit_dependency(svc: &mut Node, dep: &str, restart: bool) {
@@ -630,10 +636,7 @@ pub fn raw_project(mut doc: Node, name: &str, opts: &Options, workdir: &Path) ->
         }
     }
     if uses_default {
-        let nets = ensure_map(&mut doc, "networks");
-        if nets.get("default").is_none() {
-            nets.set("default", Node::map(vec![]));
-        }
+        add_default_network(&mut doc);
     }
     for kind in ["networks", "volumes", "secrets", "configs"] {
         if let Some(m) = doc.get_mut(kind).and_then(Node::as_map_mut) {

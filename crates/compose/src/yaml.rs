@@ -254,27 +254,6 @@ pub fn visit_mut(n: &mut Node, f: &mut dyn FnMut(&mut Node, &[String]) -> bool) 
     go(n, &mut Vec::new(), f)
 }
 
-/// The shortest digits of `f` and its decimal exponent (`1.5e9` → ("1.5", 9)).
-fn sci(f: f64) -> (String, i32) {
-    let s = format!("{:e}", f.abs());
-    match s.split_once('e') {
-        Some((m, e)) => (m.to_string(), e.parse().unwrap_or(0)),
-        None => (s, 0),
-    }
-}
-
-/// `m` and `exp` as Go writes an exponent: at least two digits, signed (`e+06`).
-fn go_exp(neg: bool, m: &str, exp: i32, two_digits: bool) -> String {
-    let sign = if exp < 0 { '-' } else { '+' };
-    let digits = exp.unsigned_abs().to_string();
-    let digits = if two_digits && digits.len() < 2 {
-        format!("0{digits}")
-    } else {
-        digits
-    };
-    format!("{}{m}e{sign}{digits}", if neg { "-" } else { "" })
-}
-
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)` (what go-yaml writes and `fmt.Sprint`
 /// gives): the exponent form below 1e-4 and from 1e6 up (`1e+06`, `1.5e+09`).
 pub fn go_float(f: f64) -> String {
@@ -288,11 +267,12 @@ pub fn go_float(f: f64) -> String {
             "-Inf".into()
         };
     }
-    let (m, exp) = sci(f);
-    if f == 0.0 || (-4..6).contains(&exp) {
-        format!("{f}")
+    // fmt_g writes the magnitude (its callers put the sign).
+    let body = gotemplate::fmt_g(f.abs(), None);
+    if f.is_sign_negative() && f != 0.0 {
+        format!("-{body}")
     } else {
-        go_exp(f < 0.0, &m, exp, true)
+        body
     }
 }
 
@@ -302,13 +282,7 @@ pub fn go_json_float(f: f64) -> String {
     if !f.is_finite() {
         return go_float(f);
     }
-    let a = f.abs();
-    if a == 0.0 || (1e-6..1e21).contains(&a) {
-        format!("{f}")
-    } else {
-        let (m, exp) = sci(f);
-        go_exp(f < 0.0, &m, exp, exp >= 0)
-    }
+    gotemplate::json_float(f)
 }
 
 /// go-yaml v3's `parseTimestamp`: `YYYY-M-D`, optionally with a time (`T`, `t` or a

@@ -392,7 +392,7 @@ fn fmt_e(f: f64, prec: usize) -> String {
 }
 
 /// strconv.FormatFloat(f, 'g', prec, 64), with Go's `%v` rule for the shortest form.
-pub(crate) fn fmt_g(f: f64, prec: Option<usize>) -> String {
+pub fn fmt_g(f: f64, prec: Option<usize>) -> String {
     let prec = prec.map(|p| p.max(1));
     let (d, dp) = digits(f, prec);
     let nd = d.len() as i32;
@@ -479,7 +479,9 @@ pub(crate) fn to_json(v: &Value, out: &mut String) {
     }
 }
 
-fn json_float(f: f64) -> String {
+/// Go's `encoding/json` for a finite float64: plain digits from 1e-6 up to 1e21, the
+/// exponent form outside (`1e+21`, `1e-7`).
+pub fn json_float(f: f64) -> String {
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let (d, dp) = digits(abs, None);

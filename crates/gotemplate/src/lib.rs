@@ -13,6 +13,10 @@
 
 mod exec;
 mod format;
+
+/// Go's float formatting (`%g` with a precision or shortest, `encoding/json`'s form),
+/// for other crates that print what Go programs print.
+pub use format::{fmt_g, json_float};
 mod funcs;
 mod lex;
 mod parse;
