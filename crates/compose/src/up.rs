@@ -474,7 +474,6 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
             services,
         } => {
             let names = selected(&cx.p, services, !include_deps)?;
-            let mut failed = false;
             for n in names {
                 let svc = cx.service(&n)?;
                 if svc.get("image").is_none() || (*ignore_buildable && svc.get("build").is_some()) {
@@ -486,15 +485,11 @@ pub fn dispatch(a: &ComposeArgs, o: &Options, root: &Path, run_dir: &Path) -> an
                 }
                 match pull(&cx, &image, *quiet) {
                     Ok(()) => {}
-                    Err(e) if *ignore_pull_failures => {
-                        eprintln!("{e:#}");
-                        failed = true;
-                    }
+                    // Reported, and the pull goes on.
+                    Err(e) if *ignore_pull_failures => eprintln!("{e:#}"),
                     Err(e) => return Err(e),
                 }
             }
-            // Failures with --ignore-pull-failures were reported; the pull goes on.
-            let _ = failed;
             Ok(0)
         }
         ComposeCmd::Push {
