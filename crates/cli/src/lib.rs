@@ -5,6 +5,7 @@
 //! engine). Must never fork containers itself: that is the runtime's and the engine's.
 
 mod build_cmd;
+mod cluster_cmd;
 mod common;
 mod compose_cmd;
 mod container_io;
@@ -240,6 +241,11 @@ pub enum Cmd {
     Build(build_cmd::BuildArgs),
     /// Define and run multi-container applications (compose files).
     Compose(compose::cli::ComposeArgs),
+    /// Run a Kubernetes-compatible cluster that kubectl drives.
+    Cluster {
+        #[command(subcommand)]
+        cmd: cluster_cmd::ClusterCmd,
+    },
     /// Manage builds.
     Builder {
         #[command(subcommand)]
@@ -777,6 +783,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Man { dir } => system::man_pages(<Cli as clap::CommandFactory>::command(), &dir),
         Cmd::Context { cmd } => system::context(cmd),
         Cmd::Compose(a) => compose_cmd::compose(a, &cli.root, &cli.run_dir),
+        Cmd::Cluster { cmd } => cluster_cmd::cluster(cmd),
         Cmd::Version { format: None } => Ok(system::version()),
         Cmd::Version { format: Some(f) } => system::version_format(&f),
         cmd => {

@@ -1,0 +1,580 @@
+//! The API server's HTTP side: paths as kube-apiserver lays them out
+//! (`/api/v1/namespaces/NS/pods/NAME/status`, `/apis/GROUP/VERSION/...`), bearer-token
+//! authentication, content negotiation (JSON, server-side Tables, partial metadata),
+//! and the verbs mapped onto the [`Registry`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::fields::FieldSelector;
+use super::registry::{DeleteOptions, ListOptions, Registry};
+use super::status::{ApiError, ApiResult};
+use super::{discovery, openapi, patch, table, watch};
+use crate::resources::{self, Resource};
+use crate::selector::Selector;
+
+/// The server's settings.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The bearer token clients must send (`None`: no authentication, loopback tests).
+    pub token: Option<String>,
+    /// Where each request is logged with the server's own time (`None`: not logged).
+    pub request_log: Option<std::path::PathBuf>,
+}
+
+/// The API server: its registry and settings.
+pub struct Server {
+    pub reg: Arc<Registry>,
+    pub settings: Settings,
+    log: Option<std::sync::Mutex<std::fs::File>>,
+}
+
+impl Server {
+    pub fn new(reg: Arc<Registry>, settings: Settings) -> std::io::Result<Arc<Server>> {
+        let log = match &settings.request_log {
+            Some(p) => Some(std::sync::Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?,
+            )),
+            None => None,
+        };
+        Ok(Arc::new(Server { reg, settings, log }))
+    }
+
+    fn log(&self, method: &Method, uri: &str, code: u16, t0: Instant) {
+        if let Some(f) = &self.log {
+            use std::io::Write;
+            let us = t0.elapsed().as_micros();
+            let mut f = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = writeln!(f, "{method} {uri} {code} {us}us");
+        }
+    }
+}
+
+/// The router: everything goes through one dispatcher, as paths are parsed by hand.
+pub fn router(server: Arc<Server>) -> Router {
+    Router::new().fallback(handle).with_state(server)
+}
+
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
+async fn handle(State(s): State<Arc<Server>>, req: Request<Body>) -> Response {
+    let t0 = Instant::now();
+    let method = req.method().clone();
+    let uri = req.uri().to_string();
+    let resp = match dispatch(&s, req).await {
+        Ok(r) => r,
+        Err(e) => error_response(&e),
+    };
+    s.log(&method, &uri, resp.status().as_u16(), t0);
+    resp
+}
+
+pub(crate) fn json_response(code: u16, v: &Value) -> Response {
+    json_typed(code, v, "application/json")
+}
+
+pub(crate) fn json_typed(code: u16, v: &Value, ctype: &str) -> Response {
+    let mut body = serde_json::to_vec(v).unwrap_or_default();
+    body.push(b'\n');
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, ctype)
+        .body(Body::from(body))
+        .unwrap_or_default()
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Response {
+    json_response(e.code, &e.status())
+}
+
+fn text(code: u16, t: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::OK))
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header("X-Content-Type-Options", "nosniff")
+        .body(Body::from(t.to_string()))
+        .unwrap_or_default()
+}
+
+/// The query string as pairs.
+pub(crate) fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
+    q.and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .unwrap_or_default()
+}
+
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn flag(&self, k: &str) -> bool {
+        matches!(self.get(k), Some("1" | "true" | "True"))
+    }
+}
+
+fn authorized(s: &Server, headers: &HeaderMap) -> bool {
+    let Some(want) = &s.settings.token else {
+        return true;
+    };
+    let Some(got) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    // Compared in constant time: the token is the cluster's one secret.
+    got.len() == want.len()
+        && got
+            .bytes()
+            .zip(want.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// A resource request, parsed from its path.
+pub struct Target {
+    pub res: &'static Resource,
+    pub ns: Option<String>,
+    pub name: Option<String>,
+    pub sub: Option<String>,
+}
+
+fn not_found_path() -> ApiError {
+    ApiError::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
+}
+
+fn parse_target(group: &str, version: &str, rest: &[&str]) -> ApiResult<Target> {
+    let (ns, rest) = match rest {
+        // /namespaces/NAME[/status|/finalize] is the namespaces resource itself.
+        ["namespaces", name] => (None, vec!["namespaces", *name]),
+        ["namespaces", name, sub @ ("status" | "finalize")] if group.is_empty() => {
+            (None, vec!["namespaces", *name, *sub])
+        }
+        ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some(ns.to_string()), tail.to_vec()),
+        _ => (None, rest.to_vec()),
+    };
+    let Some(plural) = rest.first() else {
+        return Err(not_found_path());
+    };
+    let res = resources::find(group, version, plural).ok_or_else(not_found_path)?;
+    if ns.is_some() && !res.namespaced {
+        return Err(not_found_path());
+    }
+    let name = rest.get(1).map(|s| s.to_string());
+    let sub = rest.get(2).map(|s| s.to_string());
+    if rest.len() > 3 {
+        return Err(not_found_path());
+    }
+    if let Some(sb) = &sub {
+        if !res.subresources.contains(&sb.as_str()) {
+            return Err(not_found_path());
+        }
+    }
+    Ok(Target { res, ns, name, sub })
+}
+
+async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let query = Query(query_pairs(parts.uri.query()));
+    let headers = parts.headers;
+    let method = parts.method;
+    match path.as_str() {
+        "/healthz" | "/livez" | "/readyz" => return Ok(text(200, "ok")),
+        "/version" | "/version/" => return Ok(json_response(200, &version())),
+        _ => {}
+    }
+    if let Some(check) = ["/healthz/", "/livez/", "/readyz/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p))
+    {
+        let _ = check;
+        return Ok(text(200, "ok"));
+    }
+    if !authorized(s, &headers) {
+        return Err(ApiError::new(401, "Unauthorized", "Unauthorized"));
+    }
+    let segs: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
+        ["api"] => return Ok(discovery::core_versions(&accept, &headers)),
+        ["apis"] => return Ok(discovery::groups(&accept)),
+        ["api", "v1"] => return discovery::resource_list("", "v1"),
+        ["apis", g] => return discovery::group(g),
+        ["apis", g, v] => return discovery::resource_list(g, v),
+        ["openapi", rest @ ..] => return openapi::serve(rest, &query),
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g, v, rest @ ..] => (g, v, rest),
+        _ => return Err(not_found_path()),
+    };
+    let t = parse_target(group, version, rest)?;
+    let body = if matches!(
+        method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
+        axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+            ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                format!("the request body could not be read: {e}"),
+            )
+        })?
+    } else {
+        Default::default()
+    };
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let dry_run = query.get("dryRun") == Some("All");
+    let reg = &s.reg;
+    let ns = t.ns.as_deref();
+    match (&method, &t.name, t.sub.as_deref()) {
+        (&Method::GET, None, None) => {
+            let opts = list_options(&t, &query)?;
+            if query.flag("watch") {
+                return watch::serve(s.clone(), &t, opts, &query, &accept).await;
+            }
+            let (items, rev, next) = reg.list(t.res, ns, &opts)?;
+            Ok(render_list(t.res, items, rev, next, &accept, &query))
+        }
+        (&Method::GET, Some(name), None | Some("status")) => {
+            let obj = reg.get(t.res, ns, name)?;
+            Ok(render_one(t.res, obj, &accept, &query))
+        }
+        (&Method::GET, Some(name), Some("scale")) => {
+            let obj = reg.get(t.res, ns, name)?;
+            Ok(json_response(200, &scale_of(t.res, &obj)))
+        }
+        (&Method::POST, None, None) => {
+            let obj = decode_body(&body, &ctype)?;
+            let out = reg.create(t.res, ns, obj, dry_run)?;
+            Ok(json_response(201, &out))
+        }
+        (&Method::PUT, Some(name), None | Some("status") | Some("finalize")) => {
+            let obj = decode_body(&body, &ctype)?;
+            let sub = t.sub.as_deref().filter(|s| *s == "status");
+            if t.sub.as_deref() == Some("finalize") {
+                let out = reg.finalize_namespace(name, &obj)?;
+                return Ok(json_response(200, &out));
+            }
+            let out = reg.update(t.res, ns, name, obj, sub, dry_run)?;
+            Ok(json_response(200, &out))
+        }
+        (&Method::PUT, Some(name), Some("scale")) => {
+            let obj = decode_body(&body, &ctype)?;
+            let out = set_scale(reg, t.res, ns, name, &obj, dry_run)?;
+            Ok(json_response(200, &out))
+        }
+        (&Method::PATCH, Some(name), sub @ (None | Some("status") | Some("scale"))) => {
+            let out = patch::apply(reg, t.res, ns, name, sub, &ctype, &body, &query, &headers)?;
+            Ok(json_response(200, &out))
+        }
+        (&Method::DELETE, Some(name), None) => {
+            let opts = delete_options(&body, &query)?;
+            let out = reg.delete(t.res, ns, name, &opts)?;
+            if out["metadata"]["deletionTimestamp"].is_string() {
+                return Ok(json_response(200, &out));
+            }
+            let mut details = json!({"name": name, "kind": t.res.plural,
+                                     "uid": out["metadata"]["uid"]});
+            if !t.res.group.is_empty() {
+                details["group"] = json!(t.res.group);
+            }
+            Ok(json_response(
+                200,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Success", "details": details}),
+            ))
+        }
+        (&Method::DELETE, None, None) => {
+            let opts = list_options(&t, &query)?;
+            let dopts = delete_options(&body, &query)?;
+            let (items, rev, _) = reg.list(t.res, ns, &opts)?;
+            let mut out = Vec::new();
+            for it in items {
+                let n = it["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let ins = it["metadata"]["namespace"].as_str().map(str::to_string);
+                match reg.delete(t.res, ins.as_deref(), &n, &dopts) {
+                    Ok(o) => out.push(o),
+                    Err(e) if e.code == 404 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(render_list(t.res, out, rev, None, "", &query))
+        }
+        (&Method::POST, Some(name), Some("binding")) => {
+            let obj = decode_body(&body, &ctype)?;
+            reg.bind(ns.unwrap_or_default(), name, &obj)?;
+            Ok(json_response(
+                201,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+            ))
+        }
+        (&Method::POST, Some(name), Some("eviction")) => {
+            let obj = decode_body(&body, &ctype)?;
+            let opts = delete_options_value(&obj["deleteOptions"])?;
+            reg.delete(t.res, ns, name, &opts)?;
+            Ok(json_response(
+                201,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+            ))
+        }
+        (_, Some(_), Some(sub)) => Err(ApiError::method_not_allowed(format!(
+            "{} on {}/{sub} is not supported yet",
+            method, t.res.plural
+        ))),
+        _ => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({method})"
+        ))),
+    }
+}
+
+/// The server's version, as `kubectl version` shows it.
+pub fn version() -> Value {
+    json!({
+        "major": "1", "minor": "32", "emulationMajor": "1", "emulationMinor": "32",
+        "gitVersion": "v1.32.0+quai", "gitCommit": env!("CARGO_PKG_VERSION"),
+        "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "rust", "compiler": "rustc", "platform": "linux/amd64",
+    })
+}
+
+pub(crate) fn list_options(t: &Target, q: &Query) -> ApiResult<ListOptions> {
+    let labels = Selector::parse(q.get("labelSelector").unwrap_or_default())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or_default(), t.res.kind)?;
+    let limit = match q.get("limit") {
+        Some(l) => Some(
+            l.parse::<usize>()
+                .map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?,
+        ),
+        None => None,
+    };
+    Ok(ListOptions {
+        labels,
+        fields,
+        limit,
+        continue_token: q
+            .get("continue")
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+    })
+}
+
+fn delete_options_value(v: &Value) -> ApiResult<DeleteOptions> {
+    let dry = v["dryRun"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x == "All"));
+    let mut propagation = v["propagationPolicy"].as_str().map(str::to_string);
+    if propagation.is_none() {
+        propagation = match v["orphanDependents"].as_bool() {
+            Some(true) => Some("Orphan".to_string()),
+            Some(false) => Some("Background".to_string()),
+            None => None,
+        };
+    }
+    if let Some(p) = &propagation {
+        if !["Orphan", "Background", "Foreground"].contains(&p.as_str()) {
+            return Err(ApiError::new(
+                422,
+                "Invalid",
+                format!("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: {p:?}: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""),
+            ));
+        }
+    }
+    Ok(DeleteOptions {
+        grace_period: v["gracePeriodSeconds"].as_i64(),
+        propagation,
+        dry_run: dry,
+        precondition_uid: v["preconditions"]["uid"].as_str().map(str::to_string),
+        precondition_rv: v["preconditions"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string),
+    })
+}
+
+fn delete_options(body: &[u8], q: &Query) -> ApiResult<DeleteOptions> {
+    let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        super::proto::decode_any(body).map_err(|e| ApiError::bad_request(e.to_string()))?
+    };
+    let mut o = delete_options_value(&v)?;
+    if let Some(g) = q.get("gracePeriodSeconds") {
+        o.grace_period = g.parse().ok();
+    }
+    if let Some(p) = q.get("propagationPolicy") {
+        o.propagation = Some(p.to_string());
+    }
+    if q.get("dryRun") == Some("All") {
+        o.dry_run = true;
+    }
+    Ok(o)
+}
+
+/// A request body: JSON, or kube's protobuf envelope.
+pub(crate) fn decode_body(body: &[u8], ctype: &str) -> ApiResult<Value> {
+    if ctype.starts_with("application/vnd.kubernetes.protobuf") {
+        return super::proto::decode(body).map_err(|e| ApiError::bad_request(e.to_string()));
+    }
+    if ctype.starts_with("application/yaml") {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf ({e})"
+        ))
+    })
+}
+
+/// Whether an Accept header asks for `as=KIND` in meta.k8s.io.
+pub(crate) fn wants_as(accept: &str, kind: &str) -> bool {
+    accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.split(';').any(|p| p.trim() == format!("as={kind}")))
+}
+
+fn render_one(res: &Resource, obj: Value, accept: &str, q: &Query) -> Response {
+    if wants_as(accept, "Table") {
+        let rev = obj["metadata"]["resourceVersion"].clone();
+        let t = table::table(res, &[obj], q.get("includeObject"), true, &rev);
+        return json_response(200, &t);
+    }
+    if wants_as(accept, "PartialObjectMetadata") {
+        return json_response(200, &table::partial(&obj));
+    }
+    json_response(200, &obj)
+}
+
+fn render_list(
+    res: &Resource,
+    mut items: Vec<Value>,
+    rev: i64,
+    next: Option<String>,
+    accept: &str,
+    q: &Query,
+) -> Response {
+    if wants_as(accept, "Table") {
+        let mut t = table::table(
+            res,
+            &items,
+            q.get("includeObject"),
+            true,
+            &json!(rev.to_string()),
+        );
+        if let Some(n) = &next {
+            t["metadata"]["continue"] = json!(n);
+        }
+        return json_response(200, &t);
+    }
+    if wants_as(accept, "PartialObjectMetadataList") {
+        let list: Vec<Value> = items.iter().map(table::partial).collect();
+        return json_response(
+            200,
+            &json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": {"resourceVersion": rev.to_string()}, "items": list}),
+        );
+    }
+    for it in &mut items {
+        if let Some(m) = it.as_object_mut() {
+            m.remove("apiVersion");
+            m.remove("kind");
+        }
+    }
+    let mut md = json!({"resourceVersion": rev.to_string()});
+    if let Some(n) = next {
+        md["continue"] = json!(n);
+    }
+    json_response(
+        200,
+        &json!({"kind": format!("{}List", res.kind), "apiVersion": res.api_version(),
+                "metadata": md, "items": items}),
+    )
+}
+
+/// The `Scale` of a workload (autoscaling/v1).
+pub(crate) fn scale_of(res: &Resource, obj: &Value) -> Value {
+    let sel = match obj["spec"]["selector"]["matchLabels"].as_object() {
+        Some(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(","),
+        None => String::new(),
+    };
+    let md = &obj["metadata"];
+    json!({
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": md["name"], "namespace": md["namespace"], "uid": md["uid"],
+                     "resourceVersion": md["resourceVersion"],
+                     "creationTimestamp": md["creationTimestamp"]},
+        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(0)},
+        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": sel},
+        "_res": res.plural,
+    })
+    .as_object()
+    .map(|m| {
+        let mut m = m.clone();
+        m.remove("_res");
+        Value::Object(m)
+    })
+    .unwrap_or_default()
+}
+
+pub(crate) fn set_scale(
+    reg: &Registry,
+    res: &Resource,
+    ns: Option<&str>,
+    name: &str,
+    scale: &Value,
+    dry_run: bool,
+) -> ApiResult<Value> {
+    let mut obj = reg.get(res, ns, name)?;
+    let Some(n) = scale["spec"]["replicas"].as_i64() else {
+        return Err(ApiError::bad_request("spec.replicas is required"));
+    };
+    if let Some(rv) = scale["metadata"]["resourceVersion"]
+        .as_str()
+        .filter(|r| !r.is_empty())
+    {
+        obj["metadata"]["resourceVersion"] = json!(rv);
+    }
+    obj["spec"]["replicas"] = json!(n);
+    let out = reg.update(res, ns, name, obj, None, dry_run)?;
+    Ok(scale_of(res, &out))
+}

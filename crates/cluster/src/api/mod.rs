@@ -1,0 +1,19 @@
+//! The Kubernetes API server: the registry (kube-apiserver's semantics over the store)
+//! and its HTTP side (paths, discovery, OpenAPI, Tables, watches, patches).
+
+pub mod discovery;
+pub mod fields;
+pub mod http;
+pub mod kinds;
+pub mod meta;
+pub mod openapi;
+pub mod patch;
+pub mod pod;
+pub mod proto;
+pub mod registry;
+pub mod status;
+pub mod table;
+pub mod watch;
+
+pub use registry::Registry;
+pub use status::{ApiError, ApiResult};

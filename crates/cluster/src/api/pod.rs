@@ -1,0 +1,370 @@
+//! Pod specs: kube-apiserver's defaults (`SetDefaults_PodSpec`, `SetDefaults_Container`,
+//! probes, volumes, and for pods themselves the ServiceAccount, Priority and
+//! DefaultTolerationSeconds admission plugins), the QoS class, and validation.
+
+use serde_json::{json, Value};
+
+use super::meta;
+use super::status::FieldError;
+
+fn set_default(v: &mut Value, key: &str, default: Value) {
+    if v.get(key).is_none_or(Value::is_null) {
+        v[key] = default;
+    }
+}
+
+/// `Always` for an image without a tag or with `:latest`, else `IfNotPresent`.
+pub fn default_pull_policy(image: &str) -> &'static str {
+    if image.contains('@') {
+        return "IfNotPresent";
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((_, "latest")) | None => "Always",
+        Some(_) => "IfNotPresent",
+    }
+}
+
+fn default_probe(p: &mut Value) {
+    if !p.is_object() {
+        return;
+    }
+    set_default(p, "timeoutSeconds", json!(1));
+    set_default(p, "periodSeconds", json!(10));
+    set_default(p, "successThreshold", json!(1));
+    set_default(p, "failureThreshold", json!(3));
+    if p["httpGet"].is_object() {
+        set_default(&mut p["httpGet"], "scheme", json!("HTTP"));
+        set_default(&mut p["httpGet"], "path", json!("/"));
+    }
+    if p["grpc"].is_object() {
+        set_default(&mut p["grpc"], "service", json!(""));
+    }
+}
+
+fn default_container(c: &mut Value) {
+    set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
+    set_default(c, "terminationMessagePolicy", json!("File"));
+    let image = c["image"].as_str().unwrap_or_default().to_string();
+    set_default(c, "imagePullPolicy", json!(default_pull_policy(&image)));
+    set_default(c, "resources", json!({}));
+    // Requests default to the limits given.
+    if let Some(limits) = c["resources"]["limits"].as_object().cloned() {
+        for (k, v) in limits {
+            if c["resources"]["requests"][&k].is_null() {
+                c["resources"]["requests"][&k] = v;
+            }
+        }
+    }
+    if let Some(ports) = c["ports"].as_array_mut() {
+        for p in ports {
+            set_default(p, "protocol", json!("TCP"));
+        }
+    }
+    if let Some(env) = c["env"].as_array_mut() {
+        for e in env {
+            if e["valueFrom"]["fieldRef"].is_object() {
+                set_default(&mut e["valueFrom"]["fieldRef"], "apiVersion", json!("v1"));
+            }
+        }
+    }
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        default_probe(&mut c[probe]);
+    }
+}
+
+fn default_volume(v: &mut Value) {
+    for src in ["configMap", "secret", "downwardAPI", "projected"] {
+        if v[src].is_object() {
+            set_default(&mut v[src], "defaultMode", json!(420));
+        }
+    }
+    if v["hostPath"].is_object() {
+        set_default(&mut v["hostPath"], "type", json!(""));
+    }
+    if let Some(items) = v["downwardAPI"]["items"].as_array_mut() {
+        for it in items {
+            if it["fieldRef"].is_object() {
+                set_default(&mut it["fieldRef"], "apiVersion", json!("v1"));
+            }
+        }
+    }
+}
+
+/// Defaults of a pod spec; `is_pod` adds what admission gives pods (not templates).
+pub fn default_pod_spec(spec: &mut Value, is_pod: bool) {
+    set_default(spec, "restartPolicy", json!("Always"));
+    set_default(spec, "terminationGracePeriodSeconds", json!(30));
+    set_default(spec, "dnsPolicy", json!("ClusterFirst"));
+    set_default(spec, "securityContext", json!({}));
+    set_default(spec, "schedulerName", json!("default-scheduler"));
+    for list in ["containers", "initContainers"] {
+        if let Some(cs) = spec[list].as_array_mut() {
+            for c in cs {
+                default_container(c);
+            }
+        }
+    }
+    if let Some(vs) = spec["volumes"].as_array_mut() {
+        for v in vs {
+            default_volume(v);
+        }
+    }
+    // The deprecated mirror of serviceAccountName.
+    if spec["serviceAccountName"].is_string() {
+        spec["serviceAccount"] = spec["serviceAccountName"].clone();
+    } else if spec["serviceAccount"].is_string() {
+        spec["serviceAccountName"] = spec["serviceAccount"].clone();
+    }
+    if is_pod {
+        set_default(spec, "enableServiceLinks", json!(true));
+        set_default(spec, "serviceAccountName", json!("default"));
+        set_default(spec, "serviceAccount", json!("default"));
+        set_default(spec, "priority", json!(0));
+        set_default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+        let tolerations = spec["tolerations"].as_array().cloned().unwrap_or_default();
+        let mut out = tolerations.clone();
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
+            let has = tolerations
+                .iter()
+                .any(|t| t["key"] == key && (t["effect"] == "NoExecute" || t["effect"].is_null()));
+            if !has {
+                out.push(
+                    json!({"key": key, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": 300}),
+                );
+            }
+        }
+        spec["tolerations"] = Value::Array(out);
+    } else {
+        set_default(spec, "enableServiceLinks", json!(true));
+    }
+}
+
+/// `Guaranteed`, `Burstable` or `BestEffort`.
+pub fn qos_class(spec: &Value) -> &'static str {
+    let cs: Vec<&Value> = ["containers", "initContainers"]
+        .iter()
+        .flat_map(|l| spec[*l].as_array().into_iter().flatten())
+        .collect();
+    let any = cs.iter().any(|c| {
+        ["requests", "limits"].iter().any(|k| {
+            c["resources"][*k]
+                .as_object()
+                .is_some_and(|m| m.keys().any(|r| r == "cpu" || r == "memory"))
+        })
+    });
+    if !any {
+        return "BestEffort";
+    }
+    let guaranteed = cs.iter().all(|c| {
+        ["cpu", "memory"].iter().all(|r| {
+            let l = &c["resources"]["limits"][*r];
+            !l.is_null() && c["resources"]["requests"][*r] == *l
+        })
+    });
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+fn validate_container(c: &Value, path: &str, volumes: &[&str], errs: &mut Vec<FieldError>) {
+    let name = c["name"].as_str().unwrap_or_default();
+    if name.is_empty() {
+        errs.push(FieldError::required(format!("{path}.name"), ""));
+    } else {
+        for e in meta::dns1123_label(name) {
+            errs.push(FieldError::invalid(
+                format!("{path}.name"),
+                &json!(name),
+                &e,
+            ));
+        }
+    }
+    if c["image"].as_str().unwrap_or_default().trim().is_empty() {
+        errs.push(FieldError::required(format!("{path}.image"), ""));
+    }
+    if let Some(p) = c["imagePullPolicy"].as_str() {
+        if !["Always", "IfNotPresent", "Never"].contains(&p) {
+            errs.push(FieldError::unsupported(
+                format!("{path}.imagePullPolicy"),
+                &json!(p),
+                &["Always", "IfNotPresent", "Never"],
+            ));
+        }
+    }
+    for (i, p) in c["ports"].as_array().into_iter().flatten().enumerate() {
+        let pp = format!("{path}.ports[{i}]");
+        match p["containerPort"].as_i64() {
+            Some(n) if (1..=65535).contains(&n) => {}
+            Some(_) => errs.push(FieldError::invalid(
+                format!("{pp}.containerPort"),
+                &p["containerPort"],
+                "must be between 1 and 65535, inclusive",
+            )),
+            None => errs.push(FieldError::required(format!("{pp}.containerPort"), "")),
+        }
+        if let Some(proto) = p["protocol"].as_str() {
+            if !["TCP", "UDP", "SCTP"].contains(&proto) {
+                errs.push(FieldError::unsupported(
+                    format!("{pp}.protocol"),
+                    &json!(proto),
+                    &["SCTP", "TCP", "UDP"],
+                ));
+            }
+        }
+    }
+    for (i, e) in c["env"].as_array().into_iter().flatten().enumerate() {
+        if e["name"].as_str().unwrap_or_default().is_empty() {
+            errs.push(FieldError::required(format!("{path}.env[{i}].name"), ""));
+        }
+    }
+    for (i, m) in c["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let mp = format!("{path}.volumeMounts[{i}]");
+        let n = m["name"].as_str().unwrap_or_default();
+        if n.is_empty() {
+            errs.push(FieldError::required(format!("{mp}.name"), ""));
+        } else if !volumes.contains(&n) {
+            errs.push(FieldError {
+                reason: "FieldValueNotFound",
+                field: format!("{mp}.name"),
+                message: format!("Not found: {n:?}"),
+            });
+        }
+        if m["mountPath"].as_str().unwrap_or_default().is_empty() {
+            errs.push(FieldError::required(format!("{mp}.mountPath"), ""));
+        }
+    }
+}
+
+/// Validation of a pod spec at `path` (`spec` or `spec.template.spec`).
+pub fn validate_pod_spec(spec: &Value, path: &str, errs: &mut Vec<FieldError>) {
+    let mut volumes = Vec::new();
+    for (i, v) in spec["volumes"].as_array().into_iter().flatten().enumerate() {
+        let n = v["name"].as_str().unwrap_or_default();
+        let vp = format!("{path}.volumes[{i}].name");
+        if n.is_empty() {
+            errs.push(FieldError::required(vp, ""));
+            continue;
+        }
+        for e in meta::dns1123_label(n) {
+            errs.push(FieldError::invalid(vp.clone(), &json!(n), &e));
+        }
+        if volumes.contains(&n) {
+            errs.push(FieldError::duplicate(vp, &json!(n)));
+        }
+        volumes.push(n);
+    }
+    let containers = spec["containers"].as_array().cloned().unwrap_or_default();
+    if containers.is_empty() {
+        errs.push(FieldError::required(format!("{path}.containers"), ""));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (list, items) in [
+        (
+            "initContainers",
+            spec["initContainers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        ("containers", containers),
+    ] {
+        for (i, c) in items.iter().enumerate() {
+            let cp = format!("{path}.{list}[{i}]");
+            validate_container(c, &cp, &volumes, errs);
+            let n = c["name"].as_str().unwrap_or_default().to_string();
+            if !n.is_empty() {
+                if names.contains(&n) {
+                    errs.push(FieldError::duplicate(format!("{cp}.name"), &json!(n)));
+                }
+                names.push(n);
+            }
+        }
+    }
+    let rp = spec["restartPolicy"].as_str().unwrap_or("Always");
+    if !["Always", "OnFailure", "Never"].contains(&rp) {
+        errs.push(FieldError::unsupported(
+            format!("{path}.restartPolicy"),
+            &json!(rp),
+            &["Always", "OnFailure", "Never"],
+        ));
+    }
+    let dp = spec["dnsPolicy"].as_str().unwrap_or("ClusterFirst");
+    let dns = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"];
+    if !dns.contains(&dp) {
+        errs.push(FieldError::unsupported(
+            format!("{path}.dnsPolicy"),
+            &json!(dp),
+            &dns,
+        ));
+    }
+    if let Some(g) = spec["terminationGracePeriodSeconds"].as_i64() {
+        if g < 0 {
+            errs.push(FieldError::invalid(
+                format!("{path}.terminationGracePeriodSeconds"),
+                &json!(g),
+                "must be greater than or equal to 0",
+            ));
+        }
+    }
+    meta::validate_labels(&spec["nodeSelector"], &format!("{path}.nodeSelector"), errs);
+}
+
+/// What may change in a running pod's spec: images, activeDeadlineSeconds, added
+/// tolerations, the scheduler's binding.
+pub fn validate_pod_update(new: &Value, old: &Value, errs: &mut Vec<FieldError>) {
+    let mut a = new.clone();
+    let b = old.clone();
+    for list in ["containers", "initContainers"] {
+        if let (Some(na), Some(oa)) = (a[list].as_array_mut(), b[list].as_array()) {
+            for (n, o) in na.iter_mut().zip(oa) {
+                n["image"] = o["image"].clone();
+            }
+        }
+    }
+    for k in ["activeDeadlineSeconds", "tolerations"] {
+        a[k] = b[k].clone();
+    }
+    if b["nodeName"].as_str().unwrap_or_default().is_empty() {
+        a["nodeName"] = b["nodeName"].clone();
+    }
+    if a != b {
+        errs.push(FieldError::forbidden(
+            "spec",
+            "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_qos() {
+        let mut spec = json!({"containers": [{"name": "c", "image": "nginx",
+            "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]});
+        default_pod_spec(&mut spec, true);
+        assert_eq!(spec["containers"][0]["imagePullPolicy"], "Always");
+        assert_eq!(spec["containers"][0]["resources"]["requests"]["cpu"], "1");
+        assert_eq!(spec["tolerations"].as_array().map(Vec::len), Some(2));
+        assert_eq!(qos_class(&spec), "Guaranteed");
+        assert_eq!(default_pull_policy("r:5000/a:1.2"), "IfNotPresent");
+        assert_eq!(default_pull_policy("r:5000/a"), "Always");
+        let mut errs = Vec::new();
+        validate_pod_spec(&json!({"containers": [{"name": "C"}]}), "spec", &mut errs);
+        let f: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(f, ["spec.containers[0].name", "spec.containers[0].image"]);
+    }
+}

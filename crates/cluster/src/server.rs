@@ -1,0 +1,252 @@
+//! `quai cluster server`: the data directory (store, token), the listener, the API
+//! server, and the store's compaction (watch history kept five minutes, as
+//! kube-apiserver compacts etcd).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::http::{self, Settings};
+use crate::api::Registry;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// The bearer token (else the data directory's, made on first start).
+    pub token: Option<String>,
+    /// Serve plain HTTP (only allowed on a loopback address).
+    pub insecure_loopback: bool,
+    pub write_kubeconfig: Option<PathBuf>,
+    /// Log every request with the server's own time.
+    pub request_log: Option<PathBuf>,
+}
+
+/// A server that could not start or stopped on an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("store: {0}")]
+    Api(#[from] crate::api::ApiError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::Error),
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The data directory's token, made (32 random bytes, hex, mode 0600) if missing.
+pub fn token(data_dir: &Path) -> Result<String, Error> {
+    let p = data_dir.join("token");
+    match std::fs::read_to_string(&p) {
+        Ok(t) if !t.trim().is_empty() => return Ok(t.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("read", &p)(e)),
+    }
+    let t: String = crate::api::meta::random_bytes::<32>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    write_private(&p, &t)?;
+    Ok(t)
+}
+
+fn write_private(p: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = p.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io("create", &tmp))?;
+    f.write_all(text.as_bytes()).map_err(io("write", &tmp))?;
+    f.sync_all().map_err(io("sync", &tmp))?;
+    std::fs::rename(&tmp, p).map_err(io("rename", p))
+}
+
+/// A kubeconfig for `server` with `token`, trusting `ca_pem` (None: plain HTTP).
+pub fn kubeconfig(server: &str, token: &str, ca_pem: Option<&str>) -> String {
+    use base64::Engine;
+    let ca = match ca_pem {
+        Some(pem) => format!(
+            "    certificate-authority-data: {}\n",
+            base64::engine::general_purpose::STANDARD.encode(pem)
+        ),
+        None => String::new(),
+    };
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n{ca}    server: {server}\n  name: quai\ncontexts:\n- context:\n    cluster: quai\n    namespace: default\n    user: quai\n  name: quai\ncurrent-context: quai\npreferences: {{}}\nusers:\n- name: quai\n  user:\n    token: {token}\n"
+    )
+}
+
+/// Check the options before anything is made.
+pub fn check(opts: &Options) -> Result<(), Error> {
+    if opts.insecure_loopback && !opts.listen.ip().is_loopback() {
+        return Err(Error::Usage(format!(
+            "--insecure-loopback serves plain HTTP, which is only allowed on a loopback address, not {}",
+            opts.listen.ip()
+        )));
+    }
+    Ok(())
+}
+
+/// Run the server until it is stopped (SIGINT or SIGTERM).
+pub fn run(opts: &Options) -> Result<(), Error> {
+    check(opts)?;
+    std::fs::create_dir_all(&opts.data_dir).map_err(io("create", &opts.data_dir))?;
+    let tok = match &opts.token {
+        Some(t) => t.clone(),
+        None => token(&opts.data_dir)?,
+    };
+    let db = opts.data_dir.join("state.db");
+    let reg = Arc::new(Registry::open(&db)?);
+    reg.bootstrap()?;
+    let files = crate::tls::Files::in_dir(&opts.data_dir);
+    let tls = if opts.insecure_loopback {
+        None
+    } else {
+        crate::tls::ensure(&files, &server_names(opts.listen))?;
+        Some(crate::tls::server_config(&files)?)
+    };
+    let url = match tls {
+        Some(_) => format!("https://{}", opts.listen),
+        None => format!("http://{}", opts.listen),
+    };
+    if let Some(p) = &opts.write_kubeconfig {
+        let ca = match tls {
+            Some(_) => {
+                Some(std::fs::read_to_string(&files.ca_cert).map_err(io("read", &files.ca_cert))?)
+            }
+            None => None,
+        };
+        write_private(p, &kubeconfig(&url, &tok, ca.as_deref()))?;
+    }
+    let server = http::Server::new(
+        reg.clone(),
+        Settings {
+            // kubectl sends no credentials to a plain-HTTP server: loopback serving
+            // without TLS is unauthenticated, as kube-apiserver's old insecure port was.
+            token: tls.as_ref().map(|_| tok),
+            request_log: opts.request_log.clone(),
+        },
+    )
+    .map_err(|e| Error::Io {
+        what: "open the request log",
+        path: opts.request_log.clone().unwrap_or_default(),
+        source: e,
+    })?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Listen {
+            addr: opts.listen,
+            source,
+        })?;
+    let listen = opts.listen;
+    rt.block_on(async move {
+        let l = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| Error::Listen {
+                addr: listen,
+                source,
+            })?;
+        tokio::spawn(compactor(reg));
+        let app = http::router(server);
+        match tls {
+            Some(cfg) => {
+                let l = crate::tls::Listener::new(l, cfg).map_err(|source| Error::Listen {
+                    addr: listen,
+                    source,
+                })?;
+                axum::serve(l, app).with_graceful_shutdown(stopped()).await
+            }
+            None => axum::serve(l, app).with_graceful_shutdown(stopped()).await,
+        }
+        .map_err(|source| Error::Listen {
+            addr: listen,
+            source,
+        })
+    })
+}
+
+/// The names the server's certificate is for.
+fn server_names(listen: SocketAddr) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "kubernetes".to_string(),
+        "kubernetes.default".to_string(),
+        "kubernetes.default.svc".to_string(),
+        "kubernetes.default.svc.cluster.local".to_string(),
+        "10.43.0.1".to_string(),
+    ];
+    if !listen.ip().is_unspecified() {
+        names.push(listen.ip().to_string());
+    }
+    if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let h = h.trim();
+        if !h.is_empty() {
+            names.push(h.to_string());
+        }
+    }
+    names
+}
+
+async fn stopped() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Compact the watch history every minute to what is five minutes old.
+async fn compactor(reg: Arc<Registry>) {
+    let mut seen: std::collections::VecDeque<(tokio::time::Instant, i64)> = Default::default();
+    loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let now = tokio::time::Instant::now();
+        if let Ok(r) = reg.revision() {
+            seen.push_back((now, r));
+        }
+        while let Some((t, r)) = seen.front().copied() {
+            if now.duration_since(t) < Duration::from_secs(300) {
+                break;
+            }
+            seen.pop_front();
+            let _ = reg.compact(r);
+        }
+    }
+}
