@@ -125,7 +125,7 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     };
     let db = opts.data_dir.join("state.db");
     let reg = Arc::new(Registry::open(&db)?);
-    reg.bootstrap()?;
+    reg.bootstrap(Some(opts.listen))?;
     let files = crate::tls::Files::in_dir(&opts.data_dir);
     let tls = if opts.insecure_loopback {
         None

@@ -14,8 +14,9 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::fields::FieldSelector;
-use super::registry::{DeleteOptions, ListOptions, Registry};
+use super::registry::{DeleteOptions, ListOptions, Registry, Write};
 use super::status::{ApiError, ApiResult};
+use super::typed::FieldValidation;
 use super::{discovery, openapi, patch, table, watch};
 use crate::resources::{self, Resource};
 use crate::selector::Selector;
@@ -252,7 +253,11 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
-    let dry_run = query.get("dryRun") == Some("All");
+    let w = Write {
+        dry_run: query.get("dryRun") == Some("All"),
+        validation: FieldValidation::parse(query.get("fieldValidation"))?,
+        ..Default::default()
+    };
     let reg = &s.reg;
     let ns = t.ns.as_deref();
     match (&method, &t.name, t.sub.as_deref()) {
@@ -274,8 +279,8 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         }
         (&Method::POST, None, None) => {
             let obj = decode_body(&body, &ctype)?;
-            let out = reg.create(t.res, ns, obj, dry_run)?;
-            Ok(json_response(201, &out))
+            let out = reg.create(t.res, ns, obj, &w)?;
+            Ok(warned(json_response(201, &out), &w))
         }
         (&Method::PUT, Some(name), None | Some("status") | Some("finalize")) => {
             let obj = decode_body(&body, &ctype)?;
@@ -284,17 +289,17 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
                 let out = reg.finalize_namespace(name, &obj)?;
                 return Ok(json_response(200, &out));
             }
-            let out = reg.update(t.res, ns, name, obj, sub, dry_run)?;
-            Ok(json_response(200, &out))
+            let out = reg.update(t.res, ns, name, obj, sub, &w)?;
+            Ok(warned(json_response(200, &out), &w))
         }
         (&Method::PUT, Some(name), Some("scale")) => {
             let obj = decode_body(&body, &ctype)?;
-            let out = set_scale(reg, t.res, ns, name, &obj, dry_run)?;
+            let out = set_scale(reg, t.res, ns, name, &obj, &w)?;
             Ok(json_response(200, &out))
         }
         (&Method::PATCH, Some(name), sub @ (None | Some("status") | Some("scale"))) => {
-            let out = patch::apply(reg, t.res, ns, name, sub, &ctype, &body, &query, &headers)?;
-            Ok(json_response(200, &out))
+            let out = patch::apply(reg, t.res, ns, name, sub, &ctype, &body, &w, &headers)?;
+            Ok(warned(json_response(200, &out), &w))
         }
         (&Method::DELETE, Some(name), None) => {
             let opts = delete_options(&body, &query)?;
@@ -357,6 +362,17 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
             "the server does not allow this method on the requested resource ({method})"
         ))),
     }
+}
+
+/// The write's warnings as `Warning: 299 - "..."` headers (kubectl prints them).
+fn warned(mut resp: Response, w: &Write) -> Response {
+    for text in w.take_warnings() {
+        let v = format!("299 - {}", serde_json::Value::String(text));
+        if let Ok(h) = v.parse() {
+            resp.headers_mut().append(header::WARNING, h);
+        }
+    }
+    resp
 }
 
 /// The server's version, as `kubectl version` shows it.
@@ -562,7 +578,7 @@ pub(crate) fn set_scale(
     ns: Option<&str>,
     name: &str,
     scale: &Value,
-    dry_run: bool,
+    w: &Write,
 ) -> ApiResult<Value> {
     let mut obj = reg.get(res, ns, name)?;
     let Some(n) = scale["spec"]["replicas"].as_i64() else {
@@ -575,6 +591,6 @@ pub(crate) fn set_scale(
         obj["metadata"]["resourceVersion"] = json!(rv);
     }
     obj["spec"]["replicas"] = json!(n);
-    let out = reg.update(res, ns, name, obj, None, dry_run)?;
+    let out = reg.update(res, ns, name, obj, None, w)?;
     Ok(scale_of(res, &out))
 }

@@ -4,18 +4,12 @@
 
 use serde_json::{json, Value};
 
-use super::meta::{self, validate_labels};
+use super::meta::{self, set_default, validate_labels};
 use super::pod::{default_pod_spec, validate_pod_spec};
 use super::status::{ApiError, ApiResult, FieldError};
 use crate::resources::Resource;
 use crate::selector::Selector;
 use crate::store::{Scope, Store};
-
-fn set_default(v: &mut Value, key: &str, default: Value) {
-    if v.get(key).is_none_or(Value::is_null) {
-        v[key] = default;
-    }
-}
 
 /// The pod template defaults of a workload (`spec.template`).
 fn default_template(spec: &mut Value) {
@@ -59,19 +53,8 @@ pub fn prepare_create(res: &Resource, obj: &mut Value, store: &Store) -> ApiResu
             obj["status"] = json!({"loadBalancer": {}});
         }
         ("apps", "Deployment") => {
-            let spec = &mut obj["spec"];
-            if spec.is_object() {
-                set_default(spec, "replicas", json!(1));
-                set_default(spec, "strategy", json!({"type": "RollingUpdate"}));
-                if spec["strategy"]["type"] == "RollingUpdate" {
-                    set_default(&mut spec["strategy"], "rollingUpdate", json!({}));
-                    let ru = &mut spec["strategy"]["rollingUpdate"];
-                    set_default(ru, "maxUnavailable", json!("25%"));
-                    set_default(ru, "maxSurge", json!("25%"));
-                }
-                set_default(spec, "revisionHistoryLimit", json!(10));
-                set_default(spec, "progressDeadlineSeconds", json!(600));
-                default_template(spec);
+            if obj["spec"].is_object() {
+                default_deployment_spec(&mut obj["spec"]);
             }
             obj["status"] = json!({});
         }
@@ -131,15 +114,14 @@ pub fn prepare_update(res: &Resource, obj: &mut Value, old: &Value) -> ApiResult
                 }
             }
         }
-        ("apps", "Deployment") | ("apps", "ReplicaSet") | ("", "ReplicationController") => {
+        ("apps", "Deployment") => {
+            if obj["spec"].is_object() {
+                default_deployment_spec(&mut obj["spec"]);
+            }
+        }
+        ("apps", "ReplicaSet") | ("", "ReplicationController") => {
             if obj["spec"].is_object() {
                 set_default(&mut obj["spec"], "replicas", json!(1));
-                if res.kind == "Deployment" {
-                    let spec = &mut obj["spec"];
-                    set_default(spec, "strategy", old["spec"]["strategy"].clone());
-                    set_default(spec, "revisionHistoryLimit", json!(10));
-                    set_default(spec, "progressDeadlineSeconds", json!(600));
-                }
                 default_template(&mut obj["spec"]);
             }
         }
@@ -164,6 +146,22 @@ pub fn prepare_update(res: &Resource, obj: &mut Value, old: &Value) -> ApiResult
         _ => {}
     }
     Ok(())
+}
+
+/// `SetDefaults_Deployment`.
+fn default_deployment_spec(spec: &mut Value) {
+    set_default(spec, "replicas", json!(1));
+    set_default(spec, "strategy", json!({}));
+    set_default(&mut spec["strategy"], "type", json!("RollingUpdate"));
+    if spec["strategy"]["type"] == "RollingUpdate" {
+        set_default(&mut spec["strategy"], "rollingUpdate", json!({}));
+        let ru = &mut spec["strategy"]["rollingUpdate"];
+        set_default(ru, "maxUnavailable", json!("25%"));
+        set_default(ru, "maxSurge", json!("25%"));
+    }
+    set_default(spec, "revisionHistoryLimit", json!(10));
+    set_default(spec, "progressDeadlineSeconds", json!(600));
+    default_template(spec);
 }
 
 /// `stringData` folded into `data` (base64), as the API server stores secrets.
@@ -252,10 +250,10 @@ fn allocate_service(obj: &mut Value, store: &Store) -> ApiResult<()> {
             ip.to_string()
         }
         _ => {
-            // 10.43.0.1 is the `kubernetes` service's; the range's first free one after it.
+            // The range's first address is the `kubernetes` service's.
             let base = u32::from(std::net::Ipv4Addr::new(10, 43, 0, 0));
             let mut found = None;
-            for off in 1u32..65534 {
+            for off in 2u32..65534 {
                 let cand = std::net::Ipv4Addr::from(base + off).to_string();
                 if !used.contains(&cand.as_str()) {
                     found = Some(cand);

@@ -185,6 +185,19 @@ pub fn validate_meta(obj: &Value, kind: &str, namespaced: bool, errs: &mut Vec<F
     }
 }
 
+/// Set `v[key]` to `default` when it is absent, null or an empty string (the zero
+/// values kube's `SetDefaults_*` functions replace).
+pub fn set_default(v: &mut Value, key: &str, default: Value) {
+    let missing = match v.get(key) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        _ => false,
+    };
+    if missing {
+        v[key] = default;
+    }
+}
+
 /// Random bytes from the kernel.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];

@@ -10,9 +10,12 @@ pub mod openapi;
 pub mod patch;
 pub mod pod;
 pub mod proto;
+#[rustfmt::skip]
+pub mod proto_schema;
 pub mod registry;
 pub mod status;
 pub mod table;
+pub mod typed;
 pub mod watch;
 
 pub use registry::Registry;

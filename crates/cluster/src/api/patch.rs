@@ -6,8 +6,8 @@
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 
-use super::http::{decode_body, scale_of, set_scale, Query};
-use super::registry::Registry;
+use super::http::{scale_of, set_scale};
+use super::registry::{Registry, Write};
 use super::status::{ApiError, ApiResult};
 use crate::resources::Resource;
 
@@ -269,16 +269,14 @@ pub fn apply(
     sub: Option<&str>,
     ctype: &str,
     body: &[u8],
-    q: &Query,
+    w: &Write,
     _headers: &HeaderMap,
 ) -> ApiResult<Value> {
-    let dry_run = q.get("dryRun") == Some("All");
-    let _ = decode_body;
     for _ in 0..5 {
         let cur = reg.get(res, ns, name)?;
         if sub == Some("scale") {
             let scale = patched(&scale_of(res, &cur), ctype, body)?;
-            return set_scale(reg, res, ns, name, &scale, dry_run);
+            return set_scale(reg, res, ns, name, &scale, w);
         }
         let mut new = patched(&cur, ctype, body)?;
         // A patch that names a revision makes it a precondition; else the one read.
@@ -287,7 +285,7 @@ pub fn apply(
             new["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"].clone();
         }
         let explicit = !asked.is_null() && asked != cur["metadata"]["resourceVersion"];
-        match reg.update(res, ns, name, new, sub, dry_run) {
+        match reg.update(res, ns, name, new, sub, w) {
             Err(e) if e.code == 409 && e.reason == "Conflict" && !explicit => continue,
             other => return other,
         }

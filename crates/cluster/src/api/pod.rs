@@ -4,14 +4,8 @@
 
 use serde_json::{json, Value};
 
-use super::meta;
+use super::meta::{self, set_default};
 use super::status::FieldError;
-
-fn set_default(v: &mut Value, key: &str, default: Value) {
-    if v.get(key).is_none_or(Value::is_null) {
-        v[key] = default;
-    }
-}
 
 /// `Always` for an image without a tag or with `:latest`, else `IfNotPresent`.
 pub fn default_pull_policy(image: &str) -> &'static str {

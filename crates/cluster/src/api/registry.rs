@@ -12,6 +12,7 @@ use super::fields::FieldSelector;
 use super::kinds;
 use super::meta;
 use super::status::{ApiError, ApiResult};
+use super::typed::{self, FieldValidation};
 use crate::resources::{self, Resource};
 use crate::selector::Selector;
 use crate::store::{Event, Scope, Store};
@@ -40,6 +41,36 @@ pub struct DeleteOptions {
     pub dry_run: bool,
     pub precondition_uid: Option<String>,
     pub precondition_rv: Option<String>,
+}
+
+/// Options of a write: `dryRun=All`, `fieldValidation`, and the warnings the write
+/// gave (sent back as `Warning` headers).
+#[derive(Debug, Default)]
+pub struct Write {
+    pub dry_run: bool,
+    pub validation: FieldValidation,
+    pub warnings: Mutex<Vec<String>>,
+}
+
+impl Write {
+    fn warn(&self, w: Vec<String>) {
+        if !w.is_empty() {
+            self.warnings
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(w);
+        }
+    }
+
+    /// The warnings given so far.
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .warnings
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
 }
 
 /// The registry over one store.
@@ -108,16 +139,67 @@ impl Registry {
         Ok(reg)
     }
 
-    /// Create the default namespaces if missing.
-    pub fn bootstrap(&self) -> ApiResult<()> {
-        let ns = resources::find("", "v1", "namespaces")
-            .ok_or_else(|| ApiError::internal("no namespaces resource"))?;
+    /// Create what every cluster has if missing: the default namespaces, and the
+    /// `kubernetes` service (the service range's first address) for the API server at
+    /// `api` (None: no service, as in tests without a listener).
+    pub fn bootstrap(&self, api: Option<std::net::SocketAddr>) -> ApiResult<()> {
+        let find = |g: &str, p: &str| {
+            resources::find(g, "v1", p).ok_or_else(|| ApiError::internal(format!("no {p}")))
+        };
+        let ok_if_exists = |r: ApiResult<Value>| match r {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == 409 => Ok(()),
+            Err(e) => Err(e),
+        };
+        let ns = find("", "namespaces")?;
         for n in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            match self.create(ns, None, json!({"metadata": {"name": n}}), false) {
-                Ok(_) => {}
-                Err(e) if e.code == 409 => {}
-                Err(e) => return Err(e),
+            ok_if_exists(self.create(
+                ns,
+                None,
+                json!({"metadata": {"name": n}}),
+                &Write::default(),
+            ))?;
+        }
+        let Some(api) = api else {
+            return Ok(());
+        };
+        let ip = std::net::Ipv4Addr::from(self.service_cidr.0 + 1).to_string();
+        let labels = json!({"component": "apiserver", "provider": "kubernetes"});
+        ok_if_exists(self.create(
+            find("", "services")?,
+            Some("default"),
+            json!({"metadata": {"name": "kubernetes", "labels": labels},
+                   "spec": {"clusterIP": ip, "ports": [{"name": "https", "port": 443,
+                            "protocol": "TCP", "targetPort": api.port()}]}}),
+            &Write::default(),
+        ))?;
+        let eps = find("", "endpoints")?;
+        let want = json!([{"addresses": [{"ip": api.ip().to_string()}],
+                           "ports": [{"name": "https", "port": api.port(), "protocol": "TCP"}]}]);
+        match self.get(eps, Some("default"), "kubernetes") {
+            Ok(mut cur) => {
+                if cur["subsets"] != want {
+                    cur["subsets"] = want;
+                    self.update(
+                        eps,
+                        Some("default"),
+                        "kubernetes",
+                        cur,
+                        None,
+                        &Write::default(),
+                    )?;
+                }
             }
+            Err(e) if e.code == 404 => {
+                self.create(
+                    eps,
+                    Some("default"),
+                    json!({"metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                           "subsets": want}),
+                    &Write::default(),
+                )?;
+            }
+            Err(e) => return Err(e),
         }
         Ok(())
     }
@@ -223,10 +305,14 @@ impl Registry {
         &self,
         res: &Resource,
         ns: Option<&str>,
-        mut obj: Value,
-        dry_run: bool,
+        obj: Value,
+        w: &Write,
     ) -> ApiResult<Value> {
+        let mut obj = obj;
         check_kind(res, &mut obj)?;
+        let (checked, warnings) = typed::check(res, obj, w.validation)?;
+        w.warn(warnings);
+        let mut obj = checked;
         let md = &mut obj["metadata"];
         match (ns, md["namespace"].as_str()) {
             (Some(url), Some(body)) if !body.is_empty() && body != url => {
@@ -290,13 +376,14 @@ impl Registry {
             }
         }
         kinds::prepare_create(res, &mut obj, &store)?;
+        prune_nulls(&mut obj);
         let mut errs = Vec::new();
         meta::validate_meta(&obj, res.kind, res.namespaced, &mut errs);
         kinds::validate(res, &obj, None, &mut errs);
         if !errs.is_empty() {
             return Err(ApiError::invalid(res, &name, &errs));
         }
-        if dry_run {
+        if w.dry_run {
             return Ok(obj);
         }
         let key = res.store_key();
@@ -315,11 +402,15 @@ impl Registry {
         res: &Resource,
         ns: Option<&str>,
         name: &str,
-        mut obj: Value,
+        obj: Value,
         sub: Option<&str>,
-        dry_run: bool,
+        w: &Write,
     ) -> ApiResult<Value> {
+        let mut obj = obj;
         check_kind(res, &mut obj)?;
+        let (checked, warnings) = typed::check(res, obj, w.validation)?;
+        w.warn(warnings);
+        let obj = checked;
         let body_name = name_of(&obj);
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -383,6 +474,7 @@ impl Registry {
         if sub.is_none() {
             kinds::prepare_update(res, &mut new, &old)?;
         }
+        prune_nulls(&mut new);
         if res.generation && sub.is_none() && new.get("spec") != old.get("spec") {
             let g = old["metadata"]["generation"].as_i64().unwrap_or(1);
             new["metadata"]["generation"] = json!(g + 1);
@@ -393,7 +485,7 @@ impl Registry {
         if !errs.is_empty() {
             return Err(ApiError::invalid(res, name, &errs));
         }
-        if dry_run {
+        if w.dry_run {
             return Ok(new);
         }
         let terminating = new["metadata"]["deletionTimestamp"].is_string();
@@ -615,6 +707,25 @@ impl Resource {
     }
 }
 
+/// Drop null fields, as decoding into Kubernetes' Go types does (a null is an absent
+/// pointer, and absent fields are not written back).
+pub fn prune_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            for x in m.values_mut() {
+                prune_nulls(x);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                prune_nulls(x);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn object_key(obj: &Value) -> String {
     format!(
         "{}/{}",
@@ -648,7 +759,7 @@ mod tests {
 
     fn reg() -> Registry {
         let r = Registry::open(Path::new(":memory:")).expect("open");
-        r.bootstrap().expect("bootstrap");
+        r.bootstrap(None).expect("bootstrap");
         r
     }
 
@@ -664,7 +775,7 @@ mod tests {
                 cms(),
                 Some("default"),
                 json!({"metadata": {"generateName": "cfg-"}, "data": {"a": "b"}}),
-                false,
+                &Write::default(),
             )
             .expect("create");
         assert!(name_of(&cm).starts_with("cfg-"));
@@ -676,7 +787,7 @@ mod tests {
                 cms(),
                 Some("nope"),
                 json!({"metadata": {"name": "x"}}),
-                false,
+                &Write::default(),
             )
             .expect_err("no namespace");
         assert_eq!(e.message, "namespaces \"nope\" not found");
@@ -685,7 +796,7 @@ mod tests {
                 cms(),
                 Some("default"),
                 json!({"metadata": {"name": "Bad_Name"}}),
-                false,
+                &Write::default(),
             )
             .expect_err("bad name");
         assert_eq!(e.code, 422);
@@ -694,7 +805,7 @@ mod tests {
                 cms(),
                 Some("default"),
                 json!({"apiVersion": "apps/v1", "metadata": {"name": "x"}}),
-                false,
+                &Write::default(),
             )
             .expect_err("wrong version");
         assert_eq!(e.code, 400);
@@ -708,7 +819,7 @@ mod tests {
                 cms(),
                 Some("default"),
                 json!({"metadata": {"name": "held", "finalizers": ["example.com/x"]}}),
-                false,
+                &Write::default(),
             )
             .expect("create");
         let marked = r
@@ -718,7 +829,7 @@ mod tests {
         assert!(r.get(cms(), Some("default"), "held").is_ok());
         let mut cur = r.get(cms(), Some("default"), "held").expect("get");
         cur["metadata"]["finalizers"] = json!([]);
-        r.update(cms(), Some("default"), "held", cur, None, false)
+        r.update(cms(), Some("default"), "held", cur, None, &Write::default())
             .expect("update");
         assert_eq!(
             r.get(cms(), Some("default"), "held")
@@ -737,7 +848,7 @@ mod tests {
                 cms(),
                 Some("default"),
                 json!({"metadata": {"name": format!("c{i}")}}),
-                false,
+                &Write::default(),
             )
             .expect("create");
         }
