@@ -4,6 +4,7 @@
 //! tests without root.
 
 pub mod api;
+pub mod controllers;
 pub mod resources;
 pub mod selector;
 pub mod server;

@@ -137,6 +137,10 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         Some(_) => format!("https://{}", opts.listen),
         None => format!("http://{}", opts.listen),
     };
+    if tls.is_some() {
+        let pem = std::fs::read_to_string(&files.ca_cert).map_err(io("read", &files.ca_cert))?;
+        reg.set_ca_pem(pem);
+    }
     if let Some(p) = &opts.write_kubeconfig {
         let ca = match tls {
             Some(_) => {
@@ -176,7 +180,8 @@ pub fn run(opts: &Options) -> Result<(), Error> {
                 addr: listen,
                 source,
             })?;
-        tokio::spawn(compactor(reg));
+        tokio::spawn(compactor(reg.clone()));
+        tokio::spawn(crate::controllers::run(reg));
         let app = http::router(server);
         match tls {
             Some(cfg) => {

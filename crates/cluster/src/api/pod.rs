@@ -321,17 +321,30 @@ pub fn validate_pod_update(new: &Value, old: &Value, errs: &mut Vec<FieldError>)
     let mut a = new.clone();
     let b = old.clone();
     for list in ["containers", "initContainers"] {
-        if let (Some(na), Some(oa)) = (a[list].as_array_mut(), b[list].as_array()) {
+        if let (Some(na), Some(oa)) = (
+            a.get_mut(list).and_then(Value::as_array_mut),
+            b[list].as_array(),
+        ) {
             for (n, o) in na.iter_mut().zip(oa) {
                 n["image"] = o["image"].clone();
             }
         }
     }
-    for k in ["activeDeadlineSeconds", "tolerations"] {
-        a[k] = b[k].clone();
-    }
+    let mut same = vec!["activeDeadlineSeconds", "tolerations"];
     if b["nodeName"].as_str().unwrap_or_default().is_empty() {
-        a["nodeName"] = b["nodeName"].clone();
+        same.push("nodeName");
+    }
+    if let (Some(am), Some(bm)) = (a.as_object_mut(), b.as_object()) {
+        for k in same {
+            match bm.get(k) {
+                Some(v) => {
+                    am.insert(k.to_string(), v.clone());
+                }
+                None => {
+                    am.remove(k);
+                }
+            }
+        }
     }
     if a != b {
         errs.push(FieldError::forbidden(

@@ -78,6 +78,7 @@ pub struct Registry {
     store: Mutex<Store>,
     rev: tokio::sync::watch::Sender<i64>,
     pub service_cidr: (u32, u8),
+    ca_pem: std::sync::OnceLock<String>,
 }
 
 fn store_err<'a>(res: &'a Resource, name: &str) -> impl Fn(crate::store::Error) -> ApiError + 'a {
@@ -135,6 +136,7 @@ impl Registry {
             store: Mutex::new(store),
             rev: tx,
             service_cidr: (u32::from(std::net::Ipv4Addr::new(10, 43, 0, 0)), 16),
+            ca_pem: std::sync::OnceLock::new(),
         };
         Ok(reg)
     }
@@ -202,6 +204,15 @@ impl Registry {
             Err(e) => return Err(e),
         }
         Ok(())
+    }
+
+    /// The cluster CA (PEM) that pods are given to trust the API server.
+    pub fn set_ca_pem(&self, pem: String) {
+        let _ = self.ca_pem.set(pem);
+    }
+
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.get().map(String::as_str)
     }
 
     fn lock(&self) -> MutexGuard<'_, Store> {

@@ -1,0 +1,194 @@
+//! The controllers: level-triggered reconcile loops over the registry, in process.
+//! Each one reads the whole state it owns and writes only what differs, so running it
+//! again changes nothing; the runner calls each after every change of the store's
+//! revision and once a second (for what time alone changes).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::api::registry::{ListOptions, Write};
+use crate::api::{ApiError, ApiResult, Registry};
+use crate::resources::{self, Resource};
+
+pub mod deployment;
+pub mod gc;
+pub mod namespace;
+pub mod replicaset;
+pub mod serviceaccount;
+
+#[cfg(test)]
+mod tests;
+
+/// A resource of the table (the table is static, so a miss is a bug caught by tests).
+pub fn res(group: &str, plural: &str) -> ApiResult<&'static Resource> {
+    let version = if group == "autoscaling" { "v2" } else { "v1" };
+    resources::find(group, version, plural)
+        .ok_or_else(|| ApiError::internal(format!("no resource {plural}.{group}")))
+}
+
+/// Every object of `r` (in `ns`, or all namespaces).
+pub fn list(reg: &Registry, r: &Resource, ns: Option<&str>) -> ApiResult<Vec<Value>> {
+    Ok(reg.list(r, ns, &ListOptions::default())?.0)
+}
+
+pub fn name(o: &Value) -> &str {
+    o["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+pub fn namespace(o: &Value) -> Option<&str> {
+    o["metadata"]["namespace"].as_str()
+}
+
+pub fn uid(o: &Value) -> &str {
+    o["metadata"]["uid"].as_str().unwrap_or_default()
+}
+
+pub fn terminating(o: &Value) -> bool {
+    o["metadata"]["deletionTimestamp"].is_string()
+}
+
+/// The uid of the object's controller (its ownerReference with `controller: true`).
+pub fn controller_uid(o: &Value) -> Option<&str> {
+    o["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|r| r["controller"] == json!(true))
+        .and_then(|r| r["uid"].as_str())
+}
+
+/// An ownerReference naming `owner` (of `r`) as the controller.
+pub fn controller_ref(r: &Resource, owner: &Value) -> Value {
+    json!({"apiVersion": r.api_version(), "kind": r.kind, "name": name(owner),
+           "uid": uid(owner), "controller": true, "blockOwnerDeletion": true})
+}
+
+/// Whether a pod counts: not terminating, not finished.
+pub fn pod_active(p: &Value) -> bool {
+    !terminating(p) && !matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
+}
+
+/// The status of a condition of an object (`True`, `False`, ...).
+pub fn condition<'a>(o: &'a Value, t: &str) -> Option<&'a Value> {
+    o["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == t)
+}
+
+pub fn pod_ready(p: &Value) -> bool {
+    condition(p, "Ready").is_some_and(|c| c["status"] == "True")
+}
+
+/// Whether a ready pod has been ready for `min_ready` seconds at `now` (nanoseconds).
+pub fn pod_available(p: &Value, min_ready: i64, now: i64) -> bool {
+    if !pod_ready(p) {
+        return false;
+    }
+    if min_ready <= 0 {
+        return true;
+    }
+    let since = condition(p, "Ready")
+        .and_then(|c| c["lastTransitionTime"].as_str())
+        .and_then(clock::parse_rfc3339);
+    since.is_some_and(|t| now - t >= min_ready.saturating_mul(1_000_000_000))
+}
+
+/// A write that ignores a vanished object (another actor deleted it first).
+pub fn gone_ok<T>(r: ApiResult<T>) -> ApiResult<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replace an object's status when it changed (a conflict is left to the next pass).
+pub fn set_status(reg: &Registry, r: &Resource, obj: &Value, status: Value) -> ApiResult<()> {
+    if obj["status"] == status {
+        return Ok(());
+    }
+    let mut new = obj.clone();
+    new["status"] = status;
+    match reg.update(
+        r,
+        namespace(obj),
+        name(obj),
+        new,
+        Some("status"),
+        &Write::default(),
+    ) {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == 404 || e.code == 409 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replace an object (a conflict or a vanished object is left to the next pass).
+pub fn update(reg: &Registry, r: &Resource, new: Value) -> ApiResult<()> {
+    let n = name(&new).to_string();
+    let ns = namespace(&new).map(str::to_string);
+    match reg.update(r, ns.as_deref(), &n, new, None, &Write::default()) {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == 404 || e.code == 409 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A reconcile pass of one controller.
+pub type Pass = fn(&Registry) -> ApiResult<()>;
+
+/// The control plane's controllers, in the order a pass runs them.
+pub const ALL: &[(&str, Pass)] = &[
+    ("namespace", namespace::reconcile),
+    ("serviceaccount", serviceaccount::reconcile),
+    ("garbagecollector", gc::reconcile),
+    ("deployment", deployment::reconcile),
+    ("replicaset", replicaset::reconcile),
+];
+
+/// Run every controller after each change and once a second, until the runtime ends.
+pub async fn run(reg: Arc<Registry>) {
+    let mut changes = reg.subscribe();
+    loop {
+        let r = reg.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            for (what, pass) in ALL {
+                if let Err(e) = pass(&r) {
+                    eprintln!("quai cluster: {what} controller: {e}");
+                }
+            }
+        })
+        .await;
+        if done.is_err() {
+            eprintln!("quai cluster: a controller pass panicked");
+        }
+        tokio::select! {
+            c = changes.changed() => {
+                if c.is_err() {
+                    return;
+                }
+                // Let a burst of writes settle into one pass.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Run every controller until nothing changes (tests and one-shot use).
+pub fn settle(reg: &Registry) -> ApiResult<()> {
+    for _ in 0..50 {
+        let before = reg.revision()?;
+        for (_, pass) in ALL {
+            pass(reg)?;
+        }
+        if reg.revision()? == before {
+            return Ok(());
+        }
+    }
+    Err(ApiError::internal(
+        "the controllers did not settle in 50 passes",
+    ))
+}
