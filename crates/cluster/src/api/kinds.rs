@@ -82,10 +82,8 @@ pub fn prepare_update(res: &Resource, obj: &mut Value, old: &Value) -> ApiResult
             obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
             obj["spec"] = old["spec"].clone();
         }
-        ("", "Pod") => {
-            if obj["spec"].is_object() {
-                default_pod_spec(&mut obj["spec"], false);
-            }
+        ("", "Pod") if obj["spec"].is_object() => {
+            default_pod_spec(&mut obj["spec"], false);
         }
         ("", "Secret") => {
             set_default(obj, "type", json!("Opaque"));
@@ -114,34 +112,28 @@ pub fn prepare_update(res: &Resource, obj: &mut Value, old: &Value) -> ApiResult
                 }
             }
         }
-        ("apps", "Deployment") => {
-            if obj["spec"].is_object() {
-                default_deployment_spec(&mut obj["spec"]);
-            }
+        ("apps", "Deployment") if obj["spec"].is_object() => {
+            default_deployment_spec(&mut obj["spec"]);
         }
-        ("apps", "ReplicaSet") | ("", "ReplicationController") => {
-            if obj["spec"].is_object() {
-                set_default(&mut obj["spec"], "replicas", json!(1));
-                default_template(&mut obj["spec"]);
-            }
+        ("apps", "ReplicaSet") | ("", "ReplicationController") if obj["spec"].is_object() => {
+            set_default(&mut obj["spec"], "replicas", json!(1));
+            default_template(&mut obj["spec"]);
         }
-        ("batch", "Job") => {
-            if obj["spec"].is_object() {
-                for k in [
-                    "selector",
-                    "completions",
-                    "parallelism",
-                    "backoffLimit",
-                    "completionMode",
-                    "suspend",
-                    "podReplacementPolicy",
-                ] {
-                    if obj["spec"][k].is_null() {
-                        obj["spec"][k] = old["spec"][k].clone();
-                    }
+        ("batch", "Job") if obj["spec"].is_object() => {
+            for k in [
+                "selector",
+                "completions",
+                "parallelism",
+                "backoffLimit",
+                "completionMode",
+                "suspend",
+                "podReplacementPolicy",
+            ] {
+                if obj["spec"][k].is_null() {
+                    obj["spec"][k] = old["spec"][k].clone();
                 }
-                default_template(&mut obj["spec"]);
             }
+            default_template(&mut obj["spec"]);
         }
         _ => {}
     }
@@ -265,13 +257,8 @@ fn allocate_service(obj: &mut Value, store: &Store) -> ApiResult<()> {
     };
     spec["clusterIP"] = json!(ip);
     spec["clusterIPs"] = json!([ip]);
-    if ip != "None" {
-        set_default(spec, "ipFamilies", json!(["IPv4"]));
-        set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
-    } else {
-        set_default(spec, "ipFamilies", json!(["IPv4"]));
-        set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
-    }
+    set_default(spec, "ipFamilies", json!(["IPv4"]));
+    set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
     if spec["type"] == "NodePort" || spec["type"] == "LoadBalancer" {
         let used_ports: Vec<i64> = services
             .iter()
@@ -346,7 +333,7 @@ fn default_job(obj: &mut Value) {
 /// The grace period of a delete: `Some` for a pod running on a node (the node agent
 /// stops it and removes the object), `None` for an immediate delete.
 pub fn grace_period(res: &Resource, obj: &Value, asked: Option<i64>) -> Option<i64> {
-    if res.kind != "Pod" || res.group != "" {
+    if res.kind != "Pod" || !res.group.is_empty() {
         return None;
     }
     let on_node = obj["spec"]["nodeName"]

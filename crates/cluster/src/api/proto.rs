@@ -167,8 +167,11 @@ fn utf8(b: &[u8], path: &str) -> Result<String, Error> {
     String::from_utf8(b.to_vec()).map_err(|_| Error(format!("{path}: a string is not UTF-8")))
 }
 
+/// One field of a small message: number, wire type, varint value, bytes.
+type SmallField = (u32, u8, Value, Option<Vec<u8>>);
+
 /// The fields of a small fixed message (Time, Quantity, ...), by number.
-fn small(b: &[u8]) -> Result<Vec<(u32, u8, Value, Option<Vec<u8>>)>, Error> {
+fn small(b: &[u8]) -> Result<Vec<SmallField>, Error> {
     let mut r = Reader::new(b);
     let mut out = Vec::new();
     while !r.done() {

@@ -386,6 +386,13 @@ impl Registry {
                 }
             }
         }
+        {
+            let key = res.store_key();
+            let ns = obj["metadata"]["namespace"].as_str().map(str::to_string);
+            if !name.is_empty() && store.get(Self::scope(&key, ns.as_deref()), &name).is_ok() {
+                return Err(ApiError::already_exists(res, &name));
+            }
+        }
         kinds::prepare_create(res, &mut obj, &store)?;
         prune_nulls(&mut obj);
         let mut errs = Vec::new();

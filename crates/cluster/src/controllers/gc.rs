@@ -51,34 +51,31 @@ pub fn reconcile(reg: &Registry) -> ApiResult<()> {
             let mut live = 0;
             let mut orphaned_by: Vec<String> = Vec::new();
             for rf in &refs {
-                match owner(reg, rf, namespace(&o))? {
-                    Some(ow) => {
-                        live += 1;
-                        let fins = &ow["metadata"]["finalizers"];
-                        let has = |f: &str| fins.as_array().is_some_and(|a| a.contains(&json!(f)));
-                        if terminating(&ow) && has("orphan") {
-                            orphaned_by.push(uid(&ow).to_string());
-                        }
-                        let foreground = terminating(&ow) && has("foregroundDeletion");
-                        if foreground && !terminating(&o) {
-                            gone_ok(reg.delete(
-                                r,
-                                namespace(&o),
-                                name(&o),
-                                &DeleteOptions {
-                                    propagation: Some("Foreground".to_string()),
-                                    ..Default::default()
-                                },
-                            ))?;
-                        }
-                        if !ow.is_null() {
-                            dependents
-                                .entry(uid(&ow).to_string())
-                                .or_default()
-                                .push((r, o.clone()));
-                        }
+                if let Some(ow) = owner(reg, rf, namespace(&o))? {
+                    live += 1;
+                    let fins = &ow["metadata"]["finalizers"];
+                    let has = |f: &str| fins.as_array().is_some_and(|a| a.contains(&json!(f)));
+                    if terminating(&ow) && has("orphan") {
+                        orphaned_by.push(uid(&ow).to_string());
                     }
-                    None => {}
+                    let foreground = terminating(&ow) && has("foregroundDeletion");
+                    if foreground && !terminating(&o) {
+                        gone_ok(reg.delete(
+                            r,
+                            namespace(&o),
+                            name(&o),
+                            &DeleteOptions {
+                                propagation: Some("Foreground".to_string()),
+                                ..Default::default()
+                            },
+                        ))?;
+                    }
+                    if !ow.is_null() {
+                        dependents
+                            .entry(uid(&ow).to_string())
+                            .or_default()
+                            .push((r, o.clone()));
+                    }
                 }
             }
             if !orphaned_by.is_empty() {

@@ -136,7 +136,7 @@ fn sync(reg: &Registry, rsr: &Resource, rs: &Value, pods: &[Value], now: i64) ->
             for p in &active[..active.len() - want] {
                 gone_ok(reg.delete(pr, ns, name(p), &DeleteOptions::default()))?;
             }
-            active.truncate(want.max(0));
+            active.truncate(want);
         }
     }
     let template_sel = Selector::labels_of(&rs["spec"]["template"]);

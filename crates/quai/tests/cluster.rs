@@ -1,0 +1,428 @@
+//! `quai cluster server` driven by the real kubectl 1.32, each cluster in a network
+//! namespace of its own with its own data directory; the server is stopped (by its
+//! PID) and the namespace removed even when a check fails.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{quai, root_or_skip};
+
+/// kubectl 1.32: `QUAI_KUBECTL`, the machine image's copy, or `kubectl` on PATH.
+fn kubectl_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("QUAI_KUBECTL") {
+        return PathBuf::from(p);
+    }
+    let image = Path::new("/usr/lib/google-cloud-sdk/bin/kubectl.1.32");
+    if image.exists() {
+        return image.to_path_buf();
+    }
+    PathBuf::from("kubectl")
+}
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    netns: String,
+    server: Option<Child>,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let netns = format!(
+            "quai-k-{}",
+            dir.path()
+                .file_name()
+                .map(|n| n.to_string_lossy().replace('.', ""))
+                .unwrap_or_default()
+        );
+        let ok = Command::new("ip")
+            .args(["netns", "add", &netns])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {netns}");
+        let _ = Command::new("ip")
+            .args(["-n", &netns, "link", "set", "lo", "up"])
+            .status();
+        let mut c = Cluster {
+            dir,
+            netns,
+            server: None,
+        };
+        c.boot();
+        c
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// Start the server and wait until kubectl gets an answer.
+    fn boot(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("server.log")).expect("log");
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(quai())
+            .args([
+                "cluster",
+                "server",
+                "--listen",
+                "127.0.0.1:6443",
+                "--data-dir",
+            ])
+            .arg(self.data())
+            .arg("--write-kubeconfig")
+            .arg(self.kubeconfig())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start the server");
+        self.server = Some(child);
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if self.kubeconfig().exists() && self.k(&["get", "--raw", "/readyz"]).status.success() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not answer: {}", self.server_log());
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.server.take() {
+            // SAFETY: kill(2) on the PID of the child this test started.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let end = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < end {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn server_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn k_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(kubectl_bin())
+            .args(args)
+            .env("KUBECONFIG", self.kubeconfig())
+            .env("KUBECACHEDIR", self.dir.path().join("cache"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn k(&self, args: &[&str]) -> Output {
+        self.k_cmd(args).output().expect("run kubectl")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.k(args);
+        assert!(
+            o.status.success(),
+            "kubectl {args:?} failed: {}{}\nserver: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+            self.server_log()
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// kubectl with `input` on stdin.
+    fn apply(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut c = self.k_cmd(args);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("kubectl");
+        if let Some(mut i) = child.stdin.take() {
+            i.write_all(input.as_bytes()).expect("stdin");
+        }
+        child.wait_with_output().expect("kubectl")
+    }
+
+    fn until(&self, secs: u64, mut f: impl FnMut() -> bool) -> bool {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        f()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .status();
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const APP: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.25
+        ports:
+        - containerPort: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: 80
+"#;
+
+fn lines_of(s: &str) -> Vec<&str> {
+    s.lines().filter(|l| !l.trim().is_empty()).collect()
+}
+
+#[test]
+fn kubectl_creates_applies_gets_and_rolls_deployments() {
+    if !root_or_skip("kubectl_creates_applies_gets_and_rolls_deployments") {
+        return;
+    }
+    let c = Cluster::start();
+    let v = c.ok(&["version"]);
+    assert!(v.contains("Server Version: v1.32"), "{v}");
+
+    // Protobuf bodies (kubectl create) and JSON ones (apply).
+    c.ok(&["create", "namespace", "team"]);
+    c.ok(&[
+        "create",
+        "configmap",
+        "cfg",
+        "--from-literal=a=b",
+        "-n",
+        "team",
+    ]);
+    c.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "s",
+        "--from-literal=p=q",
+        "-n",
+        "team",
+    ]);
+    let secrets = c.ok(&[
+        "get",
+        "secret",
+        "s",
+        "-n",
+        "team",
+        "-o",
+        "jsonpath={.type} {.data.p}",
+    ]);
+    assert_eq!(secrets, "Opaque cQ==");
+    let o = c.apply(&["apply", "-f", "-"], APP);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("deployment.apps/web created"),
+        "{}",
+        text(&o)
+    );
+
+    // Server-side Tables with kube's columns; the controllers made the ReplicaSet and pods.
+    let deploy = c.ok(&["get", "deploy"]);
+    let header: Vec<&str> = deploy
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
+    assert!(c.until(10, || lines_of(&c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "--no-headers"
+    ]))
+    .len()
+        == 3));
+    let wide = c.ok(&["get", "deploy", "web", "-o", "wide"]);
+    assert!(
+        wide.contains("CONTAINERS") && wide.contains("nginx:1.25") && wide.contains("app=web"),
+        "{wide}"
+    );
+    let pods = c.ok(&[
+        "get",
+        "pods",
+        "--field-selector",
+        "status.phase=Pending",
+        "--no-headers",
+    ]);
+    assert_eq!(lines_of(&pods).len(), 3, "{pods}");
+    let svc = c.ok(&["get", "svc", "web", "--no-headers"]);
+    assert!(svc.contains("ClusterIP") && svc.contains("80/TCP"), "{svc}");
+    let bad = c.k(&["get", "pods", "--field-selector", "spec.image=x"]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad).contains("field label not supported: spec.image"),
+        "{}",
+        text(&bad)
+    );
+
+    // Scale, a new image (a second revision), and undo (the first template as revision 3).
+    c.ok(&["scale", "deploy", "web", "--replicas=4"]);
+    assert!(
+        c.until(10, || lines_of(&c.ok(&["get", "rs", "--no-headers"]))
+            .iter()
+            .any(|l| l.split_whitespace().nth(1) == Some("4")))
+    );
+    c.ok(&["set", "image", "deploy/web", "nginx=nginx:1.26"]);
+    assert!(
+        c.until(10, || lines_of(&c.ok(&["get", "rs", "--no-headers"])).len()
+            == 2)
+    );
+    let hist = c.ok(&["rollout", "history", "deploy/web"]);
+    assert!(hist.contains("1 ") && hist.contains("2 "), "{hist}");
+    c.ok(&["rollout", "undo", "deploy/web"]);
+    let image = c.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert_eq!(image, "nginx:1.25");
+    assert!(c.until(10, || {
+        let h = c.ok(&["rollout", "history", "deploy/web"]);
+        h.contains("3 ") && !h.contains("\n1 ")
+    }));
+
+    // Deleting the Deployment takes its ReplicaSets and pods with it.
+    c.ok(&["delete", "deploy", "web"]);
+    assert!(c.until(10, || c
+        .ok(&["get", "rs,pods", "--no-headers"])
+        .trim()
+        .is_empty()));
+}
+
+#[test]
+fn kubectl_sees_kube_apiservers_errors_watches_and_namespace_deletion() {
+    if !root_or_skip("kubectl_sees_kube_apiservers_errors_watches_and_namespace_deletion") {
+        return;
+    }
+    let mut c = Cluster::start();
+    // Invalid objects: kube's 422 with field paths, and strict decoding.
+    let o = c.apply(
+        &["apply", "-f", "-"],
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bad}\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: z}}\n    spec:\n      containers: [{name: c}]\n",
+    );
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("The Deployment \"bad\" is invalid"), "{t}");
+    assert!(
+        t.contains("spec.template.spec.containers[0].image: Required value"),
+        "{t}"
+    );
+    assert!(
+        t.contains("`selector` does not match template `labels`"),
+        "{t}"
+    );
+    let o = c.apply(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nbogus: 1\n",
+    );
+    assert!(
+        text(&o).contains("strict decoding error: unknown field \"bogus\""),
+        "{}",
+        text(&o)
+    );
+    assert!(!o.status.success());
+    let o = c.k(&["get", "pod", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("pods \"nope\" not found"), "{}", text(&o));
+
+    // A stale update is refused with 409.
+    c.ok(&["create", "configmap", "c1", "--from-literal=a=1"]);
+    let stale = c.ok(&["get", "cm", "c1", "-o", "json"]);
+    c.ok(&["label", "cm", "c1", "x=y"]);
+    let o = c.apply(&["replace", "-f", "-"], &stale);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("the object has been modified"),
+        "{}",
+        text(&o)
+    );
+
+    // get -w sees what happens after it starts.
+    let mut w = c
+        .k_cmd(&["get", "cm", "-w", "--request-timeout=8s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watch");
+    std::thread::sleep(Duration::from_millis(800));
+    c.ok(&["create", "configmap", "late", "--from-literal=a=1"]);
+    std::thread::sleep(Duration::from_millis(800));
+    let _ = w.kill();
+    let out = w.wait_with_output().expect("watch output");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(seen.contains("late"), "{seen}");
+
+    // A namespace goes with its content; nothing new may be made in it meanwhile.
+    c.ok(&["create", "namespace", "gone"]);
+    c.ok(&["create", "configmap", "in", "-n", "gone"]);
+    c.ok(&["delete", "namespace", "gone", "--timeout=20s"]);
+    let o = c.k(&["get", "namespace", "gone"]);
+    assert!(text(&o).contains("not found"), "{}", text(&o));
+
+    // A restarted server has everything; a wrong token is refused.
+    c.stop();
+    c.boot();
+    let cms = c.ok(&["get", "cm", "--no-headers"]);
+    assert!(cms.contains("c1") && cms.contains("late"), "{cms}");
+    let o = c.k(&["get", "cm", "--token=wrong"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("Unauthorized") || text(&o).contains("logged in"),
+        "{}",
+        text(&o)
+    );
+}
