@@ -13,9 +13,13 @@ use crate::api::{ApiError, ApiResult, Registry};
 use crate::resources::{self, Resource};
 
 pub mod deployment;
+pub mod endpoints;
 pub mod gc;
+pub mod job;
 pub mod namespace;
+pub mod nodelifecycle;
 pub mod replicaset;
+pub mod scheduler;
 pub mod serviceaccount;
 
 #[cfg(test)]
@@ -146,6 +150,10 @@ pub const ALL: &[(&str, Pass)] = &[
     ("garbagecollector", gc::reconcile),
     ("deployment", deployment::reconcile),
     ("replicaset", replicaset::reconcile),
+    ("job", job::reconcile),
+    ("nodelifecycle", nodelifecycle::reconcile),
+    ("scheduler", scheduler::reconcile),
+    ("endpoints", endpoints::reconcile),
 ];
 
 /// Run every controller after each change and once a second, until the runtime ends.
