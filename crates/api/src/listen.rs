@@ -12,7 +12,7 @@ use crate::{Error, Listen, Options, Tls};
 pub(crate) enum Bound {
     Unix(tokio::net::UnixListener, Option<PathBuf>),
     Tcp(tokio::net::TcpListener),
-    Tls(TlsListener),
+    Tls(tlslisten::Listener),
 }
 
 fn io_err(addr: impl std::fmt::Display) -> impl Fn(std::io::Error) -> Error {
@@ -54,7 +54,9 @@ pub(crate) async fn open(listen: &Listen, opts: &Options) -> Result<Bound, Error
         Listen::Tcp(a) => {
             let l = tokio::net::TcpListener::bind(a).await.map_err(io_err(a))?;
             match &opts.tls {
-                Some(t) => Ok(Bound::Tls(TlsListener::new(l, t)?)),
+                Some(t) => Ok(Bound::Tls(
+                    tlslisten::Listener::new(l, tls_config(t)?).map_err(io_err(a))?,
+                )),
                 None => Ok(Bound::Tcp(l)),
             }
         }
@@ -114,16 +116,6 @@ fn activated(n: Option<i32>) -> Result<OwnedFd, Error> {
     Ok(owned)
 }
 
-/// TCP plus a TLS handshake, each handshake on its own task (a client that stalls one
-/// holds up nobody else); a failed handshake drops that connection only.
-pub(crate) struct TlsListener {
-    rx: tokio::sync::mpsc::Receiver<(
-        tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
-        std::net::SocketAddr,
-    )>,
-    local: std::net::SocketAddr,
-}
-
 fn tls_config(t: &Tls) -> Result<rustls::ServerConfig, Error> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -172,52 +164,4 @@ fn tls_config(t: &Tls) -> Result<rustls::ServerConfig, Error> {
     builder
         .with_single_cert(certs, key)
         .map_err(refused(&t.cert))
-}
-
-impl TlsListener {
-    fn new(tcp: tokio::net::TcpListener, t: &Tls) -> Result<TlsListener, Error> {
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(t)?));
-        let local = tcp.local_addr().map_err(io_err("tcp"))?;
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(async move {
-            loop {
-                let (stream, addr) = match tcp.accept().await {
-                    Ok(c) => c,
-                    Err(_) => {
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                        continue;
-                    }
-                };
-                let (acceptor, tx) = (acceptor.clone(), tx.clone());
-                tokio::spawn(async move {
-                    let hs = tokio::time::timeout(
-                        std::time::Duration::from_secs(10),
-                        acceptor.accept(stream),
-                    )
-                    .await;
-                    if let Ok(Ok(tls)) = hs {
-                        let _ = tx.send((tls, addr)).await;
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { rx, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.rx.recv().await {
-            Some(c) => c,
-            // The accepting task never ends while the listener lives.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
 }

@@ -185,7 +185,7 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         let app = http::router(server);
         match tls {
             Some(cfg) => {
-                let l = crate::tls::Listener::new(l, cfg).map_err(|source| Error::Listen {
+                let l = tlslisten::Listener::new(l, cfg).map_err(|source| Error::Listen {
                     addr: listen,
                     source,
                 })?;

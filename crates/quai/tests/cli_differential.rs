@@ -38,21 +38,7 @@ impl Dockerd {
             .prefix("quai-dockerd-")
             .tempdir()
             .expect("tempdir");
-        let netns = format!(
-            "quai-dk-{}",
-            dir.path()
-                .file_name()
-                .map(|n| n.to_string_lossy().replace(['.', '-'], ""))
-                .unwrap_or_default()
-        );
-        let ok = Command::new("ip")
-            .args(["netns", "add", &netns])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {netns}");
-        let _ = Command::new("ip")
-            .args(["-n", &netns, "link", "set", "lo", "up"])
-            .status();
+        let netns = common::netns_add("quai-dk", dir.path());
         let p = |n: &str| dir.path().join(n);
         let log = std::fs::File::create(p("dockerd.log")).expect("log");
         let child = Command::new("nsenter")

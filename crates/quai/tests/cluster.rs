@@ -31,21 +31,7 @@ struct Cluster {
 impl Cluster {
     fn start() -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
-        let netns = format!(
-            "quai-k-{}",
-            dir.path()
-                .file_name()
-                .map(|n| n.to_string_lossy().replace('.', ""))
-                .unwrap_or_default()
-        );
-        let ok = Command::new("ip")
-            .args(["netns", "add", &netns])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {netns}");
-        let _ = Command::new("ip")
-            .args(["-n", &netns, "link", "set", "lo", "up"])
-            .status();
+        let netns = common::netns_add("quai-k", dir.path());
         let mut c = Cluster {
             dir,
             netns,

@@ -28,6 +28,26 @@ fn nix_is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Make a network namespace named `PREFIX-<the temp dir's name>` with loopback up (the
+/// caller deletes it with `ip netns del` when done).
+pub fn netns_add(prefix: &str, dir: &Path) -> String {
+    let netns = format!(
+        "{prefix}-{}",
+        dir.file_name()
+            .map(|n| n.to_string_lossy().replace(['.', '-'], ""))
+            .unwrap_or_default()
+    );
+    let ok = Command::new("ip")
+        .args(["netns", "add", &netns])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ip netns add {netns}");
+    let _ = Command::new("ip")
+        .args(["-n", &netns, "link", "set", "lo", "up"])
+        .status();
+    netns
+}
+
 /// The quai binary under test.
 pub fn quai() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_quai"))

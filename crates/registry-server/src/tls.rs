@@ -40,47 +40,12 @@ pub async fn serve_tls(
         .map_err(tls_err)?;
     let app = routes::app(cfg)?;
     let addr = addr_of(&listener);
-    let listener = TlsListener {
-        tcp: listener,
-        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
-    };
+    let listener = tlslisten::Listener::new(listener, tls).map_err(|source| Error::Serve {
+        addr: addr.clone(),
+        source,
+    })?;
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(|source| Error::Serve { addr, source })
-}
-
-/// TCP plus a TLS handshake; a failed handshake drops that connection only.
-struct TlsListener {
-    tcp: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (stream, addr) = match self.tcp.accept().await {
-                Ok(c) => c,
-                Err(_) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
-            let hs = tokio::time::timeout(
-                std::time::Duration::from_secs(10),
-                self.acceptor.accept(stream),
-            )
-            .await;
-            if let Ok(Ok(tls)) = hs {
-                return (tls, addr);
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
 }

@@ -25,21 +25,7 @@ impl Eng {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("root");
         let run = dir.path().join("run");
-        let netns = format!(
-            "quai-t-{}",
-            dir.path()
-                .file_name()
-                .map(|n| n.to_string_lossy().replace('.', ""))
-                .unwrap_or_default()
-        );
-        let ok = Command::new("ip")
-            .args(["netns", "add", &netns])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {netns}");
-        let _ = Command::new("ip")
-            .args(["-n", &netns, "link", "set", "lo", "up"])
-            .status();
+        let netns = crate::common::netns_add("quai-t", dir.path());
         let e = Eng {
             dir,
             root,
