@@ -45,9 +45,40 @@ pub struct ServerArgs {
     /// Log every request with the server's own time to FILE.
     #[arg(long, value_name = "FILE")]
     request_log: Option<PathBuf>,
+    /// This machine's node name (default: its host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// Run only the control plane, no node agent for this machine.
+    #[arg(long)]
+    no_agent: bool,
+    /// The pods' address range; this node takes its first /24.
+    #[arg(long, default_value = "10.42.0.0/16")]
+    cluster_cidr: String,
 }
 
-pub fn cluster(cmd: ClusterCmd) -> anyhow::Result<i32> {
+/// The first /24 of a range (`10.42.0.0/16` -> `10.42.0.0/24`).
+fn first_slash24(cidr: &str) -> anyhow::Result<String> {
+    let (ip, len) = cidr
+        .split_once('/')
+        .ok_or_else(|| anyhow::anyhow!("--cluster-cidr {cidr:?}: not ADDRESS/LENGTH"))?;
+    let ip: std::net::Ipv4Addr = ip
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--cluster-cidr {cidr:?}: {e}"))?;
+    let len: u8 = len
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--cluster-cidr {cidr:?}: {e}"))?;
+    if len > 24 {
+        anyhow::bail!("--cluster-cidr {cidr:?}: must be a /24 or larger");
+    }
+    let o = ip.octets();
+    Ok(format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
+}
+
+pub fn cluster(
+    cmd: ClusterCmd,
+    root: &std::path::Path,
+    run_dir: &std::path::Path,
+) -> anyhow::Result<i32> {
     match cmd {
         ClusterCmd::Server(a) => {
             if a.datastore != "sqlite" {
@@ -64,7 +95,30 @@ pub fn cluster(cmd: ClusterCmd) -> anyhow::Result<i32> {
                 write_kubeconfig: a.write_kubeconfig,
                 request_log: a.request_log,
             };
-            cluster::server::run(&opts)?;
+            let hook: Option<cluster::server::Hook> = if a.no_agent {
+                None
+            } else {
+                let node_name = match a.node_name {
+                    Some(n) => n,
+                    None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+                        .map(|h| h.trim().to_lowercase())
+                        .unwrap_or_else(|_| "quai".to_string()),
+                };
+                let agent = node::Options {
+                    node_name,
+                    root: root.to_path_buf(),
+                    run_dir: run_dir.to_path_buf(),
+                    pod_cidr: first_slash24(&a.cluster_cidr)?,
+                    control_plane: true,
+                };
+                Some(Box::new(move |reg| {
+                    let proxy = node::spawn(reg, agent).map_err(|e| format!("node agent: {e}"))?;
+                    Ok(Some(
+                        proxy as std::sync::Arc<dyn cluster::api::node_proxy::NodeProxy>,
+                    ))
+                }))
+            };
+            cluster::server::run_with(&opts, hook)?;
             Ok(0)
         }
         ClusterCmd::Kubeconfig { data_dir, server } => {

@@ -783,7 +783,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Man { dir } => system::man_pages(<Cli as clap::CommandFactory>::command(), &dir),
         Cmd::Context { cmd } => system::context(cmd),
         Cmd::Compose(a) => compose_cmd::compose(a, &cli.root, &cli.run_dir),
-        Cmd::Cluster { cmd } => cluster_cmd::cluster(cmd),
+        Cmd::Cluster { cmd } => cluster_cmd::cluster(cmd, &cli.root, &cli.run_dir),
         Cmd::Version { format: None } => Ok(system::version()),
         Cmd::Version { format: Some(f) } => system::version_format(&f),
         cmd => {

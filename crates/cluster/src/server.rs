@@ -115,8 +115,20 @@ pub fn check(opts: &Options) -> Result<(), Error> {
     Ok(())
 }
 
+/// What runs beside the server once its registry is ready (the node agent), and what
+/// it answers for its pods.
+pub type Hook = Box<
+    dyn FnOnce(Arc<Registry>) -> Result<Option<Arc<dyn crate::api::node_proxy::NodeProxy>>, String>
+        + Send,
+>;
+
 /// Run the server until it is stopped (SIGINT or SIGTERM).
 pub fn run(opts: &Options) -> Result<(), Error> {
+    run_with(opts, None)
+}
+
+/// [`run`], calling `hook` with the registry once it is ready.
+pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
     check(opts)?;
     std::fs::create_dir_all(&opts.data_dir).map_err(io("create", &opts.data_dir))?;
     let tok = match &opts.token {
@@ -150,6 +162,10 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         };
         write_private(p, &kubeconfig(&url, &tok, ca.as_deref()))?;
     }
+    let node = match hook {
+        Some(h) => h(reg.clone()).map_err(Error::Usage)?,
+        None => None,
+    };
     let server = http::Server::new(
         reg.clone(),
         Settings {
@@ -158,6 +174,7 @@ pub fn run(opts: &Options) -> Result<(), Error> {
             token: tls.as_ref().map(|_| tok),
             request_log: opts.request_log.clone(),
         },
+        node,
     )
     .map_err(|e| Error::Io {
         what: "open the request log",

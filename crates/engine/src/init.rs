@@ -5,7 +5,35 @@
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
-/// Entry point: `quai-init -- CMD ARGS...`.
+/// The command that makes `quai-init` a pod's pause process.
+pub const PAUSE: &str = "--pause";
+
+/// A pod's pause process: holds the pod's namespaces, reaps the orphans given to it,
+/// and exits 0 on SIGTERM or SIGINT.
+fn pause() -> i32 {
+    let Ok(_old) = runtime::wait::block_signals() else {
+        return 1;
+    };
+    let mut set = nix::sys::signal::SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGCHLD] {
+        set.add(s);
+    }
+    loop {
+        match set.wait() {
+            Ok(Signal::SIGCHLD) => {
+                while let Ok(st) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    if st == WaitStatus::StillAlive {
+                        break;
+                    }
+                }
+            }
+            Ok(_) => return 0,
+            Err(_) => continue,
+        }
+    }
+}
+
+/// Entry point: `quai-init -- CMD ARGS...`, or `quai-init -- --pause`.
 pub fn main(args: &[std::ffi::OsString]) -> i32 {
     let cmd: Vec<std::ffi::CString> = args
         .iter()
@@ -19,6 +47,9 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
     if cmd.is_empty() {
         eprintln!("quai-init: usage: quai-init -- COMMAND [ARG...]");
         return 2;
+    }
+    if cmd.len() == 1 && cmd[0].as_bytes() == PAUSE.as_bytes() {
+        return pause();
     }
     let Ok(old) = runtime::wait::block_signals() else {
         return 1;

@@ -125,8 +125,13 @@ pub fn kill(root: &Path, id: &str, sig: Signal, all: bool) -> Result<()> {
     }
     if all {
         let pids = crate::cgroups::pids(&st.cgroups).unwrap_or_default();
-        for pid in pids {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
+        for pid in &pids {
+            let _ = nix::sys::signal::kill(Pid::from_raw(*pid), sig);
+        }
+        // The init is signalled even when the cgroup lists nothing (no cgroup of its
+        // own, or one that could not be read): `stop` relies on this SIGKILL.
+        if st.pid > 0 && !pids.contains(&st.pid) && status != Status::Stopped {
+            let _ = nix::sys::signal::kill(Pid::from_raw(st.pid), sig);
         }
         if status == Status::Paused && sig == Signal::SIGKILL {
             let _ = crate::cgroups::set_frozen(&st.cgroups, false);

@@ -35,10 +35,16 @@ pub struct Server {
     pub reg: Arc<Registry>,
     pub settings: Settings,
     log: Option<std::sync::Mutex<std::fs::File>>,
+    /// This machine's node agent, for the pods it runs (logs).
+    pub node: Option<Arc<dyn super::node_proxy::NodeProxy>>,
 }
 
 impl Server {
-    pub fn new(reg: Arc<Registry>, settings: Settings) -> std::io::Result<Arc<Server>> {
+    pub fn new(
+        reg: Arc<Registry>,
+        settings: Settings,
+        node: Option<Arc<dyn super::node_proxy::NodeProxy>>,
+    ) -> std::io::Result<Arc<Server>> {
         let log = match &settings.request_log {
             Some(p) => Some(std::sync::Mutex::new(
                 std::fs::OpenOptions::new()
@@ -48,7 +54,12 @@ impl Server {
             )),
             None => None,
         };
-        Ok(Arc::new(Server { reg, settings, log }))
+        Ok(Arc::new(Server {
+            reg,
+            settings,
+            log,
+            node,
+        }))
     }
 
     fn log(&self, method: &Method, uri: &str, code: u16, t0: Instant) {
@@ -272,6 +283,16 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         (&Method::GET, Some(name), None | Some("status")) => {
             let obj = reg.get(t.res, ns, name)?;
             Ok(render_one(t.res, obj, &accept, &query))
+        }
+        (&Method::GET, Some(name), Some("log")) => {
+            let pod = reg.get(t.res, ns, name)?;
+            let req = super::node_proxy::log_request(&pod, &query)?;
+            let Some(proxy) = s.node.clone() else {
+                return Err(ApiError::bad_request(format!(
+                    "pod {name} does not run on a node this server reaches"
+                )));
+            };
+            super::node_proxy::serve_logs(proxy, pod, req).await
         }
         (&Method::GET, Some(name), Some("scale")) => {
             let obj = reg.get(t.res, ns, name)?;

@@ -6,6 +6,7 @@ pub mod fields;
 pub mod http;
 pub mod kinds;
 pub mod meta;
+pub mod node_proxy;
 pub mod openapi;
 pub mod patch;
 pub mod pod;

@@ -1,0 +1,319 @@
+//! quai cluster's node agent (the kubelet's job): registers this machine as a Node
+//! (capacity, addresses, system info, the pod CIDR), renews its Lease every ten seconds,
+//! and runs the pods bound to it through the engine library: a pause container holding
+//! each pod's network and IPC namespaces, init containers in order, then the containers,
+//! restarted per `restartPolicy` with Kubernetes' back-off, and the pod's status written
+//! back as the kubelet reports it. It talks to the control plane through the registry
+//! in process (the agent of `quai cluster server`); it never spawns `quai`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cluster::api::registry::Write;
+use cluster::api::{ApiError, Registry};
+use serde_json::{json, Value};
+
+mod pods;
+mod spec;
+
+/// How the agent runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub node_name: String,
+    /// The engine's root and run directory.
+    pub root: PathBuf,
+    pub run_dir: PathBuf,
+    /// This node's pod range (`10.42.0.0/24`).
+    pub pod_cidr: String,
+    /// Whether this node also runs the control plane (its role label).
+    pub control_plane: bool,
+}
+
+/// An agent failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("engine: {0}")]
+    Engine(#[from] engine::Error),
+    #[error("API: {0}")]
+    Api(#[from] ApiError),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// How often the lease is renewed.
+const LEASE_EVERY: Duration = Duration::from_secs(10);
+
+fn res(group: &str, plural: &str) -> Result<&'static cluster::resources::Resource> {
+    cluster::resources::find(group, "v1", plural)
+        .ok_or_else(|| Error::Other(format!("no resource {plural}")))
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// This machine's first IPv4 address that is not loopback (the node's InternalIP).
+fn host_ip() -> String {
+    // The address the kernel would use to reach the outside, else loopback.
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect("10.255.255.255:9")?;
+            s.local_addr()
+        })
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| "127.0.0.1".to_string())
+}
+
+fn os_image() -> String {
+    read("/etc/os-release")
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_else(|| "Linux".to_string())
+}
+
+fn memory_kib() -> u64 {
+    read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The Node object's status as this agent reports it.
+pub fn node_status(opts: &Options, now: &str) -> Value {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem = format!("{}Ki", memory_kib());
+    let ip = host_ip();
+    let cond = |t: &str, status: &str, reason: &str, message: &str| {
+        json!({"type": t, "status": status, "lastHeartbeatTime": now,
+               "lastTransitionTime": now, "reason": reason, "message": message})
+    };
+    json!({
+        "capacity": {"cpu": cpus.to_string(), "memory": mem, "pods": "110", "ephemeral-storage": "0"},
+        "allocatable": {"cpu": cpus.to_string(), "memory": mem, "pods": "110"},
+        "conditions": [
+            cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        ],
+        "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": opts.node_name}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "nodeInfo": {
+            "machineID": read("/etc/machine-id").trim(),
+            "systemUUID": read("/sys/class/dmi/id/product_uuid").trim(),
+            "bootID": read("/proc/sys/kernel/random/boot_id").trim(),
+            "kernelVersion": read("/proc/sys/kernel/osrelease").trim(),
+            "osImage": os_image(),
+            "containerRuntimeVersion": concat!("quai://", env!("CARGO_PKG_VERSION")),
+            "kubeletVersion": "v1.32.0+quai",
+            "kubeProxyVersion": "",
+            "operatingSystem": "linux",
+            "architecture": "amd64",
+        },
+    })
+}
+
+/// Make or refresh this node's object (and its status) in the registry.
+pub fn register(reg: &Registry, opts: &Options) -> Result<()> {
+    let nr = res("", "nodes")?;
+    let now = clock::now_rfc3339_secs();
+    let mut labels = json!({
+        "kubernetes.io/hostname": opts.node_name, "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64",
+    });
+    if opts.control_plane {
+        labels["node-role.kubernetes.io/control-plane"] = json!("true");
+    }
+    let node = match reg.get(nr, None, &opts.node_name) {
+        Ok(mut n) => {
+            if let Some(l) = labels.as_object() {
+                for (k, v) in l {
+                    n["metadata"]["labels"][k] = v.clone();
+                }
+            }
+            n["spec"]["podCIDR"] = json!(opts.pod_cidr);
+            n["spec"]["podCIDRs"] = json!([opts.pod_cidr]);
+            reg.update(nr, None, &opts.node_name, n, None, &Write::default())?
+        }
+        Err(e) if e.code == 404 => reg.create(
+            nr,
+            None,
+            json!({"metadata": {"name": opts.node_name, "labels": labels},
+                   "spec": {"podCIDR": opts.pod_cidr, "podCIDRs": [opts.pod_cidr]}}),
+            &Write::default(),
+        )?,
+        Err(e) => return Err(e.into()),
+    };
+    let mut n = node;
+    n["status"] = node_status(opts, &now);
+    reg.update(
+        nr,
+        None,
+        &opts.node_name,
+        n,
+        Some("status"),
+        &Write::default(),
+    )?;
+    renew_lease(reg, opts)?;
+    Ok(())
+}
+
+/// Renew (or make) the node's Lease in `kube-node-lease`.
+pub fn renew_lease(reg: &Registry, opts: &Options) -> Result<()> {
+    let lr = cluster::resources::find("coordination.k8s.io", "v1", "leases")
+        .ok_or_else(|| Error::Other("no leases".into()))?;
+    let now = clock::rfc3339_nanos(clock::now_nanos());
+    let now = format!("{}Z", &now[..now.len().saturating_sub(4)]);
+    match reg.get(lr, Some("kube-node-lease"), &opts.node_name) {
+        Ok(mut l) => {
+            l["spec"]["renewTime"] = json!(now);
+            reg.update(
+                lr,
+                Some("kube-node-lease"),
+                &opts.node_name,
+                l,
+                None,
+                &Write::default(),
+            )?;
+        }
+        Err(e) if e.code == 404 => {
+            reg.create(
+                lr,
+                Some("kube-node-lease"),
+                json!({"metadata": {"name": opts.node_name},
+                       "spec": {"holderIdentity": opts.node_name, "leaseDurationSeconds": 40, "renewTime": now}}),
+                &Write::default(),
+            )?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// Start the agent's threads (the lease and node status, and the pods); what it
+/// answers the API server for its pods.
+pub fn spawn(reg: Arc<Registry>, opts: Options) -> Result<Arc<Proxy>> {
+    register(&reg, &opts)?;
+    let (r1, o1) = (reg.clone(), opts.clone());
+    std::thread::Builder::new()
+        .name("quai-node-lease".into())
+        .spawn(move || loop {
+            std::thread::sleep(LEASE_EVERY);
+            if let Err(e) = renew_lease(&r1, &o1) {
+                eprintln!("quai cluster agent: lease: {e}");
+            }
+        })
+        .map_err(|e| Error::Other(format!("start the lease thread: {e}")))?;
+    let proxy = Arc::new(Proxy { opts: opts.clone() });
+    let mut agent = pods::Pods::new(reg.clone(), opts)?;
+    std::thread::Builder::new()
+        .name("quai-node-pods".into())
+        .spawn(move || {
+            let mut last = -1;
+            let mut at = Instant::now();
+            loop {
+                let rev = reg.revision().unwrap_or(0);
+                if rev != last || at.elapsed() >= Duration::from_secs(1) {
+                    last = rev;
+                    at = Instant::now();
+                    if let Err(e) = agent.sync() {
+                        eprintln!("quai cluster agent: pods: {e}");
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+        .map_err(|e| Error::Other(format!("start the pod thread: {e}")))?;
+    Ok(proxy)
+}
+
+/// The agent's answers to the API server for its pods (`pods/log`).
+pub struct Proxy {
+    opts: Options,
+}
+
+impl cluster::api::node_proxy::NodeProxy for Proxy {
+    fn logs(
+        &self,
+        pod: &Value,
+        req: &cluster::api::node_proxy::LogRequest,
+        sink: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> std::result::Result<(), String> {
+        let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
+            .map_err(|e| e.to_string())?;
+        let uid = pod["metadata"]["uid"].as_str().unwrap_or_default();
+        let pname = pod["metadata"]["name"].as_str().unwrap_or_default();
+        let c = &req.container;
+        let mut mine: Vec<engine::Record> = eng
+            .list()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|r| {
+                r.config.labels.get(spec::LABEL_POD_UID).map(String::as_str) == Some(uid)
+                    && r.config.labels.get(spec::LABEL_CONTAINER) == Some(c)
+            })
+            .collect();
+        mine.sort_by_key(|r| {
+            r.config
+                .labels
+                .get(spec::LABEL_ATTEMPT)
+                .and_then(|a| a.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        let target = if req.previous {
+            if mine.len() < 2 {
+                return Err(format!(
+                    "previous terminated container \"{c}\" in pod \"{pname}\" not found"
+                ));
+            }
+            mine[mine.len() - 2].id.clone()
+        } else {
+            match mine.last() {
+                Some(r) => r.id.clone(),
+                None => return Err(format!(
+                    "container \"{c}\" in pod \"{pname}\" is waiting to start: ContainerCreating"
+                )),
+            }
+        };
+        if !sink(&[]) {
+            return Ok(());
+        }
+        let logs = eng
+            .logs(
+                &target,
+                engine::log_stream::LogOptions {
+                    tail: req.tail,
+                    since: req.since,
+                    until: None,
+                    follow: req.follow && !req.previous,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        let mut sent = 0usize;
+        for e in logs {
+            let e = e.map_err(|e| e.to_string())?;
+            let line = if req.timestamps {
+                format!("{} {}", e.time, e.log)
+            } else {
+                e.log
+            };
+            let mut b = line.as_bytes();
+            if let Some(limit) = req.limit_bytes {
+                if sent >= limit {
+                    break;
+                }
+                b = &b[..b.len().min(limit - sent)];
+            }
+            sent += b.len();
+            if !sink(b) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
