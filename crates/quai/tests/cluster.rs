@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{quai, root_or_skip};
+use common::{busybox_tar, quai, root_or_skip};
 
 /// kubectl 1.32: `QUAI_KUBECTL`, the machine image's copy, or `kubectl` on PATH.
 fn kubectl_bin() -> PathBuf {
@@ -26,19 +26,61 @@ struct Cluster {
     dir: tempfile::TempDir,
     netns: String,
     server: Option<Child>,
+    /// Whether the server runs its node agent (on the test's own engine root).
+    agent: bool,
 }
 
 impl Cluster {
+    /// The control plane alone.
     fn start() -> Cluster {
+        Cluster::start_with(false)
+    }
+
+    /// The control plane and a node agent on the test's engine root, with busybox
+    /// imported as `localbusybox:1`.
+    fn with_agent() -> Cluster {
+        Cluster::start_with(true)
+    }
+
+    fn start_with(agent: bool) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let netns = common::netns_add("quai-k", dir.path());
         let mut c = Cluster {
             dir,
             netns,
             server: None,
+            agent,
         };
+        if agent {
+            let tar = busybox_tar(c.dir.path());
+            let o = c.quai(
+                &["import", "-c", "CMD [\"/bin/sh\"]"],
+                Some(&tar),
+                "localbusybox:1",
+            );
+            assert!(o.status.success(), "import: {}", text(&o));
+        }
         c.boot();
         c
+    }
+
+    /// `quai ARGS [FILE] [LAST]` on the test's engine root, in its network namespace.
+    fn quai(&self, args: &[&str], file: Option<&Path>, last: &str) -> Output {
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(quai())
+            .args(args);
+        if let Some(f) = file {
+            c.arg(f);
+        }
+        if !last.is_empty() {
+            c.arg(last);
+        }
+        c.env("QUAI_ROOT", self.dir.path().join("root"))
+            .env("QUAI_RUN_DIR", self.dir.path().join("run"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("quai")
     }
 
     fn data(&self) -> PathBuf {
@@ -65,6 +107,13 @@ impl Cluster {
             .arg(self.data())
             .arg("--write-kubeconfig")
             .arg(self.kubeconfig())
+            .args(if self.agent {
+                &["--node-name", "node-a"][..]
+            } else {
+                &["--no-agent"][..]
+            })
+            .env("QUAI_ROOT", self.dir.path().join("root"))
+            .env("QUAI_RUN_DIR", self.dir.path().join("run"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -157,6 +206,13 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
+        if self.agent {
+            let ids = self.quai(&["ps", "-aq"], None, "");
+            for id in String::from_utf8_lossy(&ids.stdout).lines() {
+                let _ = self.quai(&["rm", "-f", "-v"], None, id);
+            }
+            let _ = self.quai(&["network", "prune", "-f"], None, "");
+        }
         let _ = Command::new("ip")
             .args(["netns", "del", &self.netns])
             .status();
@@ -411,4 +467,199 @@ fn kubectl_sees_kube_apiservers_errors_watches_and_namespace_deletion() {
         "{}",
         text(&o)
     );
+}
+
+#[test]
+fn pods_run_on_the_node_agent_and_heal() {
+    if !root_or_skip("pods_run_on_the_node_agent_and_heal") {
+        return;
+    }
+    let c = Cluster::with_agent();
+    let nodes = c.ok(&["get", "nodes", "--no-headers"]);
+    assert!(
+        nodes.contains("node-a") && nodes.contains(" Ready"),
+        "{nodes}"
+    );
+
+    // A Deployment of two web servers rolls out; each pod answers on its own IP.
+    let app = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: httpd
+        image: localbusybox:1
+        imagePullPolicy: Never
+        command: [httpd, -f, -p, "8080"]
+"#;
+    let o = c.apply(&["apply", "-f", "-"], app);
+    assert!(o.status.success(), "{}", text(&o));
+    let rs = c.k(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+    assert!(
+        rs.status.success(),
+        "{}\nserver: {}",
+        text(&rs),
+        c.server_log()
+    );
+    assert!(
+        text(&rs).contains("successfully rolled out"),
+        "{}",
+        text(&rs)
+    );
+    let ips = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[*].status.podIP}",
+    ]);
+    let ips: Vec<&str> = ips.split_whitespace().collect();
+    assert_eq!(ips.len(), 2, "{ips:?}");
+    for ip in &ips {
+        let o = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", c.netns))
+            .args([
+                "curl",
+                "-s",
+                "-m",
+                "5",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+            ])
+            .arg(format!("http://{ip}:8080/"))
+            .output()
+            .expect("curl");
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "404",
+            "pod {ip} did not answer"
+        );
+    }
+
+    // A deleted pod is replaced.
+    let first = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    c.ok(&["delete", "pod", &first, "--timeout=30s"]);
+    assert!(c.until(30, || {
+        let names = c.ok(&["get", "pods", "-l", "app=web", "--no-headers"]);
+        !names.contains(&first) && names.lines().filter(|l| l.contains("Running")).count() == 2
+    }));
+
+    // Config maps and secrets reach a pod as environment and files; its log comes back.
+    c.ok(&[
+        "create",
+        "configmap",
+        "cfg",
+        "--from-literal=greeting=hello",
+        "--from-literal=file.txt=from a file",
+    ]);
+    c.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "pw",
+        "--from-literal=password=s3cret",
+    ]);
+    let pod = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  restartPolicy: Never
+  volumes:
+  - name: cfg
+    configMap: {name: cfg}
+  containers:
+  - name: main
+    image: localbusybox:1
+    imagePullPolicy: Never
+    command: [sh, -c, 'echo "$GREETING $PASSWORD $POD"; cat /etc/cfg/file.txt']
+    env:
+    - name: GREETING
+      valueFrom: {configMapKeyRef: {name: cfg, key: greeting}}
+    - name: PASSWORD
+      valueFrom: {secretKeyRef: {name: pw, key: password}}
+    - name: POD
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    volumeMounts:
+    - {name: cfg, mountPath: /etc/cfg}
+"#;
+    let o = c.apply(&["apply", "-f", "-"], pod);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(c.until(30, || c.ok(&[
+        "get",
+        "pod",
+        "reader",
+        "-o",
+        "jsonpath={.status.phase}"
+    ]) == "Succeeded"));
+    let logs = c.ok(&["logs", "reader"]);
+    assert_eq!(logs, "hello s3cret reader\nfrom a file");
+    let table = c.ok(&["get", "pod", "reader", "--no-headers"]);
+    assert!(table.contains("Completed"), "{table}");
+
+    // A Job runs to completion.
+    c.ok(&[
+        "create",
+        "job",
+        "once",
+        "--image=localbusybox:1",
+        "--",
+        "sh",
+        "-c",
+        "echo done",
+    ]);
+    let w = c.k(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "--timeout=60s",
+    ]);
+    assert!(w.status.success(), "{}", text(&w));
+
+    // A container that keeps failing is restarted with back-off.
+    let crash = c.apply(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: crash}\nspec:\n  containers:\n  - {name: c, image: localbusybox:1, imagePullPolicy: Never, command: [sh, -c, 'exit 3']}\n",
+    );
+    assert!(crash.status.success(), "{}", text(&crash));
+    assert!(c.until(30, || {
+        let t = c.ok(&["get", "pod", "crash", "--no-headers"]);
+        t.contains("CrashLoopBackOff") || t.contains("Error")
+    }));
+    let restarts = c.ok(&[
+        "get",
+        "pod",
+        "crash",
+        "-o",
+        "jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}",
+    ]);
+    assert!(restarts.is_empty() || restarts == "3", "{restarts}");
+
+    // Everything deleted: the engine has no container of a pod left.
+    c.ok(&["delete", "deploy", "web"]);
+    c.ok(&["delete", "pod", "reader", "crash", "--timeout=30s"]);
+    c.ok(&["delete", "job", "once"]);
+    assert!(c.until(30, || {
+        let ps = c.quai(&["ps", "-a", "--format", "{{.Names}}"], None, "");
+        !String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .any(|l| l.starts_with("k8s_") && !l.contains("once"))
+    }));
 }
