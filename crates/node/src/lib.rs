@@ -15,6 +15,7 @@ use cluster::api::{ApiError, Registry};
 use serde_json::{json, Value};
 
 mod pods;
+mod probe;
 mod spec;
 
 /// How the agent runs.
@@ -275,9 +276,11 @@ impl cluster::api::node_proxy::NodeProxy for Proxy {
         } else {
             match mine.last() {
                 Some(r) => r.id.clone(),
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "container \"{c}\" in pod \"{pname}\" is waiting to start: ContainerCreating"
-                )),
+                ))
+                }
             }
         };
         if !sink(&[]) {

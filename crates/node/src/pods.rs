@@ -41,6 +41,8 @@ pub struct Pods {
     backoff: HashMap<(String, String), Backoff>,
     /// Image pull errors by (pod uid, container).
     pull_errors: HashMap<(String, String), String>,
+    /// Probe tallies by (engine container id, probe kind).
+    probes: HashMap<(String, &'static str), crate::probe::Tally>,
     /// Pods being stopped (each on a thread of its own, for its grace period).
     stopping: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
@@ -135,6 +137,7 @@ impl Pods {
             backoff: HashMap::new(),
             pull_errors: HashMap::new(),
             stopping: Arc::default(),
+            probes: HashMap::new(),
         };
         p.prepare()?;
         Ok(p)
@@ -203,6 +206,9 @@ impl Pods {
             }
         }
         let live: Vec<String> = pods.iter().map(|p| s(&p["metadata"]["uid"])).collect();
+        let ids: std::collections::HashSet<String> =
+            by_pod.values().flatten().map(|r| r.id.clone()).collect();
+        self.probes.retain(|(id, _), _| ids.contains(id));
         for pod in &pods {
             let uid = s(&pod["metadata"]["uid"]);
             let ctrs = by_pod.remove(&uid).unwrap_or_default();
@@ -356,7 +362,7 @@ impl Pods {
                 .as_ref()
                 .is_some_and(|r| exited(r) && r.state.exit_code == 0);
             if done {
-                init_statuses.push(self.status_of(pod, c, cur.as_ref(), &ctrs, true));
+                init_statuses.push(self.status_of(pod, c, cur.as_ref(), &ctrs, true, ""));
                 continue;
             }
             initialized = false;
@@ -384,7 +390,7 @@ impl Pods {
                         && r.config.labels.get(LABEL_CONTAINER) == Some(&cname)
                 })
                 .max_by_key(attempt);
-            init_statuses.push(self.status_of(pod, c, cur.as_ref(), &ctrs, false));
+            init_statuses.push(self.status_of(pod, c, cur.as_ref(), &ctrs, false, ""));
             break;
         }
         for c in inits.iter().skip(init_statuses.len()) {
@@ -428,7 +434,7 @@ impl Pods {
                         && r.config.labels.get(LABEL_CONTAINER) == Some(&cname)
                 })
                 .max_by_key(attempt);
-            let mut st = self.status_of(pod, c, cur.as_ref(), &ctrs, initialized);
+            let mut st = self.status_of(pod, c, cur.as_ref(), &ctrs, initialized, &pod_ip);
             if cur.is_none() {
                 if let Some(e) = &start_error {
                     st["state"] =
@@ -542,7 +548,58 @@ impl Pods {
         Ok(())
     }
 
+    /// Run the container's due probes: whether it has started and is ready. A failed
+    /// startup or liveness probe kills it (its restart policy takes over).
+    fn probe(&mut self, c: &Value, r: &Record, ip: &str) -> (bool, bool) {
+        if !running(r) {
+            return (false, false);
+        }
+        let now = clock::now_nanos();
+        let since = clock::parse_rfc3339(&r.state.started_at).unwrap_or(now);
+        let mut kill = false;
+        let mut started = true;
+        for kind in ["startupProbe", "livenessProbe", "readinessProbe"] {
+            let p = &c[kind];
+            if !p.is_object() {
+                continue;
+            }
+            let key = (r.id.clone(), kind);
+            let mut t = self.probes.remove(&key).unwrap_or_default();
+            if kind == "startupProbe" && t.ok == Some(true) {
+                self.probes.insert(key, t);
+                continue;
+            }
+            if kind != "startupProbe" && !started {
+                self.probes.insert(key, t);
+                continue;
+            }
+            crate::probe::run(&mut self.eng, &mut t, p, c, &r.id, ip, since, now);
+            let verdict = t.ok;
+            self.probes.insert(key, t);
+            match (kind, verdict) {
+                ("startupProbe", Some(false)) | ("livenessProbe", Some(false)) => kill = true,
+                ("startupProbe", None) => started = false,
+                _ => {}
+            }
+        }
+        if kill {
+            let _ = self.eng.kill(&r.id, "KILL");
+            return (false, false);
+        }
+        let ready = if c["readinessProbe"].is_object() {
+            started
+                && self
+                    .probes
+                    .get(&(r.id.clone(), "readinessProbe"))
+                    .is_some_and(|t| t.ok == Some(true))
+        } else {
+            started
+        };
+        (started, ready)
+    }
+
     /// A containerStatuses entry.
+    #[allow(clippy::too_many_arguments)]
     fn status_of(
         &mut self,
         pod: &Value,
@@ -550,6 +607,7 @@ impl Pods {
         cur: Option<&Record>,
         before: &[Record],
         started_ok: bool,
+        ip: &str,
     ) -> Value {
         let cname = s(&c["name"]);
         let Some(r) = cur else {
@@ -609,8 +667,9 @@ impl Pods {
                     .or(Some(d.to_string()))
             })
             .unwrap_or_default();
+        let (started, ready) = self.probe(c, r, ip);
         json!({"name": cname, "image": c["image"], "imageID": image_id,
-               "containerID": format!("quai://{}", r.id), "ready": running(r), "started": running(r),
+               "containerID": format!("quai://{}", r.id), "ready": ready, "started": started,
                "restartCount": restarts, "state": state, "lastState": last})
     }
 
