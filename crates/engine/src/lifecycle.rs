@@ -227,6 +227,16 @@ impl Engine {
                 .to_string();
         }
         let id = crate::random_id()?;
+        // dockerd's initializeNetworking: a container in another's network namespace
+        // takes that one's host and domain names.
+        if c.hostname.is_empty() {
+            if let Some(other) = c.network_mode.container() {
+                if let Ok(o) = self.db.get(other) {
+                    c.hostname = o.config.hostname.clone();
+                    c.domainname = o.config.domainname.clone();
+                }
+            }
+        }
         if c.hostname.is_empty() {
             c.hostname = id[..12].to_string();
         }

@@ -238,25 +238,26 @@ pub struct Proxy {
     opts: Options,
 }
 
-impl cluster::api::node_proxy::NodeProxy for Proxy {
-    fn logs(
+impl Proxy {
+    /// The newest container of `name` in `pod` (by restart attempt).
+    fn container(
         &self,
+        eng: &mut engine::lifecycle::Engine,
         pod: &Value,
-        req: &cluster::api::node_proxy::LogRequest,
-        sink: &mut dyn FnMut(&[u8]) -> bool,
-    ) -> std::result::Result<(), String> {
-        let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
-            .map_err(|e| e.to_string())?;
+        name: &str,
+    ) -> std::result::Result<Vec<engine::Record>, String> {
         let uid = pod["metadata"]["uid"].as_str().unwrap_or_default();
-        let pname = pod["metadata"]["name"].as_str().unwrap_or_default();
-        let c = &req.container;
         let mut mine: Vec<engine::Record> = eng
             .list()
             .map_err(|e| e.to_string())?
             .into_iter()
             .filter(|r| {
                 r.config.labels.get(spec::LABEL_POD_UID).map(String::as_str) == Some(uid)
-                    && r.config.labels.get(spec::LABEL_CONTAINER) == Some(c)
+                    && r.config
+                        .labels
+                        .get(spec::LABEL_CONTAINER)
+                        .map(String::as_str)
+                        == Some(name)
             })
             .collect();
         mine.sort_by_key(|r| {
@@ -266,6 +267,118 @@ impl cluster::api::node_proxy::NodeProxy for Proxy {
                 .and_then(|a| a.parse::<u32>().ok())
                 .unwrap_or(0)
         });
+        Ok(mine)
+    }
+}
+
+impl cluster::api::node_proxy::NodeProxy for Proxy {
+    fn exec(
+        &self,
+        pod: &Value,
+        req: &cluster::api::node_proxy::ExecRequest,
+    ) -> std::result::Result<cluster::api::node_proxy::ExecSession, String> {
+        use std::os::fd::OwnedFd;
+        let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
+            .map_err(|e| e.to_string())?;
+        let target = self
+            .container(&mut eng, pod, &req.container)?
+            .pop()
+            .ok_or_else(|| {
+                format!(
+                    "unable to upgrade connection: container not found (\"{}\")",
+                    req.container
+                )
+            })?;
+        let null = || -> std::result::Result<OwnedFd, String> {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map(OwnedFd::from)
+                .map_err(|e| e.to_string())
+        };
+        let pipe = || std::io::pipe().map_err(|e| e.to_string());
+        let ereq = engine::exec::ExecRequest {
+            cmd: req.command.clone(),
+            interactive: req.stdin,
+            tty: req.tty,
+            ..Default::default()
+        };
+        let (stdio, stdin, stdout, stderr): (
+            [OwnedFd; 3],
+            Option<std::fs::File>,
+            Option<std::fs::File>,
+            Option<std::fs::File>,
+        ) = if req.tty {
+            let pty = nix::pty::openpty(None, None).map_err(|e| format!("openpty: {e}"))?;
+            let slave = pty.slave;
+            let s2 = slave.try_clone().map_err(|e| e.to_string())?;
+            let s3 = slave.try_clone().map_err(|e| e.to_string())?;
+            let master = std::fs::File::from(pty.master);
+            let reader = master.try_clone().map_err(|e| e.to_string())?;
+            (
+                [slave, s2, s3],
+                req.stdin.then_some(master),
+                Some(reader),
+                None,
+            )
+        } else {
+            let (in_fd, in_w) = if req.stdin {
+                let (r, w) = pipe()?;
+                (
+                    OwnedFd::from(r),
+                    Some(std::fs::File::from(OwnedFd::from(w))),
+                )
+            } else {
+                (null()?, None)
+            };
+            let (out_fd, out_r) = if req.stdout {
+                let (r, w) = pipe()?;
+                (
+                    OwnedFd::from(w),
+                    Some(std::fs::File::from(OwnedFd::from(r))),
+                )
+            } else {
+                (null()?, None)
+            };
+            let (err_fd, err_r) = if req.stderr {
+                let (r, w) = pipe()?;
+                (
+                    OwnedFd::from(w),
+                    Some(std::fs::File::from(OwnedFd::from(r))),
+                )
+            } else {
+                (null()?, None)
+            };
+            ([in_fd, out_fd, err_fd], in_w, out_r, err_r)
+        };
+        let mut child = eng
+            .exec_spawn(&target.id, &ereq, stdio, req.tty)
+            .map_err(|e| e.to_string())?;
+        Ok(cluster::api::node_proxy::ExecSession {
+            stdin,
+            stdout,
+            stderr,
+            wait: Box::new(move || {
+                child
+                    .wait()
+                    .map(|s| s.code().unwrap_or(137))
+                    .map_err(|e| e.to_string())
+            }),
+        })
+    }
+
+    fn logs(
+        &self,
+        pod: &Value,
+        req: &cluster::api::node_proxy::LogRequest,
+        sink: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> std::result::Result<(), String> {
+        let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
+            .map_err(|e| e.to_string())?;
+        let pname = pod["metadata"]["name"].as_str().unwrap_or_default();
+        let c = &req.container;
+        let mine = self.container(&mut eng, pod, c)?;
         let target = if req.previous {
             if mine.len() < 2 {
                 return Err(format!(

@@ -546,6 +546,40 @@ spec:
         );
     }
 
+    // exec: streams, stdin and the exit status (WebSocket v5.channel.k8s.io).
+    let pod0 = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    let o = c.k(&[
+        "exec",
+        &pod0,
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("err") && err.contains("command terminated with exit code 3"),
+        "{err}"
+    );
+    let o = c.apply(
+        &["exec", "-i", &pod0, "--", "sh", "-c", "cat; hostname"],
+        "from stdin\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("from stdin\n{pod0}\n")
+    );
+
     // A deleted pod is replaced.
     let first = c.ok(&[
         "get",

@@ -207,11 +207,11 @@ fn parse_target(group: &str, version: &str, rest: &[&str]) -> ApiResult<Target> 
 }
 
 async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let query = Query(query_pairs(parts.uri.query()));
-    let headers = parts.headers;
-    let method = parts.method;
+    let headers = parts.headers.clone();
+    let method = parts.method.clone();
     match path.as_str() {
         "/healthz" | "/livez" | "/readyz" => return Ok(text(200, "ok")),
         "/version" | "/version/" => return Ok(json_response(200, &version())),
@@ -245,6 +245,21 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         _ => return Err(not_found_path()),
     };
     let t = parse_target(group, version, rest)?;
+    if t.sub.as_deref() == Some("exec") && matches!(method, Method::GET | Method::POST) {
+        let name = t.name.clone().unwrap_or_default();
+        let pod = s.reg.get(t.res, t.ns.as_deref(), &name)?;
+        let req = super::node_proxy::exec_request(&pod, &query)?;
+        let Some(node) = s.node.clone() else {
+            return Err(ApiError::bad_request(format!(
+                "pod {name} does not run on a node this server reaches"
+            )));
+        };
+        use axum::extract::FromRequestParts;
+        let ws = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &())
+            .await
+            .map_err(|_| super::exec::not_upgraded())?;
+        return super::exec::serve(ws, node, pod, req);
+    }
     let body = if matches!(
         method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE

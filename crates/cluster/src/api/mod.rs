@@ -2,6 +2,7 @@
 //! and its HTTP side (paths, discovery, OpenAPI, Tables, watches, patches).
 
 pub mod discovery;
+pub mod exec;
 pub mod fields;
 pub mod http;
 pub mod kinds;

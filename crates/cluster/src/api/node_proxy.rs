@@ -1,5 +1,5 @@
 //! What the API server asks of the node running a pod (kube-apiserver proxies these to
-//! the kubelet): `pods/log`. The agent of this machine registers an implementation;
+//! the kubelet): `pods/log` and `pods/exec`. The agent of this machine registers an implementation;
 //! the HTTP side streams what it yields.
 
 use std::sync::Arc;
@@ -37,6 +37,9 @@ pub trait NodeProxy: Send + Sync {
         req: &LogRequest,
         sink: &mut dyn FnMut(&[u8]) -> bool,
     ) -> Result<(), String>;
+
+    /// Start `req.command` in the pod's container, with pipes for the streams asked.
+    fn exec(&self, pod: &Value, req: &ExecRequest) -> Result<ExecSession, String>;
 }
 
 fn containers(pod: &Value) -> Vec<String> {
@@ -152,4 +155,67 @@ pub async fn serve_logs(
         .header(header::CONTENT_TYPE, "text/plain")
         .body(Body::from_stream(stream))
         .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// A process started in a pod's container for `pods/exec`: its pipes, and how to wait
+/// for its exit status.
+pub struct ExecSession {
+    pub stdin: Option<std::fs::File>,
+    pub stdout: Option<std::fs::File>,
+    pub stderr: Option<std::fs::File>,
+    pub wait: Box<dyn FnOnce() -> Result<i32, String> + Send>,
+}
+
+/// `pods/NAME/exec`'s options.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    pub container: String,
+    pub command: Vec<String>,
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+}
+
+/// The exec request of `pod` from the query (`command` repeated), checked as
+/// kube-apiserver checks it.
+pub fn exec_request(pod: &Value, q: &Query) -> ApiResult<ExecRequest> {
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let command: Vec<String> =
+        q.0.iter()
+            .filter(|(k, _)| k == "command")
+            .map(|(_, v)| v.clone())
+            .collect();
+    if command.is_empty() {
+        return Err(ApiError::bad_request("you must specify at least 1 command"));
+    }
+    let all = containers(pod);
+    let container = match q.get("container").filter(|c| !c.is_empty()) {
+        Some(c) if all.iter().any(|x| x == c) => c.to_string(),
+        Some(c) => {
+            return Err(ApiError::bad_request(format!(
+                "container {c} is not valid for pod {name}"
+            )))
+        }
+        None if all.len() == 1 => all[0].clone(),
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                all.join(" ")
+            )))
+        }
+    };
+    if pod["status"]["phase"] != "Running" {
+        return Err(ApiError::bad_request(format!(
+            "unable to upgrade connection: container not found (\"{container}\")"
+        )));
+    }
+    Ok(ExecRequest {
+        container,
+        command,
+        stdin: q.flag("stdin"),
+        stdout: q.flag("stdout"),
+        stderr: q.flag("stderr"),
+        tty: q.flag("tty"),
+    })
 }
