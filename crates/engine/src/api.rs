@@ -182,6 +182,23 @@ impl Engine {
         crate::network::get(&self.db, what)
     }
 
+    /// Route the cluster's Services (cluster IPs and node ports to ready endpoints) in
+    /// quai's table, exactly these, with the service range routed through `network`'s
+    /// bridge.
+    pub fn cluster_services(
+        &self,
+        ports: &[net::services::ServicePort],
+        service_cidr: &str,
+        network: &str,
+    ) -> Result<()> {
+        let n = self
+            .networks()?
+            .into_iter()
+            .find(|n| n.name == network)
+            .ok_or_else(|| Error::Invalid(format!("network {network} not found")))?;
+        Ok(net::services::apply(ports, service_cidr, &n.bridge)?)
+    }
+
     /// `network create`.
     pub fn network_create(&self, a: CreateArgs<'_>) -> Result<Network> {
         crate::network::create(&self.db, a)

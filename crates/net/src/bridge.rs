@@ -12,7 +12,7 @@ use crate::ports::PortBinding;
 use crate::{Error, Result};
 
 /// Run a command with `input` on its stdin; its stderr becomes the error.
-fn run(prog: &str, args: &[&str], input: &str) -> Result<()> {
+pub(crate) fn run(prog: &str, args: &[&str], input: &str) -> Result<()> {
     let what = format!("{prog} {}", args.join(" "));
     let t0 = std::time::Instant::now();
     let r = run_inner(prog, args, input, &what);

@@ -12,6 +12,7 @@ pub mod bridge;
 pub mod ipam;
 pub mod netlink;
 pub mod ports;
+pub mod services;
 
 /// Networking errors, each naming what failed.
 #[derive(Debug, thiserror::Error)]

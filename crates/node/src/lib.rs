@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 mod pods;
 mod probe;
+mod services;
 mod spec;
 
 /// How the agent runs.

@@ -41,6 +41,8 @@ pub struct Pods {
     backoff: HashMap<(String, String), Backoff>,
     /// Image pull errors by (pod uid, container).
     pull_errors: HashMap<(String, String), String>,
+    /// The Services' routes on this node.
+    services: crate::services::Proxy,
     /// Probe tallies by (engine container id, probe kind).
     probes: HashMap<(String, &'static str), crate::probe::Tally>,
     /// Pods being stopped (each on a thread of its own, for its grace period).
@@ -138,6 +140,7 @@ impl Pods {
             pull_errors: HashMap::new(),
             stopping: Arc::default(),
             probes: HashMap::new(),
+            services: Default::default(),
         };
         p.prepare()?;
         Ok(p)
@@ -219,6 +222,9 @@ impl Pods {
                     s(&pod["metadata"]["name"])
                 );
             }
+        }
+        if let Err(e) = self.services.sync(&self.reg, &self.eng, POD_NETWORK) {
+            eprintln!("quai cluster agent: services: {e}");
         }
         // Containers of pods that are gone.
         for (uid, ctrs) in by_pod {
