@@ -191,7 +191,7 @@ fn upstreams_for(
     }
 }
 
-fn upstreams() -> Vec<SocketAddr> {
+pub fn upstreams() -> Vec<SocketAddr> {
     std::fs::read_to_string("/etc/resolv.conf")
         .unwrap_or_default()
         .lines()
@@ -202,11 +202,11 @@ fn upstreams() -> Vec<SocketAddr> {
 }
 
 /// The first question of a query, decoded by `hickory-proto`.
-struct Question {
-    header: Metadata,
-    query: Query,
+pub struct Question {
+    pub header: Metadata,
+    pub query: Query,
     /// The queried name, lower case, without the trailing dot.
-    name: String,
+    pub name: String,
 }
 
 /// The query's first question; None for what is not a DNS message with one (too short, a
@@ -215,7 +215,7 @@ struct Question {
 /// Only the header and the first question are decoded: the server reads nothing else
 /// (as before), and decoding whole messages (`Message::from_vec`) would link a parser
 /// for every record type (docs/adr/011).
-fn question(q: &[u8]) -> Option<Question> {
+pub fn question(q: &[u8]) -> Option<Question> {
     let mut d = BinDecoder::new(q);
     let h = Header::read(&mut d).ok()?;
     if h.counts.queries == 0 {
@@ -235,12 +235,12 @@ fn question(q: &[u8]) -> Option<Question> {
     })
 }
 
-fn a_records(ips: &[Ipv4Addr]) -> Vec<A> {
+pub fn a_records(ips: &[Ipv4Addr]) -> Vec<A> {
     ips.iter().map(|ip| A(*ip)).collect()
 }
 
 /// The PTR data naming `owner` (`NAME.NETWORK`); labels longer than DNS allows are cut.
-fn ptr_record(owner: &str) -> Option<PTR> {
+pub fn ptr_record(owner: &str) -> Option<PTR> {
     // Label by label: `Name::from_labels` formats its errors with names' Unicode forms,
     // which links IDNA tables (about 100 KB).
     let mut n = Name::root();
@@ -254,7 +254,7 @@ fn ptr_record(owner: &str) -> Option<PTR> {
 /// `limit` is the largest reply the transport takes (512 bytes for UDP, RFC 1035): the
 /// encoder leaves out the answers beyond it and marks the reply truncated, so the client
 /// asks again over TCP.
-fn reply<R: RecordData>(
+pub fn reply<R: RecordData>(
     q: &Question,
     answers: Vec<R>,
     rcode: ResponseCode,
@@ -342,7 +342,7 @@ fn lookup(db: &Db, n: &Network, name: &str) -> Vec<Ipv4Addr> {
 }
 
 /// The largest reply over UDP without EDNS (RFC 1035).
-const UDP_LIMIT: u16 = 512;
+pub const UDP_LIMIT: u16 = 512;
 /// Forwarded queries in flight at most; more get SERVFAIL at once.
 const MAX_FORWARDS: usize = 64;
 
@@ -372,12 +372,12 @@ fn local_answer(db: &Db, n: &Network, q: &[u8], limit: u16) -> Option<Vec<u8>> {
 }
 
 /// SERVFAIL for a query (None when it is not one).
-fn servfail(q: &[u8]) -> Option<Vec<u8>> {
+pub fn servfail(q: &[u8]) -> Option<Vec<u8>> {
     reply::<A>(&question(q)?, Vec::new(), ResponseCode::ServFail, UDP_LIMIT)
 }
 
 /// Ask the host's resolvers over UDP; their first answer.
-fn forward_udp(q: &[u8], ups: &[SocketAddr]) -> Option<Vec<u8>> {
+pub fn forward_udp(q: &[u8], ups: &[SocketAddr]) -> Option<Vec<u8>> {
     ups.iter().find_map(|up| {
         let u = UdpSocket::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))).ok()?;
         u.set_read_timeout(Some(Duration::from_secs(2))).ok()?;

@@ -14,6 +14,7 @@ use cluster::api::registry::Write;
 use cluster::api::{ApiError, Registry};
 use serde_json::{json, Value};
 
+mod dns;
 mod pods;
 mod probe;
 mod services;
@@ -213,6 +214,8 @@ pub fn spawn(reg: Arc<Registry>, opts: Options) -> Result<Arc<Proxy>> {
         .map_err(|e| Error::Other(format!("start the lease thread: {e}")))?;
     let proxy = Arc::new(Proxy { opts: opts.clone() });
     let mut agent = pods::Pods::new(reg.clone(), opts)?;
+    let gw = agent.gateway()?;
+    dns::spawn(reg.clone(), std::net::SocketAddr::from((gw, dns::PORT)))?;
     std::thread::Builder::new()
         .name("quai-node-pods".into())
         .spawn(move || {

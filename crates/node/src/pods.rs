@@ -116,6 +116,16 @@ fn trim_time(t: &str) -> Value {
     }
 }
 
+/// The gateway of network `name`: its recorded one, else its subnet's first address.
+pub fn gateway(eng: &Engine, name: &str) -> Option<std::net::Ipv4Addr> {
+    let n = eng.networks().ok()?.into_iter().find(|n| n.name == name)?;
+    if let Ok(g) = n.gateway.parse() {
+        return Some(g);
+    }
+    let base: std::net::Ipv4Addr = n.subnet.split('/').next()?.parse().ok()?;
+    Some(std::net::Ipv4Addr::from(u32::from(base) + 1))
+}
+
 /// Stop and remove a pod's containers, the pause container last.
 fn remove_all(eng: &mut Engine, ctrs: &[Record], grace: i64) {
     let (infra, rest): (Vec<&Record>, Vec<&Record>) = ctrs
@@ -144,6 +154,12 @@ impl Pods {
         };
         p.prepare()?;
         Ok(p)
+    }
+
+    /// The pods' gateway address (where this node's cluster DNS listens).
+    pub fn gateway(&self) -> Result<std::net::Ipv4Addr> {
+        gateway(&self.eng, POD_NETWORK)
+            .ok_or_else(|| Error::Other(format!("network {POD_NETWORK} has no gateway")))
     }
 
     /// The pod network and the pause image, made once.
@@ -335,6 +351,43 @@ impl Pods {
                 req.config.network_mode = NetworkMode::Network(POD_NETWORK.to_string());
                 req.config.network_mode_given = POD_NETWORK.to_string();
                 req.config.ipc_mode = "shareable".to_string();
+                match pod["spec"]["dnsPolicy"].as_str().unwrap_or("ClusterFirst") {
+                    "ClusterFirst" | "ClusterFirstWithHostNet" => {
+                        let (base, _) = self.reg.service_cidr;
+                        req.config.dns = vec![std::net::Ipv4Addr::from(base + 10).to_string()];
+                        req.config.dns_search = vec![
+                            format!("{ns}.svc.cluster.local"),
+                            "svc.cluster.local".to_string(),
+                            "cluster.local".to_string(),
+                        ];
+                        req.config.dns_options = vec!["ndots:5".to_string()];
+                    }
+                    "None" => {
+                        let dc = &pod["spec"]["dnsConfig"];
+                        let list = |k: &str| -> Vec<String> {
+                            dc[k]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect()
+                        };
+                        req.config.dns = list("nameservers");
+                        req.config.dns_search = list("searches");
+                        req.config.dns_options = dc["options"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|o| {
+                                o["name"].as_str().map(|n| match o["value"].as_str() {
+                                    Some(v) => format!("{n}:{v}"),
+                                    None => n.to_string(),
+                                })
+                            })
+                            .collect();
+                    }
+                    _ => {}
+                }
                 for (k, v) in [
                     (LABEL_POD_UID, uid.clone()),
                     (LABEL_CONTAINER, POD_INFRA.to_string()),

@@ -17,7 +17,7 @@ fn s(v: &Value) -> String {
 }
 
 /// The service ports the cluster wants routed now.
-pub fn wanted(reg: &Registry) -> Result<Vec<ServicePort>> {
+pub fn wanted(reg: &Registry, dns: Option<Ipv4Addr>) -> Result<Vec<ServicePort>> {
     let sr = crate::res("", "services")?;
     let er = cluster::resources::find("discovery.k8s.io", "v1", "endpointslices")
         .ok_or_else(|| crate::Error::Other("no endpointslices".into()))?;
@@ -68,6 +68,12 @@ pub fn wanted(reg: &Registry) -> Result<Vec<ServicePort>> {
                     }
                 }
             }
+            // The cluster DNS is this node's agent.
+            if ns == "kube-system" && name == "kube-dns" {
+                if let Some(gw) = dns {
+                    backends = vec![(gw, crate::dns::PORT)];
+                }
+            }
             backends.sort();
             out.push(ServicePort {
                 key: format!("{ns}/{name}:{pname}:{}", protocol.as_str()),
@@ -90,7 +96,8 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn sync(&mut self, reg: &Registry, eng: &Engine, network: &str) -> Result<()> {
-        let want = wanted(reg)?;
+        let gw = crate::pods::gateway(eng, network);
+        let want = wanted(reg, gw)?;
         if self.last.as_ref() == Some(&want) {
             return Ok(());
         }

@@ -242,10 +242,11 @@ fn allocate_service(obj: &mut Value, store: &Store) -> ApiResult<()> {
             ip.to_string()
         }
         _ => {
-            // The range's first address is the `kubernetes` service's.
+            // The range's first address is the `kubernetes` service's, its tenth the
+            // cluster DNS's.
             let base = u32::from(std::net::Ipv4Addr::new(10, 43, 0, 0));
             let mut found = None;
-            for off in 2u32..65534 {
+            for off in (2u32..65534).filter(|o| *o != 10) {
                 let cand = std::net::Ipv4Addr::from(base + off).to_string();
                 if !used.contains(&cand.as_str()) {
                     found = Some(cand);

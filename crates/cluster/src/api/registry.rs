@@ -175,6 +175,18 @@ impl Registry {
                             "protocol": "TCP", "targetPort": api.port()}]}}),
             &Write::default(),
         ))?;
+        // The cluster DNS's address (served by each node's agent).
+        let dns_ip = std::net::Ipv4Addr::from(self.service_cidr.0 + 10).to_string();
+        ok_if_exists(self.create(
+            find("", "services")?,
+            Some("kube-system"),
+            json!({"metadata": {"name": "kube-dns", "labels": {"k8s-app": "kube-dns",
+                       "kubernetes.io/name": "CoreDNS", "kubernetes.io/cluster-service": "true"}},
+                   "spec": {"clusterIP": dns_ip, "ports": [
+                       {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                       {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]}}),
+            &Write::default(),
+        ))?;
         let eps = find("", "endpoints")?;
         let want = json!([{"addresses": [{"ip": api.ip().to_string()}],
                            "ports": [{"name": "https", "port": api.port(), "protocol": "TCP"}]}]);

@@ -73,13 +73,24 @@ pub(super) fn prepare(
             .map(|s| s.gateway()),
     };
     crate::rootfs::write_etc_files(&dir, c, ip, dns_server, gateway, &link_hosts)?;
+    // dockerd: a container in another's network namespace uses that one's `hosts` and
+    // `resolv.conf` (its names and resolvers are the namespace's).
+    let net_donor = c
+        .network_mode
+        .container()
+        .map(|other| paths.container(other))
+        .filter(|d| d.join("resolv.conf").exists());
     for f in ["hostname", "hosts", "resolv.conf"] {
         if c.build_step && f == "hostname" {
             continue;
         }
+        let from = match &net_donor {
+            Some(d) if f != "hostname" => d.join(f),
+            _ => dir.join(f),
+        };
         if !c.mounts.iter().any(|m| m.target == format!("/etc/{f}")) {
             mounts.push((
-                dir.join(f).display().to_string(),
+                from.display().to_string(),
                 format!("/etc/{f}"),
                 "bind".to_string(),
                 vec!["rbind".to_string(), "rprivate".to_string()],
