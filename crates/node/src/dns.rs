@@ -88,9 +88,7 @@ fn answer(reg: &Registry, buf: &[u8]) -> Option<Vec<u8>> {
         };
         return reply(&q, answers, ResponseCode::NoError, UDP_LIMIT);
     }
-    let Some(rest) = q.name.strip_suffix(&format!(".{DOMAIN}")) else {
-        return None;
-    };
+    let rest = q.name.strip_suffix(&format!(".{DOMAIN}"))?;
     let labels: Vec<&str> = rest.split('.').collect();
     let ips = match labels.as_slice() {
         [svc, ns, "svc"] => service_ips(reg, ns, svc),
