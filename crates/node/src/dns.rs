@@ -112,13 +112,24 @@ fn answer(reg: &Registry, buf: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// Serve on `addr` on a thread of its own.
+/// Serve on `addr` on a thread of its own (once the address exists: the pods' bridge
+/// comes up with the first pod).
 pub fn spawn(reg: Arc<Registry>, addr: SocketAddr) -> Result<()> {
-    let sock =
-        UdpSocket::bind(addr).map_err(|e| Error::Other(format!("cluster DNS on {addr}: {e}")))?;
     std::thread::Builder::new()
         .name("quai-node-dns".into())
         .spawn(move || {
+            let sock = loop {
+                match UdpSocket::bind(addr) {
+                    Ok(s) => break s,
+                    Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                    Err(e) => {
+                        eprintln!("quai cluster agent: cluster DNS on {addr}: {e}");
+                        return;
+                    }
+                }
+            };
             let ups = upstreams();
             let mut buf = vec![0u8; 4096];
             loop {

@@ -667,6 +667,59 @@ spec:
     ]);
     assert!(w.status.success(), "{}", text(&w));
 
+    // A Service: its cluster IP balances over the pods, and another pod reaches it by
+    // its DNS name.
+    c.ok(&["expose", "deploy", "web", "--port=80", "--target-port=8080"]);
+    let ip = c.ok(&["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"]);
+    assert!(
+        c.until(20, || {
+            let o = Command::new("nsenter")
+                .arg(format!("--net=/run/netns/{}", c.netns))
+                .args([
+                    "curl",
+                    "-s",
+                    "-m",
+                    "2",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                ])
+                .arg(format!("http://{ip}/"))
+                .output()
+                .expect("curl");
+            String::from_utf8_lossy(&o.stdout) == "404"
+        }),
+        "service {ip} did not answer"
+    );
+    let client = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: localbusybox:1
+    imagePullPolicy: Never
+    command: [sh, -c, 'ping -c1 -W1 web.default.svc.cluster.local | head -1; printf "GET / HTTP/1.0\r\n\r\n" | nc -w 3 web 80 | head -1']
+"#;
+    let o = c.apply(&["apply", "-f", "-"], client);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(c.until(30, || c.ok(&[
+        "get",
+        "pod",
+        "client",
+        "-o",
+        "jsonpath={.status.phase}"
+    ]) == "Succeeded"));
+    let logs = c.ok(&["logs", "client"]);
+    assert!(
+        logs.contains(&format!("PING web.default.svc.cluster.local ({ip})")),
+        "{logs}"
+    );
+    assert!(logs.contains("HTTP/1.1 404"), "{logs}");
+
     // A container that keeps failing is restarted with back-off.
     let crash = c.apply(
         &["apply", "-f", "-"],
@@ -688,7 +741,14 @@ spec:
 
     // Everything deleted: the engine has no container of a pod left.
     c.ok(&["delete", "deploy", "web"]);
-    c.ok(&["delete", "pod", "reader", "crash", "--timeout=30s"]);
+    c.ok(&[
+        "delete",
+        "pod",
+        "reader",
+        "crash",
+        "client",
+        "--timeout=30s",
+    ]);
     c.ok(&["delete", "job", "once"]);
     assert!(c.until(30, || {
         let ps = c.quai(&["ps", "-a", "--format", "{{.Names}}"], None, "");
