@@ -433,6 +433,43 @@ fn kubectl_sees_kube_apiservers_errors_watches_and_namespace_deletion() {
         text(&o)
     );
 
+    // Server-side apply: owned fields, a conflict with another manager, forced.
+    let d = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ssa}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: ssa}}\n  template:\n    metadata: {labels: {app: ssa}}\n    spec:\n      containers: [{name: c, image: 'nginx:1'}]\n";
+    let o = c.apply(&["apply", "--server-side", "-f", "-"], d);
+    assert!(
+        text(&o).contains("deployment.apps/ssa serverside-applied"),
+        "{}",
+        text(&o)
+    );
+    c.ok(&["scale", "deploy", "ssa", "--replicas=5"]);
+    let d3 = d.replace("replicas: 2", "replicas: 3");
+    let o = c.apply(&["apply", "--server-side", "-f", "-"], &d3);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("Apply failed with 1 conflict: conflict with"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains(".spec.replicas"), "{}", text(&o));
+    let o = c.apply(
+        &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        &d3,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        c.ok(&["get", "deploy", "ssa", "-o", "jsonpath={.spec.replicas}"]),
+        "3"
+    );
+    let mf = c.ok(&[
+        "get",
+        "deploy",
+        "ssa",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+        "--show-managed-fields",
+    ]);
+    assert!(mf.contains("kubectl"), "{mf}");
+
     // get -w sees what happens after it starts.
     let mut w = c
         .k_cmd(&["get", "cm", "-w", "--request-timeout=8s"])

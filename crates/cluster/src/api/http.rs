@@ -279,9 +279,20 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|u| u.split('/').next())
+        .filter(|u| !u.is_empty())
+        .map(str::to_string);
     let w = Write {
         dry_run: query.get("dryRun") == Some("All"),
         validation: FieldValidation::parse(query.get("fieldValidation"))?,
+        field_manager: query
+            .get("fieldManager")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string)
+            .or(agent),
         ..Default::default()
     };
     let reg = &s.reg;
@@ -332,6 +343,10 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
             let obj = decode_body(&body, &ctype)?;
             let out = set_scale(reg, t.res, ns, name, &obj, &w)?;
             Ok(json_response(200, &out))
+        }
+        (&Method::PATCH, Some(name), None) if ctype.starts_with("application/apply-patch") => {
+            let out = patch::server_side_apply(reg, t.res, ns, name, &body, &query, &w)?;
+            Ok(warned(json_response(200, &out), &w))
         }
         (&Method::PATCH, Some(name), sub @ (None | Some("status") | Some("scale"))) => {
             let out = patch::apply(reg, t.res, ns, name, sub, &ctype, &body, &w, &headers)?;

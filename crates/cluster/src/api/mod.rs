@@ -15,6 +15,7 @@ pub mod proto;
 #[rustfmt::skip]
 pub mod proto_schema;
 pub mod registry;
+pub mod ssa;
 pub mod status;
 pub mod table;
 pub mod typed;

@@ -249,7 +249,7 @@ fn patched(base: &Value, ctype: &str, body: &[u8]) -> ApiResult<Value> {
         "application/apply-patch+yaml" | "application/apply-patch+cbor" => Err(ApiError::new(
             415,
             "UnsupportedMediaType",
-            "server-side apply is not supported by this server yet; use client-side apply",
+            "server-side apply is served on the main resource only",
         )),
         other => Err(ApiError::new(
             415,
@@ -257,6 +257,84 @@ fn patched(base: &Value, ctype: &str, body: &[u8]) -> ApiResult<Value> {
             format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {other:?})"),
         )),
     }
+}
+
+/// Server-side apply (`application/apply-patch+yaml`) of `name`: made if missing;
+/// `?fieldManager=` is required, `?force=true` takes over conflicting fields.
+pub fn server_side_apply(
+    reg: &Registry,
+    res: &Resource,
+    ns: Option<&str>,
+    name: &str,
+    body: &[u8],
+    q: &super::http::Query,
+    w: &Write,
+) -> ApiResult<Value> {
+    let Some(manager) = q.get("fieldManager").filter(|m| !m.is_empty()) else {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        ));
+    };
+    let config: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "error decoding the apply configuration (this server reads it as JSON, which kubectl sends): {e}"
+        ))
+    })?;
+    if !config.is_object() {
+        return Err(ApiError::bad_request(
+            "the apply configuration must be an object",
+        ));
+    }
+    if let Some(n) = config["metadata"]["name"].as_str() {
+        if n != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )));
+        }
+    }
+    let force = q.flag("force");
+    let write = Write {
+        dry_run: w.dry_run,
+        validation: w.validation,
+        field_manager: Some(manager.to_string()),
+        apply: true,
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        let live = match reg.get(res, ns, name) {
+            Ok(v) => Some(v),
+            Err(e) if e.code == 404 => None,
+            Err(e) => return Err(e),
+        };
+        let mut out = super::ssa::apply(res, live.as_ref(), &config, manager, force)?;
+        let r = match &live {
+            None => {
+                out["metadata"]["name"] = Value::String(name.to_string());
+                reg.create(res, ns, out, &write)
+            }
+            Some(l) => {
+                out["metadata"]["resourceVersion"] = l["metadata"]["resourceVersion"].clone();
+                reg.update(res, ns, name, out, None, &write)
+            }
+        };
+        match r {
+            Err(e) if e.code == 409 && (e.reason == "Conflict" || e.reason == "AlreadyExists") => {
+                continue
+            }
+            other => {
+                for warning in write.take_warnings() {
+                    w.warnings
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(warning);
+                }
+                return other;
+            }
+        }
+    }
+    Err(ApiError::conflict(res, name))
 }
 
 /// PATCH of `name` (or its `status`/`scale`).

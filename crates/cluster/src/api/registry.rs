@@ -50,6 +50,11 @@ pub struct Write {
     pub dry_run: bool,
     pub validation: FieldValidation,
     pub warnings: Mutex<Vec<String>>,
+    /// Who writes (`?fieldManager=`, else the client's user agent); None: the control
+    /// plane itself.
+    pub field_manager: Option<String>,
+    /// A server-side apply: the object carries its managed fields already.
+    pub apply: bool,
 }
 
 impl Write {
@@ -60,6 +65,12 @@ impl Write {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .extend(w);
         }
+    }
+
+    fn manager(&self) -> &str {
+        self.field_manager
+            .as_deref()
+            .unwrap_or("kube-controller-manager")
     }
 
     /// The warnings given so far.
@@ -407,6 +418,9 @@ impl Registry {
         }
         kinds::prepare_create(res, &mut obj, &store)?;
         prune_nulls(&mut obj);
+        if !w.apply {
+            super::ssa::record_update(res, None, &mut obj, w.manager(), None);
+        }
         let mut errs = Vec::new();
         meta::validate_meta(&obj, res.kind, res.namespaced, &mut errs);
         kinds::validate(res, &obj, None, &mut errs);
@@ -505,6 +519,11 @@ impl Registry {
             kinds::prepare_update(res, &mut new, &old)?;
         }
         prune_nulls(&mut new);
+        if !w.apply {
+            new["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
+            super::ssa::record_update(res, Some(&old), &mut new, w.manager(), sub);
+            prune_nulls(&mut new);
+        }
         if res.generation && sub.is_none() && new.get("spec") != old.get("spec") {
             let g = old["metadata"]["generation"].as_i64().unwrap_or(1);
             new["metadata"]["generation"] = json!(g + 1);
