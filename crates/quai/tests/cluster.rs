@@ -492,11 +492,31 @@ fn kubectl_sees_kube_apiservers_errors_watches_and_namespace_deletion() {
     let o = c.k(&["get", "namespace", "gone"]);
     assert!(text(&o).contains("not found"), "{}", text(&o));
 
-    // A restarted server has everything; a wrong token is refused.
+    // A restarted server has everything, and a watch resumes from a revision of before.
+    let list: serde_json::Value =
+        serde_json::from_str(&c.ok(&["get", "--raw", "/api/v1/namespaces/default/configmaps"]))
+            .expect("list");
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("rv")
+        .to_string();
+    c.ok(&["create", "configmap", "after-rv", "--from-literal=a=1"]);
     c.stop();
     c.boot();
     let cms = c.ok(&["get", "cm", "--no-headers"]);
     assert!(cms.contains("c1") && cms.contains("late"), "{cms}");
+    let resumed = c.ok(&[
+        "get",
+        "--raw",
+        &format!(
+            "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=1"
+        ),
+    ]);
+    assert!(
+        resumed.contains("\"type\":\"ADDED\"") && resumed.contains("after-rv"),
+        "{resumed}"
+    );
+    assert!(!resumed.contains("\"name\":\"late\""), "{resumed}");
     let o = c.k(&["get", "cm", "--token=wrong"]);
     assert!(!o.status.success());
     assert!(
@@ -793,4 +813,26 @@ spec:
             .lines()
             .any(|l| l.starts_with("k8s_") && !l.contains("once"))
     }));
+}
+
+#[test]
+fn the_python_client_reads_writes_and_watches() {
+    if !root_or_skip("the_python_client_reads_writes_and_watches") {
+        return;
+    }
+    let c = Cluster::with_agent();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cluster/python_client.py");
+    let o = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", c.netns))
+        .arg("python3")
+        .arg(&script)
+        .env("KUBECONFIG", c.kubeconfig())
+        .stdin(Stdio::null())
+        .output()
+        .expect("python3");
+    let out = text(&o);
+    assert!(o.status.success(), "{out}\nserver: {}", c.server_log());
+    for line in ["configmap ok", "404 ok", "deployment ok", "watch ok"] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
 }
