@@ -44,6 +44,11 @@ impl Resource {
         self.subresources.contains(&"status")
     }
 
+    /// A review (authentication or authorization): answered on create, never stored.
+    pub fn is_review(&self) -> bool {
+        self.kind.starts_with("SelfSubject")
+    }
+
     /// The key the store files it under (plural.group).
     pub fn store_key(&self) -> String {
         self.qualified()
@@ -346,6 +351,43 @@ pub static RESOURCES: &[Resource] = &[
     ),
     r(
         "batch", "v1", "Job", "jobs", "job", true, NONE, ALL, STATUS, true,
+    ),
+    // authentication.k8s.io/v1, authorization.k8s.io/v1 (reviews: create only, not stored)
+    r(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        "",
+        false,
+        NONE,
+        NONE,
+        NONE,
+        false,
+    ),
+    r(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        "",
+        false,
+        NONE,
+        NONE,
+        NONE,
+        false,
+    ),
+    r(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        "",
+        true,
+        NONE,
+        NONE,
+        NONE,
+        false,
     ),
     // autoscaling/v2
     r(

@@ -182,6 +182,14 @@ impl Engine {
         crate::network::get(&self.db, what)
     }
 
+    /// Whether `network`'s bridge is up (it comes with the network's first container).
+    pub fn network_up(&self, network: &str) -> Result<bool> {
+        Ok(self
+            .networks()?
+            .iter()
+            .any(|n| n.name == network && net::bridge::link_exists(&n.bridge)))
+    }
+
     /// Route the cluster's Services (cluster IPs and node ports to ready endpoints) in
     /// quai's table, exactly these, with the service range routed through `network`'s
     /// bridge.

@@ -41,6 +41,8 @@ pub struct Pods {
     backoff: HashMap<(String, String), Backoff>,
     /// Image pull errors by (pod uid, container).
     pull_errors: HashMap<(String, String), String>,
+    /// Exited containers whose back-off was reported (one Event each).
+    told_backoff: std::collections::HashSet<String>,
     /// The Services' routes on this node.
     services: crate::services::Proxy,
     /// Probe tallies by (engine container id, probe kind).
@@ -151,6 +153,7 @@ impl Pods {
             stopping: Arc::default(),
             probes: HashMap::new(),
             services: Default::default(),
+            told_backoff: Default::default(),
         };
         p.prepare()?;
         Ok(p)
@@ -228,6 +231,7 @@ impl Pods {
         let ids: std::collections::HashSet<String> =
             by_pod.values().flatten().map(|r| r.id.clone()).collect();
         self.probes.retain(|(id, _), _| ids.contains(id));
+        self.told_backoff.retain(|id| ids.contains(id));
         for pod in &pods {
             let uid = s(&pod["metadata"]["uid"]);
             let ctrs = by_pod.remove(&uid).unwrap_or_default();
@@ -277,6 +281,14 @@ impl Pods {
         let grace = pod["metadata"]["deletionGracePeriodSeconds"]
             .as_i64()
             .unwrap_or(30);
+        for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
+            self.event(
+                pod,
+                "Normal",
+                "Killing",
+                &format!("Stopping container {}", s(&c["name"])),
+            );
+        }
         let (ns, name) = (
             s(&pod["metadata"]["namespace"]),
             s(&pod["metadata"]["name"]),
@@ -520,6 +532,22 @@ impl Pods {
         )
     }
 
+    /// An Event about `pod` from this node's kubelet.
+    fn event(&self, pod: &Value, kind: &str, reason: &str, message: &str) {
+        if let Ok(pr) = res("", "pods") {
+            cluster::controllers::event(
+                &self.reg,
+                pr,
+                pod,
+                kind,
+                reason,
+                message,
+                "kubelet",
+                Some(&self.opts.node_name),
+            );
+        }
+    }
+
     fn may_restart(&mut self, uid: &str, cname: &str, now: i64) -> bool {
         let key = (uid.to_string(), cname.to_string());
         let b = self.backoff.entry(key).or_insert(Backoff {
@@ -556,7 +584,26 @@ impl Pods {
         let policy = c["imagePullPolicy"].as_str().unwrap_or("IfNotPresent");
         let present = self.eng.image_resolve(&image).is_ok();
         if policy == "Always" || (!present && policy != "Never") {
-            if let Err(e) = self.pull(&image) {
+            self.event(
+                pod,
+                "Normal",
+                "Pulling",
+                &format!("Pulling image \"{image}\""),
+            );
+            let t0 = std::time::Instant::now();
+            let pulled = self.pull(&image);
+            if pulled.is_ok() {
+                self.event(
+                    pod,
+                    "Normal",
+                    "Pulled",
+                    &format!(
+                        "Successfully pulled image \"{image}\" in {}ms",
+                        t0.elapsed().as_millis()
+                    ),
+                );
+            }
+            if let Err(e) = pulled {
                 if !present {
                     let msg = format!("Failed to pull image \"{image}\": {e}");
                     self.pull_errors.insert((uid, cname), msg.clone());
@@ -581,7 +628,19 @@ impl Pods {
             vols,
         )?;
         let rec = self.eng.create(req)?;
+        self.event(
+            pod,
+            "Normal",
+            "Created",
+            &format!("Created container {cname}"),
+        );
         self.eng.start(&rec.id, "")?;
+        self.event(
+            pod,
+            "Normal",
+            "Started",
+            &format!("Started container {cname}"),
+        );
         if attempt >= 2 {
             let _ = self
                 .eng
@@ -707,6 +766,9 @@ impl Pods {
                 s(&pod["metadata"]["namespace"]),
                 s(&pod["metadata"]["uid"])
             );
+            if self.told_backoff.insert(r.id.clone()) {
+                self.event(pod, "Warning", "BackOff", &format!("B{}", &msg[1..]));
+            }
             (
                 json!({"waiting": {"reason": "CrashLoopBackOff", "message": msg}}),
                 std::mem::take(&mut state),

@@ -98,7 +98,7 @@ impl Proxy {
     pub fn sync(&mut self, reg: &Registry, eng: &Engine, network: &str) -> Result<()> {
         let gw = crate::pods::gateway(eng, network);
         let want = wanted(reg, gw)?;
-        if self.last.as_ref() == Some(&want) {
+        if self.last.as_ref() == Some(&want) || !eng.network_up(network)? {
             return Ok(());
         }
         let (base, len) = reg.service_cidr;

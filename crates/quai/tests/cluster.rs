@@ -637,6 +637,26 @@ spec:
         format!("from stdin\n{pod0}\n")
     );
 
+    // kubectl describe shows what the scheduler and the node did; auth reviews answer.
+    let described = c.ok(&["describe", "pod", &pod0]);
+    for want in [
+        "Scheduled",
+        "Successfully assigned default/",
+        "Started",
+        "Started container httpd",
+    ] {
+        assert!(described.contains(want), "{want}: {described}");
+    }
+    let events = c.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=ScalingReplicaSet",
+        "--no-headers",
+    ]);
+    assert!(events.contains("Scaled up replica set web-"), "{events}");
+    assert_eq!(c.ok(&["auth", "can-i", "delete", "pods"]).trim(), "yes");
+
     // A deleted pod is replaced.
     let first = c.ok(&[
         "get",

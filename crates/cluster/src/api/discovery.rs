@@ -45,6 +45,7 @@ const VERBS: &[&str] = &[
 fn verbs(r: &Resource) -> Vec<&'static str> {
     match r.kind {
         "Binding" => vec!["create"],
+        _ if r.is_review() => vec!["create"],
         _ => VERBS.to_vec(),
     }
 }

@@ -260,6 +260,18 @@ fn sync(reg: &Registry, d: &Value, all_rs: &[Value]) -> ApiResult<()> {
         });
         match reg.create(rsr, ns, rs, &Write::default()) {
             Ok(v) => {
+                if start > 0 {
+                    super::event(
+                        reg,
+                        dr,
+                        d,
+                        "Normal",
+                        "ScalingReplicaSet",
+                        &format!("Scaled up replica set {} from 0 to {start}", name(&v)),
+                        "deployment-controller",
+                        None,
+                    );
+                }
                 owned.push(v);
                 new_idx = Some(owned.len() - 1);
             }

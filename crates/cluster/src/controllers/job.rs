@@ -151,6 +151,16 @@ fn sync(reg: &Registry, job: &Value, pods: &[Value], now: i64) -> ApiResult<()> 
             ));
             status["completionTime"] = json!(now_s);
         } else if let Some((reason, message)) = failure {
+            super::event(
+                reg,
+                jr,
+                job,
+                "Warning",
+                reason,
+                message,
+                "job-controller",
+                None,
+            );
             conditions.push(cond("FailureTarget", reason, message, &now_s));
             conditions.push(cond("Failed", reason, message, &now_s));
         }
@@ -177,7 +187,19 @@ fn sync(reg: &Registry, job: &Value, pods: &[Value], now: i64) -> ApiResult<()> 
             for _ in active.len() as i64..want {
                 let pod = pod_from_template(jr, job, &spec["template"]);
                 match reg.create(pr, ns, pod, &Write::default()) {
-                    Ok(_) => created += 1,
+                    Ok(p) => {
+                        created += 1;
+                        super::event(
+                            reg,
+                            jr,
+                            job,
+                            "Normal",
+                            "SuccessfulCreate",
+                            &format!("Created pod: {}", name(&p)),
+                            "job-controller",
+                            None,
+                        );
+                    }
                     Err(e) if e.code == 403 || e.code == 404 || e.code == 422 => break,
                     Err(e) => return Err(e),
                 }

@@ -200,3 +200,51 @@ pub fn settle(reg: &Registry) -> ApiResult<()> {
         "the controllers did not settle in 50 passes",
     ))
 }
+
+#[allow(clippy::too_many_arguments)]
+/// Record an Event about `obj` (of `r`), as the component `component` (on `host`)
+/// reports it; a repeat of the same reason and message counts up instead.
+pub fn event(
+    reg: &Registry,
+    r: &Resource,
+    obj: &Value,
+    kind: &str,
+    reason: &str,
+    message: &str,
+    component: &str,
+    host: Option<&str>,
+) {
+    let Ok(er) = res("", "events") else { return };
+    let ns = namespace(obj).unwrap_or("default").to_string();
+    let now = clock::now_rfc3339_secs();
+    let opts = ListOptions {
+        fields: crate::api::fields::FieldSelector::parse(
+            &format!("involvedObject.uid={},reason={reason}", uid(obj)),
+            "Event",
+        )
+        .unwrap_or_default(),
+        ..Default::default()
+    };
+    if let Ok((found, _, _)) = reg.list(er, Some(&ns), &opts) {
+        if let Some(mut e) = found.into_iter().find(|e| e["message"] == json!(message)) {
+            e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
+            e["lastTimestamp"] = json!(now);
+            let _ = update(reg, er, e);
+            return;
+        }
+    }
+    let mut source = json!({"component": component});
+    if let Some(h) = host {
+        source["host"] = json!(h);
+    }
+    let ev = json!({
+        "metadata": {"name": format!("{}.{:x}", name(obj), clock::now_nanos())},
+        "involvedObject": {"kind": r.kind, "namespace": namespace(obj), "name": name(obj),
+                           "uid": uid(obj), "apiVersion": r.api_version(),
+                           "resourceVersion": obj["metadata"]["resourceVersion"]},
+        "reason": reason, "message": message, "source": source,
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": kind,
+        "reportingComponent": component, "reportingInstance": host.unwrap_or_default(),
+    });
+    let _ = reg.create(er, Some(&ns), ev, &Write::default());
+}

@@ -124,7 +124,16 @@ fn sync(reg: &Registry, rsr: &Resource, rs: &Value, pods: &[Value], now: i64) ->
             for _ in active.len()..want {
                 let pod = pod_from_template(rsr, rs, &rs["spec"]["template"]);
                 match reg.create(pr, ns, pod, &Write::default()) {
-                    Ok(_) => {}
+                    Ok(p) => super::event(
+                        reg,
+                        rsr,
+                        rs,
+                        "Normal",
+                        "SuccessfulCreate",
+                        &format!("Created pod: {}", name(&p)),
+                        "replicaset-controller",
+                        None,
+                    ),
                     // The namespace is going, or the template is refused: the
                     // ReplicaSet's status says what exists; the next pass retries.
                     Err(e) if e.code == 403 || e.code == 404 || e.code == 422 => break,
@@ -134,7 +143,18 @@ fn sync(reg: &Registry, rsr: &Resource, rs: &Value, pods: &[Value], now: i64) ->
         } else if active.len() > want {
             active.sort_by_key(|p| rank(p));
             for p in &active[..active.len() - want] {
-                gone_ok(reg.delete(pr, ns, name(p), &DeleteOptions::default()))?;
+                if gone_ok(reg.delete(pr, ns, name(p), &DeleteOptions::default()))?.is_some() {
+                    super::event(
+                        reg,
+                        rsr,
+                        rs,
+                        "Normal",
+                        "SuccessfulDelete",
+                        &format!("Deleted pod: {}", name(p)),
+                        "replicaset-controller",
+                        None,
+                    );
+                }
             }
             active.truncate(want);
         }

@@ -319,6 +319,16 @@ pub fn reconcile(reg: &Registry) -> ApiResult<()> {
             Some((_, node)) => {
                 let binding = json!({"target": {"kind": "Node", "name": name(node)}});
                 if reg.bind(ns, name(pod), &binding).is_ok() {
+                    super::event(
+                        reg,
+                        pr,
+                        pod,
+                        "Normal",
+                        "Scheduled",
+                        &format!("Successfully assigned {ns}/{} to {}", name(pod), name(node)),
+                        "default-scheduler",
+                        None,
+                    );
                     let mut p = pod.clone();
                     p["spec"]["nodeName"] = json!(name(node));
                     placed.push((name(node).to_string(), p));
@@ -351,6 +361,16 @@ pub fn reconcile(reg: &Registry) -> ApiResult<()> {
                                   "reason": "Unschedulable", "message": msg}),
                 );
                 st["conditions"] = Value::Array(conds);
+                super::event(
+                    reg,
+                    pr,
+                    pod,
+                    "Warning",
+                    "FailedScheduling",
+                    &msg,
+                    "default-scheduler",
+                    None,
+                );
                 set_status(reg, pr, pod, st)?;
             }
         }
