@@ -130,6 +130,14 @@ impl Cluster {
         panic!("the server did not answer: {}", self.server_log());
     }
 
+    /// SIGKILL the server (and its agent): a crash.
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.server.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     fn stop(&mut self) {
         if let Some(mut c) = self.server.take() {
             // SAFETY: kill(2) on the PID of the child this test started.
@@ -531,7 +539,7 @@ fn pods_run_on_the_node_agent_and_heal() {
     if !root_or_skip("pods_run_on_the_node_agent_and_heal") {
         return;
     }
-    let c = Cluster::with_agent();
+    let mut c = Cluster::with_agent();
     let nodes = c.ok(&["get", "nodes", "--no-headers"]);
     assert!(
         nodes.contains("node-a") && nodes.contains(" Ready"),
@@ -602,6 +610,49 @@ spec:
             "pod {ip} did not answer"
         );
     }
+
+    // A killed server and agent: the pods' containers go on running, and the agent
+    // that comes back adopts them (same containers, no restart).
+    let before = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[*].status.containerStatuses[0].containerID}",
+    ]);
+    c.kill9();
+    let ps = c.quai(&["ps", "--format", "{{.Names}}"], None, "");
+    let running = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.starts_with("k8s_httpd_web-"))
+        .count();
+    assert_eq!(running, 2, "pods stopped with the server");
+    c.boot();
+    assert!(c.until(20, || c
+        .ok(&["get", "pods", "-l", "app=web", "--no-headers"])
+        .lines()
+        .filter(|l| l.contains("Running"))
+        .count()
+        == 2));
+    let after = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[*].status.containerStatuses[0].containerID}",
+    ]);
+    assert_eq!(before, after, "the containers were replaced");
+    let restarts = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[*].status.containerStatuses[0].restartCount}",
+    ]);
+    assert_eq!(restarts, "0 0");
 
     // exec: streams, stdin and the exit status (WebSocket v5.channel.k8s.io).
     let pod0 = c.ok(&[
@@ -725,6 +776,32 @@ spec:
     let table = c.ok(&["get", "pod", "reader", "--no-headers"]);
     assert!(table.contains("Completed"), "{table}");
 
+    // Init containers run first, in order, and share an emptyDir with the containers.
+    let init = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: inits}
+spec:
+  restartPolicy: Never
+  volumes: [{name: work, emptyDir: {}}]
+  initContainers:
+  - {name: one, image: "localbusybox:1", imagePullPolicy: Never, command: [sh, -c, 'echo one > /work/log'], volumeMounts: [{name: work, mountPath: /work}]}
+  - {name: two, image: "localbusybox:1", imagePullPolicy: Never, command: [sh, -c, 'echo two >> /work/log'], volumeMounts: [{name: work, mountPath: /work}]}
+  containers:
+  - {name: main, image: "localbusybox:1", imagePullPolicy: Never, command: [cat, /work/log], volumeMounts: [{name: work, mountPath: /work}]}
+"#;
+    let o = c.apply(&["apply", "-f", "-"], init);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(c.until(30, || c.ok(&[
+        "get",
+        "pod",
+        "inits",
+        "-o",
+        "jsonpath={.status.phase}"
+    ]) == "Succeeded"));
+    assert_eq!(c.ok(&["logs", "inits", "-c", "main"]), "one\ntwo\n");
+    assert_eq!(c.ok(&["logs", "inits", "-c", "two"]), "");
+
     // A Job runs to completion.
     c.ok(&[
         "create",
@@ -800,7 +877,7 @@ spec:
     // A container that keeps failing is restarted with back-off.
     let crash = c.apply(
         &["apply", "-f", "-"],
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: crash}\nspec:\n  containers:\n  - {name: c, image: localbusybox:1, imagePullPolicy: Never, command: [sh, -c, 'exit 3']}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: crash}\nspec:\n  containers:\n  - {name: c, image: localbusybox:1, imagePullPolicy: Never, command: [sh, -c, 'echo boom; exit 3']}\n",
     );
     assert!(crash.status.success(), "{}", text(&crash));
     assert!(c.until(30, || {
@@ -816,6 +893,13 @@ spec:
     ]);
     assert!(restarts.is_empty() || restarts == "3", "{restarts}");
 
+    // The crashed container's log is kept for --previous.
+    assert!(c.until(30, || c
+        .k(&["logs", "crash", "--previous"])
+        .status
+        .success()));
+    assert_eq!(c.ok(&["logs", "crash", "--previous"]), "boom\n");
+
     // Everything deleted: the engine has no container of a pod left.
     c.ok(&["delete", "deploy", "web"]);
     c.ok(&[
@@ -824,15 +908,19 @@ spec:
         "reader",
         "crash",
         "client",
+        "inits",
         "--timeout=30s",
     ]);
     c.ok(&["delete", "job", "once"]);
-    assert!(c.until(30, || {
+    let left = || {
         let ps = c.quai(&["ps", "-a", "--format", "{{.Names}}"], None, "");
-        !String::from_utf8_lossy(&ps.stdout)
+        String::from_utf8_lossy(&ps.stdout)
             .lines()
-            .any(|l| l.starts_with("k8s_") && !l.contains("once"))
-    }));
+            .filter(|l| l.starts_with("k8s_"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(c.until(30, || left().is_empty()), "left: {:?}", left());
 }
 
 #[test]
