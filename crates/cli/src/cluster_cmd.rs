@@ -54,6 +54,10 @@ pub struct ServerArgs {
     /// The pods' address range; this node takes its first /24.
     #[arg(long, default_value = "10.42.0.0/16")]
     cluster_cidr: String,
+    /// The Services' address range (the first address is the `kubernetes` service's,
+    /// the tenth the cluster DNS's).
+    #[arg(long, default_value = "10.43.0.0/16")]
+    service_cidr: String,
 }
 
 /// The first /24 of a range (`10.42.0.0/16` -> `10.42.0.0/24`).
@@ -94,6 +98,7 @@ pub fn cluster(
                 insecure_loopback: a.insecure_loopback,
                 write_kubeconfig: a.write_kubeconfig,
                 request_log: a.request_log,
+                service_cidr: cluster::server::parse_cidr("--service-cidr", &a.service_cidr)?,
             };
             let hook: Option<cluster::server::Hook> = if a.no_agent {
                 None

@@ -22,6 +22,25 @@ pub struct Options {
     pub write_kubeconfig: Option<PathBuf>,
     /// Log every request with the server's own time.
     pub request_log: Option<PathBuf>,
+    /// The Services' address range (network address, prefix length).
+    pub service_cidr: (u32, u8),
+}
+
+/// `A.B.C.D/N` as (network address, N), refused unless it is a range of 256 to 2^24
+/// addresses starting at its network address.
+pub fn parse_cidr(flag: &str, s: &str) -> Result<(u32, u8), Error> {
+    let bad = |why: &str| Error::Usage(format!("{flag} {s:?}: {why}"));
+    let (ip, len) = s.split_once('/').ok_or_else(|| bad("not ADDRESS/LENGTH"))?;
+    let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| bad("not an IPv4 address"))?;
+    let len: u8 = len.parse().map_err(|_| bad("not a prefix length"))?;
+    if !(8..=24).contains(&len) {
+        return Err(bad("the prefix length must be from 8 to 24"));
+    }
+    let base = u32::from(ip);
+    if base & ((1u32 << (32 - u32::from(len))) - 1) != 0 {
+        return Err(bad("the address is not the range's first"));
+    }
+    Ok((base, len))
 }
 
 /// A server that could not start or stopped on an error.
@@ -136,13 +155,13 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
         None => token(&opts.data_dir)?,
     };
     let db = opts.data_dir.join("state.db");
-    let reg = Arc::new(Registry::open(&db)?);
+    let reg = Arc::new(Registry::open_with(&db, opts.service_cidr)?);
     reg.bootstrap(Some(opts.listen))?;
     let files = crate::tls::Files::in_dir(&opts.data_dir);
     let tls = if opts.insecure_loopback {
         None
     } else {
-        crate::tls::ensure(&files, &server_names(opts.listen))?;
+        crate::tls::ensure(&files, &server_names(opts.listen, opts.service_cidr))?;
         Some(crate::tls::server_config(&files)?)
     };
     let url = match tls {
@@ -218,7 +237,7 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
 }
 
 /// The names the server's certificate is for.
-fn server_names(listen: SocketAddr) -> Vec<String> {
+fn server_names(listen: SocketAddr, service_cidr: (u32, u8)) -> Vec<String> {
     let mut names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
@@ -226,7 +245,7 @@ fn server_names(listen: SocketAddr) -> Vec<String> {
         "kubernetes.default".to_string(),
         "kubernetes.default.svc".to_string(),
         "kubernetes.default.svc.cluster.local".to_string(),
-        "10.43.0.1".to_string(),
+        std::net::Ipv4Addr::from(service_cidr.0 + 1).to_string(),
     ];
     if !listen.ip().is_unspecified() {
         names.push(listen.ip().to_string());
@@ -269,6 +288,22 @@ async fn compactor(reg: Arc<Registry>) {
             }
             seen.pop_front();
             let _ = reg.compact(r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_ranges_are_checked() {
+        assert_eq!(
+            parse_cidr("--service-cidr", "10.96.0.0/12").expect("ok"),
+            (u32::from(std::net::Ipv4Addr::new(10, 96, 0, 0)), 12)
+        );
+        for bad in ["10.96.0.1/12", "10.96.0.0", "10.96.0.0/30", "x/16"] {
+            assert!(parse_cidr("--service-cidr", bad).is_err(), "{bad}");
         }
     }
 }

@@ -23,7 +23,12 @@ fn default_template(spec: &mut Value) {
 }
 
 /// Defaults and admission of a create.
-pub fn prepare_create(res: &Resource, obj: &mut Value, store: &Store) -> ApiResult<()> {
+pub fn prepare_create(
+    res: &Resource,
+    obj: &mut Value,
+    store: &Store,
+    service_cidr: (u32, u8),
+) -> ApiResult<()> {
     match (res.group, res.kind) {
         ("", "Namespace") => {
             let name = obj["metadata"]["name"]
@@ -49,7 +54,7 @@ pub fn prepare_create(res: &Resource, obj: &mut Value, store: &Store) -> ApiResu
         }
         ("", "Service") => {
             default_service(obj);
-            allocate_service(obj, store)?;
+            allocate_service(obj, store, service_cidr)?;
             obj["status"] = json!({"loadBalancer": {}});
         }
         ("apps", "Deployment") => {
@@ -202,7 +207,7 @@ fn default_service(obj: &mut Value) {
 
 /// A cluster IP from the service range and node ports from 30000-32767, unused by the
 /// services stored; `None` clusterIP makes a headless service.
-fn allocate_service(obj: &mut Value, store: &Store) -> ApiResult<()> {
+fn allocate_service(obj: &mut Value, store: &Store, cidr: (u32, u8)) -> ApiResult<()> {
     let (services, _) = store
         .list(
             Scope {
@@ -244,9 +249,14 @@ fn allocate_service(obj: &mut Value, store: &Store) -> ApiResult<()> {
         _ => {
             // The range's first address is the `kubernetes` service's, its tenth the
             // cluster DNS's.
-            let base = u32::from(std::net::Ipv4Addr::new(10, 43, 0, 0));
+            let (base, len) = cidr;
+            let size: u32 = if len >= 32 {
+                1
+            } else {
+                1u32 << (32 - u32::from(len))
+            };
             let mut found = None;
-            for off in (2u32..65534).filter(|o| *o != 10) {
+            for off in (2u32..size.saturating_sub(1)).filter(|o| *o != 10) {
                 let cand = std::net::Ipv4Addr::from(base + off).to_string();
                 if !used.contains(&cand.as_str()) {
                     found = Some(cand);

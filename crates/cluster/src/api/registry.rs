@@ -135,9 +135,15 @@ fn name_of(obj: &Value) -> &str {
 }
 
 impl Registry {
-    /// Open the registry on the store at `path`, and make what every cluster has (the
-    /// default namespaces).
+    /// Open the registry on the store at `path` with the default service range
+    /// (10.43.0.0/16).
     pub fn open(path: &Path) -> ApiResult<Registry> {
+        Registry::open_with(path, (u32::from(std::net::Ipv4Addr::new(10, 43, 0, 0)), 16))
+    }
+
+    /// Open the registry on the store at `path`; Services get addresses in
+    /// `service_cidr` (network address, prefix length).
+    pub fn open_with(path: &Path, service_cidr: (u32, u8)) -> ApiResult<Registry> {
         let store = Store::open(path).map_err(|e| ApiError::internal(e.to_string()))?;
         let rev = store
             .revision()
@@ -146,7 +152,7 @@ impl Registry {
         let reg = Registry {
             store: Mutex::new(store),
             rev: tx,
-            service_cidr: (u32::from(std::net::Ipv4Addr::new(10, 43, 0, 0)), 16),
+            service_cidr,
             ca_pem: std::sync::OnceLock::new(),
         };
         Ok(reg)
@@ -416,7 +422,7 @@ impl Registry {
                 return Err(ApiError::already_exists(res, &name));
             }
         }
-        kinds::prepare_create(res, &mut obj, &store)?;
+        kinds::prepare_create(res, &mut obj, &store, self.service_cidr)?;
         prune_nulls(&mut obj);
         if !w.apply {
             super::ssa::record_update(res, None, &mut obj, w.manager(), None);
