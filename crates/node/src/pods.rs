@@ -452,15 +452,7 @@ impl Pods {
                     }
                 }
             }
-            let cur = self
-                .eng
-                .list()?
-                .into_iter()
-                .filter(|r| {
-                    r.config.labels.get(LABEL_POD_UID) == Some(&uid)
-                        && r.config.labels.get(LABEL_CONTAINER) == Some(&cname)
-                })
-                .max_by_key(attempt);
+            let cur = self.newest(&uid, &cname)?;
             init_statuses.push(self.status_of(pod, c, cur.as_ref(), &ctrs, false, ""));
             break;
         }
@@ -496,15 +488,7 @@ impl Pods {
                     _ => {}
                 }
             }
-            let cur = self
-                .eng
-                .list()?
-                .into_iter()
-                .filter(|r| {
-                    r.config.labels.get(LABEL_POD_UID) == Some(&uid)
-                        && r.config.labels.get(LABEL_CONTAINER) == Some(&cname)
-                })
-                .max_by_key(attempt);
+            let cur = self.newest(&uid, &cname)?;
             let mut st = self.status_of(pod, c, cur.as_ref(), &ctrs, initialized, &pod_ip);
             if cur.is_none() {
                 if let Some(e) = &start_error {
@@ -546,6 +530,19 @@ impl Pods {
                 Some(&self.opts.node_name),
             );
         }
+    }
+
+    /// The newest attempt of container `cname` of pod `uid`, as the engine has it now.
+    fn newest(&mut self, uid: &str, cname: &str) -> Result<Option<Record>> {
+        Ok(self
+            .eng
+            .list()?
+            .into_iter()
+            .filter(|r| {
+                r.config.labels.get(LABEL_POD_UID).map(String::as_str) == Some(uid)
+                    && r.config.labels.get(LABEL_CONTAINER).map(String::as_str) == Some(cname)
+            })
+            .max_by_key(attempt))
     }
 
     fn may_restart(&mut self, uid: &str, cname: &str, now: i64) -> bool {

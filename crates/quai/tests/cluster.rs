@@ -199,6 +199,18 @@ impl Cluster {
         child.wait_with_output().expect("kubectl")
     }
 
+    /// Apply a manifest of one pod named `name` and wait until it succeeded.
+    fn run_to_success(&self, manifest: &str, name: &str) {
+        let o = self.apply(&["apply", "-f", "-"], manifest);
+        assert!(o.status.success(), "{}", text(&o));
+        let phase = || self.ok(&["get", "pod", name, "-o", "jsonpath={.status.phase}"]);
+        assert!(
+            self.until(30, || phase() == "Succeeded"),
+            "pod {name}: {}",
+            phase()
+        );
+    }
+
     fn until(&self, secs: u64, mut f: impl FnMut() -> bool) -> bool {
         let end = Instant::now() + Duration::from_secs(secs);
         while Instant::now() < end {
@@ -762,15 +774,7 @@ spec:
     volumeMounts:
     - {name: cfg, mountPath: /etc/cfg}
 "#;
-    let o = c.apply(&["apply", "-f", "-"], pod);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(c.until(30, || c.ok(&[
-        "get",
-        "pod",
-        "reader",
-        "-o",
-        "jsonpath={.status.phase}"
-    ]) == "Succeeded"));
+    c.run_to_success(pod, "reader");
     let logs = c.ok(&["logs", "reader"]);
     assert_eq!(logs, "hello s3cret reader\nfrom a file");
     let table = c.ok(&["get", "pod", "reader", "--no-headers"]);
@@ -790,15 +794,7 @@ spec:
   containers:
   - {name: main, image: "localbusybox:1", imagePullPolicy: Never, command: [cat, /work/log], volumeMounts: [{name: work, mountPath: /work}]}
 "#;
-    let o = c.apply(&["apply", "-f", "-"], init);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(c.until(30, || c.ok(&[
-        "get",
-        "pod",
-        "inits",
-        "-o",
-        "jsonpath={.status.phase}"
-    ]) == "Succeeded"));
+    c.run_to_success(init, "inits");
     assert_eq!(c.ok(&["logs", "inits", "-c", "main"]), "one\ntwo\n");
     assert_eq!(c.ok(&["logs", "inits", "-c", "two"]), "");
 
@@ -858,15 +854,7 @@ spec:
     imagePullPolicy: Never
     command: [sh, -c, 'ping -c1 -W1 web.default.svc.cluster.local | head -1; printf "GET / HTTP/1.0\r\n\r\n" | nc -w 3 web 80 | head -1']
 "#;
-    let o = c.apply(&["apply", "-f", "-"], client);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(c.until(30, || c.ok(&[
-        "get",
-        "pod",
-        "client",
-        "-o",
-        "jsonpath={.status.phase}"
-    ]) == "Succeeded"));
+    c.run_to_success(client, "client");
     let logs = c.ok(&["logs", "client"]);
     assert!(
         logs.contains(&format!("PING web.default.svc.cluster.local ({ip})")),
