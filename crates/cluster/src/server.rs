@@ -93,19 +93,7 @@ pub fn token(data_dir: &Path) -> Result<String, Error> {
 }
 
 fn write_private(p: &Path, text: &str) -> Result<(), Error> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = p.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io("create", &tmp))?;
-    f.write_all(text.as_bytes()).map_err(io("write", &tmp))?;
-    f.sync_all().map_err(io("sync", &tmp))?;
-    std::fs::rename(&tmp, p).map_err(io("rename", p))
+    Ok(crate::tls::write(p, text, 0o600)?)
 }
 
 /// A kubeconfig for `server` with `token`, trusting `ca_pem` (None: plain HTTP).

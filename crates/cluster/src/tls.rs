@@ -76,7 +76,8 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
-fn write(path: &Path, text: &str, mode: u32) -> Result<(), Error> {
+/// Write `text` to `path` with `mode`, whole or not at all (a temporary file renamed).
+pub(crate) fn write(path: &Path, text: &str, mode: u32) -> Result<(), Error> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
