@@ -8,7 +8,7 @@
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 
-use cluster::api::Registry;
+use cluster::api::client::ControlPlane;
 use engine::dns::{a_records, forward_udp, ptr_record, question, reply, upstreams, UDP_LIMIT};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, PTR};
@@ -27,7 +27,7 @@ fn s(v: &Value) -> String {
 }
 
 /// The addresses of `svc` in `ns`: its cluster IP, or (headless) its ready endpoints.
-fn service_ips(reg: &Registry, ns: &str, svc: &str) -> Option<Vec<Ipv4Addr>> {
+fn service_ips(reg: &dyn ControlPlane, ns: &str, svc: &str) -> Option<Vec<Ipv4Addr>> {
     let sr = crate::res("", "services").ok()?;
     let obj = reg.get(sr, Some(ns), svc).ok()?;
     let ip = s(&obj["spec"]["clusterIP"]);
@@ -35,7 +35,7 @@ fn service_ips(reg: &Registry, ns: &str, svc: &str) -> Option<Vec<Ipv4Addr>> {
         return Some(vec![a]);
     }
     let er = cluster::resources::find("discovery.k8s.io", "v1", "endpointslices")?;
-    let slices = reg.list(er, Some(ns), &Default::default()).ok()?.0;
+    let slices = reg.list(er, Some(ns), &Default::default()).ok()?;
     let mut out = Vec::new();
     for sl in slices.iter().filter(|sl| {
         sl["metadata"]["labels"]["kubernetes.io/service-name"] == Value::String(svc.to_string())
@@ -56,11 +56,10 @@ fn service_ips(reg: &Registry, ns: &str, svc: &str) -> Option<Vec<Ipv4Addr>> {
 }
 
 /// The Service whose cluster IP is `ip` (for PTR).
-fn service_at(reg: &Registry, ip: &str) -> Option<String> {
+fn service_at(reg: &dyn ControlPlane, ip: &str) -> Option<String> {
     let sr = crate::res("", "services").ok()?;
     reg.list(sr, None, &Default::default())
         .ok()?
-        .0
         .iter()
         .find_map(|svc| {
             (s(&svc["spec"]["clusterIP"]) == ip).then(|| {
@@ -74,7 +73,7 @@ fn service_at(reg: &Registry, ip: &str) -> Option<String> {
 }
 
 /// The answer to a query, or None to forward it.
-fn answer(reg: &Registry, buf: &[u8]) -> Option<Vec<u8>> {
+fn answer(reg: &dyn ControlPlane, buf: &[u8]) -> Option<Vec<u8>> {
     let q = question(buf)?;
     let qtype = q.query.query_type();
     if let Some(rev) = q.name.strip_suffix(".in-addr.arpa") {
@@ -114,7 +113,7 @@ fn answer(reg: &Registry, buf: &[u8]) -> Option<Vec<u8>> {
 
 /// Serve on `addr` on a thread of its own (once the address exists: the pods' bridge
 /// comes up with the first pod).
-pub fn spawn(reg: Arc<Registry>, addr: SocketAddr) -> Result<()> {
+pub fn spawn(reg: Arc<dyn ControlPlane>, addr: SocketAddr) -> Result<()> {
     std::thread::Builder::new()
         .name("quai-node-dns".into())
         .spawn(move || {
@@ -137,7 +136,7 @@ pub fn spawn(reg: Arc<Registry>, addr: SocketAddr) -> Result<()> {
                     continue;
                 };
                 let q = buf[..n].to_vec();
-                let out = answer(&reg, &q)
+                let out = answer(&*reg, &q)
                     .or_else(|| forward_udp(&q, &ups))
                     .or_else(|| engine::dns::servfail(&q));
                 if let Some(out) = out {

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::api::registry::Write;
-use cluster::api::{ApiError, Registry};
+use cluster::api::client::ControlPlane;
+use cluster::api::ApiError;
 use serde_json::{json, Value};
 
 mod dns;
@@ -122,7 +122,7 @@ pub fn node_status(opts: &Options, now: &str) -> Value {
 }
 
 /// Make or refresh this node's object (and its status) in the registry.
-pub fn register(reg: &Registry, opts: &Options) -> Result<()> {
+pub fn register(reg: &dyn ControlPlane, opts: &Options) -> Result<()> {
     let nr = res("", "nodes")?;
     let now = clock::now_rfc3339_secs();
     let mut labels = json!({
@@ -141,33 +141,25 @@ pub fn register(reg: &Registry, opts: &Options) -> Result<()> {
             }
             n["spec"]["podCIDR"] = json!(opts.pod_cidr);
             n["spec"]["podCIDRs"] = json!([opts.pod_cidr]);
-            reg.update(nr, None, &opts.node_name, n, None, &Write::default())?
+            reg.update(nr, None, &opts.node_name, n, None)?
         }
         Err(e) if e.code == 404 => reg.create(
             nr,
             None,
             json!({"metadata": {"name": opts.node_name, "labels": labels},
                    "spec": {"podCIDR": opts.pod_cidr, "podCIDRs": [opts.pod_cidr]}}),
-            &Write::default(),
         )?,
         Err(e) => return Err(e.into()),
     };
     let mut n = node;
     n["status"] = node_status(opts, &now);
-    reg.update(
-        nr,
-        None,
-        &opts.node_name,
-        n,
-        Some("status"),
-        &Write::default(),
-    )?;
+    reg.update(nr, None, &opts.node_name, n, Some("status"))?;
     renew_lease(reg, opts)?;
     Ok(())
 }
 
 /// Renew (or make) the node's Lease in `kube-node-lease`.
-pub fn renew_lease(reg: &Registry, opts: &Options) -> Result<()> {
+pub fn renew_lease(reg: &dyn ControlPlane, opts: &Options) -> Result<()> {
     let lr = cluster::resources::find("coordination.k8s.io", "v1", "leases")
         .ok_or_else(|| Error::Other("no leases".into()))?;
     let now = clock::rfc3339_nanos(clock::now_nanos());
@@ -175,23 +167,14 @@ pub fn renew_lease(reg: &Registry, opts: &Options) -> Result<()> {
     match reg.get(lr, Some("kube-node-lease"), &opts.node_name) {
         Ok(mut l) => {
             l["spec"]["renewTime"] = json!(now);
-            reg.update(
-                lr,
-                Some("kube-node-lease"),
-                &opts.node_name,
-                l,
-                None,
-                &Write::default(),
-            )?;
+            reg.update(lr, Some("kube-node-lease"), &opts.node_name, l, None)?;
         }
         Err(e) if e.code == 404 => {
             reg.create(
                 lr,
                 Some("kube-node-lease"),
                 json!({"metadata": {"name": opts.node_name},
-                       "spec": {"holderIdentity": opts.node_name, "leaseDurationSeconds": 40, "renewTime": now}}),
-                &Write::default(),
-            )?;
+                       "spec": {"holderIdentity": opts.node_name, "leaseDurationSeconds": 40, "renewTime": now}}))?;
         }
         Err(e) => return Err(e.into()),
     }
@@ -200,14 +183,14 @@ pub fn renew_lease(reg: &Registry, opts: &Options) -> Result<()> {
 
 /// Start the agent's threads (the lease and node status, and the pods); what it
 /// answers the API server for its pods.
-pub fn spawn(reg: Arc<Registry>, opts: Options) -> Result<Arc<Proxy>> {
-    register(&reg, &opts)?;
+pub fn spawn(reg: Arc<dyn ControlPlane>, opts: Options) -> Result<Arc<Proxy>> {
+    register(&*reg, &opts)?;
     let (r1, o1) = (reg.clone(), opts.clone());
     std::thread::Builder::new()
         .name("quai-node-lease".into())
         .spawn(move || loop {
             std::thread::sleep(LEASE_EVERY);
-            if let Err(e) = renew_lease(&r1, &o1) {
+            if let Err(e) = renew_lease(&*r1, &o1) {
                 eprintln!("quai cluster agent: lease: {e}");
             }
         })

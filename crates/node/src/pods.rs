@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cluster::api::registry::{ListOptions, Write};
-use cluster::api::Registry;
+use cluster::api::client::ControlPlane;
+use cluster::api::registry::ListOptions;
 use engine::config::{ContainerStatus, NetworkMode};
 use engine::lifecycle::Engine;
 use engine::resolve::CreateRequest;
@@ -35,7 +35,7 @@ struct Backoff {
 }
 
 pub struct Pods {
-    reg: Arc<Registry>,
+    reg: Arc<dyn ControlPlane>,
     opts: Options,
     eng: Engine,
     backoff: HashMap<(String, String), Backoff>,
@@ -142,7 +142,7 @@ fn remove_all(eng: &mut Engine, ctrs: &[Record], grace: i64) {
 }
 
 impl Pods {
-    pub fn new(reg: Arc<Registry>, opts: Options) -> Result<Pods> {
+    pub fn new(reg: Arc<dyn ControlPlane>, opts: Options) -> Result<Pods> {
         let eng = Engine::open(&opts.root, &opts.run_dir)?;
         let mut p = Pods {
             reg,
@@ -214,7 +214,7 @@ impl Pods {
             )?,
             ..Default::default()
         };
-        Ok(self.reg.list(pr, None, &opts)?.0)
+        self.reg.list(pr, None, &opts).map_err(Into::into)
     }
 
     /// One pass.
@@ -243,7 +243,7 @@ impl Pods {
                 );
             }
         }
-        if let Err(e) = self.services.sync(&self.reg, &self.eng, POD_NETWORK) {
+        if let Err(e) = self.services.sync(&*self.reg, &self.eng, POD_NETWORK) {
             eprintln!("quai cluster agent: services: {e}");
         }
         // Containers of pods that are gone.
@@ -365,7 +365,7 @@ impl Pods {
                 req.config.ipc_mode = "shareable".to_string();
                 match pod["spec"]["dnsPolicy"].as_str().unwrap_or("ClusterFirst") {
                     "ClusterFirst" | "ClusterFirstWithHostNet" => {
-                        let (base, _) = self.reg.service_cidr;
+                        let (base, _) = self.reg.service_cidr();
                         req.config.dns = vec![std::net::Ipv4Addr::from(base + 10).to_string()];
                         req.config.dns_search = vec![
                             format!("{ns}.svc.cluster.local"),
@@ -414,7 +414,7 @@ impl Pods {
             }
         };
         let pod_ip = infra.state.ip.clone();
-        let vols = spec::volumes(&self.reg, pod, &self.pod_dir(&uid).join("volumes"));
+        let vols = spec::volumes(&*self.reg, pod, &self.pod_dir(&uid).join("volumes"));
         let policy = s(&pod["spec"]["restartPolicy"]);
         let now = clock::now_nanos();
         let mut statuses = Vec::new();
@@ -520,7 +520,7 @@ impl Pods {
     fn event(&self, pod: &Value, kind: &str, reason: &str, message: &str) {
         if let Ok(pr) = res("", "pods") {
             cluster::controllers::event(
-                &self.reg,
+                &*self.reg,
                 pr,
                 pod,
                 kind,
@@ -616,7 +616,7 @@ impl Pods {
         self.pull_errors.remove(&(uid, cname.clone()));
         // Keep the previous attempt (for `logs --previous`), remove older ones.
         let req = spec::container_request(
-            &self.reg,
+            &*self.reg,
             pod,
             c,
             infra,
@@ -901,7 +901,6 @@ impl Pods {
             &s(&pod["metadata"]["name"]),
             new,
             Some("status"),
-            &Write::default(),
         ) {
             Ok(_) => Ok(()),
             Err(e) if e.code == 404 || e.code == 409 => Ok(()),

@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use cluster::api::Registry;
+use cluster::api::client::ControlPlane;
 use engine::lifecycle::Engine;
 use net::ports::Protocol;
 use net::services::ServicePort;
@@ -17,12 +17,12 @@ fn s(v: &Value) -> String {
 }
 
 /// The service ports the cluster wants routed now.
-pub fn wanted(reg: &Registry, dns: Option<Ipv4Addr>) -> Result<Vec<ServicePort>> {
+pub fn wanted(reg: &dyn ControlPlane, dns: Option<Ipv4Addr>) -> Result<Vec<ServicePort>> {
     let sr = crate::res("", "services")?;
     let er = cluster::resources::find("discovery.k8s.io", "v1", "endpointslices")
         .ok_or_else(|| crate::Error::Other("no endpointslices".into()))?;
-    let services = reg.list(sr, None, &Default::default())?.0;
-    let slices = reg.list(er, None, &Default::default())?.0;
+    let services = reg.list(sr, None, &Default::default())?;
+    let slices = reg.list(er, None, &Default::default())?;
     let mut out = Vec::new();
     for svc in &services {
         let spec = &svc["spec"];
@@ -95,13 +95,13 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn sync(&mut self, reg: &Registry, eng: &Engine, network: &str) -> Result<()> {
+    pub fn sync(&mut self, reg: &dyn ControlPlane, eng: &Engine, network: &str) -> Result<()> {
         let gw = crate::pods::gateway(eng, network);
         let want = wanted(reg, gw)?;
         if self.last.as_ref() == Some(&want) || !eng.network_up(network)? {
             return Ok(());
         }
-        let (base, len) = reg.service_cidr;
+        let (base, len) = reg.service_cidr();
         let cidr = format!("{}/{len}", Ipv4Addr::from(base));
         eng.cluster_services(&want, &cidr, network)?;
         self.last = Some(want);

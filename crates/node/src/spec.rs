@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use cluster::api::Registry;
+use cluster::api::client::ControlPlane;
 use engine::config::NetworkMode;
 use engine::resolve::CreateRequest;
 use serde_json::Value;
@@ -70,7 +70,7 @@ pub fn field_ref(pod: &Value, path: &str) -> Option<String> {
 
 /// A key of a config map (`data` or `binaryData`) or a secret (`data`, base64), as text.
 fn key_of(
-    reg: &Registry,
+    reg: &dyn ControlPlane,
     ns: &str,
     secret: bool,
     name: &str,
@@ -111,12 +111,11 @@ fn values_of(obj: &Value, secret: bool) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// Kubernetes' service environment variables for the services of `ns`.
-fn service_env(reg: &Registry, ns: &str) -> Result<Vec<String>> {
+fn service_env(reg: &dyn ControlPlane, ns: &str) -> Result<Vec<String>> {
     let sr = res("", "services")?;
     let mut out = Vec::new();
     let mut services = reg
         .list(sr, Some(ns), &Default::default())
-        .map(|(v, _, _)| v)
         .unwrap_or_default();
     if ns != "default" {
         if let Ok(k) = reg.get(sr, Some("default"), "kubernetes") {
@@ -156,7 +155,7 @@ fn service_env(reg: &Registry, ns: &str) -> Result<Vec<String>> {
 }
 
 /// The container's environment, as the kubelet builds it.
-pub fn env(reg: &Registry, pod: &Value, c: &Value) -> Result<Vec<String>> {
+pub fn env(reg: &dyn ControlPlane, pod: &Value, c: &Value) -> Result<Vec<String>> {
     let ns = s(&pod["metadata"]["namespace"]);
     let mut out: Vec<String> = Vec::new();
     if pod["spec"]["enableServiceLinks"] != Value::Bool(false) {
@@ -306,7 +305,7 @@ fn write_files(dir: &Path, files: &BTreeMap<String, Vec<u8>>, mode: u32) -> Resu
 
 /// The files of a config map or secret volume source (all keys, or its `items`).
 fn source_files(
-    reg: &Registry,
+    reg: &dyn ControlPlane,
     ns: &str,
     src: &Value,
     secret: bool,
@@ -341,7 +340,11 @@ fn source_files(
 }
 
 /// Make the pod's volumes under `dir` on the host; their host paths by name.
-pub fn volumes(reg: &Registry, pod: &Value, dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
+pub fn volumes(
+    reg: &dyn ControlPlane,
+    pod: &Value,
+    dir: &Path,
+) -> Result<BTreeMap<String, PathBuf>> {
     let ns = s(&pod["metadata"]["namespace"]);
     let mut out = BTreeMap::new();
     for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
@@ -431,7 +434,7 @@ pub fn volumes(reg: &Registry, pod: &Value, dir: &Path) -> Result<BTreeMap<Strin
 /// The engine request for container `c` of `pod`, in the pod's pause container `infra`.
 #[allow(clippy::too_many_arguments)]
 pub fn container_request(
-    reg: &Registry,
+    reg: &dyn ControlPlane,
     pod: &Value,
     c: &Value,
     infra: &str,

@@ -1,6 +1,7 @@
 //! The Kubernetes API server: the registry (kube-apiserver's semantics over the store)
 //! and its HTTP side (paths, discovery, OpenAPI, Tables, watches, patches).
 
+pub mod client;
 pub mod discovery;
 pub mod exec;
 pub mod fields;

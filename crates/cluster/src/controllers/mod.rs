@@ -205,7 +205,7 @@ pub fn settle(reg: &Registry) -> ApiResult<()> {
 /// Record an Event about `obj` (of `r`), as the component `component` (on `host`)
 /// reports it; a repeat of the same reason and message counts up instead.
 pub fn event(
-    reg: &Registry,
+    cp: &dyn crate::api::client::ControlPlane,
     r: &Resource,
     obj: &Value,
     kind: &str,
@@ -225,11 +225,12 @@ pub fn event(
         .unwrap_or_default(),
         ..Default::default()
     };
-    if let Ok((found, _, _)) = reg.list(er, Some(&ns), &opts) {
+    if let Ok(found) = cp.list(er, Some(&ns), &opts) {
         if let Some(mut e) = found.into_iter().find(|e| e["message"] == json!(message)) {
             e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
             e["lastTimestamp"] = json!(now);
-            let _ = update(reg, er, e);
+            let n = name(&e).to_string();
+            let _ = cp.update(er, Some(&ns), &n, e, None);
             return;
         }
     }
@@ -246,5 +247,5 @@ pub fn event(
         "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": kind,
         "reportingComponent": component, "reportingInstance": host.unwrap_or_default(),
     });
-    let _ = reg.create(er, Some(&ns), ev, &Write::default());
+    let _ = cp.create(er, Some(&ns), ev);
 }
