@@ -10,6 +10,8 @@ use anyhow::Context;
 pub enum ClusterCmd {
     /// Run the API server, its store, scheduler and controllers.
     Server(ServerArgs),
+    /// Join a cluster as a node: run its pods on this machine's engine.
+    Agent(AgentArgs),
     /// Print a kubeconfig for the cluster (bearer token).
     Kubeconfig {
         /// The server's data directory.
@@ -19,6 +21,31 @@ pub enum ClusterCmd {
         #[arg(long, default_value = "https://127.0.0.1:6443")]
         server: String,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AgentArgs {
+    /// The API server (`https://HOST:PORT`).
+    #[arg(long)]
+    server: String,
+    /// The cluster's bearer token.
+    #[arg(long)]
+    token: String,
+    /// The cluster's CA certificate (the server's data directory's `ca.crt`).
+    #[arg(long, value_name = "FILE")]
+    ca_file: PathBuf,
+    /// This machine's node name (default: its host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// This node's pod range (a /24 of the cluster's, not another node's).
+    #[arg(long)]
+    pod_cidr: String,
+    /// The address other nodes reach this one at.
+    #[arg(long)]
+    node_ip: Option<std::net::Ipv4Addr>,
+    /// The cluster's Services' range (as the server's `--service-cidr`).
+    #[arg(long, default_value = "10.43.0.0/16")]
+    service_cidr: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,6 +81,10 @@ pub struct ServerArgs {
     /// The pods' address range; this node takes its first /24.
     #[arg(long, default_value = "10.42.0.0/16")]
     cluster_cidr: String,
+    /// Seconds a node may go without renewing its lease before it is Ready=Unknown
+    /// (its pods are evicted once their tolerations run out).
+    #[arg(long, default_value_t = 40)]
+    node_monitor_grace_period: i64,
     /// The Services' address range (the first address is the `kubernetes` service's,
     /// the tenth the cluster DNS's).
     #[arg(long, default_value = "10.43.0.0/16")]
@@ -78,6 +109,49 @@ fn first_slash24(cidr: &str) -> anyhow::Result<String> {
     Ok(format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
 }
 
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_lowercase())
+        .unwrap_or_else(|_| "quai".to_string())
+}
+
+/// `quai cluster agent`: everything checked first, then the agent runs until stopped.
+fn agent(a: AgentArgs, root: &std::path::Path, run_dir: &std::path::Path) -> anyhow::Result<i32> {
+    if !a.server.starts_with("https://") {
+        anyhow::bail!(
+            "--server {:?}: the API server is reached over https://",
+            a.server
+        );
+    }
+    let pod_cidr = first_slash24(&a.pod_cidr)?;
+    if pod_cidr != a.pod_cidr {
+        anyhow::bail!(
+            "--pod-cidr {:?}: give the node's /24 ({pod_cidr})",
+            a.pod_cidr
+        );
+    }
+    let service_cidr = cluster::server::parse_cidr("--service-cidr", &a.service_cidr)?;
+    let ca = std::fs::read(&a.ca_file)
+        .with_context(|| format!("read the cluster CA {}", a.ca_file.display()))?;
+    let remote = node::remote::Remote::new(&a.server, &a.token, &ca, service_cidr)?;
+    let opts = node::Options {
+        node_name: a.node_name.unwrap_or_else(host_name),
+        root: root.to_path_buf(),
+        run_dir: run_dir.to_path_buf(),
+        pod_cidr,
+        control_plane: false,
+        node_ip: a.node_ip.map(|i| i.to_string()),
+    };
+    node::spawn(std::sync::Arc::new(remote), opts)?;
+    // The agent's threads do the work; this one waits for SIGINT or SIGTERM.
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGINT);
+    set.add(nix::sys::signal::Signal::SIGTERM);
+    set.thread_block()?;
+    let _ = set.wait();
+    Ok(0)
+}
+
 pub fn cluster(
     cmd: ClusterCmd,
     root: &std::path::Path,
@@ -99,22 +173,23 @@ pub fn cluster(
                 write_kubeconfig: a.write_kubeconfig,
                 request_log: a.request_log,
                 service_cidr: cluster::server::parse_cidr("--service-cidr", &a.service_cidr)?,
+                node_grace_secs: a.node_monitor_grace_period.max(1),
             };
             let hook: Option<cluster::server::Hook> = if a.no_agent {
                 None
             } else {
-                let node_name = match a.node_name {
-                    Some(n) => n,
-                    None => std::fs::read_to_string("/proc/sys/kernel/hostname")
-                        .map(|h| h.trim().to_lowercase())
-                        .unwrap_or_else(|_| "quai".to_string()),
-                };
+                let node_name = a.node_name.unwrap_or_else(host_name);
                 let agent = node::Options {
                     node_name,
                     root: root.to_path_buf(),
                     run_dir: run_dir.to_path_buf(),
                     pod_cidr: first_slash24(&a.cluster_cidr)?,
                     control_plane: true,
+                    // Other nodes reach this one where the API listens, when that is
+                    // an address of its own.
+                    node_ip: Some(a.listen.ip())
+                        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+                        .map(|ip| ip.to_string()),
                 };
                 Some(Box::new(move |reg| {
                     let proxy = node::spawn(reg, agent).map_err(|e| format!("node agent: {e}"))?;
@@ -126,6 +201,7 @@ pub fn cluster(
             cluster::server::run_with(&opts, hook)?;
             Ok(0)
         }
+        ClusterCmd::Agent(a) => agent(a, root, run_dir),
         ClusterCmd::Kubeconfig { data_dir, server } => {
             let tok = std::fs::read_to_string(data_dir.join("token")).with_context(|| {
                 format!(

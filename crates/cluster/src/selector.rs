@@ -84,6 +84,25 @@ fn set_values(rest: &str, term: &str) -> Result<Vec<String>, Error> {
     Ok(vals)
 }
 
+impl std::fmt::Display for Selector {
+    /// The text [`Selector::parse`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|r| match r {
+                Requirement::Equals(k, v) => format!("{k}={v}"),
+                Requirement::NotEquals(k, v) => format!("{k}!={v}"),
+                Requirement::In(k, vs) => format!("{k} in ({})", vs.join(",")),
+                Requirement::NotIn(k, vs) => format!("{k} notin ({})", vs.join(",")),
+                Requirement::Exists(k) => k.clone(),
+                Requirement::DoesNotExist(k) => format!("!{k}"),
+            })
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
 impl Selector {
     /// Parse `kubectl -l`'s text.
     pub fn parse(s: &str) -> Result<Selector, Error> {

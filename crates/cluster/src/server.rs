@@ -24,6 +24,8 @@ pub struct Options {
     pub request_log: Option<PathBuf>,
     /// The Services' address range (network address, prefix length).
     pub service_cidr: (u32, u8),
+    /// Seconds a node may go silent before it is Ready=Unknown.
+    pub node_grace_secs: i64,
 }
 
 /// `A.B.C.D/N` as (network address, N), refused unless it is a range of 256 to 2^24
@@ -144,6 +146,8 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
     };
     let db = opts.data_dir.join("state.db");
     let reg = Arc::new(Registry::open_with(&db, opts.service_cidr)?);
+    reg.node_grace_secs
+        .store(opts.node_grace_secs, std::sync::atomic::Ordering::Relaxed);
     reg.bootstrap(Some(opts.listen))?;
     let files = crate::tls::Files::in_dir(&opts.data_dir);
     let tls = if opts.insecure_loopback {

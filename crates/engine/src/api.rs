@@ -182,6 +182,11 @@ impl Engine {
         crate::network::get(&self.db, what)
     }
 
+    /// Route another cluster node's pod range (`cidr`) through that node (`via`).
+    pub fn cluster_route(&self, cidr: &str, via: &str) -> Result<()> {
+        Ok(net::services::route(cidr, via)?)
+    }
+
     /// Whether `network`'s bridge is up (it comes with the network's first container).
     pub fn network_up(&self, network: &str) -> Result<bool> {
         Ok(self

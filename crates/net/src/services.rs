@@ -117,6 +117,11 @@ fn hooks() -> Result<()> {
     crate::bridge::run("nft", &["-f", "-"], &s)
 }
 
+/// Route another node's pod range through that node.
+pub fn route(cidr: &str, via: &str) -> Result<()> {
+    crate::bridge::run("ip", &["route", "replace", cidr, "via", via], "")
+}
+
 /// Make quai's table route exactly these service ports (quai's table must exist: a
 /// quai network was made first), with a route for the service range through `dev` (the
 /// pods' bridge) so that the host's own connections reach the NAT hook.

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 mod dns;
 mod pods;
 mod probe;
+pub mod remote;
 mod services;
 mod spec;
 
@@ -31,6 +32,9 @@ pub struct Options {
     pub pod_cidr: String,
     /// Whether this node also runs the control plane (its role label).
     pub control_plane: bool,
+    /// The node's address other nodes reach it at (default: the one the kernel would
+    /// use to reach outside).
+    pub node_ip: Option<String>,
 }
 
 /// An agent failure.
@@ -46,8 +50,9 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// How often the lease is renewed.
-const LEASE_EVERY: Duration = Duration::from_secs(10);
+/// How often the lease is renewed (well inside the shortest grace period a control
+/// plane may give: the lifecycle controller's is 40 s by default).
+const LEASE_EVERY: Duration = Duration::from_secs(2);
 
 fn res(group: &str, plural: &str) -> Result<&'static cluster::resources::Resource> {
     cluster::resources::find(group, "v1", plural)
@@ -90,7 +95,7 @@ fn memory_kib() -> u64 {
 pub fn node_status(opts: &Options, now: &str) -> Value {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mem = format!("{}Ki", memory_kib());
-    let ip = host_ip();
+    let ip = opts.node_ip.clone().unwrap_or_else(host_ip);
     let cond = |t: &str, status: &str, reason: &str, message: &str| {
         json!({"type": t, "status": status, "lastHeartbeatTime": now,
                "lastTransitionTime": now, "reason": reason, "message": message})
@@ -213,7 +218,7 @@ pub fn spawn(reg: Arc<dyn ControlPlane>, opts: Options) -> Result<Arc<Proxy>> {
                         eprintln!("quai cluster agent: pods: {e}");
                     }
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(reg.poll_interval());
             }
         })
         .map_err(|e| Error::Other(format!("start the pod thread: {e}")))?;
@@ -226,6 +231,21 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// Pods of other nodes are not reached from here yet.
+    fn on_this_node(&self, pod: &Value) -> std::result::Result<(), String> {
+        match pod["spec"]["nodeName"].as_str() {
+            Some(n) if n == self.opts.node_name => Ok(()),
+            Some(n) => Err(format!(
+                "pod {} runs on node {n}: this server reaches only its own node's pods for logs and exec so far",
+                pod["metadata"]["name"].as_str().unwrap_or_default()
+            )),
+            None => Err(format!(
+                "pod {} is not scheduled yet",
+                pod["metadata"]["name"].as_str().unwrap_or_default()
+            )),
+        }
+    }
+
     /// The newest container of `name` in `pod` (by restart attempt).
     fn container(
         &self,
@@ -265,6 +285,7 @@ impl cluster::api::node_proxy::NodeProxy for Proxy {
         req: &cluster::api::node_proxy::ExecRequest,
     ) -> std::result::Result<cluster::api::node_proxy::ExecSession, String> {
         use std::os::fd::OwnedFd;
+        self.on_this_node(pod)?;
         let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
             .map_err(|e| e.to_string())?;
         let target = self
@@ -361,6 +382,7 @@ impl cluster::api::node_proxy::NodeProxy for Proxy {
         req: &cluster::api::node_proxy::LogRequest,
         sink: &mut dyn FnMut(&[u8]) -> bool,
     ) -> std::result::Result<(), String> {
+        self.on_this_node(pod)?;
         let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
             .map_err(|e| e.to_string())?;
         let pname = pod["metadata"]["name"].as_str().unwrap_or_default();

@@ -45,6 +45,8 @@ pub struct Pods {
     told_backoff: std::collections::HashSet<String>,
     /// The Services' routes on this node.
     services: crate::services::Proxy,
+    /// Routes to the other nodes' pods.
+    routes: crate::services::Routes,
     /// Probe tallies by (engine container id, probe kind).
     probes: HashMap<(String, &'static str), crate::probe::Tally>,
     /// Pods being stopped (each on a thread of its own, for its grace period).
@@ -153,6 +155,7 @@ impl Pods {
             stopping: Arc::default(),
             probes: HashMap::new(),
             services: Default::default(),
+            routes: Default::default(),
             told_backoff: Default::default(),
         };
         p.prepare()?;
@@ -242,6 +245,12 @@ impl Pods {
                     s(&pod["metadata"]["name"])
                 );
             }
+        }
+        if let Err(e) = self
+            .routes
+            .sync(&*self.reg, &self.eng, &self.opts.node_name)
+        {
+            eprintln!("quai cluster agent: routes: {e}");
         }
         if let Err(e) = self.services.sync(&*self.reg, &self.eng, POD_NETWORK) {
             eprintln!("quai cluster agent: services: {e}");

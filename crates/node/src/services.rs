@@ -108,3 +108,35 @@ impl Proxy {
         Ok(())
     }
 }
+
+/// Routes to the other nodes' pod ranges, through those nodes.
+#[derive(Default)]
+pub struct Routes {
+    applied: std::collections::HashMap<String, String>,
+}
+
+impl Routes {
+    pub fn sync(&mut self, reg: &dyn ControlPlane, eng: &Engine, me: &str) -> Result<()> {
+        let nr = crate::res("", "nodes")?;
+        for n in reg.list(nr, None, &Default::default())? {
+            if n["metadata"]["name"] == Value::String(me.to_string()) {
+                continue;
+            }
+            let cidr = s(&n["spec"]["podCIDR"]);
+            let ip = n["status"]["addresses"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["type"] == "InternalIP"))
+                .map(|x| s(&x["address"]))
+                .unwrap_or_default();
+            if cidr.is_empty() || ip.is_empty() || ip.starts_with("127.") {
+                continue;
+            }
+            if self.applied.get(&cidr) == Some(&ip) {
+                continue;
+            }
+            eng.cluster_route(&cidr, &ip)?;
+            self.applied.insert(cidr, ip);
+        }
+        Ok(())
+    }
+}

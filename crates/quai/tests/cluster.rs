@@ -932,3 +932,333 @@ fn the_python_client_reads_writes_and_watches() {
         assert!(out.contains(line), "{line}: {out}");
     }
 }
+
+/// Two machines: network namespaces joined by a veth pair, each with its own engine
+/// root; the server (with its agent) on A, an agent on B.
+struct TwoNodes {
+    dir: tempfile::TempDir,
+    a: String,
+    b: String,
+    server: Option<Child>,
+    agent: Option<Child>,
+}
+
+impl TwoNodes {
+    fn start() -> TwoNodes {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = common::netns_add("quai-ka", dir.path());
+        let b = common::netns_add("quai-kb", dir.path());
+        let tag = &a[a.len().saturating_sub(6)..];
+        let (va, vb) = (format!("qka{tag}"), format!("qkb{tag}"));
+        let ip = |args: &[&str]| {
+            let ok = Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ip {args:?}");
+        };
+        ip(&[
+            "link", "add", &va, "netns", &a, "type", "veth", "peer", "name", &vb, "netns", &b,
+        ]);
+        ip(&["-n", &a, "addr", "add", "10.99.0.1/24", "dev", &va]);
+        ip(&["-n", &b, "addr", "add", "10.99.0.2/24", "dev", &vb]);
+        ip(&["-n", &a, "link", "set", &va, "up"]);
+        ip(&["-n", &b, "link", "set", &vb, "up"]);
+        let mut t = TwoNodes {
+            dir,
+            a,
+            b,
+            server: None,
+            agent: None,
+        };
+        let tar = busybox_tar(t.dir.path());
+        for n in ["a", "b"] {
+            let o = t.quai(
+                n,
+                &[
+                    "import",
+                    "-c",
+                    "CMD [\"/bin/sh\"]",
+                    tar.to_str().expect("utf-8"),
+                    "localbusybox:1",
+                ],
+            );
+            assert!(o.status.success(), "import: {}", text(&o));
+        }
+        t.server = Some(t.spawn(
+            "a",
+            &[
+                "cluster",
+                "server",
+                "--listen",
+                "10.99.0.1:6443",
+                "--node-name",
+                "node-a",
+                "--node-monitor-grace-period",
+                "4",
+                "--data-dir",
+                t.path("data").to_str().expect("utf-8"),
+                "--write-kubeconfig",
+                t.path("kubeconfig").to_str().expect("utf-8"),
+            ],
+        ));
+        assert!(t.until(20, || t.path("kubeconfig").exists()
+            && t.k(&["get", "--raw", "/readyz"]).status.success()));
+        let token = std::fs::read_to_string(t.path("data").join("token")).expect("token");
+        t.agent = Some(t.spawn(
+            "b",
+            &[
+                "cluster",
+                "agent",
+                "--server",
+                "https://10.99.0.1:6443",
+                "--token",
+                token.trim(),
+                "--ca-file",
+                t.path("data").join("ca.crt").to_str().expect("utf-8"),
+                "--node-name",
+                "node-b",
+                "--pod-cidr",
+                "10.42.1.0/24",
+                "--node-ip",
+                "10.99.0.2",
+            ],
+        ));
+        t
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn ns(&self, node: &str) -> &str {
+        if node == "a" {
+            &self.a
+        } else {
+            &self.b
+        }
+    }
+
+    fn quai_cmd(&self, node: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.ns(node)))
+            .arg(quai())
+            .args(args)
+            .env("QUAI_ROOT", self.path(&format!("root-{node}")))
+            .env("QUAI_RUN_DIR", self.path(&format!("run-{node}")))
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn quai(&self, node: &str, args: &[&str]) -> Output {
+        self.quai_cmd(node, args).output().expect("quai")
+    }
+
+    fn spawn(&self, node: &str, args: &[&str]) -> Child {
+        let log = std::fs::File::create(self.path(&format!("{node}.log"))).expect("log");
+        self.quai_cmd(node, args)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn")
+    }
+
+    fn k(&self, args: &[&str]) -> Output {
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.a))
+            .arg(kubectl_bin())
+            .args(args)
+            .env("KUBECONFIG", self.path("kubeconfig"))
+            .env("KUBECACHEDIR", self.path("cache"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("kubectl")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.k(args);
+        assert!(o.status.success(), "kubectl {args:?}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn until(&self, secs: u64, mut f: impl FnMut() -> bool) -> bool {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        f()
+    }
+
+    fn curl_from(&self, node: &str, url: &str) -> String {
+        let o = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.ns(node)))
+            .args([
+                "curl",
+                "-s",
+                "-m",
+                "2",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                url,
+            ])
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}
+
+impl Drop for TwoNodes {
+    fn drop(&mut self) {
+        for c in [self.agent.take(), self.server.take()]
+            .into_iter()
+            .flatten()
+        {
+            let mut c = c;
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for n in ["a", "b"] {
+            let ids = self.quai(n, &["ps", "-aq"]);
+            for id in String::from_utf8_lossy(&ids.stdout).lines() {
+                let _ = self.quai(n, &["rm", "-f", "-v", id]);
+            }
+            let _ = self.quai(n, &["network", "prune", "-f"]);
+        }
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+#[test]
+fn a_second_node_receives_pods_and_a_lost_node_is_drained() {
+    if !root_or_skip("a_second_node_receives_pods_and_a_lost_node_is_drained") {
+        return;
+    }
+    let mut t = TwoNodes::start();
+    assert!(
+        t.until(20, || {
+            let n = t.ok(&["get", "nodes", "--no-headers"]);
+            n.lines().filter(|l| l.contains(" Ready ")).count() == 2
+        }),
+        "nodes: {}",
+        t.ok(&["get", "nodes"])
+    );
+    let app = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: spread}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: spread}}
+  template:
+    metadata: {labels: {app: spread}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 1}
+      containers:
+      - {name: httpd, image: "localbusybox:1", imagePullPolicy: Never, command: [httpd, -f, -p, "8080"]}
+"#;
+    let mut c = Command::new("nsenter");
+    c.arg(format!("--net=/run/netns/{}", t.a))
+        .arg(kubectl_bin())
+        .args(["apply", "-f", "-"])
+        .env("KUBECONFIG", t.path("kubeconfig"))
+        .env("KUBECACHEDIR", t.path("cache"))
+        .stdin(Stdio::piped());
+    let mut child = c.spawn().expect("kubectl");
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(app.as_bytes())
+            .expect("write");
+    }
+    assert!(child.wait().expect("apply").success());
+    // One pod on each node (spreading), each reachable from the other machine.
+    let wide = |t: &TwoNodes| t.ok(&["get", "pods", "-o", "wide", "--no-headers"]);
+    assert!(
+        t.until(30, || {
+            let w = wide(&t);
+            w.lines().filter(|l| l.contains("Running")).count() == 2
+                && w.contains("node-a")
+                && w.contains("node-b")
+        }),
+        "pods: {}",
+        wide(&t)
+    );
+    let ip_on = |node: &str| {
+        t.ok(&[
+            "get",
+            "pods",
+            "--field-selector",
+            &format!("spec.nodeName={node}"),
+            "-o",
+            "jsonpath={.items[0].status.podIP}",
+        ])
+    };
+    let (ip_a, ip_b) = (ip_on("node-a"), ip_on("node-b"));
+    assert!(ip_b.starts_with("10.42.1."), "{ip_b}");
+    assert!(
+        t.until(10, || t.curl_from("a", &format!("http://{ip_b}:8080/"))
+            == "404"),
+        "A cannot reach B's pod"
+    );
+    assert!(
+        t.until(10, || t.curl_from("b", &format!("http://{ip_a}:8080/"))
+            == "404"),
+        "B cannot reach A's pod"
+    );
+    // A Service answers on both nodes.
+    t.ok(&[
+        "expose",
+        "deploy",
+        "spread",
+        "--port=80",
+        "--target-port=8080",
+    ]);
+    let svc = t.ok(&["get", "svc", "spread", "-o", "jsonpath={.spec.clusterIP}"]);
+    assert!(
+        t.until(10, || t.curl_from("b", &format!("http://{svc}/")) == "404"),
+        "service from B"
+    );
+
+    // B's agent dies: B turns NotReady, its pod is evicted and replaced on A.
+    if let Some(mut a) = t.agent.take() {
+        let _ = a.kill();
+        let _ = a.wait();
+    }
+    assert!(t.until(30, || t
+        .ok(&["get", "node", "node-b", "--no-headers"])
+        .contains("NotReady")));
+    assert!(
+        t.until(30, || {
+            let w = wide(&t);
+            w.lines()
+                .filter(|l| l.contains("Running") && l.contains("node-a"))
+                .count()
+                == 2
+        }),
+        "pods: {}",
+        wide(&t)
+    );
+    let taints = t.ok(&[
+        "get",
+        "node",
+        "node-b",
+        "-o",
+        "jsonpath={.spec.taints[*].key}",
+    ]);
+    assert!(
+        taints.contains("node.kubernetes.io/unreachable"),
+        "{taints}"
+    );
+}

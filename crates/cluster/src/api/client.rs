@@ -27,6 +27,10 @@ pub trait ControlPlane: Send + Sync {
     fn revision(&self) -> ApiResult<i64>;
     /// The Services' address range.
     fn service_cidr(&self) -> (u32, u8);
+    /// How often to look for changes ([`ControlPlane::revision`]).
+    fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(50)
+    }
 }
 
 fn kubelet() -> Write {

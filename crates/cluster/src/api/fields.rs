@@ -51,6 +51,25 @@ fn supported(kind: &str) -> &'static [&'static str] {
     }
 }
 
+impl std::fmt::Display for FieldSelector {
+    /// The text [`FieldSelector::parse`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}{}{}",
+                    t.field,
+                    if t.negate { "!=" } else { "=" },
+                    t.value
+                )
+            })
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
 impl FieldSelector {
     /// Parse a selector for objects of `kind`; unknown fields are refused as kube does.
     pub fn parse(s: &str, kind: &str) -> Result<FieldSelector, ApiError> {

@@ -90,6 +90,9 @@ pub struct Registry {
     rev: tokio::sync::watch::Sender<i64>,
     pub service_cidr: (u32, u8),
     ca_pem: std::sync::OnceLock<String>,
+    /// How long a node may go without renewing its lease before it is Ready=Unknown
+    /// (seconds; kube-controller-manager's `--node-monitor-grace-period`).
+    pub node_grace_secs: std::sync::atomic::AtomicI64,
 }
 
 fn store_err<'a>(res: &'a Resource, name: &str) -> impl Fn(crate::store::Error) -> ApiError + 'a {
@@ -154,6 +157,7 @@ impl Registry {
             rev: tx,
             service_cidr,
             ca_pem: std::sync::OnceLock::new(),
+            node_grace_secs: std::sync::atomic::AtomicI64::new(40),
         };
         Ok(reg)
     }

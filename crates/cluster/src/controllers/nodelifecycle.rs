@@ -1,5 +1,5 @@
 //! Node lifecycle: a node whose agent stopped renewing its Lease (`kube-node-lease`)
-//! for the grace period (40 s) gets `Ready=Unknown` and the `unreachable` taints;
+//! for the grace period (40 s by default) gets `Ready=Unknown` and the `unreachable` taints;
 //! pods on a node with a NoExecute taint they do not tolerate (or tolerate only for
 //! `tolerationSeconds`, 300 by default) are evicted, so their controllers replace them
 //! elsewhere. A node that comes back loses the taints.
@@ -9,9 +9,6 @@ use serde_json::{json, Value};
 use super::{condition, gone_ok, list, name, namespace, pod_active, res, set_status};
 use crate::api::registry::DeleteOptions;
 use crate::api::{ApiResult, Registry};
-
-/// How long a node may go without renewing its lease.
-pub const GRACE_SECS: i64 = 40;
 
 const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 const NOT_READY: &str = "node.kubernetes.io/not-ready";
@@ -81,7 +78,10 @@ pub fn reconcile(reg: &Registry) -> ApiResult<()> {
         let ready =
             condition(node, "Ready").map(|c| c["status"].as_str().unwrap_or_default().to_string());
         let beat = last_heartbeat(reg, node)?;
-        let lost = beat.is_none_or(|b| now - b > GRACE_SECS * 1_000_000_000);
+        let grace = reg
+            .node_grace_secs
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let lost = beat.is_none_or(|b| now - b > grace * 1_000_000_000);
         if lost && ready.as_deref() != Some("Unknown") {
             let mut st = node["status"].clone();
             let mut conds: Vec<Value> = st["conditions"].as_array().cloned().unwrap_or_default();
