@@ -240,6 +240,21 @@ impl Store {
         Ok((out, rev))
     }
 
+    /// The stored JSON of every object of a scope (by namespace, then name) and the
+    /// revision: a plain list needs no parsing.
+    pub fn list_raw(&self, scope: Scope<'_>) -> Result<(Vec<String>, i64)> {
+        let rev = self.revision()?;
+        let mut st = self.db.prepare_cached(
+            "SELECT body FROM objects WHERE resource=?1 AND (?2 IS NULL OR namespace=?2)
+             ORDER BY namespace, name",
+        )?;
+        let rows = st.query_map(params![scope.resource, scope.namespace], |r| {
+            r.get::<_, String>(0)
+        })?;
+        let out = rows.collect::<std::result::Result<Vec<String>, _>>()?;
+        Ok((out, rev))
+    }
+
     /// The events of a scope after revision `since`; `Gone` when those were compacted.
     pub fn events_since(&self, scope: Scope<'_>, since: i64) -> Result<Vec<Event>> {
         let compacted: i64 =

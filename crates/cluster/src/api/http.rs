@@ -322,6 +322,33 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
             if query.flag("watch") {
                 return watch::serve(s.clone(), &t, opts, &query, &accept).await;
             }
+            let plain = opts.labels.0.is_empty()
+                && opts.fields.0.is_empty()
+                && opts.continue_token.is_none()
+                && !accept.split(',').next().unwrap_or_default().contains("as=");
+            let raw = if plain {
+                Some(reg.list_raw(t.res, ns)?)
+            } else {
+                None
+            };
+            // The stored objects as they are, without parsing them again, when they
+            // all fit in one page.
+            if let Some((items, rev)) =
+                raw.filter(|(items, _)| opts.limit.is_none_or(|l| l == 0 || items.len() <= l))
+            {
+                let mut body = format!(
+                    "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{{\"resourceVersion\":\"{rev}\"}},\"items\":[",
+                    t.res.kind,
+                    t.res.api_version()
+                );
+                body.push_str(&items.join(","));
+                body.push_str("]}\n");
+                return Response::builder()
+                    .status(StatusCode::OK)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body))
+                    .map_err(|e| ApiError::internal(e.to_string()));
+            }
             let (items, rev, next) = reg.list(t.res, ns, &opts)?;
             Ok(render_list(t.res, items, rev, next, &accept, &query))
         }

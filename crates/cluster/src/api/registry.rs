@@ -295,11 +295,16 @@ impl Registry {
         ns: Option<&str>,
         opts: &ListOptions,
     ) -> ApiResult<(Vec<Value>, i64, Option<String>)> {
-        let key = res.store_key();
-        let (items, rev) = self
-            .lock()
-            .list(Self::scope(&key, ns), &opts.labels)
-            .map_err(store_err(res, ""))?;
+        // Read under the lock, parse outside it: a long list holds up no writer.
+        let (raw, rev) = self.list_raw(res, ns)?;
+        let mut items = Vec::with_capacity(raw.len());
+        for b in raw {
+            let v: Value =
+                serde_json::from_str(&b).map_err(|e| ApiError::internal(e.to_string()))?;
+            if opts.labels.matches(&Selector::labels_of(&v)) {
+                items.push(v);
+            }
+        }
         let start = match &opts.continue_token {
             Some(t) => Some(decode_continue(t)?),
             None => None,
@@ -328,6 +333,14 @@ impl Registry {
         }
         let rev = start.map_or(rev, |(r, _)| r);
         Ok((out, rev, next))
+    }
+
+    /// Every object of a scope as stored (JSON text), and the revision.
+    pub fn list_raw(&self, res: &Resource, ns: Option<&str>) -> ApiResult<(Vec<String>, i64)> {
+        let key = res.store_key();
+        self.lock()
+            .list_raw(Self::scope(&key, ns))
+            .map_err(store_err(res, ""))
     }
 
     /// The watch events of a scope after `since`.

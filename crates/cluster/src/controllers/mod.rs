@@ -159,10 +159,19 @@ pub const ALL: &[(&str, Pass)] = &[
 /// Run every controller after each change and once a second, until the runtime ends.
 pub async fn run(reg: Arc<Registry>) {
     let mut changes = reg.subscribe();
+    // The garbage collector reads every object: once a second is soon enough for it.
+    let mut last_gc = std::time::Instant::now() - Duration::from_secs(1);
     loop {
         let r = reg.clone();
+        let gc_due = last_gc.elapsed() >= Duration::from_secs(1);
+        if gc_due {
+            last_gc = std::time::Instant::now();
+        }
         let done = tokio::task::spawn_blocking(move || {
             for (what, pass) in ALL {
+                if *what == "garbagecollector" && !gc_due {
+                    continue;
+                }
                 if let Err(e) = pass(&r) {
                     eprintln!("quai cluster: {what} controller: {e}");
                 }
@@ -217,29 +226,30 @@ pub fn event(
     let Ok(er) = res("", "events") else { return };
     let ns = namespace(obj).unwrap_or("default").to_string();
     let now = clock::now_rfc3339_secs();
-    let opts = ListOptions {
-        fields: crate::api::fields::FieldSelector::parse(
-            &format!("involvedObject.uid={},reason={reason}", uid(obj)),
-            "Event",
-        )
-        .unwrap_or_default(),
-        ..Default::default()
-    };
-    if let Ok(found) = cp.list(er, Some(&ns), &opts) {
-        if let Some(mut e) = found.into_iter().find(|e| e["message"] == json!(message)) {
-            e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
-            e["lastTimestamp"] = json!(now);
-            let n = name(&e).to_string();
-            let _ = cp.update(er, Some(&ns), &n, e, None);
-            return;
-        }
+    // One Event per object, reason and message: its name says which, so a repeat is
+    // found by name (not by listing the namespace's events).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in uid(obj)
+        .bytes()
+        .chain(reason.bytes())
+        .chain(message.bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let ev_name = format!("{}.{h:016x}", name(obj));
+    if let Ok(mut e) = cp.get(er, Some(&ns), &ev_name) {
+        e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
+        e["lastTimestamp"] = json!(now);
+        let _ = cp.update(er, Some(&ns), &ev_name, e, None);
+        return;
     }
     let mut source = json!({"component": component});
     if let Some(h) = host {
         source["host"] = json!(h);
     }
     let ev = json!({
-        "metadata": {"name": format!("{}.{:x}", name(obj), clock::now_nanos())},
+        "metadata": {"name": ev_name},
         "involvedObject": {"kind": r.kind, "namespace": namespace(obj), "name": name(obj),
                            "uid": uid(obj), "apiVersion": r.api_version(),
                            "resourceVersion": obj["metadata"]["resourceVersion"]},
