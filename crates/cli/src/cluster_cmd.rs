@@ -37,9 +37,10 @@ pub struct AgentArgs {
     /// This machine's node name (default: its host name).
     #[arg(long)]
     node_name: Option<String>,
-    /// This node's pod range (a /24 of the cluster's, not another node's).
+    /// This node's pod range (a /24 of the cluster's); default: the one the control
+    /// plane gives the node.
     #[arg(long)]
-    pod_cidr: String,
+    pod_cidr: Option<String>,
     /// The address other nodes reach this one at.
     #[arg(long)]
     node_ip: Option<std::net::Ipv4Addr>,
@@ -123,13 +124,16 @@ fn agent(a: AgentArgs, root: &std::path::Path, run_dir: &std::path::Path) -> any
             a.server
         );
     }
-    let pod_cidr = first_slash24(&a.pod_cidr)?;
-    if pod_cidr != a.pod_cidr {
-        anyhow::bail!(
-            "--pod-cidr {:?}: give the node's /24 ({pod_cidr})",
-            a.pod_cidr
-        );
-    }
+    let pod_cidr = match &a.pod_cidr {
+        Some(given) => {
+            let p = first_slash24(given)?;
+            if &p != given {
+                anyhow::bail!("--pod-cidr {given:?}: give the node's /24 ({p})");
+            }
+            p
+        }
+        None => String::new(),
+    };
     let service_cidr = cluster::server::parse_cidr("--service-cidr", &a.service_cidr)?;
     let ca = std::fs::read(&a.ca_file)
         .with_context(|| format!("read the cluster CA {}", a.ca_file.display()))?;
@@ -174,6 +178,7 @@ pub fn cluster(
                 request_log: a.request_log,
                 service_cidr: cluster::server::parse_cidr("--service-cidr", &a.service_cidr)?,
                 node_grace_secs: a.node_monitor_grace_period.max(1),
+                cluster_cidr: cluster::server::parse_cidr("--cluster-cidr", &a.cluster_cidr)?,
             };
             let hook: Option<cluster::server::Hook> = if a.no_agent {
                 None

@@ -26,6 +26,8 @@ pub struct Options {
     pub service_cidr: (u32, u8),
     /// Seconds a node may go silent before it is Ready=Unknown.
     pub node_grace_secs: i64,
+    /// The pods' range (each node gets a /24 of it).
+    pub cluster_cidr: (u32, u8),
 }
 
 /// `A.B.C.D/N` as (network address, N), refused unless it is a range of 256 to 2^24
@@ -148,6 +150,7 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
     let reg = Arc::new(Registry::open_with(&db, opts.service_cidr)?);
     reg.node_grace_secs
         .store(opts.node_grace_secs, std::sync::atomic::Ordering::Relaxed);
+    let _ = reg.cluster_cidr.set(opts.cluster_cidr);
     reg.bootstrap(Some(opts.listen))?;
     let files = crate::tls::Files::in_dir(&opts.data_dir);
     let tls = if opts.insecure_loopback {

@@ -28,7 +28,7 @@ pub struct Options {
     /// The engine's root and run directory.
     pub root: PathBuf,
     pub run_dir: PathBuf,
-    /// This node's pod range (`10.42.0.0/24`).
+    /// This node's pod range (`10.42.0.0/24`); empty: the one the control plane gives.
     pub pod_cidr: String,
     /// Whether this node also runs the control plane (its role label).
     pub control_plane: bool,
@@ -144,15 +144,21 @@ pub fn register(reg: &dyn ControlPlane, opts: &Options) -> Result<()> {
                     n["metadata"]["labels"][k] = v.clone();
                 }
             }
-            n["spec"]["podCIDR"] = json!(opts.pod_cidr);
-            n["spec"]["podCIDRs"] = json!([opts.pod_cidr]);
+            if !opts.pod_cidr.is_empty() {
+                n["spec"]["podCIDR"] = json!(opts.pod_cidr);
+                n["spec"]["podCIDRs"] = json!([opts.pod_cidr]);
+            }
             reg.update(nr, None, &opts.node_name, n, None)?
         }
         Err(e) if e.code == 404 => reg.create(
             nr,
             None,
-            json!({"metadata": {"name": opts.node_name, "labels": labels},
-                   "spec": {"podCIDR": opts.pod_cidr, "podCIDRs": [opts.pod_cidr]}}),
+            if opts.pod_cidr.is_empty() {
+                json!({"metadata": {"name": opts.node_name, "labels": labels}, "spec": {}})
+            } else {
+                json!({"metadata": {"name": opts.node_name, "labels": labels},
+                       "spec": {"podCIDR": opts.pod_cidr, "podCIDRs": [opts.pod_cidr]}})
+            },
         )?,
         Err(e) => return Err(e.into()),
     };
@@ -188,8 +194,27 @@ pub fn renew_lease(reg: &dyn ControlPlane, opts: &Options) -> Result<()> {
 
 /// Start the agent's threads (the lease and node status, and the pods); what it
 /// answers the API server for its pods.
-pub fn spawn(reg: Arc<dyn ControlPlane>, opts: Options) -> Result<Arc<Proxy>> {
+pub fn spawn(reg: Arc<dyn ControlPlane>, mut opts: Options) -> Result<Arc<Proxy>> {
     register(&*reg, &opts)?;
+    if opts.pod_cidr.is_empty() {
+        // The control plane gives this node its range.
+        let nr = res("", "nodes")?;
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let n = reg.get(nr, None, &opts.node_name)?;
+            if let Some(c) = n["spec"]["podCIDR"].as_str().filter(|c| !c.is_empty()) {
+                opts.pod_cidr = c.to_string();
+                break;
+            }
+            if Instant::now() > end {
+                return Err(Error::Other(format!(
+                    "node {} got no pod range from the control plane in 30 s (give --pod-cidr)",
+                    opts.node_name
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
     let (r1, o1) = (reg.clone(), opts.clone());
     std::thread::Builder::new()
         .name("quai-node-lease".into())

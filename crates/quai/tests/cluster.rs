@@ -1206,7 +1206,12 @@ spec:
         ])
     };
     let (ip_a, ip_b) = (ip_on("node-a"), ip_on("node-b"));
+    // B's range came from the control plane: the cluster's next /24.
     assert!(ip_b.starts_with("10.42.1."), "{ip_b}");
+    assert_eq!(
+        t.ok(&["get", "node", "node-b", "-o", "jsonpath={.spec.podCIDR}"]),
+        "10.42.1.0/24"
+    );
     assert!(
         t.until(10, || t.curl_from("a", &format!("http://{ip_b}:8080/"))
             == "404"),

@@ -93,6 +93,8 @@ pub struct Registry {
     /// How long a node may go without renewing its lease before it is Ready=Unknown
     /// (seconds; kube-controller-manager's `--node-monitor-grace-period`).
     pub node_grace_secs: std::sync::atomic::AtomicI64,
+    /// The pods' range nodes get their /24 from (network address, prefix length).
+    pub cluster_cidr: std::sync::OnceLock<(u32, u8)>,
 }
 
 fn store_err<'a>(res: &'a Resource, name: &str) -> impl Fn(crate::store::Error) -> ApiError + 'a {
@@ -158,6 +160,7 @@ impl Registry {
             service_cidr,
             ca_pem: std::sync::OnceLock::new(),
             node_grace_secs: std::sync::atomic::AtomicI64::new(40),
+            cluster_cidr: std::sync::OnceLock::new(),
         };
         Ok(reg)
     }

@@ -17,6 +17,7 @@ pub mod endpoints;
 pub mod gc;
 pub mod job;
 pub mod namespace;
+pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod replicaset;
 pub mod scheduler;
@@ -151,6 +152,7 @@ pub const ALL: &[(&str, Pass)] = &[
     ("deployment", deployment::reconcile),
     ("replicaset", replicaset::reconcile),
     ("job", job::reconcile),
+    ("nodeipam", nodeipam::reconcile),
     ("nodelifecycle", nodelifecycle::reconcile),
     ("scheduler", scheduler::reconcile),
     ("endpoints", endpoints::reconcile),

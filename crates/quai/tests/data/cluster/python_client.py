@@ -54,8 +54,15 @@ while time.time() < deadline:
     time.sleep(0.2)
 else:
     sys.exit("pod not running")
-d = apps.read_namespaced_deployment_status("pyweb", ns)
-assert d.status.available_replicas == 1, d.status
+# The Deployment's status follows its ReplicaSet's, a pass of the controllers later.
+deadline = time.time() + 10
+while time.time() < deadline:
+    d = apps.read_namespaced_deployment_status("pyweb", ns)
+    if d.status.available_replicas == 1:
+        break
+    time.sleep(0.2)
+else:
+    sys.exit(f"deployment not available: {d.status}")
 print("deployment ok", pods[0].status.pod_ip)
 
 events = []
