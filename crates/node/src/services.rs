@@ -82,6 +82,12 @@ pub fn wanted(reg: &dyn ControlPlane, dns: Option<Ipv4Addr>) -> Result<Vec<Servi
                 port,
                 node_port: p["nodePort"].as_u64().and_then(|x| u16::try_from(x).ok()),
                 backends,
+                affinity_secs: (spec["sessionAffinity"] == "ClientIP").then(|| {
+                    spec["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"]
+                        .as_u64()
+                        .and_then(|t| u32::try_from(t).ok())
+                        .unwrap_or(10800)
+                }),
             });
         }
     }

@@ -862,6 +862,72 @@ spec:
     );
     assert!(logs.contains("HTTP/1.1 404"), "{logs}");
 
+    // Session affinity ClientIP: one client keeps its pod; without it, both answer.
+    let who = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: who}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: who}}
+  template:
+    metadata: {labels: {app: who}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: httpd
+        image: localbusybox:1
+        imagePullPolicy: Never
+        command: [sh, -c, 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www']
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sticky}
+spec:
+  selector: {app: who}
+  sessionAffinity: ClientIP
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: loose}
+spec:
+  selector: {app: who}
+  ports: [{port: 80, targetPort: 8080}]
+"#;
+    let o = c.apply(&["apply", "-f", "-"], who);
+    assert!(o.status.success(), "{}", text(&o));
+    let rs = c.k(&["rollout", "status", "deploy/who", "--timeout=60s"]);
+    assert!(rs.status.success(), "{}", text(&rs));
+    let answers = |svc: &str| -> std::collections::BTreeSet<String> {
+        let ip = c.ok(&["get", "svc", svc, "-o", "jsonpath={.spec.clusterIP}"]);
+        (0..12)
+            .map(|_| {
+                let o = Command::new("nsenter")
+                    .arg(format!("--net=/run/netns/{}", c.netns))
+                    .args(["curl", "-s", "-m", "2"])
+                    .arg(format!("http://{ip}/"))
+                    .output()
+                    .expect("curl");
+                String::from_utf8_lossy(&o.stdout).trim().to_string()
+            })
+            .filter(|a| !a.is_empty())
+            .collect()
+    };
+    assert!(
+        c.until(20, || answers("loose").len() == 2),
+        "loose: {:?}",
+        answers("loose")
+    );
+    assert!(c.until(20, || !answers("sticky").is_empty()));
+    assert_eq!(
+        answers("sticky").len(),
+        1,
+        "sticky: {:?}",
+        answers("sticky")
+    );
+    c.ok(&["delete", "deploy", "who"]);
+
     // A container that keeps failing is restarted with back-off.
     let crash = c.apply(
         &["apply", "-f", "-"],
