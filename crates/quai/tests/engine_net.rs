@@ -526,8 +526,9 @@ fn user_networks_isolation_and_internal() {
     let ids = e.all_ids();
     e.ok(&["rm", "-f", "aa"]);
     e.ok(&["network", "rm", "front", "back"]);
-    let links = String::from_utf8_lossy(&e.in_netns("ip", &["-o", "link"]).stdout).into_owned();
-    assert!(!links.contains(": quai-"), "{links}");
+    // The bridges are taken down at once and deleted in the background (ADR 019).
+    let links = || String::from_utf8_lossy(&e.in_netns("ip", &["-o", "link"]).stdout).into_owned();
+    assert!(e.until(10, || !links().contains(": quai-")), "{}", links());
     assert_eq!(
         e.ok(&["network", "ls", "-q"]).lines().count(),
         3,
