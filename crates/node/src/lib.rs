@@ -271,7 +271,7 @@ impl Proxy {
         }
     }
 
-    /// The newest container of `name` in `pod` (by restart attempt).
+    /// The attempts of container `name` in `pod`, oldest first.
     fn container(
         &self,
         eng: &mut engine::lifecycle::Engine,
@@ -279,27 +279,7 @@ impl Proxy {
         name: &str,
     ) -> std::result::Result<Vec<engine::Record>, String> {
         let uid = pod["metadata"]["uid"].as_str().unwrap_or_default();
-        let mut mine: Vec<engine::Record> = eng
-            .list()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|r| {
-                r.config.labels.get(spec::LABEL_POD_UID).map(String::as_str) == Some(uid)
-                    && r.config
-                        .labels
-                        .get(spec::LABEL_CONTAINER)
-                        .map(String::as_str)
-                        == Some(name)
-            })
-            .collect();
-        mine.sort_by_key(|r| {
-            r.config
-                .labels
-                .get(spec::LABEL_ATTEMPT)
-                .and_then(|a| a.parse::<u32>().ok())
-                .unwrap_or(0)
-        });
-        Ok(mine)
+        pods::attempts(eng, uid, name).map_err(|e| e.to_string())
     }
 }
 

@@ -130,6 +130,20 @@ pub fn gateway(eng: &Engine, name: &str) -> Option<std::net::Ipv4Addr> {
     Some(std::net::Ipv4Addr::from(u32::from(base) + 1))
 }
 
+/// The engine's containers of container `cname` of pod `uid`, oldest attempt first.
+pub fn attempts(eng: &mut Engine, uid: &str, cname: &str) -> Result<Vec<Record>> {
+    let mut out: Vec<Record> = eng
+        .list()?
+        .into_iter()
+        .filter(|r| {
+            r.config.labels.get(LABEL_POD_UID).map(String::as_str) == Some(uid)
+                && r.config.labels.get(LABEL_CONTAINER).map(String::as_str) == Some(cname)
+        })
+        .collect();
+    out.sort_by_key(attempt);
+    Ok(out)
+}
+
 /// Stop and remove a pod's containers, the pause container last.
 fn remove_all(eng: &mut Engine, ctrs: &[Record], grace: i64) {
     let (infra, rest): (Vec<&Record>, Vec<&Record>) = ctrs
@@ -446,22 +460,30 @@ impl Pods {
                 continue;
             }
             initialized = false;
+            let mut tried = false;
             match &cur {
                 Some(r) if running(r) => {}
                 Some(r) if exited(r) => {
                     if policy == "Never" {
                         failed_for_good = true;
                     } else if self.may_restart(&uid, &cname, now) {
+                        tried = true;
                         self.start_container(pod, c, &infra.id, attempt(r) + 1, &vols)?;
                     }
                 }
                 _ => {
+                    tried = true;
                     if let Err(e) = self.start_container(pod, c, &infra.id, 0, &vols) {
                         start_error = Some(e.to_string());
                     }
                 }
             }
-            let cur = self.newest(&uid, &cname)?;
+            // Only a start changes what the engine has for this container.
+            let cur = if tried {
+                self.newest(&uid, &cname)?
+            } else {
+                cur
+            };
             init_statuses.push(self.status_of(pod, c, cur.as_ref(), &ctrs, false, ""));
             break;
         }
@@ -476,9 +498,11 @@ impl Pods {
         for c in &containers {
             let cname = s(&c["name"]);
             let cur = latest(&cname).cloned();
+            let mut tried = false;
             if initialized && !failed_for_good {
                 match &cur {
                     None => {
+                        tried = true;
                         if let Err(e) = self.start_container(pod, c, &infra.id, 0, &vols) {
                             start_error = Some(e.to_string());
                         }
@@ -487,6 +511,7 @@ impl Pods {
                         let again =
                             policy == "Always" || (policy == "OnFailure" && r.state.exit_code != 0);
                         if again && self.may_restart(&uid, &cname, now) {
+                            tried = true;
                             if let Err(e) =
                                 self.start_container(pod, c, &infra.id, attempt(r) + 1, &vols)
                             {
@@ -497,7 +522,11 @@ impl Pods {
                     _ => {}
                 }
             }
-            let cur = self.newest(&uid, &cname)?;
+            let cur = if tried {
+                self.newest(&uid, &cname)?
+            } else {
+                cur
+            };
             let mut st = self.status_of(pod, c, cur.as_ref(), &ctrs, initialized, &pod_ip);
             if cur.is_none() {
                 if let Some(e) = &start_error {
@@ -510,10 +539,6 @@ impl Pods {
             }
             statuses.push(st);
         }
-        if let Err(e) = &vols {
-            start_error = Some(e.to_string());
-        }
-        let _ = start_error;
         self.write_status(
             pod,
             &pod_ip,
@@ -543,15 +568,7 @@ impl Pods {
 
     /// The newest attempt of container `cname` of pod `uid`, as the engine has it now.
     fn newest(&mut self, uid: &str, cname: &str) -> Result<Option<Record>> {
-        Ok(self
-            .eng
-            .list()?
-            .into_iter()
-            .filter(|r| {
-                r.config.labels.get(LABEL_POD_UID).map(String::as_str) == Some(uid)
-                    && r.config.labels.get(LABEL_CONTAINER).map(String::as_str) == Some(cname)
-            })
-            .max_by_key(attempt))
+        Ok(attempts(&mut self.eng, uid, cname)?.pop())
     }
 
     fn may_restart(&mut self, uid: &str, cname: &str, now: i64) -> bool {

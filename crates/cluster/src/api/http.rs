@@ -368,7 +368,7 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         }
         (&Method::GET, Some(name), Some("scale")) => {
             let obj = reg.get(t.res, ns, name)?;
-            Ok(json_response(200, &scale_of(t.res, &obj)))
+            Ok(json_response(200, &scale_of(&obj)))
         }
         (&Method::POST, None, None) => {
             let obj = decode_body(&body, &ctype)?;
@@ -395,7 +395,7 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
             Ok(warned(json_response(200, &out), &w))
         }
         (&Method::PATCH, Some(name), sub @ (None | Some("status") | Some("scale"))) => {
-            let out = patch::apply(reg, t.res, ns, name, sub, &ctype, &body, &w, &headers)?;
+            let out = patch::apply(reg, t.res, ns, name, sub, &ctype, &body, &w)?;
             Ok(warned(json_response(200, &out), &w))
         }
         (&Method::DELETE, Some(name), None) => {
@@ -669,7 +669,7 @@ fn render_list(
 }
 
 /// The `Scale` of a workload (autoscaling/v1).
-pub(crate) fn scale_of(res: &Resource, obj: &Value) -> Value {
+pub(crate) fn scale_of(obj: &Value) -> Value {
     let sel = match obj["spec"]["selector"]["matchLabels"].as_object() {
         Some(m) => m
             .iter()
@@ -686,15 +686,7 @@ pub(crate) fn scale_of(res: &Resource, obj: &Value) -> Value {
                      "creationTimestamp": md["creationTimestamp"]},
         "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(0)},
         "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": sel},
-        "_res": res.plural,
     })
-    .as_object()
-    .map(|m| {
-        let mut m = m.clone();
-        m.remove("_res");
-        Value::Object(m)
-    })
-    .unwrap_or_default()
 }
 
 pub(crate) fn set_scale(
@@ -717,5 +709,5 @@ pub(crate) fn set_scale(
     }
     obj["spec"]["replicas"] = json!(n);
     let out = reg.update(res, ns, name, obj, None, w)?;
-    Ok(scale_of(res, &out))
+    Ok(scale_of(&out))
 }

@@ -3,7 +3,6 @@
 //! `$setElementOrder/`, `$deleteFromPrimitiveList/`), applied to the stored object and
 //! written with its revision as the precondition (retried when another write won).
 
-use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 
 use super::http::{scale_of, set_scale};
@@ -348,12 +347,11 @@ pub fn apply(
     ctype: &str,
     body: &[u8],
     w: &Write,
-    _headers: &HeaderMap,
 ) -> ApiResult<Value> {
     for _ in 0..5 {
         let cur = reg.get(res, ns, name)?;
         if sub == Some("scale") {
-            let scale = patched(&scale_of(res, &cur), ctype, body)?;
+            let scale = patched(&scale_of(&cur), ctype, body)?;
             return set_scale(reg, res, ns, name, &scale, w);
         }
         let mut new = patched(&cur, ctype, body)?;
