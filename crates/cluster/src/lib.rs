@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod controllers;
+mod etcd;
 pub mod resources;
 pub mod selector;
 pub mod server;

@@ -28,6 +28,41 @@ pub struct Options {
     pub node_grace_secs: i64,
     /// The pods' range (each node gets a /24 of it).
     pub cluster_cidr: (u32, u8),
+    /// Where the objects live.
+    pub datastore: Datastore,
+}
+
+/// The store behind the API.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Datastore {
+    /// `state.db` in the data directory.
+    Sqlite,
+    /// An etcd cluster (`host:port` of each member); several servers may share it.
+    Etcd(Vec<String>),
+}
+
+impl Datastore {
+    /// `sqlite` or `etcd://HOST:PORT[,HOST:PORT...]`.
+    pub fn parse(s: &str) -> Result<Datastore, Error> {
+        if s == "sqlite" {
+            return Ok(Datastore::Sqlite);
+        }
+        let bad = |why: &str| Error::Usage(format!("--datastore {s:?}: {why}"));
+        let rest = s
+            .strip_prefix("etcd://")
+            .ok_or_else(|| bad("expected sqlite or etcd://HOST:PORT[,HOST:PORT...]"))?;
+        let mut eps = Vec::new();
+        for ep in rest.split(',') {
+            let (host, port) = ep
+                .rsplit_once(':')
+                .ok_or_else(|| bad(&format!("{ep:?} has no port")))?;
+            if host.is_empty() || host.contains('/') || port.parse::<u16>().is_err() {
+                return Err(bad(&format!("{ep:?} is not HOST:PORT")));
+            }
+            eps.push(ep.to_string());
+        }
+        Ok(Datastore::Etcd(eps))
+    }
 }
 
 /// `A.B.C.D/N` as (network address, N), refused unless it is a range of 256 to 2^24
@@ -146,8 +181,12 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
         Some(t) => t.clone(),
         None => token(&opts.data_dir)?,
     };
-    let db = opts.data_dir.join("state.db");
-    let reg = Arc::new(Registry::open_with(&db, opts.service_cidr)?);
+    let store = match &opts.datastore {
+        Datastore::Sqlite => crate::store::Store::open(&opts.data_dir.join("state.db")),
+        Datastore::Etcd(eps) => crate::store::Store::open_etcd(eps),
+    }
+    .map_err(|e| Error::Usage(format!("open the datastore: {e}")))?;
+    let reg = Arc::new(Registry::with_store(store, opts.service_cidr)?);
     reg.node_grace_secs
         .store(opts.node_grace_secs, std::sync::atomic::Ordering::Relaxed);
     let _ = reg.cluster_cidr.set(opts.cluster_cidr);
@@ -212,7 +251,11 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
                 source,
             })?;
         tokio::spawn(compactor(reg.clone()));
-        tokio::spawn(crate::controllers::run(reg));
+        // Servers sharing an etcd elect one to run the controllers and scheduler.
+        let elector = matches!(opts.datastore, Datastore::Etcd(_)).then(|| {
+            crate::controllers::leader::Elector::new(format!("{listen}_{}", std::process::id()))
+        });
+        tokio::spawn(crate::controllers::run(reg, elector));
         let app = http::router(server);
         match tls {
             Some(cfg) => {

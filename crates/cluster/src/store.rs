@@ -27,6 +27,8 @@ pub enum Error {
     Db(#[from] rusqlite::Error),
     #[error("store: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("store: {0}")]
+    Backend(String),
 }
 
 impl Error {
@@ -52,8 +54,17 @@ pub struct Event {
     pub object: Value,
 }
 
-/// The store.
+/// The store: SQLite (the default) or etcd.
 pub struct Store {
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(Sqlite),
+    Etcd(crate::etcd::Etcd),
+}
+
+struct Sqlite {
     db: Connection,
 }
 
@@ -80,8 +91,116 @@ fn event_kind(code: i64) -> &'static str {
 }
 
 impl Store {
-    /// Open (or make) the store at `path` (`:memory:` for tests).
+    /// Open (or make) the SQLite store at `path` (`:memory:` for tests).
     pub fn open(path: &Path) -> Result<Store> {
+        Ok(Store {
+            backend: Backend::Sqlite(Sqlite::open(path)?),
+        })
+    }
+
+    /// Use the etcd cluster at `endpoints` (`host:port`).
+    pub fn open_etcd(endpoints: &[String]) -> Result<Store> {
+        Ok(Store {
+            backend: Backend::Etcd(crate::etcd::Etcd::open(endpoints)?),
+        })
+    }
+
+    /// Where changes made by others (other API servers on the same etcd) are
+    /// announced; a SQLite store has no other writer.
+    pub fn set_notify(&self, tx: tokio::sync::watch::Sender<i64>) {
+        if let Backend::Etcd(e) = &self.backend {
+            e.set_notify(tx);
+        }
+    }
+
+    /// The latest revision.
+    pub fn revision(&self) -> Result<i64> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.revision(),
+            Backend::Etcd(e) => Ok(e.revision()),
+        }
+    }
+
+    /// Create; the object comes back with its resourceVersion.
+    pub fn create(&mut self, scope: Scope<'_>, obj: Value) -> Result<Value> {
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.write(scope, obj, 0, None),
+            Backend::Etcd(e) => e.write(scope, obj, 0, None),
+        }
+    }
+
+    /// Update; a `metadata.resourceVersion` in `obj` must be the stored one.
+    pub fn update(&mut self, scope: Scope<'_>, obj: Value) -> Result<Value> {
+        let pre = obj["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string);
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.write(scope, obj, 1, pre.as_deref()),
+            Backend::Etcd(e) => e.write(scope, obj, 1, pre.as_deref()),
+        }
+    }
+
+    /// Delete; the last state comes back (with the deletion's revision).
+    pub fn delete(&mut self, scope: Scope<'_>, name: &str) -> Result<Value> {
+        match &mut self.backend {
+            Backend::Sqlite(s) => {
+                let obj = s.get(scope, name)?;
+                s.write(scope, obj, 2, None)
+            }
+            Backend::Etcd(e) => e.write(
+                scope,
+                serde_json::json!({"metadata": {"name": name}}),
+                2,
+                None,
+            ),
+        }
+    }
+
+    /// One object.
+    pub fn get(&self, scope: Scope<'_>, name: &str) -> Result<Value> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.get(scope, name),
+            Backend::Etcd(e) => e.get(scope, name),
+        }
+    }
+
+    /// The objects of a scope that match `selector`, by namespace then name, and the
+    /// revision the list is consistent with.
+    pub fn list(&self, scope: Scope<'_>, selector: &Selector) -> Result<(Vec<Value>, i64)> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list(scope, selector),
+            Backend::Etcd(e) => e.list(scope, selector),
+        }
+    }
+
+    /// The stored JSON of every object of a scope (by namespace, then name) and the
+    /// revision: a plain list needs no parsing.
+    pub fn list_raw(&self, scope: Scope<'_>) -> Result<(Vec<String>, i64)> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_raw(scope),
+            Backend::Etcd(e) => e.list_raw(scope),
+        }
+    }
+
+    /// The events of a scope after revision `since`; `Gone` when those were compacted.
+    pub fn events_since(&self, scope: Scope<'_>, since: i64) -> Result<Vec<Event>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.events_since(scope, since),
+            Backend::Etcd(e) => e.events_since(scope, since),
+        }
+    }
+
+    /// Forget the events at or before `revision` (watches from before then get `Gone`).
+    pub fn compact(&mut self, revision: i64) -> Result<()> {
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.compact(revision),
+            Backend::Etcd(e) => e.compact(revision),
+        }
+    }
+}
+
+impl Sqlite {
+    fn open(path: &Path) -> Result<Sqlite> {
         let db = Connection::open(path)?;
         db.execute_batch(
             "PRAGMA journal_mode=WAL;
@@ -95,7 +214,7 @@ impl Store {
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
              INSERT OR IGNORE INTO meta VALUES ('revision', 1), ('compacted', 0);",
         )?;
-        Ok(Store { db })
+        Ok(Sqlite { db })
     }
 
     /// The latest revision.
@@ -179,25 +298,6 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(obj)
-    }
-
-    /// Create; the object comes back with its resourceVersion.
-    pub fn create(&mut self, scope: Scope<'_>, obj: Value) -> Result<Value> {
-        self.write(scope, obj, 0, None)
-    }
-
-    /// Update; a `metadata.resourceVersion` in `obj` must be the stored one.
-    pub fn update(&mut self, scope: Scope<'_>, obj: Value) -> Result<Value> {
-        let pre = obj["metadata"]["resourceVersion"]
-            .as_str()
-            .map(str::to_string);
-        self.write(scope, obj, 1, pre.as_deref())
-    }
-
-    /// Delete; the last state comes back (with the deletion's revision).
-    pub fn delete(&mut self, scope: Scope<'_>, name: &str) -> Result<Value> {
-        let obj = self.get(scope, name)?;
-        self.write(scope, obj, 2, None)
     }
 
     /// One object.

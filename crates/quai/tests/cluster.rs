@@ -1333,3 +1333,301 @@ spec:
         "{taints}"
     );
 }
+
+/// Two API servers on one etcd (a real etcd 3.4 member in the test's namespace),
+/// stopped, the member too, and the namespace removed even when a check fails.
+struct SharedEtcd {
+    dir: tempfile::TempDir,
+    netns: String,
+    etcd: Option<Child>,
+    servers: Vec<Option<Child>>,
+}
+
+impl SharedEtcd {
+    fn start() -> SharedEtcd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let netns = common::netns_add("quai-e", dir.path());
+        let log = std::fs::File::create(dir.path().join("etcd.log")).expect("log");
+        let etcd = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{netns}"))
+            .args(["etcd", "--data-dir"])
+            .arg(dir.path().join("etcd"))
+            .args([
+                "--listen-client-urls",
+                "http://127.0.0.1:2379",
+                "--advertise-client-urls",
+                "http://127.0.0.1:2379",
+                "--listen-peer-urls",
+                "http://127.0.0.1:2380",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("etcd (Debian's etcd-server, installed by scripts/deps.sh)");
+        SharedEtcd {
+            dir,
+            netns,
+            etcd: Some(etcd),
+            servers: Vec::new(),
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    /// Start server `i` on port 6443+i; it answers before this returns.
+    fn server(&mut self, i: usize) {
+        let data = self.path(&format!("data{i}"));
+        let log = std::fs::File::create(self.path(&format!("server{i}.log"))).expect("log");
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(quai())
+            .args(["cluster", "server", "--no-agent", "--datastore"])
+            .arg("etcd://127.0.0.1:2379")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", 6443 + i))
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--write-kubeconfig")
+            .arg(self.path(&format!("kubeconfig{i}")))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start the server");
+        while self.servers.len() <= i {
+            self.servers.push(None);
+        }
+        self.servers[i] = Some(child);
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if self.path(&format!("kubeconfig{i}")).exists()
+                && self.k(i, &["get", "--raw", "/readyz"]).status.success()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("server {i} did not answer: {}", self.logs());
+    }
+
+    fn logs(&self) -> String {
+        let mut s = String::new();
+        for f in ["etcd.log", "server0.log", "server1.log"] {
+            let t = std::fs::read_to_string(self.path(f)).unwrap_or_default();
+            let tail: Vec<&str> = t.lines().rev().take(15).collect();
+            s.push_str(&format!("\n--- {f}\n"));
+            for l in tail.iter().rev() {
+                s.push_str(l);
+                s.push('\n');
+            }
+        }
+        s
+    }
+
+    fn k_cmd(&self, i: usize, args: &[&str]) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(kubectl_bin())
+            .args(args)
+            .env("KUBECONFIG", self.path(&format!("kubeconfig{i}")))
+            .env("KUBECACHEDIR", self.path(&format!("cache{i}")))
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn k(&self, i: usize, args: &[&str]) -> Output {
+        self.k_cmd(i, args).output().expect("kubectl")
+    }
+
+    fn ok(&self, i: usize, args: &[&str]) -> String {
+        let o = self.k(i, args);
+        assert!(
+            o.status.success(),
+            "kubectl (server {i}) {args:?}: {}{}",
+            text(&o),
+            self.logs()
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn until(&self, secs: u64, mut f: impl FnMut() -> bool) -> bool {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        f()
+    }
+}
+
+impl Drop for SharedEtcd {
+    fn drop(&mut self) {
+        for c in self
+            .servers
+            .iter_mut()
+            .chain(std::iter::once(&mut self.etcd))
+        {
+            if let Some(mut c) = c.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .status();
+    }
+}
+
+#[test]
+fn servers_share_an_etcd_store_and_elect_one_leader() {
+    if !root_or_skip("servers_share_an_etcd_store_and_elect_one_leader") {
+        return;
+    }
+    let mut t = SharedEtcd::start();
+    t.server(0);
+    // The second server joins with the first one's CA and token (as a second kubeadm
+    // control-plane node is given the cluster's certificates).
+    let d1 = t.path("data1");
+    std::fs::create_dir_all(&d1).expect("data1");
+    for f in ["ca.crt", "ca.key", "token"] {
+        std::fs::copy(t.path("data0").join(f), d1.join(f)).expect("copy the CA and token");
+    }
+    t.server(1);
+    // One store: what one server writes, the other reads, and its watches see.
+    t.ok(0, &["create", "configmap", "one", "--from-literal=k=v"]);
+    assert_eq!(
+        t.ok(1, &["get", "configmap", "one", "-o", "jsonpath={.data.k}"]),
+        "v"
+    );
+    let watch = t
+        .k_cmd(1, &["get", "configmap", "-w", "--request-timeout=8s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watch");
+    std::thread::sleep(Duration::from_millis(700));
+    t.ok(0, &["create", "configmap", "two", "--from-literal=k=w"]);
+    let seen = watch.wait_with_output().expect("watch");
+    assert!(
+        String::from_utf8_lossy(&seen.stdout).contains("two"),
+        "server 1's watch missed server 0's write: {}",
+        String::from_utf8_lossy(&seen.stdout)
+    );
+    // kube-apiserver's key layout, readable with etcdctl.
+    let keys = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", t.netns))
+        .args([
+            "etcdctl",
+            "--endpoints=127.0.0.1:2379",
+            "get",
+            "--prefix",
+            "--keys-only",
+            "/registry/configmaps/default/",
+        ])
+        .output()
+        .expect("etcdctl");
+    assert!(
+        String::from_utf8_lossy(&keys.stdout).contains("/registry/configmaps/default/one"),
+        "{}",
+        text(&keys)
+    );
+    // Optimistic concurrency holds across servers: a stale write is a 409.
+    let cm = t.ok(0, &["get", "configmap", "one", "-o", "json"]);
+    t.ok(1, &["label", "configmap", "one", "touched=yes"]);
+    let stale = {
+        use std::io::Write;
+        let mut c = t.k_cmd(0, &["replace", "-f", "-"]);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("kubectl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(cm.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("replace")
+    };
+    assert!(!stale.status.success());
+    assert!(
+        text(&stale).contains("the object has been modified"),
+        "{}",
+        text(&stale)
+    );
+    // One leader runs the controllers; a Deployment made through the other server is
+    // reconciled all the same.
+    let holder = |t: &SharedEtcd| {
+        t.ok(
+            1,
+            &[
+                "get",
+                "lease",
+                "-n",
+                "kube-system",
+                "quai-controller-manager",
+                "-o",
+                "jsonpath={.spec.holderIdentity}",
+            ],
+        )
+    };
+    assert!(holder(&t).starts_with("127.0.0.1:6443_"), "{}", holder(&t));
+    t.ok(
+        1,
+        &[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.25",
+            "--replicas=2",
+        ],
+    );
+    let desired = |t: &SharedEtcd| {
+        t.ok(
+            1,
+            &[
+                "get",
+                "rs",
+                "-l",
+                "app=web",
+                "-o",
+                "jsonpath={.items[*].spec.replicas}",
+            ],
+        )
+    };
+    assert!(t.until(10, || desired(&t) == "2"), "rs: {}", desired(&t));
+    // The leader dies: the other server takes the lease once it expires (15 s) and
+    // reconciles from then on.
+    if let Some(mut c) = t.servers[0].take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    t.ok(1, &["scale", "deployment", "web", "--replicas=3"]);
+    assert!(
+        t.until(30, || holder(&t).starts_with("127.0.0.1:6444_")),
+        "lease: {}{}",
+        holder(&t),
+        t.logs()
+    );
+    assert!(t.until(10, || desired(&t) == "3"), "rs: {}", desired(&t));
+    // A restarted server resumes on the same store.
+    t.server(0);
+    assert_eq!(
+        t.ok(
+            0,
+            &[
+                "get",
+                "configmap",
+                "one",
+                "-o",
+                "jsonpath={.metadata.labels.touched}"
+            ]
+        ),
+        "yes"
+    );
+}

@@ -150,10 +150,16 @@ impl Registry {
     /// `service_cidr` (network address, prefix length).
     pub fn open_with(path: &Path, service_cidr: (u32, u8)) -> ApiResult<Registry> {
         let store = Store::open(path).map_err(|e| ApiError::internal(e.to_string()))?;
+        Registry::with_store(store, service_cidr)
+    }
+
+    /// The registry over `store` (SQLite or etcd).
+    pub fn with_store(store: Store, service_cidr: (u32, u8)) -> ApiResult<Registry> {
         let rev = store
             .revision()
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let (tx, _) = tokio::sync::watch::channel(rev);
+        store.set_notify(tx.clone());
         let reg = Registry {
             store: Mutex::new(store),
             rev: tx,

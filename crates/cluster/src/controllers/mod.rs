@@ -16,6 +16,7 @@ pub mod deployment;
 pub mod endpoints;
 pub mod gc;
 pub mod job;
+pub mod leader;
 pub mod namespace;
 pub mod nodeipam;
 pub mod nodelifecycle;
@@ -159,8 +160,9 @@ pub const ALL: &[(&str, Pass)] = &[
 ];
 
 /// Run every controller after each change and once a second, until the runtime ends.
-pub async fn run(reg: Arc<Registry>) {
+pub async fn run(reg: Arc<Registry>, elector: Option<leader::Elector>) {
     let mut changes = reg.subscribe();
+    let elector = Arc::new(std::sync::Mutex::new(elector));
     // The garbage collector reads every object: once a second is soon enough for it.
     let mut last_gc = std::time::Instant::now() - Duration::from_secs(1);
     loop {
@@ -169,7 +171,13 @@ pub async fn run(reg: Arc<Registry>) {
         if gc_due {
             last_gc = std::time::Instant::now();
         }
+        let el = elector.clone();
         let done = tokio::task::spawn_blocking(move || {
+            // With several API servers on one store, only the elected one reconciles.
+            let mut el = el.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if el.as_mut().is_some_and(|e| !e.leading(&r)) {
+                return;
+            }
             for (what, pass) in ALL {
                 if *what == "garbagecollector" && !gc_due {
                     continue;
