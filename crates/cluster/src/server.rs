@@ -191,6 +191,8 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
         .store(opts.node_grace_secs, std::sync::atomic::Ordering::Relaxed);
     let _ = reg.cluster_cidr.set(opts.cluster_cidr);
     reg.bootstrap(Some(opts.listen))?;
+    let sa_key = crate::tls::service_account_key(&opts.data_dir)?;
+    reg.set_signer(crate::api::satoken::Signer::from_pkcs8(&sa_key).map_err(Error::Usage)?);
     let files = crate::tls::Files::in_dir(&opts.data_dir);
     let tls = if opts.insecure_loopback {
         None

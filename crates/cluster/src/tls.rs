@@ -93,6 +93,21 @@ pub(crate) fn write(path: &Path, text: &str, mode: u32) -> Result<(), Error> {
     std::fs::rename(&tmp, path).map_err(io("rename", path))
 }
 
+/// The key that signs service-account tokens (`sa.key` in `dir`, made once; ECDSA
+/// P-256, PKCS#8), as DER.
+pub fn service_account_key(dir: &Path) -> Result<Vec<u8>, Error> {
+    let path = dir.join("sa.key");
+    let key = if path.exists() {
+        let pem = std::fs::read_to_string(&path).map_err(io("read", &path))?;
+        KeyPair::from_pem(&pem)?
+    } else {
+        let key = KeyPair::generate()?;
+        write(&path, &key.serialize_pem(), 0o600)?;
+        key
+    };
+    Ok(key.serialize_der())
+}
+
 /// Make what is missing: the CA, then the server certificate for `names` (DNS names
 /// and IP addresses).
 pub fn ensure(files: &Files, names: &[String]) -> Result<(), Error> {

@@ -180,6 +180,11 @@ impl ControlPlane for Remote {
         self.call("POST", &path, Some(&obj))
     }
 
+    fn token_request(&self, ns: &str, name: &str, req: &Value) -> ApiResult<Value> {
+        let path = format!("/api/v1/namespaces/{ns}/serviceaccounts/{name}/token");
+        self.call("POST", &path, Some(req))
+    }
+
     fn update(
         &self,
         res: &Resource,

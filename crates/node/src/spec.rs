@@ -11,7 +11,7 @@ use base64::Engine as _;
 use cluster::api::client::ControlPlane;
 use engine::config::NetworkMode;
 use engine::resolve::CreateRequest;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::{res, Error, Result};
 
@@ -414,10 +414,9 @@ pub fn volumes(
                         }
                     }
                 } else if src["serviceAccountToken"].is_object() {
-                    return Err(Error::Other(
-                        "service account token volumes are not issued by this cluster yet"
-                            .to_string(),
-                    ));
+                    let (path, token) =
+                        service_account_token(reg, pod, &src["serviceAccountToken"])?;
+                    files.insert(path, token.into_bytes());
                 }
             }
             write_files(&here, &files, mode(&v["projected"]))?;
@@ -429,6 +428,43 @@ pub fn volumes(
         out.insert(name, here);
     }
     Ok(out)
+}
+
+/// A token for the pod's service account, bound to the pod, as a projected
+/// `serviceAccountToken` source asks (audience, expiry): its file path and the token.
+fn service_account_token(
+    reg: &dyn ControlPlane,
+    pod: &Value,
+    src: &Value,
+) -> Result<(String, String)> {
+    let ns = s(&pod["metadata"]["namespace"]);
+    let sa = pod["spec"]["serviceAccountName"]
+        .as_str()
+        .unwrap_or("default");
+    let mut spec = json!({"expirationSeconds": src["expirationSeconds"].as_i64().unwrap_or(3600),
+        "boundObjectRef": {"kind": "Pod", "apiVersion": "v1",
+                           "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]}});
+    if let Some(aud) = src["audience"].as_str().filter(|a| !a.is_empty()) {
+        spec["audiences"] = json!([aud]);
+    }
+    let out = reg
+        .token_request(
+            &ns,
+            sa,
+            &json!({"apiVersion": "authentication.k8s.io/v1",
+                                         "kind": "TokenRequest", "spec": spec}),
+        )
+        .map_err(|e| {
+            Error::Other(format!(
+                "a token for service account {ns}/{sa}: {}",
+                e.message
+            ))
+        })?;
+    let token = out["status"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok((s(&src["path"]), token))
 }
 
 /// The engine request for container `c` of `pod`, in the pod's pause container `infra`.

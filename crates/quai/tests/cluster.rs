@@ -954,6 +954,80 @@ spec:
         .success()));
     assert_eq!(c.ok(&["logs", "crash", "--previous"]), "boom\n");
 
+    // Service-account tokens: a bound token in every pod (kube-api-access), accepted
+    // as the service account while the pod lives, with only what kube's default roles
+    // give it; `kubectl create token`; an opted-out pod gets none.
+    let sa_pods = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: sa}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: c, image: "localbusybox:1", imagePullPolicy: Never, command: [sleep, "3600"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: noauto}
+spec:
+  automountServiceAccountToken: false
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: c, image: "localbusybox:1", imagePullPolicy: Never, command: [sleep, "3600"]}
+"#;
+    let o = c.apply(&["apply", "-f", "-"], sa_pods);
+    assert!(o.status.success(), "{}", text(&o));
+    c.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/sa",
+        "pod/noauto",
+        "--timeout=60s",
+    ]);
+    let dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+    assert_eq!(
+        c.ok(&["exec", "sa", "--", "ls", dir]),
+        "ca.crt\nnamespace\ntoken\n"
+    );
+    assert_eq!(
+        c.ok(&["exec", "sa", "--", "cat", &format!("{dir}/namespace")]),
+        "default"
+    );
+    assert!(c
+        .ok(&["exec", "sa", "--", "cat", &format!("{dir}/ca.crt")])
+        .starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(!c.k(&["exec", "noauto", "--", "ls", dir]).status.success());
+    let token = c.ok(&["exec", "sa", "--", "cat", &format!("{dir}/token")]);
+    let whoami = c.ok(&["--token", &token, "auth", "whoami"]);
+    assert!(
+        whoami.contains("system:serviceaccount:default:default"),
+        "{whoami}"
+    );
+    let denied = c.k(&["--token", &token, "get", "pods"]);
+    assert!(!denied.status.success());
+    assert!(
+        text(&denied).contains("pods is forbidden: User \"system:serviceaccount:default:default\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""),
+        "{}",
+        text(&denied)
+    );
+    let can = c.k(&["--token", &token, "auth", "can-i", "get", "pods"]);
+    assert_eq!((can.status.code(), text(&can).as_str()), (Some(1), "no\n"));
+    let made = c.ok(&["create", "token", "default", "--duration=15m"]);
+    assert!(c
+        .ok(&["--token", made.trim(), "auth", "whoami"])
+        .contains("system:serviceaccount:default:default"));
+    let short = c.k(&["create", "token", "default", "--duration=5m"]);
+    assert!(
+        text(&short).contains("may not specify a duration less than 10 minutes"),
+        "{}",
+        text(&short)
+    );
+    // The pod's token ends with the pod.
+    c.ok(&["delete", "pod", "sa", "noauto", "--timeout=30s"]);
+    let gone = c.k(&["--token", &token, "auth", "whoami"]);
+    assert!(!gone.status.success());
+    assert!(text(&gone).contains("Unauthorized"), "{}", text(&gone));
+
     // Everything deleted: the engine has no container of a pod left.
     c.ok(&["delete", "deploy", "web"]);
     c.ok(&[
@@ -1494,7 +1568,7 @@ fn servers_share_an_etcd_store_and_elect_one_leader() {
     // control-plane node is given the cluster's certificates).
     let d1 = t.path("data1");
     std::fs::create_dir_all(&d1).expect("data1");
-    for f in ["ca.crt", "ca.key", "token"] {
+    for f in ["ca.crt", "ca.key", "sa.key", "token"] {
         std::fs::copy(t.path("data0").join(f), d1.join(f)).expect("copy the CA and token");
     }
     t.server(1);

@@ -27,6 +27,9 @@ pub trait ControlPlane: Send + Sync {
     fn revision(&self) -> ApiResult<i64>;
     /// The Services' address range.
     fn service_cidr(&self) -> (u32, u8);
+    /// A token for service account `name` in `ns` (`serviceaccounts/token`, a
+    /// TokenRequest in, the answered TokenRequest out).
+    fn token_request(&self, ns: &str, name: &str, req: &Value) -> ApiResult<Value>;
     /// How often to look for changes ([`ControlPlane::revision`]).
     fn poll_interval(&self) -> std::time::Duration {
         std::time::Duration::from_millis(50)
@@ -82,5 +85,9 @@ impl ControlPlane for Registry {
 
     fn service_cidr(&self) -> (u32, u8) {
         self.service_cidr
+    }
+
+    fn token_request(&self, ns: &str, name: &str, req: &Value) -> ApiResult<Value> {
+        Registry::token_request(self, ns, name, req)
     }
 }

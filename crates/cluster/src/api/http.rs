@@ -140,24 +140,84 @@ impl Query {
     }
 }
 
-fn authorized(s: &Server, headers: &HeaderMap) -> bool {
+/// Who sent a request.
+enum User {
+    /// The cluster's bearer token (or no authentication on the insecure loopback port).
+    Admin,
+    /// A service-account token.
+    ServiceAccount(super::satoken::ServiceAccountUser),
+}
+
+fn user(s: &Server, headers: &HeaderMap) -> Option<User> {
     let Some(want) = &s.settings.token else {
-        return true;
+        return Some(User::Admin);
     };
-    let Some(got) = headers
+    let got = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
+        .and_then(|v| v.strip_prefix("Bearer "))?;
     // Compared in constant time: the token is the cluster's one secret.
-    got.len() == want.len()
+    let admin = got.len() == want.len()
         && got
             .bytes()
             .zip(want.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+            == 0;
+    if admin {
+        return Some(User::Admin);
+    }
+    s.reg.authenticate(got).map(User::ServiceAccount)
+}
+
+/// kube's verb for a request.
+fn verb(method: &Method, t: &Target, q: &Query) -> &'static str {
+    match (method, t.name.is_some()) {
+        (&Method::GET, true) => "get",
+        (&Method::GET, false) if q.flag("watch") => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, true) => "delete",
+        (&Method::DELETE, false) => "deletecollection",
+        _ => "get",
+    }
+}
+
+/// The 403 kube-apiserver's RBAC gives a user without a rule for the request. Until
+/// RBAC is served (part 2), service accounts have only what kube's default roles give
+/// every authenticated user: discovery and the self-reviews.
+fn forbidden(
+    u: &super::satoken::ServiceAccountUser,
+    method: &Method,
+    t: &Target,
+    q: &Query,
+) -> ApiError {
+    let resource = match &t.sub {
+        Some(sub) => format!("{}/{sub}", t.res.plural),
+        None => t.res.plural.to_string(),
+    };
+    let whom = match &t.name {
+        Some(n) => format!("{} \"{n}\"", t.res.qualified()),
+        None => t.res.qualified(),
+    };
+    let scope = match &t.ns {
+        Some(ns) => format!("in the namespace \"{ns}\""),
+        None => "at the cluster scope".to_string(),
+    };
+    ApiError {
+        details: Some(json!({"name": t.name.clone().unwrap_or_default(), "group": t.res.group, "kind": t.res.plural})),
+        ..ApiError::new(
+            403,
+            "Forbidden",
+            format!(
+                "{whom} is forbidden: User \"{}\" cannot {} resource \"{resource}\" in API group \"{}\" {scope}",
+                u.username(),
+                verb(method, t, q),
+                t.res.group
+            ),
+        )
+    }
 }
 
 /// A resource request, parsed from its path.
@@ -224,9 +284,9 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         let _ = check;
         return Ok(text(200, "ok"));
     }
-    if !authorized(s, &headers) {
+    let Some(who) = user(s, &headers) else {
         return Err(ApiError::new(401, "Unauthorized", "Unauthorized"));
-    }
+    };
     let segs: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let accept = headers
         .get(header::ACCEPT)
@@ -245,6 +305,11 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         _ => return Err(not_found_path()),
     };
     let t = parse_target(group, version, rest)?;
+    if let User::ServiceAccount(u) = &who {
+        if !t.res.is_review() {
+            return Err(forbidden(u, &method, &t, &query));
+        }
+    }
     if t.res.is_review() {
         if method != Method::POST || t.name.is_some() {
             return Err(ApiError::method_not_allowed(format!(
@@ -262,7 +327,7 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         // The answer does not depend on what is asked (one credential, the
         // administrator's), so a body this server cannot read still gets it.
         let obj = decode_body(&body, ctype).unwrap_or_else(|_| json!({}));
-        return Ok(json_response(201, &review(t.res, obj)));
+        return Ok(json_response(201, &review(t.res, obj, &who)));
     }
     if t.sub.as_deref() == Some("exec") && matches!(method, Method::GET | Method::POST) {
         let name = t.name.clone().unwrap_or_default();
@@ -442,6 +507,11 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
                 &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
             ))
         }
+        (&Method::POST, Some(name), Some("token")) if t.res.plural == "serviceaccounts" => {
+            let obj = decode_body(&body, &ctype)?;
+            let out = reg.token_request(ns.unwrap_or_default(), name, &obj)?;
+            Ok(json_response(201, &out))
+        }
         (&Method::POST, Some(name), Some("eviction")) => {
             let obj = decode_body(&body, &ctype)?;
             let opts = delete_options_value(&obj["deleteOptions"])?;
@@ -472,27 +542,68 @@ fn warned(mut resp: Response, w: &Write) -> Response {
     resp
 }
 
-/// The answer to a review. The cluster has one credential, its administrator's bearer
-/// token: whoever presents it may do everything, and that is what the reviews say.
-fn review(res: &Resource, mut obj: Value) -> Value {
+/// The answer to a review: the administrator's token may do everything; a service
+/// account only what kube's default roles give every authenticated user.
+fn review(res: &Resource, mut obj: Value, who: &User) -> Value {
     obj["apiVersion"] = json!(res.api_version());
     obj["kind"] = json!(res.kind);
     if !obj["metadata"].is_object() {
         obj["metadata"] = json!({});
     }
     obj["metadata"]["creationTimestamp"] = json!(clock::now_rfc3339_secs());
-    let user =
-        json!({"username": "quai:admin", "groups": ["system:masters", "system:authenticated"]});
-    match res.kind {
-        "SelfSubjectReview" => obj["status"] = json!({"userInfo": user}),
-        "SelfSubjectAccessReview" => {
+    let sa = match who {
+        User::Admin => None,
+        User::ServiceAccount(u) => Some(u),
+    };
+    let user = match sa {
+        None => {
+            json!({"username": "quai:admin", "groups": ["system:masters", "system:authenticated"]})
+        }
+        Some(u) => json!({"username": u.username(), "uid": u.uid,
+            "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{}", u.namespace),
+                       "system:authenticated"]}),
+    };
+    let self_review = |group: &str, resource: &str| {
+        matches!(
+            (group, resource),
+            (
+                "authorization.k8s.io",
+                "selfsubjectaccessreviews" | "selfsubjectrulesreviews"
+            ) | ("authentication.k8s.io", "selfsubjectreviews")
+        )
+    };
+    match (res.kind, sa) {
+        ("SelfSubjectReview", _) => obj["status"] = json!({"userInfo": user}),
+        ("SelfSubjectAccessReview", None) => {
             obj["status"] = json!({"allowed": true,
                 "reason": "the cluster's bearer token is its administrator's"});
         }
-        _ => {
+        ("SelfSubjectAccessReview", Some(_)) => {
+            let a = &obj["spec"]["resourceAttributes"];
+            let allowed = a["verb"] == "create"
+                && self_review(
+                    a["group"].as_str().unwrap_or_default(),
+                    a["resource"].as_str().unwrap_or_default(),
+                );
+            obj["status"] = json!({"allowed": allowed});
+        }
+        (_, None) => {
             obj["status"] = json!({
                 "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
                 "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                "incomplete": false,
+            });
+        }
+        (_, Some(_)) => {
+            obj["status"] = json!({
+                "resourceRules": [
+                    {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+                     "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
+                    {"verbs": ["create"], "apiGroups": ["authentication.k8s.io"],
+                     "resources": ["selfsubjectreviews"]}],
+                "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": [
+                    "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
+                    "/openapi/*", "/readyz", "/version", "/version/"]}],
                 "incomplete": false,
             });
         }

@@ -45,6 +45,7 @@ pub fn prepare_create(
                 obj["spec"] = json!({});
             }
             default_pod_spec(&mut obj["spec"], true);
+            super::pod::admit_service_account(obj, store)?;
             let qos = super::pod::qos_class(&obj["spec"]);
             obj["status"] = json!({"phase": "Pending", "qosClass": qos});
         }

@@ -16,6 +16,7 @@ pub mod proto;
 #[rustfmt::skip]
 pub mod proto_schema;
 pub mod registry;
+pub mod satoken;
 pub mod ssa;
 pub mod status;
 pub mod table;

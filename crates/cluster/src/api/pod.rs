@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::meta::{self, set_default};
 use super::status::FieldError;
+use super::{ApiError, ApiResult};
 
 /// `Always` for an image without a tag or with `:latest`, else `IfNotPresent`.
 pub fn default_pull_policy(image: &str) -> &'static str {
@@ -136,6 +137,82 @@ pub fn default_pod_spec(spec: &mut Value, is_pod: bool) {
     } else {
         set_default(spec, "enableServiceLinks", json!(true));
     }
+}
+
+/// Where pods find their service account's credentials.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// kube-apiserver's ServiceAccount admission on a new pod: its service account must
+/// exist (the `default` one may still be on its way in a new namespace), and unless the
+/// pod or the account opts out (`automountServiceAccountToken: false`), a projected
+/// `kube-api-access-XXXXX` volume (a bound token, the cluster's CA, the namespace) is
+/// mounted read-only at [`SERVICE_ACCOUNT_DIR`] in every container.
+pub fn admit_service_account(pod: &mut Value, store: &crate::store::Store) -> ApiResult<()> {
+    let ns = pod["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let name = pod["spec"]["serviceAccountName"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
+    let scope = crate::store::Scope {
+        resource: "serviceaccounts",
+        namespace: Some(&ns),
+    };
+    let sa = store.get(scope, &name).ok();
+    if sa.is_none() && name != "default" {
+        return Err(ApiError::new(
+            403,
+            "Forbidden",
+            format!(
+                "pods \"{}\" is forbidden: error looking up service account {ns}/{name}: serviceaccount \"{name}\" not found",
+                pod["metadata"]["name"].as_str().unwrap_or_default()
+            ),
+        ));
+    }
+    let automount = pod["spec"]["automountServiceAccountToken"]
+        .as_bool()
+        .or_else(|| {
+            sa.as_ref()
+                .and_then(|a| a["automountServiceAccountToken"].as_bool())
+        })
+        .unwrap_or(true);
+    if !automount {
+        return Ok(());
+    }
+    let vol = format!("kube-api-access-{}", super::meta::random_suffix(5));
+    let mut added = false;
+    for list in ["initContainers", "containers"] {
+        for c in pod["spec"][list].as_array_mut().into_iter().flatten() {
+            let has = c["volumeMounts"]
+                .as_array()
+                .is_some_and(|ms| ms.iter().any(|m| m["mountPath"] == SERVICE_ACCOUNT_DIR));
+            if has {
+                continue;
+            }
+            if !c["volumeMounts"].is_array() {
+                c["volumeMounts"] = json!([]);
+            }
+            if let Some(ms) = c["volumeMounts"].as_array_mut() {
+                ms.push(json!({"name": vol, "readOnly": true, "mountPath": SERVICE_ACCOUNT_DIR}));
+                added = true;
+            }
+        }
+    }
+    if added {
+        if !pod["spec"]["volumes"].is_array() {
+            pod["spec"]["volumes"] = json!([]);
+        }
+        if let Some(vs) = pod["spec"]["volumes"].as_array_mut() {
+            vs.push(json!({"name": vol, "projected": {"defaultMode": 420, "sources": [
+                {"serviceAccountToken": {"expirationSeconds": super::satoken::KUBE_API_ACCESS_SECS, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace",
+                    "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}));
+        }
+    }
+    Ok(())
 }
 
 /// `Guaranteed`, `Burstable` or `BestEffort`.

@@ -93,6 +93,12 @@ fn root(api_version: &str, kind: &str) -> Option<&'static [F]> {
         ("policy/v1", "Eviction") => s::POLICY_EVICTION,
         ("policy/v1", "PodDisruptionBudget") => s::POLICY_POD_DISRUPTION_BUDGET,
         ("v1" | "meta.k8s.io/v1", "DeleteOptions") => s::META_DELETE_OPTIONS,
+        ("authentication.k8s.io/v1", "TokenRequest") => s::AUTHN_TOKEN_REQUEST,
+        ("authentication.k8s.io/v1", "SelfSubjectReview") => s::AUTHN_SELF_SUBJECT_REVIEW,
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => {
+            s::AUTHZ_SELF_SUBJECT_ACCESS_REVIEW
+        }
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => s::AUTHZ_SELF_SUBJECT_RULES_REVIEW,
         _ => return None,
     })
 }

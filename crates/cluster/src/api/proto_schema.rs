@@ -1698,3 +1698,105 @@ pub const CORE_ENDPOINTS: &[F] = &[
     F::new(2, "subsets", T::Msg(CORE_ENDPOINT_SUBSET), REP),
 ];
 
+
+/// `BoundObjectReference` (authentication/v1)
+pub const AUTHN_BOUND_OBJECT_REFERENCE: &[F] = &[
+    F::new(1, "kind", T::Str, 0),
+    F::new(2, "apiVersion", T::Str, 0),
+    F::new(3, "name", T::Str, 0),
+    F::new(4, "uid", T::Str, 0),
+];
+
+/// `TokenRequestSpec`
+pub const AUTHN_TOKEN_REQUEST_SPEC: &[F] = &[
+    F::new(1, "audiences", T::Str, REP),
+    F::new(4, "expirationSeconds", T::I64, PTR),
+    F::new(3, "boundObjectRef", T::Msg(AUTHN_BOUND_OBJECT_REFERENCE), PTR),
+];
+
+/// `TokenRequestStatus`
+pub const AUTHN_TOKEN_REQUEST_STATUS: &[F] = &[
+    F::new(1, "token", T::Str, 0),
+    F::new(2, "expirationTimestamp", T::Time, 0),
+];
+
+/// `TokenRequest` (`kubectl create token`)
+pub const AUTHN_TOKEN_REQUEST: &[F] = &[
+    F::new(1, "metadata", T::Msg(META_OBJECT_META), 0),
+    F::new(2, "spec", T::Msg(AUTHN_TOKEN_REQUEST_SPEC), 0),
+    F::new(3, "status", T::Msg(AUTHN_TOKEN_REQUEST_STATUS), 0),
+];
+
+/// `UserInfo` (authentication/v1)
+pub const AUTHN_USER_INFO: &[F] = &[
+    F::new(1, "username", T::Str, 0),
+    F::new(2, "uid", T::Str, 0),
+    F::new(3, "groups", T::Str, REP),
+];
+
+/// `SelfSubjectReviewStatus`
+pub const AUTHN_SELF_SUBJECT_REVIEW_STATUS: &[F] = &[
+    F::new(1, "userInfo", T::Msg(AUTHN_USER_INFO), 0),
+];
+
+/// `SelfSubjectReview` (`kubectl auth whoami`)
+pub const AUTHN_SELF_SUBJECT_REVIEW: &[F] = &[
+    F::new(1, "metadata", T::Msg(META_OBJECT_META), 0),
+    F::new(2, "status", T::Msg(AUTHN_SELF_SUBJECT_REVIEW_STATUS), 0),
+];
+
+/// `ResourceAttributes` (authorization/v1)
+pub const AUTHZ_RESOURCE_ATTRIBUTES: &[F] = &[
+    F::new(1, "namespace", T::Str, 0),
+    F::new(2, "verb", T::Str, 0),
+    F::new(3, "group", T::Str, 0),
+    F::new(4, "version", T::Str, 0),
+    F::new(5, "resource", T::Str, 0),
+    F::new(6, "subresource", T::Str, 0),
+    F::new(7, "name", T::Str, 0),
+];
+
+/// `NonResourceAttributes`
+pub const AUTHZ_NON_RESOURCE_ATTRIBUTES: &[F] = &[
+    F::new(1, "path", T::Str, 0),
+    F::new(2, "verb", T::Str, 0),
+];
+
+/// `SelfSubjectAccessReviewSpec`
+pub const AUTHZ_SELF_SUBJECT_ACCESS_REVIEW_SPEC: &[F] = &[
+    F::new(1, "resourceAttributes", T::Msg(AUTHZ_RESOURCE_ATTRIBUTES), PTR),
+    F::new(2, "nonResourceAttributes", T::Msg(AUTHZ_NON_RESOURCE_ATTRIBUTES), PTR),
+];
+
+/// `SubjectAccessReviewStatus`
+pub const AUTHZ_SUBJECT_ACCESS_REVIEW_STATUS: &[F] = &[
+    F::new(1, "allowed", T::Bool, 0),
+    F::new(4, "denied", T::Bool, 0),
+    F::new(2, "reason", T::Str, 0),
+    F::new(3, "evaluationError", T::Str, 0),
+];
+
+/// `SelfSubjectAccessReview` (`kubectl auth can-i`)
+pub const AUTHZ_SELF_SUBJECT_ACCESS_REVIEW: &[F] = &[
+    F::new(1, "metadata", T::Msg(META_OBJECT_META), 0),
+    F::new(2, "spec", T::Msg(AUTHZ_SELF_SUBJECT_ACCESS_REVIEW_SPEC), 0),
+    F::new(3, "status", T::Msg(AUTHZ_SUBJECT_ACCESS_REVIEW_STATUS), 0),
+];
+
+/// `SelfSubjectRulesReviewSpec`
+pub const AUTHZ_SELF_SUBJECT_RULES_REVIEW_SPEC: &[F] = &[
+    F::new(1, "namespace", T::Str, 0),
+];
+
+/// `SubjectRulesReviewStatus` (its rules are the server's to give: never sent)
+pub const AUTHZ_SUBJECT_RULES_REVIEW_STATUS: &[F] = &[
+    F::new(3, "incomplete", T::Bool, 0),
+    F::new(4, "evaluationError", T::Str, 0),
+];
+
+/// `SelfSubjectRulesReview` (`kubectl auth can-i --list`)
+pub const AUTHZ_SELF_SUBJECT_RULES_REVIEW: &[F] = &[
+    F::new(1, "metadata", T::Msg(META_OBJECT_META), 0),
+    F::new(2, "spec", T::Msg(AUTHZ_SELF_SUBJECT_RULES_REVIEW_SPEC), 0),
+    F::new(3, "status", T::Msg(AUTHZ_SUBJECT_RULES_REVIEW_STATUS), 0),
+];

@@ -95,6 +95,8 @@ pub struct Registry {
     pub node_grace_secs: std::sync::atomic::AtomicI64,
     /// The pods' range nodes get their /24 from (network address, prefix length).
     pub cluster_cidr: std::sync::OnceLock<(u32, u8)>,
+    /// The key that signs service-account tokens.
+    pub(crate) signer: std::sync::OnceLock<super::satoken::Signer>,
 }
 
 fn store_err<'a>(res: &'a Resource, name: &str) -> impl Fn(crate::store::Error) -> ApiError + 'a {
@@ -167,6 +169,7 @@ impl Registry {
             ca_pem: std::sync::OnceLock::new(),
             node_grace_secs: std::sync::atomic::AtomicI64::new(40),
             cluster_cidr: std::sync::OnceLock::new(),
+            signer: std::sync::OnceLock::new(),
         };
         Ok(reg)
     }
