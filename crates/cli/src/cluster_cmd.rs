@@ -146,6 +146,8 @@ fn agent(a: AgentArgs, root: &std::path::Path, run_dir: &std::path::Path) -> any
         pod_cidr,
         control_plane: false,
         node_ip: a.node_ip.map(|i| i.to_string()),
+        kubelet_token: Some(a.token.clone()),
+        serving_cert_sha256: None,
     };
     node::spawn(std::sync::Arc::new(remote), opts)?;
     // The agent's threads do the work; this one waits for SIGINT or SIGTERM.
@@ -197,6 +199,9 @@ pub fn cluster(
                     node_ip: Some(a.listen.ip())
                         .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
                         .map(|ip| ip.to_string()),
+                    // The server reaches its own node's pods in process.
+                    kubelet_token: None,
+                    serving_cert_sha256: None,
                 };
                 Some(Box::new(move |reg| {
                     let proxy = node::spawn(reg, agent).map_err(|e| format!("node agent: {e}"))?;

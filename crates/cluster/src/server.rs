@@ -226,8 +226,9 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
         Settings {
             // kubectl sends no credentials to a plain-HTTP server: loopback serving
             // without TLS is unauthenticated, as kube-apiserver's old insecure port was.
-            token: tls.as_ref().map(|_| tok),
+            token: tls.as_ref().map(|_| tok.clone()),
             request_log: opts.request_log.clone(),
+            node_token: tok,
         },
         node,
     )

@@ -35,6 +35,12 @@ pub struct Options {
     /// The node's address other nodes reach it at (default: the one the kernel would
     /// use to reach outside).
     pub node_ip: Option<String>,
+    /// Serve the kubelet API (pods' logs and exec for the API server) on the node's
+    /// address, answering this token: for an agent on another machine than the API
+    /// server's.
+    pub kubelet_token: Option<String>,
+    /// The SHA-256 of the kubelet API's certificate, once serving (the Node names it).
+    pub serving_cert_sha256: Option<String>,
 }
 
 /// An agent failure.
@@ -137,8 +143,15 @@ pub fn register(reg: &dyn ControlPlane, opts: &Options) -> Result<()> {
     if opts.control_plane {
         labels["node-role.kubernetes.io/control-plane"] = json!("true");
     }
+    let pin = opts
+        .serving_cert_sha256
+        .as_ref()
+        .map(|p| json!({cluster::api::kubelet::CERT_ANNOTATION: p}));
     let node = match reg.get(nr, None, &opts.node_name) {
         Ok(mut n) => {
+            if let Some(p) = &opts.serving_cert_sha256 {
+                n["metadata"]["annotations"][cluster::api::kubelet::CERT_ANNOTATION] = json!(p);
+            }
             if let Some(l) = labels.as_object() {
                 for (k, v) in l {
                     n["metadata"]["labels"][k] = v.clone();
@@ -150,16 +163,16 @@ pub fn register(reg: &dyn ControlPlane, opts: &Options) -> Result<()> {
             }
             reg.update(nr, None, &opts.node_name, n, None)?
         }
-        Err(e) if e.code == 404 => reg.create(
-            nr,
-            None,
-            if opts.pod_cidr.is_empty() {
-                json!({"metadata": {"name": opts.node_name, "labels": labels}, "spec": {}})
-            } else {
-                json!({"metadata": {"name": opts.node_name, "labels": labels},
-                       "spec": {"podCIDR": opts.pod_cidr, "podCIDRs": [opts.pod_cidr]}})
-            },
-        )?,
+        Err(e) if e.code == 404 => reg.create(nr, None, {
+            let mut n = json!({"metadata": {"name": opts.node_name, "labels": labels}, "spec": {}});
+            if !opts.pod_cidr.is_empty() {
+                n["spec"] = json!({"podCIDR": opts.pod_cidr, "podCIDRs": [opts.pod_cidr]});
+            }
+            if let Some(p) = pin {
+                n["metadata"]["annotations"] = p;
+            }
+            n
+        })?,
         Err(e) => return Err(e.into()),
     };
     let mut n = node;
@@ -195,6 +208,23 @@ pub fn renew_lease(reg: &dyn ControlPlane, opts: &Options) -> Result<()> {
 /// Start the agent's threads (the lease and node status, and the pods); what it
 /// answers the API server for its pods.
 pub fn spawn(reg: Arc<dyn ControlPlane>, mut opts: Options) -> Result<Arc<Proxy>> {
+    let proxy = Arc::new(Proxy { opts: opts.clone() });
+    if let Some(token) = opts.kubelet_token.clone() {
+        let ip = opts.node_ip.clone().unwrap_or_else(host_ip);
+        let addr: std::net::IpAddr = ip
+            .parse()
+            .map_err(|_| Error::Other(format!("the node's address {ip:?} is not an IP address")))?;
+        let listen = std::net::SocketAddr::new(addr, cluster::api::kubelet::PORT);
+        let pin = cluster::api::kubelet::serve(
+            listen,
+            vec![ip.clone(), opts.node_name.clone()],
+            token,
+            proxy.clone(),
+            reg.clone(),
+        )
+        .map_err(Error::Other)?;
+        opts.serving_cert_sha256 = Some(pin);
+    }
     register(&*reg, &opts)?;
     if opts.pod_cidr.is_empty() {
         // The control plane gives this node its range.
@@ -225,7 +255,6 @@ pub fn spawn(reg: Arc<dyn ControlPlane>, mut opts: Options) -> Result<Arc<Proxy>
             }
         })
         .map_err(|e| Error::Other(format!("start the lease thread: {e}")))?;
-    let proxy = Arc::new(Proxy { opts: opts.clone() });
     let mut agent = pods::Pods::new(reg.clone(), opts)?;
     let gw = agent.gateway()?;
     dns::spawn(reg.clone(), std::net::SocketAddr::from((gw, dns::PORT)))?;
@@ -256,12 +285,12 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Pods of other nodes are not reached from here yet.
+    /// Only this node's pods are answered here.
     fn on_this_node(&self, pod: &Value) -> std::result::Result<(), String> {
         match pod["spec"]["nodeName"].as_str() {
             Some(n) if n == self.opts.node_name => Ok(()),
             Some(n) => Err(format!(
-                "pod {} runs on node {n}: this server reaches only its own node's pods for logs and exec so far",
+                "pod {} runs on node {n}, not on this one",
                 pod["metadata"]["name"].as_str().unwrap_or_default()
             )),
             None => Err(format!(

@@ -1346,6 +1346,62 @@ spec:
         ])
     };
     let (ip_a, ip_b) = (ip_on("node-a"), ip_on("node-b"));
+    // Logs and exec of a pod on the other machine go through its agent's kubelet API.
+    let pod_b = t.ok(&[
+        "get",
+        "pods",
+        "--field-selector",
+        "spec.nodeName=node-b",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    assert_eq!(
+        t.ok(&[
+            "exec",
+            &pod_b,
+            "--",
+            "sh",
+            "-c",
+            "echo on-b; cat /etc/hostname"
+        ]),
+        format!("on-b\n{pod_b}\n")
+    );
+    let exit = t.k(&["exec", &pod_b, "--", "sh", "-c", "exit 7"]);
+    assert_eq!(exit.status.code(), Some(7), "{}", text(&exit));
+    t.ok(&[
+        "exec",
+        &pod_b,
+        "--",
+        "sh",
+        "-c",
+        "echo from-b-log > /proc/1/fd/1",
+    ]);
+    assert!(
+        t.until(10, || t.ok(&["logs", &pod_b]).contains("from-b-log")),
+        "logs: {}",
+        t.ok(&["logs", &pod_b])
+    );
+    let stdin = {
+        use std::io::Write;
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", t.a))
+            .arg(kubectl_bin())
+            .args(["exec", "-i", &pod_b, "--", "tr", "a-z", "A-Z"])
+            .env("KUBECONFIG", t.path("kubeconfig"))
+            .env("KUBECACHEDIR", t.path("cache"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("kubectl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"across nodes\n")
+            .expect("write");
+        child.wait_with_output().expect("exec -i")
+    };
+    assert_eq!(text(&stdin), "ACROSS NODES\n");
     // B's range came from the control plane: the cluster's next /24.
     assert!(ip_b.starts_with("10.42.1."), "{ip_b}");
     assert_eq!(

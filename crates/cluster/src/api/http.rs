@@ -28,6 +28,9 @@ pub struct Settings {
     pub token: Option<String>,
     /// Where each request is logged with the server's own time (`None`: not logged).
     pub request_log: Option<std::path::PathBuf>,
+    /// The cluster's token, which node agents on other machines joined with: the API
+    /// server presents it to them for pods' logs and exec.
+    pub node_token: String,
 }
 
 /// The API server: its registry and settings.
@@ -167,6 +170,14 @@ fn user(s: &Server, headers: &HeaderMap) -> Option<User> {
         return Some(User::Admin);
     }
     s.reg.authenticate(got).map(User::ServiceAccount)
+}
+
+/// The Node of `pod` when its agent is on another machine (it serves the kubelet API).
+fn remote_node(s: &Server, pod: &Value) -> Option<Value> {
+    let name = pod["spec"]["nodeName"].as_str()?;
+    let nodes = crate::resources::find("", "v1", "nodes")?;
+    let node = s.reg.get(nodes, None, name).ok()?;
+    super::kubelet::endpoint(&node).map(|_| node)
 }
 
 /// kube's verb for a request.
@@ -333,6 +344,17 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         let name = t.name.clone().unwrap_or_default();
         let pod = s.reg.get(t.res, t.ns.as_deref(), &name)?;
         let req = super::node_proxy::exec_request(&pod, &query)?;
+        if let Some(node) = remote_node(s, &pod) {
+            let client = Request::from_parts(parts, body);
+            return super::kubelet::proxy_exec(
+                &node,
+                &s.settings.node_token,
+                &pod,
+                &req.container,
+                client,
+            )
+            .await;
+        }
         let Some(node) = s.node.clone() else {
             return Err(ApiError::bad_request(format!(
                 "pod {name} does not run on a node this server reaches"
@@ -424,6 +446,16 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         (&Method::GET, Some(name), Some("log")) => {
             let pod = reg.get(t.res, ns, name)?;
             let req = super::node_proxy::log_request(&pod, &query)?;
+            if let Some(node) = remote_node(s, &pod) {
+                return super::kubelet::proxy_logs(
+                    &node,
+                    &s.settings.node_token,
+                    &pod,
+                    &req,
+                    &query.0,
+                )
+                .await;
+            }
             let Some(proxy) = s.node.clone() else {
                 return Err(ApiError::bad_request(format!(
                     "pod {name} does not run on a node this server reaches"

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod fields;
 pub mod http;
 pub mod kinds;
+pub mod kubelet;
 pub mod meta;
 pub mod node_proxy;
 pub mod openapi;
