@@ -37,6 +37,12 @@ if ! python3 -c 'import kubernetes' >/dev/null 2>&1; then
     python3 -m pip install -q kubernetes==32.0.1 >/dev/null 2>&1 ||
         python3 -m pip install -q --break-system-packages kubernetes==32.0.1 >/dev/null
 fi
+# A real gRPC health server (grpcio's), the peer of quai cluster's gRPC probes (its tests).
+if ! python3 -c 'import grpc_health.v1.health' >/dev/null 2>&1; then
+    echo "deps: installing grpcio and its health checking service"
+    python3 -m pip install -q grpcio==1.85.3 grpcio-health-checking==1.85.1 >/dev/null 2>&1 ||
+        python3 -m pip install -q --break-system-packages grpcio==1.85.3 grpcio-health-checking==1.85.1 >/dev/null
+fi
 if ! command -v cargo >/dev/null 2>&1; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then
         PATH="$HOME/.cargo/bin:$PATH"

@@ -15,6 +15,7 @@ use cluster::api::ApiError;
 use serde_json::{json, Value};
 
 mod dns;
+mod grpc;
 mod pods;
 mod probe;
 pub mod remote;

@@ -144,6 +144,39 @@ pub fn attempts(eng: &mut Engine, uid: &str, cname: &str) -> Result<Vec<Record>>
     Ok(out)
 }
 
+/// Run the preStop hooks of a terminating pod's running containers, each within the
+/// grace period.
+fn pre_stop(eng: &mut Engine, containers: &Value, ctrs: &[Record], grace: i64) {
+    if grace <= 0 {
+        // A forced deletion runs no hooks.
+        return;
+    }
+    let ip = ctrs
+        .iter()
+        .find(|r| r.config.labels.get(LABEL_CONTAINER).map(String::as_str) == Some(POD_INFRA))
+        .map(|r| r.state.ip.clone())
+        .unwrap_or_default();
+    for c in containers.as_array().into_iter().flatten() {
+        let hook = &c["lifecycle"]["preStop"];
+        if !hook.is_object() {
+            continue;
+        }
+        let name = s(&c["name"]);
+        let Some(r) = ctrs
+            .iter()
+            .filter(|r| r.config.labels.get(LABEL_CONTAINER) == Some(&name))
+            .max_by_key(|r| attempt(r))
+            .filter(|r| running(r))
+        else {
+            continue;
+        };
+        let budget = std::time::Duration::from_secs(grace.max(1) as u64);
+        if let Err(e) = crate::probe::action(eng, hook, c, &r.id, &ip, budget) {
+            eprintln!("quai cluster agent: container {name}: PreStopHook failed: {e}");
+        }
+    }
+}
+
 /// Stop and remove a pod's containers, the pause container last.
 fn remove_all(eng: &mut Engine, ctrs: &[Record], grace: i64) {
     let (infra, rest): (Vec<&Record>, Vec<&Record>) = ctrs
@@ -316,6 +349,7 @@ impl Pods {
             s(&pod["metadata"]["namespace"]),
             s(&pod["metadata"]["name"]),
         );
+        let spec_containers = pod["spec"]["containers"].clone();
         let (reg, opts, stopping, dir) = (
             self.reg.clone(),
             self.opts.clone(),
@@ -326,7 +360,13 @@ impl Pods {
             .name("quai-node-stop".into())
             .spawn(move || {
                 if let Ok(mut eng) = Engine::open(&opts.root, &opts.run_dir) {
-                    remove_all(&mut eng, &ctrs, grace);
+                    let t0 = std::time::Instant::now();
+                    pre_stop(&mut eng, &spec_containers, &ctrs, grace);
+                    // The hooks spend the grace period; SIGTERM gets what is left (at
+                    // least 2 s, as the kubelet gives).
+                    let left =
+                        (grace - t0.elapsed().as_secs() as i64).max(if grace > 0 { 2 } else { 0 });
+                    remove_all(&mut eng, &ctrs, left);
                 }
                 let _ = std::fs::remove_dir_all(dir);
                 if let Ok(pr) = res("", "pods") {
@@ -468,12 +508,12 @@ impl Pods {
                         failed_for_good = true;
                     } else if self.may_restart(&uid, &cname, now) {
                         tried = true;
-                        self.start_container(pod, c, &infra.id, attempt(r) + 1, &vols)?;
+                        self.start_container(pod, c, (&infra.id, &pod_ip), attempt(r) + 1, &vols)?;
                     }
                 }
                 _ => {
                     tried = true;
-                    if let Err(e) = self.start_container(pod, c, &infra.id, 0, &vols) {
+                    if let Err(e) = self.start_container(pod, c, (&infra.id, &pod_ip), 0, &vols) {
                         start_error = Some(e.to_string());
                     }
                 }
@@ -503,7 +543,8 @@ impl Pods {
                 match &cur {
                     None => {
                         tried = true;
-                        if let Err(e) = self.start_container(pod, c, &infra.id, 0, &vols) {
+                        if let Err(e) = self.start_container(pod, c, (&infra.id, &pod_ip), 0, &vols)
+                        {
                             start_error = Some(e.to_string());
                         }
                     }
@@ -512,9 +553,13 @@ impl Pods {
                             policy == "Always" || (policy == "OnFailure" && r.state.exit_code != 0);
                         if again && self.may_restart(&uid, &cname, now) {
                             tried = true;
-                            if let Err(e) =
-                                self.start_container(pod, c, &infra.id, attempt(r) + 1, &vols)
-                            {
+                            if let Err(e) = self.start_container(
+                                pod,
+                                c,
+                                (&infra.id, &pod_ip),
+                                attempt(r) + 1,
+                                &vols,
+                            ) {
                                 start_error = Some(e.to_string());
                             }
                         }
@@ -593,7 +638,7 @@ impl Pods {
         &mut self,
         pod: &Value,
         c: &Value,
-        infra: &str,
+        (infra, ip): (&str, &str),
         attempt: u32,
         vols: &std::result::Result<BTreeMap<String, PathBuf>, Error>,
     ) -> Result<()> {
@@ -664,6 +709,32 @@ impl Pods {
             "Started",
             &format!("Started container {cname}"),
         );
+        let hook = &c["lifecycle"]["postStart"];
+        if hook.is_object() {
+            // The kubelet waits for postStart; one that fails kills the container, and
+            // its restart policy takes over.
+            let grace = pod["spec"]["terminationGracePeriodSeconds"]
+                .as_u64()
+                .unwrap_or(30)
+                .max(1);
+            let ran = crate::probe::action(
+                &mut self.eng,
+                hook,
+                c,
+                &rec.id,
+                ip,
+                std::time::Duration::from_secs(grace),
+            );
+            if let Err(e) = ran {
+                self.event(
+                    pod,
+                    "Warning",
+                    "FailedPostStartHook",
+                    &format!("PostStartHook failed: {e}"),
+                );
+                let _ = self.eng.stop(&rec.id, Some(0));
+            }
+        }
         if attempt >= 2 {
             let _ = self
                 .eng
@@ -691,7 +762,7 @@ impl Pods {
 
     /// Run the container's due probes: whether it has started and is ready. A failed
     /// startup or liveness probe kills it (its restart policy takes over).
-    fn probe(&mut self, c: &Value, r: &Record, ip: &str) -> (bool, bool) {
+    fn probe(&mut self, pod: &Value, c: &Value, r: &Record, ip: &str) -> (bool, bool) {
         if !running(r) {
             return (false, false);
         }
@@ -714,7 +785,21 @@ impl Pods {
                 self.probes.insert(key, t);
                 continue;
             }
-            crate::probe::run(&mut self.eng, &mut t, p, c, &r.id, ip, since, now);
+            let before = t.failures;
+            let ran = crate::probe::run(&mut self.eng, &mut t, p, c, &r.id, ip, since, now);
+            if ran && t.failures > before {
+                let what = match kind {
+                    "startupProbe" => "Startup",
+                    "livenessProbe" => "Liveness",
+                    _ => "Readiness",
+                };
+                self.event(
+                    pod,
+                    "Warning",
+                    "Unhealthy",
+                    &format!("{what} probe failed: {}", t.why),
+                );
+            }
             let verdict = t.ok;
             self.probes.insert(key, t);
             match (kind, verdict) {
@@ -811,7 +896,7 @@ impl Pods {
                     .or(Some(d.to_string()))
             })
             .unwrap_or_default();
-        let (started, ready) = self.probe(c, r, ip);
+        let (started, ready) = self.probe(pod, c, r, ip);
         json!({"name": cname, "image": c["image"], "imageID": image_id,
                "containerID": format!("quai://{}", r.id), "ready": ready, "started": started,
                "restartCount": restarts, "state": state, "lastState": last})

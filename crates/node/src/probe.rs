@@ -43,8 +43,7 @@ fn port(c: &Value, v: &Value) -> Option<u16> {
     }
 }
 
-fn http(ip: &str, port: u16, p: &Value, timeout: Duration) -> Result<(), String> {
-    let g = &p["httpGet"];
+fn http(ip: &str, port: u16, g: &Value, timeout: Duration) -> Result<(), String> {
     if g["scheme"].as_str() == Some("HTTPS") {
         return Err("HTTPS probes are not supported by this node yet".to_string());
     }
@@ -127,6 +126,65 @@ fn exec(eng: &mut Engine, id: &str, cmd: Vec<String>, timeout: Duration) -> Resu
     }
 }
 
+/// Run a probe's or a lifecycle hook's handler `h` (`exec`, `httpGet`, `tcpSocket`,
+/// `grpc`, `sleep`) against container `c` (engine id `id`, pod IP `ip`).
+pub fn action(
+    eng: &mut Engine,
+    h: &Value,
+    c: &Value,
+    id: &str,
+    ip: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    if h["exec"].is_object() {
+        let cmd: Vec<String> = h["exec"]["command"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        exec(eng, id, cmd, timeout)
+    } else if h["httpGet"].is_object() {
+        match port(c, &h["httpGet"]["port"]) {
+            Some(port) => http(ip, port, &h["httpGet"], timeout),
+            None => Err("probe port not found".to_string()),
+        }
+    } else if h["tcpSocket"].is_object() {
+        match port(c, &h["tcpSocket"]["port"]) {
+            Some(port) => format!("{ip}:{port}")
+                .parse::<SocketAddr>()
+                .map_err(|e| e.to_string())
+                .and_then(|a| {
+                    TcpStream::connect_timeout(&a, timeout)
+                        .map(|_| ())
+                        .map_err(|e| format!("dial tcp {a}: {e}"))
+                }),
+            None => Err("probe port not found".to_string()),
+        }
+    } else if h["grpc"].is_object() {
+        match h["grpc"]["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+        {
+            Some(port) => crate::grpc::health_check(
+                ip,
+                port,
+                h["grpc"]["service"].as_str().unwrap_or_default(),
+                timeout,
+            ),
+            None => Err("probe port not found".to_string()),
+        }
+    } else if h["sleep"].is_object() {
+        let secs = h["sleep"]["seconds"].as_u64().unwrap_or(0);
+        std::thread::sleep(Duration::from_secs(secs).min(timeout));
+        Ok(())
+    } else {
+        Err("the handler has no action (exec, httpGet, tcpSocket, grpc or sleep)".to_string())
+    }
+}
+
 /// Run probe `p` of container `c` (engine id `id`, pod IP `ip`) if it is due at `now`
 /// (the container started at `started`), updating `t`; returns whether it ran.
 #[allow(clippy::too_many_arguments)]
@@ -149,39 +207,7 @@ pub fn run(
     }
     t.last = now;
     let timeout = Duration::from_secs(num(p, "timeoutSeconds", 1).max(1) as u64);
-    let result = if p["exec"].is_object() {
-        let cmd: Vec<String> = p["exec"]["command"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        exec(eng, id, cmd, timeout)
-    } else if p["httpGet"].is_object() {
-        match port(c, &p["httpGet"]["port"]) {
-            Some(port) => http(ip, port, p, timeout),
-            None => Err("probe port not found".to_string()),
-        }
-    } else if p["tcpSocket"].is_object() {
-        match port(c, &p["tcpSocket"]["port"]) {
-            Some(port) => format!("{ip}:{port}")
-                .parse::<SocketAddr>()
-                .map_err(|e| e.to_string())
-                .and_then(|a| {
-                    TcpStream::connect_timeout(&a, timeout)
-                        .map(|_| ())
-                        .map_err(|e| format!("dial tcp {a}: {e}"))
-                }),
-            None => Err("probe port not found".to_string()),
-        }
-    } else {
-        Err(
-            "this node runs exec, httpGet and tcpSocket probes; grpc is not supported yet"
-                .to_string(),
-        )
-    };
+    let result = action(eng, p, c, id, ip, timeout);
     match result {
         Ok(()) => {
             t.successes += 1;

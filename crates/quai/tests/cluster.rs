@@ -1028,6 +1028,169 @@ spec:
     assert!(!gone.status.success());
     assert!(text(&gone).contains("Unauthorized"), "{}", text(&gone));
 
+    // Lifecycle hooks: postStart before the container counts as started, preStop
+    // before SIGTERM (both write to a hostPath the test reads); a failing postStart
+    // kills the container and says so.
+    let hooks_dir = c.dir.path().join("hooks");
+    let hooks = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: hooks}}
+spec:
+  terminationGracePeriodSeconds: 5
+  volumes:
+  - {{name: h, hostPath: {{path: "{}", type: DirectoryOrCreate}}}}
+  containers:
+  - name: c
+    image: "localbusybox:1"
+    imagePullPolicy: Never
+    command: [sleep, "3600"]
+    volumeMounts: [{{name: h, mountPath: /hooks}}]
+    lifecycle:
+      postStart: {{exec: {{command: [sh, -c, "echo started > /hooks/post"]}}}}
+      preStop: {{exec: {{command: [sh, -c, "echo stopping > /hooks/pre"]}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: badhook}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: "localbusybox:1"
+    imagePullPolicy: Never
+    command: [sleep, "3600"]
+    lifecycle:
+      postStart: {{exec: {{command: [sh, -c, "exit 3"]}}}}
+"#,
+        hooks_dir.display()
+    );
+    let o = c.apply(&["apply", "-f", "-"], &hooks);
+    assert!(o.status.success(), "{}", text(&o));
+    c.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/hooks",
+        "--timeout=60s",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(hooks_dir.join("post")).unwrap_or_default(),
+        "started\n"
+    );
+    assert!(!hooks_dir.join("pre").exists());
+    c.ok(&["delete", "pod", "hooks", "--timeout=30s"]);
+    assert_eq!(
+        std::fs::read_to_string(hooks_dir.join("pre")).unwrap_or_default(),
+        "stopping\n"
+    );
+    let bad_events = || {
+        c.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=badhook",
+            "-o",
+            "jsonpath={.items[*].reason}",
+        ])
+    };
+    assert!(
+        c.until(30, || bad_events().contains("FailedPostStartHook")),
+        "events: {}",
+        bad_events()
+    );
+    let restarts = || {
+        c.ok(&[
+            "get",
+            "pod",
+            "badhook",
+            "-o",
+            "jsonpath={.status.containerStatuses[0].restartCount}",
+        ])
+    };
+    assert!(
+        c.until(30, || restarts() != "0" && !restarts().is_empty()),
+        "restarts: {}",
+        restarts()
+    );
+    c.ok(&["delete", "pod", "badhook", "--timeout=30s"]);
+
+    // gRPC probes against grpcio's own health service, run in the pod's network
+    // namespace: not ready while "db" is NOT_SERVING (kube's event says so), ready once
+    // it serves.
+    let rpc = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: rpc}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: "localbusybox:1"
+    imagePullPolicy: Never
+    command: [sleep, "3600"]
+    readinessProbe:
+      grpc: {port: 50051, service: db}
+      periodSeconds: 1
+"#;
+    let o = c.apply(&["apply", "-f", "-"], rpc);
+    assert!(o.status.success(), "{}", text(&o));
+    let running = || c.ok(&["get", "pod", "rpc", "-o", "jsonpath={.status.phase}"]);
+    assert!(c.until(30, || running() == "Running"), "{}", running());
+    let uid = c.ok(&["get", "pod", "rpc", "-o", "jsonpath={.metadata.uid}"]);
+    let pause = format!("k8s_POD_rpc_default_{}_0", &uid[..8]);
+    let pid = c.quai(&["inspect", "--format", "{{.State.Pid}}"], None, &pause);
+    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+    assert!(pid.parse::<u32>().is_ok(), "pause pid: {pid:?}");
+    let flag = c.dir.path().join("db-serving");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cluster/health_server.py");
+    let mut server = Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .arg("python3")
+        .arg(&script)
+        .arg("0.0.0.0:50051")
+        .arg("60")
+        .arg(&flag)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(c.dir.path().join("grpc.log")).expect("log"))
+        .spawn()
+        .expect("the gRPC health server");
+    let probe_events = || {
+        c.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=rpc,reason=Unhealthy",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ])
+    };
+    let unhealthy = c.until(30, || probe_events().contains("NOT_SERVING"));
+    let ready = || {
+        c.ok(&[
+            "get",
+            "pod",
+            "rpc",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ])
+    };
+    let was_ready = ready();
+    std::fs::write(&flag, b"").expect("flag");
+    let became_ready = c.until(20, || ready() == "True");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        unhealthy,
+        "events: {}; server: {}",
+        probe_events(),
+        std::fs::read_to_string(c.dir.path().join("grpc.log")).unwrap_or_default()
+    );
+    assert_eq!(was_ready, "False");
+    assert!(became_ready, "ready: {}", ready());
+    c.ok(&["delete", "pod", "rpc", "--timeout=30s"]);
+
     // Everything deleted: the engine has no container of a pod left.
     c.ok(&["delete", "deploy", "web"]);
     c.ok(&[
