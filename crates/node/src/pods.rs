@@ -39,8 +39,10 @@ pub struct Pods {
     opts: Options,
     eng: Engine,
     backoff: HashMap<(String, String), Backoff>,
-    /// Image pull errors by (pod uid, container).
-    pull_errors: HashMap<(String, String), String>,
+    /// Image pull errors by (pod uid, container): the message, how many pulls failed
+    /// in a row, and when the next may be tried (Unix nanoseconds; kube's image back-off,
+    /// 10 s doubling to 300 s).
+    pull_errors: HashMap<(String, String), (String, u32, i64)>,
     /// Exited containers whose back-off was reported (one Event each).
     told_backoff: std::collections::HashSet<String>,
     /// The Services' routes on this node.
@@ -541,6 +543,10 @@ impl Pods {
             let mut tried = false;
             if initialized && !failed_for_good {
                 match &cur {
+                    None if self
+                        .pull_errors
+                        .get(&(uid.clone(), cname.clone()))
+                        .is_some_and(|p| now < p.2) => {}
                     None => {
                         tried = true;
                         if let Err(e) = self.start_container(pod, c, (&infra.id, &pod_ip), 0, &vols)
@@ -578,8 +584,13 @@ impl Pods {
                     st["state"] =
                         json!({"waiting": {"reason": "CreateContainerConfigError", "message": e}});
                 }
-                if let Some(e) = self.pull_errors.get(&(uid.clone(), cname.clone())) {
-                    st["state"] = json!({"waiting": {"reason": "ErrImagePull", "message": e}});
+                if let Some((e, _, _)) = self.pull_errors.get(&(uid.clone(), cname.clone())) {
+                    st["state"] = if tried {
+                        json!({"waiting": {"reason": "ErrImagePull", "message": e}})
+                    } else {
+                        json!({"waiting": {"reason": "ImagePullBackOff", "message":
+                            format!("Back-off pulling image {}: ErrImagePull: {e}", c["image"])}})
+                    };
                 }
             }
             statuses.push(st);
@@ -659,7 +670,7 @@ impl Pods {
                 &format!("Pulling image \"{image}\""),
             );
             let t0 = std::time::Instant::now();
-            let pulled = self.pull(&image);
+            let pulled = self.pull(pod, &image);
             if pulled.is_ok() {
                 self.event(
                     pod,
@@ -674,14 +685,23 @@ impl Pods {
             if let Err(e) = pulled {
                 if !present {
                     let msg = format!("Failed to pull image \"{image}\": {e}");
-                    self.pull_errors.insert((uid, cname), msg.clone());
+                    self.event(pod, "Warning", "Failed", &msg);
+                    let n = self
+                        .pull_errors
+                        .get(&(uid.clone(), cname.clone()))
+                        .map_or(0, |p| p.1);
+                    let delay = (10_i64 << n.min(5)).min(300) * 1_000_000_000;
+                    self.pull_errors.insert(
+                        (uid, cname),
+                        (msg.clone(), n + 1, clock::now_nanos() + delay),
+                    );
                     return Err(Error::Other(msg));
                 }
             }
         } else if !present {
             let msg =
                 format!("Container image \"{image}\" is not present with pull policy of Never");
-            self.pull_errors.insert((uid, cname), msg.clone());
+            self.pull_errors.insert((uid, cname), (msg.clone(), 0, 0));
             return Err(Error::Other(msg));
         }
         self.pull_errors.remove(&(uid, cname.clone()));
@@ -743,21 +763,40 @@ impl Pods {
         Ok(())
     }
 
-    fn pull(&mut self, image_ref: &str) -> Result<()> {
+    /// Pull `image_ref` for `pod`: with each of its pull secrets' credentials for the
+    /// registry in turn, as the kubelet tries them, else with the node's own.
+    fn pull(&mut self, pod: &Value, image_ref: &str) -> Result<()> {
         let r: image::reference::Reference = image_ref
             .parse()
             .map_err(|e| Error::Other(format!("invalid image reference {image_ref:?}: {e}")))?;
         let platform: engine::images::Platform = "".parse().unwrap_or_default();
-        self.eng.image_pull(
-            &r,
-            &platform,
-            engine::images::RegistryOptions::default(),
-            engine::images::Progress {
+        let mut tries: Vec<registry::auth::Credentials> =
+            spec::pull_credentials(&*self.reg, pod, &r.domain)
+                .into_iter()
+                .map(|(username, password)| registry::auth::Credentials::Basic {
+                    username,
+                    password,
+                })
+                .collect();
+        if tries.is_empty() {
+            tries.push(registry::auth::Credentials::Config);
+        }
+        let mut last = None;
+        for credentials in tries {
+            let opts = engine::images::RegistryOptions {
+                credentials,
+                ..Default::default()
+            };
+            let progress = engine::images::Progress {
                 event: &|_| {},
                 bytes: None,
-            },
-        )?;
-        Ok(())
+            };
+            match self.eng.image_pull(&r, &platform, opts, progress) {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.map_or_else(|| Error::Other("no pull attempted".into()), Error::from))
     }
 
     /// Run the container's due probes: whether it has started and is ready. A failed

@@ -430,6 +430,74 @@ pub fn volumes(
     Ok(out)
 }
 
+/// The registry a docker config key names (`https://index.docker.io/v1/`,
+/// `host:5000`, `https://host/path`), as the reference's domain spells it.
+fn config_host(key: &str) -> String {
+    let k = key
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = k.split('/').next().unwrap_or_default().to_ascii_lowercase();
+    match host.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".to_string()
+        }
+        _ => host,
+    }
+}
+
+/// The credentials the pod's `imagePullSecrets` hold for `domain` (a reference's
+/// registry), in the order the secrets are listed: `kubernetes.io/dockerconfigjson`
+/// (`.dockerconfigjson`) and the older `kubernetes.io/dockercfg` (`.dockercfg`), each
+/// entry with `auth` (base64 of user:password) or `username` and `password`.
+pub fn pull_credentials(
+    reg: &dyn ControlPlane,
+    pod: &Value,
+    domain: &str,
+) -> Vec<(String, String)> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ns = s(&pod["metadata"]["namespace"]);
+    let Some(secrets) = cluster::resources::find("", "v1", "secrets") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in pod["spec"]["imagePullSecrets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let Ok(sec) = reg.get(secrets, Some(&ns), &s(&r["name"])) else {
+            continue;
+        };
+        let decoded = |k: &str| {
+            sec["data"][k]
+                .as_str()
+                .and_then(|d| b64.decode(d).ok())
+                .and_then(|d| serde_json::from_slice::<Value>(&d).ok())
+        };
+        let entries = match (decoded(".dockerconfigjson"), decoded(".dockercfg")) {
+            (Some(j), _) => j["auths"].clone(),
+            (None, Some(c)) => c,
+            (None, None) => continue,
+        };
+        for (key, e) in entries.as_object().into_iter().flatten() {
+            if config_host(key) != domain.to_ascii_lowercase() {
+                continue;
+            }
+            let pair = match e["auth"].as_str().and_then(|a| b64.decode(a).ok()) {
+                Some(raw) => String::from_utf8_lossy(&raw)
+                    .split_once(':')
+                    .map(|(u, p)| (u.to_string(), p.to_string())),
+                None => Some((s(&e["username"]), s(&e["password"]))),
+            };
+            if let Some(p) = pair.filter(|(u, _)| !u.is_empty()) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// A token for the pod's service account, bound to the pod, as a projected
 /// `serviceAccountToken` source asks (audience, expiry): its file path and the token.
 fn service_account_token(

@@ -239,6 +239,18 @@ impl Drop for Cluster {
     }
 }
 
+/// A process killed (by its PID) and waited for when dropped, even when a check fails.
+struct Killed(Option<Child>);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -1190,6 +1202,138 @@ spec:
     assert_eq!(was_ready, "False");
     assert!(became_ready, "ready: {}", ready());
     c.ok(&["delete", "pod", "rpc", "--timeout=30s"]);
+
+    // imagePullSecrets: an image in a registry that wants a password (Debian's
+    // docker-registry with htpasswd) is refused without the pod's secret, pulled with it.
+    let reg_dir = c.dir.path().join("registry");
+    std::fs::create_dir_all(&reg_dir).expect("registry dir");
+    let htpasswd = Command::new("htpasswd")
+        .args(["-Bbn", "alice", "s3cret"])
+        .output()
+        .expect("htpasswd");
+    std::fs::write(reg_dir.join("htpasswd"), &htpasswd.stdout).expect("htpasswd");
+    let registry = |auth: bool| -> Killed {
+        let cfg = reg_dir.join("registry.yml");
+        let auth = if auth {
+            format!(
+                "auth:\n  htpasswd:\n    realm: quai-test\n    path: {}\n",
+                reg_dir.join("htpasswd").display()
+            )
+        } else {
+            String::new()
+        };
+        std::fs::write(
+            &cfg,
+            format!(
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:5000\n{auth}",
+                reg_dir.join("data").display()
+            ),
+        )
+        .expect("registry config");
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", c.netns))
+            .args(["docker-registry", "serve"])
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry");
+        let up = c.until(10, || {
+            let o = Command::new("nsenter")
+                .arg(format!("--net=/run/netns/{}", c.netns))
+                .args([
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "http://127.0.0.1:5000/v2/",
+                ])
+                .output()
+                .expect("curl");
+            matches!(String::from_utf8_lossy(&o.stdout).as_ref(), "200" | "401")
+        });
+        assert!(up, "docker-registry did not answer");
+        Killed(Some(child))
+    };
+    let private = "127.0.0.1:5000/private/bb:1";
+    {
+        let _open = registry(false);
+        let o = c.quai(&["tag", "localbusybox:1"], None, private);
+        assert!(o.status.success(), "{}", text(&o));
+        let o = c.quai(&["push"], None, private);
+        assert!(o.status.success(), "{}", text(&o));
+        let o = c.quai(&["rmi"], None, private);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let _locked = registry(true);
+    let pull_pods = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: nosecret}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {{name: c, image: "{private}", command: [sleep, "3600"]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: withsecret}}
+spec:
+  terminationGracePeriodSeconds: 0
+  imagePullSecrets: [{{name: regcred}}]
+  containers:
+  - {{name: c, image: "{private}", command: [sleep, "3600"]}}
+"#
+    );
+    c.ok(&[
+        "create",
+        "secret",
+        "docker-registry",
+        "regcred",
+        "--docker-server=127.0.0.1:5000",
+        "--docker-username=alice",
+        "--docker-password=s3cret",
+    ]);
+    let o = c.apply(&["apply", "-f", "-"], &pull_pods);
+    assert!(o.status.success(), "{}", text(&o));
+    let waiting = || {
+        c.ok(&[
+            "get",
+            "pod",
+            "nosecret",
+            "-o",
+            "jsonpath={.status.containerStatuses[0].state.waiting.reason} {.status.containerStatuses[0].state.waiting.message}",
+        ])
+    };
+    let mut seen = String::new();
+    let refused = c.until(30, || {
+        seen = waiting();
+        seen.starts_with("ErrImagePull") || seen.starts_with("ImagePullBackOff")
+    });
+    assert!(
+        refused,
+        "nosecret: {seen:?} {}",
+        c.ok(&["get", "pod", "nosecret", "-o", "jsonpath={.status}"])
+    );
+    assert!(
+        seen.contains("401") || seen.to_lowercase().contains("unauthorized"),
+        "{seen}"
+    );
+    c.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/withsecret",
+        "--timeout=60s",
+    ]);
+    assert_eq!(
+        c.ok(&["exec", "withsecret", "--", "echo", "pulled"]),
+        "pulled\n"
+    );
+    c.ok(&["delete", "pod", "nosecret", "withsecret", "--timeout=30s"]);
 
     // Everything deleted: the engine has no container of a pod left.
     c.ok(&["delete", "deploy", "web"]);

@@ -171,6 +171,19 @@ pub fn admit_service_account(pod: &mut Value, store: &crate::store::Store) -> Ap
             ),
         ));
     }
+    // The account's pull secrets, for a pod that names none.
+    if let Some(ps) = sa
+        .as_ref()
+        .map(|a| &a["imagePullSecrets"])
+        .filter(|p| p.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        if pod["spec"]["imagePullSecrets"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+        {
+            pod["spec"]["imagePullSecrets"] = ps.clone();
+        }
+    }
     let automount = pod["spec"]["automountServiceAccountToken"]
         .as_bool()
         .or_else(|| {
