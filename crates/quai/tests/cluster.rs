@@ -1358,6 +1358,159 @@ spec:
     assert!(c.until(30, || left().is_empty()), "left: {:?}", left());
 }
 
+/// Run `f` on a thread of its own inside network namespace `netns`, on a tokio runtime
+/// there (its sockets are the namespace's; the rest of the test is not moved).
+fn in_netns<T: Send + 'static>(
+    netns: &str,
+    f: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>> + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let path = format!("/run/netns/{netns}");
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let f_ns = std::fs::File::open(&path).expect("netns");
+        // SAFETY: setns(2) on a descriptor this thread holds; only this thread moves.
+        let rc = unsafe { libc::setns(f_ns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(f())
+    })
+}
+
+#[test]
+fn kube_rs_watchers_follow_changes_across_a_restart() {
+    if !root_or_skip("kube_rs_watchers_follow_changes_across_a_restart") {
+        return;
+    }
+    use futures_util::StreamExt;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::runtime::watcher;
+
+    let mut c = Cluster::start();
+    let kubeconfig = c.kubeconfig();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let watching = in_netns(&c.netns, move || {
+        Box::pin(async move {
+            let kc = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig");
+            let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                .await
+                .expect("config");
+            let client = kube::Client::try_from(cfg).expect("client");
+            let api: kube::Api<ConfigMap> = kube::Api::namespaced(client.clone(), "default");
+            // Writes through kube-rs: create, then server-side apply.
+            let cm: ConfigMap = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "first"}, "data": {"k": "1"}}))
+            .expect("cm");
+            api.create(&Default::default(), &cm).await.expect("create");
+            let patch = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "first"}, "data": {"k": "2"}});
+            // The create's manager owns data.k: a plain apply that changes it is a
+            // conflict (kube's 409), a forced one takes it over.
+            let conflict = api
+                .patch(
+                    "first",
+                    &kube::api::PatchParams::apply("kube-rs-test"),
+                    &kube::api::Patch::Apply(&patch),
+                )
+                .await;
+            match conflict {
+                Err(kube::Error::Api(e)) => {
+                    assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"), "{e:?}");
+                    assert!(e.message.contains(".data.k"), "{e:?}");
+                }
+                other => panic!("apply without force: {other:?}"),
+            }
+            let applied = api
+                .patch(
+                    "first",
+                    &kube::api::PatchParams::apply("kube-rs-test").force(),
+                    &kube::api::Patch::Apply(&patch),
+                )
+                .await
+                .expect("apply");
+            assert_eq!(
+                applied.data.and_then(|d| d.get("k").cloned()).as_deref(),
+                Some("2")
+            );
+            // Two watchers: a list then watch, and a streaming list (sendInitialEvents).
+            let plain = watcher(api.clone(), watcher::Config::default()).boxed();
+            let streaming =
+                watcher(api.clone(), watcher::Config::default().streaming_lists()).boxed();
+            let mut both = futures_util::stream::select(
+                plain.map(|e| ("list", e)),
+                streaming.map(|e| ("stream", e)),
+            );
+            let mut stop = stop_rx;
+            loop {
+                tokio::select! {
+                    _ = &mut stop => break,
+                    ev = both.next() => {
+                        let Some((who, ev)) = ev else { break };
+                        let line = match ev {
+                            Ok(watcher::Event::Init) => format!("{who} init"),
+                            Ok(watcher::Event::InitApply(o)) => format!("{who} initapply {}", o.metadata.name.unwrap_or_default()),
+                            Ok(watcher::Event::InitDone) => format!("{who} initdone"),
+                            Ok(watcher::Event::Apply(o)) => format!("{who} apply {}", o.metadata.name.unwrap_or_default()),
+                            Ok(watcher::Event::Delete(o)) => format!("{who} delete {}", o.metadata.name.unwrap_or_default()),
+                            Err(e) => format!("{who} error {e}"),
+                        };
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+    });
+    let mut seen: Vec<String> = Vec::new();
+    let mut wait_for = |want: &str, secs: u64| -> bool {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if seen.iter().any(|l| l == want) {
+                return true;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match rx.recv_timeout(left) {
+                Ok(l) => seen.push(l),
+                Err(_) => return false,
+            }
+        }
+    };
+    for w in [
+        "list initapply first",
+        "list initdone",
+        "stream initapply first",
+        "stream initdone",
+    ] {
+        assert!(wait_for(w, 20), "{w}: {:?}", seen);
+    }
+    c.ok(&["create", "configmap", "second", "--from-literal=k=v"]);
+    assert!(wait_for("list apply second", 10));
+    assert!(wait_for("stream apply second", 10));
+    c.ok(&["delete", "configmap", "first"]);
+    assert!(wait_for("list delete first", 10));
+    assert!(wait_for("stream delete first", 10));
+    // The server restarts; the watchers reconnect and miss nothing.
+    c.stop();
+    c.boot();
+    c.ok(&["create", "configmap", "third", "--from-literal=k=v"]);
+    assert!(
+        wait_for("list apply third", 30),
+        "{seen:?}\n{}",
+        c.server_log()
+    );
+    assert!(wait_for("stream apply third", 30), "{seen:?}");
+    let _ = stop_tx.send(());
+    drop(rx);
+    watching.join().expect("the kube-rs thread");
+}
+
 #[test]
 fn the_python_client_reads_writes_and_watches() {
     if !root_or_skip("the_python_client_reads_writes_and_watches") {

@@ -398,7 +398,10 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
             .get("fieldManager")
             .filter(|m| !m.is_empty())
             .map(str::to_string)
-            .or(agent),
+            .or(agent)
+            // kube-apiserver's manager for a client that names none and sends no
+            // User-Agent: the empty one (never the in-process controllers').
+            .or_else(|| Some(String::new())),
         ..Default::default()
     };
     let reg = &s.reg;
