@@ -314,6 +314,40 @@ impl Proxy {
 }
 
 impl cluster::api::node_proxy::NodeProxy for Proxy {
+    fn port_forward(
+        &self,
+        pod: &Value,
+        port: u16,
+    ) -> std::result::Result<std::net::TcpStream, String> {
+        self.on_this_node(pod)?;
+        let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
+            .map_err(|e| e.to_string())?;
+        let pid = self
+            .container(&mut eng, pod, spec::POD_INFRA)?
+            .into_iter()
+            .rev()
+            .find(|r| r.state.pid > 0)
+            .map(|r| r.state.pid)
+            .ok_or_else(|| "the pod's sandbox is not running".to_string())?;
+        // Dialled from a thread that enters the pod's network namespace, so a port bound
+        // to the pod's loopback is reached too; the socket stays in that namespace.
+        let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))
+            .map_err(|e| format!("the pod's network namespace: {e}"))?;
+        std::thread::Builder::new()
+            .name("quai-port-forward".into())
+            .spawn(move || {
+                nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| format!("enter the pod's network namespace: {e}"))?;
+                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| {
+                    format!("failed to connect to localhost:{port} inside namespace {pid}: {e}")
+                })
+            })
+            .map_err(|e| e.to_string())?
+            .join()
+            .map_err(|_| "the port-forward thread panicked".to_string())?
+    }
+
     fn exec(
         &self,
         pod: &Value,

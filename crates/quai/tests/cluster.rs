@@ -239,6 +239,46 @@ impl Drop for Cluster {
     }
 }
 
+/// `kubectl port-forward POD LOCAL:REMOTE` in `netns` (WebSockets, kubectl's default, or
+/// SPDY), its output in `log`; killed when dropped.
+fn port_forward(
+    netns: &str,
+    dir: &Path,
+    pod: &str,
+    ports: &str,
+    websockets: bool,
+    log: &Path,
+) -> Killed {
+    let out = std::fs::File::create(log).expect("log");
+    let child = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{netns}"))
+        .arg(kubectl_bin())
+        .args(["port-forward", pod, ports])
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("KUBECACHEDIR", dir.join("cache"))
+        .env(
+            "KUBECTL_PORT_FORWARD_WEBSOCKETS",
+            if websockets { "true" } else { "false" },
+        )
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("log"))
+        .stderr(out)
+        .spawn()
+        .expect("kubectl port-forward");
+    Killed(Some(child))
+}
+
+/// What `url` answers (body, or `-w` format) with curl in `netns`.
+fn curl_in(netns: &str, args: &[&str]) -> String {
+    let o = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{netns}"))
+        .args(["curl", "-s", "-m", "3"])
+        .args(args)
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// A process killed (by its PID) and waited for when dropped, even when a check fails.
 struct Killed(Option<Child>);
 
@@ -1335,6 +1375,60 @@ spec:
     );
     c.ok(&["delete", "pod", "nosecret", "withsecret", "--timeout=30s"]);
 
+    // kubectl port-forward: to a port bound to the pod's own loopback, over the
+    // WebSocket tunnel (kubectl's default) and over SPDY; a closed port is reported on
+    // the error stream as the kubelet words it.
+    let pf_pod = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: pf}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: "localbusybox:1"
+    imagePullPolicy: Never
+    command: [sh, -c, "mkdir -p /www && echo hello-pf > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"]
+"#;
+    let o = c.apply(&["apply", "-f", "-"], pf_pod);
+    assert!(o.status.success(), "{}", text(&o));
+    c.ok(&["wait", "--for=condition=Ready", "pod/pf", "--timeout=60s"]);
+    for (websockets, port) in [(true, 18080), (false, 18081)] {
+        let log = c.dir.path().join(format!("pf-{port}.log"));
+        let _pf = port_forward(
+            &c.netns,
+            c.dir.path(),
+            "pod/pf",
+            &format!("{port}:8080"),
+            websockets,
+            &log,
+        );
+        let url = format!("http://127.0.0.1:{port}/");
+        assert!(
+            c.until(15, || curl_in(&c.netns, &[&url]) == "hello-pf\n"),
+            "websockets={websockets}: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        // Several connections over one session.
+        assert_eq!(curl_in(&c.netns, &[&url]), "hello-pf\n");
+    }
+    let log = c.dir.path().join("pf-closed.log");
+    let _pf = port_forward(&c.netns, c.dir.path(), "pod/pf", "18082:9999", true, &log);
+    let forwarding = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        c.until(15, || forwarding().contains("Forwarding from")),
+        "{}",
+        forwarding()
+    );
+    curl_in(&c.netns, &["http://127.0.0.1:18082/"]);
+    assert!(
+        c.until(10, || forwarding()
+            .contains("error forwarding port 9999 to pod")),
+        "{}",
+        forwarding()
+    );
+    c.ok(&["delete", "pod", "pf", "--timeout=30s"]);
+
     // Everything deleted: the engine has no container of a pod left.
     c.ok(&["delete", "deploy", "web"]);
     c.ok(&[
@@ -1862,6 +1956,30 @@ spec:
         child.wait_with_output().expect("exec -i")
     };
     assert_eq!(text(&stdin), "ACROSS NODES\n");
+    // port-forward to the pod on the other machine, through its agent.
+    let log = t.path("pf-b.log");
+    let _pf = port_forward(
+        &t.a,
+        t.dir.path(),
+        &format!("pod/{pod_b}"),
+        "18090:8080",
+        true,
+        &log,
+    );
+    assert!(
+        t.until(15, || curl_in(
+            &t.a,
+            &[
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "http://127.0.0.1:18090/"
+            ]
+        ) == "404"),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     // B's range came from the control plane: the cluster's next /24.
     assert!(ip_b.starts_with("10.42.1."), "{ip_b}");
     assert_eq!(

@@ -340,6 +340,21 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         let obj = decode_body(&body, ctype).unwrap_or_else(|_| json!({}));
         return Ok(json_response(201, &review(t.res, obj, &who)));
     }
+    if t.sub.as_deref() == Some("portforward") && matches!(method, Method::GET | Method::POST) {
+        let name = t.name.clone().unwrap_or_default();
+        let pod = s.reg.get(t.res, t.ns.as_deref(), &name)?;
+        let client = Request::from_parts(parts, body);
+        if let Some(node) = remote_node(s, &pod) {
+            return super::kubelet::proxy_port_forward(&node, &s.settings.node_token, &pod, client)
+                .await;
+        }
+        let Some(node) = s.node.clone() else {
+            return Err(ApiError::bad_request(format!(
+                "pod {name} does not run on a node this server reaches"
+            )));
+        };
+        return super::portforward::serve(node, pod, client).await;
+    }
     if t.sub.as_deref() == Some("exec") && matches!(method, Method::GET | Method::POST) {
         let name = t.name.clone().unwrap_or_default();
         let pod = s.reg.get(t.res, t.ns.as_deref(), &name)?;

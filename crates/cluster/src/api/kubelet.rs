@@ -99,6 +99,10 @@ pub fn serve(
                         "/exec/{ns}/{pod}/{container}",
                         axum::routing::get(exec).post(exec),
                     )
+                    .route(
+                        "/portForward/{ns}/{pod}",
+                        axum::routing::get(port_forward).post(port_forward),
+                    )
                     .with_state(state);
                 let served = async {
                     let tcp = tokio::net::TcpListener::from_std(std_listener)?;
@@ -184,6 +188,21 @@ async fn exec(
             .await
             .map_err(|_| super::exec::not_upgraded())?;
         super::exec::serve(ws, a.proxy.clone(), pod, er)
+    };
+    run.await.unwrap_or_else(|e| error_response(&e))
+}
+
+async fn port_forward(
+    State(a): State<Arc<Agent>>,
+    Path((ns, pod)): Path<(String, String)>,
+    req: Request<Body>,
+) -> Response {
+    if !allowed(&a, req.headers()) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let run = async {
+        let pod = pod_of(&a, ns, pod).await?;
+        super::portforward::serve(a.proxy.clone(), pod, req).await
     };
     run.await.unwrap_or_else(|e| error_response(&e))
 }
@@ -367,11 +386,8 @@ pub async fn proxy_exec(
     token: &str,
     pod: &Value,
     container: &str,
-    mut client: Request<Body>,
+    client: Request<Body>,
 ) -> ApiResult<Response> {
-    let (addr, pin) = endpoint(node).ok_or_else(|| {
-        ApiError::bad_request("the pod's node has no kubelet endpoint to reach it by")
-    })?;
     let pairs = query_pairs(client.uri().query());
     let path = format!(
         "/exec/{}/{}/{container}{}",
@@ -379,6 +395,35 @@ pub async fn proxy_exec(
         pod["metadata"]["name"].as_str().unwrap_or_default(),
         forwarded_query(&pairs, &["container"])
     );
+    proxy_upgrade(node, token, path, client).await
+}
+
+/// `pods/portforward` of a pod on another machine, spliced as exec is.
+pub async fn proxy_port_forward(
+    node: &Value,
+    token: &str,
+    pod: &Value,
+    client: Request<Body>,
+) -> ApiResult<Response> {
+    let path = format!(
+        "/portForward/{}/{}",
+        pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+        pod["metadata"]["name"].as_str().unwrap_or_default(),
+    );
+    proxy_upgrade(node, token, path, client).await
+}
+
+/// Send the client's upgrade request on to the node's agent at `path`; once the agent
+/// switches protocols, splice both upgraded connections byte for byte.
+async fn proxy_upgrade(
+    node: &Value,
+    token: &str,
+    path: String,
+    mut client: Request<Body>,
+) -> ApiResult<Response> {
+    let (addr, pin) = endpoint(node).ok_or_else(|| {
+        ApiError::bad_request("the pod's node has no kubelet endpoint to reach it by")
+    })?;
     let mut r = Request::get(path);
     for (k, v) in client.headers() {
         // The client's credentials are not the node's business.

@@ -13,11 +13,13 @@ pub mod node_proxy;
 pub mod openapi;
 pub mod patch;
 pub mod pod;
+pub mod portforward;
 pub mod proto;
 #[rustfmt::skip]
 pub mod proto_schema;
 pub mod registry;
 pub mod satoken;
+pub mod spdy;
 pub mod ssa;
 pub mod status;
 pub mod table;

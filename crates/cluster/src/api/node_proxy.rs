@@ -40,6 +40,13 @@ pub trait NodeProxy: Send + Sync {
 
     /// Start `req.command` in the pod's container, with pipes for the streams asked.
     fn exec(&self, pod: &Value, req: &ExecRequest) -> Result<ExecSession, String>;
+
+    /// A TCP connection to `port` inside the pod's network namespace (its loopback),
+    /// as the kubelet dials for `pods/portforward`.
+    fn port_forward(&self, pod: &Value, port: u16) -> Result<std::net::TcpStream, String> {
+        let _ = (pod, port);
+        Err("this node does not forward ports".to_string())
+    }
 }
 
 fn containers(pod: &Value) -> Vec<String> {
