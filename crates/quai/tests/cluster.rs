@@ -1427,6 +1427,43 @@ spec:
         "{}",
         forwarding()
     );
+    // exec over SPDY (kubectl's fallback, and older clients'): streams, stdin and the
+    // exit status as over WebSocket.
+    let spdy_exec = |args: &[&str], input: &[u8]| {
+        use std::io::Write;
+        let mut cmd = c.k_cmd(args);
+        cmd.env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("kubectl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("stdin");
+        child.wait_with_output().expect("kubectl exec")
+    };
+    let o = spdy_exec(
+        &["exec", "pf", "--", "sh", "-c", "echo out; echo err >&2"],
+        b"",
+    );
+    assert_eq!(
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).as_ref(),
+            String::from_utf8_lossy(&o.stderr).as_ref()
+        ),
+        (Some(0), "out\n", "err\n")
+    );
+    let o = spdy_exec(
+        &["exec", "-i", "pf", "--", "tr", "a-z", "A-Z"],
+        b"over spdy\n",
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "OVER SPDY\n");
+    let o = spdy_exec(&["exec", "pf", "--", "sh", "-c", "exit 4"], b"");
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     c.ok(&["delete", "pod", "pf", "--timeout=30s"]);
 
     // Everything deleted: the engine has no container of a pod left.

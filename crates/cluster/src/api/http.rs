@@ -278,7 +278,7 @@ fn parse_target(group: &str, version: &str, rest: &[&str]) -> ApiResult<Target> 
 }
 
 async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
-    let (mut parts, body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let query = Query(query_pairs(parts.uri.query()));
     let headers = parts.headers.clone();
@@ -375,11 +375,7 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
                 "pod {name} does not run on a node this server reaches"
             )));
         };
-        use axum::extract::FromRequestParts;
-        let ws = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &())
-            .await
-            .map_err(|_| super::exec::not_upgraded())?;
-        return super::exec::serve(ws, node, pod, req);
+        return super::exec::serve_any(parts, body, node, pod, req).await;
     }
     let body = if matches!(
         method,

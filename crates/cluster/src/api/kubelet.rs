@@ -179,15 +179,11 @@ async fn exec(
     if !allowed(&a, req.headers()) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let (mut parts, _) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let run = async {
         let pod = pod_of(&a, ns, pod).await?;
         let er = node_proxy::exec_request(&pod, &with_container(q, &container))?;
-        use axum::extract::FromRequestParts;
-        let ws = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &())
-            .await
-            .map_err(|_| super::exec::not_upgraded())?;
-        super::exec::serve(ws, a.proxy.clone(), pod, er)
+        super::exec::serve_any(parts, body, a.proxy.clone(), pod, er).await
     };
     run.await.unwrap_or_else(|e| error_response(&e))
 }

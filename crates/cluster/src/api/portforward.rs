@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::http::{header, Request};
 use axum::response::Response;
 use bytes::BytesMut;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use tokio::sync::mpsc;
 
 use super::node_proxy::NodeProxy;
@@ -67,56 +68,14 @@ pub async fn serve(
             .protocols([WS_PROTOCOL])
             .on_upgrade(move |socket| tunnel(socket, proxy, pod)));
     }
-    let spdy = headers
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_uppercase().starts_with("SPDY/3.1"));
-    let versions = headers
-        .get_all("X-Stream-Protocol-Version")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|v| v == PROTOCOL);
-    if !spdy || !versions {
+    if !super::spdy::wants(headers, PROTOCOL) {
         return Err(ApiError::bad_request(
             "unable to upgrade connection: port-forward needs an upgrade to SPDY/3.1 (portforward.k8s.io) or a WebSocket",
         ));
     }
-    let mut req = req;
-    let upgraded = hyper::upgrade::on(&mut req);
-    tokio::spawn(async move {
-        if let Ok(io) = upgraded.await {
-            let io = hyper_util::rt::TokioIo::new(io);
-            let (mut rd, mut wr) = tokio::io::split(io);
-            let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(64);
-            let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(256);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 32 * 1024];
-                while let Ok(n) = rd.read(&mut buf).await {
-                    if n == 0 || in_tx.send(buf[..n].to_vec()).await.is_err() {
-                        break;
-                    }
-                }
-            });
-            tokio::spawn(async move {
-                while let Some(f) = out_rx.recv().await {
-                    if wr.write_all(&f).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = wr.shutdown().await;
-            });
-            session(in_rx, out_tx, proxy, pod).await;
-        }
-    });
-    Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::CONNECTION, HeaderValue::from_static("Upgrade"))
-        .header(header::UPGRADE, HeaderValue::from_static("SPDY/3.1"))
-        .header("X-Stream-Protocol-Version", PROTOCOL)
-        .body(Body::empty())
-        .map_err(|e| ApiError::internal(e.to_string()))
+    super::spdy::upgrade(req, PROTOCOL, move |input, out| {
+        session(input, out, proxy, pod)
+    })
 }
 
 /// The SPDY session carried in a WebSocket's binary messages.

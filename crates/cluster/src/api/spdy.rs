@@ -4,7 +4,14 @@
 //! primed with SPDY/3's dictionary. spdystream does no flow control, so neither does
 //! this side (WINDOW_UPDATE and SETTINGS are read and ignored).
 
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
+use axum::response::Response;
 use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use super::status::{ApiError, ApiResult};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 pub const SYN_STREAM: u16 = 1;
@@ -299,6 +306,68 @@ impl Headers {
         p.extend(self.write(pairs)?);
         Ok(control(SYN_STREAM, 0, &p))
     }
+}
+
+/// Whether a request asks to upgrade to SPDY/3.1 for `protocol` (one of the
+/// `X-Stream-Protocol-Version` values it offers).
+pub fn wants(headers: &HeaderMap, protocol: &str) -> bool {
+    let spdy = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_uppercase().starts_with("SPDY/3.1"));
+    spdy && offered(headers).iter().any(|v| v == protocol)
+}
+
+/// The `X-Stream-Protocol-Version` values a request offers.
+pub fn offered(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all("X-Stream-Protocol-Version")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
+        .collect()
+}
+
+/// Switch `req`'s connection to SPDY/3.1 with `protocol` and run `session` on it: the
+/// bytes read come in chunks on its receiver, the frames it sends are written.
+pub fn upgrade<F, Fut>(mut req: Request<Body>, protocol: &str, session: F) -> ApiResult<Response>
+where
+    F: FnOnce(mpsc::Receiver<Vec<u8>>, mpsc::Sender<Vec<u8>>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let upgraded = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let Ok(io) = upgraded.await else { return };
+        let io = hyper_util::rt::TokioIo::new(io);
+        let (mut rd, mut wr) = tokio::io::split(io);
+        let (in_tx, in_rx) = mpsc::channel::<Vec<u8>>(64);
+        let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(256);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 32 * 1024];
+            while let Ok(n) = rd.read(&mut buf).await {
+                if n == 0 || in_tx.send(buf[..n].to_vec()).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(f) = out_rx.recv().await {
+                if wr.write_all(&f).await.is_err() {
+                    break;
+                }
+            }
+            let _ = wr.shutdown().await;
+        });
+        session(in_rx, out_tx).await;
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, HeaderValue::from_static("Upgrade"))
+        .header(header::UPGRADE, HeaderValue::from_static("SPDY/3.1"))
+        .header("X-Stream-Protocol-Version", protocol)
+        .body(Body::empty())
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// The stream id of a SYN_STREAM, SYN_REPLY or RST_STREAM payload.
