@@ -442,6 +442,103 @@ impl cluster::api::node_proxy::NodeProxy for Proxy {
                     .map(|s| s.code().unwrap_or(137))
                     .map_err(|e| e.to_string())
             }),
+            cancel: None,
+        })
+    }
+
+    fn attach(
+        &self,
+        pod: &Value,
+        req: &cluster::api::node_proxy::ExecRequest,
+    ) -> std::result::Result<cluster::api::node_proxy::ExecSession, String> {
+        use engine::attach as mon;
+        use std::io::Write;
+        self.on_this_node(pod)?;
+        let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
+            .map_err(|e| e.to_string())?;
+        let target = self
+            .container(&mut eng, pod, &req.container)?
+            .pop()
+            .filter(|r| r.state.status.is_up())
+            .ok_or_else(|| {
+                format!(
+                    "unable to upgrade connection: container {} not found in pod {}",
+                    req.container,
+                    pod["metadata"]["name"].as_str().unwrap_or_default()
+                )
+            })?;
+        // stdin reaches the process only if the container keeps it open (`stdin: true`).
+        let want_in = req.stdin && target.config.open_stdin;
+        let stdin_once = target.config.stdin_once;
+        let mut sock = eng.attach_stream(&target.id).map_err(|e| e.to_string())?;
+        let streams = format!("{}oe", if want_in { "i" } else { "" });
+        mon::send(&mut sock, mon::ATTACH, streams.as_bytes()).map_err(|e| e.to_string())?;
+        let pipe = || std::io::pipe().map_err(|e| e.to_string());
+        let (out_r, mut out_w) = pipe()?;
+        let (err_r, mut err_w) = pipe()?;
+        let (code_tx, code_rx) = std::sync::mpsc::channel::<i32>();
+        let mut rd = sock.try_clone().map_err(|e| e.to_string())?;
+        let (want_out, want_err) = (req.stdout, req.stderr && !req.tty);
+        std::thread::Builder::new()
+            .name("quai-attach-out".into())
+            .spawn(move || {
+                let mut code = 0;
+                while let Ok(Some((kind, data))) = mon::recv(&mut rd) {
+                    let ok = match kind {
+                        mon::STDOUT => !want_out || out_w.write_all(&data).is_ok(),
+                        mon::STDERR => !want_err || err_w.write_all(&data).is_ok(),
+                        mon::EXITED => {
+                            code = String::from_utf8_lossy(&data).trim().parse().unwrap_or(0);
+                            false
+                        }
+                        _ => true,
+                    };
+                    if !ok {
+                        break;
+                    }
+                }
+                drop((out_w, err_w));
+                let _ = code_tx.send(code);
+            })
+            .map_err(|e| e.to_string())?;
+        let stdin = if want_in {
+            let (in_r, in_w) = pipe()?;
+            let mut w = sock.try_clone().map_err(|e| e.to_string())?;
+            std::thread::Builder::new()
+                .name("quai-attach-in".into())
+                .spawn(move || {
+                    use std::io::Read;
+                    let mut in_r = in_r;
+                    let mut buf = vec![0u8; 32 * 1024];
+                    loop {
+                        match in_r.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                if mon::send(&mut w, mon::STDIN, &buf[..n]).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    // The client's end of input closes the container's stdin only when
+                    // the container asked for that (`stdinOnce`).
+                    if stdin_once {
+                        let _ = mon::send(&mut w, mon::STDIN_CLOSE, b"");
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            Some(std::fs::File::from(std::os::fd::OwnedFd::from(in_w)))
+        } else {
+            None
+        };
+        Ok(cluster::api::node_proxy::ExecSession {
+            stdin,
+            stdout: want_out.then(|| std::fs::File::from(std::os::fd::OwnedFd::from(out_r))),
+            stderr: want_err.then(|| std::fs::File::from(std::os::fd::OwnedFd::from(err_r))),
+            wait: Box::new(move || Ok(code_rx.recv().unwrap_or(0))),
+            cancel: Some(Box::new(move || {
+                let _ = sock.shutdown(std::net::Shutdown::Both);
+            })),
         })
     }
 

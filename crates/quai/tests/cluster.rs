@@ -1464,6 +1464,35 @@ spec:
     assert_eq!(String::from_utf8_lossy(&o.stdout), "OVER SPDY\n");
     let o = spdy_exec(&["exec", "pf", "--", "sh", "-c", "exit 4"], b"");
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    // kubectl attach: to a container's own process, its stdin given once.
+    let attach_pod = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: "localbusybox:1"
+    imagePullPolicy: Never
+    stdin: true
+    stdinOnce: true
+    command: [sh, -c, "while read l; do echo got $l; done; echo bye"]
+"#;
+    let o = c.apply(&["apply", "-f", "-"], attach_pod);
+    assert!(o.status.success(), "{}", text(&o));
+    c.ok(&["wait", "--for=condition=Ready", "pod/once", "--timeout=60s"]);
+    let o = c.apply(&["attach", "-i", "once"], "one\ntwo\n");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "got one\ngot two\nbye\n",
+        "{}",
+        text(&o)
+    );
+    let phase = || c.ok(&["get", "pod", "once", "-o", "jsonpath={.status.phase}"]);
+    assert!(c.until(30, || phase() == "Succeeded"), "{}", phase());
+    c.ok(&["delete", "pod", "once", "--timeout=30s"]);
     c.ok(&["delete", "pod", "pf", "--timeout=30s"]);
 
     // Everything deleted: the engine has no container of a pod left.

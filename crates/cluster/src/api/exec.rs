@@ -46,7 +46,7 @@ async fn relay(mut socket: WebSocket, node: Arc<dyn NodeProxy>, pod: Value, req:
     let v5 = socket.protocol().and_then(|p| p.to_str().ok()) == Some(PROTOCOLS[0]);
     let started = {
         let (node, pod, req) = (node.clone(), pod.clone(), req.clone());
-        tokio::task::spawn_blocking(move || node.exec(&pod, &req)).await
+        tokio::task::spawn_blocking(move || node.run(&pod, &req)).await
     };
     let session = match started {
         Ok(Ok(s)) => s,
@@ -84,6 +84,7 @@ async fn relay(mut socket: WebSocket, node: Arc<dyn NodeProxy>, pod: Value, req:
     }
     drop(out_tx);
     let wait = session.wait;
+    let cancel = session.cancel;
     let waiter = tokio::task::spawn_blocking(wait);
     let mut stdin = session.stdin;
     let (in_tx, in_rx) = std::sync::mpsc::channel::<Option<Vec<u8>>>();
@@ -125,6 +126,9 @@ async fn relay(mut socket: WebSocket, node: Arc<dyn NodeProxy>, pod: Value, req:
         }
     }
     let _ = in_tx.send(None);
+    if let Some(c) = cancel {
+        c();
+    }
     let code = match waiter.await {
         Ok(Ok(c)) => c,
         _ => 1,
@@ -248,7 +252,7 @@ async fn spdy_session(
     let error = id("error").unwrap_or(0);
     let started = {
         let (node, pod, req) = (node.clone(), pod.clone(), req.clone());
-        tokio::task::spawn_blocking(move || node.exec(&pod, &req)).await
+        tokio::task::spawn_blocking(move || node.run(&pod, &req)).await
     };
     let session = match started {
         Ok(Ok(s)) => s,
@@ -289,6 +293,7 @@ async fn spdy_session(
     }
     drop(done_tx);
     let waiter = tokio::task::spawn_blocking(session.wait);
+    let cancel = session.cancel;
     let (in_tx, in_rx) = std::sync::mpsc::channel::<Option<Vec<u8>>>();
     let writer = session.stdin.map(|mut f| {
         tokio::task::spawn_blocking(move || {
@@ -344,6 +349,9 @@ async fn spdy_session(
         }
     }
     let _ = in_tx.send(None);
+    if let Some(c) = cancel {
+        c();
+    }
     let code = match waiter.await {
         Ok(Ok(c)) => c,
         _ => 1,

@@ -355,20 +355,20 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         };
         return super::portforward::serve(node, pod, client).await;
     }
-    if t.sub.as_deref() == Some("exec") && matches!(method, Method::GET | Method::POST) {
+    if matches!(t.sub.as_deref(), Some("exec" | "attach"))
+        && matches!(method, Method::GET | Method::POST)
+    {
         let name = t.name.clone().unwrap_or_default();
         let pod = s.reg.get(t.res, t.ns.as_deref(), &name)?;
-        let req = super::node_proxy::exec_request(&pod, &query)?;
+        let req = if t.sub.as_deref() == Some("attach") {
+            super::node_proxy::attach_request(&pod, &query)?
+        } else {
+            super::node_proxy::exec_request(&pod, &query)?
+        };
         if let Some(node) = remote_node(s, &pod) {
             let client = Request::from_parts(parts, body);
-            return super::kubelet::proxy_exec(
-                &node,
-                &s.settings.node_token,
-                &pod,
-                &req.container,
-                client,
-            )
-            .await;
+            return super::kubelet::proxy_exec(&node, &s.settings.node_token, &pod, &req, client)
+                .await;
         }
         let Some(node) = s.node.clone() else {
             return Err(ApiError::bad_request(format!(

@@ -100,6 +100,10 @@ pub fn serve(
                         axum::routing::get(exec).post(exec),
                     )
                     .route(
+                        "/attach/{ns}/{pod}/{container}",
+                        axum::routing::get(attach).post(attach),
+                    )
+                    .route(
                         "/portForward/{ns}/{pod}",
                         axum::routing::get(port_forward).post(port_forward),
                     )
@@ -183,6 +187,24 @@ async fn exec(
     let run = async {
         let pod = pod_of(&a, ns, pod).await?;
         let er = node_proxy::exec_request(&pod, &with_container(q, &container))?;
+        super::exec::serve_any(parts, body, a.proxy.clone(), pod, er).await
+    };
+    run.await.unwrap_or_else(|e| error_response(&e))
+}
+
+async fn attach(
+    State(a): State<Arc<Agent>>,
+    Path((ns, pod, container)): Path<(String, String, String)>,
+    RawQuery(q): RawQuery,
+    req: Request<Body>,
+) -> Response {
+    if !allowed(&a, req.headers()) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let run = async {
+        let pod = pod_of(&a, ns, pod).await?;
+        let er = node_proxy::attach_request(&pod, &with_container(q, &container))?;
         super::exec::serve_any(parts, body, a.proxy.clone(), pod, er).await
     };
     run.await.unwrap_or_else(|e| error_response(&e))
@@ -381,14 +403,16 @@ pub async fn proxy_exec(
     node: &Value,
     token: &str,
     pod: &Value,
-    container: &str,
+    req: &node_proxy::ExecRequest,
     client: Request<Body>,
 ) -> ApiResult<Response> {
     let pairs = query_pairs(client.uri().query());
     let path = format!(
-        "/exec/{}/{}/{container}{}",
+        "/{}/{}/{}/{}{}",
+        if req.attach { "attach" } else { "exec" },
         pod["metadata"]["namespace"].as_str().unwrap_or_default(),
         pod["metadata"]["name"].as_str().unwrap_or_default(),
+        req.container,
         forwarded_query(&pairs, &["container"])
     );
     proxy_upgrade(node, token, path, client).await

@@ -41,6 +41,22 @@ pub trait NodeProxy: Send + Sync {
     /// Start `req.command` in the pod's container, with pipes for the streams asked.
     fn exec(&self, pod: &Value, req: &ExecRequest) -> Result<ExecSession, String>;
 
+    /// Attach to the container's main process (its stdio as the container was made:
+    /// stdin only if the container keeps it open); `wait` ends with its exit.
+    fn attach(&self, pod: &Value, req: &ExecRequest) -> Result<ExecSession, String> {
+        let _ = (pod, req);
+        Err("this node does not attach".to_string())
+    }
+
+    /// Run `req` on this node: a new process, or an attach.
+    fn run(&self, pod: &Value, req: &ExecRequest) -> Result<ExecSession, String> {
+        if req.attach {
+            self.attach(pod, req)
+        } else {
+            self.exec(pod, req)
+        }
+    }
+
     /// A TCP connection to `port` inside the pod's network namespace (its loopback),
     /// as the kubelet dials for `pods/portforward`.
     fn port_forward(&self, pod: &Value, port: u16) -> Result<std::net::TcpStream, String> {
@@ -171,6 +187,9 @@ pub struct ExecSession {
     pub stdout: Option<std::fs::File>,
     pub stderr: Option<std::fs::File>,
     pub wait: Box<dyn FnOnce() -> Result<i32, String> + Send>,
+    /// Let go when the client leaves first (an attach stops following the container,
+    /// which runs on).
+    pub cancel: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// `pods/NAME/exec`'s options.
@@ -182,6 +201,8 @@ pub struct ExecRequest {
     pub stdout: bool,
     pub stderr: bool,
     pub tty: bool,
+    /// `pods/attach`: the container's own process, not a new one (`command` is empty).
+    pub attach: bool,
 }
 
 /// The exec request of `pod` from the query (`command` repeated), checked as
@@ -224,5 +245,16 @@ pub fn exec_request(pod: &Value, q: &Query) -> ApiResult<ExecRequest> {
         stdout: q.flag("stdout"),
         stderr: q.flag("stderr"),
         tty: q.flag("tty"),
+        attach: false,
     })
+}
+
+/// The attach request of `pod` from the query, checked as kube-apiserver checks it.
+pub fn attach_request(pod: &Value, q: &Query) -> ApiResult<ExecRequest> {
+    let mut pairs = q.0.clone();
+    pairs.push(("command".to_string(), String::new()));
+    let mut req = exec_request(pod, &Query(pairs))?;
+    req.command.clear();
+    req.attach = true;
+    Ok(req)
 }
