@@ -279,6 +279,60 @@ fn curl_in(netns: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A DNS query for `name` (type `qtype`: 1 A, 33 SRV) to `server` from inside `netns`,
+/// over TCP or UDP: the answer's rcode, its answer count and the whole message.
+fn dns_query(netns: &str, server: &str, name: &str, qtype: u16, tcp: bool) -> (u8, u16, Vec<u8>) {
+    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in name.split('.') {
+        q.push(l.len() as u8);
+        q.extend_from_slice(l.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&[0, 1]);
+    let (path, server) = (format!("/run/netns/{netns}"), server.to_string());
+    let out = std::thread::spawn(move || -> std::io::Result<Vec<u8>> {
+        use std::io::{Read, Write};
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(&path)?;
+        // SAFETY: setns(2) on a descriptor this thread holds; only this thread moves.
+        if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let t = Some(Duration::from_secs(3));
+        if tcp {
+            let addr: std::net::SocketAddr = server.parse().expect("addr");
+            let mut c = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+            c.set_read_timeout(t)?;
+            let mut msg = (q.len() as u16).to_be_bytes().to_vec();
+            msg.extend(&q);
+            c.write_all(&msg)?;
+            let mut len = [0u8; 2];
+            c.read_exact(&mut len)?;
+            let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            c.read_exact(&mut buf)?;
+            Ok(buf)
+        } else {
+            let u = std::net::UdpSocket::bind("0.0.0.0:0")?;
+            u.set_read_timeout(t)?;
+            u.send_to(&q, &server)?;
+            let mut buf = vec![0u8; 4096];
+            let n = u.recv(&mut buf)?;
+            buf.truncate(n);
+            Ok(buf)
+        }
+    })
+    .join()
+    .expect("dns thread");
+    match out {
+        Ok(b) if b.len() >= 12 => (b[3] & 0xf, u16::from_be_bytes([b[6], b[7]]), b),
+        other => panic!(
+            "DNS {name} over {}: {other:?}",
+            if tcp { "TCP" } else { "UDP" }
+        ),
+    }
+}
+
 /// A process killed (by its PID) and waited for when dropped, even when a check fails.
 struct Killed(Option<Child>);
 
@@ -342,6 +396,14 @@ fn kubectl_creates_applies_gets_and_rolls_deployments() {
     let c = Cluster::start();
     let v = c.ok(&["version"]);
     assert!(v.contains("Server Version: v1.32"), "{v}");
+    // kubectl explain reads the kinds' schemas from /openapi/v3.
+    let e = c.ok(&["explain", "deployment.spec.replicas"]);
+    assert!(
+        e.contains("GROUP:      apps") && e.contains("Number of desired pods"),
+        "{e}"
+    );
+    let e = c.ok(&["explain", "pod.spec.containers.livenessProbe.grpc"]);
+    assert!(e.contains("port\t<integer> -required-"), "{e}");
 
     // Protobuf bodies (kubectl create) and JSON ones (apply).
     c.ok(&["create", "namespace", "team"]);
@@ -913,6 +975,57 @@ spec:
         "{logs}"
     );
     assert!(logs.contains("HTTP/1.1 404"), "{logs}");
+    // SRV records of named ports, a headless Service's endpoints, and DNS over TCP too.
+    let headless = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: hl}
+spec:
+  clusterIP: None
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+"#;
+    let o = c.apply(&["apply", "-f", "-"], headless);
+    assert!(o.status.success(), "{}", text(&o));
+    let pods = lines_of(&c.ok(&["get", "pods", "-l", "app=web", "--no-headers"])).len() as u16;
+    let dns = "10.43.0.10:53";
+    assert!(
+        c.until(20, || dns_query(
+            &c.netns,
+            dns,
+            "hl.default.svc.cluster.local",
+            1,
+            false
+        )
+        .1 == pods),
+        "headless A: {:?}",
+        dns_query(&c.netns, dns, "hl.default.svc.cluster.local", 1, false)
+    );
+    let (rcode, n, msg) = dns_query(
+        &c.netns,
+        dns,
+        "_http._tcp.hl.default.svc.cluster.local",
+        33,
+        false,
+    );
+    assert_eq!((rcode, n), (0, pods), "{msg:?}");
+    // Each SRV target is an endpoint's name on port 8080.
+    assert!(
+        msg.windows(2).any(|w| w == 8080u16.to_be_bytes()),
+        "{msg:?}"
+    );
+    let (rcode, n, _) = dns_query(
+        &c.netns,
+        dns,
+        "_http._tcp.web.default.svc.cluster.local",
+        33,
+        true,
+    );
+    assert_eq!((rcode, n), (3, 0), "an unnamed port has no SRV record");
+    let (rcode, n, _) = dns_query(&c.netns, dns, "web.default.svc.cluster.local", 1, true);
+    assert_eq!((rcode, n), (0, 1), "A over TCP");
+    let (rcode, n, _) = dns_query(&c.netns, dns, "hl.default.svc.cluster.local", 1, true);
+    assert_eq!((rcode, n), (0, pods), "headless A over TCP");
 
     // Session affinity ClientIP: one client keeps its pod; without it, both answer.
     let who = r#"

@@ -1,8 +1,11 @@
 //! `/openapi/v3`: the root document (group-versions with their hashed URLs) and one
 //! document per group-version whose operations carry `x-kubernetes-group-version-kind`
 //! and the `fieldValidation` parameter, which is what kubectl 1.32 reads to learn that
-//! the server validates fields itself. `/openapi/v2` is not served (kubectl then keeps
-//! to its built-in patch metadata, as it does for every built-in kind).
+//! the server validates fields itself, and whose `components.schemas` are the kinds'
+//! schemas with their fields' descriptions (`k8s-openapi`'s, through schemars), each
+//! kind's marked with its group, version and kind, as `kubectl explain` looks them up.
+//! `/openapi/v2` is not served (kubectl then keeps to its built-in patch metadata, as it
+//! does for every built-in kind).
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -17,8 +20,8 @@ use super::status::{ApiError, ApiResult};
 use crate::resources::{self, Resource, RESOURCES};
 
 struct Docs {
-    /// "api/v1" or "apis/apps/v1" -> (document, hash).
-    by_gv: BTreeMap<String, (Value, String)>,
+    /// "api/v1" or "apis/apps/v1" -> (the document's JSON, its hash).
+    by_gv: BTreeMap<String, (Vec<u8>, String)>,
 }
 
 fn param(name: &str, location: &str) -> Value {
@@ -48,7 +51,64 @@ fn op(r: &Resource, action: &str, params: &[&str], body: &[&str]) -> Value {
     o
 }
 
+/// The schemas of a group-version's kinds and everything they refer to, each kind's
+/// with `x-kubernetes-group-version-kind`; and each kind's reference, by kind.
+fn schemas(group: &str, version: &str) -> (Value, BTreeMap<&'static str, Value>) {
+    use k8s_openapi::schemars::gen::SchemaSettings;
+    let mut gen = SchemaSettings::openapi3().into_generator();
+    let mut refs = BTreeMap::new();
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
+        if let Some(s) = super::typed::schema(r, &mut gen) {
+            if let Ok(v) = serde_json::to_value(&s) {
+                refs.insert(r.kind, v);
+            }
+        }
+    }
+    let mut defs = serde_json::to_value(gen.definitions()).unwrap_or_else(|_| json!({}));
+    wrap_refs(&mut defs);
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
+        let Some(name) = refs
+            .get(r.kind)
+            .and_then(|v| v["$ref"].as_str())
+            .and_then(|p| p.strip_prefix("#/components/schemas/"))
+        else {
+            continue;
+        };
+        if let Some(def) = defs.get_mut(name) {
+            def["x-kubernetes-group-version-kind"] = json!([gvk(r)]);
+        }
+    }
+    (defs, refs)
+}
+
+/// A reference with siblings (a field's own description beside its type's) as
+/// kube-openapi writes it, `allOf: [{$ref}]`: OpenAPI 3.0 ignores the siblings of a bare
+/// `$ref`, and so does `kubectl explain`.
+fn wrap_refs(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.len() > 1 {
+                if let Some(r) = m.remove("$ref") {
+                    m.insert("allOf".to_string(), json!([{"$ref": r}]));
+                }
+            }
+            for x in m.values_mut() {
+                wrap_refs(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(wrap_refs),
+        _ => {}
+    }
+}
+
 fn gv_doc(group: &str, version: &str) -> Value {
+    let (defs, refs) = schemas(group, version);
     let mut paths = serde_json::Map::new();
     let prefix = if group.is_empty() {
         format!("/api/{version}")
@@ -79,10 +139,14 @@ fn gv_doc(group: &str, version: &str) -> Value {
             }),
         );
         let one = format!("{base}/{{name}}");
+        let mut get = op(r, "get", &["pretty"], &[]);
+        if let Some(sr) = refs.get(r.kind) {
+            get["responses"]["200"]["content"]["application/json"]["schema"] = sr.clone();
+        }
         paths.insert(
             one.clone(),
             json!({
-                "get": op(r, "get", &["pretty"], &[]),
+                "get": get,
                 "put": op(r, "put", &write, &["*/*"]),
                 "patch": op(r, "patch", &["dryRun", "fieldManager", "fieldValidation", "force", "pretty"], &patch_types),
                 "delete": op(r, "delete", &["dryRun", "gracePeriodSeconds", "propagationPolicy"], &[]),
@@ -107,7 +171,7 @@ fn gv_doc(group: &str, version: &str) -> Value {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.32.0"},
         "paths": paths,
-        "components": {"schemas": {}},
+        "components": {"schemas": defs},
     })
 }
 
@@ -121,13 +185,12 @@ fn docs() -> &'static Docs {
             } else {
                 format!("apis/{g}/{v}")
             };
-            let doc = gv_doc(g, v);
-            let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+            let bytes = serde_json::to_vec(&gv_doc(g, v)).unwrap_or_default();
             let hash: String = sha2::Sha512::digest(&bytes)
                 .iter()
                 .map(|b| format!("{b:02X}"))
                 .collect();
-            by_gv.insert(key, (doc, hash));
+            by_gv.insert(key, (bytes, hash));
         }
         Docs { by_gv }
     })
@@ -168,11 +231,12 @@ pub fn serve(rest: &[&str], q: &Query) -> ApiResult<Response> {
                         .map_err(|e| ApiError::internal(e.to_string()));
                 }
             }
-            let mut resp = json_response(200, doc);
-            if let Ok(v) = format!("\"{hash}\"").parse() {
-                resp.headers_mut().insert(header::ETAG, v);
-            }
-            Ok(resp)
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ETAG, format!("\"{hash}\""))
+                .body(axum::body::Body::from(doc.clone()))
+                .map_err(|e| ApiError::internal(e.to_string()))
         }
         _ => Err(not_found()),
     }

@@ -54,14 +54,25 @@ macro_rules! kinds {
     };
 }
 
-fn decode(res: &Resource, v: &Value) -> Option<Result<Value, String>> {
-    use k8s_openapi::api::{
-        apps::v1 as apps, autoscaling::v2 as autoscaling, batch::v1 as batch,
-        coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery,
-        events::v1 as events, networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
-        scheduling::v1 as scheduling, storage::v1 as storage,
+macro_rules! schemas {
+    ($gen:expr, $res:expr, { $( ($g:literal, $k:literal) => $t:ty ),* $(,)? }) => {
+        match ($res.group, $res.kind) {
+            $( ($g, $k) => Some($gen.subschema_for::<$t>()), )*
+            _ => None,
+        }
     };
-    kinds!(v, res, {
+}
+
+/// The one list of kinds with a `k8s-openapi` type, for `$m` (`kinds` or `schemas`).
+macro_rules! kind_table {
+    ($m:ident, $a:expr, $res:expr) => {{
+        use k8s_openapi::api::{
+            apps::v1 as apps, autoscaling::v2 as autoscaling, batch::v1 as batch,
+            coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery,
+            events::v1 as events, networking::v1 as networking, policy::v1 as policy,
+            rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
+        };
+        $m!($a, $res, {
         ("", "Binding") => core::Binding,
         ("", "ConfigMap") => core::ConfigMap,
         ("", "Endpoints") => core::Endpoints,
@@ -99,7 +110,20 @@ fn decode(res: &Resource, v: &Value) -> Option<Result<Value, String>> {
         ("rbac.authorization.k8s.io", "Role") => rbac::Role,
         ("scheduling.k8s.io", "PriorityClass") => scheduling::PriorityClass,
         ("storage.k8s.io", "StorageClass") => storage::StorageClass,
-    })
+        })
+    }};
+}
+
+fn decode(res: &Resource, v: &Value) -> Option<Result<Value, String>> {
+    kind_table!(kinds, v, res)
+}
+
+/// The OpenAPI schema of `res`'s type (a reference; the definitions go to `gen`).
+pub fn schema(
+    res: &Resource,
+    gen: &mut k8s_openapi::schemars::gen::SchemaGenerator,
+) -> Option<k8s_openapi::schemars::schema::Schema> {
+    kind_table!(schemas, gen, res)
 }
 
 /// The fields of `input` that `decoded` does not have (paths like `spec.foo`,
