@@ -404,6 +404,24 @@ fn kubectl_creates_applies_gets_and_rolls_deployments() {
     );
     let e = c.ok(&["explain", "pod.spec.containers.livenessProbe.grpc"]);
     assert!(e.contains("port\t<integer> -required-"), "{e}");
+    // And from /openapi/v2, as protobuf (client-go's only form of it).
+    let e = c.ok(&[
+        "explain",
+        "deployment.spec.replicas",
+        "--output=plaintext-openapiv2",
+    ]);
+    assert!(
+        e.contains("VERSION:  apps/v1") && e.contains("Number of desired pods"),
+        "{e}"
+    );
+    let v2 = c.ok(&["get", "--raw", "/openapi/v2"]);
+    let v2: serde_json::Value = serde_json::from_str(&v2).expect("openapi v2 JSON");
+    assert_eq!(v2["swagger"], "2.0");
+    assert_eq!(
+        v2["definitions"]["io.k8s.api.apps.v1.Deployment"]["x-kubernetes-group-version-kind"][0]
+            ["kind"],
+        "Deployment"
+    );
 
     // Protobuf bodies (kubectl create) and JSON ones (apply).
     c.ok(&["create", "namespace", "team"]);

@@ -310,6 +310,7 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
         ["api", "v1"] => return discovery::resource_list("", "v1"),
         ["apis", g] => return discovery::group(g),
         ["apis", g, v] => return discovery::resource_list(g, v),
+        ["openapi", "v2"] => return super::openapi_v2::serve(&accept),
         ["openapi", rest @ ..] => return openapi::serve(rest, &query),
         ["api", "v1", rest @ ..] => ("", "v1", rest),
         ["apis", g, v, rest @ ..] => (g, v, rest),
@@ -770,7 +771,7 @@ pub(crate) fn wants_as(accept: &str, kind: &str) -> bool {
 fn render_one(res: &Resource, obj: Value, accept: &str, q: &Query) -> Response {
     if wants_as(accept, "Table") {
         let rev = obj["metadata"]["resourceVersion"].clone();
-        let t = table::table(res, &[obj], q.get("includeObject"), true, &rev);
+        let t = table::table(res, vec![obj], q.get("includeObject"), true, &rev);
         return json_response(200, &t);
     }
     if wants_as(accept, "PartialObjectMetadata") {
@@ -790,7 +791,7 @@ fn render_list(
     if wants_as(accept, "Table") {
         let mut t = table::table(
             res,
-            &items,
+            items,
             q.get("includeObject"),
             true,
             &json!(rev.to_string()),

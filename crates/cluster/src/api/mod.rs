@@ -11,6 +11,7 @@ pub mod kubelet;
 pub mod meta;
 pub mod node_proxy;
 pub mod openapi;
+pub mod openapi_v2;
 pub mod patch;
 pub mod pod;
 pub mod portforward;

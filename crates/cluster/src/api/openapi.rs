@@ -4,8 +4,7 @@
 //! the server validates fields itself, and whose `components.schemas` are the kinds'
 //! schemas with their fields' descriptions (`k8s-openapi`'s, through schemars), each
 //! kind's marked with its group, version and kind, as `kubectl explain` looks them up.
-//! `/openapi/v2` is not served (kubectl then keeps to its built-in patch metadata, as it
-//! does for every built-in kind).
+//! `/openapi/v2` is `openapi_v2.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

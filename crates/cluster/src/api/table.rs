@@ -934,19 +934,21 @@ pub fn partial(o: &Value) -> Value {
 /// The Table of `items`; `include` is `includeObject` (`Metadata` by default).
 pub fn table(
     res: &Resource,
-    items: &[Value],
+    items: Vec<Value>,
     include: Option<&str>,
     headers: bool,
     rev: &Value,
 ) -> Value {
     let rows: Vec<Value> = items
-        .iter()
-        .map(|o| {
-            let (c, conditions) = cells(res, o);
+        .into_iter()
+        .map(|mut o| {
+            let (c, conditions) = cells(res, &o);
+            // The object is moved into its row, never copied.
             let object = match include {
                 Some("None") => Value::Null,
-                Some("Object") => o.clone(),
-                _ => partial(o),
+                Some("Object") => o,
+                _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                            "metadata": o["metadata"].take()}),
             };
             let mut row = json!({"cells": c, "object": object});
             if let Some(cd) = conditions {
@@ -997,7 +999,7 @@ mod tests {
             "status": {"phase": "Running", "containerStatuses": [
                 {"name": "a", "ready": true, "restartCount": 0, "state": {"running": {}}},
                 {"name": "b", "ready": false, "restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
-        let t = table(res, &[p], None, true, &json!("1"));
+        let t = table(res, vec![p], None, true, &json!("1"));
         let cells = &t["rows"][0]["cells"];
         assert_eq!(cells[1], "1/2");
         assert_eq!(cells[2], "CrashLoopBackOff");

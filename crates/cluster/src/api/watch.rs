@@ -36,7 +36,7 @@ impl Stream {
             let rev = obj["metadata"]["resourceVersion"].clone();
             let t = table::table(
                 self.res,
-                std::slice::from_ref(obj),
+                vec![obj.clone()],
                 self.include.as_deref(),
                 !self.sent_columns,
                 &rev,
