@@ -2153,6 +2153,67 @@ spec:
         child.wait_with_output().expect("exec -i")
     };
     assert_eq!(text(&stdin), "ACROSS NODES\n");
+    // Required anti-affinity by host: one replica per node, the third waits and says why.
+    let apart = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: apart}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: apart}}
+  template:
+    metadata: {labels: {app: apart}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector: {matchLabels: {app: apart}}
+            topologyKey: kubernetes.io/hostname
+      containers:
+      - {name: c, image: "localbusybox:1", imagePullPolicy: Never, command: [sleep, "3600"]}
+"#;
+    {
+        use std::io::Write;
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", t.a))
+            .arg(kubectl_bin())
+            .args(["apply", "-f", "-"])
+            .env("KUBECONFIG", t.path("kubeconfig"))
+            .env("KUBECACHEDIR", t.path("cache"))
+            .stdin(Stdio::piped());
+        let mut child = c.spawn().expect("kubectl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(apart.as_bytes())
+            .expect("write");
+        assert!(child.wait().expect("apply").success());
+    }
+    let placed = || {
+        t.ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=apart",
+            "-o",
+            "jsonpath={range .items[*]}{.spec.nodeName}{\"|\"}{.status.conditions[?(@.type==\"PodScheduled\")].message}{\"\\n\"}{end}",
+        ])
+    };
+    assert!(
+        t.until(30, || {
+            let p = placed();
+            p.contains("node-a|")
+                && p.contains("node-b|")
+                && p.contains(
+                    "|0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.",
+                )
+        }),
+        "{}",
+        placed()
+    );
+    t.ok(&["delete", "deploy", "apart"]);
     // port-forward to the pod on the other machine, through its agent.
     let log = t.path("pf-b.log");
     let _pf = port_forward(

@@ -23,6 +23,7 @@ pub mod nodelifecycle;
 pub mod replicaset;
 pub mod scheduler;
 pub mod serviceaccount;
+pub mod topology;
 
 #[cfg(test)]
 mod tests;

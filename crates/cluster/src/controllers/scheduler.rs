@@ -1,7 +1,8 @@
 //! The scheduler: each unbound pod of `default-scheduler` goes to the node that passes
 //! the filters (schedulable and ready, taints tolerated, nodeSelector and required node
-//! affinity, requested resources within what is allocatable, host ports free) with
-//! the best score (least allocated, then fewest pods of the same owner: spreading),
+//! affinity, requested resources within what is allocatable, host ports free, inter-pod
+//! affinity and anti-affinity, topology spread constraints: `topology.rs`) with the best
+//! score (least allocated, fewest pods of the same owner, spread and preferred affinity),
 //! bound through the pods/binding subresource; a pod no node takes gets kube's
 //! `PodScheduled=False Unschedulable` condition with the reasons.
 
@@ -304,10 +305,14 @@ pub fn reconcile(reg: &Registry) -> ApiResult<()> {
                 .filter(|(n, _)| n == name(node))
                 .map(|(_, p)| p)
                 .collect();
-            match unfit(pod, node, &on) {
+            let why = unfit(pod, node, &on)
+                .or_else(|| super::topology::affinity_unfit(pod, node, &nodes, &placed))
+                .or_else(|| super::topology::spread_unfit(pod, node, &nodes, &placed));
+            match why {
                 Some(why) => *reasons.entry(why).or_default() += 1,
                 None => {
-                    let s = score(pod, node, &on);
+                    let s =
+                        score(pod, node, &on) + super::topology::score(pod, node, &nodes, &placed);
                     if best.is_none_or(|(b, _)| s > b) {
                         best = Some((s, node));
                     }
