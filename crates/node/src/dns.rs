@@ -262,6 +262,26 @@ fn answer_with(reg: &dyn ControlPlane, buf: &[u8], limit: u16) -> Option<Vec<u8>
     }
 }
 
+/// Bind `addr` once it exists (the pods' bridge comes up with the first pod).
+fn bind_when_up<T>(
+    addr: SocketAddr,
+    what: &str,
+    bind: impl Fn(SocketAddr) -> std::io::Result<T>,
+) -> Option<T> {
+    loop {
+        match bind(addr) {
+            Ok(s) => return Some(s),
+            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => {
+                eprintln!("quai cluster agent: cluster DNS ({what}) on {addr}: {e}");
+                return None;
+            }
+        }
+    }
+}
+
 /// One TCP client: length-prefixed queries answered in turn until it closes.
 fn serve_tcp(reg: &dyn ControlPlane, mut c: TcpStream, ups: &[SocketAddr]) {
     let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(10)));
@@ -296,17 +316,8 @@ fn spawn_tcp(reg: Arc<dyn ControlPlane>, addr: SocketAddr) {
     let spawned = std::thread::Builder::new()
         .name("quai-node-dns-tcp".into())
         .spawn(move || {
-            let l = loop {
-                match TcpListener::bind(addr) {
-                    Ok(l) => break l,
-                    Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
-                        std::thread::sleep(std::time::Duration::from_millis(200));
-                    }
-                    Err(e) => {
-                        eprintln!("quai cluster agent: cluster DNS (TCP) on {addr}: {e}");
-                        return;
-                    }
-                }
+            let Some(l) = bind_when_up(addr, "TCP", TcpListener::bind) else {
+                return;
             };
             let ups = Arc::new(upstreams());
             for c in l.incoming().flatten() {
@@ -328,17 +339,8 @@ pub fn spawn(reg: Arc<dyn ControlPlane>, addr: SocketAddr) -> Result<()> {
     std::thread::Builder::new()
         .name("quai-node-dns".into())
         .spawn(move || {
-            let sock = loop {
-                match UdpSocket::bind(addr) {
-                    Ok(s) => break s,
-                    Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
-                        std::thread::sleep(std::time::Duration::from_millis(200));
-                    }
-                    Err(e) => {
-                        eprintln!("quai cluster agent: cluster DNS on {addr}: {e}");
-                        return;
-                    }
-                }
+            let Some(sock) = bind_when_up(addr, "UDP", UdpSocket::bind) else {
+                return;
             };
             let ups = upstreams();
             let mut buf = vec![0u8; 4096];

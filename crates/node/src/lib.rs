@@ -301,6 +301,22 @@ impl Proxy {
         }
     }
 
+    /// The engine and the newest attempt of container `name` of this node's `pod`, for
+    /// an exec or attach.
+    fn target(
+        &self,
+        pod: &Value,
+        name: &str,
+    ) -> std::result::Result<(engine::lifecycle::Engine, engine::Record), String> {
+        self.on_this_node(pod)?;
+        let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
+            .map_err(|e| e.to_string())?;
+        let target = self.container(&mut eng, pod, name)?.pop().ok_or_else(|| {
+            format!("unable to upgrade connection: container not found (\"{name}\")")
+        })?;
+        Ok((eng, target))
+    }
+
     /// The attempts of container `name` in `pod`, oldest first.
     fn container(
         &self,
@@ -354,18 +370,7 @@ impl cluster::api::node_proxy::NodeProxy for Proxy {
         req: &cluster::api::node_proxy::ExecRequest,
     ) -> std::result::Result<cluster::api::node_proxy::ExecSession, String> {
         use std::os::fd::OwnedFd;
-        self.on_this_node(pod)?;
-        let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
-            .map_err(|e| e.to_string())?;
-        let target = self
-            .container(&mut eng, pod, &req.container)?
-            .pop()
-            .ok_or_else(|| {
-                format!(
-                    "unable to upgrade connection: container not found (\"{}\")",
-                    req.container
-                )
-            })?;
+        let (mut eng, target) = self.target(pod, &req.container)?;
         let null = || -> std::result::Result<OwnedFd, String> {
             std::fs::OpenOptions::new()
                 .read(true)
@@ -453,20 +458,14 @@ impl cluster::api::node_proxy::NodeProxy for Proxy {
     ) -> std::result::Result<cluster::api::node_proxy::ExecSession, String> {
         use engine::attach as mon;
         use std::io::Write;
-        self.on_this_node(pod)?;
-        let mut eng = engine::lifecycle::Engine::open(&self.opts.root, &self.opts.run_dir)
-            .map_err(|e| e.to_string())?;
-        let target = self
-            .container(&mut eng, pod, &req.container)?
-            .pop()
-            .filter(|r| r.state.status.is_up())
-            .ok_or_else(|| {
-                format!(
-                    "unable to upgrade connection: container {} not found in pod {}",
-                    req.container,
-                    pod["metadata"]["name"].as_str().unwrap_or_default()
-                )
-            })?;
+        let (eng, target) = self.target(pod, &req.container)?;
+        if !target.state.status.is_up() {
+            return Err(format!(
+                "unable to upgrade connection: container {} not found in pod {}",
+                req.container,
+                pod["metadata"]["name"].as_str().unwrap_or_default()
+            ));
+        }
         // stdin reaches the process only if the container keeps it open (`stdin: true`).
         let want_in = req.stdin && target.config.open_stdin;
         let stdin_once = target.config.stdin_once;

@@ -211,15 +211,8 @@ impl Cluster {
         );
     }
 
-    fn until(&self, secs: u64, mut f: impl FnMut() -> bool) -> bool {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            if f() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        f()
+    fn until(&self, secs: u64, f: impl FnMut() -> bool) -> bool {
+        until(secs, f)
     }
 }
 
@@ -331,6 +324,18 @@ fn dns_query(netns: &str, server: &str, name: &str, qtype: u16, tcp: bool) -> (u
             if tcp { "TCP" } else { "UDP" }
         ),
     }
+}
+
+/// Whether `f` holds within `secs` seconds (asked every 100 ms).
+fn until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    f()
 }
 
 /// A process killed (by its PID) and waited for when dropped, even when a check fails.
@@ -1955,15 +1960,30 @@ impl TwoNodes {
     }
 
     fn k(&self, args: &[&str]) -> Output {
-        Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", self.a))
+        self.k_in(args, None)
+    }
+
+    /// kubectl on node A, with `input` on its stdin when given.
+    fn k_in(&self, args: &[&str], input: Option<&[u8]>) -> Output {
+        use std::io::Write;
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.a))
             .arg(kubectl_bin())
             .args(args)
             .env("KUBECONFIG", self.path("kubeconfig"))
             .env("KUBECACHEDIR", self.path("cache"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("kubectl")
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("kubectl");
+        if let (Some(i), Some(mut w)) = (input, child.stdin.take()) {
+            w.write_all(i).expect("kubectl stdin");
+        }
+        child.wait_with_output().expect("kubectl")
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -1972,15 +1992,8 @@ impl TwoNodes {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
-    fn until(&self, secs: u64, mut f: impl FnMut() -> bool) -> bool {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            if f() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        f()
+    fn until(&self, secs: u64, f: impl FnMut() -> bool) -> bool {
+        until(secs, f)
     }
 
     fn curl_from(&self, node: &str, url: &str) -> String {
@@ -2056,24 +2069,8 @@ spec:
       containers:
       - {name: httpd, image: "localbusybox:1", imagePullPolicy: Never, command: [httpd, -f, -p, "8080"]}
 "#;
-    let mut c = Command::new("nsenter");
-    c.arg(format!("--net=/run/netns/{}", t.a))
-        .arg(kubectl_bin())
-        .args(["apply", "-f", "-"])
-        .env("KUBECONFIG", t.path("kubeconfig"))
-        .env("KUBECACHEDIR", t.path("cache"))
-        .stdin(Stdio::piped());
-    let mut child = c.spawn().expect("kubectl");
-    {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(app.as_bytes())
-            .expect("write");
-    }
-    assert!(child.wait().expect("apply").success());
+    let o = t.k_in(&["apply", "-f", "-"], Some(app.as_bytes()));
+    assert!(o.status.success(), "{}", text(&o));
     // One pod on each node (spreading), each reachable from the other machine.
     let wide = |t: &TwoNodes| t.ok(&["get", "pods", "-o", "wide", "--no-headers"]);
     assert!(
@@ -2132,26 +2129,10 @@ spec:
         "logs: {}",
         t.ok(&["logs", &pod_b])
     );
-    let stdin = {
-        use std::io::Write;
-        let mut c = Command::new("nsenter");
-        c.arg(format!("--net=/run/netns/{}", t.a))
-            .arg(kubectl_bin())
-            .args(["exec", "-i", &pod_b, "--", "tr", "a-z", "A-Z"])
-            .env("KUBECONFIG", t.path("kubeconfig"))
-            .env("KUBECACHEDIR", t.path("cache"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().expect("kubectl");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(b"across nodes\n")
-            .expect("write");
-        child.wait_with_output().expect("exec -i")
-    };
+    let stdin = t.k_in(
+        &["exec", "-i", &pod_b, "--", "tr", "a-z", "A-Z"],
+        Some(b"across nodes\n"),
+    );
     assert_eq!(text(&stdin), "ACROSS NODES\n");
     // Required anti-affinity by host: one replica per node, the third waits and says why.
     let apart = r#"
@@ -2173,24 +2154,8 @@ spec:
       containers:
       - {name: c, image: "localbusybox:1", imagePullPolicy: Never, command: [sleep, "3600"]}
 "#;
-    {
-        use std::io::Write;
-        let mut c = Command::new("nsenter");
-        c.arg(format!("--net=/run/netns/{}", t.a))
-            .arg(kubectl_bin())
-            .args(["apply", "-f", "-"])
-            .env("KUBECONFIG", t.path("kubeconfig"))
-            .env("KUBECACHEDIR", t.path("cache"))
-            .stdin(Stdio::piped());
-        let mut child = c.spawn().expect("kubectl");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(apart.as_bytes())
-            .expect("write");
-        assert!(child.wait().expect("apply").success());
-    }
+    let o = t.k_in(&["apply", "-f", "-"], Some(apart.as_bytes()));
+    assert!(o.status.success(), "{}", text(&o));
     let placed = || {
         t.ok(&[
             "get",
@@ -2419,15 +2384,8 @@ impl SharedEtcd {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
-    fn until(&self, secs: u64, mut f: impl FnMut() -> bool) -> bool {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            if f() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        f()
+    fn until(&self, secs: u64, f: impl FnMut() -> bool) -> bool {
+        until(secs, f)
     }
 }
 

@@ -44,18 +44,9 @@ pub fn serve(
 
 async fn relay(mut socket: WebSocket, node: Arc<dyn NodeProxy>, pod: Value, req: ExecRequest) {
     let v5 = socket.protocol().and_then(|p| p.to_str().ok()) == Some(PROTOCOLS[0]);
-    let started = {
-        let (node, pod, req) = (node.clone(), pod.clone(), req.clone());
-        tokio::task::spawn_blocking(move || node.run(&pod, &req)).await
-    };
-    let session = match started {
-        Ok(Ok(s)) => s,
-        other => {
-            let msg = match other {
-                Ok(Err(e)) => e,
-                _ => "the exec could not start".to_string(),
-            };
-            let st = json!({"metadata": {}, "status": "Failure", "message": msg, "reason": "InternalError"});
+    let session = match start(&node, &pod, &req).await {
+        Ok(s) => s,
+        Err(st) => {
             let mut b = vec![3u8];
             b.extend(st.to_string().into_bytes());
             let _ = socket.send(Message::Binary(b.into())).await;
@@ -125,6 +116,37 @@ async fn relay(mut socket: WebSocket, node: Arc<dyn NodeProxy>, pod: Value, req:
             break;
         }
     }
+    let code = finish(in_tx, cancel, waiter, readers, writer).await;
+    let mut b = vec![3u8];
+    b.extend(status_of(code, &req.command).to_string().into_bytes());
+    let _ = socket.send(Message::Binary(b.into())).await;
+    let _ = socket.send(Message::Close(Some(normal()))).await;
+}
+
+/// Start the exec or attach on the node; a failure is the Status to end with.
+async fn start(
+    node: &Arc<dyn NodeProxy>,
+    pod: &Value,
+    req: &ExecRequest,
+) -> Result<super::node_proxy::ExecSession, Value> {
+    let (node, pod, req) = (node.clone(), pod.clone(), req.clone());
+    let msg = match tokio::task::spawn_blocking(move || node.run(&pod, &req)).await {
+        Ok(Ok(s)) => return Ok(s),
+        Ok(Err(e)) => e,
+        Err(_) => "the exec could not start".to_string(),
+    };
+    Err(json!({"metadata": {}, "status": "Failure", "message": msg, "reason": "InternalError"}))
+}
+
+/// The end of a session: stdin closed, an attach let go, the exit status waited for,
+/// then the output readers and the stdin writer finished.
+async fn finish(
+    in_tx: std::sync::mpsc::Sender<Option<Vec<u8>>>,
+    cancel: Option<Box<dyn FnOnce() + Send>>,
+    waiter: tokio::task::JoinHandle<Result<i32, String>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+    writer: Option<tokio::task::JoinHandle<()>>,
+) -> i32 {
     let _ = in_tx.send(None);
     if let Some(c) = cancel {
         c();
@@ -136,14 +158,11 @@ async fn relay(mut socket: WebSocket, node: Arc<dyn NodeProxy>, pod: Value, req:
     for r in readers {
         let _ = r.await;
     }
+    drop(in_tx);
     if let Some(w) = writer {
-        drop(in_tx);
         let _ = w.await;
     }
-    let mut b = vec![3u8];
-    b.extend(status_of(code, &req.command).to_string().into_bytes());
-    let _ = socket.send(Message::Binary(b.into())).await;
-    let _ = socket.send(Message::Close(Some(normal()))).await;
+    code
 }
 
 /// The normal closure (1000): kubectl takes any other as a broken stream.
@@ -250,18 +269,9 @@ async fn spdy_session(
     }
     let id = |t: &str| streams.get(t).copied();
     let error = id("error").unwrap_or(0);
-    let started = {
-        let (node, pod, req) = (node.clone(), pod.clone(), req.clone());
-        tokio::task::spawn_blocking(move || node.run(&pod, &req)).await
-    };
-    let session = match started {
-        Ok(Ok(s)) => s,
-        other => {
-            let msg = match other {
-                Ok(Err(e)) => e,
-                _ => "the exec could not start".to_string(),
-            };
-            let st = json!({"metadata": {}, "status": "Failure", "message": msg, "reason": "InternalError"});
+    let session = match start(&node, &pod, &req).await {
+        Ok(s) => s,
+        Err(st) => {
             let _ = out
                 .send(spdy::data(error, true, st.to_string().as_bytes()))
                 .await;
@@ -348,21 +358,7 @@ async fn spdy_session(
             },
         }
     }
-    let _ = in_tx.send(None);
-    if let Some(c) = cancel {
-        c();
-    }
-    let code = match waiter.await {
-        Ok(Ok(c)) => c,
-        _ => 1,
-    };
-    for r in readers {
-        let _ = r.await;
-    }
-    if let Some(w) = writer {
-        drop(in_tx);
-        let _ = w.await;
-    }
+    let code = finish(in_tx, cancel, waiter, readers, writer).await;
     let st = status_of(code, &req.command);
     let _ = out
         .send(spdy::data(error, true, st.to_string().as_bytes()))

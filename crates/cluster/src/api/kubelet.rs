@@ -176,27 +176,29 @@ async fn logs(
 
 async fn exec(
     State(a): State<Arc<Agent>>,
-    Path((ns, pod, container)): Path<(String, String, String)>,
+    Path(target): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
     req: Request<Body>,
 ) -> Response {
-    if !allowed(&a, req.headers()) {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    let (parts, body) = req.into_parts();
-    let run = async {
-        let pod = pod_of(&a, ns, pod).await?;
-        let er = node_proxy::exec_request(&pod, &with_container(q, &container))?;
-        super::exec::serve_any(parts, body, a.proxy.clone(), pod, er).await
-    };
-    run.await.unwrap_or_else(|e| error_response(&e))
+    run_in_container(a, target, q, req, false).await
 }
 
 async fn attach(
     State(a): State<Arc<Agent>>,
-    Path((ns, pod, container)): Path<(String, String, String)>,
+    Path(target): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
     req: Request<Body>,
+) -> Response {
+    run_in_container(a, target, q, req, true).await
+}
+
+/// An exec or attach in a container of this node, on the request's own upgrade.
+async fn run_in_container(
+    a: Arc<Agent>,
+    (ns, pod, container): (String, String, String),
+    q: Option<String>,
+    req: Request<Body>,
+    attach: bool,
 ) -> Response {
     if !allowed(&a, req.headers()) {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -204,7 +206,12 @@ async fn attach(
     let (parts, body) = req.into_parts();
     let run = async {
         let pod = pod_of(&a, ns, pod).await?;
-        let er = node_proxy::attach_request(&pod, &with_container(q, &container))?;
+        let query = with_container(q, &container);
+        let er = if attach {
+            node_proxy::attach_request(&pod, &query)?
+        } else {
+            node_proxy::exec_request(&pod, &query)?
+        };
         super::exec::serve_any(parts, body, a.proxy.clone(), pod, er).await
     };
     run.await.unwrap_or_else(|e| error_response(&e))
