@@ -28,12 +28,14 @@ pub struct AgentArgs {
     /// The API server (`https://HOST:PORT`).
     #[arg(long)]
     server: String,
-    /// The cluster's bearer token.
+    /// The cluster's join token (the server's data directory's `join-token`,
+    /// `K10<CA hash>::<token>`), or its bare token with `--ca-file`.
     #[arg(long)]
     token: String,
-    /// The cluster's CA certificate (the server's data directory's `ca.crt`).
+    /// The cluster's CA certificate (the server's data directory's `ca.crt`); not needed
+    /// with a join token, which names the CA the server then serves.
     #[arg(long, value_name = "FILE")]
-    ca_file: PathBuf,
+    ca_file: Option<PathBuf>,
     /// This machine's node name (default: its host name).
     #[arg(long)]
     node_name: Option<String>,
@@ -136,9 +138,25 @@ fn agent(a: AgentArgs, root: &std::path::Path, run_dir: &std::path::Path) -> any
         None => String::new(),
     };
     let service_cidr = cluster::server::parse_cidr("--service-cidr", &a.service_cidr)?;
-    let ca = std::fs::read(&a.ca_file)
-        .with_context(|| format!("read the cluster CA {}", a.ca_file.display()))?;
-    let remote = node::remote::Remote::new(&a.server, &a.token, &ca, service_cidr)?;
+    let (hash, secret) = node::remote::parse_join_token(&a.token);
+    let ca = match (&a.ca_file, hash) {
+        (Some(f), hash) => {
+            let pem =
+                std::fs::read(f).with_context(|| format!("read the cluster CA {}", f.display()))?;
+            if hash.is_some_and(|h| !node::remote::ca_matches(&pem, h)) {
+                anyhow::bail!(
+                    "--ca-file {}: not the CA the join token names",
+                    f.display()
+                );
+            }
+            pem
+        }
+        (None, Some(h)) => node::remote::fetch_ca(&a.server, h)?,
+        (None, None) => anyhow::bail!(
+            "--ca-file: the cluster's CA is needed, or a join token (the server's data directory's `join-token`, K10<CA hash>::<token>) to fetch and check it"
+        ),
+    };
+    let remote = node::remote::Remote::new(&a.server, secret, &ca, service_cidr)?;
     let opts = node::Options {
         node_name: a.node_name.unwrap_or_else(host_name),
         root: root.to_path_buf(),
@@ -146,7 +164,7 @@ fn agent(a: AgentArgs, root: &std::path::Path, run_dir: &std::path::Path) -> any
         pod_cidr,
         control_plane: false,
         node_ip: a.node_ip.map(|i| i.to_string()),
-        kubelet_token: Some(a.token.clone()),
+        kubelet_token: Some(secret.to_string()),
         serving_cert_sha256: None,
     };
     node::spawn(std::sync::Arc::new(remote), opts)?;

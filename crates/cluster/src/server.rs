@@ -208,6 +208,20 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
         let pem = std::fs::read_to_string(&files.ca_cert).map_err(io("read", &files.ca_cert))?;
         reg.set_ca_pem(pem);
     }
+    if tls.is_some() {
+        // What another machine joins with: the token and the CA's hash, so that the CA
+        // fetched from `/cacerts` can be checked (k3s's form).
+        let pem = std::fs::read(&files.ca_cert).map_err(io("read", &files.ca_cert))?;
+        use sha2::Digest as _;
+        let hash: String = sha2::Sha256::digest(&pem)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        write_private(
+            &opts.data_dir.join("join-token"),
+            &format!("K10{hash}::{tok}\n"),
+        )?;
+    }
     if let Some(p) = &opts.write_kubeconfig {
         let ca = match tls {
             Some(_) => {

@@ -11,6 +11,50 @@ use cluster::api::{ApiError, ApiResult};
 use cluster::resources::Resource;
 use serde_json::{json, Value};
 
+/// A join token's parts: `K10<sha256 of the CA's PEM>::<token>` (the server's data
+/// directory's `join-token`, k3s's form), or a bare token.
+pub fn parse_join_token(token: &str) -> (Option<&str>, &str) {
+    match token.strip_prefix("K10").and_then(|t| t.split_once("::")) {
+        Some((hash, secret)) if hash.len() == 64 => (Some(hash), secret),
+        _ => (None, token),
+    }
+}
+
+/// Whether `pem` is the CA a join token names.
+pub fn ca_matches(pem: &[u8], hash: &str) -> bool {
+    use sha2::Digest as _;
+    let got: String = sha2::Sha256::digest(pem)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    got.eq_ignore_ascii_case(hash)
+}
+
+/// The cluster's CA from the server's unauthenticated `/cacerts`, trusted only because
+/// its hash is the one the join token carries.
+pub fn fetch_ca(server: &str, hash: &str) -> crate::Result<Vec<u8>> {
+    let tls = ureq::tls::TlsConfig::builder()
+        .disable_verification(true)
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .tls_config(tls)
+        .build()
+        .into();
+    let url = format!("{}/cacerts", server.trim_end_matches('/'));
+    let pem = agent
+        .get(&url)
+        .call()
+        .and_then(|mut r| r.body_mut().read_to_vec())
+        .map_err(|e| crate::Error::Other(format!("fetch the cluster CA from {url}: {e}")))?;
+    if !ca_matches(&pem, hash) {
+        return Err(crate::Error::Other(format!(
+            "the CA {url} serves is not the one the join token names: refusing to trust it"
+        )));
+    }
+    Ok(pem)
+}
+
 /// The API server of a cluster.
 pub struct Remote {
     base: String,

@@ -1900,7 +1900,31 @@ impl TwoNodes {
         ));
         assert!(t.until(20, || t.path("kubeconfig").exists()
             && t.k(&["get", "--raw", "/readyz"]).status.success()));
-        let token = std::fs::read_to_string(t.path("data").join("token")).expect("token");
+        // B joins with the join token alone: the CA it fetches is checked against it,
+        // and one that does not match is refused.
+        let join = std::fs::read_to_string(t.path("data").join("join-token")).expect("join");
+        let (_, secret) = join.trim().split_once("::").expect("K10<hash>::<token>");
+        let forged = format!("K10{}::{secret}", "0".repeat(64));
+        let o = t
+            .quai_cmd(
+                "b",
+                &[
+                    "cluster",
+                    "agent",
+                    "--server",
+                    "https://10.99.0.1:6443",
+                    "--token",
+                    &forged,
+                ],
+            )
+            .output()
+            .expect("agent");
+        assert!(!o.status.success());
+        assert!(
+            text(&o).contains("is not the one the join token names"),
+            "{}",
+            text(&o)
+        );
         t.agent = Some(t.spawn(
             "b",
             &[
@@ -1909,9 +1933,7 @@ impl TwoNodes {
                 "--server",
                 "https://10.99.0.1:6443",
                 "--token",
-                token.trim(),
-                "--ca-file",
-                t.path("data").join("ca.crt").to_str().expect("utf-8"),
+                join.trim(),
                 "--node-name",
                 "node-b",
                 "--pod-cidr",

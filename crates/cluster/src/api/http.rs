@@ -286,6 +286,13 @@ async fn dispatch(s: &Arc<Server>, req: Request<Body>) -> ApiResult<Response> {
     match path.as_str() {
         "/healthz" | "/livez" | "/readyz" => return Ok(text(200, "ok")),
         "/version" | "/version/" => return Ok(json_response(200, &version())),
+        // The cluster's CA, public (a joining agent checks it against its join token).
+        "/cacerts" => {
+            return match s.reg.ca_pem() {
+                Some(pem) => Ok(text(200, pem)),
+                None => Err(not_found_path()),
+            }
+        }
         _ => {}
     }
     if let Some(check) = ["/healthz/", "/livez/", "/readyz/"]
