@@ -217,8 +217,23 @@ pub fn cluster(
                     node_ip: Some(a.listen.ip())
                         .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
                         .map(|ip| ip.to_string()),
-                    // The server reaches its own node's pods in process.
-                    kubelet_token: None,
+                    // The server reaches its own node's pods in process; servers
+                    // sharing an etcd reach each other's through the kubelet API.
+                    kubelet_token: match (
+                        &datastore,
+                        Some(a.listen.ip()).filter(|ip| !ip.is_loopback()),
+                    ) {
+                        (cluster::server::Datastore::Etcd(_), Some(_)) => Some(match &opts.token {
+                            Some(t) => t.clone(),
+                            None => {
+                                std::fs::create_dir_all(&opts.data_dir).with_context(|| {
+                                    format!("create {}", opts.data_dir.display())
+                                })?;
+                                cluster::server::token(&opts.data_dir)?
+                            }
+                        }),
+                        _ => None,
+                    },
                     serving_cert_sha256: None,
                 };
                 Some(Box::new(move |reg| {

@@ -268,6 +268,9 @@ pub fn run_with(opts: &Options, hook: Option<Hook>) -> Result<(), Error> {
                 source,
             })?;
         tokio::spawn(compactor(reg.clone()));
+        if matches!(opts.datastore, Datastore::Etcd(_)) {
+            tokio::spawn(apiserver_lease(reg.clone(), listen));
+        }
         // Servers sharing an etcd elect one to run the controllers and scheduler.
         let elector = matches!(opts.datastore, Datastore::Etcd(_)).then(|| {
             crate::controllers::leader::Elector::new(format!("{listen}_{}", std::process::id()))
@@ -326,6 +329,100 @@ async fn stopped() {
         _ = int.recv() => {}
         _ = term.recv() => {}
     }
+}
+
+/// With servers sharing a store, each renews an identity Lease in `kube-system`
+/// (`apiserver-...`, labelled `apiserver.kubernetes.io/identity: kube-apiserver`, as
+/// kube-apiserver does) every 5 s, and the `kubernetes` Endpoints list the servers whose
+/// lease was renewed in the last 15 s (kube's lease endpoint reconciler).
+async fn apiserver_lease(reg: Arc<Registry>, listen: SocketAddr) {
+    loop {
+        let r = reg.clone();
+        let _ = tokio::task::spawn_blocking(move || renew_identity(&r, listen)).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+fn renew_identity(reg: &Registry, listen: SocketAddr) -> Result<(), crate::api::ApiError> {
+    use crate::api::registry::{ListOptions, Write};
+    use serde_json::json;
+    let missing = || crate::api::ApiError::internal("no resource");
+    let lr = crate::resources::find("coordination.k8s.io", "v1", "leases").ok_or_else(missing)?;
+    let er = crate::resources::find("", "v1", "endpoints").ok_or_else(missing)?;
+    let name = format!(
+        "apiserver-{}",
+        listen.to_string().replace(['.', ':', '[', ']'], "-")
+    );
+    let now_ns = clock::now_nanos();
+    let micro = clock::rfc3339_nanos(now_ns);
+    let micro = format!("{}Z", &micro[..micro.len().saturating_sub(4)]);
+    let spec = json!({"holderIdentity": listen.to_string(), "leaseDurationSeconds": 15,
+                      "renewTime": micro});
+    match reg.get(lr, Some("kube-system"), &name) {
+        Ok(mut l) => {
+            l["spec"] = spec;
+            reg.update(lr, Some("kube-system"), &name, l, None, &Write::default())?;
+        }
+        Err(e) if e.code == 404 => {
+            reg.create(
+                lr,
+                Some("kube-system"),
+                json!({"metadata": {"name": name,
+                           "labels": {"apiserver.kubernetes.io/identity": "kube-apiserver"}},
+                       "spec": spec}),
+                &Write::default(),
+            )?;
+        }
+        Err(e) => return Err(e),
+    }
+    let opts = ListOptions {
+        labels: crate::selector::Selector::parse("apiserver.kubernetes.io/identity=kube-apiserver")
+            .map_err(|e| crate::api::ApiError::internal(e.to_string()))?,
+        ..Default::default()
+    };
+    let (leases, _, _) = reg.list(lr, Some("kube-system"), &opts)?;
+    // Live servers by port, each port a subset (servers may listen on different ports).
+    let mut by_port: std::collections::BTreeMap<u16, Vec<String>> = Default::default();
+    for l in &leases {
+        let renewed = l["spec"]["renewTime"]
+            .as_str()
+            .and_then(clock::parse_rfc3339)
+            .unwrap_or(0);
+        if now_ns - renewed > 15_000_000_000 {
+            continue;
+        }
+        if let Some(addr) = l["spec"]["holderIdentity"]
+            .as_str()
+            .and_then(|h| h.parse::<SocketAddr>().ok())
+        {
+            by_port
+                .entry(addr.port())
+                .or_default()
+                .push(addr.ip().to_string());
+        }
+    }
+    let subsets: Vec<serde_json::Value> = by_port
+        .into_iter()
+        .map(|(port, mut ips)| {
+            ips.sort();
+            ips.dedup();
+            json!({"addresses": ips.iter().map(|ip| json!({"ip": ip})).collect::<Vec<_>>(),
+                   "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
+        })
+        .collect();
+    let mut eps = reg.get(er, Some("default"), "kubernetes")?;
+    if eps["subsets"] != json!(subsets) && !subsets.is_empty() {
+        eps["subsets"] = json!(subsets);
+        reg.update(
+            er,
+            Some("default"),
+            "kubernetes",
+            eps,
+            None,
+            &Write::default(),
+        )?;
+    }
+    Ok(())
 }
 
 /// Compact the watch history every minute to what is five minutes old.

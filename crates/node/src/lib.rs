@@ -216,36 +216,22 @@ pub fn spawn(reg: Arc<dyn ControlPlane>, mut opts: Options) -> Result<Arc<Proxy>
             .parse()
             .map_err(|_| Error::Other(format!("the node's address {ip:?} is not an IP address")))?;
         let listen = std::net::SocketAddr::new(addr, cluster::api::kubelet::PORT);
-        let pin = cluster::api::kubelet::serve(
+        match cluster::api::kubelet::serve(
             listen,
             vec![ip.clone(), opts.node_name.clone()],
             token,
             proxy.clone(),
             reg.clone(),
-        )
-        .map_err(Error::Other)?;
-        opts.serving_cert_sha256 = Some(pin);
-    }
-    register(&*reg, &opts)?;
-    if opts.pod_cidr.is_empty() {
-        // The control plane gives this node its range.
-        let nr = res("", "nodes")?;
-        let end = Instant::now() + Duration::from_secs(30);
-        loop {
-            let n = reg.get(nr, None, &opts.node_name)?;
-            if let Some(c) = n["spec"]["podCIDR"].as_str().filter(|c| !c.is_empty()) {
-                opts.pod_cidr = c.to_string();
-                break;
+        ) {
+            Ok(pin) => opts.serving_cert_sha256 = Some(pin),
+            // A server's own agent runs on without it: its server reaches it in process.
+            Err(e) if opts.control_plane => {
+                eprintln!("quai cluster agent: the kubelet API is not served: {e}");
             }
-            if Instant::now() > end {
-                return Err(Error::Other(format!(
-                    "node {} got no pod range from the control plane in 30 s (give --pod-cidr)",
-                    opts.node_name
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(200));
+            Err(e) => return Err(Error::Other(e)),
         }
     }
+    register(&*reg, &opts)?;
     let (r1, o1) = (reg.clone(), opts.clone());
     std::thread::Builder::new()
         .name("quai-node-lease".into())
@@ -256,6 +242,53 @@ pub fn spawn(reg: Arc<dyn ControlPlane>, mut opts: Options) -> Result<Arc<Proxy>
             }
         })
         .map_err(|e| Error::Other(format!("start the lease thread: {e}")))?;
+    if opts.pod_cidr.is_empty() && opts.control_plane {
+        // A server's own node waiting for node IPAM, which that server's controllers
+        // (or the leader's) run once this returns: it starts its pods on a thread.
+        std::thread::Builder::new()
+            .name("quai-node-start".into())
+            .spawn(move || {
+                let started = wait_for_range(&*reg, &mut opts, Duration::from_secs(300))
+                    .and_then(|()| run_pods(reg, opts));
+                if let Err(e) = started {
+                    eprintln!("quai cluster agent: {e}");
+                }
+            })
+            .map_err(|e| Error::Other(format!("start the node: {e}")))?;
+    } else {
+        wait_for_range(&*reg, &mut opts, Duration::from_secs(30))?;
+        run_pods(reg, opts)?;
+    }
+    Ok(proxy)
+}
+
+/// Wait (at most `limit`) for the control plane to give the node its pod range, unless
+/// it has one.
+fn wait_for_range(reg: &dyn ControlPlane, opts: &mut Options, limit: Duration) -> Result<()> {
+    if !opts.pod_cidr.is_empty() {
+        return Ok(());
+    }
+    let nr = res("", "nodes")?;
+    let end = Instant::now() + limit;
+    loop {
+        let n = reg.get(nr, None, &opts.node_name)?;
+        if let Some(c) = n["spec"]["podCIDR"].as_str().filter(|c| !c.is_empty()) {
+            opts.pod_cidr = c.to_string();
+            return Ok(());
+        }
+        if Instant::now() > end {
+            return Err(Error::Other(format!(
+                "node {} got no pod range from the control plane in {} s (give --pod-cidr)",
+                opts.node_name,
+                limit.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The node's pods, cluster DNS and Services, on threads of their own.
+fn run_pods(reg: Arc<dyn ControlPlane>, opts: Options) -> Result<()> {
     let mut agent = pods::Pods::new(reg.clone(), opts)?;
     let gw = agent.gateway()?;
     dns::spawn(reg.clone(), std::net::SocketAddr::from((gw, dns::PORT)))?;
@@ -277,7 +310,7 @@ pub fn spawn(reg: Arc<dyn ControlPlane>, mut opts: Options) -> Result<Arc<Proxy>
             }
         })
         .map_err(|e| Error::Other(format!("start the pod thread: {e}")))?;
-    Ok(proxy)
+    Ok(())
 }
 
 /// The agent's answers to the API server for its pods (`pods/log`).
@@ -330,6 +363,10 @@ impl Proxy {
 }
 
 impl cluster::api::node_proxy::NodeProxy for Proxy {
+    fn node_name(&self) -> Option<String> {
+        Some(self.opts.node_name.clone())
+    }
+
     fn port_forward(
         &self,
         pod: &Value,

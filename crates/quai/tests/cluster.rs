@@ -1837,10 +1837,37 @@ struct TwoNodes {
     b: String,
     server: Option<Child>,
     agent: Option<Child>,
+    /// More processes of the test's (etcd, a second server), stopped first.
+    others: Vec<Child>,
 }
 
 impl TwoNodes {
     fn start() -> TwoNodes {
+        let mut t = TwoNodes::hosts();
+        t.server = Some(t.spawn(
+            "a",
+            &[
+                "cluster",
+                "server",
+                "--listen",
+                "10.99.0.1:6443",
+                "--node-name",
+                "node-a",
+                "--node-monitor-grace-period",
+                "4",
+                "--data-dir",
+                t.path("data").to_str().expect("utf-8"),
+                "--write-kubeconfig",
+                t.path("kubeconfig").to_str().expect("utf-8"),
+            ],
+        ));
+        t.join_b();
+        t
+    }
+
+    /// Two hosts (network namespaces joined by a veth, 10.99.0.1 and .2), each with an
+    /// engine root holding busybox; nothing runs yet.
+    fn hosts() -> TwoNodes {
         let dir = tempfile::tempdir().expect("tempdir");
         let a = common::netns_add("quai-ka", dir.path());
         let b = common::netns_add("quai-kb", dir.path());
@@ -1860,12 +1887,13 @@ impl TwoNodes {
         ip(&["-n", &b, "addr", "add", "10.99.0.2/24", "dev", &vb]);
         ip(&["-n", &a, "link", "set", &va, "up"]);
         ip(&["-n", &b, "link", "set", &vb, "up"]);
-        let mut t = TwoNodes {
+        let t = TwoNodes {
             dir,
             a,
             b,
             server: None,
             agent: None,
+            others: Vec::new(),
         };
         let tar = busybox_tar(t.dir.path());
         for n in ["a", "b"] {
@@ -1881,23 +1909,12 @@ impl TwoNodes {
             );
             assert!(o.status.success(), "import: {}", text(&o));
         }
-        t.server = Some(t.spawn(
-            "a",
-            &[
-                "cluster",
-                "server",
-                "--listen",
-                "10.99.0.1:6443",
-                "--node-name",
-                "node-a",
-                "--node-monitor-grace-period",
-                "4",
-                "--data-dir",
-                t.path("data").to_str().expect("utf-8"),
-                "--write-kubeconfig",
-                t.path("kubeconfig").to_str().expect("utf-8"),
-            ],
-        ));
+        t
+    }
+
+    /// B joins A's server as an agent.
+    fn join_b(&mut self) {
+        let t = self;
         assert!(t.until(20, || t.path("kubeconfig").exists()
             && t.k(&["get", "--raw", "/readyz"]).status.success()));
         // B joins with the join token alone: the CA it fetches is checked against it,
@@ -1942,7 +1959,6 @@ impl TwoNodes {
                 "10.99.0.2",
             ],
         ));
-        t
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -2040,9 +2056,11 @@ impl TwoNodes {
 
 impl Drop for TwoNodes {
     fn drop(&mut self) {
+        let others = std::mem::take(&mut self.others);
         for c in [self.agent.take(), self.server.take()]
             .into_iter()
             .flatten()
+            .chain(others.into_iter().rev())
         {
             let mut c = c;
             let _ = c.kill();
@@ -2444,6 +2462,24 @@ fn servers_share_an_etcd_store_and_elect_one_leader() {
         std::fs::copy(t.path("data0").join(f), d1.join(f)).expect("copy the CA and token");
     }
     t.server(1);
+    // The `kubernetes` Service's endpoints list both servers (their identity leases).
+    let api_ports = |t: &SharedEtcd| {
+        t.ok(
+            1,
+            &[
+                "get",
+                "endpoints",
+                "kubernetes",
+                "-o",
+                "jsonpath={.subsets[*].ports[*].port}",
+            ],
+        )
+    };
+    assert!(
+        t.until(15, || api_ports(&t) == "6443 6444"),
+        "endpoints: {}",
+        api_ports(&t)
+    );
     // One store: what one server writes, the other reads, and its watches see.
     t.ok(0, &["create", "configmap", "one", "--from-literal=k=v"]);
     assert_eq!(
@@ -2561,6 +2597,12 @@ fn servers_share_an_etcd_store_and_elect_one_leader() {
         t.logs()
     );
     assert!(t.until(10, || desired(&t) == "3"), "rs: {}", desired(&t));
+    // The dead server's lease runs out: the endpoints keep only the live one.
+    assert!(
+        t.until(30, || api_ports(&t) == "6444"),
+        "endpoints: {}",
+        api_ports(&t)
+    );
     // A restarted server resumes on the same store.
     t.server(0);
     assert_eq!(
@@ -2576,4 +2618,115 @@ fn servers_share_an_etcd_store_and_elect_one_leader() {
         ),
         "yes"
     );
+}
+
+#[test]
+fn servers_on_one_etcd_reach_each_others_pods() {
+    if !root_or_skip("servers_on_one_etcd_reach_each_others_pods") {
+        return;
+    }
+    let mut t = TwoNodes::hosts();
+    let log = std::fs::File::create(t.path("etcd.log")).expect("log");
+    let etcd = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", t.a))
+        .args(["etcd", "--data-dir"])
+        .arg(t.path("etcd"))
+        .args([
+            "--listen-client-urls",
+            "http://10.99.0.1:2379",
+            "--advertise-client-urls",
+            "http://10.99.0.1:2379",
+            "--listen-peer-urls",
+            "http://127.0.0.1:2380",
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("etcd");
+    t.others.push(etcd);
+    let server = |t: &TwoNodes, node: &str, ip: &str| {
+        t.spawn(
+            node,
+            &[
+                "cluster",
+                "server",
+                "--datastore",
+                "etcd://10.99.0.1:2379",
+                "--listen",
+                &format!("{ip}:6443"),
+                "--node-name",
+                &format!("node-{node}"),
+                "--data-dir",
+                t.path(&format!("data-{node}")).to_str().expect("utf-8"),
+                "--write-kubeconfig",
+                t.path(&format!("kubeconfig-{node}"))
+                    .to_str()
+                    .expect("utf-8"),
+            ],
+        )
+    };
+    t.server = Some(server(&t, "a", "10.99.0.1"));
+    assert!(
+        t.until(30, || t.path("kubeconfig-a").exists()),
+        "server a: {}",
+        std::fs::read_to_string(t.path("a.log")).unwrap_or_default()
+    );
+    std::fs::create_dir_all(t.path("data-b")).expect("data-b");
+    for f in ["ca.crt", "ca.key", "sa.key", "token"] {
+        std::fs::copy(t.path("data-a").join(f), t.path("data-b").join(f)).expect("copy");
+    }
+    let b = server(&t, "b", "10.99.0.2");
+    t.others.push(b);
+    std::fs::copy(t.path("kubeconfig-a"), t.path("kubeconfig")).expect("kubeconfig");
+    assert!(
+        t.until(40, || {
+            let n = t.k(&["get", "nodes", "--no-headers"]);
+            String::from_utf8_lossy(&n.stdout)
+                .lines()
+                .filter(|l| l.contains(" Ready "))
+                .count()
+                == 2
+        }),
+        "nodes: {}\n{}",
+        text(&t.k(&["get", "nodes"])),
+        std::fs::read_to_string(t.path("b.log")).unwrap_or_default()
+    );
+    // A pod on each server's node; each server reaches the other's through its agent.
+    for node in ["a", "b"] {
+        let pod = format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: on-{node}}}
+spec:
+  terminationGracePeriodSeconds: 0
+  nodeSelector: {{kubernetes.io/hostname: node-{node}}}
+  containers:
+  - {{name: c, image: "localbusybox:1", imagePullPolicy: Never, command: [sleep, "3600"]}}
+"#
+        );
+        let o = t.k_in(&["apply", "-f", "-"], Some(pod.as_bytes()));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = t.k(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/on-a",
+        "pod/on-b",
+        "--timeout=60s",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for server_kc in ["kubeconfig-a", "kubeconfig-b"] {
+        std::fs::copy(t.path(server_kc), t.path("kubeconfig")).expect("kubeconfig");
+        for pod in ["on-a", "on-b"] {
+            let o = t.k(&["exec", pod, "--", "cat", "/etc/hostname"]);
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout),
+                format!("{pod}\n"),
+                "{server_kc} exec {pod}: {}",
+                text(&o)
+            );
+        }
+    }
 }

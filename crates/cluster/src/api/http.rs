@@ -175,6 +175,9 @@ fn user(s: &Server, headers: &HeaderMap) -> Option<User> {
 /// The Node of `pod` when its agent is on another machine (it serves the kubelet API).
 fn remote_node(s: &Server, pod: &Value) -> Option<Value> {
     let name = pod["spec"]["nodeName"].as_str()?;
+    if s.node.as_ref().and_then(|n| n.node_name()).as_deref() == Some(name) {
+        return None;
+    }
     let nodes = crate::resources::find("", "v1", "nodes")?;
     let node = s.reg.get(nodes, None, name).ok()?;
     super::kubelet::endpoint(&node).map(|_| node)

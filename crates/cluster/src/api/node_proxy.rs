@@ -41,6 +41,12 @@ pub trait NodeProxy: Send + Sync {
     /// Start `req.command` in the pod's container, with pipes for the streams asked.
     fn exec(&self, pod: &Value, req: &ExecRequest) -> Result<ExecSession, String>;
 
+    /// The node this proxy answers for (its pods are reached in process, never through
+    /// the kubelet API).
+    fn node_name(&self) -> Option<String> {
+        None
+    }
+
     /// Attach to the container's main process (its stdio as the container was made:
     /// stdin only if the container keeps it open); `wait` ends with its exit.
     fn attach(&self, pod: &Value, req: &ExecRequest) -> Result<ExecSession, String> {
