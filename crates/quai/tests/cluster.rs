@@ -1379,6 +1379,75 @@ spec:
     assert!(became_ready, "ready: {}", ready());
     c.ok(&["delete", "pod", "rpc", "--timeout=30s"]);
 
+    // An HTTPS probe (a self-signed certificate, not checked, as the kubelet does) to
+    // openssl's test server in the pod's network namespace.
+    let tls_pod = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: tls}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: "localbusybox:1"
+    imagePullPolicy: Never
+    command: [sleep, "3600"]
+    readinessProbe:
+      httpGet: {scheme: HTTPS, port: 8443, path: /}
+      periodSeconds: 1
+"#;
+    let o = c.apply(&["apply", "-f", "-"], tls_pod);
+    assert!(o.status.success(), "{}", text(&o));
+    let tls_phase = || c.ok(&["get", "pod", "tls", "-o", "jsonpath={.status.phase}"]);
+    assert!(c.until(30, || tls_phase() == "Running"), "{}", tls_phase());
+    let uid = c.ok(&["get", "pod", "tls", "-o", "jsonpath={.metadata.uid}"]);
+    let pause = format!("k8s_POD_tls_default_{}_0", &uid[..8]);
+    let pid = c.quai(&["inspect", "--format", "{{.State.Pid}}"], None, &pause);
+    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+    let (key, cert) = (c.dir.path().join("tls.key"), c.dir.path().join("tls.crt"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=pod",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl req");
+    assert!(made.status.success(), "{}", text(&made));
+    let tls_ready = || {
+        c.ok(&[
+            "get",
+            "pod",
+            "tls",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ])
+    };
+    assert_eq!(tls_ready(), "False");
+    let _server = Killed(Some(
+        Command::new("nsenter")
+            .arg(format!("--net=/proc/{pid}/ns/net"))
+            .args([
+                "openssl", "s_server", "-accept", "8443", "-www", "-quiet", "-key",
+            ])
+            .arg(&key)
+            .arg("-cert")
+            .arg(&cert)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl s_server"),
+    ));
+    assert!(
+        c.until(20, || tls_ready() == "True"),
+        "ready: {}",
+        tls_ready()
+    );
+    c.ok(&["delete", "pod", "tls", "--timeout=30s"]);
+
     // imagePullSecrets: an image in a registry that wants a password (Debian's
     // docker-registry with htpasswd) is refused without the pod's secret, pulled with it.
     let reg_dir = c.dir.path().join("registry");
