@@ -1893,7 +1893,17 @@ fn the_python_client_reads_writes_and_watches() {
         .expect("python3");
     let out = text(&o);
     assert!(o.status.success(), "{out}\nserver: {}", c.server_log());
-    for line in ["configmap ok", "404 ok", "deployment ok", "watch ok"] {
+    for line in [
+        "configmap ok",
+        "404 ok",
+        "deployment ok",
+        "watch ok",
+        "selectors ok",
+        "scale ok",
+        "exec and logs ok",
+        "409 and 422 ok",
+        "job ok",
+    ] {
         assert!(out.contains(line), "{line}: {out}");
     }
 }

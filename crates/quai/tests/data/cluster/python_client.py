@@ -1,6 +1,7 @@
 """The Python `kubernetes` client (strict about required fields) against quai cluster:
-lists, typed create/read/patch/replace/delete, a Deployment whose pods run, a watch, and
-errors. Prints one line per check; exits non-zero on the first failure."""
+lists, typed create/read/patch/replace/delete, a Deployment whose pods run and scale,
+label and field selectors, exec and logs, a watch, a Job with a Secret and a ConfigMap in
+its env, and errors (404, 409, 422). Prints one line per check; exits non-zero on the first failure."""
 import sys
 import threading
 import time
@@ -77,6 +78,89 @@ for ev in w.stream(v1.list_namespaced_config_map, ns, timeout_seconds=4):
         w.stop()
 assert ("ADDED", "pylate") in events, events
 print("watch ok")
+
+# More of kubectl's checks, through the Python client.
+pod_name = pods[0].metadata.name
+# Label and field selectors.
+sel = v1.list_namespaced_pod(ns, label_selector="app=pyweb,app!=other").items
+assert [p.metadata.name for p in sel] == [pod_name], sel
+fsel = v1.list_namespaced_pod(ns, field_selector=f"metadata.name={pod_name},status.phase=Running").items
+assert len(fsel) == 1, fsel
+assert v1.list_namespaced_pod(ns, field_selector="status.phase=Failed", label_selector="app=pyweb").items == []
+print("selectors ok")
+
+# Scale through the scale subresource.
+apps.patch_namespaced_deployment_scale("pyweb", ns, {"spec": {"replicas": 2}})
+deadline = time.time() + 30
+while time.time() < deadline:
+    if len([p for p in v1.list_namespaced_pod(ns, label_selector="app=pyweb").items
+            if p.status.phase == "Running"]) == 2:
+        break
+    time.sleep(0.2)
+else:
+    sys.exit("not scaled to 2")
+assert apps.read_namespaced_deployment_scale("pyweb", ns).spec.replicas == 2
+print("scale ok")
+
+# exec over WebSocket (the client's v4.channel.k8s.io), and logs.
+from kubernetes.stream import stream
+out = stream(v1.connect_get_namespaced_pod_exec, pod_name, ns,
+             command=["sh", "-c", "echo from-python; echo to-log > /proc/1/fd/1"],
+             stderr=True, stdin=False, stdout=True, tty=False)
+assert out.strip() == "from-python", repr(out)
+deadline = time.time() + 10
+while time.time() < deadline:
+    if "to-log" in v1.read_namespaced_pod_log(pod_name, ns):
+        break
+    time.sleep(0.2)
+else:
+    sys.exit("log line missing")
+print("exec and logs ok")
+
+# A stale update is a 409, an invalid object a 422 with the field's path.
+stale = v1.read_namespaced_config_map("py", ns)
+v1.patch_namespaced_config_map("py", ns, {"data": {"d": "4"}})
+stale.data["e"] = "5"
+try:
+    v1.replace_namespaced_config_map("py", ns, stale)
+    sys.exit("no 409")
+except ApiException as e:
+    assert e.status == 409, e.status
+try:
+    v1.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="Bad_Name")))
+    sys.exit("no 422")
+except ApiException as e:
+    assert e.status == 422 and "metadata.name" in e.body, (e.status, e.body)
+print("409 and 422 ok")
+
+# A Secret and a ConfigMap in a Job's env, run to completion.
+batch = client.BatchV1Api()
+v1.create_namespaced_secret(ns, client.V1Secret(metadata=client.V1ObjectMeta(name="pysecret"),
+                                                string_data={"pw": "s3cret"}))
+job = client.V1Job(
+    metadata=client.V1ObjectMeta(name="pyjob"),
+    spec=client.V1JobSpec(template=client.V1PodTemplateSpec(spec=client.V1PodSpec(
+        restart_policy="Never",
+        containers=[client.V1Container(
+            name="j", image="localbusybox:1", image_pull_policy="Never",
+            command=["sh", "-c", "echo $PW $A"],
+            env=[client.V1EnvVar(name="PW", value_from=client.V1EnvVarSource(
+                     secret_key_ref=client.V1SecretKeySelector(name="pysecret", key="pw"))),
+                 client.V1EnvVar(name="A", value_from=client.V1EnvVarSource(
+                     config_map_key_ref=client.V1ConfigMapKeySelector(name="py", key="a")))])]))))
+batch.create_namespaced_job(ns, job)
+deadline = time.time() + 30
+while time.time() < deadline:
+    j = batch.read_namespaced_job_status("pyjob", ns)
+    if j.status.succeeded == 1:
+        break
+    time.sleep(0.2)
+else:
+    sys.exit(f"job not complete: {j.status}")
+jp = v1.list_namespaced_pod(ns, label_selector="job-name=pyjob").items[0].metadata.name
+assert v1.read_namespaced_pod_log(jp, ns).strip() == "s3cret 1"
+batch.delete_namespaced_job("pyjob", ns, propagation_policy="Background")
+print("job ok")
 
 v1.delete_namespaced_config_map("py", ns)
 apps.delete_namespaced_deployment("pyweb", ns)
