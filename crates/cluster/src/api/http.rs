@@ -815,8 +815,12 @@ fn render_list(
         let list: Vec<Value> = items.iter().map(table::partial).collect();
         return json_response(
             200,
-            &json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                    "metadata": {"resourceVersion": rev.to_string()}, "items": list}),
+            &object(vec![
+                ("kind", json!("PartialObjectMetadataList")),
+                ("apiVersion", json!("meta.k8s.io/v1")),
+                ("metadata", json!({"resourceVersion": rev.to_string()})),
+                ("items", Value::Array(list)),
+            ]),
         );
     }
     for it in &mut items {
@@ -831,9 +835,18 @@ fn render_list(
     }
     json_response(
         200,
-        &json!({"kind": format!("{}List", res.kind), "apiVersion": res.api_version(),
-                "metadata": md, "items": items}),
+        &object(vec![
+            ("kind", json!(format!("{}List", res.kind))),
+            ("apiVersion", json!(res.api_version())),
+            ("metadata", md),
+            ("items", Value::Array(items)),
+        ]),
     )
+}
+
+/// An object of `pairs`, the values moved in (`json!` would copy each one).
+pub(crate) fn object(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 /// The `Scale` of a workload (autoscaling/v1).

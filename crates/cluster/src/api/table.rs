@@ -939,26 +939,34 @@ pub fn table(
     headers: bool,
     rev: &Value,
 ) -> Value {
+    // Values are moved into place, never through `json!`, which would copy each one.
+    let obj = super::http::object;
     let rows: Vec<Value> = items
         .into_iter()
         .map(|mut o| {
             let (c, conditions) = cells(res, &o);
-            // The object is moved into its row, never copied.
             let object = match include {
                 Some("None") => Value::Null,
                 Some("Object") => o,
-                _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                            "metadata": o["metadata"].take()}),
+                _ => obj(vec![
+                    ("kind", Value::from("PartialObjectMetadata")),
+                    ("apiVersion", Value::from("meta.k8s.io/v1")),
+                    ("metadata", o["metadata"].take()),
+                ]),
             };
-            let mut row = json!({"cells": c, "object": object});
+            let mut row = vec![("cells", Value::Array(c)), ("object", object)];
             if let Some(cd) = conditions {
-                row["conditions"] = cd;
+                row.push(("conditions", cd));
             }
-            row
+            obj(row)
         })
         .collect();
-    let mut t = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
-                       "metadata": {"resourceVersion": rev}, "rows": rows});
+    let mut t = obj(vec![
+        ("kind", Value::from("Table")),
+        ("apiVersion", Value::from("meta.k8s.io/v1")),
+        ("metadata", obj(vec![("resourceVersion", rev.clone())])),
+        ("rows", Value::Array(rows)),
+    ]);
     if headers {
         let defs: Vec<Value> = columns(res)
             .into_iter()
