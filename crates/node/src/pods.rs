@@ -148,10 +148,11 @@ pub fn attempts(eng: &mut Engine, uid: &str, cname: &str) -> Result<Vec<Record>>
 
 /// Run the preStop hooks of a terminating pod's running containers, each within the
 /// grace period.
-fn pre_stop(eng: &mut Engine, containers: &Value, ctrs: &[Record], grace: i64) {
+fn pre_stop(eng: &mut Engine, containers: &Value, ctrs: &[Record], grace: i64) -> Vec<String> {
+    let mut failed = Vec::new();
     if grace <= 0 {
         // A forced deletion runs no hooks.
-        return;
+        return failed;
     }
     let ip = ctrs
         .iter()
@@ -174,9 +175,10 @@ fn pre_stop(eng: &mut Engine, containers: &Value, ctrs: &[Record], grace: i64) {
         };
         let budget = std::time::Duration::from_secs(grace.max(1) as u64);
         if let Err(e) = crate::probe::action(eng, hook, c, &r.id, &ip, budget) {
-            eprintln!("quai cluster agent: container {name}: PreStopHook failed: {e}");
+            failed.push(format!("PreStopHook failed: container {name}: {e}"));
         }
     }
+    failed
 }
 
 /// Stop and remove a pod's containers, the pause container last.
@@ -352,6 +354,7 @@ impl Pods {
             s(&pod["metadata"]["name"]),
         );
         let spec_containers = pod["spec"]["containers"].clone();
+        let pod_obj = pod.clone();
         let (reg, opts, stopping, dir) = (
             self.reg.clone(),
             self.opts.clone(),
@@ -363,7 +366,20 @@ impl Pods {
             .spawn(move || {
                 if let Ok(mut eng) = Engine::open(&opts.root, &opts.run_dir) {
                     let t0 = std::time::Instant::now();
-                    pre_stop(&mut eng, &spec_containers, &ctrs, grace);
+                    for msg in pre_stop(&mut eng, &spec_containers, &ctrs, grace) {
+                        if let Ok(pr) = res("", "pods") {
+                            cluster::controllers::event(
+                                &*reg,
+                                pr,
+                                &pod_obj,
+                                "Warning",
+                                "FailedPreStopHook",
+                                &msg,
+                                "kubelet",
+                                Some(&opts.node_name),
+                            );
+                        }
+                    }
                     // The hooks spend the grace period; SIGTERM gets what is left (at
                     // least 2 s, as the kubelet gives).
                     let left =

@@ -1302,6 +1302,45 @@ spec:
         restarts()
     );
     c.ok(&["delete", "pod", "badhook", "--timeout=30s"]);
+    // A failing preStop is an Event, and the pod still goes.
+    let prestop = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: prestopfail}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: "localbusybox:1"
+    imagePullPolicy: Never
+    command: [sleep, "3600"]
+    lifecycle:
+      preStop: {exec: {command: [sh, -c, "exit 5"]}}
+"#;
+    let o = c.apply(&["apply", "-f", "-"], prestop);
+    assert!(o.status.success(), "{}", text(&o));
+    c.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/prestopfail",
+        "--timeout=60s",
+    ]);
+    c.ok(&["delete", "pod", "prestopfail", "--timeout=30s"]);
+    let stop_events = || {
+        c.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=prestopfail,reason=FailedPreStopHook",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ])
+    };
+    assert!(
+        c.until(10, || stop_events().contains("exited with status 5")),
+        "events: {}",
+        stop_events()
+    );
 
     // gRPC probes against grpcio's own health service, run in the pod's network
     // namespace: not ready while "db" is NOT_SERVING (kube's event says so), ready once
