@@ -285,6 +285,10 @@ pub fn reconcile(reg: &Registry) -> ApiResult<()> {
         return Ok(());
     }
     let nodes = list(reg, nr, None)?;
+    let ns_labels: super::topology::NsLabels = list(reg, res("", "namespaces")?, None)?
+        .iter()
+        .map(|n| (name(n).to_string(), crate::selector::Selector::labels_of(n)))
+        .collect();
     // Pods bound so far this pass count for the next ones.
     let mut placed: Vec<(String, Value)> = pods
         .iter()
@@ -306,13 +310,13 @@ pub fn reconcile(reg: &Registry) -> ApiResult<()> {
                 .map(|(_, p)| p)
                 .collect();
             let why = unfit(pod, node, &on)
-                .or_else(|| super::topology::affinity_unfit(pod, node, &nodes, &placed))
+                .or_else(|| super::topology::affinity_unfit(pod, node, &nodes, &placed, &ns_labels))
                 .or_else(|| super::topology::spread_unfit(pod, node, &nodes, &placed));
             match why {
                 Some(why) => *reasons.entry(why).or_default() += 1,
                 None => {
-                    let s =
-                        score(pod, node, &on) + super::topology::score(pod, node, &nodes, &placed);
+                    let s = score(pod, node, &on)
+                        + super::topology::score(pod, node, &nodes, &placed, &ns_labels);
                     if best.is_none_or(|(b, _)| s > b) {
                         best = Some((s, node));
                     }

@@ -7,6 +7,9 @@
 //!   pod would make the skew (its count minus the smallest count among the eligible
 //!   domains) exceed `maxSkew`; `ScheduleAnyway` scores by the counts;
 //! - preferred (anti-)affinity weights in the score.
+//!
+//! Terms look at the pod's own namespace, the `namespaces` they list, or those their
+//! `namespaceSelector` matches by label (`{}`: all).
 
 use std::collections::BTreeMap;
 
@@ -26,20 +29,34 @@ fn ns_of(p: &Value) -> &str {
     p["metadata"]["namespace"].as_str().unwrap_or_default()
 }
 
-/// Whether `other` is in the namespaces a term of `pod` looks at (its own by default).
-fn in_namespaces(term: &Value, pod: &Value, other: &Value) -> bool {
-    match term["namespaces"].as_array().filter(|a| !a.is_empty()) {
-        Some(list) => list.iter().any(|n| n.as_str() == Some(ns_of(other))),
-        None => term["namespaceSelector"].is_object() || ns_of(other) == ns_of(pod),
+/// Each namespace's labels (for terms' `namespaceSelector`).
+pub type NsLabels = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Whether `other` is in the namespaces a term of `pod` looks at: those listed, those
+/// `namespaceSelector` selects (`{}`: all), else the pod's own.
+fn in_namespaces(term: &Value, pod: &Value, other: &Value, ns: &NsLabels) -> bool {
+    let listed = term["namespaces"].as_array().filter(|a| !a.is_empty());
+    let by_selector = term["namespaceSelector"].is_object().then(|| {
+        label_selector(&term["namespaceSelector"]).is_some_and(|sel| {
+            ns.get(ns_of(other))
+                .is_some_and(|labels| sel.matches(labels))
+        })
+    });
+    match (listed, by_selector) {
+        (None, None) => ns_of(other) == ns_of(pod),
+        (list, sel) => {
+            list.is_some_and(|l| l.iter().any(|n| n.as_str() == Some(ns_of(other))))
+                || sel == Some(true)
+        }
     }
 }
 
-fn term_matches(term: &Value, pod: &Value, other: &Value) -> bool {
+fn term_matches(term: &Value, pod: &Value, other: &Value, ns: &NsLabels) -> bool {
     let Some(sel) = label_selector(&term["labelSelector"]) else {
         return false;
     };
     !term["labelSelector"].is_null()
-        && in_namespaces(term, pod, other)
+        && in_namespaces(term, pod, other, ns)
         && sel.matches(&Selector::labels_of(other))
 }
 
@@ -78,16 +95,17 @@ pub fn affinity_unfit(
     node: &Value,
     nodes: &[Value],
     placed: &Placed,
+    ns: &NsLabels,
 ) -> Option<&'static str> {
     for term in required(pod, "podAffinity") {
         let key = term["topologyKey"].as_str().unwrap_or_default();
         let here = in_domain(key, node, nodes, placed);
-        if here.iter().any(|p| term_matches(term, pod, p)) {
+        if here.iter().any(|p| term_matches(term, pod, p, ns)) {
             continue;
         }
         // The first of a group: nothing matches anywhere, and the pod matches itself.
-        let anywhere = placed.iter().any(|(_, p)| term_matches(term, pod, p));
-        if anywhere || !term_matches(term, pod, pod) || node_label(node, key).is_none() {
+        let anywhere = placed.iter().any(|(_, p)| term_matches(term, pod, p, ns));
+        if anywhere || !term_matches(term, pod, pod, ns) || node_label(node, key).is_none() {
             return Some("node(s) didn't match pod affinity rules");
         }
     }
@@ -95,7 +113,7 @@ pub fn affinity_unfit(
         let key = term["topologyKey"].as_str().unwrap_or_default();
         if in_domain(key, node, nodes, placed)
             .iter()
-            .any(|p| term_matches(term, pod, p))
+            .any(|p| term_matches(term, pod, p, ns))
         {
             return Some("node(s) didn't match pod anti-affinity rules");
         }
@@ -107,7 +125,7 @@ pub fn affinity_unfit(
             let near = in_domain(key, node, nodes, placed)
                 .iter()
                 .any(|p| std::ptr::eq(*p, other));
-            if near && term_matches(term, other, pod) {
+            if near && term_matches(term, other, pod, ns) {
                 return Some("node(s) didn't satisfy existing pods anti-affinity rules");
             }
         }
@@ -182,7 +200,7 @@ pub fn spread_unfit(
 
 /// Score adjustments (higher is better): fewer matching pods in the node's domain for
 /// `ScheduleAnyway` constraints, and the weights of preferred (anti-)affinity terms.
-pub fn score(pod: &Value, node: &Value, nodes: &[Value], placed: &Placed) -> f64 {
+pub fn score(pod: &Value, node: &Value, nodes: &[Value], placed: &Placed, ns: &NsLabels) -> f64 {
     let mut s = 0.0;
     for c in constraints(pod, "ScheduleAnyway") {
         let key = c["topologyKey"].as_str().unwrap_or_default();
@@ -201,7 +219,7 @@ pub fn score(pod: &Value, node: &Value, nodes: &[Value], placed: &Placed) -> f64
             let key = term["topologyKey"].as_str().unwrap_or_default();
             let matched = in_domain(key, node, nodes, placed)
                 .iter()
-                .filter(|p| term_matches(term, pod, p))
+                .filter(|p| term_matches(term, pod, p, ns))
                 .count();
             if matched > 0 {
                 s += sign * w["weight"].as_f64().unwrap_or(1.0);
@@ -226,28 +244,45 @@ mod tests {
 
     #[test]
     fn anti_affinity_keeps_replicas_apart_and_affinity_brings_them_together() {
+        let ns = NsLabels::new();
         let nodes = vec![node("a", "z1"), node("b", "z1"), node("c", "z2")];
         let mut web = pod("web");
         web["spec"]["affinity"] = json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
             {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}});
         let placed = vec![("a".to_string(), web.clone())];
-        assert!(affinity_unfit(&web, &nodes[0], &nodes, &placed).is_some());
-        assert!(affinity_unfit(&web, &nodes[1], &nodes, &placed).is_none());
+        assert!(affinity_unfit(&web, &nodes[0], &nodes, &placed, &ns).is_some());
+        assert!(affinity_unfit(&web, &nodes[1], &nodes, &placed, &ns).is_none());
         // An unrelated pod may go next to it, and the placed pod's rule rejects another web.
-        assert!(affinity_unfit(&pod("db"), &nodes[0], &nodes, &placed).is_none());
+        assert!(affinity_unfit(&pod("db"), &nodes[0], &nodes, &placed, &ns).is_none());
         assert_eq!(
-            affinity_unfit(&pod("web"), &nodes[0], &nodes, &placed),
+            affinity_unfit(&pod("web"), &nodes[0], &nodes, &placed, &ns),
             Some("node(s) didn't satisfy existing pods anti-affinity rules")
         );
         let mut cache = pod("cache");
         cache["spec"]["affinity"] = json!({"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
             {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}]}});
-        assert!(affinity_unfit(&cache, &nodes[1], &nodes, &placed).is_none());
-        assert!(affinity_unfit(&cache, &nodes[2], &nodes, &placed).is_some());
+        assert!(affinity_unfit(&cache, &nodes[1], &nodes, &placed, &ns).is_none());
+        assert!(affinity_unfit(&cache, &nodes[2], &nodes, &placed, &ns).is_some());
+        // A namespaceSelector looks at the namespaces whose labels it matches.
+        let mut other = pod("web");
+        other["metadata"]["namespace"] = json!("prod");
+        let placed = vec![("a".to_string(), other)];
+        let mut sel = pod("x");
+        sel["spec"]["affinity"] = json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname",
+             "namespaceSelector": {"matchLabels": {"env": "prod"}}}]}});
+        assert!(affinity_unfit(&sel, &nodes[0], &nodes, &placed, &ns).is_none());
+        let mut labelled = NsLabels::new();
+        labelled.insert(
+            "prod".into(),
+            [("env".to_string(), "prod".to_string())].into(),
+        );
+        assert!(affinity_unfit(&sel, &nodes[0], &nodes, &placed, &labelled).is_some());
     }
 
     #[test]
     fn spread_constraints_bound_the_skew() {
+        let ns = NsLabels::new();
         let nodes = vec![node("a", "z1"), node("b", "z2")];
         let mut p = pod("web");
         p["spec"]["topologySpreadConstraints"] = json!([{"maxSkew": 1, "topologyKey": "zone",
@@ -257,6 +292,8 @@ mod tests {
         assert!(spread_unfit(&p, &nodes[1], &nodes, &placed).is_none());
         p["spec"]["topologySpreadConstraints"][0]["whenUnsatisfiable"] = json!("ScheduleAnyway");
         assert!(spread_unfit(&p, &nodes[0], &nodes, &placed).is_none());
-        assert!(score(&p, &nodes[0], &nodes, &placed) < score(&p, &nodes[1], &nodes, &placed));
+        assert!(
+            score(&p, &nodes[0], &nodes, &placed, &ns) < score(&p, &nodes[1], &nodes, &placed, &ns)
+        );
     }
 }
