@@ -69,11 +69,15 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
         if !frac_part.is_empty() {
             let mut f: u128 = 0;
             let mut div: u128 = 1;
-            for d in frac_part.bytes().take(30) {
+            // At most 18 digits, as Go's leadingFraction keeps within an int64 (found by
+            // fuzzing: 30 digits overflowed here).
+            for d in frac_part.bytes().take(18) {
                 f = f * 10 + u128::from(d - b'0');
                 div *= 10;
             }
-            value += f * scale / div;
+            // Go's arithmetic: float64(f) * (float64(unit) / scale).
+            let frac = (f as f64 * (scale as f64 / div as f64)) as u128;
+            value = value.checked_add(frac).ok_or_else(invalid)?;
         }
         total = total.checked_add(value).ok_or_else(invalid)?;
         if total > i64::MAX as u128 + u128::from(neg) {
@@ -98,6 +102,9 @@ mod tests {
         assert_eq!(p("300ms"), Ok(300_000_000));
         assert_eq!(p("2us"), Ok(2_000));
         assert_eq!(p("-1s"), Ok(-1_000_000_000));
+        // A long fraction of a large unit (a fuzzing find: it overflowed).
+        let long = p("1.666666666666666666666666666666666h").expect("parses");
+        assert!((long - 6_000_000_000_000).abs() <= 1, "{long}");
         assert_eq!(p(".5s"), Ok(500_000_000));
         assert_eq!(p("1"), Err("time: missing unit in duration \"1\"".into()));
         assert_eq!(

@@ -131,9 +131,6 @@ impl FromStr for Reference {
                 return Err(err("bad tag (letters, digits, _ . -; at most 128)"));
             }
         }
-        if name.len() > 255 {
-            return Err(err("name longer than 255 characters"));
-        }
         let (domain, path) = match name.split_once('/') {
             Some((first, rest))
                 if first.contains('.')
@@ -166,6 +163,12 @@ impl FromStr for Reference {
         } else {
             path
         };
+        // The length limit is the normalized name's (`docker.io/library/...`), as
+        // distribution's `ParseNormalizedNamed` checks it: a short name that grows past it
+        // would not parse again from what it prints.
+        if domain.len() + 1 + path.len() > 255 {
+            return Err(err("name longer than 255 characters"));
+        }
         let tag = match (tag, &digest) {
             (Some(t), _) => Some(t.to_string()),
             (None, None) => Some("latest".to_string()),
