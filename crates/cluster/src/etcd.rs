@@ -22,7 +22,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::selector::Selector;
 use crate::store::{Error, Event, Result, Scope};
 
 const PREFIX: &str = "/registry/";
@@ -323,12 +322,6 @@ impl Etcd {
             k(a).cmp(&k(b))
         });
         Ok((out, int(&v["header"]["revision"])))
-    }
-
-    pub fn list(&self, scope: Scope<'_>, selector: &Selector) -> Result<(Vec<Value>, i64)> {
-        let (mut items, rev) = self.range(scope)?;
-        items.retain(|v| selector.matches(&Selector::labels_of(v)));
-        Ok((items, rev))
     }
 
     pub fn list_raw(&self, scope: Scope<'_>) -> Result<(Vec<String>, i64)> {

@@ -167,10 +167,15 @@ impl Store {
     /// The objects of a scope that match `selector`, by namespace then name, and the
     /// revision the list is consistent with.
     pub fn list(&self, scope: Scope<'_>, selector: &Selector) -> Result<(Vec<Value>, i64)> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.list(scope, selector),
-            Backend::Etcd(e) => e.list(scope, selector),
+        let (raw, rev) = self.list_raw(scope)?;
+        let mut out = Vec::with_capacity(raw.len());
+        for b in raw {
+            let v: Value = serde_json::from_str(&b)?;
+            if selector.matches(&Selector::labels_of(&v)) {
+                out.push(v);
+            }
         }
+        Ok((out, rev))
     }
 
     /// The stored JSON of every object of a scope (by namespace, then name) and the
@@ -317,27 +322,6 @@ impl Sqlite {
                 name: name.to_string(),
             }),
         }
-    }
-
-    /// The objects of a scope that match `selector`, by namespace then name, and the
-    /// revision the list is consistent with.
-    pub fn list(&self, scope: Scope<'_>, selector: &Selector) -> Result<(Vec<Value>, i64)> {
-        let rev = self.revision()?;
-        let mut st = self.db.prepare(
-            "SELECT body FROM objects WHERE resource=?1 AND (?2 IS NULL OR namespace=?2)
-             ORDER BY namespace, name",
-        )?;
-        let rows = st.query_map(params![scope.resource, scope.namespace], |r| {
-            r.get::<_, String>(0)
-        })?;
-        let mut out = Vec::new();
-        for b in rows {
-            let v: Value = serde_json::from_str(&b?)?;
-            if selector.matches(&Selector::labels_of(&v)) {
-                out.push(v);
-            }
-        }
-        Ok((out, rev))
     }
 
     /// The stored JSON of every object of a scope (by namespace, then name) and the

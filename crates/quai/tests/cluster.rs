@@ -214,6 +214,28 @@ impl Cluster {
     fn until(&self, secs: u64, f: impl FnMut() -> bool) -> bool {
         until(secs, f)
     }
+
+    /// `jsonpath` of the Events whose field selector is `selector`.
+    fn events(&self, selector: &str, jsonpath: &str) -> String {
+        self.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            selector,
+            "-o",
+            &format!("jsonpath={jsonpath}"),
+        ])
+    }
+
+    /// The host PID of pod `name`'s pause container (its network namespace's holder).
+    fn pause_pid(&self, name: &str) -> String {
+        let uid = self.ok(&["get", "pod", name, "-o", "jsonpath={.metadata.uid}"]);
+        let pause = format!("k8s_POD_{name}_default_{}_0", &uid[..8]);
+        let pid = self.quai(&["inspect", "--format", "{{.State.Pid}}"], None, &pause);
+        let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+        assert!(pid.parse::<u32>().is_ok(), "pause pid of {name}: {pid:?}");
+        pid
+    }
 }
 
 impl Drop for Cluster {
@@ -1272,16 +1294,7 @@ spec:
         std::fs::read_to_string(hooks_dir.join("pre")).unwrap_or_default(),
         "stopping\n"
     );
-    let bad_events = || {
-        c.ok(&[
-            "get",
-            "events",
-            "--field-selector",
-            "involvedObject.name=badhook",
-            "-o",
-            "jsonpath={.items[*].reason}",
-        ])
-    };
+    let bad_events = || c.events("involvedObject.name=badhook", "{.items[*].reason}");
     assert!(
         c.until(30, || bad_events().contains("FailedPostStartHook")),
         "events: {}",
@@ -1327,14 +1340,10 @@ spec:
     ]);
     c.ok(&["delete", "pod", "prestopfail", "--timeout=30s"]);
     let stop_events = || {
-        c.ok(&[
-            "get",
-            "events",
-            "--field-selector",
+        c.events(
             "involvedObject.name=prestopfail,reason=FailedPreStopHook",
-            "-o",
-            "jsonpath={.items[*].message}",
-        ])
+            "{.items[*].message}",
+        )
     };
     assert!(
         c.until(10, || stop_events().contains("exited with status 5")),
@@ -1364,11 +1373,7 @@ spec:
     assert!(o.status.success(), "{}", text(&o));
     let running = || c.ok(&["get", "pod", "rpc", "-o", "jsonpath={.status.phase}"]);
     assert!(c.until(30, || running() == "Running"), "{}", running());
-    let uid = c.ok(&["get", "pod", "rpc", "-o", "jsonpath={.metadata.uid}"]);
-    let pause = format!("k8s_POD_rpc_default_{}_0", &uid[..8]);
-    let pid = c.quai(&["inspect", "--format", "{{.State.Pid}}"], None, &pause);
-    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
-    assert!(pid.parse::<u32>().is_ok(), "pause pid: {pid:?}");
+    let pid = c.pause_pid("rpc");
     let flag = c.dir.path().join("db-serving");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cluster/health_server.py");
     let mut server = Command::new("nsenter")
@@ -1384,14 +1389,10 @@ spec:
         .spawn()
         .expect("the gRPC health server");
     let probe_events = || {
-        c.ok(&[
-            "get",
-            "events",
-            "--field-selector",
+        c.events(
             "involvedObject.name=rpc,reason=Unhealthy",
-            "-o",
-            "jsonpath={.items[*].message}",
-        ])
+            "{.items[*].message}",
+        )
     };
     let unhealthy = c.until(30, || probe_events().contains("NOT_SERVING"));
     let ready = || {
@@ -1439,10 +1440,7 @@ spec:
     assert!(o.status.success(), "{}", text(&o));
     let tls_phase = || c.ok(&["get", "pod", "tls", "-o", "jsonpath={.status.phase}"]);
     assert!(c.until(30, || tls_phase() == "Running"), "{}", tls_phase());
-    let uid = c.ok(&["get", "pod", "tls", "-o", "jsonpath={.metadata.uid}"]);
-    let pause = format!("k8s_POD_tls_default_{}_0", &uid[..8]);
-    let pid = c.quai(&["inspect", "--format", "{{.State.Pid}}"], None, &pause);
-    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+    let pid = c.pause_pid("tls");
     let (key, cert) = (c.dir.path().join("tls.key"), c.dir.path().join("tls.crt"));
     let made = Command::new("openssl")
         .args([
