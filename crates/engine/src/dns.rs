@@ -71,14 +71,17 @@ pub fn ensure(paths: &Paths, n: &Network) -> Result<()> {
             Ok(())
         });
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| Error::io("start", "dns server", e))?;
-    // The first process binds, writes the pid file, forks the server and exits: its
-    // status and words say whether the server is up (the server itself keeps no stderr).
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::io("wait for", "dns server", e))?;
+    // It serves on the bridge: in the bridges' namespace (rootless, not ours).
+    let out = net::ns::in_bridge_ns(|| {
+        let child = cmd
+            .spawn()
+            .map_err(|e| Error::io("start", "dns server", e))?;
+        // The first process binds, writes the pid file, forks the server and exits: its
+        // status and words say whether the server is up (the server keeps no stderr).
+        child
+            .wait_with_output()
+            .map_err(|e| Error::io("wait for", "dns server", e))
+    })?;
     if out.status.success() {
         return Ok(());
     }

@@ -38,6 +38,7 @@ pub mod removal;
 pub mod reserve;
 pub mod resolve;
 pub mod rootfs;
+pub mod rootless;
 pub mod spec;
 pub mod stats;
 pub mod time;

@@ -53,10 +53,16 @@ fn run_inner(prog: &str, args: &[&str], input: &str, what: &str) -> Result<()> {
     }
 }
 
-/// Whether this network namespace has an interface of that name (`/proc/self/net/dev` is
-/// per namespace; `/sys/class/net` is the namespace of whoever mounted sysfs).
+/// Whether the bridges' namespace has an interface of that name.
 pub fn link_exists(name: &str) -> bool {
-    std::fs::read_to_string("/proc/self/net/dev").is_ok_and(|s| {
+    crate::ns::in_bridge_ns(|| Ok::<_, crate::Error>(link_exists_here(name))).unwrap_or(false)
+}
+
+/// Whether this thread's network namespace has an interface of that name
+/// (`/proc/thread-self/net/dev` is per namespace; `/sys/class/net` is the namespace of
+/// whoever mounted sysfs).
+fn link_exists_here(name: &str) -> bool {
+    std::fs::read_to_string("/proc/thread-self/net/dev").is_ok_and(|s| {
         s.lines()
             .filter_map(|l| l.split_once(':'))
             .any(|(n, _)| n.trim() == name)
@@ -152,29 +158,30 @@ fn network_elements(op: &str, subnet: &Subnet, kind: Kind) -> String {
 /// Make sure the bridge, its address, forwarding and quai's table exist (idempotent; `lock`
 /// serialises concurrent callers).
 pub fn ensure(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
+    crate::ns::in_bridge_ns(|| ensure_here(bridge, subnet, kind, lock))
+}
+
+fn ensure_here(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
     // Fast path: this network namespace was set up already (a marker names it by inode)
     // and the bridge is there. A table removed behind quai's back shows up as a failed
     // publish, which calls `ensure_full`.
     let marker = lock.with_file_name(format!("net-{bridge}.ready"));
-    if link_exists(bridge) && std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == netns_id())
+    let id = crate::ns::thread_netns_id();
+    if link_exists_here(bridge) && std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == id)
     {
         return Ok(());
     }
-    ensure_full(bridge, subnet, kind, lock)?;
-    let _ = std::fs::write(&marker, netns_id());
+    ensure_full_here(bridge, subnet, kind, lock)?;
+    let _ = std::fs::write(&marker, id);
     Ok(())
-}
-
-/// This process's network namespace, as `dev:inode`.
-fn netns_id() -> String {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self/ns/net")
-        .map(|m| format!("{}:{}", m.dev(), m.ino()))
-        .unwrap_or_default()
 }
 
 /// [`ensure`] without the fast path.
 pub fn ensure_full(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
+    crate::ns::in_bridge_ns(|| ensure_full_here(bridge, subnet, kind, lock))
+}
+
+fn ensure_full_here(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result<()> {
     if let Some(d) = lock.parent() {
         std::fs::create_dir_all(d).map_err(|source| Error::Io {
             op: "create",
@@ -197,7 +204,7 @@ pub fn ensure_full(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Re
         path: lock.to_path_buf(),
         source,
     })?;
-    if !link_exists(bridge) {
+    if !link_exists_here(bridge) {
         Route::new()?.add_bridge(bridge, subnet.gateway(), subnet.prefix, kind.mtu)?;
     }
     // Forwarding for egress (as Docker and Podman set it), and DNAT from 127.0.0.1 into
@@ -222,6 +229,16 @@ pub fn ensure_full(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Re
 /// bridge here), and nothing can use a down bridge whose name nobody will choose again
 /// (docs/adr/019).
 pub fn remove_network(
+    bridge: &str,
+    subnet: &Subnet,
+    kind: Kind,
+    lock: &Path,
+    defer: bool,
+) -> Result<()> {
+    crate::ns::in_bridge_ns(|| remove_network_here(bridge, subnet, kind, lock, defer))
+}
+
+fn remove_network_here(
     bridge: &str,
     subnet: &Subnet,
     kind: Kind,
@@ -282,6 +299,18 @@ fn nft_says_missing(message: &str) -> bool {
 /// Put a container (its init is `pid`) on the bridge: a veth pair, `eth0` inside with
 /// `ip`, the default route through the gateway.
 pub fn attach(
+    pid: i32,
+    host_if: &str,
+    bridge: &str,
+    ip: Ipv4Addr,
+    subnet: &Subnet,
+    mac: Option<&str>,
+    ifname: &str,
+) -> Result<()> {
+    crate::ns::in_bridge_ns(|| attach_here(pid, host_if, bridge, ip, subnet, mac, ifname))
+}
+
+fn attach_here(
     pid: i32,
     host_if: &str,
     bridge: &str,
@@ -353,7 +382,7 @@ pub fn default_route(pid: i32, gateway: Ipv4Addr) -> Result<()> {
 
 /// Remove a container's host-side veth (gone already when its namespace died: fine).
 pub fn detach(host_if: &str) -> Result<()> {
-    Route::new()?.del_link(host_if).map(drop)
+    crate::ns::in_bridge_ns(|| Route::new()?.del_link(host_if).map(drop))
 }
 
 /// A published port as an element of `pub_ip` (bound to one host address) or `pub_any`,
@@ -396,6 +425,10 @@ fn debug(what: &str, t0: std::time::Instant) {
 
 /// Publish ports to a container address (all or nothing, one nftables transaction).
 pub fn publish(ports: &[PortBinding], ip: Ipv4Addr) -> Result<()> {
+    crate::ns::in_bridge_ns(|| publish_here(ports, ip))
+}
+
+fn publish_here(ports: &[PortBinding], ip: Ipv4Addr) -> Result<()> {
     let t0 = std::time::Instant::now();
     let elements: Vec<Element> = ports.iter().map(|b| element(b, ip, true)).collect();
     // A netlink message must fit the socket's send buffer (about 200 KB): a big range
@@ -430,6 +463,10 @@ const PUBLISH_CHUNK: usize = 1024;
 
 /// Withdraw published ports; missing ones are skipped. Reports the other failures.
 pub fn unpublish(ports: &[PortBinding]) -> Result<()> {
+    crate::ns::in_bridge_ns(|| unpublish_here(ports))
+}
+
+fn unpublish_here(ports: &[PortBinding]) -> Result<()> {
     let t0 = std::time::Instant::now();
     let keys: Vec<Element> = ports
         .iter()

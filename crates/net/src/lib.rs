@@ -11,6 +11,7 @@
 pub mod bridge;
 pub mod ipam;
 pub mod netlink;
+pub mod ns;
 pub mod ports;
 pub mod services;
 

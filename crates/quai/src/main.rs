@@ -26,12 +26,19 @@ fn main() {
             Some(engine::monitor::ARG) => engine::monitor::main(&args),
             Some(engine::dns::ARG) => engine::dns::main(&args),
             Some(engine::exec::ARG) => engine::exec::main(&args),
+            Some(engine::rootless::ARG) => engine::rootless::pause_main(),
             Some("runtime") => {
                 let mut rest = vec![OsString::from("quai runtime")];
                 rest.extend(args.into_iter().skip(2));
                 runtime::cli::main(rest)
             }
-            _ => cli::main(args),
+            _ => match engine::rootless::enter() {
+                Ok(()) => cli::main(args),
+                Err(e) => {
+                    eprintln!("quai: {e}");
+                    125
+                }
+            },
         }
     };
     std::process::exit(code);

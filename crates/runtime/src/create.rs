@@ -123,7 +123,7 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     let own = cgroups::own_cgroups(
         &std::fs::read_to_string("/proc/self/cgroup").ctx("read", "/proc/self/cgroup")?,
     );
-    let cg = cgroups::resolve(
+    let mut cg = cgroups::resolve(
         &layout,
         &own,
         spec.linux()
@@ -131,6 +131,24 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
             .and_then(|l| l.cgroups_path().as_deref()),
         o.id,
     );
+    // Rootless without a cgroup tree of its own (not delegated): no cgroups at all, as
+    // runc and podman do, unless limits were asked for.
+    if crate::userns::in_child_userns() && !cgroups::writable(&cg) {
+        if let Some(r) = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
+            .filter(|r| cgroups::has_limits(r))
+        {
+            let _ = r;
+            return Err(Error::Invalid(
+                "this user has no cgroups of their own (rootless, and none delegated), so \
+                 resource limits cannot be applied"
+                    .into(),
+            ));
+        }
+        cg = CgroupPaths::default();
+    }
 
     let mut guard = Cleanup {
         dir: dir.clone(),
@@ -503,7 +521,9 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
     }
     let process = spec.process().as_ref();
     let has_mntns = crate::spec::namespace(spec, LinuxNamespaceType::Mount).is_some();
-    let userns = crate::spec::namespace(spec, LinuxNamespaceType::User).is_some();
+    // A new user namespace, or a runtime in one already (rootless): the same limits.
+    let userns = crate::spec::namespace(spec, LinuxNamespaceType::User).is_some()
+        || crate::userns::in_child_userns();
     let rootfs = &ctx.bundle.rootfs;
     if has_mntns {
         crate::rootfs::prepare_root(spec, rootfs)?;

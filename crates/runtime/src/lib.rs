@@ -24,6 +24,7 @@ pub mod selfexe;
 pub mod spec;
 pub mod state;
 pub mod sync;
+pub mod userns;
 pub mod wait;
 
 /// The runtime-spec version quai implements.

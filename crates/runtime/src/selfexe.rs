@@ -56,16 +56,33 @@ pub fn ensure_protected() -> Result<()> {
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
         return Ok(());
     }
-    let path = CString::new("/proc/self/exe").map_err(|_| Error::Invalid("path".into()))?;
-    // SAFETY: open_tree with a valid C path; returns a new fd we then own.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            (libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC) as libc::c_uint,
-        )
+    let clone = |path: &CString| {
+        // SAFETY: open_tree with a valid C path; returns a new fd we then own.
+        unsafe {
+            libc::syscall(
+                libc::SYS_open_tree,
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                (libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC) as libc::c_uint,
+            )
+        }
     };
+    let path = CString::new("/proc/self/exe").map_err(|_| Error::Invalid("path".into()))?;
+    let mut fd = clone(&path);
+    if fd < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINVAL {
+        // The binary's mount is not in our mount namespace (a rootless command joined
+        // the pause process's): the same path names its copy there.
+        let named = std::fs::read_link("/proc/self/exe")
+            .map_err(|e| Error::Io {
+                op: "readlink",
+                path: "/proc/self/exe".into(),
+                source: e,
+            })
+            .and_then(|p| {
+                CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::Invalid("path".into()))
+            })?;
+        fd = clone(&named);
+    }
     if fd < 0 {
         return Err(Error::sys(
             "open_tree",

@@ -385,7 +385,8 @@ fn links(paths: &Paths, rec: &Record) -> Result<(LinkHosts, Vec<String>)> {
 /// `None` on pure v2 or an unusual layout.
 fn cgroup_binds(cgroups_path: &str) -> Option<Vec<(String, String)>> {
     let layout = runtime::cgroups::Layout::detect().ok()?;
-    if layout.is_pure_v2() {
+    // Rootless, the runtime decides whether there are cgroups at all.
+    if layout.is_pure_v2() || runtime::userns::in_child_userns() {
         return None;
     }
     let mut out = Vec::new();

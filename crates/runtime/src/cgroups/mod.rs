@@ -300,7 +300,7 @@ pub fn prepare(
             Err(Error::Sys {
                 source: nix::errno::Errno::EPERM,
                 ..
-            }) if in_user_namespace() => eprintln!(
+            }) if crate::userns::in_child_userns() => eprintln!(
                 "quai-runtime: warning: device rules not enforced on {}: bpf(2) is not permitted in a user namespace",
                 dir.display()
             ),
@@ -310,14 +310,36 @@ pub fn prepare(
     Ok(())
 }
 
-/// Whether this process is outside the initial user namespace (whose map is the identity
-/// over all 2^32 - 1 ids).
-fn in_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_uid_map(&m))
+/// Whether `r` limits anything (beyond device rules, which a cgroup-less rootless
+/// container does without: it cannot make device nodes).
+pub fn has_limits(r: &LinuxResources) -> bool {
+    r.memory().is_some()
+        || r.cpu().is_some()
+        || r.pids().is_some()
+        || r.block_io().is_some()
+        || r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
+        || r.network().is_some()
+        || r.rdma().as_ref().is_some_and(|m| !m.is_empty())
+        || r.unified().as_ref().is_some_and(|m| !m.is_empty())
 }
 
-fn is_initial_uid_map(map: &str) -> bool {
-    map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
+/// Whether this process may create every directory of `paths` (the nearest existing
+/// ancestor of each is writable to it): false for a rootless user without delegation.
+pub fn writable(paths: &CgroupPaths) -> bool {
+    paths
+        .v1
+        .iter()
+        .map(|(_, d)| d.as_path())
+        .chain(paths.v2.as_deref())
+        .all(|d| {
+            let existing = d.ancestors().find(|a| a.exists());
+            existing.is_some_and(|a| {
+                nix::unistd::access(a, nix::unistd::AccessFlags::W_OK).is_ok()
+                    && !nix::sys::statvfs::statvfs(a).is_ok_and(|s| {
+                        s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY)
+                    })
+            })
+        })
 }
 
 /// Write new limits to a container's existing cgroups (`update`): the same files as at
@@ -526,11 +548,6 @@ mod tests {
         assert!(spent < std::time::Duration::from_secs(2), "{spent:?}");
     }
 
-    #[test]
-    fn tells_the_initial_user_namespace() {
-        assert!(is_initial_uid_map("         0          0 4294967295\n"));
-        assert!(!is_initial_uid_map("         0       1000          1\n"));
-    }
 
     #[test]
     fn parses_hybrid_layout() {
