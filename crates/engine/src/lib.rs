@@ -34,6 +34,7 @@ pub mod monitor;
 pub mod mounts;
 pub mod network;
 pub mod network_record;
+pub mod portfwd;
 pub mod removal;
 pub mod reserve;
 pub mod resolve;

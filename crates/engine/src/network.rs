@@ -453,6 +453,7 @@ pub fn disconnect(paths: &Paths, db: &mut Db, net_name: &str, ctr: &str) -> Resu
         // Off its first network: eth0 and the published ports go now; another network's
         // gateway becomes the default route, as Docker does.
         r.config.primary_disconnected = true;
+        crate::portfwd::stop_all();
         net::bridge::unpublish(&r.state.ports).map_err(Error::Net)?;
         net::bridge::detach(&net::bridge::host_if(&r.id)).map_err(Error::Net)?;
         if !r.state.ip.is_empty() {
@@ -543,15 +544,33 @@ pub fn attach(
                 && o.host_port == p.host_port
                 && (o.host_ip.is_none() || p.host_ip.is_none() || o.host_ip == p.host_ip)
         });
-        if taken_by_quai || net::ports::free_port_is(p.proto, p.host_ip, p.host_port).is_err() {
+        let free = if taken_by_quai {
+            Ok(())
+        } else {
+            net::ports::free_port_is(p.proto, p.host_ip, p.host_port)
+        };
+        if taken_by_quai || free.is_err() {
             let _ = net::bridge::detach(&host_if);
+            let at = format!(
+                "{}:{}",
+                p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.host_port
+            );
+            let refused = matches!(&free, Err(net::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::PermissionDenied);
             return Err(Error::Start {
                 code: 125,
-                message: format!(
-                    "Bind for {}:{} failed: port is already allocated",
-                    p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
-                    p.host_port
-                ),
+                message: if refused {
+                    format!(
+                        "Bind for {at} failed: permission denied (rootless: ports below \
+                         net.ipv4.ip_unprivileged_port_start, {}, need that sysctl lowered)",
+                        std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+                            .unwrap_or_default()
+                            .trim()
+                    )
+                } else {
+                    format!("Bind for {at} failed: port is already allocated")
+                },
             });
         }
     }
@@ -568,6 +587,14 @@ pub fn attach(
         let _ = net::bridge::detach(&host_if);
         return Err(Error::Net(e));
     }
+    // Rootless, the host cannot reach the bridge: this process (the monitor) listens.
+    if crate::rootless::active() && !ports.is_empty() {
+        if let Err(e) = crate::portfwd::start(&ports, ip) {
+            let _ = net::bridge::unpublish(&ports);
+            let _ = net::bridge::detach(&host_if);
+            return Err(e);
+        }
+    }
     Ok(ports)
 }
 
@@ -581,6 +608,7 @@ pub fn detach(
     // Every step is tried and every failure kept (a leaked veth must not hide a leaked
     // port, nor the other way round).
     let mut errors: Vec<Error> = Vec::new();
+    crate::portfwd::stop_all();
     errors.extend(net::bridge::unpublish(ports).err().map(Error::Net));
     errors.extend(
         net::bridge::detach(&net::bridge::host_if(id))
