@@ -228,6 +228,10 @@ pub enum SystemCmd {
     /// Start the containers whose restart policy asks for it (run at boot, after the run
     /// dir was wiped).
     Boot,
+    /// Rootless: stop the running containers and the user namespace's pause process, so
+    /// that the next command sets it up afresh (after a reboot, a change of /etc/subuid or
+    /// an upgrade).
+    Migrate,
 }
 
 /// `system service`.
@@ -380,6 +384,16 @@ pub fn system(eng: &mut Engine, cmd: SystemCmd) -> anyhow::Result<i32> {
         SystemCmd::Df { format } => df(eng, format.as_deref()),
         SystemCmd::Service(a) => service(eng, a),
         SystemCmd::Info { format } => info_cmd(eng, format.as_deref()),
+        SystemCmd::Migrate => {
+            let (stopped, reset) = eng.rootless_reset()?;
+            for name in stopped {
+                eprintln!("stopped {name}");
+            }
+            if !reset {
+                eprintln!("nothing to migrate: quai does not run rootless here");
+            }
+            Ok(0)
+        }
         SystemCmd::Boot => {
             let mut code = 0;
             for (id, res) in eng.boot()? {
@@ -592,6 +606,17 @@ fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     println!(" Cgroup Version: {}", i.cgroup_version);
     println!(" Runtime: quai-runtime (in process)");
     println!(" Security Options:\n  seccomp\n   Profile: builtin");
+    if let Some(r) = &i.rootless {
+        println!("  rootless");
+        println!(" Rootless: true");
+        println!("  User: {} (uid {})", r.user, r.uid);
+        println!("  ID Mapping: {}", r.id_mapping);
+        println!("  Network: {}", r.network);
+        println!("  Cgroups: {}", if r.cgroups { "delegated" } else { "none" });
+        for n in &r.notices {
+            println!("  Notice: {n}");
+        }
+    }
     println!(" Kernel Version: {}", i.kernel);
     println!(" Operating System: {}", i.operating_system);
     println!(" Architecture: {}", i.architecture);

@@ -498,7 +498,11 @@ pub fn info(eng: &mut Engine) -> crate::Result<Value> {
         "ServerVersion": env!("CARGO_PKG_VERSION"),
         "DefaultRuntime": "quai-runtime",
         "Runtimes": {"quai-runtime": {"path": "quai"}},
-        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "SecurityOptions": if i.rootless.is_some() {
+            json!(["name=seccomp,profile=builtin", "name=rootless"])
+        } else {
+            json!(["name=seccomp,profile=builtin"])
+        },
         "Warnings": null,
     }))
 }

@@ -28,6 +28,68 @@ pub struct Info {
     pub memory: u64,
     /// 1 (v1 or hybrid) or 2 (unified).
     pub cgroup_version: u8,
+    /// How it runs rootless, when it does.
+    pub rootless: Option<Rootless>,
+}
+
+/// What a rootless engine runs with and what it could not do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rootless {
+    /// The user (name and uid on the host).
+    pub user: String,
+    /// Their uid on the host.
+    pub uid: u32,
+    /// `0 -> 1000, 1-65536 -> 100000-165535` or `0 -> 1000 (single id)`.
+    pub id_mapping: String,
+    /// `pasta`, `slirp4netns` or `none`.
+    pub network: String,
+    /// Whether containers get cgroups (the user's tree is delegated).
+    pub cgroups: bool,
+    /// What could not be done, one line each.
+    pub notices: Vec<String>,
+}
+
+/// The rootless part of `info` (none as root).
+fn rootless(run: &std::path::Path) -> Option<Rootless> {
+    if !crate::rootless::active() {
+        return None;
+    }
+    let st = crate::rootless::state(run).unwrap_or_default();
+    let layout = runtime::cgroups::Layout::detect().ok();
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .map(|c| runtime::cgroups::own_cgroups(&c))
+        .unwrap_or_default();
+    let cgroups = layout
+        .map(|l| runtime::cgroups::writable(&runtime::cgroups::resolve(&l, &own, None, "probe")))
+        .unwrap_or(false);
+    let mut notices = st.notices.clone();
+    if !cgroups {
+        notices.push(
+            "cgroups are not delegated to this user: containers run without them, and \
+             resource limits (--memory, --cpus, --pids-limit, ...) are refused"
+                .into(),
+        );
+    }
+    let id_mapping = match st.subuid {
+        Some((start, count)) => format!(
+            "0 -> {}, 1-{count} -> {start}-{}",
+            st.uid,
+            u64::from(start) + u64::from(count) - 1
+        ),
+        None => format!("0 -> {} (single id)", st.uid),
+    };
+    Some(Rootless {
+        user: st.user,
+        uid: st.uid,
+        id_mapping,
+        network: if st.network_helper.is_empty() {
+            "none".into()
+        } else {
+            st.network_helper
+        },
+        cgroups,
+        notices,
+    })
 }
 
 impl Engine {
@@ -60,6 +122,7 @@ impl Engine {
                 .unwrap_or(1),
             memory: crate::stats::host_memory(),
             cgroup_version: if pure_v2 { 2 } else { 1 },
+            rootless: rootless(self.run_dir()),
         })
     }
 }

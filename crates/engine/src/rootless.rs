@@ -359,6 +359,9 @@ fn connect_network(run: &Path, st: &mut State) {
                         std::mem::forget(c);
                         return;
                     }
+                    let mut c = c;
+                    let _ = c.kill();
+                    let _ = c.wait();
                     why.push("slirp4netns: it exited before it was ready".into());
                 }
                 Err(e) => why.push(format!("slirp4netns: {e}")),
@@ -403,6 +406,11 @@ pub fn reset(run: &Path) -> Result<bool> {
             nix::unistd::Pid::from_raw(st.pause_pid),
             nix::sys::signal::SIGKILL,
         );
+        // Gone before we return: a test or script may check right after.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while crate::process_alive(st.pause_pid, st.pause_start) && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
     let p = run.join(STATE);
     std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
@@ -416,6 +424,8 @@ pub fn pause_main() -> i32 {
         1
     };
     use nix::sched::CloneFlags;
+    // SAFETY: PR_SET_NAME copies at most 16 bytes from the NUL-terminated name.
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"quai-pause".as_ptr(), 0, 0, 0) };
     if let Err(e) = nix::sched::unshare(
         CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET,
     ) {
@@ -447,5 +457,32 @@ pub fn pause_main() -> i32 {
     let _ = nix::unistd::chdir("/");
     loop {
         nix::unistd::pause();
+    }
+}
+
+impl crate::lifecycle::Engine {
+    /// `quai system migrate`: stop the running containers and the networks' DNS servers,
+    /// then the pause process and its network helper; the next command starts afresh.
+    /// Returns the containers it stopped; false with nothing rootless to reset.
+    pub fn rootless_reset(&mut self) -> Result<(Vec<String>, bool)> {
+        if !active() {
+            return Ok((Vec::new(), false));
+        }
+        let mut stopped = Vec::new();
+        for r in self.list()? {
+            if matches!(
+                r.state.status,
+                crate::config::ContainerStatus::Running | crate::config::ContainerStatus::Paused
+            ) {
+                self.stop(&r.id, None)?;
+                stopped.push(r.name.clone());
+            }
+        }
+        let paths = crate::Paths::new(self.root(), self.run_dir());
+        for n in self.networks()? {
+            crate::dns::stop(&paths, &n);
+        }
+        let reset = reset(self.run_dir())?;
+        Ok((stopped, reset))
     }
 }

@@ -138,11 +138,14 @@ fn xattr_names(path: &Path) -> Vec<String> {
 }
 
 /// Of `names`, the extended attributes a layer keeps, with their values: file
-/// capabilities and `user.*` (never the overlay's own `trusted.overlay.*`).
+/// capabilities and `user.*` (never the overlay's own `*.overlay.*`).
 fn kept_xattrs(path: &Path, names: &[String]) -> Vec<(String, Vec<u8>)> {
     names
         .iter()
-        .filter(|k| *k == "security.capability" || k.starts_with("user."))
+        .filter(|k| {
+            *k == "security.capability"
+                || (k.starts_with("user.") && !k.starts_with("user.overlay."))
+        })
         .filter_map(|k| Some((k.clone(), xattr(path, k)?)))
         .collect()
 }
@@ -208,7 +211,7 @@ fn walk(
         let names = xattr_names(&path);
         if names
             .iter()
-            .any(|n| n == "trusted.overlay.redirect" || n == "trusted.overlay.metacopy")
+            .any(|n| *n == crate::overlay::attr("redirect") || *n == crate::overlay::attr("metacopy"))
         {
             return Err(Error {
                 op: "read overlay change",
@@ -223,8 +226,9 @@ fn walk(
             && (MOUNT_POINTS.iter().any(|m| Path::new(m) == rel)
                 || extra.iter().any(|m| m.starts_with(&rel)));
         if meta.is_dir() {
-            let opaque = names.iter().any(|n| n == "trusted.overlay.opaque")
-                && xattr(&path, "trusted.overlay.opaque").as_deref() == Some(b"y");
+            let key = crate::overlay::attr("opaque");
+            let opaque =
+                names.iter().any(|n| *n == key) && xattr(&path, &key).as_deref() == Some(b"y");
             let at = out.len();
             out.push(Node {
                 rel: rel.clone(),

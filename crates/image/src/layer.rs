@@ -328,11 +328,18 @@ fn set_mtime(fd: &OwnedFd, mtime: i64) {
 
 fn set_xattrs(fd: &OwnedFd, xattrs: &[(String, Vec<u8>)], entry: &str) -> Result<()> {
     for (k, v) in xattrs {
-        set_xattr(fd, k, v).map_err(|source| Error::Entry {
-            entry: entry.to_string(),
-            op: "set xattr",
-            source,
-        })?;
+        match set_xattr(fd, k, v) {
+            // Rootless: `trusted.*` and the like are the host root's alone.
+            Err(e)
+                if crate::overlay::rootless()
+                    && matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL))
+                    && !k.starts_with("user.") => {}
+            r => r.map_err(|source| Error::Entry {
+                entry: entry.to_string(),
+                op: "set xattr",
+                source,
+            })?,
+        }
     }
     Ok(())
 }
@@ -385,7 +392,7 @@ fn unpack_tar<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<Report
         let name_b = name.as_bytes();
         // Whiteouts.
         if opts.whiteouts && name_b == b".wh..wh..opq" {
-            set_xattr(&pdir, "trusted.overlay.opaque", b"y").map_err(|source| Error::Entry {
+            set_xattr(&pdir, &crate::overlay::attr("opaque"), b"y").map_err(|source| Error::Entry {
                 entry: shown.clone(),
                 op: "mark opaque",
                 source,
@@ -426,6 +433,10 @@ fn unpack_tar<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<Report
                         e.value_bytes().to_vec(),
                     ))
                 })
+                // The overlay's own markers come from whiteouts, never from a layer's
+                // attributes (a forged redirect or opaque mark would change what the
+                // merged tree shows).
+                .filter(|(k, _)| !k.starts_with("trusted.overlay.") && !k.starts_with("user.overlay."))
                 .collect(),
             _ => Vec::new(),
         };
@@ -458,7 +469,12 @@ fn unpack_tar<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<Report
                     AtFlags::SYMLINK_NOFOLLOW,
                 ),
             };
-            r.map_err(entry_err(&shown, "chown"))
+            match r {
+                // Rootless with a single-id map: other owners do not exist here; the
+                // file stays the user's (as podman's ignore_chown_errors).
+                Err(rustix::io::Errno::INVAL) if crate::overlay::rootless() => Ok(()),
+                r => r.map_err(entry_err(&shown, "chown")),
+            }
         };
         match kind {
             tar::EntryType::Directory => {
@@ -543,8 +559,17 @@ fn unpack_tar<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<Report
                     h.device_major().ok().flatten().unwrap_or(0),
                     h.device_minor().ok().flatten().unwrap_or(0),
                 );
-                rustix::fs::mknodat(&pdir, &name, ft, mode, dev)
-                    .map_err(entry_err(&shown, "mknod"))?;
+                match rustix::fs::mknodat(&pdir, &name, ft, mode, dev) {
+                    // Rootless: device nodes are the host root's to make (the runtime
+                    // binds the container's devices anyway); skipped, as podman does.
+                    Err(rustix::io::Errno::PERM) if crate::overlay::rootless() => {
+                        report
+                            .warnings
+                            .push(format!("{shown}: device node skipped (rootless)"));
+                        continue;
+                    }
+                    r => r.map_err(entry_err(&shown, "mknod"))?,
+                }
                 owner(None)?;
             }
             tar::EntryType::XGlobalHeader

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod flatten;
 pub mod layer;
 pub mod layout;
+pub mod overlay;
 pub mod reference;
 pub mod statedb;
 pub mod store;

@@ -583,10 +583,11 @@ impl ImageStore {
             .map(|p| p.display().to_string())
             .collect();
         let options = format!(
-            "lowerdir={},upperdir={},workdir={}",
+            "lowerdir={},upperdir={},workdir={}{}",
             lower.join(":"),
             upper.display(),
-            work.display()
+            work.display(),
+            crate::overlay::mount_options()
         );
         Ok(MountSpec {
             fstype: "overlay".into(),

@@ -276,8 +276,14 @@ impl Finalize<'_> {
             .collect();
         match nix::unistd::setgroups(&gids) {
             Ok(()) => {}
-            // In a user namespace with setgroups denied, only an empty list is allowed.
-            Err(nix::errno::Errno::EPERM) if gids.is_empty() => {}
+            // In a user namespace with setgroups denied, only an empty list is allowed
+            // (rootless with one id mapped: a list of the primary group alone means
+            // nothing more than it).
+            Err(nix::errno::Errno::EPERM)
+                if gids.is_empty()
+                    || (gids.iter().all(|g| g.as_raw() == user.gid())
+                        && std::fs::read_to_string("/proc/self/setgroups")
+                            .is_ok_and(|s| s.trim() == "deny")) => {}
             Err(e) => {
                 return Err(Error::sys(
                     "setgroups",
@@ -288,8 +294,20 @@ impl Finalize<'_> {
         }
         let gid = Gid::from_raw(user.gid());
         let uid = Uid::from_raw(user.uid());
-        nix::unistd::setresgid(gid, gid, gid).sys("setgid", user.gid())?;
-        nix::unistd::setresuid(uid, uid, uid).sys("setuid", user.uid())?;
+        let unmapped = |what: &'static str, id: u32| {
+            move |e: nix::errno::Errno| {
+                if e == nix::errno::Errno::EINVAL && crate::userns::in_child_userns() {
+                    Error::Invalid(format!(
+                        "{what} {id}: that id is not mapped in this user namespace (rootless \
+                         without a range in /etc/subuid and /etc/subgid maps only 0)"
+                    ))
+                } else {
+                    Error::sys(what, id.to_string(), e)
+                }
+            }
+        };
+        nix::unistd::setresgid(gid, gid, gid).map_err(unmapped("setgid", user.gid()))?;
+        nix::unistd::setresuid(uid, uid, uid).map_err(unmapped("setuid", user.uid()))?;
         nix::sys::prctl::set_keepcaps(false).sys("prctl", "PR_SET_KEEPCAPS")?;
         crate::security::set_caps(p.capabilities().as_ref())?;
         if let Some(mask) = user.umask() {

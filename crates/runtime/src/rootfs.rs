@@ -480,6 +480,20 @@ fn mount_one(ctx: &MountCtx<'_>, m: &Mount) -> Result<()> {
             let mounted = open_or_create(&ctx.root_fd, &rel, true)?;
             remount_bind(&fd_path(&mounted), flags)?;
         }
+        // A user namespace that maps one id has no `tty` group: devpts without `gid=`
+        // (as podman mounts it there).
+        Err(nix::errno::Errno::EINVAL) if typ == "devpts" && data.contains("gid=") => {
+            let kept: Vec<&str> = data.split(',').filter(|o| !o.starts_with("gid=")).collect();
+            let kept = kept.join(",");
+            mount(
+                Some(source.as_str()),
+                tp.as_str(),
+                Some(typ),
+                flags,
+                Some(kept.as_str()),
+            )
+            .sys("mount devpts on", rel.display())?;
+        }
         Err(e) => {
             return Err(Error::sys(
                 "mount",
