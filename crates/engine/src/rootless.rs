@@ -329,7 +329,11 @@ fn connect_network(run: &Path, st: &mut State) {
             }
             Ok(o) => why.push(format!(
                 "pasta: {}",
-                String::from_utf8_lossy(&o.stderr).trim().replace('\n', "; ")
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .filter(|l| !l.contains("syslog") && !l.trim().is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )),
             Err(e) => why.push(format!("pasta: {e}")),
         }
