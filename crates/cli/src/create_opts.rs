@@ -197,9 +197,15 @@ pub struct CreateArgs {
     /// Cgroup namespace (`private`, `host`).
     #[arg(long, allow_hyphen_values = true)]
     pub cgroupns: Option<String>,
-    /// User namespace (`host`).
+    /// User namespace: `host`, `auto[:size=N]`, `keep-id[:uid=U,gid=G]` (rootless).
     #[arg(long, allow_hyphen_values = true)]
     pub userns: Option<String>,
+    /// A user namespace with this uid mapping, `CONTAINER_ID:HOST_ID:SIZE` (repeatable).
+    #[arg(long = "uidmap")]
+    pub uidmap: Vec<String>,
+    /// Its gid mapping (default: the uid mapping).
+    #[arg(long = "gidmap")]
+    pub gidmap: Vec<String>,
     /// Container NIS domain name.
     #[arg(long, allow_hyphen_values = true)]
     pub domainname: Option<String>,
@@ -516,6 +522,13 @@ pub(crate) fn request(a: CreateArgs, detached: bool) -> anyhow::Result<Plan> {
     c.uts_mode = a.uts.unwrap_or_default();
     c.cgroupns_mode = a.cgroupns.unwrap_or_default();
     c.userns_mode = a.userns.unwrap_or_default();
+    let maps = |v: &[String]| -> anyhow::Result<Vec<engine::config::IdMap>> {
+        v.iter()
+            .map(|m| engine::config::IdMap::parse(m).map_err(anyhow::Error::msg))
+            .collect()
+    };
+    c.uid_map = maps(&a.uidmap)?;
+    c.gid_map = maps(&a.gidmap)?;
     c.cgroup_parent = a.cgroup_parent.unwrap_or_default();
     c.domainname = a.domainname.unwrap_or_default();
     c.oom_score_adj = int_flag("oom-score-adj", &a.oom_score_adj)?.unwrap_or(0);

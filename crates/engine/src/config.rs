@@ -8,6 +8,41 @@ use serde::{Deserialize, Serialize};
 /// Version of the stored [`ContainerConfig`] format.
 pub const CONFIG_VERSION: u32 = 1;
 
+/// One range of a user namespace's id map.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdMap {
+    /// First id inside.
+    pub container_id: u32,
+    /// First id outside (the engine's namespace).
+    pub host_id: u32,
+    /// How many.
+    pub size: u32,
+}
+
+impl IdMap {
+    /// Podman's `--uidmap` form, `CONTAINER:HOST:SIZE`.
+    pub fn parse(s: &str) -> Result<IdMap, String> {
+        let f: Vec<&str> = s.split(':').collect();
+        let bad = || format!("invalid id mapping {s:?}: want CONTAINER_ID:HOST_ID:SIZE");
+        if f.len() != 3 {
+            return Err(bad());
+        }
+        let n = |x: &str| x.parse::<u32>().map_err(|_| bad());
+        let m = IdMap {
+            container_id: n(f[0])?,
+            host_id: n(f[1])?,
+            size: n(f[2])?,
+        };
+        if m.size == 0
+            || u64::from(m.container_id) + u64::from(m.size) > u64::from(u32::MAX)
+            || u64::from(m.host_id) + u64::from(m.size) > u64::from(u32::MAX)
+        {
+            return Err(format!("invalid id mapping {s:?}: the size must be 1 or more and the ranges must fit in 32 bits"));
+        }
+        Ok(m)
+    }
+}
+
 /// How a container was created (Docker's `Config` + `HostConfig`, as quai needs them).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -125,8 +160,14 @@ pub struct ContainerConfig {
     pub cgroupns_mode: String,
     /// `--cgroup-parent`: the cgroup the container's is made under (absolute).
     pub cgroup_parent: String,
-    /// `--userns`: `""` or `host` (quai makes no user namespace for a container).
+    /// `--userns`: `""`/`host` (none of its own), `auto[:size=N]`, `keep-id[:uid=U,gid=G]`
+    /// (rootless), or `private` (with `--uidmap`).
     pub userns_mode: String,
+    /// The container's user namespace: uid mappings (container id, host id, size),
+    /// resolved at create (`--uidmap`, `--userns=auto|keep-id`); empty: none of its own.
+    pub uid_map: Vec<IdMap>,
+    /// Its gid mappings.
+    pub gid_map: Vec<IdMap>,
     /// `--domainname` (the UTS namespace's NIS domain name).
     pub domainname: String,
     /// `--oom-score-adj` (-1000..1000).

@@ -44,6 +44,7 @@ pub mod spec;
 pub mod stats;
 pub mod time;
 pub mod update;
+pub mod userns;
 pub mod usage;
 pub mod validate;
 pub mod volumes;

@@ -108,6 +108,15 @@ impl Engine {
         c.image = req.image.clone();
         c.image_id = image_id.to_string();
         crate::validate::host_resources(&c.resources)?;
+        if !c.userns_mode.is_empty() || !c.uid_map.is_empty() || !c.gid_map.is_empty() {
+            let taken: Vec<crate::config::IdMap> = self
+                .db
+                .list()?
+                .iter()
+                .flat_map(|r| r.config.uid_map.iter().chain(&r.config.gid_map).copied())
+                .collect();
+            crate::userns::resolve(&mut c, &taken)?;
+        }
         // Other containers named by the options, stored by id (they may be renamed).
         for (ipc, mode) in [(true, &mut c.ipc_mode), (false, &mut c.pid_mode)] {
             if let Some(other) = mode.strip_prefix("container:") {

@@ -63,6 +63,122 @@ pub fn mount_overlay(m: &image::store::MountSpec, target: &Path) -> Result<()> {
     .map_err(|e| Error::io("mount overlay on", target, e.into()))
 }
 
+/// [`mount_overlay`] for a container with a user namespace of its own: each layer and
+/// the upper directory's parent are cloned as idmapped mounts (the container's mapping)
+/// under `staging`, in this process's private mount namespace, and the overlay is made
+/// of those (overlayfs takes idmapped layers, Linux 5.19+).
+pub fn mount_overlay_idmapped(
+    m: &image::store::MountSpec,
+    target: &Path,
+    staging: &Path,
+    uid: &[crate::config::IdMap],
+    gid: &[crate::config::IdMap],
+) -> Result<()> {
+    let conv = |v: &[crate::config::IdMap]| -> Vec<oci_spec::runtime::LinuxIdMapping> {
+        v.iter()
+            .filter_map(|x| {
+                oci_spec::runtime::LinuxIdMappingBuilder::default()
+                    .container_id(x.container_id)
+                    .host_id(x.host_id)
+                    .size(x.size)
+                    .build()
+                    .ok()
+            })
+            .collect()
+    };
+    let ns = runtime::idmap::userns_fd(&conv(uid), &conv(gid))?;
+    let stage = |src: &Path, name: &str| -> Result<std::path::PathBuf> {
+        let at = staging.join(name);
+        std::fs::create_dir_all(&at).map_err(|e| Error::io("create", &at, e))?;
+        let fd = runtime::idmap::clone_mapped(src, &ns, false)?;
+        runtime::idmap::attach(&fd, &at.display().to_string())?;
+        Ok(at)
+    };
+    let mut lowers = Vec::new();
+    for (i, l) in m.lowers.iter().enumerate().rev() {
+        lowers.push(stage(l, &format!("l{i}"))?.display().to_string());
+    }
+    let parent = m
+        .upper
+        .parent()
+        .ok_or_else(|| Error::Invalid("the container's upper directory has no parent".into()))?;
+    if m.work.parent() != Some(parent) {
+        return Err(Error::Invalid("upper and work directories differ in parent".into()));
+    }
+    let top = stage(parent, "top")?;
+    let name = |p: &Path| p.file_name().map(|n| top.join(n).display().to_string()).unwrap_or_default();
+    let mut options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowers.join(":"),
+        name(&m.upper),
+        name(&m.work)
+    );
+    for extra in m.options.split(',').filter(|o| o.starts_with("volatile") || *o == "userxattr") {
+        options.push(',');
+        options.push_str(extra);
+    }
+    let spec = image::store::MountSpec {
+        options,
+        ..m.clone()
+    };
+    // overlayfs works in its layers with the mounter's credentials, which must map
+    // through the idmapped upper mount (EOVERFLOW, and a read-only overlay, otherwise):
+    // mount as the container's root for the filesystem, capabilities kept.
+    let root_of = |v: &[crate::config::IdMap]| {
+        v.iter()
+            .find(|x| x.container_id == 0)
+            .or(v.first())
+            .map(|x| x.host_id)
+            .unwrap_or(0)
+    };
+    let (fsuid, fsgid) = (root_of(uid), root_of(gid));
+    // SAFETY: setfsuid/setfsgid change this thread's filesystem ids only; they are
+    // restored right after the mount.
+    unsafe {
+        libc::setfsgid(fsgid);
+        libc::setfsuid(fsuid);
+    }
+    raise_effective_caps();
+    let r = mount_overlay(&spec, target);
+    // SAFETY: as above.
+    unsafe {
+        libc::setfsuid(0);
+        libc::setfsgid(0);
+    }
+    raise_effective_caps();
+    r
+}
+
+/// Put the permitted capabilities back into the effective set (a change of fsuid away
+/// from 0 drops the filesystem ones).
+fn raise_effective_caps() {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const V3: u32 = 0x2008_0522;
+    let mut h = Header { version: V3, pid: 0 };
+    let mut d = [Data::default(); 2];
+    // SAFETY: capget/capset with a v3 header and two data structs, as the ABI wants.
+    unsafe {
+        if libc::syscall(libc::SYS_capget, &mut h as *mut Header, d.as_mut_ptr()) != 0 {
+            return;
+        }
+        for x in d.iter_mut() {
+            x.effective = x.permitted;
+        }
+        libc::syscall(libc::SYS_capset, &mut h as *mut Header, d.as_ptr());
+    }
+}
+
 /// Open `path` inside `root`, never leaving it.
 pub fn open_in(root: &Path, path: &str, flags: OFlags) -> std::io::Result<OwnedFd> {
     let r = rustix::fs::open(

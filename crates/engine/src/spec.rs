@@ -348,6 +348,9 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         mounts.push(json!({"destination": dst, "type": typ, "source": src, "options": opts}));
     }
     let mut namespaces = vec![json!({"type": "mount"})];
+    if !c.uid_map.is_empty() {
+        namespaces.push(json!({"type": "user"}));
+    }
     match (c.pid_mode.as_str(), i.join_pidns) {
         ("host", _) => {}
         (_, Some(pid)) => {
@@ -407,6 +410,15 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
         "cgroupsPath": cgroups_path(c, i.id),
         "resources": resources,
     });
+    if !c.uid_map.is_empty() {
+        let maps = |m: &[crate::config::IdMap]| -> Value {
+            m.iter()
+                .map(|x| json!({"containerID": x.container_id, "hostID": x.host_id, "size": x.size}))
+                .collect()
+        };
+        linux["uidMappings"] = maps(&c.uid_map);
+        linux["gidMappings"] = maps(&c.gid_map);
+    }
     if !c.sysctls.is_empty() {
         linux["sysctl"] = json!(c.sysctls);
     }

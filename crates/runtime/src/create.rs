@@ -171,6 +171,16 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     }
 }
 
+/// Staged idmapped mounts, released when `launch` returns (the container has its own
+/// copies by then, or failed).
+struct Staged<'a>(&'a [(usize, PathBuf)], &'a Path);
+
+impl Drop for Staged<'_> {
+    fn drop(&mut self) {
+        crate::idmap::release(self.0, self.1);
+    }
+}
+
 /// Undo a half-made container; keeps going and reports every failure.
 struct Cleanup {
     dir: PathBuf,
@@ -268,6 +278,11 @@ fn launch(
     std::fs::copy(bundle.dir.join("config.json"), dir.join("config.json"))
         .ctx("copy config", dir.join("config.json"))?;
 
+    // Idmapped mounts only the host's root can make: before the fork, staged in the
+    // state dir; the container's mount namespace is a copy, so they go once it has them.
+    let staging = dir.join("idmap");
+    let idmapped = crate::idmap::prepare(spec, &bundle.dir, &staging)?;
+    let _staged = Staged(&idmapped, &staging);
     let (parent, child) = sync::pair()?;
     if o.mode == Mode::Run {
         // The init is forked by stage 1; becoming a subreaper makes it our child.
@@ -283,6 +298,7 @@ fn launch(
         preserve_fds: o.preserve_fds,
         sigmask: o.sigmask,
         cgroups: cg,
+        idmapped: &idmapped,
     };
     // SAFETY: the runtime is single-threaded here (no thread was ever started), so the
     // child may allocate and run ordinary Rust code until it execs or exits.
@@ -431,6 +447,7 @@ struct InitCtx<'a> {
     preserve_fds: i32,
     sigmask: SigSet,
     cgroups: &'a CgroupPaths,
+    idmapped: &'a [(usize, PathBuf)],
 }
 
 fn child_fail(chan: &Channel, e: &Error) -> ! {
@@ -450,6 +467,11 @@ fn stage1_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
         crate::namespaces::join(&ctx.joins)?;
         let flags = crate::namespaces::new_flags(spec);
         if flags.contains(nix::sched::CloneFlags::CLONE_NEWUSER) {
+            // Inside, /proc/self/oom_score_adj belongs to nobody: set it first.
+            if let Some(score) = spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
+                std::fs::write("/proc/self/oom_score_adj", score.to_string())
+                    .map_err(|e| Error::io("write", "/proc/self/oom_score_adj", e))?;
+            }
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
                 .sys("unshare", "user namespace")?;
             chan.send(&Msg::UsernsReady)?;
@@ -542,6 +564,7 @@ fn init_inner<'a>(ctx: &'a InitCtx<'a>, chan: &Channel) -> Result<crate::process
             userns,
             cgroupns: crate::spec::new_namespace(spec, LinuxNamespaceType::Cgroup),
             cgroups: ctx.cgroups,
+            idmapped: ctx.idmapped,
         };
         crate::rootfs::mount_all(&mctx, spec)?;
         if !crate::rootfs::dev_is_bound(spec) {

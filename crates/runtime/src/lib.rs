@@ -14,6 +14,7 @@ pub mod error;
 pub mod exec;
 pub mod features;
 pub mod hooks;
+pub mod idmap;
 pub mod namespaces;
 pub mod ops;
 pub mod process;

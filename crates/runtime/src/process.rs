@@ -240,8 +240,12 @@ impl Finalize<'_> {
             set_rlimits(r)?;
         }
         if let Some(score) = p.oom_score_adj() {
-            std::fs::write("/proc/self/oom_score_adj", score.to_string())
-                .map_err(|e| Error::io("write", "/proc/self/oom_score_adj", e))?;
+            // Set before a new user namespace (stage 1), where the file is out of reach.
+            let now = std::fs::read_to_string("/proc/self/oom_score_adj").unwrap_or_default();
+            if now.trim() != score.to_string() {
+                std::fs::write("/proc/self/oom_score_adj", score.to_string())
+                    .map_err(|e| Error::io("write", "/proc/self/oom_score_adj", e))?;
+            }
         }
         if let Some(per) = &self.personality {
             crate::sched::set_personality(per)?;

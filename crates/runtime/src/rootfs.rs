@@ -321,6 +321,9 @@ pub struct MountCtx<'a> {
     pub cgroupns: bool,
     /// The container's cgroups (for v1 bind mounts without a cgroup namespace).
     pub cgroups: &'a crate::cgroups::CgroupPaths,
+    /// Idmapped mounts staged by the runtime before the fork (index among the mounts,
+    /// what to bind instead of the source).
+    pub idmapped: &'a [(usize, PathBuf)],
 }
 
 /// Prepare `/` and bind the rootfs onto itself (before the config's mounts).
@@ -386,8 +389,8 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
 
 /// Mount every entry of `spec.mounts` in order.
 pub fn mount_all(ctx: &MountCtx<'_>, spec: &Spec) -> Result<()> {
-    for m in spec.mounts().iter().flatten() {
-        mount_one(ctx, m).map_err(|e| match e {
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mount_one(ctx, i, m).map_err(|e| match e {
             Error::Sys { op, object, source } => Error::Sys {
                 op,
                 object: format!(
@@ -403,7 +406,7 @@ pub fn mount_all(ctx: &MountCtx<'_>, spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-fn mount_one(ctx: &MountCtx<'_>, m: &Mount) -> Result<()> {
+fn mount_one(ctx: &MountCtx<'_>, index: usize, m: &Mount) -> Result<()> {
     let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().as_deref().unwrap_or("");
     let rel = relative_in_root(m.destination());
@@ -425,6 +428,10 @@ fn mount_one(ctx: &MountCtx<'_>, m: &Mount) -> Result<()> {
             .is_dir();
         let target = open_or_create(&ctx.root_fd, &rel, is_dir)?;
         let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
+        let src = match ctx.idmapped.iter().find(|(i, _)| *i == index) {
+            Some((_, staged)) => staged.clone(),
+            None => src,
+        };
         mount(
             Some(&src),
             fd_path(&target).as_str(),

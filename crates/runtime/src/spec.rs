@@ -187,12 +187,27 @@ pub fn validate(config: &Path, spec: &Spec) -> Result<()> {
                     .flatten()
                     .any(|o| o == "idmap" || o == "ridmap");
             if idmap {
-                // Refused rather than ignored: files would show other owners than asked.
-                return Err(config_error(
-                    config,
-                    format!("mounts[{i}]"),
-                    "idmapped mounts are not supported by quai yet",
-                ));
+                let bind = m.typ().as_deref() == Some("bind")
+                    || m.options()
+                        .iter()
+                        .flatten()
+                        .any(|o| o == "bind" || o == "rbind");
+                let own = m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+                    && m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty());
+                if !bind {
+                    return Err(config_error(
+                        config,
+                        format!("mounts[{i}]"),
+                        "only bind mounts can be idmapped",
+                    ));
+                }
+                if !own && !(new_userns && has_maps) {
+                    return Err(config_error(
+                        config,
+                        format!("mounts[{i}]"),
+                        "an idmapped mount needs uidMappings and gidMappings of its own or a new user namespace with mappings",
+                    ));
+                }
             }
             if m.destination().as_os_str().is_empty() {
                 return Err(config_error(

@@ -52,7 +52,14 @@ pub(super) fn prepare(
     }
     let rootfs = dir.join("merged");
     runtime::debug!("monitor {}: snapshot ready", rec.id);
-    crate::rootfs::mount_overlay(&ms, &rootfs)?;
+    // A user namespace of its own (as root): the layers are idmapped, so the image's
+    // files keep their owners inside.
+    let idmapped = !c.uid_map.is_empty() && !crate::rootless::active();
+    if idmapped {
+        crate::rootfs::mount_overlay_idmapped(&ms, &rootfs, &dir.join("idmap"), &c.uid_map, &c.gid_map)?;
+    } else {
+        crate::rootfs::mount_overlay(&ms, &rootfs)?;
+    }
     let user = crate::rootfs::resolve_user(&rootfs, &c.user, &c.group_add)?;
     if !c.workdir.is_empty() {
         crate::rootfs::mkdir_in(&rootfs, &c.workdir, user.uid, user.gid)?;
@@ -93,7 +100,7 @@ pub(super) fn prepare(
                 from.display().to_string(),
                 format!("/etc/{f}"),
                 "bind".to_string(),
-                vec!["rbind".to_string(), "rprivate".to_string()],
+                idmap_opt(vec!["rbind".to_string(), "rprivate".to_string()], idmapped),
             ));
         }
     }
@@ -105,7 +112,7 @@ pub(super) fn prepare(
                 if m.readonly {
                     opts.push("ro".into());
                 }
-                mounts.push((m.source.clone(), m.target.clone(), "bind".into(), opts));
+                mounts.push((m.source.clone(), m.target.clone(), "bind".into(), idmap_opt(opts, idmapped)));
             }
             MountKind::Volume => {
                 let data = paths.volume_data(&m.source);
@@ -138,7 +145,7 @@ pub(super) fn prepare(
                     data.display().to_string(),
                     m.target.clone(),
                     "bind".into(),
-                    opts,
+                    idmap_opt(opts, idmapped),
                 ));
             }
             MountKind::Tmpfs => {
@@ -378,6 +385,15 @@ fn links(paths: &Paths, rec: &Record) -> Result<(LinkHosts, Vec<String>)> {
         out.push((ip, names));
     }
     Ok((out, env))
+}
+
+/// Bind mounts of a container with a user namespace of its own are idmapped with its
+/// mapping (files keep the owners they have on disk).
+fn idmap_opt(mut opts: Vec<String>, idmapped: bool) -> Vec<String> {
+    if idmapped {
+        opts.push("idmap".into());
+    }
+    opts
 }
 
 /// The container's cgroup directories on a v1 (or hybrid) host, where the runtime makes

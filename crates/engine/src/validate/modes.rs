@@ -56,12 +56,8 @@ fn modes(c: &ContainerConfig) -> Result<()> {
     if !matches!(c.cgroupns_mode.as_str(), "" | "private" | "host") {
         return Err(invalid("--cgroupns: invalid CGROUP mode"));
     }
-    if !matches!(c.userns_mode.as_str(), "" | "host") {
-        return Err(invalid(format!(
-            "--userns: invalid USER mode (quai runs containers without a user namespace: only \"host\" is supported, not {:?})",
-            c.userns_mode
-        )));
-    }
+    // `--userns` is resolved (and checked) with the other containers' ranges at create:
+    // `userns::resolve`.
     if !matches!(c.runtime.as_str(), "" | "runc" | "quai") {
         return Err(invalid(format!("Unknown runtime specified {}", c.runtime)));
     }
@@ -218,8 +214,7 @@ mod tests {
             msg_c(&|c| c.cgroupns_mode = "x".into()).as_deref(),
             Some("--cgroupns: invalid CGROUP mode")
         );
-        assert!(msg_c(&|c| c.userns_mode = "private".into())
-            .is_some_and(|m| m.starts_with("--userns: invalid USER mode")));
+
         assert_eq!(
             msg_c(&|c| c.oom_score_adj = 1001).as_deref(),
             Some("Invalid value 1001, range for oom score adj is [-1000, 1000]")
