@@ -362,6 +362,14 @@ fn scenario(u: &User) {
         }
     }
 
+    // keep-id: the user is themselves inside, and what they write is theirs outside.
+    let keep = u.ok(&["run", "--rm", "--userns=keep-id", "-v", "vol1:/data", "localbusybox", "sh", "-c", "id -u; touch /data/k"]);
+    assert_eq!(keep, u.uid.to_string());
+    let k = std::fs::metadata(u.path("data/volumes/vol1/_data/k")).expect("keep-id file");
+    assert_eq!((k.uid(), k.gid()), (u.uid, u.gid));
+    let e = u.fails(&["run", "--rm", "--userns=auto", "localbusybox", "true"]);
+    assert!(e.contains("only the host's root"), "{e}");
+
     // A user network: names resolve through its DNS server.
     u.ok(&["network", "create", "appnet"]);
     u.ok(&["run", "-d", "--name", "srv", "--network", "appnet", "localbusybox", "httpd", "-f", "-p", "80", "-h", "/var/www"]);

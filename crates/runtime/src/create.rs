@@ -478,8 +478,16 @@ fn stage1_main(ctx: &InitCtx<'_>, chan: &Channel) -> ! {
             chan.expect(&Msg::MapsWritten, "stage 1")?;
             let root_u = nix::unistd::Uid::from_raw(0);
             let root_g = nix::unistd::Gid::from_raw(0);
-            nix::unistd::setresgid(root_g, root_g, root_g).sys("setgid", 0)?;
-            nix::unistd::setresuid(root_u, root_u, root_u).sys("setuid", 0)?;
+            // A map without 0 (a rootless keep-id of one id): the process keeps its full
+            // capabilities in the new namespace until execve all the same.
+            match nix::unistd::setresgid(root_g, root_g, root_g) {
+                Err(nix::errno::Errno::EINVAL) => {}
+                r => r.sys("setgid", 0)?,
+            }
+            match nix::unistd::setresuid(root_u, root_u, root_u) {
+                Err(nix::errno::Errno::EINVAL) => {}
+                r => r.sys("setuid", 0)?,
+            }
         }
         // The cgroup namespace is made by init once the runtime has put it in its cgroups
         // (which the runtime prepares meanwhile, in parallel with this).

@@ -47,6 +47,7 @@ pub fn features() -> serde_json::Value {
         "diratime",
         "dirsync",
         "exec",
+        "idmap",
         "lazytime",
         "loud",
         "mand",
@@ -64,6 +65,7 @@ pub fn features() -> serde_json::Value {
         "rbind",
         "relatime",
         "remount",
+        "ridmap",
         "ro",
         "rprivate",
         "rshared",
@@ -100,7 +102,8 @@ pub fn features() -> serde_json::Value {
             },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
-            "intelRdt": { "enabled": false }
+            "intelRdt": { "enabled": false },
+            "mountExtensions": { "idmap": { "enabled": true } }
         },
         "annotations": { "io.github.quai.version": env!("CARGO_PKG_VERSION") }
     })
