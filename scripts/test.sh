@@ -14,4 +14,14 @@ cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo nextest"
-cargo nextest run --workspace --locked --no-fail-fast
+# Tests that this machine cannot run say so here (common::skip), besides their stderr.
+QUAI_TEST_SKIPS=$(mktemp /tmp/quai-test-skips.XXXXXX)
+export QUAI_TEST_SKIPS
+status=0
+cargo nextest run --workspace --locked --no-fail-fast || status=$?
+if [ -s "$QUAI_TEST_SKIPS" ]; then
+    echo "== skipped on this machine"
+    sort "$QUAI_TEST_SKIPS"
+fi
+rm -f "$QUAI_TEST_SKIPS"
+exit "$status"

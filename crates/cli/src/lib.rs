@@ -49,6 +49,10 @@ pub struct Cli {
         hide = true
     )]
     pub run_dir: PathBuf,
+    /// The cgroup driver of new containers: `systemd` or `cgroupfs` (default: systemd
+    /// where it is pid 1 on a cgroup v2 host).
+    #[arg(long = "cgroup-manager", global = true, env = "QUAI_CGROUP_MANAGER")]
+    pub cgroup_manager: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -386,7 +390,7 @@ fn docker_aliases(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
     let mut i = 1;
     while i < args.len() {
         let a = args[i].to_string_lossy();
-        if a == "--root" || a == "--run-dir" {
+        if a == "--root" || a == "--run-dir" || a == "--cgroup-manager" {
             i += 2;
         } else if a.starts_with("--root=") || a.starts_with("--run-dir=") {
             i += 1;
@@ -722,6 +726,10 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         Ok(c) => c,
         Err(e) => return usage_error(&e, &args),
     };
+    // The engine reads the driver where it creates containers (also for the API server).
+    if let Some(m) = &cli.cgroup_manager {
+        std::env::set_var("QUAI_CGROUP_MANAGER", m);
+    }
     // QUAI_DEBUG: timestamped steps on stderr (monitors write theirs to monitor.log).
     if std::env::var_os("QUAI_DEBUG").is_some() {
         runtime::set_debug(true);
@@ -747,7 +755,7 @@ fn command_path(args: &[std::ffi::OsString]) -> String {
     let mut words = Vec::new();
     let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
     while let Some(a) = it.next() {
-        if a == "--root" || a == "--run-dir" {
+        if a == "--root" || a == "--run-dir" || a == "--cgroup-manager" {
             it.next();
             continue;
         }

@@ -602,7 +602,10 @@ fn info(eng: &mut Engine) -> anyhow::Result<i32> {
     );
     println!(" Storage Driver: overlay");
     println!(" Logging Driver: json-file");
-    println!(" Cgroup Driver: cgroupfs");
+    println!(
+        " Cgroup Driver: {}",
+        engine::cgroup_manager().unwrap_or_else(|_| "cgroupfs".into())
+    );
     println!(" Cgroup Version: {}", i.cgroup_version);
     println!(" Runtime: quai-runtime (in process)");
     println!(" Security Options:\n  seccomp\n   Profile: builtin");

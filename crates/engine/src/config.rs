@@ -158,8 +158,11 @@ pub struct ContainerConfig {
     pub uts_mode: String,
     /// `--cgroupns`: `""`/`private` or `host`.
     pub cgroupns_mode: String,
-    /// `--cgroup-parent`: the cgroup the container's is made under (absolute).
+    /// `--cgroup-parent`: the cgroup the container's is made under (absolute); under the
+    /// systemd driver a slice (`name.slice`).
     pub cgroup_parent: String,
+    /// The cgroup driver it was created under: `cgroupfs` (also when empty) or `systemd`.
+    pub cgroup_manager: String,
     /// `--userns`: `""`/`host` (none of its own), `auto[:size=N]`, `keep-id[:uid=U,gid=G]`
     /// (rootless), or `private` (with `--uidmap`).
     pub userns_mode: String,

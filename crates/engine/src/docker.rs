@@ -486,7 +486,7 @@ pub fn info(eng: &mut Engine) -> crate::Result<Value> {
         "Driver": "overlay",
         "DockerRootDir": eng.root().display().to_string(),
         "LoggingDriver": "json-file",
-        "CgroupDriver": "cgroupfs",
+        "CgroupDriver": crate::cgroup_manager().unwrap_or_else(|_| "cgroupfs".into()),
         "CgroupVersion": i.cgroup_version.to_string(),
         "KernelVersion": i.kernel,
         "OperatingSystem": i.operating_system,

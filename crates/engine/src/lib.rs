@@ -300,5 +300,33 @@ pub fn process_alive(pid: i32, start: u64) -> bool {
         })
 }
 
+/// The cgroup driver new containers get: `QUAI_CGROUP_MANAGER` (`--cgroup-manager`),
+/// else systemd where systemd is pid 1 on a cgroup v2 host and quai runs as root (as
+/// Docker and Podman choose), else cgroupfs.
+pub fn cgroup_manager() -> Result<String> {
+    match std::env::var("QUAI_CGROUP_MANAGER").unwrap_or_default().as_str() {
+        "" => {
+            let v2 = runtime::cgroups::Layout::detect().is_ok_and(|l| l.is_pure_v2());
+            Ok(if v2 && runtime::cgroups::systemd::running() && !rootless::active() {
+                "systemd".into()
+            } else {
+                "cgroupfs".into()
+            })
+        }
+        "cgroupfs" => Ok("cgroupfs".into()),
+        "systemd" => {
+            if !runtime::cgroups::systemd::running() {
+                return Err(Error::Invalid(
+                    "--cgroup-manager systemd: systemd is not pid 1 on this machine".into(),
+                ));
+            }
+            Ok("systemd".into())
+        }
+        m => Err(Error::Invalid(format!(
+            "--cgroup-manager {m:?}: cgroupfs or systemd"
+        ))),
+    }
+}
+
 /// Where `--init` mounts quai (which runs as a minimal init under this name).
 pub const INIT_PATH: &str = "/sbin/quai-init";

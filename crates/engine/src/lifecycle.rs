@@ -108,6 +108,9 @@ impl Engine {
         c.image = req.image.clone();
         c.image_id = image_id.to_string();
         crate::validate::host_resources(&c.resources)?;
+        if c.cgroup_manager.is_empty() {
+            c.cgroup_manager = crate::cgroup_manager()?;
+        }
         if !c.userns_mode.is_empty() || !c.uid_map.is_empty() || !c.gid_map.is_empty() {
             let taken: Vec<crate::config::IdMap> = self
                 .db

@@ -471,8 +471,17 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
 /// Docker's `/dev/shm` size.
 pub const DEFAULT_SHM_SIZE: i64 = 64 << 20;
 
-/// The container's cgroup (`/quai-ID`, under `--cgroup-parent` when given).
+/// The container's cgroup (`/quai-ID`, under `--cgroup-parent` when given); under the
+/// systemd driver the scope `quai-ID.scope` in `system.slice` or the parent slice.
 pub fn cgroups_path(c: &ContainerConfig, id: &str) -> String {
+    if c.cgroup_manager == "systemd" {
+        let slice = if c.cgroup_parent.is_empty() {
+            "system.slice"
+        } else {
+            c.cgroup_parent.as_str()
+        };
+        return format!("{slice}:quai:{id}");
+    }
     let parent = c.cgroup_parent.trim_matches('/');
     if parent.is_empty() {
         format!("/quai-{id}")

@@ -27,6 +27,7 @@ fn main() {
             Some(engine::dns::ARG) => engine::dns::main(&args),
             Some(engine::exec::ARG) => engine::exec::main(&args),
             Some(engine::rootless::ARG) => engine::rootless::pause_main(),
+            Some(systemd::ARG) => systemd::helper_main(&args),
             Some("runtime") => {
                 let mut rest = vec![OsString::from("quai runtime")];
                 rest.extend(args.into_iter().skip(2));

@@ -4,5 +4,9 @@
 
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The systemd driver's D-Bus helper (`--systemd-cgroup`) runs as this binary too.
+    if args.get(1).and_then(|a| a.to_str()) == Some(systemd::ARG) {
+        std::process::exit(systemd::helper_main(&args));
+    }
     std::process::exit(runtime::cli::main(args));
 }

@@ -17,6 +17,19 @@ pub fn root_or_skip(test: &str) -> bool {
     }
 }
 
+/// Skip a test that this machine cannot run, visibly: the reason goes to stderr and to
+/// the file `QUAI_TEST_SKIPS` names (scripts/test.sh prints that file at the end).
+pub fn skip(test: &str, reason: &str) {
+    let line = format!("SKIP {test}: {reason}");
+    eprintln!("{line}");
+    if let Some(f) = std::env::var_os("QUAI_TEST_SKIPS") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(f) {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
 fn nix_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()

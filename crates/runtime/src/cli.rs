@@ -37,7 +37,7 @@ Commands:
 Global options:
   --root DIR         state directory (default /run/quai/runtime)
   --log FILE         also write errors to FILE   --log-format text|json
-  --debug            verbose errors              --systemd-cgroup (accepted, ignored)
+  --debug            verbose errors              --systemd-cgroup  cgroups as systemd scopes
   -h, --help         this text                   -v, --version
 ";
 
@@ -146,17 +146,12 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             return Ok(0);
         }
         crate::set_debug(g.has("debug"));
-        if g.has("systemd-cgroup") {
-            eprintln!(
-                "quai-runtime: warning: --systemd-cgroup is not supported yet; using cgroupfs"
-            );
-        }
         let Some((verb, rest)) = g.positional.split_first() else {
             return Err(Error::Invalid(
                 "no command given; see quai-runtime --help".into(),
             ));
         };
-        dispatch(&root, verb, rest)
+        dispatch(&root, verb, rest, g.has("systemd-cgroup"))
     })();
     match res {
         Ok(code) => code,
@@ -193,7 +188,7 @@ fn preserve_fds(p: &Parsed) -> Result<i32> {
     }
 }
 
-fn dispatch(root: &Path, verb: &str, rest: &[String]) -> Result<i32> {
+fn dispatch(root: &Path, verb: &str, rest: &[String], systemd_cgroup: bool) -> Result<i32> {
     let parse =
         |flags: &[Flag], stop_after: bool| crate::args::parse(rest, flags, stop_after, verb);
     match verb {
@@ -225,6 +220,7 @@ fn dispatch(root: &Path, verb: &str, rest: &[String]) -> Result<i32> {
                 preserve_fds: preserve_fds(&p)?,
                 mode,
                 sigmask,
+                systemd_cgroup,
             };
             if verb == "create" {
                 crate::create::create(&o).map(|_| 0)

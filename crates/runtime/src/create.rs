@@ -52,6 +52,9 @@ pub struct CreateOpts<'a> {
     pub mode: Mode,
     /// Signal mask to restore in the container (run blocks signals before forking).
     pub sigmask: SigSet,
+    /// The systemd cgroup driver (runc's `--systemd-cgroup`): `cgroupsPath` is
+    /// `slice:prefix:name`, and the cgroup a transient scope.
+    pub systemd_cgroup: bool,
 }
 
 /// A created container, as the caller needs it afterwards.
@@ -123,14 +126,19 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     let own = cgroups::own_cgroups(
         &std::fs::read_to_string("/proc/self/cgroup").ctx("read", "/proc/self/cgroup")?,
     );
-    let mut cg = cgroups::resolve(
-        &layout,
-        &own,
-        spec.linux()
-            .as_ref()
-            .and_then(|l| l.cgroups_path().as_deref()),
-        o.id,
-    );
+    let spec_path = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_deref());
+    let mut cg = if o.systemd_cgroup {
+        cgroups::systemd::resolve(
+            &layout,
+            spec_path.map(|p| p.to_string_lossy()).as_deref(),
+            o.id,
+        )?
+    } else {
+        cgroups::resolve(&layout, &own, spec_path, o.id)
+    };
     // Rootless without a cgroup tree of its own (not delegated): no cgroups at all, as
     // runc and podman do, unless limits were asked for.
     if crate::userns::in_child_userns() && !cgroups::writable(&cg) {
@@ -363,7 +371,12 @@ fn launch(
     }
     let init_pid = init_pid.unwrap_or_default();
     crate::debug!("{}: init is pid {init_pid}; cgroups {:?}", o.id, cg);
-    cgroups::add_pid(&cg, init_pid)?;
+    cgroups::place(
+        &cg,
+        init_pid,
+        spec.linux().as_ref().and_then(|l| l.resources().as_ref()),
+        &devices,
+    )?;
     parent.send(&Msg::Go)?;
     let _ = nix::sys::wait::waitpid(stage1, None);
     guard.pids.retain(|p| *p != stage1.as_raw());

@@ -527,6 +527,7 @@ impl Monitor<'_> {
             preserve_fds: 0,
             mode: runtime::create::Mode::Run,
             sigmask: self.sigmask,
+            systemd_cgroup: self.rec.config.cgroup_manager == "systemd",
         });
         for t in 0..2 {
             dup_onto(self.devnull.as_raw_fd(), t)?;

@@ -67,6 +67,24 @@ fn modes(c: &ContainerConfig) -> Result<()> {
             c.isolation
         )));
     }
+    match c.cgroup_manager.as_str() {
+        "" | "cgroupfs" => {}
+        "systemd" => {
+            if !c.cgroup_parent.is_empty()
+                && (!c.cgroup_parent.ends_with(".slice") || c.cgroup_parent.contains('/'))
+            {
+                return Err(invalid(format!(
+                    "cgroup-parent for systemd cgroup should be a valid slice named as \"xxx.slice\", not {:?}",
+                    c.cgroup_parent
+                )));
+            }
+        }
+        m => {
+            return Err(invalid(format!(
+                "invalid cgroup manager {m:?}: cgroupfs or systemd"
+            )))
+        }
+    }
     if !c.cgroup_parent.is_empty() {
         let bad = c
             .cgroup_parent

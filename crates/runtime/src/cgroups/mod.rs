@@ -10,6 +10,7 @@ mod devices;
 mod devices_bpf;
 mod v1;
 mod v2;
+pub mod systemd;
 
 pub use devices_bpf::{attached as attached_device_programs, PROG_NAME as DEVICE_PROG_NAME};
 
@@ -37,6 +38,12 @@ pub struct CgroupPaths {
     /// again with the container when empty.
     #[serde(default)]
     pub created_parents: Vec<PathBuf>,
+    /// The systemd driver's scope unit (systemd makes and removes the directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
+    /// Its slice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_slice: Option<String>,
 }
 
 /// One mounted hierarchy.
@@ -239,6 +246,9 @@ pub fn resolve(
 /// Record which parent directories do not exist yet (and so will be quai's to remove).
 /// Call before [`prepare`], and record the paths before creating anything.
 pub fn note_created_parents(paths: &mut CgroupPaths) {
+    if paths.systemd_unit.is_some() {
+        return;
+    }
     let dirs: Vec<PathBuf> = paths
         .v1
         .iter()
@@ -267,12 +277,39 @@ pub fn prepare(
     resources: Option<&LinuxResources>,
     devices: &[oci_spec::runtime::LinuxDevice],
 ) -> Result<()> {
+    // systemd makes the scope around the init: limits are written then ([`place`]).
+    if paths.systemd_unit.is_some() {
+        return Ok(());
+    }
     for (ctrls, dir) in &paths.v1 {
         v1::create(ctrls, dir)?;
     }
     if let Some(dir) = &paths.v2 {
         v2::create(dir, paths.pure_v2)?;
     }
+    apply_all(paths, resources, devices)
+}
+
+/// Put the container's init in its cgroups: [`add_pid`], or under the systemd driver a
+/// new scope around it, whose limits are written now.
+pub fn place(
+    paths: &CgroupPaths,
+    pid: i32,
+    resources: Option<&LinuxResources>,
+    devices: &[oci_spec::runtime::LinuxDevice],
+) -> Result<()> {
+    if paths.systemd_unit.is_none() {
+        return add_pid(paths, pid);
+    }
+    systemd::start(paths, pid, resources)?;
+    apply_all(paths, resources, devices)
+}
+
+fn apply_all(
+    paths: &CgroupPaths,
+    resources: Option<&LinuxResources>,
+    devices: &[oci_spec::runtime::LinuxDevice],
+) -> Result<()> {
     if let Some(r) = resources {
         for (ctrls, dir) in &paths.v1 {
             v1::apply(ctrls, dir, r)?;
@@ -447,6 +484,10 @@ pub fn is_frozen(paths: &CgroupPaths) -> bool {
 /// Remove the container's cgroup directories, waiting briefly for dying tasks.
 /// Keeps going on errors and reports all of them.
 pub fn destroy(paths: &CgroupPaths) -> Result<()> {
+    if paths.systemd_unit.is_some() {
+        // systemd removes the scope's directory with the unit.
+        return systemd::stop(paths);
+    }
     let mut errors = Vec::new();
     let dirs = paths
         .v1
