@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use crate::{ApiError, ApiVersion};
 
-mod body;
+pub(crate) mod body;
 
 use body::{decode, Body, PortBinding, Restart, StrSlice, Throttle};
 

@@ -383,6 +383,16 @@ fn version(v: &str) -> Option<(u32, u32)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
+/// Decode and check a `POST /containers/create` body as the server does before it asks
+/// the engine for anything (the fuzz target's entry, `fuzz/targets.rs`); the error is the
+/// 400 answer's message.
+pub fn check_create_body(bytes: &[u8]) -> Result<(), String> {
+    let body = create::body::decode(bytes).map_err(|e| e.message)?;
+    create::plan(None, None, ApiVersion::current(), body)
+        .map(drop)
+        .map_err(|e| e.message)
+}
+
 /// The API version a request speaks (its path's, or this service's), for handlers whose
 /// behaviour dockerd ties to the version (an extension of every request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

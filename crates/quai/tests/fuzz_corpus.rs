@@ -48,3 +48,33 @@ fn duration_corpus() {
 fn layer_corpus() {
     replay("layer", targets::layer);
 }
+
+#[test]
+fn manifest_corpus() {
+    replay("manifest", targets::manifest);
+}
+
+#[test]
+fn config_json_corpus() {
+    replay("config_json", targets::config_json);
+}
+
+#[test]
+fn compose_corpus() {
+    replay("compose", targets::compose);
+}
+
+#[test]
+fn dns_corpus() {
+    replay("dns", targets::dns);
+}
+
+#[test]
+fn create_body_corpus() {
+    replay("create_body", targets::create_body);
+}
+
+#[test]
+fn registry_request_corpus() {
+    replay("registry_request", targets::registry_request);
+}

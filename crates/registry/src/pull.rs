@@ -208,6 +208,27 @@ fn parse_manifest(what: &str, media: &str, bytes: &[u8]) -> Result<Fetched> {
     })
 }
 
+/// What a pull reads of a manifest it fetched, as far as no network is needed: the parse
+/// by media type, every descriptor's digest, and an index's platform choice (the fuzz
+/// target's entry, `fuzz/targets.rs`). The error is the one a pull would report.
+pub fn check_manifest(media: &str, bytes: &[u8]) -> Result<()> {
+    match parse_manifest("fuzz", media, bytes)? {
+        Fetched::Image(m) => {
+            descriptor("config", m.config())?;
+            for l in m.layers() {
+                descriptor("layer", l)?;
+            }
+        }
+        Fetched::Index(i) => {
+            let _ = pick_platform(&i, &Platform::default());
+            for m in i.manifests() {
+                descriptor("manifest", m)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An OCI descriptor's digest and size as the content store takes them.
 fn descriptor(what: &str, d: &oci_spec::image::Descriptor) -> Result<(Digest, Option<u64>)> {
     let digest = d
