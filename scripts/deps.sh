@@ -3,7 +3,7 @@
 # test.sh; safe to run again.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-PKGS="build-essential pkg-config libseccomp-dev busybox-static runc crun skopeo umoci docker-registry apache2-utils openssl hyperfine jq bc time tar procps util-linux iproute2 nftables curl ca-certificates debootstrap xz-utils bzip2 python3 git docker.io docker-compose python3-docker python3-pip etcd-server etcd-client"
+PKGS="build-essential pkg-config libseccomp-dev busybox-static runc crun skopeo umoci docker-registry apache2-utils openssl hyperfine jq bc time tar procps util-linux iproute2 nftables curl ca-certificates debootstrap xz-utils bzip2 python3 git docker.io docker-compose python3-docker python3-pip etcd-server etcd-client uidmap passt slirp4netns"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -48,8 +48,15 @@ impl Engine {
             .image_id
             .parse()
             .map_err(|e| Error::Corrupt(format!("container {} image id: {e}", r.id)))?;
+        let dir = self.paths.container(&r.id);
+        if dir.join(crate::rootfs::COPY_MARKER).exists() {
+            return Err(Error::Invalid(format!(
+                "container {}: its root is a copy of its image (rootless without overlayfs), so its changes cannot be told apart: diff, export and commit are not available",
+                r.name
+            )));
+        }
         let lowers = self.images()?.layer_dirs(&id)?;
-        Ok((self.paths.container(&r.id).join("upper"), lowers))
+        Ok((dir.join("upper"), lowers))
     }
 
     /// What the container changed in its image's file system, as `docker diff` lists it.

@@ -63,6 +63,107 @@ pub fn mount_overlay(m: &image::store::MountSpec, target: &Path) -> Result<()> {
     .map_err(|e| Error::io("mount overlay on", target, e.into()))
 }
 
+/// The marker of a container whose root is a copy (rootless without overlayfs).
+pub const COPY_MARKER: &str = "rootfs-copy";
+
+/// A rootless container's root (docs/adr/026): overlayfs in the user namespace (Linux
+/// 5.11+), else fuse-overlayfs where /dev/fuse is the user's to open, else a copy of the
+/// image's files in the container's upper directory, made at its first start and bound
+/// on `target` (its changes then cannot be told apart: diff, export and commit refuse).
+/// `QUAI_ROOTLESS_STORAGE` (`overlay`, `fuse-overlayfs`, `copy`) forces one. Returns the
+/// one used.
+pub fn mount_rootless(m: &image::store::MountSpec, target: &Path, dir: &Path) -> Result<&'static str> {
+    let want = std::env::var("QUAI_ROOTLESS_STORAGE").unwrap_or_default();
+    if !matches!(want.as_str(), "" | "overlay" | "fuse-overlayfs" | "copy") {
+        return Err(Error::Invalid(format!(
+            "QUAI_ROOTLESS_STORAGE={want}: overlay, fuse-overlayfs or copy"
+        )));
+    }
+    let mut why = Vec::new();
+    if dir.join(COPY_MARKER).exists() && want.is_empty() {
+        // Made as a copy once: it stays one (its files are in the upper directory).
+        return mount_copy(m, target, dir);
+    }
+    if want.is_empty() || want == "overlay" {
+        match mount_overlay(m, target) {
+            Ok(()) => return Ok("overlay"),
+            Err(e) if want == "overlay" => return Err(e),
+            Err(e) => why.push(e.to_string()),
+        }
+    }
+    if want.is_empty() || want == "fuse-overlayfs" {
+        match mount_fuse_overlayfs(m, target) {
+            Ok(()) => return Ok("fuse-overlayfs"),
+            Err(e) if want == "fuse-overlayfs" => return Err(e),
+            Err(e) => why.push(e.to_string()),
+        }
+    }
+    runtime::debug!("rootless storage: a copy ({})", why.join("; "));
+    mount_copy(m, target, dir)
+}
+
+fn mount_fuse_overlayfs(m: &image::store::MountSpec, target: &Path) -> Result<()> {
+    let prog = ["/usr/bin/fuse-overlayfs", "/bin/fuse-overlayfs"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .ok_or_else(|| Error::Invalid("fuse-overlayfs is not installed".into()))?;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .map_err(|e| Error::io("open", "/dev/fuse", e))?;
+    std::fs::create_dir_all(target).map_err(|e| Error::io("create", target, e))?;
+    let opts: Vec<&str> = m
+        .options
+        .split(',')
+        .filter(|o| *o != "userxattr" && !o.starts_with("volatile"))
+        .collect();
+    let out = std::process::Command::new(prog)
+        .arg("-o")
+        .arg(opts.join(","))
+        .arg(target)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::io("run", prog, e))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "fuse-overlayfs: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+fn mount_copy(m: &image::store::MountSpec, target: &Path, dir: &Path) -> Result<&'static str> {
+    let marker = dir.join(COPY_MARKER);
+    if !marker.exists() {
+        // The image's files, flattened, into the upper directory (once).
+        let top_first: Vec<std::path::PathBuf> = m.lowers.iter().rev().cloned().collect();
+        let (r, w) = std::io::pipe().map_err(|e| Error::io("pipe", "rootfs copy", e))?;
+        let writer = std::thread::spawn(move || {
+            image::flatten::write_flat(&top_first, std::io::BufWriter::new(w))
+        });
+        let unpacked = image::layer::unpack(r, &m.upper);
+        let written = writer
+            .join()
+            .map_err(|_| Error::Invalid("rootfs copy: the writer panicked".into()))?;
+        written.map_err(|e| Error::Invalid(format!("rootfs copy: {e}")))?;
+        unpacked?;
+        std::fs::write(&marker, b"").map_err(|e| Error::io("write", &marker, e))?;
+    }
+    std::fs::create_dir_all(target).map_err(|e| Error::io("create", target, e))?;
+    nix::mount::mount(
+        Some(&m.upper),
+        target,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| Error::io("bind the copied root on", target, e.into()))?;
+    Ok("copy")
+}
+
 /// [`mount_overlay`] for a container with a user namespace of its own: each layer and
 /// the upper directory's parent are cloned as idmapped mounts (the container's mapping)
 /// under `staging`, in this process's private mount namespace, and the overlay is made

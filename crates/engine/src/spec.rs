@@ -483,7 +483,11 @@ pub fn cgroups_path(c: &ContainerConfig, id: &str) -> String {
         return format!("{slice}:quai:{id}");
     }
     let parent = c.cgroup_parent.trim_matches('/');
-    if parent.is_empty() {
+    if parent.is_empty() && crate::rootless::active() {
+        // Relative: under the user's own cgroup, the part of the tree that may be
+        // delegated to them (else the runtime goes without, docs/adr/026).
+        format!("quai-{id}")
+    } else if parent.is_empty() {
         format!("/quai-{id}")
     } else {
         format!("/{parent}/quai-{id}")

@@ -156,6 +156,14 @@ impl User {
         self.cmd(&self.bin, args).output().expect("quai")
     }
 
+    /// `q` with the storage fallback forced (`QUAI_ROOTLESS_STORAGE`).
+    fn q_storage(&self, storage: &str, args: &[&str]) -> Output {
+        self.cmd(&self.bin, args)
+            .env("QUAI_ROOTLESS_STORAGE", storage)
+            .output()
+            .expect("quai")
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let o = self.q(args);
         assert!(
@@ -369,6 +377,40 @@ fn scenario(u: &User) {
     assert_eq!((k.uid(), k.gid()), (u.uid, u.gid));
     let e = u.fails(&["run", "--rm", "--userns=auto", "localbusybox", "true"]);
     assert!(e.contains("only the host's root"), "{e}");
+
+    // Without overlayfs: a copy of the image is the root; it keeps its changes across a
+    // restart, and what cannot be told apart is refused.
+    let o = u.q_storage("copy", &["run", "-d", "--name", "copied", "localbusybox", "sh", "-c", "echo kept >> /etc/motd; rm /bin/ls; sleep 300"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        (0..50).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            u.q(&["exec", "copied", "cat", "/etc/motd"]).stdout.starts_with(b"kept")
+        }),
+        "the copied root"
+    );
+    assert!(u.path("data/containers").read_dir().expect("containers").flatten().any(|d| d.path().join("rootfs-copy").exists()));
+    let o = u.q_storage("copy", &["restart", "-t", "0", "copied"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        (0..50).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            u.q(&["exec", "copied", "cat", "/etc/motd"]).stdout.starts_with(b"kept\nkept")
+        }),
+        "changes kept across a restart"
+    );
+    assert!(!u.q(&["exec", "copied", "test", "-e", "/bin/ls"]).status.success());
+    let e = u.fails(&["diff", "copied"]);
+    assert!(e.contains("is a copy of its image"), "{e}");
+    u.ok(&["rm", "-f", "copied"]);
+    // fuse-overlayfs where /dev/fuse is not the user's: one clear line.
+    let fuse_open = std::fs::metadata("/dev/fuse").is_ok_and(|m| m.permissions().mode() & 0o006 == 0o006);
+    if !fuse_open {
+        let o = u.q_storage("fuse-overlayfs", &["run", "--rm", "localbusybox", "true"]);
+        assert!(!o.status.success());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("/dev/fuse") || e.contains("fuse-overlayfs"), "{e}");
+    }
 
     // A user network: names resolve through its DNS server.
     u.ok(&["network", "create", "appnet"]);

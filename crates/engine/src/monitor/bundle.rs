@@ -57,6 +57,8 @@ pub(super) fn prepare(
     let idmapped = !c.uid_map.is_empty() && !crate::rootless::active();
     if idmapped {
         crate::rootfs::mount_overlay_idmapped(&ms, &rootfs, &dir.join("idmap"), &c.uid_map, &c.gid_map)?;
+    } else if crate::rootless::active() {
+        crate::rootfs::mount_rootless(&ms, &rootfs, &dir)?;
     } else {
         crate::rootfs::mount_overlay(&ms, &rootfs)?;
     }
