@@ -615,7 +615,10 @@ fn info(eng: &mut Engine) -> anyhow::Result<i32> {
         println!("  User: {} (uid {})", r.user, r.uid);
         println!("  ID Mapping: {}", r.id_mapping);
         println!("  Network: {}", r.network);
-        println!("  Cgroups: {}", if r.cgroups { "delegated" } else { "none" });
+        println!(
+            "  Cgroups: {}",
+            if r.cgroups { "delegated" } else { "none" }
+        );
         for n in &r.notices {
             println!("  Notice: {n}");
         }

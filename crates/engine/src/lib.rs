@@ -44,8 +44,8 @@ pub mod spec;
 pub mod stats;
 pub mod time;
 pub mod update;
-pub mod userns;
 pub mod usage;
+pub mod userns;
 pub mod validate;
 pub mod volumes;
 
@@ -304,14 +304,19 @@ pub fn process_alive(pid: i32, start: u64) -> bool {
 /// else systemd where systemd is pid 1 on a cgroup v2 host and quai runs as root (as
 /// Docker and Podman choose), else cgroupfs.
 pub fn cgroup_manager() -> Result<String> {
-    match std::env::var("QUAI_CGROUP_MANAGER").unwrap_or_default().as_str() {
+    match std::env::var("QUAI_CGROUP_MANAGER")
+        .unwrap_or_default()
+        .as_str()
+    {
         "" => {
             let v2 = runtime::cgroups::Layout::detect().is_ok_and(|l| l.is_pure_v2());
-            Ok(if v2 && runtime::cgroups::systemd::running() && !rootless::active() {
-                "systemd".into()
-            } else {
-                "cgroupfs".into()
-            })
+            Ok(
+                if v2 && runtime::cgroups::systemd::running() && !rootless::active() {
+                    "systemd".into()
+                } else {
+                    "cgroupfs".into()
+                },
+            )
         }
         "cgroupfs" => Ok("cgroupfs".into()),
         "systemd" => {
@@ -325,6 +330,22 @@ pub fn cgroup_manager() -> Result<String> {
         m => Err(Error::Invalid(format!(
             "--cgroup-manager {m:?}: cgroupfs or systemd"
         ))),
+    }
+}
+
+/// Run a helper program to its end; its stderr becomes the error, prefixed with `what`.
+pub(crate) fn run_tool(cmd: &mut std::process::Command, what: &str) -> Result<()> {
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::io("run", what, e))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
     }
 }
 

@@ -72,7 +72,11 @@ pub const COPY_MARKER: &str = "rootfs-copy";
 /// on `target` (its changes then cannot be told apart: diff, export and commit refuse).
 /// `QUAI_ROOTLESS_STORAGE` (`overlay`, `fuse-overlayfs`, `copy`) forces one. Returns the
 /// one used.
-pub fn mount_rootless(m: &image::store::MountSpec, target: &Path, dir: &Path) -> Result<&'static str> {
+pub fn mount_rootless(
+    m: &image::store::MountSpec,
+    target: &Path,
+    dir: &Path,
+) -> Result<&'static str> {
     let want = std::env::var("QUAI_ROOTLESS_STORAGE").unwrap_or_default();
     if !matches!(want.as_str(), "" | "overlay" | "fuse-overlayfs" | "copy") {
         return Err(Error::Invalid(format!(
@@ -118,21 +122,13 @@ fn mount_fuse_overlayfs(m: &image::store::MountSpec, target: &Path) -> Result<()
         .split(',')
         .filter(|o| *o != "userxattr" && !o.starts_with("volatile"))
         .collect();
-    let out = std::process::Command::new(prog)
-        .arg("-o")
-        .arg(opts.join(","))
-        .arg(target)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| Error::io("run", prog, e))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "fuse-overlayfs: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
+    crate::run_tool(
+        std::process::Command::new(prog)
+            .arg("-o")
+            .arg(opts.join(","))
+            .arg(target),
+        "fuse-overlayfs",
+    )
 }
 
 fn mount_copy(m: &image::store::MountSpec, target: &Path, dir: &Path) -> Result<&'static str> {
@@ -204,17 +200,27 @@ pub fn mount_overlay_idmapped(
         .parent()
         .ok_or_else(|| Error::Invalid("the container's upper directory has no parent".into()))?;
     if m.work.parent() != Some(parent) {
-        return Err(Error::Invalid("upper and work directories differ in parent".into()));
+        return Err(Error::Invalid(
+            "upper and work directories differ in parent".into(),
+        ));
     }
     let top = stage(parent, "top")?;
-    let name = |p: &Path| p.file_name().map(|n| top.join(n).display().to_string()).unwrap_or_default();
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| top.join(n).display().to_string())
+            .unwrap_or_default()
+    };
     let mut options = format!(
         "lowerdir={},upperdir={},workdir={}",
         lowers.join(":"),
         name(&m.upper),
         name(&m.work)
     );
-    for extra in m.options.split(',').filter(|o| o.starts_with("volatile") || *o == "userxattr") {
+    for extra in m
+        .options
+        .split(',')
+        .filter(|o| o.starts_with("volatile") || *o == "userxattr")
+    {
         options.push(',');
         options.push_str(extra);
     }
@@ -266,7 +272,10 @@ fn raise_effective_caps() {
         inheritable: u32,
     }
     const V3: u32 = 0x2008_0522;
-    let mut h = Header { version: V3, pid: 0 };
+    let mut h = Header {
+        version: V3,
+        pid: 0,
+    };
     let mut d = [Data::default(); 2];
     // SAFETY: capget/capset with a v3 header and two data structs, as the ABI wants.
     unsafe {

@@ -83,9 +83,9 @@ fn default_dirs(uid: u32) -> Result<(PathBuf, PathBuf)> {
         },
     };
     // XDG_RUNTIME_DIR only when it is the user's own (`su` keeps root's).
-    let run = match env_dir("XDG_RUNTIME_DIR").filter(|d| {
-        std::fs::metadata(d).is_ok_and(|m| m.is_dir() && m.uid() == uid)
-    }) {
+    let run = match env_dir("XDG_RUNTIME_DIR")
+        .filter(|d| std::fs::metadata(d).is_ok_and(|m| m.is_dir() && m.uid() == uid))
+    {
         Some(d) => d.join("quai"),
         None => PathBuf::from(format!("/tmp/quai-run-{uid}")),
     };
@@ -94,7 +94,11 @@ fn default_dirs(uid: u32) -> Result<(PathBuf, PathBuf)> {
 
 /// Create `dir` for the user alone, or check that the one there is theirs.
 fn own_dir(dir: &Path, uid: u32) -> Result<()> {
-    match std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
         Ok(()) => {}
         Err(e) => return Err(Error::io("create", dir, e)),
     }
@@ -210,7 +214,11 @@ fn start_pause(run: &Path, uid: u32, gid: u32) -> Result<State> {
     let pid = i32::try_from(child.id()).unwrap_or(0);
     let (mut to, from) = match (child.stdin.take(), child.stdout.take()) {
         (Some(i), Some(o)) => (i, BufReader::new(o)),
-        _ => return Err(Error::Invalid("rootless: no pipe to the pause process".into())),
+        _ => {
+            return Err(Error::Invalid(
+                "rootless: no pipe to the pause process".into(),
+            ))
+        }
     };
     let mut lines = from.lines();
     let mut expect = |child: &mut std::process::Child, what: &str| -> Result<()> {
@@ -246,20 +254,12 @@ fn start_pause(run: &Path, uid: u32, gid: u32) -> Result<State> {
     let mapped = match (ranges, tool("newuidmap"), tool("newgidmap")) {
         ((Some(u), Some(g)), Some(nu), Some(ng)) => {
             let map = |prog: &Path, own: u32, (start, count): (u32, u32)| -> Result<()> {
-                let out = Command::new(prog)
-                    .args([pid.to_string(), "0".into(), own.to_string(), "1".into()])
-                    .args(["1".to_string(), start.to_string(), count.to_string()])
-                    .output()
-                    .map_err(|e| Error::io("run", prog, e))?;
-                if out.status.success() {
-                    Ok(())
-                } else {
-                    Err(Error::Invalid(format!(
-                        "rootless: {}: {}",
-                        prog.display(),
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )))
-                }
+                crate::run_tool(
+                    Command::new(prog)
+                        .args([pid.to_string(), "0".into(), own.to_string(), "1".into()])
+                        .args(["1".to_string(), start.to_string(), count.to_string()]),
+                    &format!("rootless: {}", prog.display()),
+                )
             };
             map(&nu, uid, u)?;
             map(&ng, gid, g)?;
@@ -267,14 +267,13 @@ fn start_pause(run: &Path, uid: u32, gid: u32) -> Result<State> {
             st.subgid = Some(g);
             true
         }
-        ((u, g), nu, ng) => {
+        ((u, g), _, _) => {
             st.notices.push(if u.is_none() || g.is_none() {
                 format!(
                     "no range for {user} in /etc/subuid and /etc/subgid: only uid and gid 0 \
                      are mapped (files of other owners in images belong to root)"
                 )
             } else {
-                let _ = (nu, ng);
                 "newuidmap/newgidmap are missing (Debian: uidmap): only uid and gid 0 are \
                  mapped"
                     .to_string()
@@ -386,8 +385,8 @@ fn stop_helper(st: &State) {
     if st.helper_pid > 0 {
         let start = crate::process_start(st.helper_pid);
         // Only a process of ours that is still a helper (its name says so).
-        let comm = std::fs::read_to_string(format!("/proc/{}/comm", st.helper_pid))
-            .unwrap_or_default();
+        let comm =
+            std::fs::read_to_string(format!("/proc/{}/comm", st.helper_pid)).unwrap_or_default();
         if start.is_some() && (comm.trim() == "pasta" || comm.trim() == "slirp4netns") {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(st.helper_pid),
@@ -412,7 +411,8 @@ pub fn reset(run: &Path) -> Result<bool> {
         );
         // Gone before we return: a test or script may check right after.
         let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while crate::process_alive(st.pause_pid, st.pause_start) && std::time::Instant::now() < end {
+        while crate::process_alive(st.pause_pid, st.pause_start) && std::time::Instant::now() < end
+        {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
@@ -451,7 +451,11 @@ pub fn pause_main() -> i32 {
         return 1;
     }
     // Let go of the pipes (the parent waits for their end) and of the terminal.
-    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
         use std::os::fd::AsRawFd;
         for fd in 0..3 {
             // SAFETY: dup2 onto the standard descriptors; nothing else uses them here.

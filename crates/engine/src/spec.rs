@@ -413,7 +413,9 @@ pub fn build(c: &ContainerConfig, i: &SpecInputs<'_>) -> Value {
     if !c.uid_map.is_empty() {
         let maps = |m: &[crate::config::IdMap]| -> Value {
             m.iter()
-                .map(|x| json!({"containerID": x.container_id, "hostID": x.host_id, "size": x.size}))
+                .map(
+                    |x| json!({"containerID": x.container_id, "hostID": x.host_id, "size": x.size}),
+                )
                 .collect()
         };
         linux["uidMappings"] = maps(&c.uid_map);

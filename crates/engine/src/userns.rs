@@ -62,7 +62,9 @@ pub fn resolve(c: &mut ContainerConfig, taken: &[IdMap]) -> Result<()> {
         }
         "auto" => {
             if given {
-                return Err(invalid("--userns=auto conflicts with --uidmap and --gidmap".into()));
+                return Err(invalid(
+                    "--userns=auto conflicts with --uidmap and --gidmap".into(),
+                ));
             }
             if rootless {
                 return Err(invalid(not_rootless("--userns=auto")));
@@ -82,7 +84,9 @@ pub fn resolve(c: &mut ContainerConfig, taken: &[IdMap]) -> Result<()> {
         }
         "keep-id" => {
             if given {
-                return Err(invalid("--userns=keep-id conflicts with --uidmap and --gidmap".into()));
+                return Err(invalid(
+                    "--userns=keep-id conflicts with --uidmap and --gidmap".into(),
+                ));
             }
             if !rootless {
                 return Err(invalid("keep-id is only supported in rootless mode".into()));
@@ -134,7 +138,8 @@ fn pool() -> Vec<(u32, u32)> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.trim().split(':').collect();
-            (f.len() == 3 && f[0] == "quai").then(|| Some((f[1].parse().ok()?, f[2].parse().ok()?)))?
+            (f.len() == 3 && f[0] == "quai")
+                .then(|| Some((f[1].parse().ok()?, f[2].parse().ok()?)))?
         })
         .collect();
     if own.is_empty() {

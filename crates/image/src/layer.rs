@@ -392,10 +392,12 @@ fn unpack_tar<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<Report
         let name_b = name.as_bytes();
         // Whiteouts.
         if opts.whiteouts && name_b == b".wh..wh..opq" {
-            set_xattr(&pdir, &crate::overlay::attr("opaque"), b"y").map_err(|source| Error::Entry {
-                entry: shown.clone(),
-                op: "mark opaque",
-                source,
+            set_xattr(&pdir, &crate::overlay::attr("opaque"), b"y").map_err(|source| {
+                Error::Entry {
+                    entry: shown.clone(),
+                    op: "mark opaque",
+                    source,
+                }
             })?;
             report.entries += 1;
             continue;
@@ -436,7 +438,9 @@ fn unpack_tar<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<Report
                 // The overlay's own markers come from whiteouts, never from a layer's
                 // attributes (a forged redirect or opaque mark would change what the
                 // merged tree shows).
-                .filter(|(k, _)| !k.starts_with("trusted.overlay.") && !k.starts_with("user.overlay."))
+                .filter(|(k, _)| {
+                    !k.starts_with("trusted.overlay.") && !k.starts_with("user.overlay.")
+                })
                 .collect(),
             _ => Vec::new(),
         };

@@ -9,9 +9,8 @@ use std::sync::OnceLock;
 pub fn rootless() -> bool {
     static IN: OnceLock<bool> = OnceLock::new();
     *IN.get_or_init(|| {
-        std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| {
-            m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"]
-        })
+        std::fs::read_to_string("/proc/self/uid_map")
+            .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
     })
 }
 

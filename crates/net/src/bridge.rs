@@ -167,8 +167,7 @@ fn ensure_here(bridge: &str, subnet: &Subnet, kind: Kind, lock: &Path) -> Result
     // publish, which calls `ensure_full`.
     let marker = lock.with_file_name(format!("net-{bridge}.ready"));
     let id = crate::ns::thread_netns_id();
-    if link_exists_here(bridge) && std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == id)
-    {
+    if link_exists_here(bridge) && std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == id) {
         return Ok(());
     }
     ensure_full_here(bridge, subnet, kind, lock)?;

@@ -24,7 +24,11 @@ pub fn skip(test: &str, reason: &str) {
     eprintln!("{line}");
     if let Some(f) = std::env::var_os("QUAI_TEST_SKIPS") {
         use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(f) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(f)
+        {
             let _ = writeln!(f, "{line}");
         }
     }

@@ -32,7 +32,14 @@ fn systemd_driver_makes_a_scope_per_container() {
     if let Some(why) = systemd_here() {
         common::skip("systemd_driver_makes_a_scope_per_container", &why);
         // What a user gets here instead: one clear line, nothing made.
-        let o = e.q(&["--cgroup-manager", "systemd", "run", "--rm", "localbusybox", "true"]);
+        let o = e.q(&[
+            "--cgroup-manager",
+            "systemd",
+            "run",
+            "--rm",
+            "localbusybox",
+            "true",
+        ]);
         assert!(!o.status.success());
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("systemd is not pid 1"), "{err}");
@@ -40,21 +47,37 @@ fn systemd_driver_makes_a_scope_per_container() {
         return;
     }
     let id = e.ok(&[
-        "--cgroup-manager", "systemd", "run", "-d", "--memory", "64m", "--pids-limit", "50",
-        "localbusybox", "sleep", "300",
+        "--cgroup-manager",
+        "systemd",
+        "run",
+        "-d",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "50",
+        "localbusybox",
+        "sleep",
+        "300",
     ]);
     let unit = format!("quai-{id}.scope");
     let cg = e.ok(&["exec", &id, "cat", "/proc/1/cgroup"]);
     let pid = e.inspect(&id, ".State.Pid");
     let host_cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
-    assert!(host_cg.contains(&format!("/system.slice/{unit}")), "{host_cg} / {cg}");
+    assert!(
+        host_cg.contains(&format!("/system.slice/{unit}")),
+        "{host_cg} / {cg}"
+    );
     let dir = format!("/sys/fs/cgroup/system.slice/{unit}");
     assert_eq!(
-        std::fs::read_to_string(format!("{dir}/memory.max")).expect("memory.max").trim(),
+        std::fs::read_to_string(format!("{dir}/memory.max"))
+            .expect("memory.max")
+            .trim(),
         "67108864"
     );
     assert_eq!(
-        std::fs::read_to_string(format!("{dir}/pids.max")).expect("pids.max").trim(),
+        std::fs::read_to_string(format!("{dir}/pids.max"))
+            .expect("pids.max")
+            .trim(),
         "50"
     );
     let show = std::process::Command::new("systemctl")
@@ -62,7 +85,10 @@ fn systemd_driver_makes_a_scope_per_container() {
         .output()
         .expect("systemctl");
     let show = String::from_utf8_lossy(&show.stdout);
-    assert!(show.contains("ActiveState=active") && show.contains("Delegate=yes"), "{show}");
+    assert!(
+        show.contains("ActiveState=active") && show.contains("Delegate=yes"),
+        "{show}"
+    );
     assert_eq!(e.inspect(&id, ".HostConfig.CgroupParent"), "");
     e.ok(&["rm", "-f", &id]);
     assert!(

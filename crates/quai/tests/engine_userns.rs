@@ -25,8 +25,30 @@ fn auto_gives_each_container_its_own_range_and_files_keep_their_owners() {
     std::fs::create_dir(&bind).expect("mkdir");
     std::fs::write(bind.join("f"), "from the host").expect("write");
     let b = format!("{}:/b", bind.display());
-    e.ok(&["run", "-d", "--name", "u1", "--userns=auto", "-v", &b, "-v", "uvol:/v", "localbusybox", "sleep", "300"]);
-    e.ok(&["run", "-d", "--name", "u2", "--userns=auto:size=1000", "localbusybox", "sleep", "300"]);
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "u1",
+        "--userns=auto",
+        "-v",
+        &b,
+        "-v",
+        "uvol:/v",
+        "localbusybox",
+        "sleep",
+        "300",
+    ]);
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "u2",
+        "--userns=auto:size=1000",
+        "localbusybox",
+        "sleep",
+        "300",
+    ]);
     let (m1, m2) = (map_of(&e, "u1"), map_of(&e, "u2"));
     assert_eq!(m1.len(), 1);
     assert_eq!(m1[0][0], "0");
@@ -34,13 +56,31 @@ fn auto_gives_each_container_its_own_range_and_files_keep_their_owners() {
     assert_eq!(m2[0][2], "1000");
     let (h1, h2): (u64, u64) = (m1[0][1].parse().expect("id"), m2[0][1].parse().expect("id"));
     assert!(h1 >= 65536 && h2 >= 65536, "{h1} {h2}");
-    assert!(h1 + 65536 <= h2 || h2 + 1000 <= h1, "ranges overlap: {h1} {h2}");
+    assert!(
+        h1 + 65536 <= h2 || h2 + 1000 <= h1,
+        "ranges overlap: {h1} {h2}"
+    );
     // The image's files and the host's are root's inside; what root writes is root's on
     // disk.
-    let owners = e.ok(&["exec", "u1", "stat", "-c", "%u:%g", "/bin/busybox", "/b/f", "/etc/hostname"]);
+    let owners = e.ok(&[
+        "exec",
+        "u1",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/bin/busybox",
+        "/b/f",
+        "/etc/hostname",
+    ]);
     assert_eq!(owners.lines().collect::<Vec<_>>(), ["0:0", "0:0", "0:0"]);
     assert_eq!(e.ok(&["exec", "u1", "cat", "/b/f"]), "from the host");
-    e.ok(&["exec", "u1", "sh", "-c", "echo w > /v/new && echo w > /b/new && touch /rootfile && chown 1000:1000 /v/new"]);
+    e.ok(&[
+        "exec",
+        "u1",
+        "sh",
+        "-c",
+        "echo w > /v/new && echo w > /b/new && touch /rootfile && chown 1000:1000 /v/new",
+    ]);
     let v = std::fs::metadata(e.root.join("volumes/uvol/_data/new")).expect("volume file");
     assert_eq!((v.uid(), v.gid()), (1000, 1000));
     let bf = std::fs::metadata(bind.join("new")).expect("bind file");
@@ -65,15 +105,32 @@ fn uidmap_and_gidmap_are_taken_as_given_and_bad_ones_refused() {
     }
     let e = Eng::new();
     let out = e.ok(&[
-        "run", "--rm", "--uidmap", "0:300000:5000", "--gidmap", "0:400000:5000", "localbusybox",
-        "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u",
+        "run",
+        "--rm",
+        "--uidmap",
+        "0:300000:5000",
+        "--gidmap",
+        "0:400000:5000",
+        "localbusybox",
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map /proc/self/gid_map; id -u",
     ]);
     let words: Vec<&str> = out.split_whitespace().collect();
     assert_eq!(words, ["0", "300000", "5000", "0", "400000", "5000", "0"]);
     for (args, want) in [
-        (vec!["--userns=keep-id"], "keep-id is only supported in rootless mode"),
-        (vec!["--userns=host", "--uidmap", "0:300000:10"], "conflicts"),
-        (vec!["--uidmap", "0:300000:100", "--uidmap", "50:500000:10"], "ranges overlap"),
+        (
+            vec!["--userns=keep-id"],
+            "keep-id is only supported in rootless mode",
+        ),
+        (
+            vec!["--userns=host", "--uidmap", "0:300000:10"],
+            "conflicts",
+        ),
+        (
+            vec!["--uidmap", "0:300000:100", "--uidmap", "50:500000:10"],
+            "ranges overlap",
+        ),
         (vec!["--uidmap", "0:1:2:3"], "CONTAINER_ID:HOST_ID:SIZE"),
         (vec!["--userns=auto:size=0"], "size must be 1 or more"),
         (vec!["--userns=bogus"], "invalid USER mode"),

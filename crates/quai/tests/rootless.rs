@@ -107,7 +107,10 @@ impl User {
                 // useradd allocates only where /etc/subuid exists: give one by hand.
                 let start = 1_000_000 + (uid % 1000) * 65536;
                 let r = format!("{start}-{}", start + 65535);
-                let o = sh("usermod", &["--add-subuids", &r, "--add-subgids", &r, &name]);
+                let o = sh(
+                    "usermod",
+                    &["--add-subuids", &r, "--add-subgids", &r, &name],
+                );
                 assert!(o.status.success(), "usermod: {o:?}");
             }
             u.range = range_of("/etc/subuid", &name);
@@ -273,11 +276,22 @@ fn scenario(u: &User) {
     // info says how it runs.
     let info = u.ok(&["info"]);
     assert!(info.contains("Rootless: true"), "{info}");
-    assert!(info.contains(&format!("User: {} (uid {})", u.name, u.uid)), "{info}");
+    assert!(
+        info.contains(&format!("User: {} (uid {})", u.name, u.uid)),
+        "{info}"
+    );
     let uid_map = u.ok(&["run", "--rm", "localbusybox", "cat", "/proc/self/uid_map"]);
     let layer_file = walk(&u.path("data/layers"), "owned").expect("the layer's file");
     let host_owner = std::fs::symlink_metadata(&layer_file).expect("stat").uid();
-    let inside = u.ok(&["run", "--rm", "localbusybox", "stat", "-c", "%u:%g", "/owned"]);
+    let inside = u.ok(&[
+        "run",
+        "--rm",
+        "localbusybox",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/owned",
+    ]);
     match u.range {
         Some((start, count)) => {
             assert!(
@@ -326,7 +340,21 @@ fn scenario(u: &User) {
     // -d, a published port, exec, logs.
     let port = 18000 + (std::process::id() % 1000) as u16 + u16::from(u.range.is_some()) * 1000;
     let p = format!("{port}:80");
-    u.ok(&["run", "-d", "--name", "web", "-p", &p, "localbusybox", "httpd", "-f", "-p", "80", "-h", "/var/www"]);
+    u.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        &p,
+        "localbusybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/var/www",
+    ]);
     let got = (0..50)
         .map(|_| {
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -339,10 +367,21 @@ fn scenario(u: &User) {
         u.ok(&["exec", "web", "cat", "/var/www/index.html"]),
         "hello from quai"
     );
-    assert!(u.ok(&["port", "web"]).contains(&format!("80/tcp -> 0.0.0.0:{port}")));
+    assert!(u
+        .ok(&["port", "web"])
+        .contains(&format!("80/tcp -> 0.0.0.0:{port}")));
     let e = u.fails(&["run", "-d", "-p", &p, "localbusybox", "true"]);
     assert!(e.contains("port is already allocated"), "{e}");
-    u.ok(&["run", "-d", "--name", "talker", "localbusybox", "sh", "-c", "echo said-hi; sleep 100"]);
+    u.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo said-hi; sleep 100",
+    ]);
     assert!(
         (0..50).any(|_| {
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -353,9 +392,26 @@ fn scenario(u: &User) {
 
     // Volumes: what one container writes, the next reads; ownership shifts on the host.
     u.ok(&["volume", "create", "vol1"]);
-    let wrote = u.q(&["run", "--rm", "-v", "vol1:/data", "localbusybox", "sh", "-c", "echo kept > /data/f && chown 1000:1000 /data/f"]);
+    let wrote = u.q(&[
+        "run",
+        "--rm",
+        "-v",
+        "vol1:/data",
+        "localbusybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f && chown 1000:1000 /data/f",
+    ]);
     assert_eq!(
-        u.ok(&["run", "--rm", "-v", "vol1:/data", "localbusybox", "cat", "/data/f"]),
+        u.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "vol1:/data",
+            "localbusybox",
+            "cat",
+            "/data/f"
+        ]),
         "kept"
     );
     let f = std::fs::metadata(u.path("data/volumes/vol1/_data/f")).expect("volume file");
@@ -371,7 +427,17 @@ fn scenario(u: &User) {
     }
 
     // keep-id: the user is themselves inside, and what they write is theirs outside.
-    let keep = u.ok(&["run", "--rm", "--userns=keep-id", "-v", "vol1:/data", "localbusybox", "sh", "-c", "id -u; touch /data/k"]);
+    let keep = u.ok(&[
+        "run",
+        "--rm",
+        "--userns=keep-id",
+        "-v",
+        "vol1:/data",
+        "localbusybox",
+        "sh",
+        "-c",
+        "id -u; touch /data/k",
+    ]);
     assert_eq!(keep, u.uid.to_string());
     let k = std::fs::metadata(u.path("data/volumes/vol1/_data/k")).expect("keep-id file");
     assert_eq!((k.uid(), k.gid()), (u.uid, u.gid));
@@ -380,41 +446,83 @@ fn scenario(u: &User) {
 
     // Without overlayfs: a copy of the image is the root; it keeps its changes across a
     // restart, and what cannot be told apart is refused.
-    let o = u.q_storage("copy", &["run", "-d", "--name", "copied", "localbusybox", "sh", "-c", "echo kept >> /etc/motd; rm /bin/ls; sleep 300"]);
+    let o = u.q_storage(
+        "copy",
+        &[
+            "run",
+            "-d",
+            "--name",
+            "copied",
+            "localbusybox",
+            "sh",
+            "-c",
+            "echo kept >> /etc/motd; rm /bin/ls; sleep 300",
+        ],
+    );
     assert!(o.status.success(), "{o:?}");
     assert!(
         (0..50).any(|_| {
             std::thread::sleep(std::time::Duration::from_millis(50));
-            u.q(&["exec", "copied", "cat", "/etc/motd"]).stdout.starts_with(b"kept")
+            u.q(&["exec", "copied", "cat", "/etc/motd"])
+                .stdout
+                .starts_with(b"kept")
         }),
         "the copied root"
     );
-    assert!(u.path("data/containers").read_dir().expect("containers").flatten().any(|d| d.path().join("rootfs-copy").exists()));
+    assert!(u
+        .path("data/containers")
+        .read_dir()
+        .expect("containers")
+        .flatten()
+        .any(|d| d.path().join("rootfs-copy").exists()));
     let o = u.q_storage("copy", &["restart", "-t", "0", "copied"]);
     assert!(o.status.success(), "{o:?}");
     assert!(
         (0..50).any(|_| {
             std::thread::sleep(std::time::Duration::from_millis(50));
-            u.q(&["exec", "copied", "cat", "/etc/motd"]).stdout.starts_with(b"kept\nkept")
+            u.q(&["exec", "copied", "cat", "/etc/motd"])
+                .stdout
+                .starts_with(b"kept\nkept")
         }),
         "changes kept across a restart"
     );
-    assert!(!u.q(&["exec", "copied", "test", "-e", "/bin/ls"]).status.success());
+    assert!(!u
+        .q(&["exec", "copied", "test", "-e", "/bin/ls"])
+        .status
+        .success());
     let e = u.fails(&["diff", "copied"]);
     assert!(e.contains("is a copy of its image"), "{e}");
     u.ok(&["rm", "-f", "copied"]);
     // fuse-overlayfs where /dev/fuse is not the user's: one clear line.
-    let fuse_open = std::fs::metadata("/dev/fuse").is_ok_and(|m| m.permissions().mode() & 0o006 == 0o006);
+    let fuse_open =
+        std::fs::metadata("/dev/fuse").is_ok_and(|m| m.permissions().mode() & 0o006 == 0o006);
     if !fuse_open {
         let o = u.q_storage("fuse-overlayfs", &["run", "--rm", "localbusybox", "true"]);
         assert!(!o.status.success());
         let e = String::from_utf8_lossy(&o.stderr);
-        assert!(e.contains("/dev/fuse") || e.contains("fuse-overlayfs"), "{e}");
+        assert!(
+            e.contains("/dev/fuse") || e.contains("fuse-overlayfs"),
+            "{e}"
+        );
     }
 
     // A user network: names resolve through its DNS server.
     u.ok(&["network", "create", "appnet"]);
-    u.ok(&["run", "-d", "--name", "srv", "--network", "appnet", "localbusybox", "httpd", "-f", "-p", "80", "-h", "/var/www"]);
+    u.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "appnet",
+        "localbusybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/var/www",
+    ]);
     let fetched = u.ok(&["run", "--rm", "--network", "appnet", "localbusybox", "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://srv/ && exit 0; sleep 0.2; done; exit 1"]);
     assert_eq!(fetched, "hello from quai");
 
@@ -440,7 +548,11 @@ fn scenario(u: &User) {
     while !u.processes().is_empty() && std::time::Instant::now() < end {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert_eq!(u.processes(), Vec::<i32>::new(), "processes left after migrate");
+    assert_eq!(
+        u.processes(),
+        Vec::<i32>::new(),
+        "processes left after migrate"
+    );
     // And the next command sets all up again.
     assert_eq!(
         u.ok(&["run", "--rm", "localbusybox", "echo", "again"]),

@@ -142,13 +142,12 @@ pub fn create(o: &CreateOpts<'_>) -> Result<Created> {
     // Rootless without a cgroup tree of its own (not delegated): no cgroups at all, as
     // runc and podman do, unless limits were asked for.
     if crate::userns::in_child_userns() && !cgroups::writable(&cg) {
-        if let Some(r) = spec
+        let limited = spec
             .linux()
             .as_ref()
             .and_then(|l| l.resources().as_ref())
-            .filter(|r| cgroups::has_limits(r))
-        {
-            let _ = r;
+            .is_some_and(cgroups::has_limits);
+        if limited {
             return Err(Error::Invalid(
                 "this user has no cgroups of their own (rootless, and none delegated), so \
                  resource limits cannot be applied"

@@ -13,8 +13,11 @@ use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
 
 use crate::error::{Error, Result};
 
+/// A uid and a gid mapping.
+type Maps = (Vec<LinuxIdMapping>, Vec<LinuxIdMapping>);
+
 /// The mapping a mount is idmapped with: its own, else the container's.
-fn mappings(spec: &Spec, m: &Mount) -> (Vec<LinuxIdMapping>, Vec<LinuxIdMapping>) {
+fn mappings(spec: &Spec, m: &Mount) -> Maps {
     let linux = spec.linux().as_ref();
     let own_u = m.uid_mappings().clone().unwrap_or_default();
     let own_g = m.gid_mappings().clone().unwrap_or_default();
@@ -76,7 +79,8 @@ pub fn userns_fd(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<Owned
             let pid = child.as_raw();
             let res = (|| -> Result<OwnedFd> {
                 // Wait until the child stands in its own namespace.
-                let me = std::fs::metadata("/proc/self/ns/user").map_err(|e| Error::io("stat", "/proc/self/ns/user", e))?;
+                let me = std::fs::metadata("/proc/self/ns/user")
+                    .map_err(|e| Error::io("stat", "/proc/self/ns/user", e))?;
                 let path = format!("/proc/{pid}/ns/user");
                 let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
                 loop {
@@ -86,7 +90,11 @@ pub fn userns_fd(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<Owned
                         Ok(_) if std::time::Instant::now() < end => {
                             std::thread::sleep(std::time::Duration::from_micros(100))
                         }
-                        _ => return Err(Error::Invalid("idmap: the helper made no user namespace".into())),
+                        _ => {
+                            return Err(Error::Invalid(
+                                "idmap: the helper made no user namespace".into(),
+                            ))
+                        }
                     }
                 }
                 let write = |f: &str, v: &str| {
@@ -118,7 +126,11 @@ pub fn clone_mapped(src: &Path, userns: &OwnedFd, recursive: bool) -> Result<Own
     // SAFETY: open_tree with a valid C path; returns a new fd we then own.
     let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
     if fd < 0 {
-        return Err(Error::sys("open_tree", src.display(), nix::errno::Errno::last()));
+        return Err(Error::sys(
+            "open_tree",
+            src.display(),
+            nix::errno::Errno::last(),
+        ));
     }
     // SAFETY: the syscall returned a fresh fd that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
@@ -168,7 +180,11 @@ pub fn attach(fd: &OwnedFd, target: &str) -> Result<()> {
         )
     };
     if r != 0 {
-        return Err(Error::sys("move_mount to", target, nix::errno::Errno::last()));
+        return Err(Error::sys(
+            "move_mount to",
+            target,
+            nix::errno::Errno::last(),
+        ));
     }
     Ok(())
 }
@@ -180,7 +196,7 @@ pub fn attach(fd: &OwnedFd, target: &str) -> Result<()> {
 /// [`release`] once the container has its mounts.
 pub fn prepare(spec: &Spec, bundle: &Path, staging: &Path) -> Result<Vec<(usize, PathBuf)>> {
     let mut out = Vec::new();
-    let mut namespaces: Vec<((Vec<LinuxIdMapping>, Vec<LinuxIdMapping>), OwnedFd)> = Vec::new();
+    let mut namespaces: Vec<(Maps, OwnedFd)> = Vec::new();
     let r = (|| -> Result<()> {
         for (i, m) in spec.mounts().iter().flatten().enumerate() {
             let Some(recursive) = wanted(m) else { continue };
@@ -194,7 +210,11 @@ pub fn prepare(spec: &Spec, bundle: &Path, staging: &Path) -> Result<Vec<(usize,
                 }
             };
             let src = m.source().clone().unwrap_or_default();
-            let src = if src.is_relative() { bundle.join(src) } else { src };
+            let src = if src.is_relative() {
+                bundle.join(src)
+            } else {
+                src
+            };
             let fd = clone_mapped(&src, &namespaces[ns].1, recursive)?;
             let at = staging.join(i.to_string());
             let is_dir = std::fs::metadata(&src)

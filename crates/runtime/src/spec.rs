@@ -201,7 +201,7 @@ pub fn validate(config: &Path, spec: &Spec) -> Result<()> {
                         "only bind mounts can be idmapped",
                     ));
                 }
-                if !own && !(new_userns && has_maps) {
+                if !(own || (new_userns && has_maps)) {
                     return Err(config_error(
                         config,
                         format!("mounts[{i}]"),

@@ -24,9 +24,11 @@ fn connect() -> Result<zbus::blocking::Connection, String> {
     // The system bus, else systemd's own socket (root, no dbus-daemon).
     match zbus::blocking::Connection::system() {
         Ok(c) => Ok(c),
-        Err(first) => zbus::blocking::connection::Builder::address("unix:path=/run/systemd/private")
-            .and_then(|b| b.p2p().build())
-            .map_err(|e| format!("connect to systemd: {first}; /run/systemd/private: {e}")),
+        Err(first) => {
+            zbus::blocking::connection::Builder::address("unix:path=/run/systemd/private")
+                .and_then(|b| b.p2p().build())
+                .map_err(|e| format!("connect to systemd: {first}; /run/systemd/private: {e}"))
+        }
     }
 }
 
@@ -68,7 +70,10 @@ pub fn start(unit: &str, slice: &str, pid: u32, props: &[(String, u64)]) -> Resu
         .deserialize()
         .map_err(|e| format!("StartTransientUnit {unit}: {e}"))?;
     for msg in jobs {
-        let Ok((_, path, _, result)) = msg.body().deserialize::<(u32, OwnedObjectPath, String, String)>() else {
+        let Ok((_, path, _, result)) = msg
+            .body()
+            .deserialize::<(u32, OwnedObjectPath, String, String)>()
+        else {
             continue;
         };
         if path == job {

@@ -56,7 +56,13 @@ pub(super) fn prepare(
     // files keep their owners inside.
     let idmapped = !c.uid_map.is_empty() && !crate::rootless::active();
     if idmapped {
-        crate::rootfs::mount_overlay_idmapped(&ms, &rootfs, &dir.join("idmap"), &c.uid_map, &c.gid_map)?;
+        crate::rootfs::mount_overlay_idmapped(
+            &ms,
+            &rootfs,
+            &dir.join("idmap"),
+            &c.uid_map,
+            &c.gid_map,
+        )?;
     } else if crate::rootless::active() {
         crate::rootfs::mount_rootless(&ms, &rootfs, &dir)?;
     } else {
@@ -114,7 +120,12 @@ pub(super) fn prepare(
                 if m.readonly {
                     opts.push("ro".into());
                 }
-                mounts.push((m.source.clone(), m.target.clone(), "bind".into(), idmap_opt(opts, idmapped)));
+                mounts.push((
+                    m.source.clone(),
+                    m.target.clone(),
+                    "bind".into(),
+                    idmap_opt(opts, idmapped),
+                ));
             }
             MountKind::Volume => {
                 let data = paths.volume_data(&m.source);

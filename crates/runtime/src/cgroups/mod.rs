@@ -8,9 +8,9 @@
 
 mod devices;
 mod devices_bpf;
+pub mod systemd;
 mod v1;
 mod v2;
-pub mod systemd;
 
 pub use devices_bpf::{attached as attached_device_programs, PROG_NAME as DEVICE_PROG_NAME};
 
@@ -372,9 +372,8 @@ pub fn writable(paths: &CgroupPaths) -> bool {
             let existing = d.ancestors().find(|a| a.exists());
             existing.is_some_and(|a| {
                 nix::unistd::access(a, nix::unistd::AccessFlags::W_OK).is_ok()
-                    && !nix::sys::statvfs::statvfs(a).is_ok_and(|s| {
-                        s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY)
-                    })
+                    && !nix::sys::statvfs::statvfs(a)
+                        .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
             })
         })
 }
@@ -588,7 +587,6 @@ mod tests {
         // Done in a grace period or two, never hanging.
         assert!(spent < std::time::Duration::from_secs(2), "{spent:?}");
     }
-
 
     #[test]
     fn parses_hybrid_layout() {

@@ -25,7 +25,11 @@ pub fn unit_of(cgroups_path: &str) -> Option<(String, String)> {
     if f.next().is_some() || name.is_empty() {
         return None;
     }
-    let slice = if slice.is_empty() { "system.slice" } else { slice };
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
     if !slice.ends_with(".slice") || slice.contains('/') || name.contains('/') {
         return None;
     }
@@ -64,7 +68,8 @@ pub fn resolve(layout: &Layout, cgroups_path: Option<&str>, id: &str) -> Result<
     };
     if !running() {
         return Err(Error::Invalid(
-            "the systemd cgroup driver needs systemd as pid 1, which this machine does not run".into(),
+            "the systemd cgroup driver needs systemd as pid 1, which this machine does not run"
+                .into(),
         ));
     }
     let path = cgroups_path
@@ -95,7 +100,12 @@ pub fn resolve(layout: &Layout, cgroups_path: Option<&str>, id: &str) -> Result<
 fn properties(r: Option<&LinuxResources>) -> Vec<String> {
     let mut out = Vec::new();
     let Some(r) = r else { return out };
-    if let Some(m) = r.memory().as_ref().and_then(|m| m.limit()).filter(|l| *l > 0) {
+    if let Some(m) = r
+        .memory()
+        .as_ref()
+        .and_then(|m| m.limit())
+        .filter(|l| *l > 0)
+    {
         out.push(format!("MemoryMax={m}"));
     }
     if let Some(p) = r.pids().as_ref().map(|p| p.limit()).filter(|l| *l > 0) {
@@ -136,7 +146,12 @@ pub fn start(paths: &CgroupPaths, pid: i32, r: Option<&LinuxResources>) -> Resul
     let (Some(unit), Some(slice)) = (&paths.systemd_unit, &paths.systemd_slice) else {
         return Ok(());
     };
-    let mut args = vec!["start".to_string(), unit.clone(), slice.clone(), pid.to_string()];
+    let mut args = vec![
+        "start".to_string(),
+        unit.clone(),
+        slice.clone(),
+        pid.to_string(),
+    ];
     args.extend(properties(r));
     helper(&args)?;
     let dir: PathBuf = paths.v2.clone().unwrap_or_default();
@@ -190,7 +205,12 @@ mod tests {
         .expect("resources");
         assert_eq!(
             properties(Some(&r)),
-            ["MemoryMax=67108864", "TasksMax=100", "CPUWeight=39", "CPUQuotaPerSecUSec=500000"]
+            [
+                "MemoryMax=67108864",
+                "TasksMax=100",
+                "CPUWeight=39",
+                "CPUQuotaPerSecUSec=500000"
+            ]
         );
     }
 }
