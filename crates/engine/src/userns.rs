@@ -37,7 +37,9 @@ pub fn resolve(c: &mut ContainerConfig, taken: &[IdMap]) -> Result<()> {
     match kind {
         "" | "host" | "private" if !given => {
             if kind == "private" {
-                return Err(invalid("--userns=private needs --uidmap".into()));
+                return Err(invalid(format!(
+                    "--userns: invalid USER mode {mode:?} (private needs --uidmap; or host, auto[:size=N], keep-id[:uid=U,gid=G])"
+                )));
             }
             return Ok(());
         }
@@ -240,8 +242,11 @@ mod tests {
     #[test]
     fn auto_takes_the_lowest_free_range() {
         assert_eq!(allocate(65536, &[]).ok(), Some(POOL.0));
+        // A range that fits exactly between two is taken; one that does not goes past.
         let taken = [m(0, POOL.0, 65536), m(0, POOL.0 + 65536 * 2, 100)];
-        assert_eq!(allocate(65536, &taken).ok(), Some(POOL.0 + 65536 * 2 + 100));
+        assert_eq!(allocate(65536, &taken).ok(), Some(POOL.0 + 65536));
+        let taken = [m(0, POOL.0, 65536), m(0, POOL.0 + 100_000, 100)];
+        assert_eq!(allocate(65536, &taken).ok(), Some(POOL.0 + 100_100));
         assert_eq!(allocate(1000, &taken).ok(), Some(POOL.0 + 65536));
     }
 

@@ -593,3 +593,119 @@ fn rootless_user_without_a_subuid_range() {
     let u = User::new("s", false);
     scenario(&u);
 }
+
+/// A server in the test's network namespace (its "host"), killed on drop.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn rootless_outbound_through_pasta() {
+    if !root_or_skip("rootless_outbound_through_pasta") {
+        return;
+    }
+    if !Path::new("/usr/bin/pasta").exists() {
+        common::skip(
+            "rootless_outbound_through_pasta",
+            "pasta (Debian passt) is not installed",
+        );
+        return;
+    }
+    let u = User::new("p", true);
+    // pasta copies the host's addresses and routes: the test's namespace gets an
+    // interface with a default route, and a server on all its addresses.
+    let ip = |args: &[&str]| {
+        let mut a = vec!["-n", u.netns.as_str()];
+        a.extend(args);
+        let o = sh("ip", &a);
+        assert!(o.status.success(), "ip {a:?}: {o:?}");
+    };
+    ip(&["link", "add", "qpA", "type", "veth", "peer", "name", "qpB"]);
+    ip(&["addr", "add", "10.77.0.1/24", "dev", "qpA"]);
+    ip(&["link", "set", "qpA", "up"]);
+    ip(&["link", "set", "qpB", "up"]);
+    ip(&[
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.77.0.254",
+        "dev",
+        "qpA",
+    ]);
+    let www = u.path("www");
+    std::fs::create_dir(&www).expect("mkdir");
+    std::fs::write(www.join("index.html"), "from the host\n").expect("write");
+    let _server = Server(
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", u.netns))
+            .args(["busybox", "httpd", "-f", "-p", "18099", "-h"])
+            .arg(&www)
+            .spawn()
+            .expect("httpd"),
+    );
+    let tar = busybox_tar(u.dir.path());
+    std::fs::set_permissions(&tar, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    // /dev/net/tun is root's alone on these machines: the first command (the one that
+    // starts pasta) runs in a mount namespace of the test's own where a node the user
+    // may open is bound on it.
+    let tun = u.path("tun");
+    std::fs::create_dir(&tun).expect("mkdir");
+    let first = u.cmd(
+        &u.bin,
+        &[
+            "import",
+            "-c",
+            "CMD [\"/bin/sh\"]",
+            tar.to_str().expect("utf-8"),
+            "localbusybox",
+        ],
+    );
+    let mut c = Command::new("unshare");
+    c.args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs none \"$1\" && mknod -m 666 \"$1/tun\" c 10 200 && mount --bind \"$1/tun\" /dev/net/tun && shift && exec \"$@\"")
+        .arg("sh")
+        .arg(&tun)
+        .arg(first.get_program())
+        .args(first.get_args())
+        .env_clear()
+        .current_dir(u.path("home"));
+    for (k, v) in first.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    let o = c.output().expect("first command");
+    assert!(o.status.success(), "{o:?}");
+    let info = u.ok(&["info"]);
+    assert!(info.contains("Network: pasta"), "{info}");
+    // The gateway stands for the host's loopback (pasta's --map-gw), on the default
+    // bridge and on a user network.
+    let got = u.ok(&[
+        "run",
+        "--rm",
+        "localbusybox",
+        "wget",
+        "-qO-",
+        "http://10.77.0.254:18099/",
+    ]);
+    assert_eq!(got, "from the host");
+    u.ok(&["network", "create", "outnet"]);
+    let got = u.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "outnet",
+        "localbusybox",
+        "wget",
+        "-qO-",
+        "http://10.77.0.254:18099/",
+    ]);
+    assert_eq!(got, "from the host");
+    u.ok(&["network", "rm", "outnet"]);
+}
