@@ -355,14 +355,10 @@ fn scenario(u: &User) {
         "-h",
         "/var/www",
     ]);
-    let got = (0..50)
-        .map(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            u.curl(port)
-        })
-        .find(|s| !s.is_empty())
-        .unwrap_or_default();
-    assert_eq!(got, "hello from quai");
+    assert!(
+        eventually(|| u.curl(port) == "hello from quai"),
+        "the published port"
+    );
     assert_eq!(
         u.ok(&["exec", "web", "cat", "/var/www/index.html"]),
         "hello from quai"
@@ -383,10 +379,7 @@ fn scenario(u: &User) {
         "echo said-hi; sleep 100",
     ]);
     assert!(
-        (0..50).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            u.ok(&["logs", "talker"]).contains("said-hi")
-        }),
+        eventually(|| u.ok(&["logs", "talker"]).contains("said-hi")),
         "logs"
     );
 
@@ -461,12 +454,10 @@ fn scenario(u: &User) {
     );
     assert!(o.status.success(), "{o:?}");
     assert!(
-        (0..50).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            u.q(&["exec", "copied", "cat", "/etc/motd"])
-                .stdout
-                .starts_with(b"kept")
-        }),
+        eventually(|| u
+            .q(&["exec", "copied", "cat", "/etc/motd"])
+            .stdout
+            .starts_with(b"kept")),
         "the copied root"
     );
     assert!(u
@@ -478,12 +469,10 @@ fn scenario(u: &User) {
     let o = u.q_storage("copy", &["restart", "-t", "0", "copied"]);
     assert!(o.status.success(), "{o:?}");
     assert!(
-        (0..50).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            u.q(&["exec", "copied", "cat", "/etc/motd"])
-                .stdout
-                .starts_with(b"kept\nkept")
-        }),
+        eventually(|| u
+            .q(&["exec", "copied", "cat", "/etc/motd"])
+            .stdout
+            .starts_with(b"kept\nkept")),
         "changes kept across a restart"
     );
     assert!(!u
@@ -531,10 +520,7 @@ fn scenario(u: &User) {
     assert_eq!(u.curl(port), "");
     u.ok(&["start", "web"]);
     assert!(
-        (0..50).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            u.curl(port) == "hello from quai"
-        }),
+        eventually(|| u.curl(port) == "hello from quai"),
         "port back after start"
     );
 
@@ -558,6 +544,14 @@ fn scenario(u: &User) {
         u.ok(&["run", "--rm", "localbusybox", "echo", "again"]),
         "again"
     );
+}
+
+/// Whether `f` holds within 2.5 s (polled every 50 ms).
+fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        f()
+    })
 }
 
 /// The first file named `name` under `dir`.
