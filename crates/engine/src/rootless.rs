@@ -302,11 +302,22 @@ fn start_pause(run: &Path, uid: u32, gid: u32) -> Result<State> {
     Ok(st)
 }
 
-/// Give the pause process's network namespace a way out: pasta, else slirp4netns.
+/// Give the pause process's network namespace a way out: pasta, else slirp4netns
+/// (`QUAI_ROOTLESS_NETWORK=pasta|slirp4netns|none` chooses one).
 fn connect_network(run: &Path, st: &mut State) {
     let pid = st.pause_pid;
     let mut why = Vec::new();
-    if let Some(pasta) = tool("pasta") {
+    let want = std::env::var("QUAI_ROOTLESS_NETWORK").unwrap_or_default();
+    if want == "none" {
+        st.notices.push(
+            "containers have no network beyond the host's published ports: QUAI_ROOTLESS_NETWORK=none"
+                .into(),
+        );
+        return;
+    }
+    let pasta = tool("pasta").filter(|_| want.is_empty() || want == "pasta");
+    let slirp = tool("slirp4netns").filter(|_| want.is_empty() || want == "slirp4netns");
+    if let Some(pasta) = pasta {
         let pidfile = run.join("pasta.pid");
         let _ = std::fs::remove_file(&pidfile);
         let out = Command::new(&pasta)
@@ -337,7 +348,7 @@ fn connect_network(run: &Path, st: &mut State) {
             Err(e) => why.push(format!("pasta: {e}")),
         }
     }
-    if let Some(slirp) = tool("slirp4netns") {
+    if let Some(slirp) = slirp {
         let ready = nix::unistd::pipe();
         if let Ok((r, w)) = ready {
             use std::os::fd::AsRawFd;
@@ -372,7 +383,11 @@ fn connect_network(run: &Path, st: &mut State) {
         }
     }
     if why.is_empty() {
-        why.push("neither pasta (Debian: passt) nor slirp4netns is installed".into());
+        why.push(if want.is_empty() {
+            "neither pasta (Debian: passt) nor slirp4netns is installed".into()
+        } else {
+            format!("QUAI_ROOTLESS_NETWORK={want}: not installed (pasta, slirp4netns or none)")
+        });
     }
     st.notices.push(format!(
         "containers have no network beyond the host's published ports: {}",

@@ -603,16 +603,35 @@ fn rootless_outbound_through_pasta() {
     if !root_or_skip("rootless_outbound_through_pasta") {
         return;
     }
-    if !Path::new("/usr/bin/pasta").exists() {
+    // pasta copies the host's addresses into the namespace: the host is reached through
+    // the gateway, which stands for its loopback (--map-gw).
+    outbound("pasta", "o", "10.77.0.254");
+}
+
+#[test]
+fn rootless_outbound_through_slirp4netns() {
+    if !root_or_skip("rootless_outbound_through_slirp4netns") {
+        return;
+    }
+    // slirp4netns's namespace has 10.0.2.100 and connects out from the host's side: the
+    // host's own address is reached as it is (its loopback is not, by choice).
+    outbound("slirp4netns", "n", "10.77.0.1");
+}
+
+/// Containers reach a server in the test's namespace (the user's "host") through the
+/// rootless network helper `helper`, at `addr`, on the default bridge and on a user
+/// network.
+fn outbound(helper: &str, tag: &str, addr: &str) {
+    if !Path::new("/usr/bin").join(helper).exists() {
         common::skip(
-            "rootless_outbound_through_pasta",
-            "pasta (Debian passt) is not installed",
+            &format!("rootless_outbound_through_{helper}"),
+            &format!("{helper} is not installed"),
         );
         return;
     }
-    let u = User::new("p", true);
-    // pasta copies the host's addresses and routes: the test's namespace gets an
-    // interface with a default route, and a server on all its addresses.
+    let u = User::new(tag, true);
+    // The helper copies or routes through the host's interfaces: the test's namespace
+    // gets one with a default route, and a server on all its addresses.
     let ip = |args: &[&str]| {
         let mut a = vec!["-n", u.netns.as_str()];
         a.extend(args);
@@ -668,7 +687,8 @@ fn rootless_outbound_through_pasta() {
         .arg(first.get_program())
         .args(first.get_args())
         .env_clear()
-        .current_dir(u.path("home"));
+        .current_dir(u.path("home"))
+        .env("QUAI_ROOTLESS_NETWORK", helper);
     for (k, v) in first.get_envs() {
         if let Some(v) = v {
             c.env(k, v);
@@ -677,17 +697,9 @@ fn rootless_outbound_through_pasta() {
     let o = c.output().expect("first command");
     assert!(o.status.success(), "{o:?}");
     let info = u.ok(&["info"]);
-    assert!(info.contains("Network: pasta"), "{info}");
-    // The gateway stands for the host's loopback (pasta's --map-gw), on the default
-    // bridge and on a user network.
-    let got = u.ok(&[
-        "run",
-        "--rm",
-        "localbusybox",
-        "wget",
-        "-qO-",
-        "http://10.77.0.254:18099/",
-    ]);
+    assert!(info.contains(&format!("Network: {helper}")), "{info}");
+    let url = format!("http://{addr}:18099/");
+    let got = u.ok(&["run", "--rm", "localbusybox", "wget", "-qO-", &url]);
     assert_eq!(got, "from the host");
     u.ok(&["network", "create", "outnet"]);
     let got = u.ok(&[
@@ -698,7 +710,7 @@ fn rootless_outbound_through_pasta() {
         "localbusybox",
         "wget",
         "-qO-",
-        "http://10.77.0.254:18099/",
+        &url,
     ]);
     assert_eq!(got, "from the host");
     u.ok(&["network", "rm", "outnet"]);
