@@ -368,6 +368,28 @@ fn scenario(u: &User) {
         .contains(&format!("80/tcp -> 0.0.0.0:{port}")));
     let e = u.fails(&["run", "-d", "-p", &p, "localbusybox", "true"]);
     assert!(e.contains("port is already allocated"), "{e}");
+    // UDP: an echo server (the host's python, its /usr bound read-only), a datagram
+    // from the host's side and its answer.
+    if Path::new("/usr/bin/python3").exists() {
+        let uport = port + 500;
+        let up = format!("{uport}:9999/udp");
+        u.ok(&[
+            "run", "-d", "--name", "echo", "-p", &up, "-v", "/usr:/usr:ro", "-v",
+            "/usr/lib:/lib:ro", "-v", "/usr/lib64:/lib64:ro", "localbusybox", "/usr/bin/python3",
+            "-c",
+            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',9999))\nwhile True:\n d,a=s.recvfrom(2048)\n s.sendto(d.upper(),a)",
+        ]);
+        let probe = format!(
+            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.settimeout(0.3)\nfor i in range(30):\n s.sendto(b'ping',('127.0.0.1',{uport}))\n try:\n  print(s.recv(100).decode()); break\n except OSError: pass"
+        );
+        let o = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", u.netns))
+            .args(["/usr/bin/python3", "-c", &probe])
+            .output()
+            .expect("python");
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "PING", "{o:?}");
+        u.ok(&["rm", "-f", "echo"]);
+    }
     u.ok(&[
         "run",
         "-d",
