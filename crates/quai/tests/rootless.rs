@@ -41,6 +41,13 @@ fn useradd(args: &[&str]) {
             return;
         }
         let err = String::from_utf8_lossy(&o.stderr);
+        if err.contains("already exists") {
+            // Left by a run that was killed: ours by its name; made again.
+            if let Some(name) = args.last() {
+                let _ = sh("userdel", &["-f", name]);
+            }
+            continue;
+        }
         assert!(
             err.contains("lock") || err.contains("try again"),
             "useradd {args:?}: {err}"
