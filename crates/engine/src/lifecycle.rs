@@ -118,7 +118,7 @@ impl Engine {
                 .iter()
                 .flat_map(|r| r.config.uid_map.iter().chain(&r.config.gid_map).copied())
                 .collect();
-            crate::userns::resolve(&mut c, &taken)?;
+            crate::userns::resolve(&mut c, &taken, &self.paths.run)?;
         }
         // Other containers named by the options, stored by id (they may be renamed).
         for (ipc, mode) in [(true, &mut c.ipc_mode), (false, &mut c.pid_mode)] {

@@ -259,33 +259,8 @@ pub fn mount_overlay_idmapped(
 /// Put the permitted capabilities back into the effective set (a change of fsuid away
 /// from 0 drops the filesystem ones).
 fn raise_effective_caps() {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const V3: u32 = 0x2008_0522;
-    let mut h = Header {
-        version: V3,
-        pid: 0,
-    };
-    let mut d = [Data::default(); 2];
-    // SAFETY: capget/capset with a v3 header and two data structs, as the ABI wants.
-    unsafe {
-        if libc::syscall(libc::SYS_capget, &mut h as *mut Header, d.as_mut_ptr()) != 0 {
-            return;
-        }
-        for x in d.iter_mut() {
-            x.effective = x.permitted;
-        }
-        libc::syscall(libc::SYS_capset, &mut h as *mut Header, d.as_ptr());
+    if let Ok(permitted) = caps::read(None, caps::CapSet::Permitted) {
+        let _ = caps::set(None, caps::CapSet::Effective, &permitted);
     }
 }
 

@@ -10,8 +10,9 @@ use crate::{Error, Result};
 const POOL: (u32, u32) = (1_000_000_000, 65536 * 4096);
 
 /// Turn the create options into mappings (or none), checking them whole. `taken` are the
-/// host ranges other containers hold (uid and gid alike).
-pub fn resolve(c: &mut ContainerConfig, taken: &[IdMap]) -> Result<()> {
+/// host ranges other containers hold (uid and gid alike); `run` is the engine's run dir
+/// (rootless, where the user's ids are recorded).
+pub fn resolve(c: &mut ContainerConfig, taken: &[IdMap], run: &std::path::Path) -> Result<()> {
     let invalid = |m: String| Error::Invalid(m);
     let rootless = crate::rootless::active();
     let mode = c.userns_mode.clone();
@@ -93,7 +94,9 @@ pub fn resolve(c: &mut ContainerConfig, taken: &[IdMap]) -> Result<()> {
             if !rootless {
                 return Err(invalid("keep-id is only supported in rootless mode".into()));
             }
-            let (uid, gid) = outer_ids();
+            let (uid, gid) = crate::rootless::state(run)
+                .map(|s| (s.uid, s.gid))
+                .unwrap_or((0, 0));
             let uid = opt("uid")?.unwrap_or(uid);
             let gid = opt("gid")?.unwrap_or(gid);
             c.uid_map = keep_id(uid, total("/proc/self/uid_map"));
@@ -172,14 +175,6 @@ fn allocate(size: u32, taken: &[IdMap]) -> Result<u32> {
         POOL.0,
         u64::from(POOL.0) + u64::from(POOL.1) - 1
     )))
-}
-
-/// The user's ids on the host (rootless: the pause process's record).
-fn outer_ids() -> (u32, u32) {
-    let run = std::env::var_os("QUAI_RUN_DIR").map(std::path::PathBuf::from);
-    run.and_then(|r| crate::rootless::state(&r))
-        .map(|s| (s.uid, s.gid))
-        .unwrap_or((0, 0))
 }
 
 /// How many ids this namespace has.

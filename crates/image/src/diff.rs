@@ -209,9 +209,10 @@ fn walk(
             continue;
         }
         let names = xattr_names(&path);
-        if names.iter().any(|n| {
-            *n == crate::overlay::attr("redirect") || *n == crate::overlay::attr("metacopy")
-        }) {
+        if names
+            .iter()
+            .any(|n| crate::overlay::unexpressible().contains(&n.as_str()))
+        {
             return Err(Error {
                 op: "read overlay change",
                 path,
@@ -225,8 +226,9 @@ fn walk(
             && (MOUNT_POINTS.iter().any(|m| Path::new(m) == rel)
                 || extra.iter().any(|m| m.starts_with(&rel)));
         if meta.is_dir() {
-            let key = crate::overlay::attr("opaque");
-            let opaque = names.contains(&key) && xattr(&path, &key).as_deref() == Some(b"y");
+            let key = crate::overlay::opaque();
+            let opaque =
+                names.iter().any(|n| n == key) && xattr(&path, key).as_deref() == Some(b"y");
             let at = out.len();
             out.push(Node {
                 rel: rel.clone(),

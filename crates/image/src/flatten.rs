@@ -17,7 +17,7 @@ use crate::diff::{Error, TarWriter};
 
 fn opaque(dir: &Path) -> bool {
     let mut v = [0u8; 8];
-    matches!(rustix::fs::lgetxattr(dir, crate::overlay::attr("opaque"), &mut v), Ok(1) if v[0] == b'y')
+    matches!(rustix::fs::lgetxattr(dir, crate::overlay::opaque(), &mut v), Ok(1) if v[0] == b'y')
 }
 
 fn is_whiteout(m: &std::fs::Metadata) -> bool {

@@ -392,12 +392,10 @@ fn unpack_tar<R: Read>(r: R, dest: &Path, opts: &UnpackOptions) -> Result<Report
         let name_b = name.as_bytes();
         // Whiteouts.
         if opts.whiteouts && name_b == b".wh..wh..opq" {
-            set_xattr(&pdir, &crate::overlay::attr("opaque"), b"y").map_err(|source| {
-                Error::Entry {
-                    entry: shown.clone(),
-                    op: "mark opaque",
-                    source,
-                }
+            set_xattr(&pdir, crate::overlay::opaque(), b"y").map_err(|source| Error::Entry {
+                entry: shown.clone(),
+                op: "mark opaque",
+                source,
             })?;
             report.entries += 1;
             continue;

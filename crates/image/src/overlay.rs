@@ -14,17 +14,22 @@ pub fn rootless() -> bool {
     })
 }
 
-/// The overlay attribute `name` (`opaque`, `redirect`, `metacopy`) in this mode's namespace.
-pub fn attr(name: &str) -> String {
-    format!("{}{name}", prefix())
+/// The opaque-directory attribute in this mode's namespace.
+pub fn opaque() -> &'static str {
+    if rootless() {
+        "user.overlay.opaque"
+    } else {
+        "trusted.overlay.opaque"
+    }
 }
 
-/// `trusted.overlay.` or `user.overlay.`.
-pub fn prefix() -> &'static str {
+/// The attributes of overlay features a layer cannot express (redirected directories,
+/// metadata-only copies) in this mode's namespace.
+pub fn unexpressible() -> [&'static str; 2] {
     if rootless() {
-        "user.overlay."
+        ["user.overlay.redirect", "user.overlay.metacopy"]
     } else {
-        "trusted.overlay."
+        ["trusted.overlay.redirect", "trusted.overlay.metacopy"]
     }
 }
 

@@ -53,22 +53,9 @@ pub fn in_bridge_ns<T: Send, E: Send + From<Error>>(
     if here == thread_netns_id() {
         return f();
     }
-    let ns = std::fs::File::open(path)
-        .map_err(|source| Error::Io {
-            op: "open",
-            path: path.to_path_buf(),
-            source,
-        })
-        .map_err(E::from)?;
     std::thread::scope(|s| {
         s.spawn(move || {
-            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(|e| Error::Io {
-                    op: "enter",
-                    path: path.to_path_buf(),
-                    source: e.into(),
-                })
-                .map_err(E::from)?;
+            enter_bridge_ns().map_err(E::from)?;
             f()
         })
         .join()

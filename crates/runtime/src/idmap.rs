@@ -54,11 +54,6 @@ pub fn wanted(m: &Mount) -> Option<bool> {
 
 /// A user namespace with these maps, as an fd (a child that made it exits at once).
 pub fn userns_fd(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd> {
-    let fmt = |m: &[LinuxIdMapping]| {
-        m.iter()
-            .map(|x| format!("{} {} {}\n", x.container_id(), x.host_id(), x.size()))
-            .collect::<String>()
-    };
     let (r, w) = nix::unistd::pipe().map_err(|e| Error::sys("pipe", "idmap", e))?;
     // SAFETY: the child only calls async-signal-safe functions (unshare, read, _exit).
     match unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", "idmap", e))? {
@@ -97,12 +92,7 @@ pub fn userns_fd(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<Owned
                         }
                     }
                 }
-                let write = |f: &str, v: &str| {
-                    let p = format!("/proc/{pid}/{f}");
-                    std::fs::write(&p, v).map_err(|e| Error::io("write", &p, e))
-                };
-                write("uid_map", &fmt(uid))?;
-                write("gid_map", &fmt(gid))?;
+                crate::namespaces::write_maps(pid, uid, gid)?;
                 let f = std::fs::File::open(&path).map_err(|e| Error::io("open", &path, e))?;
                 Ok(f.into())
             })();

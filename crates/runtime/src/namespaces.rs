@@ -133,16 +133,25 @@ pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
-    let fmt = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+    write_maps(
+        pid,
+        linux.uid_mappings().as_deref().unwrap_or_default(),
+        linux.gid_mappings().as_deref().unwrap_or_default(),
+    )
+}
+
+/// Write these maps of process `pid` (an empty one is left unwritten).
+pub(crate) fn write_maps(
+    pid: i32,
+    uid: &[oci_spec::runtime::LinuxIdMapping],
+    gid: &[oci_spec::runtime::LinuxIdMapping],
+) -> Result<()> {
+    let fmt = |m: &[oci_spec::runtime::LinuxIdMapping]| {
         m.iter()
-            .flatten()
             .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
             .collect::<String>()
     };
-    for (file, body) in [
-        ("uid_map", fmt(linux.uid_mappings())),
-        ("gid_map", fmt(linux.gid_mappings())),
-    ] {
+    for (file, body) in [("uid_map", fmt(uid)), ("gid_map", fmt(gid))] {
         if body.is_empty() {
             continue;
         }

@@ -12,15 +12,6 @@ pub fn in_child_userns() -> bool {
     })
 }
 
-/// True when only one id is mapped (a rootless user without a subordinate range): files
-/// cannot be given to other owners.
-pub fn single_id_mapping() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| {
-        let lines: Vec<&str> = m.lines().filter(|l| !l.trim().is_empty()).collect();
-        lines.len() == 1 && lines[0].split_whitespace().nth(2) == Some("1")
-    })
-}
-
 fn is_identity(map: &str) -> bool {
     let f: Vec<&str> = map.split_whitespace().collect();
     f == ["0", "0", "4294967295"]
